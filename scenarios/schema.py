@@ -1,0 +1,196 @@
+"""Typed scenario schema: the dataclasses a validated scenario is made of.
+
+Every field carries its unit in its name. Defaults are AWS's own where AWS has one
+(sources in the field comments); they are registered in Hydra's ConfigStore by
+`scenarios.store`. These classes are pure data: nothing here imports `sim/` or `kernels/`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+# Distribution kinds and the parameters each takes (DESIGN.md §5).
+DIST_PARAMS: Dict[str, tuple] = {
+    "fixed": ("value",),
+    "exponential": ("mean",),
+    "lognormal": ("median", "p99", "mu", "sigma"),  # either {median, p99} or {mu, sigma}
+    "uniform": ("low", "high"),
+    "empirical": ("file", "column"),
+}
+
+
+@dataclass
+class Dist:
+    """A probability distribution over a non-negative quantity; the unit is the field name's."""
+
+    dist: str = "fixed"
+    value: Optional[float] = None
+    mean: Optional[float] = None
+    median: Optional[float] = None
+    p99: Optional[float] = None
+    mu: Optional[float] = None
+    sigma: Optional[float] = None
+    low: Optional[float] = None
+    high: Optional[float] = None
+    file: Optional[str] = None  # CSV or parquet; relative paths resolve against the scenario file or CWD
+    column: Optional[str] = None  # column of `file` (default: the first column)
+
+
+@dataclass
+class Account:
+    """The AWS account's Lambda quotas in the scenario's Region."""
+
+    # Default 1,000 per Region (gettingstarted-limits.html).
+    concurrency_limit: int = 1000
+    # "per_function": each function adds <= 1,000 environments per 10 s, refilled
+    # continuously (scaling-behavior.html, since 2023). "region_burst": the pre-2023 rule,
+    # a Region-wide burst (3,000 / 1,000 / 500 by Region) then +500 per minute.
+    scaling_model: str = "per_function"
+    scaling_burst: Optional[int] = None  # None: AWS's figure for the model (and Region)
+    scaling_refill_per_s: Optional[float] = None  # None: 100/s per function, or 500/60 per s
+    # Reserved concurrency must leave at least this many unreserved (configuration-concurrency.html).
+    min_unreserved_concurrency: int = 100
+
+
+@dataclass
+class ProvisionedStep:
+    """From `at_s` on, the function keeps `count` provisioned environments."""
+
+    at_s: float = 0.0
+    count: int = 0
+
+
+@dataclass
+class CpuScaling:
+    """Duration scaling with memory: CPU is proportional to memory, 1,769 MB = 1 vCPU."""
+
+    reference_memory_mb: int = 1769  # memory at which `duration_ms` was measured
+    cpu_bound_fraction: float = 1.0  # share of the duration that scales with CPU
+    max_threads: int = 1  # a single-threaded handler gains nothing beyond 1 vCPU
+
+
+@dataclass
+class AsyncConfig:
+    """Asynchronous invocation settings (PutFunctionEventInvokeConfig)."""
+
+    max_retry_attempts: int = 2  # 0-2, AWS default 2
+    max_event_age_s: float = 21600.0  # 60 s - 6 h, AWS default 6 h
+    on_failure: Optional[str] = None  # a destination; None drops (counted)
+
+
+@dataclass
+class Function:
+    """One Lambda function."""
+
+    memory_mb: int = 128  # 128-10,240 MB
+    arch: str = "x86_64"  # x86_64 | arm64
+    timeout_s: float = 3.0  # AWS default 3 s, max 900 s
+    reserved_concurrency: Optional[int] = None
+    provisioned_concurrency: int = 0
+    provisioned_schedule: List[ProvisionedStep] = field(default_factory=list)
+    ephemeral_storage_mb: int = 512  # 512-10,240 MB
+    duration_ms: Dist = field(default_factory=lambda: Dist(dist="fixed", value=100.0))
+    init_ms: Dist = field(default_factory=lambda: Dist(dist="fixed", value=250.0))
+    idle_expiry_s: Dist = field(default_factory=lambda: Dist(dist="fixed", value=600.0))
+    error_rate: float = 0.0
+    cpu_scaling: Optional[CpuScaling] = None
+    async_invoke: AsyncConfig = field(default_factory=AsyncConfig)
+
+
+@dataclass
+class RateStep:
+    """From `at_s` on, arrivals come at `rate_per_s`."""
+
+    at_s: float = 0.0
+    rate_per_s: float = 0.0
+
+
+@dataclass
+class Arrivals:
+    """An arrival process."""
+
+    kind: str = "poisson"  # constant | poisson | diurnal | steps | trace
+    rate_per_s: Optional[float] = None  # constant, poisson; the 24 h mean for diurnal
+    peak_to_trough: float = 2.0  # diurnal: max rate / min rate
+    peak_time_h: float = 12.0  # diurnal: hour of the day of the peak
+    steps: List[RateStep] = field(default_factory=list)  # steps (Poisson within each step)
+    file: Optional[str] = None  # trace: CSV or parquet
+    time_column: str = "t_s"  # trace: arrival times, seconds from the scenario start
+    duration_column: Optional[str] = None  # trace: optional per-request duration, ms
+
+
+@dataclass
+class Retries:
+    """Client retries of a throttled synchronous call: exponential backoff with jitter."""
+
+    max_attempts: int = 1  # total attempts including the first; 1 = no retry
+    base_delay_s: float = 0.1
+    max_delay_s: float = 20.0
+    jitter: str = "full"  # full | equal | none
+
+
+@dataclass
+class Message:
+    """What each request carries."""
+
+    size_bytes: int = 1024
+    # attribute -> value -> probability; the finite classes filters are evaluated on
+    attributes: Dict[str, Dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass
+class Traffic:
+    """One traffic source."""
+
+    name: str = ""
+    target: str = ""  # function:NAME (queue:, topic:, bus: come with messaging)
+    invocation: str = "sync"  # sync | async, for function targets
+    arrivals: Arrivals = field(default_factory=Arrivals)
+    message: Message = field(default_factory=Message)
+    retries: Retries = field(default_factory=Retries)
+    start_s: float = 0.0
+    end_s: Optional[float] = None  # None: the scenario's end
+
+
+@dataclass
+class RequestSampling:
+    """Which requests get a row in requests.parquet."""
+
+    sample: float = 0.0  # fraction of requests, chosen by a hash of the request id
+    first_n: int = 0  # plus the first N requests
+
+
+@dataclass
+class Record:
+    period_s: float = 60.0  # CloudWatch-style period
+    requests: RequestSampling = field(default_factory=RequestSampling)
+
+
+@dataclass
+class SimSettings:
+    window_s: float = 1.0  # data-plane window; outcomes do not depend on it
+    progress: bool = True  # progress bar over simulated time (CLI)
+
+
+@dataclass
+class Billing:
+    free_tier: bool = False
+    month_h: float = 730.0  # as the AWS Pricing Calculator
+
+
+@dataclass
+class Scenario:
+    """A whole architecture plus its traffic."""
+
+    name: str = "scenario"
+    duration_s: float = 3600.0
+    seed: int = 0
+    region: str = "us-east-1"
+    account: Account = field(default_factory=Account)
+    functions: Dict[str, Function] = field(default_factory=dict)
+    traffic: List[Traffic] = field(default_factory=list)
+    record: Record = field(default_factory=Record)
+    sim: SimSettings = field(default_factory=SimSettings)
+    billing: Billing = field(default_factory=Billing)
+    pricing: Dict[str, Any] = field(default_factory=dict)  # the price book (billing issue)
