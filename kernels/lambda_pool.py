@@ -1,0 +1,551 @@
+"""The Lambda execution-environment pool of one account, per request, in one event loop.
+
+Semantics: `kernels/POOL_SPEC.md`; plain-Python twin: `kernels/lambda_pool_ref.py`.
+State lives in arrays owned by `sim.compute.lambda_pool.PoolState`; the kernel runs every
+event with time < `t_stop` and returns early (status > 0) when a buffer needs the caller:
+more random draws, a larger event table, or room for sampled rows.
+"""
+
+import math
+
+import numpy as np
+
+from kernels import jit
+from kernels.heap import heap_pop, heap_push
+from kernels.histogram import hist_add, hist_quantile
+
+# Status codes returned by run_pool.
+DONE = 0
+NEED_DRAWS = 1
+EVENTS_FULL = 2
+ROWS_FULL = 3
+
+# Random streams (first index of `draws`).
+S_DUR = 0
+S_INIT = 1
+S_EXP = 2
+S_U = 3
+N_STREAMS = 4
+
+# Function parameters, int64 columns of `fpi`.
+P_RESERVED = 0
+P_MEMORY_MB = 1
+P_ASYNC_RETRIES = 2
+P_BUCKET = 3
+P_STACK_OFF = 4
+N_FPI = 5
+# Function parameters, float64 columns of `fpf`.
+P_TIMEOUT_MS = 0
+P_ERROR_RATE = 1
+P_DUR_SCALE = 2
+P_ASYNC_AGE_S = 3
+N_FPF = 4
+
+# Function state, int64 columns of `fs`.
+F_PC_ENVS = 0
+F_PC_TARGET = 1
+F_PC_IDLE = 2
+F_PC_BUSY = 3
+F_OD_BUSY = 4
+F_STACK_N = 5
+N_FS = 6
+
+# Function totals, float64 columns of `ft`.
+T_BUSY_S = 0
+T_ENV_S = 1
+T_PC_ENV_S = 2
+T_PC_LAST_T = 3
+T_LAT_SUM_MS = 4
+T_LAT_MAX_MS = 5
+T_INIT_SUM_MS = 6
+N_FT = 7
+
+# Buckets, float64 columns of `bk`.
+B_CAP = 0
+B_RATE = 1
+B_TOKENS = 2
+B_LAST_T = 3
+
+# Traffic sources: int64 `si` columns, float64 `sf` columns.
+SRC_MAX_ATTEMPTS = 0
+SRC_JITTER = 1
+SRC_BASE_S = 0
+SRC_CAP_S = 1
+
+# Global state, int64 `g`.
+G_UNRES_CAP = 0
+G_UNRES_USED = 1
+G_SEQ = 2
+G_HEAP_N = 3
+G_FREE_N = 4
+G_ROWS_N = 5
+G_PERIOD = 6
+G_FIRST_N = 7
+G_SAMPLE_THRESHOLD = 8  # uint64 threshold stored as int64 bits; see sampled()
+G_SAMPLE_ALL = 9
+G_ATTEMPTS = 10
+N_G = 11
+# Global floats `gf`.
+GF_T_END = 0
+GF_PERIOD_S = 1
+N_GF = 2
+
+# Event table: int64 columns of `ei`, float64 columns of `ef`.
+E_KIND = 0
+E_FN = 1
+E_ID = 2
+E_SRC = 3
+E_INV = 4
+E_ATTEMPT = 5
+E_ERR_R = 6
+E_THR_R = 7
+E_ON_PC = 8
+N_EI = 9
+E_FIRST_T = 0
+E_BIRTH = 1
+E_DOVER = 2
+N_EF = 3
+K_COMPLETE = 0
+K_RETRY = 1
+
+# Per-period metrics: int64 `pmi[p, f, col]`, float64 `pmf[p, f, col]`.
+M_INVOCATIONS = 0
+M_ERRORS = 1
+M_TIMEOUTS = 2
+M_THROTTLES = 3
+M_COLD = 4
+M_SPILLOVER = 5
+M_ASYNC_DROPPED = 6
+M_SYNC_FAILED = 7
+M_CONC_MAX = 8
+M_PC_BUSY_MAX = 9
+M_ASYNC_AGE_N = 10
+M_BILLED_MS_OD = 11
+M_BILLED_MS_PC = 12
+M_PC_ENVS_MAX = 13
+N_PMI = 14
+MF_DUR_SUM_MS = 0
+MF_DUR_P50 = 1
+MF_DUR_P99 = 2
+MF_ASYNC_AGE_SUM_S = 3
+MF_ASYNC_AGE_MAX_S = 4
+MF_PC_UTIL_MAX = 5
+N_PMF = 6
+
+# Sampled rows: int64 `ri` and float64 `rf` columns.
+R_ID = 0
+R_ATTEMPT = 1
+R_FN = 2
+R_OUTCOME = 3
+R_COLD = 4
+R_ON_PC = 5
+N_RI = 6
+R_T = 0
+R_LATENCY_MS = 1
+R_INIT_MS = 2
+R_FIRST_T = 3
+N_RF = 4
+
+O_OK = 0
+O_ERROR = 1
+O_TIMEOUT = 2
+O_THROTTLED = 3
+
+ID_SEQ_BITS = 40  # a request id is (source << 40) | sequence number within the source
+
+
+@jit
+def mix64(x):
+    """SplitMix64 finaliser: a well-spread 64-bit hash of an integer (as uint64)."""
+    z = np.uint64(x) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@jit
+def sampled(g, rid):
+    """Whether request `rid` gets rows: all, the first N of its source, or by hash."""
+    if g[G_SAMPLE_ALL] != 0:
+        return True
+    if (rid & ((1 << ID_SEQ_BITS) - 1)) < g[G_FIRST_N]:
+        return True
+    thr = g[G_SAMPLE_THRESHOLD]
+    return thr != 0 and mix64(rid) < np.uint64(thr)
+
+
+@jit
+def _draw(draws, cur, s, f):
+    v = draws[s, f, cur[s, f]]
+    cur[s, f] += 1
+    return v
+
+
+@jit
+def _draws_low(cur, dlen, f):
+    for s in range(N_STREAMS):
+        if dlen[s, f] - cur[s, f] < 2:
+            return True
+    return False
+
+
+@jit
+def _new_slot(free, g):
+    g[G_FREE_N] -= 1
+    return free[g[G_FREE_N]]
+
+
+@jit
+def _schedule(ht, hs, hv, g, t, slot):
+    g[G_HEAP_N] = heap_push(ht, hs, hv, g[G_HEAP_N], t, g[G_SEQ], slot)
+    g[G_SEQ] += 1
+
+
+@jit
+def _row(ri, rf, g, rid, attempt, f, outcome, cold, on_pc, t, lat, init, first_t):
+    if not sampled(g, rid):
+        return
+    n = g[G_ROWS_N]
+    ri[n, R_ID] = rid
+    ri[n, R_ATTEMPT] = attempt
+    ri[n, R_FN] = f
+    ri[n, R_OUTCOME] = outcome
+    ri[n, R_COLD] = cold
+    ri[n, R_ON_PC] = on_pc
+    rf[n, R_T] = t
+    rf[n, R_LATENCY_MS] = lat
+    rf[n, R_INIT_MS] = init
+    rf[n, R_FIRST_T] = first_t
+    g[G_ROWS_N] = n + 1
+
+
+@jit
+def _pc_integrate(fs, ft, f, t):
+    ft[f, T_PC_ENV_S] += fs[f, F_PC_ENVS] * (t - ft[f, T_PC_LAST_T])
+    ft[f, T_PC_LAST_T] = t
+
+
+@jit
+def set_provisioned(fs, ft, fpi, g, pmi, f, n, t, p):
+    """Control change: function f keeps n provisioned environments from time t (period p)."""
+    _pc_integrate(fs, ft, f, t)
+    fs[f, F_PC_TARGET] = n
+    old = fs[f, F_PC_ENVS]
+    if n > old:
+        fs[f, F_PC_IDLE] += n - old
+        fs[f, F_PC_ENVS] = n
+    else:
+        r = min(fs[f, F_PC_IDLE], old - n)
+        fs[f, F_PC_IDLE] -= r
+        fs[f, F_PC_ENVS] -= r
+    if fpi[f, P_RESERVED] < 0:
+        g[G_UNRES_USED] += fs[f, F_PC_ENVS] - old
+    if fs[f, F_PC_ENVS] > pmi[p, f, M_PC_ENVS_MAX]:
+        pmi[p, f, M_PC_ENVS_MAX] = fs[f, F_PC_ENVS]
+
+
+@jit
+def control_provisioned(t, f, n, fs, ft, fpi, g, gf, pmi, pmf, phist):
+    """Control change at time t: function f keeps n provisioned environments."""
+    p = advance_period(t, g, gf, fs.shape[0], fs, pmi, pmf, phist)
+    set_provisioned(fs, ft, fpi, g, pmi, f, n, t, p)
+
+
+@jit
+def _close_period(p, nf, pmi, pmf, phist):
+    for f in range(nf):
+        if pmi[p, f, M_INVOCATIONS] > 0:
+            pmf[p, f, MF_DUR_P50] = hist_quantile(phist[f], 0.5)
+            pmf[p, f, MF_DUR_P99] = hist_quantile(phist[f], 0.99)
+            phist[f, :] = 0
+        else:
+            pmf[p, f, MF_DUR_P50] = np.nan
+            pmf[p, f, MF_DUR_P99] = np.nan
+
+
+@jit
+def _open_period(p, nf, fs, pmi, pmf):
+    for f in range(nf):
+        pmi[p, f, M_CONC_MAX] = fs[f, F_PC_BUSY] + fs[f, F_OD_BUSY]
+        pmi[p, f, M_PC_BUSY_MAX] = fs[f, F_PC_BUSY]
+        pmi[p, f, M_PC_ENVS_MAX] = fs[f, F_PC_ENVS]
+        if fs[f, F_PC_ENVS] > 0:
+            pmf[p, f, MF_PC_UTIL_MAX] = fs[f, F_PC_BUSY] / fs[f, F_PC_ENVS]
+
+
+@jit
+def advance_period(t, g, gf, nf, fs, pmi, pmf, phist):
+    """Close every period before the one holding t; returns t's period index."""
+    n_periods = pmi.shape[0]
+    p = min(int(t // gf[GF_PERIOD_S]), n_periods - 1)
+    while g[G_PERIOD] < p:
+        _close_period(g[G_PERIOD], nf, pmi, pmf, phist)
+        g[G_PERIOD] += 1
+        _open_period(g[G_PERIOD], nf, fs, pmi, pmf)
+    return g[G_PERIOD]
+
+
+@jit
+def finish_periods(g, nf, fs, pmi, pmf, phist):
+    """Close the current period and every later one (end of run)."""
+    n_periods = pmi.shape[0]
+    while True:
+        _close_period(g[G_PERIOD], nf, pmi, pmf, phist)
+        if g[G_PERIOD] >= n_periods - 1:
+            break
+        g[G_PERIOD] += 1
+        _open_period(g[G_PERIOD], nf, fs, pmi, pmf)
+
+
+@jit
+def _drop_async(pmi, p, f):
+    pmi[p, f, M_ASYNC_DROPPED] += 1
+
+
+@jit
+def _throttle(t, p, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover,
+              fpf, si, sf, g, ei, ef, free, ht, hs, hv, draws, cur, pmi, ri, rf):
+    pmi[p, f, M_THROTTLES] += 1
+    _row(ri, rf, g, rid, attempt, f, O_THROTTLED, 0, 0, t, 0.0, 0.0, first_t)
+    if inv == 0:
+        if attempt + 1 < si[src, SRC_MAX_ATTEMPTS]:
+            b = min(sf[src, SRC_CAP_S], sf[src, SRC_BASE_S] * 2.0 ** attempt)
+            j = si[src, SRC_JITTER]
+            if j == 1:
+                delay = _draw(draws, cur, S_U, f) * b
+            elif j == 2:
+                delay = b / 2.0 + _draw(draws, cur, S_U, f) * b / 2.0
+            else:
+                delay = b
+            _retry(t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r, first_t, dover,
+                   g, ei, ef, free, ht, hs, hv)
+        else:
+            pmi[p, f, M_SYNC_FAILED] += 1
+    else:
+        delay = min(300.0, 2.0 ** thr_r)
+        if t + delay - first_t > fpf[f, P_ASYNC_AGE_S]:
+            _drop_async(pmi, p, f)
+        else:
+            _retry(t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r + 1, first_t, dover,
+                   g, ei, ef, free, ht, hs, hv)
+
+
+@jit
+def _retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover,
+           g, ei, ef, free, ht, hs, hv):
+    s = _new_slot(free, g)
+    ei[s, E_KIND] = K_RETRY
+    ei[s, E_FN] = f
+    ei[s, E_ID] = rid
+    ei[s, E_SRC] = src
+    ei[s, E_INV] = inv
+    ei[s, E_ATTEMPT] = attempt
+    ei[s, E_ERR_R] = err_r
+    ei[s, E_THR_R] = thr_r
+    ef[s, E_FIRST_T] = first_t
+    ef[s, E_DOVER] = dover
+    _schedule(ht, hs, hv, g, t, s)
+
+
+@jit
+def _attempt(t, p, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover,
+             fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv,
+             stack_birth, stack_expire, draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf):
+    g[G_ATTEMPTS] += 1
+    on_pc = 0
+    cold = 0
+    birth = t
+    if fs[f, F_PC_IDLE] > 0:
+        fs[f, F_PC_IDLE] -= 1
+        fs[f, F_PC_BUSY] += 1
+        on_pc = 1
+    else:
+        reserved = fpi[f, P_RESERVED]
+        if reserved >= 0:
+            allowed = fs[f, F_PC_ENVS] + fs[f, F_OD_BUSY] + 1 <= reserved
+        else:
+            allowed = g[G_UNRES_USED] + 1 <= g[G_UNRES_CAP]
+        if not allowed:
+            _throttle(t, p, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover,
+                      fpf, si, sf, g, ei, ef, free, ht, hs, hv, draws, cur, pmi, ri, rf)
+            return
+        off = fpi[f, P_STACK_OFF]
+        n = fs[f, F_STACK_N]
+        while n > 0 and stack_expire[off + n - 1] <= t:
+            n -= 1
+            ft[f, T_ENV_S] += stack_expire[off + n] - stack_birth[off + n]
+        if n > 0:
+            n -= 1
+            birth = stack_birth[off + n]
+            fs[f, F_STACK_N] = n
+        else:
+            fs[f, F_STACK_N] = 0
+            b = fpi[f, P_BUCKET]
+            bk[b, B_TOKENS] = min(bk[b, B_CAP], bk[b, B_TOKENS] + bk[b, B_RATE] * (t - bk[b, B_LAST_T]))
+            bk[b, B_LAST_T] = t
+            if bk[b, B_TOKENS] >= 1.0:
+                bk[b, B_TOKENS] -= 1.0
+                cold = 1
+            else:
+                _throttle(t, p, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover,
+                          fpf, si, sf, g, ei, ef, free, ht, hs, hv, draws, cur, pmi, ri, rf)
+                return
+        fs[f, F_OD_BUSY] += 1
+        if reserved < 0:
+            g[G_UNRES_USED] += 1
+        if fs[f, F_PC_ENVS] > 0:
+            pmi[p, f, M_SPILLOVER] += 1
+
+    if math.isnan(dover):
+        d = _draw(draws, cur, S_DUR, f)
+    else:
+        d = dover
+    d *= fpf[f, P_DUR_SCALE]
+    timed_out = d > fpf[f, P_TIMEOUT_MS]
+    if timed_out:
+        d = fpf[f, P_TIMEOUT_MS]
+    init = _draw(draws, cur, S_INIT, f) if cold == 1 else 0.0
+    u = _draw(draws, cur, S_U, f)
+    error = timed_out or u < fpf[f, P_ERROR_RATE]
+    lat = init + d
+    end = t + lat / 1000.0
+
+    # completion event
+    s = _new_slot(free, g)
+    ei[s, E_KIND] = K_COMPLETE
+    ei[s, E_FN] = f
+    ei[s, E_ON_PC] = on_pc
+    ef[s, E_BIRTH] = birth
+    _schedule(ht, hs, hv, g, end, s)
+
+    # metrics
+    pmi[p, f, M_INVOCATIONS] += 1
+    pmi[p, f, M_COLD] += cold
+    if error:
+        pmi[p, f, M_ERRORS] += 1
+    if timed_out:
+        pmi[p, f, M_TIMEOUTS] += 1
+    busy = fs[f, F_PC_BUSY] + fs[f, F_OD_BUSY]
+    if busy > pmi[p, f, M_CONC_MAX]:
+        pmi[p, f, M_CONC_MAX] = busy
+    if on_pc == 1:
+        if fs[f, F_PC_BUSY] > pmi[p, f, M_PC_BUSY_MAX]:
+            pmi[p, f, M_PC_BUSY_MAX] = fs[f, F_PC_BUSY]
+        util = fs[f, F_PC_BUSY] / fs[f, F_PC_ENVS]
+        if util > pmf[p, f, MF_PC_UTIL_MAX]:
+            pmf[p, f, MF_PC_UTIL_MAX] = util
+        pmi[p, f, M_BILLED_MS_PC] += int(math.ceil(lat))
+    else:
+        pmi[p, f, M_BILLED_MS_OD] += int(math.ceil(lat))
+    pmf[p, f, MF_DUR_SUM_MS] += d
+    hist_add(phist[f], d)
+    hist_add(hlat[f], lat)
+    ft[f, T_LAT_SUM_MS] += lat
+    if lat > ft[f, T_LAT_MAX_MS]:
+        ft[f, T_LAT_MAX_MS] = lat
+    if cold == 1:
+        hist_add(hinit[f], init)
+        ft[f, T_INIT_SUM_MS] += init
+    ft[f, T_BUSY_S] += min(end, gf[GF_T_END]) - t
+    if inv == 1:
+        age = t - first_t
+        pmi[p, f, M_ASYNC_AGE_N] += 1
+        pmf[p, f, MF_ASYNC_AGE_SUM_S] += age
+        if age > pmf[p, f, MF_ASYNC_AGE_MAX_S]:
+            pmf[p, f, MF_ASYNC_AGE_MAX_S] = age
+    outcome = O_TIMEOUT if timed_out else (O_ERROR if error else O_OK)
+    _row(ri, rf, g, rid, attempt, f, outcome, cold, on_pc, t, lat, init, first_t)
+
+    if inv == 1 and error:
+        if err_r < fpi[f, P_ASYNC_RETRIES]:
+            rt = end + 60.0 * (err_r + 1)
+            if rt - first_t > fpf[f, P_ASYNC_AGE_S]:
+                _drop_async(pmi, p, f)
+            else:
+                _retry(rt, f, rid, src, inv, attempt + 1, err_r + 1, thr_r, first_t, dover,
+                       g, ei, ef, free, ht, hs, hv)
+        else:
+            _drop_async(pmi, p, f)
+
+
+@jit
+def _complete(t, s, fpi, fs, ft, g, ei, ef, stack_birth, stack_expire, draws, cur):
+    f = ei[s, E_FN]
+    if ei[s, E_ON_PC] == 1:
+        fs[f, F_PC_BUSY] -= 1
+        if fs[f, F_PC_ENVS] > fs[f, F_PC_TARGET]:
+            _pc_integrate(fs, ft, f, t)
+            fs[f, F_PC_ENVS] -= 1
+            if fpi[f, P_RESERVED] < 0:
+                g[G_UNRES_USED] -= 1
+        else:
+            fs[f, F_PC_IDLE] += 1
+    else:
+        fs[f, F_OD_BUSY] -= 1
+        if fpi[f, P_RESERVED] < 0:
+            g[G_UNRES_USED] -= 1
+        n = fs[f, F_STACK_N]
+        off = fpi[f, P_STACK_OFF]
+        stack_birth[off + n] = ef[s, E_BIRTH]
+        stack_expire[off + n] = t + _draw(draws, cur, S_EXP, f)
+        fs[f, F_STACK_N] = n + 1
+
+
+@jit
+def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
+             fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv,
+             stack_birth, stack_expire, draws, cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf):
+    """Run every event with time < t_stop; arrivals a_* from index a_start on.
+
+    Returns (status, next arrival index, function index needing draws or -1).
+    """
+    nf = fs.shape[0]
+    na = a_t.shape[0]
+    i = a_start
+    while True:
+        use_heap = False
+        if g[G_HEAP_N] > 0 and ht[0] < t_stop:
+            if i >= na or ht[0] <= a_t[i]:
+                use_heap = True
+        if not use_heap and i >= na:
+            return DONE, i, -1
+        if use_heap:
+            t = ht[0]
+            s = hv[0]
+            f = ei[s, E_FN]
+        else:
+            t = a_t[i]
+            f = a_fn[i]
+        if _draws_low(cur, dlen, f):
+            return NEED_DRAWS, i, f
+        if g[G_FREE_N] < 2:
+            return EVENTS_FULL, i, -1
+        if g[G_ROWS_N] + 1 > ri.shape[0]:
+            return ROWS_FULL, i, -1
+        p = advance_period(t, g, gf, nf, fs, pmi, pmf, phist)
+        if use_heap:
+            heap_pop(ht, hs, hv, g[G_HEAP_N])
+            g[G_HEAP_N] -= 1
+            if ei[s, E_KIND] == K_COMPLETE:
+                _complete(t, s, fpi, fs, ft, g, ei, ef, stack_birth, stack_expire, draws, cur)
+                free[g[G_FREE_N]] = s
+                g[G_FREE_N] += 1
+            else:
+                rid = ei[s, E_ID]
+                src = ei[s, E_SRC]
+                inv = ei[s, E_INV]
+                att = ei[s, E_ATTEMPT]
+                err_r = ei[s, E_ERR_R]
+                thr_r = ei[s, E_THR_R]
+                first_t = ef[s, E_FIRST_T]
+                dover = ef[s, E_DOVER]
+                free[g[G_FREE_N]] = s
+                g[G_FREE_N] += 1
+                _attempt(t, p, f, rid, src, inv, att, err_r, thr_r, first_t, dover,
+                         fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv,
+                         stack_birth, stack_expire, draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf)
+        else:
+            _attempt(t, p, f, a_id[i], a_src[i], a_inv[i], 0, 0, 0, t, a_dover[i],
+                     fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv,
+                     stack_birth, stack_expire, draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf)
+            i += 1

@@ -1,0 +1,168 @@
+"""Builds the schema's dataclasses from plain data, driven by their type hints; reports unknown keys and wrong types."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import functools
+import math
+import typing
+from collections.abc import Mapping
+from typing import Any, Dict, Union
+
+from scenarios.errors import Problems
+from scenarios.yamlpath import describe, index, key
+
+_FAIL = object()  # a value that could not be converted (the problem is already recorded)
+
+# Extra words for an unknown key, where a common mix-up deserves more than "did you mean".
+_KEY_HINTS = {"scenario": "pass the scenario mapping itself (cfg.scenario), not the whole config"}
+
+
+@functools.lru_cache(maxsize=None)
+def hints(cls: type) -> Dict[str, Any]:
+    """The resolved type hints of a dataclass's fields."""
+    return typing.get_type_hints(cls)
+
+
+def field_default(f: dataclasses.Field) -> Any:
+    """A fresh copy of a dataclass field's default."""
+    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return f.default_factory()  # type: ignore[misc]
+    return copy.deepcopy(f.default)
+
+
+def build(cls: type, data: Any, path: str, problems: Problems) -> Any:
+    """An instance of dataclass `cls` from mapping `data`, omitted keys taking the class defaults."""
+    fields = dataclasses.fields(cls)
+    names = [f.name for f in fields]
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        problems.broken(path, f"expected a mapping with keys {', '.join(names)}; got {describe(data)}")
+        return cls()
+    for k in data:
+        if k not in names:
+            problems.broken(key(path, k), _unknown_key(k, names))
+    kwargs = {}
+    types = hints(cls)
+    for f in fields:
+        if f.name not in data:
+            continue
+        value = convert(types[f.name], data[f.name], key(path, f.name), problems)
+        if value is not _FAIL:
+            kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+def _unknown_key(k: Any, names: list) -> str:
+    text = f"unknown key {k!r}"
+    close = difflib.get_close_matches(str(k), names, n=1, cutoff=0.6) if isinstance(k, str) else []
+    if close:
+        text += f" (did you mean {close[0]!r}?)"
+    elif k in _KEY_HINTS:
+        text += f" ({_KEY_HINTS[k]})"
+    return f"{text}; allowed keys: {', '.join(names)}"
+
+
+def convert(tp: Any, value: Any, path: str, problems: Problems) -> Any:
+    """`value` converted to type `tp`, or _FAIL after recording why it cannot be."""
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return copy.deepcopy(value)
+    if origin is Union:
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return convert(inner[0], value, path, problems)
+    if dataclasses.is_dataclass(tp):
+        return build(tp, value, path, problems)
+    if origin in (list, typing.List):
+        return _convert_list(typing.get_args(tp)[0], value, path, problems)
+    if origin in (dict, typing.Dict):
+        return _convert_dict(typing.get_args(tp)[1], value, path, problems)
+    return _convert_scalar(tp, value, path, problems)
+
+
+def _convert_list(item_tp: Any, value: Any, path: str, problems: Problems) -> Any:
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        problems.broken(path, f"expected a list, got {describe(value)}")
+        return _FAIL
+    out = []
+    for i, item in enumerate(value):
+        converted = convert(item_tp, item, index(path, i), problems)
+        if converted is _FAIL:  # keep the indices of later items
+            converted = item_tp() if dataclasses.is_dataclass(item_tp) else None
+        out.append(converted)
+    return out
+
+
+def _convert_dict(value_tp: Any, value: Any, path: str, problems: Problems) -> Any:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        problems.broken(path, f"expected a mapping, got {describe(value)}")
+        return _FAIL
+    out = {}
+    for k, item in value.items():
+        if not isinstance(k, str):
+            problems.broken(key(path, k), f"keys must be strings, got {describe(k)} (quote it in YAML)")
+            continue
+        converted = convert(value_tp, item, key(path, k), problems)
+        if converted is _FAIL:
+            converted = value_tp() if dataclasses.is_dataclass(value_tp) else None
+            if converted is None:
+                continue
+        out[k] = converted
+    return out
+
+
+_EXPECTED = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _convert_scalar(tp: Any, value: Any, path: str, problems: Problems) -> Any:
+    expected = _EXPECTED.get(tp, getattr(tp, "__name__", str(tp)))
+    if value is None:
+        problems.broken(path, f"must not be null; expected {expected}")
+        return _FAIL
+    ok = _scalar(tp, value)
+    if ok is not _FAIL:
+        return ok
+    got = describe(value)
+    if isinstance(value, str) and tp in (int, float) and _looks_numeric(value):
+        got += " (write numbers without quotes)"
+    elif tp is int and isinstance(value, float) and math.isfinite(value):
+        got = f"{got}, which is not a whole number"
+    elif tp is float and isinstance(value, float):
+        got = f"{got}; numbers must be finite"
+    problems.broken(path, f"expected {expected}, got {got}")
+    return _FAIL
+
+
+def _scalar(tp: Any, value: Any) -> Any:
+    if tp is bool:
+        return value if isinstance(value, bool) else _FAIL
+    if tp is str:
+        return value if isinstance(value, str) else _FAIL
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return _FAIL  # bool is an int in Python, never a number here
+    if isinstance(value, float) and not math.isfinite(value):
+        return _FAIL
+    if tp is int:
+        if isinstance(value, float):
+            return int(value) if value.is_integer() else _FAIL
+        return int(value)
+    if tp is float:
+        return float(value)
+    return _FAIL
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,173 @@
+"""The per-field rules in one table: numeric ranges and allowed choices, keyed by (dataclass, field)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+from scenarios.schema import (
+    DIST_PARAMS,
+    Account,
+    Arrivals,
+    AsyncConfig,
+    Billing,
+    CpuScaling,
+    Dist,
+    Function,
+    ProvisionedStep,
+    RateStep,
+    Record,
+    RequestSampling,
+    Retries,
+    Scenario,
+    SimSettings,
+    Traffic,
+    Message,
+)
+from scenarios.yamlpath import num
+
+# Payload limits (FACTS.md, "payloads"): synchronous 6 MB; asynchronous 1 MB (was 256 KB).
+SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
+ASYNC_PAYLOAD_BYTES = 1024 * 1024
+# Function names: letters, digits, hyphens, underscores, at most 64 characters (Lambda CreateFunction).
+NAME_MAX_CHARS = 64
+# Probabilities of an attribute's values must sum to 1 within this.
+PROBABILITY_SUM_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Range:
+    """An interval of allowed numbers; `lo_open`/`hi_open` exclude the bound itself."""
+
+    lo: Optional[float] = None
+    hi: Optional[float] = None
+    lo_open: bool = False
+    hi_open: bool = False
+    unit: str = ""
+
+    def allowed(self) -> str:
+        """The interval in words, such as `128-10240 MB` or `more than 0 and at most 900 s`."""
+        u = f" {self.unit}" if self.unit else ""
+        lo, hi = self.lo, self.hi
+        if hi is None:
+            return f"more than {num(lo)}{u}" if self.lo_open else f"{num(lo)}{u} or more"
+        if self.hi_open:
+            return f"{num(lo)} to under {num(hi)}{u}"
+        if self.lo_open:
+            return f"more than {num(lo)} and at most {num(hi)}{u}"
+        return f"{num(lo)}-{num(hi)}{u}"
+
+    def check(self, v: float) -> Optional[str]:
+        """Why `v` is outside the interval, or None."""
+        both = self.lo is not None and self.hi is not None
+        suffix = f" (allowed {self.allowed()})" if both else ""
+        u = f" {self.unit}" if self.unit and not both else ""
+        if self.lo is not None:
+            if self.lo_open and v <= self.lo:
+                return f"{num(v)} must be greater than {num(self.lo)}{u}{suffix}"
+            if not self.lo_open and v < self.lo:
+                return f"{num(v)} is below the minimum {num(self.lo)}{u}{suffix}"
+        if self.hi is not None:
+            if self.hi_open and v >= self.hi:
+                return f"{num(v)} must be below {num(self.hi)}{u}{suffix}"
+            if not self.hi_open and v > self.hi:
+                return f"{num(v)} is above the maximum {num(self.hi)}{u}{suffix}"
+        return None
+
+
+def positive(unit: str = "") -> Range:
+    return Range(lo=0, lo_open=True, unit=unit)
+
+
+def at_least(lo: float, unit: str = "") -> Range:
+    return Range(lo=lo, unit=unit)
+
+
+def between(lo: float, hi: float, unit: str = "") -> Range:
+    return Range(lo=lo, hi=hi, unit=unit)
+
+
+FRACTION = between(0, 1)
+
+# (dataclass, field) -> allowed numbers; None values (optional fields left unset) are not checked.
+RANGES: Dict[Tuple[type, str], Range] = {
+    (Scenario, "duration_s"): positive("s"),
+    (Scenario, "seed"): at_least(0),
+    (Account, "concurrency_limit"): at_least(1),
+    (Account, "scaling_burst"): at_least(1),
+    (Account, "scaling_refill_per_s"): positive("per s"),
+    (Account, "min_unreserved_concurrency"): at_least(0),
+    (Function, "memory_mb"): between(128, 10240, "MB"),
+    (Function, "timeout_s"): Range(lo=0, hi=900, lo_open=True, unit="s"),
+    (Function, "reserved_concurrency"): at_least(0),
+    (Function, "provisioned_concurrency"): at_least(0),
+    (Function, "ephemeral_storage_mb"): between(512, 10240, "MB"),
+    (Function, "error_rate"): FRACTION,
+    (ProvisionedStep, "at_s"): at_least(0, "s"),
+    (ProvisionedStep, "count"): at_least(0),
+    (CpuScaling, "reference_memory_mb"): between(128, 10240, "MB"),
+    (CpuScaling, "cpu_bound_fraction"): FRACTION,
+    (CpuScaling, "max_threads"): at_least(1),
+    (AsyncConfig, "max_retry_attempts"): between(0, 2),
+    (AsyncConfig, "max_event_age_s"): between(60, 21600, "s"),
+    (Dist, "value"): at_least(0),
+    (Dist, "mean"): positive(),
+    (Dist, "median"): positive(),
+    (Dist, "p99"): positive(),
+    (Dist, "sigma"): positive(),
+    (Dist, "low"): at_least(0),
+    (Dist, "high"): at_least(0),
+    (Arrivals, "rate_per_s"): positive("per s"),
+    (Arrivals, "peak_to_trough"): at_least(1),
+    (Arrivals, "peak_time_h"): Range(lo=0, hi=24, hi_open=True, unit="h"),
+    (RateStep, "at_s"): at_least(0, "s"),
+    (RateStep, "rate_per_s"): at_least(0, "per s"),
+    (Message, "size_bytes"): at_least(0, "bytes"),
+    (Retries, "max_attempts"): at_least(1),
+    (Retries, "base_delay_s"): positive("s"),
+    (Retries, "max_delay_s"): positive("s"),
+    (Traffic, "start_s"): at_least(0, "s"),
+    (Record, "period_s"): positive("s"),
+    (RequestSampling, "sample"): FRACTION,
+    (RequestSampling, "first_n"): at_least(0),
+    (SimSettings, "window_s"): positive("s"),
+    (Billing, "month_h"): positive("h"),
+}
+
+# (dataclass, field) -> the allowed strings.
+CHOICES: Dict[Tuple[type, str], Tuple[str, ...]] = {
+    (Account, "scaling_model"): ("per_function", "region_burst"),
+    (Function, "arch"): ("x86_64", "arm64"),
+    (Dist, "dist"): tuple(DIST_PARAMS),
+    (Arrivals, "kind"): ("constant", "poisson", "diurnal", "steps", "trace"),
+    (Traffic, "invocation"): ("sync", "async"),
+    (Retries, "jitter"): ("full", "equal", "none"),
+}
+
+# What each distribution takes, in words, and which parameters it requires.
+DIST_TAKES = {
+    "fixed": "value",
+    "exponential": "mean",
+    "lognormal": "median and p99, or mu and sigma",
+    "uniform": "low and high",
+    "empirical": "file (and optionally column)",
+}
+DIST_REQUIRED = {"fixed": ("value",), "exponential": ("mean",), "uniform": ("low", "high"), "empirical": ("file",)}
+LOGNORMAL_FORMS = (("median", "p99"), ("mu", "sigma"))
+
+# The parameters each arrivals kind takes; `kind` itself and ones it needs.
+ARRIVALS_PARAMS = {
+    "constant": ("rate_per_s",),
+    "poisson": ("rate_per_s",),
+    "diurnal": ("rate_per_s", "peak_to_trough", "peak_time_h"),
+    "steps": ("steps",),
+    "trace": ("file", "time_column", "duration_column"),
+}
+ARRIVALS_REQUIRED = {"constant": "rate_per_s", "poisson": "rate_per_s", "diurnal": "rate_per_s",
+                     "steps": "steps", "trace": "file"}
+
+# Traffic target kinds: supported now, and those that come with the messaging services.
+TARGET_KINDS = ("function",)
+FUTURE_TARGET_KINDS = ("queue", "topic", "bus")
+
+DATA_FILE_SUFFIXES = (".csv", ".parquet")

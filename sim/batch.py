@@ -1,0 +1,83 @@
+"""Batch: items on the data plane as a struct of arrays, never per-item Python objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List
+
+import numpy as np
+
+
+@dataclass
+class Batch:
+    """Timestamped items: `t` seconds, request `id`, payload `size_bytes`, attribute class
+    `key`, `attempt` number and an optional per-item `duration_ms` (NaN: draw one)."""
+
+    t: np.ndarray
+    id: np.ndarray
+    size_bytes: np.ndarray
+    key: np.ndarray
+    attempt: np.ndarray
+    duration_ms: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    @classmethod
+    def empty(cls) -> "Batch":
+        return cls.of(np.zeros(0), np.zeros(0, np.int64))
+
+    @classmethod
+    def of(cls, t, id, size_bytes=0, key=0, attempt=0, duration_ms=None) -> "Batch":
+        """A batch from times and ids; scalars broadcast to every item."""
+        t = np.ascontiguousarray(t, dtype=np.float64)
+        n = len(t)
+
+        def col(v, dtype):
+            a = np.asarray(v, dtype=dtype)
+            return np.full(n, a, dtype=dtype) if a.ndim == 0 else np.ascontiguousarray(a)
+
+        dur = np.full(n, np.nan) if duration_ms is None else col(duration_ms, np.float64)
+        return cls(t, col(id, np.int64), col(size_bytes, np.int64), col(key, np.int64),
+                   col(attempt, np.int64), dur)
+
+    def split(self, t1: float):
+        """(items with t < t1, the rest); `t` must be sorted."""
+        k = int(np.searchsorted(self.t, t1, side="left"))
+        return self.slice(0, k), self.slice(k, len(self))
+
+    def slice(self, a: int, b: int) -> "Batch":
+        return Batch(self.t[a:b], self.id[a:b], self.size_bytes[a:b], self.key[a:b],
+                     self.attempt[a:b], self.duration_ms[a:b])
+
+    @staticmethod
+    def concat(batches: List["Batch"]) -> "Batch":
+        if len(batches) == 1:
+            return batches[0]
+        if not batches:
+            return Batch.empty()
+        return Batch(*(np.concatenate([getattr(b, f) for b in batches])
+                       for f in ("t", "id", "size_bytes", "key", "attempt", "duration_ms")))
+
+
+class Inbox:
+    """Batches waiting for a component, each tagged with an integer port (e.g. a source)."""
+
+    def __init__(self) -> None:
+        self._pending: List[tuple[int, Batch]] = []
+
+    def put(self, port: int, batch: Batch) -> None:
+        if len(batch):
+            self._pending.append((port, batch))
+
+    def take(self, t1: float) -> List[tuple[int, Batch]]:
+        """Every pending item with t < t1, grouped by port in arrival order of the puts."""
+        out, keep = [], []
+        for port, b in self._pending:
+            now, later = b.split(t1)
+            if len(now):
+                out.append((port, now))
+            if len(later):
+                keep.append((port, later))
+        self._pending = keep
+        return out

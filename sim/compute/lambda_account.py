@@ -1,0 +1,324 @@
+"""The Lambda functions of one account: one coupled group stepped by one kernel call per window.
+
+Model (AWS behaviour from the Lambda developer guide, figures in scenarios.schema and
+FACTS.md; exact semantics in kernels/POOL_SPEC.md): account concurrency shared by all
+functions, reserved concurrency as cap and guarantee, provisioned concurrency used first
+with spill-over to on demand, the scaling rate as a token bucket of new environments,
+one request per environment, most-recently-used warm reuse, idle expiry, timeouts,
+errors, client retries of throttled sync calls, and the async internal queue with its
+throttle and error retries. Simplifications: provisioned environments are ready the
+instant they are configured (AWS takes minutes); the async queue adds no delay of its
+own beyond retries; the init phase is not subject to the function timeout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+import polars as pl
+
+from kernels import lambda_pool as K
+from kernels.histogram import hist_quantile
+from scenarios.schema import Account, Function, Retries
+from sim.batch import Inbox
+from sim.compute import pool_state
+from sim.compute.pool_state import PoolParams, PoolState
+from sim.distributions import sampler
+from sim.engine import Component, WiringError
+from sim.rng import ChunkStream, generator
+
+# Scaling rate (scaling-behavior.html): each function adds up to 1,000 environments per
+# 10 s, refilled continuously. Before 2023: a Region-wide burst, then +500 per minute.
+PER_FUNCTION_BURST = 1000
+PER_FUNCTION_REFILL_PER_S = 1000 / 10
+REGION_BURST = {"us-east-1": 3000, "us-west-2": 3000, "eu-west-1": 3000,
+                "us-east-2": 1000, "ap-northeast-1": 1000, "eu-central-1": 1000}
+REGION_BURST_OTHER = 500
+REGION_REFILL_PER_S = 500 / 60
+VCPU_MB = 1769  # configuration-function-common.md: 1,769 MB = 1 vCPU
+MAX_VCPU = 6
+JITTER = {"none": 0, "full": 1, "equal": 2}
+OUTCOMES = ("ok", "error", "timeout", "throttled")
+
+
+def duration_scale(fn: Function) -> float:
+    """Multiplier on duration for the function's memory (CPU proportional to memory).
+
+    With f = cpu_bound_fraction, vcpu(m) = min(m / 1769, 6, max_threads):
+        duration(m) = duration(ref) · ((1 − f) + f · vcpu(ref) / vcpu(m)).
+    """
+    c = fn.cpu_scaling
+    if c is None:
+        return 1.0
+
+    def vcpu(m: float) -> float:
+        return min(m / VCPU_MB, MAX_VCPU, c.max_threads)
+
+    return (1 - c.cpu_bound_fraction) + c.cpu_bound_fraction * vcpu(c.reference_memory_mb) / vcpu(fn.memory_mb)
+
+
+@dataclass
+class Source:
+    """A traffic source feeding one function of the account."""
+
+    name: str
+    fn: int
+    inv: int  # 0 sync, 1 async
+    retries: Retries
+
+
+class LambdaAccount(Component):
+    """All functions of the account, as one data-plane unit."""
+
+    def __init__(self, name: str, account: Account, region: str, functions: Dict[str, Function],
+                 seed: int, t_end: float, period_s: float, sample: float = 0.0, first_n: int = 0,
+                 sample_all: bool = False, base_dir: Optional[Path] = None, chunk: Optional[int] = None):
+        super().__init__(name)
+        self.account = account
+        self.region = region
+        self.functions = functions
+        self.fn_names = list(functions)
+        self.seed = seed
+        self.t_end = t_end
+        self.period_s = period_s
+        self.sampling = (sample, first_n, sample_all)
+        self.base_dir = base_dir
+        self.chunk = chunk
+        self.sources: List[Source] = []
+        self.inbox = Inbox()
+        self.streams = None
+        self.state: Optional[PoolState] = None
+        self.rows: List[tuple] = []
+        self.arrivals = 0
+
+    # declare / connect -------------------------------------------------------------
+    def add_source(self, name: str, function: str, invocation: str, retries: Retries) -> int:
+        """Register a traffic source; returns its port (also the high bits of its ids)."""
+        self.sources.append(Source(name, self.fn_names.index(function),
+                                   0 if invocation == "sync" else 1, retries))
+        return len(self.sources) - 1
+
+    def check(self) -> None:
+        if not self.sources and self.functions:
+            return  # functions nobody calls are legal; they simply stay idle
+        for s in self.sources:
+            if not 0 <= s.fn < len(self.fn_names):
+                raise WiringError(f"{self.name}: source {s.name} points at no function")
+
+    def params(self) -> PoolParams:
+        fns = [self.functions[n] for n in self.fn_names]
+        reserved = [-1 if f.reserved_concurrency is None else f.reserved_concurrency for f in fns]
+        a = self.account
+        if a.scaling_model == "per_function":
+            cap = a.scaling_burst or PER_FUNCTION_BURST
+            rate = a.scaling_refill_per_s or PER_FUNCTION_REFILL_PER_S
+            bucket, caps, rates = list(range(len(fns))), [cap] * len(fns), [rate] * len(fns)
+        else:
+            cap = a.scaling_burst or REGION_BURST.get(self.region, REGION_BURST_OTHER)
+            rate = a.scaling_refill_per_s or REGION_REFILL_PER_S
+            bucket, caps, rates = [0] * len(fns), [cap], [rate]
+        src = self.sources
+        return PoolParams(
+            reserved=reserved,
+            timeout_ms=[f.timeout_s * 1000.0 for f in fns],
+            error_rate=[f.error_rate for f in fns],
+            dur_scale=[duration_scale(f) for f in fns],
+            memory_mb=[f.memory_mb for f in fns],
+            async_max_retries=[f.async_invoke.max_retry_attempts for f in fns],
+            async_max_age_s=[f.async_invoke.max_event_age_s for f in fns],
+            bucket=bucket, bucket_cap=caps, bucket_rate=rates,
+            unres_cap=a.concurrency_limit - sum(r for r in reserved if r >= 0),
+            retry_max_attempts=[s.retries.max_attempts for s in src],
+            retry_base_s=[s.retries.base_delay_s for s in src],
+            retry_cap_s=[s.retries.max_delay_s for s in src],
+            retry_jitter=[JITTER[s.retries.jitter] for s in src],
+        )
+
+    def make_streams(self):
+        """Per function: duration (ms), init (ms), idle expiry (s), uniform — one Generator each."""
+        out = []
+        for name in self.fn_names:
+            fn = self.functions[name]
+            scope = f"{self.name}.{name}"
+            draws = [sampler(fn.duration_ms, self.base_dir), sampler(fn.init_ms, self.base_dir),
+                     sampler(fn.idle_expiry_s, self.base_dir), lambda gen, n: gen.random(n)]
+            kw = {} if self.chunk is None else {"chunk": self.chunk}
+            out.append([ChunkStream(generator(self.seed, scope, k), d, **kw) for k, d in enumerate(draws)])
+        return out
+
+    def start(self, env) -> None:
+        from sim.rng import CHUNK
+
+        sample, first_n, sample_all = self.sampling
+        self.state = PoolState(self.params(), self.t_end, self.period_s, self.chunk or CHUNK,
+                               sample=sample, first_n=first_n, sample_all=sample_all)
+        if self.streams is None:
+            self.streams = self.make_streams()
+        for f, name in enumerate(self.fn_names):
+            fn = self.functions[name]
+            schedule = sorted(fn.provisioned_schedule, key=lambda s: s.at_s)
+            if fn.provisioned_concurrency and not (schedule and schedule[0].at_s == 0):
+                self.set_provisioned(0.0, f, fn.provisioned_concurrency)
+            if schedule:
+                env.process(self._schedule(env, f, schedule))
+
+    def _schedule(self, env, f, schedule):
+        for step in schedule:
+            yield env.timeout(step.at_s - env.now)
+            self.set_provisioned(env.now, f, step.count)
+
+    def set_provisioned(self, t: float, f: int, n: int) -> None:
+        s = self.state
+        K.control_provisioned(t, f, n, s.fs, s.ft, s.fpi, s.g, s.gf, s.pmi, s.pmf, s.phist)
+
+    # run ------------------------------------------------------------------------------
+    def step(self, t0: float, t1: float) -> None:
+        taken = sorted(self.inbox.take(t1), key=lambda pb: pb[0])
+        if taken:
+            t = np.concatenate([b.t for _, b in taken])
+            arr = (
+                t,
+                np.concatenate([b.id for _, b in taken]),
+                np.concatenate([np.full(len(b), self.sources[p].fn, np.int64) for p, b in taken]),
+                np.concatenate([np.full(len(b), p, np.int64) for p, b in taken]),
+                np.concatenate([np.full(len(b), self.sources[p].inv, np.int64) for p, b in taken]),
+                np.concatenate([b.duration_ms for _, b in taken]),
+            )
+            if len(taken) > 1:
+                order = np.argsort(t, kind="stable")
+                arr = tuple(np.ascontiguousarray(a[order]) for a in arr)
+            self.arrivals += len(t)
+        else:
+            arr = _NO_ARRIVALS
+        pool_state.run(self.state, t1, arr, self.streams)
+        if self.state.g[K.G_ROWS_N]:
+            self.rows.append(self.state.take_rows())
+
+    def requests_simulated(self) -> int:
+        return self.arrivals
+
+    # finalize ---------------------------------------------------------------------------
+    def finalize(self, t_end: float) -> None:
+        s = self.state
+        K.finish_periods(s.g, s.nf, s.fs, s.pmi, s.pmf, s.phist)
+        for f in range(s.nf):
+            off, n = s.fpi[f, K.P_STACK_OFF], s.fs[f, K.F_STACK_N]
+            birth, expire = s.stack_birth[off : off + n], s.stack_expire[off : off + n]
+            s.ft[f, K.T_ENV_S] += float(np.sum(np.minimum(expire, t_end) - birth))
+            s.ft[f, K.T_PC_ENV_S] += s.fs[f, K.F_PC_ENVS] * (t_end - s.ft[f, K.T_PC_LAST_T])
+            s.ft[f, K.T_PC_LAST_T] = t_end
+        live = s.hv[: s.g[K.G_HEAP_N]]
+        busy_od = live[(s.ei[live, K.E_KIND] == K.K_COMPLETE) & (s.ei[live, K.E_ON_PC] == 0)]
+        np.add.at(s.ft[:, K.T_ENV_S], s.ei[busy_od, K.E_FN], t_end - s.ef[busy_od, K.E_BIRTH])
+
+    def summary(self) -> Dict[str, dict]:
+        """The functions.NAME sections of summary.json."""
+        s, T = self.state, self.t_end
+        tot = s.pmi.sum(axis=0)
+        out = {}
+        for f, name in enumerate(self.fn_names):
+            inv, thr = int(tot[f, K.M_INVOCATIONS]), int(tot[f, K.M_THROTTLES])
+            cold = int(tot[f, K.M_COLD])
+            billed_ms = int(tot[f, K.M_BILLED_MS_OD] + tot[f, K.M_BILLED_MS_PC])
+            mem_gb = self.functions[name].memory_mb / 1024
+            out[name] = {
+                "invocations": inv,
+                "cold_starts": cold,
+                "throttles": thr,
+                "errors": int(tot[f, K.M_ERRORS]),
+                "timeouts": int(tot[f, K.M_TIMEOUTS]),
+                "cold_start_ratio": cold / inv if inv else 0.0,
+                "throttle_ratio": thr / (inv + thr) if inv + thr else 0.0,
+                "avg_instances": (s.ft[f, K.T_ENV_S] + s.ft[f, K.T_PC_ENV_S]) / T,
+                "avg_busy_instances": s.ft[f, K.T_BUSY_S] / T,
+                "max_concurrency": int(s.pmi[:, f, K.M_CONC_MAX].max()),
+                "billed_gb_s": billed_ms / 1000 * mem_gb,
+                "billed_duration_ms": billed_ms,
+                "provisioned_billed_duration_ms": int(tot[f, K.M_BILLED_MS_PC]),
+                "spillover_invocations": int(tot[f, K.M_SPILLOVER]),
+                "sync_failures": int(tot[f, K.M_SYNC_FAILED]),
+                "async_dropped": int(tot[f, K.M_ASYNC_DROPPED]),
+                "latency_ms": _stats(s.hlat[f], s.ft[f, K.T_LAT_SUM_MS], s.ft[f, K.T_LAT_MAX_MS],
+                                     ("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999)),
+                "init_ms": _stats(s.hinit[f], s.ft[f, K.T_INIT_SUM_MS], None, ("p50", 0.5), ("p99", 0.99)),
+            }
+        return out
+
+    def metrics(self) -> pl.DataFrame:
+        """Per-period CloudWatch metrics, long format."""
+        s = self.state
+        P, F = s.pmi.shape[0], s.nf
+        time_s = np.repeat(np.arange(P) * self.period_s, F)
+        dims = np.tile(np.array([f"FunctionName={n}" for n in self.fn_names], dtype=object), P)
+        mi = s.pmi.reshape(P * F, -1).astype(np.float64)
+        mf = s.pmf.reshape(P * F, -1)
+        inv = mi[:, K.M_INVOCATIONS]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            series = [
+                ("AWS/Lambda", "Invocations", inv),
+                ("AWS/Lambda", "Errors", mi[:, K.M_ERRORS]),
+                ("AWS/Lambda", "Throttles", mi[:, K.M_THROTTLES]),
+                ("AWS/Lambda", "Duration", np.where(inv > 0, mf[:, K.MF_DUR_SUM_MS] / inv, np.nan)),
+                ("AWS/Lambda", "Duration.p50", mf[:, K.MF_DUR_P50]),
+                ("AWS/Lambda", "Duration.p99", mf[:, K.MF_DUR_P99]),
+                ("AWS/Lambda", "ConcurrentExecutions", mi[:, K.M_CONC_MAX]),
+                ("AWS/Lambda", "ProvisionedConcurrentExecutions", mi[:, K.M_PC_BUSY_MAX]),
+                ("AWS/Lambda", "ProvisionedConcurrencyUtilization", mf[:, K.MF_PC_UTIL_MAX]),
+                ("AWS/Lambda", "ProvisionedConcurrencySpilloverInvocations", mi[:, K.M_SPILLOVER]),
+                ("AWS/Lambda", "AsyncEventAge", np.where(mi[:, K.M_ASYNC_AGE_N] > 0,
+                                                         mf[:, K.MF_ASYNC_AGE_SUM_S] / mi[:, K.M_ASYNC_AGE_N] * 1000, np.nan)),
+                ("AWS/Lambda", "AsyncEventAge.max", np.where(mi[:, K.M_ASYNC_AGE_N] > 0, mf[:, K.MF_ASYNC_AGE_MAX_S] * 1000, np.nan)),
+                ("AWS/Lambda", "AsyncEventsDropped", mi[:, K.M_ASYNC_DROPPED]),
+                ("cloudtwin/Lambda", "ColdStarts", mi[:, K.M_COLD]),
+                ("cloudtwin/Lambda", "Timeouts", mi[:, K.M_TIMEOUTS]),
+                ("cloudtwin/Lambda", "SyncFailures", mi[:, K.M_SYNC_FAILED]),
+                ("cloudtwin/Lambda", "ProvisionedConcurrency", mi[:, K.M_PC_ENVS_MAX]),
+                ("cloudtwin/Lambda", "BilledDurationMs", mi[:, K.M_BILLED_MS_OD] + mi[:, K.M_BILLED_MS_PC]),
+                ("cloudtwin/Lambda", "ConcurrencyLimit", np.tile(self._limits(), P)),
+            ]
+        frames = [pl.DataFrame({"time_s": time_s, "namespace": ns, "metric": m,
+                                "dimension": dims.astype(str), "value": v.astype(np.float64)})
+                  for ns, m, v in series]
+        return pl.concat(frames)
+
+    def _limits(self) -> np.ndarray:
+        unres = self.state.g[K.G_UNRES_CAP]
+        return np.array([r if r >= 0 else unres for r in self.state.fpi[:, K.P_RESERVED]], np.float64)
+
+    def requests(self, source_names: List[str]) -> pl.DataFrame:
+        """The sampled per-attempt rows."""
+        if not self.rows:
+            return pl.DataFrame()
+        ri = np.concatenate([r[0] for r in self.rows])
+        rf = np.concatenate([r[1] for r in self.rows])
+        src = ri[:, K.R_ID] >> K.ID_SEQ_BITS
+        return pl.DataFrame({
+            "id": ri[:, K.R_ID],
+            "source": np.array(source_names, dtype=object)[src].astype(str),
+            "function": np.array(self.fn_names, dtype=object)[ri[:, K.R_FN]].astype(str),
+            "attempt": ri[:, K.R_ATTEMPT],
+            "arrival_s": rf[:, K.R_FIRST_T],
+            "t_s": rf[:, K.R_T],
+            "outcome": np.array(OUTCOMES, dtype=object)[ri[:, K.R_OUTCOME]].astype(str),
+            "cold": ri[:, K.R_COLD].astype(bool),
+            "provisioned": ri[:, K.R_ON_PC].astype(bool),
+            "latency_ms": rf[:, K.R_LATENCY_MS],
+            "init_ms": rf[:, K.R_INIT_MS],
+        })
+
+
+def _stats(hist: np.ndarray, total: float, maximum, *quantiles) -> dict:
+    n = int(hist.sum())
+    out = {"mean": total / n if n else None}
+    for key, q in quantiles:
+        out[key] = float(hist_quantile(hist, q)) if n else None
+    if maximum is not None:
+        out["max"] = float(maximum) if n else None
+    return out
+
+
+_NO_ARRIVALS = (np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),
+                np.zeros(0, np.int64), np.zeros(0))

@@ -1,0 +1,171 @@
+"""The arrays the Lambda pool kernel works on, their construction and their growth."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import List
+
+import numpy as np
+
+from kernels import lambda_pool as K
+from kernels.histogram import N_BINS
+
+
+@dataclass
+class PoolParams:
+    """Static parameters of one account's pool, one entry per function / bucket / source."""
+
+    reserved: List[int]
+    timeout_ms: List[float]
+    error_rate: List[float]
+    dur_scale: List[float]
+    memory_mb: List[int]
+    async_max_retries: List[int]
+    async_max_age_s: List[float]
+    bucket: List[int]
+    bucket_cap: List[float]
+    bucket_rate: List[float]
+    unres_cap: int
+    retry_max_attempts: List[int]
+    retry_base_s: List[float]
+    retry_cap_s: List[float]
+    retry_jitter: List[int]
+
+
+class PoolState:
+    """Every array `kernels.lambda_pool.run_pool` reads and writes, kept between windows."""
+
+    def __init__(self, p: PoolParams, t_end: float, period_s: float, chunk: int,
+                 sample: float = 0.0, first_n: int = 0, sample_all: bool = False,
+                 events: int = 4096):
+        nf = len(p.reserved)
+        self.nf = nf
+        caps = [r if r >= 0 else p.unres_cap for r in p.reserved]
+        offs = np.concatenate([[0], np.cumsum(caps)]).astype(np.int64)
+        self.fpi = np.zeros((nf, K.N_FPI), np.int64)
+        self.fpi[:, K.P_RESERVED] = p.reserved
+        self.fpi[:, K.P_MEMORY_MB] = p.memory_mb
+        self.fpi[:, K.P_ASYNC_RETRIES] = p.async_max_retries
+        self.fpi[:, K.P_BUCKET] = p.bucket
+        self.fpi[:, K.P_STACK_OFF] = offs[:-1]
+        self.fpf = np.zeros((nf, K.N_FPF), np.float64)
+        self.fpf[:, K.P_TIMEOUT_MS] = p.timeout_ms
+        self.fpf[:, K.P_ERROR_RATE] = p.error_rate
+        self.fpf[:, K.P_DUR_SCALE] = p.dur_scale
+        self.fpf[:, K.P_ASYNC_AGE_S] = p.async_max_age_s
+        self.fs = np.zeros((nf, K.N_FS), np.int64)
+        self.ft = np.zeros((nf, K.N_FT), np.float64)
+        self.bk = np.zeros((len(p.bucket_cap), 4), np.float64)
+        self.bk[:, K.B_CAP] = p.bucket_cap
+        self.bk[:, K.B_RATE] = p.bucket_rate
+        self.bk[:, K.B_TOKENS] = p.bucket_cap
+        ns = len(p.retry_max_attempts)
+        self.si = np.zeros((max(ns, 1), 2), np.int64)
+        self.sf = np.zeros((max(ns, 1), 2), np.float64)
+        self.si[:ns, K.SRC_MAX_ATTEMPTS] = p.retry_max_attempts
+        self.si[:ns, K.SRC_JITTER] = p.retry_jitter
+        self.sf[:ns, K.SRC_BASE_S] = p.retry_base_s
+        self.sf[:ns, K.SRC_CAP_S] = p.retry_cap_s
+        self.g = np.zeros(K.N_G, np.int64)
+        self.g[K.G_UNRES_CAP] = p.unres_cap
+        self.g[K.G_FIRST_N] = first_n
+        self.g[K.G_SAMPLE_ALL] = int(sample_all)
+        self.g[K.G_SAMPLE_THRESHOLD] = sample_threshold(sample)
+        self.gf = np.array([t_end, period_s], np.float64)
+        self.stack_birth = np.zeros(int(offs[-1]), np.float64)
+        self.stack_expire = np.zeros(int(offs[-1]), np.float64)
+        self.chunk = chunk
+        self.draws = np.zeros((K.N_STREAMS, nf, 2 * chunk), np.float64)
+        self.cur = np.zeros((K.N_STREAMS, nf), np.int64)
+        self.dlen = np.zeros((K.N_STREAMS, nf), np.int64)
+        n_periods = max(1, int(math.ceil(t_end / period_s - 1e-9)))
+        self.pmi = np.zeros((n_periods, nf, K.N_PMI), np.int64)
+        self.pmf = np.zeros((n_periods, nf, K.N_PMF), np.float64)
+        self.phist = np.zeros((nf, N_BINS), np.int64)
+        self.hlat = np.zeros((nf, N_BINS), np.int64)
+        self.hinit = np.zeros((nf, N_BINS), np.int64)
+        self.ei = np.zeros((0, K.N_EI), np.int64)
+        self.ef = np.zeros((0, K.N_EF), np.float64)
+        self.free = np.zeros(0, np.int64)
+        self.ht = np.zeros(0, np.float64)
+        self.hs = np.zeros(0, np.int64)
+        self.hv = np.zeros(0, np.int64)
+        self.grow_events(events)
+        self.ri = np.zeros((4096 if (sample > 0 or first_n > 0 or sample_all) else 1, K.N_RI), np.int64)
+        self.rf = np.zeros((self.ri.shape[0], K.N_RF), np.float64)
+
+    def grow_events(self, capacity: int) -> None:
+        """Enlarge the event table and heap to `capacity`, keeping what is scheduled."""
+        old = self.ht.shape[0]
+        n = int(self.g[K.G_HEAP_N])
+        nfree = int(self.g[K.G_FREE_N])
+        ei = np.zeros((capacity, K.N_EI), np.int64)
+        ef = np.zeros((capacity, K.N_EF), np.float64)
+        ei[:old], ef[:old] = self.ei, self.ef
+        free = np.zeros(capacity, np.int64)
+        free[:nfree] = self.free[:nfree]
+        free[nfree : nfree + capacity - old] = np.arange(old, capacity)
+        ht, hs, hv = (np.zeros(capacity, a.dtype) for a in (self.ht, self.hs, self.hv))
+        ht[:n], hs[:n], hv[:n] = self.ht[:n], self.hs[:n], self.hv[:n]
+        self.ei, self.ef, self.free, self.ht, self.hs, self.hv = ei, ef, free, ht, hs, hv
+        self.g[K.G_FREE_N] = nfree + capacity - old
+
+    def grow_rows(self) -> None:
+        n = self.ri.shape[0] * 2
+        ri = np.zeros((n, K.N_RI), np.int64)
+        rf = np.zeros((n, K.N_RF), np.float64)
+        ri[: len(self.ri)], rf[: len(self.rf)] = self.ri, self.rf
+        self.ri, self.rf = ri, rf
+
+    def refill(self, f: int, streams) -> None:
+        """Append the next chunk to every stream of function f that has room for one."""
+        for s in range(K.N_STREAMS):
+            cur, n = self.cur[s, f], self.dlen[s, f]
+            rem = n - cur
+            if rem >= self.chunk:
+                continue
+            self.draws[s, f, :rem] = self.draws[s, f, cur:n]
+            chunk = streams[s].next_chunk()
+            self.draws[s, f, rem : rem + len(chunk)] = chunk
+            self.dlen[s, f] = rem + len(chunk)
+            self.cur[s, f] = 0
+
+    def take_rows(self):
+        """The sampled rows written since the last call (copies), and reset the buffer."""
+        n = int(self.g[K.G_ROWS_N])
+        out = self.ri[:n].copy(), self.rf[:n].copy()
+        self.g[K.G_ROWS_N] = 0
+        return out
+
+    def kernel_state(self):
+        """The state arguments of run_pool, in order."""
+        return (self.fpi, self.fpf, self.fs, self.ft, self.bk, self.si, self.sf, self.g, self.gf,
+                self.ei, self.ef, self.free, self.ht, self.hs, self.hv,
+                self.stack_birth, self.stack_expire, self.draws, self.cur, self.dlen,
+                self.pmi, self.pmf, self.phist, self.hlat, self.hinit, self.ri, self.rf)
+
+
+def sample_threshold(sample: float) -> int:
+    """The int64 bit pattern of the uint64 hash threshold that keeps a `sample` fraction."""
+    if sample <= 0:
+        return 0
+    u = min(int(sample * 2.0**64), 2**64 - 1)
+    return u - 2**64 if u >= 2**63 else u
+
+
+def run(state: PoolState, t_stop: float, arrivals, streams) -> None:
+    """Run the kernel to t_stop, feeding it draws and room as it asks."""
+    a_t, a_id, a_fn, a_src, a_inv, a_dover = arrivals
+    i = 0
+    while True:
+        status, i, f = K.run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, i,
+                                  *state.kernel_state())
+        if status == K.DONE:
+            return
+        if status == K.NEED_DRAWS:
+            state.refill(f, streams[f])
+        elif status == K.EVENTS_FULL:
+            state.grow_events(2 * state.ht.shape[0])
+        elif status == K.ROWS_FULL:
+            state.grow_rows()

@@ -1,0 +1,472 @@
+"""The HTML report of one run: a single self-contained page with its plots inlined as PNG."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+import numpy as np
+import polars as pl
+import yaml
+from matplotlib.figure import Figure
+
+from sim.console import service_label
+from sim.result import Result
+from sim.writers import json_safe
+
+LAMBDA = "AWS/Lambda"
+EXTRA = "cloudtwin/Lambda"
+FN_PREFIX = "FunctionName="
+
+# Every figure the report has, in page order: (id, title). A figure whose data is missing
+# is still present, holding a note instead of an image.
+FIGURES: List[Tuple[str, str]] = [
+    ("plot-invocations", "Invocations and throttles"),
+    ("plot-concurrency", "Concurrency against its limit"),
+    ("plot-cold-starts", "Cold starts"),
+    ("plot-duration", "Duration over time"),
+    ("plot-latency-percentiles", "Latency percentiles"),
+    ("plot-latency-histogram", "Latency of sampled requests"),
+]
+FIGURE_IDS = [fid for fid, _ in FIGURES]
+
+_RUN_KEYS = ["scenario", "seed", "duration_s", "requests_simulated", "wall_s", "requests_per_wall_s"]
+_PERCENTILES = [("p50", 50), ("p90", 90), ("p99", 99), ("p999", 99.9), ("max", 100)]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;
+color:#222;padding:0 1rem}
+h1{margin-bottom:.2rem}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}
+table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}
+th,td{border:1px solid #ddd;padding:.25rem .6rem}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f5f5f5;text-align:left}
+.scroll{overflow-x:auto}
+figure{margin:1rem 0 2rem}figure img{max-width:100%}
+figcaption{font-weight:600;margin-bottom:.3rem}
+.note{color:#777;font-style:italic}
+pre{background:#f7f7f7;padding:.8rem;overflow-x:auto;font-size:.85rem}
+"""
+
+
+# ---------------------------------------------------------------- formatting
+
+def _fmt(value: Any) -> str:
+    """A number for a table cell: integers with separators, floats to 4 significant digits."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return str(value)
+    x = float(value)
+    if math.isnan(x):
+        return "–"
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    if x == int(x) and abs(x) < 1e15:
+        return f"{int(x):,}"
+    if abs(x) >= 1000:
+        return f"{x:,.1f}"
+    return f"{x:.4g}"
+
+
+def _cell(key: str, value: Any, tag: str = "td") -> str:
+    """A table cell carrying `data-key` and the exact JSON value in `data-value`."""
+    raw = html.escape(json.dumps(json_safe(value)), quote=True)
+    cls = ' class="num"' if isinstance(value, (int, float, np.integer, np.floating)) else ""
+    return (
+        f'<{tag}{cls} data-key="{html.escape(key, quote=True)}" data-value="{raw}">'
+        f"{html.escape(_fmt(value))}</{tag}>"
+    )
+
+
+def _flatten(d: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
+    """Nested mapping to dotted keys: {'latency_ms': {'p50': 1}} -> {'latency_ms.p50': 1}."""
+    out: Dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+# ---------------------------------------------------------------- summary tables
+
+def _run_table(summary: Mapping[str, Any]) -> str:
+    """Run info: the run-level scalars of the summary, one row each."""
+    keys = [k for k in _RUN_KEYS if k in summary]
+    keys += [
+        k for k, v in summary.items()
+        if k not in keys and not isinstance(v, (Mapping, list)) and k != "cost_usd"
+    ]
+    rows = "".join(f"<tr><th>{html.escape(k)}</th>{_cell(k, summary[k])}</tr>" for k in keys)
+    return f'<table id="run-info">{rows}</table>'
+
+
+def _section_table(section: str, entities: Mapping[str, Mapping[str, Any]]) -> str:
+    """One section (functions, queues, …): a row per quantity, a column per entity."""
+    flat = {name: _flatten(v) for name, v in entities.items() if isinstance(v, Mapping)}
+    keys: List[str] = []
+    for fields in flat.values():
+        keys += [k for k in fields if k not in keys]
+    head = "<tr><th></th>" + "".join(f"<th>{html.escape(n)}</th>" for n in flat) + "</tr>"
+    body = ""
+    for k in keys:
+        cells = "".join(
+            _cell(f"{section}.{name}.{k}", fields.get(k)) for name, fields in flat.items()
+        )
+        body += f"<tr><th>{html.escape(k)}</th>{cells}</tr>"
+    return (
+        f'<div class="scroll"><table id="table-{html.escape(section)}">{head}{body}</table></div>'
+    )
+
+
+def _summary_html(summary: Mapping[str, Any]) -> str:
+    """The run table plus one table per dict-of-dicts section of the summary."""
+    parts = ['<section id="summary"><h2>Summary</h2>', _run_table(summary)]
+    for section, value in summary.items():
+        if section == "cost_usd" or not isinstance(value, Mapping) or not value:
+            continue
+        if all(isinstance(v, Mapping) for v in value.values()):
+            parts.append(f"<h3>{html.escape(section)}</h3>")
+            parts.append(_section_table(section, value))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _cost_html(result: Result) -> str:
+    """The Cost section: totals from the summary and the line items, when billing ran."""
+    parts = ['<section id="cost"><h2>Cost</h2>']
+    cost = result.summary.get("cost_usd")
+    if cost:
+        rows = ""
+        for k in ("total", "monthly"):
+            if k in cost:
+                rows += f"<tr><th>{k} (USD)</th>{_cell(f'cost_usd.{k}', cost[k])}</tr>"
+        for svc, v in (cost.get("by_service") or {}).items():
+            rows += (
+                f"<tr><th>{html.escape(service_label(svc))} (USD)</th>"
+                f"{_cell(f'cost_usd.by_service.{svc}', v)}</tr>"
+            )
+        parts.append(f'<table id="cost-summary">{rows}</table>')
+    costs = result.costs
+    if costs is not None and costs.height > 0:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in costs.columns)
+        body = ""
+        for i, row in enumerate(costs.iter_rows(named=True)):
+            body += "<tr>" + "".join(_cell(f"costs.{i}.{c}", row[c]) for c in costs.columns) + "</tr>"
+        parts.append(
+            f'<div class="scroll"><table id="cost-items"><tr>{head}</tr>{body}</table></div>'
+        )
+    elif not cost:
+        parts.append(
+            '<p class="note">Billing is not modelled yet: this section lists the line items '
+            "and the projected monthly cost once it is.</p>"
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------- metric access
+
+def _function_series(
+    metrics: pl.DataFrame, metric: str, namespaces=(LAMBDA, EXTRA)
+) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+    """Per function name: (time_s, value) of `metric`, sorted by time."""
+    if metrics is None or metrics.height == 0 or "metric" not in metrics.columns:
+        return {}
+    rows = metrics.filter(
+        (pl.col("metric") == metric)
+        & pl.col("namespace").is_in(list(namespaces))
+        & pl.col("dimension").str.starts_with(FN_PREFIX)
+    ).sort("time_s")
+    out: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
+    for dim in rows["dimension"].unique(maintain_order=True).to_list():
+        part = rows.filter(pl.col("dimension") == dim)
+        out[dim[len(FN_PREFIX):]] = (
+            part["time_s"].to_numpy().astype(float),
+            part["value"].to_numpy().astype(float),
+        )
+    return out
+
+
+def _account_series(metrics: pl.DataFrame, metric: str) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """(time_s, value) of an account-level `metric` (no FunctionName dimension), if any."""
+    if metrics is None or metrics.height == 0 or "metric" not in metrics.columns:
+        return None
+    rows = metrics.filter(
+        (pl.col("metric") == metric) & ~pl.col("dimension").str.starts_with(FN_PREFIX)
+    ).sort("time_s")
+    if rows.height == 0:
+        return None
+    return rows["time_s"].to_numpy().astype(float), rows["value"].to_numpy().astype(float)
+
+
+def _period_s(result: Result) -> Optional[float]:
+    """The recording period: from the resolved config, else the spacing of metric times."""
+    period = (result.config.get("record") or {}).get("period_s")
+    if period:
+        return float(period)
+    if result.metrics is not None and result.metrics.height > 1:
+        t = np.unique(result.metrics["time_s"].to_numpy())
+        if len(t) > 1:
+            return float(np.min(np.diff(t)))
+    return None
+
+
+def _time_axis(result: Result) -> Tuple[float, str]:
+    """(divisor, label) that puts the run's time axis in s, min or h."""
+    horizon = float(result.summary.get("duration_s") or 0.0)
+    if not horizon and result.metrics is not None and result.metrics.height:
+        horizon = float(result.metrics["time_s"].max())
+    if horizon >= 4 * 3600:
+        return 3600.0, "time (h)"
+    if horizon >= 600:
+        return 60.0, "time (min)"
+    return 1.0, "time (s)"
+
+
+# ---------------------------------------------------------------- plots
+
+class _Plotter:
+    """Draws the report's figures with consistent colours per function."""
+
+    def __init__(self, result: Result):
+        self.result = result
+        names = list((result.summary.get("functions") or {}).keys())
+        for metric in ("Invocations", "ConcurrentExecutions"):
+            names += [n for n in _function_series(result.metrics, metric) if n not in names]
+        self.names = names
+        self.t_div, self.t_label = _time_axis(result)
+        self.period_s = _period_s(result)
+
+    def colour(self, name: str) -> str:
+        i = self.names.index(name) if name in self.names else len(self.names)
+        return f"C{i % 10}"
+
+    def _figure(self) -> Tuple[Figure, Any]:
+        fig = Figure(figsize=(9.0, 3.6), dpi=100, layout="constrained")
+        return fig, fig.subplots()
+
+    def _per_period(self) -> str:
+        return f"per {self.period_s:g} s period" if self.period_s else "per period"
+
+    def invocations(self) -> Optional[Figure]:
+        inv = _function_series(self.result.metrics, "Invocations")
+        thr = _function_series(self.result.metrics, "Throttles")
+        if not inv and not thr:
+            return None
+        fig, ax = self._figure()
+        for name, (t, v) in inv.items():
+            ax.plot(t / self.t_div, v, drawstyle="steps-post", color=self.colour(name),
+                    label=f"{name} invocations")
+        for name, (t, v) in thr.items():
+            ax.plot(t / self.t_div, v, drawstyle="steps-post", color=self.colour(name),
+                    linestyle="--", label=f"{name} throttles")
+        ax.set_xlabel(self.t_label)
+        ax.set_ylabel(f"count {self._per_period()}")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize="small", ncols=2)
+        return fig
+
+    def concurrency(self) -> Optional[Figure]:
+        conc = _function_series(self.result.metrics, "ConcurrentExecutions")
+        if not conc:
+            return None
+        fig, ax = self._figure()
+        functions_cfg = self.result.config.get("functions") or {}
+        for name, (t, v) in conc.items():
+            c = self.colour(name)
+            ax.plot(t / self.t_div, v, drawstyle="steps-post", color=c, label=f"{name} max concurrency")
+            drawn = False
+            for metric, style in (("ReservedConcurrency", ":"), ("ConcurrencyLimit", ":")):
+                s = _function_series(self.result.metrics, metric).get(name)
+                if s is not None and not drawn:
+                    ax.plot(s[0] / self.t_div, s[1], drawstyle="steps-post", color=c,
+                            linestyle=style, label=f"{name} limit")
+                    drawn = True
+            reserved = (functions_cfg.get(name) or {}).get("reserved_concurrency")
+            if not drawn and reserved is not None:
+                ax.axhline(float(reserved), color=c, linestyle=":", label=f"{name} reserved")
+            pc = _function_series(self.result.metrics, "ProvisionedConcurrentExecutions").get(name)
+            if pc is not None:
+                ax.plot(pc[0] / self.t_div, pc[1], drawstyle="steps-post", color=c,
+                        linestyle="-.", label=f"{name} provisioned")
+        account = _account_series(self.result.metrics, "ConcurrencyLimit")
+        if account is not None:
+            ax.plot(account[0] / self.t_div, account[1], drawstyle="steps-post", color="grey",
+                    linestyle=":", label="account limit")
+        ax.set_xlabel(self.t_label)
+        ax.set_ylabel(f"environments (max {self._per_period()})")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize="small", ncols=2)
+        return fig
+
+    def cold_starts(self) -> Optional[Figure]:
+        cold = _function_series(self.result.metrics, "ColdStarts")
+        if not cold:
+            return None
+        fig, ax = self._figure()
+        for name, (t, v) in cold.items():
+            ax.plot(t / self.t_div, v, drawstyle="steps-post", color=self.colour(name), label=name)
+        ax.set_xlabel(self.t_label)
+        ax.set_ylabel(f"cold starts {self._per_period()}")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize="small")
+        return fig
+
+    def duration(self) -> Optional[Figure]:
+        series = [
+            (metric, style, _function_series(self.result.metrics, metric))
+            for metric, style in (("Duration.p50", "-"), ("Duration", ":"), ("Duration.p99", "--"))
+        ]
+        if not any(s for _, _, s in series):
+            return None
+        fig, ax = self._figure()
+        positive = False
+        for metric, style, per_fn in series:
+            label = "mean" if metric == "Duration" else metric.split(".")[1]
+            for name, (t, v) in per_fn.items():
+                ax.plot(t / self.t_div, v, drawstyle="steps-post", color=self.colour(name),
+                        linestyle=style, label=f"{name} {label}")
+                positive |= bool(np.any(v > 0))
+        if positive:
+            ax.set_yscale("log")
+        ax.set_xlabel(self.t_label)
+        ax.set_ylabel("duration (ms)")
+        ax.legend(fontsize="small", ncols=3)
+        return fig
+
+    def latency_percentiles(self) -> Optional[Figure]:
+        functions = self.result.summary.get("functions") or {}
+        rows = {
+            name: f.get("latency_ms") for name, f in functions.items()
+            if isinstance(f, Mapping) and f.get("latency_ms")
+        }
+        if not rows:
+            return None
+        fig, ax = self._figure()
+        positive = False
+        for name, lat in rows.items():
+            xs = [x for k, x in _PERCENTILES if lat.get(k) is not None]
+            ys = [float(lat[k]) for k, _ in _PERCENTILES if lat.get(k) is not None]
+            ys_ok = [y if math.isfinite(y) else np.nan for y in ys]
+            ax.plot(range(len(xs)), ys_ok, marker="o", color=self.colour(name), label=name)
+            ax.set_xticks(range(len(xs)), [f"p{x:g}" if x < 100 else "max" for x in xs])
+            positive |= any(y > 0 for y in ys if math.isfinite(y))
+            mean = lat.get("mean")
+            if mean is not None and math.isfinite(float(mean)):
+                ax.axhline(float(mean), color=self.colour(name), linestyle=":", linewidth=1)
+        if positive:
+            ax.set_yscale("log")
+        ax.set_xlabel("percentile (dotted: mean)")
+        ax.set_ylabel("latency (ms)")
+        ax.legend(fontsize="small")
+        return fig
+
+    def latency_histogram(self) -> Optional[Figure]:
+        req = self.result.requests
+        if req is None or req.height == 0 or "latency_ms" not in req.columns:
+            return None
+        lat = req["latency_ms"].cast(pl.Float64).to_numpy()
+        ok = np.isfinite(lat) & (lat > 0)
+        if not ok.any():
+            return None
+        lo, hi = float(lat[ok].min()), float(lat[ok].max())
+        bins = np.geomspace(lo, hi * 1.0001, 60) if hi > lo else 20
+        fig, ax = self._figure()
+        group = next((c for c in ("function", "fn") if c in req.columns), None)
+        if group is None:
+            ax.hist(lat[ok], bins=bins, color="C0", label="all functions")
+        else:
+            keys = req[group].to_numpy()
+            labels = {i: n for i, n in enumerate(self.names)} if group == "fn" else {}
+            for key in list(dict.fromkeys(keys[ok].tolist())):
+                name = labels.get(key, str(key))
+                sel = ok & (keys == key)
+                ax.hist(lat[sel], bins=bins, histtype="step", linewidth=1.5,
+                        color=self.colour(name), label=name)
+        if isinstance(bins, np.ndarray):
+            ax.set_xscale("log")
+        ax.set_xlabel("latency (ms)")
+        ax.set_ylabel("sampled requests")
+        ax.legend(fontsize="small")
+        return fig
+
+
+def _png_data_uri(fig: Figure) -> str:
+    """The figure as an inline base64 PNG."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+_NOTES = {
+    "plot-invocations": "no Invocations or Throttles metrics were recorded",
+    "plot-concurrency": "no ConcurrentExecutions metric was recorded",
+    "plot-cold-starts": "no ColdStarts metric was recorded",
+    "plot-duration": "no Duration metrics were recorded",
+    "plot-latency-percentiles": "the summary has no latency percentiles",
+    "plot-latency-histogram": (
+        "no requests were sampled (set record.requests.sample or record.requests.first_n)"
+    ),
+}
+
+
+def _figure_html(fid: str, title: str, draw: Callable[[], Optional[Figure]]) -> str:
+    """A <figure> with the plot, or with a note saying why there is none."""
+    fig = draw()
+    if fig is None:
+        body = f'<p class="note">Not shown: {html.escape(_NOTES[fid])}.</p>'
+        state = "empty"
+    else:
+        body = f'<img src="{_png_data_uri(fig)}" alt="{html.escape(title, quote=True)}">'
+        state = "plot"
+    return (
+        f'<figure id="{fid}" data-state="{state}"><figcaption>{html.escape(title)}</figcaption>'
+        f"{body}</figure>"
+    )
+
+
+def _plots_html(result: Result) -> str:
+    """Every figure in FIGURES, in order."""
+    p = _Plotter(result)
+    draw = {
+        "plot-invocations": p.invocations,
+        "plot-concurrency": p.concurrency,
+        "plot-cold-starts": p.cold_starts,
+        "plot-duration": p.duration,
+        "plot-latency-percentiles": p.latency_percentiles,
+        "plot-latency-histogram": p.latency_histogram,
+    }
+    figures = "".join(_figure_html(fid, title, draw[fid]) for fid, title in FIGURES)
+    return f'<section id="plots"><h2>Over time and distributions</h2>{figures}</section>'
+
+
+def _config_html(config: Mapping[str, Any]) -> str:
+    """The resolved scenario as YAML, folded."""
+    if not config:
+        return ""
+    text = yaml.safe_dump(json_safe(dict(config)), sort_keys=False, allow_unicode=True)
+    return (
+        '<section id="config"><h2>Scenario</h2><details><summary>resolved config</summary>'
+        f"<pre>{html.escape(text)}</pre></details></section>"
+    )
+
+
+def build_report(result: Result) -> str:
+    """The whole report of `result` as one HTML page (no external resources)."""
+    s = result.summary
+    name = html.escape(str(s.get("scenario", result.config.get("name", "run"))))
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="en"><head><meta charset="utf-8"><title>cloudtwin: {name}</title>'
+        f"<style>{_CSS}</style></head><body>"
+        f"<h1>cloudtwin run: {name}</h1>"
+        f"{_summary_html(s)}{_plots_html(result)}{_cost_html(result)}{_config_html(result.config)}"
+        "</body></html>\n"
+    )
