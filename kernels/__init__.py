@@ -12,3 +12,8 @@ JIT_OPTIONS = {"cache": True, "nogil": True, "fastmath": False, "error_model": "
 def jit(fn):
     """Compile `fn` with the package's one numba setting."""
     return njit(**JIT_OPTIONS)(fn)
+
+
+def jit_inline(fn):
+    """Like `jit`, but inlined into its callers at numba's IR level (hot helpers)."""
+    return njit(inline="always", **JIT_OPTIONS)(fn)

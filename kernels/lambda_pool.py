@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from kernels import jit
+from kernels import jit, jit_inline
 from kernels.heap import heap_pop, heap_push
 from kernels.histogram import hist_add, hist_quantile
 

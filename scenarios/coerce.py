@@ -77,6 +77,9 @@ def convert(tp: Any, value: Any, path: str, problems: Problems) -> Any:
             return None
         return convert(inner[0], value, path, problems)
     if dataclasses.is_dataclass(tp):
+        if value is not None and not isinstance(value, Mapping):
+            build(tp, value, path, problems)  # reports it
+            return _FAIL  # the holder keeps its own default
         return build(tp, value, path, problems)
     if origin in (list, typing.List):
         return _convert_list(typing.get_args(tp)[0], value, path, problems)

@@ -157,4 +157,4 @@ def _check_attributes(message: Message, path: str, problems: Problems) -> None:
         total = sum(values.values())
         if in_range and not problems.has_broken_within(p) and abs(total - 1.0) > PROBABILITY_SUM_TOLERANCE:
             terms = " + ".join(num(v) for v in values.values())
-            problems.add(p, f"probabilities sum to {num(total)} ({terms}), not 1")
+            problems.add(p, f"probabilities sum to {total:.12g} ({terms}), not 1")

@@ -90,7 +90,7 @@ def check_arrivals(a: Arrivals, path: str, problems: Problems, base_dir: Path) -
         if p not in allowed and getattr(a, p) != getattr(_ARRIVALS_DEFAULT, p):  # set = differs from the default
             problems.add(key(path, p), f"`{p}` does not apply to arrivals kind: {kind}; {kind} takes {', '.join(allowed)}")
     needed = ARRIVALS_REQUIRED[kind]
-    if not getattr(a, needed):
+    if getattr(a, needed) in (None, []):
         what = "a non-empty list `steps` of {at_s, rate_per_s}" if needed == "steps" else needed
         problems.add(path, f"kind: {kind} needs {what}")
     if kind == "steps":

@@ -32,12 +32,9 @@ def nodes(obj: Any, path: str = "", holder: Optional[dataclasses.Field] = None) 
 
 
 def document_order(root: Any) -> Callable[[str], int]:
-    """A sort key putting paths in the order the scenario's fields and items come in."""
-    rank = {}
-    for node, path, _ in nodes(root):
-        rank.setdefault(path, len(rank))
-        for f in dataclasses.fields(node):
-            rank.setdefault(key(path, f.name), len(rank))
+    """A sort key putting paths in the order the scenario's fields and items come in, depth first."""
+    rank: dict = {}
+    _rank(root, "", rank)
 
     def order(path: str) -> int:
         while path not in rank and path:
@@ -45,6 +42,19 @@ def document_order(root: Any) -> Callable[[str], int]:
         return rank.get(path, -1)
 
     return order
+
+
+def _rank(value: Any, path: str, rank: dict) -> None:
+    rank.setdefault(path, len(rank))
+    if dataclasses.is_dataclass(value):
+        for f in dataclasses.fields(value):
+            _rank(getattr(value, f.name), key(path, f.name), rank)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _rank(item, index(path, i), rank)
+    elif isinstance(value, dict):
+        for k, item in value.items():
+            _rank(item, key(path, k), rank)
 
 
 def check_fields(root: Any, problems: Problems) -> None:

@@ -249,7 +249,8 @@ class _Plotter:
         return f"C{i % 10}"
 
     def _figure(self) -> Tuple[Figure, Any]:
-        fig = Figure(figsize=(9.0, 3.6), dpi=100, layout="constrained")
+        fig = Figure(figsize=(9.0, 3.6), dpi=100)
+        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.96)
         return fig, fig.subplots()
 
     def _per_period(self) -> str:

@@ -1,0 +1,106 @@
+"""The Hydra config tree composes, and the CLI writes a run and reports user mistakes cleanly."""
+
+import json
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
+
+import sim
+import sim.cli as cli
+from sim.result import METRIC_SCHEMA, Result
+
+SCENARIOS = sorted(p.stem for p in (cli.CONFIG_DIR / "scenario").glob("*.yaml"))
+
+
+@pytest.fixture(autouse=True)
+def fresh_hydra():
+    GlobalHydra.instance().clear()
+    yield
+    GlobalHydra.instance().clear()
+
+
+def _compose(overrides=(), hydra_config=False):
+    with initialize_config_dir(config_dir=str(cli.CONFIG_DIR), version_base="1.3"):
+        return compose("config", overrides=list(overrides), return_hydra_config=hydra_config)
+
+
+def test_the_scenarios_are_there():
+    assert {"default", "erlang_b", "cold_starts", "burst"} <= set(SCENARIOS)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_every_scenario_composes(name):
+    cfg = _compose([f"scenario={name}"])
+    data = cli.scenario_dict(cfg)
+    assert data["name"] == name  # run directories are named after it
+    assert data["functions"] and data["traffic"]
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_every_scenario_validates(name):
+    load = pytest.importorskip("scenarios.load")
+    scenario = load.load_scenario(cli.scenario_dict(_compose([f"scenario={name}"])))
+    assert scenario.name == name
+
+
+def test_overrides_reach_the_scenario():
+    cfg = _compose(["scenario.functions.api.memory_mb=2048", "scenario.duration_s=600"])
+    data = cli.scenario_dict(cfg)
+    assert data["functions"]["api"]["memory_mb"] == 2048
+    assert data["duration_s"] == 600
+
+
+def test_output_dirs_are_absolute_and_under_results():
+    cfg = _compose(["scenario=burst"], hydra_config=True)
+    run_dir = Path(cfg.hydra.run.dir)
+    assert run_dir.is_absolute()
+    assert run_dir.parent == cli.ROOT / "results" / "runs" / "burst"
+    assert Path(cfg.hydra.sweep.dir).parent == cli.ROOT / "results" / "sweeps"
+    assert cfg.hydra.job.chdir is False
+
+
+def _fake_simulate(scenario, out_dir=None):
+    """Stands in for the engine: a Result built from the scenario, no files written."""
+    assert isinstance(scenario, dict)
+    fn = {"invocations": 10, "cold_start_ratio": 0.1, "throttles": 0, "errors": 0,
+          "latency_ms": {"p50": 80.0, "p99": 600.0}, "max_concurrency": 2, "avg_instances": 1.0}
+    summary = {"scenario": scenario["name"], "seed": scenario["seed"],
+               "duration_s": scenario["duration_s"], "wall_s": 0.1, "requests_simulated": 10,
+               "requests_per_wall_s": 100.0, "functions": {n: fn for n in scenario["functions"]}}
+    return Result(summary=summary, metrics=pl.DataFrame(schema=METRIC_SCHEMA), config=scenario)
+
+
+def test_main_writes_the_run(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(sim, "simulate", _fake_simulate, raising=False)
+    monkeypatch.setattr(sys, "argv", ["cloudtwin", f"results_dir={tmp_path}",
+                                      "scenario=erlang_b", "scenario.seed=11"])
+    cli.main()
+    (run_dir,) = (tmp_path / "runs" / "erlang_b").iterdir()
+    assert json.loads((run_dir / "summary.json").read_text())["seed"] == 11
+    assert (run_dir / "report.html").exists()
+    assert OmegaConf.load(run_dir / "config.yaml").seed == 11
+    out = capsys.readouterr().out
+    assert "scenario erlang_b  seed 11" in out
+    assert f"report: {run_dir / 'report.html'}" in out
+
+
+def test_a_scenario_mistake_exits_2_without_traceback(monkeypatch, tmp_path, capsys):
+    errors = pytest.importorskip("scenarios.errors")
+
+    def broken(scenario, out_dir=None):
+        raise errors.ScenarioError([("functions.api.memory_mb", "must be 128-10240, got 5")])
+
+    monkeypatch.setattr(sim, "simulate", broken, raising=False)
+    monkeypatch.setattr(sys, "argv", ["cloudtwin", f"results_dir={tmp_path}"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "the scenario has mistakes" in err
+    assert "must be 128-10240, got 5" in err
+    assert "Traceback" not in err
