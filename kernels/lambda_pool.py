@@ -12,7 +12,7 @@ import numpy as np
 
 from kernels import jit, jit_inline
 from kernels.heap import heap_pop, heap_push
-from kernels.histogram import hist_add, hist_quantile
+from kernels.histogram import hist_index, hist_quantile
 
 # Status codes returned by run_pool.
 DONE = 0
@@ -154,7 +154,7 @@ O_THROTTLED = 3
 ID_SEQ_BITS = 40  # a request id is (source << 40) | sequence number within the source
 
 
-@jit
+@jit_inline
 def mix64(x):
     """SplitMix64 finaliser: a well-spread 64-bit hash of an integer (as uint64)."""
     z = np.uint64(x) + np.uint64(0x9E3779B97F4A7C15)
@@ -163,7 +163,7 @@ def mix64(x):
     return z ^ (z >> np.uint64(31))
 
 
-@jit
+@jit_inline
 def sampled(g, rid):
     """Whether request `rid` gets rows: all, the first N of its source, or by hash."""
     if g[G_SAMPLE_ALL] != 0:
@@ -174,7 +174,7 @@ def sampled(g, rid):
     return thr != 0 and mix64(rid) < np.uint64(thr)
 
 
-@jit
+@jit_inline
 def _draw(draws, cur, s, f):
     v = draws[s, f, cur[s, f]]
     cur[s, f] += 1
@@ -189,19 +189,19 @@ def _draws_low(cur, dlen, f):
     return False
 
 
-@jit
+@jit_inline
 def _new_slot(free, g):
     g[G_FREE_N] -= 1
     return free[g[G_FREE_N]]
 
 
-@jit
+@jit_inline
 def _schedule(ht, hs, hv, g, t, slot):
     g[G_HEAP_N] = heap_push(ht, hs, hv, g[G_HEAP_N], t, g[G_SEQ], slot)
     g[G_SEQ] += 1
 
 
-@jit
+@jit_inline
 def _row(ri, rf, g, rid, attempt, f, outcome, cold, on_pc, t, lat, init, first_t):
     if not sampled(g, rid):
         return
@@ -297,42 +297,9 @@ def finish_periods(g, nf, fs, pmi, pmf, phist):
         _open_period(g[G_PERIOD], nf, fs, pmi, pmf)
 
 
-@jit
-def _drop_async(pmi, p, f):
-    pmi[p, f, M_ASYNC_DROPPED] += 1
-
-
-@jit
-def _throttle(t, p, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover,
-              fpf, si, sf, g, ei, ef, free, ht, hs, hv, draws, cur, pmi, ri, rf):
-    pmi[p, f, M_THROTTLES] += 1
-    _row(ri, rf, g, rid, attempt, f, O_THROTTLED, 0, 0, t, 0.0, 0.0, first_t)
-    if inv == 0:
-        if attempt + 1 < si[src, SRC_MAX_ATTEMPTS]:
-            b = min(sf[src, SRC_CAP_S], sf[src, SRC_BASE_S] * 2.0 ** attempt)
-            j = si[src, SRC_JITTER]
-            if j == 1:
-                delay = _draw(draws, cur, S_U, f) * b
-            elif j == 2:
-                delay = b / 2.0 + _draw(draws, cur, S_U, f) * b / 2.0
-            else:
-                delay = b
-            _retry(t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r, first_t, dover,
-                   g, ei, ef, free, ht, hs, hv)
-        else:
-            pmi[p, f, M_SYNC_FAILED] += 1
-    else:
-        delay = min(300.0, 2.0 ** thr_r)
-        if t + delay - first_t > fpf[f, P_ASYNC_AGE_S]:
-            _drop_async(pmi, p, f)
-        else:
-            _retry(t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r + 1, first_t, dover,
-                   g, ei, ef, free, ht, hs, hv)
-
-
-@jit
-def _retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover,
-           g, ei, ef, free, ht, hs, hv):
+@jit_inline
+def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover,
+                g, ei, ef, free, ht, hs, hv):
     s = _new_slot(free, g)
     ei[s, E_KIND] = K_RETRY
     ei[s, E_FN] = f
@@ -348,161 +315,25 @@ def _retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover,
 
 
 @jit
-def _attempt(t, p, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover,
-             fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv,
-             stack_birth, stack_expire, draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf):
-    g[G_ATTEMPTS] += 1
-    on_pc = 0
-    cold = 0
-    birth = t
-    if fs[f, F_PC_IDLE] > 0:
-        fs[f, F_PC_IDLE] -= 1
-        fs[f, F_PC_BUSY] += 1
-        on_pc = 1
-    else:
-        reserved = fpi[f, P_RESERVED]
-        if reserved >= 0:
-            allowed = fs[f, F_PC_ENVS] + fs[f, F_OD_BUSY] + 1 <= reserved
-        else:
-            allowed = g[G_UNRES_USED] + 1 <= g[G_UNRES_CAP]
-        if not allowed:
-            _throttle(t, p, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover,
-                      fpf, si, sf, g, ei, ef, free, ht, hs, hv, draws, cur, pmi, ri, rf)
-            return
-        off = fpi[f, P_STACK_OFF]
-        n = fs[f, F_STACK_N]
-        while n > 0 and stack_expire[off + n - 1] <= t:
-            n -= 1
-            ft[f, T_ENV_S] += stack_expire[off + n] - stack_birth[off + n]
-        if n > 0:
-            n -= 1
-            birth = stack_birth[off + n]
-            fs[f, F_STACK_N] = n
-        else:
-            fs[f, F_STACK_N] = 0
-            b = fpi[f, P_BUCKET]
-            bk[b, B_TOKENS] = min(bk[b, B_CAP], bk[b, B_TOKENS] + bk[b, B_RATE] * (t - bk[b, B_LAST_T]))
-            bk[b, B_LAST_T] = t
-            if bk[b, B_TOKENS] >= 1.0:
-                bk[b, B_TOKENS] -= 1.0
-                cold = 1
-            else:
-                _throttle(t, p, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover,
-                          fpf, si, sf, g, ei, ef, free, ht, hs, hv, draws, cur, pmi, ri, rf)
-                return
-        fs[f, F_OD_BUSY] += 1
-        if reserved < 0:
-            g[G_UNRES_USED] += 1
-        if fs[f, F_PC_ENVS] > 0:
-            pmi[p, f, M_SPILLOVER] += 1
-
-    if math.isnan(dover):
-        d = _draw(draws, cur, S_DUR, f)
-    else:
-        d = dover
-    d *= fpf[f, P_DUR_SCALE]
-    timed_out = d > fpf[f, P_TIMEOUT_MS]
-    if timed_out:
-        d = fpf[f, P_TIMEOUT_MS]
-    init = _draw(draws, cur, S_INIT, f) if cold == 1 else 0.0
-    u = _draw(draws, cur, S_U, f)
-    error = timed_out or u < fpf[f, P_ERROR_RATE]
-    lat = init + d
-    end = t + lat / 1000.0
-
-    # completion event
-    s = _new_slot(free, g)
-    ei[s, E_KIND] = K_COMPLETE
-    ei[s, E_FN] = f
-    ei[s, E_ON_PC] = on_pc
-    ef[s, E_BIRTH] = birth
-    _schedule(ht, hs, hv, g, end, s)
-
-    # metrics
-    pmi[p, f, M_INVOCATIONS] += 1
-    pmi[p, f, M_COLD] += cold
-    if error:
-        pmi[p, f, M_ERRORS] += 1
-    if timed_out:
-        pmi[p, f, M_TIMEOUTS] += 1
-    busy = fs[f, F_PC_BUSY] + fs[f, F_OD_BUSY]
-    if busy > pmi[p, f, M_CONC_MAX]:
-        pmi[p, f, M_CONC_MAX] = busy
-    if on_pc == 1:
-        if fs[f, F_PC_BUSY] > pmi[p, f, M_PC_BUSY_MAX]:
-            pmi[p, f, M_PC_BUSY_MAX] = fs[f, F_PC_BUSY]
-        util = fs[f, F_PC_BUSY] / fs[f, F_PC_ENVS]
-        if util > pmf[p, f, MF_PC_UTIL_MAX]:
-            pmf[p, f, MF_PC_UTIL_MAX] = util
-        pmi[p, f, M_BILLED_MS_PC] += int(math.ceil(lat))
-    else:
-        pmi[p, f, M_BILLED_MS_OD] += int(math.ceil(lat))
-    pmf[p, f, MF_DUR_SUM_MS] += d
-    hist_add(phist[f], d)
-    hist_add(hlat[f], lat)
-    ft[f, T_LAT_SUM_MS] += lat
-    if lat > ft[f, T_LAT_MAX_MS]:
-        ft[f, T_LAT_MAX_MS] = lat
-    if cold == 1:
-        hist_add(hinit[f], init)
-        ft[f, T_INIT_SUM_MS] += init
-    ft[f, T_BUSY_S] += min(end, gf[GF_T_END]) - t
-    if inv == 1:
-        age = t - first_t
-        pmi[p, f, M_ASYNC_AGE_N] += 1
-        pmf[p, f, MF_ASYNC_AGE_SUM_S] += age
-        if age > pmf[p, f, MF_ASYNC_AGE_MAX_S]:
-            pmf[p, f, MF_ASYNC_AGE_MAX_S] = age
-    outcome = O_TIMEOUT if timed_out else (O_ERROR if error else O_OK)
-    _row(ri, rf, g, rid, attempt, f, outcome, cold, on_pc, t, lat, init, first_t)
-
-    if inv == 1 and error:
-        if err_r < fpi[f, P_ASYNC_RETRIES]:
-            rt = end + 60.0 * (err_r + 1)
-            if rt - first_t > fpf[f, P_ASYNC_AGE_S]:
-                _drop_async(pmi, p, f)
-            else:
-                _retry(rt, f, rid, src, inv, attempt + 1, err_r + 1, thr_r, first_t, dover,
-                       g, ei, ef, free, ht, hs, hv)
-        else:
-            _drop_async(pmi, p, f)
-
-
-@jit
-def _complete(t, s, fpi, fs, ft, g, ei, ef, stack_birth, stack_expire, draws, cur):
-    f = ei[s, E_FN]
-    if ei[s, E_ON_PC] == 1:
-        fs[f, F_PC_BUSY] -= 1
-        if fs[f, F_PC_ENVS] > fs[f, F_PC_TARGET]:
-            _pc_integrate(fs, ft, f, t)
-            fs[f, F_PC_ENVS] -= 1
-            if fpi[f, P_RESERVED] < 0:
-                g[G_UNRES_USED] -= 1
-        else:
-            fs[f, F_PC_IDLE] += 1
-    else:
-        fs[f, F_OD_BUSY] -= 1
-        if fpi[f, P_RESERVED] < 0:
-            g[G_UNRES_USED] -= 1
-        n = fs[f, F_STACK_N]
-        off = fpi[f, P_STACK_OFF]
-        stack_birth[off + n] = ef[s, E_BIRTH]
-        stack_expire[off + n] = t + _draw(draws, cur, S_EXP, f)
-        fs[f, F_STACK_N] = n + 1
-
-
-@jit
 def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
              fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv,
              stack_birth, stack_expire, draws, cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf):
     """Run every event with time < t_stop; arrivals a_* from index a_start on.
 
-    Returns (status, next arrival index, function index needing draws or -1).
+    Returns (status, next arrival index, function index needing draws or -1). The event
+    handlers are written out in this one loop on purpose: numba reference-counts every
+    array passed to a function that LLVM does not inline, and with this many state arrays
+    that cost more than the simulation itself (measured 5x slower as separate functions).
     """
     nf = fs.shape[0]
     na = a_t.shape[0]
+    t_end = gf[GF_T_END]
+    period_s = gf[GF_PERIOD_S]
+    p = g[G_PERIOD]
+    period_end = (p + 1) * period_s if p < pmi.shape[0] - 1 else np.inf
     i = a_start
     while True:
+        # ---- the next event: internal (heap) before arrivals at equal times
         use_heap = False
         if g[G_HEAP_N] > 0 and ht[0] < t_stop:
             if i >= na or ht[0] <= a_t[i]:
@@ -516,36 +347,201 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
         else:
             t = a_t[i]
             f = a_fn[i]
+            s = -1
         if _draws_low(cur, dlen, f):
             return NEED_DRAWS, i, f
         if g[G_FREE_N] < 2:
             return EVENTS_FULL, i, -1
         if g[G_ROWS_N] + 1 > ri.shape[0]:
             return ROWS_FULL, i, -1
-        p = advance_period(t, g, gf, nf, fs, pmi, pmf, phist)
+        if t >= period_end:
+            p = advance_period(t, g, gf, nf, fs, pmi, pmf, phist)
+            period_end = (p + 1) * period_s if p < pmi.shape[0] - 1 else np.inf
+
+        # ---- a completion
         if use_heap:
-            heap_pop(ht, hs, hv, g[G_HEAP_N])
-            g[G_HEAP_N] -= 1
+            g[G_HEAP_N] = g[G_HEAP_N] - 1
+            heap_pop(ht, hs, hv, g[G_HEAP_N] + 1)
             if ei[s, E_KIND] == K_COMPLETE:
-                _complete(t, s, fpi, fs, ft, g, ei, ef, stack_birth, stack_expire, draws, cur)
+                if ei[s, E_ON_PC] == 1:
+                    fs[f, F_PC_BUSY] -= 1
+                    if fs[f, F_PC_ENVS] > fs[f, F_PC_TARGET]:
+                        _pc_integrate(fs, ft, f, t)
+                        fs[f, F_PC_ENVS] -= 1
+                        if fpi[f, P_RESERVED] < 0:
+                            g[G_UNRES_USED] -= 1
+                    else:
+                        fs[f, F_PC_IDLE] += 1
+                else:
+                    fs[f, F_OD_BUSY] -= 1
+                    if fpi[f, P_RESERVED] < 0:
+                        g[G_UNRES_USED] -= 1
+                    n = fs[f, F_STACK_N]
+                    off = fpi[f, P_STACK_OFF]
+                    stack_birth[off + n] = ef[s, E_BIRTH]
+                    stack_expire[off + n] = t + _draw(draws, cur, S_EXP, f)
+                    fs[f, F_STACK_N] = n + 1
                 free[g[G_FREE_N]] = s
                 g[G_FREE_N] += 1
-            else:
-                rid = ei[s, E_ID]
-                src = ei[s, E_SRC]
-                inv = ei[s, E_INV]
-                att = ei[s, E_ATTEMPT]
-                err_r = ei[s, E_ERR_R]
-                thr_r = ei[s, E_THR_R]
-                first_t = ef[s, E_FIRST_T]
-                dover = ef[s, E_DOVER]
-                free[g[G_FREE_N]] = s
-                g[G_FREE_N] += 1
-                _attempt(t, p, f, rid, src, inv, att, err_r, thr_r, first_t, dover,
-                         fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv,
-                         stack_birth, stack_expire, draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf)
+                continue
+            rid = ei[s, E_ID]
+            src = ei[s, E_SRC]
+            inv = ei[s, E_INV]
+            attempt = ei[s, E_ATTEMPT]
+            err_r = ei[s, E_ERR_R]
+            thr_r = ei[s, E_THR_R]
+            first_t = ef[s, E_FIRST_T]
+            dover = ef[s, E_DOVER]
+            free[g[G_FREE_N]] = s
+            g[G_FREE_N] += 1
         else:
-            _attempt(t, p, f, a_id[i], a_src[i], a_inv[i], 0, 0, 0, t, a_dover[i],
-                     fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv,
-                     stack_birth, stack_expire, draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf)
+            rid = a_id[i]
+            src = a_src[i]
+            inv = a_inv[i]
+            attempt = 0
+            err_r = 0
+            thr_r = 0
+            first_t = t
+            dover = a_dover[i]
             i += 1
+
+        # ---- an attempt: provisioned first, else on demand (POOL_SPEC.md)
+        g[G_ATTEMPTS] += 1
+        on_pc = 0
+        cold = 0
+        birth = t
+        throttled = False
+        reserved = fpi[f, P_RESERVED]
+        if fs[f, F_PC_IDLE] > 0:
+            fs[f, F_PC_IDLE] -= 1
+            fs[f, F_PC_BUSY] += 1
+            on_pc = 1
+        else:
+            if reserved >= 0:
+                throttled = fs[f, F_PC_ENVS] + fs[f, F_OD_BUSY] + 1 > reserved
+            else:
+                throttled = g[G_UNRES_USED] + 1 > g[G_UNRES_CAP]
+            if not throttled:
+                off = fpi[f, P_STACK_OFF]
+                n = fs[f, F_STACK_N]
+                while n > 0 and stack_expire[off + n - 1] <= t:
+                    n -= 1
+                    ft[f, T_ENV_S] += stack_expire[off + n] - stack_birth[off + n]
+                if n > 0:
+                    n -= 1
+                    birth = stack_birth[off + n]
+                else:
+                    b = fpi[f, P_BUCKET]
+                    bk[b, B_TOKENS] = min(bk[b, B_CAP], bk[b, B_TOKENS] + bk[b, B_RATE] * (t - bk[b, B_LAST_T]))
+                    bk[b, B_LAST_T] = t
+                    if bk[b, B_TOKENS] >= 1.0:
+                        bk[b, B_TOKENS] -= 1.0
+                        cold = 1
+                    else:
+                        throttled = True
+                fs[f, F_STACK_N] = n
+            if not throttled:
+                fs[f, F_OD_BUSY] += 1
+                if reserved < 0:
+                    g[G_UNRES_USED] += 1
+                if fs[f, F_PC_ENVS] > 0:
+                    pmi[p, f, M_SPILLOVER] += 1
+
+        # ---- a throttle (429)
+        if throttled:
+            pmi[p, f, M_THROTTLES] += 1
+            _row(ri, rf, g, rid, attempt, f, O_THROTTLED, 0, 0, t, 0.0, 0.0, first_t)
+            if inv == 0:
+                if attempt + 1 < si[src, SRC_MAX_ATTEMPTS]:
+                    bo = min(sf[src, SRC_CAP_S], sf[src, SRC_BASE_S] * 2.0 ** attempt)
+                    j = si[src, SRC_JITTER]
+                    if j == 1:
+                        delay = _draw(draws, cur, S_U, f) * bo
+                    elif j == 2:
+                        delay = bo / 2.0 + _draw(draws, cur, S_U, f) * bo / 2.0
+                    else:
+                        delay = bo
+                    _push_retry(t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r, first_t,
+                                dover, g, ei, ef, free, ht, hs, hv)
+                else:
+                    pmi[p, f, M_SYNC_FAILED] += 1
+            else:
+                delay = min(300.0, 2.0 ** thr_r)
+                if t + delay - first_t > fpf[f, P_ASYNC_AGE_S]:
+                    pmi[p, f, M_ASYNC_DROPPED] += 1
+                else:
+                    _push_retry(t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r + 1, first_t,
+                                dover, g, ei, ef, free, ht, hs, hv)
+            continue
+
+        # ---- a start: draws, outcome, completion
+        if math.isnan(dover):
+            d = _draw(draws, cur, S_DUR, f)
+        else:
+            d = dover
+        d *= fpf[f, P_DUR_SCALE]
+        timed_out = d > fpf[f, P_TIMEOUT_MS]
+        if timed_out:
+            d = fpf[f, P_TIMEOUT_MS]
+        init = _draw(draws, cur, S_INIT, f) if cold == 1 else 0.0
+        u = _draw(draws, cur, S_U, f)
+        error = timed_out or u < fpf[f, P_ERROR_RATE]
+        lat = init + d
+        end = t + lat / 1000.0
+        c = _new_slot(free, g)
+        ei[c, E_KIND] = K_COMPLETE
+        ei[c, E_FN] = f
+        ei[c, E_ON_PC] = on_pc
+        ef[c, E_BIRTH] = birth
+        _schedule(ht, hs, hv, g, end, c)
+
+        # ---- metrics of the start
+        pmi[p, f, M_INVOCATIONS] += 1
+        pmi[p, f, M_COLD] += cold
+        if error:
+            pmi[p, f, M_ERRORS] += 1
+        if timed_out:
+            pmi[p, f, M_TIMEOUTS] += 1
+        busy = fs[f, F_PC_BUSY] + fs[f, F_OD_BUSY]
+        if busy > pmi[p, f, M_CONC_MAX]:
+            pmi[p, f, M_CONC_MAX] = busy
+        billed = int(math.ceil(lat))
+        if on_pc == 1:
+            if fs[f, F_PC_BUSY] > pmi[p, f, M_PC_BUSY_MAX]:
+                pmi[p, f, M_PC_BUSY_MAX] = fs[f, F_PC_BUSY]
+            util = fs[f, F_PC_BUSY] / fs[f, F_PC_ENVS]
+            if util > pmf[p, f, MF_PC_UTIL_MAX]:
+                pmf[p, f, MF_PC_UTIL_MAX] = util
+            pmi[p, f, M_BILLED_MS_PC] += billed
+        else:
+            pmi[p, f, M_BILLED_MS_OD] += billed
+        pmf[p, f, MF_DUR_SUM_MS] += d
+        phist[f, hist_index(d)] += 1
+        hlat[f, hist_index(lat)] += 1
+        ft[f, T_LAT_SUM_MS] += lat
+        if lat > ft[f, T_LAT_MAX_MS]:
+            ft[f, T_LAT_MAX_MS] = lat
+        if cold == 1:
+            hinit[f, hist_index(init)] += 1
+            ft[f, T_INIT_SUM_MS] += init
+        ft[f, T_BUSY_S] += min(end, t_end) - t
+        if inv == 1:
+            age = t - first_t
+            pmi[p, f, M_ASYNC_AGE_N] += 1
+            pmf[p, f, MF_ASYNC_AGE_SUM_S] += age
+            if age > pmf[p, f, MF_ASYNC_AGE_MAX_S]:
+                pmf[p, f, MF_ASYNC_AGE_MAX_S] = age
+        outcome = O_TIMEOUT if timed_out else (O_ERROR if error else O_OK)
+        _row(ri, rf, g, rid, attempt, f, outcome, cold, on_pc, t, lat, init, first_t)
+
+        # ---- async error handling: retries after 60 s and 120 s, then drop
+        if inv == 1 and error:
+            if err_r < fpi[f, P_ASYNC_RETRIES]:
+                rt = end + 60.0 * (err_r + 1)
+                if rt - first_t > fpf[f, P_ASYNC_AGE_S]:
+                    pmi[p, f, M_ASYNC_DROPPED] += 1
+                else:
+                    _push_retry(rt, f, rid, src, inv, attempt + 1, err_r + 1, thr_r, first_t, dover,
+                                g, ei, ef, free, ht, hs, hv)
+            else:
+                pmi[p, f, M_ASYNC_DROPPED] += 1

@@ -217,7 +217,7 @@ def _take_token(st: _State, f: int, t: float) -> bool:
 
 
 def _attempt(st: _State, a: _Attempt, t: float) -> None:
-    """Run one attempt at `t`: provisioned first, else on demand (warm MRU, else cold), else throttle."""
+    """Run one attempt at `t`: provisioned, else on demand (warm MRU, else cold), else throttle."""
     f = a.f
     if st.pc_idle[f] > 0:
         st.pc_idle[f] -= 1
@@ -245,7 +245,7 @@ def _attempt(st: _State, a: _Attempt, t: float) -> None:
 
 
 def _start(st: _State, a: _Attempt, t: float, cold: bool, on_pc: bool, birth_t: float) -> None:
-    """Draw duration, init and outcome of a started attempt; schedule its completion and any async retry."""
+    """Draw a started attempt's duration, init and outcome; schedule its completion and retry."""
     p, res, f = st.p, st.res, a.f
     d = a.dur_override_ms if not math.isnan(a.dur_override_ms) else _draw(st, "DUR", f)
     d = d * p.dur_scale[f]
@@ -287,7 +287,7 @@ def _drop(st: _State, a: _Attempt, t: float) -> None:
 
 
 def _throttle(st: _State, a: _Attempt, t: float) -> None:
-    """Record a throttled attempt and schedule its retry: client backoff (sync) or Lambda's (async)."""
+    """Record a throttled attempt and schedule its retry: client backoff (sync) or async backoff."""
     p, res, f = st.p, st.res, a.f
     res.rows.append((a.id, a.attempt, t, f, THROTTLED, 0, 0, 0.0, 0.0))
     res.throttles[f] += 1
@@ -317,7 +317,7 @@ def _throttle(st: _State, a: _Attempt, t: float) -> None:
 
 
 def _complete(st: _State, c: _Completion, t: float) -> None:
-    """Free the environment of a finished attempt: provisioned back to idle (or removed), on-demand onto the stack."""
+    """Free a finished attempt's env: provisioned to idle (or removed), on-demand to the stack."""
     f = c.f
     if c.on_pc:
         st.pc_busy[f] -= 1
@@ -331,7 +331,7 @@ def _complete(st: _State, c: _Completion, t: float) -> None:
 
 
 def _set_provisioned(st: _State, f: int, n: int, t: float) -> None:
-    """Set `f`'s provisioned concurrency to `n`: new ones are ready at once, idle excess goes now, busy excess at completion."""
+    """Set `f`'s provisioned count to `n`: new ones ready now; idle excess goes now, busy later."""
     st.pc_target[f] = n
     if n > st.pc_envs[f]:
         st.pc_idle[f] += n - st.pc_envs[f]

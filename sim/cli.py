@@ -27,16 +27,10 @@ def scenario_dict(cfg: DictConfig) -> Dict[str, Any]:
 
 
 def run(cfg: DictConfig, out_dir: Path):
-    """Simulate `cfg.scenario`, make sure its outputs are in `out_dir`, return the Result."""
+    """Simulate `cfg.scenario`, writing its outputs into `out_dir`; return the Result."""
     from sim import simulate  # the engine is imported only when a run starts
 
-    out = Path(out_dir)
-    result = simulate(scenario_dict(cfg), out_dir=out)
-    if not (out / "summary.json").exists():  # in case the engine returned without writing
-        from sim.writers import write_run
-
-        write_run(result, out)
-    return result
+    return simulate(scenario_dict(cfg), out_dir=Path(out_dir))
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")

@@ -194,18 +194,6 @@ def _function_series(
     return out
 
 
-def _account_series(metrics: pl.DataFrame, metric: str) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-    """(time_s, value) of an account-level `metric` (no FunctionName dimension), if any."""
-    if metrics is None or metrics.height == 0 or "metric" not in metrics.columns:
-        return None
-    rows = metrics.filter(
-        (pl.col("metric") == metric) & ~pl.col("dimension").str.starts_with(FN_PREFIX)
-    ).sort("time_s")
-    if rows.height == 0:
-        return None
-    return rows["time_s"].to_numpy().astype(float), rows["value"].to_numpy().astype(float)
-
-
 def _period_s(result: Result) -> Optional[float]:
     """The recording period: from the resolved config, else the spacing of metric times."""
     period = (result.config.get("record") or {}).get("period_s")
@@ -235,6 +223,9 @@ def _time_axis(result: Result) -> Tuple[float, str]:
 class _Plotter:
     """Draws the report's figures with consistent colours per function."""
 
+    # A limit more than this many times the largest value drawn is noted, not drawn.
+    OFF_SCALE = 4.0
+
     def __init__(self, result: Result):
         self.result = result
         names = list((result.summary.get("functions") or {}).keys())
@@ -248,13 +239,28 @@ class _Plotter:
         i = self.names.index(name) if name in self.names else len(self.names)
         return f"C{i % 10}"
 
-    def _figure(self) -> Tuple[Figure, Any]:
-        fig = Figure(figsize=(9.0, 3.6), dpi=100)
-        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.96)
-        return fig, fig.subplots()
+    def _figure(self, rows: int = 1) -> Tuple[Figure, Any]:
+        height_in = 3.4 if rows == 1 else 0.7 + 1.9 * rows
+        fig = Figure(figsize=(10.0, height_in), dpi=100)
+        fig.subplots_adjust(left=0.08, right=0.76, bottom=0.6 / height_in,
+                            top=1 - 0.2 / height_in, hspace=0.35)
+        axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+        return fig, axes if rows > 1 else axes[0]
+
+    @staticmethod
+    def _legend(ax) -> None:
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  borderaxespad=0.0, frameon=False)
+
+    def _step(self, ax, t: np.ndarray, v: np.ndarray, **kw) -> None:
+        """Per-period values as steps, the last one drawn to its period's end."""
+        if len(t) and self.period_s:
+            t = np.append(t, t[-1] + self.period_s)
+            v = np.append(v, v[-1])
+        ax.plot(t / self.t_div, v, drawstyle="steps-post", **kw)
 
     def _per_period(self) -> str:
-        return f"per {self.period_s:g} s period" if self.period_s else "per period"
+        return f"per {self.period_s:g} s" if self.period_s else "per period"
 
     def invocations(self) -> Optional[Figure]:
         inv = _function_series(self.result.metrics, "Invocations")
@@ -263,48 +269,59 @@ class _Plotter:
             return None
         fig, ax = self._figure()
         for name, (t, v) in inv.items():
-            ax.plot(t / self.t_div, v, drawstyle="steps-post", color=self.colour(name),
-                    label=f"{name} invocations")
+            self._step(ax, t, v, color=self.colour(name), label=f"{name} invocations")
         for name, (t, v) in thr.items():
-            ax.plot(t / self.t_div, v, drawstyle="steps-post", color=self.colour(name),
-                    linestyle="--", label=f"{name} throttles")
+            self._step(ax, t, v, color=self.colour(name), linestyle="--", label=f"{name} throttles")
         ax.set_xlabel(self.t_label)
         ax.set_ylabel(f"count {self._per_period()}")
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize="small", ncols=2)
+        self._legend(ax)
         return fig
+
+    def _limit(self, name: str) -> Optional[Tuple[np.ndarray, np.ndarray, str]]:
+        """The concurrency limit of function `name`: a recorded metric, else its reservation."""
+        for metric, label in (("ReservedConcurrency", "reserved"), ("ConcurrencyLimit", "limit")):
+            s = _function_series(self.result.metrics, metric).get(name)
+            if s is not None:
+                return s[0], s[1], label
+        reserved = ((self.result.config.get("functions") or {}).get(name) or {}).get(
+            "reserved_concurrency")
+        if reserved is not None:
+            return np.array([0.0]), np.array([float(reserved)]), "reserved"
+        return None
 
     def concurrency(self) -> Optional[Figure]:
         conc = _function_series(self.result.metrics, "ConcurrentExecutions")
         if not conc:
             return None
-        fig, ax = self._figure()
-        functions_cfg = self.result.config.get("functions") or {}
-        for name, (t, v) in conc.items():
-            c = self.colour(name)
-            ax.plot(t / self.t_div, v, drawstyle="steps-post", color=c, label=f"{name} max concurrency")
-            drawn = False
-            for metric, style in (("ReservedConcurrency", ":"), ("ConcurrencyLimit", ":")):
-                s = _function_series(self.result.metrics, metric).get(name)
-                if s is not None and not drawn:
-                    ax.plot(s[0] / self.t_div, s[1], drawstyle="steps-post", color=c,
-                            linestyle=style, label=f"{name} limit")
-                    drawn = True
-            reserved = (functions_cfg.get(name) or {}).get("reserved_concurrency")
-            if not drawn and reserved is not None:
-                ax.axhline(float(reserved), color=c, linestyle=":", label=f"{name} reserved")
-            pc = _function_series(self.result.metrics, "ProvisionedConcurrentExecutions").get(name)
-            if pc is not None:
-                ax.plot(pc[0] / self.t_div, pc[1], drawstyle="steps-post", color=c,
-                        linestyle="-.", label=f"{name} provisioned")
-        account = _account_series(self.result.metrics, "ConcurrencyLimit")
-        if account is not None:
-            ax.plot(account[0] / self.t_div, account[1], drawstyle="steps-post", color="grey",
-                    linestyle=":", label="account limit")
-        ax.set_xlabel(self.t_label)
-        ax.set_ylabel(f"environments (max {self._per_period()})")
-        ax.set_ylim(bottom=0)
-        ax.legend(fontsize="small", ncols=2)
+        fig, axes = self._figure(len(conc))
+        axes = axes if len(conc) > 1 else [axes]
+        provisioned = _function_series(self.result.metrics, "ProvisionedConcurrentExecutions")
+        t_end = float(self.result.summary.get("duration_s") or 0.0)
+        for ax, (name, (t, v)) in zip(axes, conc.items()):
+            self._step(ax, t, v, color=self.colour(name), label="max concurrency")
+            top = float(np.nanmax(v)) if len(v) else 0.0
+            pc = provisioned.get(name)
+            if pc is not None and np.any(pc[1] > 0):
+                self._step(ax, pc[0], pc[1], color="C2", linestyle="-.", label="provisioned")
+                top = max(top, float(np.nanmax(pc[1])))
+            limit = self._limit(name)
+            if limit is not None:
+                lt, lv, label = limit
+                peak = float(np.nanmax(lv))
+                if top > 0 and peak > self.OFF_SCALE * top:
+                    label = f"{label} {peak:,.0f} (off scale)"
+                    ax.plot([], [], color="C3", linestyle=":", label=label)
+                elif len(lt) == 1 and t_end > lt[0]:  # a constant: draw it across the run
+                    ax.plot(np.array([lt[0], t_end]) / self.t_div, [lv[0], lv[0]], color="C3",
+                            linestyle=":", label=label)
+                else:
+                    self._step(ax, lt, lv, color="C3", linestyle=":", label=label)
+            ax.set_ylim(bottom=0)
+            ax.set_title(name, fontsize="medium", loc="left")
+            ax.set_ylabel("environments")
+            self._legend(ax)
+        axes[-1].set_xlabel(f"{self.t_label}; concurrency is the max {self._per_period()}")
         return fig
 
     def cold_starts(self) -> Optional[Figure]:
@@ -313,17 +330,17 @@ class _Plotter:
             return None
         fig, ax = self._figure()
         for name, (t, v) in cold.items():
-            ax.plot(t / self.t_div, v, drawstyle="steps-post", color=self.colour(name), label=name)
+            self._step(ax, t, v, color=self.colour(name), label=name)
         ax.set_xlabel(self.t_label)
         ax.set_ylabel(f"cold starts {self._per_period()}")
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize="small")
+        self._legend(ax)
         return fig
 
     def duration(self) -> Optional[Figure]:
         series = [
             (metric, style, _function_series(self.result.metrics, metric))
-            for metric, style in (("Duration.p50", "-"), ("Duration", ":"), ("Duration.p99", "--"))
+            for metric, style in (("Duration.p99", "--"), ("Duration", ":"), ("Duration.p50", "-"))
         ]
         if not any(s for _, _, s in series):
             return None
@@ -332,14 +349,14 @@ class _Plotter:
         for metric, style, per_fn in series:
             label = "mean" if metric == "Duration" else metric.split(".")[1]
             for name, (t, v) in per_fn.items():
-                ax.plot(t / self.t_div, v, drawstyle="steps-post", color=self.colour(name),
-                        linestyle=style, label=f"{name} {label}")
+                self._step(ax, t, v, color=self.colour(name), linestyle=style,
+                           label=f"{name} {label}")
                 positive |= bool(np.any(v > 0))
         if positive:
             ax.set_yscale("log")
         ax.set_xlabel(self.t_label)
-        ax.set_ylabel("duration (ms)")
-        ax.legend(fontsize="small", ncols=3)
+        ax.set_ylabel(f"duration (ms), {self._per_period()}")
+        self._legend(ax)
         return fig
 
     def latency_percentiles(self) -> Optional[Figure]:
@@ -351,22 +368,22 @@ class _Plotter:
         if not rows:
             return None
         fig, ax = self._figure()
+        labels = [k for k, _ in _PERCENTILES]
         positive = False
         for name, lat in rows.items():
-            xs = [x for k, x in _PERCENTILES if lat.get(k) is not None]
-            ys = [float(lat[k]) for k, _ in _PERCENTILES if lat.get(k) is not None]
-            ys_ok = [y if math.isfinite(y) else np.nan for y in ys]
-            ax.plot(range(len(xs)), ys_ok, marker="o", color=self.colour(name), label=name)
-            ax.set_xticks(range(len(xs)), [f"p{x:g}" if x < 100 else "max" for x in xs])
-            positive |= any(y > 0 for y in ys if math.isfinite(y))
-            mean = lat.get("mean")
-            if mean is not None and math.isfinite(float(mean)):
-                ax.axhline(float(mean), color=self.colour(name), linestyle=":", linewidth=1)
+            ys = [_finite(lat.get(k)) for k in labels]
+            ax.plot(range(len(labels)), ys, marker="o", color=self.colour(name), label=name)
+            positive |= any(y > 0 for y in ys if not math.isnan(y))
+            mean = _finite(lat.get("mean"))
+            if not math.isnan(mean):
+                ax.axhline(mean, color=self.colour(name), linestyle=":", linewidth=1,
+                           label=f"{name} mean")
+        ax.set_xticks(range(len(labels)), [f"p{x:g}" if x < 100 else "max" for _, x in _PERCENTILES])
         if positive:
             ax.set_yscale("log")
-        ax.set_xlabel("percentile (dotted: mean)")
+        ax.set_xlabel("percentile over the run")
         ax.set_ylabel("latency (ms)")
-        ax.legend(fontsize="small")
+        self._legend(ax)
         return fig
 
     def latency_histogram(self) -> Optional[Figure]:
@@ -374,7 +391,7 @@ class _Plotter:
         if req is None or req.height == 0 or "latency_ms" not in req.columns:
             return None
         lat = req["latency_ms"].cast(pl.Float64).to_numpy()
-        ok = np.isfinite(lat) & (lat > 0)
+        ok = np.isfinite(lat) & (lat > 0)  # throttled attempts have no latency
         if not ok.any():
             return None
         lo, hi = float(lat[ok].min()), float(lat[ok].max())
@@ -385,18 +402,27 @@ class _Plotter:
             ax.hist(lat[ok], bins=bins, color="C0", label="all functions")
         else:
             keys = req[group].to_numpy()
-            labels = {i: n for i, n in enumerate(self.names)} if group == "fn" else {}
-            for key in list(dict.fromkeys(keys[ok].tolist())):
+            # An integer `fn` column indexes the functions in scenario order.
+            labels = dict(enumerate(self.names)) if group == "fn" else {}
+            for key in dict.fromkeys(keys[ok].tolist()):
                 name = labels.get(key, str(key))
                 sel = ok & (keys == key)
                 ax.hist(lat[sel], bins=bins, histtype="step", linewidth=1.5,
-                        color=self.colour(name), label=name)
+                        color=self.colour(name), label=f"{name} ({int(sel.sum()):,})")
         if isinstance(bins, np.ndarray):
             ax.set_xscale("log")
         ax.set_xlabel("latency (ms)")
         ax.set_ylabel("sampled requests")
-        ax.legend(fontsize="small")
+        self._legend(ax)
         return fig
+
+
+def _finite(value: Any) -> float:
+    """`value` as a float, NaN when missing or infinite."""
+    if value is None:
+        return math.nan
+    x = float(value)
+    return x if math.isfinite(x) else math.nan
 
 
 def _png_data_uri(fig: Figure) -> str:

@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 import sim
 import sim.cli as cli
 from sim.result import METRIC_SCHEMA, Result
+from sim.writers import write_run
 
 SCENARIOS = sorted(p.stem for p in (cli.CONFIG_DIR / "scenario").glob("*.yaml"))
 
@@ -65,14 +66,17 @@ def test_output_dirs_are_absolute_and_under_results():
 
 
 def _fake_simulate(scenario, out_dir=None):
-    """Stands in for the engine: a Result built from the scenario, no files written."""
+    """Stands in for the engine: a Result built from the scenario, written like simulate()."""
     assert isinstance(scenario, dict)
     fn = {"invocations": 10, "cold_start_ratio": 0.1, "throttles": 0, "errors": 0,
           "latency_ms": {"p50": 80.0, "p99": 600.0}, "max_concurrency": 2, "avg_instances": 1.0}
     summary = {"scenario": scenario["name"], "seed": scenario["seed"],
                "duration_s": scenario["duration_s"], "wall_s": 0.1, "requests_simulated": 10,
                "requests_per_wall_s": 100.0, "functions": {n: fn for n in scenario["functions"]}}
-    return Result(summary=summary, metrics=pl.DataFrame(schema=METRIC_SCHEMA), config=scenario)
+    result = Result(summary=summary, metrics=pl.DataFrame(schema=METRIC_SCHEMA), config=scenario)
+    if out_dir is not None:
+        write_run(result, out_dir)
+    return result
 
 
 def test_main_writes_the_run(monkeypatch, tmp_path, capsys):

@@ -25,7 +25,7 @@ NAN = math.nan
 
 
 def params(n_fn=1, n_src=1, **over) -> PoolParams:
-    """Pool parameters: unlimited-looking defaults, one bucket per function, overridden by `over`."""
+    """Pool parameters: generous defaults, one bucket per function, overridden by `over`."""
     base = dict(
         reserved=[-1] * n_fn,
         timeout_ms=[60_000.0] * n_fn,
@@ -124,17 +124,19 @@ def test_idle_expiry_forces_cold_start(t1, cold):
 
 
 def test_environment_time_at_t_end():
-    # f0: id0 ends 0.375, expires 2.375 and is never popped: it counts until expire_t.
+    # f0: id0 ends 0.375; its env dies at 2.375, never popped: it counts until expire_t.
     # f1: id1 at 1.0 runs 125 + 8875 ms, ending exactly at t_end = 10: not processed, so it is
     #     busy at t_end (counts 1.0 -> 10.0, no EXP drawn); id2 at 2.0 starts a second env
-    #     (cold), idle at t_end (counts 2.0 -> 10.0).
+    #     (cold), idle at t_end (counts 2.0 -> 10.0). id3 at 9.5 reuses that env for 1 s,
+    #     past t_end: busy time counts only 9.5 -> 10.0.
     # f2: 2 provisioned from 0, set to 1 at 4.0 (an idle one leaves): 2*4 + 1*6 = 14 env-s.
     p = params(n_fn=3)
-    s = streams(n_fn=3, DUR=[[250], [8875, 250], [250]], EXP=[[2.0], [600, 600], [600]])
-    r = run(p, [req(0.0, 0, fn=0), req(1.0, 1, fn=1), req(2.0, 2, fn=1)], s,
+    s = streams(n_fn=3, DUR=[[250], [8875, 250, 1000], [250]], EXP=[[2.0], [600, 600], [600]])
+    r = run(p, [req(0.0, 0, fn=0), req(1.0, 1, fn=1), req(2.0, 2, fn=1), req(9.5, 3, fn=1)], s,
             controls=[(4.0, 2, 1)], initial_provisioned=[0, 0, 2])
+    assert r.rows[-1] == (3, 0, 9.5, 1, OK, 0, 0, 1000.0, 0.0)
     assert r.env_time_s == [2.375, 9.0 + 8.0, 14.0]
-    assert r.busy_time_s == [0.375, 9.0 + 0.375, 0.0]
+    assert r.busy_time_s == [0.375, 9.0 + 0.375 + 0.5, 0.0]
     assert r.draws_used["EXP"] == [1, 1, 0]
 
 

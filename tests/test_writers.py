@@ -183,4 +183,4 @@ def test_histogram_without_function_names(fn_column):
     result.requests = req
     fig = _Plotter(result).latency_histogram()
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert labels == (["api", "worker"] if fn_column else ["all functions"])
+    assert labels == (["api (100)", "worker (100)"] if fn_column else ["all functions"])
