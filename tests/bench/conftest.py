@@ -1,0 +1,110 @@
+"""Benchmark plumbing: run only under `make bench`, gather the figures, print and save them.
+
+Each benchmark puts its figures in the session's `bench_figures` dict; at the end of the run
+they are printed (cloudtwin's requests/s against SimPy's as a ratio, the 100 M run's peak
+memory, the start-up time) and written to `results/bench/latest.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parents[1]
+LATEST_JSON = ROOT / "results" / "bench" / "latest.json"
+FIGURES = pytest.StashKey[dict]()
+
+
+def pytest_configure(config):
+    config.stash[FIGURES] = {}
+
+
+def pytest_collection_modifyitems(config, items):
+    # Without --benchmark-enable (plain `pytest`), pytest-benchmark would still run each
+    # benchmark once, and their time and memory assertions would become ordinary tests.
+    if config.getoption("benchmark_disable") and not config.getoption("benchmark_enable"):
+        skip = pytest.mark.skip(reason="benchmarks run with `make bench`")
+        for item in items:
+            if BENCH_DIR in Path(item.path).resolve().parents:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def bench_figures(pytestconfig) -> dict:
+    """Figures by benchmark name, printed and saved at the end of the session."""
+    return pytestconfig.stash[FIGURES]
+
+
+def per_s(x: float) -> str:
+    """`3.1 M`, `95 k`: a rate for people."""
+    if x >= 1e6:
+        return f"{x / 1e6:.1f} M"
+    if x >= 1e3:
+        return f"{x / 1e3:.0f} k"
+    return f"{x:.0f}"
+
+
+def speedup(figures: dict):
+    ct, sp = figures.get("cloudtwin_10m"), figures.get("simpy_baseline")
+    if not ct or not sp:
+        return None
+    return ct["requests_per_s"] / sp["requests_per_s"]
+
+
+def summary_lines(figures: dict) -> list:
+    lines = []
+    ct, sp, ratio = figures.get("cloudtwin_10m"), figures.get("simpy_baseline"), speedup(figures)
+    if ratio is not None:
+        lines.append(f"cloudtwin {per_s(ct['requests_per_s'])} req/s vs SimPy {per_s(sp['requests_per_s'])} req/s: "
+                     f"{ratio:.1f}x")
+    elif ct or sp:
+        for name, f in (("cloudtwin", ct), ("SimPy", sp)):
+            if f:
+                lines.append(f"{name} {per_s(f['requests_per_s'])} req/s (no ratio: the other benchmark did not run)")
+    m = figures.get("memory_100m")
+    if m:
+        lines.append(f"100 M requests: peak RSS {m['max_rss_kb'] / 1024:.0f} MB (limit 2,048 MB), "
+                     f"{m['wall_s']:.1f} s simulating ({per_s(m['requests_per_s'])} req/s), "
+                     f"{m['child_wall_s']:.1f} s in all")
+    s = figures.get("startup")
+    if s:
+        runs = ", ".join(f"{x:.2f}" for x in s["first_window_s_runs"])
+        lines.append(f"second run: first window after {s['first_window_s']:.2f} s (best of {runs} s; limit 1.5 s), "
+                     f"imports {s['import_s']:.2f} s, tiny run done {s['simulate_done_s']:.2f} s")
+    return lines
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
+    except OSError:
+        return None
+    return out.stdout.strip() or None
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    figures = config.stash.get(FIGURES, {})
+    if not figures:
+        return
+    terminalreporter.write_sep("=", "cloudtwin benchmarks")
+    for line in summary_lines(figures):
+        terminalreporter.write_line(line)
+    LATEST_JSON.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "git_commit": git_commit(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "pytest_exit_status": int(exitstatus),
+        "cloudtwin_over_simpy": speedup(figures),
+        "figures": figures,
+    }
+    LATEST_JSON.write_text(json.dumps(record, indent=2) + "\n")
+    terminalreporter.write_line(f"saved to {LATEST_JSON.relative_to(ROOT)}")
