@@ -23,7 +23,7 @@ def test_throttle_ratio_matches_erlang_b():
     # seeds at n = 20,000, the variance is 2.8x binomial and a 99 % binomial interval missed
     # 12 % of the time. So the interval is built from independent seeded replications.
     p_theory = erlang_b(5, 4.0)
-    n, reps = 10_000, 30
+    n, reps = 20_000, 15  # long runs: the empty start biases each ratio down by about 1e-4
     ratios = []
     for seed in range(reps):
         r = run_simpy_pool(rate_per_s=4.0, mean_duration_s=1.0, init_s=0.0, idle_expiry_s=600.0,
