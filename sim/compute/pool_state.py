@@ -3,34 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import List
-
 import numpy as np
 
 from kernels import lambda_pool as K
 from kernels.histogram import N_BINS
-
-
-@dataclass
-class PoolParams:
-    """Static parameters of one account's pool, one entry per function / bucket / source."""
-
-    reserved: List[int]
-    timeout_ms: List[float]
-    error_rate: List[float]
-    dur_scale: List[float]
-    memory_mb: List[int]
-    async_max_retries: List[int]
-    async_max_age_s: List[float]
-    bucket: List[int]
-    bucket_cap: List[float]
-    bucket_rate: List[float]
-    unres_cap: int
-    retry_max_attempts: List[int]
-    retry_base_s: List[float]
-    retry_cap_s: List[float]
-    retry_jitter: List[int]
+from kernels.lambda_pool_ref import PoolParams  # noqa: F401  (one definition for kernel and twin)
 
 
 class PoolState:
