@@ -70,9 +70,6 @@ def _check_function(s: Scenario, name: str, fn: Function, path: str, problems: P
     schedule = key(path, "provisioned_schedule")
     check_increasing([step.at_s for step in fn.provisioned_schedule], schedule, problems)
     for i, step in enumerate(fn.provisioned_schedule):
-        if step.at_s >= s.duration_s:
-            problems.add(key(index(schedule, i), "at_s"),
-                         f"{num(step.at_s)} is not before the scenario's end (duration_s {num(s.duration_s)})")
         if step.count > limit and step.count > 0:
             problems.add(key(index(schedule, i), "count"), f"count {step.count} exceeds {why}")
     if fn.async_invoke.on_failure is not None:

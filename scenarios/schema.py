@@ -88,7 +88,7 @@ class Function:
     timeout_s: float = 3.0  # AWS default 3 s, max 900 s
     reserved_concurrency: Optional[int] = None
     provisioned_concurrency: int = 0
-    provisioned_schedule: List[ProvisionedStep] = field(default_factory=list)
+    provisioned_schedule: List[ProvisionedStep] = field(default_factory=list)  # steps at or after the end never happen
     ephemeral_storage_mb: int = 512  # 512-10,240 MB
     duration_ms: Dist = field(default_factory=lambda: Dist(dist="fixed", value=100.0))
     init_ms: Dist = field(default_factory=lambda: Dist(dist="fixed", value=250.0))
