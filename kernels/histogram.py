@@ -19,6 +19,9 @@ and reports its midpoint `L + w/2`. For any `v` in the bin,
 import math
 
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 from kernels import jit
 
@@ -32,15 +35,33 @@ V_MAX_MS = 2.0**E_MAX  # first value that overflows
 REL_ERROR_BOUND = 1.0 / (2 * SUB)  # worst |reported - v| / v inside the resolved range
 
 
+@intrinsic
+def _float_bits(typingctx, x):
+    """The IEEE 754 bits of a float64, as an int64 (a register move, no call)."""
+    if x != types.float64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
 @jit
 def hist_index(v):
-    """The bin of value `v` (ms); NaN, zero, negatives and underflow go to bin 0."""
+    """The bin of value `v` (ms); NaN, zero, negatives and underflow go to bin 0.
+
+    frexp read straight from the bits (a resolved v is a normal float64): the exponent
+    field E gives e = E - 1022, and the top LOG2_SUB mantissa bits are `s`. numba's
+    math.frexp is an external call that cost a third of the pool kernel's time.
+    """
     if not v >= V_MIN_MS:  # also catches NaN
         return 0
     if v >= V_MAX_MS:
         return N_BINS - 1
-    m, e = math.frexp(v)
-    s = int((m - 0.5) * (2 * SUB))
+    b = _float_bits(v)
+    e = ((b >> 52) & 0x7FF) - 1022
+    s = (b >> (52 - LOG2_SUB)) & (SUB - 1)
     return 1 + (e - E_MIN) * SUB + s
 
 

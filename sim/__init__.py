@@ -1,13 +1,18 @@
 """cloudtwin's world: the engine, the service models, billing, writers and the CLI."""
 
-from sim.result import Result
-
-
-def simulate(scenario, out_dir=None, **kwargs) -> Result:
+def simulate(scenario, out_dir=None, **kwargs):
     """Run one scenario; see `sim.api.simulate`."""
     from sim.api import simulate as _simulate
 
     return _simulate(scenario, out_dir, **kwargs)
+
+
+def __getattr__(name):
+    if name == "Result":  # polars takes 0.3 s to import: not before the first window
+        from sim.result import Result
+
+        return Result
+    raise AttributeError(name)
 
 
 __all__ = ["simulate", "Result"]

@@ -8,7 +8,6 @@ from typing import Any, Optional
 from scenarios import load_scenario, to_dict
 from sim.builder import build
 from sim.engine import Engine
-from sim.result import Result
 
 
 def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, base_dir: Optional[Path] = None,
@@ -37,6 +36,8 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, base_dir: O
         "requests_per_wall_s": requests / wall_s if wall_s > 0 else None,
         "functions": world.account.summary(),
     }
+    from sim.result import Result
+
     result = Result(
         summary=summary,
         metrics=world.account.metrics(),

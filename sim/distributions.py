@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import polars as pl
 
 from scenarios.schema import Dist
 
@@ -24,6 +23,8 @@ def lognormal_params(d: Dist) -> tuple[float, float]:
 
 def read_column(file: str, column: str | None, base_dir: Path | None = None) -> np.ndarray:
     """One numeric column of a CSV or parquet file (default: the first column)."""
+    import polars as pl
+
     path = Path(file)
     if not path.is_absolute() and base_dir is not None:
         path = Path(base_dir) / path

@@ -12,7 +12,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 
 from scenarios.schema import Arrivals, Traffic
 from sim.rng import CHUNK
@@ -266,6 +265,8 @@ def read_trace(path: Path, time_column: str, duration_column: str | None):
     """Times (s, float64, stably sorted) and durations (ms, aligned, or None) from a trace file."""
     cols = [time_column] + ([duration_column] if duration_column else [])
     parquet = path.suffix.lower() in (".parquet", ".pq")
+    import polars as pl  # only traces need it; kept off the start-up path
+
     lf = pl.scan_parquet(path) if parquet else pl.scan_csv(path)
     names = lf.collect_schema().names()
     missing = [c for c in cols if c not in names]

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import numpy as np
-import polars as pl
 
 from kernels import lambda_pool as K
 from kernels.histogram import hist_quantile
@@ -249,6 +248,8 @@ class LambdaAccount(Component):
 
     def metrics(self) -> pl.DataFrame:
         """Per-period CloudWatch metrics, long format."""
+        import polars as pl
+
         s = self.state
         P, F = s.pmi.shape[0], s.nf
         time_s = np.repeat(np.arange(P) * self.period_s, F)
@@ -290,6 +291,8 @@ class LambdaAccount(Component):
 
     def requests(self, source_names: List[str]) -> pl.DataFrame:
         """The sampled per-attempt rows."""
+        import polars as pl
+
         if not self.rows:
             return pl.DataFrame()
         ri = np.concatenate([r[0] for r in self.rows])
