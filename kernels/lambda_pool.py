@@ -190,22 +190,10 @@ def _draws_low(cur, dlen, f):
 
 
 @jit_inline
-def _new_slot(free, g):
-    g[G_FREE_N] -= 1
-    return free[g[G_FREE_N]]
-
-
-@jit_inline
-def _schedule(ht, hs, hv, g, t, slot):
-    g[G_HEAP_N] = heap_push(ht, hs, hv, g[G_HEAP_N], t, g[G_SEQ], slot)
-    g[G_SEQ] += 1
-
-
-@jit_inline
-def _row(ri, rf, g, rid, attempt, f, outcome, cold, on_pc, t, lat, init, first_t):
+def _row(ri, rf, g, n, rid, attempt, f, outcome, cold, on_pc, t, lat, init, first_t):
+    """Write a sampled row at index n; returns the new row count."""
     if not sampled(g, rid):
-        return
-    n = g[G_ROWS_N]
+        return n
     ri[n, R_ID] = rid
     ri[n, R_ATTEMPT] = attempt
     ri[n, R_FN] = f
@@ -216,7 +204,7 @@ def _row(ri, rf, g, rid, attempt, f, outcome, cold, on_pc, t, lat, init, first_t
     rf[n, R_LATENCY_MS] = lat
     rf[n, R_INIT_MS] = init
     rf[n, R_FIRST_T] = first_t
-    g[G_ROWS_N] = n + 1
+    return n + 1
 
 
 @jit
@@ -299,8 +287,10 @@ def finish_periods(g, nf, fs, pmi, pmf, phist):
 
 @jit_inline
 def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover,
-                g, ei, ef, free, ht, hs, hv):
-    s = _new_slot(free, g)
+                ei, ef, free, ht, hs, hv, heap_n, seq, free_n):
+    """Schedule a retry at t; returns the new (heap size, counter, free slots)."""
+    free_n -= 1
+    s = free[free_n]
     ei[s, E_KIND] = K_RETRY
     ei[s, E_FN] = f
     ei[s, E_ID] = rid
@@ -311,7 +301,8 @@ def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover,
     ei[s, E_THR_R] = thr_r
     ef[s, E_FIRST_T] = first_t
     ef[s, E_DOVER] = dover
-    _schedule(ht, hs, hv, g, t, s)
+    heap_n = heap_push(ht, hs, hv, heap_n, t, seq, s)
+    return heap_n, seq + 1, free_n
 
 
 @jit
@@ -324,6 +315,9 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
     handlers are written out in this one loop on purpose: numba reference-counts every
     array passed to a function that LLVM does not inline, and with this many state arrays
     that cost more than the simulation itself (measured 5x slower as separate functions).
+    The hot counters live in locals while the loop runs (LLVM must assume any array store
+    may alias `g`, so counters kept there are reloaded after every store) and go back to
+    `g` on every return.
     """
     nf = fs.shape[0]
     na = a_t.shape[0]
@@ -332,14 +326,23 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
     p = g[G_PERIOD]
     period_end = (p + 1) * period_s if p < pmi.shape[0] - 1 else np.inf
     i = a_start
+    heap_n = g[G_HEAP_N]
+    seq = g[G_SEQ]
+    free_n = g[G_FREE_N]
+    rows_n = g[G_ROWS_N]
+    unres_used = g[G_UNRES_USED]
+    unres_cap = g[G_UNRES_CAP]
+    attempts = g[G_ATTEMPTS]
+    status = DONE
+    need_f = -1
     while True:
         # ---- the next event: internal (heap) before arrivals at equal times
         use_heap = False
-        if g[G_HEAP_N] > 0 and ht[0] < t_stop:
+        if heap_n > 0 and ht[0] < t_stop:
             if i >= na or ht[0] <= a_t[i]:
                 use_heap = True
         if not use_heap and i >= na:
-            return DONE, i, -1
+            break
         if use_heap:
             t = ht[0]
             s = hv[0]
@@ -349,19 +352,23 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
             f = a_fn[i]
             s = -1
         if _draws_low(cur, dlen, f):
-            return NEED_DRAWS, i, f
-        if g[G_FREE_N] < 2:
-            return EVENTS_FULL, i, -1
-        if g[G_ROWS_N] + 1 > ri.shape[0]:
-            return ROWS_FULL, i, -1
+            status = NEED_DRAWS
+            need_f = f
+            break
+        if free_n < 2:
+            status = EVENTS_FULL
+            break
+        if rows_n + 1 > ri.shape[0]:
+            status = ROWS_FULL
+            break
         if t >= period_end:
             p = advance_period(t, g, gf, nf, fs, pmi, pmf, phist)
             period_end = (p + 1) * period_s if p < pmi.shape[0] - 1 else np.inf
 
         # ---- a completion
         if use_heap:
-            g[G_HEAP_N] = g[G_HEAP_N] - 1
-            heap_pop(ht, hs, hv, g[G_HEAP_N] + 1)
+            heap_pop(ht, hs, hv, heap_n)
+            heap_n -= 1
             if ei[s, E_KIND] == K_COMPLETE:
                 if ei[s, E_ON_PC] == 1:
                     fs[f, F_PC_BUSY] -= 1
@@ -369,20 +376,20 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
                         _pc_integrate(fs, ft, f, t)
                         fs[f, F_PC_ENVS] -= 1
                         if fpi[f, P_RESERVED] < 0:
-                            g[G_UNRES_USED] -= 1
+                            unres_used -= 1
                     else:
                         fs[f, F_PC_IDLE] += 1
                 else:
                     fs[f, F_OD_BUSY] -= 1
                     if fpi[f, P_RESERVED] < 0:
-                        g[G_UNRES_USED] -= 1
+                        unres_used -= 1
                     n = fs[f, F_STACK_N]
                     off = fpi[f, P_STACK_OFF]
                     stack_birth[off + n] = ef[s, E_BIRTH]
                     stack_expire[off + n] = t + _draw(draws, cur, S_EXP, f)
                     fs[f, F_STACK_N] = n + 1
-                free[g[G_FREE_N]] = s
-                g[G_FREE_N] += 1
+                free[free_n] = s
+                free_n += 1
                 continue
             rid = ei[s, E_ID]
             src = ei[s, E_SRC]
@@ -392,8 +399,8 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
             thr_r = ei[s, E_THR_R]
             first_t = ef[s, E_FIRST_T]
             dover = ef[s, E_DOVER]
-            free[g[G_FREE_N]] = s
-            g[G_FREE_N] += 1
+            free[free_n] = s
+            free_n += 1
         else:
             rid = a_id[i]
             src = a_src[i]
@@ -406,7 +413,7 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
             i += 1
 
         # ---- an attempt: provisioned first, else on demand (POOL_SPEC.md)
-        g[G_ATTEMPTS] += 1
+        attempts += 1
         on_pc = 0
         cold = 0
         birth = t
@@ -420,7 +427,7 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
             if reserved >= 0:
                 throttled = fs[f, F_PC_ENVS] + fs[f, F_OD_BUSY] + 1 > reserved
             else:
-                throttled = g[G_UNRES_USED] + 1 > g[G_UNRES_CAP]
+                throttled = unres_used + 1 > unres_cap
             if not throttled:
                 off = fpi[f, P_STACK_OFF]
                 n = fs[f, F_STACK_N]
@@ -443,14 +450,14 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
             if not throttled:
                 fs[f, F_OD_BUSY] += 1
                 if reserved < 0:
-                    g[G_UNRES_USED] += 1
+                    unres_used += 1
                 if fs[f, F_PC_ENVS] > 0:
                     pmi[p, f, M_SPILLOVER] += 1
 
         # ---- a throttle (429)
         if throttled:
             pmi[p, f, M_THROTTLES] += 1
-            _row(ri, rf, g, rid, attempt, f, O_THROTTLED, 0, 0, t, 0.0, 0.0, first_t)
+            rows_n = _row(ri, rf, g, rows_n, rid, attempt, f, O_THROTTLED, 0, 0, t, 0.0, 0.0, first_t)
             if inv == 0:
                 if attempt + 1 < si[src, SRC_MAX_ATTEMPTS]:
                     bo = min(sf[src, SRC_CAP_S], sf[src, SRC_BASE_S] * 2.0 ** attempt)
@@ -461,8 +468,9 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
                         delay = bo / 2.0 + _draw(draws, cur, S_U, f) * bo / 2.0
                     else:
                         delay = bo
-                    _push_retry(t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r, first_t,
-                                dover, g, ei, ef, free, ht, hs, hv)
+                    heap_n, seq, free_n = _push_retry(
+                        t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r, first_t, dover,
+                        ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
                 else:
                     pmi[p, f, M_SYNC_FAILED] += 1
             else:
@@ -470,8 +478,9 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
                 if t + delay - first_t > fpf[f, P_ASYNC_AGE_S]:
                     pmi[p, f, M_ASYNC_DROPPED] += 1
                 else:
-                    _push_retry(t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r + 1, first_t,
-                                dover, g, ei, ef, free, ht, hs, hv)
+                    heap_n, seq, free_n = _push_retry(
+                        t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r + 1, first_t, dover,
+                        ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
             continue
 
         # ---- a start: draws, outcome, completion
@@ -488,12 +497,14 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
         error = timed_out or u < fpf[f, P_ERROR_RATE]
         lat = init + d
         end = t + lat / 1000.0
-        c = _new_slot(free, g)
+        free_n -= 1
+        c = free[free_n]
         ei[c, E_KIND] = K_COMPLETE
         ei[c, E_FN] = f
         ei[c, E_ON_PC] = on_pc
         ef[c, E_BIRTH] = birth
-        _schedule(ht, hs, hv, g, end, c)
+        heap_n = heap_push(ht, hs, hv, heap_n, end, seq, c)
+        seq += 1
 
         # ---- metrics of the start
         pmi[p, f, M_INVOCATIONS] += 1
@@ -532,7 +543,7 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
             if age > pmf[p, f, MF_ASYNC_AGE_MAX_S]:
                 pmf[p, f, MF_ASYNC_AGE_MAX_S] = age
         outcome = O_TIMEOUT if timed_out else (O_ERROR if error else O_OK)
-        _row(ri, rf, g, rid, attempt, f, outcome, cold, on_pc, t, lat, init, first_t)
+        rows_n = _row(ri, rf, g, rows_n, rid, attempt, f, outcome, cold, on_pc, t, lat, init, first_t)
 
         # ---- async error handling: retries after 60 s and 120 s, then drop
         if inv == 1 and error:
@@ -541,7 +552,16 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
                 if rt - first_t > fpf[f, P_ASYNC_AGE_S]:
                     pmi[p, f, M_ASYNC_DROPPED] += 1
                 else:
-                    _push_retry(rt, f, rid, src, inv, attempt + 1, err_r + 1, thr_r, first_t, dover,
-                                g, ei, ef, free, ht, hs, hv)
+                    heap_n, seq, free_n = _push_retry(
+                        rt, f, rid, src, inv, attempt + 1, err_r + 1, thr_r, first_t, dover,
+                        ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
             else:
                 pmi[p, f, M_ASYNC_DROPPED] += 1
+
+    g[G_HEAP_N] = heap_n
+    g[G_SEQ] = seq
+    g[G_FREE_N] = free_n
+    g[G_ROWS_N] = rows_n
+    g[G_UNRES_USED] = unres_used
+    g[G_ATTEMPTS] = attempts
+    return status, i, need_f
