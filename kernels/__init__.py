@@ -17,3 +17,4 @@ def jit(fn):
 def jit_inline(fn):
     """Like `jit`, but inlined into its callers at numba's IR level (hot helpers)."""
     return njit(inline="always", **JIT_OPTIONS)(fn)
+

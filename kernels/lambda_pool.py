@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from kernels import jit, jit_inline
+from kernels.billing import billed_ms
 from kernels.heap import heap_pop, heap_push
 from kernels.histogram import hist_index, hist_quantile
 
@@ -100,7 +101,8 @@ E_ATTEMPT = 5
 E_ERR_R = 6
 E_THR_R = 7
 E_ON_PC = 8
-N_EI = 9
+E_UNITS = 9
+N_EI = 10
 E_FIRST_T = 0
 E_BIRTH = 1
 E_DOVER = 2
@@ -123,7 +125,8 @@ M_ASYNC_AGE_N = 10
 M_BILLED_MS_OD = 11
 M_BILLED_MS_PC = 12
 M_PC_ENVS_MAX = 13
-N_PMI = 14
+M_REQUEST_UNITS = 14
+N_PMI = 15
 MF_DUR_SUM_MS = 0
 MF_DUR_P50 = 1
 MF_DUR_P99 = 2
@@ -286,7 +289,7 @@ def finish_periods(g, nf, fs, pmi, pmf, phist):
 
 
 @jit_inline
-def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover,
+def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units,
                 ei, ef, free, ht, hs, hv, heap_n, seq, free_n):
     """Schedule a retry at t; returns the new (heap size, counter, free slots)."""
     free_n -= 1
@@ -301,12 +304,13 @@ def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover,
     ei[s, E_THR_R] = thr_r
     ef[s, E_FIRST_T] = first_t
     ef[s, E_DOVER] = dover
+    ei[s, E_UNITS] = units
     heap_n = heap_push(ht, hs, hv, heap_n, t, seq, s)
     return heap_n, seq + 1, free_n
 
 
 @jit
-def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
+def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
              fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv,
              stack_birth, stack_expire, draws, cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf):
     """Run every event with time < t_stop; arrivals a_* from index a_start on.
@@ -399,6 +403,7 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
             thr_r = ei[s, E_THR_R]
             first_t = ef[s, E_FIRST_T]
             dover = ef[s, E_DOVER]
+            units = ei[s, E_UNITS]
             free[free_n] = s
             free_n += 1
         else:
@@ -410,6 +415,7 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
             thr_r = 0
             first_t = t
             dover = a_dover[i]
+            units = a_units[i]
             i += 1
 
         # ---- an attempt: provisioned first, else on demand (POOL_SPEC.md)
@@ -469,7 +475,7 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
                     else:
                         delay = bo
                     heap_n, seq, free_n = _push_retry(
-                        t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r, first_t, dover,
+                        t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r, first_t, dover, units,
                         ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
                 else:
                     pmi[p, f, M_SYNC_FAILED] += 1
@@ -479,7 +485,7 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
                     pmi[p, f, M_ASYNC_DROPPED] += 1
                 else:
                     heap_n, seq, free_n = _push_retry(
-                        t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r + 1, first_t, dover,
+                        t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r + 1, first_t, dover, units,
                         ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
             continue
 
@@ -516,7 +522,8 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
         busy = fs[f, F_PC_BUSY] + fs[f, F_OD_BUSY]
         if busy > pmi[p, f, M_CONC_MAX]:
             pmi[p, f, M_CONC_MAX] = busy
-        billed = int(math.ceil(lat))
+        billed = billed_ms(lat)
+        pmi[p, f, M_REQUEST_UNITS] += units
         if on_pc == 1:
             if fs[f, F_PC_BUSY] > pmi[p, f, M_PC_BUSY_MAX]:
                 pmi[p, f, M_PC_BUSY_MAX] = fs[f, F_PC_BUSY]
@@ -553,7 +560,7 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_start,
                     pmi[p, f, M_ASYNC_DROPPED] += 1
                 else:
                     heap_n, seq, free_n = _push_retry(
-                        rt, f, rid, src, inv, attempt + 1, err_r + 1, thr_r, first_t, dover,
+                        rt, f, rid, src, inv, attempt + 1, err_r + 1, thr_r, first_t, dover, units,
                         ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
             else:
                 pmi[p, f, M_ASYNC_DROPPED] += 1

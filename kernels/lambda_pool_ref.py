@@ -74,6 +74,7 @@ class RefResult:
     busy_time_s: list[float]
     env_time_s: list[float]  # on-demand environment lifetimes + provisioned env-time
     billed_ms: list[int]  # sum of ceil(latency_ms) over started attempts, init included
+    request_units: list[int]  # billed requests: the arrival's units at every started attempt
     drops: list[tuple]  # (t, id, fn) of async drops
     draws_used: dict[str, list[int]]  # per stream, per function: draws consumed
 
@@ -88,6 +89,7 @@ class _Attempt:
     inv: int
     first_t: float
     dur_override_ms: float
+    units: int = 1  # billed request units of each start (Lambda async: 64 KB chunks past 256 KB)
     attempt: int = 0
     err_retries: int = 0
     thr_retries: int = 0
@@ -150,6 +152,7 @@ def _new_state(p: PoolParams, streams, t_end: float) -> _State:
         busy_time_s=[0.0] * n_fn,
         env_time_s=[0.0] * n_fn,
         billed_ms=list(zeros),
+        request_units=list(zeros),
         drops=[],
         draws_used={k: list(zeros) for k in STREAMS},
     )
@@ -266,6 +269,7 @@ def _start(st: _State, a: _Attempt, t: float, cold: bool, on_pc: bool, birth_t: 
     res.cold_starts[f] += int(cold)
     res.busy_time_s[f] += min(end, st.t_end) - t
     res.billed_ms[f] += math.ceil(latency_ms)
+    res.request_units[f] += a.units
     _schedule(st, end, _Completion(f, on_pc, birth_t))
 
     if a.inv == ASYNC and error:
@@ -384,6 +388,7 @@ def simulate_pool_ref(
         raise ValueError("arrivals must be sorted by time")
     arr_id, arr_fn, arr_src = arrivals["id"], arrivals["fn"], arrivals["src"]
     arr_inv, arr_dur = arrivals["inv"], arrivals["dur_override_ms"]
+    arr_units = arrivals.get("units")  # optional: billed request units per arrival (default 1)
 
     ci = ai = 0
     while True:
@@ -417,6 +422,7 @@ def simulate_pool_ref(
                 inv=int(arr_inv[ai]),
                 first_t=t,
                 dur_override_ms=float(arr_dur[ai]),
+                units=int(arr_units[ai]) if arr_units is not None else 1,
             )
             ai += 1
             _attempt(st, a, t)

@@ -2,6 +2,8 @@
 
 from scenarios.errors import ScenarioError
 from scenarios.load import load_scenario, to_dict
+from scenarios.pricing import FreeTierPool, PriceBook, Rate, Tier
+from scenarios.pricing_load import available_regions, load_price_book, load_region, price_book_path
 from scenarios.schema import (
     DIST_PARAMS,
     Account,
@@ -30,9 +32,12 @@ __all__ = [
     "Billing",
     "CpuScaling",
     "Dist",
+    "FreeTierPool",
     "Function",
     "Message",
+    "PriceBook",
     "ProvisionedStep",
+    "Rate",
     "RateStep",
     "Record",
     "RequestSampling",
@@ -40,7 +45,12 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SimSettings",
+    "Tier",
     "Traffic",
+    "available_regions",
+    "load_price_book",
+    "load_region",
     "load_scenario",
+    "price_book_path",
     "to_dict",
 ]

@@ -193,4 +193,3 @@ class Scenario:
     record: Record = field(default_factory=Record)
     sim: SimSettings = field(default_factory=SimSettings)
     billing: Billing = field(default_factory=Billing)
-    pricing: Dict[str, Any] = field(default_factory=dict)  # the price book (billing issue)

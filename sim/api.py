@@ -10,14 +10,20 @@ from sim.builder import build
 from sim.engine import Engine
 
 
-def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, base_dir: Optional[Path] = None,
-             progress: Optional[bool] = None, sample_all: bool = False) -> Result:
+def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book: Any = None,
+             base_dir: Optional[Path] = None, progress: Optional[bool] = None,
+             sample_all: bool = False) -> Result:
     """Run `scenario` (dict, DictConfig or Scenario); write the run's files when `out_dir` is given.
 
-    Omitted keys take the same defaults as the CLI. `progress` shows a bar over simulated
-    time (default: the scenario's `sim.progress`, only when stderr is a terminal).
+    Omitted keys take the same defaults as the CLI; the price book is the scenario Region's
+    (`configs/pricing/REGION.yaml`) unless `price_book` gives one. `progress` shows a bar
+    over simulated time (default: the scenario's `sim.progress`, only when stderr is a
+    terminal).
     """
+    from sim.billing.run_bill import bill_run, price_book_for
+
     sc = load_scenario(scenario, base_dir=base_dir)
+    book = price_book_for(sc, price_book)
     world = build(sc, base_dir=base_dir, sample_all=sample_all)
     engine = Engine(world.components, sc.duration_s, sc.sim.window_s)
     bar = _progress_bar(sc, progress)
@@ -27,6 +33,8 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, base_dir: O
         if bar is not None:
             bar.close()
     requests = sum(s.requests_simulated() for s in world.sources)
+    usage, period_usage = world.account.usage()
+    bill, cost_rows = bill_run(sc, usage, period_usage, book)
     summary = {
         "scenario": sc.name,
         "seed": sc.seed,
@@ -35,12 +43,19 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, base_dir: O
         "requests_simulated": requests,
         "requests_per_wall_s": requests / wall_s if wall_s > 0 else None,
         "functions": world.account.summary(),
+        "cost_usd": bill.cost_usd,
     }
-    from sim.result import Result
+    import polars as pl
 
+    from sim.result import COST_SCHEMA, METRIC_SCHEMA, Result
+
+    metrics = world.account.metrics()
+    if cost_rows:
+        metrics = pl.concat([metrics, pl.DataFrame(cost_rows, schema=METRIC_SCHEMA)])
     result = Result(
         summary=summary,
-        metrics=world.account.metrics(),
+        metrics=metrics,
+        costs=pl.DataFrame(bill.lines, schema=COST_SCHEMA),
         requests=world.account.requests([t.name for t in sc.traffic]),
         config=to_dict(sc),
         out_dir=Path(out_dir) if out_dir is not None else None,

@@ -25,7 +25,7 @@ def run_kernel(params, arrivals, streams, t_end, controls=(), initial_provisione
         for f, n in enumerate(initial_provisioned):
             K.control_provisioned(0.0, f, int(n), state.fs, state.ft, state.fpi, state.g, state.gf,
                                   state.pmi, state.pmf, state.phist)
-    cols = ("t", "id", "fn", "src", "inv", "dur_override_ms")
+    cols = ("t", "id", "fn", "src", "inv", "dur_override_ms", "units")
     arr = {c: np.ascontiguousarray(arrivals[c]) for c in cols}
     stops = sorted({t for t, _, _ in controls} | ({*np.arange(window_s, t_end, window_s)} if window_s else set()))
     rows, t0 = [], 0.0
@@ -81,6 +81,7 @@ def pools(draw):
         "t": t, "id": (src.astype(np.int64) << 40) | np.arange(n), "fn": rng.integers(0, nf, n),
         "src": src.astype(np.int64), "inv": rng.integers(0, 2, n),
         "dur_override_ms": np.where(rng.random(n) < 0.2, rng.choice([10.0, 2000.0, 99999.0], n), np.nan),
+        "units": rng.integers(1, 4, n),
     }
     size = 4000
     streams = {
@@ -111,6 +112,7 @@ def compare(params, arrivals, streams, t_end, controls, initial, window_s=None):
         assert tot[f, K.M_ASYNC_DROPPED] == ref.async_dropped[f]
         assert tot[f, K.M_SPILLOVER] == ref.spillover[f]
         assert tot[f, K.M_BILLED_MS_OD] + tot[f, K.M_BILLED_MS_PC] == ref.billed_ms[f]
+        assert tot[f, K.M_REQUEST_UNITS] == ref.request_units[f]
         assert math.isclose(state.ft[f, K.T_BUSY_S], ref.busy_time_s[f], rel_tol=1e-9, abs_tol=1e-9)
 
 
@@ -137,7 +139,8 @@ def simple(reserved=-1, unres_cap=10, cap=1000.0, rate=100.0, jitter=0, attempts
 def arrivals_at(times, inv=0):
     n = len(times)
     return {"t": np.asarray(times, float), "id": np.arange(n, dtype=np.int64), "fn": np.zeros(n, np.int64),
-            "src": np.zeros(n, np.int64), "inv": np.full(n, inv, np.int64), "dur_override_ms": np.full(n, np.nan)}
+            "src": np.zeros(n, np.int64), "inv": np.full(n, inv, np.int64), "dur_override_ms": np.full(n, np.nan),
+            "units": np.ones(n, np.int64)}
 
 
 def const_streams(dur=1000.0, init=250.0, exp=600.0, u=0.5, n=100):

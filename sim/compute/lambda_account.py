@@ -20,6 +20,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from kernels import lambda_pool as K
+from kernels.billing import request_units_many
 from kernels.histogram import hist_quantile
 from scenarios.schema import Account, Function, Retries
 from sim.batch import Inbox
@@ -92,6 +93,7 @@ class LambdaAccount(Component):
         self.state: Optional[PoolState] = None
         self.rows: List[tuple] = []
         self.arrivals = 0
+        self.pc_steps: Dict[int, List[tuple]] = {}  # f -> [(t, count)]: the billing timeline
 
     # declare / connect -------------------------------------------------------------
     def add_source(self, name: str, function: str, invocation: str, retries: Retries) -> int:
@@ -170,6 +172,7 @@ class LambdaAccount(Component):
             self.set_provisioned(env.now, f, step.count)
 
     def set_provisioned(self, t: float, f: int, n: int) -> None:
+        self.pc_steps.setdefault(f, []).append((t, n))
         s = self.state
         K.control_provisioned(t, f, n, s.fs, s.ft, s.fpi, s.g, s.gf, s.pmi, s.pmf, s.phist)
 
@@ -185,10 +188,14 @@ class LambdaAccount(Component):
                 np.concatenate([np.full(len(b), p, np.int64) for p, b in taken]),
                 np.concatenate([np.full(len(b), self.sources[p].inv, np.int64) for p, b in taken]),
                 np.concatenate([b.duration_ms for _, b in taken]),
+                np.concatenate([b.size_bytes for _, b in taken]),
             )
             if len(taken) > 1:
                 order = np.argsort(t, kind="stable")
                 arr = tuple(np.ascontiguousarray(a[order]) for a in arr)
+            units = np.empty(len(t), np.int64)
+            request_units_many(arr[6], arr[4], units)
+            arr = (*arr[:6], units)
             self.arrivals += len(t)
         else:
             arr = _NO_ARRIVALS
@@ -285,6 +292,12 @@ class LambdaAccount(Component):
                   for ns, m, v in series]
         return pl.concat(frames)
 
+    def usage(self):
+        """Billable usage: (whole run, per period), as `sim.billing.usage.Usage` records."""
+        from sim.compute.lambda_usage import lambda_usage
+
+        return lambda_usage(self.functions, self.state.pmi, self.pc_steps, self.t_end, self.period_s)
+
     def _limits(self) -> np.ndarray:
         unres = self.state.g[K.G_UNRES_CAP]
         return np.array([r if r >= 0 else unres for r in self.state.fpi[:, K.P_RESERVED]], np.float64)
@@ -324,4 +337,4 @@ def _stats(hist: np.ndarray, total: float, maximum, *quantiles) -> dict:
 
 
 _NO_ARRIVALS = (np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),
-                np.zeros(0, np.int64), np.zeros(0))
+                np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))

@@ -133,10 +133,10 @@ def sample_threshold(sample: float) -> int:
 
 def run(state: PoolState, t_stop: float, arrivals, streams) -> None:
     """Run the kernel to t_stop, feeding it draws and room as it asks."""
-    a_t, a_id, a_fn, a_src, a_inv, a_dover = arrivals
+    a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units = arrivals
     i = 0
     while True:
-        status, i, f = K.run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, i,
+        status, i, f = K.run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, i,
                                   *state.kernel_state())
         if status == K.DONE:
             return

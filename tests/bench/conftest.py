@@ -78,6 +78,11 @@ def summary_lines(figures: dict) -> list:
         runs = ", ".join(f"{x:.2f}" for x in s["first_window_s_runs"])
         lines.append(f"second run: first window after {s['first_window_s']:.2f} s (best of {runs} s; limit 1.5 s), "
                      f"imports {s['import_s']:.2f} s, tiny run done {s['simulate_done_s']:.2f} s")
+    a = figures.get("accrual")
+    if a:
+        lines.append(f"billing accrual: kernel {per_s(a['kernel_records_per_s'])} records/s, numpy "
+                     f"{per_s(a['numpy_records_per_s'])} ({a['over_numpy']:.1f}x), polars "
+                     f"{per_s(a['polars_records_per_s'])} on all cores ({a['over_polars']:.1f}x)")
     return lines
 
 
