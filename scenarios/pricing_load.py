@@ -177,7 +177,7 @@ def _check_rate(rate: Rate, path: str, problems: Problems) -> None:
         problems.add(tiers_path, "must list at least one tier, such as [{up_to: null, usd: 0.0000002}]")
         return
     last = len(rate.tiers) - 1
-    previous = None  # the up_to of the closest earlier tier that has one
+    previous = None  # the up_to of the closest earlier tier that has a valid one
     for i, tier in enumerate(rate.tiers):
         tier_path = index(tiers_path, i)
         if problems.is_broken(tier_path):
@@ -199,7 +199,7 @@ def _check_rate(rate: Rate, path: str, problems: Problems) -> None:
         if i == last:
             problems.add(up_path, f"the last tier must be open (up_to: null), or usage above"
                                   f" {amount_text(tier.up_to)} would have no price")
-        previous = tier.up_to if previous is None else max(previous, tier.up_to)
+        previous = tier.up_to
 
 
 def _check_free_tier(book: PriceBook, prefix: str, problems: Problems) -> None:

@@ -30,7 +30,9 @@ def run(cfg: DictConfig, out_dir: Path):
     """Simulate `cfg.scenario`, writing its outputs into `out_dir`; return the Result."""
     from sim import simulate  # the engine is imported only when a run starts
 
-    return simulate(scenario_dict(cfg), out_dir=Path(out_dir))
+    book = cfg.get("pricing")
+    book = OmegaConf.to_container(book, resolve=True) if book is not None else None
+    return simulate(scenario_dict(cfg), out_dir=Path(out_dir), price_book=book)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")

@@ -109,14 +109,10 @@ def format_cost_line(cost: Mapping[str, Any]) -> Optional[str]:
     if monthly is not None and total is not None:
         head += f" (simulated period ${_num(total, 2)})"
     by_service: Dict[str, Any] = dict(cost.get("by_service") or {})
-    whole = sum(float(v) for v in by_service.values())
-    if by_service and whole > 0:
-        # Shares, so the line reads the same whichever period by_service covers.
-        parts = [
-            f"{service_label(k)} {100.0 * float(v) / whole:.1f} %"
-            for k, v in sorted(by_service.items(), key=lambda kv: -float(kv[1]))
-        ]
-        head += ", of which " + ", ".join(parts)
+    parts = sorted(((k, v.get("monthly") if isinstance(v, Mapping) else v) for k, v in by_service.items()),
+                   key=lambda kv: -float(kv[1] or 0))
+    if parts:
+        head += ", of which " + ", ".join(f"{service_label(k)} ${_num(v, 2)}" for k, v in parts)
     return head
 
 

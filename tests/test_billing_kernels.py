@@ -66,3 +66,32 @@ def test_request_units_match_twin(sizes, asyncs):
     out = np.zeros(n, np.int64)
     request_units_many(s, a, out)
     assert out.tolist() == [lambda_request_units_ref(int(x), int(y)) for x, y in zip(s, a)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 400), st.integers(0, 2**32 - 1), st.sampled_from([128, 1536, 10240]))
+def test_accrued_meters_price_to_identical_micro_dollars(n, seed, memory_mb):
+    """Kernel meters and twin meters, priced: the same bill to the micro-dollar."""
+    from decimal import Decimal
+
+    from scenarios.pricing_load import load_region
+    from sim.billing import Usage, price
+
+    rng = np.random.default_rng(seed)
+    period, fn = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    lat, on_pc, units = rng.exponential(400, n), rng.integers(0, 2, n), rng.integers(1, 5, n)
+    od, pc, req = (np.zeros((1, 1), np.int64) for _ in range(3))
+    accrue_invocations(period, fn, lat, on_pc, units, od, pc, req)
+    r_od, r_pc, r_req = accrue_invocations_ref(period, fn, lat, on_pc, units, 1, 1)
+    book = load_region("us-east-1")
+    gb = Decimal(memory_mb) / 1024
+
+    def bill(ms_od, ms_pc, requests):
+        usage = [Usage("AWSLambda", "Request", "function:f", Decimal(int(requests)), "Requests"),
+                 Usage("AWSLambda", "Lambda-GB-Second", "function:f", Decimal(int(ms_od)) / 1000 * gb, "GB-Seconds"),
+                 Usage("AWSLambda", "Lambda-Provisioned-GB-Second", "function:f", Decimal(int(ms_pc)) / 1000 * gb,
+                       "GB-Seconds")]
+        b = price(usage, book, free_tier=False, month_h=730, duration_s=3600)
+        return [round(x["unblended_cost_usd"] * 1e6) for x in b.lines], b.cost_usd
+
+    assert bill(od[0, 0], pc[0, 0], req[0, 0]) == bill(r_od[0][0], r_pc[0][0], r_req[0][0])

@@ -52,13 +52,14 @@ def test_no_cost_line_without_costs():
     assert "cost" not in format_summary(SUMMARY)
 
 
-def test_cost_line_shares():
+def test_cost_line_by_service():
     s = dict(SUMMARY, cost_usd={"total": 10.0, "monthly": 7300.0,
-                                "by_service": {"AWSLambda": 7.5, "AmazonSQS": 2.5}})
+                                "by_service": {"AmazonSQS": {"total": 2.5, "monthly": 1825.0},
+                                               "AWSLambda": {"total": 7.5, "monthly": 5475.0}}})
     last = format_summary(s).splitlines()[-1]
     assert last == (
         "projected monthly cost $7,300.00 (simulated period $10.00), "
-        "of which Lambda 75.0 %, SQS 25.0 %"
+        "of which Lambda $5,475.00, SQS $1,825.00"
     )
 
 

@@ -70,8 +70,8 @@ def test_worked_example_1_free_tier():
     assert bill.cost_usd["by_service"] == {"AWSLambda": {"total": 2.73, "monthly": 2.73}}
     free = {r["usage_type"]: r["free_tier_amount"] for r in bill.invoice}
     assert free == {"Request": 1_000_000.0, "Lambda-GB-Second": 400_000.0}
-    # unit cost: $0.40 for 3 M requests
-    assert bill.cost_usd["unit"]["AWSLambda_per_million_requests"] == pytest.approx(0.4 / 3, rel=1e-12)
+    # unit cost: the whole Lambda bill ($2.733338 unrounded) per million of the 3 M requests
+    assert bill.cost_usd["unit"]["AWSLambda_per_million_requests"] == pytest.approx(2.733338 / 3, rel=1e-12)
     # effective rate: $2.333338 over 540,000 GB-s (80 significant digits, not exact)
     rate = bill.effective_rate[("AWSLambda", "Lambda-GB-Second")]
     assert abs(rate * 540_000 - D("2.333338")) < D("1e-70")
@@ -84,7 +84,8 @@ def test_worked_example_2_no_free_tier():
     assert invoice(bill) == {"Request": (1.49, 1.49), "Lambda-GB-Second": (248.00, 248.00)}
     assert bill.cost_usd["monthly"] == 249.49
     assert bill.cost_usd["total"] == 249.49
-    assert bill.cost_usd["unit"]["AWSLambda_per_million_requests"] == pytest.approx(0.2, rel=1e-12)
+    # (1.488 + 248.000496) / 7.44 M requests
+    assert bill.cost_usd["unit"]["AWSLambda_per_million_requests"] == pytest.approx(249.488496 / 7.44, rel=1e-12)
 
 
 # --- tiers, architectures, the free tier ---------------------------------------------

@@ -285,17 +285,19 @@ def _unit_costs(
     monthly_amount: Dict[Key, Decimal],
     monthly_cost: Dict[Key, Decimal],
 ) -> Dict[str, Optional[float]]:
-    """`{svc}_per_million_requests`: the unrounded monthly cost of a service's usage types
-    priced per "Requests" over their monthly amount, × 1e6; `{svc}_per_gb` likewise for
-    usage types priced per "GB". None when the service used none of those units."""
+    """Unit costs of each service, from its whole unrounded monthly cost (every usage type:
+    duration, requests, provisioned…): `{svc}_per_million_requests` over its usage priced
+    per "Requests", × 1e6; `{svc}_per_gb` over its usage priced per "GB". None when the
+    service used none of that unit."""
+    service_cost: Dict[str, Decimal] = {}
+    for key, cost in monthly_cost.items():
+        service_cost[key[0]] = service_cost.get(key[0], ZERO) + cost
     out: Dict[str, Optional[float]] = {}
     for suffix, unit, scale in (("per_million_requests", "requests", MILLION), ("per_gb", "gb", Decimal(1))):
-        sums: Dict[str, List[Decimal]] = {}
+        amounts: Dict[str, Decimal] = {}
         for key, key_unit in units.items():
             if key_unit.strip().lower() == unit:
-                acc = sums.setdefault(key[0], [ZERO, ZERO])
-                acc[0] += monthly_cost[key]
-                acc[1] += monthly_amount[key]
-        for service, (cost, amount) in sums.items():
-            out[f"{service}_{suffix}"] = float(cost / amount * scale) if amount > 0 else None
+                amounts[key[0]] = amounts.get(key[0], ZERO) + monthly_amount[key]
+        for service, amount in amounts.items():
+            out[f"{service}_{suffix}"] = float(service_cost[service] / amount * scale) if amount > 0 else None
     return out
