@@ -72,13 +72,22 @@ def _fmt(value: Any) -> str:
     return f"{x:.4g}"
 
 
+def _usd(value: Any) -> str:
+    """Money: dollars and cents (a unit cost below a dollar keeps four significant digits)."""
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+        return _fmt(value)
+    x = float(value)
+    return f"{x:.4g}" if 0 < abs(x) < 1 else f"{x:,.2f}"
+
+
 def _cell(key: str, value: Any, tag: str = "td") -> str:
     """A table cell carrying `data-key` and the exact JSON value in `data-value`."""
     raw = html.escape(json.dumps(json_safe(value)), quote=True)
     cls = ' class="num"' if isinstance(value, (int, float, np.integer, np.floating)) else ""
+    text = _usd(value) if key.startswith("cost_usd.") or key.endswith("_usd") else _fmt(value)
     return (
         f'<{tag}{cls} data-key="{html.escape(key, quote=True)}" data-value="{raw}">'
-        f"{html.escape(_fmt(value))}</{tag}>"
+        f"{html.escape(text)}</{tag}>"
     )
 
 
@@ -139,36 +148,58 @@ def _summary_html(summary: Mapping[str, Any]) -> str:
 
 
 def _cost_html(result: Result) -> str:
-    """The Cost section: totals from the summary and the line items, when billing ran."""
+    """The Cost section: totals, a breakdown by usage type, cost over time, line items."""
     parts = ['<section id="cost"><h2>Cost</h2>']
     cost = result.summary.get("cost_usd")
     if cost:
-        rows = ""
-        for k in ("total", "monthly"):
-            if k in cost:
-                rows += f"<tr><th>{k} (USD)</th>{_cell(f'cost_usd.{k}', cost[k])}</tr>"
+        rows = "".join(
+            f"<tr><th>{label}</th>{_cell(f'cost_usd.{k}', cost[k])}</tr>"
+            for k, label in (("monthly", "projected month (USD)"), ("total", "simulated period (USD)"))
+            if k in cost
+        )
         for svc, v in (cost.get("by_service") or {}).items():
-            rows += (
-                f"<tr><th>{html.escape(service_label(svc))} (USD)</th>"
-                f"{_cell(f'cost_usd.by_service.{svc}', v)}</tr>"
-            )
+            for k in ("monthly", "total"):
+                if isinstance(v, Mapping) and k in v:
+                    rows += (f"<tr><th>{html.escape(service_label(svc))}, {k} (USD)</th>"
+                             f"{_cell(f'cost_usd.by_service.{svc}.{k}', v[k])}</tr>")
+        for k, v in (cost.get("unit") or {}).items():
+            rows += f"<tr><th>{html.escape(k)} (USD)</th>{_cell(f'cost_usd.unit.{k}', v)}</tr>"
         parts.append(f'<table id="cost-summary">{rows}</table>')
     costs = result.costs
     if costs is not None and costs.height > 0:
+        parts.append(_breakdown_html(costs))
+        parts.append(_figure_html("plot-cost-over-time", "Cost over time", _Plotter(result).cost_over_time))
         head = "".join(f"<th>{html.escape(c)}</th>" for c in costs.columns)
         body = ""
         for i, row in enumerate(costs.iter_rows(named=True)):
             body += "<tr>" + "".join(_cell(f"costs.{i}.{c}", row[c]) for c in costs.columns) + "</tr>"
         parts.append(
-            f'<div class="scroll"><table id="cost-items"><tr>{head}</tr>{body}</table></div>'
+            f'<details><summary>line items ({costs.height})</summary><div class="scroll">'
+            f'<table id="cost-items"><tr>{head}</tr>{body}</table></div></details>'
         )
     elif not cost:
-        parts.append(
-            '<p class="note">Billing is not modelled yet: this section lists the line items '
-            "and the projected monthly cost once it is.</p>"
-        )
+        parts.append('<p class="note">This run has no bill.</p>')
     parts.append("</section>")
     return "".join(parts)
+
+
+def _breakdown_html(costs) -> str:
+    """Where the projected month's money goes: one row per service and usage type."""
+    import polars as pl
+
+    g = (costs.filter(pl.col("period") == "monthly")
+         .group_by("service", "usage_type", "unit", maintain_order=True)
+         .agg(pl.col("usage_amount").sum(), pl.col("unblended_cost_usd").sum())
+         .sort("unblended_cost_usd", descending=True))
+    whole = float(g["unblended_cost_usd"].sum()) or 1.0
+    body = "".join(
+        f"<tr><td>{html.escape(service_label(r['service']))}</td><td>{html.escape(r['usage_type'])}</td>"
+        f"<td>{_fmt(r['usage_amount'])} {html.escape(r['unit'])}</td><td>{_usd(r['unblended_cost_usd'])}</td>"
+        f"<td>{100 * r['unblended_cost_usd'] / whole:.1f} %</td></tr>"
+        for r in g.iter_rows(named=True)
+    )
+    return ('<table id="cost-breakdown"><tr><th>service</th><th>usage type</th><th>monthly usage</th>'
+            f"<th>monthly cost (USD)</th><th>share</th></tr>{body}</table>")
 
 
 # ---------------------------------------------------------------- metric access
@@ -386,6 +417,26 @@ class _Plotter:
         self._legend(ax)
         return fig
 
+    def cost_over_time(self) -> Optional[Figure]:
+        """Cost per period by usage type, stacked (the simulated period's bill, spread)."""
+        import polars as pl
+
+        m = self.result.metrics.filter((pl.col("namespace") == "cloudtwin/Billing") & (pl.col("metric") == "CostUSD"))
+        if m.height == 0:
+            return None
+        wide = m.pivot(on="dimension", index="time_s", values="value", aggregate_function="sum").sort("time_s").fill_null(0)
+        cols = [c for c in wide.columns if c != "time_s" and float(wide[c].sum()) > 0]
+        if not cols:
+            return None
+        fig, ax = self._figure()
+        t = wide["time_s"].to_numpy() / self.t_div
+        ax.stackplot(t, *[wide[c].to_numpy() for c in cols], step="post",
+                     labels=[c.split("UsageType=")[-1] for c in cols])
+        ax.set_ylabel(f"USD {self._per_period()}")
+        ax.set_xlabel(self.t_label)
+        self._legend(ax)
+        return fig
+
     def latency_histogram(self) -> Optional[Figure]:
         req = self.result.requests
         if req is None or req.height == 0 or "latency_ms" not in req.columns:
@@ -438,6 +489,7 @@ _NOTES = {
     "plot-cold-starts": "no ColdStarts metric was recorded",
     "plot-duration": "no Duration metrics were recorded",
     "plot-latency-percentiles": "the summary has no latency percentiles",
+    "plot-cost-over-time": "no cost was metered",
     "plot-latency-histogram": (
         "no requests were sampled (set record.requests.sample or record.requests.first_n)"
     ),

@@ -161,15 +161,15 @@ def test_report_without_metrics_notes_each_missing_plot():
     assert "Not shown: no ConcurrentExecutions metric was recorded." in page
 
 
-def test_cost_section_placeholder(page):
+def test_cost_section_without_a_bill(page):
     assert '<section id="cost"><h2>Cost</h2>' in page
-    assert "Billing is not modelled yet" in page
+    assert "This run has no bill." in page
 
 
 def test_cost_section_table():
     page = build_report(make_result(requests=False, metrics=False, costs=True))
-    assert "Billing is not modelled yet" not in page
-    assert 'id="cost-items"' in page
+    assert "This run has no bill." not in page
+    assert 'id="cost-items"' in page and 'id="cost-breakdown"' in page
     assert 'data-key="cost_usd.monthly" data-value="60.83"' in page
     assert "USE1-Lambda-GB-Second" in page
 
