@@ -19,6 +19,9 @@ CONFIG_DIR = ROOT / "configs"
 # absolute whatever the working directory.
 if not OmegaConf.has_resolver("cloudtwin_root"):
     OmegaConf.register_new_resolver("cloudtwin_root", lambda: str(ROOT))
+from scenarios.store import register as _register_schema  # noqa: E402
+
+_register_schema()  # scenario files may start from the typed schema: defaults [schema, _self_]
 
 
 def scenario_dict(cfg: DictConfig) -> Dict[str, Any]:

@@ -25,6 +25,7 @@ def test_cli_runs_a_scenario_and_writes_every_output(tmp_path):
     p = cloudtwin("scenario=default", "scenario.duration_s=300", f"results_dir={tmp_path}")
     assert p.returncode == 0, p.stderr
     assert "report" in p.stdout and "api" in p.stdout
+    assert "projected monthly cost $" in p.stdout and "of which Lambda $" in p.stdout
     run_dir = next(tmp_path.glob("runs/default/*"))
     for name in ("summary.json", "metrics.parquet", "costs.parquet", "config.yaml", "report.html",
                  "requests.parquet"):
@@ -36,6 +37,22 @@ def test_cli_runs_a_scenario_and_writes_every_output(tmp_path):
     assert metrics.columns == ["time_s", "namespace", "metric", "dimension", "value"]
     inv = metrics.filter((pl.col("metric") == "Invocations") & (pl.col("dimension") == "FunctionName=api"))
     assert inv["value"].sum() == summary["functions"]["api"]["invocations"]
+    costs = pl.read_parquet(run_dir / "costs.parquet")
+    assert set(costs["period"]) == {"simulated", "monthly"}
+    assert summary["cost_usd"]["monthly"] > 0
+
+
+def test_cli_takes_another_regions_price_book(tmp_path):
+    p = cloudtwin("scenario=erlang_b", "scenario.duration_s=120", "pricing=eu-west-1", f"results_dir={tmp_path}")
+    assert p.returncode == 0, p.stderr
+    summary = json.loads(next(tmp_path.glob("runs/*/*/summary.json")).read_text())
+    assert summary["cost_usd"]["by_service"]["AWSLambda"]["monthly"] > 0
+
+
+def test_a_region_without_a_price_book_is_a_clear_error(tmp_path):
+    p = cloudtwin("scenario=erlang_b", "scenario.region=ap-south-2", f"results_dir={tmp_path}")
+    assert p.returncode == 2
+    assert "no price book" in p.stderr and "Traceback" not in p.stderr
 
 
 @pytest.mark.parametrize("override, expected", [

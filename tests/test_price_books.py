@@ -165,10 +165,14 @@ def test_yaml_1_1_and_omegaconf_read_the_same_numbers(region):
 
 
 def test_hydra_composes_the_pricing_group():
+    """configs/config.yaml lists `pricing: null`; `pricing=REGION` picks a book, which lands at `cfg.pricing`."""
+    from scenarios.store import register
+
+    register()  # scenario files start from the typed schema, as in the CLI
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
-            cfg = compose("config", overrides=["+pricing=eu-west-1"])
+            cfg = compose("config", overrides=["pricing=eu-west-1"])
     finally:
         GlobalHydra.instance().clear()
     book = load_price_book(cfg.pricing)
