@@ -33,7 +33,11 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
         if bar is not None:
             bar.close()
     requests = sum(s.requests_simulated() for s in world.sources)
-    usage, period_usage = world.account.usage()
+    usage, period_usage = [], []
+    for c in world.components:
+        total, per_period = c.usage()
+        usage += total
+        period_usage += per_period
     bill, cost_rows = bill_run(sc, usage, period_usage, book)
     summary = {
         "scenario": sc.name,

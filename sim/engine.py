@@ -47,6 +47,10 @@ class Component:
     def requests_simulated(self) -> int:
         return 0
 
+    def usage(self):
+        """Billable usage: ([Usage] of the run, [(period start s, Usage)]); see sim.billing.meters."""
+        return [], []
+
 
 def topological(components: List[Component]) -> List[Component]:
     """Components ordered so that every one comes after everything feeding it."""

@@ -22,12 +22,6 @@ from scenarios.schema import Function
 SERVICE = "AWSLambda"
 PC_ROUNDING_S = 300  # provisioned concurrency: enabled time rounded up to 5 minutes
 FREE_EPHEMERAL_MB = 512
-MS_PER_S = Decimal(1000)
-MB_PER_GB = Decimal(1024)
-
-
-def _dec(x: float) -> Decimal:
-    return Decimal(repr(float(x)))
 
 
 def provisioned_spans(steps: Sequence[Tuple[float, int]], t_end: float) -> List[Tuple[float, float, int]]:
@@ -57,52 +51,41 @@ def provisioned_spans(steps: Sequence[Tuple[float, int]], t_end: float) -> List[
     return segs
 
 
-def function_usage(name: str, fn: Function, ms_od: int, ms_pc: int, requests: int,
-                   pc_count_s: Decimal) -> List[Tuple[str, Decimal, str]]:
-    """(usage_type, amount, unit) of one function for its metered totals."""
-    sfx = "-ARM" if fn.arch == "arm64" else ""
-    gb = Decimal(fn.memory_mb) / MB_PER_GB
-    out = [
-        (f"Request{sfx}", Decimal(requests), "Requests"),
-        (f"Lambda-GB-Second{sfx}", Decimal(ms_od) / MS_PER_S * gb, "GB-Seconds"),
-    ]
-    if fn.provisioned_concurrency or fn.provisioned_schedule:
-        out += [
-            (f"Lambda-Provisioned-Concurrency{sfx}", pc_count_s * gb, "GB-Seconds"),
-            (f"Lambda-Provisioned-GB-Second{sfx}", Decimal(ms_pc) / MS_PER_S * gb, "GB-Seconds"),
-        ]
-    if fn.ephemeral_storage_mb > FREE_EPHEMERAL_MB:
-        extra_gb = Decimal(fn.ephemeral_storage_mb - FREE_EPHEMERAL_MB) / MB_PER_GB
-        out.append((f"Lambda-Storage-GB-Second{sfx}", Decimal(ms_od + ms_pc) / MS_PER_S * extra_gb, "GB-Seconds"))
-    return out
-
-
 def lambda_usage(functions: Dict[str, Function], pmi: np.ndarray, pc_steps: Dict[int, list],
                  t_end: float, period_s: float):
-    """(usage of the whole run, [(period start s, usage)] per period) as Usage records."""
-    from sim.billing.usage import Usage
+    """(usage of the whole run, [(period start s, usage)] per period), through a MeterTable."""
+    from sim.billing.meters import MB_PER_GB, MS_PER_S, MeterTable
 
     names = list(functions)
-    total, per_period = [], []
-    n_periods = pmi.shape[0]
-    for f, name in enumerate(names):
-        fn = functions[name]
-        segs = provisioned_spans(pc_steps.get(f, []), t_end)
-        resource = f"function:{name}"
+    fns = [functions[n] for n in names]
+    table = MeterTable(SERVICE, [f"function:{n}" for n in names], pmi.shape[0], period_s)
+    for arch, sfx in (("x86_64", ""), ("arm64", "-ARM")):
+        mine = [fn.arch == arch for fn in fns]
+        gb_per_ms = [Decimal(fn.memory_mb) / MB_PER_GB / MS_PER_S if m else Decimal(0) for fn, m in zip(fns, mine)]
+        with_pc = [g if (fn.provisioned_concurrency or fn.provisioned_schedule) else Decimal(0)
+                   for fn, g in zip(fns, gb_per_ms)]
+        storage = [Decimal(fn.ephemeral_storage_mb - FREE_EPHEMERAL_MB) / MB_PER_GB / MS_PER_S
+                   if m and fn.ephemeral_storage_mb > FREE_EPHEMERAL_MB else Decimal(0) for fn, m in zip(fns, mine)]
+        table.declare(f"Request{sfx}", "Requests", [Decimal(int(m)) for m in mine])[:] = pmi[:, :, K.M_REQUEST_UNITS]
+        table.declare(f"Lambda-GB-Second{sfx}", "GB-Seconds", gb_per_ms)[:] = pmi[:, :, K.M_BILLED_MS_OD]
+        table.declare(f"Lambda-Provisioned-GB-Second{sfx}", "GB-Seconds", with_pc)[:] = pmi[:, :, K.M_BILLED_MS_PC]
+        table.declare(f"Lambda-Provisioned-Concurrency{sfx}", "GB-Seconds", with_pc)[:] = (
+            provisioned_ms(pc_steps, len(fns), t_end, period_s, pmi.shape[0]))
+        table.declare(f"Lambda-Storage-GB-Second{sfx}", "GB-Seconds", storage)[:] = (
+            pmi[:, :, K.M_BILLED_MS_OD] + pmi[:, :, K.M_BILLED_MS_PC])
+    return table.usage()
 
-        def pc_in(a: float, b: float) -> Decimal:
-            return sum((_dec(max(0.0, min(b, e) - max(a, s))) * c for s, e, c in segs), Decimal(0))
 
-        m = pmi[:, f, :]
-        for ut, amount, unit in function_usage(name, fn, int(m[:, K.M_BILLED_MS_OD].sum()),
-                                               int(m[:, K.M_BILLED_MS_PC].sum()),
-                                               int(m[:, K.M_REQUEST_UNITS].sum()), pc_in(0.0, float("inf"))):
-            total.append(Usage(SERVICE, ut, resource, amount, unit))
-        for p in range(n_periods):
-            a, b = p * period_s, (p + 1) * period_s
-            last = p == n_periods - 1
-            pc = pc_in(a, float("inf") if last else b)  # the rounding tail lands in the last period
-            for ut, amount, unit in function_usage(name, fn, int(m[p, K.M_BILLED_MS_OD]), int(m[p, K.M_BILLED_MS_PC]),
-                                                   int(m[p, K.M_REQUEST_UNITS]), pc):
-                per_period.append((a, Usage(SERVICE, ut, resource, amount, unit)))
-    return total, per_period
+def provisioned_ms(pc_steps: Dict[int, list], n_functions: int, t_end: float, period_s: float,
+                   n_periods: int) -> np.ndarray:
+    """Provisioned environment-milliseconds per [period, function], billing spans rounded."""
+    out = np.zeros((n_periods, n_functions), np.int64)
+    for f, steps in pc_steps.items():
+        for s, e, c in provisioned_spans(steps, t_end):
+            for p in range(n_periods):
+                a = p * period_s
+                b = (p + 1) * period_s if p < n_periods - 1 else float("inf")  # the rounding tail: last period
+                overlap = min(b, e) - max(a, s)
+                if overlap > 0:
+                    out[p, f] += c * int(round(overlap * 1000))
+    return out
