@@ -82,7 +82,8 @@ def summary_lines(figures: dict) -> list:
     if a:
         lines.append(f"billing accrual: kernel {per_s(a['kernel_records_per_s'])} records/s, numpy "
                      f"{per_s(a['numpy_records_per_s'])} ({a['over_numpy']:.1f}x), polars "
-                     f"{per_s(a['polars_records_per_s'])} on all cores ({a['over_polars']:.1f}x)")
+                     f"{per_s(a['polars_records_per_s'])} on all cores ({a['over_polars']:.1f}x), polars on one core "
+                     f"{per_s(a['polars_one_core_records_per_s'])} ({a['over_polars_one_core']:.1f}x)")
     return lines
 
 

@@ -58,6 +58,24 @@ def with_polars(period, fn, lat, pc, units):
     return tuple(out)
 
 
+def polars_one_core() -> float:
+    """Records/s of the polars implementation with POLARS_MAX_THREADS=1, in a fresh process
+    (polars reads the setting once, at import)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json, test_bench_billing as b;"
+            "r = b.records.__wrapped__();"
+            "t, _ = b.timed(b.with_polars, r);"
+            "print(json.dumps(b.N / t))")
+    env = {**os.environ, "POLARS_MAX_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(__file__), env=env,
+                         capture_output=True, text=True, timeout=600, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def timed(fn, args, rounds=3):
     best, out = float("inf"), None
     for _ in range(rounds):
@@ -74,6 +92,8 @@ def test_accrual_kernel_vs_numpy_vs_polars(benchmark, records, bench_figures):
     t_p, p = timed(with_polars, records)
     for a, b, c in zip(k, n, p):
         assert np.array_equal(a, b) and np.array_equal(a, c)
+    p1 = polars_one_core()
     benchmark.pedantic(with_kernel, args=records, rounds=1, iterations=1)
     bench_figures["accrual"] = {"records": N, "kernel_records_per_s": N / t_k, "numpy_records_per_s": N / t_n,
-                                "polars_records_per_s": N / t_p, "over_numpy": t_n / t_k, "over_polars": t_p / t_k}
+                                "polars_records_per_s": N / t_p, "over_numpy": t_n / t_k, "over_polars": t_p / t_k,
+                                "polars_one_core_records_per_s": p1, "over_polars_one_core": N / t_k / p1}
