@@ -47,7 +47,21 @@ def main() -> None:
         "import_s": t_imported - t_spawn,
         "first_window_s": first_window[0] - t_spawn if first_window else None,
         "simulate_done_s": t_end - t_spawn,
+        "vm_hwm_kb": _vm_hwm_kb(),
     }))
+
+
+def _vm_hwm_kb():
+    """This process's own peak RSS since exec (Linux VmHWM). ru_maxrss would also count the
+    parent's pages shared between fork and exec: a parent holding 1 GB looked like a child
+    using 1 GB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def run_in_child(scenario: dict, timeout_s: float = 1800.0) -> dict:

@@ -1,0 +1,1 @@
+"""Messaging services: SQS queues, event source mappings, SNS topics and EventBridge buses."""
