@@ -52,6 +52,10 @@ def _compile(obj, path: str, d: Dialect, nested: bool) -> _Node:
         p = f"{path}.{key}" if path else key
         if key == "$or" and _is_or(value):
             ors.append([_compile(b, f"{p}[{i}]", d, nested) for i, b in enumerate(value)])
+        elif key == "$or" and isinstance(value, list) and any(
+                isinstance(b, dict) and not any(k in OPERATORS for k in b) for b in value):
+            raise ValueError(f"{p}: $or takes a list of at least two pattern objects with no "
+                             f"operator keywords as field names, got {value!r}")
         elif isinstance(value, dict):
             if not nested:
                 raise ValueError(f"{p}: nested policies need scope MessageBody; with "
