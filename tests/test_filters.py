@@ -137,6 +137,12 @@ def test_plain_and_wire_attributes_agree():
     assert FilterPolicy({"n": [2]}).matches(wire)      # SNS compares numbers by value
 
 
+def test_eventbridge_exact_numbers_have_no_numeric_range():
+    """Exact numbers compare by text in EventBridge, so epoch milliseconds are fine."""
+    assert EventPattern({"t": [1700000000000]}).matches({"t": 1700000000000})
+    assert not EventPattern({"t": [1700000000000]}).matches({"t": 1700000000001})
+
+
 def test_body_given_as_json_text():
     assert FilterPolicy({"a": {"b": ["c"]}}, "MessageBody").matches('{"a": {"b": "c"}}')
     assert EventPattern('{"a": ["b"]}').matches('{"a": "b"}')

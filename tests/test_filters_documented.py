@@ -118,6 +118,12 @@ SNS_CASES = [
     sns("anything-but: rugby", STRING, BUT, {CI: S("rugby")}, False),
     sns("anything-but: String.Array rugby", STRING, BUT, {CI: SA(["rugby"])}, False),
     sns("anything-but: body [rugby]", STRING, BUT, {CI: ["rugby"]}, False, BODY),
+    # derived: "anything-but can be combined with "exists": false" (as two ORed values)
+    sns("anything-but or absent: absent (derived)", STRING,
+        {CI: [{"anything-but": ["rugby", "tennis"]}, {"exists": False}]}, {}, True),
+    sns("anything-but or absent: rugby (derived)", STRING,
+        {CI: [{"anything-but": ["rugby", "tennis"]}, {"exists": False}]}, {CI: S("rugby")},
+        False),
     # STRING, "Using a prefix with anything-but"
     sns("anything-but prefix: data-entry", STRING, BUT_PREFIX, {"event": S("data-entry")}, True),
     sns("anything-but prefix: order_number", STRING, BUT_PREFIX,

@@ -198,6 +198,9 @@ class LambdaAccount(Component):
             arr = (*arr[:6], units)
             self.arrivals += len(t)
         else:
+            g = self.state.g
+            if g[K.G_HEAP_N] == 0 or self.state.ht[0] >= t1:
+                return  # nothing happens in this window
             arr = _NO_ARRIVALS
         pool_state.run(self.state, t1, arr, self.streams)
         if self.state.g[K.G_ROWS_N]:

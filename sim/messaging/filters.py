@@ -166,6 +166,18 @@ def _attribute_value(value, name: str):
     return value
 
 
+def match_table(matchers: list, classes: list) -> np.ndarray:
+    """Bool array [class, matcher]: whether each matcher selects each message class.
+
+    A matcher of None (a subscription or rule without a filter) selects every class.
+    """
+    table = np.zeros((len(classes), len(matchers)), dtype=bool)
+    for j, m in enumerate(matchers):
+        for i, c in enumerate(classes):
+            table[i, j] = True if m is None else m.matches(c)
+    return table
+
+
 class FilterPolicy:
     """An SNS subscription filter policy on message attributes or on the JSON body."""
 
@@ -199,6 +211,8 @@ class FilterPolicy:
                 attrs[name] = v
         return _match(self._root, attrs)
 
+    match_table = staticmethod(match_table)
+
     def __repr__(self) -> str:
         return f"FilterPolicy({self.policy!r}, scope={self.scope!r})"
 
@@ -217,21 +231,7 @@ class EventPattern:
         event = _parse_json(event, "event") if isinstance(event, str) else event
         return isinstance(event, dict) and _match(self._root, event)
 
+    match_table = staticmethod(match_table)
+
     def __repr__(self) -> str:
         return f"EventPattern({self.pattern!r})"
-
-
-def match_table(matchers: list, classes: list) -> np.ndarray:
-    """Bool array [class, matcher]: whether each matcher selects each message class.
-
-    A matcher of None (a subscription or rule without a filter) selects every class.
-    """
-    table = np.zeros((len(classes), len(matchers)), dtype=bool)
-    for j, m in enumerate(matchers):
-        for i, c in enumerate(classes):
-            table[i, j] = True if m is None else m.matches(c)
-    return table
-
-
-FilterPolicy.match_table = staticmethod(match_table)
-EventPattern.match_table = staticmethod(match_table)

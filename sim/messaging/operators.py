@@ -180,8 +180,8 @@ def parse_value(v, path: str, d: Dialect):
     """One condition: a literal, or an object with exactly one operator."""
     if v is None or isinstance(v, (bool, str)):
         return Exact(v, d)
-    if is_number(v):
-        return Exact(_number(v, path, d), d)
+    if is_number(v):  # exact numbers by text (EventBridge) have no numeric range
+        return Exact(v if d.numbers_by_text else _number(v, path, d), d)
     if not isinstance(v, dict):
         raise ValueError(f"{path}: a value must be a string, number, true, false, null or "
                          f"an operator object, got {v!r}")
