@@ -93,6 +93,7 @@ class _Attempt:
     attempt: int = 0
     err_retries: int = 0
     thr_retries: int = 0
+    batch: object = None  # an event source mapping's batch (queue_ref.py): throttles are not retried
 
 
 @dataclass
@@ -102,6 +103,8 @@ class _Completion:
     f: int
     on_pc: bool
     birth_t: float  # on-demand environment's birth; unused for provisioned ones
+    error: bool = False  # the attempt's `error` flag (timeouts included)
+    batch: object = None  # the attempt's `batch`, handed back to its mapping at completion
 
 
 @dataclass
@@ -219,17 +222,20 @@ def _take_token(st: _State, f: int, t: float) -> bool:
     return False
 
 
-def _attempt(st: _State, a: _Attempt, t: float) -> None:
-    """Run one attempt at `t`: provisioned, else on demand (warm MRU, else cold), else throttle."""
+def _attempt(st: _State, a: _Attempt, t: float) -> bool:
+    """Run one attempt at `t`: provisioned, else on demand (warm MRU, else cold), else throttle.
+
+    Returns whether it started (False: throttled).
+    """
     f = a.f
     if st.pc_idle[f] > 0:
         st.pc_idle[f] -= 1
         st.pc_busy[f] += 1
         _start(st, a, t, cold=False, on_pc=True, birth_t=t)
-        return
+        return True
     if not _concurrency_allows(st, f):
         _throttle(st, a, t)
-        return
+        return False
     stack = st.idle[f]
     while stack and stack[-1].expire_t <= t:
         dead = stack.pop()
@@ -240,11 +246,12 @@ def _attempt(st: _State, a: _Attempt, t: float) -> None:
         cold, birth_t = True, t
     else:
         _throttle(st, a, t)
-        return
+        return False
     st.od_busy[f] += 1
     if st.pc_envs[f] > 0:
         st.res.spillover[f] += 1
     _start(st, a, t, cold=cold, on_pc=False, birth_t=birth_t)
+    return True
 
 
 def _start(st: _State, a: _Attempt, t: float, cold: bool, on_pc: bool, birth_t: float) -> None:
@@ -270,7 +277,7 @@ def _start(st: _State, a: _Attempt, t: float, cold: bool, on_pc: bool, birth_t: 
     res.busy_time_s[f] += min(end, st.t_end) - t
     res.billed_ms[f] += math.ceil(latency_ms)
     res.request_units[f] += a.units
-    _schedule(st, end, _Completion(f, on_pc, birth_t))
+    _schedule(st, end, _Completion(f, on_pc, birth_t, error=error, batch=a.batch))
 
     if a.inv == ASYNC and error:
         if a.err_retries < p.async_max_retries[f]:
@@ -295,6 +302,8 @@ def _throttle(st: _State, a: _Attempt, t: float) -> None:
     p, res, f = st.p, st.res, a.f
     res.rows.append((a.id, a.attempt, t, f, THROTTLED, 0, 0, 0.0, 0.0))
     res.throttles[f] += 1
+    if a.batch is not None:
+        return  # a mapping's batch is abandoned, not retried (QUEUE_SPEC.md, Invoke)
     if a.inv == SYNC:
         s = a.src
         if a.attempt + 1 < p.retry_max_attempts[s]:
