@@ -53,7 +53,7 @@ def job_overrides(job_dir: Path) -> List[str]:
 
 
 def parse_overrides(overrides: List[str]) -> Dict[str, Any]:
-    """Override key -> value, numbers as numbers and anything else as its text."""
+    """Override key -> value: numbers, booleans and strings as parsed, anything else as typed."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     out: Dict[str, Any] = {}
@@ -63,8 +63,8 @@ def parse_overrides(overrides: List[str]) -> Dict[str, Any]:
         value = o.value()
         if isinstance(value, float) and not math.isfinite(value):
             value = str(value)
-        elif not isinstance(value, (int, float)) or isinstance(value, bool):
-            value = value if isinstance(value, str) else o.get_value_element_as_str()
+        elif not isinstance(value, (bool, int, float, str)):
+            value = o.get_value_element_as_str()  # lists, dicts, null: as typed
         out[o.key_or_group] = value
     return out
 

@@ -150,6 +150,11 @@ def _param_plot(table: pl.DataFrame, param: str, params: Sequence[str], metrics:
                         capsize=3, color=f"C{i % 10}", label=label)
         if log_x:
             ax.set_xscale("log", base=2)
+        ticks = np.unique(values)
+        if len(ticks) <= 10:  # the swept values themselves, written out
+            ax.set_xticks(ticks, [_num(v) for v in ticks], fontsize="small",
+                          rotation=45 if len(ticks) > 4 else 0)
+            ax.minorticks_off()
         ax.set_xlabel(short(param))
         ax.set_title(short(m), fontsize="medium")
         if others and len(groups) <= 10 and ax is axes[0]:
@@ -214,6 +219,10 @@ def _jobs(df: pl.DataFrame, metrics: Sequence[str]) -> str:
 def build_sweep_report(sweep_df: pl.DataFrame, title: Optional[str] = None) -> str:
     """The whole report of a gathered sweep (sweep.parquet) as one HTML page, plots inline."""
     df = sweep_df
+    if df.height == 0:
+        return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>cloudtwin sweep"
+                f"</title><style>{_CSS}</style></head><body><h1>cloudtwin sweep</h1>"
+                '<p class="note">No job of this sweep wrote a summary.</p></body></html>\n')
     metrics = stats.key_metrics(df)
     params = stats.parameters(df)
     cols = list(params.values())
