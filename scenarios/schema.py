@@ -165,6 +165,7 @@ class RequestSampling:
 class Record:
     period_s: float = 60.0  # CloudWatch-style period
     requests: RequestSampling = field(default_factory=RequestSampling)
+    report: bool = True  # write report.html (sweeps may skip it; cloudtwin-report draws it later)
 
 
 @dataclass

@@ -49,7 +49,8 @@ def write_run(result: Result, out_dir) -> Dict[str, Path]:
     """Write every output of `result` into `out_dir` (created if missing); paths by name.
 
     Names: summary, metrics, costs, requests (only when requests were sampled), config,
-    report.
+    report (unless the scenario's `record.report` is false: a sweep of hundreds of jobs
+    spends about a second per job drawing reports; `cloudtwin-report DIR` draws one later).
     """
     from sim.report import build_report  # matplotlib is imported only when reporting
 
@@ -65,6 +66,7 @@ def write_run(result: Result, out_dir) -> Dict[str, Path]:
         result.requests.write_parquet(out / "requests.parquet")
         paths["requests"] = out / "requests.parquet"
     paths["config"] = write_config(result.config, out / "config.yaml")
-    (out / "report.html").write_text(build_report(result), encoding="utf-8")
-    paths["report"] = out / "report.html"
+    if (result.config.get("record") or {}).get("report", True):
+        (out / "report.html").write_text(build_report(result), encoding="utf-8")
+        paths["report"] = out / "report.html"
     return paths

@@ -184,3 +184,13 @@ def test_histogram_without_function_names(fn_column):
     fig = _Plotter(result).latency_histogram()
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels == (["api (100)", "worker (100)"] if fn_column else ["all functions"])
+
+
+def test_record_report_false_skips_the_page(tmp_path):
+    from sim import simulate
+
+    r = simulate({"name": "quiet", "duration_s": 60, "functions": {"f": {}},
+                  "traffic": [{"name": "t", "target": "function:f", "arrivals": {"kind": "constant", "rate_per_s": 1}}],
+                  "record": {"report": False}}, out_dir=tmp_path)
+    assert (tmp_path / "summary.json").exists() and not (tmp_path / "report.html").exists()
+    assert r.config["record"]["report"] is False
