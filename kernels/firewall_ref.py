@@ -1,0 +1,78 @@
+"""Plain-Python twins of `kernels.firewall`, on `ipaddress` objects, written for obviousness.
+
+A rule is read as AWS describes it, not as the kernels encode it: a CIDR, a protocol (-1 all),
+a port range for TCP and UDP, an ICMP type and code (-1 all) for ICMP and ICMPv6.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+ALL = -1
+PORT_PROTOCOLS = (6, 17)
+ICMP_PROTOCOLS = (1, 58)
+
+
+@dataclass(frozen=True)
+class RefRule:
+    """One rule: the remote side's CIDR, protocol, ports, ICMP type and code."""
+
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    protocol: int = ALL
+    port_from: int = 0
+    port_to: int = 65535
+    icmp_type: int = ALL
+    icmp_code: int = ALL
+
+
+@dataclass(frozen=True)
+class RefPacket:
+    """One packet as a rule sees it: the remote side's address, protocol, destination port, ICMP."""
+
+    remote: ipaddress.IPv4Address | ipaddress.IPv6Address
+    protocol: int
+    dst_port: int = 0
+    icmp_type: int = 0
+    icmp_code: int = 0
+
+
+def matches_ref(rule: RefRule, packet: RefPacket) -> bool:
+    """True when `rule` covers `packet`."""
+    if packet.remote.version != rule.network.version or packet.remote not in rule.network:
+        return False
+    if rule.protocol == ALL:
+        return True
+    if packet.protocol != rule.protocol:
+        return False
+    if rule.protocol in PORT_PROTOCOLS:
+        return rule.port_from <= packet.dst_port <= rule.port_to
+    if rule.protocol in ICMP_PROTOCOLS and rule.icmp_type != ALL:
+        return packet.icmp_type == rule.icmp_type and rule.icmp_code in (ALL, packet.icmp_code)
+    return True
+
+
+def first_match_ref(rules, values, default, packet: RefPacket):
+    """`values[i]` of the first rule in `rules` that covers `packet`, else `default`."""
+    for rule, value in zip(rules, values):
+        if matches_ref(rule, packet):
+            return value
+    return default
+
+
+def acl_allows_ref(rules, actions, packet: RefPacket) -> bool:
+    """A network ACL: rules in rule-number order, the first match decides, none matching denies."""
+    return first_match_ref(rules, actions, "deny", packet) == "allow"
+
+
+def sg_allows_ref(rules, packet: RefPacket) -> bool:
+    """A security group: allowed when any rule covers the packet."""
+    return any(matches_ref(rule, packet) for rule in rules)
+
+
+def dotted_quad_ref(text: str) -> int | None:
+    """The IPv4 address a dotted quad names, or None when `ipaddress` does not read it as one."""
+    try:
+        return int(ipaddress.IPv4Address(text))
+    except ValueError:
+        return None

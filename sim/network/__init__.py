@@ -1,0 +1,1 @@
+"""VPC networking: packets and route tables as arrays, network ACLs and security groups."""

@@ -1,0 +1,279 @@
+"""Packets and addresses as arrays for the firewall and routing kernels, and VPC route tables.
+
+A batch of packets is a polars DataFrame or a dict of equal-length columns: `src_ip`, `dst_ip`
+(uint32 or dotted strings for IPv4, strings for IPv6; a string column may mix both), `protocol`
+(IANA number, or a name: tcp, udp, icmp, icmpv6), `src_port`, `dst_port` (0–65535), and for
+ICMP `icmp_type`, `icmp_code` (0–255). Missing columns: ports and ICMP type/code read as 0 (as
+VPC Flow Logs record ICMP), except that `dst_port` is required when any packet is TCP or UDP.
+A packet's source and destination must be of one family.
+
+Speed of reading (one core): uint32 columns about 30 M packets/s; dotted quads in a numpy
+unicode array about 24 M addresses/s (the `dotted_quads` kernel); from a list or a polars
+column add the conversion to numpy (about 3 M/s); IPv6 strings about 1 M/s (each distinct
+one through `ipaddress`). Parse once with `Packets.parse` and pass the result to every firewall.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+import numpy as np
+import polars as pl
+
+from kernels.firewall import dotted_quads, l4_keys
+from kernels.routing import NO_ROUTE, build_lpm_v4, build_lpm_v6, lpm_v4, lpm_v6
+
+PROTOCOL_NAMES = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
+ECHO_REPLY = {(1, 8): 0, (58, 128): 129}  # ICMP echo request -> reply, for `reverse`
+_M64 = (1 << 64) - 1
+
+
+class PacketError(ValueError):
+    """A batch of packets that cannot be read; the message names the column."""
+
+
+@dataclass(frozen=True)
+class Addresses:
+    """A column of addresses: `is_v4` per row; IPv4 rows in `v4` (uint32), IPv6 rows in `hi`, `lo`."""
+
+    is_v4: np.ndarray
+    v4: np.ndarray
+    hi: np.ndarray
+    lo: np.ndarray
+
+
+
+def _ints_v4(values: np.ndarray, name: str) -> Addresses:
+    v = np.asarray(values)
+    if v.size and (v.min() < 0 or v.max() > 0xFFFFFFFF):
+        raise PacketError(f"{name}: IPv4 addresses as integers must be in 0..4294967295")
+    n = len(v)
+    return Addresses(np.ones(n, bool), v.astype(np.uint32), np.zeros(n, np.uint64), np.zeros(n, np.uint64))
+
+
+def _parse_one(text: str, name: str):
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        raise PacketError(f"{name}: {text!r} is not an IPv4 or IPv6 address") from None
+
+
+def _strings(arr: np.ndarray, name: str) -> Addresses:
+    """Dotted quads through the `dotted_quads` kernel; the rest (IPv6, or errors) one distinct
+    string at a time through `ipaddress`."""
+    n = len(arr)
+    v4, ok = np.zeros(n, np.uint32), np.zeros(n, np.uint8)
+    if n:
+        dotted_quads(np.ascontiguousarray(arr).view(np.uint32).reshape(n, -1), v4, ok)
+    is_v4 = ok.astype(bool)
+    hi, lo = np.zeros(n, np.uint64), np.zeros(n, np.uint64)
+    rest = np.flatnonzero(~is_v4)
+    if len(rest):
+        uniq, inverse = np.unique(arr[rest], return_inverse=True)
+        parsed = [_parse_one(str(text), name) for text in uniq]
+        if any(a.version == 4 for a in parsed):  # not expected: the kernel reads what ipaddress reads
+            raise PacketError(f"{name}: {str(uniq[[a.version for a in parsed].index(4)])!r} could not be read")
+        hi[rest] = np.array([int(a) >> 64 for a in parsed], np.uint64)[inverse]
+        lo[rest] = np.array([int(a) & _M64 for a in parsed], np.uint64)[inverse]
+    return Addresses(is_v4, v4, hi, lo)
+
+
+def parse_addresses(values, name: str = "address") -> Addresses:
+    """Read a column of addresses: integers (IPv4) or strings (IPv4 and IPv6)."""
+    if isinstance(values, pl.Series):
+        if values.dtype.is_integer():
+            return _ints_v4(values.to_numpy(), name)
+        if values.dtype != pl.String:
+            raise PacketError(f"{name}: expected uint32 or strings, got {values.dtype}")
+        if values.null_count():
+            raise PacketError(f"{name}: missing addresses (null)")
+        values = values.to_numpy()
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iu":
+        return _ints_v4(arr, name)
+    if arr.dtype.kind == "O" or arr.size == 0:
+        if any(v is None for v in arr.tolist()):
+            raise PacketError(f"{name}: missing addresses (None)")
+        arr = arr.astype(str)
+    if arr.dtype.kind != "U":
+        raise PacketError(f"{name}: expected uint32 or strings, got {arr.dtype}")
+    return _strings(arr, name)
+
+
+def _columns(packets):
+    """A dict of scalars (one packet) as a dict of one-element columns; anything else as is."""
+    if isinstance(packets, Mapping) and packets and all(np.ndim(v) == 0 for v in packets.values()):
+        return {k: [v] for k, v in packets.items()}
+    return packets
+
+
+def _column(packets, name: str):
+    if isinstance(packets, pl.DataFrame):
+        return packets.get_column(name) if name in packets.columns else None
+    return packets.get(name)
+
+
+def _ints(packets, name: str, n: int, lo: int, hi: int, default=None) -> np.ndarray:
+    col = _column(packets, name)
+    if col is None:
+        if default is None:
+            raise PacketError(f"packets: missing column {name!r}")
+        return np.full(n, default, np.int64)
+    arr = col.to_numpy() if isinstance(col, pl.Series) else np.asarray(col)
+    if len(arr) != n:
+        raise PacketError(f"{name}: {len(arr)} values for {n} packets")
+    if arr.dtype.kind not in "iu":
+        if name != "protocol":
+            raise PacketError(f"{name}: expected integers, got {arr.dtype}")
+        names = {str(x).lower() for x in np.unique(arr.astype(str))}
+        bad = sorted(x for x in names if x not in PROTOCOL_NAMES and not x.lstrip("-").isdigit())
+        if bad:
+            raise PacketError(f"protocol: unknown protocol {bad[0]!r} (use a number or tcp, udp, icmp, icmpv6)")
+        arr = np.array([PROTOCOL_NAMES.get(str(x).lower(), None) or int(x) for x in arr], np.int64)
+    if arr.size and (arr.min() < lo or arr.max() > hi):
+        raise PacketError(f"{name}: values must be in {lo}..{hi}")
+    return arr
+
+
+@dataclass(frozen=True)
+class Packets:
+    """A parsed batch: addresses by family, protocol, ports, ICMP type/code, and the kernels' pk."""
+
+    src: Addresses
+    dst: Addresses
+    protocol: np.ndarray
+    src_port: np.ndarray
+    dst_port: np.ndarray
+    icmp_type: np.ndarray
+    icmp_code: np.ndarray
+    pk: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.pk)
+
+    @classmethod
+    def parse(cls, packets) -> "Packets":
+        """Read a DataFrame, a dict of columns or a dict of scalars (one packet); a `Packets` passes."""
+        if isinstance(packets, Packets):
+            return packets
+        if not isinstance(packets, (pl.DataFrame, Mapping)):
+            raise PacketError("packets: expected a polars DataFrame or a dict of columns")
+        packets = _columns(packets)
+        for name in ("src_ip", "dst_ip", "protocol"):
+            if _column(packets, name) is None:
+                raise PacketError(f"packets: missing column {name!r}")
+        src = parse_addresses(_column(packets, "src_ip"), "src_ip")
+        dst = parse_addresses(_column(packets, "dst_ip"), "dst_ip")
+        n = len(src.is_v4)
+        if len(dst.is_v4) != n:
+            raise PacketError(f"dst_ip: {len(dst.is_v4)} values for {n} packets")
+        if (src.is_v4 != dst.is_v4).any():
+            k = int(np.flatnonzero(src.is_v4 != dst.is_v4)[0])
+            raise PacketError(f"packet {k}: src_ip and dst_ip are of different families")
+        proto = _ints(packets, "protocol", n, 0, 255)
+        has_ports = bool(np.isin(proto, (6, 17)).any())
+        dst_port = _ints(packets, "dst_port", n, 0, 65535, None if has_ports else 0)
+        src_port = _ints(packets, "src_port", n, 0, 65535, 0)
+        icmp_type = _ints(packets, "icmp_type", n, 0, 255, 0)
+        icmp_code = _ints(packets, "icmp_code", n, 0, 255, 0)
+        pk = np.empty(n, np.uint32)
+        l4_keys(proto, dst_port, icmp_type, icmp_code, pk)
+        return cls(src, dst, proto, src_port, dst_port, icmp_type, icmp_code, pk)
+
+
+def reverse(packets) -> dict:
+    """The return traffic of `packets` (a DataFrame or dict): addresses and ports swapped, ICMP
+    echo requests turned into echo replies."""
+    packets = _columns(packets)
+    p = Packets.parse(packets)
+    icmp_type = p.icmp_type.copy()
+    for (proto, request), reply in ECHO_REPLY.items():
+        icmp_type[(p.protocol == proto) & (p.icmp_type == request)] = reply
+    return {"src_ip": np.asarray(_column(packets, "dst_ip")), "dst_ip": np.asarray(_column(packets, "src_ip")),
+            "protocol": p.protocol, "src_port": p.dst_port, "dst_port": p.src_port,
+            "icmp_type": icmp_type, "icmp_code": p.icmp_code}
+
+
+# ---- route tables ------------------------------------------------------------------------
+
+_DESCRIBE_TARGETS = ("GatewayId", "NatGatewayId", "TransitGatewayId", "VpcPeeringConnectionId",
+                     "NetworkInterfaceId", "InstanceId", "EgressOnlyInternetGatewayId", "LocalGatewayId",
+                     "CarrierGatewayId", "CoreNetworkArn")
+
+
+class RouteTable:
+    """A VPC route table: destination CIDR -> target name, looked up by longest prefix match.
+
+    `local` is the route of the VPC's own CIDR blocks: given `vpc_cidrs`, a local route is added
+    for each one not listed, a local route outside them is an error, and so is a route that would
+    replace one (same destination, another target). Routes more specific than `local` are kept
+    and win, as AWS allows since 2021 for middlebox routing. IPv4 and IPv6 routes are separate
+    tables; an address no route covers has no target (`NO_ROUTE`, None).
+    """
+
+    def __init__(self, routes: Mapping[str, str] | Iterable[tuple[str, str]], vpc_cidrs: Iterable[str] = ()):
+        items = list(routes.items() if isinstance(routes, Mapping) else routes)
+        table: dict = {}
+        for i, (cidr, target) in enumerate(items):
+            try:
+                net = ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"routes[{i}]: {cidr!r} is not a CIDR block") from None
+            if net in table:
+                raise ValueError(f"routes[{i}]: duplicate destination {net}")
+            table[net] = str(target)
+        vpc = [ipaddress.ip_network(c, strict=False) for c in vpc_cidrs]
+        for net in vpc:
+            if table.setdefault(net, "local") != "local":
+                raise ValueError(f"routes: {net} is the VPC's local route; its target cannot be {table[net]!r}")
+        if vpc:
+            stray = [n for n, t in table.items() if t == "local" and n not in vpc]
+            if stray:
+                raise ValueError(f"routes: local route {stray[0]} is not a CIDR block of the VPC")
+        self.routes = table
+        self.targets = tuple(dict.fromkeys(table.values()))
+        index = {t: i for i, t in enumerate(self.targets)}
+        v4 = [(n, index[t]) for n, t in table.items() if n.version == 4]
+        v6 = [(n, index[t]) for n, t in table.items() if n.version == 6]
+        self._v4 = build_lpm_v4(np.array([int(n.network_address) for n, _ in v4], np.uint32),
+                                [n.prefixlen for n, _ in v4], [t for _, t in v4]) if v4 else None
+        self._v6 = build_lpm_v6([int(n.network_address) for n, _ in v6], [n.prefixlen for n, _ in v6],
+                                [t for _, t in v6]) if v6 else None
+
+    @classmethod
+    def from_describe(cls, routes: list[dict], vpc_cidrs: Iterable[str] = ()) -> "RouteTable":
+        """From `Routes` as `aws ec2 describe-route-tables` prints them (blackhole routes kept as
+        target "blackhole")."""
+        pairs = []
+        for i, r in enumerate(routes):
+            cidr = r.get("DestinationCidrBlock") or r.get("DestinationIpv6CidrBlock")
+            if cidr is None:
+                raise ValueError(f"routes[{i}]: no DestinationCidrBlock or DestinationIpv6CidrBlock")
+            target = next((r[k] for k in _DESCRIBE_TARGETS if r.get(k)), None)
+            if target is None:
+                raise ValueError(f"routes[{i}]: no target ({', '.join(_DESCRIBE_TARGETS)})")
+            pairs.append((cidr, "blackhole" if r.get("State") == "blackhole" else target))
+        return cls(pairs, vpc_cidrs)
+
+    def lookup(self, addresses) -> np.ndarray:
+        """Target index (into `targets`) of each address's longest matching route; NO_ROUTE if none."""
+        a = addresses if isinstance(addresses, Addresses) else parse_addresses(addresses, "addresses")
+        out = np.full(len(a.is_v4), NO_ROUTE, np.int32)
+        rows = np.flatnonzero(a.is_v4)
+        if len(rows) and self._v4 is not None:
+            res = np.empty(len(rows), np.int32)
+            lpm_v4(a.v4[rows], *self._v4, res)
+            out[rows] = res
+        rows = np.flatnonzero(~a.is_v4)
+        if len(rows) and self._v6 is not None:
+            res = np.empty(len(rows), np.int32)
+            lpm_v6(a.hi[rows], a.lo[rows], *self._v6, res)
+            out[rows] = res
+        return out
+
+    def target(self, address: str) -> str | None:
+        """The target of one address (None when no route covers it)."""
+        i = int(self.lookup([address])[0])
+        return None if i == NO_ROUTE else self.targets[i]
