@@ -3,7 +3,10 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# Two installs: `make run` needs only .[dev]; `make test` and `make bench` add the `ray`
+# extra (Hydra's Ray launcher, about 400 MB and 40 s more) for the Ray sweep test and benchmark.
 STAMP := $(VENV)/.installed
+STAMP_RAY := $(VENV)/.installed-ray
 ARGS ?=
 
 .PHONY: run test bench clean browser
@@ -15,11 +18,16 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# .[dev,ray] includes .[dev]: `make run` afterwards installs nothing more.
+$(STAMP_RAY): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[dev,ray]'
+	touch $@ $(STAMP)
+
 # Extra CLI arguments: make run ARGS="scenario=burst scenario.duration_s=120"
 run: $(STAMP)
 	$(VENV)/bin/cloudtwin $(ARGS)
 
-test: $(STAMP) browser
+test: $(STAMP_RAY) browser
 	$(PY) -m pytest -q tests --ignore=tests/bench
 
 # The report test renders report.html in Debian's chromium (driven by playwright, which
@@ -34,7 +42,7 @@ browser:
 	  else echo "chromium not installed and cannot be installed here: the browser test will be skipped"; fi; }
 
 # pytest exits 5 when it collects nothing: no benchmarks yet is not a failure.
-bench: $(STAMP)
+bench: $(STAMP_RAY)
 	$(PY) -m pytest tests/bench --benchmark-enable --benchmark-only -q; \
 	status=$$?; if [ $$status -eq 5 ]; then echo "no benchmarks collected"; exit 0; fi; exit $$status
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 import time
@@ -129,12 +130,16 @@ def test_common_random_numbers_billing_hours_change_only_the_projected_month():
 
 # ---------------------------------------------------------------- a four-point sweep
 
-def _run_sweep(tmp_path, *launcher):
-    """The 2 memory sizes x 2 seeds sweep through the CLI; (sweep dir, wall seconds)."""
+def _run_sweep(tmp_path, *launcher, env=None):
+    """The 2 memory sizes x 2 seeds sweep through the CLI; (sweep dir, wall seconds).
+
+    `env`: variables added to this process's environment for the CLI.
+    """
     args = [*launcher, "scenario=erlang_b", "scenario.duration_s=120",
             f"{MEMORY}=128,1024", "scenario.seed=0,1", f"results_dir={tmp_path}"]
     t0 = time.perf_counter()
-    p = subprocess.run([*CLI, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    p = subprocess.run([*CLI, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, **(env or {})})
     wall = time.perf_counter() - t0
     assert p.returncode == 0, p.stderr[-3000:]
     (sweep_dir,) = (tmp_path / "sweeps").iterdir()
@@ -166,10 +171,8 @@ def joblib_sweep(tmp_path_factory):
     return _run_sweep(tmp_path_factory.mktemp("joblib"), "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
 
 
-@pytest.mark.parametrize("launcher", ["basic_sweep", "joblib_sweep"])
-def test_a_sweep_gathers_the_same_table_as_running_each_point(launcher, one_by_one, request):
-    sweep_dir, wall = request.getfixturevalue(launcher)
-    print(f"{launcher}: 4 jobs in {wall:.2f} s")
+def assert_same_as_one_by_one(sweep_dir, one_by_one):
+    """sweep.parquet of `_run_sweep` holds the four points as run one by one, bar wall times."""
     got = pl.read_parquet(sweep_dir / "sweep.parquet")
     assert got.height == 4 and got["job"].to_list() == [0, 1, 2, 3]
     assert set(got.columns) - set(one_by_one.columns) == {
@@ -179,6 +182,13 @@ def test_a_sweep_gathers_the_same_table_as_running_each_point(launcher, one_by_o
     key = [MEMORY, "scenario.seed"]
     assert_frame_equal(got.select(one_by_one.columns).sort(key), one_by_one.sort(key))
     assert (sweep_dir / "sweep_report.html").stat().st_size > 0
+
+
+@pytest.mark.parametrize("launcher", ["basic_sweep", "joblib_sweep"])
+def test_a_sweep_gathers_the_same_table_as_running_each_point(launcher, one_by_one, request):
+    sweep_dir, wall = request.getfixturevalue(launcher)
+    print(f"{launcher}: 4 jobs in {wall:.2f} s")
+    assert_same_as_one_by_one(sweep_dir, one_by_one)
 
 
 def test_the_launchers_agree_job_by_job(basic_sweep, joblib_sweep):

@@ -2,7 +2,8 @@
 
 Each benchmark puts its figures in the session's `bench_figures` dict; at the end of the run
 they are printed (cloudtwin's requests/s against SimPy's as a ratio, the 100 M run's peak
-memory, the start-up time) and written to `results/bench/latest.json`.
+memory, the start-up time, the sweep speed-up and Ray's overhead) and written to
+`results/bench/latest.json`.
 """
 
 from __future__ import annotations
@@ -84,6 +85,20 @@ def summary_lines(figures: dict) -> list:
                      f"{per_s(a['numpy_records_per_s'])} ({a['over_numpy']:.1f}x), polars "
                      f"{per_s(a['polars_records_per_s'])} on all cores ({a['over_polars']:.1f}x), polars on one core "
                      f"{per_s(a['polars_one_core_records_per_s'])} ({a['over_polars_one_core']:.1f}x)")
+    w = figures.get("sweep")
+    if w:
+        ray = (f"Ray {w['ray_wall_s']:.1f} s = joblib + {w['ray_fixed_s']:.1f} s fixed + "
+               f"{w['ray_per_job_s'] * 1000:.0f} ms a job" if "ray_wall_s" in w else "Ray not installed")
+        lines.append(f"sweep of {w['jobs']} jobs: one by one {w['serial_wall_s']:.1f} s, joblib on 2 workers "
+                     f"{w['parallel_wall_s']:.1f} s ({w['speedup']:.2f}x; limit 1.7x); {ray}")
+    f = figures.get("firewall", {})
+    if f:
+        lines.append("firewall: " + "; ".join(
+            [f"{name} {per_s(x['kernel_packets_per_s'])} pkt/s ({x['over_python']:.0f}x Python, "
+             f"{x['over_numpy']:.1f}x numpy)" for name, x in (("ACL 20 rules", f.get("acl_20")),
+                                                             ("SG 60 rules", f.get("sg_60"))) if x]
+            + [f"1,000 rules: table {per_s(x['cross_packets_per_s'])} pkt/s, {x['over_linear']:.1f}x the linear scan "
+               f"(limit 10x)" for x in [f.get("rules_1000")] if x]))
     return lines
 
 

@@ -1,0 +1,117 @@
+"""A 16-job sweep on 2 cores: in parallel (joblib, 2 workers) at least 1.7x faster than one by one.
+
+Each job is the default scenario over DURATION_S (6 simulated hours): about 6 s of engine
+time plus about 2 s writing its tables and report (mostly drawing the report's plots), so
+the fixed costs (the CLI's start-up, the workers' start-up of about 3 s, gathering the
+sweep) weigh little: 134 s one by one against 71 s in parallel (1.89x) on a quiet machine.
+Three-hour jobs (about 4.8 s each) would give about 1.8x, too close to the limit when
+anything else runs. The sweeps run in the same session, one after another: the basic
+launcher (one by one, in the CLI's own process), joblib with 2 workers, and, when the `ray`
+extra is installed, the Ray launcher on a new local instance with its defaults (2 CPUs
+here, the dashboard on).
+
+Ray's overhead is what it adds over joblib doing the same parallel work: `ray_extra_s` =
+Ray's wall − joblib's wall, split into a fixed part (`import ray`, `ray.init` and
+`ray.shutdown` of a bare local instance with the launcher's options, timed in a process of
+its own) and the rest divided by the number of jobs (`ray_per_job_s`). The rest is per job
+as wall time of the sweep: shipping each job to a worker and its result back, and the CPU
+that Ray's own processes (GCS, raylet, dashboard, log monitor) take from the jobs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from sim.sweep.gather import WALL_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-c", "from sim.cli import main; main()"]
+JOBS = 16
+DURATION_S = 21600  # 6 simulated hours of the default scenario: about 5 M requests a job
+SWEEP = ["sweep=seeds", f"seeds={JOBS}", f"scenario.duration_s={DURATION_S}"]
+LIMIT = 1.7  # parallel over serial, at least
+RAY_ENV = {"RAY_AUTH_MODE": "disabled"}  # no token notice, no ~/.ray/auth_token
+RAY_FIXED = """
+import json, time
+t0 = time.perf_counter()
+import ray
+t1 = time.perf_counter()
+ray.init(address="local", object_store_memory=78643200)  # as the launcher calls it
+t2 = time.perf_counter()
+ray.shutdown()
+t3 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "init_s": t2 - t1, "shutdown_s": t3 - t2}))
+"""
+
+
+def run_sweep(results_dir: Path, *launcher: str, env=None) -> dict:
+    """The 16-job sweep through the CLI with `launcher` overrides; its wall time and table."""
+    t0 = time.perf_counter()
+    p = subprocess.run([*CLI, "-m", *launcher, *SWEEP, f"results_dir={results_dir}"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=1200, env={**os.environ, **(env or {})})
+    wall_s = time.perf_counter() - t0
+    assert p.returncode == 0, p.stderr[-3000:]
+    (sweep_dir,) = (results_dir / "sweeps").iterdir()
+    table = pl.read_parquet(sweep_dir / "sweep.parquet")
+    assert table.height == JOBS
+    print(f"\n{' '.join(launcher) or 'basic launcher'}: {JOBS} jobs in {wall_s:.1f} s", flush=True)
+    return {"wall_s": wall_s, "table": table}
+
+
+def ray_fixed_s() -> dict:
+    """Import, start and stop a bare local Ray instance in a fresh process: seconds of each."""
+    p = subprocess.run([sys.executable, "-c", RAY_FIXED], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300, env={**os.environ, **RAY_ENV})
+    assert p.returncode == 0, p.stderr[-3000:]
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def same_jobs(a: pl.DataFrame, b: pl.DataFrame) -> None:
+    drop = ["results_dir", "overrides", *WALL_COLUMNS]
+    assert_frame_equal(a.drop(drop), b.drop(drop))
+
+
+def test_sweep_parallel_speedup(benchmark, bench_figures, tmp_path):
+    load_before = os.getloadavg()[0]  # other work on the machine spoils the ratio: recorded
+    serial = run_sweep(tmp_path / "basic")
+    runs = []
+    benchmark.pedantic(lambda: runs.append(run_sweep(tmp_path / "joblib", "hydra/launcher=joblib",
+                                                     "hydra.launcher.n_jobs=2")), rounds=1, iterations=1)
+    (parallel,) = runs
+    same_jobs(serial["table"], parallel["table"])
+    engine_s = serial["table"]["wall_s"].to_list()
+    figures = {
+        "jobs": JOBS,
+        "job_duration_s": DURATION_S,
+        "job_engine_wall_s_mean": sum(engine_s) / len(engine_s),
+        "serial_wall_s": serial["wall_s"],
+        "parallel_wall_s": parallel["wall_s"],
+        "speedup": serial["wall_s"] / parallel["wall_s"],
+    }
+    if importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is not None:
+        figures.update(ray_figures(tmp_path / "ray", serial["table"], parallel["wall_s"]))
+    figures.update(load_1min_before=load_before, load_1min_after=os.getloadavg()[0])
+    benchmark.extra_info.update(figures)
+    bench_figures["sweep"] = figures
+    print(f"\n{JOBS} jobs: serial {serial['wall_s']:.1f} s, parallel {parallel['wall_s']:.1f} s "
+          f"({figures['speedup']:.2f}x)")
+    assert figures["speedup"] >= LIMIT
+
+
+def ray_figures(results_dir: Path, serial_table: pl.DataFrame, parallel_wall_s: float) -> dict:
+    """The same sweep on a new local Ray instance: its wall time and overhead over joblib's."""
+    ray = run_sweep(results_dir, "hydra/launcher=ray", "hydra.launcher.ray.init.address=local", env=RAY_ENV)
+    same_jobs(serial_table, ray["table"])
+    fixed = ray_fixed_s()
+    extra_s = ray["wall_s"] - parallel_wall_s
+    return {"ray_wall_s": ray["wall_s"], "ray_extra_s": extra_s, "ray_fixed_s": sum(fixed.values()),
+            "ray_fixed_parts_s": fixed, "ray_per_job_s": (extra_s - sum(fixed.values())) / JOBS}
