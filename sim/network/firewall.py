@@ -330,10 +330,7 @@ class NetworkAcl:
 
     def deciding_rule(self, packets, direction: str = "inbound") -> np.ndarray:
         """Per packet, the index into `rules(direction)` of the rule that decides; -1 for the `*` rule."""
-        p = Packets.parse(packets)
-        n = len(self._rules[direction])
-        return self._tables[direction].select(_remote(p, direction), p.pk, np.arange(n, dtype=np.int32), NO_RULE,
-                                              np.int32)
+        return _first_rule_index(self, packets, direction)
 
     def evaluate(self, packets, direction: str = "inbound") -> np.ndarray:
         """Per packet, True when the ACL lets it cross the subnet boundary in `direction`."""
@@ -424,10 +421,7 @@ class SecurityGroup:
 
     def matching_rule(self, packets, direction: str = "inbound") -> np.ndarray:
         """Per packet, the index into `rules(direction)` of the first rule allowing it; -1 if none."""
-        p = Packets.parse(packets)
-        n = len(self._rules[direction])
-        return self._tables[direction].select(_remote(p, direction), p.pk, np.arange(n, dtype=np.int32), NO_RULE,
-                                              np.int32)
+        return _first_rule_index(self, packets, direction)
 
     def evaluate(self, packets, direction: str = "inbound", tracked=None) -> np.ndarray:
         """Per packet, True when the group lets it in (inbound) or out (outbound); `tracked` marks
@@ -464,3 +458,11 @@ class SecurityGroup:
         if i != NO_RULE:
             return self._rules[direction][i]
         return TRACKED if tracked else None
+
+
+def _first_rule_index(fw, packets, direction: str) -> np.ndarray:
+    """Per packet, the index into `fw.rules(direction)` of the first matching rule; -1 if none
+    (the ACL's deciding rule and the security group's allowing rule are the same lookup)."""
+    p = Packets.parse(packets)
+    n = len(fw._rules[direction])
+    return fw._tables[direction].select(_remote(p, direction), p.pk, np.arange(n, dtype=np.int32), NO_RULE, np.int32)
