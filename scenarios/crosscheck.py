@@ -8,10 +8,13 @@ from typing import Dict, Optional
 
 from scenarios.dists import check_increasing
 from scenarios.errors import Problems
+from scenarios.messaging import SQS_MAX_MESSAGE_BYTES
+from scenarios.messaging_check import check_messaging, check_on_failure, missing
 from scenarios.rules import (
     ASYNC_PAYLOAD_BYTES,
-    FUTURE_TARGET_KINDS,
+    EB_MAX_ENTRY_BYTES,
     NAME_MAX_CHARS,
+    SNS_MAX_MESSAGE_BYTES,
     PROBABILITY_SUM_TOLERANCE,
     SYNC_PAYLOAD_BYTES,
     TARGET_KINDS,
@@ -37,6 +40,7 @@ def check_references(s: Scenario, problems: Problems) -> None:
             problems.add(path, name_problem)
         _check_function(s, name, fn, path, problems)
     _check_reserved_total(s, problems)
+    check_messaging(s, problems)
     seen: Dict[str, int] = {}
     for i, t in enumerate(s.traffic):
         _check_traffic(s, i, t, seen, problems)
@@ -73,8 +77,7 @@ def _check_function(s: Scenario, name: str, fn: Function, path: str, problems: P
         if step.count > limit and step.count > 0:
             problems.add(key(index(schedule, i), "count"), f"count {step.count} exceeds {why}")
     if fn.async_invoke.on_failure is not None:
-        problems.add(key(key(path, "async_invoke"), "on_failure"),
-                     "on-failure destinations are not supported yet (they come with queues); leave it null")
+        check_on_failure(s, fn.async_invoke.on_failure, key(key(path, "async_invoke"), "on_failure"), problems)
 
 
 def _check_reserved_total(s: Scenario, problems: Problems) -> None:
@@ -101,13 +104,26 @@ def _check_traffic(s: Scenario, i: int, t: Traffic, seen: Dict[str, int], proble
     if t.name in seen:
         problems.add(key(path, "name"), f"duplicate traffic name {t.name!r} (also traffic[{seen[t.name]}])")
     seen.setdefault(t.name, i)
-    target_ok = _check_target(s, t.target, key(path, "target"), problems)
-    if target_ok and t.invocation in _PAYLOAD_LIMITS:
+    kind = _check_target(s, t.target, key(path, "target"), problems)
+    size_path = key(key(path, "message"), "size_bytes")
+    if kind == "function" and t.invocation in _PAYLOAD_LIMITS:
         limit = _PAYLOAD_LIMITS[t.invocation]
         if t.message.size_bytes > limit:
-            problems.add(key(key(path, "message"), "size_bytes"),
-                         f"{t.message.size_bytes} bytes is above the {limit // 2**20} MB ({limit} bytes) payload"
-                         f" limit of {t.invocation} invocation")
+            problems.add(size_path, f"{t.message.size_bytes} bytes is above the {limit // 2**20} MB ({limit} bytes)"
+                                    f" payload limit of {t.invocation} invocation")
+    elif kind in _MESSAGE_LIMITS:
+        what, limit = _MESSAGE_LIMITS[kind]
+        if t.message.size_bytes > limit:
+            problems.add(size_path, f"{t.message.size_bytes} bytes is above the {limit // 1024} KB ({limit} bytes)"
+                                    f" limit of {what}")
+    if kind == "bus":
+        if not t.events:
+            problems.add(key(path, "events"), "a bus target needs at least one event template ({event: {...}, weight})")
+        if t.message.attributes:
+            problems.add(key(key(path, "message"), "attributes"),
+                         "a bus target takes its classes from `events`; message attributes do not apply")
+    elif t.events and kind is not None:
+        problems.add(key(path, "events"), f"event templates apply to bus targets only, not {kind}")
     if t.retries.max_delay_s < t.retries.base_delay_s:
         problems.add(key(key(path, "retries"), "max_delay_s"),
                      f"{num(t.retries.max_delay_s)} is below base_delay_s {num(t.retries.base_delay_s)}")
@@ -116,28 +132,37 @@ def _check_traffic(s: Scenario, i: int, t: Traffic, seen: Dict[str, int], proble
     _check_attributes(t.message, key(key(path, "message"), "attributes"), problems)
 
 
-def _check_target(s: Scenario, target: str, path: str, problems: Problems) -> bool:
+def _check_target(s: Scenario, target: str, path: str, problems: Problems) -> Optional[str]:
+    """The target's kind if it names something defined, else None (after reporting why)."""
     if not target:
-        problems.add(path, "is required: function:NAME")
-        return False
+        problems.add(path, "is required: function:NAME, queue:NAME, topic:NAME or bus:NAME")
+        return None
     if ":" not in target:
-        hint = f" (did you mean 'function:{target}'?)" if target in s.functions else ""
+        kinds = [k for k, d in _defined(s).items() if target in d]
+        hint = f" (did you mean '{kinds[0]}:{target}'?)" if kinds else ""
         problems.add(path, f"malformed target {target!r}; expected KIND:NAME such as function:NAME{hint}")
-        return False
+        return None
     kind, name = target.split(":", 1)
-    if kind in FUTURE_TARGET_KINDS:
-        problems.add(path, f"target kind {kind!r} is not supported yet; supported: {', '.join(TARGET_KINDS)}")
-        return False
     if kind not in TARGET_KINDS:
-        problems.add(path, f"unknown target kind {kind!r}; supported: {', '.join(TARGET_KINDS)}")
-        return False
-    if name not in s.functions:
-        defined = ", ".join(s.functions) if s.functions else "none"
-        close = difflib.get_close_matches(name, list(s.functions), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(kind, TARGET_KINDS, n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        problems.add(path, f"function {name!r} is not defined{hint}; defined functions: {defined}")
-        return False
-    return True
+        problems.add(path, f"unknown target kind {kind!r}{hint}; supported: {', '.join(TARGET_KINDS)}")
+        return None
+    defined = _defined(s)[kind]
+    if name not in defined:
+        problems.add(path, missing(_WHAT[kind], name, defined))
+        return None
+    return kind
+
+
+_WHAT = {"function": "function", "queue": "queue", "topic": "topic", "bus": "bus"}
+_MESSAGE_LIMITS = {"queue": ("an SQS message", SQS_MAX_MESSAGE_BYTES),
+                   "topic": ("an SNS message", SNS_MAX_MESSAGE_BYTES),
+                   "bus": ("a PutEvents entry", EB_MAX_ENTRY_BYTES)}
+
+
+def _defined(s: Scenario) -> Dict[str, dict]:
+    return {"function": s.functions, "queue": s.queues, "topic": s.topics, "bus": s.buses}
 
 
 def _check_attributes(message: Message, path: str, problems: Problems) -> None:

@@ -24,6 +24,31 @@ from scenarios.schema import (
     Traffic,
     Message,
 )
+from scenarios.messaging import (
+    EB_MAX_EVENT_AGE_S,
+    EB_MAX_RETRIES,
+    ESM_MAX_BATCH_STANDARD,
+    ESM_MAX_CONCURRENCY,
+    ESM_MAX_WINDOW_S,
+    SQS_IN_FLIGHT_LIMIT,
+    SQS_MAX_DELAY_S,
+    SQS_MAX_MESSAGE_BYTES,
+    SQS_MAX_RECEIVE_COUNT,
+    SQS_MAX_RETENTION_S,
+    SQS_MAX_VISIBILITY_S,
+    SQS_MIN_RETENTION_S,
+    Bus,
+    DeliveryPolicy,
+    EventSourceMapping,
+    EventTemplate,
+    Outage,
+    Queue,
+    RetryPolicy,
+    RuleTarget,
+    Subscription,
+    Topic,
+    WorkerFleet,
+)
 from scenarios.yamlpath import num
 
 # Payload limits (FACTS.md, "payloads"): synchronous 6 MB; asynchronous 1 MB (was 256 KB).
@@ -132,6 +157,34 @@ RANGES: Dict[Tuple[type, str], Range] = {
     (RequestSampling, "first_n"): at_least(0),
     (SimSettings, "window_s"): positive("s"),
     (Billing, "month_h"): positive("h"),
+    (Message, "groups"): at_least(1),
+    (Queue, "visibility_timeout_s"): between(0, SQS_MAX_VISIBILITY_S, "s"),
+    (Queue, "retention_s"): between(SQS_MIN_RETENTION_S, SQS_MAX_RETENTION_S, "s"),
+    (Queue, "delay_s"): between(0, SQS_MAX_DELAY_S, "s"),
+    (Queue, "max_receive_count"): between(1, SQS_MAX_RECEIVE_COUNT),
+    (Queue, "in_flight_limit"): between(1, SQS_IN_FLIGHT_LIMIT),
+    (EventSourceMapping, "batch_size"): between(1, ESM_MAX_BATCH_STANDARD),
+    (EventSourceMapping, "batching_window_s"): between(0, ESM_MAX_WINDOW_S, "s"),
+    (EventSourceMapping, "max_concurrency"): between(*ESM_MAX_CONCURRENCY),
+    (EventSourceMapping, "item_failure_rate"): FRACTION,
+    (WorkerFleet, "workers"): at_least(1),
+    (WorkerFleet, "max_messages"): between(1, 10),
+    (WorkerFleet, "error_rate"): FRACTION,
+    (Outage, "start_s"): at_least(0, "s"),
+    (Outage, "end_s"): at_least(0, "s"),
+    (Subscription, "failure_rate"): FRACTION,
+    (DeliveryPolicy, "min_delay_target_s"): between(1, 3600, "s"),
+    (DeliveryPolicy, "max_delay_target_s"): between(1, 3600, "s"),
+    (DeliveryPolicy, "num_retries"): between(0, 100),
+    (DeliveryPolicy, "num_no_delay_retries"): at_least(0),
+    (DeliveryPolicy, "num_min_delay_retries"): at_least(0),
+    (DeliveryPolicy, "num_max_delay_retries"): at_least(0),
+    (RuleTarget, "failure_rate"): FRACTION,
+    (RetryPolicy, "maximum_retry_attempts"): between(0, EB_MAX_RETRIES),
+    (RetryPolicy, "maximum_event_age_s"): between(60, EB_MAX_EVENT_AGE_S, "s"),
+    (Bus, "put_events_per_s"): positive("per s"),
+    (Bus, "invocations_per_s"): positive("per s"),
+    (EventTemplate, "weight"): positive(),
 }
 
 # (dataclass, field) -> the allowed strings.
@@ -142,6 +195,12 @@ CHOICES: Dict[Tuple[type, str], Tuple[str, ...]] = {
     (Arrivals, "kind"): ("constant", "poisson", "diurnal", "steps", "trace"),
     (Traffic, "invocation"): ("sync", "async"),
     (Retries, "jitter"): ("full", "equal", "none"),
+    (Queue, "type"): ("standard", "fifo"),
+    (Topic, "type"): ("standard", "fifo"),
+    (EventSourceMapping, "scaling"): ("current", "legacy"),
+    (Subscription, "protocol"): ("sqs", "lambda", "https", "email"),
+    (Subscription, "filter_policy_scope"): ("MessageAttributes", "MessageBody"),
+    (DeliveryPolicy, "backoff_function"): ("arithmetic", "exponential", "geometric", "linear"),
 }
 
 # What each distribution takes, in words, and which parameters it requires.
@@ -166,8 +225,10 @@ ARRIVALS_PARAMS = {
 ARRIVALS_REQUIRED = {"constant": "rate_per_s", "poisson": "rate_per_s", "diurnal": "rate_per_s",
                      "steps": "steps", "trace": "file"}
 
-# Traffic target kinds: supported now, and those that come with the messaging services.
-TARGET_KINDS = ("function",)
-FUTURE_TARGET_KINDS = ("queue", "topic", "bus")
+# Traffic target kinds.
+TARGET_KINDS = ("function", "queue", "topic", "bus")
+# SNS publish and EventBridge PutEvents entry sizes (FACTS.md: 256 KB messages and entries).
+SNS_MAX_MESSAGE_BYTES = 256 * 1024
+EB_MAX_ENTRY_BYTES = 256 * 1024
 
 DATA_FILE_SUFFIXES = (".csv", ".parquet")

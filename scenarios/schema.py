@@ -135,8 +135,10 @@ class Message:
     """What each request carries."""
 
     size_bytes: int = 1024
-    # attribute -> value -> probability; the finite classes filters are evaluated on
+    # attribute -> value -> probability; the finite classes filters are evaluated on. SNS
+    # filter policies see them as MessageAttributes, or (scope MessageBody) as the JSON body.
     attributes: Dict[str, Dict[str, float]] = field(default_factory=dict)
+    groups: int = 1  # FIFO targets: message groups, each message in one at random (uniform)
 
 
 @dataclass
@@ -144,8 +146,9 @@ class Traffic:
     """One traffic source."""
 
     name: str = ""
-    target: str = ""  # function:NAME (queue:, topic:, bus: come with messaging)
+    target: str = ""  # function:NAME | queue:NAME | topic:NAME | bus:NAME
     invocation: str = "sync"  # sync | async, for function targets
+    events: List["EventTemplate"] = field(default_factory=list)  # bus targets: weighted event templates
     arrivals: Arrivals = field(default_factory=Arrivals)
     message: Message = field(default_factory=Message)
     retries: Retries = field(default_factory=Retries)
@@ -190,7 +193,24 @@ class Scenario:
     region: str = "us-east-1"
     account: Account = field(default_factory=Account)
     functions: Dict[str, Function] = field(default_factory=dict)
+    queues: Dict[str, "Queue"] = field(default_factory=dict)
+    event_source_mappings: List["EventSourceMapping"] = field(default_factory=list)
+    worker_fleets: Dict[str, "WorkerFleet"] = field(default_factory=dict)
+    topics: Dict[str, "Topic"] = field(default_factory=dict)
+    buses: Dict[str, "Bus"] = field(default_factory=dict)
     traffic: List[Traffic] = field(default_factory=list)
     record: Record = field(default_factory=Record)
     sim: SimSettings = field(default_factory=SimSettings)
     billing: Billing = field(default_factory=Billing)
+
+
+# The messaging services' dataclasses (they use Dist, so they live in their own module and
+# are imported here, after Dist, for the type hints above).
+from scenarios.messaging import (  # noqa: E402
+    Bus,
+    EventSourceMapping,
+    EventTemplate,
+    Queue,
+    Topic,
+    WorkerFleet,
+)

@@ -233,7 +233,8 @@ def test_all_problems_are_reported_in_one_pass():
 def test_unknown_top_level_key_suggests_the_close_one():
     assert only(scenario(duraton_s=60)) == (
         "duraton_s: unknown key 'duraton_s' (did you mean 'duration_s'?); allowed keys: name, duration_s, seed,"
-        " region, account, functions, traffic, record, sim, billing"
+        " region, account, functions, queues, event_source_mappings, worker_fleets, topics, buses, traffic,"
+        " record, sim, billing"
     )
 
 
@@ -477,23 +478,23 @@ def test_target_with_no_functions():
 @pytest.mark.parametrize(
     "target, expected",
     [
-        ("queue:orders", "target kind 'queue' is not supported yet; supported: function"),
-        ("topic:events", "target kind 'topic' is not supported yet; supported: function"),
-        ("bus:default", "target kind 'bus' is not supported yet; supported: function"),
-        ("lambda:worker", "unknown target kind 'lambda'; supported: function"),
+        ("queue:orders", "queue 'orders' is not defined; defined queues: none"),
+        ("topic:events", "topic 'events' is not defined; defined topics: none"),
+        ("bus:default", "bus 'default' is not defined; defined buses: none"),
+        ("lambda:worker", "unknown target kind 'lambda'; supported: function, queue, topic, bus"),
         ("worker", "malformed target 'worker'; expected KIND:NAME such as function:NAME (did you mean 'function:worker'?)"),
-        ("", "is required: function:NAME"),
+        ("", "is required: function:NAME, queue:NAME, topic:NAME or bus:NAME"),
     ],
 )
 def test_targets(target, expected):
     assert only(with_traffic(target=target)) == f"traffic[0].target: {expected}"
 
 
-def test_on_failure_destination_not_supported_yet():
+def test_on_failure_destination_must_be_a_defined_standard_queue():
     assert only(with_function(async_invoke={"on_failure": "queue:dlq"})) == (
-        "functions.worker.async_invoke.on_failure: on-failure destinations are not supported yet"
-        " (they come with queues); leave it null"
-    )
+        "functions.worker.async_invoke.on_failure: queue 'dlq' is not defined; defined queues: none")
+    assert only(with_function(async_invoke={"on_failure": "function:other"})) == (
+        "functions.worker.async_invoke.on_failure: 'function:other': supported destinations are queue:NAME")
 
 
 def test_function_names():

@@ -1,0 +1,193 @@
+"""Cross-field checks of the messaging services: names, references, redrive chains and AWS's
+pairing rules. Filter policies and event patterns are checked by the builder
+(`sim.messaging.wiring`), where their matchers live.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Dict, Optional
+
+from scenarios.errors import Problems
+from scenarios.messaging import (
+    EB_MAX_RULES,
+    EB_MAX_TARGETS,
+    ESM_BATCH_ABOVE_10_NEEDS_WINDOW_S,
+    ESM_MAX_BATCH_FIFO,
+    Queue,
+)
+from scenarios.schema import Scenario
+from scenarios.yamlpath import index, key, num
+
+# SQS queue names: up to 80 letters, digits, hyphens and underscores (CreateQueue).
+QUEUE_NAME_MAX = 80
+
+
+def missing(what: str, name: str, defined) -> str:
+    """`queue 'ordrs' is not defined (did you mean 'orders'?); defined queues: orders, dlq`."""
+    names = list(defined)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    plural = what + ("es" if what.endswith("s") else "s")
+    return f"{what} {name!r} is not defined{hint}; defined {plural}: {', '.join(names) if names else 'none'}"
+
+
+def check_messaging(s: Scenario, problems: Problems) -> None:
+    """Every cross-field problem of the messaging sections."""
+    _check_queues(s, problems)
+    _check_mappings(s, problems)
+    for name, fleet in s.worker_fleets.items():
+        if fleet.queue not in s.queues:
+            problems.add(key(key("worker_fleets", name), "queue"), missing("queue", fleet.queue, s.queues))
+    _check_topics(s, problems)
+    _check_buses(s, problems)
+
+
+def _check_queues(s: Scenario, problems: Problems) -> None:
+    for name, q in s.queues.items():
+        path = key("queues", name)
+        if len(name) > QUEUE_NAME_MAX:
+            problems.add(path, f"queue name {name!r} is {len(name)} characters long; the limit is {QUEUE_NAME_MAX}")
+        dlq = q.dead_letter_queue
+        if q.max_receive_count is not None and dlq is None:
+            problems.add(key(path, "max_receive_count"), "a redrive policy needs dead_letter_queue as well")
+        if dlq is None:
+            continue
+        p = key(path, "dead_letter_queue")
+        if dlq not in s.queues:
+            problems.add(p, missing("queue", dlq, s.queues))
+        elif dlq == name:
+            problems.add(p, "a queue cannot be its own dead-letter queue")
+        elif s.queues[dlq].type != q.type:
+            problems.add(p, f"{q.type} queue {name!r} needs a {q.type} dead-letter queue; {dlq!r} is {s.queues[dlq].type}")
+        elif q.max_receive_count is None:
+            problems.add(key(path, "max_receive_count"), "is required with a dead_letter_queue (1-1000)")
+        else:
+            loop = _dlq_loop(s.queues, name)
+            if loop:
+                problems.add(p, f"dead-letter queues form a loop: {' -> '.join(loop)}")
+
+
+def _dlq_loop(queues: Dict[str, Queue], start: str) -> Optional[list]:
+    seen, q = [start], queues[start].dead_letter_queue
+    while q is not None and q in queues:
+        if q in seen:
+            return seen[seen.index(q):] + [q] if q == start else None
+        seen.append(q)
+        q = queues[q].dead_letter_queue
+    return None
+
+
+def _check_mappings(s: Scenario, problems: Problems) -> None:
+    for i, m in enumerate(s.event_source_mappings):
+        path = index("event_source_mappings", i)
+        if m.function not in s.functions:
+            problems.add(key(path, "function"), missing("function", m.function, s.functions))
+        if m.source not in s.queues:
+            problems.add(key(path, "source"), missing("queue", m.source, s.queues))
+            continue
+        q = s.queues[m.source]
+        if q.type == "fifo":
+            if m.batch_size > ESM_MAX_BATCH_FIFO:
+                problems.add(key(path, "batch_size"), f"{m.batch_size} is above {ESM_MAX_BATCH_FIFO}, the maximum for a FIFO queue")
+            if m.batching_window_s > 0:
+                problems.add(key(path, "batching_window_s"), "FIFO queues take no batching window (with-sqs.md); use 0")
+        elif m.batch_size > 10 and m.batching_window_s < ESM_BATCH_ABOVE_10_NEEDS_WINDOW_S:
+            problems.add(key(path, "batching_window_s"),
+                         f"{num(m.batching_window_s)} s: a batch_size above 10 needs a batching window of at least"
+                         f" {ESM_BATCH_ABOVE_10_NEEDS_WINDOW_S} s (with-sqs.md)")
+        fn = s.functions.get(m.function)
+        if fn is not None and q.visibility_timeout_s < fn.timeout_s:
+            problems.add(key(path, "source"),
+                         f"queue {m.source!r} has visibility_timeout_s {num(q.visibility_timeout_s)}, below the timeout"
+                         f" of function {m.function!r} ({num(fn.timeout_s)} s); Lambda refuses such a mapping"
+                         f" (AWS advises at least 6 x the function timeout)")
+
+
+def _check_outages(outages, path: str, problems: Problems) -> None:
+    for j, o in enumerate(outages):
+        if o.end_s <= o.start_s:
+            problems.add(key(index(path, j), "end_s"), f"{num(o.end_s)} must be after start_s {num(o.start_s)}")
+
+
+def _check_dlq_ref(s: Scenario, dlq: Optional[str], want_type: Optional[str], path: str, problems: Problems) -> None:
+    if dlq is None:
+        return
+    if dlq not in s.queues:
+        problems.add(path, missing("queue", dlq, s.queues))
+    elif want_type is not None and s.queues[dlq].type != want_type:
+        problems.add(path, f"needs a {want_type} queue; {dlq!r} is {s.queues[dlq].type}")
+
+
+def _check_topics(s: Scenario, problems: Problems) -> None:
+    for name, topic in s.topics.items():
+        path = key("topics", name)
+        for j, sub in enumerate(topic.subscriptions):
+            p = index(key(path, "subscriptions"), j)
+            ep = key(p, "endpoint")
+            if topic.type == "fifo" and sub.protocol != "sqs":
+                problems.add(key(p, "protocol"), f"FIFO topics deliver to SQS queues only, not {sub.protocol!r}")
+            if sub.protocol == "sqs":
+                if sub.endpoint not in s.queues:
+                    problems.add(ep, missing("queue", sub.endpoint, s.queues))
+                elif topic.type == "standard" and s.queues[sub.endpoint].type == "fifo":
+                    problems.add(ep, f"a standard topic cannot deliver to FIFO queue {sub.endpoint!r}")
+            elif sub.protocol == "lambda":
+                if sub.endpoint not in s.functions:
+                    problems.add(ep, missing("function", sub.endpoint, s.functions))
+            elif not sub.endpoint:
+                problems.add(ep, f"is required: the {'URL' if sub.protocol == 'https' else 'address'} of the endpoint")
+            if sub.delivery_policy is not None and sub.protocol != "https":
+                problems.add(key(p, "delivery_policy"), f"applies to https subscriptions only; {sub.protocol} deliveries"
+                                                        f" follow AWS's fixed policy (100,015 attempts over 23 days)")
+            _check_outages(sub.outages, key(p, "outages"), problems)
+            _check_dlq_ref(s, sub.dead_letter_queue, "fifo" if topic.type == "fifo" else "standard",
+                           key(p, "dead_letter_queue"), problems)
+
+
+def _check_buses(s: Scenario, problems: Problems) -> None:
+    for name, bus in s.buses.items():
+        path = key("buses", name)
+        if len(bus.rules) > EB_MAX_RULES:
+            problems.add(key(path, "rules"), f"{len(bus.rules)} rules; a bus has at most {EB_MAX_RULES}")
+        for rname, rule in bus.rules.items():
+            rp = key(key(path, "rules"), rname)
+            if not rule.event_pattern:
+                problems.add(key(rp, "event_pattern"), "is required (EventBridge rules match on a pattern)")
+            if not rule.targets:
+                problems.add(key(rp, "targets"), "needs at least one target")
+            elif len(rule.targets) > EB_MAX_TARGETS:
+                problems.add(key(rp, "targets"), f"{len(rule.targets)} targets; a rule has at most {EB_MAX_TARGETS}")
+            for j, tg in enumerate(rule.targets):
+                tp = index(key(rp, "targets"), j)
+                _check_rule_target(s, tg.target, key(tp, "target"), problems)
+                _check_outages(tg.outages, key(tp, "outages"), problems)
+                _check_dlq_ref(s, tg.dead_letter_queue, "standard", key(tp, "dead_letter_queue"), problems)
+
+
+def _check_rule_target(s: Scenario, target: str, path: str, problems: Problems) -> None:
+    kind, sep, name = target.partition(":")
+    if not sep or not name:
+        problems.add(path, f"malformed target {target!r}; expected function:NAME, queue:NAME or https:URL")
+    elif kind == "function":
+        if name not in s.functions:
+            problems.add(path, missing("function", name, s.functions))
+    elif kind == "queue":
+        if name not in s.queues:
+            problems.add(path, missing("queue", name, s.queues))
+        elif s.queues[name].type == "fifo":
+            problems.add(path, f"FIFO queue {name!r} needs a message group id per target; use a standard queue")
+    elif kind != "https":
+        problems.add(path, f"unknown target kind {kind!r}; supported: function, queue, https")
+
+
+def check_on_failure(s: Scenario, on_failure: str, path: str, problems: Problems) -> None:
+    """An async invocation's on-failure destination: queue:NAME."""
+    kind, sep, name = on_failure.partition(":")
+    if kind != "queue" or not sep:
+        problems.add(path, f"{on_failure!r}: supported destinations are queue:NAME")
+    elif name not in s.queues:
+        problems.add(path, missing("queue", name, s.queues))
+    elif s.queues[name].type == "fifo":
+        problems.add(path, f"Lambda destinations must be standard queues; {name!r} is FIFO")
+
