@@ -9,6 +9,10 @@ from scenarios import load_scenario, to_dict
 from sim.builder import build
 from sim.engine import Engine
 
+# summary.json's service sections, in order (DESIGN.md §5); a section appears when a
+# component of the run reports it.
+SECTIONS = ("functions", "queues", "event_source_mappings", "worker_fleets", "topics", "buses")
+
 
 def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book: Any = None,
              base_dir: Optional[Path] = None, progress: Optional[bool] = None,
@@ -46,16 +50,21 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
         "wall_s": wall_s,
         "requests_simulated": requests,
         "requests_per_wall_s": requests / wall_s if wall_s > 0 else None,
-        "functions": world.account.summary(),
-        "cost_usd": bill.cost_usd,
     }
+    for section in SECTIONS:
+        for c in world.components:
+            part = c.summary_sections().get(section)
+            if part is not None:
+                summary.setdefault(section, {}).update(part)
+    summary["cost_usd"] = bill.cost_usd
     import polars as pl
 
     from sim.result import COST_SCHEMA, METRIC_SCHEMA, Result
 
-    metrics = world.account.metrics()
+    frames = [m for m in (c.metrics() for c in world.components) if m is not None and m.height]
     if cost_rows:
-        metrics = pl.concat([metrics, pl.DataFrame(cost_rows, schema=METRIC_SCHEMA)])
+        frames.append(pl.DataFrame(cost_rows, schema=METRIC_SCHEMA))
+    metrics = pl.concat(frames) if frames else pl.DataFrame(schema=METRIC_SCHEMA)
     result = Result(
         summary=summary,
         metrics=metrics,

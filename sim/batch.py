@@ -11,7 +11,8 @@ import numpy as np
 @dataclass
 class Batch:
     """Timestamped items: `t` seconds, request `id`, payload `size_bytes`, attribute class
-    `key`, `attempt` number and an optional per-item `duration_ms` (NaN: draw one)."""
+    `key`, `attempt` number, an optional per-item `duration_ms` (NaN: draw one) and the FIFO
+    message `group` (0 for standard targets)."""
 
     t: np.ndarray
     id: np.ndarray
@@ -19,6 +20,7 @@ class Batch:
     key: np.ndarray
     attempt: np.ndarray
     duration_ms: np.ndarray
+    group: np.ndarray
 
     def __len__(self) -> int:
         return len(self.t)
@@ -28,7 +30,7 @@ class Batch:
         return cls.of(np.zeros(0), np.zeros(0, np.int64))
 
     @classmethod
-    def of(cls, t, id, size_bytes=0, key=0, attempt=0, duration_ms=None) -> "Batch":
+    def of(cls, t, id, size_bytes=0, key=0, attempt=0, duration_ms=None, group=0) -> "Batch":
         """A batch from times and ids; scalars broadcast to every item."""
         t = np.ascontiguousarray(t, dtype=np.float64)
         n = len(t)
@@ -39,7 +41,7 @@ class Batch:
 
         dur = np.full(n, np.nan) if duration_ms is None else col(duration_ms, np.float64)
         return cls(t, col(id, np.int64), col(size_bytes, np.int64), col(key, np.int64),
-                   col(attempt, np.int64), dur)
+                   col(attempt, np.int64), dur, col(group, np.int64))
 
     def split(self, t1: float):
         """(items with t < t1, the rest); `t` must be sorted."""
@@ -47,8 +49,7 @@ class Batch:
         return self.slice(0, k), self.slice(k, len(self))
 
     def slice(self, a: int, b: int) -> "Batch":
-        return Batch(self.t[a:b], self.id[a:b], self.size_bytes[a:b], self.key[a:b],
-                     self.attempt[a:b], self.duration_ms[a:b])
+        return Batch(*(getattr(self, f)[a:b] for f in FIELDS))
 
     @staticmethod
     def concat(batches: List["Batch"]) -> "Batch":
@@ -56,8 +57,14 @@ class Batch:
             return batches[0]
         if not batches:
             return Batch.empty()
-        return Batch(*(np.concatenate([getattr(b, f) for b in batches])
-                       for f in ("t", "id", "size_bytes", "key", "attempt", "duration_ms")))
+        return Batch(*(np.concatenate([getattr(b, f) for b in batches]) for f in FIELDS))
+
+    def take(self, idx) -> "Batch":
+        """The items at `idx` (an index array or a boolean mask), in that order."""
+        return Batch(*(getattr(self, f)[idx] for f in FIELDS))
+
+
+FIELDS = ("t", "id", "size_bytes", "key", "attempt", "duration_ms", "group")
 
 
 class Inbox:

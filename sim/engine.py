@@ -51,6 +51,14 @@ class Component:
         """Billable usage: ([Usage] of the run, [(period start s, Usage)]); see sim.billing.meters."""
         return [], []
 
+    def summary_sections(self) -> dict:
+        """This component's sections of summary.json: {section: {entity: {quantity: value}}}."""
+        return {}
+
+    def metrics(self):
+        """Per-period CloudWatch-style metrics (polars, METRIC_SCHEMA columns), or None."""
+        return None
+
 
 def topological(components: List[Component]) -> List[Component]:
     """Components ordered so that every one comes after everything feeding it."""

@@ -21,6 +21,8 @@ from sim.writers import json_safe
 LAMBDA = "AWS/Lambda"
 EXTRA = "cloudtwin/Lambda"
 FN_PREFIX = "FunctionName="
+SQS = "AWS/SQS"
+QUEUE_PREFIX = "QueueName="
 
 # Every figure the report has, in page order: (id, title). A figure whose data is missing
 # is still present, holding a note instead of an image.
@@ -31,6 +33,7 @@ FIGURES: List[Tuple[str, str]] = [
     ("plot-duration", "Duration over time"),
     ("plot-latency-percentiles", "Latency percentiles"),
     ("plot-latency-histogram", "Latency of sampled requests"),
+    ("plot-queue-backlog", "Queue backlog: messages visible (solid) and in flight (dashed)"),
 ]
 FIGURE_IDS = [fid for fid, _ in FIGURES]
 
@@ -205,20 +208,20 @@ def _breakdown_html(costs) -> str:
 # ---------------------------------------------------------------- metric access
 
 def _function_series(
-    metrics: pl.DataFrame, metric: str, namespaces=(LAMBDA, EXTRA)
+    metrics: pl.DataFrame, metric: str, namespaces=(LAMBDA, EXTRA), prefix: str = FN_PREFIX
 ) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
-    """Per function name: (time_s, value) of `metric`, sorted by time."""
+    """Per function (or other dimension `prefix`) name: (time_s, value) of `metric`, by time."""
     if metrics is None or metrics.height == 0 or "metric" not in metrics.columns:
         return {}
     rows = metrics.filter(
         (pl.col("metric") == metric)
         & pl.col("namespace").is_in(list(namespaces))
-        & pl.col("dimension").str.starts_with(FN_PREFIX)
+        & pl.col("dimension").str.starts_with(prefix)
     ).sort("time_s")
     out: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
     for dim in rows["dimension"].unique(maintain_order=True).to_list():
         part = rows.filter(pl.col("dimension") == dim)
-        out[dim[len(FN_PREFIX):]] = (
+        out[dim[len(prefix):]] = (
             part["time_s"].to_numpy().astype(float),
             part["value"].to_numpy().astype(float),
         )
@@ -437,6 +440,25 @@ class _Plotter:
         self._legend(ax)
         return fig
 
+    def queue_backlog(self) -> Optional[Figure]:
+        """ApproximateNumberOfMessagesVisible and ...NotVisible per queue, at each period's end."""
+        visible = _function_series(self.result.metrics, "ApproximateNumberOfMessagesVisible", (SQS,), QUEUE_PREFIX)
+        if not visible:
+            return None
+        flight = _function_series(self.result.metrics, "ApproximateNumberOfMessagesNotVisible", (SQS,), QUEUE_PREFIX)
+        fig, ax = self._figure()
+        for i, (name, (t, v)) in enumerate(visible.items()):
+            colour = f"C{i % 10}"
+            end = t + (self.period_s or 0.0)  # a snapshot at the period's end
+            ax.plot(end / self.t_div, v, color=colour, label=f"{name} visible")
+            if name in flight:
+                ax.plot(end / self.t_div, flight[name][1], color=colour, linestyle="--", label=f"{name} in flight")
+        ax.set_xlabel(self.t_label)
+        ax.set_ylabel("messages")
+        ax.set_ylim(bottom=0)
+        self._legend(ax)
+        return fig
+
     def latency_histogram(self) -> Optional[Figure]:
         req = self.result.requests
         if req is None or req.height == 0 or "latency_ms" not in req.columns:
@@ -490,6 +512,7 @@ _NOTES = {
     "plot-duration": "no Duration metrics were recorded",
     "plot-latency-percentiles": "the summary has no latency percentiles",
     "plot-cost-over-time": "no cost was metered",
+    "plot-queue-backlog": "the scenario has no SQS queues",
     "plot-latency-histogram": (
         "no requests were sampled (set record.requests.sample or record.requests.first_n)"
     ),
@@ -521,6 +544,7 @@ def _plots_html(result: Result) -> str:
         "plot-duration": p.duration,
         "plot-latency-percentiles": p.latency_percentiles,
         "plot-latency-histogram": p.latency_histogram,
+        "plot-queue-backlog": p.queue_backlog,
     }
     figures = "".join(_figure_html(fid, title, draw[fid]) for fid, title in FIGURES)
     return f'<section id="plots"><h2>Over time and distributions</h2>{figures}</section>'

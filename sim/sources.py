@@ -11,19 +11,52 @@ from kernels.lambda_pool import ID_SEQ_BITS
 from scenarios.schema import Traffic
 from sim.batch import Batch, Inbox
 from sim.engine import Component, WiringError
-from sim.rng import generator
+from sim.rng import CHUNK, generator
 from sim.traffic import make_arrival_process
+
+# Purposes of a source's random streams (sim.rng): arrival times are purpose 0.
+CLASS_PURPOSE = 1
+GROUP_PURPOSE = 2
+
+
+class Uniforms:
+    """Uniform [0, 1) draws handed out n at a time from fixed CHUNK-sized refills."""
+
+    def __init__(self, gen: np.random.Generator, chunk: int = CHUNK):
+        self.gen, self.chunk = gen, chunk
+        self.buf = np.empty(0)
+        self.pos = 0
+
+    def take(self, n: int) -> np.ndarray:
+        parts = []
+        while n > 0:
+            if self.pos == len(self.buf):
+                self.buf, self.pos = self.gen.random(self.chunk), 0
+            k = min(n, len(self.buf) - self.pos)
+            parts.append(self.buf[self.pos : self.pos + k])
+            self.pos += k
+            n -= k
+        return np.concatenate(parts) if len(parts) != 1 else parts[0].copy()
 
 
 class TrafficSource(Component):
-    """One `traffic` entry; request ids are (index << 40) | sequence number."""
+    """One `traffic` entry; request ids are (index << 40) | sequence number.
+
+    Messages carry their class (`Batch.key`, drawn from `classes`, see
+    sim.messaging.classes) and, for FIFO targets, their message group (`Batch.group`,
+    uniform over `message.groups`), each from its own stream.
+    """
 
     def __init__(self, index: int, traffic: Traffic, duration_s: float, seed: int,
-                 base_dir: Optional[Path] = None):
+                 base_dir: Optional[Path] = None, classes=None):
         super().__init__(f"traffic.{traffic.name}")
         self.index = index
         self.traffic = traffic
         self.process = make_arrival_process(traffic, duration_s, generator(seed, self.name), base_dir)
+        self.classes = classes if classes is not None and len(classes.messages) > 1 else None
+        self.class_offset = 0 if classes is None else classes.offset
+        self.class_u = Uniforms(generator(seed, self.name, CLASS_PURPOSE))
+        self.group_u = Uniforms(generator(seed, self.name, GROUP_PURPOSE))
         self.emitted = 0
         self.inbox: Optional[Inbox] = None
         self.port = -1
@@ -43,8 +76,11 @@ class TrafficSource(Component):
             return
         ids = (np.int64(self.index) << ID_SEQ_BITS) | np.arange(self.emitted, self.emitted + n, dtype=np.int64)
         self.emitted += n
+        key = self.class_offset if self.classes is None else self.classes.draw(self.class_u.take(n))
+        groups = self.traffic.message.groups
+        group = 0 if groups <= 1 else (self.group_u.take(n) * groups).astype(np.int64)
         self.inbox.put(self.port, Batch.of(t, ids, size_bytes=self.traffic.message.size_bytes,
-                                           duration_ms=duration_ms))
+                                           duration_ms=duration_ms, key=key, group=group))
 
     def requests_simulated(self) -> int:
         return self.emitted

@@ -223,6 +223,9 @@ class LambdaAccount(Component):
         busy_od = live[(s.ei[live, K.E_KIND] == K.K_COMPLETE) & (s.ei[live, K.E_ON_PC] == 0)]
         np.add.at(s.ft[:, K.T_ENV_S], s.ei[busy_od, K.E_FN], t_end - s.ef[busy_od, K.E_BIRTH])
 
+    def summary_sections(self) -> dict:
+        return {"functions": self.summary()} if self.fn_names else {}
+
     def summary(self) -> Dict[str, dict]:
         """The functions.NAME sections of summary.json."""
         s, T = self.state, self.t_end
