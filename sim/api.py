@@ -69,7 +69,7 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
         summary=summary,
         metrics=metrics,
         costs=pl.DataFrame(bill.lines, schema=COST_SCHEMA),
-        requests=world.account.requests([t.name for t in sc.traffic]),
+        requests=world.account.requests(),
         config=to_dict(sc),
         out_dir=Path(out_dir) if out_dir is not None else None,
     )

@@ -22,6 +22,7 @@ import numpy as np
 from kernels import lambda_pool as K
 from kernels.billing import request_units_many
 from kernels.histogram import hist_quantile
+from scenarios.messaging import EventSourceMapping, Queue, WorkerFleet
 from scenarios.schema import Account, Function, Retries
 from sim.batch import Inbox
 from sim.compute import pool_state
@@ -62,12 +63,13 @@ def duration_scale(fn: Function) -> float:
 
 @dataclass
 class Source:
-    """A traffic source feeding one function of the account."""
+    """An input port of the account: a function's callers, or a queue's senders."""
 
     name: str
-    fn: int
+    fn: int  # -1 for a queue port
     inv: int  # 0 sync, 1 async
     retries: Retries
+    queue: int = -1  # >= 0: SendMessage to this queue
 
 
 class LambdaAccount(Component):
@@ -75,9 +77,14 @@ class LambdaAccount(Component):
 
     def __init__(self, name: str, account: Account, region: str, functions: Dict[str, Function],
                  seed: int, t_end: float, period_s: float, sample: float = 0.0, first_n: int = 0,
-                 sample_all: bool = False, base_dir: Optional[Path] = None, chunk: Optional[int] = None):
+                 sample_all: bool = False, base_dir: Optional[Path] = None, chunk: Optional[int] = None,
+                 queues: Optional[Dict[str, Queue]] = None, mappings: Optional[List[EventSourceMapping]] = None,
+                 fleets: Optional[Dict[str, WorkerFleet]] = None):
         super().__init__(name)
         self.account = account
+        self.queues = dict(queues or {})
+        self.mappings = list(mappings or [])
+        self.fleets = dict(fleets or {})
         self.region = region
         self.functions = functions
         self.fn_names = list(functions)
@@ -88,6 +95,8 @@ class LambdaAccount(Component):
         self.base_dir = base_dir
         self.chunk = chunk
         self.sources: List[Source] = []
+        self.port_seq: List[int] = []  # per port: items received so far (the low bits of ids)
+        self.queue_names: List[str] = list(queues or {})
         self.inbox = Inbox()
         self.streams = None
         self.state: Optional[PoolState] = None
@@ -97,9 +106,16 @@ class LambdaAccount(Component):
 
     # declare / connect -------------------------------------------------------------
     def add_source(self, name: str, function: str, invocation: str, retries: Retries) -> int:
-        """Register a traffic source; returns its port (also the high bits of its ids)."""
+        """Register a caller of `function`; returns its port (also the high bits of its ids)."""
         self.sources.append(Source(name, self.fn_names.index(function),
                                    0 if invocation == "sync" else 1, retries))
+        self.port_seq.append(0)
+        return len(self.sources) - 1
+
+    def add_queue_port(self, name: str, queue: str) -> int:
+        """Register a sender of messages to `queue`; returns its port."""
+        self.sources.append(Source(name, -1, 0, Retries(), queue=self.queue_names.index(queue)))
+        self.port_seq.append(0)
         return len(self.sources) - 1
 
     def check(self) -> None:
@@ -183,7 +199,7 @@ class LambdaAccount(Component):
             t = np.concatenate([b.t for _, b in taken])
             arr = (
                 t,
-                np.concatenate([b.id for _, b in taken]),
+                np.concatenate([self._ids(p, len(b)) for p, b in taken]),
                 np.concatenate([np.full(len(b), self.sources[p].fn, np.int64) for p, b in taken]),
                 np.concatenate([np.full(len(b), p, np.int64) for p, b in taken]),
                 np.concatenate([np.full(len(b), self.sources[p].inv, np.int64) for p, b in taken]),
@@ -205,6 +221,16 @@ class LambdaAccount(Component):
         pool_state.run(self.state, t1, arr, self.streams)
         if self.state.g[K.G_ROWS_N]:
             self.rows.append(self.state.take_rows())
+
+    def _ids(self, port: int, n: int) -> np.ndarray:
+        """Ids for the next n items of `port`: (port << 40) | their sequence number there.
+
+        Unique over the run, so a message delivered by a topic to three queues is three
+        messages, and a row of requests.parquet names the port it came through.
+        """
+        seq = self.port_seq[port]
+        self.port_seq[port] = seq + n
+        return (np.int64(port) << K.ID_SEQ_BITS) | np.arange(seq, seq + n, dtype=np.int64)
 
     def requests_simulated(self) -> int:
         return self.arrivals
@@ -308,10 +334,12 @@ class LambdaAccount(Component):
         unres = self.state.g[K.G_UNRES_CAP]
         return np.array([r if r >= 0 else unres for r in self.state.fpi[:, K.P_RESERVED]], np.float64)
 
-    def requests(self, source_names: List[str]) -> pl.DataFrame:
-        """The sampled per-attempt rows."""
+    def requests(self) -> pl.DataFrame:
+        """The sampled per-attempt rows; `source` names the port (a traffic source, or a
+        topic's or bus's delivery to the function)."""
         import polars as pl
 
+        source_names = [s.name for s in self.sources]
         if not self.rows:
             return pl.DataFrame()
         ri = np.concatenate([r[0] for r in self.rows])
