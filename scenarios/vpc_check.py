@@ -7,6 +7,7 @@ first free address after the four AWS reserves) and empty flow names (`flow{i}`)
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Dict, List, Optional, Tuple
 
 from scenarios.errors import Problems
@@ -21,6 +22,7 @@ VPC_PREFIX = (16, 28)  # VPC and subnet IPv4 blocks: /16 to /28 (vpc-cidr-blocks
 HOST_KINDS = ("instance", "lambda", "fargate")
 OS_KINDS = ("linux", "windows")
 ENDPOINT_KINDS = ("internet", "onprem")
+_PORTS = re.compile(r"\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*)?")
 
 
 def check_vpcs(s: Scenario, problems: Problems) -> None:
@@ -81,12 +83,11 @@ def port_range(value) -> Optional[Tuple[int, int]]:
     text = str(value).strip().lower()
     if text == "all":
         return 0, 65535
-    frm, _, to = text.partition("-")
-    try:
-        a, b = int(frm), int(to or frm)
-    except ValueError:
+    m = _PORTS.fullmatch(text)
+    if m is None:
         return None
-    return a, b
+    a = int(m.group(1))
+    return a, int(m.group(2)) if m.group(2) is not None else a
 
 
 def _check_protocol_ports(rule, path: str, problems: Problems) -> None:
