@@ -3,7 +3,8 @@
 A VPC is written as AWS describes it. Names stand for AWS's ids: a route target is `local`,
 `igw`, `nat:NAME`, `instance:NAME` (a NAT instance: a host with `nat: true`), `peering:NAME`,
 `tgw:NAME` or `vgw:NAME`. Omitted parts take AWS's defaults: a subnet without `route_table`
-uses the VPC's main table (`main_route_table`, else one holding only the local route); a subnet
+uses the VPC's main table (`main_route_table`, else the table named `main`, else one holding
+only the local routes); a subnet
 without `network_acl` uses the default ACL (the ACL named `default` if given, else AWS's: rule
 100 allows all IPv4 and 101 all IPv6 traffic both ways, then the `*` deny); a security group
 without `outbound` allows all traffic out, as a new group does; a host without
@@ -147,7 +148,7 @@ class Vpc:
     internet_gateway: bool = False  # attach an internet gateway (route target `igw`)
     subnets: Dict[str, Subnet] = field(default_factory=dict)
     route_tables: Dict[str, RouteTableConfig] = field(default_factory=dict)
-    main_route_table: Optional[str] = None  # None: a main table holding only the local routes
+    main_route_table: Optional[str] = None  # None: the table named `main`, else one with only the local routes
     network_acls: Dict[str, NetworkAclConfig] = field(default_factory=dict)
     security_groups: Dict[str, SecurityGroupConfig] = field(default_factory=dict)
     nat_gateways: Dict[str, NatGateway] = field(default_factory=dict)
