@@ -17,6 +17,7 @@ from scenarios.dists import check_kinds
 from scenarios.errors import Problems, ScenarioError
 from scenarios.fields import check_fields, document_order
 from scenarios.schema import Scenario
+from scenarios.vpc_check import check_vpcs
 from scenarios.yamlpath import describe
 
 Source = Union[Mapping, DictConfig, Scenario, str, os.PathLike]
@@ -38,6 +39,7 @@ def load_scenario(src: Source, base_dir: Union[str, os.PathLike, None] = None) -
     check_kinds(scenario, problems, base.absolute())
     check_fields(scenario, problems)
     check_references(scenario, problems)
+    check_vpcs(scenario, problems)
     problems.sort(document_order(scenario))
     problems.raise_if_any()
     return scenario

@@ -202,6 +202,10 @@ class Scenario:
     record: Record = field(default_factory=Record)
     sim: SimSettings = field(default_factory=SimSettings)
     billing: Billing = field(default_factory=Billing)
+    # VPC networking (scenarios/vpc.py): networks, transit gateways, and flows between hosts
+    vpcs: Dict[str, Vpc] = field(default_factory=dict)
+    transit_gateways: Dict[str, TransitGateway] = field(default_factory=dict)
+    flows: List[Flow] = field(default_factory=list)
 
 
 # The messaging services' dataclasses (they use Dist, so they live in their own module and
@@ -214,3 +218,6 @@ from scenarios.messaging import (  # noqa: E402
     Topic,
     WorkerFleet,
 )
+
+# At the end: scenarios.vpc uses Dist from this module (the package imports this one first).
+from scenarios.vpc import Flow, TransitGateway, Vpc  # noqa: E402

@@ -25,10 +25,12 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     terminal).
     """
     from sim.billing.run_bill import bill_run, price_book_for
+    from sim.network.flows import run_flows
 
     sc = load_scenario(scenario, base_dir=base_dir)
     book = price_book_for(sc, price_book)
     world = build(sc, base_dir=base_dir, sample_all=sample_all)
+    vpc = run_flows(sc, base_dir) if sc.vpcs else None  # VPC flows: judged in bulk, independent of the engine
     engine = Engine(world.components, sc.duration_s, sc.sim.window_s)
     bar = _progress_bar(sc, progress)
     try:
@@ -56,6 +58,8 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
             part = c.summary_sections().get(section)
             if part is not None:
                 summary.setdefault(section, {}).update(part)
+    if vpc is not None:
+        summary["vpcs"] = vpc.summary
     summary["cost_usd"] = bill.cost_usd
     import polars as pl
 
@@ -72,6 +76,7 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
         requests=world.account.requests(),
         config=to_dict(sc),
         out_dir=Path(out_dir) if out_dir is not None else None,
+        flow_logs=vpc.flow_logs if vpc is not None else None,
     )
     if out_dir is not None:
         from sim.writers import write_run

@@ -123,6 +123,9 @@ def format_summary(summary: Mapping[str, Any]) -> str:
     if functions:
         lines.append("")
         lines.extend(format_function_table(functions))
+    for name, v in (summary.get("vpcs") or {}).items():  # one line per VPC
+        lines.append(f"vpc {name}: {_num(v.get('flows'))} flows, {_num(v.get('accepted'))} accepted,"
+                     f" {_num(v.get('rejected'))} rejected")
     cost = summary.get("cost_usd")
     if cost:
         line = format_cost_line(cost)

@@ -141,7 +141,7 @@ def _summary_html(summary: Mapping[str, Any]) -> str:
     """The run table plus one table per dict-of-dicts section of the summary."""
     parts = ['<section id="summary"><h2>Summary</h2>', _run_table(summary)]
     for section, value in summary.items():
-        if section == "cost_usd" or not isinstance(value, Mapping) or not value:
+        if section in ("cost_usd", "vpcs") or not isinstance(value, Mapping) or not value:  # vpcs: _vpc_html
             continue
         if all(isinstance(v, Mapping) for v in value.values()):
             parts.append(f"<h3>{html.escape(section)}</h3>")
@@ -561,6 +561,32 @@ def _config_html(config: Mapping[str, Any]) -> str:
     )
 
 
+def _vpc_html(summary: Mapping[str, Any]) -> str:
+    """The VPC section: per VPC its flow totals, then accepted/rejected flows per deciding rule."""
+    vpcs = summary.get("vpcs")
+    if not vpcs:
+        return ""
+    parts = ['<section id="vpcs"><h2>VPC flows</h2>']
+    for name, v in vpcs.items():
+        esc = html.escape(name)
+        parts.append(f"<h3>{esc}</h3>")
+        rows = "".join(f"<tr><th>{k}</th>{_cell(f'vpcs.{name}.{k}', v[k])}</tr>"
+                       for k in ("flows", "accepted", "rejected", "bytes_accepted", "flow_log_records") if k in v)
+        parts.append(f'<table id="vpc-{esc}-totals">{rows}</table>')
+        rules = v.get("rules") or {}
+        if rules:
+            body = "".join(
+                f"<tr><td>{html.escape(k)}</td>{_cell(f'vpcs.{name}.rules.{k}.accepted', c['accepted'])}"
+                f"{_cell(f'vpcs.{name}.rules.{k}.rejected', c['rejected'])}</tr>"
+                for k, c in rules.items())
+            parts.append(f'<div class="scroll"><table id="vpc-{esc}-rules"><tr><th>deciding rule or step</th>'
+                         f"<th>accepted</th><th>rejected</th></tr>{body}</table></div>")
+        else:
+            parts.append('<p class="note">No flow met this VPC.</p>')
+    parts.append("</section>")
+    return "".join(parts)
+
+
 def build_report(result: Result) -> str:
     """The whole report of `result` as one HTML page (no external resources)."""
     s = result.summary
@@ -570,6 +596,6 @@ def build_report(result: Result) -> str:
         f'<html lang="en"><head><meta charset="utf-8"><title>cloudtwin: {name}</title>'
         f"<style>{_CSS}</style></head><body>"
         f"<h1>cloudtwin run: {name}</h1>"
-        f"{_summary_html(s)}{_plots_html(result)}{_cost_html(result)}{_config_html(result.config)}"
+        f"{_summary_html(s)}{_vpc_html(s)}{_plots_html(result)}{_cost_html(result)}{_config_html(result.config)}"
         "</body></html>\n"
     )

@@ -36,3 +36,4 @@ class Result:
     requests: pl.DataFrame = field(default_factory=pl.DataFrame)
     config: Dict[str, Any] = field(default_factory=dict)  # the resolved scenario, plain data
     out_dir: Optional[Path] = None
+    flow_logs: Optional[pl.DataFrame] = None  # VPC Flow Logs records (sim.network.flows), when the scenario has vpcs

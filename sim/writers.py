@@ -48,7 +48,8 @@ def write_config(config: Dict[str, Any], path: Path) -> Path:
 def write_run(result: Result, out_dir) -> Dict[str, Path]:
     """Write every output of `result` into `out_dir` (created if missing); paths by name.
 
-    Names: summary, metrics, costs, requests (only when requests were sampled), config,
+    Names: summary, metrics, costs, requests (only when requests were sampled), flow_logs (when
+    the scenario has VPCs), config,
     report (unless the scenario's `record.report` is false: a sweep of hundreds of jobs
     spends about a second per job drawing reports; `cloudtwin-report DIR` draws one later).
     """
@@ -65,6 +66,9 @@ def write_run(result: Result, out_dir) -> Dict[str, Path]:
     if result.requests is not None and result.requests.height > 0:
         result.requests.write_parquet(out / "requests.parquet")
         paths["requests"] = out / "requests.parquet"
+    if result.flow_logs is not None:
+        result.flow_logs.write_parquet(out / "flow_logs.parquet")
+        paths["flow_logs"] = out / "flow_logs.parquet"
     paths["config"] = write_config(result.config, out / "config.yaml")
     if (result.config.get("record") or {}).get("report", True):
         (out / "report.html").write_text(build_report(result), encoding="utf-8")

@@ -293,8 +293,8 @@ class LambdaAccount(Component):
         P, F = s.pmi.shape[0], s.nf
         time_s = np.repeat(np.arange(P) * self.period_s, F)
         dims = np.tile(np.array([f"FunctionName={n}" for n in self.fn_names], dtype=object), P)
-        mi = s.pmi.reshape(P * F, -1).astype(np.float64)
-        mf = s.pmf.reshape(P * F, -1)
+        mi = s.pmi.reshape(P * F, s.pmi.shape[-1]).astype(np.float64)  # F may be 0 (a VPC-only run)
+        mf = s.pmf.reshape(P * F, s.pmf.shape[-1])
         inv = mi[:, K.M_INVOCATIONS]
         with np.errstate(invalid="ignore", divide="ignore"):
             series = [

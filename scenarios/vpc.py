@@ -1,0 +1,219 @@
+"""VPC schema: networks, their gateways and firewalls, hosts, and the flows between them (pure data).
+
+A VPC is written as AWS describes it. Names stand for AWS's ids: a route target is `local`,
+`igw`, `nat:NAME`, `instance:NAME` (a NAT instance: a host with `nat: true`), `peering:NAME`,
+`tgw:NAME` or `vgw:NAME`. Omitted parts take AWS's defaults: a subnet without `route_table`
+uses the VPC's main table (`main_route_table`, else the table named `main`, else one holding
+only the local routes); a subnet
+without `network_acl` uses the default ACL (the ACL named `default` if given, else AWS's: rule
+100 allows all IPv4 and 101 all IPv6 traffic both ways, then the `*` deny); a security group
+without `outbound` allows all traffic out, as a new group does; a host without
+`security_groups` is in the group named `default` (if given, else AWS's default group: inbound
+from its own members, all traffic out). Validation is in `scenarios.vpc_check`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from scenarios.schema import Dist
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+
+
+@dataclass
+class Subnet:
+    """A subnet: a CIDR block inside the VPC's, in one Availability Zone."""
+
+    cidr: str = ""
+    az: str = ""  # e.g. us-east-1a; informative
+    route_table: Optional[str] = None  # None: the VPC's main route table
+    network_acl: Optional[str] = None  # None: the VPC's default network ACL
+
+
+@dataclass
+class Route:
+    """One route: destination CIDR -> target (module doc)."""
+
+    destination: str = ""
+    target: str = ""
+
+
+@dataclass
+class RouteTableConfig:
+    """A route table; the local route of each VPC CIDR block is added when not listed."""
+
+    routes: List[Route] = field(default_factory=list)
+
+
+@dataclass
+class AclEntry:
+    """A network ACL rule, as `sim.network.firewall.NetworkAcl.from_yaml` reads it."""
+
+    rule: int = 100  # 1-32766, lowest first; the final `*` deny is implicit
+    direction: str = "inbound"  # inbound | outbound
+    protocol: Any = "all"  # tcp | udp | icmp | icmpv6 | all | an IANA number (-1 all)
+    ports: Any = "all"  # TCP/UDP: a port, "from-to" or all
+    cidr: str = ""  # IPv4 or IPv6 CIDR of the remote side
+    action: str = "allow"  # allow | deny
+    icmp_type: int = -1  # ICMP: -1 all, else 0-255
+    icmp_code: int = -1
+    description: str = ""
+
+
+@dataclass
+class NetworkAclConfig:
+    """A network ACL: numbered allow/deny rules per direction (stateless)."""
+
+    rules: List[AclEntry] = field(default_factory=list)
+
+
+@dataclass
+class SgRuleConfig:
+    """A security group rule: allow `protocol`/`ports` from (inbound) or to (outbound) a CIDR or a group."""
+
+    protocol: Any = "all"  # tcp | udp | icmp | icmpv6 | all | an IANA number
+    ports: Any = "all"  # TCP/UDP: a port, "from-to" or all
+    cidr: Optional[str] = None  # IPv4 or IPv6 CIDR
+    group: Optional[str] = None  # a group of this VPC, or VPC/GROUP of a peered VPC: its members' addresses
+    icmp_type: int = -1  # ICMP: -1 all
+    icmp_code: int = -1
+    description: str = ""
+
+
+@dataclass
+class SecurityGroupConfig:
+    """A security group (stateful, allow rules only)."""
+
+    inbound: List[SgRuleConfig] = field(default_factory=list)
+    outbound: Optional[List[SgRuleConfig]] = None  # None: all traffic to 0.0.0.0/0 and ::/0 (AWS's default)
+
+
+@dataclass
+class Host:
+    """Something with a network interface in a subnet: an instance, a Lambda function's ENI, a Fargate task."""
+
+    kind: str = "instance"  # instance | lambda | fargate
+    subnet: str = ""
+    private_ip: Optional[str] = None  # None: the subnet's first free address (AWS reserves the first four)
+    public_ip: Optional[str] = None  # an auto-assigned public IPv4 address
+    elastic_ip: Optional[str] = None  # an Elastic IP (a host has at most one of the two)
+    security_groups: List[str] = field(default_factory=list)  # empty: the VPC's default group
+    nat: bool = False  # a NAT instance: source/destination check off, masquerades traffic it forwards
+    os: str = "linux"  # ephemeral ports of its connections: linux 32768-61000, windows 49152-65535
+    eni_id: Optional[str] = None  # interface-id in flow logs; None: derived from the names
+
+
+@dataclass
+class NatGateway:
+    """A NAT gateway in a subnet: public (an Elastic IP, routes to the internet gateway) or private."""
+
+    subnet: str = ""
+    elastic_ip: Optional[str] = None  # required when public
+    private_ip: Optional[str] = None  # None: the subnet's first free address
+    connectivity: str = "public"  # public | private
+
+
+@dataclass
+class PeeringConnection:
+    """A VPC peering connection from this VPC (the requester) to `peer_vpc`; not transitive."""
+
+    peer_vpc: str = ""
+
+
+@dataclass
+class OnPremises:
+    """A VPN connection or a Direct Connect virtual interface: the on-premises CIDRs behind it."""
+
+    onprem_cidrs: List[str] = field(default_factory=list)
+
+
+@dataclass
+class VpnGateway:
+    """A virtual private gateway attached to the VPC, with its VPN connections and DX interfaces."""
+
+    vpn_connections: Dict[str, OnPremises] = field(default_factory=dict)
+    dx_interfaces: Dict[str, OnPremises] = field(default_factory=dict)
+
+
+@dataclass
+class Vpc:
+    """A VPC: CIDR blocks, subnets, route tables, gateways, firewalls and hosts."""
+
+    cidr: str = ""  # the primary IPv4 block
+    secondary_cidrs: List[str] = field(default_factory=list)  # more IPv4 blocks
+    ipv6_cidr: Optional[str] = None
+    account_id: str = DEFAULT_ACCOUNT_ID  # in flow log records
+    internet_gateway: bool = False  # attach an internet gateway (route target `igw`)
+    subnets: Dict[str, Subnet] = field(default_factory=dict)
+    route_tables: Dict[str, RouteTableConfig] = field(default_factory=dict)
+    main_route_table: Optional[str] = None  # None: the table named `main`, else one with only the local routes
+    network_acls: Dict[str, NetworkAclConfig] = field(default_factory=dict)
+    security_groups: Dict[str, SecurityGroupConfig] = field(default_factory=dict)
+    nat_gateways: Dict[str, NatGateway] = field(default_factory=dict)
+    peering_connections: Dict[str, PeeringConnection] = field(default_factory=dict)
+    vpn_gateways: Dict[str, VpnGateway] = field(default_factory=dict)  # at most one (AWS: one per VPC)
+    hosts: Dict[str, Host] = field(default_factory=dict)
+
+
+@dataclass
+class TgwAttachment:
+    """A transit gateway attachment: a VPC, or a VPN / Direct Connect gateway with its on-premises CIDRs."""
+
+    kind: str = "vpc"  # vpc | vpn | dx
+    vpc: Optional[str] = None  # kind vpc
+    onprem_cidrs: List[str] = field(default_factory=list)  # kind vpn or dx
+    route_table: str = ""  # the TGW route table associated with the attachment
+
+
+@dataclass
+class TgwRoute:
+    """A transit gateway route: destination CIDR -> attachment name, or `blackhole`."""
+
+    destination: str = ""
+    target: str = ""
+
+
+@dataclass
+class TgwRouteTable:
+    routes: List[TgwRoute] = field(default_factory=list)
+
+
+@dataclass
+class TransitGateway:
+    """A transit gateway: attachments, each associated with one of its route tables (static routes)."""
+
+    attachments: Dict[str, TgwAttachment] = field(default_factory=dict)
+    route_tables: Dict[str, TgwRouteTable] = field(default_factory=dict)
+
+
+@dataclass
+class WeightedPort:
+    port: int = 443
+    weight: float = 1.0
+
+
+@dataclass
+class Flow:
+    """A flow generator: flows from `src` to `dst`, each a connection with its own ports, bytes and start.
+
+    Endpoints: a host name, `internet:IP` (an address outside every VPC, or a host's public
+    address), or `onprem:IP` (inside a VPN connection's or DX interface's on-premises CIDRs).
+    How many: `count` flows, or `rate_per_s` over [start_s, end_s); start times `uniform`
+    (evenly spaced) or `poisson` (a Poisson process: the count is Poisson too).
+    """
+
+    name: str = ""
+    src: str = ""
+    dst: str = ""
+    protocol: Any = "tcp"  # tcp | udp | icmp | an IANA number
+    dst_ports: List[WeightedPort] = field(default_factory=lambda: [WeightedPort()])  # drawn by weight
+    count: Optional[int] = None
+    rate_per_s: Optional[float] = None
+    starts: str = "poisson"  # uniform | poisson
+    start_s: float = 0.0
+    end_s: Optional[float] = None  # None: the scenario's end
+    size_bytes: Dist = field(default_factory=lambda: Dist(dist="fixed", value=10000.0))  # initiator to responder
+    response_bytes: Optional[Dist] = None  # responder to initiator; None: as size_bytes (same draw)
+    duration_s: Dist = field(default_factory=lambda: Dist(dist="fixed", value=1.0))
