@@ -247,10 +247,11 @@ def _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n, t, kind, ident, token
 
 
 @jit_inline
-def _become_idle(c, t, Q, ei, free, ht, hs, hv, heap_n, seq, free_n):
-    """Consumer c has no work: a poller above target retires, else it starts a long poll."""
-    (qpi, qpf, qs, qsf, tl, qm_start, qm_idx, mpi, mpf, ms, pslot, wpi, wpf, wbusy, cs, it,
-     mi, mf, mfree, glock, whist, qpm_i, qpm_f, mpm, wpm, gq) = Q
+def _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, free, ht, hs, hv, heap_n, seq, free_n):
+    """Consumer c has no work: a poller above target retires, else it starts a long poll.
+
+    (The per-message helpers take arrays one by one: a tuple of arrays costs numba a
+    reference count per array and call.)"""
     cs[c, C_BN] = 0
     cs[c, C_BBYTES] = 0
     o = cs[c, C_OWNER]
@@ -293,12 +294,10 @@ def _idle_unlink(cs, qs, q, c):
 
 
 @jit_inline
-def _make_visible(s, t, p, Q, ei, free, ht, hs, hv, heap_n, seq, free_n):
+def _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv, heap_n, seq, free_n):
     """Expire message s, or make it visible and restart its queue's scaling ticks.
 
     Returns (heap_n, seq, free_n, offer): whether the queue is to be offered."""
-    (qpi, qpf, qs, qsf, tl, qm_start, qm_idx, mpi, mpf, ms, pslot, wpi, wpf, wbusy, cs, it,
-     mi, mf, mfree, glock, whist, qpm_i, qpm_f, mpm, wpm, gq) = Q
     q = mi[s, M_Q]
     if t >= mf[s, MT_SENT] + qpf[q, QF_RET]:
         qpm_i[p, q, QP_EXPIRED] += 1
@@ -333,10 +332,11 @@ def _make_visible(s, t, p, Q, ei, free, ht, hs, hv, heap_n, seq, free_n):
 
 
 @jit_inline
-def _send(mid, q, size, gid, t, p, Q, ei, free, ht, hs, hv, heap_n, seq, free_n):
-    """SendMessage at t; returns (heap_n, seq, free_n, offer)."""
-    (qpi, qpf, qs, qsf, tl, qm_start, qm_idx, mpi, mpf, ms, pslot, wpi, wpf, wbusy, cs, it,
-     mi, mf, mfree, glock, whist, qpm_i, qpm_f, mpm, wpm, gq) = Q
+def _send(req, counters, tl, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv):
+    """SendMessage `req` = (mid, q, size, gid, t, p); `counters` = (heap_n, seq, free_n).
+    Returns (heap_n, seq, free_n, offer)."""
+    mid, q, size, gid, t, p = req
+    heap_n, seq, free_n = counters
     n = gq[GQ_MFREE_N] - 1
     gq[GQ_MFREE_N] = n
     s = mfree[n]
@@ -358,16 +358,14 @@ def _send(mid, q, size, gid, t, p, Q, ei, free, ht, hs, hv, heap_n, seq, free_n)
         qs[q, QS_NDELAYED] += 1
         heap_n, seq = _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, TL_DELAY, s, t + delay)
         return heap_n, seq, free_n, False
-    return _make_visible(s, t, p, Q, ei, free, ht, hs, hv, heap_n, seq, free_n)
+    return _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv, heap_n, seq, free_n)
 
 
 @jit_inline
-def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, Q, ht, hs, hv, heap_n, seq):
+def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf, tl, mi, mf, mfree, glock, whist, qpm_i, qpm_f, it, gq, ht, hs, hv, heap_n, seq):
     """One receive of up to n_max messages of q into it[off:], for a batch already holding
     `have` (QUEUE_SPEC.md's order of checks). Returns (got, bytes, payload_full, over_limit,
     heap_n, seq)."""
-    (qpi, qpf, qs, qsf, tl, qm_start, qm_idx, mpi, mpf, ms, pslot, wpi, wpf, wbusy, cs, it,
-     mi, mf, mfree, glock, whist, qpm_i, qpm_f, mpm, wpm, gq) = Q
     got = 0
     size = 0
     group = -1
@@ -454,10 +452,8 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, Q, ht, hs, hv, he
 
 
 @jit_inline
-def _delete_item(k, q, t, p, Q):
+def _delete_item(k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq):
     """The delete of batch item k (a DeleteMessageBatch entry) addressed to q."""
-    (qpi, qpf, qs, qsf, tl, qm_start, qm_idx, mpi, mpf, ms, pslot, wpi, wpf, wbusy, cs, it,
-     mi, mf, mfree, glock, whist, qpm_i, qpm_f, mpm, wpm, gq) = Q
     s = it[k, IT_SLOT]
     st = mi[s, M_STATE]
     if (mi[s, M_MID] == it[k, IT_MID] and mi[s, M_Q] == q and (st == ST_VISIBLE or st == ST_INFLIGHT)
@@ -554,10 +550,10 @@ def mq_init(parrays, Q):
             ms[m, MS_NFREE] -= 1
             c = pslot[mpi[m, MI_C0] + ms[m, MS_NFREE]]
             ms[m, MS_NLIVE] += 1
-            heap_n, seq, free_n = _become_idle(c, 0.0, Q, ei, free, ht, hs, hv, heap_n, seq, free_n)
+            heap_n, seq, free_n = _become_idle(c, 0.0, cs, ms, mpi, pslot, wbusy, qs, ei, free, ht, hs, hv, heap_n, seq, free_n)
     for w in range(wpi.shape[0]):
         for k in range(wpi[w, WI_N]):
-            heap_n, seq, free_n = _become_idle(wpi[w, WI_C0] + k, 0.0, Q, ei, free, ht, hs, hv,
+            heap_n, seq, free_n = _become_idle(wpi[w, WI_C0] + k, 0.0, cs, ms, mpi, pslot, wbusy, qs, ei, free, ht, hs, hv,
                                                heap_n, seq, free_n)
     g[G_HEAP_N] = heap_n
     g[G_SEQ] = seq
@@ -700,7 +696,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                         qs[q, QS_NINFL] -= 1
                         if qpi[q, QI_FIFO] != 0:
                             glock[q, mi[ms_, M_GROUP]] -= 1
-                    heap_n, seq, free_n, offer = _make_visible(ms_, t, p, Q, ei, free, ht, hs, hv,
+                    heap_n, seq, free_n, offer = _make_visible(ms_, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv,
                                                                heap_n, seq, free_n)
                     if offer:
                         pend_q = q
@@ -731,10 +727,10 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                                 failed = (failed and fifo) or u < rate
                             if not failed:
                                 kept += 1
-                                _delete_item(off + k, q, t, p, Q)
+                                _delete_item(off + k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq)
                         if kept > 0:
                             qpm_i[p, q, QP_DELETE_REQUESTS] += (kept + 9) // 10
-                    heap_n, seq, free_n = _become_idle(c, t, Q, ei, free, ht, hs, hv, heap_n, seq, free_n)
+                    heap_n, seq, free_n = _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, free, ht, hs, hv, heap_n, seq, free_n)
                     pend_q = q
                     phase = 1
             elif kind == K_RETRY or (kind == K_ARRIVAL and f >= 0):
@@ -777,16 +773,16 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                     q = fpi[f, P_ON_FAIL_Q]
                     k = gq[GQ_FAIL_SENDS]
                     gq[GQ_FAIL_SENDS] = k + 1
-                    heap_n, seq, free_n, offer = _send(-1 - k, q, size, 0, t, p, Q, ei, free, ht, hs, hv,
-                                                       heap_n, seq, free_n)
+                    heap_n, seq, free_n, offer = _send((-1 - k, q, size, 0, t, p), (heap_n, seq, free_n), tl,
+                                                       qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv)
                     if offer:
                         pend_q = q
                         phase = 1
             elif kind == K_ARRIVAL:
                 # ---- SendMessage
                 q = a_q[i]
-                heap_n, seq, free_n, offer = _send(a_id[i], q, a_size[i], a_gid[i], t, p, Q, ei, free,
-                                                   ht, hs, hv, heap_n, seq, free_n)
+                heap_n, seq, free_n, offer = _send((a_id[i], q, a_size[i], a_gid[i], t, p), (heap_n, seq, free_n),
+                                                   tl, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv)
                 i += 1
                 if offer:
                     pend_q = q
@@ -816,7 +812,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                         ms[m, MS_NFREE] -= 1
                         c = pslot[mpi[m, MI_C0] + ms[m, MS_NFREE]]
                         ms[m, MS_NLIVE] += 1
-                        heap_n, seq, free_n = _become_idle(c, t, Q, ei, free, ht, hs, hv, heap_n, seq,
+                        heap_n, seq, free_n = _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, free, ht, hs, hv, heap_n, seq,
                                                            free_n)
                     pend_q = q
                     phase = 1
@@ -872,10 +868,10 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                 for k in range(off, off + n):
                     if it[k, IT_ERR] == 0:
                         kept += 1
-                        _delete_item(k, q, t, p, Q)
+                        _delete_item(k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq)
                 if kept > 0:
                     qpm_i[p, q, QP_DELETE_REQUESTS] += (kept + 9) // 10
-                heap_n, seq, free_n = _become_idle(c, t, Q, ei, free, ht, hs, hv, heap_n, seq, free_n)
+                heap_n, seq, free_n = _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, free, ht, hs, hv, heap_n, seq, free_n)
                 pend_q = q
                 phase = 1
             if pend_q < 0:
@@ -943,7 +939,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                 have = cs[c, C_BN]
                 got, gbytes, pfull, olimit, heap_n, seq = _receive(
                     q, cs[c, C_OFF] + have, bs - have, have, cs[c, C_BBYTES], BATCH_PAYLOAD_BYTES, t, p,
-                    Q, ht, hs, hv, heap_n, seq)
+                    qpi, qpf, qs, qsf, tl, mi, mf, mfree, glock, whist, qpm_i, qpm_f, it, gq, ht, hs, hv, heap_n, seq)
                 cs[c, C_BN] = have + got
                 cs[c, C_BBYTES] += gbytes
                 if pfull or have + got == bs:
@@ -957,7 +953,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                 else:
                     capb = NO_CAP
                 got, gbytes, pfull, olimit, heap_n, seq = _receive(
-                    q, cs[c, C_OFF], nmax, 0, 0, capb, t, p, Q, ht, hs, hv, heap_n, seq)
+                    q, cs[c, C_OFF], nmax, 0, 0, capb, t, p, qpi, qpf, qs, qsf, tl, mi, mf, mfree, glock, whist, qpm_i, qpm_f, it, gq, ht, hs, hv, heap_n, seq)
                 if got == 0:
                     break
                 _idle_unlink(cs, qs, q, c)
@@ -1033,7 +1029,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                         mpm[p, m, MP_CONC_MAX] = ms[m, MS_RUNNING]
                 else:
                     mpm[p, m, MP_THROTTLED] += 1  # abandoned: its messages stay in flight
-                    heap_n, seq, free_n = _become_idle(c, t, Q, ei, free, ht, hs, hv, heap_n, seq, free_n)
+                    heap_n, seq, free_n = _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, free, ht, hs, hv, heap_n, seq, free_n)
             if stop:
                 break
         if status != DONE:
