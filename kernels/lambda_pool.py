@@ -522,6 +522,12 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
     The hot counters live in locals while the loop runs (LLVM must assume any array store
     may alias `g`, so counters kept there are reloaded after every store) and go back to
     `g` on every return.
+
+    `pool_attempt` / `pool_complete` above are the same attempt and completion as
+    inline helpers, for the messaging kernel (`queue_pool.run_pool_mq`). This loop keeps
+    its own copy: calling `pool_attempt` here (25 arrays into an inlined function) measured
+    30-45 % slower on tests/bench/test_bench_lambda.py, so the two must be kept in step;
+    tests/test_pool_twin.py and tests/test_queue_twin.py check each against the twins.
     """
     nf = fs.shape[0]
     na = a_t.shape[0]

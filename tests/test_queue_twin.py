@@ -247,6 +247,17 @@ def test_kernel_matches_twin(case, window_s):
     compare(*case, window_s=window_s)
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.data())
+def test_kernel_matches_twin_with_provisioned_controls(case, data):
+    p, qp, mp, fp, items, s, t_end, period_s = case
+    n_fn = len(p.reserved)
+    times = sorted(set(data.draw(st.lists(st.sampled_from([0.5, 1.0, 2.5, 4.0]), max_size=3))))
+    controls = [(t, data.draw(st.integers(0, n_fn - 1)), data.draw(st.integers(0, 3))) for t in times]
+    initial = [data.draw(st.integers(0, 2)) for _ in range(n_fn)] if data.draw(st.booleans()) else None
+    compare(p, qp, mp, fp, items, s, t_end, period_s, window_s=1.0, controls=controls, initial=initial)
+
+
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_kernel_matches_twin_in_tiny_windows(case):
