@@ -56,6 +56,9 @@ class PoolParams:
     retry_base_s: list[float]
     retry_cap_s: list[float]
     retry_jitter: list[int]  # 0 none, 1 full, 2 equal
+    # per function: the queue an async event goes to when it is dropped (Lambda on-failure
+    # destination), -1 or None = none; used by the messaging twin/kernel (QUEUE_SPEC.md)
+    on_failure_queue: list[int] | None = None
 
 
 @dataclass
@@ -90,6 +93,7 @@ class _Attempt:
     first_t: float
     dur_override_ms: float
     units: int = 1  # billed request units of each start (Lambda async: 64 KB chunks past 256 KB)
+    size_bytes: int = 0  # the event's payload: an on-failure destination message's size
     attempt: int = 0
     err_retries: int = 0
     thr_retries: int = 0
@@ -137,6 +141,7 @@ class _State:
     heap: list[tuple] = field(default_factory=list)
     seq: int = 0
     res: RefResult | None = None
+    on_drop: object = None  # called as on_drop(attempt, t) after an async drop (queue_ref.py)
 
 
 def _new_state(p: PoolParams, streams, t_end: float) -> _State:
@@ -295,6 +300,8 @@ def _drop(st: _State, a: _Attempt, t: float) -> None:
     """Count an async event as dropped (AsyncEventsDropped) at `t`."""
     st.res.async_dropped[a.f] += 1
     st.res.drops.append((t, a.id, a.f))
+    if st.on_drop is not None:
+        st.on_drop(a, t)
 
 
 def _throttle(st: _State, a: _Attempt, t: float) -> None:

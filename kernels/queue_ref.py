@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kernels import lambda_pool_ref as pool
+from kernels.histogram import N_BINS
+from kernels.histogram_ref import hist_index_ref
 from kernels.lambda_pool_ref import PoolParams, RefResult
 
 MESSAGE_EVENTS = ("sent", "visible", "received", "deleted", "stale_delete", "dead_lettered",
@@ -54,6 +56,38 @@ BATCH_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke payload, 6 
 REQUEST_CHUNK_BYTES = 64 * 1024  # one billed SQS request per 64 KB chunk
 DELETE_BATCH_MAX = 10  # messages per DeleteMessageBatch
 FIFO_MAX_BATCH = 10
+
+# Per-period outputs (QUEUE_SPEC.md, "Per-period outputs"): the columns of the result's
+# `period_queue` (int64 [period, queue, col]), `period_queue_f` (float64), `period_mapping`
+# and `period_fleet` (int64); the numba kernel writes the same arrays.
+QUEUE_PERIOD_INT = ("sent", "redriven_in", "received", "deleted", "dead_lettered", "expired",
+                    "empty_receives", "receive_requests", "delete_requests", "stale_deletes",
+                    "send_requests", "visible", "in_flight", "delayed", "wait_n")
+(QP_SENT, QP_REDRIVEN_IN, QP_RECEIVED, QP_DELETED, QP_DEAD_LETTERED, QP_EXPIRED,
+ QP_EMPTY_RECEIVES, QP_RECEIVE_REQUESTS, QP_DELETE_REQUESTS, QP_STALE_DELETES,
+ QP_SEND_REQUESTS, QP_VISIBLE, QP_IN_FLIGHT, QP_DELAYED, QP_WAIT_N) = range(len(QUEUE_PERIOD_INT))
+QUEUE_PERIOD_FLOAT = ("age_of_oldest_s", "visible_s", "wait_sum_s")
+QPF_AGE_OLDEST_S, QPF_VISIBLE_S, QPF_WAIT_SUM_S = range(len(QUEUE_PERIOD_FLOAT))
+MAPPING_PERIOD = ("batches_invoked", "batches_throttled", "max_concurrent_batches", "target")
+MP_INVOKED, MP_THROTTLED, MP_CONC_MAX, MP_TARGET = range(len(MAPPING_PERIOD))
+FLEET_PERIOD = ("batches", "messages", "max_busy")
+WP_BATCHES, WP_MESSAGES, WP_BUSY_MAX = range(len(FLEET_PERIOD))
+
+
+def n_periods_of(t_end: float, period_s: float) -> int:
+    """Periods of a run (the pool's rule): the last one is clipped to t_end."""
+    return max(1, int(math.ceil(t_end / period_s - 1e-9)))
+
+
+def chunks_64kb_ref(size_bytes: int) -> int:
+    """Requests a payload counts as at 64 KB each (at least one)."""
+    return max(1, math.ceil(size_bytes / REQUEST_CHUNK_BYTES))
+
+
+def on_failure_mid(k: int) -> int:
+    """The message id of the k-th on-failure destination message of a run (k = 0, 1, ...):
+    negative, so it cannot collide with a send's id (sends must have ids >= 0)."""
+    return -1 - k
 
 
 @dataclass
@@ -125,6 +159,13 @@ class MessagingResult:
     fleet_batches: list[int]  # worker batches finished (BATCH_DONE before t_end)
     fleet_messages: list[int]  # messages in those batches
     draws_used: dict[str, list[int]]  # ITEM per mapping, PROC and WERR per fleet
+    # per period (see QUEUE_PERIOD_INT etc. for the columns)
+    period_queue: np.ndarray = None  # int64 [P, Q, len(QUEUE_PERIOD_INT)]
+    period_queue_f: np.ndarray = None  # float64 [P, Q, len(QUEUE_PERIOD_FLOAT)]
+    period_mapping: np.ndarray = None  # int64 [P, M, len(MAPPING_PERIOD)]
+    period_fleet: np.ndarray = None  # int64 [P, W, len(FLEET_PERIOD)]
+    wait_hist: np.ndarray = None  # int64 [Q, N_BINS]: first-receive waits in ms (histogram.py)
+    failure_sends: int = 0  # on-failure destination messages sent (mids -1 .. -failure_sends)
 
     @property
     def rows(self) -> list[tuple]:
@@ -141,6 +182,7 @@ class _Message:
     key: int
     group: int
     seq: int  # enqueue order in its current queue (FIFO delivery order)
+    entered_t: float = 0.0  # when it entered its current queue (send or redrive): waits
     state: int = DELAYED
     receive_count: int = 0  # the receipt of its latest receive
 
@@ -231,6 +273,11 @@ class _World:
     messages: dict[int, _Message] = field(default_factory=dict)
     queues: list[_QueueState] = field(default_factory=list)
     maps: list[_MappingState] = field(default_factory=list)
+    period_s: float = math.inf
+    n_periods: int = 1
+    period: int = 0  # the current period's index
+    vis_last_t: list[float] = field(default_factory=list)  # per queue: visible_s integrated to
+    busy_workers: list[int] = field(default_factory=list)  # per fleet
 
 
 def _validate(qp: QueueParams, mp: MappingParams, fp: FleetParams) -> None:
@@ -257,8 +304,16 @@ def _validate(qp: QueueParams, mp: MappingParams, fp: FleetParams) -> None:
             raise ValueError(f"fleet {w}: max_messages {n} < 1")
 
 
-def _new_world(p, qp, mp, fp, streams, t_end) -> _World:
+def _validate_on_failure(p: PoolParams, qp: QueueParams) -> None:
+    n_q = len(qp.visibility_timeout_s)
+    for f, q in enumerate(p.on_failure_queue or ()):
+        if q >= 0 and (q >= n_q or qp.fifo[q]):
+            raise ValueError(f"function {f}: on-failure queue {q} must be a standard queue")
+
+
+def _new_world(p, qp, mp, fp, streams, t_end, period_s) -> _World:
     n_q, n_m, n_w = len(qp.visibility_timeout_s), len(mp.queue), len(fp.queue)
+    n_p = n_periods_of(t_end, period_s)
     zq = [0] * n_q
     res = MessagingResult(
         pool=None, log=[], batches=[],
@@ -270,11 +325,17 @@ def _new_world(p, qp, mp, fp, streams, t_end) -> _World:
         target_steps=[[] for _ in range(n_m)], pollers=[0] * n_m,
         fleet_batches=[0] * n_w, fleet_messages=[0] * n_w,
         draws_used={"ITEM": [0] * n_m, "PROC": [0] * n_w, "WERR": [0] * n_w},
+        period_queue=np.zeros((n_p, n_q, len(QUEUE_PERIOD_INT)), np.int64),
+        period_queue_f=np.zeros((n_p, n_q, len(QUEUE_PERIOD_FLOAT)), np.float64),
+        period_mapping=np.zeros((n_p, n_m, len(MAPPING_PERIOD)), np.int64),
+        period_fleet=np.zeros((n_p, n_w, len(FLEET_PERIOD)), np.int64),
+        wait_hist=np.zeros((n_q, N_BINS), np.int64),
     )
     ps = pool._new_state(p, streams, t_end)
     res.pool = ps.res
     world = _World(ps=ps, qp=qp, mp=mp, fp=fp, streams=streams, res=res,
-                   queues=[_QueueState() for _ in range(n_q)])
+                   queues=[_QueueState() for _ in range(n_q)], period_s=float(period_s),
+                   n_periods=n_p, vis_last_t=[0.0] * n_q, busy_workers=[0] * n_w)
     for m in range(n_m):
         world.queues[mp.queue[m]].mappings.append(m)
         rate, scaling_cap = SCALING[int(mp.legacy_scaling[m])]
@@ -294,6 +355,49 @@ def _log(w: _World, t: float, msg: _Message, q: int, event: str) -> None:
     w.res.log.append((t, msg.mid, q, event))
 
 
+def _qc(w: _World, q: int, col: int, n: int = 1) -> None:
+    """Count `n` into the current period's queue counter `col`."""
+    w.res.period_queue[w.period, q, col] += n
+
+
+def _integrate_visible(w: _World, q: int, t: float) -> None:
+    """Add ∫ visible count dt up to `t` to the current period (before the count changes)."""
+    w.res.period_queue_f[w.period, q, QPF_VISIBLE_S] += len(w.queues[q].visible) * (t - w.vis_last_t[q])
+    w.vis_last_t[q] = t
+
+
+def _close_period(w: _World, t: float) -> None:
+    """Snapshot the state at the end `t` of the current period."""
+    pq, pqf = w.res.period_queue[w.period], w.res.period_queue_f[w.period]
+    for q, qs in enumerate(w.queues):
+        _integrate_visible(w, q, t)
+        pq[q, QP_VISIBLE] = len(qs.visible)
+        pq[q, QP_IN_FLIGHT] = qs.n_inflight
+        pq[q, QP_DELAYED] = qs.n_delayed
+        pqf[q, QPF_AGE_OLDEST_S] = t - min(m.sent_t for m in qs.visible) if qs.visible else 0.0
+    for m, ms in enumerate(w.maps):
+        w.res.period_mapping[w.period, m, MP_TARGET] = ms.target
+
+
+def _open_period(w: _World) -> None:
+    """Start the next period: maxima start from the current values."""
+    w.period += 1
+    for m, ms in enumerate(w.maps):
+        w.res.period_mapping[w.period, m, MP_CONC_MAX] = ms.running
+    for f, n in enumerate(w.busy_workers):
+        w.res.period_fleet[w.period, f, WP_BUSY_MAX] = n
+
+
+def _advance(w: _World, t: float) -> None:
+    """Close every period that ends at or before `t` (the pool kernel's rule)."""
+    last = w.n_periods - 1
+    if w.period < last and t >= (w.period + 1) * w.period_s:
+        p = min(int(t // w.period_s), last)
+        while w.period < p:
+            _close_period(w, (w.period + 1) * w.period_s)
+            _open_period(w)
+
+
 def _draw(w: _World, kind: str, i: int) -> float:
     """The next value of messaging stream `kind` of mapping or fleet `i`."""
     used = w.res.draws_used[kind]
@@ -308,12 +412,13 @@ def _expired(w: _World, msg: _Message, t: float) -> bool:
     return t >= msg.sent_t + w.qp.retention_s[msg.q]
 
 
-def _leave(w: _World, msg: _Message) -> None:
+def _leave(w: _World, msg: _Message, t: float) -> None:
     """Take `msg` out of its current non-final state in its queue's counts and lists."""
     qs = w.queues[msg.q]
     if msg.state == DELAYED:
         qs.n_delayed -= 1
     elif msg.state == VISIBLE:
+        _integrate_visible(w, msg.q, t)
         qs.visible.remove(msg)
     elif msg.state == INFLIGHT:
         qs.n_inflight -= 1
@@ -324,13 +429,14 @@ def _expire(w: _World, msg: _Message, t: float) -> None:
     """Drop `msg` for retention (it has already left its previous state)."""
     msg.state = EXPIRED
     w.res.expired[msg.q] += 1
+    _qc(w, msg.q, QP_EXPIRED)
     _log(w, t, msg, msg.q, "expired")
 
 
 def _enqueue(w: _World, msg: _Message, q: int, t: float, redrive: bool) -> None:
     """A message enters `q`: a send is delayed by `delay_s` or visible at once; a redrive
     waits (as delayed) for its VISIBLE at `t`, so the DLQ is offered after the current event."""
-    msg.q, msg.seq, msg.receive_count = q, w.queues[q].next_seq, 0
+    msg.q, msg.seq, msg.receive_count, msg.entered_t = q, w.queues[q].next_seq, 0, t
     w.queues[q].next_seq += 1
     delay = 0.0 if redrive else w.qp.delay_s[q]
     if delay > 0 or redrive:
@@ -348,6 +454,8 @@ def _send(w: _World, mid: int, q: int, size_bytes: int, key: int, group: int, t:
     msg = _Message(mid=mid, q=q, sent_t=t, size_bytes=size_bytes, key=key, group=group, seq=0)
     w.messages[mid] = msg
     w.res.sent[q] += 1
+    _qc(w, q, QP_SENT)
+    _qc(w, q, QP_SEND_REQUESTS, chunks_64kb_ref(size_bytes))
     _log(w, t, msg, q, "sent")
     _enqueue(w, msg, q, t, redrive=False)
 
@@ -358,6 +466,7 @@ def _make_visible(w: _World, msg: _Message, t: float) -> None:
         _expire(w, msg, t)
         return
     qs = w.queues[msg.q]
+    _integrate_visible(w, msg.q, t)
     msg.state = VISIBLE
     if w.qp.fifo[msg.q]:
         i = len(qs.visible)
@@ -379,7 +488,7 @@ def _on_visible(w: _World, ev: _Visible, t: float) -> None:
     msg = w.messages[ev.mid]
     if msg.q != ev.q or msg.receive_count != ev.receipt or msg.state not in (DELAYED, INFLIGHT):
         return  # deleted, expired, or received again since
-    _leave(w, msg)
+    _leave(w, msg, t)
     _make_visible(w, msg, t)
 
 
@@ -388,8 +497,10 @@ def _dead_letter(w: _World, msg: _Message, t: float) -> None:
     q, d = msg.q, w.qp.dlq[msg.q]
     msg.state = DEAD_LETTERED
     w.res.dead_lettered[q] += 1
+    _qc(w, q, QP_DEAD_LETTERED)
     _log(w, t, msg, q, "dead_lettered")
     w.res.redriven_in[d] += 1
+    _qc(w, d, QP_REDRIVEN_IN)
     _log(w, t, msg, d, "redriven_in")
     _enqueue(w, msg, d, t, redrive=True)
 
@@ -406,6 +517,7 @@ def _receive(w: _World, q: int, n_max: int, have: int, have_bytes: int, cap_byte
     while i < len(qs.visible) and len(items) < n_max:
         msg = qs.visible[i]
         if _expired(w, msg, t):
+            _integrate_visible(w, q, t)
             del qs.visible[i]
             _expire(w, msg, t)
             continue
@@ -420,6 +532,7 @@ def _receive(w: _World, q: int, n_max: int, have: int, have_bytes: int, cap_byte
         if qs.n_inflight >= qp.in_flight_limit[q]:
             over_limit = True
             break
+        _integrate_visible(w, q, t)
         del qs.visible[i]
         msg.receive_count += 1
         if 0 <= qp.max_receive_count[q] < msg.receive_count:
@@ -431,6 +544,11 @@ def _receive(w: _World, q: int, n_max: int, have: int, have_bytes: int, cap_byte
         visible_at = t + qp.visibility_timeout_s[q]
         pool._schedule(w.ps, visible_at, _Visible(msg.mid, q, msg.receive_count))
         w.res.received[q] += 1
+        _qc(w, q, QP_RECEIVED)
+        if msg.receive_count == 1:  # its first receive in this queue: the wait since it entered
+            _qc(w, q, QP_WAIT_N)
+            w.res.period_queue_f[w.period, q, QPF_WAIT_SUM_S] += t - msg.entered_t
+            w.res.wait_hist[q, hist_index_ref((t - msg.entered_t) * 1000.0)] += 1
         _log(w, t, msg, q, "received")
         items.append((msg, msg.receive_count))
         size += msg.size_bytes
@@ -439,13 +557,16 @@ def _receive(w: _World, q: int, n_max: int, have: int, have_bytes: int, cap_byte
     # billed one request per 64 KB of its own payload
     for k in range(0, len(items), 10):
         call_bytes = sum(m.size_bytes for m, _ in items[k : k + 10])
-        w.res.receive_requests[q] += max(1, math.ceil(call_bytes / REQUEST_CHUNK_BYTES))
+        w.res.receive_requests[q] += chunks_64kb_ref(call_bytes)
+        _qc(w, q, QP_RECEIVE_REQUESTS, chunks_64kb_ref(call_bytes))
     return items, payload_full, over_limit
 
 
 def _become_idle(w: _World, c: _Consumer, t: float) -> None:
     """`c` has no work: a poller above its mapping's target retires, else it starts a long poll."""
     c.batch = None
+    if c.kind == WORKER and c.state == BUSY:
+        w.busy_workers[c.owner] -= 1
     if c.kind == POLLER and w.maps[c.owner].n_live > w.maps[c.owner].target:
         c.state = RETIRED
         w.maps[c.owner].n_live -= 1
@@ -514,8 +635,12 @@ def _invoke(w: _World, c: _Consumer, t: float) -> None:
         ms = w.maps[m]
         ms.running += 1
         w.res.max_concurrent_batches[m] = max(w.res.max_concurrent_batches[m], ms.running)
+        pm = w.res.period_mapping[w.period, m]
+        pm[MP_INVOKED] += 1
+        pm[MP_CONC_MAX] = max(pm[MP_CONC_MAX], ms.running)
     else:
         w.res.batches_throttled[m] += 1  # abandoned: its messages stay in flight
+        w.res.period_mapping[w.period, m, MP_THROTTLED] += 1
         _become_idle(w, c, t)
 
 
@@ -524,14 +649,17 @@ def _delete(w: _World, q: int, items: list[tuple[_Message, int]], t: float) -> N
     if not items:
         return
     w.res.delete_requests[q] += math.ceil(len(items) / DELETE_BATCH_MAX)
+    _qc(w, q, QP_DELETE_REQUESTS, math.ceil(len(items) / DELETE_BATCH_MAX))
     for msg, receipt in items:
         if msg.q == q and msg.state in (VISIBLE, INFLIGHT) and msg.receive_count == receipt:
-            _leave(w, msg)
+            _leave(w, msg, t)
             msg.state = DELETED
             w.res.deleted[q] += 1
+            _qc(w, q, QP_DELETED)
             _log(w, t, msg, q, "deleted")
         else:
             w.res.stale_deletes[q] += 1
+            _qc(w, q, QP_STALE_DELETES)
             _log(w, t, msg, q, "stale_delete")
 
 
@@ -568,6 +696,8 @@ def _on_poll_empty(w: _World, ev: _PollEmpty, t: float) -> None:
         return
     w.res.empty_receives[c.q] += 1
     w.res.receive_requests[c.q] += 1
+    _qc(w, c.q, QP_EMPTY_RECEIVES)
+    _qc(w, c.q, QP_RECEIVE_REQUESTS)
     pool._schedule(w.ps, t + LONG_POLL_S, _PollEmpty(c, c.token))
 
 
@@ -580,6 +710,9 @@ def _work(w: _World, c: _Consumer, t: float) -> None:
         total_ms += _draw(w, "PROC", f)
         b.errors.append(_draw(w, "WERR", f) < w.fp.error_rate[f])
     c.state = BUSY
+    w.busy_workers[f] += 1
+    pw = w.res.period_fleet[w.period, f]
+    pw[WP_BUSY_MAX] = max(pw[WP_BUSY_MAX], w.busy_workers[f])
     pool._schedule(w.ps, t + total_ms / 1000.0, _BatchDone(c, b))
 
 
@@ -587,6 +720,8 @@ def _on_batch_done(w: _World, ev: _BatchDone, t: float) -> None:
     c, b = ev.consumer, ev.batch
     w.res.fleet_batches[c.owner] += 1
     w.res.fleet_messages[c.owner] += len(b.items)
+    w.res.period_fleet[w.period, c.owner, WP_BATCHES] += 1
+    w.res.period_fleet[w.period, c.owner, WP_MESSAGES] += len(b.items)
     _delete(w, c.q, [item for item, err in zip(b.items, b.errors) if not err], t)
     _become_idle(w, c, t)
     _offer(w, c.q, t)
@@ -628,14 +763,29 @@ def _on_scale(w: _World, ev: _Scale, t: float) -> None:
         pool._schedule(w.ps, t + SCALE_TICK_S, _Scale(m))
 
 
+def _on_failure(w: _World, a, t: float) -> None:
+    """An async event of f was dropped: send it to f's on-failure queue, if it has one."""
+    dest = w.ps.p.on_failure_queue
+    q = dest[a.f] if dest is not None else -1
+    if q >= 0:
+        mid = on_failure_mid(w.res.failure_sends)
+        w.res.failure_sends += 1
+        _send(w, mid, q, a.size_bytes, 0, 0, t)
+
+
 def _close(w: _World, t_end: float) -> None:
-    """Expire visible messages that outlived their retention by t_end; count end states."""
+    """Expire visible messages that outlived their retention by t_end; count end states;
+    take the last period's snapshot at t_end (after those expiries)."""
+    while w.period < w.n_periods - 1:
+        _close_period(w, (w.period + 1) * w.period_s)
+        _open_period(w)
     for m, ms in enumerate(w.maps):
         w.res.pollers[m] = ms.n_live
     for msg in w.messages.values():
         if msg.state == VISIBLE and _expired(w, msg, t_end):
-            _leave(w, msg)
+            _leave(w, msg, t_end)
             _expire(w, msg, t_end)
+    _close_period(w, t_end)
     for msg in w.messages.values():
         if msg.state == VISIBLE:
             w.res.visible[msg.q] += 1
@@ -655,15 +805,20 @@ def simulate_messaging_ref(
     t_end: float,
     controls=(),
     initial_provisioned: list[int] | None = None,
+    period_s: float | None = None,
 ) -> MessagingResult:
     """Run the pool, its queues, mappings and worker fleets over [0, t_end) s.
 
     Times are seconds, `size_bytes` bytes, DUR/INIT/PROC draws milliseconds. `controls`:
-    (t, f, n) = set_provisioned(f, n) at t, sorted by t.
+    (t, f, n) = set_provisioned(f, n) at t, sorted by t. `period_s`: the length of the
+    metric periods (default: one period, the whole run).
     """
     _validate(queues, mappings, fleets)
-    w = _new_world(pool_params, queues, mappings, fleets, streams, t_end)
+    _validate_on_failure(pool_params, queues)
+    w = _new_world(pool_params, queues, mappings, fleets, streams, t_end,
+                   period_s if period_s is not None else t_end)
     ps = w.ps
+    ps.on_drop = lambda a, t: _on_failure(w, a, t)
     if initial_provisioned is not None:
         for f, n in enumerate(initial_provisioned):
             pool._set_provisioned(ps, f, int(n), 0.0)
@@ -700,6 +855,7 @@ def simulate_messaging_ref(
         t, cls, _ = min(heads)
         if t >= ps.t_end:
             break
+        _advance(w, t)
         if cls == pool._CONTROL:
             _, f, n = controls[ci]
             ci += 1
@@ -729,9 +885,12 @@ def simulate_messaging_ref(
                     src=int(arrivals["src"][ai]), inv=int(arrivals["inv"][ai]), first_t=t,
                     dur_override_ms=float(arrivals["dur_override_ms"][ai]),
                     units=int(arr_units[ai]) if arr_units is not None else 1,
+                    size_bytes=int(arr_size[ai]),
                 )
                 pool._attempt(ps, a, t)
             else:
+                if int(arrivals["id"][ai]) < 0:
+                    raise ValueError("a send's message id must be >= 0")
                 _send(w, int(arrivals["id"][ai]), int(arr_q[ai]), int(arr_size[ai]),
                       int(arr_key[ai]), int(arr_group[ai]), t)
             ai += 1

@@ -15,8 +15,9 @@ class PoolState:
 
     def __init__(self, p: PoolParams, t_end: float, period_s: float, chunk: int,
                  sample: float = 0.0, first_n: int = 0, sample_all: bool = False,
-                 events: int = 4096):
+                 events: int = 4096, heap_extra: int = 0):
         nf = len(p.reserved)
+        self.heap_extra = heap_extra  # heap entries beyond the event table (queue timer lists)
         self.nf = nf
         caps = [r if r >= 0 else p.unres_cap for r in p.reserved]
         offs = np.concatenate([[0], np.cumsum(caps)]).astype(np.int64)
@@ -26,6 +27,7 @@ class PoolState:
         self.fpi[:, K.P_ASYNC_RETRIES] = p.async_max_retries
         self.fpi[:, K.P_BUCKET] = p.bucket
         self.fpi[:, K.P_STACK_OFF] = offs[:-1]
+        self.fpi[:, K.P_ON_FAIL_Q] = p.on_failure_queue if p.on_failure_queue is not None else -1
         self.fpf = np.zeros((nf, K.N_FPF), np.float64)
         self.fpf[:, K.P_TIMEOUT_MS] = p.timeout_ms
         self.fpf[:, K.P_ERROR_RATE] = p.error_rate
@@ -74,7 +76,7 @@ class PoolState:
 
     def grow_events(self, capacity: int) -> None:
         """Enlarge the event table and heap to `capacity`, keeping what is scheduled."""
-        old = self.ht.shape[0]
+        old = self.ei.shape[0]
         n = int(self.g[K.G_HEAP_N])
         nfree = int(self.g[K.G_FREE_N])
         ei = np.zeros((capacity, K.N_EI), np.int64)
@@ -83,7 +85,7 @@ class PoolState:
         free = np.zeros(capacity, np.int64)
         free[:nfree] = self.free[:nfree]
         free[nfree : nfree + capacity - old] = np.arange(old, capacity)
-        ht, hs, hv = (np.zeros(capacity, a.dtype) for a in (self.ht, self.hs, self.hv))
+        ht, hs, hv = (np.zeros(capacity + self.heap_extra, a.dtype) for a in (self.ht, self.hs, self.hv))
         ht[:n], hs[:n], hv[:n] = self.ht[:n], self.hs[:n], self.hv[:n]
         self.ei, self.ef, self.free, self.ht, self.hs, self.hv = ei, ef, free, ht, hs, hv
         self.g[K.G_FREE_N] = nfree + capacity - old
@@ -132,7 +134,15 @@ def sample_threshold(sample: float) -> int:
 
 
 def run(state: PoolState, t_stop: float, arrivals, streams) -> None:
-    """Run the kernel to t_stop, feeding it draws and room as it asks."""
+    """Run the kernel to t_stop, feeding it draws and room as it asks.
+
+    A `sim.compute.queue_state.MessagingState` (queues, mappings and fleets in the pool)
+    goes to `queue_state.run`, whose arrivals and streams have more columns (see there).
+    """
+    if not isinstance(state, PoolState):
+        from sim.compute import queue_state
+
+        return queue_state.run(state, t_stop, arrivals, streams)
     a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units = arrivals
     i = 0
     while True:
@@ -143,6 +153,6 @@ def run(state: PoolState, t_stop: float, arrivals, streams) -> None:
         if status == K.NEED_DRAWS:
             state.refill(f, streams[f])
         elif status == K.EVENTS_FULL:
-            state.grow_events(2 * state.ht.shape[0])
+            state.grow_events(2 * state.ei.shape[0])
         elif status == K.ROWS_FULL:
             state.grow_rows()

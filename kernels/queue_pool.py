@@ -1,0 +1,1054 @@
+"""SQS queues, event source mappings and worker fleets inside the Lambda pool's event loop.
+
+Semantics: `kernels/QUEUE_SPEC.md`; plain-Python twin: `kernels/queue_ref.py`. The queues,
+their mappings and fleets share the pool's heap and scheduling counter (one coupled group);
+a mapping's invocation is a pool attempt, run by the pool's own inlined `pool_attempt`.
+State: `sim.compute.queue_state.MessagingState`.
+
+Data layout (flat arrays, no per-message objects):
+- messages: rows of `mi` (int64) / `mf` (float64), recycled through the free stack `mfree`;
+  a queue's visible list is an intrusive doubly linked list (`M_PREV`/`M_NEXT`), ordered
+  by when messages became visible (FIFO queues: by enqueue order, inserted from the tail).
+- `VISIBLE` events (end of a delay, a redrive, a visibility timeout) are not heap entries
+  per message: their times are monotone per queue and kind (t + delay_s, t, t +
+  visibility_timeout_s), so each (queue, kind) keeps a singly linked timer list through the
+  messages (`M_TNEXT`, with the time and counter the event got when it was scheduled) and
+  only its head sits in the heap (value `-1 - (3 q + kind)`). A message has at most one
+  pending timer; a message deleted while in flight keeps its row until its timer fires.
+- consumers (pollers and workers): rows of `cs`; per queue an idle list and a batching
+  list (doubly linked); a consumer's batch is a block of the item arena `it` (slot, mid,
+  receipt, error), allocated on its first receive and kept for the slot's life.
+- FIFO group locks: `glock[q, gid]` (in-flight messages of group gid in q), gid a dense
+  index the caller assigns to group values.
+
+Resumability: every event is handled whole, except its final offer of a queue, which is a
+sequence of steps (one receive, and perhaps one invocation, each) that can stop before any
+step for more draws, events, rows or arena room; the offer's position is kept in `gq` and
+the next call goes on from there before anything else.
+"""
+
+import numpy as np
+
+from kernels import jit, jit_inline
+from kernels import lambda_pool as P
+from kernels.billing import chunks_64kb
+from kernels.heap import heap_pop, heap_push
+from kernels.histogram import hist_index
+from kernels.lambda_pool import (
+    DONE, E_ATTEMPT, E_DOVER, E_ERR_R, E_FIRST_T, E_FN, E_ID, E_INV, E_KIND, E_SIZE, E_SRC,
+    E_THR_R, E_UNITS, EVENTS_FULL, G_ATTEMPTS, G_FREE_N, G_HEAP_N, G_PERIOD, G_ROWS_N, G_SEQ,
+    G_UNRES_CAP, G_UNRES_USED, GF_PERIOD_S, GF_T_END, K_COMPLETE, K_RETRY, NEED_DRAWS,
+    P_ON_FAIL_Q, ROWS_FULL, _draws_low, pool_attempt, pool_complete,
+)
+from kernels.queue_ref import (
+    BATCH_PAYLOAD_BYTES, LONG_POLL_S, MP_CONC_MAX, MP_INVOKED, MP_TARGET, MP_THROTTLED,
+    QP_DEAD_LETTERED, QP_DELAYED, QP_DELETE_REQUESTS, QP_DELETED, QP_EMPTY_RECEIVES,
+    QP_EXPIRED, QP_IN_FLIGHT, QP_RECEIVE_REQUESTS, QP_RECEIVED, QP_REDRIVEN_IN,
+    QP_SEND_REQUESTS, QP_SENT, QP_STALE_DELETES, QP_VISIBLE, QP_WAIT_N, QPF_AGE_OLDEST_S,
+    QPF_VISIBLE_S, QPF_WAIT_SUM_S, SCALE_TICK_S, WP_BATCHES, WP_BUSY_MAX, WP_MESSAGES,
+)
+
+# Status codes beyond the pool's DONE, NEED_DRAWS (which = function), EVENTS_FULL, ROWS_FULL.
+MSGS_FULL = 4
+ITEMS_FULL = 5
+STEPS_FULL = 6
+NEED_MDRAWS = 7  # which = messaging stream (ITEM m: m; PROC w: M + 2w; WERR w: M + 2w + 1)
+
+# Event kinds beyond K_COMPLETE (E_ID: the mapping's consumer or -1, E_INV: error) and K_RETRY.
+K_SCALE = 2  # E_ID: mapping
+K_WINDOW_END = 3  # E_ID: consumer, E_ATTEMPT: its token
+K_POLL_EMPTY = 4  # E_ID: consumer, E_ATTEMPT: its token
+K_BATCH_DONE = 5  # E_ID: consumer
+K_TIMER = -1  # a timer list's head (heap value < 0)
+K_ARRIVAL = -2
+
+# Queue parameters: int64 `qpi`, float64 `qpf`.
+QI_MRC = 0
+QI_DLQ = 1
+QI_LIMIT = 2
+QI_FIFO = 3
+N_QPI = 4
+QF_VIS = 0
+QF_RET = 1
+QF_DELAY = 2
+N_QPF = 3
+# Queue state `qs` (int64) and `qsf` (float64); timer lists `tl[3 q + kind] = (head, tail)`.
+QS_HEAD = 0
+QS_TAIL = 1
+QS_NVIS = 2
+QS_NDELAYED = 3
+QS_NINFL = 4
+QS_NEXT_SEQ = 5
+QS_IDLE_HEAD = 6
+QS_IDLE_TAIL = 7
+QS_BAT_HEAD = 8
+QS_BAT_TAIL = 9
+N_QS = 10
+QSF_VIS_LAST = 0
+N_QSF = 1
+TL_DELAY = 0
+TL_REDRIVE = 1
+TL_VIS = 2
+# Mappings: int64 `mpi`, float64 `mpf`, state `ms`.
+MI_Q = 0
+MI_FN = 1
+MI_BATCH = 2
+MI_REPORT = 3
+MI_FLOOR = 4
+MI_CAP = 5
+MI_RATE = 6
+MI_C0 = 7  # first consumer slot
+MI_NSLOT = 8
+N_MPI = 9
+MF_WINDOW = 0
+MF_ITEM_RATE = 1
+N_MPF = 2
+MS_TARGET = 0
+MS_NLIVE = 1
+MS_RUNNING = 2
+MS_TICKING = 3
+MS_NFREE = 4  # free poller slots on the mapping's stack in `pslot`
+N_MS = 5
+# Fleets: int64 `wpi`, float64 `wpf`; busy workers `wbusy`.
+WI_Q = 0
+WI_MAX = 1
+WI_N = 2
+WI_C0 = 3
+N_WPI = 4
+WF_ERR = 0
+N_WPF = 1
+# Consumers `cs`.
+C_KIND = 0
+C_OWNER = 1
+C_Q = 2
+C_STATE = 3
+C_TOKEN = 4
+C_PREV = 5
+C_NEXT = 6
+C_BPREV = 7
+C_BNEXT = 8
+C_BN = 9
+C_BBYTES = 10
+C_OFF = 11  # item arena block (-1: none yet)
+C_CAP = 12  # block size
+N_CS = 13
+POLLER = 0
+WORKER = 1
+CS_IDLE = 0
+CS_BATCHING = 1
+CS_BUSY = 2
+CS_RETIRED = 3
+# Messages: int64 `mi`, float64 `mf`.
+M_MID = 0
+M_Q = 1
+M_STATE = 2
+M_RC = 3
+M_SEQ = 4
+M_GROUP = 5
+M_SIZE = 6
+M_PREV = 7
+M_NEXT = 8
+M_TNEXT = 9
+M_TSEQ = 10
+M_TIMER = 11
+N_MI = 12
+MT_SENT = 0
+MT_ENTERED = 1
+MT_TT = 2
+N_MF = 3
+ST_DELAYED = 0
+ST_VISIBLE = 1
+ST_INFLIGHT = 2
+ST_DELETED = 3
+ST_EXPIRED = 5
+ST_FREE = 6
+# Batch items `it`.
+IT_SLOT = 0
+IT_MID = 1
+IT_RC = 2
+IT_ERR = 3
+N_IT = 4
+# Globals `gq` (int64) and `gqf` (float64).
+GQ_BATCHES = 0
+GQ_FAIL_SENDS = 1
+GQ_MFREE_N = 2
+GQ_ITEMS_N = 3
+GQ_STEPS_N = 4
+GQ_PEND_Q = 5
+GQ_PEND_PHASE = 6
+GQ_PEND_CUR = 7
+GQ_PEND_SCALE = 8
+GQ_E_MIN = 9
+N_GQ = 10
+GQF_PEND_T = 0
+N_GQF = 1
+
+NO_CAP = 1e300  # a worker's receive has no payload cap
+
+
+@jit_inline
+def _integ(qs, qsf, qpm_f, p, q, t):
+    """∫ visible count dt up to t, into period p (before the count changes)."""
+    qpm_f[p, q, QPF_VISIBLE_S] += qs[q, QS_NVIS] * (t - qsf[q, QSF_VIS_LAST])
+    qsf[q, QSF_VIS_LAST] = t
+
+
+@jit_inline
+def _vis_unlink(mi, qs, q, s):
+    a = mi[s, M_PREV]
+    b = mi[s, M_NEXT]
+    if a >= 0:
+        mi[a, M_NEXT] = b
+    else:
+        qs[q, QS_HEAD] = b
+    if b >= 0:
+        mi[b, M_PREV] = a
+    else:
+        qs[q, QS_TAIL] = a
+    qs[q, QS_NVIS] -= 1
+
+
+@jit_inline
+def _free_msg(mi, mfree, gq, s, state):
+    mi[s, M_STATE] = state
+    mfree[gq[GQ_MFREE_N]] = s
+    gq[GQ_MFREE_N] += 1
+
+
+@jit_inline
+def _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, kind, s, tt):
+    """Schedule message s's VISIBLE at tt on q's timer list `kind`; returns (heap_n, seq)."""
+    li = 3 * q + kind
+    mi[s, M_TNEXT] = -1
+    mf[s, MT_TT] = tt
+    mi[s, M_TSEQ] = seq
+    mi[s, M_TIMER] = 1
+    tail = tl[li, 1]
+    if tail < 0:
+        tl[li, 0] = s
+        heap_n = heap_push(ht, hs, hv, heap_n, tt, seq, -1 - li)
+    else:
+        mi[tail, M_TNEXT] = s
+    tl[li, 1] = s
+    return heap_n, seq + 1
+
+
+@jit_inline
+def _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n, t, kind, ident, token):
+    """Schedule a messaging event; returns (heap_n, seq, free_n)."""
+    free_n -= 1
+    s = free[free_n]
+    ei[s, E_KIND] = kind
+    ei[s, E_FN] = -1
+    ei[s, E_ID] = ident
+    ei[s, E_ATTEMPT] = token
+    heap_n = heap_push(ht, hs, hv, heap_n, t, seq, s)
+    return heap_n, seq + 1, free_n
+
+
+@jit_inline
+def _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, free, ht, hs, hv, heap_n, seq, free_n):
+    """Consumer c has no work: a poller above target retires, else it starts a long poll.
+
+    (The per-message helpers take arrays one by one: a tuple of arrays costs numba a
+    reference count per array and call.)"""
+    cs[c, C_BN] = 0
+    cs[c, C_BBYTES] = 0
+    o = cs[c, C_OWNER]
+    if cs[c, C_KIND] == WORKER:
+        if cs[c, C_STATE] == CS_BUSY:
+            wbusy[o] -= 1
+    elif ms[o, MS_NLIVE] > ms[o, MS_TARGET]:
+        cs[c, C_STATE] = CS_RETIRED
+        ms[o, MS_NLIVE] -= 1
+        pslot[mpi[o, MI_C0] + ms[o, MS_NFREE]] = c
+        ms[o, MS_NFREE] += 1
+        return heap_n, seq, free_n
+    cs[c, C_STATE] = CS_IDLE
+    cs[c, C_TOKEN] += 1
+    q = cs[c, C_Q]
+    tail = qs[q, QS_IDLE_TAIL]
+    cs[c, C_PREV] = tail
+    cs[c, C_NEXT] = -1
+    if tail >= 0:
+        cs[tail, C_NEXT] = c
+    else:
+        qs[q, QS_IDLE_HEAD] = c
+    qs[q, QS_IDLE_TAIL] = c
+    return _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n, t + LONG_POLL_S, K_POLL_EMPTY, c,
+                       cs[c, C_TOKEN])
+
+
+@jit_inline
+def _idle_unlink(cs, qs, q, c):
+    a = cs[c, C_PREV]
+    b = cs[c, C_NEXT]
+    if a >= 0:
+        cs[a, C_NEXT] = b
+    else:
+        qs[q, QS_IDLE_HEAD] = b
+    if b >= 0:
+        cs[b, C_PREV] = a
+    else:
+        qs[q, QS_IDLE_TAIL] = a
+
+
+@jit_inline
+def _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv, heap_n, seq, free_n):
+    """Expire message s, or make it visible and restart its queue's scaling ticks.
+
+    Returns (heap_n, seq, free_n, offer): whether the queue is to be offered."""
+    q = mi[s, M_Q]
+    if t >= mf[s, MT_SENT] + qpf[q, QF_RET]:
+        qpm_i[p, q, QP_EXPIRED] += 1
+        _free_msg(mi, mfree, gq, s, ST_EXPIRED)
+        return heap_n, seq, free_n, False
+    _integ(qs, qsf, qpm_f, p, q, t)
+    mi[s, M_STATE] = ST_VISIBLE
+    prev = qs[q, QS_TAIL]
+    if qpi[q, QI_FIFO] != 0:
+        sq = mi[s, M_SEQ]
+        while prev >= 0 and mi[prev, M_SEQ] > sq:
+            prev = mi[prev, M_PREV]
+    nxt = mi[prev, M_NEXT] if prev >= 0 else qs[q, QS_HEAD]
+    mi[s, M_PREV] = prev
+    mi[s, M_NEXT] = nxt
+    if prev >= 0:
+        mi[prev, M_NEXT] = s
+    else:
+        qs[q, QS_HEAD] = s
+    if nxt >= 0:
+        mi[nxt, M_PREV] = s
+    else:
+        qs[q, QS_TAIL] = s
+    qs[q, QS_NVIS] += 1
+    for k in range(qm_start[q], qm_start[q + 1]):
+        m = qm_idx[k]
+        if ms[m, MS_TICKING] == 0:
+            ms[m, MS_TICKING] = 1
+            heap_n, seq, free_n = _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n,
+                                              t + SCALE_TICK_S, K_SCALE, m, 0)
+    return heap_n, seq, free_n, True
+
+
+@jit_inline
+def _send(req, counters, tl, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv):
+    """SendMessage `req` = (mid, q, size, gid, t, p); `counters` = (heap_n, seq, free_n).
+    Returns (heap_n, seq, free_n, offer)."""
+    mid, q, size, gid, t, p = req
+    heap_n, seq, free_n = counters
+    n = gq[GQ_MFREE_N] - 1
+    gq[GQ_MFREE_N] = n
+    s = mfree[n]
+    mi[s, M_MID] = mid
+    mi[s, M_Q] = q
+    mi[s, M_SIZE] = size
+    mi[s, M_GROUP] = gid
+    mi[s, M_TIMER] = 0
+    mi[s, M_RC] = 0
+    mi[s, M_SEQ] = qs[q, QS_NEXT_SEQ]
+    qs[q, QS_NEXT_SEQ] += 1
+    mf[s, MT_SENT] = t
+    mf[s, MT_ENTERED] = t
+    qpm_i[p, q, QP_SENT] += 1
+    qpm_i[p, q, QP_SEND_REQUESTS] += chunks_64kb(size)
+    delay = qpf[q, QF_DELAY]
+    if delay > 0:
+        mi[s, M_STATE] = ST_DELAYED
+        qs[q, QS_NDELAYED] += 1
+        heap_n, seq = _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, TL_DELAY, s, t + delay)
+        return heap_n, seq, free_n, False
+    return _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv, heap_n, seq, free_n)
+
+
+@jit_inline
+def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf, tl, mi, mf, mfree, glock, whist, qpm_i, qpm_f, it, gq, ht, hs, hv, heap_n, seq):
+    """One receive of up to n_max messages of q into it[off:], for a batch already holding
+    `have` (QUEUE_SPEC.md's order of checks). Returns (got, bytes, payload_full, over_limit,
+    heap_n, seq)."""
+    got = 0
+    size = 0
+    group = -1
+    payload_full = False
+    over_limit = False
+    fifo = qpi[q, QI_FIFO] != 0
+    ret = qpf[q, QF_RET]
+    mrc = qpi[q, QI_MRC]
+    call_n = 0
+    call_bytes = 0
+    node = qs[q, QS_HEAD]
+    while node >= 0 and got < n_max:
+        nxt = mi[node, M_NEXT]
+        if t >= mf[node, MT_SENT] + ret:
+            _integ(qs, qsf, qpm_f, p, q, t)
+            _vis_unlink(mi, qs, q, node)
+            qpm_i[p, q, QP_EXPIRED] += 1
+            _free_msg(mi, mfree, gq, node, ST_EXPIRED)
+            node = nxt
+            continue
+        gid = mi[node, M_GROUP]
+        if fifo:
+            if group < 0:
+                if glock[q, gid] > 0:
+                    node = nxt
+                    continue
+            elif gid != group:
+                node = nxt
+                continue
+        msize = mi[node, M_SIZE]
+        if have + got > 0 and have_bytes + size + msize > cap_bytes:
+            payload_full = True
+            break
+        if qs[q, QS_NINFL] >= qpi[q, QI_LIMIT]:
+            over_limit = True
+            break
+        _integ(qs, qsf, qpm_f, p, q, t)
+        _vis_unlink(mi, qs, q, node)
+        rc = mi[node, M_RC] + 1
+        if mrc >= 0 and rc > mrc:
+            # dead-lettered: into the DLQ as if delayed by zero, keeping sent_t
+            d = qpi[q, QI_DLQ]
+            qpm_i[p, q, QP_DEAD_LETTERED] += 1
+            qpm_i[p, d, QP_REDRIVEN_IN] += 1
+            mi[node, M_Q] = d
+            mi[node, M_SEQ] = qs[d, QS_NEXT_SEQ]
+            qs[d, QS_NEXT_SEQ] += 1
+            mi[node, M_RC] = 0
+            mf[node, MT_ENTERED] = t
+            mi[node, M_STATE] = ST_DELAYED
+            qs[d, QS_NDELAYED] += 1
+            heap_n, seq = _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, d, TL_REDRIVE, node, t)
+            node = nxt
+            continue
+        mi[node, M_RC] = rc
+        mi[node, M_STATE] = ST_INFLIGHT
+        qs[q, QS_NINFL] += 1
+        if fifo:
+            glock[q, gid] += 1
+        heap_n, seq = _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, TL_VIS, node, t + qpf[q, QF_VIS])
+        qpm_i[p, q, QP_RECEIVED] += 1
+        if rc == 1:
+            wait = t - mf[node, MT_ENTERED]
+            qpm_i[p, q, QP_WAIT_N] += 1
+            qpm_f[p, q, QPF_WAIT_SUM_S] += wait
+            whist[q, hist_index(wait * 1000.0)] += 1
+        k = off + got
+        it[k, IT_SLOT] = node
+        it[k, IT_MID] = mi[node, M_MID]
+        it[k, IT_RC] = rc
+        got += 1
+        size += msize
+        group = gid
+        call_n += 1
+        call_bytes += msize
+        if call_n == 10:
+            qpm_i[p, q, QP_RECEIVE_REQUESTS] += chunks_64kb(call_bytes)
+            call_n = 0
+            call_bytes = 0
+        node = nxt
+    if call_n > 0:
+        qpm_i[p, q, QP_RECEIVE_REQUESTS] += chunks_64kb(call_bytes)
+    return got, size, payload_full, over_limit, heap_n, seq
+
+
+@jit_inline
+def _delete_item(k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq):
+    """The delete of batch item k (a DeleteMessageBatch entry) addressed to q."""
+    s = it[k, IT_SLOT]
+    st = mi[s, M_STATE]
+    if (mi[s, M_MID] == it[k, IT_MID] and mi[s, M_Q] == q and (st == ST_VISIBLE or st == ST_INFLIGHT)
+            and mi[s, M_RC] == it[k, IT_RC]):
+        if st == ST_VISIBLE:
+            _integ(qs, qsf, qpm_f, p, q, t)
+            _vis_unlink(mi, qs, q, s)
+        else:
+            qs[q, QS_NINFL] -= 1
+            if qpi[q, QI_FIFO] != 0:
+                glock[q, mi[s, M_GROUP]] -= 1
+        qpm_i[p, q, QP_DELETED] += 1
+        if mi[s, M_TIMER] == 0:
+            _free_msg(mi, mfree, gq, s, ST_DELETED)
+        else:
+            mi[s, M_STATE] = ST_DELETED  # its row goes when its timer fires
+    else:
+        qpm_i[p, q, QP_STALE_DELETES] += 1
+
+
+@jit
+def _mq_close_period(p, b, Q):
+    """Snapshot the queues and mappings at b, the end of period p."""
+    (qpi, qpf, qs, qsf, tl, qm_start, qm_idx, mpi, mpf, ms, pslot, wpi, wpf, wbusy, cs, it,
+     mi, mf, mfree, glock, whist, qpm_i, qpm_f, mpm, wpm, gq) = Q
+    for q in range(qs.shape[0]):
+        _integ(qs, qsf, qpm_f, p, q, b)
+        qpm_i[p, q, QP_VISIBLE] = qs[q, QS_NVIS]
+        qpm_i[p, q, QP_IN_FLIGHT] = qs[q, QS_NINFL]
+        qpm_i[p, q, QP_DELAYED] = qs[q, QS_NDELAYED]
+        oldest = np.inf
+        node = qs[q, QS_HEAD]
+        while node >= 0:
+            if mf[node, MT_SENT] < oldest:
+                oldest = mf[node, MT_SENT]
+            node = mi[node, M_NEXT]
+        qpm_f[p, q, QPF_AGE_OLDEST_S] = b - oldest if qs[q, QS_NVIS] > 0 else 0.0
+    for m in range(ms.shape[0]):
+        mpm[p, m, MP_TARGET] = ms[m, MS_TARGET]
+
+
+@jit
+def _mq_open_period(p, Q):
+    (qpi, qpf, qs, qsf, tl, qm_start, qm_idx, mpi, mpf, ms, pslot, wpi, wpf, wbusy, cs, it,
+     mi, mf, mfree, glock, whist, qpm_i, qpm_f, mpm, wpm, gq) = Q
+    for m in range(ms.shape[0]):
+        mpm[p, m, MP_CONC_MAX] = ms[m, MS_RUNNING]
+    for w in range(wbusy.shape[0]):
+        wpm[p, w, WP_BUSY_MAX] = wbusy[w]
+
+
+@jit
+def mq_advance(t, to_last, g, gf, fs, pmi, pmf, phist, Q):
+    """Close every period before t's (or, with to_last, before the last); returns the period."""
+    last = pmi.shape[0] - 1
+    if to_last:
+        p = last
+    elif g[G_PERIOD] < last and t >= (g[G_PERIOD] + 1) * gf[GF_PERIOD_S]:
+        p = min(int(t // gf[GF_PERIOD_S]), last)
+    else:
+        return g[G_PERIOD]
+    nf = fs.shape[0]
+    while g[G_PERIOD] < p:
+        b = (g[G_PERIOD] + 1) * gf[GF_PERIOD_S]
+        _mq_close_period(g[G_PERIOD], b, Q)
+        P._close_period(g[G_PERIOD], nf, pmi, pmf, phist)
+        g[G_PERIOD] += 1
+        P._open_period(g[G_PERIOD], nf, fs, pmi, pmf)
+        _mq_open_period(g[G_PERIOD], Q)
+    return g[G_PERIOD]
+
+
+@jit
+def mq_control_provisioned(t, f, n, parrays, Q):
+    """Control change at t (between windows): f keeps n provisioned environments."""
+    (fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv, stack_birth, stack_expire,
+     draws, cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf) = parrays
+    p = mq_advance(t, False, g, gf, fs, pmi, pmf, phist, Q)
+    P.set_provisioned(fs, ft, fpi, g, pmi, f, n, t, p)
+
+
+@jit
+def mq_init(parrays, Q):
+    """t = 0: each mapping's floor pollers, then each fleet's workers, become idle."""
+    (fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv, stack_birth, stack_expire,
+     draws, cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf) = parrays
+    (qpi, qpf, qs, qsf, tl, qm_start, qm_idx, mpi, mpf, ms, pslot, wpi, wpf, wbusy, cs, it,
+     mi, mf, mfree, glock, whist, qpm_i, qpm_f, mpm, wpm, gq) = Q
+    heap_n = g[G_HEAP_N]
+    seq = g[G_SEQ]
+    free_n = g[G_FREE_N]
+    for m in range(mpi.shape[0]):
+        for _ in range(mpi[m, MI_FLOOR]):
+            ms[m, MS_NFREE] -= 1
+            c = pslot[mpi[m, MI_C0] + ms[m, MS_NFREE]]
+            ms[m, MS_NLIVE] += 1
+            heap_n, seq, free_n = _become_idle(c, 0.0, cs, ms, mpi, pslot, wbusy, qs, ei, free, ht, hs, hv, heap_n, seq, free_n)
+    for w in range(wpi.shape[0]):
+        for k in range(wpi[w, WI_N]):
+            heap_n, seq, free_n = _become_idle(wpi[w, WI_C0] + k, 0.0, cs, ms, mpi, pslot, wbusy, qs, ei, free, ht, hs, hv,
+                                               heap_n, seq, free_n)
+    g[G_HEAP_N] = heap_n
+    g[G_SEQ] = seq
+    g[G_FREE_N] = free_n
+
+
+@jit
+def mq_finish(parrays, Q):
+    """End of run (t_end): close the periods before the last, expire visible messages past
+    their retention, snapshot the last period at t_end and close the pool's periods."""
+    (fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv, stack_birth, stack_expire,
+     draws, cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf) = parrays
+    (qpi, qpf, qs, qsf, tl, qm_start, qm_idx, mpi, mpf, ms, pslot, wpi, wpf, wbusy, cs, it,
+     mi, mf, mfree, glock, whist, qpm_i, qpm_f, mpm, wpm, gq) = Q
+    t_end = gf[GF_T_END]
+    p = mq_advance(t_end, True, g, gf, fs, pmi, pmf, phist, Q)
+    for q in range(qs.shape[0]):
+        node = qs[q, QS_HEAD]
+        while node >= 0:
+            nxt = mi[node, M_NEXT]
+            if t_end >= mf[node, MT_SENT] + qpf[q, QF_RET]:
+                _integ(qs, qsf, qpm_f, p, q, t_end)
+                _vis_unlink(mi, qs, q, node)
+                qpm_i[p, q, QP_EXPIRED] += 1
+                _free_msg(mi, mfree, gq, node, ST_EXPIRED)
+            node = nxt
+    _mq_close_period(p, t_end, Q)
+    P.finish_periods(g, fs.shape[0], fs, pmi, pmf, phist)
+
+
+@jit
+def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, steps_t, gqf):
+    """Run every event with time < t_stop (arrivals `arr` from index a_start on).
+
+    `arr` = (t, id, fn, src, inv, dur_override_ms, units, queue, size_bytes, gid) arrays;
+    `parrays` = PoolState.kernel_state(); `Q` = MessagingState.queue_arrays(). Returns
+    (status, next arrival index, which): see the status codes. One loop, handlers inlined,
+    like run_pool; the offer that ends an event runs as resumable steps after it.
+    """
+    (fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv, stack_birth, stack_expire,
+     draws, cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf) = parrays
+    (qpi, qpf, qs, qsf, tl, qm_start, qm_idx, mpi, mpf, ms, pslot, wpi, wpf, wbusy, cs, it,
+     mi, mf, mfree, glock, whist, qpm_i, qpm_f, mpm, wpm, gq) = Q
+    a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_q, a_size, a_gid = arr
+    n_map = mpi.shape[0]
+    na = a_t.shape[0]
+    t_end = gf[GF_T_END]
+    period_s = gf[GF_PERIOD_S]
+    p = g[G_PERIOD]
+    period_end = (p + 1) * period_s if p < pmi.shape[0] - 1 else np.inf
+    i = a_start
+    heap_n = g[G_HEAP_N]
+    seq = g[G_SEQ]
+    free_n = g[G_FREE_N]
+    rows_n = g[G_ROWS_N]
+    unres_used = g[G_UNRES_USED]
+    unres_cap = g[G_UNRES_CAP]
+    attempts = g[G_ATTEMPTS]
+    e_min = gq[GQ_E_MIN]
+    status = DONE
+    which = -1
+    pend_q = gq[GQ_PEND_Q]
+    phase = gq[GQ_PEND_PHASE]
+    cur_c = gq[GQ_PEND_CUR]
+    pend_scale = gq[GQ_PEND_SCALE]
+    t = gqf[GQF_PEND_T]
+    while True:
+        if pend_q < 0:
+            # ---- the next event: internal (heap) before arrivals at equal times
+            use_heap = False
+            if heap_n > 0 and ht[0] < t_stop:
+                if i >= na or ht[0] <= a_t[i]:
+                    use_heap = True
+            if not use_heap and (i >= na or a_t[i] >= t_stop):
+                break
+            f = -1
+            s = -1
+            if use_heap:
+                t = ht[0]
+                s = hv[0]
+                if s >= 0:
+                    kind = ei[s, E_KIND]
+                    if kind <= K_RETRY:
+                        f = ei[s, E_FN]
+                else:
+                    kind = K_TIMER
+            else:
+                t = a_t[i]
+                kind = K_ARRIVAL
+                if a_q[i] < 0:
+                    f = a_fn[i]
+            if f >= 0 and _draws_low(cur, dlen, f):
+                status = NEED_DRAWS
+                which = f
+                break
+            if kind == K_COMPLETE and ei[s, E_ID] >= 0:
+                c = ei[s, E_ID]
+                m = cs[c, C_OWNER]
+                if mpi[m, MI_REPORT] != 0 and mlen[m] - mcur[m] < cs[c, C_BN]:
+                    status = NEED_MDRAWS
+                    which = m
+                    break
+            if free_n < e_min:
+                status = EVENTS_FULL
+                break
+            if rows_n + 1 > ri.shape[0]:
+                status = ROWS_FULL
+                break
+            if gq[GQ_MFREE_N] < 2:
+                status = MSGS_FULL
+                break
+            if kind == K_SCALE and gq[GQ_STEPS_N] + 1 > steps_t.shape[0]:
+                status = STEPS_FULL
+                break
+            if t >= period_end:
+                p = mq_advance(t, False, g, gf, fs, pmi, pmf, phist, Q)
+                period_end = (p + 1) * period_s if p < pmi.shape[0] - 1 else np.inf
+            if use_heap:
+                heap_pop(ht, hs, hv, heap_n)
+                heap_n -= 1
+
+            if kind == K_TIMER:
+                # ---- VISIBLE: the end of a delay, a redrive or a visibility timeout
+                li = -1 - s
+                q = li // 3
+                ms_ = tl[li, 0]
+                nxt = mi[ms_, M_TNEXT]
+                tl[li, 0] = nxt
+                if nxt < 0:
+                    tl[li, 1] = -1
+                else:
+                    heap_n = heap_push(ht, hs, hv, heap_n, mf[nxt, MT_TT], mi[nxt, M_TSEQ], s)
+                mi[ms_, M_TIMER] = 0
+                if mi[ms_, M_STATE] == ST_DELETED:
+                    _free_msg(mi, mfree, gq, ms_, ST_DELETED)
+                else:
+                    if mi[ms_, M_STATE] == ST_DELAYED:
+                        qs[q, QS_NDELAYED] -= 1
+                    else:
+                        qs[q, QS_NINFL] -= 1
+                        if qpi[q, QI_FIFO] != 0:
+                            glock[q, mi[ms_, M_GROUP]] -= 1
+                    heap_n, seq, free_n, offer = _make_visible(ms_, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv,
+                                                               heap_n, seq, free_n)
+                    if offer:
+                        pend_q = q
+                        phase = 1
+            elif kind == K_COMPLETE:
+                # ---- a completion: the pool first, then a mapping's batch
+                unres_used = pool_complete(t, f, s, fpi, fs, ft, ef, ei, stack_birth, stack_expire,
+                                           draws, cur, unres_used)
+                c = ei[s, E_ID]
+                err = ei[s, E_INV]
+                free[free_n] = s
+                free_n += 1
+                if c >= 0:
+                    m = cs[c, C_OWNER]
+                    q = cs[c, C_Q]
+                    ms[m, MS_RUNNING] -= 1
+                    if err == 0:
+                        kept = 0
+                        failed = False
+                        fifo = qpi[q, QI_FIFO] != 0
+                        report = mpi[m, MI_REPORT] != 0
+                        rate = mpf[m, MF_ITEM_RATE]
+                        off = cs[c, C_OFF]
+                        for k in range(cs[c, C_BN]):
+                            if report:
+                                u = mdraws[m, mcur[m]]
+                                mcur[m] += 1
+                                failed = (failed and fifo) or u < rate
+                            if not failed:
+                                kept += 1
+                                _delete_item(off + k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq)
+                        if kept > 0:
+                            qpm_i[p, q, QP_DELETE_REQUESTS] += (kept + 9) // 10
+                    heap_n, seq, free_n = _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, free, ht, hs, hv, heap_n, seq, free_n)
+                    pend_q = q
+                    phase = 1
+            elif kind == K_RETRY or (kind == K_ARRIVAL and f >= 0):
+                # ---- a function attempt (arrival or retry)
+                if kind == K_RETRY:
+                    rid = ei[s, E_ID]
+                    src = ei[s, E_SRC]
+                    inv = ei[s, E_INV]
+                    attempt = ei[s, E_ATTEMPT]
+                    err_r = ei[s, E_ERR_R]
+                    thr_r = ei[s, E_THR_R]
+                    first_t = ef[s, E_FIRST_T]
+                    dover = ef[s, E_DOVER]
+                    units = ei[s, E_UNITS]
+                    size = ei[s, E_SIZE]
+                    free[free_n] = s
+                    free_n += 1
+                else:
+                    rid = a_id[i]
+                    src = a_src[i]
+                    inv = a_inv[i]
+                    attempt = 0
+                    err_r = 0
+                    thr_r = 0
+                    first_t = t
+                    dover = a_dover[i]
+                    units = a_units[i]
+                    size = a_size[i]
+                    i += 1
+                attempts += 1
+                heap_n, seq, free_n, rows_n, unres_used, ce, _err, dropped = pool_attempt(
+                    (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, False, p,
+                     t_end), (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
+                    fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, ht, hs, hv, stack_birth, stack_expire,
+                    draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf)
+                if ce >= 0:
+                    ei[ce, E_ID] = -1
+                if dropped and fpi[f, P_ON_FAIL_Q] >= 0:
+                    # ---- on-failure destination: a send at the drop's time
+                    q = fpi[f, P_ON_FAIL_Q]
+                    k = gq[GQ_FAIL_SENDS]
+                    gq[GQ_FAIL_SENDS] = k + 1
+                    heap_n, seq, free_n, offer = _send((-1 - k, q, size, 0, t, p), (heap_n, seq, free_n), tl,
+                                                       qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv)
+                    if offer:
+                        pend_q = q
+                        phase = 1
+            elif kind == K_ARRIVAL:
+                # ---- SendMessage
+                q = a_q[i]
+                heap_n, seq, free_n, offer = _send((a_id[i], q, a_size[i], a_gid[i], t, p), (heap_n, seq, free_n),
+                                                   tl, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv)
+                i += 1
+                if offer:
+                    pend_q = q
+                    phase = 1
+            elif kind == K_SCALE:
+                # ---- SCALE(m): +rate while messages are visible, -rate while none are
+                m = ei[s, E_ID]
+                free[free_n] = s
+                free_n += 1
+                q = mpi[m, MI_Q]
+                backlog = qs[q, QS_NVIS] > 0
+                floor = mpi[m, MI_FLOOR]
+                tgt = ms[m, MS_TARGET]
+                if backlog:
+                    new = max(floor, min(mpi[m, MI_CAP], tgt + mpi[m, MI_RATE]))
+                else:
+                    new = max(floor, tgt - mpi[m, MI_RATE])
+                if new != tgt:
+                    ms[m, MS_TARGET] = new
+                    k = gq[GQ_STEPS_N]
+                    steps_i[k, 0] = m
+                    steps_i[k, 1] = new
+                    steps_t[k] = t
+                    gq[GQ_STEPS_N] = k + 1
+                if backlog and ms[m, MS_NLIVE] < new:
+                    for _ in range(new - ms[m, MS_NLIVE]):
+                        ms[m, MS_NFREE] -= 1
+                        c = pslot[mpi[m, MI_C0] + ms[m, MS_NFREE]]
+                        ms[m, MS_NLIVE] += 1
+                        heap_n, seq, free_n = _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, free, ht, hs, hv, heap_n, seq,
+                                                           free_n)
+                    pend_q = q
+                    phase = 1
+                    pend_scale = m  # the next tick is scheduled after the offer
+                elif not backlog:
+                    c = qs[q, QS_IDLE_TAIL]
+                    while c >= 0 and ms[m, MS_NLIVE] > new:
+                        prev = cs[c, C_PREV]
+                        if cs[c, C_KIND] == POLLER and cs[c, C_OWNER] == m:
+                            _idle_unlink(cs, qs, q, c)
+                            cs[c, C_STATE] = CS_RETIRED
+                            ms[m, MS_NLIVE] -= 1
+                            pslot[mpi[m, MI_C0] + ms[m, MS_NFREE]] = c
+                            ms[m, MS_NFREE] += 1
+                        c = prev
+                if new == floor and not backlog:
+                    ms[m, MS_TICKING] = 0
+                elif pend_scale < 0:
+                    heap_n, seq, free_n = _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n,
+                                                      t + SCALE_TICK_S, K_SCALE, m, 0)
+            elif kind == K_WINDOW_END:
+                c = ei[s, E_ID]
+                tok = ei[s, E_ATTEMPT]
+                free[free_n] = s
+                free_n += 1
+                if cs[c, C_STATE] == CS_BATCHING and cs[c, C_TOKEN] == tok:
+                    pend_q = cs[c, C_Q]
+                    phase = 0
+                    cur_c = c
+            elif kind == K_POLL_EMPTY:
+                c = ei[s, E_ID]
+                if cs[c, C_STATE] == CS_IDLE and cs[c, C_TOKEN] == ei[s, E_ATTEMPT]:
+                    q = cs[c, C_Q]
+                    qpm_i[p, q, QP_EMPTY_RECEIVES] += 1
+                    qpm_i[p, q, QP_RECEIVE_REQUESTS] += 1
+                    heap_n = heap_push(ht, hs, hv, heap_n, t + LONG_POLL_S, seq, s)
+                    seq += 1
+                else:
+                    free[free_n] = s
+                    free_n += 1
+            else:
+                # ---- BATCH_DONE of a worker
+                c = ei[s, E_ID]
+                free[free_n] = s
+                free_n += 1
+                w = cs[c, C_OWNER]
+                q = cs[c, C_Q]
+                n = cs[c, C_BN]
+                wpm[p, w, WP_BATCHES] += 1
+                wpm[p, w, WP_MESSAGES] += n
+                off = cs[c, C_OFF]
+                kept = 0
+                for k in range(off, off + n):
+                    if it[k, IT_ERR] == 0:
+                        kept += 1
+                        _delete_item(k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq)
+                if kept > 0:
+                    qpm_i[p, q, QP_DELETE_REQUESTS] += (kept + 9) // 10
+                heap_n, seq, free_n = _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, free, ht, hs, hv, heap_n, seq, free_n)
+                pend_q = q
+                phase = 1
+            if pend_q < 0:
+                continue
+
+        # ---- the offer of queue pend_q at t, step by step (QUEUE_SPEC.md, Offer). Phases:
+        # 0 a WINDOW_END's invocation, 1-2 batching pollers top up, 3 idle consumers receive.
+        q = pend_q
+        while True:
+            inv_c = -1
+            stop = False
+            if phase == 1:
+                cur_c = qs[q, QS_BAT_HEAD]
+                phase = 2
+                continue
+            if phase == 2 and cur_c < 0:
+                phase = 3
+                continue
+            if phase >= 2 and qs[q, QS_NVIS] == 0:
+                break
+            c = cur_c if phase != 3 else qs[q, QS_IDLE_HEAD]
+            if c < 0:
+                break
+            # room for one step
+            if free_n < e_min:
+                status = EVENTS_FULL
+                break
+            if rows_n + 1 > ri.shape[0]:
+                status = ROWS_FULL
+                break
+            o = cs[c, C_OWNER]
+            poller = cs[c, C_KIND] == POLLER
+            kp = 0
+            nmax = 0
+            if poller:
+                fm = mpi[o, MI_FN]
+                if _draws_low(cur, dlen, fm):
+                    status = NEED_DRAWS
+                    which = fm
+                    break
+            else:
+                kp = n_map + 2 * o
+                nmax = wpi[o, WI_MAX]
+                if mlen[kp] - mcur[kp] < nmax:
+                    status = NEED_MDRAWS
+                    which = kp
+                    break
+                if mlen[kp + 1] - mcur[kp + 1] < nmax:
+                    status = NEED_MDRAWS
+                    which = kp + 1
+                    break
+            if cs[c, C_OFF] < 0:
+                if gq[GQ_ITEMS_N] + cs[c, C_CAP] > it.shape[0]:
+                    status = ITEMS_FULL
+                    break
+                cs[c, C_OFF] = gq[GQ_ITEMS_N]
+                gq[GQ_ITEMS_N] += cs[c, C_CAP]
+
+            if phase == 0:
+                inv_c = c
+                phase = 1
+            elif phase == 2:
+                cur_c = cs[c, C_BNEXT]
+                bs = mpi[o, MI_BATCH]
+                have = cs[c, C_BN]
+                got, gbytes, pfull, olimit, heap_n, seq = _receive(
+                    q, cs[c, C_OFF] + have, bs - have, have, cs[c, C_BBYTES], BATCH_PAYLOAD_BYTES, t, p,
+                    qpi, qpf, qs, qsf, tl, mi, mf, mfree, glock, whist, qpm_i, qpm_f, it, gq, ht, hs, hv, heap_n, seq)
+                cs[c, C_BN] = have + got
+                cs[c, C_BBYTES] += gbytes
+                if pfull or have + got == bs:
+                    inv_c = c
+                if olimit or not (got > 0 or pfull):
+                    stop = True
+            else:
+                if poller:
+                    nmax = mpi[o, MI_BATCH]
+                    capb = BATCH_PAYLOAD_BYTES
+                else:
+                    capb = NO_CAP
+                got, gbytes, pfull, olimit, heap_n, seq = _receive(
+                    q, cs[c, C_OFF], nmax, 0, 0, capb, t, p, qpi, qpf, qs, qsf, tl, mi, mf, mfree, glock, whist, qpm_i, qpm_f, it, gq, ht, hs, hv, heap_n, seq)
+                if got == 0:
+                    break
+                _idle_unlink(cs, qs, q, c)
+                cs[c, C_TOKEN] += 1
+                cs[c, C_BN] = got
+                cs[c, C_BBYTES] = gbytes
+                if not poller:
+                    # a worker: PROC and WERR draws per message; BATCH_DONE after them all
+                    total = 0.0
+                    off = cs[c, C_OFF]
+                    er = wpf[o, WF_ERR]
+                    for k in range(off, off + got):
+                        total += mdraws[kp, mcur[kp]]
+                        mcur[kp] += 1
+                        u = mdraws[kp + 1, mcur[kp + 1]]
+                        mcur[kp + 1] += 1
+                        it[k, IT_ERR] = 1 if u < er else 0
+                    cs[c, C_STATE] = CS_BUSY
+                    wbusy[o] += 1
+                    if wbusy[o] > wpm[p, o, WP_BUSY_MAX]:
+                        wpm[p, o, WP_BUSY_MAX] = wbusy[o]
+                    heap_n, seq, free_n = _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n,
+                                                      t + total / 1000.0, K_BATCH_DONE, c, 0)
+                elif mpf[o, MF_WINDOW] == 0.0 or pfull or got == nmax:
+                    inv_c = c
+                else:
+                    cs[c, C_STATE] = CS_BATCHING
+                    tail = qs[q, QS_BAT_TAIL]
+                    cs[c, C_BPREV] = tail
+                    cs[c, C_BNEXT] = -1
+                    if tail >= 0:
+                        cs[tail, C_BNEXT] = c
+                    else:
+                        qs[q, QS_BAT_HEAD] = c
+                    qs[q, QS_BAT_TAIL] = c
+                    heap_n, seq, free_n = _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n,
+                                                      t + mpf[o, MF_WINDOW], K_WINDOW_END, c,
+                                                      cs[c, C_TOKEN])
+                if olimit:
+                    stop = True
+
+            if inv_c >= 0:
+                # ---- invoke the mapping's function with the poller's batch
+                c = inv_c
+                m = cs[c, C_OWNER]
+                fm = mpi[m, MI_FN]
+                if cs[c, C_STATE] == CS_BATCHING:
+                    a = cs[c, C_BPREV]
+                    b = cs[c, C_BNEXT]
+                    if a >= 0:
+                        cs[a, C_BNEXT] = b
+                    else:
+                        qs[q, QS_BAT_HEAD] = b
+                    if b >= 0:
+                        cs[b, C_BPREV] = a
+                    else:
+                        qs[q, QS_BAT_TAIL] = a
+                bid = gq[GQ_BATCHES]
+                gq[GQ_BATCHES] = bid + 1
+                attempts += 1
+                heap_n, seq, free_n, rows_n, unres_used, ce, err, _d = pool_attempt(
+                    (t, fm, -1 - bid, 0, 0, 0, 0, 0, t, np.nan, 1, 0, True, p, t_end),
+                    (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
+                    fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, ht, hs, hv, stack_birth, stack_expire,
+                    draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf)
+                if ce >= 0:
+                    ei[ce, E_ID] = c
+                    ei[ce, E_INV] = 1 if err else 0
+                    cs[c, C_STATE] = CS_BUSY
+                    ms[m, MS_RUNNING] += 1
+                    mpm[p, m, MP_INVOKED] += 1
+                    if ms[m, MS_RUNNING] > mpm[p, m, MP_CONC_MAX]:
+                        mpm[p, m, MP_CONC_MAX] = ms[m, MS_RUNNING]
+                else:
+                    mpm[p, m, MP_THROTTLED] += 1  # abandoned: its messages stay in flight
+                    heap_n, seq, free_n = _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, free, ht, hs, hv, heap_n, seq, free_n)
+            if stop:
+                break
+        if status != DONE:
+            break
+        if pend_scale >= 0:
+            heap_n, seq, free_n = _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n,
+                                              t + SCALE_TICK_S, K_SCALE, pend_scale, 0)
+            pend_scale = -1
+        pend_q = -1
+
+    g[G_HEAP_N] = heap_n
+    g[G_SEQ] = seq
+    g[G_FREE_N] = free_n
+    g[G_ROWS_N] = rows_n
+    g[G_UNRES_USED] = unres_used
+    g[G_ATTEMPTS] = attempts
+    gq[GQ_PEND_Q] = pend_q
+    gq[GQ_PEND_PHASE] = phase
+    gq[GQ_PEND_CUR] = cur_c
+    gq[GQ_PEND_SCALE] = pend_scale
+    gqf[GQF_PEND_T] = t
+    return status, i, which
