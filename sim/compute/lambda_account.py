@@ -22,11 +22,14 @@ import numpy as np
 from kernels import lambda_pool as K
 from kernels.billing import request_units_many
 from kernels.histogram import hist_quantile
-from scenarios.messaging import EventSourceMapping, Queue, WorkerFleet
+from kernels.queue_ref import FleetParams, MappingParams, QueueParams
+from scenarios.messaging import SQS_IN_FLIGHT_LIMIT, EventSourceMapping, Queue, WorkerFleet
 from scenarios.schema import Account, Function, Retries
 from sim.batch import Inbox
 from sim.compute import pool_state
 from sim.compute.pool_state import PoolParams, PoolState
+from sim.compute.queue_outputs import QueueOutputs
+from sim.compute.queue_state import MessagingState, MessagingStreams
 from sim.distributions import sampler
 from sim.engine import Component, WiringError
 from sim.rng import ChunkStream, generator
@@ -100,6 +103,7 @@ class LambdaAccount(Component):
         self.inbox = Inbox()
         self.streams = None
         self.state: Optional[PoolState] = None
+        self.mq: Optional[MessagingState] = None  # with queues: the messaging kernel's state (state = mq.pool)
         self.rows: List[tuple] = []
         self.arrivals = 0
         self.pc_steps: Dict[int, List[tuple]] = {}  # f -> [(t, count)]: the billing timeline
@@ -119,11 +123,9 @@ class LambdaAccount(Component):
         return len(self.sources) - 1
 
     def check(self) -> None:
-        if not self.sources and self.functions:
-            return  # functions nobody calls are legal; they simply stay idle
         for s in self.sources:
-            if not 0 <= s.fn < len(self.fn_names):
-                raise WiringError(f"{self.name}: source {s.name} points at no function")
+            if not (0 <= s.fn < len(self.fn_names) or 0 <= s.queue < len(self.queue_names)):
+                raise WiringError(f"{self.name}: source {s.name} points at no function and no queue")
 
     def params(self) -> PoolParams:
         fns = [self.functions[n] for n in self.fn_names]
@@ -152,7 +154,54 @@ class LambdaAccount(Component):
             retry_base_s=[s.retries.base_delay_s for s in src],
             retry_cap_s=[s.retries.max_delay_s for s in src],
             retry_jitter=[JITTER[s.retries.jitter] for s in src],
+            on_failure_queue=[self._on_failure_queue(f) for f in fns],
         )
+
+    def _on_failure_queue(self, fn: Function) -> int:
+        dest = fn.async_invoke.on_failure
+        return self.queue_names.index(dest.partition(":")[2]) if dest else -1
+
+    def messaging_params(self):
+        """(QueueParams, MappingParams, FleetParams) of the account's queues (QUEUE_SPEC.md)."""
+        qs = [self.queues[n] for n in self.queue_names]
+        qp = QueueParams(
+            visibility_timeout_s=[q.visibility_timeout_s for q in qs],
+            retention_s=[q.retention_s for q in qs],
+            delay_s=[q.delay_s for q in qs],
+            max_receive_count=[-1 if q.max_receive_count is None else q.max_receive_count for q in qs],
+            dlq=[-1 if q.dead_letter_queue is None else self.queue_names.index(q.dead_letter_queue) for q in qs],
+            in_flight_limit=[SQS_IN_FLIGHT_LIMIT if q.in_flight_limit is None else q.in_flight_limit for q in qs],
+            fifo=[int(q.type == "fifo") for q in qs],
+        )
+        ms = self.mappings
+        mp = MappingParams(
+            queue=[self.queue_names.index(m.source) for m in ms],
+            function=[self.fn_names.index(m.function) for m in ms],
+            batch_size=[m.batch_size for m in ms],
+            window_s=[m.batching_window_s for m in ms],
+            max_concurrency=[-1 if m.max_concurrency is None else m.max_concurrency for m in ms],
+            report_failures=[int(m.report_batch_item_failures) for m in ms],
+            item_failure_rate=[m.item_failure_rate for m in ms],
+            legacy_scaling=[int(m.scaling == "legacy") for m in ms],
+        )
+        ws = list(self.fleets.values())
+        fp = FleetParams(queue=[self.queue_names.index(w.queue) for w in ws], n_workers=[w.workers for w in ws],
+                         max_messages=[w.max_messages for w in ws], error_rate=[w.error_rate for w in ws])
+        return qp, mp, fp
+
+    def messaging_streams(self, pool_streams) -> MessagingStreams:
+        """ITEM per mapping (uniform), PROC (ms) and WERR (uniform) per fleet; own Generators."""
+        kw = {} if self.chunk is None else {"chunk": self.chunk}
+
+        def uniform(gen, n):
+            return gen.random(n)
+
+        item = [ChunkStream(generator(self.seed, f"{self.name}.mapping.{m.source}->{m.function}"), uniform, **kw)
+                for m in self.mappings]
+        proc = [ChunkStream(generator(self.seed, f"{self.name}.fleet.{n}", 0), sampler(w.processing_ms, self.base_dir), **kw)
+                for n, w in self.fleets.items()]
+        werr = [ChunkStream(generator(self.seed, f"{self.name}.fleet.{n}", 1), uniform, **kw) for n in self.fleets]
+        return MessagingStreams(pool_streams, item, proc, werr)
 
     def make_streams(self):
         """Per function: duration (ms), init (ms), idle expiry (s), uniform — one Generator each."""
@@ -170,10 +219,16 @@ class LambdaAccount(Component):
         from sim.rng import CHUNK
 
         sample, first_n, sample_all = self.sampling
-        self.state = PoolState(self.params(), self.t_end, self.period_s, self.chunk or CHUNK,
-                               sample=sample, first_n=first_n, sample_all=sample_all)
         if self.streams is None:
             self.streams = self.make_streams()
+        if self.queues:
+            self.mq = MessagingState(self.params(), *self.messaging_params(), self.t_end, self.period_s,
+                                     self.chunk or CHUNK, sample=sample, first_n=first_n, sample_all=sample_all)
+            self.state = self.mq.pool
+            self.streams = self.messaging_streams(self.streams)
+        else:
+            self.state = PoolState(self.params(), self.t_end, self.period_s, self.chunk or CHUNK,
+                                   sample=sample, first_n=first_n, sample_all=sample_all)
         for f, name in enumerate(self.fn_names):
             fn = self.functions[name]
             schedule = sorted(fn.provisioned_schedule, key=lambda s: s.at_s)
@@ -181,6 +236,8 @@ class LambdaAccount(Component):
                 self.set_provisioned(0.0, f, fn.provisioned_concurrency)
             if schedule:
                 env.process(self._schedule(env, f, schedule))
+        if self.mq is not None:
+            self.mq.start()  # t = 0: the mappings' first pollers and the fleets' workers start polling
 
     def _schedule(self, env, f, schedule):
         for step in schedule:
@@ -189,6 +246,9 @@ class LambdaAccount(Component):
 
     def set_provisioned(self, t: float, f: int, n: int) -> None:
         self.pc_steps.setdefault(f, []).append((t, n))
+        if self.mq is not None:
+            self.mq.control_provisioned(t, f, n)
+            return
         s = self.state
         K.control_provisioned(t, f, n, s.fs, s.ft, s.fpi, s.g, s.gf, s.pmi, s.pmf, s.phist)
 
@@ -205,20 +265,26 @@ class LambdaAccount(Component):
                 np.concatenate([np.full(len(b), self.sources[p].inv, np.int64) for p, b in taken]),
                 np.concatenate([b.duration_ms for _, b in taken]),
                 np.concatenate([b.size_bytes for _, b in taken]),
+                *((np.concatenate([np.full(len(b), self.sources[p].queue, np.int64) for p, b in taken]),
+                   np.concatenate([b.key for _, b in taken]),
+                   np.concatenate([b.group for _, b in taken])) if self.mq is not None else ()),
             )
             if len(taken) > 1:
                 order = np.argsort(t, kind="stable")
                 arr = tuple(np.ascontiguousarray(a[order]) for a in arr)
             units = np.empty(len(t), np.int64)
             request_units_many(arr[6], arr[4], units)
-            arr = (*arr[:6], units)
+            if self.mq is not None:  # (t, id, fn, src, inv, dover, units, queue, size, key, group)
+                arr = (*arr[:6], units, arr[7], arr[6], arr[8], arr[9])
+            else:
+                arr = (*arr[:6], units)
             self.arrivals += len(t)
         else:
             g = self.state.g
             if g[K.G_HEAP_N] == 0 or self.state.ht[0] >= t1:
                 return  # nothing happens in this window
-            arr = _NO_ARRIVALS
-        pool_state.run(self.state, t1, arr, self.streams)
+            arr = _NO_ARRIVALS if self.mq is None else _NO_SENDS
+        pool_state.run(self.state if self.mq is None else self.mq, t1, arr, self.streams)
         if self.state.g[K.G_ROWS_N]:
             self.rows.append(self.state.take_rows())
 
@@ -238,7 +304,10 @@ class LambdaAccount(Component):
     # finalize ---------------------------------------------------------------------------
     def finalize(self, t_end: float) -> None:
         s = self.state
-        K.finish_periods(s.g, s.nf, s.fs, s.pmi, s.pmf, s.phist)
+        if self.mq is not None:
+            self.mq.finish()  # closes the queues' and the pool's periods
+        else:
+            K.finish_periods(s.g, s.nf, s.fs, s.pmi, s.pmf, s.phist)
         for f in range(s.nf):
             off, n = s.fpi[f, K.P_STACK_OFF], s.fs[f, K.F_STACK_N]
             birth, expire = s.stack_birth[off : off + n], s.stack_expire[off : off + n]
@@ -246,11 +315,20 @@ class LambdaAccount(Component):
             s.ft[f, K.T_PC_ENV_S] += s.fs[f, K.F_PC_ENVS] * (t_end - s.ft[f, K.T_PC_LAST_T])
             s.ft[f, K.T_PC_LAST_T] = t_end
         live = s.hv[: s.g[K.G_HEAP_N]]
+        live = live[live >= 0]  # the messaging kernel's timer-list heads are negative
         busy_od = live[(s.ei[live, K.E_KIND] == K.K_COMPLETE) & (s.ei[live, K.E_ON_PC] == 0)]
         np.add.at(s.ft[:, K.T_ENV_S], s.ei[busy_od, K.E_FN], t_end - s.ef[busy_od, K.E_BIRTH])
 
     def summary_sections(self) -> dict:
-        return {"functions": self.summary()} if self.fn_names else {}
+        out = {"functions": self.summary()} if self.fn_names else {}
+        if self.mq is not None:
+            out.update(self.queue_outputs().sections())
+        return out
+
+    def queue_outputs(self) -> QueueOutputs:
+        pq, pqf = self.mq.queue_periods()
+        return QueueOutputs(self.queues, self.mappings, self.fleets, pq, pqf, self.mq.mapping_periods(),
+                            self.mq.fleet_periods(), self.mq.wait_hist(), self.t_end, self.period_s)
 
     def summary(self) -> Dict[str, dict]:
         """The functions.NAME sections of summary.json."""
@@ -322,13 +400,22 @@ class LambdaAccount(Component):
         frames = [pl.DataFrame({"time_s": time_s, "namespace": ns, "metric": m,
                                 "dimension": dims.astype(str), "value": v.astype(np.float64)})
                   for ns, m, v in series]
-        return pl.concat(frames)
+        frames = [f for f in frames if f.height] if F else []
+        if self.mq is not None:
+            queues = self.queue_outputs().metrics()
+            if queues is not None:
+                frames.append(queues)
+        return pl.concat(frames) if frames else None
 
     def usage(self):
         """Billable usage: (whole run, per period), as `sim.billing.usage.Usage` records."""
         from sim.compute.lambda_usage import lambda_usage
 
-        return lambda_usage(self.functions, self.state.pmi, self.pc_steps, self.t_end, self.period_s)
+        total, per_period = lambda_usage(self.functions, self.state.pmi, self.pc_steps, self.t_end, self.period_s)
+        if self.mq is not None:
+            q_total, q_period = self.queue_outputs().usage()
+            total, per_period = total + q_total, per_period + q_period
+        return total, per_period
 
     def _limits(self) -> np.ndarray:
         unres = self.state.g[K.G_UNRES_CAP]
@@ -372,3 +459,5 @@ def _stats(hist: np.ndarray, total: float, maximum, *quantiles) -> dict:
 
 _NO_ARRIVALS = (np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),
                 np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
+_NO_SENDS = (*_NO_ARRIVALS, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),
+             np.zeros(0, np.int64))
