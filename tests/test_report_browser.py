@@ -51,7 +51,12 @@ def rendered(tmp_path_factory):
                             "jobs": {"reserved_concurrency": 3, "duration_ms": {"dist": "exponential", "mean": 500}}},
               "traffic": [{"name": "web", "target": "function:api", "arrivals": {"kind": "poisson", "rate_per_s": 40}},
                           {"name": "bg", "target": "function:jobs", "invocation": "async",
-                           "arrivals": {"kind": "poisson", "rate_per_s": 8}}],
+                           "arrivals": {"kind": "poisson", "rate_per_s": 8}},
+                          {"name": "uploads", "target": "queue:work", "arrivals": {"kind": "poisson", "rate_per_s": 6}}],
+              # a worker that drains 5 messages a second: the backlog grows
+              "queues": {"work": {"visibility_timeout_s": 60}},
+              "worker_fleets": {"w": {"queue": "work", "workers": 1,
+                                      "processing_ms": {"dist": "fixed", "value": 200}}},
               "record": {"period_s": 60, "requests": {"sample": 0.2}}}, out_dir=out)
     errors = []
     with sync_playwright() as p:
