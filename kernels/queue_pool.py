@@ -72,7 +72,8 @@ QF_VIS = 0
 QF_RET = 1
 QF_DELAY = 2
 N_QPF = 3
-# Queue state `qs` (int64) and `qsf` (float64); timer lists `tl[3 q + kind] = (head, tail)`.
+# Queue state `qs` (int64) and `qsf` (float64); timer lists `tl[3 q + kind] = (head, tail,
+# whether the list has an entry in the heap)`.
 QS_HEAD = 0
 QS_TAIL = 1
 QS_NVIS = 2
@@ -152,7 +153,8 @@ M_NEXT = 8
 M_TNEXT = 9
 M_TSEQ = 10
 M_TIMER = 11
-N_MI = 12
+M_TPREV = 12
+N_MI = 13
 MT_SENT = 0
 MT_ENTERED = 1
 MT_TT = 2
@@ -225,13 +227,33 @@ def _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, kind, s, tt):
     mi[s, M_TSEQ] = seq
     mi[s, M_TIMER] = 1
     tail = tl[li, 1]
+    mi[s, M_TPREV] = tail
     if tail < 0:
         tl[li, 0] = s
-        heap_n = heap_push(ht, hs, hv, heap_n, tt, seq, -1 - li)
     else:
         mi[tail, M_TNEXT] = s
     tl[li, 1] = s
+    if tl[li, 2] == 0:
+        tl[li, 2] = 1
+        heap_n = heap_push(ht, hs, hv, heap_n, tt, seq, -1 - li)
     return heap_n, seq + 1
+
+
+@jit_inline
+def _timer_unlink(mi, tl, li, s):
+    """Take message s off timer list li (its timer will not fire). The list's heap entry
+    stays; when it comes out it finds another head (or none) and acts on that."""
+    a = mi[s, M_TPREV]
+    b = mi[s, M_TNEXT]
+    if a >= 0:
+        mi[a, M_TNEXT] = b
+    else:
+        tl[li, 0] = b
+    if b >= 0:
+        mi[b, M_TPREV] = a
+    else:
+        tl[li, 1] = a
+    mi[s, M_TIMER] = 0
 
 
 @jit_inline
@@ -476,7 +498,7 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf
 
 
 @jit_inline
-def _delete_item(k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq):
+def _delete_item(k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq, tl):
     """The delete of batch item k (a DeleteMessageBatch entry) addressed to q."""
     s = it[k, IT_SLOT]
     st = mi[s, M_STATE]
@@ -490,10 +512,11 @@ def _delete_item(k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, g
             if qpi[q, QI_FIFO] != 0:
                 glock[q, mi[s, M_GROUP]] -= 1
         qpm_i[p, q, QP_DELETED] += 1
-        if mi[s, M_TIMER] == 0:
-            _free_msg(mi, mfree, gq, s, ST_DELETED)
-        else:
-            mi[s, M_STATE] = ST_DELETED  # its row goes when its timer fires
+        if mi[s, M_TIMER] != 0:
+            # its visibility timeout would do nothing: off the list, so the row is free now
+            # (a deleted message's VISIBLE is a no-op in QUEUE_SPEC.md; rows are not observable)
+            _timer_unlink(mi, tl, 3 * q + TL_VIS, s)
+        _free_msg(mi, mfree, gq, s, ST_DELETED)
     else:
         qpm_i[p, q, QP_STALE_DELETES] += 1
 
@@ -644,6 +667,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
     cur_c = gq[GQ_PEND_CUR]
     pend_scale = gq[GQ_PEND_SCALE]
     t = gqf[GQF_PEND_T]
+    tseq0 = -1
     while True:
         if pend_q < 0:
             # ---- the next event: internal (heap) before arrivals at equal times
@@ -658,6 +682,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
             if use_heap:
                 t = ht[0]
                 s = hv[0]
+                tseq0 = hs[0]
                 if s >= 0:
                     kind = ei[s, E_KIND]
                     if kind <= K_RETRY:
@@ -704,16 +729,22 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                 li = -1 - s
                 q = li // 3
                 ms_ = tl[li, 0]
-                nxt = mi[ms_, M_TNEXT]
-                tl[li, 0] = nxt
-                if nxt < 0:
-                    tl[li, 1] = -1
+                if ms_ < 0:
+                    tl[li, 2] = 0  # every timer on the list was taken off (deletes)
+                elif mi[ms_, M_TSEQ] != tseq0:
+                    # the head it was pushed for was taken off: back in for the new head, at
+                    # that head's own time and counter
+                    heap_n = heap_push(ht, hs, hv, heap_n, mf[ms_, MT_TT], mi[ms_, M_TSEQ], s)
                 else:
-                    heap_n = heap_push(ht, hs, hv, heap_n, mf[nxt, MT_TT], mi[nxt, M_TSEQ], s)
-                mi[ms_, M_TIMER] = 0
-                if mi[ms_, M_STATE] == ST_DELETED:
-                    _free_msg(mi, mfree, gq, ms_, ST_DELETED)
-                else:
+                    nxt = mi[ms_, M_TNEXT]
+                    tl[li, 0] = nxt
+                    if nxt < 0:
+                        tl[li, 1] = -1
+                        tl[li, 2] = 0
+                    else:
+                        mi[nxt, M_TPREV] = -1
+                        heap_n = heap_push(ht, hs, hv, heap_n, mf[nxt, MT_TT], mi[nxt, M_TSEQ], s)
+                    mi[ms_, M_TIMER] = 0
                     if mi[ms_, M_STATE] == ST_DELAYED:
                         qs[q, QS_NDELAYED] -= 1
                     else:
@@ -751,7 +782,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                                 failed = (failed and fifo) or u < rate
                             if not failed:
                                 kept += 1
-                                _delete_item(off + k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq)
+                                _delete_item(off + k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq, tl)
                         if kept > 0:
                             qpm_i[p, q, QP_DELETE_REQUESTS] += (kept + 9) // 10
                     heap_n, seq, free_n = _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
@@ -898,7 +929,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                 for k in range(off, off + n):
                     if it[k, IT_ERR] == 0:
                         kept += 1
-                        _delete_item(k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq)
+                        _delete_item(k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq, tl)
                 if kept > 0:
                     qpm_i[p, q, QP_DELETE_REQUESTS] += (kept + 9) // 10
                 heap_n, seq, free_n = _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, heap_n, seq, free_n)

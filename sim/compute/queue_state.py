@@ -91,7 +91,8 @@ class MessagingState:
         for col in (Q.QS_NVIS, Q.QS_NDELAYED, Q.QS_NINFL, Q.QS_NEXT_SEQ):
             self.qs[:, col] = 0
         self.qsf = np.zeros((nq, Q.N_QSF), np.float64)
-        self.tl = np.full((3 * nq, 2), -1, np.int64)
+        self.tl = np.full((3 * nq, 3), -1, np.int64)
+        self.tl[:, 2] = 0  # no list has a heap entry yet
         order = sorted(range(nm), key=lambda m: (mp.queue[m], m))
         self.qm_idx = np.asarray(order, np.int64).reshape(-1)
         counts = np.bincount(np.asarray(mp.queue, np.int64), minlength=nq) if nm else np.zeros(nq, np.int64)

@@ -91,6 +91,12 @@ def summary_lines(figures: dict) -> list:
                f"{w['ray_per_job_s'] * 1000:.0f} ms a job" if "ray_wall_s" in w else "Ray not installed")
         lines.append(f"sweep of {w['jobs']} jobs: one by one {w['serial_wall_s']:.1f} s, joblib on 2 workers "
                      f"{w['parallel_wall_s']:.1f} s ({w['speedup']:.2f}x; limit 1.7x); {ray}")
+    ct, sp = figures.get("cloudtwin_fanout"), figures.get("simpy_fanout")
+    if ct and sp:
+        lines.append(f"fan-out SNS->SQS->Lambda: cloudtwin {per_s(ct['messages_per_s'])} messages/s "
+                     f"({ct['messages'] / 1e6:.1f} M messages, {ct['invocations'] / 1e6:.2f} M invocations) vs SimPy "
+                     f"{per_s(sp['messages_per_s'])} messages/s: {ct['messages_per_s'] / sp['messages_per_s']:.1f}x "
+                     f"(bars: 1 M/s and 30x)")
     f = figures.get("firewall", {})
     if f:
         lines.append("firewall: " + "; ".join(
