@@ -124,3 +124,58 @@ def test_shipped_messaging_scenarios_conserve_everything(name):
         assert bus["put"] + bus["put_throttled"] == bus["entries"]
     assert s["cost_usd"]["by_service"], s["cost_usd"]
     assert math.isfinite(s["cost_usd"]["total"])
+
+
+def _without_wall(summary: dict) -> dict:
+    return {k: v for k, v in summary.items() if k not in ("wall_s", "requests_per_wall_s")}
+
+
+def test_messaging_outcomes_do_not_depend_on_the_window():
+    """SNS deliveries held across windows, queues, mappings, fleets, EventBridge retries:
+    the same numbers at Δ = 0.3 s and 7 s (DESIGN.md §2's invariant)."""
+    from pathlib import Path
+
+    from scenarios import load_scenario
+
+    root = Path(__file__).parent.parent / "configs" / "scenario"
+    for name in ("fanout", "eventbridge_router"):
+        sc = load_scenario(root / f"{name}.yaml")
+        sc.duration_s = 400.0
+        runs = []
+        for window in (0.3, 7.0):
+            sc.sim.window_s = window
+            runs.append(_without_wall(simulate(sc, progress=False).summary))
+        assert runs[0] == runs[1], name
+
+
+def test_async_on_failure_destination_receives_every_dropped_event():
+    s = simulate({
+        "name": "on_failure", "duration_s": 300, "seed": 2,
+        "functions": {"f": {"error_rate": 1.0, "async_invoke": {"max_retry_attempts": 0, "on_failure": "queue:failed"}}},
+        "queues": {"failed": {}},
+        "traffic": [{"name": "events", "target": "function:f", "invocation": "async",
+                     "arrivals": {"kind": "poisson", "rate_per_s": 5}}],
+    }, progress=False).summary
+    assert_queue_conservation(s)
+    dropped = s["functions"]["f"]["async_dropped"]
+    assert dropped == s["functions"]["f"]["invocations"] > 1000
+    assert s["queues"]["failed"]["sent"] == dropped == s["queues"]["failed"]["visible_end"]
+
+
+def test_fifo_topic_to_fifo_queue_keeps_every_message():
+    s = simulate({
+        "name": "fifo", "duration_s": 300, "seed": 4,
+        "functions": {"f": {"timeout_s": 10, "duration_ms": {"dist": "exponential", "mean": 30}}},
+        "queues": {"orders.fifo": {"type": "fifo", "visibility_timeout_s": 60}},
+        "event_source_mappings": [{"source": "orders.fifo", "function": "f", "batch_size": 10}],
+        "topics": {"events.fifo": {"type": "fifo", "subscriptions": [{"protocol": "sqs", "endpoint": "orders.fifo"}]}},
+        "traffic": [{"name": "pub", "target": "topic:events.fifo", "arrivals": {"kind": "poisson", "rate_per_s": 50},
+                     "message": {"groups": 20}}],
+    }, progress=False).summary
+    assert_queue_conservation(s)
+    assert_topic_conservation(s)
+    q = s["queues"]["orders.fifo"]
+    assert q["sent"] == s["topics"]["events.fifo"]["delivered"] > 10_000
+    assert q["deleted"] >= q["sent"] - 50  # the consumer keeps up
+    # one batch in flight per message group: never more concurrent batches than groups
+    assert s["event_source_mappings"]["orders.fifo->f"]["max_concurrent_batches"] <= 20
