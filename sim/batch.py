@@ -68,23 +68,27 @@ FIELDS = ("t", "id", "size_bytes", "key", "attempt", "duration_ms", "group")
 
 
 class Inbox:
-    """Batches waiting for a component, each tagged with an integer port (e.g. a source)."""
+    """Batches waiting for a component, each tagged with an integer port (e.g. a source), or
+    with an int64 array giving each item its own port (a topic delivering to many queues
+    puts one time-ordered batch instead of one per destination) and a fixed integer `order`
+    that ranks the put among the others (`take` returns it as the third element)."""
 
     def __init__(self) -> None:
-        self._pending: List[tuple[int, Batch]] = []
+        self._pending: List[tuple] = []
 
-    def put(self, port: int, batch: Batch) -> None:
+    def put(self, port, batch: Batch, order: int | None = None) -> None:
         if len(batch):
-            self._pending.append((port, batch))
+            self._pending.append((port, batch, port if order is None else order))
 
-    def take(self, t1: float) -> List[tuple[int, Batch]]:
-        """Every pending item with t < t1, grouped by port in arrival order of the puts."""
+    def take(self, t1: float) -> List[tuple]:
+        """Every pending item with t < t1, as (port, batch, order) in the order of the puts."""
         out, keep = [], []
-        for port, b in self._pending:
-            now, later = b.split(t1)
-            if len(now):
-                out.append((port, now))
-            if len(later):
-                keep.append((port, later))
+        for port, b, order in self._pending:
+            k = int(np.searchsorted(b.t, t1, side="left"))
+            many = isinstance(port, np.ndarray)
+            if k:
+                out.append((port[:k] if many else port, b.slice(0, k), order))
+            if k < len(b):
+                keep.append((port[k:] if many else port, b.slice(k, len(b)), order))
         self._pending = keep
         return out

@@ -100,6 +100,7 @@ class LambdaAccount(Component):
         self.sources: List[Source] = []
         self.port_seq: List[int] = []  # per port: items received so far (the low bits of ids)
         self.queue_names: List[str] = list(queues or {})
+        self._luts = None  # per-port lookup arrays, built at the first step
         self.inbox = Inbox()
         self.streams = None
         self.state: Optional[PoolState] = None
@@ -254,20 +255,25 @@ class LambdaAccount(Component):
 
     # run ------------------------------------------------------------------------------
     def step(self, t0: float, t1: float) -> None:
-        taken = sorted(self.inbox.take(t1), key=lambda pb: pb[0])
+        # Puts in the order of their ports (a topic's or a bus's batch, a port per item,
+        # ranks by its lowest route port): a fixed order, so ties in time are broken the
+        # same way whatever the window.
+        taken = [(p, b) for p, b, _ in sorted(self.inbox.take(t1), key=lambda e: e[2])]
         if taken:
-            t = np.concatenate([b.t for _, b in taken])
+            ports = [np.full(len(b), p, np.int64) if isinstance(p, int) else p for p, b in taken]
+            pp = ports[0] if len(ports) == 1 else np.concatenate(ports)
+            t = taken[0][1].t if len(taken) == 1 else np.concatenate([b.t for _, b in taken])
+            lut = self._port_tables()
             arr = (
                 t,
                 np.concatenate([self._ids(p, len(b)) for p, b in taken]),
-                np.concatenate([np.full(len(b), self.sources[p].fn, np.int64) for p, b in taken]),
-                np.concatenate([np.full(len(b), p, np.int64) for p, b in taken]),
-                np.concatenate([np.full(len(b), self.sources[p].inv, np.int64) for p, b in taken]),
-                np.concatenate([b.duration_ms for _, b in taken]),
-                np.concatenate([b.size_bytes for _, b in taken]),
-                *((np.concatenate([np.full(len(b), self.sources[p].queue, np.int64) for p, b in taken]),
-                   np.concatenate([b.key for _, b in taken]),
-                   np.concatenate([b.group for _, b in taken])) if self.mq is not None else ()),
+                lut[0][pp],
+                pp,
+                lut[1][pp],
+                _cat([b.duration_ms for _, b in taken]),
+                _cat([b.size_bytes for _, b in taken]),
+                *((lut[2][pp], _cat([b.key for _, b in taken]), _cat([b.group for _, b in taken]))
+                  if self.mq is not None else ()),
             )
             if len(taken) > 1:
                 order = np.argsort(t, kind="stable")
@@ -288,12 +294,25 @@ class LambdaAccount(Component):
         if self.state.g[K.G_ROWS_N]:
             self.rows.append(self.state.take_rows())
 
-    def _ids(self, port: int, n: int) -> np.ndarray:
-        """Ids for the next n items of `port`: (port << 40) | their sequence number there.
+    def _port_tables(self):
+        """Per port: (function, invocation type, queue) lookup arrays."""
+        if self._luts is None or len(self._luts[0]) != len(self.sources):
+            self._luts = tuple(np.array([getattr(s, a) for s in self.sources], np.int64) for a in ("fn", "inv", "queue"))
+        return self._luts
+
+    def _ids(self, port, n: int) -> np.ndarray:
+        """Ids for the next n items of `port` (or of each item's port): (port << 40) | the
+        item's sequence number at its port.
 
         Unique over the run, so a message delivered by a topic to three queues is three
         messages, and a row of requests.parquet names the port it came through.
         """
+        if isinstance(port, np.ndarray):
+            ids = np.empty(n, np.int64)
+            for p in np.unique(port).tolist():
+                mine = port == p
+                ids[mine] = self._ids(p, int(np.count_nonzero(mine)))
+            return ids
         seq = self.port_seq[port]
         self.port_seq[port] = seq + n
         return (np.int64(port) << K.ID_SEQ_BITS) | np.arange(seq, seq + n, dtype=np.int64)
@@ -455,6 +474,10 @@ def _stats(hist: np.ndarray, total: float, maximum, *quantiles) -> dict:
     if maximum is not None:
         out["max"] = float(maximum) if n else None
     return out
+
+
+def _cat(arrays: list) -> np.ndarray:
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
 _NO_ARRIVALS = (np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),

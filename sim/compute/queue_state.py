@@ -238,8 +238,11 @@ class MessagingState:
         self.steps_i, self.steps_t = si, st
 
     def map_groups(self, queue: np.ndarray, group: np.ndarray) -> np.ndarray:
-        """Dense group indices for the window's sends (0 for function arrivals)."""
+        """Dense group indices for the window's sends (0 for function arrivals; all 0 when
+        no queue is FIFO, since only FIFO queues look at groups)."""
         gid = np.zeros(len(group), np.int64)
+        if not self.qpi[:, Q.QI_FIFO].any():
+            return gid
         sel = queue >= 0
         if sel.any():
             u, inv = np.unique(group[sel], return_inverse=True)

@@ -84,7 +84,7 @@ class _Fanout(Component):
 
     def step(self, t0: float, t1: float) -> None:
         taken = self.inbox.take(t1)
-        batch = Batch.concat([b for _, b in taken])
+        batch = Batch.concat([b for _, b, _ in taken])
         if len(taken) > 1:
             batch = batch.take(np.argsort(batch.t, kind="stable"))
         self.entries += len(batch)
@@ -101,19 +101,22 @@ class _Fanout(Component):
             self._route(rows)
 
     def _route(self, rows: dict) -> None:
+        """Deliveries and dead letters to their destinations: one time-ordered batch per
+        destination inbox, each item carrying its own port."""
         key, group = rows["key"], np.zeros(len(rows["t"]), np.int64)
         if self.state.params.fifo:
             key, group = rows["key"] // self.groups, rows["key"] % self.groups
         dest = np.where(rows["kind"] == 0, rows["target"], rows["target"] + len(self.routes))
         table = self.routes + self.dlq_routes
-        order = np.argsort(dest, kind="stable")
-        bounds = np.flatnonzero(np.diff(dest[order])) + 1
-        for part in np.split(order, bounds):
-            inbox, port = table[dest[part[0]]]
-            if inbox is None:
-                continue
-            inbox.put(port, Batch.of(rows["t"][part], rows["id"][part], size_bytes=rows["size"][part],
-                                     key=key[part], attempt=rows["attempt"][part], group=group[part]))
+        ports = np.array([port for _, port in table], np.int64)[dest]
+        inboxes = [inbox for inbox, _ in table]
+        for inbox in {id(x): x for x in inboxes if x is not None}.values():
+            mine = np.array([x is inbox for x in inboxes])[dest]
+            sel = slice(None) if mine.all() else mine
+            order = int(min(p for (x, p) in table if x is inbox))  # this component's rank there
+            inbox.put(ports[sel], Batch.of(rows["t"][sel], rows["id"][sel], size_bytes=rows["size"][sel],
+                                           key=key[sel], attempt=rows["attempt"][sel], group=group[sel]),
+                      order=order)
 
     def requests_simulated(self) -> int:
         return 0  # counted by the traffic sources that publish
