@@ -97,8 +97,9 @@ class PoolState:
         ri[: len(self.ri)], rf[: len(self.rf)] = self.ri, self.rf
         self.ri, self.rf = ri, rf
 
-    def refill(self, f: int, streams) -> None:
-        """Append the next chunk to every stream of function f that has room for one."""
+    def refill(self, f: int, streams, fetched=None) -> None:
+        """Append the next chunk to every stream of function f that has room for one;
+        `fetched[s, f]` (optional) counts the draws taken from each stream."""
         for s in range(K.N_STREAMS):
             cur, n = self.cur[s, f], self.dlen[s, f]
             rem = n - cur
@@ -109,6 +110,8 @@ class PoolState:
             self.draws[s, f, rem : rem + len(chunk)] = chunk
             self.dlen[s, f] = rem + len(chunk)
             self.cur[s, f] = 0
+            if fetched is not None:
+                fetched[s, f] += len(chunk)
 
     def take_rows(self):
         """The sampled rows written since the last call (copies), and reset the buffer."""

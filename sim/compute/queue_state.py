@@ -257,18 +257,7 @@ class MessagingState:
         return gid
 
     def refill_pool(self, f: int, providers) -> None:
-        ps = self.pool
-        for s in range(K.N_STREAMS):
-            cur, n = ps.cur[s, f], ps.dlen[s, f]
-            rem = n - cur
-            if rem >= ps.chunk:
-                continue
-            ps.draws[s, f, :rem] = ps.draws[s, f, cur:n]
-            chunk = providers[s].next_chunk()
-            ps.draws[s, f, rem : rem + len(chunk)] = chunk
-            ps.dlen[s, f] = rem + len(chunk)
-            ps.cur[s, f] = 0
-            self.pool_fetched[s, f] += len(chunk)
+        self.pool.refill(f, providers, self.pool_fetched)
 
     def refill_messaging(self, k: int, provider) -> None:
         cur, n = self.mcur[k], self.mlen[k]
