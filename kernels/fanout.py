@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels import jit, jit_inline
+from kernels import jit, jit_inline, jit_loop
 from kernels.billing import chunks_64kb
 from kernels.fanout_ref import GLOBAL_COUNTERS, P_EMAIL, P_HTTPS, TARGET_COUNTERS, FanoutParams
 from kernels.heap import heap_pop, heap_push
@@ -166,7 +166,7 @@ def _store(ei, ef, slot, kind, j, mid, size, key, group, attempt, seg, used, seq
     ef[slot, E_FIRST_T] = first_t
 
 
-@jit
+@jit_loop
 def run_fanout(t_stop, p_t, p_id, p_size, p_key, p_group, i,
                match, trule, tpi, tpf, seg_n, seg_d, out_s, out_e, pi, pf,
                g, gf, ocur, flast, ei, ef, free, ht, hs, hv, draws, cur, dlen,

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from kernels import jit, jit_inline
+from kernels import jit, jit_inline, jit_loop
 from kernels.billing import billed_ms
 from kernels.heap import heap_pop, heap_push
 from kernels.histogram import hist_index, hist_quantile
@@ -509,27 +509,20 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
 
 
 
-@jit
+@jit_loop
 def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
              fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv,
              stack_birth, stack_expire, draws, cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf):
     """Run every event with time < t_stop; arrivals a_* from index a_start on.
 
     Returns (status, next arrival index, function index needing draws or -1). The event
-    handlers are written out in this one loop on purpose: numba reference-counts every
-    array passed to a function that LLVM does not inline, and with this many state arrays
-    that cost more than the simulation itself (measured 5x slower as separate functions).
-    The hot counters live in locals while the loop runs (LLVM must assume any array store
-    may alias `g`, so counters kept there are reloaded after every store) and go back to
-    `g` on every return.
-
-    `pool_attempt` / `pool_complete` above are the same attempt and completion as
-    inline helpers, for the messaging kernel (`queue_pool.run_pool_mq`). This loop keeps
-    its own copy: calling `pool_attempt` here (25 arrays into an inlined function) measured
-    30-45 % slower on tests/bench/test_bench_lambda.py, and again 1.6 against 3.55 M
-    requests/s (best of 3, 4 M requests) when retried for the messaging issue, so the two
-    must be kept in step;
-    tests/test_pool_twin.py and tests/test_queue_twin.py check each against the twins.
+    handlers are in this one loop or in helpers inlined into it (`pool_attempt`,
+    `pool_complete`, shared with the messaging kernel `queue_pool.run_pool_mq`): numba
+    reference-counts every array passed to a function that LLVM does not inline (measured
+    5x slower as separate functions), and the kernels run without its runtime
+    (kernels/__init__.py) so that inlined helpers cost nothing either. The hot counters
+    live in locals while the loop runs (LLVM must assume any array store may alias `g`, so
+    counters kept there are reloaded after every store) and go back to `g` on every return.
     """
     nf = fs.shape[0]
     na = a_t.shape[0]
@@ -582,24 +575,8 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
             heap_pop(ht, hs, hv, heap_n)
             heap_n -= 1
             if ei[s, E_KIND] == K_COMPLETE:
-                if ei[s, E_ON_PC] == 1:
-                    fs[f, F_PC_BUSY] -= 1
-                    if fs[f, F_PC_ENVS] > fs[f, F_PC_TARGET]:
-                        _pc_integrate(fs, ft, f, t)
-                        fs[f, F_PC_ENVS] -= 1
-                        if fpi[f, P_RESERVED] < 0:
-                            unres_used -= 1
-                    else:
-                        fs[f, F_PC_IDLE] += 1
-                else:
-                    fs[f, F_OD_BUSY] -= 1
-                    if fpi[f, P_RESERVED] < 0:
-                        unres_used -= 1
-                    n = fs[f, F_STACK_N]
-                    off = fpi[f, P_STACK_OFF]
-                    stack_birth[off + n] = ef[s, E_BIRTH]
-                    stack_expire[off + n] = t + _draw(draws, cur, S_EXP, f)
-                    fs[f, F_STACK_N] = n + 1
+                unres_used = pool_complete(t, f, s, fpi, fs, ft, ef, ei, stack_birth, stack_expire,
+                                           draws, cur, unres_used)
                 free[free_n] = s
                 free_n += 1
                 continue
@@ -626,152 +603,13 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
             units = a_units[i]
             i += 1
 
-        # ---- an attempt: provisioned first, else on demand (POOL_SPEC.md)
+        # ---- an attempt (POOL_SPEC.md), shared with the messaging kernel
         attempts += 1
-        on_pc = 0
-        cold = 0
-        birth = t
-        throttled = False
-        reserved = fpi[f, P_RESERVED]
-        if fs[f, F_PC_IDLE] > 0:
-            fs[f, F_PC_IDLE] -= 1
-            fs[f, F_PC_BUSY] += 1
-            on_pc = 1
-        else:
-            if reserved >= 0:
-                throttled = fs[f, F_PC_ENVS] + fs[f, F_OD_BUSY] + 1 > reserved
-            else:
-                throttled = unres_used + 1 > unres_cap
-            if not throttled:
-                off = fpi[f, P_STACK_OFF]
-                n = fs[f, F_STACK_N]
-                while n > 0 and stack_expire[off + n - 1] <= t:
-                    n -= 1
-                    ft[f, T_ENV_S] += stack_expire[off + n] - stack_birth[off + n]
-                if n > 0:
-                    n -= 1
-                    birth = stack_birth[off + n]
-                else:
-                    b = fpi[f, P_BUCKET]
-                    bk[b, B_TOKENS] = min(bk[b, B_CAP], bk[b, B_TOKENS] + bk[b, B_RATE] * (t - bk[b, B_LAST_T]))
-                    bk[b, B_LAST_T] = t
-                    if bk[b, B_TOKENS] >= 1.0:
-                        bk[b, B_TOKENS] -= 1.0
-                        cold = 1
-                    else:
-                        throttled = True
-                fs[f, F_STACK_N] = n
-            if not throttled:
-                fs[f, F_OD_BUSY] += 1
-                if reserved < 0:
-                    unres_used += 1
-                if fs[f, F_PC_ENVS] > 0:
-                    pmi[p, f, M_SPILLOVER] += 1
-
-        # ---- a throttle (429)
-        if throttled:
-            pmi[p, f, M_THROTTLES] += 1
-            rows_n = _row(ri, rf, g, rows_n, rid, attempt, f, O_THROTTLED, 0, 0, t, 0.0, 0.0, first_t)
-            if inv == 0:
-                if attempt + 1 < si[src, SRC_MAX_ATTEMPTS]:
-                    bo = min(sf[src, SRC_CAP_S], sf[src, SRC_BASE_S] * 2.0 ** attempt)
-                    j = si[src, SRC_JITTER]
-                    if j == 1:
-                        delay = _draw(draws, cur, S_U, f) * bo
-                    elif j == 2:
-                        delay = bo / 2.0 + _draw(draws, cur, S_U, f) * bo / 2.0
-                    else:
-                        delay = bo
-                    heap_n, seq, free_n = _push_retry(
-                        t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r, first_t, dover, units, 0,
-                        ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
-                else:
-                    pmi[p, f, M_SYNC_FAILED] += 1
-            else:
-                delay = min(300.0, 2.0 ** thr_r)
-                if t + delay - first_t > fpf[f, P_ASYNC_AGE_S]:
-                    pmi[p, f, M_ASYNC_DROPPED] += 1
-                else:
-                    heap_n, seq, free_n = _push_retry(
-                        t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r + 1, first_t, dover, units, 0,
-                        ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
-            continue
-
-        # ---- a start: draws, outcome, completion
-        if math.isnan(dover):
-            d = _draw(draws, cur, S_DUR, f)
-        else:
-            d = dover
-        d *= fpf[f, P_DUR_SCALE]
-        timed_out = d > fpf[f, P_TIMEOUT_MS]
-        if timed_out:
-            d = fpf[f, P_TIMEOUT_MS]
-        init = _draw(draws, cur, S_INIT, f) if cold == 1 else 0.0
-        u = _draw(draws, cur, S_U, f)
-        error = timed_out or u < fpf[f, P_ERROR_RATE]
-        lat = init + d
-        end = t + lat / 1000.0
-        free_n -= 1
-        c = free[free_n]
-        ei[c, E_KIND] = K_COMPLETE
-        ei[c, E_FN] = f
-        ei[c, E_ON_PC] = on_pc
-        ef[c, E_BIRTH] = birth
-        heap_n = heap_push(ht, hs, hv, heap_n, end, seq, c)
-        seq += 1
-
-        # ---- metrics of the start
-        pmi[p, f, M_INVOCATIONS] += 1
-        pmi[p, f, M_COLD] += cold
-        if error:
-            pmi[p, f, M_ERRORS] += 1
-        if timed_out:
-            pmi[p, f, M_TIMEOUTS] += 1
-        busy = fs[f, F_PC_BUSY] + fs[f, F_OD_BUSY]
-        if busy > pmi[p, f, M_CONC_MAX]:
-            pmi[p, f, M_CONC_MAX] = busy
-        billed = billed_ms(lat)
-        pmi[p, f, M_REQUEST_UNITS] += units
-        if on_pc == 1:
-            if fs[f, F_PC_BUSY] > pmi[p, f, M_PC_BUSY_MAX]:
-                pmi[p, f, M_PC_BUSY_MAX] = fs[f, F_PC_BUSY]
-            util = fs[f, F_PC_BUSY] / fs[f, F_PC_ENVS]
-            if util > pmf[p, f, MF_PC_UTIL_MAX]:
-                pmf[p, f, MF_PC_UTIL_MAX] = util
-            pmi[p, f, M_BILLED_MS_PC] += billed
-        else:
-            pmi[p, f, M_BILLED_MS_OD] += billed
-        pmf[p, f, MF_DUR_SUM_MS] += d
-        phist[f, hist_index(d)] += 1
-        hlat[f, hist_index(lat)] += 1
-        ft[f, T_LAT_SUM_MS] += lat
-        if lat > ft[f, T_LAT_MAX_MS]:
-            ft[f, T_LAT_MAX_MS] = lat
-        if cold == 1:
-            hinit[f, hist_index(init)] += 1
-            ft[f, T_INIT_SUM_MS] += init
-        ft[f, T_BUSY_S] += min(end, t_end) - t
-        if inv == 1:
-            age = t - first_t
-            pmi[p, f, M_ASYNC_AGE_N] += 1
-            pmf[p, f, MF_ASYNC_AGE_SUM_S] += age
-            if age > pmf[p, f, MF_ASYNC_AGE_MAX_S]:
-                pmf[p, f, MF_ASYNC_AGE_MAX_S] = age
-        outcome = O_TIMEOUT if timed_out else (O_ERROR if error else O_OK)
-        rows_n = _row(ri, rf, g, rows_n, rid, attempt, f, outcome, cold, on_pc, t, lat, init, first_t)
-
-        # ---- async error handling: retries after 60 s and 120 s, then drop
-        if inv == 1 and error:
-            if err_r < fpi[f, P_ASYNC_RETRIES]:
-                rt = end + 60.0 * (err_r + 1)
-                if rt - first_t > fpf[f, P_ASYNC_AGE_S]:
-                    pmi[p, f, M_ASYNC_DROPPED] += 1
-                else:
-                    heap_n, seq, free_n = _push_retry(
-                        rt, f, rid, src, inv, attempt + 1, err_r + 1, thr_r, first_t, dover, units, 0,
-                        ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
-            else:
-                pmi[p, f, M_ASYNC_DROPPED] += 1
+        heap_n, seq, free_n, rows_n, unres_used, _c, _err, _dropped = pool_attempt(
+            (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, 0, False, p, t_end),
+            (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
+            fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, ht, hs, hv, stack_birth, stack_expire,
+            draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf)
 
     g[G_HEAP_N] = heap_n
     g[G_SEQ] = seq

@@ -29,7 +29,7 @@ the next call goes on from there before anything else.
 
 import numpy as np
 
-from kernels import jit, jit_inline
+from kernels import jit, jit_inline, jit_loop
 from kernels import lambda_pool as P
 from kernels.billing import chunks_64kb
 from kernels.heap import heap_pop, heap_push
@@ -631,7 +631,7 @@ def mq_finish(parrays, Q):
     P.finish_periods(g, fs.shape[0], fs, pmi, pmf, phist)
 
 
-@jit
+@jit_loop
 def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, steps_t, gqf):
     """Run every event with time < t_stop (arrivals `arr` from index a_start on).
 
