@@ -313,6 +313,21 @@ def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, unit
 
 
 @jit_inline
+def retry_request(ei, ef, s):
+    """The request a scheduled retry (event slot s) carries: (rid, src, inv, attempt,
+    err_retries, thr_retries, first_t, dur_override_ms, units, size_bytes)."""
+    return (ei[s, E_ID], ei[s, E_SRC], ei[s, E_INV], ei[s, E_ATTEMPT], ei[s, E_ERR_R], ei[s, E_THR_R],
+            ef[s, E_FIRST_T], ef[s, E_DOVER], ei[s, E_UNITS], ei[s, E_SIZE])
+
+
+@jit_inline
+def arrival_request(t, i, a_id, a_src, a_inv, a_dover, a_units):
+    """Arrival i as a first attempt: (rid, src, inv, attempt, err_retries, thr_retries,
+    first_t, dur_override_ms, units)."""
+    return a_id[i], a_src[i], a_inv[i], 0, 0, 0, t, a_dover[i], a_units[i]
+
+
+@jit_inline
 def pool_complete(t, f, s, fpi, fs, ft, ef, ei, stack_birth, stack_expire, draws, cur, unres_used):
     """A completion (event slot s) of f at t frees its environment; returns unres_used."""
     if ei[s, E_ON_PC] == 1:
@@ -580,27 +595,12 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
                 free[free_n] = s
                 free_n += 1
                 continue
-            rid = ei[s, E_ID]
-            src = ei[s, E_SRC]
-            inv = ei[s, E_INV]
-            attempt = ei[s, E_ATTEMPT]
-            err_r = ei[s, E_ERR_R]
-            thr_r = ei[s, E_THR_R]
-            first_t = ef[s, E_FIRST_T]
-            dover = ef[s, E_DOVER]
-            units = ei[s, E_UNITS]
+            rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, _size = retry_request(ei, ef, s)
             free[free_n] = s
             free_n += 1
         else:
-            rid = a_id[i]
-            src = a_src[i]
-            inv = a_inv[i]
-            attempt = 0
-            err_r = 0
-            thr_r = 0
-            first_t = t
-            dover = a_dover[i]
-            units = a_units[i]
+            rid, src, inv, attempt, err_r, thr_r, first_t, dover, units = arrival_request(
+                t, i, a_id, a_src, a_inv, a_dover, a_units)
             i += 1
 
         # ---- an attempt (POOL_SPEC.md), shared with the messaging kernel

@@ -38,7 +38,7 @@ from kernels.lambda_pool import (
     DONE, E_ATTEMPT, E_DOVER, E_ERR_R, E_FIRST_T, E_FN, E_ID, E_INV, E_KIND, E_SIZE, E_SRC,
     E_THR_R, E_UNITS, EVENTS_FULL, G_ATTEMPTS, G_FREE_N, G_HEAP_N, G_PERIOD, G_ROWS_N, G_SEQ,
     G_UNRES_CAP, G_UNRES_USED, GF_PERIOD_S, GF_T_END, K_COMPLETE, K_RETRY, NEED_DRAWS,
-    P_ON_FAIL_Q, ROWS_FULL, _draws_low, pool_attempt, pool_complete,
+    P_ON_FAIL_Q, ROWS_FULL, _draws_low, arrival_request, pool_attempt, pool_complete, retry_request,
 )
 from kernels.queue_ref import (
     BATCH_PAYLOAD_BYTES, LONG_POLL_S, MP_CONC_MAX, MP_INVOKED, MP_TARGET, MP_THROTTLED,
@@ -791,28 +791,12 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
             elif kind == K_RETRY or (kind == K_ARRIVAL and f >= 0):
                 # ---- a function attempt (arrival or retry)
                 if kind == K_RETRY:
-                    rid = ei[s, E_ID]
-                    src = ei[s, E_SRC]
-                    inv = ei[s, E_INV]
-                    attempt = ei[s, E_ATTEMPT]
-                    err_r = ei[s, E_ERR_R]
-                    thr_r = ei[s, E_THR_R]
-                    first_t = ef[s, E_FIRST_T]
-                    dover = ef[s, E_DOVER]
-                    units = ei[s, E_UNITS]
-                    size = ei[s, E_SIZE]
+                    rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size = retry_request(ei, ef, s)
                     free[free_n] = s
                     free_n += 1
                 else:
-                    rid = a_id[i]
-                    src = a_src[i]
-                    inv = a_inv[i]
-                    attempt = 0
-                    err_r = 0
-                    thr_r = 0
-                    first_t = t
-                    dover = a_dover[i]
-                    units = a_units[i]
+                    rid, src, inv, attempt, err_r, thr_r, first_t, dover, units = arrival_request(
+                        t, i, a_id, a_src, a_inv, a_dover, a_units)
                     size = a_size[i]
                     i += 1
                 attempts += 1
