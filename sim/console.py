@@ -123,6 +123,22 @@ def format_summary(summary: Mapping[str, Any]) -> str:
     if functions:
         lines.append("")
         lines.extend(format_function_table(functions))
+    queues = summary.get("queues") or {}
+    if queues:
+        lines.append("")
+        lines.append(f"{'queue':<16}{'sent':>12}{'deleted':>12}{'to DLQ':>10}{'visible end':>13}"
+                     f"{'max backlog':>13}{'oldest s':>10}")
+        for name, q in queues.items():
+            lines.append(f"{name[:15]:<16}{_num(q.get('sent')):>12}{_num(q.get('deleted')):>12}"
+                         f"{_num(q.get('dead_lettered')):>10}{_num(q.get('visible_end')):>13}"
+                         f"{_num(q.get('visible_max')):>13}{_num(round(q.get('age_of_oldest_max_s') or 0)):>10}")
+    for name, t in (summary.get("topics") or {}).items():
+        lines.append(f"topic {name}: {_num(t.get('published'))} published, {_num(t.get('delivered'))} delivered,"
+                     f" {_num(t.get('filtered_out'))} filtered out, {_num(t.get('failed'))} failed,"
+                     f" {_num(t.get('dead_lettered'))} to DLQs")
+    for name, b in (summary.get("buses") or {}).items():
+        lines.append(f"bus {name}: {_num(b.get('put'))} events, {_num(b.get('invocations'))} invocations,"
+                     f" {_num(b.get('failed'))} failed, {_num(b.get('throttled'))} throttled")
     for name, v in (summary.get("vpcs") or {}).items():  # one line per VPC
         lines.append(f"vpc {name}: {_num(v.get('flows'))} flows, {_num(v.get('accepted'))} accepted,"
                      f" {_num(v.get('rejected'))} rejected")
