@@ -72,3 +72,20 @@ def test_minimal_summary():
 def test_service_label():
     assert [service_label(c) for c in ("AWSLambda", "AmazonSNS", "AWS", "EC2")] == [
         "Lambda", "SNS", "AWS", "EC2"]
+
+
+def test_summary_lists_queues_topics_and_buses():
+    from sim.console import format_summary
+
+    text = format_summary({
+        "scenario": "m", "seed": 1, "duration_s": 60.0, "wall_s": 0.5, "requests_simulated": 100,
+        "requests_per_wall_s": 200.0,
+        "queues": {"orders": {"sent": 12345, "deleted": 12000, "dead_lettered": 45, "visible_end": 300,
+                              "visible_max": 900, "age_of_oldest_max_s": 61.4}},
+        "topics": {"events": {"published": 500, "delivered": 900, "filtered_out": 100, "failed": 0, "dead_lettered": 0}},
+        "buses": {"bus": {"put": 70, "invocations": 140, "failed": 2, "throttled": 0}},
+    })
+    row = next(line for line in text.splitlines() if line.startswith("orders"))
+    assert row.split() == ["orders", "12,345", "12,000", "45", "300", "900", "61"]
+    assert "topic events: 500 published, 900 delivered, 100 filtered out, 0 failed, 0 to DLQs" in text
+    assert "bus bus: 70 events, 140 invocations, 2 failed, 0 throttled" in text
