@@ -197,17 +197,40 @@ def _integ(qs, qsf, qpm_f, p, q, t):
 
 
 @jit_inline
-def _vis_unlink(mi, qs, q, s):
-    a = mi[s, M_PREV]
-    b = mi[s, M_NEXT]
+def _unlink(nodes, s, prev_col, next_col, ends, row, head_col, tail_col):
+    """Take node s off an intrusive doubly linked list: links in `nodes` columns
+    prev_col / next_col, the list's ends in `ends[row, head_col / tail_col]`."""
+    a = nodes[s, prev_col]
+    b = nodes[s, next_col]
     if a >= 0:
-        mi[a, M_NEXT] = b
+        nodes[a, next_col] = b
     else:
-        qs[q, QS_HEAD] = b
+        ends[row, head_col] = b
     if b >= 0:
-        mi[b, M_PREV] = a
+        nodes[b, prev_col] = a
     else:
-        qs[q, QS_TAIL] = a
+        ends[row, tail_col] = a
+
+
+@jit_inline
+def _link_after(nodes, s, prev, prev_col, next_col, ends, row, head_col, tail_col):
+    """Put node s after node `prev` (-1: at the head) of the list `_unlink` describes."""
+    nxt = nodes[prev, next_col] if prev >= 0 else ends[row, head_col]
+    nodes[s, prev_col] = prev
+    nodes[s, next_col] = nxt
+    if prev >= 0:
+        nodes[prev, next_col] = s
+    else:
+        ends[row, head_col] = s
+    if nxt >= 0:
+        nodes[nxt, prev_col] = s
+    else:
+        ends[row, tail_col] = s
+
+
+@jit_inline
+def _vis_unlink(mi, qs, q, s):
+    _unlink(mi, s, M_PREV, M_NEXT, qs, q, QS_HEAD, QS_TAIL)
     qs[q, QS_NVIS] -= 1
 
 
@@ -222,17 +245,10 @@ def _free_msg(mi, mfree, gq, s, state):
 def _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, kind, s, tt):
     """Schedule message s's VISIBLE at tt on q's timer list `kind`; returns (heap_n, seq)."""
     li = 3 * q + kind
-    mi[s, M_TNEXT] = -1
     mf[s, MT_TT] = tt
     mi[s, M_TSEQ] = seq
     mi[s, M_TIMER] = 1
-    tail = tl[li, 1]
-    mi[s, M_TPREV] = tail
-    if tail < 0:
-        tl[li, 0] = s
-    else:
-        mi[tail, M_TNEXT] = s
-    tl[li, 1] = s
+    _link_after(mi, s, tl[li, 1], M_TPREV, M_TNEXT, tl, li, 0, 1)
     if tl[li, 2] == 0:
         tl[li, 2] = 1
         heap_n = heap_push(ht, hs, hv, heap_n, tt, seq, -1 - li)
@@ -243,16 +259,7 @@ def _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, kind, s, tt):
 def _timer_unlink(mi, tl, li, s):
     """Take message s off timer list li (its timer will not fire). The list's heap entry
     stays; when it comes out it finds another head (or none) and acts on that."""
-    a = mi[s, M_TPREV]
-    b = mi[s, M_TNEXT]
-    if a >= 0:
-        mi[a, M_TNEXT] = b
-    else:
-        tl[li, 0] = b
-    if b >= 0:
-        mi[b, M_TPREV] = a
-    else:
-        tl[li, 1] = a
+    _unlink(mi, s, M_TPREV, M_TNEXT, tl, li, 0, 1)
     mi[s, M_TIMER] = 0
 
 
@@ -298,14 +305,7 @@ def _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, 
     cs[c, C_STATE] = CS_IDLE
     cs[c, C_TOKEN] += 1
     q = cs[c, C_Q]
-    tail = qs[q, QS_IDLE_TAIL]
-    cs[c, C_PREV] = tail
-    cs[c, C_NEXT] = -1
-    if tail >= 0:
-        cs[tail, C_NEXT] = c
-    else:
-        qs[q, QS_IDLE_HEAD] = c
-    qs[q, QS_IDLE_TAIL] = c
+    _link_after(cs, c, qs[q, QS_IDLE_TAIL], C_PREV, C_NEXT, qs, q, QS_IDLE_HEAD, QS_IDLE_TAIL)
     pe = cs[c, C_PE]
     if pe >= 0:  # defer the entry already in the heap (see above)
         ei[pe, E_ATTEMPT] = cs[c, C_TOKEN]
@@ -327,16 +327,7 @@ def _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, 
 
 @jit_inline
 def _idle_unlink(cs, qs, q, c):
-    a = cs[c, C_PREV]
-    b = cs[c, C_NEXT]
-    if a >= 0:
-        cs[a, C_NEXT] = b
-    else:
-        qs[q, QS_IDLE_HEAD] = b
-    if b >= 0:
-        cs[b, C_PREV] = a
-    else:
-        qs[q, QS_IDLE_TAIL] = a
+    _unlink(cs, c, C_PREV, C_NEXT, qs, q, QS_IDLE_HEAD, QS_IDLE_TAIL)
 
 
 @jit_inline
@@ -356,17 +347,7 @@ def _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfre
         sq = mi[s, M_SEQ]
         while prev >= 0 and mi[prev, M_SEQ] > sq:
             prev = mi[prev, M_PREV]
-    nxt = mi[prev, M_NEXT] if prev >= 0 else qs[q, QS_HEAD]
-    mi[s, M_PREV] = prev
-    mi[s, M_NEXT] = nxt
-    if prev >= 0:
-        mi[prev, M_NEXT] = s
-    else:
-        qs[q, QS_HEAD] = s
-    if nxt >= 0:
-        mi[nxt, M_PREV] = s
-    else:
-        qs[q, QS_TAIL] = s
+    _link_after(mi, s, prev, M_PREV, M_NEXT, qs, q, QS_HEAD, QS_TAIL)
     qs[q, QS_NVIS] += 1
     for k in range(qm_start[q], qm_start[q + 1]):
         m = qm_idx[k]
@@ -1026,14 +1007,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                     inv_c = c
                 else:
                     cs[c, C_STATE] = CS_BATCHING
-                    tail = qs[q, QS_BAT_TAIL]
-                    cs[c, C_BPREV] = tail
-                    cs[c, C_BNEXT] = -1
-                    if tail >= 0:
-                        cs[tail, C_BNEXT] = c
-                    else:
-                        qs[q, QS_BAT_HEAD] = c
-                    qs[q, QS_BAT_TAIL] = c
+                    _link_after(cs, c, qs[q, QS_BAT_TAIL], C_BPREV, C_BNEXT, qs, q, QS_BAT_HEAD, QS_BAT_TAIL)
                     heap_n, seq, free_n = _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n,
                                                       t + mpf[o, MF_WINDOW], K_WINDOW_END, c,
                                                       cs[c, C_TOKEN])
@@ -1046,16 +1020,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                 m = cs[c, C_OWNER]
                 fm = mpi[m, MI_FN]
                 if cs[c, C_STATE] == CS_BATCHING:
-                    a = cs[c, C_BPREV]
-                    b = cs[c, C_BNEXT]
-                    if a >= 0:
-                        cs[a, C_BNEXT] = b
-                    else:
-                        qs[q, QS_BAT_HEAD] = b
-                    if b >= 0:
-                        cs[b, C_BPREV] = a
-                    else:
-                        qs[q, QS_BAT_TAIL] = a
+                    _unlink(cs, c, C_BPREV, C_BNEXT, qs, q, QS_BAT_HEAD, QS_BAT_TAIL)
                 bid = gq[GQ_BATCHES]
                 gq[GQ_BATCHES] = bid + 1
                 attempts += 1

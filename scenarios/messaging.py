@@ -33,7 +33,12 @@ EB_PUT_EVENTS_PER_S_OTHER = 2_400  # smaller Regions (eb-quota); used when the R
 EB_INVOCATIONS_PER_S = {"us-east-1": 18_750, "us-west-2": 18_750, "eu-west-1": 18_750}
 EB_INVOCATIONS_PER_S_OTHER = 4_500
 EB_MAX_RETRIES = 185
-EB_MAX_EVENT_AGE_S = 86_400
+EB_MIN_EVENT_AGE_S, EB_MAX_EVENT_AGE_S = 60, 86_400
+# SNS HTTP/S delivery policies (sns-message-delivery-retries.html): numRetries 0-100, the
+# retries in at most 3,600 s, delay targets 1-3,600 s.
+SNS_HTTP_MAX_RETRIES = 100
+SNS_HTTP_MAX_TOTAL_S = 3600
+SNS_DELAY_TARGET_MAX_S = 3600
 
 
 @dataclass

@@ -526,14 +526,9 @@ def replay(r):
     return state
 
 
-@st.composite
-def configs(draw):
-    n_fn = draw(st.integers(1, 2))
-    p = pool_params(n_fn, reserved=[draw(st.sampled_from([-1, -1, 0, 1, 3])) for _ in range(n_fn)],
-                    error_rate=[draw(st.sampled_from([0.0, 0.3, 1.0])) for _ in range(n_fn)],
-                    timeout_ms=[draw(st.sampled_from([500.0, 60_000.0])) for _ in range(n_fn)])
-    n_q = draw(st.integers(1, 3))
-    fifo = [draw(st.integers(0, 1)) for _ in range(n_q)]
+def draw_queues(draw, n_fn, n_q, fifo):
+    """(QueueParams, MappingParams, FleetParams) drawn for n_q queues (DLQ chains, FIFO
+    ones where `fifo` says), mappings onto n_fn functions, and worker fleets."""
     mrc = [draw(st.sampled_from([-1, 1, 2])) if q < n_q - 1 else -1 for q in range(n_q)]
     qp = queue_params(
         n_q, fifo=fifo, max_receive_count=mrc,
@@ -561,6 +556,18 @@ def configs(draw):
         max_messages=[draw(st.integers(1, 10)) for _ in range(n_w)],
         error_rate=[draw(st.sampled_from([0.0, 0.5])) for _ in range(n_w)],
     )
+    return qp, mp, fp
+
+
+@st.composite
+def configs(draw):
+    n_fn = draw(st.integers(1, 2))
+    p = pool_params(n_fn, reserved=[draw(st.sampled_from([-1, -1, 0, 1, 3])) for _ in range(n_fn)],
+                    error_rate=[draw(st.sampled_from([0.0, 0.3, 1.0])) for _ in range(n_fn)],
+                    timeout_ms=[draw(st.sampled_from([500.0, 60_000.0])) for _ in range(n_fn)])
+    n_q = draw(st.integers(1, 3))
+    fifo = [draw(st.integers(0, 1)) for _ in range(n_q)]
+    qp, mp, fp = draw_queues(draw, n_fn, n_q, fifo)
     n_send = draw(st.integers(0, 25))
     items = [send(draw(st.integers(0, 80)) / 8, mid, q=draw(st.integers(0, n_q - 1)),
                   size_bytes=draw(st.sampled_from([100, 300_000, MIB])),

@@ -24,7 +24,8 @@ from sim.compute import queue_state
 from sim.compute.queue_state import MessagingState, MessagingStreams
 from sim.rng import ArrayStream
 from test_queue_ref import (
-    MIB, arrivals, call, fleet_params, mapping_params, pool_params, queue_params, send, streams,
+    MIB, arrivals, call, draw_queues, fleet_params, mapping_params, pool_params, queue_params, random_streams,
+    send, streams,
 )
 
 COLS = ("t", "id", "fn", "src", "inv", "dur_override_ms", "units", "queue", "size_bytes", "key", "group")
@@ -180,15 +181,6 @@ def test_kernel_matches_twin_on_the_hand_cases():
             streams(2, DUR=[[250.0] * 200] * 2), 5.0, 1.0)
 
 
-def big_streams(seed, n_fn, n_m, n_w, n=4000):
-    rng = np.random.default_rng(seed)
-    pick = lambda values, k: [rng.choice(values, n) for _ in range(k)]  # noqa: E731
-    return {"DUR": pick([50.0, 250.0, 1000.0, 5000.0], n_fn), "INIT": pick([0.0, 125.0], n_fn),
-            "EXP": pick([1.0, 600.0], n_fn), "U": [rng.random(n) for _ in range(n_fn)],
-            "ITEM": [rng.random(n) for _ in range(n_m)], "PROC": pick([10.0, 125.0, 3000.0], n_w),
-            "WERR": [rng.random(n) for _ in range(n_w)]}
-
-
 @st.composite
 def scenarios(draw):
     n_fn = draw(st.integers(1, 2))
@@ -203,29 +195,7 @@ def scenarios(draw):
         async_max_age_s=[draw(st.sampled_from([30.0, 21_600.0])) for _ in range(n_fn)],
         unres_cap=draw(st.sampled_from([2, 1000])),
         on_failure_queue=[draw(st.sampled_from([-1, *standard])) for _ in range(n_fn)])
-    mrc = [draw(st.sampled_from([-1, 1, 2])) if q < n_q - 1 else -1 for q in range(n_q)]
-    qp = queue_params(
-        n_q, fifo=fifo, max_receive_count=mrc, dlq=[q + 1 if mrc[q] >= 0 else -1 for q in range(n_q)],
-        visibility_timeout_s=[draw(st.sampled_from([0.5, 2.0, 30.0])) for _ in range(n_q)],
-        retention_s=[draw(st.sampled_from([5.0, 30.0, 200.0])) for _ in range(n_q)],
-        delay_s=[draw(st.sampled_from([0.0, 0.0, 1.5])) for _ in range(n_q)],
-        in_flight_limit=[draw(st.sampled_from([1, 3, 120_000])) for _ in range(n_q)])
-    n_m = draw(st.integers(0, 2))
-    mq = [draw(st.integers(0, n_q - 1)) for _ in range(n_m)]
-    mp = mapping_params(
-        n_m, queue=mq, function=[draw(st.integers(0, n_fn - 1)) for _ in range(n_m)],
-        batch_size=[draw(st.sampled_from([1, 3, 10])) for _ in range(n_m)],
-        window_s=[0.0 if fifo[q] else draw(st.sampled_from([0.0, 0.5])) for q in mq],
-        max_concurrency=[draw(st.sampled_from([-1, 2, 3])) for _ in range(n_m)],
-        report_failures=[draw(st.integers(0, 1)) for _ in range(n_m)],
-        item_failure_rate=[draw(st.sampled_from([0.0, 0.5])) for _ in range(n_m)],
-        legacy_scaling=[draw(st.integers(0, 1)) for _ in range(n_m)])
-    n_w = draw(st.integers(0, 2))
-    fp = fleet_params(
-        n_w, queue=[draw(st.integers(0, n_q - 1)) for _ in range(n_w)],
-        n_workers=[draw(st.integers(1, 3)) for _ in range(n_w)],
-        max_messages=[draw(st.integers(1, 10)) for _ in range(n_w)],
-        error_rate=[draw(st.sampled_from([0.0, 0.5])) for _ in range(n_w)])
+    qp, mp, fp = draw_queues(draw, n_fn, n_q, fifo)
     grid = draw(st.sampled_from([8, 1000]))  # 1/8 s: exact ties; 1 ms: tiny gaps
     n_send = draw(st.integers(0, 30))
     items = [send(draw(st.integers(0, 10 * grid)) / grid, mid, q=draw(st.integers(0, n_q - 1)),
@@ -238,7 +208,7 @@ def scenarios(draw):
     t_end = draw(st.sampled_from([6.0, 45.0, 130.0]))
     period_s = draw(st.sampled_from([t_end, 1.0, 7.0]))
     seed = draw(st.integers(0, 2**32 - 1))
-    return p, qp, mp, fp, items, big_streams(seed, n_fn, n_m, n_w), t_end, period_s
+    return p, qp, mp, fp, items, random_streams(seed, n_fn, len(mp.queue), len(fp.queue), n=4000), t_end, period_s
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -58,13 +58,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scenarios.messaging import (  # AWS's limits, one definition for schema and policies
+    EB_MAX_EVENT_AGE_S,
+    EB_MIN_EVENT_AGE_S,
+    SNS_DELAY_TARGET_MAX_S,
+    SNS_HTTP_MAX_RETRIES,
+    SNS_HTTP_MAX_TOTAL_S,
+)
+from scenarios.messaging import EB_MAX_RETRIES as EB_MAX_RETRY_ATTEMPTS
+
 BACKOFF_FUNCTIONS = ("linear", "arithmetic", "geometric", "exponential")
-SNS_HTTP_MAX_RETRIES = 100
-SNS_HTTP_MAX_TOTAL_S = 3600
-SNS_DELAY_TARGET_MAX_S = 3600
-EB_MAX_RETRY_ATTEMPTS = 185
-EB_MIN_EVENT_AGE_S = 60
-EB_MAX_EVENT_AGE_S = 86400
 EB_FIRST_DELAY_S = 1.0
 EB_DOUBLINGS = 9  # 1, 2, 4, ..., 256 s
 EB_CAP_S = 488.0  # (86,400 - 511) // 176: the default's 185 retries end at 86,399 s
@@ -236,7 +239,8 @@ def sns_policy_for(protocol: str) -> RetryPolicy:
                      f"email-json, sms, application, got {protocol!r}")
 
 
-def eventbridge_policy(maximum_retry_attempts=185, maximum_event_age_s=86400) -> RetryPolicy:
+def eventbridge_policy(maximum_retry_attempts=EB_MAX_RETRY_ATTEMPTS,
+                       maximum_event_age_s=EB_MAX_EVENT_AGE_S) -> RetryPolicy:
     """An EventBridge target RetryPolicy: our deterministic model of its backoff (module doc).
 
     At most `maximum_retry_attempts` retries; a retry that would start more than
