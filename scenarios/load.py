@@ -18,6 +18,7 @@ from scenarios.errors import Problems, ScenarioError
 from scenarios.fields import check_fields, document_order
 from scenarios.schema import Scenario
 from scenarios.vpc_check import check_vpcs
+from scenarios.yamlfile import read_yaml_file, resolve
 from scenarios.yamlpath import describe
 
 Source = Union[Mapping, DictConfig, Scenario, str, os.PathLike]
@@ -65,16 +66,9 @@ def _read(src: Any) -> Tuple[Any, Optional[Path]]:
 
 
 def _read_yaml(path: Path) -> Any:
-    if not path.is_file():
-        raise ScenarioError([("", f"scenario file {str(path)!r} does not exist")])
-    try:
-        cfg = OmegaConf.load(path)
-    except Exception as e:  # the YAML parser's message names the line and column
-        raise ScenarioError([("", f"cannot read {str(path)!r}: {e}")]) from e
-    data = _container(cfg)
-    if isinstance(data, dict):
-        data.pop("defaults", None)  # Hydra's defaults list, meaningful only when Hydra composes the file
-    return data
+    data = read_yaml_file(path)
+    data.pop("defaults", None)  # Hydra's defaults list, meaningful only when Hydra composes the file
+    return resolve(data, path)
 
 
 def _container(cfg: Any) -> Any:

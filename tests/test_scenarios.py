@@ -325,7 +325,7 @@ def test_missing_yaml_file(tmp_path):
 def test_yaml_syntax_error(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("name: [unclosed\n")
-    with pytest.raises(ScenarioError, match="cannot read"):
+    with pytest.raises(ScenarioError, match=r"bad.yaml:2:1: expected .*flow sequence"):
         load_scenario(path)
 
 
