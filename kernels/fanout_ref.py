@@ -134,7 +134,7 @@ def eventbridge_params(match, rule_targets: list[list[Target]], *, put_rate=10_0
                        put_burst=10_000.0, inv_rate=18_750.0, inv_burst=18_750.0,
                        period_s=60.0, n_periods=1) -> FanoutParams:
     """An EventBridge bus: `match[key, rule]` from the rules' event patterns, up to five targets
-    per rule. Quotas default to us-east-1's (FACTS.md): PutEvents 10,000 entries/s, target
+    per rule. Quotas default to us-east-1's (docs/FACTS.md): PutEvents 10,000 entries/s, target
     invocations 18,750/s; the bursts are our assumption (one second's worth)."""
     match = np.asarray(match, bool)
     if len(rule_targets) != match.shape[1]:

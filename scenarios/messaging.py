@@ -1,6 +1,6 @@
 """Typed schema of the messaging services: SQS queues, event source mappings, worker fleets,
 SNS topics and EventBridge buses. Pure data, like `scenarios.schema`; defaults are AWS's own,
-with their sources (FACTS.md rows) in the comments. Cross-field checks: `scenarios.messaging_check`.
+with their sources (docs/FACTS.md rows) in the comments. Cross-field checks: `scenarios.messaging_check`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional
 
 from scenarios.schema import Dist
 
-# SQS quotas and defaults (FACTS.md "SQS and the Lambda event source mapping";
+# SQS quotas and defaults (docs/FACTS.md "SQS and the Lambda event source mapping";
 # sqs-visibility-timeout.md, quotas-messages.html, quotas).
 SQS_IN_FLIGHT_LIMIT = 120_000
 SQS_MAX_VISIBILITY_S = 43_200  # 12 h

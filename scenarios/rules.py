@@ -54,7 +54,7 @@ from scenarios.messaging import (
 )
 from scenarios.yamlpath import num
 
-# Payload limits (FACTS.md, "payloads"): synchronous 6 MB; asynchronous 1 MB (was 256 KB).
+# Payload limits (docs/FACTS.md, "payloads"): synchronous 6 MB; asynchronous 1 MB (was 256 KB).
 SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 ASYNC_PAYLOAD_BYTES = 1024 * 1024
 # Function names: letters, digits, hyphens, underscores, at most 64 characters (Lambda CreateFunction).
@@ -230,7 +230,7 @@ ARRIVALS_REQUIRED = {"constant": "rate_per_s", "poisson": "rate_per_s", "diurnal
 
 # Traffic target kinds.
 TARGET_KINDS = ("function", "queue", "topic", "bus")
-# SNS publish and EventBridge PutEvents entry sizes (FACTS.md: 256 KB messages and entries).
+# SNS publish and EventBridge PutEvents entry sizes (docs/FACTS.md: 256 KB messages and entries).
 SNS_MAX_MESSAGE_BYTES = 256 * 1024
 EB_MAX_ENTRY_BYTES = 256 * 1024
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-# Distribution kinds and the parameters each takes (DESIGN.md §5).
+# Distribution kinds and the parameters each takes (docs/DESIGN.md §5).
 DIST_PARAMS: Dict[str, tuple] = {
     "fixed": ("value",),
     "exponential": ("mean",),

@@ -9,7 +9,7 @@ from scenarios import load_scenario, to_dict
 from sim.builder import build
 from sim.engine import Engine
 
-# summary.json's service sections, in order (DESIGN.md §5); a section appears when a
+# summary.json's service sections, in order (docs/DESIGN.md §5); a section appears when a
 # component of the run reports it.
 SECTIONS = ("functions", "queues", "event_source_mappings", "worker_fleets", "topics", "buses")
 

@@ -3,7 +3,7 @@
 Topology: traffic sources feed functions and queues directly, or SNS topics and
 EventBridge buses, which deliver to queues and functions of the account. All functions,
 queues, event source mappings and worker fleets form the account's coupled group (one
-kernel, DESIGN.md §2); topics and buses are feed-forward components stepped before it.
+kernel, docs/DESIGN.md §2); topics and buses are feed-forward components stepped before it.
 """
 
 from __future__ import annotations

@@ -113,14 +113,20 @@ def prepare(args: Sequence[str]) -> Plan:
 
     args = list(args)
     try:
-        ns, _ = get_args_parser().parse_known_args(args)
+        ns, unknown = get_args_parser().parse_known_intermixed_args(args)
     except SystemExit:  # argparse already printed its usage line; let Hydra print its own
         return Plan(args)
+    if unknown:
+        return Plan(args)  # not Hydra's flags: Hydra says so
     passthrough = ("help", "hydra_help", "info", "shell_completion", "experimental_rerun", "config_path")
     if any(getattr(ns, k, None) for k in passthrough) or getattr(ns, "config_name", None) not in (None, "config"):
         return Plan(args)
-    flags = args[: len(args) - len(ns.overrides)] if ns.overrides and args[-len(ns.overrides):] == ns.overrides \
-        else [a for a in args if a not in ns.overrides]
+    flags, pending = [], list(ns.overrides)
+    for a in args:  # the flags, in order; Hydra gets them before the overrides (it parses no mix)
+        if pending and a == pending[0]:
+            pending.pop(0)
+        else:
+            flags.append(a)
     parsed = _parse(ns.overrides)
     config_dirs = [CONFIG_DIR] + ([Path(ns.config_dir).absolute()] if ns.config_dir else [])
     scen = [o for o in parsed if _is_scenario_key(o)]
@@ -299,7 +305,9 @@ def _compose_base(overrides: List[str], config_dirs: Sequence[Path]):
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose("config", overrides=list(overrides), return_hydra_config=True)
-    except Exception as e:  # anything Hydra cannot compose: one line of its message
+    except Exception as e:  # anything Hydra cannot compose
+        if file is not None:  # often the file fights the schema defaults (a mapping where a list goes): say where
+            _refuse_file_problems(file)
         raise Refused([_first_lines(e)], "the configuration cannot be composed:") from None
     finally:
         GlobalHydra.instance().clear()
@@ -313,6 +321,25 @@ def _compose_base(overrides: List[str], config_dirs: Sequence[Path]):
         raise Refused([f"{file or 'the scenario'}: the top level is not a mapping"])
     data.pop("defaults", None)
     return cfg, data, file
+
+
+def _refuse_file_problems(file: Path) -> None:
+    """Refused with the problems the validator finds in `file` read on its own, if it finds any."""
+    from scenarios.errors import ScenarioError
+    from scenarios.load import load_scenario
+
+    try:
+        load_scenario(file)
+    except ScenarioError as e:
+        raise Refused([f"{_show(p)}: {m}" for p, m in e.problems]) from None
+    except Exception:  # noqa: BLE001 - fall back to Hydra's own message
+        return
+
+
+def _show(path: str) -> str:
+    from scenarios.yamlpath import show
+
+    return show(path)
 
 
 def _first_lines(e: BaseException) -> str:

@@ -1,6 +1,6 @@
 """The bill through whole simulations: AWS's worked examples and cases worked by hand.
 
-Every expected figure below is computed in the test from AWS's published rates (FACTS.md,
+Every expected figure below is computed in the test from AWS's published rates (docs/FACTS.md,
 configs/pricing/us-east-1.yaml), not read back from the code under test.
 """
 
@@ -50,7 +50,7 @@ def lines(result, period="monthly"):
 
 
 def test_worked_example_1_free_tier():
-    """3 M requests of 120 ms at 1,536 MB, free tier: $2.33 + $0.40 = $2.73 (FACTS.md)."""
+    """3 M requests of 120 ms at 1,536 MB, free tier: $2.33 + $0.40 = $2.73 (docs/FACTS.md)."""
     r = simulate(one_function(3000, 1000, {"memory_mb": 1536, "duration_ms": {"dist": "fixed", "value": 120}},
                               month_h=3000 / 3600, free_tier=True))
     assert r.summary["functions"]["f"]["invocations"] == 3_000_000

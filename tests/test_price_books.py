@@ -1,4 +1,4 @@
-"""The price books in configs/pricing/: they load, agree with FACTS.md, and every class of mistake has a clear message."""
+"""The price books in configs/pricing/: they load, agree with docs/FACTS.md, and every class of mistake has a clear message."""
 
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def test_lambda_matches_facts():
 
 
 def test_lambda_pricing_page_worked_examples():
-    """FACTS.md worked examples 1 and 2 from the book's rates (line items rounded to cents)."""
+    """docs/FACTS.md worked examples 1 and 2 from the book's rates (line items rounded to cents)."""
     book = load_region("us-east-1")
     request, gb_s = usd(book, "AWSLambda", "Request"), usd(book, "AWSLambda", "Lambda-GB-Second")
     cents = Decimal("0.01")

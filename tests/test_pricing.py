@@ -14,7 +14,7 @@ from sim.billing import Usage, cost_series, price, tiered_cost
 D = Decimal
 GBS = "GB-Seconds"
 
-# us-east-1 Lambda prices as in FACTS.md (the test builds its own book on purpose).
+# us-east-1 Lambda prices as in docs/FACTS.md (the test builds its own book on purpose).
 X86 = Rate(unit=GBS, tiers=[Tier(6e9, 0.0000166667), Tier(15e9, 0.000015), Tier(None, 0.0000133334)])
 ARM = Rate(unit=GBS, tiers=[Tier(7.5e9, 0.0000133334), Tier(18.75e9, 0.0000120001), Tier(None, 0.0000106667)])
 REQ = Rate(unit="Requests", tiers=[Tier(None, 0.0000002)])
@@ -56,7 +56,7 @@ def invoice(bill):
     return {r["usage_type"]: (r["monthly_cost_usd"], r["cost_usd"]) for r in bill.invoice}
 
 
-# --- AWS's worked examples (FACTS.md, Lambda pricing page) ---------------------------
+# --- AWS's worked examples (docs/FACTS.md, Lambda pricing page) ---------------------------
 
 
 def test_worked_example_1_free_tier():

@@ -132,7 +132,7 @@ def _without_wall(summary: dict) -> dict:
 
 def test_messaging_outcomes_do_not_depend_on_the_window():
     """SNS deliveries held across windows, queues, mappings, fleets, EventBridge retries:
-    the same numbers at Δ = 0.3 s and 7 s (DESIGN.md §2's invariant)."""
+    the same numbers at Δ = 0.3 s and 7 s (docs/DESIGN.md §2's invariant)."""
     from pathlib import Path
 
     from scenarios import load_scenario

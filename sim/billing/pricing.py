@@ -1,6 +1,6 @@
 """The pricing engine: metered usage of the simulated period and a price book in, an itemised bill out.
 
-Rules (DESIGN.md §2 "Billing", STYLE.md "Money"):
+Rules (docs/DESIGN.md §2 "Billing", STYLE.md "Money"):
 
 - The month is `month_h` hours. Usage of the simulated period is projected to a month by
   `month_h·3600 / duration_s`; tier boundaries and free-tier pools count monthly usage.

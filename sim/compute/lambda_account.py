@@ -1,7 +1,7 @@
 """The Lambda functions of one account: one coupled group stepped by one kernel call per window.
 
 Model (AWS behaviour from the Lambda developer guide, figures in scenarios.schema and
-FACTS.md; exact semantics in kernels/POOL_SPEC.md): account concurrency shared by all
+docs/FACTS.md; exact semantics in kernels/POOL_SPEC.md): account concurrency shared by all
 functions, reserved concurrency as cap and guarantee, provisioned concurrency used first
 with spill-over to on demand, the scaling rate as a token bucket of new environments,
 one request per environment, most-recently-used warm reuse, idle expiry, timeouts,

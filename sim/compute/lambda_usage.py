@@ -1,6 +1,6 @@
 """Lambda's billable usage from the pool's meters, under AWS's usage types and rounding.
 
-Usage types (Lambda pricing page; FACTS.md): `Request` (requests, async payloads past
+Usage types (Lambda pricing page; docs/FACTS.md): `Request` (requests, async payloads past
 256 KB count one more per 64 KB), `Lambda-GB-Second` (on-demand duration, each invocation
 rounded up to 1 ms, init included), `Lambda-Provisioned-Concurrency` (GB-s of provisioned
 environments from enable to disable, each enabled span rounded up to 5 minutes),

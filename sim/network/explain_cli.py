@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import List, Optional
+
+
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "configs" / "scenario"
+
+
+def scenario_path(text: str) -> Path:
+    """A scenario given as a file path, or as the name of a shipped scenario (`vpc_three_tier`)."""
+    path = Path(text)
+    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in text:
+        return path
+    return SCENARIO_DIR / f"{text}.yaml"
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -12,8 +24,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog="cloudtwin-explain",
         description="Explain whether a flow gets through a scenario's VPCs: every security group, network ACL,"
-                    " route and gateway on the way and back, with the rule that decided.")
-    parser.add_argument("scenario", help="scenario YAML file (configs/scenario/NAME.yaml)")
+                    " route and gateway on the way and back, with the rule that decided.",
+        epilog="exit status: 0 when the flow was explained, whether it is accepted or rejected; 2 for a "
+               "mistake (a scenario that does not exist or does not validate, an unknown host or address, "
+               "a bad protocol or port).")
+    parser.add_argument("scenario", help="a scenario YAML file, or the name of one in configs/scenario/ "
+                                         "(e.g. vpc_three_tier)")
     parser.add_argument("src", help="host name, host IP, internet:IP or onprem:IP")
     parser.add_argument("dst", help="host name, host IP (a public IP reaches its host), internet:IP or onprem:IP")
     parser.add_argument("--protocol", default="tcp", help="tcp, udp, icmp or a protocol number (default tcp)")
@@ -26,7 +42,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from sim.network.paths import EndpointError, explain_flow
 
     try:
-        result = explain_flow(args.scenario, args.src, args.dst, args.protocol, args.port, args.src_port)
+        result = explain_flow(scenario_path(args.scenario), args.src, args.dst, args.protocol, args.port, args.src_port)
     except ScenarioError as err:
         print("cloudtwin-explain: the scenario has mistakes:", file=sys.stderr)
         print("\n".join(f"  {line}" for line in str(err).splitlines()), file=sys.stderr)

@@ -20,7 +20,7 @@ from scenarios.vpc_check import PORT_PROTOCOLS, port_range, protocol_number, vpc
 from sim.network.firewall import NetworkAcl, SecurityGroup
 from sim.network.packets import RouteTable
 
-# Ephemeral source ports of a connection's initiator (FACTS.md, vpc-network-acls.md).
+# Ephemeral source ports of a connection's initiator (docs/FACTS.md, vpc-network-acls.md).
 EPHEMERAL = {"linux": (32768, 61000), "windows": (49152, 65535), "nat_gateway": (1024, 65535),
              "external": (1024, 65535)}
 SHORT = {"inbound": "in", "outbound": "out"}

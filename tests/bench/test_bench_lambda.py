@@ -1,4 +1,4 @@
-"""cloudtwin's Lambda pool against a per-request SimPy model of the same pool (DESIGN.md §2).
+"""cloudtwin's Lambda pool against a per-request SimPy model of the same pool (docs/DESIGN.md §2).
 
 The SimPy model runs 300 k requests (about 3 s); cloudtwin runs 10 M of the same pool at ten
 times the rate. The figure that matters is the ratio of their requests per second, printed

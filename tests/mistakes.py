@@ -1,0 +1,187 @@
+"""The table of user mistakes: each a broken scenario (or command line) with the path and the words its error must show.
+
+A case edits a copy of a shipped scenario (`base`, a file in configs/scenario/) with
+`edit(data)`, or gives extra command-line `args`, or a whole file `text`. `path` is the
+place the message must name (its YAML path, list indices included, or FILE:LINE:COL for
+text cases, where `FILE` stands for the file's name) and `words` what it must say.
+tests/test_mistakes.py runs every case through the CLI (files with and without the schema
+defaults) and through simulate().
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Case:
+    id: str
+    path: str
+    words: Tuple[str, ...]
+    base: str = "default"
+    edit: Optional[Callable[[Dict[str, Any]], None]] = None
+    args: Tuple[str, ...] = ()  # command-line overrides (CLI only)
+    text: Optional[str] = None  # the whole scenario file (not YAML, or not a mapping)
+    files: Dict[str, bytes] = field(default_factory=dict)  # data files written beside the scenario
+    cli_only: bool = False
+    api_only: bool = False
+
+
+def shipped(name: str) -> Dict[str, Any]:
+    """A shipped scenario as plain data, without Hydra's defaults list."""
+    data = yaml.safe_load((ROOT / "configs" / "scenario" / f"{name}.yaml").read_text())
+    data.pop("defaults", None)
+    return data
+
+
+def scenario_of(case: Case) -> Dict[str, Any]:
+    data = copy.deepcopy(shipped(case.base))
+    if case.edit is not None:
+        case.edit(data)
+    return data
+
+
+def setter(dotted: str, value: Any) -> Callable[[Dict[str, Any]], None]:
+    """An edit setting the value at `dotted` (`functions.api.memory_mb`, `traffic.0.target`)."""
+    def edit(data: Dict[str, Any]) -> None:
+        parts = dotted.split(".")
+        node: Any = data
+        for p in parts[:-1]:
+            node = node[int(p)] if isinstance(node, list) else node.setdefault(p, {})
+        last = parts[-1]
+        if isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+    return edit
+
+
+def deleter(dotted: str) -> Callable[[Dict[str, Any]], None]:
+    def edit(data: Dict[str, Any]) -> None:
+        parts = dotted.split(".")
+        node: Any = data
+        for p in parts[:-1]:
+            node = node[int(p)] if isinstance(node, list) else node[p]
+        del node[parts[-1]]
+    return edit
+
+
+def both(*edits: Callable[[Dict[str, Any]], None]) -> Callable[[Dict[str, Any]], None]:
+    def edit(data: Dict[str, Any]) -> None:
+        for e in edits:
+            e(data)
+    return edit
+
+
+S = setter
+CASES: List[Case] = [
+    # --- keys and types in the file ------------------------------------------------------
+    Case("misspelt function key", "functions.api.memroy_mb", ("unknown key 'memroy_mb'", "did you mean 'memory_mb'", "allowed keys"),
+         edit=both(S("functions.api.memroy_mb", 1024))),
+    Case("unknown top-level key", "duraton_s", ("unknown key 'duraton_s'", "did you mean 'duration_s'"), edit=S("duraton_s", 60)),
+    Case("text for a number", "duration_s", ("expected a number", "'abc'"), edit=S("duration_s", "abc")),
+    Case("quoted number", "functions.api.memory_mb", ("without quotes",), edit=S("functions.api.memory_mb", "1024")),
+    Case("boolean for a number", "functions.api.memory_mb", ("expected an integer", "boolean"), edit=S("functions.api.memory_mb", True)),
+    Case("mapping for a number", "functions.api.timeout_s", ("expected a number", "mapping"), edit=S("functions.api.timeout_s", {"a": 1})),
+    Case("fraction for an integer", "seed", ("not a whole number",), edit=S("seed", 1.5)),
+    Case("memory above the maximum", "functions.api.memory_mb", ("above the maximum", "10240"), edit=S("functions.api.memory_mb", 99999)),
+    Case("memory below the minimum", "functions.worker.memory_mb", ("below the minimum", "128"), edit=S("functions.worker.memory_mb", 64)),
+    Case("timeout above 900 s", "functions.api.timeout_s", ("900",), edit=S("functions.api.timeout_s", 1000)),
+    Case("unknown architecture", "functions.api.arch", ("'arm'", "did you mean 'arm64'", "x86_64"), edit=S("functions.api.arch", "arm")),
+    Case("negative error rate", "functions.api.error_rate", ("below the minimum",), edit=S("functions.api.error_rate", -0.1)),
+    Case("unknown distribution", "functions.api.duration_ms.dist", ("'lognorm'", "did you mean 'lognormal'"),
+         edit=S("functions.api.duration_ms", {"dist": "lognorm", "median": 80, "p99": 600})),
+    Case("lognormal without p99", "functions.api.duration_ms", ("needs", "p99"),
+         edit=S("functions.api.duration_ms", {"dist": "lognormal", "median": 80})),
+    Case("p99 below the median", "functions.api.duration_ms.p99", ("greater than median",),
+         edit=S("functions.api.duration_ms", {"dist": "lognormal", "median": 80, "p99": 50})),
+    Case("parameter of another distribution", "functions.api.init_ms.mean", ("does not apply",),
+         edit=S("functions.api.init_ms", {"dist": "fixed", "value": 100, "mean": 3})),
+    Case("uniform high below low", "functions.worker.duration_ms.high", ("below low",),
+         edit=S("functions.worker.duration_ms", {"dist": "uniform", "low": 10, "high": 5})),
+    Case("unknown arrival kind", "traffic[0].arrivals.kind", ("'poison'", "did you mean 'poisson'"),
+         edit=S("traffic.0.arrivals.kind", "poison")),
+    Case("negative rate", "traffic[1].arrivals.rate_per_s", ("greater than 0",), edit=S("traffic.1.arrivals.rate_per_s", -5)),
+    Case("dangling traffic target", "traffic[0].target", ("nope", "api"), edit=S("traffic.0.target", "function:nope")),
+    Case("unknown target kind", "traffic[0].target", ("unknown target kind 'lambda'", "function, queue"), edit=S("traffic.0.target", "lambda:api")),
+    Case("unknown invocation", "traffic[1].invocation", ("'asynch'", "did you mean 'async'"), edit=S("traffic.1.invocation", "asynch")),
+    Case("traffic is a mapping", "traffic", ("expected a list",), edit=S("traffic", {"a": 1})),
+    Case("functions is a list", "functions", ("expected a mapping",), edit=S("functions", [1, 2])),
+    Case("steps out of order", "traffic[0].arrivals.steps[1].at_s", ("not after",),
+         edit=S("traffic.0.arrivals", {"kind": "steps", "steps": [{"at_s": 10, "rate_per_s": 1}, {"at_s": 5, "rate_per_s": 2}]})),
+    Case("diurnal key on poisson", "traffic[0].arrivals.peak_to_trough", ("does not apply",),
+         edit=S("traffic.0.arrivals.peak_to_trough", 3)),
+    Case("zero period", "record.period_s", ("greater than 0",), edit=S("record.period_s", 0)),
+    Case("negative window", "sim.window_s", ("greater than 0",), edit=S("sim.window_s", -1)),
+    Case("sample above one", "record.requests.sample", ("above the maximum",), edit=S("record.requests.sample", 2)),
+    Case("negative seed", "seed", ("below the minimum",), edit=S("seed", -1)),
+    Case("zero duration", "duration_s", ("greater than 0",), edit=S("duration_s", 0)),
+    Case("provisioned above reserved", "functions.worker.provisioned_concurrency", ("reserved",),
+         edit=S("functions.worker.provisioned_concurrency", 500)),
+    Case("reserved above the account", "functions", ("reserved_concurrency totals 5000", "concurrency_limit 1000"),
+         edit=S("functions.worker.reserved_concurrency", 5000)),
+    Case("unknown key in retries", "traffic[0].retries.max_attempt", ("did you mean 'max_attempts'",),
+         edit=S("traffic.0.retries.max_attempt", 3)),
+    Case("unknown jitter", "traffic[0].retries.jitter", ("'half'",), edit=S("traffic.0.retries.jitter", "half")),
+    Case("null memory", "functions.api.memory_mb", ("must not be null",), edit=S("functions.api.memory_mb", None)),
+    # --- messaging --------------------------------------------------------------------------
+    Case("unknown queue key", "queues.billing.visiblity_timeout_s", ("did you mean 'visibility_timeout_s'",), base="fanout",
+         edit=S("queues.billing.visiblity_timeout_s", 30)),
+    Case("dangling dead-letter queue", "queues.billing.dead_letter_queue", ("nope",), base="fanout",
+         edit=S("queues.billing.dead_letter_queue", "nope")),
+    Case("mapping from a missing queue", "event_source_mappings[1].source", ("nope",), base="fanout",
+         edit=S("event_source_mappings.1.source", "nope")),
+    Case("mapping batch too large", "event_source_mappings[0].batch_size", ("above the maximum",), base="fanout",
+         edit=S("event_source_mappings.0.batch_size", 100000)),
+    Case("visibility below the function timeout", "event_source_mappings[0]", ("visibility",), base="fanout",
+         edit=S("queues.fulfilment.visibility_timeout_s", 5)),
+    Case("unknown subscription protocol", "topics.orders.subscriptions[0].protocol", ("'smtp'",), base="fanout",
+         edit=S("topics.orders.subscriptions.0.protocol", "smtp")),
+    Case("bad filter policy", "topics.orders.subscriptions[0].filter_policy", ("filter",), base="fanout",
+         edit=S("topics.orders.subscriptions.0.filter_policy", {"kind": [{"prefx": "a"}]})),
+    Case("max receive count zero", "queues.billing.max_receive_count", ("below the minimum",), base="fanout",
+         edit=S("queues.billing.max_receive_count", 0)),
+    # --- not YAML, or not a mapping ---------------------------------------------------------
+    Case("syntax error", "FILE:3:", ("expected",), text="name: x\nduration_s: 60\nfunctions: {a: [1, 2}\n"),
+    Case("tab indentation", "FILE:3:1", ("tab",), text="name: x\nfunctions:\n\tapi: {}\n"),
+    Case("duplicate key", "FILE:3:1", ("duplicate key", "name"), text="name: x\nduration_s: 60\nname: y\n"),
+    Case("empty file", "FILE:1:1", ("empty",), text=""),
+    Case("only comments", "FILE:1:1", ("empty",), text="# nothing here\n"),
+    Case("a single value", "FILE:1:1", ("single value",), text="42\n"),
+    Case("a list at the top", "FILE:1:1", ("a list",), text="- name: x\n- name: y\n"),
+    Case("unknown interpolation", "FILE:3:", ("interpolation", "nope"),
+         text="name: x\nduration_s: 60\nseed: ${nope}\nfunctions: {f: {}}\n"
+              "traffic: [{name: t, target: 'function:f', arrivals: {kind: poisson, rate_per_s: 1}}]\n"),
+    # --- the command line --------------------------------------------------------------------
+    Case("override with a misspelt key", "functions.api.memroy_mb", ("did you mean 'memory_mb'", "command line"),
+         args=("scenario.functions.api.memroy_mb=1",), cli_only=True),
+    Case("override of a missing function", "functions.nope", ("no function 'nope'", "+scenario.functions.nope.memory_mb=256"),
+         args=("scenario.functions.nope.memory_mb=256",), cli_only=True),
+    Case("override with text for a number", "duration_s", ("expected a number", "'abc'"),
+         args=("scenario.duration_s=abc",), cli_only=True),
+    Case("override of a missing list item", "traffic[5]", ("out of range", "2 items"),
+         args=("scenario.traffic.5.arrivals.rate_per_s=3",), cli_only=True),
+    Case("override of an unknown top-level scenario key", "nope", ("unknown key 'nope'", "allowed keys"),
+         args=("scenario.nope=1",), cli_only=True),
+    Case("unknown root key", "scenraio.seed=3", ("did you mean 'scenario'",), args=("scenraio.seed=3",), cli_only=True),
+    Case("unknown scenario", "scenario=nope", ("no scenario named 'nope'", "default"), args=("scenario=nope",), cli_only=True),
+    Case("misspelt scenario", "scenario=erlangb", ("did you mean 'erlang_b'",), args=("scenario=erlangb",), cli_only=True),
+    Case("unknown price book", "pricing=mars-1", ("no pricing named", "us-east-1"), args=("pricing=mars-1",), cli_only=True),
+    Case("unknown sweep preset", "sweep=memroy", ("did you mean 'memory'",), args=("sweep=memroy",), cli_only=True),
+    Case("a sweep without -m", "scenario.seed=1,2", ("add -m",), args=("scenario.seed=1,2",), cli_only=True),
+    Case("override out of range", "functions.api.memory_mb", ("above the maximum", "command line"),
+         args=("scenario.functions.api.memory_mb=99999",), cli_only=True),
+    Case("override below the minimum in a list item", "traffic[1].arrivals.rate_per_s", ("greater than 0", "command line"),
+         args=("scenario.traffic.1.arrivals.rate_per_s=-3",), cli_only=True),
+    Case("override of a key below a number", "functions.api.memory_mb", ("single value",),
+         args=("scenario.functions.api.memory_mb.x=1",), cli_only=True),
+    Case("override that cannot be parsed", "scenario.seed=[1", ("KEY=VALUE",), args=("scenario.seed=[1",), cli_only=True),
+    Case("override with a non-index", "traffic[first]", ("not an index",), args=("scenario.traffic.first.name=x",), cli_only=True),
+]
