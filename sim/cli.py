@@ -77,13 +77,27 @@ def scenario_dict(cfg: DictConfig) -> Dict[str, Any]:
     return OmegaConf.to_container(cfg.scenario, resolve=True)
 
 
-def run(cfg: DictConfig, out_dir: Path):
-    """Simulate `cfg.scenario`, writing its outputs into `out_dir`; return the Result."""
+def run(cfg: DictConfig, out_dir: Path, base_dir: Optional[Path] = None):
+    """Simulate `cfg.scenario`, writing its outputs into `out_dir`; return the Result.
+
+    Relative data-file paths in the scenario resolve against `base_dir`: the folder of the
+    scenario's file, as when the file is given to `simulate()` directly.
+    """
     import sim  # the engine is imported only when a run starts
 
     book = cfg.get("pricing")
     book = OmegaConf.to_container(book, resolve=True) if book is not None else None
-    return sim.simulate(scenario_dict(cfg), out_dir=Path(out_dir), price_book=book)
+    kwargs = {"base_dir": base_dir} if base_dir is not None else {}
+    return sim.simulate(scenario_dict(cfg), out_dir=Path(out_dir), price_book=book, **kwargs)
+
+
+def _job_scenario_dir() -> Optional[Path]:
+    """The folder of the scenario file this Hydra job composed, if it came from a file."""
+    hc = HydraConfig.get()
+    name = OmegaConf.select(hc, "runtime.choices.scenario")
+    dirs = [Path(src.path) for src in hc.runtime.config_sources if src.schema == "file"]
+    file = _scenario_file(str(name), dirs) if name else None
+    return file.parent if file is not None else None
 
 
 # ------------------------------------------------------------------ before Hydra
@@ -487,7 +501,7 @@ def _job(cfg: DictConfig) -> None:
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        result = run(cfg, out_dir)
+        result = run(cfg, out_dir, _job_scenario_dir())
     except ScenarioError as err:
         _print_refusal(Refused(str(err).splitlines() or ["(no details)"]))
         _discard(out_dir)

@@ -67,7 +67,7 @@ def test_output_dirs_are_absolute_and_under_results():
     assert cfg.hydra.job.chdir is False
 
 
-def _fake_simulate(scenario, out_dir=None, price_book=None):
+def _fake_simulate(scenario, out_dir=None, price_book=None, **kwargs):
     """Stands in for the engine: a Result built from the scenario, written like simulate()."""
     assert isinstance(scenario, dict)
     fn = {"invocations": 10, "cold_start_ratio": 0.1, "throttles": 0, "errors": 0,
@@ -98,7 +98,7 @@ def test_main_writes_the_run(monkeypatch, tmp_path, capsys):
 def test_a_scenario_mistake_exits_2_without_traceback(monkeypatch, tmp_path, capsys):
     errors = pytest.importorskip("scenarios.errors")
 
-    def broken(scenario, out_dir=None, price_book=None):
+    def broken(scenario, out_dir=None, price_book=None, **kwargs):
         raise errors.ScenarioError([("functions.api.memory_mb", "must be 128-10240, got 5")])
 
     monkeypatch.setattr(sim, "simulate", broken, raising=False)

@@ -152,3 +152,19 @@ def test_help_offers_only_real_choices(capsys):
     groups = out.split("== Config ==")[0]
     assert "schema" not in groups and "optimize" not in groups
     assert "erlang_b" in groups and "eu-west-1" in groups and "memory" in groups
+
+
+def test_relative_data_files_resolve_against_the_scenario_folder(tmp_path, capsys, monkeypatch):
+    """From the CLI as from the API: a trace named `calls.csv` is the one beside the scenario file."""
+    conf = tmp_path / "conf"
+    (conf / "scenario").mkdir(parents=True)
+    (conf / "scenario" / "calls.csv").write_text("t_s\n" + "".join(f"{0.5 * i}\n" for i in range(20)))
+    data = {"name": "traced", "duration_s": 10, "functions": {"f": {}},
+            "traffic": [{"name": "t", "target": "function:f", "arrivals": {"kind": "trace", "file": "calls.csv"}}]}
+    (conf / "scenario" / "traced.yaml").write_text(yaml.safe_dump(data))
+    monkeypatch.chdir(tmp_path)  # not the scenario's folder
+    code, out, err = _cli(["-cd", str(conf), "scenario=traced", f"results_dir={tmp_path / 'r'}"], capsys)
+    assert code == 0, err
+    assert "requests 20" in out
+    result = sim.simulate(conf / "scenario" / "traced.yaml")
+    assert result.summary["requests_simulated"] == 20
