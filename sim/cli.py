@@ -234,6 +234,10 @@ def _check_rest(rest, config_dirs: Sequence[Path], multirun: bool) -> None:
             continue
         if k.split(".")[0] in TOP_KEYS:
             continue
+        if k.split(".")[0] == "optimize":
+            lines.append(f"{o.input_line}: optimisation studies run with cloudtwin-optimize (cloudtwin-optimize "
+                         f"optimize=NAME …); cloudtwin runs one scenario or, with -m, a sweep")
+            continue
         head = k.split(".")[0].split("/")[0]
         close = difflib.get_close_matches(head, top, n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""

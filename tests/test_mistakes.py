@@ -86,7 +86,8 @@ def test_cli_file(case, schema_line, tmp_path, capsys):
 @pytest.mark.parametrize("case", ARG_CASES, ids=[c.id for c in ARG_CASES])
 def test_cli_overrides(case, tmp_path, capsys):
     results = tmp_path / "results"
-    code, out, err = _cli([f"scenario={case.base}", f"results_dir={results}", *case.args], capsys)
+    chosen = any(a.split("=", 1)[0] == "scenario" for a in case.args)
+    code, out, err = _cli([*([] if chosen else [f"scenario={case.base}"]), f"results_dir={results}", *case.args], capsys)
     assert code == 2, f"{case.id}: exit {code}\n{out}\n{err}"
     _expect(case, err)
     _no_run_dirs(results)
