@@ -513,6 +513,9 @@ def _job(cfg: DictConfig) -> None:
     except KeyboardInterrupt:
         _stopped(out_dir)
         sys.exit(EXIT_INTERRUPTED)
+    except Exception as err:  # noqa: BLE001 - a bug, not the user's mistake: one line here, the traceback in the log
+        _crashed(out_dir, err)
+        sys.exit(1)
     finally:
         signal.signal(signal.SIGTERM, previous)
     text = format_summary(result.summary)
@@ -534,6 +537,22 @@ def _stopped(out_dir: Path) -> None:
     except Exception:  # noqa: BLE001 - the run has no summary.json either way, so it reads as unfinished
         pass
     print(f"{PROG}: interrupted; {out_dir} is incomplete and marked unfinished", file=sys.stderr)
+
+
+def _crashed(out_dir: Path, err: BaseException) -> None:
+    """An unexpected error: its traceback goes to cloudtwin.log, the run is marked unfinished, one line says where."""
+    import traceback
+
+    try:
+        with open(out_dir / "cloudtwin.log", "a", encoding="utf-8") as f:
+            f.write(traceback.format_exc())
+        from sim.writers import mark_unfinished
+
+        mark_unfinished(out_dir, f"stopped by an internal error: {type(err).__name__}: {err}")
+    except Exception:  # noqa: BLE001 - the message below still goes out
+        pass
+    print(f"{PROG}: internal error ({type(err).__name__}: {err}); this is a bug in cloudtwin, not in the scenario: "
+          f"the traceback is in {out_dir / 'cloudtwin.log'}", file=sys.stderr)
 
 
 def _discard(out_dir: Path) -> None:

@@ -110,3 +110,19 @@ def test_a_scenario_mistake_exits_2_without_traceback(monkeypatch, tmp_path, cap
     assert "the scenario has mistakes" in err
     assert "must be 128-10240, got 5" in err
     assert "Traceback" not in err
+
+
+def test_an_internal_error_is_one_line_and_logged(monkeypatch, tmp_path, capsys):
+    def crash(scenario, out_dir=None, price_book=None, **kwargs):
+        raise RuntimeError("kernel exploded")
+
+    monkeypatch.setattr(sim, "simulate", crash, raising=False)
+    monkeypatch.setattr(sys, "argv", ["cloudtwin", f"results_dir={tmp_path}", "scenario=erlang_b"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "internal error (RuntimeError: kernel exploded)" in err
+    (run_dir,) = (tmp_path / "runs" / "erlang_b").iterdir()
+    assert "RuntimeError: kernel exploded" in (run_dir / "cloudtwin.log").read_text()
+    assert not (run_dir / "summary.json").exists()
