@@ -430,7 +430,9 @@ def test_empirical_file_must_exist(tmp_path):
 
 
 def test_empirical_file_resolves_against_base_dir(tmp_path):
-    (tmp_path / "d.parquet").write_bytes(b"")
+    import polars as pl
+
+    pl.DataFrame({"ms": [10.0, 20.0]}).write_parquet(tmp_path / "d.parquet")
     s = load_scenario(with_function(duration_ms={"dist": "empirical", "file": "d.parquet", "column": "ms"}), base_dir=tmp_path)
     assert s.functions["worker"].duration_ms.file == str(tmp_path / "d.parquet")
 
