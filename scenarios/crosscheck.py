@@ -22,15 +22,24 @@ from scenarios.rules import (
 from scenarios.schema import Function, Message, Scenario, Traffic
 from scenarios.yamlpath import index, key, num
 
+# Function names (and traffic source names, which key the summary the same way): letters,
+# digits, '-' and '_', at most 64 characters (Lambda CreateFunction FunctionName:
+# https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html).
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
+# The scenario's name is a folder of the run directory (results_dir/NAME-TIMESTAMP): a plain
+# file name, never a path (no '/', '\', leading '.', so no '..'); 100 characters leave room for
+# the timestamp within the usual 255-byte file-name limit.
+SCENARIO_NAME_MAX = 100
+_SCENARIO_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
 _PAYLOAD_LIMITS = {"sync": SYNC_PAYLOAD_BYTES, "async": ASYNC_PAYLOAD_BYTES}
 
 
 def check_references(s: Scenario, problems: Problems) -> None:
     """Report every cross-field problem of scenario `s`; fills empty traffic names with `traffic{i}`."""
-    if not s.name.strip():
-        problems.add("name", "must not be empty (it names the run's output)")
+    name_problem = scenario_name_problem(s.name)
+    if name_problem:
+        problems.add("name", name_problem)
     if not _REGION.fullmatch(s.region):
         problems.add("region", f"{s.region!r} does not look like an AWS Region code such as us-east-1")
     for name, fn in s.functions.items():
@@ -44,6 +53,18 @@ def check_references(s: Scenario, problems: Problems) -> None:
     seen: Dict[str, int] = {}
     for i, t in enumerate(s.traffic):
         _check_traffic(s, i, t, seen, problems)
+
+
+def scenario_name_problem(name: str) -> Optional[str]:
+    """Why `name` cannot be the scenario's name (a folder of the run directory), or None."""
+    if not name.strip():
+        return "must not be empty (it names the run's folder)"
+    if not _SCENARIO_NAME.fullmatch(name):
+        return (f"{name!r} is not a plain name: it becomes the run's folder inside results_dir, so use only"
+                " letters, digits, '-', '_' and '.', not starting with '.' (no '/', '\\' or spaces)")
+    if len(name) > SCENARIO_NAME_MAX:
+        return f"{len(name)} characters is too long for the run's folder name; the limit is {SCENARIO_NAME_MAX}"
+    return None
 
 
 def _name_problem(what: str, name: str) -> Optional[str]:
