@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 from scenarios.dists import check_increasing
 from scenarios.errors import Problems
@@ -19,8 +20,8 @@ from scenarios.rules import (
     SYNC_PAYLOAD_BYTES,
     TARGET_KINDS,
 )
-from scenarios.schema import Function, Message, Scenario, Traffic
-from scenarios.yamlpath import index, key, num
+from scenarios.schema import AsyncConfig, Function, Message, Retries, Scenario, Traffic
+from scenarios.yamlpath import index, is_within, key, num
 
 # Function names (and traffic source names, which key the summary the same way): letters,
 # digits, '-' and '_', at most 64 characters (Lambda CreateFunction FunctionName:
@@ -53,6 +54,7 @@ def check_references(s: Scenario, problems: Problems) -> None:
     seen: Dict[str, int] = {}
     for i, t in enumerate(s.traffic):
         _check_traffic(s, i, t, seen, problems)
+    _check_async_settings(s, problems)
 
 
 def scenario_name_problem(name: str) -> Optional[str]:
@@ -151,6 +153,93 @@ def _check_traffic(s: Scenario, i: int, t: Traffic, seen: Dict[str, int], proble
     if t.end_s is not None and t.end_s <= t.start_s:
         problems.add(key(path, "end_s"), f"{num(t.end_s)} must be after start_s {num(t.start_s)}")
     _check_attributes(t.message, key(key(path, "message"), "attributes"), problems)
+    if kind is not None:
+        _check_ignored(s, t, kind, path, problems)  # last: a place with another problem gets no second one
+
+
+_RETRIES_DEFAULT = Retries()
+_ASYNC_DEFAULT = AsyncConfig()
+
+
+def _set_keys(obj: Any, default: Any, skip: tuple = ()) -> list:
+    """The fields of dataclass `obj` that differ from `default` (the ones a user set)."""
+    return [f.name for f in dataclasses.fields(obj)
+            if f.name not in skip and getattr(obj, f.name) != getattr(default, f.name)]
+
+
+def _fifo_target(s: Scenario, kind: str, name: str) -> bool:
+    if kind == "queue":
+        return s.queues[name].type == "fifo"
+    if kind == "topic":
+        return s.topics[name].type == "fifo"
+    return False
+
+
+def _has_within(problems: Problems, path: str) -> bool:
+    """Whether some problem is already recorded at `path` or inside it (one message per place is enough)."""
+    return any(is_within(p, path) for p, _ in problems.items)
+
+
+def _check_ignored(s: Scenario, t: Traffic, kind: str, path: str, problems: Problems) -> None:
+    """Settings of traffic source `t` that its target would ignore: each an error, naming what to do."""
+    name = t.target.split(":", 1)[1]
+    target = f"{kind} target {name!r}"
+    if kind != "function" and t.invocation == "async":
+        problems.add(key(path, "invocation"),
+                     f"async applies to function targets only; a {target} is sent to, not invoked"
+                     " (remove `invocation`)")
+    rp = key(path, "retries")
+    retries = [] if _has_within(problems, rp) else _set_keys(t.retries, _RETRIES_DEFAULT)
+    if retries and kind != "function":
+        problems.add(rp, f"client retries ({', '.join(retries)}) apply to synchronous function calls; a {target}"
+                         " accepts every message (throttled sends are not simulated), so they would be ignored"
+                         " (remove `retries`)")
+    elif retries and t.invocation == "async":
+        problems.add(rp, f"client retries ({', '.join(retries)}) apply to synchronous calls; Lambda queues an"
+                         " async invocation and retries it itself (set functions."
+                         f"{name}.async_invoke.max_retry_attempts instead, or use invocation: sync)")
+    elif retries and t.retries.max_attempts == 1:
+        problems.add(rp, f"{', '.join(retries)} shape the waits between attempts, and max_attempts 1 allows none"
+                         " (set max_attempts above 1, or remove them)")
+    if t.message.groups > 1 and not _fifo_target(s, kind, name):
+        problems.add(key(key(path, "message"), "groups"),
+                     f"{t.message.groups} message groups: groups apply to FIFO queues and topics only, and the"
+                     f" {target} is not one (remove `groups`, or target a queue or topic of type fifo)")
+    if t.arrivals.kind == "trace" and t.arrivals.duration_column is not None and kind != "function":
+        problems.add(key(key(path, "arrivals"), "duration_column"),
+                     f"per-request durations apply to function targets only; messages to a {target} run for"
+                     " the consuming function's duration_ms (remove `duration_column`)")
+    ap = key(key(path, "message"), "attributes")
+    if t.message.attributes and kind in ("function", "queue") and not _has_within(problems, ap):
+        what = "a function invocation carries none" if kind == "function" else \
+            "nothing filters messages on a queue (event source mapping filters are not simulated)"
+        problems.add(ap, f"message attributes feed SNS filter policies; {what}, so they would be ignored"
+                     " (remove `attributes`, or send to a topic)")
+
+
+def _async_callers(s: Scenario) -> set:
+    """The functions something invokes asynchronously: async traffic, SNS lambda subscriptions, EventBridge rules."""
+    names = {t.target.split(":", 1)[1] for t in s.traffic
+             if t.invocation == "async" and t.target.startswith("function:")}
+    names |= {sub.endpoint for topic in s.topics.values() for sub in topic.subscriptions if sub.protocol == "lambda"}
+    names |= {tg.target.split(":", 1)[1] for bus in s.buses.values() for rule in bus.rules.values()
+              for tg in rule.targets if tg.target.startswith("function:")}
+    return names
+
+
+def _check_async_settings(s: Scenario, problems: Problems) -> None:
+    """A function's async_invoke settings, when nothing invokes it asynchronously, would be ignored."""
+    callers = None
+    for name, fn in s.functions.items():
+        ap = key(key("functions", name), "async_invoke")
+        changed = [] if _has_within(problems, ap) else _set_keys(fn.async_invoke, _ASYNC_DEFAULT)
+        if not changed:
+            continue
+        callers = _async_callers(s) if callers is None else callers
+        if name not in callers:
+            problems.add(ap, f"{', '.join(changed)} apply to asynchronous invocations, and nothing invokes {name!r}"
+                         " asynchronously (no traffic with invocation: async, SNS lambda subscription or"
+                         " EventBridge rule target); remove them, or add such a caller")
 
 
 def _check_target(s: Scenario, target: str, path: str, problems: Problems) -> Optional[str]:

@@ -182,6 +182,11 @@ def _check_mappings(s: Scenario, problems: Problems) -> None:
             problems.add(key(path, "batching_window_s"),
                          f"{num(m.batching_window_s)} s: a batch_size above 10 needs a batching window of at least"
                          f" {ESM_BATCH_ABOVE_10_NEEDS_WINDOW_S} s (with-sqs.md)")
+        if m.item_failure_rate > 0 and not m.report_batch_item_failures:
+            problems.add(key(path, "item_failure_rate"),
+                         f"{num(m.item_failure_rate)}: failed items are reported only with report_batch_item_failures:"
+                         " true; without it a batch succeeds or fails whole, so this would be ignored (set"
+                         " report_batch_item_failures: true, or use the function's error_rate)")
         fn = s.functions.get(m.function)
         if fn is not None and q.visibility_timeout_s < fn.timeout_s:
             problems.add(key(path, "source"),
@@ -230,6 +235,10 @@ def _check_topics(s: Scenario, problems: Problems) -> None:
                 endpoint_problem = _ENDPOINT_CHECKS[sub.protocol](sub.endpoint)
                 if endpoint_problem:
                     problems.add(ep, f"{endpoint_problem} (protocol {sub.protocol})")
+            if sub.filter_policy is None and sub.filter_policy_scope != "MessageAttributes":
+                problems.add(key(p, "filter_policy_scope"),
+                             f"{sub.filter_policy_scope} applies to a filter_policy, and this subscription has none"
+                             " (it receives every message); add a filter_policy or remove filter_policy_scope")
             if sub.delivery_policy is not None and sub.protocol != "https":
                 problems.add(key(p, "delivery_policy"), f"applies to https subscriptions only; {sub.protocol} deliveries"
                                                         f" follow AWS's fixed policy (100,015 attempts over 23 days)")
