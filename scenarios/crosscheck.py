@@ -5,14 +5,23 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from scenarios.dists import check_increasing
 from scenarios.errors import Problems
-from scenarios.messaging import SQS_MAX_MESSAGE_BYTES
+from scenarios.messaging import (
+    EB_INVOCATIONS_PER_S,
+    EB_INVOCATIONS_PER_S_OTHER,
+    EB_PUT_EVENTS_PER_S,
+    EB_PUT_EVENTS_PER_S_OTHER,
+    SQS_MAX_MESSAGE_BYTES,
+)
 from scenarios.messaging_check import check_messaging, check_on_failure, missing
 from scenarios.rules import (
+    ACCOUNT_CONCURRENCY_MAX,
+    ACCOUNT_CONCURRENCY_WARN,
     ASYNC_PAYLOAD_BYTES,
+    MIN_UNRESERVED_AWS,
     EB_MAX_ENTRY_BYTES,
     NAME_MAX_CHARS,
     SNS_MAX_MESSAGE_BYTES,
@@ -49,12 +58,15 @@ def check_references(s: Scenario, problems: Problems) -> None:
         if name_problem:
             problems.add(path, name_problem)
         _check_function(s, name, fn, path, problems)
+    _check_account(s, problems)
     _check_reserved_total(s, problems)
     check_messaging(s, problems)
     seen: Dict[str, int] = {}
     for i, t in enumerate(s.traffic):
         _check_traffic(s, i, t, seen, problems)
     _check_async_settings(s, problems)
+    for path, message in quota_warnings(s):
+        problems.warn(path, message)
 
 
 def scenario_name_problem(name: str) -> Optional[str]:
@@ -79,6 +91,37 @@ def _name_problem(what: str, name: str) -> Optional[str]:
     return None
 
 
+def _check_account(s: Scenario, problems: Problems) -> None:
+    a = s.account
+    if a.min_unreserved_concurrency > a.concurrency_limit and not problems.has("account.concurrency_limit"):
+        problems.add("account.min_unreserved_concurrency",
+                     f"{a.min_unreserved_concurrency} is above the account's concurrency_limit {a.concurrency_limit}"
+                     f" (AWS keeps {MIN_UNRESERVED_AWS} of it unreserved)")
+
+
+def quota_warnings(s: Scenario) -> List[Tuple[str, str]]:
+    """(path, message) for values AWS allows only after a quota increase, or that differ from AWS's fixed rules."""
+    out = []
+    a = s.account
+    if ACCOUNT_CONCURRENCY_WARN < a.concurrency_limit <= ACCOUNT_CONCURRENCY_MAX:
+        out.append(("account.concurrency_limit",
+                    f"{a.concurrency_limit} is {a.concurrency_limit // 1000}x AWS's default of 1,000: AWS grants"
+                    " such concurrency only on request, for a use case (up to tens of thousands)"))
+    if a.min_unreserved_concurrency != MIN_UNRESERVED_AWS:
+        out.append(("account.min_unreserved_concurrency",
+                    f"{a.min_unreserved_concurrency}: AWS always keeps {MIN_UNRESERVED_AWS} unreserved"
+                    " (configuration-concurrency.html); this models an account AWS does not offer"))
+    for name, bus in s.buses.items():
+        for f, quotas, other in (("put_events_per_s", EB_PUT_EVENTS_PER_S, EB_PUT_EVENTS_PER_S_OTHER),
+                                 ("invocations_per_s", EB_INVOCATIONS_PER_S, EB_INVOCATIONS_PER_S_OTHER)):
+            v, default = getattr(bus, f), quotas.get(s.region, other)
+            if v is not None and v > default:
+                out.append((key(key("buses", name), f),
+                            f"{num(v)} per s is above the {s.region} default quota of {default:,} per s: AWS"
+                            " raises it only on request (eb-quota)"))
+    return out
+
+
 def _unreserved_room(s: Scenario) -> int:
     return s.account.concurrency_limit - s.account.min_unreserved_concurrency
 
@@ -91,13 +134,14 @@ def _check_function(s: Scenario, name: str, fn: Function, path: str, problems: P
         limit = _unreserved_room(s)
         why = (f"the {limit} an unreserved function may take (concurrency_limit {s.account.concurrency_limit}"
                f" - min_unreserved_concurrency {s.account.min_unreserved_concurrency})")
-    if fn.provisioned_concurrency > limit and fn.provisioned_concurrency > 0:
+    if fn.provisioned_concurrency > limit and fn.provisioned_concurrency > 0 \
+            and not problems.has(key(path, "provisioned_concurrency")):
         problems.add(key(path, "provisioned_concurrency"),
                      f"provisioned_concurrency {fn.provisioned_concurrency} exceeds {why}")
     schedule = key(path, "provisioned_schedule")
     check_increasing([step.at_s for step in fn.provisioned_schedule], schedule, problems)
     for i, step in enumerate(fn.provisioned_schedule):
-        if step.count > limit and step.count > 0:
+        if step.count > limit and step.count > 0 and not problems.has(key(index(schedule, i), "count")):
             problems.add(key(index(schedule, i), "count"), f"count {step.count} exceeds {why}")
     if fn.async_invoke.on_failure is not None:
         check_on_failure(s, fn.async_invoke.on_failure, key(key(path, "async_invoke"), "on_failure"), problems)
