@@ -149,8 +149,9 @@ def _check_function(s: Scenario, name: str, fn: Function, path: str, problems: P
 
 def _check_reserved_total(s: Scenario, problems: Problems) -> None:
     reserved = {n: f.reserved_concurrency for n, f in s.functions.items() if f.reserved_concurrency is not None}
-    if not reserved:
-        return
+    if not reserved or any(problems.has(key(key("functions", n), "reserved_concurrency")) for n in reserved) \
+            or _has_within(problems, "account"):
+        return  # one message per mistake: an out-of-range count or account quota is reported already
     total = sum(reserved.values())
     left = s.account.concurrency_limit - total
     need = s.account.min_unreserved_concurrency
@@ -245,8 +246,9 @@ def _check_ignored(s: Scenario, t: Traffic, kind: str, path: str, problems: Prob
     elif retries and t.retries.max_attempts == 1:
         problems.add(rp, f"{', '.join(retries)} shape the waits between attempts, and max_attempts 1 allows none"
                          " (set max_attempts above 1, or remove them)")
-    if t.message.groups > 1 and not _fifo_target(s, kind, name):
-        problems.add(key(key(path, "message"), "groups"),
+    gp = key(key(path, "message"), "groups")
+    if t.message.groups > 1 and not _fifo_target(s, kind, name) and not _has_within(problems, gp):
+        problems.add(gp,
                      f"{t.message.groups} message groups: groups apply to FIFO queues and topics only, and the"
                      f" {target} is not one (remove `groups`, or target a queue or topic of type fifo)")
     if t.arrivals.kind == "trace" and t.arrivals.duration_column is not None and kind != "function":
