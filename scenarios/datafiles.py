@@ -23,6 +23,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from scenarios.yamlpath import num
+
 PARQUET_SUFFIXES = (".parquet", ".pq")
 # How many cached columns are kept (each is one float64 array of the file's rows).
 CACHE_COLUMNS = 16
@@ -151,6 +153,12 @@ def _read(full: str, mtime_ns: int, size: int, column: str) -> np.ndarray:
     return values
 
 
+def clear_cache() -> None:
+    """Forget every cached column and header (long sessions reading many large files)."""
+    _read.cache_clear()
+    _columns.cache_clear()
+
+
 def _trailing_blank_rows(full: str, s) -> int:
     """How many rows at the end of the column come from blank lines at the end of the CSV file."""
     with open(full, "rb") as f:
@@ -180,7 +188,7 @@ def _numbers(s, name: str, column: str, csv: bool) -> np.ndarray:
     if bad.any():
         i = int(np.argmax(bad))
         raw = text[i]
-        where = f"row {i + 1}" + (f" (line {i + 2})" if csv else "")
+        where = _row(i, csv)
         if raw is None or raw == "":
             what = "is empty"
         elif np.isnan(values[i]) and not _reads_as_nan(raw):
@@ -269,5 +277,5 @@ def check_samples(path: Path, column: Optional[str]) -> List[Issue]:
                           " samples must be 0 or more")]
 
 
-def _num(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
+def _num(v: np.floating) -> str:
+    return num(float(v))
