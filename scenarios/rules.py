@@ -84,8 +84,10 @@ MAX_THREADS = 6
 CLIENT_MAX_ATTEMPTS = 100
 MESSAGE_GROUPS_MAX = 100_000
 FLEET_WORKERS_MAX = 100_000
-# A month has at most 31 x 24 = 744 hours (the AWS Pricing Calculator uses 730).
-MONTH_H_MAX = 744
+# Hours projected as "a month" (the AWS Pricing Calculator uses 730): sweeps also project
+# longer spans (two months, 1,460 h), so the ceiling is a leap year, 366 x 24 = 8,784 h; it
+# keeps the cost arithmetic (decimal) finite.
+MONTH_H_MAX = 8784
 # Seeds are stored as 64-bit integers (summary.json, sweep tables).
 SEED_MAX = 2**63 - 1
 WHY_CONCURRENCY = ("AWS raises an account's concurrency (default 1,000 per Region) on request \"up to tens of"
@@ -199,8 +201,8 @@ RANGES: Dict[Tuple[type, str], Range] = {
     (RequestSampling, "sample"): FRACTION,
     (RequestSampling, "first_n"): at_least(0),
     (SimSettings, "window_s"): positive("s"),
-    (Billing, "month_h"): positive("h", ceiling=MONTH_H_MAX, why="a month has at most 31 x 24 hours"
-                                                           " (the AWS Pricing Calculator uses 730)"),
+    (Billing, "month_h"): positive("h", ceiling=MONTH_H_MAX, why="a leap year of hours, the longest projection"
+                                                           " (the AWS Pricing Calculator's month is 730 h)"),
     (Message, "groups"): at_least(1, ceiling=MESSAGE_GROUPS_MAX, why="the simulator's ceiling (SQS sets no quota"
                                                                  " on message groups; each costs a filter-table row)"),
     (Queue, "visibility_timeout_s"): between(0, SQS_MAX_VISIBILITY_S, "s"),

@@ -162,7 +162,7 @@ QUOTAS = [
      "account.min_unreserved_concurrency", ["above the account's concurrency_limit 1000"]),
     ("threads", ("functions", "worker", "cpu_scaling"), {"max_threads": 64},
      "functions.worker.cpu_scaling.max_threads", ["6 vCPUs"]),
-    ("month-h", ("billing", "month_h"), 1e300, "billing.month_h", ["ceiling 744 h", "31 x 24"]),
+    ("month-h", ("billing", "month_h"), 1e300, "billing.month_h", ["ceiling 8784 h", "leap year"]),
     ("seed", ("seed",), 2**64, "seed", ["64-bit"]),
     ("client-attempts", ("traffic", 0, "retries"), {"max_attempts": 10**6}, f"{T}.retries.max_attempts",
      ["ceiling 100", "AWS SDKs default to 3"]),
