@@ -7,6 +7,7 @@ import dataclasses
 import difflib
 import functools
 import math
+import numbers
 import typing
 from collections.abc import Mapping
 from typing import Any, Dict, Union
@@ -91,6 +92,8 @@ def convert(tp: Any, value: Any, path: str, problems: Problems) -> Any:
 def _convert_list(item_tp: Any, value: Any, path: str, problems: Problems) -> Any:
     if value is None:
         return []
+    if _is_array(value):
+        value = value.tolist()  # a 1-d numpy array: its items as plain Python numbers
     if not isinstance(value, (list, tuple)):
         problems.broken(path, f"expected a list, got {describe(value)}")
         return _FAIL
@@ -101,6 +104,11 @@ def _convert_list(item_tp: Any, value: Any, path: str, problems: Problems) -> An
             converted = item_tp() if dataclasses.is_dataclass(item_tp) else None
         out.append(converted)
     return out
+
+
+def _is_array(value: Any) -> bool:
+    """A one-dimensional array (numpy's, or anything with ndim 1 and tolist), without importing numpy."""
+    return getattr(value, "ndim", None) == 1 and callable(getattr(value, "tolist", None))
 
 
 def _convert_dict(value_tp: Any, value: Any, path: str, problems: Problems) -> Any:
@@ -134,6 +142,7 @@ def _convert_scalar(tp: Any, value: Any, path: str, problems: Problems) -> Any:
     ok = _scalar(tp, value)
     if ok is not _FAIL:
         return ok
+    value = _plain(value)
     got = describe(value)
     if isinstance(value, str) and tp in (int, float) and _looks_numeric(value):
         got += " (write numbers without quotes)"
@@ -145,21 +154,56 @@ def _convert_scalar(tp: Any, value: Any, path: str, problems: Problems) -> Any:
     return _FAIL
 
 
+def _is_bool(value: Any) -> bool:
+    """A Python bool or a numpy bool (numpy.bool_), recognised without importing numpy."""
+    t = type(value)
+    return isinstance(value, bool) or (t.__module__ == "numpy" and t.__name__ in ("bool_", "bool"))
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python bool, int or float it holds (for messages); anything else as is."""
+    if _is_bool(value):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        try:
+            return float(value)
+        except (TypeError, ValueError, OverflowError):
+            return value
+    return value
+
+
 def _scalar(tp: Any, value: Any) -> Any:
+    """`value` as a `tp` (bool, str, int, float), or _FAIL.
+
+    Numbers may be any numbers.Integral or numbers.Real, so numpy scalars (np.int64(256),
+    np.float64(0.5), np.float32) count as the plain numbers they are; booleans, Python's or
+    numpy's, are never numbers here.
+    """
     if tp is bool:
-        return value if isinstance(value, bool) else _FAIL
+        return bool(value) if _is_bool(value) else _FAIL
     if tp is str:
-        return value if isinstance(value, str) else _FAIL
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return _FAIL  # bool is an int in Python, never a number here
-    if isinstance(value, float) and not math.isfinite(value):
+        return str(value) if isinstance(value, str) else _FAIL
+    if _is_bool(value) or not isinstance(value, numbers.Real):
+        return _FAIL
+    if isinstance(value, numbers.Integral):
+        if tp is int:
+            return int(value)
+        try:
+            return float(value) if tp is float else _FAIL
+        except OverflowError:  # an integer beyond any float
+            return _FAIL
+    try:
+        x = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return _FAIL
+    if not math.isfinite(x):
         return _FAIL
     if tp is int:
-        if isinstance(value, float):
-            return int(value) if value.is_integer() else _FAIL
-        return int(value)
+        return int(x) if x.is_integer() else _FAIL
     if tp is float:
-        return float(value)
+        return x
     return _FAIL
 
 

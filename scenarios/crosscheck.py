@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
-from typing import Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from scenarios.dists import check_increasing
 from scenarios.errors import Problems
-from scenarios.messaging import SQS_MAX_MESSAGE_BYTES
+from scenarios.messaging import (
+    EB_INVOCATIONS_PER_S,
+    EB_INVOCATIONS_PER_S_OTHER,
+    EB_PUT_EVENTS_PER_S,
+    EB_PUT_EVENTS_PER_S_OTHER,
+    SQS_MAX_MESSAGE_BYTES,
+)
 from scenarios.messaging_check import check_messaging, check_on_failure, missing
 from scenarios.rules import (
+    ACCOUNT_CONCURRENCY_MAX,
+    ACCOUNT_CONCURRENCY_WARN,
     ASYNC_PAYLOAD_BYTES,
+    MIN_UNRESERVED_AWS,
     EB_MAX_ENTRY_BYTES,
     NAME_MAX_CHARS,
     SNS_MAX_MESSAGE_BYTES,
@@ -19,18 +29,27 @@ from scenarios.rules import (
     SYNC_PAYLOAD_BYTES,
     TARGET_KINDS,
 )
-from scenarios.schema import Function, Message, Scenario, Traffic
-from scenarios.yamlpath import index, key, num
+from scenarios.schema import AsyncConfig, Function, Message, Retries, Scenario, Traffic
+from scenarios.yamlpath import index, is_within, key, num
 
+# Function names (and traffic source names, which key the summary the same way): letters,
+# digits, '-' and '_', at most 64 characters (Lambda CreateFunction FunctionName:
+# https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html).
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
+# The scenario's name is a folder of the run directory (results_dir/NAME-TIMESTAMP): a plain
+# file name, never a path (no '/', '\', leading '.', so no '..'); 100 characters leave room for
+# the timestamp within the usual 255-byte file-name limit.
+SCENARIO_NAME_MAX = 100
+_SCENARIO_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
 _PAYLOAD_LIMITS = {"sync": SYNC_PAYLOAD_BYTES, "async": ASYNC_PAYLOAD_BYTES}
 
 
 def check_references(s: Scenario, problems: Problems) -> None:
     """Report every cross-field problem of scenario `s`; fills empty traffic names with `traffic{i}`."""
-    if not s.name.strip():
-        problems.add("name", "must not be empty (it names the run's output)")
+    name_problem = scenario_name_problem(s.name)
+    if name_problem:
+        problems.add("name", name_problem)
     if not _REGION.fullmatch(s.region):
         problems.add("region", f"{s.region!r} does not look like an AWS Region code such as us-east-1")
     for name, fn in s.functions.items():
@@ -39,11 +58,27 @@ def check_references(s: Scenario, problems: Problems) -> None:
         if name_problem:
             problems.add(path, name_problem)
         _check_function(s, name, fn, path, problems)
+    _check_account(s, problems)
     _check_reserved_total(s, problems)
     check_messaging(s, problems)
     seen: Dict[str, int] = {}
     for i, t in enumerate(s.traffic):
         _check_traffic(s, i, t, seen, problems)
+    _check_async_settings(s, problems)
+    for path, message in quota_warnings(s):
+        problems.warn(path, message)
+
+
+def scenario_name_problem(name: str) -> Optional[str]:
+    """Why `name` cannot be the scenario's name (a folder of the run directory), or None."""
+    if not name.strip():
+        return "must not be empty (it names the run's folder)"
+    if not _SCENARIO_NAME.fullmatch(name):
+        return (f"{name!r} is not a plain name: it becomes the run's folder inside results_dir, so use only"
+                " letters, digits, '-', '_' and '.', not starting with '.' (no '/', '\\' or spaces)")
+    if len(name) > SCENARIO_NAME_MAX:
+        return f"{len(name)} characters is too long for the run's folder name; the limit is {SCENARIO_NAME_MAX}"
+    return None
 
 
 def _name_problem(what: str, name: str) -> Optional[str]:
@@ -54,6 +89,37 @@ def _name_problem(what: str, name: str) -> Optional[str]:
     if len(name) > NAME_MAX_CHARS:
         return f"{what} name {name!r} is {len(name)} characters long; the limit is {NAME_MAX_CHARS}"
     return None
+
+
+def _check_account(s: Scenario, problems: Problems) -> None:
+    a = s.account
+    if a.min_unreserved_concurrency > a.concurrency_limit and not problems.has("account.concurrency_limit"):
+        problems.add("account.min_unreserved_concurrency",
+                     f"{a.min_unreserved_concurrency} is above the account's concurrency_limit {a.concurrency_limit}"
+                     f" (AWS keeps {MIN_UNRESERVED_AWS} of it unreserved)")
+
+
+def quota_warnings(s: Scenario) -> List[Tuple[str, str]]:
+    """(path, message) for values AWS allows only after a quota increase, or that differ from AWS's fixed rules."""
+    out = []
+    a = s.account
+    if ACCOUNT_CONCURRENCY_WARN < a.concurrency_limit <= ACCOUNT_CONCURRENCY_MAX:
+        out.append(("account.concurrency_limit",
+                    f"{a.concurrency_limit} is {a.concurrency_limit // 1000}x AWS's default of 1,000: AWS grants"
+                    " such concurrency only on request, for a use case (up to tens of thousands)"))
+    if a.min_unreserved_concurrency != MIN_UNRESERVED_AWS:
+        out.append(("account.min_unreserved_concurrency",
+                    f"{a.min_unreserved_concurrency}: AWS always keeps {MIN_UNRESERVED_AWS} unreserved"
+                    " (configuration-concurrency.html); this models an account AWS does not offer"))
+    for name, bus in s.buses.items():
+        for f, quotas, other in (("put_events_per_s", EB_PUT_EVENTS_PER_S, EB_PUT_EVENTS_PER_S_OTHER),
+                                 ("invocations_per_s", EB_INVOCATIONS_PER_S, EB_INVOCATIONS_PER_S_OTHER)):
+            v, default = getattr(bus, f), quotas.get(s.region, other)
+            if v is not None and v > default:
+                out.append((key(key("buses", name), f),
+                            f"{num(v)} per s is above the {s.region} default quota of {default:,} per s: AWS"
+                            " raises it only on request (eb-quota)"))
+    return out
 
 
 def _unreserved_room(s: Scenario) -> int:
@@ -68,13 +134,14 @@ def _check_function(s: Scenario, name: str, fn: Function, path: str, problems: P
         limit = _unreserved_room(s)
         why = (f"the {limit} an unreserved function may take (concurrency_limit {s.account.concurrency_limit}"
                f" - min_unreserved_concurrency {s.account.min_unreserved_concurrency})")
-    if fn.provisioned_concurrency > limit and fn.provisioned_concurrency > 0:
+    if fn.provisioned_concurrency > limit and fn.provisioned_concurrency > 0 \
+            and not problems.has(key(path, "provisioned_concurrency")):
         problems.add(key(path, "provisioned_concurrency"),
                      f"provisioned_concurrency {fn.provisioned_concurrency} exceeds {why}")
     schedule = key(path, "provisioned_schedule")
     check_increasing([step.at_s for step in fn.provisioned_schedule], schedule, problems)
     for i, step in enumerate(fn.provisioned_schedule):
-        if step.count > limit and step.count > 0:
+        if step.count > limit and step.count > 0 and not problems.has(key(index(schedule, i), "count")):
             problems.add(key(index(schedule, i), "count"), f"count {step.count} exceeds {why}")
     if fn.async_invoke.on_failure is not None:
         check_on_failure(s, fn.async_invoke.on_failure, key(key(path, "async_invoke"), "on_failure"), problems)
@@ -82,8 +149,9 @@ def _check_function(s: Scenario, name: str, fn: Function, path: str, problems: P
 
 def _check_reserved_total(s: Scenario, problems: Problems) -> None:
     reserved = {n: f.reserved_concurrency for n, f in s.functions.items() if f.reserved_concurrency is not None}
-    if not reserved:
-        return
+    if not reserved or any(problems.has(key(key("functions", n), "reserved_concurrency")) for n in reserved) \
+            or _has_within(problems, "account"):
+        return  # one message per mistake: an out-of-range count or account quota is reported already
     total = sum(reserved.values())
     left = s.account.concurrency_limit - total
     need = s.account.min_unreserved_concurrency
@@ -130,6 +198,94 @@ def _check_traffic(s: Scenario, i: int, t: Traffic, seen: Dict[str, int], proble
     if t.end_s is not None and t.end_s <= t.start_s:
         problems.add(key(path, "end_s"), f"{num(t.end_s)} must be after start_s {num(t.start_s)}")
     _check_attributes(t.message, key(key(path, "message"), "attributes"), problems)
+    if kind is not None:
+        _check_ignored(s, t, kind, path, problems)  # last: a place with another problem gets no second one
+
+
+_RETRIES_DEFAULT = Retries()
+_ASYNC_DEFAULT = AsyncConfig()
+
+
+def _set_keys(obj: Any, default: Any, skip: tuple = ()) -> list:
+    """The fields of dataclass `obj` that differ from `default` (the ones a user set)."""
+    return [f.name for f in dataclasses.fields(obj)
+            if f.name not in skip and getattr(obj, f.name) != getattr(default, f.name)]
+
+
+def _fifo_target(s: Scenario, kind: str, name: str) -> bool:
+    if kind == "queue":
+        return s.queues[name].type == "fifo"
+    if kind == "topic":
+        return s.topics[name].type == "fifo"
+    return False
+
+
+def _has_within(problems: Problems, path: str) -> bool:
+    """Whether some problem is already recorded at `path` or inside it (one message per place is enough)."""
+    return any(is_within(p, path) for p, _ in problems.items)
+
+
+def _check_ignored(s: Scenario, t: Traffic, kind: str, path: str, problems: Problems) -> None:
+    """Settings of traffic source `t` that its target would ignore: each an error, naming what to do."""
+    name = t.target.split(":", 1)[1]
+    target = f"{kind} target {name!r}"
+    if kind != "function" and t.invocation == "async":
+        problems.add(key(path, "invocation"),
+                     f"async applies to function targets only; a {target} is sent to, not invoked"
+                     " (remove `invocation`)")
+    rp = key(path, "retries")
+    retries = [] if _has_within(problems, rp) else _set_keys(t.retries, _RETRIES_DEFAULT)
+    if retries and kind != "function":
+        problems.add(rp, f"client retries ({', '.join(retries)}) apply to synchronous function calls; a {target}"
+                         " accepts every message (throttled sends are not simulated), so they would be ignored"
+                         " (remove `retries`)")
+    elif retries and t.invocation == "async":
+        problems.add(rp, f"client retries ({', '.join(retries)}) apply to synchronous calls; Lambda queues an"
+                         " async invocation and retries it itself (set functions."
+                         f"{name}.async_invoke.max_retry_attempts instead, or use invocation: sync)")
+    elif retries and t.retries.max_attempts == 1:
+        problems.add(rp, f"{', '.join(retries)} shape the waits between attempts, and max_attempts 1 allows none"
+                         " (set max_attempts above 1, or remove them)")
+    gp = key(key(path, "message"), "groups")
+    if t.message.groups > 1 and not _fifo_target(s, kind, name) and not _has_within(problems, gp):
+        problems.add(gp,
+                     f"{t.message.groups} message groups: groups apply to FIFO queues and topics only, and the"
+                     f" {target} is not one (remove `groups`, or target a queue or topic of type fifo)")
+    if t.arrivals.kind == "trace" and t.arrivals.duration_column is not None and kind != "function":
+        problems.add(key(key(path, "arrivals"), "duration_column"),
+                     f"per-request durations apply to function targets only; messages to a {target} run for"
+                     " the consuming function's duration_ms (remove `duration_column`)")
+    ap = key(key(path, "message"), "attributes")
+    if t.message.attributes and kind in ("function", "queue") and not _has_within(problems, ap):
+        what = "a function invocation carries none" if kind == "function" else \
+            "nothing filters messages on a queue (event source mapping filters are not simulated)"
+        problems.add(ap, f"message attributes feed SNS filter policies; {what}, so they would be ignored"
+                     " (remove `attributes`, or send to a topic)")
+
+
+def _async_callers(s: Scenario) -> set:
+    """The functions something invokes asynchronously: async traffic, SNS lambda subscriptions, EventBridge rules."""
+    names = {t.target.split(":", 1)[1] for t in s.traffic
+             if t.invocation == "async" and t.target.startswith("function:")}
+    names |= {sub.endpoint for topic in s.topics.values() for sub in topic.subscriptions if sub.protocol == "lambda"}
+    names |= {tg.target.split(":", 1)[1] for bus in s.buses.values() for rule in bus.rules.values()
+              for tg in rule.targets if tg.target.startswith("function:")}
+    return names
+
+
+def _check_async_settings(s: Scenario, problems: Problems) -> None:
+    """A function's async_invoke settings, when nothing invokes it asynchronously, would be ignored."""
+    callers = None
+    for name, fn in s.functions.items():
+        ap = key(key("functions", name), "async_invoke")
+        changed = [] if _has_within(problems, ap) else _set_keys(fn.async_invoke, _ASYNC_DEFAULT)
+        if not changed:
+            continue
+        callers = _async_callers(s) if callers is None else callers
+        if name not in callers:
+            problems.add(ap, f"{', '.join(changed)} apply to asynchronous invocations, and nothing invokes {name!r}"
+                         " asynchronously (no traffic with invocation: async, SNS lambda subscription or"
+                         " EventBridge rule target); remove them, or add such a caller")
 
 
 def _check_target(s: Scenario, target: str, path: str, problems: Problems) -> Optional[str]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 from scenarios.coerce import field_default
+from scenarios.datafiles import Issue, check_samples, check_trace
 from scenarios.errors import Problems
 from scenarios.fields import nodes
 from scenarios.rules import (
@@ -59,9 +60,12 @@ def check_dist(d: Dist, path: str, problems: Problems, base_dir: Path, default: 
     if kind == "uniform" and d.high < d.low:
         problems.add(key(path, "high"), f"high {num(d.high)} is below low {num(d.low)}")
     if kind == "empirical":
-        d.file = resolve_data_file(d.file, key(path, "file"), problems, base_dir)
+        full = resolve_data_file(d.file, key(path, "file"), problems, base_dir)
         if d.column is not None and not d.column.strip():
             problems.add(key(path, "column"), "must not be empty (leave it out to use the first column)")
+        elif full is not None:
+            d.file = full
+            report(check_samples(Path(full), d.column), path, problems)
 
 
 def _check_lognormal(d: Dist, path: str, problems: Problems) -> None:
@@ -96,9 +100,21 @@ def check_arrivals(a: Arrivals, path: str, problems: Problems, base_dir: Path) -
     if kind == "steps":
         check_increasing([s.at_s for s in a.steps], key(path, "steps"), problems)
     if kind == "trace" and a.file:
-        a.file = resolve_data_file(a.file, key(path, "file"), problems, base_dir)
-        if not a.time_column.strip():
-            problems.add(key(path, "time_column"), "must not be empty")
+        full = resolve_data_file(a.file, key(path, "file"), problems, base_dir)
+        blank = [c for c in ("time_column", "duration_column") if getattr(a, c) is not None and not getattr(a, c).strip()]
+        for c in blank:
+            problems.add(key(path, c), "must not be empty" + (" (leave it out: durations then come from the function's"
+                                                              " duration_ms)" if c == "duration_column" else ""))
+        if full is not None:
+            a.file = full
+            if not blank:
+                report(check_trace(Path(full), a.time_column, a.duration_column), path, problems)
+
+
+def report(issues: List[Issue], path: str, problems: Problems) -> None:
+    """Record a data file's issues at the key each concerns (`file` or the column's key) under `path`."""
+    for issue in issues:
+        problems.add(key(path, issue.key), issue.message)
 
 
 def check_increasing(times: list, path: str, problems: Problems) -> None:
@@ -110,20 +126,21 @@ def check_increasing(times: list, path: str, problems: Problems) -> None:
                          "(steps must be in strictly increasing time order)")
 
 
-def resolve_data_file(text: str, path: str, problems: Problems, base_dir: Path) -> str:
-    """The absolute path of a CSV or parquet data file, after checking it exists; `text` if it does not."""
+def resolve_data_file(text: str, path: str, problems: Problems, base_dir: Path) -> Optional[str]:
+    """The absolute path of a CSV or parquet data file, after checking it exists; None (reported) if not."""
     if not text.strip():
         problems.add(path, "must not be empty")
-        return text
+        return None
     full = Path(os.path.expanduser(text))
     if not full.is_absolute():
         full = Path(base_dir) / full
     full = Path(os.path.abspath(full))
     if full.suffix.lower() not in DATA_FILE_SUFFIXES:
         problems.add(path, f"{text!r} must be a .csv or .parquet file")
-        return text
+        return None
     if not full.is_file():
-        problems.add(path, f"file {text!r} does not exist (looked for {full})")
-        return text
+        what = "is a directory, not a file" if full.is_dir() else "does not exist"
+        problems.add(path, f"file {text!r} {what} (looked for {full})")
+        return None
     return str(full)
 

@@ -16,11 +16,20 @@ class ScenarioError(ValueError):
 
 
 class Problems:
-    """Collects (path, message) pairs; a place with a structural mistake gets no further messages."""
+    """Collects (path, message) pairs; a place with a structural mistake gets no further messages.
+
+    `warnings` holds non-fatal (path, message) pairs from `warn`, for the caller to show.
+    """
 
     def __init__(self) -> None:
         self.items: List[Tuple[str, str]] = []
+        self.warnings: List[Tuple[str, str]] = []  # (path, message): allowed, but worth a word to the user
         self._broken: Set[str] = set()
+
+    def warn(self, path: str, message: str) -> None:
+        """Record something that is allowed but likely a mistake (never raised; the caller prints them)."""
+        if (path, message) not in self.warnings:
+            self.warnings.append((path, message))
 
     def broken(self, path: str, message: str) -> None:
         """Record a structural mistake (unknown key, wrong type): the value there was replaced by its default."""

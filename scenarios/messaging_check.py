@@ -6,7 +6,9 @@ pairing rules. Filter policies and event patterns are checked by the builder
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Dict, Optional
+from urllib.parse import urlsplit
 
 from scenarios.errors import Problems
 from scenarios.messaging import (
@@ -19,8 +21,91 @@ from scenarios.messaging import (
 from scenarios.schema import Scenario
 from scenarios.yamlpath import index, key, num
 
-# SQS queue names: up to 80 letters, digits, hyphens and underscores (CreateQueue).
+FIFO_SUFFIX = ".fifo"
+# SQS queue names: up to 80 characters, letters, digits, '-' and '_'; a FIFO queue's name ends in
+# .fifo, which counts toward the 80 (CreateQueue QueueName:
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html;
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-fifo.html).
 QUEUE_NAME_MAX = 80
+# SNS topic names: 1-256 letters, digits, '-' and '_'; a FIFO topic's name ends in .fifo
+# (CreateTopic Name: https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html).
+TOPIC_NAME_MAX = 256
+# EventBridge bus names: 1-256 of [/.-_A-Za-z0-9], and '/' only in partner event buses, which
+# this simulator does not model; `default` is the account's default bus, which exists, so a bus
+# of that name stands for it (CreateEventBus Name:
+# https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateEventBus.html).
+BUS_NAME_MAX = 256
+_BUS_NAME = re.compile(r"[.\-_A-Za-z0-9]+")
+# EventBridge rule names: 1-64 of [.-_A-Za-z0-9]
+# (PutRule Name: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html).
+RULE_NAME_MAX = 64
+_RULE_NAME = re.compile(r"[.\-_A-Za-z0-9]+")
+_PLAIN = re.compile(r"[A-Za-z0-9_-]+")
+# An email endpoint: one @, something before it, a dotted domain after it, no spaces (a sanity
+# check, not RFC 5322; SNS sends a confirmation message to the address).
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+
+def sqs_sns_name_problem(what: str, name: str, fifo: bool, limit: int) -> Optional[str]:
+    """Why `name` is not a valid SQS queue or SNS topic name (`what`: "queue" or "topic"), or None."""
+    allowed = f"letters, digits, '-' and '_', at most {limit} characters"
+    if fifo:
+        if not name.endswith(FIFO_SUFFIX):
+            return (f"FIFO {what} name {name!r} must end in {FIFO_SUFFIX!r} (AWS names FIFO {what}s so);"
+                    f" rename it {name + FIFO_SUFFIX!r} and the references to it")
+        stem = name[: -len(FIFO_SUFFIX)]
+    else:
+        if name.endswith(FIFO_SUFFIX):
+            return (f"{what} name {name!r} ends in {FIFO_SUFFIX!r}, which AWS keeps for FIFO {what}s;"
+                    f" set type: fifo, or rename it")
+        stem = name
+    if not stem or not _PLAIN.fullmatch(stem):
+        suffix = f", then {FIFO_SUFFIX!r}" if fifo else ""
+        return f"{what} name {name!r} is not allowed: use {allowed}{suffix}"
+    if len(name) > limit:
+        return f"{what} name {name!r} is {len(name)} characters long; the limit is {limit}"
+    return None
+
+
+def bus_name_problem(name: str) -> Optional[str]:
+    """Why `name` is not a valid EventBridge event bus name, or None."""
+    if "/" in name:
+        return f"bus name {name!r} contains '/', which AWS allows only in partner event buses (not simulated)"
+    if not _BUS_NAME.fullmatch(name):
+        return f"bus name {name!r} is not allowed: use letters, digits, '.', '-' and '_', at most {BUS_NAME_MAX} characters"
+    if len(name) > BUS_NAME_MAX:
+        return f"bus name {name!r} is {len(name)} characters long; the limit is {BUS_NAME_MAX}"
+    return None
+
+
+def rule_name_problem(name: str) -> Optional[str]:
+    """Why `name` is not a valid EventBridge rule name, or None."""
+    if not _RULE_NAME.fullmatch(name):
+        return f"rule name {name!r} is not allowed: use letters, digits, '.', '-' and '_', at most {RULE_NAME_MAX} characters"
+    if len(name) > RULE_NAME_MAX:
+        return f"rule name {name!r} is {len(name)} characters long; the limit is {RULE_NAME_MAX}"
+    return None
+
+
+def https_url_problem(url: str) -> Optional[str]:
+    """Why `url` is not an https:// URL with a host, or None."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as e:
+        return f"{url!r} is not a URL ({e})"
+    if parts.scheme.lower() == "http":
+        return f"{url!r} is an http:// URL; this endpoint takes https:// (plain HTTP subscriptions are not simulated)"
+    if parts.scheme.lower() != "https" or not host or any(c.isspace() for c in url):
+        return f"{url!r} is not an https:// URL such as https://example.com/hook"
+    return None
+
+
+def email_problem(address: str) -> Optional[str]:
+    """Why `address` is not an email address, or None."""
+    if not _EMAIL.fullmatch(address):
+        return f"{address!r} is not an email address such as ops@example.com"
+    return None
 
 
 def missing(what: str, name: str, defined) -> str:
@@ -46,8 +131,9 @@ def check_messaging(s: Scenario, problems: Problems) -> None:
 def _check_queues(s: Scenario, problems: Problems) -> None:
     for name, q in s.queues.items():
         path = key("queues", name)
-        if len(name) > QUEUE_NAME_MAX:
-            problems.add(path, f"queue name {name!r} is {len(name)} characters long; the limit is {QUEUE_NAME_MAX}")
+        name_problem = sqs_sns_name_problem("queue", name, q.type == "fifo", QUEUE_NAME_MAX)
+        if name_problem and not problems.has(key(path, "type")):
+            problems.add(path, name_problem)
         dlq = q.dead_letter_queue
         if q.max_receive_count is not None and dlq is None:
             problems.add(key(path, "max_receive_count"), "a redrive policy needs dead_letter_queue as well")
@@ -96,6 +182,11 @@ def _check_mappings(s: Scenario, problems: Problems) -> None:
             problems.add(key(path, "batching_window_s"),
                          f"{num(m.batching_window_s)} s: a batch_size above 10 needs a batching window of at least"
                          f" {ESM_BATCH_ABOVE_10_NEEDS_WINDOW_S} s (with-sqs.md)")
+        if m.item_failure_rate > 0 and not m.report_batch_item_failures:
+            problems.add(key(path, "item_failure_rate"),
+                         f"{num(m.item_failure_rate)}: failed items are reported only with report_batch_item_failures:"
+                         " true; without it a batch succeeds or fails whole, so this would be ignored (set"
+                         " report_batch_item_failures: true, or use the function's error_rate)")
         fn = s.functions.get(m.function)
         if fn is not None and q.visibility_timeout_s < fn.timeout_s:
             problems.add(key(path, "source"),
@@ -122,6 +213,9 @@ def _check_dlq_ref(s: Scenario, dlq: Optional[str], want_type: Optional[str], pa
 def _check_topics(s: Scenario, problems: Problems) -> None:
     for name, topic in s.topics.items():
         path = key("topics", name)
+        name_problem = sqs_sns_name_problem("topic", name, topic.type == "fifo", TOPIC_NAME_MAX)
+        if name_problem and not problems.has(key(path, "type")):
+            problems.add(path, name_problem)
         for j, sub in enumerate(topic.subscriptions):
             p = index(key(path, "subscriptions"), j)
             ep = key(p, "endpoint")
@@ -137,6 +231,14 @@ def _check_topics(s: Scenario, problems: Problems) -> None:
                     problems.add(ep, missing("function", sub.endpoint, s.functions))
             elif not sub.endpoint:
                 problems.add(ep, f"is required: the {'URL' if sub.protocol == 'https' else 'address'} of the endpoint")
+            elif sub.protocol in _ENDPOINT_CHECKS:
+                endpoint_problem = _ENDPOINT_CHECKS[sub.protocol](sub.endpoint)
+                if endpoint_problem:
+                    problems.add(ep, f"{endpoint_problem} (protocol {sub.protocol})")
+            if sub.filter_policy is None and sub.filter_policy_scope != "MessageAttributes":
+                problems.add(key(p, "filter_policy_scope"),
+                             f"{sub.filter_policy_scope} applies to a filter_policy, and this subscription has none"
+                             " (it receives every message); add a filter_policy or remove filter_policy_scope")
             if sub.delivery_policy is not None and sub.protocol != "https":
                 problems.add(key(p, "delivery_policy"), f"applies to https subscriptions only; {sub.protocol} deliveries"
                                                         f" follow AWS's fixed policy (100,015 attempts over 23 days)")
@@ -148,10 +250,16 @@ def _check_topics(s: Scenario, problems: Problems) -> None:
 def _check_buses(s: Scenario, problems: Problems) -> None:
     for name, bus in s.buses.items():
         path = key("buses", name)
+        name_problem = bus_name_problem(name)
+        if name_problem:
+            problems.add(path, name_problem)
         if len(bus.rules) > EB_MAX_RULES:
             problems.add(key(path, "rules"), f"{len(bus.rules)} rules; a bus has at most {EB_MAX_RULES}")
         for rname, rule in bus.rules.items():
             rp = key(key(path, "rules"), rname)
+            name_problem = rule_name_problem(rname)
+            if name_problem:
+                problems.add(rp, name_problem)
             if not rule.event_pattern:
                 problems.add(key(rp, "event_pattern"), "is required (EventBridge rules match on a pattern)")
             if not rule.targets:
@@ -177,8 +285,17 @@ def _check_rule_target(s: Scenario, target: str, path: str, problems: Problems) 
             problems.add(path, missing("queue", name, s.queues))
         elif s.queues[name].type == "fifo":
             problems.add(path, f"FIFO queue {name!r} needs a message group id per target; use a standard queue")
+    elif kind == "http":
+        problems.add(path, f"{https_url_problem(target)} (an API destination)")
     elif kind != "https":
         problems.add(path, f"unknown target kind {kind!r}; supported: function, queue, https")
+    else:
+        url_problem = https_url_problem(target)
+        if url_problem:
+            problems.add(path, f"{url_problem} (an API destination)")
+
+
+_ENDPOINT_CHECKS = {"https": https_url_problem, "email": email_problem}
 
 
 def check_on_failure(s: Scenario, on_failure: str, path: str, problems: Problems) -> None:

@@ -59,6 +59,40 @@ SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 ASYNC_PAYLOAD_BYTES = 1024 * 1024
 # Function names: letters, digits, hyphens, underscores, at most 64 characters (Lambda CreateFunction).
 NAME_MAX_CHARS = 64
+# Quotas and ceilings for numbers AWS bounds loosely or not at all. A value past one is refused
+# with the ceiling and its source; where AWS raises a quota on request, values past the
+# default but within the ceiling get a warning (scenarios.crosscheck.quota_warnings).
+# Concurrent executions: default 1,000 per Region, "can be increased up to tens of thousands"
+# (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html, FACTS.md "account
+# concurrency"); so at most 99,999 -- we refuse above 100,000 and warn above 10,000.
+ACCOUNT_CONCURRENCY_MAX = 100_000
+ACCOUNT_CONCURRENCY_WARN = 10_000
+# Reserved concurrency must leave 100 unreserved (configuration-concurrency.html); AWS fixes it at 100.
+MIN_UNRESERVED_AWS = 100
+# Scaling: 1,000 environments per 10 s per function (100/s) since 2023, a Region burst of
+# 3,000 and +500/min before (FACTS.md "function scaling rate", "scaling rate (before 2023)").
+# A burst or refill beyond the largest concurrency AWS grants can never be used.
+SCALING_BURST_MAX = ACCOUNT_CONCURRENCY_MAX
+SCALING_REFILL_MAX_PER_S = ACCOUNT_CONCURRENCY_MAX
+# Lambda gives at most 6 vCPUs (at 10,240 MB; configuration-memory.html, sim.compute.lambda_account
+# MAX_VCPU), so a handler's threads beyond 6 gain nothing.
+MAX_THREADS = 6
+# Not AWS quotas, but ceilings of the simulator, each far beyond practical use:
+# SDK retry attempts (AWS SDKs default to 3, and cap none), FIFO message groups (SQS sets no
+# quota: quotas-fifo.html; the simulator keeps a filter-table row per class and group), worker
+# fleet size (EC2 or container consumers; the kernel keeps state per worker).
+CLIENT_MAX_ATTEMPTS = 100
+MESSAGE_GROUPS_MAX = 100_000
+FLEET_WORKERS_MAX = 100_000
+# Hours projected as "a month" (the AWS Pricing Calculator uses 730): sweeps also project
+# longer spans (two months, 1,460 h), so the ceiling is a leap year, 366 x 24 = 8,784 h; it
+# keeps the cost arithmetic (decimal) finite.
+MONTH_H_MAX = 8784
+# Seeds are stored as 64-bit integers (summary.json, sweep tables).
+SEED_MAX = 2**63 - 1
+WHY_CONCURRENCY = ("AWS raises an account's concurrency (default 1,000 per Region) on request \"up to tens of"
+                   " thousands\" (docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html)")
+WHY_BEYOND_CONCURRENCY = "beyond the largest account concurrency AWS grants, so it could never be used"
 # Probabilities of an attribute's values must sum to 1 within this.
 PROBABILITY_SUM_TOLERANCE = 1e-9
 
@@ -72,6 +106,9 @@ class Range:
     lo_open: bool = False
     hi_open: bool = False
     unit: str = ""
+    # A quota or sanity ceiling, checked after the interval, with the reason it exists (its source).
+    ceiling: Optional[float] = None
+    why: str = ""
 
     def allowed(self) -> str:
         """The interval in words, such as `128-10240 MB` or `more than 0 and at most 900 s`."""
@@ -100,15 +137,18 @@ class Range:
                 return f"{num(v)} must be below {num(self.hi)}{u}{suffix}"
             if not self.hi_open and v > self.hi:
                 return f"{num(v)} is above the maximum {num(self.hi)}{u}{suffix}"
+        if self.ceiling is not None and v > self.ceiling:
+            unit = f" {self.unit}" if self.unit else ""
+            return f"{num(v)} is above the ceiling {num(self.ceiling)}{unit}: {self.why}"
         return None
 
 
-def positive(unit: str = "") -> Range:
-    return Range(lo=0, lo_open=True, unit=unit)
+def positive(unit: str = "", ceiling: Optional[float] = None, why: str = "") -> Range:
+    return Range(lo=0, lo_open=True, unit=unit, ceiling=ceiling, why=why)
 
 
-def at_least(lo: float, unit: str = "") -> Range:
-    return Range(lo=lo, unit=unit)
+def at_least(lo: float, unit: str = "", ceiling: Optional[float] = None, why: str = "") -> Range:
+    return Range(lo=lo, unit=unit, ceiling=ceiling, why=why)
 
 
 def between(lo: float, hi: float, unit: str = "") -> Range:
@@ -120,22 +160,23 @@ FRACTION = between(0, 1)
 # (dataclass, field) -> allowed numbers; None values (optional fields left unset) are not checked.
 RANGES: Dict[Tuple[type, str], Range] = {
     (Scenario, "duration_s"): positive("s"),
-    (Scenario, "seed"): at_least(0),
-    (Account, "concurrency_limit"): at_least(1),
-    (Account, "scaling_burst"): at_least(1),
-    (Account, "scaling_refill_per_s"): positive("per s"),
-    (Account, "min_unreserved_concurrency"): at_least(0),
+    (Scenario, "seed"): at_least(0, ceiling=SEED_MAX, why="seeds are stored as 64-bit integers"),
+    (Account, "concurrency_limit"): at_least(1, ceiling=ACCOUNT_CONCURRENCY_MAX, why=WHY_CONCURRENCY),
+    (Account, "scaling_burst"): at_least(1, ceiling=SCALING_BURST_MAX, why=WHY_BEYOND_CONCURRENCY),
+    (Account, "scaling_refill_per_s"): positive("per s", ceiling=SCALING_REFILL_MAX_PER_S, why=WHY_BEYOND_CONCURRENCY),
+    (Account, "min_unreserved_concurrency"): at_least(0, ceiling=ACCOUNT_CONCURRENCY_MAX, why=WHY_CONCURRENCY),
     (Function, "memory_mb"): between(128, 10240, "MB"),
     (Function, "timeout_s"): Range(lo=0, hi=900, lo_open=True, unit="s"),
-    (Function, "reserved_concurrency"): at_least(0),
-    (Function, "provisioned_concurrency"): at_least(0),
+    (Function, "reserved_concurrency"): at_least(0, ceiling=ACCOUNT_CONCURRENCY_MAX, why=WHY_CONCURRENCY),
+    (Function, "provisioned_concurrency"): at_least(0, ceiling=ACCOUNT_CONCURRENCY_MAX, why=WHY_CONCURRENCY),
     (Function, "ephemeral_storage_mb"): between(512, 10240, "MB"),
     (Function, "error_rate"): FRACTION,
     (ProvisionedStep, "at_s"): at_least(0, "s"),
-    (ProvisionedStep, "count"): at_least(0),
+    (ProvisionedStep, "count"): at_least(0, ceiling=ACCOUNT_CONCURRENCY_MAX, why=WHY_CONCURRENCY),
     (CpuScaling, "reference_memory_mb"): between(128, 10240, "MB"),
     (CpuScaling, "cpu_bound_fraction"): FRACTION,
-    (CpuScaling, "max_threads"): at_least(1),
+    (CpuScaling, "max_threads"): at_least(1, ceiling=MAX_THREADS, why="Lambda gives a function at most 6 vCPUs"
+                                                                 " (at 10,240 MB), so more threads gain nothing"),
     (AsyncConfig, "max_retry_attempts"): between(0, 2),
     (AsyncConfig, "max_event_age_s"): between(60, 21600, "s"),
     (Dist, "value"): at_least(0),
@@ -151,7 +192,8 @@ RANGES: Dict[Tuple[type, str], Range] = {
     (RateStep, "at_s"): at_least(0, "s"),
     (RateStep, "rate_per_s"): at_least(0, "per s"),
     (Message, "size_bytes"): at_least(0, "bytes"),
-    (Retries, "max_attempts"): at_least(1),
+    (Retries, "max_attempts"): at_least(1, ceiling=CLIENT_MAX_ATTEMPTS, why="the simulator's ceiling for client"
+                                                                      " attempts (AWS SDKs default to 3)"),
     (Retries, "base_delay_s"): positive("s"),
     (Retries, "max_delay_s"): positive("s"),
     (Traffic, "start_s"): at_least(0, "s"),
@@ -159,8 +201,10 @@ RANGES: Dict[Tuple[type, str], Range] = {
     (RequestSampling, "sample"): FRACTION,
     (RequestSampling, "first_n"): at_least(0),
     (SimSettings, "window_s"): positive("s"),
-    (Billing, "month_h"): positive("h"),
-    (Message, "groups"): at_least(1),
+    (Billing, "month_h"): positive("h", ceiling=MONTH_H_MAX, why="a leap year of hours, the longest projection"
+                                                           " (the AWS Pricing Calculator's month is 730 h)"),
+    (Message, "groups"): at_least(1, ceiling=MESSAGE_GROUPS_MAX, why="the simulator's ceiling (SQS sets no quota"
+                                                                 " on message groups; each costs a filter-table row)"),
     (Queue, "visibility_timeout_s"): between(0, SQS_MAX_VISIBILITY_S, "s"),
     (Queue, "retention_s"): between(SQS_MIN_RETENTION_S, SQS_MAX_RETENTION_S, "s"),
     (Queue, "delay_s"): between(0, SQS_MAX_DELAY_S, "s"),
@@ -170,7 +214,8 @@ RANGES: Dict[Tuple[type, str], Range] = {
     (EventSourceMapping, "batching_window_s"): between(0, ESM_MAX_WINDOW_S, "s"),
     (EventSourceMapping, "max_concurrency"): between(*ESM_MAX_CONCURRENCY),
     (EventSourceMapping, "item_failure_rate"): FRACTION,
-    (WorkerFleet, "workers"): at_least(1),
+    (WorkerFleet, "workers"): at_least(1, ceiling=FLEET_WORKERS_MAX, why="the simulator's ceiling for one fleet"
+                                                                     " (it keeps state per worker)"),
     (WorkerFleet, "max_messages"): between(1, 10),
     (WorkerFleet, "error_rate"): FRACTION,
     (Outage, "start_s"): at_least(0, "s"),
@@ -179,9 +224,9 @@ RANGES: Dict[Tuple[type, str], Range] = {
     (DeliveryPolicy, "min_delay_target_s"): between(1, SNS_DELAY_TARGET_MAX_S, "s"),
     (DeliveryPolicy, "max_delay_target_s"): between(1, SNS_DELAY_TARGET_MAX_S, "s"),
     (DeliveryPolicy, "num_retries"): between(0, SNS_HTTP_MAX_RETRIES),
-    (DeliveryPolicy, "num_no_delay_retries"): at_least(0),
-    (DeliveryPolicy, "num_min_delay_retries"): at_least(0),
-    (DeliveryPolicy, "num_max_delay_retries"): at_least(0),
+    (DeliveryPolicy, "num_no_delay_retries"): between(0, SNS_HTTP_MAX_RETRIES),
+    (DeliveryPolicy, "num_min_delay_retries"): between(0, SNS_HTTP_MAX_RETRIES),
+    (DeliveryPolicy, "num_max_delay_retries"): between(0, SNS_HTTP_MAX_RETRIES),
     (RuleTarget, "failure_rate"): FRACTION,
     (RetryPolicy, "maximum_retry_attempts"): between(0, EB_MAX_RETRIES),
     (RetryPolicy, "maximum_event_age_s"): between(EB_MIN_EVENT_AGE_S, EB_MAX_EVENT_AGE_S, "s"),

@@ -8,6 +8,7 @@ from typing import Callable
 
 import numpy as np
 
+from scenarios import datafiles
 from scenarios.schema import Dist
 
 Z_99 = 2.3263478740408408  # standard normal quantile at 0.99
@@ -22,15 +23,14 @@ def lognormal_params(d: Dist) -> tuple[float, float]:
 
 
 def read_column(file: str, column: str | None, base_dir: Path | None = None) -> np.ndarray:
-    """One numeric column of a CSV or parquet file (default: the first column)."""
-    import polars as pl
+    """One numeric column of a CSV or parquet file (default: the first column), read-only.
 
+    Read by `scenarios.datafiles`, the reader validation checked the file with (and cached).
+    """
     path = Path(file)
     if not path.is_absolute() and base_dir is not None:
         path = Path(base_dir) / path
-    df = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
-    col = column or df.columns[0]
-    return df[col].cast(pl.Float64).to_numpy()
+    return datafiles.read_column(path, column or None)
 
 
 def sampler(d: Dist, base_dir: Path | None = None) -> Callable[[np.random.Generator, int], np.ndarray]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scenarios import datafiles
 from scenarios.schema import Arrivals, Traffic
 from sim.rng import CHUNK
 
@@ -262,21 +263,12 @@ def trace_path(arrivals: Arrivals, base_dir: Path) -> Path:
 
 
 def read_trace(path: Path, time_column: str, duration_column: str | None):
-    """Times (s, float64, stably sorted) and durations (ms, aligned, or None) from a trace file."""
-    cols = [time_column] + ([duration_column] if duration_column else [])
-    parquet = path.suffix.lower() in (".parquet", ".pq")
-    import polars as pl  # only traces need it; kept off the start-up path
+    """Times (s, float64, stably sorted) and durations (ms, aligned, or None) from a trace file.
 
-    lf = pl.scan_parquet(path) if parquet else pl.scan_csv(path)
-    names = lf.collect_schema().names()
-    missing = [c for c in cols if c not in names]
-    if missing:
-        raise ValueError(f"trace {path}: no column {missing}; it has {names}")
-    df = lf.select([pl.col(c).cast(pl.Float64) for c in cols]).collect()
-    times_s = df[time_column].to_numpy()
-    if np.isnan(times_s).any():
-        raise ValueError(f"trace {path}: column {time_column!r} has missing or NaN times")
-    durations_ms = df[duration_column].to_numpy() if duration_column else None
+    Read by `scenarios.datafiles`, the reader validation checked the file with (it refuses
+    unsorted times; a trace given here directly is sorted, stably).
+    """
+    times_s, durations_ms = datafiles.trace_columns(path, time_column, duration_column or None)
     if np.any(times_s[1:] < times_s[:-1]):
         order = np.argsort(times_s, kind="stable")
         times_s = times_s[order]

@@ -121,10 +121,11 @@ functions:
     init_ms: {dist: uniform, low: 100, high: 300}
     idle_expiry_s: {dist: fixed, value: 600}
     error_rate: 0.01
+topics:
+  orders: {subscriptions: [{protocol: lambda, endpoint: worker}]}
 traffic:
   - name: checkout
-    target: function:worker
-    invocation: async
+    target: topic:orders
     arrivals: {kind: diurnal, rate_per_s: 200, peak_to_trough: 3}
     message: {size_bytes: 2048, attributes: {kind: {created: 0.7, updated: 0.3}}}
   - target: function:worker
@@ -430,7 +431,9 @@ def test_empirical_file_must_exist(tmp_path):
 
 
 def test_empirical_file_resolves_against_base_dir(tmp_path):
-    (tmp_path / "d.parquet").write_bytes(b"")
+    import polars as pl
+
+    pl.DataFrame({"ms": [10.0, 20.0]}).write_parquet(tmp_path / "d.parquet")
     s = load_scenario(with_function(duration_ms={"dist": "empirical", "file": "d.parquet", "column": "ms"}), base_dir=tmp_path)
     assert s.functions["worker"].duration_ms.file == str(tmp_path / "d.parquet")
 
@@ -580,4 +583,5 @@ def test_attribute_probabilities():
         ("traffic[0].message.attributes.kind", "probabilities sum to 0.9 (0.7 + 0.2), not 1"),
         ("traffic[0].message.attributes.tier.gold", "probability 1.5 is outside 0-1"),
     ]
-    load_scenario(with_traffic(message={"attributes": {"kind": {"a": 0.1, "b": 0.2, "c": 0.7}}}))
+    valid = with_traffic(target="topic:t", message={"attributes": {"kind": {"a": 0.1, "b": 0.2, "c": 0.7}}})
+    load_scenario({**valid, "topics": {"t": {}}})  # attributes feed filter policies: a topic target
