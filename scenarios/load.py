@@ -6,7 +6,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -33,6 +33,12 @@ def load_scenario(src: Source, base_dir: Union[str, os.PathLike, None] = None) -
     `base_dir`: by default the YAML file's directory, else the current directory; in the returned
     Scenario they are absolute.
     """
+    return check_scenario(src, base_dir)[0]
+
+
+def check_scenario(src: Source, base_dir: Union[str, os.PathLike, None] = None
+                   ) -> Tuple[Scenario, List[Tuple[str, str]]]:
+    """As `load_scenario`, with the warnings too: (path, message) pairs for settings allowed but unusual."""
     data, file_dir = _read(src)
     base = Path(base_dir) if base_dir is not None else (file_dir or Path.cwd())
     problems = Problems()
@@ -43,7 +49,7 @@ def load_scenario(src: Source, base_dir: Union[str, os.PathLike, None] = None) -
     check_vpcs(scenario, problems)
     problems.sort(document_order(scenario))
     problems.raise_if_any()
-    return scenario
+    return scenario, list(problems.warnings)
 
 
 def to_dict(scenario: Scenario) -> Dict[str, Any]:

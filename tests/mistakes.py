@@ -199,4 +199,64 @@ CASES: List[Case] = [
          args=("-m", "scenario=default,erlang_b", "scenario.functions.api.memory_mb=512"), cli_only=True),
     Case("a sweep preset for another scenario", "functions.worker", ("sweep preset reserved",),
          args=("-m", "sweep=reserved", "scenario=erlang_b"), cli_only=True),
+    # --- trace and data files (relative to the scenario's folder) ---------------------------
+] + [
+    Case(f"trace: {what}", f"traffic[0].arrivals.{where}", words, edit=S("traffic.0.arrivals", arrivals),
+         files={} if content is None else {"calls.csv": content})
+    for what, where, words, arrivals, content in [
+        ("missing file", "file", ("does not exist",), {"kind": "trace", "file": "calls.csv"}, None),
+        ("0 bytes", "file", ("empty (0 bytes)",), {"kind": "trace", "file": "calls.csv"}, b""),
+        ("header only", "file", ("header but no rows",), {"kind": "trace", "file": "calls.csv"}, b"t_s\n"),
+        ("missing column", "time_column", ("time", "columns"), {"kind": "trace", "file": "calls.csv"},
+         b"time\n0.1\n0.2\n"),
+        ("text in times", "file", ("not a number", "row 2"), {"kind": "trace", "file": "calls.csv"},
+         b"t_s\n0.1\nsoon\n0.3\n"),
+        ("NaN time", "file", ("finite",), {"kind": "trace", "file": "calls.csv"}, b"t_s\n0.1\nnan\n"),
+        ("negative time", "file", ("0 or more",), {"kind": "trace", "file": "calls.csv"}, b"t_s\n-1\n0.2\n"),
+        ("unsorted times", "file", ("non-decreasing",), {"kind": "trace", "file": "calls.csv"}, b"t_s\n0.5\n0.2\n"),
+        ("negative durations", "file", ("durations (ms) must be 0 or more",),
+         {"kind": "trace", "file": "calls.csv", "duration_column": "ms"}, b"t_s,ms\n0.1,5\n0.2,-3\n"),
+        ("missing duration column", "duration_column", ("columns",),
+         {"kind": "trace", "file": "calls.csv", "duration_column": "ms"}, b"t_s,dur\n0.1,5\n"),
+        ("not CSV or parquet", "file", (".csv or .parquet",), {"kind": "trace", "file": "calls.txt"}, None),
+    ]
+] + [
+    Case(f"empirical: {what}", f"functions.api.duration_ms.{where}", words,
+         edit=S("functions.api.duration_ms", {"dist": "empirical", "file": "ms.csv", **extra}),
+         files={} if content is None else {"ms.csv": content})
+    for what, where, words, extra, content in [
+        ("missing file", "file", ("does not exist",), {}, None),
+        ("negative sample", "file", ("0 or more",), {}, b"ms\n10\n-2\n"),
+        ("text sample", "file", ("not a number",), {}, b"ms\n10\nfast\n"),
+        ("missing column", "column", ("did you mean",), {"column": "latenc"}, b"latency\n10\n"),
+    ]
+] + [
+    # --- names as AWS allows them -----------------------------------------------------------
+    Case("scenario name climbing out of results", "name", ("not a plain name",), edit=S("name", "../../evil")),
+    Case("scenario name with a slash", "name", ("not a plain name",), edit=S("name", "a/b")),
+    Case("queue name with a dot", "queues['bad.name']", ("letters, digits",), base="fanout",
+         edit=lambda d: d["queues"].update({"bad.name": {}})),
+    Case("FIFO queue without .fifo", "queues.jobs", (".fifo",), base="fanout", edit=S("queues.jobs", {"type": "fifo"})),
+    Case("topic name with a space", "topics['my topic']", ("letters, digits",), base="fanout",
+         edit=S("topics.my topic", {"subscriptions": []})),
+    Case("https endpoint over http", "topics.orders.subscriptions[3].endpoint", ("https://",), base="fanout",
+         edit=S("topics.orders.subscriptions.3.endpoint", "http://partner.example.com/hooks")),
+    Case("email endpoint without @", "topics.orders.subscriptions[4].endpoint", ("address",), base="fanout",
+         edit=S("topics.orders.subscriptions.4.endpoint", "ops.example.com")),
+    # --- settings that would be ignored -----------------------------------------------------
+    Case("async invocation of a topic", "traffic[0].invocation", ("async",), base="fanout",
+         edit=S("traffic.0.invocation", "async")),
+    Case("client retries on a topic", "traffic[0].retries", ("retries",), base="fanout",
+         edit=S("traffic.0.retries", {"max_attempts": 3})),
+    Case("client retries on async calls", "traffic[1].retries", ("async_invoke",),
+         edit=S("traffic.1.retries", {"max_attempts": 3})),
+    Case("message groups on a standard topic", "traffic[0].message.groups", ("FIFO",), base="fanout",
+         edit=S("traffic.0.message.groups", 4)),
+    Case("attributes on a function call", "traffic[0].message.attributes", ("attributes",),
+         edit=S("traffic.0.message.attributes", {"kind": {"a": 1.0}})),
+    # --- far beyond AWS's quotas ------------------------------------------------------------
+    Case("account concurrency of 10^8", "account.concurrency_limit", ("100000",), edit=S("account.concurrency_limit", 10**8)),
+    Case("50 million provisioned environments", "functions.api.provisioned_concurrency", ("100000",),
+         edit=S("functions.api.provisioned_concurrency", 50_000_000)),
+    Case("a month of 1e300 hours", "billing.month_h", ("8784",), edit=S("billing.month_h", 1e300)),
 ]
