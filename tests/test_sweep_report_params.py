@@ -160,6 +160,16 @@ def test_categories_come_in_natural_order():
     assert list(x) == [0.0, 1.0, 2.0, 3.0] and list(y) == [3.0, 1.0, 4.0, 2.0]
 
 
+def test_arms_come_in_natural_order(tmp_path):
+    df = _sweep(tmp_path, CASES["null among numbers"])
+    assert df[RESERVED].dtype == pl.Utf8  # "null" makes the column text
+    table = stats.arms(df, stats.key_metrics(df))
+    assert list(zip(table[RESERVED], table[MEMORY])) == [
+        ("50", 512), ("50", 1024), ("100", 512), ("100", 1024), ("null", 512), ("null", 1024)]
+    assert [stats.natural_key(v) for v in (None, True, "nan", "2.5", "arm64")] == [
+        (0, 0.0, ""), (1, 1.0, "True"), (2, 0.0, "nan"), (1, 2.5, "2.5"), (2, 0.0, "arm64")]
+
+
 def test_a_metric_missing_in_every_arm_says_so():
     table = pl.DataFrame({"p": [1, 2], "m.mean": [float("nan")] * 2, "m.ci": [float("nan")] * 2})
     fig = _param_plot(table, "p", ["p"], ["m"])

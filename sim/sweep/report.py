@@ -133,19 +133,9 @@ def _pareto_plot(table: pl.DataFrame, params: Sequence[str], fronts: Dict[str, n
 MAX_LABELLED_SERIES = 10
 
 
-def _order_key(value: Any) -> Tuple[int, float, str]:
-    """Sort key for a parameter's values: missing first, then numbers (also numbers written as text) by value, then text."""
-    if value is None:
-        return (0, 0.0, "")
-    try:
-        return (1, float(value), str(value))  # booleans as 0 and 1, "256" as 256
-    except (TypeError, ValueError):
-        return (2, 0.0, str(value))
-
-
 def _levels(table: pl.DataFrame, param: str) -> List[Any]:
-    """The distinct values of `param` among the arms, in natural order (see _order_key)."""
-    return sorted(set(table[param].to_list()), key=_order_key)
+    """The distinct values of `param` among the arms, in natural order (see sim.sweep.stats.natural_key)."""
+    return sorted(set(table[param].to_list()), key=stats.natural_key)
 
 
 def _series(table: pl.DataFrame, others: Sequence[str]) -> List[Tuple[str, pl.DataFrame]]:
@@ -156,7 +146,7 @@ def _series(table: pl.DataFrame, others: Sequence[str]) -> List[Tuple[str, pl.Da
     for key, part in table.group_by(list(others), maintain_order=True):
         key = key if isinstance(key, tuple) else (key,)
         label = ", ".join(f"{short(p)}={_num(v)}" for p, v in zip(others, key))
-        parts.append((tuple(_order_key(v) for v in key), label, part))
+        parts.append((tuple(stats.natural_key(v) for v in key), label, part))
     return [(label, part) for _, label, part in sorted(parts, key=lambda t: t[0])]
 
 
@@ -187,7 +177,7 @@ def _param_plot(table: pl.DataFrame, param: str, params: Sequence[str], metrics:
         values = np.asarray([v for v in levels if v is not None], dtype=float)
         log_x = bool(len(values)) and values.min() > 0 and values.max() / values.min() >= 8
     else:
-        position = {_order_key(v): i for i, v in enumerate(levels)}
+        position = {stats.natural_key(v): i for i, v in enumerate(levels)}
         width = min(0.25, 0.6 / len(series))
     for ax, m in zip(axes, metrics):
         drawn = False
@@ -200,7 +190,7 @@ def _param_plot(table: pl.DataFrame, param: str, params: Sequence[str], metrics:
                 order = np.argsort(part_x, kind="stable")
                 x, y, err, fmt = part_x[order], y[order], err[order], "-o"
             else:
-                x = np.asarray([position[_order_key(v)] for v in part[param].to_list()], dtype=float)
+                x = np.asarray([position[stats.natural_key(v)] for v in part[param].to_list()], dtype=float)
                 order = np.argsort(x, kind="stable")
                 x = x[order] + (i - (len(series) - 1) / 2) * width
                 y, err, fmt = y[order], err[order], "o"
