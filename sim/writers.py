@@ -30,6 +30,9 @@ RUN_FILES = (SUMMARY_FILE, "metrics.parquet", "costs.parquet", "requests.parquet
 # Outputs `write_run` writes only for some runs: removed when a run rewrites a directory
 # and does not write them, so the directory holds one run's files.
 OPTIONAL_FILES = ("requests.parquet", "flow_logs.parquet", "report.html")
+# Hydra's sweeper writes it into a sweep directory: such a directory is a sweep, not a run,
+# whatever else it holds (the multirun's own log, for one).
+MULTIRUN_FILE = "multirun.yaml"
 # A temporary file of `atomic_path`: `.NAME.tmp-PID`.
 _TMP = re.compile(r"\..+\.tmp-\d+")
 
@@ -197,9 +200,9 @@ def read_summary(run_dir) -> Dict[str, Any]:
 
 
 def is_run_dir(path) -> bool:
-    """Whether `path` is a directory holding any of a run's files (RUN_FILES or a temporary file)."""
+    """Whether `path` is a directory holding any of a run's files (RUN_FILES or a temporary file) and is not a sweep's."""
     d = Path(path)
-    if not d.is_dir():
+    if not d.is_dir() or (d / MULTIRUN_FILE).is_file():
         return False
     if any((d / name).exists() for name in RUN_FILES):
         return True

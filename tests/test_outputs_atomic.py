@@ -181,6 +181,8 @@ def test_run_state_of_things_that_are_not_runs(tmp_path):
     sweep = _sweep(tmp_path)
     _job(sweep, 0, _result())
     assert run_state(sweep) == NOT_A_RUN  # a sweep: multirun.yaml and job directories
+    (sweep / "cloudtwin.log").write_text("the multirun's own log\n")
+    assert run_state(sweep) == NOT_A_RUN  # still a sweep
     (tmp_path / "file").write_text("x")
     assert run_state(tmp_path / "file") == NOT_A_RUN
 
@@ -266,6 +268,7 @@ def test_report_regathers_a_sweep_naming_its_unfinished_jobs(tmp_path, capsys):
     stopped = _job(sweep, 1)
     mark_unfinished(stopped, "interrupted (Ctrl-C)")
     _job(sweep, 2)  # failed before writing anything
+    (sweep / "cloudtwin.log").write_text("the multirun's own log\n")
     code, out, err = _report(capsys, sweep)
     assert code == 0 and "sweep report:" in out
     assert "skipped job 1_tiny: it was stopped: interrupted (Ctrl-C)" in err
@@ -393,3 +396,62 @@ def test_a_multirun_where_no_job_finished_exits_1(tmp_path):
     assert lines[-1].startswith("cloudtwin: no job of the sweep in") and "2 job directories" in lines[-1]
     (sweep,) = (tmp_path / "sweeps").iterdir()
     assert not (sweep / "sweep.parquet").exists()
+
+
+# ---------------------------------------------------------------- killed while writing
+
+_WRITER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from tests.test_outputs_atomic import _result
+from sim.writers import write_run
+base = Path(sys.argv[1])
+result = _result(report=True)
+write_run(result, base / "run0000")  # one whole run before the signal can come
+print("ready", flush=True)
+i = 1
+while True:
+    write_run(result, base / f"run{{i:04d}}")
+    i += 1
+"""
+
+
+@pytest.mark.parametrize("sig, delay_s", [("SIGKILL", 0.05), ("SIGKILL", 0.7), ("SIGINT", 0.3), ("SIGINT", 1.1)])
+def test_a_writer_killed_at_any_point_leaves_no_finished_run_that_is_not_whole(tmp_path, sig, delay_s):
+    """A process writing runs in a loop is killed (SIGKILL) or interrupted (SIGINT) wherever it is.
+
+    Every directory it leaves is then either finished with every file whole and equal to
+    what was written, or unfinished; never a finished run with a part missing. The delays
+    only pick where the kill lands; no assertion depends on where that is.
+    """
+    import signal
+    import time
+
+    from sim.sweep.rundir import read_run
+
+    p = subprocess.Popen([sys.executable, "-c", _WRITER.format(root=str(ROOT)), str(tmp_path)],
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n", p.stderr.read()
+        time.sleep(delay_s)
+        p.send_signal(getattr(signal, sig))
+        p.wait(timeout=60)
+    finally:
+        p.kill()
+        p.wait()
+    expected = _result(report=True)
+    dirs = sorted(tmp_path.iterdir())
+    states = [run_state(d) for d in dirs]
+    assert states[0] == FINISHED and set(states) <= {FINISHED, UNFINISHED}
+    assert UNFINISHED not in states[:-1]  # only the one being written when the signal came
+    for d, state in zip(dirs, states):
+        if state == FINISHED:
+            run = read_run(d)
+            assert run.summary == writers.json_safe(expected.summary)
+            assert run.metrics.equals(expected.metrics) and run.requests.equals(expected.requests)
+            assert run.flow_logs.equals(expected.flow_logs) and run.config == expected.config
+            assert (d / "report.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
+    sweep = tmp_path  # gathered as a sweep, the unfinished one is left out
+    df, skipped = gather_jobs(sweep)
+    assert df.height == states.count(FINISHED) and len(skipped) == states.count(UNFINISHED)

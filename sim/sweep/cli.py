@@ -39,6 +39,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _refuse(f"{d} does not exist")
     if not d.is_dir():
         return _refuse(f"{d} is not a directory")
+    if is_sweep_dir(d):
+        try:
+            out = write_sweep(d)  # names each skipped job on stderr
+        except GatherError as err:
+            return _refuse(str(err))
+        print(f"sweep: {out.table}\nsweep report: {out.report}")
+        if out.skipped:
+            print(f"{PROG}: gathered {out.jobs} finished job(s); left out {len(out.skipped)} "
+                  f"that did not finish", file=sys.stderr)
+        return 0
     state, reason = run_status(d)
     if state == FINISHED:
         try:
@@ -50,16 +60,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     if state == UNFINISHED:
         return _refuse(f"{d} is a run that did not finish: {reason}")
-    if is_sweep_dir(d):
-        try:
-            out = write_sweep(d)  # names each skipped job on stderr
-        except GatherError as err:
-            return _refuse(str(err))
-        print(f"sweep: {out.table}\nsweep report: {out.report}")
-        if out.skipped:
-            print(f"{PROG}: gathered {out.jobs} finished job(s); left out {len(out.skipped)} "
-                  f"that did not finish", file=sys.stderr)
-        return 0
     return _refuse(f"{d} is neither a run directory (no {SUMMARY_FILE}, no run files) nor a sweep "
                    f"directory (no {MULTIRUN})")
 

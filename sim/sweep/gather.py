@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,22 +13,19 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import polars as pl
 import yaml
 
-from sim.writers import (SUMMARY_FILE, UNFINISHED_FILE, UnfinishedRun, read_summary,
-                         write_parquet_atomic, write_text_atomic)
+from sim.writers import (MULTIRUN_FILE, SUMMARY_FILE, UnfinishedRun, is_run_dir, read_summary, write_parquet_atomic,
+                         write_text_atomic)
 
 SUMMARY = SUMMARY_FILE
 TABLE = "sweep.parquet"
 REPORT = "sweep_report.html"
 # Hydra's sweeper writes it into the sweep directory before the first job: what makes a
 # directory a sweep's.
-MULTIRUN = "multirun.yaml"
+MULTIRUN = MULTIRUN_FILE
 # Columns that differ between runs of the same point: left out when comparing sweeps.
 WALL_COLUMNS = ("wall_s", "requests_per_wall_s")
 # A column naming an override whose key is also a summary field (`scenario=NAME`).
 OVERRIDE_PREFIX = "override."
-# What makes a directory below a sweep a job's: its summary, its UNFINISHED mark, or the
-# .hydra folder Hydra writes before the job starts.
-_JOB_MARKS = (SUMMARY_FILE, UNFINISHED_FILE, ".hydra")
 
 
 class GatherError(Exception):
@@ -74,9 +72,19 @@ def is_sweep_dir(path) -> bool:
 
 
 def run_dirs(sweep_dir: Path) -> List[Path]:
-    """Every job directory below `sweep_dir`, finished or not, in job order."""
+    """Every job directory below `sweep_dir`, finished or not (sim.writers.is_run_dir), in job order.
+
+    Not descended into: a job directory (its .hydra folder is not a job).
+    """
     root = Path(sweep_dir)
-    found = {p.parent for mark in _JOB_MARKS for p in root.rglob(mark) if p.parent != root}
+    found = []
+    for parent, subdirs, _ in os.walk(root):
+        here = Path(parent)
+        if here != root and is_run_dir(here):
+            found.append(here)
+            subdirs.clear()
+        else:
+            subdirs.sort()
     return sorted(found, key=_job_order)
 
 
