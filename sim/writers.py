@@ -154,12 +154,17 @@ def mark_unfinished(out_dir, reason: str) -> Optional[Path]:
     """Write `out_dir/UNFINISHED` (atomically): `reason` on its first line, the UTC time on the second.
 
     Called when a run is stopped (Ctrl-C) after its directory exists. Does nothing and
-    returns None when `out_dir` does not exist or the run already finished (it holds
-    summary.json: the outputs are whole, whatever stopped the process afterwards).
+    returns None when `out_dir` does not exist or the run already finished (it holds a
+    whole summary.json: the outputs are whole, whatever stopped the process afterwards).
     """
     out = Path(out_dir)
-    if not out.is_dir() or (out / SUMMARY_FILE).is_file():
+    if not out.is_dir():
         return None
+    try:
+        read_summary(out)
+        return None
+    except UnfinishedRun:
+        pass
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     text = f"{' '.join(str(reason).split()) or 'stopped'}\nmarked unfinished at {now} (pid {os.getpid()})\n"
     return write_text_atomic(out / UNFINISHED_FILE, text)

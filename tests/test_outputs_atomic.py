@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import sim.writers as writers
 from sim.result import METRIC_SCHEMA, Result
 from sim.sweep.callback import GatherSweep, expected_jobs
 from sim.sweep.cli import main as report_main
-from sim.sweep.gather import gather_jobs, job_dirs, run_dirs, write_sweep
+from sim.sweep.gather import gather_jobs, job_dirs, run_dirs
 from sim.writers import (FINISHED, NOT_A_RUN, UNFINISHED, atomic_path, mark_unfinished, read_summary,
                          run_state, run_status, write_run)
 
@@ -214,6 +213,8 @@ def test_mark_unfinished_records_the_reason_and_time(tmp_path):
     assert "UNFINISHED" not in _names(run) and run_state(run) == FINISHED
     assert mark_unfinished(run, "too late") is None  # a finished run stays finished
     assert run_state(run) == FINISHED and "UNFINISHED" not in _names(run)
+    (run / "summary.json").write_text('{"cut')  # a summary cut short is no finished run: marked
+    assert mark_unfinished(run, "interrupted") == run / "UNFINISHED"
 
 
 # ---------------------------------------------------------------- cloudtwin-report
