@@ -128,49 +128,118 @@ def _pareto_plot(table: pl.DataFrame, params: Sequence[str], fronts: Dict[str, n
 
 # ---------------------------------------------------------------- metric against parameter
 
+# Series drawn with their own colour and a legend entry; beyond this many, one colour map
+# and no legend (the comparison table names every arm).
+MAX_LABELLED_SERIES = 10
+
+
+def _levels(table: pl.DataFrame, param: str) -> List[Any]:
+    """The distinct values of `param` among the arms, in natural order (see sim.sweep.stats.natural_key)."""
+    return sorted(set(table[param].to_list()), key=stats.natural_key)
+
+
+def _series(table: pl.DataFrame, others: Sequence[str]) -> List[Tuple[str, pl.DataFrame]]:
+    """The arms split by the values of the `others` parameters: (label, arms), in natural order."""
+    if not others:
+        return [("", table)]
+    parts = []
+    for key, part in table.group_by(list(others), maintain_order=True):
+        key = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(f"{short(p)}={_num(v)}" for p, v in zip(others, key))
+        parts.append((tuple(stats.natural_key(v) for v in key), label, part))
+    return [(label, part) for _, label, part in sorted(parts, key=lambda t: t[0])]
+
+
 def _param_plot(table: pl.DataFrame, param: str, params: Sequence[str], metrics: Sequence[str]) -> Figure:
-    """Each key metric against `param`, one line per combination of the other parameters."""
+    """Each key metric against `param` (one panel per metric), one series per combination of the other parameters.
+
+    A numeric parameter is drawn on a numeric axis (log 2 when its values span 8x or more),
+    its arms joined by lines; any other (text, booleans, a mix with null) as categories in
+    natural order, points only, the series side by side so their intervals do not hide
+    each other. Error bars: the 95 % CI of each arm's mean. Up to MAX_LABELLED_SERIES
+    series get a legend below the panels; more share a colour map without one.
+    """
+    others = [p for p in params if p != param]
+    series = _series(table, others)
+    labelled = bool(others) and len(series) <= MAX_LABELLED_SERIES
+    numeric = table[param].dtype.is_numeric()
+    levels = _levels(table, param)
     cols = min(3, len(metrics))
     rows_n = math.ceil(len(metrics) / cols)
-    fig = Figure(figsize=(10.0, 0.6 + 3.0 * rows_n), dpi=100)
+    legend_rows = math.ceil(len(series) / min(len(series), 3)) if labelled else 0
+    bottom_in, top_in = 0.65 + 0.22 * legend_rows + (0.25 if not numeric else 0.0), 0.45
+    height_in = bottom_in + top_in + 2.7 * rows_n + 0.5 * (rows_n - 1)
+    fig = Figure(figsize=(10.0, height_in), dpi=100)
     axes = fig.subplots(rows_n, cols, squeeze=False).ravel()
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.5 / (0.6 + 3.0 * rows_n),
-                        top=1 - 0.45 / (0.6 + 3.0 * rows_n), wspace=0.35, hspace=0.45)
-    others = [p for p in params if p != param]
-    groups = table.group_by(others, maintain_order=True) if others else [((), table)]
-    values = table[param].drop_nulls().to_numpy().astype(float)
-    log_x = len(values) and values.min() > 0 and values.max() / values.min() >= 8
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=bottom_in / height_in, top=1 - top_in / height_in,
+                        wspace=0.35, hspace=0.5 / 2.7)
+    if numeric:
+        values = np.asarray([v for v in levels if v is not None], dtype=float)
+        log_x = bool(len(values)) and values.min() > 0 and values.max() / values.min() >= 8
+    else:
+        position = {stats.natural_key(v): i for i, v in enumerate(levels)}
+        width = min(0.25, 0.6 / len(series))
     for ax, m in zip(axes, metrics):
-        for i, (key, part) in enumerate(groups):
-            part = part.sort(param)
-            key = key if isinstance(key, tuple) else (key,)
-            label = ", ".join(f"{short(p)}={_num(v)}" for p, v in zip(others, key)) or None
-            ax.errorbar(part[param].to_numpy(), part[f"{m}.mean"].to_numpy(),
-                        yerr=np.nan_to_num(part[f"{m}.ci"].to_numpy()), fmt="-o", ms=4,
-                        capsize=3, color=f"C{i % 10}", label=label)
-        if log_x:
-            ax.set_xscale("log", base=2)
-        ticks = np.unique(values)
-        if len(ticks) <= 10:  # the swept values themselves, written out
-            ax.set_xticks(ticks, [_num(v) for v in ticks], fontsize="small",
-                          rotation=45 if len(ticks) > 4 else 0)
-            ax.minorticks_off()
+        drawn = False
+        for i, (label, part) in enumerate(series):
+            color = f"C{i % 10}" if len(series) <= MAX_LABELLED_SERIES else _cmap(i, len(series))
+            y = part[f"{m}.mean"].to_numpy().astype(float)
+            err = np.nan_to_num(part[f"{m}.ci"].to_numpy().astype(float))
+            if numeric:
+                part_x = part[param].to_numpy().astype(float)
+                order = np.argsort(part_x, kind="stable")
+                x, y, err, fmt = part_x[order], y[order], err[order], "-o"
+            else:
+                x = np.asarray([position[stats.natural_key(v)] for v in part[param].to_list()], dtype=float)
+                order = np.argsort(x, kind="stable")
+                x = x[order] + (i - (len(series) - 1) / 2) * width
+                y, err, fmt = y[order], err[order], "o"
+            drawn |= bool(np.isfinite(y).any())
+            ax.errorbar(x, y, yerr=err, fmt=fmt, ms=4, capsize=3, color=color,
+                        label=label if labelled else None)
+        if not drawn:
+            ax.text(0.5, 0.5, "no value in any arm", transform=ax.transAxes, ha="center",
+                    va="center", color="#777", fontsize="small")
+        if numeric:
+            if log_x:
+                ax.set_xscale("log", base=2)
+            if len(values) <= 10:  # the swept values themselves, written out
+                ax.set_xticks(values, [_num(v) for v in values], fontsize="small",
+                              rotation=45 if len(values) > 4 else 0)
+                ax.minorticks_off()
+        else:
+            ax.set_xticks(range(len(levels)), [_num(v) for v in levels], fontsize="small",
+                          rotation=45 if len(levels) > 4 else 0)
+            ax.set_xlim(-0.5, len(levels) - 0.5)
         ax.set_xlabel(short(param))
         ax.set_title(short(m), fontsize="medium")
-        if others and len(groups) <= 10 and ax is axes[0]:
-            ax.legend(fontsize="x-small")
     for ax in axes[len(metrics):]:
         ax.set_visible(False)
+    if labelled:
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=min(len(series), 3),
+                   fontsize="small", frameon=False, bbox_to_anchor=(0.5, 0.0))
+    elif len(series) > 1:
+        fig.text(0.5, 0.01, f"{len(series)} series, one per combination of "
+                 f"{', '.join(short(p) for p in others)} (not labelled: see the table of arms)",
+                 ha="center", va="bottom", fontsize="small", color="#555")
     return fig
+
+
+def _cmap(i: int, n: int):
+    """The i-th of n colours along viridis."""
+    from matplotlib import colormaps
+
+    return colormaps["viridis"](i / max(n - 1, 1))
 
 
 # ---------------------------------------------------------------- tables
 
-def _info(df: pl.DataFrame, table: pl.DataFrame, params: Dict[str, str]) -> str:
-    """What was swept: jobs, arms, seeds per arm, swept and fixed overrides."""
+def _info(df: pl.DataFrame, table: pl.DataFrame, params: Sequence[str], skipped: int = 0) -> str:
+    """What was swept: jobs (and jobs left out), arms, seeds per arm, swept and fixed overrides."""
     seeds = sorted(set(df["seed"].to_list())) if "seed" in df.columns else []
     runs = table["runs"].to_list()
-    rows = [("jobs", df.height), ("arms", table.height),
+    rows = [("jobs", df.height if not skipped else f"{df.height} (and {skipped} left out: they did not finish)"),
+            ("arms", table.height),
             ("runs per arm", f"{min(runs)}–{max(runs)}" if min(runs) != max(runs) else runs[0]),
             ("seeds", ", ".join(map(str, seeds[:20])) + (" …" if len(seeds) > 20 else "")),
             ("swept", ", ".join(params) or "nothing but the seed")]
@@ -216,35 +285,52 @@ def _jobs(df: pl.DataFrame, metrics: Sequence[str]) -> str:
             f'<table id="sweep-jobs"><tr>{head}</tr>{body}</table></div></details>')
 
 
-def build_sweep_report(sweep_df: pl.DataFrame, title: Optional[str] = None) -> str:
-    """The whole report of a gathered sweep (sweep.parquet) as one HTML page, plots inline."""
+def _skipped_html(skipped: Sequence[Any]) -> str:
+    """The jobs left out of the table (unfinished), each with its reason."""
+    if not skipped:
+        return ""
+    items = "".join(f"<li><code>{html.escape(s.name)}</code>: {html.escape(s.reason)}</li>" for s in skipped)
+    return (f'<section id="skipped"><h2>Jobs left out ({len(skipped)})</h2>'
+            f'<p class="note">These jobs did not finish (no whole summary.json); the tables and '
+            f"plots above leave them out.</p><ul>{items}</ul></section>")
+
+
+def build_sweep_report(sweep_df: pl.DataFrame, title: Optional[str] = None,
+                       skipped: Sequence[Any] = ()) -> str:
+    """The whole report of a gathered sweep (sweep.parquet) as one HTML page, plots inline.
+
+    One figure per swept parameter (numeric or not), each key metric against it, one series
+    per combination of the other swept parameters (see _param_plot); `skipped` (the
+    sim.sweep.gather.Skipped jobs) are listed at the end.
+    """
     df = sweep_df
     if df.height == 0:
         return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>cloudtwin sweep"
                 f"</title><style>{_CSS}</style></head><body><h1>cloudtwin sweep</h1>"
-                '<p class="note">No job of this sweep wrote a summary.</p></body></html>\n')
+                '<p class="note">No job of this sweep wrote a summary.</p>'
+                f"{_skipped_html(skipped)}</body></html>\n")
     metrics = stats.key_metrics(df)
     params = stats.parameters(df)
     cols = list(params.values())
     table = stats.arms(df, metrics)
     fronts = _fronts(table, _functions(metrics))
-    numeric = [c for c in cols if table[c].dtype.is_numeric()]
     figures = [_figure("plot-pareto", "Monthly cost against p99 latency", _pareto_plot(table, cols, fronts),
                        "the sweep has no cost or no latency")]
-    for i, p in enumerate(numeric):
+    for i, p in enumerate(cols):
         fig = _param_plot(table, p, cols, metrics) if metrics else None
         figures.append(_figure(f"plot-param-{i}", f"Against {short(p)}", fig, "no key metric"))
-    if not numeric:
-        figures.append('<p class="note">No numeric parameter was swept: nothing to plot against.</p>')
+    if not cols:
+        figures.append('<p class="note">Only the seed varies between jobs: no parameter to plot against.</p>')
     names = sorted(set(df["scenario"].drop_nulls().to_list())) if "scenario" in df.columns else []
     name = html.escape(title or ", ".join(names) or "sweep")
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8"><title>cloudtwin sweep: {name}</title>'
         f"<style>{_CSS}</style></head><body><h1>cloudtwin sweep: {name}</h1>"
-        f'<section id="sweep"><h2>Sweep</h2>{_info(df, table, cols)}</section>'
+        f'<section id="sweep"><h2>Sweep</h2>{_info(df, table, cols, len(skipped))}</section>'
         f'<section id="comparison"><h2>Arms compared</h2>{_comparison(table, cols, metrics, fronts)}</section>'
         f'<section id="plots"><h2>Plots</h2>{"".join(figures)}</section>'
         f'<section id="jobs"><h2>Jobs</h2>{_jobs(df, metrics)}</section>'
+        f"{_skipped_html(skipped)}"
         "</body></html>\n"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 import polars as pl
@@ -58,8 +58,23 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> Tuple[float, float,
     return float(np.mean(x)), half, n
 
 
+def natural_key(value: Any) -> Tuple[int, float, str]:
+    """Sort key for a parameter's values: missing first, then numbers (also numbers written as text, booleans as 0 and 1) by value, then text."""
+    if value is None:
+        return (0, 0.0, "")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return (2, 0.0, str(value))
+    return (1, x, str(value)) if math.isfinite(x) else (2, 0.0, str(value))
+
+
 def arms(df: pl.DataFrame, metrics: Sequence[str]) -> pl.DataFrame:
-    """One row per arm (combination of swept parameters): params, runs, and METRIC.mean/.ci/.n."""
+    """One row per arm (combination of swept parameters): params, runs, and METRIC.mean/.ci/.n.
+
+    Arms are ordered by their parameter values in natural order (natural_key): a text
+    column of numbers and `null` sorts 50, 100, 1000, null rather than 100, 1000, 50, null.
+    """
     params = list(parameters(df).values())
     groups = df.group_by(params, maintain_order=True) if params else [((), df)]
     rows = []
@@ -70,8 +85,8 @@ def arms(df: pl.DataFrame, metrics: Sequence[str]) -> pl.DataFrame:
             mean, half, n = mean_ci(part[m].to_list())
             row.update({f"{m}.mean": mean, f"{m}.ci": half, f"{m}.n": n})
         rows.append(row)
-    out = pl.from_dicts(rows, infer_schema_length=None)
-    return out.sort(params, nulls_last=True) if params else out
+    rows.sort(key=lambda r: tuple(natural_key(r[p]) for p in params))
+    return pl.from_dicts(rows, infer_schema_length=None)
 
 
 def pareto_front(x: Sequence[float], y: Sequence[float]) -> np.ndarray:
