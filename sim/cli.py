@@ -174,7 +174,10 @@ def prepare(args: Sequence[str]) -> Plan:
             final_data = data
     if problems:
         raise Refused([f"{path}: {message}" for path, message in problems])
-    argv = flags + [_rewrite(o, final_data) for o in parsed if not _dropped(o, final_data)]
+    swept = {str(k).lstrip("+") for k in (OmegaConf.select(base_cfg, "hydra.sweeper.params") or {})} \
+        if ns.multirun else set()
+    argv = flags + [o.input_line if o.key_or_group in swept else _rewrite(o, final_data)  # the preset's key: it replaces
+                    for o in parsed if not _dropped(o, final_data)]
     plan = Plan(argv)
     if ns.cfg:  # --cfg job / hydra / all: print the composed config, run nothing
         return plan
@@ -499,15 +502,29 @@ def _claim_dir(cfg, name: str, multirun: bool) -> Path:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def _job(cfg: DictConfig) -> None:
-    """One run (or one job of a sweep), in the directory Hydra made for it."""
+    """One run (or one job of a sweep), in the directory Hydra made for it.
+
+    A single run that fails exits at once (2 for a mistake, 1 for a bug) and, for a mistake,
+    leaves no directory. A sweep's job that fails is marked unfinished with the reason and
+    the sweep goes on; the gathering at its end names it and the multirun exits 1. Ctrl-C
+    stops either.
+    """
+    from hydra.types import RunMode
+
     from scenarios.errors import ScenarioError
 
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    hc = HydraConfig.get()
+    out_dir = Path(hc.runtime.output_dir)
+    in_sweep = hc.mode == RunMode.MULTIRUN
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    log.info("run of scenario %s starting in %s", OmegaConf.select(cfg, "scenario.name"), out_dir)
     try:
         result = run(cfg, out_dir, _job_scenario_dir())
     except ScenarioError as err:
         _print_refusal(Refused(str(err).splitlines() or ["(no details)"]))
+        if in_sweep:
+            _mark(out_dir, f"the scenario has mistakes: {' / '.join(str(err).splitlines())}")
+            return
         _discard(out_dir)
         sys.exit(EXIT_MISTAKE)
     except KeyboardInterrupt:
@@ -515,6 +532,8 @@ def _job(cfg: DictConfig) -> None:
         sys.exit(EXIT_INTERRUPTED)
     except Exception as err:  # noqa: BLE001 - a bug, not the user's mistake: one line here, the traceback in the log
         _crashed(out_dir, err)
+        if in_sweep:
+            return
         sys.exit(1)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -524,18 +543,22 @@ def _job(cfg: DictConfig) -> None:
     print(f"\nreport: {out_dir / 'report.html'}")
 
 
+def _mark(out_dir: Path, reason: str) -> None:
+    try:
+        from sim.writers import mark_unfinished
+
+        mark_unfinished(out_dir, reason)
+    except Exception:  # noqa: BLE001 - without summary.json the run reads as unfinished anyway
+        pass
+
+
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
 def _stopped(out_dir: Path) -> None:
     """Ctrl-C (or SIGTERM) during a run: the directory is marked unfinished, one line says so."""
-    try:
-        from sim.writers import mark_unfinished
-
-        mark_unfinished(out_dir, "interrupted (Ctrl-C or SIGTERM) before the run finished")
-    except Exception:  # noqa: BLE001 - the run has no summary.json either way, so it reads as unfinished
-        pass
+    _mark(out_dir, "interrupted (Ctrl-C or SIGTERM) before the run finished")
     print(f"{PROG}: interrupted; {out_dir} is incomplete and marked unfinished", file=sys.stderr)
 
 
@@ -546,11 +569,9 @@ def _crashed(out_dir: Path, err: BaseException) -> None:
     try:
         with open(out_dir / "cloudtwin.log", "a", encoding="utf-8") as f:
             f.write(traceback.format_exc())
-        from sim.writers import mark_unfinished
-
-        mark_unfinished(out_dir, f"stopped by an internal error: {type(err).__name__}: {err}")
-    except Exception:  # noqa: BLE001 - the message below still goes out
+    except OSError:  # the message below still goes out
         pass
+    _mark(out_dir, f"stopped by an internal error: {type(err).__name__}: {err}")
     print(f"{PROG}: internal error ({type(err).__name__}: {err}); this is a bug in cloudtwin, not in the scenario: "
           f"the traceback is in {out_dir / 'cloudtwin.log'}", file=sys.stderr)
 
