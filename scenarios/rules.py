@@ -59,6 +59,8 @@ SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 ASYNC_PAYLOAD_BYTES = 1024 * 1024
 # Function names: letters, digits, hyphens, underscores, at most 64 characters (Lambda CreateFunction).
 NAME_MAX_CHARS = 64
+# The longest billing projection: a leap year of hours (366 × 24).
+MAX_MONTH_H = 8784.0
 # Probabilities of an attribute's values must sum to 1 within this.
 PROBABILITY_SUM_TOLERANCE = 1e-9
 
@@ -159,7 +161,10 @@ RANGES: Dict[Tuple[type, str], Range] = {
     (RequestSampling, "sample"): FRACTION,
     (RequestSampling, "first_n"): at_least(0),
     (SimSettings, "window_s"): positive("s"),
-    (Billing, "month_h"): positive("h"),
+    # The horizon usage is projected to and the monthly free tier applied once in: more than 0
+    # (month_h = duration_s / 3600 prices the simulated period alone) and at most a leap year
+    # (366 × 24 h); the AWS Pricing Calculator's month is 730 h (the default).
+    (Billing, "month_h"): Range(lo=0, hi=MAX_MONTH_H, lo_open=True, unit="h"),
     (Message, "groups"): at_least(1),
     (Queue, "visibility_timeout_s"): between(0, SQS_MAX_VISIBILITY_S, "s"),
     (Queue, "retention_s"): between(SQS_MIN_RETENTION_S, SQS_MAX_RETENTION_S, "s"),
