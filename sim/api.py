@@ -29,10 +29,18 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
 
     sc = load_scenario(scenario, base_dir=base_dir)
     book = price_book_for(sc, price_book)
+    # h10-e: refuse what cannot fit in memory, before anything big is built (sim.budget)
+    from sim.budget import check_memory
+    from sim.emptiness import check_world, print_warnings
+
+    need = check_memory(sc, base_dir, sample_all, writes=out_dir is not None)
     world = build(sc, base_dir=base_dir, sample_all=sample_all)
+    # h10-e: parts of the run that do nothing are warnings; a run where nothing can happen is an error
+    warnings = check_world(sc, world.sources)
+    print_warnings(warnings)
     vpc = run_flows(sc, base_dir) if sc.vpcs else None  # VPC flows: judged in bulk, independent of the engine
     engine = Engine(world.components, sc.duration_s, sc.sim.window_s)
-    bar = _progress_bar(sc, progress)
+    bar = _progress_bar(sc, progress, need.expected_requests)
     try:
         wall_s = engine.run(None if bar is None else bar.update_to)
     finally:
@@ -61,6 +69,7 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     if vpc is not None:
         summary["vpcs"] = vpc.summary
     summary["cost_usd"] = bill.cost_usd
+    summary["warnings"] = warnings  # h10-e: sim.emptiness
     import polars as pl
 
     from sim.result import COST_SCHEMA, METRIC_SCHEMA, Result
@@ -85,7 +94,7 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     return result
 
 
-def _progress_bar(sc, progress: Optional[bool]):
+def _progress_bar(sc, progress: Optional[bool], expected_requests: float = 0.0):
     import sys
 
     show = sc.sim.progress and sys.stderr.isatty() if progress is None else progress
@@ -97,5 +106,7 @@ def _progress_bar(sc, progress: Optional[bool]):
         def update_to(self, t_s: float) -> None:
             self.update(t_s - self.n)
 
-    return Bar(total=sc.duration_s, unit="sim-s", unit_scale=True, desc=sc.name, leave=False,
+    # h10-e: the description gives the requests to come (means of the arrival processes)
+    desc = f"{sc.name} (~{expected_requests:,.0f} requests)" if expected_requests >= 1 else sc.name
+    return Bar(total=sc.duration_s, unit="sim-s", unit_scale=True, desc=desc, leave=False,
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} sim-s [{elapsed}<{remaining}]")

@@ -3,7 +3,10 @@
 Lifecycle (after desmod): declare (constructor) → connect → check → run (step every
 window) → finalize (metrics and summary). The clock advances the data plane in windows
 [t, t + Δ) that also end at the next control-plane (SimPy) event, so a control change
-takes effect at its exact time; every component steps in topological order.
+takes effect at its exact time, and early enough that no component buffers more than a
+bounded number of items (`Component.window_limit`: a source at 10⁹ requests/s gets windows
+of about 1 ms); every component steps in topological order. Outcomes do not depend on the
+windows, so none of this changes a number.
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ class Component:
     def step(self, t0: float, t1: float) -> None:
         """Advance the data plane over [t0, t1)."""
         raise NotImplementedError
+
+    def window_limit(self, t0: float, t1: float) -> float:
+        """The latest end in (t0, t1] of a window starting at t0 that keeps this component's
+        buffers bounded (override; a traffic source caps the items it emits at once)."""
+        return t1
 
     def finalize(self, t_end: float) -> None:
         """Close the books at the end of the run (override)."""
@@ -90,6 +98,8 @@ class Engine:
         self.duration_s = float(duration_s)
         self.window_s = float(window_s)
         self.windows = 0
+        # components that may shorten a window (the others keep the default, skipped)
+        self.limiters = [c for c in self.components if type(c).window_limit is not Component.window_limit]
 
     def check(self) -> None:
         for c in self.components:
@@ -102,6 +112,8 @@ class Engine:
             while env.peek() == t:
                 yield env.timeout(0)
             t1 = min(t + self.window_s, self.duration_s, env.peek())
+            for c in self.limiters:
+                t1 = min(t1, c.window_limit(t, t1))
             for c in self.components:
                 c.step(t, t1)
             self.windows += 1
