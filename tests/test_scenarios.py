@@ -351,7 +351,7 @@ def test_yaml_syntax_error(tmp_path):
         (scenario(record={"requests": {"sample": 1.1}}), "record.requests.sample: 1.1 is above the maximum 1 (allowed 0-1)"),
         (scenario(record={"requests": {"first_n": -1}}), "record.requests.first_n: -1 is below the minimum 0"),
         (scenario(sim={"window_s": 0}), "sim.window_s: 0 must be greater than 0 s"),
-        (scenario(billing={"month_h": 0}), "billing.month_h: 0 must be greater than 0 h"),
+        (scenario(billing={"month_h": 0}), "billing.month_h: 0 must be greater than 0 (allowed more than 0 and at most 8784 h)"),
         (with_traffic(arrivals={"kind": "constant", "rate_per_s": 0}), "traffic[0].arrivals.rate_per_s: 0 must be greater than 0 per s"),
         (with_traffic(arrivals={"kind": "diurnal", "rate_per_s": 5, "peak_to_trough": 0.5}), "traffic[0].arrivals.peak_to_trough: 0.5 is below the minimum 1"),
         (with_traffic(arrivals={"kind": "diurnal", "rate_per_s": 5, "peak_time_h": 24}), "traffic[0].arrivals.peak_time_h: 24 must be below 24 (allowed 0 to under 24 h)"),
