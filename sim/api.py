@@ -39,7 +39,9 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     warnings = check_world(sc, world.sources)
     print_warnings(warnings)
     vpc = run_flows(sc, base_dir) if sc.vpcs else None  # VPC flows: judged in bulk, independent of the engine
-    engine = Engine(world.components, sc.duration_s, sc.sim.window_s)
+    from sim.budget import MemoryGuard  # h10-e: stops a run whose backlog outgrows the budget
+
+    engine = Engine(world.components, sc.duration_s, sc.sim.window_s, guard=MemoryGuard.for_run(sc))
     bar = _progress_bar(sc, progress, need.expected_requests)
     try:
         wall_s = engine.run(None if bar is None else bar.update_to)

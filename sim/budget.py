@@ -310,3 +310,60 @@ def check_memory(sc: Scenario, base_dir: Optional[Path] = None, sample_all: bool
     raise ScenarioError([(top.path, f"the run would need about {human_bytes(total)} of memory, more than its"
                                     f" budget of {human_bytes(limit)} ({source}) — {shown}; to fit,"
                                     f" {top.fix}")])
+
+
+def rss_bytes() -> Optional[int]:
+    """The resident set of this process now (/proc/self/statm), or None where unreadable."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+class MemoryGuard:
+    """Stops a run whose memory outgrows its budget while it runs (called after every window).
+
+    The estimate cannot foresee model state that grows with a backlog (messages waiting in a
+    queue nobody drains fast enough, asynchronous events waiting for a retry at 10⁹ requests/s):
+    this guard reads the resident set at most every `every_s` wall seconds and raises
+    ScenarioError, naming the busiest traffic source, once its growth since the start passes
+    the budget.
+    """
+
+    def __init__(self, sc: Scenario, limit_bytes: Optional[float], source: str, every_s: float = 0.5):
+        import time
+
+        self.sc, self.limit, self.source, self.every_s = sc, limit_bytes, source, every_s
+        self.start = rss_bytes()
+        self._clock = time.monotonic
+        self._next = self._clock() + every_s
+
+    @classmethod
+    def for_run(cls, sc: Scenario) -> "MemoryGuard":
+        limit, source = budget(sc)
+        return cls(sc, limit, source)
+
+    def __call__(self, t_s: float) -> None:
+        if self.limit is None or self.start is None or self._clock() < self._next:
+            return
+        self._next = self._clock() + self.every_s
+        now = rss_bytes()
+        if now is None or now - self.start <= self.limit:
+            return
+        busiest = max(range(len(self.sc.traffic)), default=None,
+                      key=lambda i: _rate_hint(self.sc.traffic[i]))
+        path = "" if busiest is None else index("traffic", busiest)
+        raise ScenarioError([(path, f"stopped at t = {seconds(t_s)} s of {seconds(self.sc.duration_s)} s: the"
+                                    f" run's state grew by {human_bytes(now - self.start)}, beyond its budget of"
+                                    f" {human_bytes(self.limit)} ({self.source}); requests pile up faster than"
+                                    f" they are served (queued messages, asynchronous events waiting for a retry)"
+                                    f" — lower the traffic's rate, add capacity or shorten duration_s")])
+
+
+def _rate_hint(tr) -> float:
+    """A source's rate for naming the busiest (steps: the highest; traces: 0)."""
+    a = tr.arrivals
+    if a.kind == "steps":
+        return max((float(s.rate_per_s) for s in a.steps), default=0.0)
+    return float(a.rate_per_s or 0.0)

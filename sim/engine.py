@@ -92,12 +92,14 @@ def topological(components: List[Component]) -> List[Component]:
 class Engine:
     """Owns the SimPy environment and the clock that steps the data plane."""
 
-    def __init__(self, components: List[Component], duration_s: float, window_s: float):
+    def __init__(self, components: List[Component], duration_s: float, window_s: float,
+                 guard: Optional[Callable[[float], None]] = None):
         self.env = simpy.Environment()
         self.components = topological(components)
         self.duration_s = float(duration_s)
         self.window_s = float(window_s)
         self.windows = 0
+        self.guard = guard  # called with the time after every window; may stop the run by raising
         # components that may shorten a window (the others keep the default, skipped)
         self.limiters = [c for c in self.components if type(c).window_limit is not Component.window_limit]
 
@@ -117,6 +119,8 @@ class Engine:
             for c in self.components:
                 c.step(t, t1)
             self.windows += 1
+            if self.guard is not None:
+                self.guard(t1)
             if progress is not None:
                 progress(t1)
             yield env.timeout(t1 - t)

@@ -264,3 +264,18 @@ def test_month_h_is_limited_to_a_leap_year():
     assert err.value.problems[0][0] == "billing.month_h" and "8784" in err.value.problems[0][1]
     ok = simulate(one_function(billing={"month_h": 8784, "free_tier": True}), progress=False)
     assert ok.summary["cost_usd"]["monthly"] >= 0
+
+
+def test_a_backlog_that_outgrows_the_budget_stops_the_run(monkeypatch):
+    """Asynchronous events at 2·10⁶/s against 10 environments pile up waiting for retries: the
+    guard stops the run once its growth passes the budget (64 MB here), with the busiest source."""
+    monkeypatch.setattr(budget.MemoryGuard, "for_run",
+                        classmethod(lambda cls, sc: cls(sc, 64 * 2**20, "a test budget", every_s=0.0)))
+    sc = one_function(duration_s=2, account={"concurrency_limit": 110})
+    sc["functions"]["f"]["reserved_concurrency"] = 10
+    sc["functions"]["f"]["duration_ms"] = {"dist": "fixed", "value": 1000}
+    sc["traffic"][0].update(invocation="async", arrivals={"kind": "poisson", "rate_per_s": 2e6})
+    err = refusal(sc)
+    (where, message), = err.problems
+    assert where == "traffic[0]"
+    assert "stopped at t = " in message and "beyond its budget of 64 MB (a test budget)" in message
