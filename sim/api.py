@@ -71,7 +71,8 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     if vpc is not None:
         summary["vpcs"] = vpc.summary
     summary["cost_usd"] = bill.cost_usd
-    summary["warnings"] = warnings  # h10-e: sim.emptiness
+    if warnings:  # h10-e: sim.emptiness; only when there are some (sweeps gather scalars)
+        summary["warnings"] = warnings
     import polars as pl
 
     from sim.result import COST_SCHEMA, METRIC_SCHEMA, Result

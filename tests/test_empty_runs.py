@@ -33,7 +33,7 @@ def run(sc, capsys, **kw):
 
 
 def one_warning(r, lines, path: str, *words: str) -> str:
-    mine = [w for w in r.summary["warnings"] if w.startswith(path + ":")]
+    mine = [w for w in r.summary.get("warnings", []) if w.startswith(path + ":")]
     assert len(mine) == 1, r.summary["warnings"]
     assert f"cloudtwin: warning: {mine[0]}" in lines  # the same line on stderr
     for w in words:
@@ -41,9 +41,9 @@ def one_warning(r, lines, path: str, *words: str) -> str:
     return mine[0]
 
 
-def test_a_normal_run_has_an_empty_warning_list(capsys):
+def test_a_normal_run_has_no_warnings(capsys):
     r, lines = run(base(), capsys)
-    assert r.summary["warnings"] == [] and lines == []
+    assert "warnings" not in r.summary and lines == []
     assert r.summary["requests_simulated"] > 0
 
 
@@ -75,7 +75,7 @@ def test_a_duration_too_short_for_one_request(capsys):
 def test_constant_arrivals_always_send_their_first_request(capsys):
     """A constant process sends at start_s whatever its rate: no warning."""
     r, lines = run(with_second({"arrivals": {"kind": "constant", "rate_per_s": 0.01}}), capsys)
-    assert r.summary["warnings"] == []
+    assert "warnings" not in r.summary and lines == []
 
 
 def test_a_flow_generator_with_no_flow(capsys):
