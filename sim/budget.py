@@ -228,7 +228,7 @@ def estimate(sc: Scenario, base_dir: Optional[Path] = None, sample_all: bool = F
         path = "record.requests.sample" if sample * invocations >= req.first_n else "record.requests.first_n"
         terms.append(Term(path, f"sampled request rows ({count(n_rows)} of about {count(invocations)}"
                                 f" invocations)", n_rows * REQUEST_ROW_BYTES,
-                          "lower record.requests.sample or record.requests.first_n"))
+                          "lower record.requests.sample or record.requests.first_n, or shorten duration_s"))
     window_items, biggest, trace_rows = 0.0, (0.0, ""), 0.0
     for i, (tr, p, a) in enumerate(zip(sc.traffic, processes, arrivals)):
         if p is None:

@@ -46,7 +46,6 @@ def refusal(sc: dict, **kw) -> ScenarioError:
 @pytest.mark.parametrize("extra, path, words", [
     ({"duration_s": 1e12}, "duration_s", ["TB", "per-period metrics", "record.period_s", "duration_s"]),
     ({"duration_s": 3600, "record": {"period_s": 0.001}}, "record.period_s", ["GB", "per-period metrics", "lengthen record.period_s"]),
-    ({"account": {"concurrency_limit": 10**9}}, "account.concurrency_limit", ["GB", "environment slots"]),
 ])
 def test_per_period_and_slot_blowups_are_refused_with_the_estimate_and_the_key(eight_gb, extra, path, words):
     err = refusal(one_function(**extra))
@@ -56,6 +55,32 @@ def test_per_period_and_slot_blowups_are_refused_with_the_estimate_and_the_key(e
     assert "the run would need about" in message and "budget of 6.4 GB" in message and "80% of the 8 GB" in message
     for w in words:
         assert w in message
+
+
+def test_environment_slots_beyond_memory_are_refused(eight_gb):
+    """Every function may hold up to its concurrency cap of environments (whatever quota
+    check the validator adds, the estimate counts them)."""
+    sc = load_scenario(one_function())
+    sc.account.concurrency_limit = 10**9
+    with pytest.raises(ScenarioError) as err:
+        budget.check_memory(sc)
+    where, message = err.value.problems[0]
+    assert where == "account.concurrency_limit"
+    assert "environment slots (1e+09 over 1 functions)" in message and "lower account.concurrency_limit" in message
+
+
+def test_the_progress_bar_names_the_expected_requests():
+    import io
+
+    from sim.api import _progress_bar
+
+    sc = load_scenario(one_function())
+    bar = _progress_bar(sc, True, budget.estimate(sc).expected_requests)
+    bar.fp = io.StringIO()
+    try:
+        assert bar.desc == "b (~600 requests)"
+    finally:
+        bar.close()
 
 
 def test_a_billion_flows_are_refused_before_any_is_drawn(eight_gb):
