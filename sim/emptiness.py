@@ -4,7 +4,8 @@ A warning (stderr, one line each, and summary.json `warnings`) for: a traffic so
 cannot send a request (it starts at or after the end, its end is not after its start, its
 steps' rates are all 0 over its span, its trace has no row inside its span), one expected
 to send fewer than one (a random process: it may send none), a flow generator with no
-flow, and a function, queue, topic or bus that nothing can reach. An error (ScenarioError)
+flow, a function, queue, topic or bus that nothing can reach, a topic or bus that delivers
+nowhere, and a queue fed messages that nothing consumes. An error (ScenarioError)
 when nothing at all could happen: no source can send a request, no flow generator makes a
 flow, and nothing runs without traffic — no provisioned concurrency (billed while idle), no
 worker fleet and no event source mapping (they poll, and their empty receives are billed).
@@ -86,7 +87,8 @@ def _flow_problem(sc: Scenario, i: int) -> Tuple[bool, Problem | None]:
 
 
 def _unreachable(sc: Scenario) -> List[Problem]:
-    """Functions, queues, topics and buses that nothing names as a destination."""
+    """Functions, queues, topics and buses that nothing names as a destination; topics and buses
+    that deliver nowhere; queues fed messages that nothing consumes."""
     functions, queues, topics, buses = set(), set(), set(), set()
     by_kind = {"function": functions, "queue": queues, "topic": topics, "bus": buses}
     for tr in sc.traffic:
@@ -98,13 +100,16 @@ def _unreachable(sc: Scenario) -> List[Problem]:
                 functions.add(s.endpoint)
             elif s.protocol == "sqs":
                 queues.add(s.endpoint)
-            queues.add(s.dead_letter_queue)
     for b in sc.buses.values():
         for r in b.rules.values():
             for tg in r.targets:
                 kind, _, name = tg.target.partition(":")
                 by_kind.get(kind, set()).add(name)
-                queues.add(tg.dead_letter_queue)
+    fed = set(queues)  # queues that are a destination of traffic, a subscription or a rule
+    for t in sc.topics.values():
+        queues.update(s.dead_letter_queue for s in t.subscriptions)
+    for b in sc.buses.values():
+        queues.update(tg.dead_letter_queue for r in b.rules.values() for tg in r.targets)
     for m in sc.event_source_mappings:
         functions.add(m.function)
     for q in sc.queues.values():
@@ -122,12 +127,23 @@ def _unreachable(sc: Scenario) -> List[Problem]:
         if name not in queues:
             out.append((key("queues", name), "nothing sends to it: no traffic, subscription, rule target,"
                                              " dead-letter setting or on_failure destination names it"))
-    for name in sc.topics:
+    for name, t in sc.topics.items():
         if name not in topics:
             out.append((key("topics", name), "no traffic publishes to it"))
-    for name in sc.buses:
+        elif not t.subscriptions:
+            out.append((key(key("topics", name), "subscriptions"), "none: what is published to it goes nowhere"))
+    for name, b in sc.buses.items():
         if name not in buses:
             out.append((key("buses", name), "no traffic sends events to it"))
+        elif not any(r.targets for r in b.rules.values()):
+            out.append((key(key("buses", name), "rules"), "no rule with a target: every event goes nowhere"))
+    # a queue that receives messages as a destination (not only as a dead-letter queue) but
+    # that nothing consumes: its messages only accumulate
+    consumed = {m.source for m in sc.event_source_mappings} | {w.queue for w in sc.worker_fleets.values()}
+    for name in sc.queues:
+        if name in fed and name not in consumed:
+            out.append((key("queues", name), "nothing receives from it (no event source mapping or worker"
+                                             " fleet): its messages only accumulate"))
     return out
 
 

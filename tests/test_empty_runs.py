@@ -92,7 +92,8 @@ def test_a_flow_generator_with_no_flow(capsys):
 
 def test_unreachable_resources(capsys):
     sc = base(queues={"orphan": {}, "dlq": {}, "used": {"dead_letter_queue": "dlq", "max_receive_count": 3}},
-              topics={"quiet": {"subscriptions": [{"protocol": "sqs", "endpoint": "used"}]}})
+              topics={"quiet": {"subscriptions": [{"protocol": "sqs", "endpoint": "used"}]}},
+              event_source_mappings=[{"source": "used", "function": "f"}])
     sc["functions"]["idle"] = {}
     r, lines = run(sc, capsys)
     one_warning(r, lines, "functions.idle", "nothing invokes it")
@@ -140,3 +141,16 @@ def test_worker_fleets_run_without_traffic(capsys):
     r, lines = run(copy.deepcopy(sc), capsys)
     one_warning(r, lines, "traffic", "worker fleets")
     one_warning(r, lines, "queues.q", "nothing sends to it")
+
+
+def test_destinations_that_lead_nowhere(capsys):
+    sc = base(queues={"sink": {}}, topics={"void": {}},
+              buses={"b": {"rules": {}}})
+    sc["traffic"] += [{"name": "to-sink", "target": "queue:sink", "arrivals": {"kind": "poisson", "rate_per_s": 1}},
+                      {"name": "to-void", "target": "topic:void", "arrivals": {"kind": "poisson", "rate_per_s": 1}},
+                      {"name": "to-bus", "target": "bus:b", "arrivals": {"kind": "poisson", "rate_per_s": 1},
+                       "events": [{"event": {"source": "x"}}]}]
+    r, lines = run(sc, capsys)
+    one_warning(r, lines, "queues.sink", "nothing receives from it", "only accumulate")
+    one_warning(r, lines, "topics.void.subscriptions", "goes nowhere")
+    one_warning(r, lines, "buses.b.rules", "no rule with a target")
