@@ -30,7 +30,7 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     sc = load_scenario(scenario, base_dir=base_dir)
     book = price_book_for(sc, price_book)
     # h10-e: refuse what cannot fit in memory, before anything big is built (sim.budget)
-    from sim.budget import check_memory
+    from sim.budget import MemoryGuard, check_memory
     from sim.emptiness import check_world, print_warnings
 
     need = check_memory(sc, base_dir, sample_all, writes=out_dir is not None)
@@ -39,8 +39,7 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     warnings = check_world(sc, world.sources)
     print_warnings(warnings)
     vpc = run_flows(sc, base_dir) if sc.vpcs else None  # VPC flows: judged in bulk, independent of the engine
-    from sim.budget import MemoryGuard  # h10-e: stops a run whose backlog outgrows the budget
-
+    # h10-e: the guard stops a run whose backlog outgrows the memory budget
     engine = Engine(world.components, sc.duration_s, sc.sim.window_s, guard=MemoryGuard.for_run(sc))
     bar = _progress_bar(sc, progress, need.expected_requests)
     try:

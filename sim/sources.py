@@ -88,10 +88,6 @@ class TrafficSource(Component):
     def requests_simulated(self) -> int:
         return self.emitted
 
-    def expected_requests(self) -> float:
-        """The mean number of requests this source emits over the run."""
-        return self.process.expected_count(self.process.start_s, self.process.end_s)
-
     def window_limit(self, t0: float, t1: float) -> float:
         """t1, or the end of the shorter window [t0, t) in which MAX_WINDOW_ITEMS arrivals are
         expected (bisection on the expected count; at least as far as the first arrival, so
