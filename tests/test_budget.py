@@ -303,3 +303,33 @@ def test_a_backlog_that_outgrows_the_budget_stops_the_run(monkeypatch):
     (where, message), = err.problems
     assert where == "traffic[0]"
     assert "stopped at t = " in message and "beyond its budget of 64 MB (a test budget)" in message
+
+
+def test_the_series_counts_match_the_metrics_written():
+    """The per-entity series the estimate counts are the ones metrics.parquet holds."""
+    import polars as pl
+
+    sc = one_function(duration_s=120, record={"period_s": 60})
+    sc.update(queues={"q": {}, "w": {}}, event_source_mappings=[{"source": "q", "function": "f"}],
+              worker_fleets={"fl": {"queue": "w"}},
+              topics={"t": {"subscriptions": [{"protocol": "sqs", "endpoint": "q"}]}},
+              buses={"b": {"rules": {"r": {"event_pattern": {"source": ["x"]}, "targets": [{"target": "queue:w"}]}}}})
+    sc["traffic"] += [{"name": "p", "target": "topic:t", "arrivals": {"kind": "poisson", "rate_per_s": 1}},
+                      {"name": "e", "target": "bus:b", "arrivals": {"kind": "poisson", "rate_per_s": 1},
+                       "events": [{"event": {"source": "x"}}]}]
+    m = simulate(sc, progress=False).metrics
+    periods = 2
+
+    def series(prefix: str, exclude: str = "\0") -> int:
+        d = pl.col("dimension")
+        rows = m.filter(d.str.starts_with(prefix) & ~d.str.contains(exclude, literal=True)).height
+        assert rows % periods == 0
+        return rows // periods
+
+    assert series("FunctionName=f") == budget.FUNCTION_SERIES
+    assert series("QueueName=q") == budget.QUEUE_SERIES - 2  # + usage record and cost row
+    assert series("EventSourceMapping=") == budget.MAPPING_SERIES
+    assert series("Fleet=fl") == budget.FLEET_SERIES
+    assert series("TopicName=t") == budget.TOPIC_SERIES
+    assert series("EventBusName=b", exclude="RuleName") == budget.BUS_SERIES - 2
+    assert series("EventBusName=b,RuleName=r") == budget.RULE_SERIES
