@@ -93,7 +93,10 @@ def _name_problem(what: str, name: str) -> Optional[str]:
 
 def _check_account(s: Scenario, problems: Problems) -> None:
     a = s.account
-    if a.min_unreserved_concurrency > a.concurrency_limit and not problems.has("account.concurrency_limit"):
+    # Only a value the user chose: accounts below 100 exist (new accounts start lower), and there
+    # AWS's own 100 just means nothing can be reserved, which the reserved-total check reports.
+    if a.min_unreserved_concurrency != MIN_UNRESERVED_AWS and a.min_unreserved_concurrency > a.concurrency_limit \
+            and not problems.has("account.concurrency_limit"):
         problems.add("account.min_unreserved_concurrency",
                      f"{a.min_unreserved_concurrency} is above the account's concurrency_limit {a.concurrency_limit}"
                      f" (AWS keeps {MIN_UNRESERVED_AWS} of it unreserved)")

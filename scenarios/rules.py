@@ -201,6 +201,7 @@ RANGES: Dict[Tuple[type, str], Range] = {
     (RequestSampling, "sample"): FRACTION,
     (RequestSampling, "first_n"): at_least(0),
     (SimSettings, "window_s"): positive("s"),
+    (SimSettings, "max_memory_mb"): positive("MB"),
     (Billing, "month_h"): positive("h", ceiling=MONTH_H_MAX, why="a leap year of hours, the longest projection"
                                                            " (the AWS Pricing Calculator's month is 730 h)"),
     (Message, "groups"): at_least(1, ceiling=MESSAGE_GROUPS_MAX, why="the simulator's ceiling (SQS sets no quota"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-from scenarios import load_scenario, to_dict
+from scenarios import to_dict
+from scenarios.load import check_scenario
+from scenarios.yamlpath import show
 from sim.builder import build
 from sim.engine import Engine
 
@@ -27,12 +29,21 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     from sim.billing.run_bill import bill_run, price_book_for
     from sim.network.flows import run_flows
 
-    sc = load_scenario(scenario, base_dir=base_dir)
+    sc, checked = check_scenario(scenario, base_dir=base_dir)
     book = price_book_for(sc, price_book)
+    # refuse what cannot fit in memory, before anything big is built (sim.budget)
+    from sim.budget import MemoryGuard, check_memory
+    from sim.emptiness import check_world, print_warnings
+
+    need = check_memory(sc, base_dir, sample_all, writes=out_dir is not None)
     world = build(sc, base_dir=base_dir, sample_all=sample_all)
+    # parts of the run that do nothing are warnings; a run where nothing can happen is an error
+    warnings = [f"{show(p)}: {m}" for p, m in checked] + check_world(sc, world.sources)
+    print_warnings(warnings)
     vpc = run_flows(sc, base_dir) if sc.vpcs else None  # VPC flows: judged in bulk, independent of the engine
-    engine = Engine(world.components, sc.duration_s, sc.sim.window_s)
-    bar = _progress_bar(sc, progress)
+    # the guard stops a run whose backlog outgrows the memory budget
+    engine = Engine(world.components, sc.duration_s, sc.sim.window_s, guard=MemoryGuard.for_run(sc))
+    bar = _progress_bar(sc, progress, need.expected_requests)
     try:
         wall_s = engine.run(None if bar is None else bar.update_to)
     finally:
@@ -61,6 +72,8 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     if vpc is not None:
         summary["vpcs"] = vpc.summary
     summary["cost_usd"] = bill.cost_usd
+    if warnings:  # quota warnings and sim.emptiness; only when there are some (sweeps gather scalars)
+        summary["warnings"] = warnings
     import polars as pl
 
     from sim.result import COST_SCHEMA, METRIC_SCHEMA, Result
@@ -85,7 +98,7 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     return result
 
 
-def _progress_bar(sc, progress: Optional[bool]):
+def _progress_bar(sc, progress: Optional[bool], expected_requests: float = 0.0):
     import sys
 
     show = sc.sim.progress and sys.stderr.isatty() if progress is None else progress
@@ -97,5 +110,7 @@ def _progress_bar(sc, progress: Optional[bool]):
         def update_to(self, t_s: float) -> None:
             self.update(t_s - self.n)
 
-    return Bar(total=sc.duration_s, unit="sim-s", unit_scale=True, desc=sc.name, leave=False,
+    # the description gives the requests to come (means of the arrival processes)
+    desc = f"{sc.name} (~{expected_requests:,.0f} requests)" if expected_requests >= 1 else sc.name
+    return Bar(total=sc.duration_s, unit="sim-s", unit_scale=True, desc=desc, leave=False,
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} sim-s [{elapsed}<{remaining}]")

@@ -3,7 +3,10 @@
 Lifecycle (after desmod): declare (constructor) → connect → check → run (step every
 window) → finalize (metrics and summary). The clock advances the data plane in windows
 [t, t + Δ) that also end at the next control-plane (SimPy) event, so a control change
-takes effect at its exact time; every component steps in topological order.
+takes effect at its exact time, and early enough that no component buffers more than a
+bounded number of items (`Component.window_limit`: a source at 10⁹ requests/s gets windows
+of about 1 ms); every component steps in topological order. Outcomes do not depend on the
+windows, so none of this changes a number.
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ class Component:
     def step(self, t0: float, t1: float) -> None:
         """Advance the data plane over [t0, t1)."""
         raise NotImplementedError
+
+    def window_limit(self, t0: float, t1: float) -> float:
+        """The latest end in (t0, t1] of a window starting at t0 that keeps this component's
+        buffers bounded (override; a traffic source caps the items it emits at once)."""
+        return t1
 
     def finalize(self, t_end: float) -> None:
         """Close the books at the end of the run (override)."""
@@ -84,12 +92,16 @@ def topological(components: List[Component]) -> List[Component]:
 class Engine:
     """Owns the SimPy environment and the clock that steps the data plane."""
 
-    def __init__(self, components: List[Component], duration_s: float, window_s: float):
+    def __init__(self, components: List[Component], duration_s: float, window_s: float,
+                 guard: Optional[Callable[[float], None]] = None):
         self.env = simpy.Environment()
         self.components = topological(components)
         self.duration_s = float(duration_s)
         self.window_s = float(window_s)
         self.windows = 0
+        self.guard = guard  # called with the time after every window; may stop the run by raising
+        # components that may shorten a window (the others keep the default, skipped)
+        self.limiters = [c for c in self.components if type(c).window_limit is not Component.window_limit]
 
     def check(self) -> None:
         for c in self.components:
@@ -102,9 +114,13 @@ class Engine:
             while env.peek() == t:
                 yield env.timeout(0)
             t1 = min(t + self.window_s, self.duration_s, env.peek())
+            for c in self.limiters:
+                t1 = min(t1, c.window_limit(t, t1))
             for c in self.components:
                 c.step(t, t1)
             self.windows += 1
+            if self.guard is not None:
+                self.guard(t1)
             if progress is not None:
                 progress(t1)
             yield env.timeout(t1 - t)

@@ -17,6 +17,9 @@ from sim.traffic import make_arrival_process
 # Purposes of a source's random streams (sim.rng): arrival times are purpose 0.
 CLASS_PURPOSE = 1
 GROUP_PURPOSE = 2
+# Items a source emits in one window, on average, at most: the engine shortens windows
+# beyond it, so a window's arrays stay about 2**20 × 56 bytes (60 MB) whatever the rate.
+MAX_WINDOW_ITEMS = 1 << 20
 
 
 class Uniforms:
@@ -84,3 +87,27 @@ class TrafficSource(Component):
 
     def requests_simulated(self) -> int:
         return self.emitted
+
+    def window_limit(self, t0: float, t1: float) -> float:
+        """t1, or the end of the shorter window [t0, t) in which MAX_WINDOW_ITEMS arrivals are
+        expected (bisection on the expected count; at least as far as the first arrival, so
+        that a trace's many rows at one instant still make progress)."""
+        return window_end(self.process.expected_count, t0, t1, MAX_WINDOW_ITEMS)
+
+
+def window_end(expected_count, t0: float, t1: float, max_items: float) -> float:
+    """The largest t in (t0, t1] with expected_count(t0, t) <= max_items, found to the last
+    bit by bisection; if even the shortest window expects more (many arrivals at one
+    instant), the shortest one that holds them, so windows always advance."""
+    if expected_count(t0, t1) <= max_items:
+        return t1
+    lo, hi = t0, t1
+    while True:
+        mid = lo + 0.5 * (hi - lo)
+        if mid <= lo or mid >= hi:
+            break
+        if expected_count(t0, mid) <= max_items:
+            lo = mid
+        else:
+            hi = mid
+    return lo if lo > t0 else hi

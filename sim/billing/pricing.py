@@ -50,8 +50,17 @@ Key = Tuple[str, str]  # (service, usage_type)
 
 
 def round_cents(x: Decimal) -> Decimal:
-    """`x` USD rounded half-up to the cent (0.005 -> 0.01), as AWS rounds invoice lines."""
-    return x.quantize(CENT, rounding=ROUND_HALF_UP)
+    """`x` USD rounded half-up to the cent (0.005 -> 0.01), as AWS rounds invoice lines.
+
+    Exact whatever the size of `x`: the rounding runs with as many digits as a whole number
+    of cents of `x` needs (a projection to a huge `month_h` gives costs far beyond the
+    working precision's 80 digits, where `quantize` would raise InvalidOperation).
+    """
+    digits = max(MONEY_CONTEXT.prec, x.adjusted() + 3) if x.is_finite() and x else MONEY_CONTEXT.prec
+    ctx = MONEY_CONTEXT.copy()
+    ctx.prec = digits
+    ctx.Emax = max(ctx.Emax, digits)
+    return x.quantize(CENT, rounding=ROUND_HALF_UP, context=ctx)
 
 
 def tier_bounds(tiers: Sequence[Tier], where: str = "rate") -> List[Tuple[Optional[Decimal], Decimal]]:
