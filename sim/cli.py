@@ -394,7 +394,11 @@ def _check_scenario(data: Dict[str, Any], scen_values, file: Optional[Path]) -> 
     applied = apply_overrides(data, ops, Scenario, problems)
     found = [(p, m) for p, m in problems.items]
     try:
-        load_scenario(applied, base_dir=file.parent if file is not None else None)
+        scenario = load_scenario(applied, base_dir=file.parent if file is not None else None)
+        if not found:  # a run too large for memory is refused here too, before any directory exists
+            from sim.budget import check_memory
+
+            check_memory(scenario, file.parent if file is not None else None, writes=True)
     except ScenarioError as e:
         cli_paths = [(dotted_to_yaml(o.key), f"{o.source}: {o.text}") for o in ops]
         for path, message in e.problems:

@@ -259,4 +259,11 @@ CASES: List[Case] = [
     Case("50 million provisioned environments", "functions.api.provisioned_concurrency", ("100000",),
          edit=S("functions.api.provisioned_concurrency", 50_000_000)),
     Case("a month of 1e300 hours", "billing.month_h", ("8784",), edit=S("billing.month_h", 1e300)),
+    # --- bounded before it starts -----------------------------------------------------------
+    Case("a run of 1e12 seconds", "duration_s", ("of memory", "budget"), edit=S("duration_s", 1e12)),
+    Case("a period of a millisecond over a day", "record.period_s", ("of memory", "period_s"),
+         edit=both(S("duration_s", 86400 * 30), S("record.period_s", 0.001))),
+    Case("a billion flows", "flows[0].count", ("of memory", "count"), base="vpc_three_tier",
+         edit=S("flows.0", {"name": "huge", "src": "web1", "dst": "app1", "dst_ports": [{"port": 8080}],
+                            "count": 1_000_000_000})),
 ]
