@@ -20,6 +20,7 @@ from scenarios.rules import (
     TARGET_KINDS,
 )
 from scenarios.schema import Function, Message, Scenario, Traffic
+from scenarios.slo import check_slo
 from scenarios.yamlpath import index, key, num
 
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -44,6 +45,7 @@ def check_references(s: Scenario, problems: Problems) -> None:
     seen: Dict[str, int] = {}
     for i, t in enumerate(s.traffic):
         _check_traffic(s, i, t, seen, problems)
+    check_slo(s, problems)
 
 
 def _name_problem(what: str, name: str) -> Optional[str]:

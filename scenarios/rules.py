@@ -52,6 +52,7 @@ from scenarios.messaging import (
     Topic,
     WorkerFleet,
 )
+from scenarios.slo import FunctionSlo, QueueSlo
 from scenarios.yamlpath import num
 
 # Payload limits (FACTS.md, "payloads"): synchronous 6 MB; asynchronous 1 MB (was 256 KB).
@@ -160,6 +161,10 @@ RANGES: Dict[Tuple[type, str], Range] = {
     (RequestSampling, "first_n"): at_least(0),
     (SimSettings, "window_s"): positive("s"),
     (Billing, "month_h"): positive("h"),
+    (FunctionSlo, "latency_p99_ms"): positive("ms"),
+    (FunctionSlo, "throttle_ratio_max"): FRACTION,
+    (FunctionSlo, "error_ratio_max"): FRACTION,
+    (QueueSlo, "age_of_oldest_max_s"): positive("s"),
     (Message, "groups"): at_least(1),
     (Queue, "visibility_timeout_s"): between(0, SQS_MAX_VISIBILITY_S, "s"),
     (Queue, "retention_s"): between(SQS_MIN_RETENTION_S, SQS_MAX_RETENTION_S, "s"),
