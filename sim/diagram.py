@@ -104,10 +104,12 @@ def services_graph(config: Mapping[str, Any]) -> Graph:
         g.add("function", name, detail=", ".join(extra))
     dlqs = {q.get("dead_letter_queue") for q in queues.values()} - {None}
     for name, q in queues.items():
-        detail = q.get("type", "standard") + (" · a dead-letter queue" if name in dlqs else "")
+        parts = ["FIFO"] if q.get("type") == "fifo" else []
+        if name in dlqs:
+            parts.append("dead-letter queue")
         if q.get("max_receive_count"):
-            detail += f" · DLQ after {q['max_receive_count']} receives"
-        g.add("queue", name, detail=detail)
+            parts.append(f"to DLQ after {q['max_receive_count']} receives")
+        g.add("queue", name, detail=" · ".join(parts) or "standard")
     for name in config.get("topics") or {}:
         g.add("topic", name, detail=(config["topics"][name] or {}).get("type", "standard"))
     for name in config.get("buses") or {}:

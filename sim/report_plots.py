@@ -105,12 +105,19 @@ def _count_formatter(value: float, _pos: Any) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.3g}"
 
 
+def _log_ticks(axis, lo: float, hi: float) -> None:
+    """Log-scale major ticks at 1, 2 and 5 per decade over a short range, fewer over a long one; no minor labels."""
+    decades = np.log10(hi / lo) if lo > 0 and hi > lo else 1.0
+    subs = (1.0, 2.0, 5.0) if decades <= 1.5 else (1.0, 3.0) if decades <= 2.5 else (1.0,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def _duration_axis(ax, log: bool) -> None:
-    """A y axis in ms labelled as durations ('200 ms', '1 s'); on a log scale ticks at 1, 2 and 5 per decade."""
+    """A y axis in ms labelled as durations ('200 ms', '1 s'), log-scaled when `log`."""
     if log:
         ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        ax.yaxis.set_minor_formatter(NullFormatter())
+        _log_ticks(ax.yaxis, *ax.get_ylim())
     ax.yaxis.set_major_formatter(FuncFormatter(_ms_formatter))
 
 
@@ -154,7 +161,7 @@ class Plotter:
         fig = Figure(figsize=(WIDTH_IN, h), dpi=100, layout="constrained")
         axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
         for ax in axes:
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=10, min_n_ticks=3))
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 2, 2.5, 5, 10], min_n_ticks=3))
             ax.yaxis.set_major_formatter(FuncFormatter(_count_formatter))
         return fig, (axes if rows > 1 else axes[0])
 
@@ -372,8 +379,7 @@ class Plotter:
                         label=f"{name} ({int(sel.sum()):,})")
         if isinstance(bins, np.ndarray):
             ax.set_xscale("log")
-            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-            ax.xaxis.set_minor_formatter(NullFormatter())
+            _log_ticks(ax.xaxis, lo, hi)
         ax.xaxis.set_major_formatter(FuncFormatter(_ms_formatter))
         ax.set_xlabel("latency")
         ax.set_ylabel("sampled requests")
