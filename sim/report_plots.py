@@ -123,9 +123,9 @@ def _duration_axis(ax, log: bool) -> None:
 
 def seconds_unit(top_s: float) -> Tuple[float, str]:
     """(divisor, unit) for an axis of durations whose largest value is `top_s` seconds."""
-    if top_s >= 2 * 3600:
+    if top_s >= 3 * 3600:
         return 3600.0, "h"
-    if top_s >= 120:
+    if top_s >= 600:
         return 60.0, "min"
     return 1.0, "s"
 
@@ -345,9 +345,9 @@ class Plotter:
             ax.plot(range(len(labels)), ys, marker="o", color=self.colour(name), label=name)
             positive |= any(y > 0 for y in ys if not math.isnan(y))
             limit = slo_limit(self.config, "functions", name, "latency_p99_ms")
-            if limit is not None:
-                ax.plot([2], [limit], marker="_", markersize=28, markeredgewidth=2.5, color=SLO_COLOUR,
-                        linestyle="none", label=f"{name} SLO p99 ≤ {duration_text(limit / 1000)}")
+            if limit is not None:  # a short bar at p99
+                ax.hlines(limit, 1.8, 2.2, color=SLO_COLOUR, linewidth=2.5,
+                          label=f"{name} SLO p99 ≤ {duration_text(limit / 1000)}")
         ax.set_xticks(range(len(labels)), [f"p{x:g}" if x < 100 else "max" for _, x in _PERCENTILES])
         _duration_axis(ax, positive)
         ax.set_xlabel("percentile over the whole run")
@@ -406,7 +406,9 @@ class Plotter:
                 ax.plot(end, flight[name][1], color="C1", linestyle="--", label="in flight")
             if name in delayed and np.any(delayed[name][1] > 0):
                 ax.plot(end, delayed[name][1], color="C2", linestyle=":", label="delayed")
-            ax.set_ylim(bottom=0)
+            top = max(float(np.nanmax(v, initial=0)),
+                      float(np.nanmax(flight[name][1], initial=0)) if name in flight else 0.0)
+            ax.set_ylim(0, max(1.0, top * 1.05))  # an empty queue still gets a whole-message axis
             ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
             ax.set_title(name, fontsize="medium", loc="left")
             ax.set_ylabel("messages")

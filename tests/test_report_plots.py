@@ -107,6 +107,9 @@ def test_slo_lines_are_drawn_where_set(result):
     assert "SLO: throttled ≤ 1 %" in labels["plot-ratios"]
     assert "SLO: p99 ≤ 300 ms" in labels["plot-duration"]
     assert "work SLO ≤ 2 min" in labels["plot-queue-age"]
+    latency = figures(result)["plot-latency-percentiles"]()
+    bars = [c for c in latency.axes[0].collections if c.get_label().startswith("api SLO")]
+    assert len(bars) == 1 and bars[0].get_segments()[0][0][1] == 300.0
     assert "api SLO p99 ≤ 300 ms" in labels["plot-latency-percentiles"]
 
 
@@ -172,6 +175,6 @@ def test_wilson_interval_contains_the_ratio_within_0_1():
     assert np.all((lo >= 0) & (hi <= 1) & (lo <= p + 1e-12) & (p <= hi + 1e-12))
 
 
-@pytest.mark.parametrize("top, unit", [(30, "s"), (119, "s"), (120, "min"), (7199, "min"), (7200, "h")])
+@pytest.mark.parametrize("top, unit", [(30, "s"), (599, "s"), (600, "min"), (3 * 3600 - 1, "min"), (3 * 3600, "h")])
 def test_seconds_unit(top, unit):
     assert seconds_unit(top)[1] == unit
