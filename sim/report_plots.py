@@ -113,12 +113,18 @@ def _log_ticks(axis, lo: float, hi: float) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def _duration_axis(ax, log: bool) -> None:
-    """A y axis in ms labelled as durations ('200 ms', '1 s'), log-scaled when `log`."""
-    if log:
+def _duration_axis(ax, values: np.ndarray) -> None:
+    """A y axis of durations in ms: log-scaled with '200 ms', '1 s' ticks when `values` span more than 10×;
+    else linear, in ms (a narrow range, 1,000-1,004 ms, needs every digit)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if len(v) and v.max() > 10 * v.min():
         ax.set_yscale("log")
         _log_ticks(ax.yaxis, *ax.get_ylim())
-    ax.yaxis.set_major_formatter(FuncFormatter(_ms_formatter))
+        ax.yaxis.set_major_formatter(FuncFormatter(_ms_formatter))
+    else:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:,.10g}"))
+        ax.set_ylabel(ax.get_ylabel() + " (ms)")
 
 
 def seconds_unit(top_s: float) -> Tuple[float, str]:
@@ -155,14 +161,17 @@ class Plotter:
         i = names.index(name) if name in names else len(names)
         return f"C{i % 10}"
 
-    def figure(self, rows: int = 1, height_in: Optional[float] = None) -> Tuple[Figure, Any]:
-        """A figure of `rows` stacked axes sharing the time axis, laid out so nothing is clipped."""
+    def figure(self, rows: int = 1, height_in: Optional[float] = None, time: bool = True) -> Tuple[Figure, Any]:
+        """A figure of `rows` stacked axes sharing the x axis (the run's time, from 0 to its end, when `time`)."""
         h = height_in or (3.6 if rows == 1 else 0.9 + 2.0 * rows)
         fig = Figure(figsize=(WIDTH_IN, h), dpi=100, layout="constrained")
         axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+        t_end = float(self.result.summary.get("duration_s") or 0.0)
         for ax in axes:
             ax.xaxis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 2, 2.5, 5, 10], min_n_ticks=3))
             ax.yaxis.set_major_formatter(FuncFormatter(_count_formatter))
+            if time and t_end > 0:
+                ax.set_xlim(0, t_end / self.t_div)
         return fig, (axes if rows > 1 else axes[0])
 
     @staticmethod
@@ -315,18 +324,20 @@ class Plotter:
         fig, axes = self.figure(len(names))
         axes = axes if len(names) > 1 else [axes]
         for ax, name in zip(axes, names):
-            positive = False
+            drawn = []
             for metric, style, label in (("Duration.p99", "--", "p99"), ("Duration", ":", "mean"),
                                          ("Duration.p50", "-", "p50")):
                 s = per[metric].get(name)
                 if s is not None:
                     self.step(ax, s[0], s[1], color=self.colour(name), linestyle=style, label=label)
-                    positive |= bool(np.any(s[1] > 0))
+                    drawn.append(s[1])
             limit = slo_limit(self.config, "functions", name, "latency_p99_ms")
             self.slo_line(ax, limit, f"SLO: p99 ≤ {duration_text(limit / 1000)}" if limit else "")
-            _duration_axis(ax, positive)
-            ax.set_title(name, fontsize="medium", loc="left")
             ax.set_ylabel("duration")
+            if limit is not None:
+                drawn.append(np.array([limit]))
+            _duration_axis(ax, np.concatenate(drawn) if drawn else np.array([]))
+            ax.set_title(name, fontsize="medium", loc="left")
             self.legend(ax)
         axes[-1].set_xlabel(f"{self.t_label}; execution time, {self.per_period()}")
         return fig
@@ -337,21 +348,22 @@ class Plotter:
                 if isinstance(f, Mapping) and f.get("latency_ms")}
         if not rows:
             return None
-        fig, ax = self.figure()
+        fig, ax = self.figure(time=False)
         labels = [k for k, _ in _PERCENTILES]
-        positive = False
+        drawn: List[float] = []
         for name, lat in rows.items():
             ys = [_finite(lat.get(k)) for k in labels]
             ax.plot(range(len(labels)), ys, marker="o", color=self.colour(name), label=name)
-            positive |= any(y > 0 for y in ys if not math.isnan(y))
+            drawn += ys
             limit = slo_limit(self.config, "functions", name, "latency_p99_ms")
             if limit is not None:  # a short bar at p99
                 ax.hlines(limit, 1.8, 2.2, color=SLO_COLOUR, linewidth=2.5,
                           label=f"{name} SLO p99 ≤ {duration_text(limit / 1000)}")
+                drawn.append(limit)
         ax.set_xticks(range(len(labels)), [f"p{x:g}" if x < 100 else "max" for _, x in _PERCENTILES])
-        _duration_axis(ax, positive)
         ax.set_xlabel("percentile over the whole run")
         ax.set_ylabel("latency")
+        _duration_axis(ax, np.array(drawn))
         self.legend(ax)
         return fig
 
@@ -365,7 +377,7 @@ class Plotter:
             return None
         lo, hi = float(lat[ok].min()), float(lat[ok].max())
         bins = np.geomspace(lo, hi * 1.0001, 60) if hi > lo else 20
-        fig, ax = self.figure()
+        fig, ax = self.figure(time=False)
         group = next((c for c in ("function", "fn") if c in req.columns), None)
         if group is None:
             ax.hist(lat[ok], bins=bins, color="C0", label="all functions")
