@@ -8,6 +8,7 @@ Two pictures:
 - `network_svg`: one column per VPC with its subnets and hosts, the internet and on-premises
   networks, the VPC's gateways and connections written in its header, and an arrow per flow
   generator from source to destination (red when every flow was rejected).
+The <svg> elements carry no xmlns: inline in HTML they need none, and the page holds no URL.
 Simplifications: the layout is a longest-path layering with a few barycentre sweeps, not a
 crossing-minimising one; labels longer than a box are cut (the full name is in the tooltip).
 """
@@ -257,7 +258,7 @@ def services_svg(config: Mapping[str, Any]) -> Optional[str]:
         top = legend_h + MARGIN + (height - legend_h - 2 * MARGIN - 30 - col_h) / 2
         return MARGIN + c * (NODE_W + COL_GAP), top + r * (NODE_H + ROW_GAP)
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="diagram" id="diagram-services" '
+    out = [f'<svg class="diagram" id="diagram-services" '
            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
            f'data-nodes="{len(g.nodes)}" data-edges="{len(g.edges)}" font-family="system-ui,sans-serif">',
            _DEFS.format(m="arrow-s")]
@@ -401,7 +402,7 @@ def network_svg(config: Mapping[str, Any], summary: Optional[Mapping[str, Any]] 
         col_heights.append(y)
     height = max(col_heights) + MARGIN + 24
     width = MARGIN * 2 + len(columns) * COL_W + (len(columns) - 1) * GAP
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="diagram" id="diagram-network" '
+    out = [f'<svg class="diagram" id="diagram-network" '
            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" data-flows="{len(flows)}" '
            f'font-family="system-ui,sans-serif">', _DEFS.format(m="arrow-n"),
            f'<text x="{width - MARGIN}" y="{height - 8}" font-size="11" fill="#555" text-anchor="end">'

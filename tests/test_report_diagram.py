@@ -94,7 +94,7 @@ def test_a_cycle_does_not_hang_the_layout():
 def test_services_svg_is_valid_and_complete():
     svg = services_svg(resolved("fanout"))
     root = ET.fromstring(svg)
-    ns = "{http://www.w3.org/2000/svg}"
+    ns = ""  # inline SVG in HTML needs no namespace (the page stays free of URLs)
     nodes = root.findall(f".//{ns}g[@class='node']")
     paths = root.findall(f".//{ns}path[@class='edge']")
     g = services_graph(resolved("fanout"))
@@ -113,7 +113,7 @@ def test_network_places_and_svg():
                                                 "web_to_app": {"flows": 6, "accepted": 6}}}}}
     svg = network_svg(config, summary)
     root = ET.fromstring(svg)
-    ns = "{http://www.w3.org/2000/svg}"
+    ns = ""  # inline SVG in HTML needs no namespace (the page stays free of URLs)
     hosts = {g.get("data-id") for g in root.findall(f".//{ns}g[@class='host']")}
     assert {"prod/web1", "prod/db1", "analytics/warehouse1", "internet/203.0.113.7",
             "on-premises/192.168.10.5"} <= hosts
