@@ -6,8 +6,9 @@ Two pictures:
   connection (traffic -> target, subscription, rule target, queue -> function mapping,
   queue -> fleet, dead-letter queues and on-failure destinations dashed).
 - `network_svg`: one column per VPC with its subnets and hosts, the internet and on-premises
-  networks, the VPC's gateways and connections written in its header, and an arrow per flow
-  generator from source to destination (red when every flow was rejected).
+  networks, the VPC's gateways written in its header, peerings and transit gateways as brackets
+  above the VPCs they join, and an arrow per source and destination of the flow generators
+  (green when every flow was accepted, orange when some, red when none).
 The <svg> elements carry no xmlns: inline in HTML they need none, and the page holds no URL.
 Simplifications: the layout is a longest-path layering with a few barycentre sweeps, not a
 crossing-minimising one; labels longer than a box are cut (the full name is in the tooltip).
@@ -347,9 +348,21 @@ def _vpc_links(v: Mapping[str, Any]) -> List[str]:
     if v.get("internet_gateway"):
         out.append("internet gateway")
     out += [f"NAT {n}" for n in (v.get("nat_gateways") or {})]
-    out += [f"peering {n} ↔ {p.get('peer_vpc')}" for n, p in (v.get("peering_connections") or {}).items()]
     for n, g in (v.get("vpn_gateways") or {}).items():
         out.append(f"VPN gateway {n}")
+    return out
+
+
+def _between_vpcs(config: Mapping[str, Any]) -> List[Tuple[str, List[str]]]:
+    """(label, VPCs) of each connection between VPCs: a peering joins two, a transit gateway its attachments."""
+    out: List[Tuple[str, List[str]]] = []
+    for vname, v in (config.get("vpcs") or {}).items():
+        for pname, peer in ((v or {}).get("peering_connections") or {}).items():
+            out.append((f"peering {pname}", [vname, (peer or {}).get("peer_vpc", "")]))
+    for tname, tgw in (config.get("transit_gateways") or {}).items():
+        members = [a.get("vpc") for a in ((tgw or {}).get("attachments") or {}).values()
+                   if (a or {}).get("kind", "vpc") == "vpc" and a.get("vpc")]
+        out.append((f"transit gateway {tname}", members))
     return out
 
 
@@ -379,12 +392,14 @@ def network_svg(config: Mapping[str, Any], summary: Optional[Mapping[str, Any]] 
         columns.append((vname, [(s, hs) for s, hs in subnets.items()]))
     HOST_W, HOST_H, PAD, COL_W, GAP = 170, 26, 10, 210, 130
     head = 30 + 12 * max([min(4, len(_vpc_links(v or {}))) for v in vpcs.values()] + [0])
+    links = _between_vpcs(config)
+    strip = 26 + 12 * len(links) if links else 0  # room above the columns for peerings and transit gateways
     pos: Dict[Tuple[str, str], Tuple[float, float]] = {}  # (column place, host/address) -> left, top
     shapes: List[str] = []
     col_heights = []
     for ci, (cname, boxes) in enumerate(columns):
         x = MARGIN + ci * (COL_W + GAP)
-        y = MARGIN + head
+        y = MARGIN + strip + head
         for bname, items in boxes:
             box_top = y
             y += 22
@@ -411,13 +426,24 @@ def network_svg(config: Mapping[str, Any], summary: Optional[Mapping[str, Any]] 
         x = MARGIN + ci * (COL_W + GAP)
         v = vpcs.get(cname) or {}
         title = "outside the VPCs" if cname == "outside" else f"VPC {cname} {v.get('cidr', '')}"
-        out.append(f'<rect x="{x}" y="{MARGIN}" width="{COL_W}" height="{col_heights[ci] - MARGIN}" rx="8" '
+        top = MARGIN + strip
+        out.append(f'<rect x="{x}" y="{top}" width="{COL_W}" height="{col_heights[ci] - top}" rx="8" '
                    f'fill="none" stroke="{"#2e7d32" if cname != "outside" else "#90a4ae"}" stroke-width="1.6"/>'
-                   f'<text x="{x + 8}" y="{MARGIN + 17}" font-size="12.5" font-weight="600">'
+                   f'<text x="{x + 8}" y="{top + 17}" font-size="12.5" font-weight="600">'
                    f'{_esc(_cut(title, COL_W - 16))}</text>')
         for i, link in enumerate(_vpc_links(v)[:4]):  # the VPC's gateways and connections, one a line
-            out.append(f'<text x="{x + 8}" y="{MARGIN + 32 + 12 * i}" font-size="10" fill="#555">'
+            out.append(f'<text x="{x + 8}" y="{top + 32 + 12 * i}" font-size="10" fill="#555">'
                        f'{_esc(_cut(link, COL_W - 16))}</text>')
+    centre = {cname: MARGIN + ci * (COL_W + GAP) + COL_W / 2 for ci, (cname, _) in enumerate(columns)}
+    for i, (label_text, members) in enumerate(links):  # one bracket above the columns it joins
+        xs = sorted(centre[m] for m in members if m in centre)
+        if len(xs) < 2:
+            continue
+        y = MARGIN + 14 + 12 * i
+        path = " ".join(f"M{x:.1f},{MARGIN + strip} L{x:.1f},{y}" for x in xs) + f" M{xs[0]:.1f},{y} L{xs[-1]:.1f},{y}"
+        out.append(f'<path class="vpc-link" d="{path}" fill="none" stroke="#2e7d32" stroke-width="1.4" '
+                   f'stroke-dasharray="4,3"/><text x="{(xs[0] + xs[-1]) / 2:.1f}" y="{y - 3}" font-size="10.5" '
+                   f'fill="#2e7d32" text-anchor="middle">{_esc(label_text)}</text>')
     out += shapes
     for (place, item), (x0, y0) in pos.items():
         out.append(f'<g class="host" data-id="{_esc(place)}/{_esc(item)}"><rect x="{x0}" y="{y0}" '

@@ -119,9 +119,20 @@ def test_network_places_and_svg():
             "on-premises/192.168.10.5"} <= hosts
     flows = {p.get("data-flow"): p.get("stroke") for p in root.findall(f".//{ns}path[@class='flow']")}
     assert flows["web_to_db"] == "#c62828"  # every flow rejected: red
+    assert len(root.findall(f".//{ns}path[@class='vpc-link']")) == 1  # the peering prod <-> analytics
+    assert "peering to_analytics" in svg
     assert flows["web_to_app, web_to_app_ssh"] == "#2e7d32"  # one arrow per pair; ssh not in this summary
     summary["vpcs"]["prod"]["generators"]["web_to_app_ssh"] = {"flows": 100, "accepted": 0}
     root = ET.fromstring(network_svg(config, summary))
     flows = {p.get("data-flow"): p.get("stroke") for p in root.findall(f".//{ns}path[@class='flow']")}
     assert flows["web_to_app, web_to_app_ssh"] == "#ef6c00"  # some rejected: orange
     assert network_svg({"functions": {}}) is None
+
+
+def test_transit_gateway_joins_its_vpcs():
+    config = {"vpcs": {v: {"cidr": f"10.{i}.0.0/16", "subnets": {"s": {"cidr": f"10.{i}.1.0/24"}}}
+                       for i, v in enumerate(("a", "b", "c"))},
+              "transit_gateways": {"hub": {"attachments": {n: {"kind": "vpc", "vpc": n} for n in ("a", "b", "c")}}}}
+    root = ET.fromstring(network_svg(config))
+    links = root.findall(".//path[@class='vpc-link']")
+    assert len(links) == 1 and links[0].get("d").count("M") == 4  # three drops and the bar
