@@ -138,6 +138,9 @@ _WORDS = {
     "published": "published", "delivered": "delivered", "filtered_out": "filtered out", "failed": "failed",
     "notifications_failed": "failed delivery attempts", "pending_end": "pending at the end",
     "attempts": "delivery attempts", "put": "events put", "throttled": "throttled",
+    "batches": "receive batches", "messages": "messages processed", "max_busy_workers": "busy workers, peak",
+    "utilisation_max": "utilisation, peak (% of workers)", "entries": "entries put", "matched": "events matched",
+    "put_throttled": "PutEvents throttled",
     "flows": "flows", "accepted": "accepted", "rejected": "rejected", "bytes_accepted": "bytes accepted",
     "flow_log_records": "flow log records",
     "scenario": "scenario", "seed": "seed", "duration_s": "simulated time", "wall_s": "wall-clock time",
@@ -156,7 +159,7 @@ def kind_of(key: str) -> str:
     """How the value at dotted summary `key` is shown: 'ratio' (as %), 'duration_s', 'duration_ms' or 'number'."""
     last = key.rsplit(".", 1)[-1]
     parts = key.split(".")
-    if last.endswith("_ratio") or last.endswith("_ratio_max"):
+    if last.endswith(("_ratio", "_ratio_max")) or last.startswith("utilisation"):
         return "ratio"
     if "_per_" in last or last.endswith("gb_s"):  # a rate, or GB-seconds
         return "number"

@@ -84,6 +84,7 @@ def test_number_text(value, text):
     ("duration_s", "simulated time", "duration_s"),
     ("some_new_size_bytes", "some new size (bytes)", "number"),
     ("some_new_delay_ms", "some new delay", "duration_ms"),
+    ("worker_fleets.w.utilisation_max", "utilisation, peak (% of workers)", "ratio"),
 ])
 def test_labels_in_words_with_units(key, words, kind):
     assert label(key) == words
