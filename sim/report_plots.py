@@ -239,8 +239,9 @@ class Plotter:
                     ratio = np.where(n > 0, k / n, np.nan)
                 lo, hi = wilson_interval(k, n)
                 x = (t + (self.period_s or 0) / 2) / self.t_div  # the period's middle
-                ax.fill_between(x, 100 * lo, 100 * hi, color=colour, alpha=0.15, linewidth=0)
                 ax.plot(x, 100 * ratio, color=colour, marker=".", label=label)
+                ax.fill_between(x, 100 * lo, 100 * hi, color=colour, alpha=0.15, linewidth=0,
+                                label=f"{label.split(',')[0]}: 95 % interval")
                 top = max(top, float(np.nanmax(hi, initial=0)) * 100)
             for objective, what in (("throttle_ratio_max", "throttled"), ("error_ratio_max", "errors")):
                 limit = slo_limit(self.config, "functions", name, objective)
