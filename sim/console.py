@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from sim.diagram import arrivals, generator_rows
 from sim.report_format import duration_text, number_text, pct_text
 from sim.report_slo import SloCheck, error_ratio, slo_checks
 
@@ -182,9 +183,14 @@ def format_summary(summary: Mapping[str, Any], config: Optional[Mapping[str, Any
     for name, b in (summary.get("buses") or {}).items():
         lines.append(f"bus {name}: {_num(b.get('put'))} events, {_num(b.get('invocations'))} invocations,"
                      f" {_num(b.get('failed'))} failed, {_num(b.get('throttled'))} throttled")
+    rows = generator_rows(summary, config) if summary.get("vpcs") else []
     for name, v in (summary.get("vpcs") or {}).items():  # one line per VPC
-        lines.append(f"vpc {name}: {_num(v.get('flows'))} flows started here, {_num(v.get('accepted'))} accepted,"
-                     f" {_num(v.get('rejected'))} rejected")
+        line = (f"vpc {name}: {_num(v.get('flows'))} flows started here, {_num(v.get('accepted'))} accepted,"
+                f" {_num(v.get('rejected'))} rejected")
+        n_in, acc_in, _ = arrivals(rows, name)
+        if n_in:
+            line += f"; {_num(n_in)} arrived from elsewhere, {_num(acc_in)} of them accepted"
+        lines.append(line)
     if checks:
         lines.append("")
         lines.extend(format_slo_lines(checks))

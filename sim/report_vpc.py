@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
-from sim.diagram import endpoint_place
+from sim.diagram import arrivals, generator_rows
 from sim.report_format import number_text, pct_text
 from sim.result import Result
 
@@ -32,27 +32,6 @@ def flow_logs_of(result: Result) -> Optional[pl.DataFrame]:
     if result.out_dir is not None and (Path(result.out_dir) / "flow_logs.parquet").is_file():
         return pl.read_parquet(Path(result.out_dir) / "flow_logs.parquet")
     return None
-
-
-def generator_rows(summary: Mapping[str, Any], config: Mapping[str, Any]) -> List[Dict[str, Any]]:
-    """One row per flow generator: name, source and destination (VPC or outside), flows, accepted, rejected."""
-    flows_cfg = {f.get("name"): f for f in config.get("flows") or []}
-    rows = []
-    for vname, v in (summary.get("vpcs") or {}).items():
-        for gname, g in (v.get("generators") or {}).items():
-            f = flows_cfg.get(gname, {})
-            src_place, src = endpoint_place(config, f.get("src", "")) if f else (vname, "?")
-            dst_place, dst = endpoint_place(config, f.get("dst", "")) if f else ("?", "?")
-            rows.append({"name": gname, "counted_in": vname, "src": src, "src_place": src_place,
-                         "dst": dst, "dst_place": dst_place, "flows": int(g.get("flows", 0)),
-                         "accepted": int(g.get("accepted", 0)), "rejected": int(g.get("rejected", 0))})
-    return rows
-
-
-def arrivals(rows: List[Dict[str, Any]], vpc: str) -> Tuple[int, int, List[str]]:
-    """(flows, accepted, generator names) of the generators counted elsewhere whose destination is in `vpc`."""
-    mine = [r for r in rows if r["dst_place"] == vpc and r["counted_in"] != vpc]
-    return sum(r["flows"] for r in mine), sum(r["accepted"] for r in mine), [r["name"] for r in mine]
 
 
 def flows_over_time(logs: pl.DataFrame, period_s: float, accepted_total: Optional[Mapping[str, int]] = None

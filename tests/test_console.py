@@ -139,3 +139,18 @@ def test_slo_breaches_are_marked():
 
 def test_no_slo_lines_without_objectives():
     assert "SLO" not in format_summary(SUMMARY, {"slo": {"functions": {"api": {"latency_p99_ms": None}}}})
+
+
+def test_a_vpc_that_only_receives_flows_says_so():
+    summary = {"scenario": "n", "vpcs": {
+        "prod": {"flows": 60, "accepted": 50, "rejected": 10,
+                 "generators": {"to_wh": {"flows": 40, "accepted": 30, "rejected": 10},
+                                "local": {"flows": 20, "accepted": 20, "rejected": 0}}},
+        "analytics": {"flows": 0, "accepted": 0, "rejected": 0, "generators": {}}}}
+    config = {"vpcs": {"prod": {"cidr": "10.0.0.0/16", "hosts": {"app": {}, "db": {}}},
+                       "analytics": {"cidr": "10.1.0.0/16", "hosts": {"wh": {}}}},
+              "flows": [{"name": "to_wh", "src": "app", "dst": "wh"}, {"name": "local", "src": "app", "dst": "db"}]}
+    lines = format_summary(summary, config).splitlines()
+    assert "vpc prod: 60 flows started here, 50 accepted, 10 rejected" in lines
+    assert ("vpc analytics: 0 flows started here, 0 accepted, 0 rejected; 40 arrived from elsewhere,"
+            " 30 of them accepted") in lines
