@@ -356,9 +356,9 @@ def _figure_html(fid: str, title: str, draw: Callable[[], Optional[Figure]]) -> 
             f"{body}</figure>")
 
 
-def figures(result: Result) -> Dict[str, Callable[[], Optional[Figure]]]:
+def figures(result: Result, p: Optional[Plotter] = None) -> Dict[str, Callable[[], Optional[Figure]]]:
     """Every figure of the report by id: a function drawing it (None when its data is missing)."""
-    p = Plotter(result)
+    p = p or Plotter(result)
     return {
         "plot-invocations": p.invocations, "plot-ratios": p.ratios, "plot-concurrency": p.concurrency,
         "plot-cold-starts": p.cold_starts, "plot-duration": p.duration,
@@ -385,8 +385,8 @@ def build_report(result: Result) -> str:
     """The whole report of `result` as one HTML page (no external resources)."""
     s = result.summary
     name = html.escape(str(s.get("scenario", (result.config or {}).get("name", "run"))))
-    draw = figures(result)
     plotter = Plotter(result)
+    draw = figures(result, plotter)
     vpc = vpc_html(result, _cell, lambda fid, title: _figure_html(fid, title, draw[fid]))
     return (
         "<!DOCTYPE html>\n"
