@@ -234,7 +234,7 @@ def _by_resource_html(costs: pl.DataFrame) -> str:
     g = (costs.group_by("service", "resource", maintain_order=True)
          .agg((pl.col("unblended_cost_usd") * (pl.col("period") == "monthly")).sum().alias("monthly"),
               (pl.col("unblended_cost_usd") * (pl.col("period") != "monthly")).sum().alias("simulated"))
-         .sort("monthly", descending=True))
+         .sort(["monthly", "service", "resource"], descending=[True, False, False], maintain_order=True))
     whole = float(g["monthly"].sum()) or 1.0
     body = "".join(
         f"<tr><td>{html.escape(r['resource'] or '–')}</td><td>{html.escape(service_label(r['service']))}</td>"
@@ -251,7 +251,8 @@ def _breakdown_html(costs: pl.DataFrame) -> str:
     g = (costs.filter(pl.col("period") == "monthly")
          .group_by("service", "usage_type", "unit", maintain_order=True)
          .agg(pl.col("usage_amount").sum(), pl.col("unblended_cost_usd").sum())
-         .sort("unblended_cost_usd", descending=True))
+         .sort(["unblended_cost_usd", "service", "usage_type"], descending=[True, False, False],
+               maintain_order=True))
     whole = float(g["unblended_cost_usd"].sum()) or 1.0
     body = "".join(
         f"<tr><td>{html.escape(service_label(r['service']))}</td><td>{html.escape(r['usage_type'])}</td>"

@@ -462,7 +462,8 @@ class Plotter:
             return None
         wide = (m.pivot(on="dimension", index="time_s", values="value", aggregate_function="sum")
                 .sort("time_s").fill_null(0))
-        cols = [c for c in wide.columns if c != "time_s" and float(wide[c].sum()) > 0]
+        # sorted: the pivot's column order is not guaranteed, and the page must rebuild byte for byte
+        cols = sorted(c for c in wide.columns if c != "time_s" and float(wide[c].sum()) > 0)
         if not cols:
             return None
         fig, ax = self.figure()
