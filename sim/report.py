@@ -34,14 +34,14 @@ from sim.writers import json_safe
 # missing is still present, holding a note instead of an image.
 FIGURES: List[Tuple[str, str]] = [
     ("plot-invocations", "Invocations and throttled attempts"),
-    ("plot-ratios", "Throttled and failed, in % (with SLO lines)"),
+    ("plot-ratios", "Throttled and failed, in %"),
     ("plot-concurrency", "Concurrency against its limit"),
     ("plot-cold-starts", "Cold starts"),
-    ("plot-duration", "Duration percentiles over time (with the p99 SLO)"),
+    ("plot-duration", "Duration percentiles over time"),
     ("plot-latency-percentiles", "Latency percentiles over the run"),
     ("plot-latency-histogram", "Latency of sampled requests"),
     ("plot-queue-backlog", "Queue backlog: messages visible and in flight"),
-    ("plot-queue-age", "Age of the oldest message per queue (with SLO lines)"),
+    ("plot-queue-age", "Age of the oldest message per queue"),
 ]
 FIGURE_IDS = [fid for fid, _ in FIGURES]
 
@@ -371,7 +371,9 @@ def figures(result: Result, p: Optional[Plotter] = None) -> Dict[str, Callable[[
 
 def _plots_html(result: Result, draw: Mapping[str, Callable[[], Optional[Figure]]]) -> str:
     body = "".join(_figure_html(fid, title, draw[fid]) for fid, title in FIGURES)
-    return f'<section id="plots"><h2>Over time and distributions</h2>{body}</section>'
+    note = ('<p class="explain">Service level objectives the scenario sets (<code>slo:</code>) are drawn as '
+            'dashed lines and named in the legends.</p>' if slo_checks(result.summary, result.config or {}) else "")
+    return f'<section id="plots"><h2>Over time and distributions</h2>{note}{body}</section>'
 
 
 def _config_html(config: Mapping[str, Any]) -> str:
