@@ -460,15 +460,18 @@ class Plotter:
         m = self.metrics.filter((pl.col("namespace") == "cloudtwin/Billing") & (pl.col("metric") == "CostUSD"))
         if m.height == 0:
             return None
-        wide = (m.pivot(on="dimension", index="time_s", values="value", aggregate_function="sum")
-                .sort("time_s").fill_null(0))
-        # sorted: the pivot's column order is not guaranteed, and the page must rebuild byte for byte
-        cols = sorted(c for c in wide.columns if c != "time_s" and float(wide[c].sum()) > 0)
+        # Summed with math.fsum, exactly, in sorted order: a parallel sum may differ in the last bit
+        # from one run to the next, and a rebuilt page must be byte for byte the same.
+        t = np.unique(m["time_s"].to_numpy())
+        at = {float(x): i for i, x in enumerate(t)}
+        cells: Dict[str, Dict[int, List[float]]] = {}
+        for time_s, dim, value in m.select("time_s", "dimension", "value").iter_rows():
+            cells.setdefault(dim, {}).setdefault(at[float(time_s)], []).append(float(value))
+        cols = sorted(c for c, per in cells.items() if any(math.fsum(v) > 0 for v in per.values()))
         if not cols:
             return None
         fig, ax = self.figure()
-        t = wide["time_s"].to_numpy()
-        ys = [wide[c].to_numpy() for c in cols]
+        ys = [np.array([math.fsum(cells[c].get(i, [])) for i in range(len(t))]) for c in cols]
         if self.period_s and len(t):  # draw the last period to its end
             t = np.append(t, t[-1] + self.period_s)
             ys = [np.append(y, y[-1]) for y in ys]
