@@ -30,6 +30,7 @@ from scenarios.rules import (
     TARGET_KINDS,
 )
 from scenarios.schema import AsyncConfig, Function, Message, Retries, Scenario, Traffic
+from scenarios.slo import check_slo
 from scenarios.yamlpath import index, is_within, key, num
 
 # Function names (and traffic source names, which key the summary the same way): letters,
@@ -65,6 +66,7 @@ def check_references(s: Scenario, problems: Problems) -> None:
     for i, t in enumerate(s.traffic):
         _check_traffic(s, i, t, seen, problems)
     _check_async_settings(s, problems)
+    check_slo(s, problems)
     for path, message in quota_warnings(s):
         problems.warn(path, message)
 

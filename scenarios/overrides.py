@@ -23,6 +23,9 @@ from scenarios.errors import Problems
 from scenarios.yamlpath import index, key
 
 SET, ADD, DELETE = "set", "add", "delete"
+# Mappings whose keys name resources defined elsewhere (checked there), so an override may
+# create an entry without `+`: `slo.functions.api.latency_p99_ms=300`.
+KEYED_BY_REFERENCE = frozenset({"slo.functions", "slo.queues"})
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ def _apply(data: dict, o: Override, root: type, problems: Problems) -> None:
         elif origin in (dict, typing.Dict):
             child_tp, step = typing.get_args(tp)[1], key(path, part)
             have = node if isinstance(node, dict) else {}
-            if part not in have and o.op != ADD and _is_resource(child_tp):
+            if part not in have and o.op != ADD and _is_resource(child_tp) and path not in KEYED_BY_REFERENCE:
                 problems.broken(step, _no_entry(path, part, list(have), o) + where)
                 return
         else:

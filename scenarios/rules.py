@@ -52,6 +52,7 @@ from scenarios.messaging import (
     Topic,
     WorkerFleet,
 )
+from scenarios.slo import FunctionSlo, QueueSlo
 from scenarios.yamlpath import num
 
 # Payload limits (docs/FACTS.md, "payloads"): synchronous 6 MB; asynchronous 1 MB (was 256 KB).
@@ -206,6 +207,10 @@ RANGES: Dict[Tuple[type, str], Range] = {
                                                            " (the AWS Pricing Calculator's month is 730 h)"),
     (Message, "groups"): at_least(1, ceiling=MESSAGE_GROUPS_MAX, why="the simulator's ceiling (SQS sets no quota"
                                                                  " on message groups; each costs a filter-table row)"),
+    (FunctionSlo, "latency_p99_ms"): positive("ms"),
+    (FunctionSlo, "throttle_ratio_max"): FRACTION,
+    (FunctionSlo, "error_ratio_max"): FRACTION,
+    (QueueSlo, "age_of_oldest_max_s"): positive("s"),
     (Queue, "visibility_timeout_s"): between(0, SQS_MAX_VISIBILITY_S, "s"),
     (Queue, "retention_s"): between(SQS_MIN_RETENTION_S, SQS_MAX_RETENTION_S, "s"),
     (Queue, "delay_s"): between(0, SQS_MAX_DELAY_S, "s"),

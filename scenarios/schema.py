@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from scenarios.slo import Slo
+
 # Distribution kinds and the parameters each takes (docs/DESIGN.md §5).
 DIST_PARAMS: Dict[str, tuple] = {
     "fixed": ("value",),
@@ -209,6 +211,8 @@ class Scenario:
     vpcs: Dict[str, Vpc] = field(default_factory=dict)
     transit_gateways: Dict[str, TransitGateway] = field(default_factory=dict)
     flows: List[Flow] = field(default_factory=list)
+    # Service level objectives (scenarios/slo.py): lines in the report, a check on the terminal
+    slo: Slo = field(default_factory=Slo)
 
 
 # The messaging services' dataclasses (they use Dist, so they live in their own module and

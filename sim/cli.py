@@ -541,7 +541,7 @@ def _job(cfg: DictConfig) -> None:
         sys.exit(1)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    text = format_summary(result.summary)
+    text = format_summary(result.summary, result.config)
     log.info("run finished\n%s", text)
     print(text)
     print(f"\nreport: {out_dir / 'report.html'}")

@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-# (header, width) of the per-function table, in column order.
+from sim.diagram import arrivals, generator_rows
+from sim.report_format import duration_text, number_text, pct_text
+from sim.report_slo import SloCheck, error_ratio, slo_checks
+
+# (header, width) of the per-function table, in column order; the name column's width is
+# set by the longest name.
 _COLUMNS = [
-    ("function", 0),  # width set by the longest name
+    ("function", 0),
     ("invocations", 12),
-    ("cold %", 8),
-    ("throttles", 10),
-    ("errors", 8),
-    ("p50 ms", 9),
-    ("p99 ms", 9),
-    ("max conc", 9),
-    ("avg inst", 9),
+    ("cold starts", 12),
+    ("throttled", 10),
+    ("errors", 9),
+    ("p50 latency", 12),
+    ("p99 latency", 12),
+    ("peak conc.", 11),
+    ("avg envs", 9),
+]
+# (header, width, summary key) of the queue table.
+_QUEUE_COLUMNS = [
+    ("sent", 11, "sent"),
+    ("deleted", 11, "deleted"),
+    ("to DLQ", 9, "dead_lettered"),
+    ("visible at end", 14, "visible_end"),
+    ("in flight at end", 16, "in_flight_end"),
+    ("peak visible", 12, "visible_max"),
+    ("oldest age", 11, "age_of_oldest_max_s"),
 ]
 
 
@@ -32,24 +47,17 @@ def _num(value: Any, digits: int = 0) -> str:
     return f"{x:,.{digits}f}"
 
 
+def _ms(value: Any) -> str:
+    """A latency in ms as a duration in words ('119 ms', '1.44 s'); '-' when missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return duration_text(float(value) / 1000.0)
+
+
 def _pct(value: Any) -> str:
-    """A ratio in [0, 1] as a percentage with two decimals."""
-    if value is None:
-        return "-"
-    x = float(value)
-    return "-" if math.isnan(x) else f"{100.0 * x:.2f}"
-
-
-def _duration(seconds: Any) -> str:
-    """Simulated duration as seconds plus a readable h/min form."""
-    if seconds is None:
-        return "-"
-    s = float(seconds)
-    if s >= 3600:
-        return f"{s:,.0f} s ({s / 3600:g} h)"
-    if s >= 60:
-        return f"{s:,.0f} s ({s / 60:g} min)"
-    return f"{s:g} s"
+    """A ratio as a percentage ('93.72 %'); '-' when missing."""
+    text = pct_text(value)
+    return "-" if text == "–" else text
 
 
 def service_label(code: str) -> str:
@@ -62,17 +70,19 @@ def service_label(code: str) -> str:
 
 def format_run_line(summary: Mapping[str, Any]) -> str:
     """One line: scenario, seed, simulated duration, requests, wall time and speed."""
+    wall = summary.get("wall_s")
     return (
         f"scenario {summary.get('scenario', '-')}  seed {summary.get('seed', '-')}  "
-        f"simulated {_duration(summary.get('duration_s'))}  "
+        f"simulated {'-' if summary.get('duration_s') is None else duration_text(summary['duration_s'])}  "
         f"requests {_num(summary.get('requests_simulated'))}  "
-        f"wall {_num(summary.get('wall_s'), 2)} s  "
+        f"wall {'-' if wall is None else duration_text(wall)}  "
         f"({_num(summary.get('requests_per_wall_s'))} requests/wall-s)"
     )
 
 
-def format_function_table(functions: Mapping[str, Mapping[str, Any]]) -> List[str]:
-    """Header plus one fixed-width row per function."""
+def format_function_table(functions: Mapping[str, Mapping[str, Any]],
+                          breaches: Sequence[str] = ()) -> List[str]:
+    """Header plus one fixed-width row per function; a function in `breaches` is marked 'SLO!'."""
     name_w = max([len("function")] + [len(n) for n in functions])
     widths = [name_w] + [w for _, w in _COLUMNS[1:]]
     header = "  ".join(
@@ -84,19 +94,43 @@ def format_function_table(functions: Mapping[str, Mapping[str, Any]]) -> List[st
         cells = [
             _num(f.get("invocations")),
             _pct(f.get("cold_start_ratio")),
-            _num(f.get("throttles")),
-            _num(f.get("errors")),
-            _num(lat.get("p50"), 1),
-            _num(lat.get("p99"), 1),
+            _pct(f.get("throttle_ratio")),
+            _pct(error_ratio(f)),
+            _ms(lat.get("p50")),
+            _ms(lat.get("p99")),
             _num(f.get("max_concurrency")),
             _num(f.get("avg_instances"), 1),
         ]
-        lines.append("  ".join([name.ljust(name_w)] + [c.rjust(w) for c, w in zip(cells, widths[1:])]))
+        row = "  ".join([name.ljust(name_w)] + [c.rjust(w) for c, w in zip(cells, widths[1:])])
+        lines.append(row + ("  SLO!" if name in breaches else ""))
     return lines
 
 
-def format_cost_line(cost: Mapping[str, Any]) -> Optional[str]:
-    """The projected monthly cost and each service's share of it, or None without costs."""
+def format_queue_table(queues: Mapping[str, Mapping[str, Any]], breaches: Sequence[str] = ()) -> List[str]:
+    """Header plus one row per queue: traffic, what is left at the end (visible and in flight), backlog, age."""
+    name_w = max([len("queue")] + [len(n) for n in queues])
+    header = "  ".join(["queue".ljust(name_w)] + [h.rjust(w) for h, w, _ in _QUEUE_COLUMNS])
+    lines = [header, "-" * len(header)]
+    for name, q in queues.items():
+        cells = [(_ms(1000.0 * q[k]) if k == "age_of_oldest_max_s" and q.get(k) is not None else _num(q.get(k)))
+                 for _, _, k in _QUEUE_COLUMNS]
+        row = "  ".join([name.ljust(name_w)] + [c.rjust(w) for c, (_, w, _) in zip(cells, _QUEUE_COLUMNS)])
+        lines.append(row + ("  SLO!" if name in breaches else ""))
+    return lines
+
+
+def projection_text(cost: Mapping[str, Any], duration_s: Optional[float], month_h: Optional[float]) -> str:
+    """What the monthly figure assumes: 'the simulated 15 min repeated to fill a 730 h month (× 2,920)'."""
+    if not duration_s or not month_h:
+        return "the simulated period scaled to a month"
+    factor = float(month_h) * 3600.0 / float(duration_s)
+    return (f"the simulated {duration_text(duration_s)} repeated to fill a {number_text(month_h)} h month "
+            f"(× {number_text(round(factor, 2))})")
+
+
+def format_cost_line(cost: Mapping[str, Any], duration_s: Optional[float] = None,
+                     month_h: Optional[float] = None) -> Optional[str]:
+    """The projected monthly cost, what it assumes, and each service's share of it; None without costs."""
     monthly = cost.get("monthly")
     total = cost.get("total")
     if monthly is None and total is None:
@@ -113,25 +147,35 @@ def format_cost_line(cost: Mapping[str, Any]) -> Optional[str]:
                    key=lambda kv: -float(kv[1] or 0))
     if parts:
         head += ", of which " + ", ".join(f"{service_label(k)} ${_num(v, 2)}" for k, v in parts)
+    if monthly is not None and duration_s:
+        head += f"\n  assumes {projection_text(cost, duration_s, month_h)}"
     return head
 
 
-def format_summary(summary: Mapping[str, Any]) -> str:
-    """The run line, the per-function table and, when present, the cost line."""
+def format_slo_lines(checks: Sequence[SloCheck]) -> List[str]:
+    """One line per objective: 'SLO met: …' or 'SLO BREACHED: …', breaches first."""
+    ordered = [c for c in checks if not c.met] + [c for c in checks if c.met]
+    return [f"SLO {'met' if c.met else 'BREACHED'}: {c.text()}" for c in ordered]
+
+
+def format_summary(summary: Mapping[str, Any], config: Optional[Mapping[str, Any]] = None) -> str:
+    """The run line, the function and queue tables, topics, buses and VPCs, SLOs and the cost line.
+
+    `config` is the resolved scenario (Result.config): it gives the service level objectives
+    (`slo:`) and the month length; without it, no SLO is checked and the month is AWS's 730 h.
+    """
+    config = config or {}
+    checks = slo_checks(summary, config)
+    breached = {(c.section, c.name) for c in checks if not c.met}
     lines = [format_run_line(summary)]
     functions = summary.get("functions") or {}
     if functions:
         lines.append("")
-        lines.extend(format_function_table(functions))
+        lines.extend(format_function_table(functions, [n for s, n in breached if s == "functions"]))
     queues = summary.get("queues") or {}
     if queues:
         lines.append("")
-        lines.append(f"{'queue':<16}{'sent':>12}{'deleted':>12}{'to DLQ':>10}{'visible end':>13}"
-                     f"{'max backlog':>13}{'oldest s':>10}")
-        for name, q in queues.items():
-            lines.append(f"{name[:15]:<16}{_num(q.get('sent')):>12}{_num(q.get('deleted')):>12}"
-                         f"{_num(q.get('dead_lettered')):>10}{_num(q.get('visible_end')):>13}"
-                         f"{_num(q.get('visible_max')):>13}{_num(round(q.get('age_of_oldest_max_s') or 0)):>10}")
+        lines.extend(format_queue_table(queues, [n for s, n in breached if s == "queues"]))
     for name, t in (summary.get("topics") or {}).items():
         lines.append(f"topic {name}: {_num(t.get('published'))} published, {_num(t.get('delivered'))} delivered,"
                      f" {_num(t.get('filtered_out'))} filtered out, {_num(t.get('failed'))} failed,"
@@ -139,13 +183,22 @@ def format_summary(summary: Mapping[str, Any]) -> str:
     for name, b in (summary.get("buses") or {}).items():
         lines.append(f"bus {name}: {_num(b.get('put'))} events, {_num(b.get('invocations'))} invocations,"
                      f" {_num(b.get('failed'))} failed, {_num(b.get('throttled'))} throttled")
+    rows = generator_rows(summary, config) if summary.get("vpcs") else []
     for name, v in (summary.get("vpcs") or {}).items():  # one line per VPC
-        lines.append(f"vpc {name}: {_num(v.get('flows'))} flows, {_num(v.get('accepted'))} accepted,"
-                     f" {_num(v.get('rejected'))} rejected")
+        line = (f"vpc {name}: {_num(v.get('flows'))} flows started here, {_num(v.get('accepted'))} accepted,"
+                f" {_num(v.get('rejected'))} rejected")
+        n_in, acc_in, _ = arrivals(rows, name)
+        if n_in:
+            line += f"; {_num(n_in)} arrived from elsewhere, {_num(acc_in)} of them accepted"
+        lines.append(line)
+    if checks:
+        lines.append("")
+        lines.extend(format_slo_lines(checks))
     cost = summary.get("cost_usd")
     if cost:
-        line = format_cost_line(cost)
+        month_h = (config.get("billing") or {}).get("month_h", 730.0)
+        line = format_cost_line(cost, summary.get("duration_s"), month_h)
         if line:
             lines.append("")
-            lines.append(line)
+            lines.extend(line.split("\n"))
     return "\n".join(lines)

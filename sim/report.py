@@ -1,4 +1,12 @@
-"""The HTML report of one run: a single self-contained page with its plots inlined as PNG."""
+"""The HTML report of one run: a single self-contained page, plots inlined as PNG and diagrams as SVG.
+
+Page order: the run in one line; at a glance (objectives met or breached, the monthly cost and
+what it assumes); the architecture; cost by service and by resource; a table per service
+(labels in words, ratios in %, durations as people write them, the exact value of every cell
+in its `data-value`); plots over time; the VPC section; the resolved scenario. Modules:
+`sim.report_format` (words and numbers), `sim.report_plots` (figures), `sim.diagram` (SVG),
+`sim.report_vpc` (VPC section), `sim.report_slo` (objectives).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,6 @@ import base64
 import html
 import io
 import json
-import math
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
@@ -14,84 +21,83 @@ import polars as pl
 import yaml
 from matplotlib.figure import Figure
 
-from sim.console import service_label
+from sim.console import projection_text, service_label
+from sim.diagram import network_svg, services_svg
+from sim.report_format import duration_text, label, number_text, pct_text, usd_text, value_text
+from sim.report_plots import Plotter
+from sim.report_slo import error_ratio, slo_checks
+from sim.report_vpc import flows_figure, vpc_html
 from sim.result import Result
 from sim.writers import json_safe
 
-LAMBDA = "AWS/Lambda"
-EXTRA = "cloudtwin/Lambda"
-FN_PREFIX = "FunctionName="
-SQS = "AWS/SQS"
-QUEUE_PREFIX = "QueueName="
-
-# Every figure the report has, in page order: (id, title). A figure whose data is missing
-# is still present, holding a note instead of an image.
+# Every figure of the "over time" section, in page order: (id, title). A figure whose data is
+# missing is still present, holding a note instead of an image.
 FIGURES: List[Tuple[str, str]] = [
-    ("plot-invocations", "Invocations and throttles"),
+    ("plot-invocations", "Invocations and throttled attempts"),
+    ("plot-ratios", "Throttled and failed, in %"),
     ("plot-concurrency", "Concurrency against its limit"),
     ("plot-cold-starts", "Cold starts"),
-    ("plot-duration", "Duration over time"),
-    ("plot-latency-percentiles", "Latency percentiles"),
+    ("plot-duration", "Duration percentiles over time"),
+    ("plot-latency-percentiles", "Latency percentiles over the run"),
     ("plot-latency-histogram", "Latency of sampled requests"),
-    ("plot-queue-backlog", "Queue backlog: messages visible (solid) and in flight (dashed)"),
+    ("plot-queue-backlog", "Queue backlog: messages visible and in flight"),
+    ("plot-queue-age", "Age of the oldest message per queue"),
 ]
 FIGURE_IDS = [fid for fid, _ in FIGURES]
 
-_RUN_KEYS = ["scenario", "seed", "duration_s", "requests_simulated", "wall_s", "requests_per_wall_s"]
-_PERCENTILES = [("p50", 50), ("p90", 90), ("p99", 99), ("p999", 99.9), ("max", 100)]
+_NOTES = {
+    "plot-invocations": "no Invocations or Throttles metrics were recorded",
+    "plot-ratios": "no Invocations metric was recorded",
+    "plot-concurrency": "no ConcurrentExecutions metric was recorded",
+    "plot-cold-starts": "no ColdStarts metric was recorded",
+    "plot-duration": "no Duration metrics were recorded",
+    "plot-latency-percentiles": "the summary has no latency percentiles",
+    "plot-latency-histogram": "no requests were sampled (set record.requests.sample or record.requests.first_n)",
+    "plot-queue-backlog": "the scenario has no SQS queues",
+    "plot-queue-age": "the scenario has no SQS queues",
+    "plot-cost-over-time": "no cost was metered",
+    "plot-vpc-flows": "there are no flow log records (no flow met an interface)",
+}
+
+# Rows first in each section's table, in this order; the others follow in summary order.
+_FIRST = {
+    "functions": ["invocations", "throttles", "throttle_ratio", "errors", "error_ratio", "timeouts",
+                  "cold_starts", "cold_start_ratio", "latency_ms.p50", "latency_ms.p90", "latency_ms.p99",
+                  "latency_ms.p999", "latency_ms.max", "latency_ms.mean", "max_concurrency", "avg_instances"],
+    "queues": ["type", "sent", "received", "deleted", "dead_lettered", "visible_end", "in_flight_end",
+               "delayed_end", "visible_max", "age_of_oldest_max_s"],
+}
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;
-color:#222;padding:0 1rem}
-h1{margin-bottom:.2rem}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}
+color:#222;padding:0 1rem;line-height:1.4}
+h1{margin-bottom:.2rem}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2.2rem}
+.runline{color:#555;margin-top:0}
 table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}
 th,td{border:1px solid #ddd;padding:.25rem .6rem}td.num{text-align:right;font-variant-numeric:tabular-nums}
-th{background:#f5f5f5;text-align:left}
+th{background:#f5f5f5;text-align:left;font-weight:600}
 .scroll{overflow-x:auto}
-figure{margin:1rem 0 2rem}figure img{max-width:100%}
+figure{margin:1rem 0 2rem}figure img{max-width:100%;height:auto}
 figcaption{font-weight:600;margin-bottom:.3rem}
-.note{color:#777;font-style:italic}
+.note{color:#777;font-style:italic}.explain{color:#444;font-size:.92rem}
+.glance{display:flex;flex-wrap:wrap;gap:1rem;margin:1rem 0}
+.card{border:1px solid #ddd;border-radius:8px;padding:.6rem .9rem;min-width:12rem;background:#fafafa}
+.card .big{font-size:1.5rem;font-weight:600}.card .small{color:#555;font-size:.85rem}
+.slo-breach{color:#b71c1c;font-weight:600}.slo-met{color:#1b5e20}
+svg.diagram{max-width:100%;height:auto;display:block;margin:.5rem 0 1.5rem}
 pre{background:#f7f7f7;padding:.8rem;overflow-x:auto;font-size:.85rem}
 """
 
 
-# ---------------------------------------------------------------- formatting
-
-def _fmt(value: Any) -> str:
-    """A number for a table cell: integers with separators, floats to 4 significant digits."""
-    if value is None:
-        return "–"
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        return str(value)
-    x = float(value)
-    if math.isnan(x):
-        return "–"
-    if math.isinf(x):
-        return "∞" if x > 0 else "-∞"
-    if x == int(x) and abs(x) < 1e15:
-        return f"{int(x):,}"
-    if abs(x) >= 1000:
-        return f"{x:,.1f}"
-    return f"{x:.4g}"
-
-
-def _usd(value: Any) -> str:
-    """Money: dollars and cents (a unit cost below a dollar keeps four significant digits)."""
-    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
-        return _fmt(value)
-    x = float(value)
-    return f"{x:.4g}" if 0 < abs(x) < 1 else f"{x:,.2f}"
-
+# ---------------------------------------------------------------- cells
 
 def _cell(key: str, value: Any, tag: str = "td") -> str:
-    """A table cell carrying `data-key` and the exact JSON value in `data-value`."""
+    """A table cell carrying `data-key` and the exact JSON value in `data-value`, showing words and units."""
     raw = html.escape(json.dumps(json_safe(value)), quote=True)
-    cls = ' class="num"' if isinstance(value, (int, float, np.integer, np.floating)) else ""
-    text = _usd(value) if key.startswith("cost_usd.") or key.endswith("_usd") else _fmt(value)
-    return (
-        f'<{tag}{cls} data-key="{html.escape(key, quote=True)}" data-value="{raw}">'
-        f"{html.escape(text)}</{tag}>"
-    )
+    cls = ' class="num"' if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) else ""
+    text = usd_text(value) if key.startswith("cost_usd.") or key.endswith("_usd") else value_text(key, value)
+    return (f'<{tag}{cls} data-key="{html.escape(key, quote=True)}" data-value="{raw}">'
+            f"{html.escape(text)}</{tag}>")
 
 
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
@@ -106,417 +112,236 @@ def _flatten(d: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
     return out
 
 
-# ---------------------------------------------------------------- summary tables
+def _row_head(key: str) -> str:
+    return f'<th title="{html.escape(key, quote=True)}">{html.escape(label(key))}</th>'
+
+
+# ---------------------------------------------------------------- header and glance
+
+def _run_line(s: Mapping[str, Any]) -> str:
+    parts = [f"seed {s.get('seed', '–')}"]
+    if s.get("duration_s") is not None:
+        parts.append(f"{duration_text(s['duration_s'])} simulated")
+    if s.get("requests_simulated") is not None:
+        parts.append(f"{number_text(s['requests_simulated'])} requests")
+    if s.get("wall_s") is not None:
+        parts.append(f"in {duration_text(s['wall_s'])} of wall-clock time")
+    return f'<p class="runline">{html.escape(" · ".join(parts))}</p>'
+
+
+def _glance_html(result: Result) -> str:
+    """Cards: objectives met or breached, the projected monthly cost and what it assumes, warnings."""
+    s, config = result.summary, result.config or {}
+    cards = []
+    cost = s.get("cost_usd") or {}
+    if cost.get("monthly") is not None:
+        month_h = (config.get("billing") or {}).get("month_h", 730.0)
+        free = (config.get("billing") or {}).get("free_tier")
+        cards.append(
+            f'<div class="card" id="glance-cost"><div class="small">projected monthly cost</div>'
+            f'<div class="big">{usd_text(cost["monthly"])}</div><div class="small" id="projection">assumes '
+            f'{html.escape(projection_text(cost, s.get("duration_s"), month_h))}; '
+            f'{"with" if free else "without"} the free tier</div></div>')
+    checks = slo_checks(s, config)
+    if checks:
+        bad = [c for c in checks if not c.met]
+        items = "".join(f'<li class="{"slo-met" if c.met else "slo-breach"}" data-slo="{"met" if c.met else "breach"}">'
+                        f'{"met" if c.met else "BREACHED"}: {html.escape(c.text())}</li>'
+                        for c in bad + [c for c in checks if c.met])
+        cards.append(f'<div class="card" id="glance-slo"><div class="small">service level objectives</div>'
+                     f'<div class="big">{len(checks) - len(bad)} of {len(checks)} met</div>'
+                     f'<ul style="margin:.3rem 0 0 1rem;padding:0">{items}</ul></div>')
+    warnings = s.get("warnings") or []
+    if warnings:
+        items = "".join(f"<li>{html.escape(str(w))}</li>" for w in warnings)
+        cards.append(f'<div class="card" id="glance-warnings"><div class="small">warnings</div><ul>{items}</ul></div>')
+    if not cards:
+        return ""
+    return f'<section id="glance"><div class="glance">{"".join(cards)}</div></section>'
+
+
+def _diagram_html(result: Result) -> str:
+    config = result.config or {}
+    svc = services_svg(config)
+    net = network_svg(config, result.summary)
+    if svc is None and net is None:
+        return ""
+    parts = ['<section id="architecture"><h2>Architecture</h2>']
+    if svc:
+        parts.append('<p class="explain">Services and what connects them, from traffic on the left to '
+                     'consumers on the right; hover a box for its full name.</p>' + svc)
+    if net:
+        parts.append('<p class="explain">Networks: each VPC with its subnets and hosts; one arrow per '
+                     'source and destination of the flow generators.</p>' + net)
+    parts.append("</section>")
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------- cost
+
+def _cost_html(result: Result, plotter: Plotter) -> str:
+    """Cost up front: totals and what the month assumes, per service, per resource, per usage type, over time."""
+    parts = ['<section id="cost"><h2>Cost</h2>']
+    s, config = result.summary, result.config or {}
+    cost = s.get("cost_usd")
+    costs = result.costs
+    if not cost and (costs is None or costs.height == 0):
+        parts.append('<p class="note">This run has no bill.</p></section>')
+        return "".join(parts)
+    if cost:
+        month_h = (config.get("billing") or {}).get("month_h", 730.0)
+        if cost.get("monthly") is not None:
+            parts.append(f'<p class="explain">The month is {html.escape(projection_text(cost, s.get("duration_s"), month_h))}: '
+                         'usage of the simulated period, scaled; tiers and the free tier apply to the month.</p>')
+        rows = "".join(
+            f"<tr><th>{words}</th>{_cell(f'cost_usd.{k}', cost[k])}</tr>"
+            for k, words in (("monthly", "projected month"), ("total", f"simulated {duration_text(s.get('duration_s'))}"))
+            if k in cost)
+        for k, v in (cost.get("unit") or {}).items():
+            svc, _, per = k.partition("_per_")
+            rows += (f"<tr><th>{html.escape(service_label(svc))} per {html.escape(per.replace('_', ' '))}</th>"
+                     f"{_cell(f'cost_usd.unit.{k}', v)}</tr>")
+        parts.append(f'<table id="cost-summary">{rows}</table>')
+        by_service = {k: (v if isinstance(v, Mapping) else {"monthly": v})  # a bare number: as the console reads it
+                      for k, v in (cost.get("by_service") or {}).items()}
+        if by_service:
+            whole = float(cost.get("monthly") or 0) or 1.0
+            body = ""
+            for svc, v in sorted(by_service.items(), key=lambda kv: -float((kv[1] or {}).get("monthly") or 0)):
+                share = pct_text(float(v.get("monthly") or 0) / whole) if cost.get("monthly") else "–"
+                body += (f"<tr><td>{html.escape(service_label(svc))}</td>"
+                         f"{_cell(f'cost_usd.by_service.{svc}.monthly', v.get('monthly'))}"
+                         f"{_cell(f'cost_usd.by_service.{svc}.total', v.get('total'))}"
+                         f'<td class="num">{share}</td></tr>')
+            parts.append('<h3>By service</h3><table id="cost-by-service"><tr><th>service</th><th>monthly</th>'
+                         f"<th>simulated period</th><th>share of the month</th></tr>{body}</table>")
+    if costs is not None and costs.height > 0:
+        parts.append(_by_resource_html(costs))
+        parts.append(_breakdown_html(costs))
+        parts.append(_figure_html("plot-cost-over-time", "Cost over time", plotter.cost_over_time))
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in costs.columns)
+        body = ""
+        for i, row in enumerate(costs.iter_rows(named=True)):
+            body += "<tr>" + "".join(_cell(f"costs.{i}.{c}", row[c]) for c in costs.columns) + "</tr>"
+        parts.append(f'<details><summary>line items ({costs.height})</summary><div class="scroll">'
+                     f'<table id="cost-items"><tr>{head}</tr>{body}</table></div></details>')
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _by_resource_html(costs: pl.DataFrame) -> str:
+    """Monthly and simulated-period cost per resource (function, queue, topic, …), most expensive first."""
+    g = (costs.group_by("service", "resource", maintain_order=True)
+         .agg((pl.col("unblended_cost_usd") * (pl.col("period") == "monthly")).sum().alias("monthly"),
+              (pl.col("unblended_cost_usd") * (pl.col("period") != "monthly")).sum().alias("simulated"))
+         .sort(["monthly", "service", "resource"], descending=[True, False, False], maintain_order=True))
+    whole = float(g["monthly"].sum()) or 1.0
+    body = "".join(
+        f"<tr><td>{html.escape(r['resource'] or '–')}</td><td>{html.escape(service_label(r['service']))}</td>"
+        f'<td class="num">{usd_text(r["monthly"])}</td><td class="num">{usd_text(r["simulated"])}</td>'
+        f'<td class="num">{pct_text(r["monthly"] / whole)}</td></tr>'
+        for r in g.iter_rows(named=True))
+    return ('<h3>By resource</h3><div class="scroll"><table id="cost-by-resource"><tr><th>resource</th>'
+            '<th>service</th><th>monthly</th><th>simulated period</th><th>share of the month</th></tr>'
+            f"{body}</table></div>")
+
+
+def _breakdown_html(costs: pl.DataFrame) -> str:
+    """Where the projected month's money goes: one row per service and usage type."""
+    g = (costs.filter(pl.col("period") == "monthly")
+         .group_by("service", "usage_type", "unit", maintain_order=True)
+         .agg(pl.col("usage_amount").sum(), pl.col("unblended_cost_usd").sum())
+         .sort(["unblended_cost_usd", "service", "usage_type"], descending=[True, False, False],
+               maintain_order=True))
+    whole = float(g["unblended_cost_usd"].sum()) or 1.0
+    body = "".join(
+        f"<tr><td>{html.escape(service_label(r['service']))}</td><td>{html.escape(r['usage_type'])}</td>"
+        f'<td class="num">{number_text(r["usage_amount"])} {html.escape(r["unit"])}</td>'
+        f'<td class="num">{usd_text(r["unblended_cost_usd"])}</td>'
+        f'<td class="num">{pct_text(r["unblended_cost_usd"] / whole)}</td></tr>'
+        for r in g.iter_rows(named=True))
+    return ('<h3>By usage type</h3><div class="scroll"><table id="cost-breakdown"><tr><th>service</th>'
+            '<th>usage type</th><th>monthly usage</th><th>monthly cost</th><th>share</th></tr>'
+            f"{body}</table></div>")
+
+
+# ---------------------------------------------------------------- service tables
+
+_SECTION_TITLES = {"functions": "Lambda functions", "queues": "SQS queues",
+                   "event_source_mappings": "Event source mappings (queue → function)",
+                   "worker_fleets": "Worker fleets", "topics": "SNS topics", "buses": "EventBridge buses"}
+
 
 def _run_table(summary: Mapping[str, Any]) -> str:
-    """Run info: the run-level scalars of the summary, one row each."""
-    keys = [k for k in _RUN_KEYS if k in summary]
-    keys += [
-        k for k, v in summary.items()
-        if k not in keys and not isinstance(v, (Mapping, list)) and k != "cost_usd"
-    ]
-    rows = "".join(f"<tr><th>{html.escape(k)}</th>{_cell(k, summary[k])}</tr>" for k in keys)
+    """The run's scalars, one row each, labelled in words."""
+    first = ["scenario", "seed", "duration_s", "requests_simulated", "wall_s", "requests_per_wall_s"]
+    keys = [k for k in first if k in summary]
+    keys += [k for k, v in summary.items()
+             if k not in keys and not isinstance(v, (Mapping, list)) and k != "cost_usd"]
+    rows = "".join(f"<tr>{_row_head(k)}{_cell(k, summary[k])}</tr>" for k in keys)
     return f'<table id="run-info">{rows}</table>'
 
 
 def _section_table(section: str, entities: Mapping[str, Mapping[str, Any]]) -> str:
-    """One section (functions, queues, …): a row per quantity, a column per entity."""
-    flat = {name: _flatten(v) for name, v in entities.items() if isinstance(v, Mapping)}
-    keys: List[str] = []
+    """One section (functions, queues, …): a row per quantity, a column per entity; nested tables apart."""
+    flat: Dict[str, Dict[str, Any]] = {}
+    nested: Dict[str, Dict[str, Mapping[str, Any]]] = {}  # e.g. a topic's subscriptions
+    for name, v in entities.items():
+        if not isinstance(v, Mapping):
+            continue
+        plain = {k: x for k, x in v.items()
+                 if not (isinstance(x, Mapping) and x and all(isinstance(y, Mapping) for y in x.values()))}
+        for k, x in v.items():
+            if k not in plain:
+                nested.setdefault(k, {}).update({f"{name} · {sub}": (x[sub], f"{section}.{name}.{k}.{sub}")
+                                                 for sub in x})
+        flat[name] = _flatten(plain)
+        if section == "functions":
+            flat[name]["error_ratio"] = error_ratio(v)  # derived: errors / invocations
+    keys: List[str] = [k for k in _FIRST.get(section, []) if any(k in f for f in flat.values())]
     for fields in flat.values():
         keys += [k for k in fields if k not in keys]
     head = "<tr><th></th>" + "".join(f"<th>{html.escape(n)}</th>" for n in flat) + "</tr>"
     body = ""
     for k in keys:
-        cells = "".join(
-            _cell(f"{section}.{name}.{k}", fields.get(k)) for name, fields in flat.items()
-        )
-        body += f"<tr><th>{html.escape(k)}</th>{cells}</tr>"
-    return (
-        f'<div class="scroll"><table id="table-{html.escape(section)}">{head}{body}</table></div>'
-    )
+        cells = "".join(_cell(f"{section}.{name}.{k}", fields.get(k)) for name, fields in flat.items())
+        body += f"<tr>{_row_head(k)}{cells}</tr>"
+    out = f'<div class="scroll"><table id="table-{html.escape(section)}">{head}{body}</table></div>'
+    for part, rows in nested.items():
+        sub_keys: List[str] = []
+        for v, _ in rows.values():
+            sub_keys += [k for k in _flatten(v) if k not in sub_keys]
+        thead = "<tr><th></th>" + "".join(_row_head(k) for k in sub_keys) + "</tr>"
+        tbody = ""
+        for name, (v, prefix) in rows.items():
+            f = _flatten(v)
+            tbody += (f"<tr><th>{html.escape(name)}</th>"
+                      + "".join(_cell(f"{prefix}.{k}", f.get(k)) for k in sub_keys) + "</tr>")
+        out += (f'<h4>{html.escape(part.replace("_", " "))}</h4><div class="scroll">'
+                f'<table id="table-{html.escape(section)}-{html.escape(part)}">{thead}{tbody}</table></div>')
+    return out
 
 
 def _summary_html(summary: Mapping[str, Any]) -> str:
-    """The run table plus one table per dict-of-dicts section of the summary."""
+    """The run table plus one table per service section of the summary."""
     parts = ['<section id="summary"><h2>Summary</h2>', _run_table(summary)]
     for section, value in summary.items():
-        if section in ("cost_usd", "vpcs") or not isinstance(value, Mapping) or not value:  # vpcs: _vpc_html
+        if section in ("cost_usd", "vpcs") or not isinstance(value, Mapping) or not value:
             continue
         if all(isinstance(v, Mapping) for v in value.values()):
-            parts.append(f"<h3>{html.escape(section)}</h3>")
+            title = _SECTION_TITLES.get(section, section.replace("_", " "))
+            parts.append(f'<h3 id="section-{html.escape(section)}">{html.escape(title)}</h3>')
             parts.append(_section_table(section, value))
     parts.append("</section>")
     return "".join(parts)
 
 
-def _cost_html(result: Result) -> str:
-    """The Cost section: totals, a breakdown by usage type, cost over time, line items."""
-    parts = ['<section id="cost"><h2>Cost</h2>']
-    cost = result.summary.get("cost_usd")
-    if cost:
-        rows = "".join(
-            f"<tr><th>{label}</th>{_cell(f'cost_usd.{k}', cost[k])}</tr>"
-            for k, label in (("monthly", "projected month (USD)"), ("total", "simulated period (USD)"))
-            if k in cost
-        )
-        for svc, v in (cost.get("by_service") or {}).items():
-            for k in ("monthly", "total"):
-                if isinstance(v, Mapping) and k in v:
-                    rows += (f"<tr><th>{html.escape(service_label(svc))}, {k} (USD)</th>"
-                             f"{_cell(f'cost_usd.by_service.{svc}.{k}', v[k])}</tr>")
-        for k, v in (cost.get("unit") or {}).items():
-            rows += f"<tr><th>{html.escape(k)} (USD)</th>{_cell(f'cost_usd.unit.{k}', v)}</tr>"
-        parts.append(f'<table id="cost-summary">{rows}</table>')
-    costs = result.costs
-    if costs is not None and costs.height > 0:
-        parts.append(_breakdown_html(costs))
-        parts.append(_figure_html("plot-cost-over-time", "Cost over time", _Plotter(result).cost_over_time))
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in costs.columns)
-        body = ""
-        for i, row in enumerate(costs.iter_rows(named=True)):
-            body += "<tr>" + "".join(_cell(f"costs.{i}.{c}", row[c]) for c in costs.columns) + "</tr>"
-        parts.append(
-            f'<details><summary>line items ({costs.height})</summary><div class="scroll">'
-            f'<table id="cost-items"><tr>{head}</tr>{body}</table></div></details>'
-        )
-    elif not cost:
-        parts.append('<p class="note">This run has no bill.</p>')
-    parts.append("</section>")
-    return "".join(parts)
-
-
-def _breakdown_html(costs) -> str:
-    """Where the projected month's money goes: one row per service and usage type."""
-    import polars as pl
-
-    g = (costs.filter(pl.col("period") == "monthly")
-         .group_by("service", "usage_type", "unit", maintain_order=True)
-         .agg(pl.col("usage_amount").sum(), pl.col("unblended_cost_usd").sum())
-         .sort("unblended_cost_usd", descending=True))
-    whole = float(g["unblended_cost_usd"].sum()) or 1.0
-    body = "".join(
-        f"<tr><td>{html.escape(service_label(r['service']))}</td><td>{html.escape(r['usage_type'])}</td>"
-        f"<td>{_fmt(r['usage_amount'])} {html.escape(r['unit'])}</td><td>{_usd(r['unblended_cost_usd'])}</td>"
-        f"<td>{100 * r['unblended_cost_usd'] / whole:.1f} %</td></tr>"
-        for r in g.iter_rows(named=True)
-    )
-    return ('<table id="cost-breakdown"><tr><th>service</th><th>usage type</th><th>monthly usage</th>'
-            f"<th>monthly cost (USD)</th><th>share</th></tr>{body}</table>")
-
-
-# ---------------------------------------------------------------- metric access
-
-def _function_series(
-    metrics: pl.DataFrame, metric: str, namespaces=(LAMBDA, EXTRA), prefix: str = FN_PREFIX
-) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
-    """Per function (or other dimension `prefix`) name: (time_s, value) of `metric`, by time."""
-    if metrics is None or metrics.height == 0 or "metric" not in metrics.columns:
-        return {}
-    rows = metrics.filter(
-        (pl.col("metric") == metric)
-        & pl.col("namespace").is_in(list(namespaces))
-        & pl.col("dimension").str.starts_with(prefix)
-    ).sort("time_s")
-    out: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
-    for dim in rows["dimension"].unique(maintain_order=True).to_list():
-        part = rows.filter(pl.col("dimension") == dim)
-        out[dim[len(prefix):]] = (
-            part["time_s"].to_numpy().astype(float),
-            part["value"].to_numpy().astype(float),
-        )
-    return out
-
-
-def _period_s(result: Result) -> Optional[float]:
-    """The recording period: from the resolved config, else the spacing of metric times."""
-    period = (result.config.get("record") or {}).get("period_s")
-    if period:
-        return float(period)
-    if result.metrics is not None and result.metrics.height > 1:
-        t = np.unique(result.metrics["time_s"].to_numpy())
-        if len(t) > 1:
-            return float(np.min(np.diff(t)))
-    return None
-
-
-def _time_axis(result: Result) -> Tuple[float, str]:
-    """(divisor, label) that puts the run's time axis in s, min or h."""
-    horizon = float(result.summary.get("duration_s") or 0.0)
-    if not horizon and result.metrics is not None and result.metrics.height:
-        horizon = float(result.metrics["time_s"].max())
-    if horizon >= 4 * 3600:
-        return 3600.0, "time (h)"
-    if horizon >= 600:
-        return 60.0, "time (min)"
-    return 1.0, "time (s)"
-
-
-# ---------------------------------------------------------------- plots
-
-class _Plotter:
-    """Draws the report's figures with consistent colours per function."""
-
-    # A limit more than this many times the largest value drawn is noted, not drawn.
-    OFF_SCALE = 4.0
-
-    def __init__(self, result: Result):
-        self.result = result
-        names = list((result.summary.get("functions") or {}).keys())
-        for metric in ("Invocations", "ConcurrentExecutions"):
-            names += [n for n in _function_series(result.metrics, metric) if n not in names]
-        self.names = names
-        self.t_div, self.t_label = _time_axis(result)
-        self.period_s = _period_s(result)
-
-    def colour(self, name: str) -> str:
-        i = self.names.index(name) if name in self.names else len(self.names)
-        return f"C{i % 10}"
-
-    def _figure(self, rows: int = 1) -> Tuple[Figure, Any]:
-        height_in = 3.4 if rows == 1 else 0.7 + 1.9 * rows
-        fig = Figure(figsize=(10.0, height_in), dpi=100)
-        fig.subplots_adjust(left=0.08, right=0.76, bottom=0.6 / height_in,
-                            top=1 - 0.2 / height_in, hspace=0.35)
-        axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
-        return fig, axes if rows > 1 else axes[0]
-
-    @staticmethod
-    def _legend(ax) -> None:
-        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                  borderaxespad=0.0, frameon=False)
-
-    def _step(self, ax, t: np.ndarray, v: np.ndarray, **kw) -> None:
-        """Per-period values as steps, the last one drawn to its period's end."""
-        if len(t) and self.period_s:
-            t = np.append(t, t[-1] + self.period_s)
-            v = np.append(v, v[-1])
-        ax.plot(t / self.t_div, v, drawstyle="steps-post", **kw)
-
-    def _per_period(self) -> str:
-        return f"per {self.period_s:g} s" if self.period_s else "per period"
-
-    def invocations(self) -> Optional[Figure]:
-        inv = _function_series(self.result.metrics, "Invocations")
-        thr = _function_series(self.result.metrics, "Throttles")
-        if not inv and not thr:
-            return None
-        fig, ax = self._figure()
-        for name, (t, v) in inv.items():
-            self._step(ax, t, v, color=self.colour(name), label=f"{name} invocations")
-        for name, (t, v) in thr.items():
-            self._step(ax, t, v, color=self.colour(name), linestyle="--", label=f"{name} throttles")
-        ax.set_xlabel(self.t_label)
-        ax.set_ylabel(f"count {self._per_period()}")
-        ax.set_ylim(bottom=0)
-        self._legend(ax)
-        return fig
-
-    def _limit(self, name: str) -> Optional[Tuple[np.ndarray, np.ndarray, str]]:
-        """The concurrency limit of function `name`: a recorded metric, else its reservation."""
-        for metric, label in (("ReservedConcurrency", "reserved"), ("ConcurrencyLimit", "limit")):
-            s = _function_series(self.result.metrics, metric).get(name)
-            if s is not None:
-                return s[0], s[1], label
-        reserved = ((self.result.config.get("functions") or {}).get(name) or {}).get(
-            "reserved_concurrency")
-        if reserved is not None:
-            return np.array([0.0]), np.array([float(reserved)]), "reserved"
-        return None
-
-    def concurrency(self) -> Optional[Figure]:
-        conc = _function_series(self.result.metrics, "ConcurrentExecutions")
-        if not conc:
-            return None
-        fig, axes = self._figure(len(conc))
-        axes = axes if len(conc) > 1 else [axes]
-        provisioned = _function_series(self.result.metrics, "ProvisionedConcurrentExecutions")
-        t_end = float(self.result.summary.get("duration_s") or 0.0)
-        for ax, (name, (t, v)) in zip(axes, conc.items()):
-            self._step(ax, t, v, color=self.colour(name), label="max concurrency")
-            top = float(np.nanmax(v)) if len(v) else 0.0
-            pc = provisioned.get(name)
-            if pc is not None and np.any(pc[1] > 0):
-                self._step(ax, pc[0], pc[1], color="C2", linestyle="-.", label="provisioned")
-                top = max(top, float(np.nanmax(pc[1])))
-            limit = self._limit(name)
-            if limit is not None:
-                lt, lv, label = limit
-                peak = float(np.nanmax(lv))
-                if top > 0 and peak > self.OFF_SCALE * top:
-                    label = f"{label} {peak:,.0f} (off scale)"
-                    ax.plot([], [], color="C3", linestyle=":", label=label)
-                elif len(lt) == 1 and t_end > lt[0]:  # a constant: draw it across the run
-                    ax.plot(np.array([lt[0], t_end]) / self.t_div, [lv[0], lv[0]], color="C3",
-                            linestyle=":", label=label)
-                else:
-                    self._step(ax, lt, lv, color="C3", linestyle=":", label=label)
-            ax.set_ylim(bottom=0)
-            ax.set_title(name, fontsize="medium", loc="left")
-            ax.set_ylabel("environments")
-            self._legend(ax)
-        axes[-1].set_xlabel(f"{self.t_label}; concurrency is the max {self._per_period()}")
-        return fig
-
-    def cold_starts(self) -> Optional[Figure]:
-        cold = _function_series(self.result.metrics, "ColdStarts")
-        if not cold:
-            return None
-        fig, ax = self._figure()
-        for name, (t, v) in cold.items():
-            self._step(ax, t, v, color=self.colour(name), label=name)
-        ax.set_xlabel(self.t_label)
-        ax.set_ylabel(f"cold starts {self._per_period()}")
-        ax.set_ylim(bottom=0)
-        self._legend(ax)
-        return fig
-
-    def duration(self) -> Optional[Figure]:
-        series = [
-            (metric, style, _function_series(self.result.metrics, metric))
-            for metric, style in (("Duration.p99", "--"), ("Duration", ":"), ("Duration.p50", "-"))
-        ]
-        if not any(s for _, _, s in series):
-            return None
-        fig, ax = self._figure()
-        positive = False
-        for metric, style, per_fn in series:
-            label = "mean" if metric == "Duration" else metric.split(".")[1]
-            for name, (t, v) in per_fn.items():
-                self._step(ax, t, v, color=self.colour(name), linestyle=style,
-                           label=f"{name} {label}")
-                positive |= bool(np.any(v > 0))
-        if positive:
-            ax.set_yscale("log")
-        ax.set_xlabel(self.t_label)
-        ax.set_ylabel(f"duration (ms), {self._per_period()}")
-        self._legend(ax)
-        return fig
-
-    def latency_percentiles(self) -> Optional[Figure]:
-        functions = self.result.summary.get("functions") or {}
-        rows = {
-            name: f.get("latency_ms") for name, f in functions.items()
-            if isinstance(f, Mapping) and f.get("latency_ms")
-        }
-        if not rows:
-            return None
-        fig, ax = self._figure()
-        labels = [k for k, _ in _PERCENTILES]
-        positive = False
-        for name, lat in rows.items():
-            ys = [_finite(lat.get(k)) for k in labels]
-            ax.plot(range(len(labels)), ys, marker="o", color=self.colour(name), label=name)
-            positive |= any(y > 0 for y in ys if not math.isnan(y))
-            mean = _finite(lat.get("mean"))
-            if not math.isnan(mean):
-                ax.axhline(mean, color=self.colour(name), linestyle=":", linewidth=1,
-                           label=f"{name} mean")
-        ax.set_xticks(range(len(labels)), [f"p{x:g}" if x < 100 else "max" for _, x in _PERCENTILES])
-        if positive:
-            ax.set_yscale("log")
-        ax.set_xlabel("percentile over the run")
-        ax.set_ylabel("latency (ms)")
-        self._legend(ax)
-        return fig
-
-    def cost_over_time(self) -> Optional[Figure]:
-        """Cost per period by usage type, stacked (the simulated period's bill, spread)."""
-        import polars as pl
-
-        m = self.result.metrics.filter((pl.col("namespace") == "cloudtwin/Billing") & (pl.col("metric") == "CostUSD"))
-        if m.height == 0:
-            return None
-        wide = m.pivot(on="dimension", index="time_s", values="value", aggregate_function="sum").sort("time_s").fill_null(0)
-        cols = [c for c in wide.columns if c != "time_s" and float(wide[c].sum()) > 0]
-        if not cols:
-            return None
-        fig, ax = self._figure()
-        t = wide["time_s"].to_numpy() / self.t_div
-        ax.stackplot(t, *[wide[c].to_numpy() for c in cols], step="post",
-                     labels=[c.split("UsageType=")[-1] for c in cols])
-        ax.set_ylabel(f"USD {self._per_period()}")
-        ax.set_xlabel(self.t_label)
-        self._legend(ax)
-        return fig
-
-    def queue_backlog(self) -> Optional[Figure]:
-        """ApproximateNumberOfMessagesVisible and ...NotVisible per queue, at each period's end."""
-        visible = _function_series(self.result.metrics, "ApproximateNumberOfMessagesVisible", (SQS,), QUEUE_PREFIX)
-        if not visible:
-            return None
-        flight = _function_series(self.result.metrics, "ApproximateNumberOfMessagesNotVisible", (SQS,), QUEUE_PREFIX)
-        fig, ax = self._figure()
-        for i, (name, (t, v)) in enumerate(visible.items()):
-            colour = f"C{i % 10}"
-            end = t + (self.period_s or 0.0)  # a snapshot at the period's end
-            ax.plot(end / self.t_div, v, color=colour, label=f"{name} visible")
-            if name in flight:
-                ax.plot(end / self.t_div, flight[name][1], color=colour, linestyle="--", label=f"{name} in flight")
-        ax.set_xlabel(self.t_label)
-        ax.set_ylabel("messages")
-        ax.set_ylim(bottom=0)
-        self._legend(ax)
-        return fig
-
-    def latency_histogram(self) -> Optional[Figure]:
-        req = self.result.requests
-        if req is None or req.height == 0 or "latency_ms" not in req.columns:
-            return None
-        lat = req["latency_ms"].cast(pl.Float64).to_numpy()
-        ok = np.isfinite(lat) & (lat > 0)  # throttled attempts have no latency
-        if not ok.any():
-            return None
-        lo, hi = float(lat[ok].min()), float(lat[ok].max())
-        bins = np.geomspace(lo, hi * 1.0001, 60) if hi > lo else 20
-        fig, ax = self._figure()
-        group = next((c for c in ("function", "fn") if c in req.columns), None)
-        if group is None:
-            ax.hist(lat[ok], bins=bins, color="C0", label="all functions")
-        else:
-            keys = req[group].to_numpy()
-            # An integer `fn` column indexes the functions in scenario order.
-            labels = dict(enumerate(self.names)) if group == "fn" else {}
-            for key in dict.fromkeys(keys[ok].tolist()):
-                name = labels.get(key, str(key))
-                sel = ok & (keys == key)
-                ax.hist(lat[sel], bins=bins, histtype="step", linewidth=1.5,
-                        color=self.colour(name), label=f"{name} ({int(sel.sum()):,})")
-        if isinstance(bins, np.ndarray):
-            ax.set_xscale("log")
-        ax.set_xlabel("latency (ms)")
-        ax.set_ylabel("sampled requests")
-        self._legend(ax)
-        return fig
-
-
-def _finite(value: Any) -> float:
-    """`value` as a float, NaN when missing or infinite."""
-    if value is None:
-        return math.nan
-    x = float(value)
-    return x if math.isfinite(x) else math.nan
-
+# ---------------------------------------------------------------- figures
 
 def _png_data_uri(fig: Figure) -> str:
-    """The figure as an inline base64 PNG."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-_NOTES = {
-    "plot-invocations": "no Invocations or Throttles metrics were recorded",
-    "plot-concurrency": "no ConcurrentExecutions metric was recorded",
-    "plot-cold-starts": "no ColdStarts metric was recorded",
-    "plot-duration": "no Duration metrics were recorded",
-    "plot-latency-percentiles": "the summary has no latency percentiles",
-    "plot-cost-over-time": "no cost was metered",
-    "plot-queue-backlog": "the scenario has no SQS queues",
-    "plot-latency-histogram": (
-        "no requests were sampled (set record.requests.sample or record.requests.first_n)"
-    ),
-}
 
 
 def _figure_html(fid: str, title: str, draw: Callable[[], Optional[Figure]]) -> str:
@@ -528,74 +353,51 @@ def _figure_html(fid: str, title: str, draw: Callable[[], Optional[Figure]]) -> 
     else:
         body = f'<img src="{_png_data_uri(fig)}" alt="{html.escape(title, quote=True)}">'
         state = "plot"
-    return (
-        f'<figure id="{fid}" data-state="{state}"><figcaption>{html.escape(title)}</figcaption>'
-        f"{body}</figure>"
-    )
+    return (f'<figure id="{fid}" data-state="{state}"><figcaption>{html.escape(title)}</figcaption>'
+            f"{body}</figure>")
 
 
-def _plots_html(result: Result) -> str:
-    """Every figure in FIGURES, in order."""
-    p = _Plotter(result)
-    draw = {
-        "plot-invocations": p.invocations,
-        "plot-concurrency": p.concurrency,
-        "plot-cold-starts": p.cold_starts,
-        "plot-duration": p.duration,
-        "plot-latency-percentiles": p.latency_percentiles,
-        "plot-latency-histogram": p.latency_histogram,
-        "plot-queue-backlog": p.queue_backlog,
+def figures(result: Result, p: Optional[Plotter] = None) -> Dict[str, Callable[[], Optional[Figure]]]:
+    """Every figure of the report by id: a function drawing it (None when its data is missing)."""
+    p = p or Plotter(result)
+    return {
+        "plot-invocations": p.invocations, "plot-ratios": p.ratios, "plot-concurrency": p.concurrency,
+        "plot-cold-starts": p.cold_starts, "plot-duration": p.duration,
+        "plot-latency-percentiles": p.latency_percentiles, "plot-latency-histogram": p.latency_histogram,
+        "plot-queue-backlog": p.queue_backlog, "plot-queue-age": p.queue_age,
+        "plot-cost-over-time": p.cost_over_time, "plot-vpc-flows": lambda: flows_figure(result, p),
     }
-    figures = "".join(_figure_html(fid, title, draw[fid]) for fid, title in FIGURES)
-    return f'<section id="plots"><h2>Over time and distributions</h2>{figures}</section>'
+
+
+def _plots_html(result: Result, draw: Mapping[str, Callable[[], Optional[Figure]]]) -> str:
+    body = "".join(_figure_html(fid, title, draw[fid]) for fid, title in FIGURES)
+    note = ('<p class="explain">Service level objectives the scenario sets (<code>slo:</code>) are drawn as '
+            'dashed lines and named in the legends.</p>' if slo_checks(result.summary, result.config or {}) else "")
+    return f'<section id="plots"><h2>Over time and distributions</h2>{note}{body}</section>'
 
 
 def _config_html(config: Mapping[str, Any]) -> str:
-    """The resolved scenario as YAML, folded."""
     if not config:
         return ""
     text = yaml.safe_dump(json_safe(dict(config)), sort_keys=False, allow_unicode=True)
-    return (
-        '<section id="config"><h2>Scenario</h2><details><summary>resolved config</summary>'
-        f"<pre>{html.escape(text)}</pre></details></section>"
-    )
-
-
-def _vpc_html(summary: Mapping[str, Any]) -> str:
-    """The VPC section: per VPC its flow totals, then accepted/rejected flows per deciding rule."""
-    vpcs = summary.get("vpcs")
-    if not vpcs:
-        return ""
-    parts = ['<section id="vpcs"><h2>VPC flows</h2>']
-    for name, v in vpcs.items():
-        esc = html.escape(name)
-        parts.append(f"<h3>{esc}</h3>")
-        rows = "".join(f"<tr><th>{k}</th>{_cell(f'vpcs.{name}.{k}', v[k])}</tr>"
-                       for k in ("flows", "accepted", "rejected", "bytes_accepted", "flow_log_records") if k in v)
-        parts.append(f'<table id="vpc-{esc}-totals">{rows}</table>')
-        rules = v.get("rules") or {}
-        if rules:
-            body = "".join(
-                f"<tr><td>{html.escape(k)}</td>{_cell(f'vpcs.{name}.rules.{k}.accepted', c['accepted'])}"
-                f"{_cell(f'vpcs.{name}.rules.{k}.rejected', c['rejected'])}</tr>"
-                for k, c in rules.items())
-            parts.append(f'<div class="scroll"><table id="vpc-{esc}-rules"><tr><th>deciding rule or step</th>'
-                         f"<th>accepted</th><th>rejected</th></tr>{body}</table></div>")
-        else:
-            parts.append('<p class="note">No flow met this VPC.</p>')
-    parts.append("</section>")
-    return "".join(parts)
+    return ('<section id="config"><h2>Scenario</h2><details><summary>resolved config</summary>'
+            f"<pre>{html.escape(text)}</pre></details></section>")
 
 
 def build_report(result: Result) -> str:
     """The whole report of `result` as one HTML page (no external resources)."""
     s = result.summary
-    name = html.escape(str(s.get("scenario", result.config.get("name", "run"))))
+    name = html.escape(str(s.get("scenario", (result.config or {}).get("name", "run"))))
+    plotter = Plotter(result)
+    draw = figures(result, plotter)
+    vpc = vpc_html(result, _cell, lambda fid, title: _figure_html(fid, title, draw[fid]))
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8"><title>cloudtwin: {name}</title>'
         f"<style>{_CSS}</style></head><body>"
-        f"<h1>cloudtwin run: {name}</h1>"
-        f"{_summary_html(s)}{_vpc_html(s)}{_plots_html(result)}{_cost_html(result)}{_config_html(result.config)}"
+        f"<h1>cloudtwin run: {name}</h1>{_run_line(s)}"
+        f"{_glance_html(result)}{_diagram_html(result)}{_cost_html(result, plotter)}{_summary_html(s)}"
+        f"{_plots_html(result, draw)}{vpc}{_config_html(result.config or {})}"
         "</body></html>\n"
     )
+_Plotter = Plotter  # the name tests/test_writers.py knows it by

@@ -38,7 +38,8 @@ def _metrics() -> pl.DataFrame:
     rows.append((0.0, "cloudtwin/Lambda", "ConcurrencyLimit", "", 1000.0))
     for k in range(5):  # a queue's backlog snapshots
         rows += [(k * PERIOD_S, "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName=orders", 50.0 * k),
-                 (k * PERIOD_S, "AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "QueueName=orders", 10.0)]
+                 (k * PERIOD_S, "AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "QueueName=orders", 10.0),
+                 (k * PERIOD_S, "AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName=orders", 30.0 * k)]
     return pl.DataFrame(rows, schema=METRIC_SCHEMA, orient="row")
 
 

@@ -1,0 +1,170 @@
+"""The report's VPC section: flows per VPC and per generator, where they went, and flows per generator over time.
+
+Where the numbers come from: `summary.vpcs` counts each flow once, in the VPC where its
+generator's source is (so a VPC that only receives flows, across a peering or a transit
+gateway, shows 0 flows while its rules count them); the report adds, per VPC, the flows that
+arrive from elsewhere, from the generators' destinations in the resolved config. Flows over
+time come from the flow log records (`Result.flow_logs`, else `flow_logs.parquet` beside the
+report): a flow counts in the period of its start, as rejected when any of its records is a
+REJECT. A flow that meets no interface (no route) has no record, so the plot notes how many
+flows it cannot show.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+
+import numpy as np
+import polars as pl
+from matplotlib.figure import Figure
+
+from sim.diagram import arrivals, generator_rows
+from sim.report_format import number_text, pct_text
+from sim.result import Result
+
+
+def flow_logs_of(result: Result) -> Optional[pl.DataFrame]:
+    """The run's flow log records: in the Result, else read from its directory; None when there are none."""
+    if result.flow_logs is not None:
+        return result.flow_logs
+    if result.out_dir is not None and (Path(result.out_dir) / "flow_logs.parquet").is_file():
+        return pl.read_parquet(Path(result.out_dir) / "flow_logs.parquet")
+    return None
+
+
+def flows_over_time(logs: pl.DataFrame, period_s: float, accepted_total: Optional[Mapping[str, int]] = None
+                    ) -> Dict[str, Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per generator: (period start s, accepted flows, rejected flows) per period, from flow log records.
+
+    Flow logs give each interface's verdict, not the flow's: a flow dropped after its last
+    interface (no route onwards) has only ACCEPT records. All flows of a generator share one
+    path, and an accepted flow reaches every interface on it both ways, so a flow counts as
+    accepted when it has no REJECT record and as many records as the generator's fullest flow,
+    and the generator accepted some flows at all (`accepted_total`, from the summary).
+    """
+    if logs is None or logs.height == 0:
+        return {}
+    per_flow = (logs.group_by("flow", "flow_id")
+                .agg(pl.col("start").min(), (pl.col("action") == "REJECT").any().alias("reject"),
+                     pl.len().alias("records")))
+    full = pl.col("records") == pl.col("records").max().over("flow")
+    some = pl.col("flow").replace_strict(dict(accepted_total or {}), default=1, return_dtype=pl.Int64) > 0
+    per_flow = per_flow.with_columns(
+        (pl.col("start") // period_s * period_s).alias("t"),
+        (~pl.col("reject") & full & some).alias("ok"))
+    out = {}
+    t_all = np.unique(per_flow["t"].to_numpy())
+    idx = {float(t): i for i, t in enumerate(t_all)}
+    for name in logs["flow"].unique(maintain_order=True).to_list():
+        part = per_flow.filter(pl.col("flow") == name)
+        g = part.group_by("t").agg(pl.col("ok").sum().alias("acc"), (~pl.col("ok")).sum().alias("rej"))
+        acc = np.zeros(len(t_all))
+        rej = np.zeros(len(t_all))
+        for t, a, r in g.iter_rows():
+            acc[idx[float(t)]], rej[idx[float(t)]] = a, r
+        out[name] = (t_all.astype(float), acc, rej)
+    return out
+
+
+def flows_figure(result: Result, plotter) -> Optional[Figure]:
+    """Accepted and rejected flows per generator per period: two panels sharing the time axis."""
+    logs = flow_logs_of(result)
+    period = plotter.period_s or 60.0
+    accepted = {r["name"]: r["accepted"] for r in generator_rows(result.summary, result.config or {})}
+    per = flows_over_time(logs, period, accepted)
+    if not per:
+        return None
+    fig, (top, bottom) = plotter.figure(2, height_in=5.6)
+    names = list(per)
+    for i, name in enumerate(names):
+        t, acc, rej = per[name]
+        colour = f"C{i % 10}"
+        if acc.any():
+            plotter.step(top, t, acc, color=colour, label=name)
+        if rej.any():
+            plotter.step(bottom, t, rej, color=colour, label=name)
+    top.set_title("accepted", fontsize="medium", loc="left")
+    bottom.set_title("rejected", fontsize="medium", loc="left")
+    for ax in (top, bottom):
+        ax.set_ylabel(f"flows {plotter.per_period()}")
+        ax.set_ylim(bottom=0)
+        plotter.legend(ax)
+    bottom.set_xlabel(f"{plotter.t_label}; a flow counts in the period it starts")
+    return fig
+
+
+def missing_from_logs(result: Result) -> Dict[str, int]:
+    """Per generator, the flows the summary counts that have no flow log record (they met no interface)."""
+    logs = flow_logs_of(result)
+    seen = ({} if logs is None or logs.height == 0 else
+            dict(logs.group_by("flow").agg(pl.col("flow_id").n_unique()).iter_rows()))
+    out = {}
+    for r in generator_rows(result.summary, result.config):
+        gap = r["flows"] - int(seen.get(r["name"], 0))
+        if gap > 0:
+            out[r["name"]] = gap
+    return out
+
+
+def _place(p: str, addr: str) -> str:
+    return f"{addr} ({p})" if p in ("internet", "on-premises") else f"{addr} in {p}"
+
+
+def vpc_html(result: Result, cell: Callable[[str, Any], str], figure_html: Callable[..., str]) -> str:
+    """The VPC section (module doc); `cell` writes a table cell with its summary key, `figure_html` a figure."""
+    summary, config = result.summary, result.config or {}
+    vpcs = summary.get("vpcs")
+    if not vpcs:
+        return ""
+    rows = generator_rows(summary, config)
+    parts = ['<section id="vpcs"><h2>VPC flows</h2>',
+             '<p class="explain">Each flow is counted once, in the VPC where it starts. Flows that cross into '
+             'another VPC (peering, transit gateway) are listed again under that VPC as arriving flows.</p>']
+    head = ("<tr><th>VPC</th><th>flows started here</th><th>accepted</th><th>rejected</th><th>bytes accepted</th>"
+            "<th>flows arriving from elsewhere</th><th>of which accepted</th><th>flow log records</th></tr>")
+    body = ""
+    for name, v in vpcs.items():
+        n_in, acc_in, names = arrivals(rows, name)
+        esc = html.escape(name)
+        via = f' title="{html.escape(", ".join(names), quote=True)}"' if names else ""
+        body += (f"<tr><th>{esc}</th>{cell(f'vpcs.{name}.flows', v.get('flows'))}"
+                 f"{cell(f'vpcs.{name}.accepted', v.get('accepted'))}{cell(f'vpcs.{name}.rejected', v.get('rejected'))}"
+                 f"{cell(f'vpcs.{name}.bytes_accepted', v.get('bytes_accepted'))}"
+                 f'<td class="num" data-arriving="{n_in}"{via}>{number_text(n_in)}</td>'
+                 f'<td class="num">{number_text(acc_in)}</td>'
+                 f"{cell(f'vpcs.{name}.flow_log_records', v.get('flow_log_records'))}</tr>")
+    parts.append(f'<div class="scroll"><table id="vpc-totals">{head}{body}</table></div>')
+    if rows:
+        gen_body = ""
+        for r in rows:
+            k = f"vpcs.{r['counted_in']}.generators.{r['name']}"
+            share = pct_text(r["accepted"] / r["flows"]) if r["flows"] else "–"
+            gen_body += (f"<tr><td>{html.escape(r['name'])}</td>"
+                         f"<td>{html.escape(_place(r['src_place'], r['src']))}</td>"
+                         f"<td>{html.escape(_place(r['dst_place'], r['dst']))}</td>"
+                         f"{cell(k + '.flows', r['flows'])}{cell(k + '.accepted', r['accepted'])}"
+                         f"{cell(k + '.rejected', r['rejected'])}<td class=\"num\">{share}</td></tr>")
+        parts.append('<h3>Flow generators</h3><div class="scroll"><table id="vpc-generators"><tr><th>generator</th>'
+                     '<th>from</th><th>to</th><th>flows</th><th>accepted</th><th>rejected</th><th>accepted (%)</th>'
+                     f"</tr>{gen_body}</table></div>")
+    parts.append(figure_html("plot-vpc-flows", "Flows per generator over time"))
+    gaps = missing_from_logs(result)
+    if gaps:
+        text = ", ".join(f"{k} {number_text(v)}" for k, v in gaps.items())
+        parts.append(f'<p class="note">Not in the plot: flows rejected before they met any interface '
+                     f'(no route), which leave no flow log record: {html.escape(text)}.</p>')
+    for name, v in vpcs.items():
+        rules = v.get("rules") or {}
+        if not rules:
+            continue
+        esc = html.escape(name)
+        rbody = "".join(
+            f"<tr><td>{html.escape(k)}</td>{cell(f'vpcs.{name}.rules.{k}.accepted', c['accepted'])}"
+            f"{cell(f'vpcs.{name}.rules.{k}.rejected', c['rejected'])}</tr>" for k, c in rules.items())
+        parts.append(f'<details><summary>{esc}: flows by the rule or step that decided them ({len(rules)})</summary>'
+                     f'<div class="scroll"><table id="vpc-{esc}-rules"><tr><th>deciding rule or step</th>'
+                     f"<th>accepted</th><th>rejected</th></tr>{rbody}</table></div></details>")
+    parts.append("</section>")
+    return "".join(parts)

@@ -1,0 +1,68 @@
+"""The report's VPC section: flows counted where they start, arrivals from other VPCs, flows per generator over time."""
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sim import simulate
+from sim.report import build_report
+from sim.report_vpc import arrivals, flow_logs_of, flows_over_time, generator_rows, missing_from_logs
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "scenario"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    d = yaml.safe_load((CONFIGS / "vpc_three_tier.yaml").read_text())
+    d.pop("defaults", None)
+    d["duration_s"] = 180
+    out = tmp_path_factory.mktemp("vpc")
+    return simulate(d, out_dir=out, base_dir=CONFIGS)
+
+
+def test_flows_over_time_add_up_to_the_summary(run):
+    rows = {r["name"]: r for r in generator_rows(run.summary, run.config)}
+    per = flows_over_time(run.flow_logs, 60.0, {k: r["accepted"] for k, r in rows.items()})
+    assert set(per) == set(rows)  # every generator of this scenario meets an interface
+    for name, (t, acc, rej) in per.items():
+        assert list(t) == [0.0, 60.0, 120.0]
+        assert acc.sum() == rows[name]["accepted"], name
+        assert acc.sum() + rej.sum() == rows[name]["flows"], name
+    assert rows["web_to_warehouse"]["accepted"] == 0 and per["web_to_warehouse"][1].sum() == 0  # dropped after web1
+    assert missing_from_logs(run) == {}
+
+
+def test_a_vpc_that_only_receives_flows_shows_them(run):
+    rows = generator_rows(run.summary, run.config)
+    assert run.summary["vpcs"]["analytics"]["flows"] == 0  # counted where they start, in prod
+    n, acc, names = arrivals(rows, "analytics")
+    by = {r["name"]: r for r in rows}
+    assert names == ["app_to_warehouse", "web_to_warehouse"]
+    assert n == by["app_to_warehouse"]["flows"] + by["web_to_warehouse"]["flows"] > 0
+    assert acc == by["app_to_warehouse"]["accepted"] > 0
+    assert arrivals(rows, "prod") == (0, 0, [])
+    page = build_report(run)
+    assert f'data-arriving="{n}"' in page
+    assert 'id="plot-vpc-flows" data-state="plot"' in page
+    assert 'id="vpc-generators"' in page and "warehouse1 in analytics" in page
+
+
+def test_flow_logs_are_read_back_from_the_run_directory(run):
+    again = dataclasses.replace(run, flow_logs=None)
+    logs = flow_logs_of(again)
+    assert logs is not None and logs.height == run.flow_logs.height
+    assert flow_logs_of(dataclasses.replace(run, flow_logs=None, out_dir=None)) is None
+
+
+def test_flows_without_any_record_are_named():
+    # a generator whose flows met no interface: the summary counts them, the logs cannot show them
+    import polars as pl
+
+    from sim.result import Result
+
+    summary = {"vpcs": {"v": {"generators": {"lost": {"flows": 7, "accepted": 0, "rejected": 7}}}}}
+    r = Result(summary=summary, metrics=pl.DataFrame(), config={"flows": [{"name": "lost", "src": "a", "dst": "b"}]},
+               flow_logs=pl.DataFrame(schema={"flow": pl.Utf8, "flow_id": pl.Int64}))
+    assert missing_from_logs(r) == {"lost": 7}
