@@ -28,7 +28,6 @@ from kernels.queue_ref import (
     QP_SENT,
     QP_STALE_DELETES,
     QP_VISIBLE,
-    QP_WAIT_N,
     QPF_AGE_OLDEST_S,
     QPF_VISIBLE_S,
     QPF_WAIT_SUM_S,
