@@ -29,8 +29,16 @@ $(STAMP_RAY): pyproject.toml | $(PY)
 	$(INSTALL) '.[dev,ray]'; } || $(PY) -m pip install -q -e '.[dev,ray]'
 	touch $@ $(STAMP)
 
+# numba compiles the kernels on first use and caches them beside kernels/ (__pycache__):
+# done once here, in two processes, with a line saying so, rather than as a silent stall
+# inside the first run. Redone (a cache load, under a second) when a kernel changes.
+WARM := $(VENV)/.kernels-warm
+$(WARM): $(STAMP) $(wildcard kernels/*.py)
+	$(PY) -m sim.warmup --jobs 2
+	touch $@
+
 # Extra CLI arguments: make run ARGS="scenario=burst scenario.duration_s=120"
-run: $(STAMP)
+run: $(WARM)
 	$(VENV)/bin/cloudtwin $(ARGS)
 
 test: $(STAMP_RAY) browser

@@ -134,3 +134,21 @@ def hist_quantile(hist, q):
         if seen >= k:
             return bin_mid(i)
     return math.nan  # unreachable
+
+
+@jit
+def hist_quantile_in(hist, q, lo, hi):
+    """`hist_quantile` clamped to `[lo, hi]`, the exact smallest and largest values counted.
+
+    A bin's midpoint can lie outside the samples it holds (a fixed 1,000 ms duration sits in
+    the bin [996, 1004) and would report 1,000.0 only by luck); the clamp keeps every
+    percentile within [min, max], and a histogram whose values are all equal reports that
+    value exactly. The error bound of `hist_quantile` still holds: clamping only moves the
+    answer towards the true sample.
+    """
+    v = hist_quantile(hist, q)
+    if v < lo:
+        return lo
+    if v > hi:
+        return hi
+    return v

@@ -69,3 +69,13 @@ def hist_quantile_ref(values, q):
     v = np.sort(np.where(np.isnan(v), -np.inf, v))
     k = min(max(math.ceil(q * len(v)), 1), len(v))
     return bin_mid_ref(hist_index_ref(v[k - 1]))
+
+
+def hist_quantile_in_ref(values, q):
+    """`hist_quantile_ref` clamped to the samples' exact [min, max] (NaN samples ignored there)."""
+    v = np.asarray(values, dtype=np.float64)
+    x = hist_quantile_ref(v, q)
+    finite = v[~np.isnan(v)]
+    if math.isnan(x) or len(finite) == 0:
+        return x
+    return min(max(x, float(finite.min())), float(finite.max()))

@@ -13,7 +13,7 @@ import numpy as np
 from kernels import jit, jit_inline, jit_loop
 from kernels.billing import billed_ms
 from kernels.heap import heap_pop, heap_push
-from kernels.histogram import hist_index, hist_quantile
+from kernels.histogram import hist_index, hist_quantile_in
 
 # Status codes returned by run_pool.
 DONE = 0
@@ -60,7 +60,10 @@ T_PC_LAST_T = 3
 T_LAT_SUM_MS = 4
 T_LAT_MAX_MS = 5
 T_INIT_SUM_MS = 6
-N_FT = 7
+T_LAT_MIN_MS = 7  # exact extremes beside the histograms (percentiles are clamped to them);
+T_INIT_MIN_MS = 8  # the minima start at +inf (PoolState), the maxima at 0
+T_INIT_MAX_MS = 9
+N_FT = 10
 
 # Buckets, float64 columns of `bk`.
 B_CAP = 0
@@ -135,7 +138,9 @@ MF_DUR_P99 = 2
 MF_ASYNC_AGE_SUM_S = 3
 MF_ASYNC_AGE_MAX_S = 4
 MF_PC_UTIL_MAX = 5
-N_PMF = 6
+MF_DUR_MIN_MS = 6  # the period's exact duration extremes: its p50/p99 are clamped to them
+MF_DUR_MAX_MS = 7
+N_PMF = 8
 
 # Sampled rows: int64 `ri` and float64 `rf` columns.
 R_ID = 0
@@ -248,8 +253,9 @@ def control_provisioned(t, f, n, fs, ft, fpi, g, gf, pmi, pmf, phist):
 def _close_period(p, nf, pmi, pmf, phist):
     for f in range(nf):
         if pmi[p, f, M_INVOCATIONS] > 0:
-            pmf[p, f, MF_DUR_P50] = hist_quantile(phist[f], 0.5)
-            pmf[p, f, MF_DUR_P99] = hist_quantile(phist[f], 0.99)
+            lo, hi = pmf[p, f, MF_DUR_MIN_MS], pmf[p, f, MF_DUR_MAX_MS]
+            pmf[p, f, MF_DUR_P50] = hist_quantile_in(phist[f], 0.5, lo, hi)
+            pmf[p, f, MF_DUR_P99] = hist_quantile_in(phist[f], 0.99, lo, hi)
             phist[f, :] = 0
         else:
             pmf[p, f, MF_DUR_P50] = np.nan
@@ -488,14 +494,24 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
     else:
         pmi[p, f, M_BILLED_MS_OD] += billed
     pmf[p, f, MF_DUR_SUM_MS] += d
+    if pmi[p, f, M_INVOCATIONS] == 1 or d < pmf[p, f, MF_DUR_MIN_MS]:  # the period's first, or below
+        pmf[p, f, MF_DUR_MIN_MS] = d
+    if pmi[p, f, M_INVOCATIONS] == 1 or d > pmf[p, f, MF_DUR_MAX_MS]:
+        pmf[p, f, MF_DUR_MAX_MS] = d
     phist[f, hist_index(d)] += 1
     hlat[f, hist_index(lat)] += 1
     ft[f, T_LAT_SUM_MS] += lat
     if lat > ft[f, T_LAT_MAX_MS]:
         ft[f, T_LAT_MAX_MS] = lat
+    if lat < ft[f, T_LAT_MIN_MS]:
+        ft[f, T_LAT_MIN_MS] = lat
     if cold == 1:
         hinit[f, hist_index(init)] += 1
         ft[f, T_INIT_SUM_MS] += init
+        if init < ft[f, T_INIT_MIN_MS]:
+            ft[f, T_INIT_MIN_MS] = init
+        if init > ft[f, T_INIT_MAX_MS]:
+            ft[f, T_INIT_MAX_MS] = init
     ft[f, T_BUSY_S] += min(end, t_end) - t
     if inv == 1:
         age = t - first_t

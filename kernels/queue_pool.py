@@ -86,7 +86,9 @@ QS_BAT_HEAD = 8
 QS_BAT_TAIL = 9
 N_QS = 10
 QSF_VIS_LAST = 0
-N_QSF = 1
+QSF_WAIT_MIN_S = 1  # exact extremes of the first-receive waits beside `whist`: its
+QSF_WAIT_MAX_S = 2  # percentiles are clamped to them (the minimum starts at +inf)
+N_QSF = 3
 TL_DELAY = 0
 TL_REDRIVE = 1
 TL_VIS = 2
@@ -459,6 +461,10 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf
             qpm_i[p, q, QP_WAIT_N] += 1
             qpm_f[p, q, QPF_WAIT_SUM_S] += wait
             whist[q, hist_index(wait * 1000.0)] += 1
+            if wait < qsf[q, QSF_WAIT_MIN_S]:
+                qsf[q, QSF_WAIT_MIN_S] = wait
+            if wait > qsf[q, QSF_WAIT_MAX_S]:
+                qsf[q, QSF_WAIT_MAX_S] = wait
         k = off + got
         it[k, IT_SLOT] = node
         it[k, IT_MID] = mi[node, M_MID]

@@ -165,6 +165,7 @@ class MessagingResult:
     period_mapping: np.ndarray = None  # int64 [P, M, len(MAPPING_PERIOD)]
     period_fleet: np.ndarray = None  # int64 [P, W, len(FLEET_PERIOD)]
     wait_hist: np.ndarray = None  # int64 [Q, N_BINS]: first-receive waits in ms (histogram.py)
+    wait_range: np.ndarray = None  # float64 [Q, 2]: their exact min and max (s); +inf, 0 when none
     failure_sends: int = 0  # on-failure destination messages sent (mids -1 .. -failure_sends)
 
     @property
@@ -330,6 +331,7 @@ def _new_world(p, qp, mp, fp, streams, t_end, period_s) -> _World:
         period_mapping=np.zeros((n_p, n_m, len(MAPPING_PERIOD)), np.int64),
         period_fleet=np.zeros((n_p, n_w, len(FLEET_PERIOD)), np.int64),
         wait_hist=np.zeros((n_q, N_BINS), np.int64),
+        wait_range=np.tile(np.array([np.inf, 0.0]), (n_q, 1)),
     )
     ps = pool._new_state(p, streams, t_end)
     res.pool = ps.res
@@ -549,6 +551,8 @@ def _receive(w: _World, q: int, n_max: int, have: int, have_bytes: int, cap_byte
             _qc(w, q, QP_WAIT_N)
             w.res.period_queue_f[w.period, q, QPF_WAIT_SUM_S] += t - msg.entered_t
             w.res.wait_hist[q, hist_index_ref((t - msg.entered_t) * 1000.0)] += 1
+            lo, hi = w.res.wait_range[q]
+            w.res.wait_range[q] = (min(lo, t - msg.entered_t), max(hi, t - msg.entered_t))
         _log(w, t, msg, q, "received")
         items.append((msg, msg.receive_count))
         size += msg.size_bytes

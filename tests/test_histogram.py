@@ -23,6 +23,7 @@ from kernels.histogram import (
     hist_add_many,
     hist_index,
     hist_quantile,
+    hist_quantile_in,
 )
 from kernels.histogram_ref import (
     bin_high_ref,
@@ -31,6 +32,7 @@ from kernels.histogram_ref import (
     hist_add_many_ref,
     hist_add_ref,
     hist_index_ref,
+    hist_quantile_in_ref,
     hist_quantile_ref,
 )
 
@@ -212,3 +214,112 @@ def test_merge_is_addition(a, b):
     for q in QS:
         got, want = hist_quantile(ha + hb, q), hist_quantile(hab, q)
         assert (math.isnan(got) and math.isnan(want)) or got == want
+
+
+def _clamped(values, q):
+    h = empty()
+    hist_add_many(h, values)
+    return hist_quantile_in(h, q, float(values.min()), float(values.max()))
+
+
+@given(
+    hnp.arrays(np.float64, st.integers(1, 300), elements=st.floats(-10.0, 1e12, allow_nan=False)),
+    st.lists(st.floats(0.0, 1.0), min_size=1, max_size=8),
+)
+@settings(max_examples=300, deadline=None)
+def test_clamped_quantile_within_min_max_and_matches_twin(values, qs):
+    lo, hi = float(values.min()), float(values.max())
+    for q in qs:
+        got = _clamped(values, q)
+        assert lo <= got <= hi
+        assert got == hist_quantile_in_ref(values, q)
+
+
+@given(st.floats(-5.0, 1e12, allow_nan=False), st.integers(1, 50))
+@settings(max_examples=200, deadline=None)
+def test_clamped_quantile_of_equal_values_is_exact(v, n):
+    values = np.full(n, v)
+    for q in QS:
+        assert _clamped(values, q) == v
+
+
+def test_clamped_quantile_fixed_1000_ms():
+    # The issue's case: 1,000 ms sits in the bin [1000, 1004), whose midpoint 1,002.0 was
+    # reported as p50 of a fixed 1,000 ms duration.
+    one = np.zeros(N_BINS, np.int64)
+    one[hist_index(1000.0)] = 3
+    assert hist_quantile(one, 0.5) == 1002.0
+    assert hist_quantile_in(one, 0.5, 1000.0, 1000.0) == 1000.0
+    for v in (1000.0, 0.3, 7e6, 2.0**30):  # 2**30 overflows: the overflow bin reports 2**25
+        assert hist_quantile(np.bincount([hist_index(v)], minlength=N_BINS).astype(np.int64), 0.5) != v
+        assert _clamped(np.array([v, v, v]), 0.5) == v
+    assert math.isnan(hist_quantile_in(empty(), 0.5, 1.0, 2.0))
+
+
+# ---- through sim.simulate: every histogram-backed percentile of summary.json is honest
+
+
+def _run(fn: dict, duration_s: float = 20.0, rate_per_s: float = 20.0, seed: int = 1, queue: bool = False):
+    from sim import simulate
+
+    sc = {
+        "name": "pct",
+        "duration_s": duration_s,
+        "seed": seed,
+        "functions": {"f": {"timeout_s": 900, **fn}},
+        "traffic": [{"name": "t", "target": "queue:q" if queue else "function:f",
+                     "arrivals": {"kind": "poisson", "rate_per_s": rate_per_s}}],
+        "record": {"period_s": duration_s / 2},
+    }
+    if queue:
+        sc["queues"] = {"q": {"visibility_timeout_s": 900}}
+        sc["event_source_mappings"] = [{"source": "q", "function": "f", "batch_size": 5}]
+    return simulate(sc, progress=False)
+
+
+def _sections(summary: dict) -> list:
+    """(path, stats) of every histogram-backed section of summary.json."""
+    out = []
+    for name, f in summary.get("functions", {}).items():
+        out += [(f"functions.{name}.latency_ms", f["latency_ms"]), (f"functions.{name}.init_ms", f["init_ms"])]
+    for name, q in summary.get("queues", {}).items():
+        out.append((f"queues.{name}.wait_s", q["wait_s"]))
+    return out
+
+
+def test_fixed_duration_is_exact_through_simulate():
+    """The issue's case: a fixed 1,000 ms duration reported p50 1,002.0 (the bin's midpoint)."""
+    r = _run({"duration_ms": {"dist": "fixed", "value": 1000}, "init_ms": {"dist": "fixed", "value": 0}})
+    lat = r.summary["functions"]["f"]["latency_ms"]
+    assert lat["p50"] == lat["p90"] == lat["p99"] == lat["p999"] == lat["max"] == lat["min"] == 1000.0
+    assert lat["mean"] == 1000.0
+    assert lat["resolution_pct"] == 0.39
+    init = r.summary["functions"]["f"]["init_ms"]
+    assert init["p50"] == init["p99"] == init["max"] == 0.0
+
+
+def test_fixed_init_is_exact_through_simulate():
+    r = _run({"duration_ms": {"dist": "fixed", "value": 50}, "init_ms": {"dist": "fixed", "value": 333.3}},
+             rate_per_s=50.0)
+    init = r.summary["functions"]["f"]["init_ms"]
+    assert init["p50"] == init["p99"] == init["min"] == init["max"] == 333.3
+    assert "resolution_pct" in init
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.floats(1.0, 5000.0), st.floats(1.2, 20.0), st.floats(0.5, 3000.0), st.integers(0, 2**31 - 1),
+       st.booleans())
+def test_no_percentile_outside_min_max_through_simulate(median, spread, init_median, seed, queue):
+    fn = {"duration_ms": {"dist": "lognormal", "median": median, "p99": median * spread},
+          "init_ms": {"dist": "lognormal", "median": init_median, "p99": init_median * 2}}
+    r = _run(fn, duration_s=10.0, rate_per_s=30.0, seed=seed, queue=queue)
+    sections = _sections(r.summary)
+    assert any(path.endswith("wait_s") for path, _ in sections) == queue
+    for path, s in sections:
+        assert s["resolution_pct"] == 0.39, path
+        if s["mean"] is None:
+            continue
+        ps = [s[k] for k in ("p50", "p90", "p99", "p999") if k in s]
+        assert all(s["min"] <= p <= s["max"] for p in ps), (path, s)
+        assert ps == sorted(ps), (path, s)
+        assert s["min"] <= s["mean"] * (1 + 1e-12) and s["mean"] <= s["max"] * (1 + 1e-12), (path, s)

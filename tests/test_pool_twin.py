@@ -114,6 +114,17 @@ def compare(params, arrivals, streams, t_end, controls, initial, window_s=None):
         assert tot[f, K.M_BILLED_MS_OD] + tot[f, K.M_BILLED_MS_PC] == ref.billed_ms[f]
         assert tot[f, K.M_REQUEST_UNITS] == ref.request_units[f]
         assert math.isclose(state.ft[f, K.T_BUSY_S], ref.busy_time_s[f], rel_tol=1e-9, abs_tol=1e-9)
+        # the exact extremes kept beside the latency and init histograms (every row is sampled)
+        ran = [r for r in ref.rows if r[3] == f and r[4] != K.O_THROTTLED]
+        assert state.ft[f, K.T_LAT_MIN_MS] == min((r[7] for r in ran), default=math.inf)
+        assert state.ft[f, K.T_LAT_MAX_MS] == max((r[7] for r in ran), default=0.0)
+        assert state.ft[f, K.T_INIT_MIN_MS] == min((r[8] for r in ran if r[5]), default=math.inf)
+        assert state.ft[f, K.T_INIT_MAX_MS] == max((r[8] for r in ran if r[5]), default=0.0)
+        # per-period duration percentiles of the closed periods, clamped to the period's exact extremes
+        ran_p = (state.pmi[:, f, K.M_INVOCATIONS] > 0) & (np.arange(state.pmi.shape[0]) < state.g[K.G_PERIOD])
+        lo, hi = state.pmf[ran_p, f, K.MF_DUR_MIN_MS], state.pmf[ran_p, f, K.MF_DUR_MAX_MS]
+        p50, p99 = state.pmf[ran_p, f, K.MF_DUR_P50], state.pmf[ran_p, f, K.MF_DUR_P99]
+        assert np.all((lo <= p50) & (p50 <= p99) & (p99 <= hi))
 
 
 @settings(max_examples=300, deadline=None)

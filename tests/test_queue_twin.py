@@ -90,6 +90,7 @@ def compare(p, qp, mp, fp, items, s, t_end, period_s, window_s=None, controls=()
     np.testing.assert_array_equal(state.mapping_periods(), ref.period_mapping)
     np.testing.assert_array_equal(state.fleet_periods(), ref.period_fleet)
     np.testing.assert_array_equal(state.wait_hist(), ref.wait_hist)
+    np.testing.assert_array_equal(state.wait_range(), ref.wait_range)  # exact min and max waits
     mpm = state.mapping_periods().sum(axis=0)
     assert mpm[:, 0].tolist() == ref.batches_invoked
     assert mpm[:, 1].tolist() == ref.batches_throttled

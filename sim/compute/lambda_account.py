@@ -21,12 +21,12 @@ import numpy as np
 
 from kernels import lambda_pool as K
 from kernels.billing import request_units_many
-from kernels.histogram import hist_quantile
 from kernels.queue_ref import FleetParams, MappingParams, QueueParams
 from scenarios.messaging import SQS_IN_FLIGHT_LIMIT, EventSourceMapping, Queue, WorkerFleet
 from scenarios.schema import Account, Function, Retries
 from sim.batch import Inbox
 from sim.compute import pool_state
+from sim.compute.percentiles import hist_stats
 from sim.compute.pool_state import PoolParams, PoolState
 from sim.compute.queue_outputs import QueueOutputs
 from sim.compute.queue_state import MessagingState, MessagingStreams
@@ -347,7 +347,8 @@ class LambdaAccount(Component):
     def queue_outputs(self) -> QueueOutputs:
         pq, pqf = self.mq.queue_periods()
         return QueueOutputs(self.queues, self.mappings, self.fleets, pq, pqf, self.mq.mapping_periods(),
-                            self.mq.fleet_periods(), self.mq.wait_hist(), self.t_end, self.period_s)
+                            self.mq.fleet_periods(), self.mq.wait_hist(), self.mq.wait_range(), self.t_end,
+                            self.period_s)
 
     def summary(self) -> Dict[str, dict]:
         """The functions.NAME sections of summary.json."""
@@ -376,9 +377,11 @@ class LambdaAccount(Component):
                 "spillover_invocations": int(tot[f, K.M_SPILLOVER]),
                 "sync_failures": int(tot[f, K.M_SYNC_FAILED]),
                 "async_dropped": int(tot[f, K.M_ASYNC_DROPPED]),
-                "latency_ms": _stats(s.hlat[f], s.ft[f, K.T_LAT_SUM_MS], s.ft[f, K.T_LAT_MAX_MS],
-                                     ("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999)),
-                "init_ms": _stats(s.hinit[f], s.ft[f, K.T_INIT_SUM_MS], None, ("p50", 0.5), ("p99", 0.99)),
+                "latency_ms": hist_stats(s.hlat[f], s.ft[f, K.T_LAT_SUM_MS], s.ft[f, K.T_LAT_MIN_MS],
+                                         s.ft[f, K.T_LAT_MAX_MS], ("p50", 0.5), ("p90", 0.9), ("p99", 0.99),
+                                         ("p999", 0.999)),
+                "init_ms": hist_stats(s.hinit[f], s.ft[f, K.T_INIT_SUM_MS], s.ft[f, K.T_INIT_MIN_MS],
+                                      s.ft[f, K.T_INIT_MAX_MS], ("p50", 0.5), ("p99", 0.99)),
             }
         return out
 
@@ -464,16 +467,6 @@ class LambdaAccount(Component):
             "latency_ms": rf[:, K.R_LATENCY_MS],
             "init_ms": rf[:, K.R_INIT_MS],
         })
-
-
-def _stats(hist: np.ndarray, total: float, maximum, *quantiles) -> dict:
-    n = int(hist.sum())
-    out = {"mean": total / n if n else None}
-    for key, q in quantiles:
-        out[key] = float(hist_quantile(hist, q)) if n else None
-    if maximum is not None:
-        out["max"] = float(maximum) if n else None
-    return out
 
 
 def _cat(arrays: list) -> np.ndarray:

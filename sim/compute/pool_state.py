@@ -35,6 +35,7 @@ class PoolState:
         self.fpf[:, K.P_ASYNC_AGE_S] = p.async_max_age_s
         self.fs = np.zeros((nf, K.N_FS), np.int64)
         self.ft = np.zeros((nf, K.N_FT), np.float64)
+        self.ft[:, [K.T_LAT_MIN_MS, K.T_INIT_MIN_MS]] = np.inf  # exact minima, lowered by the kernel
         self.bk = np.zeros((len(p.bucket_cap), 4), np.float64)
         self.bk[:, K.B_CAP] = p.bucket_cap
         self.bk[:, K.B_RATE] = p.bucket_rate

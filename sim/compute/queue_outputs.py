@@ -9,7 +9,6 @@ from typing import Dict, List
 
 import numpy as np
 
-from kernels.histogram import hist_quantile
 from kernels.queue_ref import (
     MP_CONC_MAX,
     MP_INVOKED,
@@ -29,7 +28,6 @@ from kernels.queue_ref import (
     QP_SENT,
     QP_STALE_DELETES,
     QP_VISIBLE,
-    QP_WAIT_N,
     QPF_AGE_OLDEST_S,
     QPF_VISIBLE_S,
     QPF_WAIT_SUM_S,
@@ -38,17 +36,19 @@ from kernels.queue_ref import (
     WP_MESSAGES,
 )
 from scenarios.messaging import EventSourceMapping, Queue, WorkerFleet
+from sim.compute.percentiles import hist_stats
 
 
 class QueueOutputs:
     """Views over the kernel's arrays: pq int64 [P, Q, QP_*], pqf float64 [P, Q, QPF_*],
-    pm int64 [P, M, MP_*], pw int64 [P, W, WP_*], wait_hist int64 [Q, bins] (ms)."""
+    pm int64 [P, M, MP_*], pw int64 [P, W, WP_*], wait_hist int64 [Q, bins] (ms), wait_range
+    float64 [Q, 2] (the waits' exact min and max, s)."""
 
     def __init__(self, queues: Dict[str, Queue], mappings: List[EventSourceMapping], fleets: Dict[str, WorkerFleet],
-                 pq, pqf, pm, pw, wait_hist, t_end: float, period_s: float):
+                 pq, pqf, pm, pw, wait_hist, wait_range, t_end: float, period_s: float):
         self.queues, self.mappings, self.fleets = queues, mappings, fleets
         self.names = list(queues)
-        self.pq, self.pqf, self.pm, self.pw, self.wait_hist = pq, pqf, pm, pw, wait_hist
+        self.pq, self.pqf, self.pm, self.pw, self.wait_hist, self.wait_range = pq, pqf, pm, pw, wait_hist, wait_range
         self.t_end, self.period_s = t_end, period_s
 
     def mapping_label(self, m: EventSourceMapping) -> str:
@@ -84,8 +84,6 @@ class QueueOutputs:
     def _queue(self, q: int, name: str) -> dict:
         c, f = self.pq[:, q], self.pqf[:, q]
         tot = c.sum(axis=0)
-        n_wait = int(tot[QP_WAIT_N])
-        hist = self.wait_hist[q]
         return {
             "type": self.queues[name].type,
             "sent": int(tot[QP_SENT]),
@@ -103,11 +101,8 @@ class QueueOutputs:
             "visible_max": int(c[:, QP_VISIBLE].max()),
             "visible_avg": float(f[:, QPF_VISIBLE_S].sum()) / self.t_end,
             "age_of_oldest_max_s": float(f[:, QPF_AGE_OLDEST_S].max()),
-            "wait_s": {
-                "mean": float(f[:, QPF_WAIT_SUM_S].sum()) / n_wait if n_wait else None,
-                "p50": float(hist_quantile(hist, 0.5)) / 1000 if n_wait else None,
-                "p99": float(hist_quantile(hist, 0.99)) / 1000 if n_wait else None,
-            },
+            "wait_s": hist_stats(self.wait_hist[q], float(f[:, QPF_WAIT_SUM_S].sum()), *self.wait_range[q],
+                                 ("p50", 0.5), ("p99", 0.99), ms_per_unit=1000.0),
         }
 
     def metrics(self):

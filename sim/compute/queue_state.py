@@ -91,6 +91,7 @@ class MessagingState:
         for col in (Q.QS_NVIS, Q.QS_NDELAYED, Q.QS_NINFL, Q.QS_NEXT_SEQ):
             self.qs[:, col] = 0
         self.qsf = np.zeros((nq, Q.N_QSF), np.float64)
+        self.qsf[:, Q.QSF_WAIT_MIN_S] = np.inf  # lowered by the kernel
         self.tl = np.full((3 * nq, 3), -1, np.int64)
         self.tl[:, 2] = 0  # no list has a heap entry yet
         order = sorted(range(nm), key=lambda m: (mp.queue[m], m))
@@ -293,6 +294,10 @@ class MessagingState:
 
     def wait_hist(self):
         return self.whist.copy()
+
+    def wait_range(self):
+        """float64 [Q, 2]: each queue's exact smallest and largest first-receive wait (s)."""
+        return self.qsf[:, [Q.QSF_WAIT_MIN_S, Q.QSF_WAIT_MAX_S]].copy()
 
     def queue_totals(self) -> dict:
         tot = self.qpm_i.sum(axis=0)

@@ -1,0 +1,285 @@
+"""Compiling the numba kernels a run needs before its clock starts, and saying so when that takes a while.
+
+numba compiles a kernel the first time it is called and caches the machine code on disk
+(`__pycache__` beside each kernel module, or `NUMBA_CACHE_DIR`); a cold compile of the
+messaging kernel alone once took over a minute. `compile_kernels` compiles, or loads from
+that cache, every kernel a run will call (event loops, period closing, finishing, billing
+and the summary's percentiles), so that none compiles inside the run, where it would stall
+the progress bar and count as simulated time. When the cache is cold it first prints one
+line to stderr.
+
+How: each kernel group has warm-up scenarios (shipped scenarios cut to a few simulated
+seconds, and two of their own), run through
+`sim.simulate`, which calls every kernel with exactly the argument types a real run uses.
+When every kernel of the needed groups already has a valid cache entry (numba's index for
+the function's current code, Python and CPU), they are loaded by signature instead, which
+takes a fraction of a second. Simplification: numba keys a cache entry on the kernel's own
+source file, not on the helpers it calls from other files; a stale entry after editing
+only `kernels/histogram.py`, say, is not detected (numba's own limitation).
+
+`python -m sim.warmup` compiles every group (the Makefile's `run` target does it once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+GROUPS = ("lambda", "messaging", "fanout", "vpc")
+
+# Top-level kernels (called from Python) per group: `module:function` under `kernels`.
+# Kernels they call are compiled into them and need no entry of their own.
+_SUMMARY = ("histogram:hist_quantile", "billing:request_units_many")
+KERNELS: Dict[str, Tuple[str, ...]] = {
+    "lambda": ("lambda_pool:run_pool", "lambda_pool:control_provisioned", "lambda_pool:finish_periods", *_SUMMARY),
+    "messaging": ("queue_pool:run_pool_mq", "queue_pool:mq_init", "queue_pool:mq_finish",
+                  "queue_pool:mq_control_provisioned", *_SUMMARY),
+    "fanout": ("fanout:run_fanout", "fanout:order_ties_by_seq", "fanout:gather_rows", "fanout:pending_by_target",
+               "lambda_pool:finish_periods"),
+    "vpc": ("firewall:l4_keys", "firewall:dotted_quads", "firewall:first_match_v4", "routing:lpm_v4",
+            "lambda_pool:finish_periods"),
+}
+# (finish_periods: the Lambda account closes its periods at the end of every run without
+# queues, functions or not.)
+
+# Scenarios whose short runs call each group's kernels, and only that group's (so that
+# groups can compile in parallel processes): shipped ones (configs/scenario) by name, and
+# two of their own: `messaging_only` (a queue with a dead-letter queue, an event source
+# mapping to a function with scheduled provisioned concurrency, a worker fleet, an
+# on-failure destination) and `fanout_only` (a topic and a bus delivering to HTTPS and
+# email endpoints only).
+_WARM_SCENARIOS: Dict[str, Tuple[str, ...]] = {
+    "lambda": ("default",),
+    "messaging": ("messaging_only",),
+    "fanout": ("fanout_only",),
+    "vpc": ("vpc_three_tier",),
+}
+_WARM_DURATION_S = 4.0
+_MESSAGING_ONLY = {
+    "name": "warm_messaging",
+    "functions": {"f": {"provisioned_concurrency": 1, "provisioned_schedule": [{"at_s": 1.0, "count": 2}],
+                        "error_rate": 0.3, "async_invoke": {"on_failure": "queue:dlq"}}},
+    "queues": {"q": {"max_receive_count": 2, "dead_letter_queue": "dlq"}, "dlq": {}, "w": {}},
+    "event_source_mappings": [{"source": "q", "function": "f", "batch_size": 5}],
+    "worker_fleets": {"pool": {"queue": "w", "workers": 2}},
+    "traffic": [
+        {"name": "q", "target": "queue:q", "arrivals": {"kind": "poisson", "rate_per_s": 50}},
+        {"name": "w", "target": "queue:w", "arrivals": {"kind": "poisson", "rate_per_s": 50}},
+        {"name": "a", "target": "function:f", "invocation": "async", "arrivals": {"kind": "poisson", "rate_per_s": 20}},
+    ],
+}
+_FANOUT_ONLY = {
+    "name": "warm_fanout",
+    "topics": {"t": {"subscriptions": [
+        {"protocol": "https", "endpoint": "https://example.com/hook", "failure_rate": 0.5},
+        {"protocol": "email", "endpoint": "ops@example.com"}]}},
+    "buses": {"b": {"rules": {"r": {"event_pattern": {"source": [{"prefix": "a"}]},
+                                    "targets": [{"target": "https://example.com/events", "failure_rate": 0.5}]}}}},
+    "traffic": [
+        {"name": "p", "target": "topic:t", "arrivals": {"kind": "poisson", "rate_per_s": 50}},
+        {"name": "e", "target": "bus:b", "arrivals": {"kind": "poisson", "rate_per_s": 50},
+         "events": [{"weight": 1.0, "event": {"source": "a.b", "detail-type": "X", "detail": {}}}]},
+    ],
+}
+
+# Cold compile time per group (CPU s of `python -m sim.warmup GROUP` with an empty cache,
+# measured on the 2-core development machine; vpc's is its own kernels only, its warm-up
+# scenario also has functions): the announcement's estimate.
+COLD_S = {"lambda": 12.0, "messaging": 36.0, "fanout": 8.0, "vpc": 3.0}
+
+SCENARIO_DIR = Path(__file__).resolve().parents[1] / "configs" / "scenario"
+
+_warming = False  # set while the warm-up scenarios run, so their simulate() does not warm again
+
+
+@dataclass
+class Warmup:
+    """What `compile_kernels` did: the groups, whether anything was compiled (not just
+    loaded from numba's cache), and how long it took (s)."""
+
+    groups: Tuple[str, ...]
+    compiled: bool
+    wall_s: float
+    cold: Tuple[str, ...] = ()  # groups that had to be compiled
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def groups_for(scenario: Any) -> Tuple[str, ...]:
+    """The kernel groups a run of `scenario` (a validated Scenario, or anything with the
+    same attributes, e.g. a built World's `.scenario`) calls."""
+    sc = getattr(scenario, "scenario", scenario)
+    out = []
+    if sc.queues:
+        out.append("messaging")
+    elif sc.functions:
+        out.append("lambda")
+    if sc.topics or sc.buses:
+        out.append("fanout")
+    if sc.vpcs:
+        out.append("vpc")
+    return tuple(out)
+
+
+def dispatchers(group: str) -> List[Any]:
+    """The numba dispatchers of `group`'s top-level kernels."""
+    import importlib
+
+    out = []
+    for name in KERNELS[group]:
+        module, fn = name.split(":")
+        out.append(getattr(importlib.import_module(f"kernels.{module}"), fn))
+    return out
+
+
+def cached_signatures(dispatcher) -> list:
+    """Signatures of `dispatcher` with a valid entry in numba's on-disk cache: the index
+    exists for the kernel's current source file, and the entry was made by this Python
+    and CPU for the function's current bytecode (numba's own index key)."""
+    cache = getattr(dispatcher, "_cache", None)
+    if cache is None or not hasattr(cache, "_cache_file"):
+        return []
+    try:
+        index = cache._cache_file._load_index()
+    except Exception:  # an unreadable index is a cold cache
+        return []
+    codegen = dispatcher.targetctx.codegen()
+    return [key[0] for key in index if cache._index_key(key[0], codegen) == key]
+
+
+def is_warm(group: str) -> bool:
+    """Whether every top-level kernel of `group` is in memory or in numba's disk cache."""
+    return all(d.signatures or cached_signatures(d) for d in dispatchers(group))
+
+
+def _load(group: str) -> None:
+    for d in dispatchers(group):
+        if not d.signatures:
+            for sig in cached_signatures(d):
+                d.compile(sig)  # found in the cache: loaded, not compiled
+
+
+def warm_scenario(name: str) -> Any:
+    """Warm-up scenario `name` (shipped, "messaging_only" or "fanout_only"), cut to a few simulated seconds."""
+    from scenarios import load_scenario
+
+    own = {"messaging_only": _MESSAGING_ONLY, "fanout_only": _FANOUT_ONLY}
+    sc = load_scenario(own[name] if name in own else SCENARIO_DIR / f"{name}.yaml")
+    d = dataclasses.asdict(sc)
+    d["duration_s"] = _WARM_DURATION_S
+    d["record"]["period_s"] = _WARM_DURATION_S / 2
+    d["sim"]["window_s"] = 1.0
+    d["sim"]["progress"] = False
+    return d
+
+
+def _compile(groups: Iterable[str]) -> None:
+    global _warming
+    from sim.api import simulate
+
+    names = []
+    for g in groups:
+        names += [n for n in _WARM_SCENARIOS[g] if n not in names]
+    _warming = True
+    try:
+        for n in names:
+            simulate(warm_scenario(n), progress=False)
+    finally:
+        _warming = False
+
+
+def compile_kernels(needs: Any = GROUPS, announce: Optional[Callable[[str], None]] = _stderr) -> Warmup:
+    """Compile or load every kernel a run needs, before its clock starts.
+
+    `needs`: a Scenario (or a built World) — its kernel groups are worked out — or group
+    names from `GROUPS` (default: all). When some kernel has no valid cache entry, calls
+    `announce` (default: print to stderr; None: silent) once, before compiling, with
+    `compiling kernels (once, about N s; cached for later runs)`. Returns a `Warmup`;
+    `compiled` is True when a compile happened. Calls made while the warm-up scenarios
+    themselves run return at once.
+    """
+    if isinstance(needs, str):
+        groups: Tuple[str, ...] = (needs,)
+    elif hasattr(needs, "functions") or hasattr(needs, "scenario"):
+        groups = groups_for(needs)
+    else:
+        groups = tuple(needs)
+    unknown = [g for g in groups if g not in KERNELS]
+    if unknown:
+        raise ValueError(f"unknown kernel group(s) {unknown}; known: {list(GROUPS)}")
+    t0 = time.perf_counter()
+    if _warming or not groups:
+        return Warmup(groups, False, 0.0)
+    cold = tuple(g for g in groups if not is_warm(g))
+    for g in groups:
+        if g not in cold:
+            _load(g)
+    if cold:
+        if announce is not None:
+            announce(_announcement(cold))
+        _compile(cold)
+    return Warmup(groups, bool(cold), time.perf_counter() - t0, cold)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sim.warmup",
+                                     description="Compile (or load from numba's cache) every cloudtwin kernel.")
+    parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"kernel groups (default: all): {', '.join(GROUPS)}")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="compile cold groups in this many processes (numba compiles on one core)")
+    parser.add_argument("--quiet", action="store_true", help="print nothing")
+    args = parser.parse_args(argv)
+    bad = [g for g in args.groups if g not in GROUPS]
+    if bad:
+        parser.error(f"unknown group(s) {', '.join(bad)}; choose from {', '.join(GROUPS)}")
+    groups = tuple(args.groups) or GROUPS
+    announce = None if args.quiet else _stderr
+    t0 = time.perf_counter()
+    cold = tuple(g for g in groups if not is_warm(g))
+    if args.jobs > 1 and len(cold) > 1:
+        if announce is not None:
+            announce(_announcement(cold, args.jobs))
+        for g in groups:
+            if g not in cold:
+                _load(g)
+        bins = _bins(cold, args.jobs)
+        procs = [subprocess.Popen([sys.executable, "-m", "sim.warmup", "--quiet", *b]) for b in bins]
+        codes = [p.wait() for p in procs]
+        if any(codes):
+            print(f"kernel warm-up failed (exit codes {codes})", file=sys.stderr)
+            return 1
+        w = Warmup(groups, True, time.perf_counter() - t0, cold)
+    else:
+        w = compile_kernels(groups, announce)
+    if not args.quiet:
+        what = f"compiled {', '.join(w.cold)}" if w.compiled else "all cached"
+        print(f"kernels ready ({what}) in {w.wall_s:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _bins(groups: Tuple[str, ...], jobs: int) -> List[List[str]]:
+    """`groups` in at most `jobs` bins of about equal compile time (longest first)."""
+    bins: List[List[str]] = [[] for _ in range(min(jobs, len(groups)))]
+    load = [0.0] * len(bins)
+    for g in sorted(groups, key=lambda g: -COLD_S[g]):
+        k = load.index(min(load))
+        bins[k].append(g)
+        load[k] += COLD_S[g]
+    return bins
+
+
+def _announcement(cold: Tuple[str, ...], jobs: int = 1) -> str:
+    est = max(sum(COLD_S[g] for g in b) for b in _bins(cold, jobs))
+    return f"compiling kernels (once, about {est:.0f} s; cached for later runs)"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
