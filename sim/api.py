@@ -40,6 +40,16 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     # parts of the run that do nothing are warnings; a run where nothing can happen is an error
     warnings = [f"{show(p)}: {m}" for p, m in checked] + check_world(sc, world.sources)
     print_warnings(warnings)
+    # every kernel the run calls is compiled (or loaded from numba's cache) before the clock
+    # starts, with one line when that takes a while: never a silent stall inside the run,
+    # never in requests_per_wall_s
+    from sim.warmup import compile_kernels
+
+    warm = compile_kernels(sc)
+    if warm.compiled:
+        import logging
+
+        logging.getLogger("cloudtwin").info("compiled kernels %s in %.1f s", ", ".join(warm.cold), warm.wall_s)
     vpc = run_flows(sc, base_dir) if sc.vpcs else None  # VPC flows: judged in bulk, independent of the engine
     # the guard stops a run whose backlog outgrows the memory budget
     engine = Engine(world.components, sc.duration_s, sc.sim.window_s, guard=MemoryGuard.for_run(sc))
