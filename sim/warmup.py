@@ -282,4 +282,8 @@ def _announcement(cold: Tuple[str, ...], jobs: int = 1) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, not this __main__ copy: simulate() imports sim.warmup,
+    # and the re-entrancy flag must be the one it sees.
+    from sim.warmup import main as _main
+
+    sys.exit(_main())
