@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Optional
 
@@ -9,6 +10,7 @@ from scenarios import to_dict
 from scenarios.load import check_scenario
 from scenarios.yamlpath import show
 from sim.builder import build
+from sim.report_format import duration_text
 from sim.engine import Engine
 
 # summary.json's service sections, in order (docs/DESIGN.md §5); a section appears when a
@@ -47,13 +49,12 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
 
     warm = compile_kernels(sc)
     if warm.compiled:
-        import logging
-
         logging.getLogger("cloudtwin").info("compiled kernels %s in %.1f s", ", ".join(warm.cold), warm.wall_s)
     vpc = run_flows(sc, base_dir) if sc.vpcs else None  # VPC flows: judged in bulk, independent of the engine
     # the guard stops a run whose backlog outgrows the memory budget
     engine = Engine(world.components, sc.duration_s, sc.sim.window_s, guard=MemoryGuard.for_run(sc))
     bar = _progress_bar(sc, progress, need.expected_requests)
+    logging.getLogger("cloudtwin").info("simulating %s of scenario %s", duration_text(sc.duration_s), sc.name)
     try:
         wall_s = engine.run(None if bar is None else bar.update_to)
     finally:

@@ -29,3 +29,47 @@ def test_startup_second_run(benchmark, bench_figures):
     print(f"\nsecond run: first window after {best['first_window_s']:.2f} s "
           f"(runs: {', '.join(f'{r:.2f}' for r in figures['first_window_s_runs'])})")
     assert best["first_window_s"] < LIMIT_S
+
+
+# ---------------------------------------------------------------- every shipped scenario, through the CLI
+
+import re  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from datetime import datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = sorted(p.stem for p in (ROOT / "configs" / "scenario").glob("*.yaml"))
+CLI_LIMIT_S = 5.0  # issue 10: every shipped scenario's first run after set-up starts simulating within 5 s
+DURATION_S = {"burst": 90}  # its step comes at 60 s: a shorter run would send nothing (an error)
+_STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]\[cloudtwin\]\[INFO\] simulating ")
+
+
+def _cli_start_s(name: str, results: Path) -> float:
+    """Seconds from spawning `cloudtwin scenario=NAME` to the log's `simulating` line (its first window)."""
+    t_spawn = time.time()
+    p = subprocess.run([sys.executable, "-c", "from sim.cli import main; main()", f"scenario={name}",
+                        f"scenario.duration_s={DURATION_S.get(name, 5)}", f"results_dir={results}"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    (log,) = results.glob(f"runs/{name}/*/cloudtwin.log")
+    for line in log.read_text().splitlines():
+        m = _STAMP.match(line)
+        if m:
+            return datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp() - t_spawn
+    raise AssertionError(f"no 'simulating' line in {log}")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_scenario_starts_within_5_s(name, tmp_path, benchmark, bench_figures):
+    subprocess.run([sys.executable, "-m", "sim.warmup", "--quiet"], cwd=ROOT, check=True, timeout=1800)
+    starts = []
+    benchmark.pedantic(lambda: starts.append(_cli_start_s(name, tmp_path / f"r{len(starts)}")), rounds=2, iterations=1)
+    best = min(starts)
+    bench_figures.setdefault("cli_start_s", {})[name] = best
+    print(f"\n{name}: simulating {best:.2f} s after the command started (runs: {', '.join(f'{s:.2f}' for s in starts)})")
+    assert best < CLI_LIMIT_S
