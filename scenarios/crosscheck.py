@@ -31,6 +31,7 @@ from scenarios.rules import (
 )
 from scenarios.schema import AsyncConfig, Function, Message, Retries, Scenario, Traffic
 from scenarios.slo import check_slo
+from scenarios.names import name_problem
 from scenarios.yamlpath import index, is_within, key, num
 
 # Function names (and traffic source names, which key the summary the same way): letters,
@@ -84,13 +85,7 @@ def scenario_name_problem(name: str) -> Optional[str]:
 
 
 def _name_problem(what: str, name: str) -> Optional[str]:
-    if not name:
-        return f"{what} name must not be empty"
-    if not _NAME.fullmatch(name):
-        return f"{what} name {name!r} may contain only letters, digits, '-' and '_'"
-    if len(name) > NAME_MAX_CHARS:
-        return f"{what} name {name!r} is {len(name)} characters long; the limit is {NAME_MAX_CHARS}"
-    return None
+    return name_problem(what, name, _NAME, "letters, digits, '-' and '_'", NAME_MAX_CHARS)
 
 
 def _check_account(s: Scenario, problems: Problems) -> None:

@@ -19,6 +19,7 @@ from scenarios.messaging import (
     Queue,
 )
 from scenarios.schema import Scenario
+from scenarios.names import name_problem
 from scenarios.yamlpath import index, key, num
 
 FIFO_SUFFIX = ".fifo"
@@ -48,7 +49,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 def sqs_sns_name_problem(what: str, name: str, fifo: bool, limit: int) -> Optional[str]:
     """Why `name` is not a valid SQS queue or SNS topic name (`what`: "queue" or "topic"), or None."""
-    allowed = f"letters, digits, '-' and '_', at most {limit} characters"
+    allowed = f"letters, digits, '-' and '_', at most {limit} characters"  # noqa: E501
     if fifo:
         if not name.endswith(FIFO_SUFFIX):
             return (f"FIFO {what} name {name!r} must end in {FIFO_SUFFIX!r} (AWS names FIFO {what}s so);"
@@ -61,30 +62,20 @@ def sqs_sns_name_problem(what: str, name: str, fifo: bool, limit: int) -> Option
         stem = name
     if not stem or not _PLAIN.fullmatch(stem):
         suffix = f", then {FIFO_SUFFIX!r}" if fifo else ""
-        return f"{what} name {name!r} is not allowed: use {allowed}{suffix}"
-    if len(name) > limit:
-        return f"{what} name {name!r} is {len(name)} characters long; the limit is {limit}"
-    return None
+        return f"{what} name {name!r} may contain only {allowed}{suffix}"
+    return name_problem(what, name, re.compile(r".+"), allowed, limit)
 
 
 def bus_name_problem(name: str) -> Optional[str]:
     """Why `name` is not a valid EventBridge event bus name, or None."""
     if "/" in name:
         return f"bus name {name!r} contains '/', which AWS allows only in partner event buses (not simulated)"
-    if not _BUS_NAME.fullmatch(name):
-        return f"bus name {name!r} is not allowed: use letters, digits, '.', '-' and '_', at most {BUS_NAME_MAX} characters"
-    if len(name) > BUS_NAME_MAX:
-        return f"bus name {name!r} is {len(name)} characters long; the limit is {BUS_NAME_MAX}"
-    return None
+    return name_problem("bus", name, _BUS_NAME, "letters, digits, '.', '-' and '_'", BUS_NAME_MAX)
 
 
 def rule_name_problem(name: str) -> Optional[str]:
     """Why `name` is not a valid EventBridge rule name, or None."""
-    if not _RULE_NAME.fullmatch(name):
-        return f"rule name {name!r} is not allowed: use letters, digits, '.', '-' and '_', at most {RULE_NAME_MAX} characters"
-    if len(name) > RULE_NAME_MAX:
-        return f"rule name {name!r} is {len(name)} characters long; the limit is {RULE_NAME_MAX}"
-    return None
+    return name_problem("rule", name, _RULE_NAME, "letters, digits, '.', '-' and '_'", RULE_NAME_MAX)
 
 
 def https_url_problem(url: str) -> Optional[str]:

@@ -60,8 +60,8 @@ CASES = [
     ("name-empty", [(("name",), " ")], "name", ["must not be empty"]),
     # SQS queues
     ("queue-dot", [renamed("queues", "spare", "or.ders")], "queues['or.ders']",
-     ["queue name 'or.ders' is not allowed", "letters, digits, '-' and '_'"]),
-    ("queue-space", [renamed("queues", "spare", "my orders")], "queues['my orders']", ["is not allowed"]),
+     ["queue name 'or.ders' may contain only", "letters, digits, '-' and '_'"]),
+    ("queue-space", [renamed("queues", "spare", "my orders")], "queues['my orders']", ["may contain only"]),
     ("queue-standard-fifo-suffix", [renamed("queues", "spare", "orders.fifo")], "queues['orders.fifo']",
      ["ends in '.fifo'", "set type: fifo"]),
     ("queue-fifo-no-suffix", [renamed("queues", "jobs.fifo", "jobs")], "queues.jobs",
@@ -70,10 +70,10 @@ CASES = [
     ("queue-fifo-81", [renamed("queues", "jobs.fifo", "j" * 76 + ".fifo")], "queues['" + "j" * 76 + ".fifo']",
      ["81 characters", "limit is 80"]),
     ("queue-fifo-bad-stem", [renamed("queues", "jobs.fifo", "jo@bs.fifo")], "queues['jo@bs.fifo']",
-     ["is not allowed", "then '.fifo'"]),
+     ["may contain only", "then '.fifo'"]),
     # SNS topics
     ("topic-dot", [renamed("topics", "events", "ev.ents"), (("traffic",), [])], "topics['ev.ents']",
-     ["topic name 'ev.ents' is not allowed"]),
+     ["topic name 'ev.ents' may contain only"]),
     ("topic-fifo-no-suffix", [(("topics", "events"), {"type": "fifo"}), (("traffic",), [])], "topics.events",
      ["FIFO topic name 'events' must end in '.fifo'"]),
     ("topic-standard-fifo-suffix", [(("topics",), {"events.fifo": {}}), (("traffic",), [])],
@@ -82,10 +82,10 @@ CASES = [
      ["257 characters", "limit is 256"]),
     # EventBridge buses and rules
     ("bus-slash", [renamed("buses", "bus", "org/bus")], "buses['org/bus']", ["'/'", "partner event buses"]),
-    ("bus-space", [renamed("buses", "bus", "my bus")], "buses['my bus']", ["bus name 'my bus' is not allowed"]),
+    ("bus-space", [renamed("buses", "bus", "my bus")], "buses['my bus']", ["bus name 'my bus' may contain only"]),
     ("bus-257", [renamed("buses", "bus", "b" * 257)], "buses." + "b" * 257, ["257 characters", "limit is 256"]),
     ("rule-slash", [(("buses", "bus", "rules"), {"a/b": BASE["buses"]["bus"]["rules"]["r"]})],
-     "buses.bus.rules['a/b']", ["rule name 'a/b' is not allowed"]),
+     "buses.bus.rules['a/b']", ["rule name 'a/b' may contain only"]),
     ("rule-65", [(("buses", "bus", "rules"), {"r" * 65: BASE["buses"]["bus"]["rules"]["r"]})],
      "buses.bus.rules." + "r" * 65, ["65 characters", "limit is 64"]),
     # endpoints

@@ -503,7 +503,7 @@ def test_on_failure_destination_must_be_a_defined_standard_queue():
 def test_function_names():
     data = scenario(functions={"my worker": {}, "x" * 65: {}, "ok-name_1": {}}, traffic=[])
     assert problems(data) == [
-        ("functions['my worker']", "function name 'my worker' may contain only letters, digits, '-' and '_'"),
+        ("functions['my worker']", "function name 'my worker' may contain only letters, digits, '-' and '_', at most 64 characters"),
         ("functions." + "x" * 65, f"function name '{'x' * 65}' is 65 characters long; the limit is 64"),
     ]
 
@@ -513,7 +513,7 @@ def test_traffic_names():
     data = scenario(traffic=[dict(t, name="a"), dict(t, name="a"), dict(t, name="b/c"), dict(t)])
     assert problems(data) == [
         ("traffic[1].name", "duplicate traffic name 'a' (also traffic[0])"),
-        ("traffic[2].name", "traffic name 'b/c' may contain only letters, digits, '-' and '_'"),
+        ("traffic[2].name", "traffic name 'b/c' may contain only letters, digits, '-' and '_', at most 64 characters"),
     ]
     data["traffic"] = data["traffic"][:1] + data["traffic"][3:]
     assert [t.name for t in load_scenario(data).traffic] == ["a", "traffic1"]
