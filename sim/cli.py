@@ -497,8 +497,8 @@ def _claim_dir(cfg, name: str, multirun: bool) -> Path:
                 continue
     except OSError as e:
         raise Refused([f"cannot write results under {root}: {e.strerror or e} (set results_dir=DIR to write "
-                       f"elsewhere)"], "cannot start:") from None
-    raise Refused([f"{parent} holds 10,000 runs started in the same second"], "cannot start:")
+                       f"elsewhere)"], "") from None
+    raise Refused([f"cannot start: {parent} holds 10,000 runs started in the same second"], "")
 
 
 # ------------------------------------------------------------------ inside Hydra
@@ -589,6 +589,10 @@ def _discard(out_dir: Path) -> None:
 
 
 def _print_refusal(err: Refused) -> None:
+    """The heading and one indented line per mistake; a refusal with no heading is one line."""
+    if not err.heading:
+        print(f"{PROG}: {' '.join(err.lines)}", file=sys.stderr)
+        return
     print(f"{PROG}: {err.heading}", file=sys.stderr)
     print("\n".join(f"  {line}" for line in err.lines), file=sys.stderr)
 
