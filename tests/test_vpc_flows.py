@@ -123,3 +123,12 @@ def test_explain_cli_exits_2_on_mistakes(tmp_path):
     bad.write_text("name: bad\nvpcs:\n  v:\n    cidr: 10.0.0.0/33\n")
     p = explain(str(bad), "a", "b")
     assert p.returncode == 2 and "vpcs.v.cidr" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_explain_cli_takes_a_scenario_name(tmp_path):
+    by_name = explain("vpc_three_tier", "web1", "db1", "--protocol", "tcp", "--port", "5432")
+    by_path = explain("configs/scenario/vpc_three_tier.yaml", "web1", "db1", "--protocol", "tcp", "--port", "5432")
+    assert by_name.returncode == 0 and by_name.stdout == by_path.stdout
+    missing = explain("no_such_scenario", "web1", "db1")
+    assert missing.returncode == 2 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
+    assert "exit status" in explain("--help").stdout
