@@ -7,6 +7,7 @@ import dataclasses
 import difflib
 import functools
 import math
+import re
 import numbers
 import typing
 from collections.abc import Mapping
@@ -131,6 +132,7 @@ def _convert_dict(value_tp: Any, value: Any, path: str, problems: Problems) -> A
     return out
 
 
+_WITH_UNIT = re.compile(r"\s*([-+]?\d[\d_,]*(?:\.\d+)?)\s*[A-Za-zµ%/]+\s*")  # "1024MB", "30 s", "5%"
 _EXPECTED = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
 
 
@@ -146,6 +148,8 @@ def _convert_scalar(tp: Any, value: Any, path: str, problems: Problems) -> Any:
     got = describe(value)
     if isinstance(value, str) and tp in (int, float) and _looks_numeric(value):
         got += " (write numbers without quotes)"
+    elif isinstance(value, str) and tp in (int, float) and _WITH_UNIT.fullmatch(value):
+        got += f" (write the number alone, {_WITH_UNIT.fullmatch(value).group(1)}: the key's name gives the unit)"
     elif tp is int and isinstance(value, float) and math.isfinite(value):
         got = f"{got}, which is not a whole number"
     elif tp is float and isinstance(value, float):

@@ -88,6 +88,8 @@ CASES: List[Case] = [
     Case("unknown top-level key", "duraton_s", ("unknown key 'duraton_s'", "did you mean 'duration_s'"), edit=S("duraton_s", 60)),
     Case("text for a number", "duration_s", ("expected a number", "'abc'"), edit=S("duration_s", "abc")),
     Case("quoted number", "functions.api.memory_mb", ("without quotes",), edit=S("functions.api.memory_mb", "1024")),
+    Case("a number with its unit", "functions.api.memory_mb", ("write the number alone, 1024", "unit"),
+         edit=S("functions.api.memory_mb", "1024MB")),
     Case("boolean for a number", "functions.api.memory_mb", ("expected an integer", "boolean"), edit=S("functions.api.memory_mb", True)),
     Case("mapping for a number", "functions.api.timeout_s", ("expected a number", "mapping"), edit=S("functions.api.timeout_s", {"a": 1})),
     Case("fraction for an integer", "seed", ("not a whole number",), edit=S("seed", 1.5)),
