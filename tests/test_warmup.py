@@ -59,7 +59,8 @@ def loaded():
     return {(m.__name__, k, str(s)) for m in mods for k, v in vars(m).items()
             if isinstance(v, CPUDispatcher) for s in v.signatures}
 d = dataclasses.asdict(load_scenario(SCENARIO_DIR / (sys.argv[1] + ".yaml")))
-d["duration_s"], d["record"]["period_s"] = 6.0, 3.0
+last_step = max((st["at_s"] for t in d["traffic"] for st in t["arrivals"]["steps"]), default=0.0)
+d["duration_s"], d["record"]["period_s"] = 6.0 + last_step, 3.0  # burst's traffic starts at its 60 s step
 lines = []
 first = compile_kernels(load_scenario(d), announce=lines.append)
 again = compile_kernels(load_scenario(d), announce=lines.append)
