@@ -4,8 +4,8 @@ Where the numbers come from: `summary.vpcs` counts each flow once, in the VPC wh
 generator's source is (so a VPC that only receives flows, across a peering or a transit
 gateway, shows 0 flows while its rules count them); the report adds, per VPC, the flows that
 arrive from elsewhere, from the generators' destinations in the resolved config. Flows over
-time come from the flow log records (`Result.flow_logs`, else `flow_logs.parquet` beside the
-report): a flow counts in the period of its start, as rejected when any of its records is a
+time come from the flow log records (`Result.flow_logs`, which sim.sweep.rundir.read_run also
+loads from `flow_logs.parquet` when a report is rebuilt): a flow counts in the period of its start, as rejected when any of its records is a
 REJECT. A flow that meets no interface (no route) has no record, so the plot notes how many
 flows it cannot show.
 """
@@ -13,7 +13,6 @@ flows it cannot show.
 from __future__ import annotations
 
 import html
-from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 import numpy as np
@@ -23,15 +22,6 @@ from matplotlib.figure import Figure
 from sim.diagram import arrivals, generator_rows
 from sim.report_format import number_text, pct_text
 from sim.result import Result
-
-
-def flow_logs_of(result: Result) -> Optional[pl.DataFrame]:
-    """The run's flow log records: in the Result, else read from its directory; None when there are none."""
-    if result.flow_logs is not None:
-        return result.flow_logs
-    if result.out_dir is not None and (Path(result.out_dir) / "flow_logs.parquet").is_file():
-        return pl.read_parquet(Path(result.out_dir) / "flow_logs.parquet")
-    return None
 
 
 def flows_over_time(logs: pl.DataFrame, period_s: float, accepted_total: Optional[Mapping[str, int]] = None
@@ -70,7 +60,7 @@ def flows_over_time(logs: pl.DataFrame, period_s: float, accepted_total: Optiona
 
 def flows_figure(result: Result, plotter) -> Optional[Figure]:
     """Accepted and rejected flows per generator per period: two panels sharing the time axis."""
-    logs = flow_logs_of(result)
+    logs = result.flow_logs
     period = plotter.period_s or 60.0
     accepted = {r["name"]: r["accepted"] for r in generator_rows(result.summary, result.config or {})}
     per = flows_over_time(logs, period, accepted)
@@ -97,7 +87,7 @@ def flows_figure(result: Result, plotter) -> Optional[Figure]:
 
 def missing_from_logs(result: Result) -> Dict[str, int]:
     """Per generator, the flows the summary counts that have no flow log record (they met no interface)."""
-    logs = flow_logs_of(result)
+    logs = result.flow_logs
     seen = ({} if logs is None or logs.height == 0 else
             dict(logs.group_by("flow").agg(pl.col("flow_id").n_unique()).iter_rows()))
     out = {}

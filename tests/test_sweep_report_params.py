@@ -16,7 +16,7 @@ import yaml
 
 from sim.sweep import stats
 from sim.sweep.gather import gather
-from sim.sweep.report import MAX_LABELLED_SERIES, _param_plot, build_sweep_report, short
+from sim.sweep.report import MAX_LABELLED_SERIES, _param_plot, build_sweep_report, metric_label, short
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-c", "from sim.cli import main; main()"]
@@ -46,9 +46,13 @@ def _sweep(tmp_path: Path, swept: dict) -> pl.DataFrame:
         overrides = ["scenario=fake"] + [f"{k}={_text(v)}" for k, v in params.items()] + [f"scenario.seed={seed}"]
         (d / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
         (d / ".hydra" / "hydra.yaml").write_text(yaml.safe_dump({"hydra": {"job": {"num": num}}}))
+        # throttles of attempts, and the ratio LambdaAccount.summary writes for them
+        attempts = 1000 + 100 * seed
+        throttles = round(attempts * _value(params, seed, 0.001) / (1 + _value(params, seed, 0.001)))
         summary = {"scenario": "fake", "seed": seed, "cost_usd": {"monthly": _value(params, seed, 1.0)},
                    "functions": {"api": {"latency_ms": {"p99": _value(params, seed, 2.0)},
-                                         "throttle_ratio": _value(params, seed, 0.001)}}}
+                                         "invocations": attempts - throttles, "throttles": throttles,
+                                         "throttle_ratio": throttles / attempts}}}
         (d / "summary.json").write_text(json.dumps(summary))
     return gather(tmp_path)
 
@@ -117,7 +121,7 @@ def test_each_plot_draws_every_arm_once_against_its_parameter(case):
         others, series = _expected_series(table, param, cols)
         fig = _param_plot(table, param, cols, metrics)
         axes = [ax for ax in fig.axes if ax.get_visible()]
-        assert [ax.get_title() for ax in axes] == [short(m) for m in metrics]
+        assert [ax.get_title().replace("\n", " ") for ax in axes] == [metric_label(m) for m in metrics]
         numeric = table[param].dtype.is_numeric()
         levels = _natural(set(table[param].to_list()))
         for ax, m in zip(axes, metrics):
@@ -132,7 +136,8 @@ def test_each_plot_draws_every_arm_once_against_its_parameter(case):
                     assert np.all(np.diff(x) > 0) and x.tolist() == [float(v) for v in levels]
                 else:  # categories at 0, 1, 2, … shifted sideways by the same amount
                     assert np.allclose(np.diff(x), 1.0)
-            want = [sorted(round(row[f"{m}.mean"], 9) for row in by_x.values()) for by_x in series.values()]
+            f = 100.0 if m.endswith("_ratio") else 1.0  # ratios in %
+            want = [sorted(round(row[f"{m}.mean"] * f, 9) for row in by_x.values()) for by_x in series.values()]
             assert sorted(drawn) == sorted(want)
             if not numeric:
                 assert [t.get_text() for t in ax.get_xticklabels()] == [str(v) for v in levels]
@@ -152,7 +157,8 @@ def test_each_plot_draws_every_arm_once_against_its_parameter(case):
 
 def test_categories_come_in_natural_order():
     table = pl.DataFrame({"p": ["100", "null", "50", "1000"], "q": [1, 1, 1, 1],
-                          "m.mean": [1.0, 2.0, 3.0, 4.0], "m.ci": [0.1] * 4})
+                          "m.mean": [1.0, 2.0, 3.0, 4.0], "m.lo": [0.9, 1.9, 2.9, 3.9],
+                          "m.hi": [1.1, 2.1, 3.1, 4.1]})
     fig = _param_plot(table, "p", ["p"], ["m"])
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["50", "100", "1000", "null"]
@@ -171,7 +177,8 @@ def test_arms_come_in_natural_order(tmp_path):
 
 
 def test_a_metric_missing_in_every_arm_says_so():
-    table = pl.DataFrame({"p": [1, 2], "m.mean": [float("nan")] * 2, "m.ci": [float("nan")] * 2})
+    table = pl.DataFrame({"p": [1, 2], "m.mean": [float("nan")] * 2, "m.lo": [float("nan")] * 2,
+                          "m.hi": [float("nan")] * 2})
     fig = _param_plot(table, "p", ["p"], ["m"])
     assert [t.get_text() for t in fig.axes[0].texts] == ["no value in any arm"]
 

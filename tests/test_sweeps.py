@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from sim.sweep import stats
 from sim.sweep.cli import main as report_main
 from sim.sweep.gather import WALL_COLUMNS, gather, job_dirs
 from sim.sweep.report import build_sweep_report
+from sim.sweep.rundir import read_run
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-c", "from sim.cli import main; main()"]
@@ -280,6 +282,16 @@ def test_report_command_regathers_a_sweep(basic_sweep, capsys):
     assert "sweep report:" in capsys.readouterr().out
     assert_frame_equal(pl.read_parquet(sweep_dir / "sweep.parquet"), before)
     assert (sweep_dir / "sweep_report.html").read_text() == original
+
+
+def test_read_run_loads_flow_logs_when_the_run_wrote_them(basic_sweep, tmp_path):
+    run_dir = job_dirs(basic_sweep[0])[0]
+    assert read_run(run_dir).flow_logs is None  # erlang_b has no VPC: no flow_logs.parquet
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    logs = pl.DataFrame({"flow": ["g", "g"], "flow_id": [0, 1], "start": [1.0, 2.5], "action": ["ACCEPT", "REJECT"]})
+    logs.write_parquet(copy / "flow_logs.parquet")
+    assert_frame_equal(read_run(copy).flow_logs, logs)
 
 
 def test_report_command_refuses_a_directory_without_runs(tmp_path):

@@ -7,6 +7,7 @@ import html
 import io
 import json
 import math
+import textwrap
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -14,6 +15,7 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from sim.report import _CSS as RUN_CSS
+from sim.report_format import kind_of, label as summary_label, usd_text, value_text
 from sim.sweep import stats
 
 _CSS = RUN_CSS + """
@@ -54,11 +56,111 @@ def _cell(key: str, value: Any, text: Optional[str] = None, cls: str = "") -> st
             f"{text if text is not None else html.escape(_num(value))}</td>")
 
 
-def _mean_ci_text(mean: float, half: float) -> str:
-    """'mean ± half' (just the mean when there is no interval)."""
-    if not math.isfinite(half):
-        return html.escape(_num(mean))
-    return f'{html.escape(_num(mean))} <span class="pm">± {html.escape(_num(half))}</span>'
+def metric_label(metric: str) -> str:
+    """A key metric in words with its unit: 'api: latency p99 (ms)', 'api: throttled (% of attempts)', 'monthly cost (USD)'."""
+    parts = metric.split(".")
+    if parts[0] == "cost_usd":
+        return f"{' '.join(parts[1:]) or 'total'} cost (USD)"
+    words = summary_label(metric)
+    kind = kind_of(metric)
+    unit = {"duration_ms": " (ms)", "duration_s": " (s)"}.get(kind, "")
+    entity = parts[1] if len(parts) > 2 else ""
+    return f"{entity}: {words}{unit}" if entity else f"{words}{unit}"
+
+
+def scale(metric: str) -> float:
+    """The factor from a metric's summary value to its plotted value: 100 for a ratio (plotted in %), else 1."""
+    return 100.0 if stats.is_ratio(metric) else 1.0
+
+
+def metric_text(metric: str, value: Any) -> str:
+    """A value of `metric` for the table: money as $, ratios in %, durations in words (sim.report_format)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if metric.startswith("cost_usd."):
+        return usd_text(value)
+    return value_text(metric, value)
+
+
+def _interval_text(metric: str, mean: float, lo: float, hi: float) -> str:
+    """'mean [lo, hi]' (just the mean when there is no interval)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return html.escape(metric_text(metric, mean))
+    return (f"{html.escape(metric_text(metric, mean))} "
+            f'<span class="pm">[{html.escape(metric_text(metric, lo))}, {html.escape(metric_text(metric, hi))}]</span>')
+
+
+def yerr(mean: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Asymmetric error bars [mean - lo, hi - mean] (0 where there is no interval), for matplotlib's xerr/yerr."""
+    mean, lo, hi = (np.asarray(a, dtype=float) for a in (mean, lo, hi))
+    below = np.where(np.isfinite(lo) & np.isfinite(mean), mean - lo, 0.0)
+    above = np.where(np.isfinite(hi) & np.isfinite(mean), hi - mean, 0.0)
+    return np.vstack([np.maximum(below, 0.0), np.maximum(above, 0.0)])
+
+
+def _columns(table: pl.DataFrame, metric: str) -> Tuple[np.ndarray, np.ndarray]:
+    """(plotted estimate, [below, above] error bars) of `metric` over the arms, in plot units."""
+    f = scale(metric)
+    mean, lo, hi = (table[f"{metric}.{c}"].cast(pl.Float64).to_numpy() * f for c in ("mean", "lo", "hi"))
+    return mean, yerr(mean, lo, hi)
+
+
+def _wrap(text: str, width: int = 34) -> str:
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def fit_ticks(fig: Figure, categorical: bool = False) -> None:
+    """Rotate, then thin, the x tick labels of every axes of `fig` until no two overlap.
+
+    Draws the figure (constrained layout included) to measure the labels: first turned 45
+    degrees; categories (`categorical`, each label naming an arm) then 90 degrees, so none is
+    lost while they fit; last, every second, third, ... label kept, the smallest step that
+    leaves no overlap (on a numeric axis the kept ones still place the others).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    angles = [45, 90] if categorical else [45]
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        names = None
+        for attempt in range(16):
+            canvas.draw()
+            renderer = canvas.get_renderer()
+            if not _any_overlap([t.get_window_extent(renderer) for t in _shown_tick_labels(ax.xaxis)]):
+                break
+            if attempt < len(angles):
+                _turn(ax, angles[attempt])
+                continue
+            step = attempt - len(angles) + 2
+            ticks = ax.xaxis.get_majorticklocs()
+            names = names or [t.get_text() for t in ax.get_xticklabels()]
+            ax.set_xticks(ticks, [n if i % step == 0 else "" for i, n in enumerate(names)])
+            ax.minorticks_off()
+            _turn(ax, angles[-1])
+
+
+def _turn(ax, angle: float) -> None:
+    """Turn the x tick labels of `ax` by `angle` degrees, their ends at the ticks."""
+    for t in ax.get_xticklabels():
+        t.set_rotation(angle)
+        t.set_ha("right" if angle < 90 else "center")
+        t.set_rotation_mode("anchor" if angle < 90 else "default")
+
+
+def _shown_tick_labels(axis) -> list:
+    lo, hi = sorted(axis.get_view_interval())
+    return [t.label1 for t in axis.get_major_ticks()
+            if t.label1.get_visible() and t.label1.get_text() and lo <= t.get_loc() <= hi]
+
+
+def _any_overlap(boxes) -> bool:
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            if a.x0 < b.x1 - 0.5 and b.x0 < a.x1 - 0.5 and a.y0 < b.y1 - 0.5 and b.y0 < a.y1 - 0.5:
+                return True
+    return False
 
 
 def _png(fig: Figure) -> str:
@@ -100,29 +202,36 @@ def _fronts(table: pl.DataFrame, functions: Sequence[str]) -> Dict[str, np.ndarr
 
 
 def _pareto_plot(table: pl.DataFrame, params: Sequence[str], fronts: Dict[str, np.ndarray]) -> Optional[Figure]:
-    """Monthly cost against each function's p99, one panel per function, the front drawn in red."""
+    """Monthly cost against each function's p99, one panel per function, the front drawn in red.
+
+    Error bars: each arm's 95 % interval on both axes (stats.metric_interval), drawn
+    asymmetric so they never cross 0.
+    """
     if not fronts:
         return None
-    fig = Figure(figsize=(10.0, 4.2), dpi=100)
+    fig = Figure(figsize=(10.0, 4.4), dpi=100, layout="constrained")
     axes = fig.subplots(1, len(fronts), squeeze=False)[0]
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.9, wspace=0.3)
     rows = table.to_dicts()
-    cost, cost_ci = table["cost_usd.monthly.mean"].to_numpy(), table["cost_usd.monthly.ci"].to_numpy()
+    cost, cost_err = _columns(table, "cost_usd.monthly")
     for ax, (f, front) in zip(axes, fronts.items()):
-        x = table[f"functions.{f}.latency_ms.p99.mean"].to_numpy()
-        xerr = np.nan_to_num(table[f"functions.{f}.latency_ms.p99.ci"].to_numpy())
-        ax.errorbar(x, cost, xerr=xerr, yerr=np.nan_to_num(cost_ci), fmt="o", color="C0",
-                    ecolor="#999", capsize=2, label="arm (mean ± 95 % CI)")
+        metric = f"functions.{f}.latency_ms.p99"
+        x, xerr = _columns(table, metric)
+        ax.errorbar(x, cost, xerr=xerr, yerr=cost_err, fmt="o", color="C0",
+                    ecolor="#999", capsize=2, label="arm (mean, 95 % interval)")
         order = np.argsort(x[front])
         ax.plot(x[front][order], cost[front][order], "-o", color="C3", mfc="none", ms=10,
                 label="Pareto front")
         if len(rows) <= 30:
             for xi, yi, row in zip(x, cost, rows):
-                ax.annotate(_label(row, params), (xi, yi), fontsize=7, xytext=(4, 4),
-                            textcoords="offset points")
-        ax.set_xlabel(f"{f} p99 latency (ms)")
-        ax.set_ylabel("monthly cost (USD)")
-        ax.legend(fontsize="small")
+                if math.isfinite(xi) and math.isfinite(yi):
+                    ax.annotate(_label(row, params), (xi, yi), fontsize=7, xytext=(4, 4),
+                                textcoords="offset points", clip_on=True).set_in_layout(False)
+        ax.set_xlabel(_wrap(metric_label(metric), 40))
+        ax.set_ylabel(metric_label("cost_usd.monthly"))
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize="small", loc="best")
+    fit_ticks(fig)
     return fig
 
 
@@ -150,14 +259,23 @@ def _series(table: pl.DataFrame, others: Sequence[str]) -> List[Tuple[str, pl.Da
     return [(label, part) for _, label, part in sorted(parts, key=lambda t: t[0])]
 
 
+def _legend_columns(labels: Sequence[str], width_in: float) -> int:
+    """Legend columns (1 to 3) for `labels` in small type to fit `width_in`: about 0.075 in a character plus the marker."""
+    longest = max((len(t) for t in labels), default=1)
+    return max(1, min(3, len(labels), int(width_in / (0.075 * longest + 0.7))))
+
+
 def _param_plot(table: pl.DataFrame, param: str, params: Sequence[str], metrics: Sequence[str]) -> Figure:
     """Each key metric against `param` (one panel per metric), one series per combination of the other parameters.
 
     A numeric parameter is drawn on a numeric axis (log 2 when its values span 8x or more),
     its arms joined by lines; any other (text, booleans, a mix with null) as categories in
     natural order, points only, the series side by side so their intervals do not hide
-    each other. Error bars: the 95 % CI of each arm's mean. Up to MAX_LABELLED_SERIES
-    series get a legend below the panels; more share a colour map without one.
+    each other. Error bars: each arm's 95 % interval (stats.metric_interval: Wilson for
+    ratios, Student t clipped at 0 otherwise), asymmetric; ratios in %. Panel titles name the
+    metric in words with its unit. Constrained layout; up to MAX_LABELLED_SERIES series get a
+    legend below the panels (as many columns as fit the width); more share a colour map
+    without one. Tick labels that would overlap are rotated, then thinned (fit_ticks).
     """
     others = [p for p in params if p != param]
     series = _series(table, others)
@@ -166,13 +284,12 @@ def _param_plot(table: pl.DataFrame, param: str, params: Sequence[str], metrics:
     levels = _levels(table, param)
     cols = min(3, len(metrics))
     rows_n = math.ceil(len(metrics) / cols)
-    legend_rows = math.ceil(len(series) / min(len(series), 3)) if labelled else 0
-    bottom_in, top_in = 0.65 + 0.22 * legend_rows + (0.25 if not numeric else 0.0), 0.45
-    height_in = bottom_in + top_in + 2.7 * rows_n + 0.5 * (rows_n - 1)
-    fig = Figure(figsize=(10.0, height_in), dpi=100)
+    width_in = 10.0
+    ncol = _legend_columns([label for label, _ in series], width_in) if labelled else 1
+    legend_rows = math.ceil(len(series) / ncol) if labelled else 0
+    height_in = 0.9 + 0.22 * legend_rows + (0.3 if not numeric else 0.0) + 2.9 * rows_n
+    fig = Figure(figsize=(width_in, height_in), dpi=100, layout="constrained")
     axes = fig.subplots(rows_n, cols, squeeze=False).ravel()
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=bottom_in / height_in, top=1 - top_in / height_in,
-                        wspace=0.35, hspace=0.5 / 2.7)
     if numeric:
         values = np.asarray([v for v in levels if v is not None], dtype=float)
         log_x = bool(len(values)) and values.min() > 0 and values.max() / values.min() >= 8
@@ -183,17 +300,16 @@ def _param_plot(table: pl.DataFrame, param: str, params: Sequence[str], metrics:
         drawn = False
         for i, (label, part) in enumerate(series):
             color = f"C{i % 10}" if len(series) <= MAX_LABELLED_SERIES else _cmap(i, len(series))
-            y = part[f"{m}.mean"].to_numpy().astype(float)
-            err = np.nan_to_num(part[f"{m}.ci"].to_numpy().astype(float))
+            y, err = _columns(part, m)
             if numeric:
                 part_x = part[param].to_numpy().astype(float)
                 order = np.argsort(part_x, kind="stable")
-                x, y, err, fmt = part_x[order], y[order], err[order], "-o"
+                x, fmt = part_x[order], "-o"
             else:
                 x = np.asarray([position[stats.natural_key(v)] for v in part[param].to_list()], dtype=float)
                 order = np.argsort(x, kind="stable")
-                x = x[order] + (i - (len(series) - 1) / 2) * width
-                y, err, fmt = y[order], err[order], "o"
+                x, fmt = x[order] + (i - (len(series) - 1) / 2) * width, "o"
+            y, err = y[order], err[:, order]
             drawn |= bool(np.isfinite(y).any())
             ax.errorbar(x, y, yerr=err, fmt=fmt, ms=4, capsize=3, color=color,
                         label=label if labelled else None)
@@ -204,24 +320,28 @@ def _param_plot(table: pl.DataFrame, param: str, params: Sequence[str], metrics:
             if log_x:
                 ax.set_xscale("log", base=2)
             if len(values) <= 10:  # the swept values themselves, written out
-                ax.set_xticks(values, [_num(v) for v in values], fontsize="small",
-                              rotation=45 if len(values) > 4 else 0)
+                ax.set_xticks(values, [_num(v) for v in values], fontsize="small")
                 ax.minorticks_off()
         else:
-            ax.set_xticks(range(len(levels)), [_num(v) for v in levels], fontsize="small",
-                          rotation=45 if len(levels) > 4 else 0)
+            ax.set_xticks(range(len(levels)), [_num(v) for v in levels], fontsize="small")
             ax.set_xlim(-0.5, len(levels) - 0.5)
+        ax.tick_params(axis="y", labelsize="small")
+        if drawn:
+            ax.set_ylim(bottom=0)
+            if stats.is_ratio(m):
+                ax.set_ylim(top=min(100.0, max(ax.get_ylim()[1], 1e-9)))
         ax.set_xlabel(short(param))
-        ax.set_title(short(m), fontsize="medium")
+        ax.set_title(_wrap(metric_label(m)), fontsize="medium")
     for ax in axes[len(metrics):]:
         ax.set_visible(False)
     if labelled:
-        fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=min(len(series), 3),
-                   fontsize="small", frameon=False, bbox_to_anchor=(0.5, 0.0))
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=ncol,
+                   fontsize="small", frameon=False)
     elif len(series) > 1:
-        fig.text(0.5, 0.01, f"{len(series)} series, one per combination of "
-                 f"{', '.join(short(p) for p in others)} (not labelled: see the table of arms)",
-                 ha="center", va="bottom", fontsize="small", color="#555")
+        fig.supxlabel(f"{len(series)} series, one per combination of "
+                      f"{', '.join(short(p) for p in others)} (not labelled: see the table of arms)",
+                      fontsize="small", color="#555")
+    fit_ticks(fig, categorical=not numeric)
     return fig
 
 
@@ -251,9 +371,9 @@ def _info(df: pl.DataFrame, table: pl.DataFrame, params: Sequence[str], skipped:
 
 def _comparison(table: pl.DataFrame, params: Sequence[str], metrics: Sequence[str],
                 fronts: Dict[str, np.ndarray]) -> str:
-    """One row per arm: its parameters, runs, mean ± 95 % CI of each key metric, its Pareto fronts."""
+    """One row per arm: its parameters, runs, each key metric as 'value [lo, hi]' (95 %), its Pareto fronts."""
     head = ("".join(f"<th>{html.escape(short(p))}</th>" for p in params) + "<th>runs</th>"
-            + "".join(f"<th>{html.escape(short(m))}</th>" for m in metrics)
+            + "".join(f"<th>{html.escape(metric_label(m))}</th>" for m in metrics)
             + ("<th>on the cost–p99 front of</th>" if fronts else ""))
     body = ""
     for i, row in enumerate(table.to_dicts()):
@@ -261,26 +381,30 @@ def _comparison(table: pl.DataFrame, params: Sequence[str], metrics: Sequence[st
         cells = "".join(_cell(f"arm.{i}.{p}", row[p]) for p in params)
         cells += _cell(f"arm.{i}.runs", row["runs"])
         cells += "".join(_cell(f"arm.{i}.{m}", row[f"{m}.mean"],
-                               _mean_ci_text(row[f"{m}.mean"], row[f"{m}.ci"])) for m in metrics)
+                               _interval_text(m, row[f"{m}.mean"], row[f"{m}.lo"], row[f"{m}.hi"]))
+                         for m in metrics)
         if fronts:
             cells += _cell(f"arm.{i}.front", on, html.escape(", ".join(on)), "front")
         body += f"<tr>{cells}</tr>"
     return (f'<div class="scroll"><table id="sweep-table"><tr>{head}</tr>{body}</table></div>'
-            '<p class="note">mean ± half-width of the 95 % confidence interval (Student t) across '
-            "the arm's runs.</p>")
+            '<p class="note">Each cell: the arm\'s value [95 % interval] over its runs. Ratios: '
+            "throttles (cold starts) of all the arm's attempts (invocations) pooled, with a Wilson score "
+            "interval, widened to the runs' Student-t interval where the runs disagree more; "
+            "other metrics: the mean with a Student-t interval, clipped at 0.</p>")
 
 
 def _jobs(df: pl.DataFrame, metrics: Sequence[str]) -> str:
     """Every job: its number, overrides and key metrics, folded."""
     cols = [c for c in ("job", "seed") if c in df.columns]
     head = "".join(f"<th>{c}</th>" for c in cols) + "<th>overrides</th>" + "".join(
-        f"<th>{html.escape(short(m))}</th>" for m in metrics)
+        f"<th>{html.escape(metric_label(m))}</th>" for m in metrics)
     body = ""
     for i, row in enumerate(df.to_dicts()):
         overrides = " ".join(json.loads(row.get("overrides") or "[]"))
         body += ("<tr>" + "".join(_cell(f"job.{i}.{c}", row[c]) for c in cols)
                  + f"<td>{html.escape(overrides)}</td>"
-                 + "".join(_cell(f"job.{i}.{m}", row[m]) for m in metrics) + "</tr>")
+                 + "".join(_cell(f"job.{i}.{m}", row[m], html.escape(metric_text(m, row[m]))) for m in metrics)
+                 + "</tr>")
     return (f'<details><summary>every job ({df.height})</summary><div class="scroll">'
             f'<table id="sweep-jobs"><tr>{head}</tr>{body}</table></div></details>')
 
