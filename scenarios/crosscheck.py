@@ -67,9 +67,35 @@ def check_references(s: Scenario, problems: Problems) -> None:
     for i, t in enumerate(s.traffic):
         _check_traffic(s, i, t, seen, problems)
     _check_async_settings(s, problems)
+    _check_windows(s, problems)
     check_slo(s, problems)
     for path, message in quota_warnings(s):
         problems.warn(path, message)
+
+
+# A window costs tens of µs of Python, SimPy and a kernel call whatever happens in it (docs/DESIGN.md
+# §2), and outcomes do not depend on its length: past 10^7 windows that overhead alone is minutes
+# (a warning), past 10^8 most of an hour (refused).
+WINDOWS_WARN = 10**7
+WINDOWS_MAX = 10**8
+
+
+def _check_windows(s: Scenario, problems: Problems) -> None:
+    if problems.is_broken("sim.window_s") or problems.has("sim.window_s") or problems.has("duration_s"):
+        return
+    if not (s.sim.window_s > 0 and s.duration_s > 0):
+        return
+    windows = s.duration_s / s.sim.window_s
+    if windows <= WINDOWS_WARN:
+        return
+    fit = s.duration_s / WINDOWS_WARN
+    text = (f"{num(s.sim.window_s)} s windows make {windows:.3g} windows over duration_s {num(s.duration_s)}; each"
+            f" costs tens of µs whatever it holds, and outcomes do not depend on window_s: use {fit:.3g} s or more"
+            f" (the default is 1 s)")
+    if windows > WINDOWS_MAX:
+        problems.add("sim.window_s", text)
+    else:
+        problems.warn("sim.window_s", text)
 
 
 def scenario_name_problem(name: str) -> Optional[str]:

@@ -122,6 +122,8 @@ CASES: List[Case] = [
          edit=S("traffic.0.arrivals.peak_to_trough", 3)),
     Case("zero period", "record.period_s", ("greater than 0",), edit=S("record.period_s", 0)),
     Case("negative window", "sim.window_s", ("greater than 0",), edit=S("sim.window_s", -1)),
+    Case("a window of a picosecond", "sim.window_s", ("windows", "outcomes do not depend on window_s"),
+         edit=S("sim.window_s", 1e-12)),
     Case("sample above one", "record.requests.sample", ("above the maximum",), edit=S("record.requests.sample", 2)),
     Case("negative seed", "seed", ("below the minimum",), edit=S("seed", -1)),
     Case("zero duration", "duration_s", ("greater than 0",), edit=S("duration_s", 0)),
