@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import difflib
 import logging
-import os
 import shutil
 import signal
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -118,7 +117,6 @@ class Plan:
 
     argv: List[str]
     claimed: Optional[Path] = None
-    notes: List[str] = field(default_factory=list)
 
 
 def prepare(args: Sequence[str]) -> Plan:
@@ -132,6 +130,11 @@ def prepare(args: Sequence[str]) -> Plan:
         return Plan(args)
     if unknown:
         return Plan(args)  # not Hydra's flags: Hydra says so
+    modes = [flag for flag, on in (("--run", ns.run), ("--multirun (-m)", ns.multirun), ("--cfg", ns.cfg),
+                                   ("--info", ns.info), ("--shell-completion", ns.shell_completion)) if on]
+    if len(modes) > 1:
+        raise Refused([f"{' and '.join(modes)} cannot be given together: choose one of --run, --multirun (-m), "
+                       f"--cfg, --info and --shell-completion"], "the command line has mistakes:")
     passthrough = ("help", "hydra_help", "info", "shell_completion", "experimental_rerun", "config_path")
     if any(getattr(ns, k, None) for k in passthrough) or getattr(ns, "config_name", None) not in (None, "config"):
         return Plan(args)
@@ -157,8 +160,12 @@ def prepare(args: Sequence[str]) -> Plan:
     problems: List[Tuple[str, str]] = []
     seen = set()  # (place, message): a mistake in a swept key is reported once, not once per value
     base_cfg = None
+    composed: Dict[Tuple[str, ...], Any] = {}  # one composition per combination of the non-scenario values
     for group_values, scen_values in variants:
-        cfg, data, file = _compose_base(group_values + extra, config_dirs)
+        where = tuple(group_values + extra)
+        if where not in composed:
+            composed[where] = _compose_base(list(where), config_dirs)
+        cfg, data, file = composed[where]
         if base_cfg is None:
             base_cfg = cfg
             if ns.multirun:  # a sweep preset's scenario keys are checked like the command line's

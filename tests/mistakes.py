@@ -180,6 +180,8 @@ CASES: List[Case] = [
     Case("unknown price book", "pricing=mars-1", ("no pricing named", "us-east-1"), args=("pricing=mars-1",), cli_only=True),
     Case("unknown sweep preset", "sweep=memroy", ("did you mean 'memory'",), args=("sweep=memroy",), cli_only=True),
     Case("a sweep without -m", "scenario.seed=1,2", ("add -m",), args=("scenario.seed=1,2",), cli_only=True),
+    Case("-m with --cfg", "--multirun (-m) and --cfg", ("cannot be given together",), args=("-m", "--cfg", "job"),
+         cli_only=True),
     Case("override out of range", "functions.api.memory_mb", ("above the maximum", "command line"),
          args=("scenario.functions.api.memory_mb=99999",), cli_only=True),
     Case("override below the minimum in a list item", "traffic[1].arrivals.rate_per_s", ("greater than 0", "command line"),
