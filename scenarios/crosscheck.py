@@ -29,7 +29,7 @@ from scenarios.rules import (
     SYNC_PAYLOAD_BYTES,
     TARGET_KINDS,
 )
-from scenarios.schema import AsyncConfig, Function, Message, Retries, Scenario, Traffic
+from scenarios.schema import AsyncConfig, Function, Message, Retries, Scenario, SimSettings, Traffic
 from scenarios.slo import check_slo
 from scenarios.names import name_problem
 from scenarios.yamlpath import index, is_within, key, num
@@ -78,13 +78,14 @@ def check_references(s: Scenario, problems: Problems) -> None:
 # (a warning), past 10^8 most of an hour (refused).
 WINDOWS_WARN = 10**7
 WINDOWS_MAX = 10**8
+DEFAULT_WINDOW_S = SimSettings().window_s  # this check is about windows shorter than the default
 
 
 def _check_windows(s: Scenario, problems: Problems) -> None:
     if problems.is_broken("sim.window_s") or problems.has("sim.window_s") or problems.has("duration_s"):
         return
-    if not (s.sim.window_s > 0 and s.duration_s > 0):
-        return
+    if not (0 < s.sim.window_s < DEFAULT_WINDOW_S and s.duration_s > 0):
+        return  # a long run with ordinary windows is bounded by its per-period memory (sim.budget)
     windows = s.duration_s / s.sim.window_s
     if windows <= WINDOWS_WARN:
         return
