@@ -45,7 +45,13 @@ log = logging.getLogger("cloudtwin")
 # absolute whatever the working directory.
 if not OmegaConf.has_resolver("cloudtwin_root"):
     OmegaConf.register_new_resolver("cloudtwin_root", lambda: str(ROOT))
+from scenarios.errors import Problems, ScenarioError  # noqa: E402
+from scenarios.load import load_scenario  # noqa: E402
+from scenarios.overrides import ADD, DELETE, SET, Override, apply_overrides  # noqa: E402
+from scenarios.schema import Scenario  # noqa: E402
 from scenarios.store import register as _register_schema  # noqa: E402
+from scenarios.yamlfile import dotted_to_yaml, interpolation_error, locate, read_yaml_file  # noqa: E402
+from scenarios.yamlpath import is_within, show  # noqa: E402
 
 _register_schema()  # scenario files may start from the defaults: defaults [schema, _self_]
 
@@ -318,8 +324,6 @@ def _compose_base(overrides: List[str], config_dirs: Sequence[Path]):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from scenarios.errors import ScenarioError
-    from scenarios.yamlfile import interpolation_error, read_yaml_file
 
     name = next((o.split("=", 1)[1] for o in overrides if o.split("=", 1)[0].lstrip("+") == "scenario"), None)
     name = name if name is not None else "default"
@@ -353,21 +357,13 @@ def _compose_base(overrides: List[str], config_dirs: Sequence[Path]):
 
 def _refuse_file_problems(file: Path) -> None:
     """Refused with the problems the validator finds in `file` read on its own, if it finds any."""
-    from scenarios.errors import ScenarioError
-    from scenarios.load import load_scenario
 
     try:
         load_scenario(file)
     except ScenarioError as e:
-        raise Refused([f"{_show(p)}: {m}" for p, m in e.problems]) from None
+        raise Refused([f"{show(p)}: {m}" for p, m in e.problems]) from None
     except Exception:  # noqa: BLE001 - fall back to Hydra's own message
         return
-
-
-def _show(path: str) -> str:
-    from scenarios.yamlpath import show
-
-    return show(path)
 
 
 def _first_lines(e: BaseException) -> str:
@@ -386,11 +382,6 @@ def _scenario_file(name: str, config_dirs: Sequence[Path]) -> Optional[Path]:
 
 def _check_scenario(data: Dict[str, Any], scen_values, file: Optional[Path]) -> List[Tuple[str, str]]:
     """Every problem of `data` with the scenario overrides applied: (place, message) pairs."""
-    from scenarios.errors import Problems, ScenarioError
-    from scenarios.load import load_scenario
-    from scenarios.overrides import ADD, DELETE, SET, Override, apply_overrides
-    from scenarios.schema import Scenario
-    from scenarios.yamlfile import dotted_to_yaml, locate
 
     ops = []
     for o, v in scen_values:
@@ -419,14 +410,11 @@ def _check_scenario(data: Dict[str, Any], scen_values, file: Optional[Path]) -> 
                 if place is not None:
                     message = f"{message} ({file.name} line {place[0]})"
             found.append((path, message))
-    from scenarios.yamlpath import show
 
     return [(show(p), m) for p, m in found]
 
 
 def _within(path: str, outer: str) -> bool:
-    from scenarios.yamlpath import is_within
-
     return bool(outer) and is_within(path, outer)
 
 
@@ -522,7 +510,6 @@ def _job(cfg: DictConfig) -> None:
     """
     from hydra.types import RunMode
 
-    from scenarios.errors import ScenarioError
 
     hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)
