@@ -1,6 +1,6 @@
 """Fan-out of an SNS topic or an EventBridge bus, per (message, target), in windows.
 
-Semantics: `kernels/FANOUT_SPEC.md`; plain-Python twin: `kernels/fanout_ref.py`.
+Semantics: `kernels/FANOUT_SPEC.md`; plain-Python twin: `kernels/ref/fanout.py`.
 `run_fanout` processes everything with time < `t_stop` and returns early (status > 0) when
 a buffer needs the caller: more random draws, a larger event table, more room for rows.
 `FanoutState` owns the arrays and drives the kernel window by window (`run`), and turns the
@@ -13,7 +13,7 @@ import numpy as np
 
 from kernels import jit, jit_inline, jit_loop
 from kernels.billing import chunks_64kb
-from kernels.fanout_ref import GLOBAL_COUNTERS, P_EMAIL, P_HTTPS, TARGET_COUNTERS, FanoutParams
+from kernels.ref.fanout import GLOBAL_COUNTERS, P_EMAIL, P_HTTPS, TARGET_COUNTERS, FanoutParams
 from kernels.heap import heap_pop, heap_push
 
 # Status codes returned by run_fanout.
@@ -412,7 +412,7 @@ class FanoutState:
     Usage: `st = FanoutState(params)`; for each window `st.run(t_stop, pubs, streams)` with
     the publishes of [previous t_stop, t_stop) (dict of arrays t, id, size, key, group, t
     sorted) and per-target stream objects `streams[j] = (u_stream, lat_stream)`, each with
-    `next_chunk()` (sim.rng.ChunkStream / ArrayStream); then `st.take_rows()`.
+    `next_chunk()` (sim.engine.rng.ChunkStream / ArrayStream); then `st.take_rows()`.
     """
 
     def __init__(self, params: FanoutParams, *, events: int = 1024, rows: int = 4096, chunk: int = 16384):

@@ -1,6 +1,6 @@
 """The Lambda execution-environment pool of one account, per request, in one event loop.
 
-Semantics: `kernels/POOL_SPEC.md`; plain-Python twin: `kernels/lambda_pool_ref.py`.
+Semantics: `kernels/POOL_SPEC.md`; plain-Python twin: `kernels/ref/lambda_pool.py`.
 State lives in arrays owned by `sim.compute.lambda_pool.PoolState`; the kernel runs every
 event with time < `t_stop` and returns early (status > 0) when a buffer needs the caller:
 more random draws, a larger event table, or room for sampled rows.

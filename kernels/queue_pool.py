@@ -1,9 +1,9 @@
 """SQS queues, event source mappings and worker fleets inside the Lambda pool's event loop.
 
-Semantics: `kernels/QUEUE_SPEC.md`; plain-Python twin: `kernels/queue_ref.py`. The queues,
+Semantics: `kernels/QUEUE_SPEC.md`; plain-Python twin: `kernels/ref/queue_pool.py`. The queues,
 their mappings and fleets share the pool's heap and scheduling counter (one coupled group);
 a mapping's invocation is a pool attempt, run by the pool's own inlined `pool_attempt`.
-State: `sim.compute.queue_state.MessagingState`.
+State: `sim.messaging.sqs_state.MessagingState`.
 
 Data layout (flat arrays, no per-message objects):
 - messages: rows of `mi` (int64) / `mf` (float64), recycled through the free stack `mfree`;
@@ -40,7 +40,7 @@ from kernels.lambda_pool import (
     G_UNRES_CAP, G_UNRES_USED, GF_PERIOD_S, GF_T_END, K_COMPLETE, K_RETRY, NEED_DRAWS,
     P_ON_FAIL_Q, ROWS_FULL, _draws_low, arrival_request, pool_attempt, pool_complete, retry_request,
 )
-from kernels.queue_ref import (
+from kernels.ref.queue_pool import (
     BATCH_PAYLOAD_BYTES, LONG_POLL_S, MP_CONC_MAX, MP_INVOKED, MP_TARGET, MP_THROTTLED,
     QP_DEAD_LETTERED, QP_DELAYED, QP_DELETE_REQUESTS, QP_DELETED, QP_EMPTY_RECEIVES,
     QP_EXPIRED, QP_IN_FLIGHT, QP_RECEIVE_REQUESTS, QP_RECEIVED, QP_REDRIVEN_IN,

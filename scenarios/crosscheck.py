@@ -85,7 +85,7 @@ def _check_windows(s: Scenario, problems: Problems) -> None:
     if problems.is_broken("sim.window_s") or problems.has("sim.window_s") or problems.has("duration_s"):
         return
     if not (0 < s.sim.window_s < DEFAULT_WINDOW_S and s.duration_s > 0):
-        return  # a long run with ordinary windows is bounded by its per-period memory (sim.budget)
+        return  # a long run with ordinary windows is bounded by its per-period memory (sim.engine.budget)
     windows = s.duration_s / s.sim.window_s
     if windows <= WINDOWS_WARN:
         return

@@ -1,7 +1,7 @@
 """Reads the data files scenarios name (arrival traces, empirical samples) and says what is wrong with them.
 
 One reader serves validation (`scenarios.dists`, at build time) and the simulation
-(`sim.traffic`, `sim.distributions`), so a run uses exactly the numbers that were checked.
+(`sim.traffic.arrivals`, `sim.engine.distributions`), so a run uses exactly the numbers that were checked.
 A column is read once per version of its file: results are cached by (path, modification
 time, size, column), and the cached arrays are read-only.
 

@@ -178,7 +178,7 @@ class SimSettings:
     window_s: float = 1.0  # data-plane window; outcomes do not depend on it
     progress: bool = True  # progress bar over simulated time (CLI)
     # Memory a run may use, in MB; null: 80 % of the memory available when it starts
-    # (sim.budget estimates a run's need before it starts and refuses what exceeds this).
+    # (sim.engine.budget estimates a run's need before it starts and refuses what exceeds this).
     max_memory_mb: Optional[float] = None
 
 

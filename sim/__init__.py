@@ -9,7 +9,7 @@ def simulate(scenario, out_dir=None, **kwargs):
 
 def __getattr__(name):
     if name == "Result":  # polars takes 0.3 s to import: not before the first window
-        from sim.result import Result
+        from sim.output.result import Result
 
         return Result
     raise AttributeError(name)

@@ -10,7 +10,7 @@ from scenarios import to_dict
 from scenarios.load import check_scenario
 from scenarios.yamlpath import show
 from sim.builder import build
-from sim.report_format import duration_text
+from sim.output.report_format import duration_text
 from sim.engine import Engine
 
 # summary.json's service sections, in order (docs/DESIGN.md §5); a section appears when a
@@ -33,9 +33,9 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
 
     sc, checked = check_scenario(scenario, base_dir=base_dir)
     book = price_book_for(sc, price_book)
-    # refuse what cannot fit in memory, before anything big is built (sim.budget)
-    from sim.budget import MemoryGuard, check_memory
-    from sim.emptiness import check_world, print_warnings
+    # refuse what cannot fit in memory, before anything big is built (sim.engine.budget)
+    from sim.engine.budget import MemoryGuard, check_memory
+    from sim.output.emptiness import check_world, print_warnings
 
     need = check_memory(sc, base_dir, sample_all, writes=out_dir is not None)
     world = build(sc, base_dir=base_dir, sample_all=sample_all)
@@ -45,7 +45,7 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     # every kernel the run calls is compiled (or loaded from numba's cache) before the clock
     # starts, with one line when that takes a while: never a silent stall inside the run,
     # never in requests_per_wall_s
-    from sim.warmup import compile_kernels
+    from sim.engine.warmup import compile_kernels
 
     warm = compile_kernels(sc)
     if warm.compiled:
@@ -83,11 +83,11 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     if vpc is not None:
         summary["vpcs"] = vpc.summary
     summary["cost_usd"] = bill.cost_usd
-    if warnings:  # quota warnings and sim.emptiness; only when there are some (sweeps gather scalars)
+    if warnings:  # quota warnings and sim.output.emptiness; only when there are some (sweeps gather scalars)
         summary["warnings"] = warnings
     import polars as pl
 
-    from sim.result import COST_SCHEMA, METRIC_SCHEMA, Result
+    from sim.output.result import COST_SCHEMA, METRIC_SCHEMA, Result
 
     frames = [m for m in (c.metrics() for c in world.components) if m is not None and m.height]
     if cost_rows:
@@ -103,7 +103,7 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
         flow_logs=vpc.flow_logs if vpc is not None else None,
     )
     if out_dir is not None:
-        from sim.writers import write_run
+        from sim.output.writers import write_run
 
         write_run(result, out_dir)
     return result

@@ -18,7 +18,7 @@ from sim.engine import Component
 from sim.messaging.classes import ClassRegistry
 from sim.messaging.fanout import EventBus, SnsTopic
 from sim.messaging.wiring import bus_table, compile_filters, topic_table
-from sim.sources import TrafficSource
+from sim.traffic.sources import TrafficSource
 
 
 @dataclass

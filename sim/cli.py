@@ -27,7 +27,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from sim.console import format_summary
+from sim.output.console import format_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = ROOT / "configs"
@@ -394,7 +394,7 @@ def _check_scenario(data: Dict[str, Any], scen_values, file: Optional[Path]) -> 
     try:
         scenario = load_scenario(applied, base_dir=file.parent if file is not None else None)
         if not found:  # a run too large for memory is refused here too, before any directory exists
-            from sim.budget import check_memory
+            from sim.engine.budget import check_memory
 
             check_memory(scenario, file.parent if file is not None else None, writes=True)
     except ScenarioError as e:
@@ -543,7 +543,7 @@ def _job(cfg: DictConfig) -> None:
 
 def _mark(out_dir: Path, reason: str) -> None:
     try:
-        from sim.writers import mark_unfinished
+        from sim.output.writers import mark_unfinished
 
         mark_unfinished(out_dir, reason)
     except Exception:  # noqa: BLE001 - without summary.json the run reads as unfinished anyway

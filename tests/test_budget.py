@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import sim.budget as budget
-import sim.sources as sources
+import sim.engine.budget as budget
+import sim.traffic.sources as sources
 from scenarios import ScenarioError, load_region, load_scenario
 from sim import simulate
 from sim.billing.pricing import price, round_cents

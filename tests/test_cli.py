@@ -12,8 +12,8 @@ from omegaconf import OmegaConf
 
 import sim
 import sim.cli as cli
-from sim.result import METRIC_SCHEMA, Result
-from sim.writers import write_run
+from sim.output.result import METRIC_SCHEMA, Result
+from sim.output.writers import write_run
 
 SCENARIOS = sorted(p.stem for p in (cli.CONFIG_DIR / "scenario").glob("*.yaml"))
 

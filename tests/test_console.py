@@ -2,7 +2,7 @@
 
 import math
 
-from sim.console import format_summary, service_label
+from sim.output.console import format_summary, service_label
 
 SUMMARY = {
     "scenario": "default",

@@ -11,9 +11,9 @@ import pytest
 
 from scenarios import ScenarioError, load_scenario
 from scenarios import datafiles
-from sim.distributions import read_column, sampler
-from sim.traffic import make_arrival_process
-from sim.rng import generator
+from sim.engine.distributions import read_column, sampler
+from sim.traffic.arrivals import make_arrival_process
+from sim.engine.rng import generator
 
 FUNCTION = {"worker": {"memory_mb": 512}}
 

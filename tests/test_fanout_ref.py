@@ -1,11 +1,11 @@
-"""The fan-out twin (kernels/fanout_ref.py) on cases worked by hand from FANOUT_SPEC.md."""
+"""The fan-out twin (kernels/ref/fanout.py) on cases worked by hand from FANOUT_SPEC.md."""
 
 import math
 
 import numpy as np
 import pytest
 
-from kernels.fanout_ref import (GLOBAL_COUNTERS, KIND_DELIVERY, KIND_DLQ, TARGET_COUNTERS, Target,
+from kernels.ref.fanout import (GLOBAL_COUNTERS, KIND_DELIVERY, KIND_DLQ, TARGET_COUNTERS, Target,
                                 eventbridge_params, merge_outages, simulate_fanout_ref, sns_params)
 from sim.messaging.retry_policies import eventbridge_policy, sns_http_policy, sns_managed_policy
 

@@ -10,9 +10,9 @@ from hypothesis import given, settings, strategies as st
 
 from kernels import fanout as K
 from kernels.fanout import FanoutState
-from kernels.fanout_ref import (Target, eventbridge_params, simulate_fanout_ref, sns_params)
+from kernels.ref.fanout import (Target, eventbridge_params, simulate_fanout_ref, sns_params)
 from sim.messaging.retry_policies import eventbridge_policy, sns_http_policy
-from sim.rng import ArrayStream
+from sim.engine.rng import ArrayStream
 
 T_END = 400.0
 

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from kernels.firewall import LINEAR_MAX_RULES
-from kernels.firewall_ref import RefPacket, RefRule, acl_allows_ref, sg_allows_ref
+from kernels.ref.firewall import RefPacket, RefRule, acl_allows_ref, sg_allows_ref
 from sim.network.firewall import AclRule, FirewallConfigError, NetworkAcl, SecurityGroup, SgRule
 from sim.network.packets import PacketError, Packets
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from kernels.firewall import (CHUNK, NO_RULE, PK_MAX, classify_v4, classify_v6, cross_index_v4, cross_index_v6,
                               dotted_quads, first_match_v4, first_match_v6, l4_keys, masks_v4, masks_v6, rule_ranges)
-from kernels.firewall_ref import RefPacket, RefRule, dotted_quad_ref, first_match_ref
+from kernels.ref.firewall import RefPacket, RefRule, dotted_quad_ref, first_match_ref
 
 PROTOCOLS = [-1, 6, 17, 1, 58, 47]
 M64 = (1 << 64) - 1

@@ -25,7 +25,7 @@ from kernels.histogram import (
     hist_quantile,
     hist_quantile_in,
 )
-from kernels.histogram_ref import (
+from kernels.ref.histogram import (
     bin_high_ref,
     bin_low_ref,
     bin_mid_ref,

@@ -12,12 +12,12 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-import sim.writers as writers
-from sim.result import METRIC_SCHEMA, Result
+import sim.output.writers as writers
+from sim.output.result import METRIC_SCHEMA, Result
 from sim.sweep.callback import GatherSweep, expected_jobs
 from sim.sweep.cli import main as report_main
 from sim.sweep.gather import gather_jobs, job_dirs, run_dirs
-from sim.writers import (FINISHED, NOT_A_RUN, UNFINISHED, atomic_path, mark_unfinished, read_summary,
+from sim.output.writers import (FINISHED, NOT_A_RUN, UNFINISHED, atomic_path, mark_unfinished, read_summary,
                          run_state, run_status, write_run)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,12 +116,12 @@ def test_a_failure_inside_write_run_leaves_an_unfinished_run_that_gather_skips(t
 
 
 def test_a_failing_report_leaves_the_run_unfinished(tmp_path, monkeypatch):
-    import sim.report
+    import sim.output.report
 
     def boom(result):
         raise RuntimeError("matplotlib fell over")
 
-    monkeypatch.setattr(sim.report, "build_report", boom)
+    monkeypatch.setattr(sim.output.report, "build_report", boom)
     with pytest.raises(RuntimeError):
         write_run(_result(report=True), tmp_path)
     assert run_state(tmp_path) == UNFINISHED and not (tmp_path / "summary.json").exists()
@@ -388,7 +388,7 @@ def test_a_multirun_whose_gathering_fails_exits_1_with_one_line(tmp_path):
 
 def test_a_multirun_where_no_job_finished_exits_1(tmp_path):
     # every job runs but leaves no summary.json, as if each were stopped before its last write
-    patch = ("import sim.writers as w\n"
+    patch = ("import sim.output.writers as w\n"
              "w.write_summary = lambda summary, path: path")
     p = _multirun(tmp_path, patch, "scenario.seed=0,1")
     assert p.returncode == 1, p.stderr[-2000:]
@@ -406,7 +406,7 @@ import sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
 from tests.test_outputs_atomic import _result
-from sim.writers import write_run
+from sim.output.writers import write_run
 base = Path(sys.argv[1])
 result = _result(report=True)
 write_run(result, base / "run0000")  # one whole run before the signal can come

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from kernels.lambda_pool_ref import (
+from kernels.ref.lambda_pool import (
     ASYNC,
     ERROR,
     OK,

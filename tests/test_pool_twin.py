@@ -8,10 +8,10 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from kernels import lambda_pool as K
-from kernels.lambda_pool_ref import PoolParams, simulate_pool_ref
+from kernels.ref.lambda_pool import PoolParams, simulate_pool_ref
 from sim.compute import pool_state
 from sim.compute.pool_state import PoolState
-from sim.rng import ArrayStream
+from sim.engine.rng import ArrayStream
 
 STREAM_KEYS = ("DUR", "INIT", "EXP", "U")
 

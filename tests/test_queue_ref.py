@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from kernels.lambda_pool_ref import ERROR, OK, THROTTLED, PoolParams
-from kernels.queue_ref import (
+from kernels.ref.lambda_pool import ERROR, OK, THROTTLED, PoolParams
+from kernels.ref.queue_pool import (
     FleetParams,
     MappingParams,
     QueueParams,

@@ -1,4 +1,4 @@
-"""The messaging kernel (`kernels/queue_pool.py`) against its twin (`kernels/queue_ref.py`),
+"""The messaging kernel (`kernels/queue_pool.py`) against its twin (`kernels/ref/queue_pool.py`),
 and hand-worked cases of the twin's per-period outputs and on-failure destinations.
 
 The kernel must agree exactly: pool rows, per-queue / mapping / fleet totals and end states,
@@ -15,14 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kernels import lambda_pool as K
-from kernels.queue_ref import (
+from kernels.ref.queue_pool import (
     FLEET_PERIOD, MAPPING_PERIOD, QP_RECEIVE_REQUESTS, QP_SEND_REQUESTS, QP_SENT, QP_VISIBLE,
     QP_WAIT_N, QPF_AGE_OLDEST_S, QPF_VISIBLE_S, QPF_WAIT_SUM_S, QUEUE_PERIOD_INT,
     simulate_messaging_ref,
 )
-from sim.compute import queue_state
-from sim.compute.queue_state import MessagingState, MessagingStreams
-from sim.rng import ArrayStream
+from sim.messaging import sqs_state as queue_state
+from sim.messaging.sqs_state import MessagingState, MessagingStreams
+from sim.engine.rng import ArrayStream
 from test_queue_ref import (
     MIB, arrivals, call, draw_queues, fleet_params, mapping_params, pool_params, queue_params, random_streams,
     send, streams,

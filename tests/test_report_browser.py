@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sim import simulate
-from sim.report import FIGURE_IDS
+from sim.output.report import FIGURE_IDS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it)")

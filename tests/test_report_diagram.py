@@ -1,4 +1,4 @@
-"""Architecture diagrams (sim.diagram): every connection of the scenario drawn, laid out left to right, valid SVG."""
+"""Architecture diagrams (sim.output.diagram): every connection of the scenario drawn, laid out left to right, valid SVG."""
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 
 from scenarios import load_scenario, to_dict
-from sim.diagram import endpoint_place, layers, network_svg, services_graph, services_svg
+from sim.output.diagram import endpoint_place, layers, network_svg, services_graph, services_svg
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "scenario"
 

@@ -1,10 +1,10 @@
-"""Words and numbers for people: durations, percentages, money and summary labels (sim.report_format)."""
+"""Words and numbers for people: durations, percentages, money and summary labels (sim.output.report_format)."""
 
 import math
 
 import pytest
 
-from sim.report_format import duration_text, kind_of, label, number_text, pct_text, usd_text, value_text
+from sim.output.report_format import duration_text, kind_of, label, number_text, pct_text, usd_text, value_text
 
 DURATIONS = [
     # the issue's examples

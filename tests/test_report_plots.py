@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from sim import simulate
-from sim.report import FIGURE_IDS, build_report, figures
-from sim.report_plots import seconds_unit, wilson_interval
+from sim.output.report import FIGURE_IDS, build_report, figures
+from sim.output.report_plots import seconds_unit, wilson_interval
 from tests.figure_checks import assert_readable
 
 SCENARIO = {

@@ -3,7 +3,7 @@
 import pytest
 
 from scenarios import ScenarioError, load_scenario, to_dict
-from sim.report_slo import slo_checks, slo_limit
+from sim.output.report_slo import slo_checks, slo_limit
 
 BASE = {"functions": {"api": {}}, "queues": {"orders": {}}}
 

@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from sim import simulate
-from sim.report import build_report
-from sim.report_vpc import arrivals, flows_over_time, generator_rows, missing_from_logs
+from sim.output.report import build_report
+from sim.output.report_vpc import arrivals, flows_over_time, generator_rows, missing_from_logs
 from sim.sweep.rundir import read_run
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "scenario"
@@ -60,7 +60,7 @@ def test_flows_without_any_record_are_named():
     # a generator whose flows met no interface: the summary counts them, the logs cannot show them
     import polars as pl
 
-    from sim.result import Result
+    from sim.output.result import Result
 
     summary = {"vpcs": {"v": {"generators": {"lost": {"flows": 7, "accepted": 0, "rejected": 7}}}}}
     r = Result(summary=summary, metrics=pl.DataFrame(), config={"flows": [{"name": "lost", "src": "a", "dst": "b"}]},

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernels.routing import NO_ROUTE, build_lpm_v4, build_lpm_v6, index_v4, locate, lpm_v4, lpm_v6
-from kernels.routing_ref import locate_ref, lpm_ref
+from kernels.ref.routing import locate_ref, lpm_ref
 from kernels import jit
 from sim.network.packets import RouteTable
 

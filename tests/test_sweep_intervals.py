@@ -160,7 +160,7 @@ def test_arms_carry_lo_and_hi_and_the_page_shows_them(tmp_path):
 
 
 def _usd(x):
-    from sim.report_format import usd_text
+    from sim.output.report_format import usd_text
 
     return usd_text(x)
 

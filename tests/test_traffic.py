@@ -9,8 +9,8 @@ import pytest
 from scipy import stats
 
 from scenarios.schema import Arrivals, RateStep, Traffic
-from sim.rng import CHUNK, generator
-from sim.traffic import (
+from sim.engine.rng import CHUNK, generator
+from sim.traffic.arrivals import (
     ConstantArrivals,
     DiurnalArrivals,
     PoissonArrivals,

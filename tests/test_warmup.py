@@ -1,4 +1,4 @@
-"""sim.warmup: the kernels a run needs are compiled (or loaded) before it, and a cold compile is announced."""
+"""sim.engine.warmup: the kernels a run needs are compiled (or loaded) before it, and a cold compile is announced."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from scenarios import load_scenario
-from sim.warmup import (_WARM_SCENARIOS, GROUPS, KERNELS, SCENARIO_DIR, compile_kernels, dispatchers, groups_for,
+from sim.engine.warmup import (_WARM_SCENARIOS, GROUPS, KERNELS, SCENARIO_DIR, compile_kernels, dispatchers, groups_for,
                         warm_scenario)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +52,7 @@ from numba.core.registry import CPUDispatcher
 import kernels, pkgutil, importlib
 from scenarios import load_scenario
 from sim import simulate
-from sim.warmup import SCENARIO_DIR, compile_kernels
+from sim.engine.warmup import SCENARIO_DIR, compile_kernels
 
 mods = [importlib.import_module("kernels." + m.name) for m in pkgutil.iter_modules(kernels.__path__)]
 def loaded():
@@ -91,11 +91,11 @@ def test_nothing_compiles_or_loads_inside_a_run_after_warm_up(name):
 
 
 def test_cold_cache_is_announced_once_then_cached(tmp_path):
-    """A fresh numba cache: `python -m sim.warmup vpc` says it is compiling; the second run does not."""
+    """A fresh numba cache: `python -m sim.engine.warmup vpc` says it is compiling; the second run does not."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
 
     def warm():
-        out = subprocess.run([sys.executable, "-m", "sim.warmup", "vpc"], cwd=ROOT, env=env, capture_output=True,
+        out = subprocess.run([sys.executable, "-m", "sim.engine.warmup", "vpc"], cwd=ROOT, env=env, capture_output=True,
                              text=True, timeout=600)
         assert out.returncode == 0, out.stderr
         return out.stderr
@@ -106,6 +106,6 @@ def test_cold_cache_is_announced_once_then_cached(tmp_path):
 
 
 def test_unknown_group_on_the_command_line():
-    out = subprocess.run([sys.executable, "-m", "sim.warmup", "lamda"], cwd=ROOT, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "sim.engine.warmup", "lamda"], cwd=ROOT, capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 2 and "unknown group(s) lamda" in out.stderr

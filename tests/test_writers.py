@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 import yaml
 
-from sim.report import FIGURE_IDS, _Plotter, build_report
-from sim.result import COST_SCHEMA, METRIC_SCHEMA, Result
-from sim.writers import json_safe, write_run
+from sim.output.report import FIGURE_IDS, _Plotter, build_report
+from sim.output.result import COST_SCHEMA, METRIC_SCHEMA, Result
+from sim.output.writers import json_safe, write_run
 
 PERIOD_S = 60.0
 

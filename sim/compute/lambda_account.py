@@ -21,18 +21,18 @@ import numpy as np
 
 from kernels import lambda_pool as K
 from kernels.billing import request_units_many
-from kernels.queue_ref import FleetParams, MappingParams, QueueParams
+from kernels.ref.queue_pool import FleetParams, MappingParams, QueueParams
 from scenarios.messaging import SQS_IN_FLIGHT_LIMIT, EventSourceMapping, Queue, WorkerFleet
 from scenarios.schema import Account, Function, Retries
-from sim.batch import Inbox
+from sim.engine.batch import Inbox
 from sim.compute import pool_state
-from sim.compute.percentiles import hist_stats
+from sim.engine.percentiles import hist_stats
 from sim.compute.pool_state import PoolParams, PoolState
-from sim.compute.queue_outputs import QueueOutputs
-from sim.compute.queue_state import MessagingState, MessagingStreams
-from sim.distributions import sampler
+from sim.messaging.sqs_outputs import QueueOutputs
+from sim.messaging.sqs_state import MessagingState, MessagingStreams
+from sim.engine.distributions import sampler
 from sim.engine import Component, WiringError
-from sim.rng import ChunkStream, generator
+from sim.engine.rng import ChunkStream, generator
 
 # Scaling rate (scaling-behavior.html): each function adds up to 1,000 environments per
 # 10 s, refilled continuously. Before 2023: a Region-wide burst, then +500 per minute.
@@ -217,7 +217,7 @@ class LambdaAccount(Component):
         return out
 
     def start(self, env) -> None:
-        from sim.rng import CHUNK
+        from sim.engine.rng import CHUNK
 
         sample, first_n, sample_all = self.sampling
         if self.streams is None:

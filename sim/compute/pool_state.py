@@ -7,7 +7,7 @@ import numpy as np
 
 from kernels import lambda_pool as K
 from kernels.histogram import N_BINS
-from kernels.lambda_pool_ref import PoolParams  # noqa: F401  (one definition for kernel and twin)
+from kernels.ref.lambda_pool import PoolParams  # noqa: F401  (one definition for kernel and twin)
 
 
 class PoolState:
@@ -140,11 +140,11 @@ def sample_threshold(sample: float) -> int:
 def run(state: PoolState, t_stop: float, arrivals, streams) -> None:
     """Run the kernel to t_stop, feeding it draws and room as it asks.
 
-    A `sim.compute.queue_state.MessagingState` (queues, mappings and fleets in the pool)
+    A `sim.messaging.sqs_state.MessagingState` (queues, mappings and fleets in the pool)
     goes to `queue_state.run`, whose arrivals and streams have more columns (see there).
     """
     if not isinstance(state, PoolState):
-        from sim.compute import queue_state
+        from sim.messaging import sqs_state as queue_state
 
         return queue_state.run(state, t_stop, arrivals, streams)
     a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units = arrivals

@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from kernels.fanout import C_DELIVERED_CHUNKS, G_HEAP_N, FanoutState
-from kernels.fanout_ref import P_EMAIL, P_HTTPS, P_LAMBDA, P_SQS, Target, eventbridge_params, sns_params
+from kernels.ref.fanout import P_EMAIL, P_HTTPS, P_LAMBDA, P_SQS, Target, eventbridge_params, sns_params
 from scenarios.messaging import (
     EB_INVOCATIONS_PER_S,
     EB_INVOCATIONS_PER_S_OTHER,
@@ -39,11 +39,11 @@ from scenarios.messaging import (
     Topic,
 )
 from scenarios.schema import Dist
-from sim.batch import Batch, Inbox
-from sim.distributions import sampler
+from sim.engine.batch import Batch, Inbox
+from sim.engine.distributions import sampler
 from sim.engine import Component, WiringError
 from sim.messaging.retry_policies import eventbridge_policy, sns_http_policy, sns_policy_for
-from sim.rng import ChunkStream, generator
+from sim.engine.rng import ChunkStream, generator
 
 SNS_LATENCY_MS = {
     "sqs": Dist(dist="lognormal", median=30.0, p99=150.0),

@@ -31,10 +31,10 @@ import polars as pl
 
 from scenarios.schema import Scenario
 from scenarios.vpc import Flow
-from sim.distributions import sampler
+from sim.engine.distributions import sampler
 from sim.network.paths import build_path, count_rules, evaluate, protocol_of, resolve
 from sim.network.topology import EPHEMERAL, Network
-from sim.rng import generator
+from sim.engine.rng import generator
 
 MTU_BYTES = 1500
 MIN_BYTES = 40  # a flow carries at least one IPv4 + TCP header

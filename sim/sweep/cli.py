@@ -12,7 +12,7 @@ import yaml
 
 from sim.sweep.gather import MULTIRUN, GatherError, is_sweep_dir, write_sweep
 from sim.sweep.rundir import write_report
-from sim.writers import FINISHED, SUMMARY_FILE, UNFINISHED, run_status
+from sim.output.writers import FINISHED, SUMMARY_FILE, UNFINISHED, run_status
 
 PROG = "cloudtwin-report"
 

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import polars as pl
 import yaml
 
-from sim.writers import (MULTIRUN_FILE, SUMMARY_FILE, UnfinishedRun, is_run_dir, read_summary, write_parquet_atomic,
+from sim.output.writers import (MULTIRUN_FILE, SUMMARY_FILE, UnfinishedRun, is_run_dir, read_summary, write_parquet_atomic,
                          write_text_atomic)
 
 SUMMARY = SUMMARY_FILE
@@ -72,7 +72,7 @@ def is_sweep_dir(path) -> bool:
 
 
 def run_dirs(sweep_dir: Path) -> List[Path]:
-    """Every job directory below `sweep_dir`, finished or not (sim.writers.is_run_dir), in job order.
+    """Every job directory below `sweep_dir`, finished or not (sim.output.writers.is_run_dir), in job order.
 
     Not descended into: a job directory (its .hydra folder is not a job).
     """
@@ -166,7 +166,7 @@ def gather_jobs(sweep_dir: Path, expected_jobs: Optional[int] = None) -> Tuple[p
     """(the table of `gather`, the jobs left out and why).
 
     Left out: job directories without a whole summary.json (stopped, failed, or cut short:
-    see sim.writers.read_summary) or with unreadable overrides; and, when `expected_jobs`
+    see sim.output.writers.read_summary) or with unreadable overrides; and, when `expected_jobs`
     is given, the job numbers below it that left no directory at all.
     """
     sweep_dir = Path(sweep_dir)

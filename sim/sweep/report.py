@@ -14,8 +14,8 @@ import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
-from sim.report import _CSS as RUN_CSS
-from sim.report_format import kind_of, label as summary_label, usd_text, value_text
+from sim.output.report import _CSS as RUN_CSS
+from sim.output.report_format import kind_of, label as summary_label, usd_text, value_text
 from sim.sweep import stats
 
 _CSS = RUN_CSS + """
@@ -74,7 +74,7 @@ def scale(metric: str) -> float:
 
 
 def metric_text(metric: str, value: Any) -> str:
-    """A value of `metric` for the table: money as $, ratios in %, durations in words (sim.report_format)."""
+    """A value of `metric` for the table: money as $, ratios in %, durations in words (sim.output.report_format)."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if metric.startswith("cost_usd."):

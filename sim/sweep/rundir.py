@@ -7,8 +7,8 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from sim.result import COST_SCHEMA, METRIC_SCHEMA, Result
-from sim.writers import (FINISHED, NOT_A_RUN, UNFINISHED, UnfinishedRun, mark_unfinished,
+from sim.output.result import COST_SCHEMA, METRIC_SCHEMA, Result
+from sim.output.writers import (FINISHED, NOT_A_RUN, UNFINISHED, UnfinishedRun, mark_unfinished,
                          read_summary, run_state, run_status, write_text_atomic)
 
 __all__ = ["read_run", "write_report", "run_state", "run_status", "mark_unfinished",
@@ -40,7 +40,7 @@ def _table(path: Path, schema) -> pl.DataFrame:
 
 def write_report(run_dir: Path) -> Path:
     """Rebuild report.html of the finished run in `run_dir` from its files (atomically); its path."""
-    from sim.report import build_report
+    from sim.output.report import build_report
 
     result = read_run(run_dir)
     return write_text_atomic(Path(run_dir) / "report.html", build_report(result))

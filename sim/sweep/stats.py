@@ -110,7 +110,7 @@ def wilson_pooled(k: Sequence[float], n: Sequence[float], level: float = 0.95) -
     """(ratio, lo, hi): sum(k) / sum(n) over the replications and its Wilson score interval (NaN if sum(n) is 0)."""
     from scipy.stats import norm
 
-    from sim.report_plots import wilson_interval
+    from sim.output.report_plots import wilson_interval
 
     k_all, n_all = float(np.sum(k)), float(np.sum(n))
     lo, hi = wilson_interval(np.array([k_all]), np.array([n_all]), z=float(norm.ppf(0.5 + level / 2)))

@@ -66,7 +66,7 @@ def _cli_start_s(name: str, results: Path) -> float:
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_every_shipped_scenario_starts_within_5_s(name, tmp_path, benchmark, bench_figures):
-    subprocess.run([sys.executable, "-m", "sim.warmup", "--quiet"], cwd=ROOT, check=True, timeout=1800)
+    subprocess.run([sys.executable, "-m", "sim.engine.warmup", "--quiet"], cwd=ROOT, check=True, timeout=1800)
     starts = []
     benchmark.pedantic(lambda: starts.append(_cli_start_s(name, tmp_path / f"r{len(starts)}")), rounds=2, iterations=1)
     best = min(starts)

@@ -4,8 +4,8 @@ Page order: the run in one line; at a glance (objectives met or breached, the mo
 what it assumes); the architecture; cost by service and by resource; a table per service
 (labels in words, ratios in %, durations as people write them, the exact value of every cell
 in its `data-value`); plots over time; the VPC section; the resolved scenario. Modules:
-`sim.report_format` (words and numbers), `sim.report_plots` (figures), `sim.diagram` (SVG),
-`sim.report_vpc` (VPC section), `sim.report_slo` (objectives).
+`sim.output.report_format` (words and numbers), `sim.output.report_plots` (figures), `sim.output.diagram` (SVG),
+`sim.output.report_vpc` (VPC section), `sim.output.report_slo` (objectives).
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ import polars as pl
 import yaml
 from matplotlib.figure import Figure
 
-from sim.console import projection_text, service_label
-from sim.diagram import network_svg, services_svg
-from sim.report_format import duration_text, label, number_text, pct_text, usd_text, value_text
-from sim.report_plots import Plotter
-from sim.report_slo import error_ratio, slo_checks
-from sim.report_vpc import flows_figure, vpc_html
-from sim.result import Result
-from sim.writers import json_safe
+from sim.output.console import projection_text, service_label
+from sim.output.diagram import network_svg, services_svg
+from sim.output.report_format import duration_text, label, number_text, pct_text, usd_text, value_text
+from sim.output.report_plots import Plotter
+from sim.output.report_slo import error_ratio, slo_checks
+from sim.output.report_vpc import flows_figure, vpc_html
+from sim.output.result import Result
+from sim.output.writers import json_safe
 
 # Every figure of the "over time" section, in page order: (id, title). A figure whose data is
 # missing is still present, holding a note instead of an image.

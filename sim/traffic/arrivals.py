@@ -15,7 +15,7 @@ import numpy as np
 
 from scenarios import datafiles
 from scenarios.schema import Arrivals, Traffic
-from sim.rng import CHUNK
+from sim.engine.rng import CHUNK
 
 DAY_S = 86400.0
 EMPTY = np.empty(0, dtype=np.float64)

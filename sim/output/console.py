@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from sim.diagram import arrivals, generator_rows
-from sim.report_format import duration_text, number_text, pct_text
-from sim.report_slo import SloCheck, error_ratio, slo_checks
+from sim.output.diagram import arrivals, generator_rows
+from sim.output.report_format import duration_text, number_text, pct_text
+from sim.output.report_slo import SloCheck, error_ratio, slo_checks
 
 # (header, width) of the per-function table, in column order; the name column's width is
 # set by the longest name.

@@ -9,7 +9,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from kernels.queue_ref import (
+from kernels.ref.queue_pool import (
     MP_CONC_MAX,
     MP_INVOKED,
     MP_TARGET,
@@ -36,7 +36,7 @@ from kernels.queue_ref import (
     WP_MESSAGES,
 )
 from scenarios.messaging import EventSourceMapping, Queue, WorkerFleet
-from sim.compute.percentiles import hist_stats
+from sim.engine.percentiles import hist_stats
 
 
 class QueueOutputs:

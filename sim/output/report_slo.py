@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional
 
-from sim.report_format import duration_text, pct_text
+from sim.output.report_format import duration_text, pct_text
 
 
 @dataclass(frozen=True)

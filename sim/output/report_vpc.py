@@ -19,9 +19,9 @@ import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
-from sim.diagram import arrivals, generator_rows
-from sim.report_format import number_text, pct_text
-from sim.result import Result
+from sim.output.diagram import arrivals, generator_rows
+from sim.output.report_format import number_text, pct_text
+from sim.output.result import Result
 
 
 def flows_over_time(logs: pl.DataFrame, period_s: float, accepted_total: Optional[Mapping[str, int]] = None

@@ -9,12 +9,12 @@ import numpy as np
 
 from kernels.lambda_pool import ID_SEQ_BITS
 from scenarios.schema import Traffic
-from sim.batch import Batch, Inbox
+from sim.engine.batch import Batch, Inbox
 from sim.engine import Component, WiringError
-from sim.rng import CHUNK, generator
-from sim.traffic import make_arrival_process
+from sim.engine.rng import CHUNK, generator
+from sim.traffic.arrivals import make_arrival_process
 
-# Purposes of a source's random streams (sim.rng): arrival times are purpose 0.
+# Purposes of a source's random streams (sim.engine.rng): arrival times are purpose 0.
 CLASS_PURPOSE = 1
 GROUP_PURPOSE = 2
 # Items a source emits in one window, on average, at most: the engine shortens windows

@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kernels import lambda_pool_ref as pool
+from kernels.ref import lambda_pool as pool
 from kernels.histogram import N_BINS
-from kernels.histogram_ref import hist_index_ref
-from kernels.lambda_pool_ref import PoolParams, RefResult
+from kernels.ref.histogram import hist_index_ref
+from kernels.ref.lambda_pool import PoolParams, RefResult
 
 MESSAGE_EVENTS = ("sent", "visible", "received", "deleted", "stale_delete", "dead_lettered",
                   "redriven_in", "expired")

@@ -15,9 +15,9 @@ import polars as pl
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from sim.report_format import duration_text
-from sim.report_slo import slo_limit
-from sim.result import Result
+from sim.output.report_format import duration_text
+from sim.output.report_slo import slo_limit
+from sim.output.result import Result
 
 LAMBDA = "AWS/Lambda"
 EXTRA = "cloudtwin/Lambda"

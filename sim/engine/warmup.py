@@ -17,7 +17,7 @@ takes a fraction of a second. Simplification: numba keys a cache entry on the ke
 source file, not on the helpers it calls from other files; a stale entry after editing
 only `kernels/histogram.py`, say, is not detected (numba's own limitation).
 
-`python -m sim.warmup` compiles every group (the Makefile's `run` target does it once).
+`python -m sim.engine.warmup` compiles every group (the Makefile's `run` target does it once).
 """
 
 from __future__ import annotations
@@ -88,12 +88,12 @@ _FANOUT_ONLY = {
     ],
 }
 
-# Cold compile time per group (CPU s of `python -m sim.warmup GROUP` with an empty cache,
+# Cold compile time per group (CPU s of `python -m sim.engine.warmup GROUP` with an empty cache,
 # measured on the 2-core development machine; vpc's is its own kernels only, its warm-up
 # scenario also has functions): the announcement's estimate.
 COLD_S = {"lambda": 12.0, "messaging": 36.0, "fanout": 8.0, "vpc": 3.0}
 
-SCENARIO_DIR = Path(__file__).resolve().parents[1] / "configs" / "scenario"
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "configs" / "scenario"
 
 _warming = False  # set while the warm-up scenarios run, so their simulate() does not warm again
 
@@ -230,7 +230,7 @@ def compile_kernels(needs: Any = GROUPS, announce: Optional[Callable[[str], None
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sim.warmup",
+    parser = argparse.ArgumentParser(prog="python -m sim.engine.warmup",
                                      description="Compile (or load from numba's cache) every cloudtwin kernel.")
     parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"kernel groups (default: all): {', '.join(GROUPS)}")
     parser.add_argument("--jobs", type=int, default=1,
@@ -251,7 +251,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             if g not in cold:
                 _load(g)
         bins = _bins(cold, args.jobs)
-        procs = [subprocess.Popen([sys.executable, "-m", "sim.warmup", "--quiet", *b]) for b in bins]
+        procs = [subprocess.Popen([sys.executable, "-m", "sim.engine.warmup", "--quiet", *b]) for b in bins]
         codes = [p.wait() for p in procs]
         if any(codes):
             print(f"kernel warm-up failed (exit codes {codes})", file=sys.stderr)
@@ -282,8 +282,8 @@ def _announcement(cold: Tuple[str, ...], jobs: int = 1) -> str:
 
 
 if __name__ == "__main__":
-    # Run the imported module's main, not this __main__ copy: simulate() imports sim.warmup,
+    # Run the imported module's main, not this __main__ copy: simulate() imports sim.engine.warmup,
     # and the re-entrancy flag must be the one it sees.
-    from sim.warmup import main as _main
+    from sim.engine.warmup import main as _main
 
     sys.exit(_main())

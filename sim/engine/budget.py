@@ -38,7 +38,7 @@ STACK_SLOT_BYTES = 16
 BUDGET_FRACTION = 0.8
 
 # Per-period rows of each entity: metrics.parquet series (sim.compute.lambda_account,
-# sim.compute.queue_outputs, sim.messaging.fanout) plus its usage records and cost rows.
+# sim.messaging.sqs_outputs, sim.messaging.fanout) plus its usage records and cost rows.
 FUNCTION_SERIES = 19
 QUEUE_SERIES = 12 + 2  # + SQS requests: a usage record and a cost row
 MAPPING_SERIES = 4
@@ -94,7 +94,7 @@ def arrival_processes(sc: Scenario, base_dir: Optional[Path] = None) -> list:
     """Per traffic source, its arrival process (None where it cannot be made: the build
     reports why). Nothing is drawn: a process computes its means from its parameters (a
     trace reads its file)."""
-    from sim.traffic import make_arrival_process
+    from sim.traffic.arrivals import make_arrival_process
 
     out = []
     for tr in sc.traffic:
@@ -176,8 +176,8 @@ def estimate(sc: Scenario, base_dir: Optional[Path] = None, sample_all: bool = F
     """
     from kernels.histogram import N_BINS
     from kernels.lambda_pool import N_STREAMS
-    from sim.rng import CHUNK
-    from sim.sources import MAX_WINDOW_ITEMS
+    from sim.engine.rng import CHUNK
+    from sim.traffic.sources import MAX_WINDOW_ITEMS
 
     terms: List[Term] = []
     P = n_periods(sc)

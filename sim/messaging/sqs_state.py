@@ -4,7 +4,7 @@ source mappings and worker fleets running inside one account's Lambda pool.
 API
 ---
     st = MessagingState(pool_params, queues, mappings, fleets, t_end, period_s, chunk,
-                        sample_all=False, ...)          # QueueParams etc. from kernels.queue_ref
+                        sample_all=False, ...)          # QueueParams etc. from kernels.ref.queue_pool
     st.control_provisioned(t, f, n)                    # between windows, as for the pool
     run(st, t_stop, arrivals, streams)                 # once per window, any window length
     st.finish()                                        # once, after the last window (t_end)
@@ -20,7 +20,7 @@ providers, each with `.next_chunk()`.
 
 Accessors (numpy copies; after `finish()` they are the run's results):
 - `queue_periods()` -> (int64 [P, Q, len(QUEUE_PERIOD_INT)], float64 [P, Q,
-  len(QUEUE_PERIOD_FLOAT)]): columns named in `kernels.queue_ref.QUEUE_PERIOD_INT` /
+  len(QUEUE_PERIOD_FLOAT)]): columns named in `kernels.ref.queue_pool.QUEUE_PERIOD_INT` /
   `QUEUE_PERIOD_FLOAT` (counters, snapshots at period ends, visible_s, wait sums).
 - `mapping_periods()` -> int64 [P, M, len(MAPPING_PERIOD)]; `fleet_periods()` -> int64
   [P, W, len(FLEET_PERIOD)].
@@ -43,7 +43,7 @@ import numpy as np
 from kernels import lambda_pool as K
 from kernels import queue_pool as Q
 from kernels.histogram import N_BINS
-from kernels.queue_ref import (
+from kernels.ref.queue_pool import (
     BATCH_PAYLOAD_BYTES, FIFO_MAX_BATCH, FLEET_PERIOD, MAPPING_PERIOD, QUEUE_PERIOD_FLOAT,
     QUEUE_PERIOD_INT, SCALING, START_POLLERS, FleetParams, MappingParams, QueueParams,
     _validate, _validate_on_failure,

@@ -14,7 +14,7 @@ from typing import Any, Dict, Iterator, Optional, Tuple
 import numpy as np
 import yaml
 
-from sim.result import Result
+from sim.output.result import Result
 
 # The mark of a finished run: written last, so a directory holding it holds every output.
 SUMMARY_FILE = "summary.json"
@@ -116,7 +116,7 @@ def write_run(result: Result, out_dir) -> Dict[str, Path]:
     optional outputs this run does not write, and removes an `UNFINISHED` mark just before
     the new summary.json.
     """
-    from sim.report import build_report  # matplotlib is imported only when reporting
+    from sim.output.report import build_report  # matplotlib is imported only when reporting
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

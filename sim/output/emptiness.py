@@ -58,7 +58,7 @@ def _source_problem(sc: Scenario, i: int, src) -> Tuple[bool, Problem | None]:
 def _trace_span(p) -> str:
     """`(its N rows span a-b s)` for a trace process, from its file; '' if unreadable."""
     try:
-        from sim.traffic import read_trace
+        from sim.traffic.arrivals import read_trace
 
         times, _ = read_trace(p.path, p.arrivals.time_column, None)
     except Exception:

@@ -1,0 +1,1 @@
+"""Reference twins: plain Python versions of the kernels, for the tests only."""

@@ -1,0 +1,1 @@
+"""Outputs: the result, its writers, the console summary and the report."""

@@ -1,0 +1,1 @@
+"""Traffic: arrival processes and the sources that feed the data plane."""
