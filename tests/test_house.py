@@ -1,0 +1,159 @@
+"""The house rules of docs/DESIGN.md §1, checked on the source: which package may import which.
+
+Every `import` counts, those inside functions too (a lazy import is still a dependency).
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("sim", "scenarios", "kernels")
+KERNEL_THIRD_PARTY = {"numpy", "numba", "llvmlite"}
+SERVICE_PACKAGES = ("sim.compute", "sim.messaging", "sim.network", "sim.integration", "sim.storage", "sim.engine",
+                    "sim.traffic", "sim.billing")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for pkg in PACKAGES:
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            out[_module_name(path)] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """Absolute names of every module `name` imports (resolved to modules of the project where they are)."""
+    tree = ast.parse(path.read_text(), str(path))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join(up + ([base] if base else []))
+            for a in node.names:
+                sub = f"{base}.{a.name}"
+                found.add(sub if sub in MODULES else base)
+    return {m for m in found if m != "__future__"}
+
+
+IMPORTS = {name: _imports(name, path) for name, path in MODULES.items()}
+
+
+def _top(m: str) -> str:
+    return m.split(".")[0]
+
+
+def _internal(m: str) -> str | None:
+    """The project module `m` names (a module, or the package holding it), or None."""
+    while m and m not in MODULES:
+        m = m.rpartition(".")[0]
+    return m or None
+
+
+def _stdlib(m: str) -> bool:
+    return _top(m) in sys.stdlib_module_names
+
+
+def test_scenarios_import_nothing_from_sim_or_kernels():
+    bad = [(n, m) for n, ms in IMPORTS.items() if n.startswith("scenarios") for m in ms if _top(m) in ("sim", "kernels")]
+    assert bad == []
+
+
+def test_kernels_import_only_numpy_numba_llvmlite_and_each_other():
+    bad = [(n, m) for n, ms in IMPORTS.items() if _top(n) == "kernels" and not n.startswith("kernels.ref")
+           for m in ms if not (_stdlib(m) or _top(m) in KERNEL_THIRD_PARTY | {"kernels"})]
+    assert bad == []
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11 item 1: params and layouts still live in the twins")
+def test_twins_import_kernels_and_never_the_reverse():
+    twins = [n for n in MODULES if n.startswith("kernels.ref")]
+    assert len(twins) >= 6
+    bad = [(n, m) for n, ms in IMPORTS.items() if not n.startswith("kernels.ref")
+           for m in ms if m.startswith("kernels.ref")]
+    assert bad == [], "production code imports a twin"
+    bad = [(n, m) for n in twins for m in IMPORTS[n] if _top(m) in ("sim", "scenarios")]
+    assert bad == [], "a twin imports the world"
+
+
+def test_service_models_import_no_writer_or_report():
+    bad = [(n, m) for n, ms in IMPORTS.items() if n.startswith(SERVICE_PACKAGES)
+           for m in ms if m.startswith("sim.output") or m.startswith("sim.sweep")]
+    assert bad == []
+
+
+def _graph() -> dict[str, set[str]]:
+    g = {}
+    for n, ms in IMPORTS.items():
+        g[n] = {i for m in ms if (i := _internal(m)) and i != n}
+    return g
+
+
+def _cycles(g: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in sorted(g[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    sys.setrecursionlimit(10_000)
+    for v in sorted(g):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def _is_package_init(n: str) -> bool:
+    return MODULES[n].name == "__init__.py"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11 item 1: five circles left (scenarios schema, pool/sqs state, report/writers, api/warmup, sweep)")
+def test_no_import_circles():
+    # a package's __init__ re-exporting its submodules is not a circle of design
+    g = {n: {m for m in ms if not (_is_package_init(m) and n.startswith(m + "."))} for n, ms in _graph().items()}
+    g = {n: ms for n, ms in g.items()}
+    assert _cycles(g) == []
+
+
+@pytest.mark.parametrize("rule", ["cycle"])
+def test_the_cycle_finder_finds_cycles(rule):
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
