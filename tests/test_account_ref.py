@@ -190,3 +190,109 @@ def test_self_feeding_queue_conserves_per_edge():
     assert r.trace_end == {0: (0.0, 0.125)}
     stats = r.calls[0][0]
     assert stats["made"] == stats["ok"] + stats["failed"] + stats["abandoned"] + stats["in_flight_end"]
+
+
+def test_on_error_continue_and_function_errors_are_not_retried():
+    """B always fails (error rate 1): its answer is a function error, not retried by the SDK;
+    with on_error continue A goes on and succeeds, with fail A fails at B's answer."""
+    for cont, outcome in ((True, OK), (False, ERROR)):
+        p = chain_params(error_rate=[0.0, 1.0, 0.0])
+        p.calls[0][0] = CallParams(K_FUNCTION, 1, sync=True, max_attempts=3, on_error_continue=cont)
+        r = simulate_account_ref(p, arrivals((0.0, 0, K_FUNCTION, 0, 0)), streams(**CHAIN_STREAMS), 10.0)
+        a_row = [row for row in r.pool.rows if row[3] == 0][0]
+        assert a_row[4] == outcome
+        assert r.calls[0][0]["attempts"] == 1 and r.calls[0][0]["failed"] == 1
+        assert len([row for row in r.pool.rows if row[3] == 2]) == int(cont)
+
+
+def test_async_caller_with_calls_retries_after_its_end():
+    """An async A whose sync call fails is retried 60 s after it ended (POOL_SPEC.md), then 120 s."""
+    p = chain_params(reserved_b=0, retry_b=1, async_max_retries=[2, 2, 2])
+    p.pool.unres_cap = 1000
+    r = simulate_account_ref(p, arrivals((0.0, 0, K_FUNCTION, 0, 1)), streams(**CHAIN_STREAMS), 400.0)
+    starts = sorted(row[2] for row in r.pool.rows if row[3] == 0)
+    assert starts == [0.0, 60.1875, 180.25]  # each ends at its call's throttle (+0.1875 cold, +0.0625 warm)
+    assert r.pool.async_dropped == [1, 0, 0]
+
+
+# ---- properties over random accounts -------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+
+@st.composite
+def random_account(draw):
+    n_fn = draw(st.integers(1, 3))
+    n_q = draw(st.integers(0, 2))
+    n_map = n_q and draw(st.integers(0, n_q))
+    kinds = [K_FUNCTION] + ([K_QUEUE] if n_q else []) + [K_UNIT, K_ENDPOINT]
+    calls = []
+    for f in range(n_fn):
+        cs = []
+        for _ in range(draw(st.integers(0, 2))):
+            kind = draw(st.sampled_from(kinds))
+            index = draw(st.integers(0, {K_FUNCTION: n_fn, K_QUEUE: max(n_q, 1), K_UNIT: 1, K_ENDPOINT: 1}[kind] - 1))
+            sync = draw(st.booleans()) if kind == K_FUNCTION and index != f else kind == K_ENDPOINT
+            cs.append(CallParams(kind, index, sync=sync, probability=draw(st.sampled_from([0.2, 0.5])),
+                                 count=draw(st.integers(1, 2)), at_end=draw(st.booleans()),
+                                 max_attempts=draw(st.integers(1, 3)), on_error_continue=draw(st.booleans())))
+        calls.append(cs)
+    p = pool_params(n_fn, reserved=[draw(st.sampled_from([-1, 1, 2])) for _ in range(n_fn)], unres_cap=4,
+                    timeout_ms=[draw(st.sampled_from([500.0, 5000.0])) for _ in range(n_fn)],
+                    error_rate=[draw(st.sampled_from([0.0, 0.3])) for _ in range(n_fn)],
+                    retry_max_attempts=[2], retry_base_s=[0.5], retry_cap_s=[20.0], retry_jitter=[1])
+    route_q = draw(st.integers(-1, n_q - 1)) if n_q else -1
+    topic = sns_params(np.ones((1, 1), bool), ["sqs" if route_q >= 0 else "lambda"], fail_rate=[0.2])
+    mp = mapping_params(n_map, queue=list(range(n_map)), function=[draw(st.integers(0, n_fn - 1)) for _ in range(n_map)],
+                        batch_size=[draw(st.integers(1, 3)) for _ in range(n_map)])
+    qp = queue_params(n_q, visibility_timeout_s=[2.0] * n_q)
+    ap = AccountParams(pool=p, queues=qp, mappings=mp, fleets=fleet_params(0), units=[topic],
+                       routes=[[(K_QUEUE, route_q) if route_q >= 0 else (K_FUNCTION, 0)]], dlq_queue=[[-1]],
+                       calls=calls, endpoints=[EndpointParams(error_rate=0.2, rate_per_s=5.0, burst=2.0,
+                                                             max_concurrency=2, outages=[(3.0, 4.0)])])
+    n_arr = draw(st.integers(1, 25))
+    times = sorted(draw(st.lists(st.floats(0, 8, allow_nan=False), min_size=n_arr, max_size=n_arr)))
+    items = []
+    for t in times:
+        kind = draw(st.sampled_from([K_FUNCTION, K_UNIT] + ([K_QUEUE] if n_q else [])))
+        index = draw(st.integers(0, n_fn - 1)) if kind == K_FUNCTION else (draw(st.integers(0, n_q - 1)) if kind == K_QUEUE else 0)
+        items.append((t, 0 if kind == K_FUNCTION else 1, kind, index, draw(st.integers(0, 1))))
+    seed = draw(st.integers(0, 2**31))
+    return ap, arrivals(*items), seed, n_fn, n_q
+
+
+def rng_streams(seed, n_fn, ap, n=400):
+    rng = np.random.default_rng(seed)
+    return {
+        "DUR": [rng.exponential(300.0, n) for _ in range(n_fn)], "INIT": [rng.exponential(100.0, n) for _ in range(n_fn)],
+        "EXP": [rng.exponential(5.0, n) for _ in range(n_fn)], "U": [rng.uniform(size=n) for _ in range(n_fn)],
+        "ITEM": [rng.uniform(size=n) for _ in ap.mappings.queue], "PROC": [], "WERR": [],
+        "CALL": [rng.uniform(size=n) for _ in range(n_fn)],
+        "CLAT": [[rng.exponential(20.0, n) for _ in cs] for cs in ap.calls],
+        "FU": [[rng.uniform(size=n)]], "FLAT": [[rng.exponential(50.0, n)]],
+        "ELAT": [rng.exponential(200.0, n)], "EU": [rng.uniform(size=n)],
+    }
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(random_account())
+def test_conservation_on_random_accounts(case):
+    ap, arr, seed, n_fn, n_q = case
+    r = simulate_account_ref(ap, arr, rng_streams(seed, n_fn, ap), 12.0, n_entries=2)
+    for cs in r.calls:
+        for s in cs:
+            assert s["made"] == s["ok"] + s["failed"] + s["abandoned"] + s["in_flight_end"], s
+            assert s["made"] <= s["attempts"] <= s["made"] + s["retries"], s  # a retry may be cut by its caller's end
+    for e in r.endpoints:
+        assert e["requests"] == e["ok"] + e["errors"] + e["throttled"] + e["outage"] + e["in_progress_end"], e
+    m = r.messaging
+    for q in range(n_q):
+        assert m.sent[q] + m.redriven_in[q] == (m.deleted[q] + m.dead_lettered[q] + m.expired[q] + m.visible[q]
+                                                + m.delayed[q] + m.in_flight[q])
+    n = len(arr["t"])
+    assert len(r.trace_end) + r.traces_open_end == n
+    assert sum(e.requests for e in r.entry) == n
+    assert sum(len(e.completion_s) for e in r.entry) == len(r.trace_end)
+    assert all(t1 >= t0 for t0, t1 in r.trace_end.values())
+    for e in r.entry:
+        assert e.succeeded + e.failed + e.throttled <= e.requests
