@@ -296,3 +296,15 @@ def test_conservation_on_random_accounts(case):
     assert all(t1 >= t0 for t0, t1 in r.trace_end.values())
     for e in r.entry:
         assert e.succeeded + e.failed + e.throttled <= e.requests
+
+
+def test_classes_flow_down_the_chain():
+    """A request of class 1 invokes A, which publishes without a class of its own: the topic's
+    filter (class 1 only) passes it; a class-0 request is filtered out."""
+    p = chain_params()
+    p.units = [sns_params(np.array([[False], [True]]), ["sqs"])]
+    arr = arrivals((0.0, 0, K_FUNCTION, 0, 0), (2.0, 0, K_FUNCTION, 0, 0))
+    arr["key"] = np.array([1, 0])
+    r = simulate_account_ref(p, arr, streams(**CHAIN_STREAMS), 10.0)
+    assert r.messaging.sent == [1]
+    assert r.units[0]["tcnt"][0, 0].tolist()[:1] == [1]  # one filtered out

@@ -65,7 +65,7 @@ class CallParams:
     count: int = 1
     at_end: bool = False
     size_bytes: int = -1  # -1: the invoking item's size
-    key: int = 0  # message class of its payload (filters)
+    key: int = -1  # message class of its payload (filters); -1: the invoking item's
     max_attempts: int = 3
     on_error_continue: bool = False
 
@@ -412,26 +412,27 @@ class _Account:
         inv = ca.inv
         cp = self.p.calls[inv.a.f][ca.c]
         size = cp.size_bytes if cp.size_bytes >= 0 else inv.a.size_bytes
+        key = cp.key if cp.key >= 0 else inv.a.key
         trace = inv.a.trace
         if cp.kind == K_ENDPOINT:
             self.endpoint_request(cp.index, ca, t)
         elif cp.kind == K_FUNCTION and cp.sync:
             callee = pool._Attempt(id=self.new_id(), f=cp.index, src=-1, inv=pool.SYNC, first_t=t,
-                                   dur_override_ms=math.nan, size_bytes=size, trace=trace, caller=ca)
+                                   dur_override_ms=math.nan, size_bytes=size, trace=trace, caller=ca, key=key)
             pool._attempt(self.ps, callee, t)
         elif cp.kind == K_FUNCTION:
             callee = pool._Attempt(id=self.new_id(), f=cp.index, src=-1, inv=pool.ASYNC, first_t=t,
-                                   dur_override_ms=math.nan, size_bytes=size, trace=trace)
+                                   dur_override_ms=math.nan, size_bytes=size, trace=trace, key=key)
             self.parent[("a", callee.id)] = ca.span
             pool._attempt(self.ps, callee, t)
             self.answer(ca, t, R_OK)
         elif cp.kind == K_QUEUE:
             mid = self.new_id()
             self.parent[("m", mid)] = ca.span
-            mq._send(self.w, mid, cp.index, size, cp.key, 0, t, trace=trace)
+            mq._send(self.w, mid, cp.index, size, key, 0, t, trace=trace)
             self.answer(ca, t, R_OK)
         elif cp.kind == K_UNIT:
-            accepted = self.publish(cp.index, t, self.new_id(), size, cp.key, -1, trace, parent=ca.span)
+            accepted = self.publish(cp.index, t, self.new_id(), size, key, -1, trace, parent=ca.span)
             self.answer(ca, t, R_OK if accepted else R_THROTTLED)
         else:
             raise ValueError(f"call to a port of kind {cp.kind}")
@@ -627,7 +628,7 @@ class _Account:
             mq._send(self.w, mid, index, ev.size, ev.key, max(ev.group, 0), td, trace=ev.trace)
         elif kind == K_FUNCTION:
             a = pool._Attempt(id=self.new_id(), f=index, src=-1, inv=pool.ASYNC, first_t=td,
-                              dur_override_ms=math.nan, size_bytes=ev.size, trace=ev.trace)
+                              dur_override_ms=math.nan, size_bytes=ev.size, trace=ev.trace, key=ev.key)
             self.parent[("a", a.id)] = sid
             pool._attempt(self.ps, a, td)
 
@@ -786,7 +787,8 @@ def _arrive(acc: _Account, arrivals: dict, i: int, t: float) -> None:
     if kind == K_FUNCTION:
         inv = int(arrivals["inv"][i])
         a = pool._Attempt(id=int(arrivals["id"][i]), f=index, src=int(arrivals["src"][i]), inv=inv, first_t=t,
-                          dur_override_ms=float(arrivals["dur_override_ms"][i]), size_bytes=size, trace=i)
+                          dur_override_ms=float(arrivals["dur_override_ms"][i]), size_bytes=size, trace=i,
+                          key=int(arrivals["key"][i]))
         if inv != pool.SYNC:  # accepted at once; a sync client's answer is read from the rows at the end
             ep.succeeded += 1
             ep.latency_s.append(0.0)

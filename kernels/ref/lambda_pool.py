@@ -99,6 +99,7 @@ class _Attempt:
     thr_retries: int = 0
     batch: object = None  # an event source mapping's batch (queue_ref.py): throttles are not retried
     trace: int = -1  # the trace it belongs to (the account twin, ACCOUNT_SPEC.md §7); -1 none
+    key: int = 0  # the message class of its payload: what its calls carry by default
     caller: object = None  # a synchronous call waiting for its answer (ACCOUNT_SPEC.md §3)
 
 

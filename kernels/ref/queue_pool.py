@@ -636,7 +636,7 @@ def _invoke(w: _World, c: _Consumer, t: float) -> None:
     bid = len(w.res.batches)
     w.res.batches.append((t, m, tuple(msg.mid for msg, _ in b.items)))
     a = pool._Attempt(id=-1 - bid, f=w.mp.function[m], src=0, inv=pool.SYNC, first_t=t,
-                      dur_override_ms=math.nan, batch=b, trace=b.items[0][0].trace)
+                      dur_override_ms=math.nan, batch=b, trace=b.items[0][0].trace, key=b.items[0][0].key)
     if pool._attempt(w.ps, a, t):
         c.state = BUSY
         w.res.batches_invoked[m] += 1
