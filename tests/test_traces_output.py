@@ -1,8 +1,9 @@
-"""Traces as output (sim.output.traces): the span table and its checks, the service map, waterfalls and the choice of traces to draw."""
+"""Traces as output (sim.output.traces): the span table and its checks, the service map, waterfalls, the traces to draw."""
 
 import random
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import polars as pl
 import pytest
 from matplotlib.colors import to_rgba
@@ -66,6 +67,8 @@ def test_dicts_and_a_dataframe_give_the_same_table():
     assert spans_frame(f).equals(f)
     loose = f.with_columns(pl.col("trace_id").cast(pl.Int32), pl.col("start_s").cast(pl.Float32))
     assert spans_frame(loose).equals(f)  # 1/8 s steps are exact in float32 too
+    numpy_values = [(np.int64(r[0]), np.int32(r[1]), r[2], *r[3:7], np.float64(r[7]), r[8], *r[9:]) for r in CHAIN]
+    assert spans_frame(numpy_values).equals(f)
     empty = spans_frame([])
     assert empty.height == 0 and dict(empty.schema) == SPAN_SCHEMA
 
@@ -160,6 +163,7 @@ def test_bad_values_name_the_span_and_the_field():
     bad([ok[:10] + ("[1]",)], "span 1 of trace 1 (row 0, 'f invoke'): attributes '[1]' is not a JSON object")
     with pytest.raises(ValueError, match=r"span 1 of trace 1 \(row 0, 'f invoke'\): attributes cannot be written"):
         spans_frame([ok[:10] + ({"x": float("nan")},)])
+    bad([(2 ** 64,) + ok[1:]], "span at row 0, 'f invoke': trace_id is 18446744073709551616, expected a 64-bit integer")
     with pytest.raises(ValueError, match="a list of rows"):
         spans_frame({"trace_id": 1})
 

@@ -24,7 +24,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.output.diagram import _DEFS, KIND_STYLE, MARGIN, NODE_H, NODE_W, ROW_GAP, Graph, _cut, _esc, layers
 from sim.output.report_format import duration_text, number_text, pct_text
-from sim.output.report_plots import SLO_COLOUR, WIDTH_IN, Plotter, _ms_formatter
+from sim.output.report_plots import SLO_COLOUR, WIDTH_IN, _ms_formatter
 
 # The columns of traces.parquet (docs/DESIGN.md §5), in order.
 SPAN_SCHEMA: Dict[str, pl.DataType] = {
@@ -65,7 +65,7 @@ MAX_WATERFALL_SPANS = 80  # a waterfall draws at most this many spans (the first
 # ---------------------------------------------------------------- the table
 
 def _describe(row: int, trace_id: Any = None, span_id: Any = None, name: Any = None) -> str:
-    """'span 7 of trace 3 (row 4, "checkout invoke")', with what is known of the span."""
+    """"span 7 of trace 3 (row 4, 'checkout invoke')", with what is known of the span."""
     where = f"row {row}" + (f", {name!r}" if isinstance(name, str) and name else "")
     if trace_id is None or span_id is None:
         return f"span at {where}"
@@ -76,15 +76,24 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
+def _is_int64(v: Any) -> bool:
+    return _is_int(v) and _INT64[0] <= int(v) <= _INT64[1]
+
+
 def _is_real(v: Any) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _json_text(value: Mapping[str, Any]) -> str:
+    """A dict as compact JSON text with sorted keys (NaN and infinities refused: JSON has none)."""
+    return json.dumps(dict(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def _attributes_text(value: Any, where: str) -> str:
     """The attributes as JSON text: a dict is serialised (keys sorted, compact); a str must hold a JSON object."""
     if isinstance(value, Mapping):
         try:
-            return json.dumps(dict(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
+            return _json_text(value)
         except (TypeError, ValueError) as e:
             raise ValueError(f"{where}: attributes cannot be written as JSON ({e})") from None
     if isinstance(value, str):
@@ -96,6 +105,16 @@ def _attributes_text(value: Any, where: str) -> str:
             raise ValueError(f"{where}: attributes {value!r} is not a JSON object")
         return value
     raise ValueError(f"{where}: attributes must be a dict or a JSON object as text, got {type(value).__name__}")
+
+
+def _is_json_object(text: str) -> bool:
+    """Whether `text` holds a JSON object ('{}' without parsing: the common case)."""
+    if text == "{}":
+        return True
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 def _row_values(i: int, row: Any) -> List[Any]:
@@ -120,14 +139,14 @@ def _row_values(i: int, row: Any) -> List[Any]:
         raise ValueError(f"span at row {i}: a tuple or dict expected, got {type(row).__name__}")
     rec = dict(zip(SPAN_COLUMNS, values))
     name = rec["name"]
-    tid = rec["trace_id"] if _is_int(rec["trace_id"]) else None
-    sid = rec["span_id"] if _is_int(rec["span_id"]) else None
+    tid = rec["trace_id"] if _is_int64(rec["trace_id"]) else None
+    sid = rec["span_id"] if _is_int64(rec["span_id"]) else None
     where = _describe(i, tid, sid, name)
     for c in _INT_COLUMNS:
         v = rec[c]
         if v is None and c == "parent_span_id":
             continue
-        if not _is_int(v) or not _INT64[0] <= int(v) <= _INT64[1]:
+        if not _is_int64(v):
             allowed = "a 64-bit integer" + (" or None (a root span)" if c == "parent_span_id" else "")
             raise ValueError(f"{where}: {c} is {v!r}, expected {allowed}")
         rec[c] = int(v)
@@ -237,8 +256,10 @@ def check_spans(frame: pl.DataFrame) -> None:
     if row is not None:
         raise ValueError(f"{_where(frame, row)}: another span of trace {frame['trace_id'][row]} "
                          f"has the same span_id")
-    for row, attrs in enumerate(frame["attributes"].to_list()):
-        _attributes_text(attrs, _where(frame, row))
+    wrong = [a for a in frame["attributes"].unique().to_list() if not _is_json_object(a)]
+    if wrong:
+        row = _first(frame["attributes"].is_in(wrong))
+        _attributes_text(frame["attributes"][row], _where(frame, row))  # raises, naming the span
     parent = _parent_rows(frame)
     has_parent = frame["parent_span_id"].is_not_null().to_numpy()
     lost = np.flatnonzero(has_parent & (parent < 0))
@@ -271,6 +292,45 @@ def check_spans(frame: pl.DataFrame) -> None:
                          f"trace {frame['trace_id'][row]}'s root")
 
 
+def _plain_types(types: set, column: str) -> bool:
+    """Whether values of these Python types go into `column` as they are (the fast path of `_from_rows`)."""
+    if column in _INT_COLUMNS:
+        ok = lambda t: t is not bool and issubclass(t, numbers.Integral)  # noqa: E731
+        return all(ok(t) or (t is type(None) and column == "parent_span_id") for t in types)
+    if column in ("start_s", "end_s"):
+        return all(t is not bool and issubclass(t, numbers.Real) for t in types)
+    if column == "attributes":
+        return types <= {str, dict}
+    return types <= {str}
+
+
+def _from_rows(rows: List[Any]) -> pl.DataFrame:
+    """The typed table of tuples or dicts; a value of the wrong type is named by `_row_values`.
+
+    Columns whose values all have plain types are built at once; otherwise (or when polars
+    refuses one, e.g. an integer beyond 64 bits) every row is checked one by one, which
+    raises naming the first bad span.
+    """
+    if all(type(r) is tuple and len(r) == len(SPAN_COLUMNS) for r in rows):
+        columns = list(zip(*rows)) if rows else [() for _ in SPAN_COLUMNS]
+    elif all(type(r) is dict and len(r) == len(SPAN_COLUMNS) and all(c in r for c in SPAN_COLUMNS) for r in rows):
+        columns = [tuple(r[c] for r in rows) for c in SPAN_COLUMNS]
+    else:
+        columns = None
+    if columns is not None and all(_plain_types(set(map(type, v)), c) for c, v in zip(SPAN_COLUMNS, columns)):
+        data = dict(zip(SPAN_COLUMNS, columns))
+        try:
+            data["attributes"] = [a if type(a) is str else _json_text(a) for a in data["attributes"]]
+            return pl.DataFrame({c: pl.Series(c, list(v), dtype=SPAN_SCHEMA[c], strict=True)
+                                 for c, v in data.items()})
+        except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+            pass  # the rows one by one, below, name the bad value
+    values = [_row_values(i, r) for i, r in enumerate(rows)]
+    columns = list(zip(*values)) if values else [() for _ in SPAN_COLUMNS]
+    return pl.DataFrame({c: pl.Series(c, list(v), dtype=SPAN_SCHEMA[c], strict=True)
+                         for c, v in zip(SPAN_COLUMNS, columns)})
+
+
 def spans_frame(rows: Any) -> pl.DataFrame:
     """The span table (SPAN_SCHEMA, typed) from rows, checked; a ValueError names the first bad span.
 
@@ -286,10 +346,7 @@ def spans_frame(rows: Any) -> pl.DataFrame:
         if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
             raise ValueError(f"spans: a list of rows (tuples or dicts) or a DataFrame expected, "
                              f"got {type(rows).__name__}")
-        values = [_row_values(i, r) for i, r in enumerate(rows)]
-        columns = list(zip(*values)) if values else [[] for _ in SPAN_COLUMNS]
-        frame = pl.DataFrame({c: pl.Series(c, list(v), dtype=SPAN_SCHEMA[c])
-                              for c, v in zip(SPAN_COLUMNS, columns)})
+        frame = _from_rows(list(rows))
     check_spans(frame)
     return frame
 
