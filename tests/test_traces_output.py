@@ -9,7 +9,7 @@ import pytest
 from matplotlib.colors import to_rgba
 
 from sim.output.traces import (
-    MAP_SCHEMA, MAX_WATERFALL_SPANS, MIN_BAR, SPAN_COLUMNS, SPAN_SCHEMA, STATUS_COLOUR, pick_traces, service_map,
+    MAP_SCHEMA, MAX_LABEL_CHARS, MAX_WATERFALL_SPANS, MIN_BAR, SPAN_COLUMNS, SPAN_SCHEMA, STATUS_COLOUR, pick_traces, service_map,
     service_map_svg, spans_frame, trace_order, waterfall_figure, waterfall_labels,
 )
 from tests.figure_checks import assert_readable
@@ -286,6 +286,15 @@ def test_trace_order_is_depth_first_by_start():
         "  orders sqs.SendMessage", "    orders receive", "      worker invoke", "        orders sqs.SendMessage"]]
 
 
+def test_long_names_keep_their_start_and_end():
+    name = "a_rather_long_queue_name_of_the_orders_service sqs.SendMessage"  # 62 characters
+    order = [(0, {"name": "f invoke"}), (2, {"name": name})]
+    labels = waterfall_labels(order)
+    # depth 2: 48 - 4 = 44 characters for the name, 22 before the '…' and 21 after it
+    assert labels[1] == "    " + "a_rather_long_queue_na" + "…" + "rvice sqs.SendMessage"
+    assert len(labels[1]) == MAX_LABEL_CHARS == 48 and labels[0] == "f invoke".ljust(48)
+
+
 def test_waterfall_has_one_bar_per_span_in_order():
     spans = spans_frame(shuffled(CHAIN, 5))
     fig = waterfall_figure(spans, 1)
@@ -303,6 +312,9 @@ def test_waterfall_has_one_bar_per_span_in_order():
         assert bar.get_width() == max((r[8] - r[7]) * 1000, MIN_BAR * 2000)  # the instant span shows
         assert bar.get_facecolor() == to_rgba(STATUS_COLOUR[r[9]])
     assert ax.get_ylim()[0] > ax.get_ylim()[1]  # the root on top
+    texts = [(t.get_text(), t.get_color()) for t in ax.texts]
+    assert [t for t, _ in texts] == ["500 ms", "125 ms", "250 ms", "250 ms", "125 ms", "0 s", "1 s", "125 ms"]
+    assert [c for _, c in texts].count("white") == 1 and texts[6][1] == "white"  # inside worker's bar, at the end
     assert ax.get_title(loc="left") == "trace 1: api invoke, 2 s"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["OK", "ERROR"]
     assert_readable(fig, "waterfall", y_from_zero=False)

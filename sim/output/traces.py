@@ -59,6 +59,7 @@ MANY_ERRORS = 0.05  # an edge whose error ratio reaches this is drawn red, below
 
 STATUS_COLOUR = {"OK": "#5c8fd6", "ERROR": SLO_COLOUR}
 MIN_BAR = 0.002  # the narrowest bar drawn, as a share of the trace's duration
+MAX_LABEL_CHARS = 48  # a waterfall's span labels (indentation included) are cut to this length
 MAX_WATERFALL_SPANS = 80  # a waterfall draws at most this many spans (the first ones in its order)
 
 
@@ -425,7 +426,9 @@ def service_map_svg(edges: pl.DataFrame) -> Optional[str]:
     share; an arrow is grey without errors, orange with some, red from MANY_ERRORS on.
     The drawing of boxes and arrows is this module's own (diagram.py draws inline), with
     diagram.py's sizes. Nodes and edges are drawn in sorted order, so the text is the
-    same for the same table.
+    same for the same table. Simplifications, as in diagram.py: no crossing minimisation;
+    labels of arrows that cross may overlap, and an arrow that runs backwards loops under
+    the boxes and may pass behind one.
     """
     if not isinstance(edges, pl.DataFrame) or dict(edges.schema) != MAP_SCHEMA:
         raise ValueError("service_map_svg: the table of service_map expected")
@@ -521,13 +524,22 @@ def trace_order(spans: pl.DataFrame, trace_id: int) -> List[Tuple[int, Dict[str,
     return out
 
 
+def _cut_middle(text: str, n: int) -> str:
+    """`text` in at most `n` characters: its start and its end around a '…' (a span name ends with its operation)."""
+    if len(text) <= n:
+        return text
+    tail = (n - 1) // 2
+    return text[: n - 1 - tail] + "…" + text[len(text) - tail:]
+
+
 def waterfall_labels(order: Sequence[Tuple[int, Mapping[str, Any]]]) -> List[str]:
     """The y labels of a waterfall: the span's name indented two spaces per depth, right-padded to one width.
 
     The labels are drawn in a monospace font and right-aligned against the axis, as tick
-    labels are, so equal widths make the indentation show.
+    labels are, so equal widths make the indentation show; a label longer than
+    MAX_LABEL_CHARS keeps the start and end of the name around a '…'.
     """
-    text = ["  " * depth + str(r["name"]) for depth, r in order]
+    text = ["  " * depth + _cut_middle(str(r["name"]), max(8, MAX_LABEL_CHARS - 2 * depth)) for depth, r in order]
     width = max((len(t) for t in text), default=0)
     return [t.ljust(width) for t in text]
 
@@ -557,9 +569,12 @@ def waterfall_figure(spans: pl.DataFrame, trace_id: int) -> Figure:
     top_ms = span_ms if span_ms > 0 else 1.0
     shown_ms = np.maximum(length_ms, MIN_BAR * top_ms)  # an instant span still shows
     ax.barh(y, shown_ms, left=start_ms, height=0.6, color=[STATUS_COLOUR[s] for s in status])
-    for i in range(len(order)):
-        ax.text(start_ms[i] + length_ms[i] + 0.01 * top_ms, y[i], duration_text(length_ms[i] / 1000.0),
-                va="center", ha="left", fontsize="small", color="#444")
+    for i in range(len(order)):  # each bar's duration after it, or inside it near the axis's end
+        end = start_ms[i] + shown_ms[i]
+        inside = end > 0.8 * top_ms and shown_ms[i] > 0.25 * top_ms
+        ax.text(end - 0.01 * top_ms if inside else end + 0.01 * top_ms, y[i], duration_text(length_ms[i] / 1000.0),
+                va="center", ha="right" if inside else "left", fontsize="small",
+                color="white" if inside else "#444")
     ax.set_xlim(0, top_ms * 1.14)  # room for the last bar's duration
     ax.set_ylim(len(order) - 0.5, -0.5)  # the first span on top
     ax.set_yticks(y, waterfall_labels(order), family="monospace", fontsize="small")
