@@ -1,4 +1,4 @@
-"""Traces as output (sim.output.traces): the span table and its checks, the service map, waterfalls, the traces to draw."""
+"""Traces as output (sim.output.traces): the span table and its checks, service map, waterfalls, traces to draw."""
 
 import random
 import xml.etree.ElementTree as ET
@@ -9,8 +9,8 @@ import pytest
 from matplotlib.colors import to_rgba
 
 from sim.output.traces import (
-    MAP_SCHEMA, MAX_LABEL_CHARS, MAX_WATERFALL_SPANS, MIN_BAR, SPAN_COLUMNS, SPAN_SCHEMA, STATUS_COLOUR, pick_traces, service_map,
-    service_map_svg, spans_frame, trace_order, waterfall_figure, waterfall_labels,
+    MAP_SCHEMA, MAX_LABEL_CHARS, MAX_WATERFALL_SPANS, MIN_BAR, SPAN_COLUMNS, SPAN_SCHEMA, STATUS_COLOUR,
+    pick_traces, service_map, service_map_svg, spans_frame, trace_order, waterfall_figure, waterfall_labels,
 )
 from tests.figure_checks import assert_readable
 
