@@ -61,15 +61,80 @@ class TableTooLarge(ValueError):
     """The rules have too many classes for a cross-product table; scan them linearly instead."""
 
 
+# Bits of `l4_keys`' result: a column holding a value out of its range, and any TCP/UDP packet.
+BAD_SRC_IP, BAD_DST_IP, BAD_PROTOCOL, BAD_SRC_PORT, BAD_DST_PORT, BAD_ICMP_TYPE, BAD_ICMP_CODE, ANY_PORTS = (
+    1, 2, 4, 8, 16, 32, 64, 128)
+ADDRESS_MAX, PROTOCOL_MAX, PORT_MAX, ICMP_MAX = 0xFFFFFFFF, 255, 65535, 255  # ranges checked, from 0
+
+
+@jit_inline
+def _out_of_range(col, k, hi):
+    """1 when col[k] is outside 0..hi (0 for an absent column)."""
+    if col is None:
+        return np.uint8(0)
+    v = col[k]
+    return np.uint8((v < 0) | (v > hi))
+
+
+@jit_inline
+def _field(col, k, hi):
+    """col[k] as a uint32 of at most hi's bits (hi is 2**b - 1); 0 for an absent column."""
+    if col is None:
+        return np.uint32(0)
+    return np.uint32(col[k]) & np.uint32(hi)
+
+
+@jit_inline
+def _address(col, k, out):
+    """out[k] = col[k] as a uint32; 1 when it is outside 0..ADDRESS_MAX (nothing for an absent column)."""
+    if col is None:
+        return np.uint8(0)
+    v = col[k]
+    out[k] = np.uint32(v)
+    return np.uint8((v < 0) | (v > ADDRESS_MAX))
+
+
 @jit
-def l4_keys(protocol, dst_port, icmp_type, icmp_code, out):
-    """out[k] = pk of packet k: protocol << 16 | (port for TCP/UDP, type << 8 | code for ICMP, else 0)."""
-    for k in range(protocol.shape[0]):
-        p = np.uint32(protocol[k])
-        port = np.uint32(dst_port[k])
-        icmp = np.uint32((np.uint32(icmp_type[k]) << 8) | np.uint32(icmp_code[k]))
-        key = port if (p == TCP) | (p == UDP) else (icmp if (p == ICMP) | (p == ICMPV6) else np.uint32(0))
-        out[k] = np.uint32(p << 16) | key
+def l4_keys(src_ip, dst_ip, protocol, src_port, dst_port, icmp_type, icmp_code, src_v4, dst_v4, pk):
+    """One pass over a batch's integer columns: pk[k] = protocol << 16 | key of packet k (module
+    doc), each column checked against its range, integer addresses converted to uint32.
+
+    Returns the BAD_* bits of the columns holding a value out of range (addresses 0..ADDRESS_MAX,
+    protocol 0..PROTOCOL_MAX, ports 0..PORT_MAX, ICMP type and code 0..ICMP_MAX; pk and the
+    addresses are then meaningless), plus ANY_PORTS when some packet is TCP or UDP. Any column
+    may be None: an address column that is uint32 already (nothing to check or convert; its
+    `*_v4` is None too), an absent port or ICMP column (read as 0), an unreadable protocol
+    column (read as 0; the caller reports it). Columns of any integer dtype are read as they
+    are: the range checks are written against constants, so for a dtype that cannot hold a bad
+    value (uint8 protocol, uint16 ports) the compiler drops them, and the column's load if
+    nothing else reads it.
+    """
+    b_src = b_dst = b_proto = b_sport = b_dport = b_type = b_code = ports = np.uint8(0)
+    for k in range(pk.shape[0]):  # helpers, not branches here: this way the loop vectorises (5x on uint8 columns)
+        b_src |= _address(src_ip, k, src_v4)
+        b_dst |= _address(dst_ip, k, dst_v4)
+        b_proto |= _out_of_range(protocol, k, PROTOCOL_MAX)
+        b_sport |= _out_of_range(src_port, k, PORT_MAX)
+        b_dport |= _out_of_range(dst_port, k, PORT_MAX)
+        b_type |= _out_of_range(icmp_type, k, ICMP_MAX)
+        b_code |= _out_of_range(icmp_code, k, ICMP_MAX)
+        p = _field(protocol, k, PROTOCOL_MAX)
+        port = _field(dst_port, k, PORT_MAX)
+        icmp = (_field(icmp_type, k, ICMP_MAX) << 8) | _field(icmp_code, k, ICMP_MAX)
+        is_port = (p == TCP) | (p == UDP)
+        ports |= np.uint8(is_port)
+        key = port if is_port else (icmp if (p == ICMP) | (p == ICMPV6) else np.uint32(0))
+        pk[k] = (p << 16) | key
+    bits = 0
+    bits |= BAD_SRC_IP if b_src else 0
+    bits |= BAD_DST_IP if b_dst else 0
+    bits |= BAD_PROTOCOL if b_proto else 0
+    bits |= BAD_SRC_PORT if b_sport else 0
+    bits |= BAD_DST_PORT if b_dport else 0
+    bits |= BAD_ICMP_TYPE if b_type else 0
+    bits |= BAD_ICMP_CODE if b_code else 0
+    bits |= ANY_PORTS if ports else 0
+    return bits
 
 
 @jit

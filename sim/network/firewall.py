@@ -188,8 +188,7 @@ class _Table:
     def select(self, remote, pk: np.ndarray, rule_values: np.ndarray, default, dtype) -> np.ndarray:
         """Per packet, rule_values[first matching rule] or `default` (see kernels.firewall)."""
         n = len(pk)
-        n_v4 = int(np.count_nonzero(remote.is_v4))
-        only = 4 if n_v4 == n else 6 if n_v4 == 0 else None  # one family: no gather, no scatter
+        only = remote.family or None  # one family: no gather, no scatter
         out = np.empty(n, dtype) if only in self.families else np.full(n, default, dtype)
         for version, fam in self.families.items():
             if only is not None and version != only:
