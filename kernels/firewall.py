@@ -43,7 +43,10 @@ random (tests/bench/test_bench_firewall.py); the two break even near 60 rules.
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from kernels import jit, jit_inline
+from numba import types
+from numba.extending import overload
+
+from kernels import JIT_OPTIONS, jit, jit_inline
 from kernels.routing import index_v4, index_v6, locate, locate128, narrow, spans
 
 PROTO_ALL = -1
@@ -94,6 +97,38 @@ def _address(col, k, out):
     return np.uint8((v < 0) | (v > ADDRESS_MAX))
 
 
+@jit_inline
+def _read_rows(src_ip, dst_ip, protocol, src_port, dst_port, icmp_type, icmp_code, src_v4, dst_v4, start, stop, pk):
+    """`l4_keys` on rows start..stop: pk[k - start] is row k's key."""
+    b_src = b_dst = b_proto = b_sport = b_dport = b_type = b_code = ports = np.uint8(0)
+    for j in range(stop - start):  # helpers, not branches here: this way the loop vectorises (5x on uint8 columns)
+        k = np.uint64(start + j)  # unsigned, else the index's wrap-around below 0 stops the vectoriser
+        b_src |= _address(src_ip, k, src_v4)
+        b_dst |= _address(dst_ip, k, dst_v4)
+        b_proto |= _out_of_range(protocol, k, PROTOCOL_MAX)
+        b_sport |= _out_of_range(src_port, k, PORT_MAX)
+        b_dport |= _out_of_range(dst_port, k, PORT_MAX)
+        b_type |= _out_of_range(icmp_type, k, ICMP_MAX)
+        b_code |= _out_of_range(icmp_code, k, ICMP_MAX)
+        p = _field(protocol, k, PROTOCOL_MAX)
+        port = _field(dst_port, k, PORT_MAX)
+        icmp = (_field(icmp_type, k, ICMP_MAX) << 8) | _field(icmp_code, k, ICMP_MAX)
+        is_port = (p == TCP) | (p == UDP)
+        ports |= np.uint8(is_port)
+        key = port if is_port else (icmp if (p == ICMP) | (p == ICMPV6) else np.uint32(0))
+        pk[j] = (p << 16) | key
+    bits = 0
+    bits |= BAD_SRC_IP if b_src else 0
+    bits |= BAD_DST_IP if b_dst else 0
+    bits |= BAD_PROTOCOL if b_proto else 0
+    bits |= BAD_SRC_PORT if b_sport else 0
+    bits |= BAD_DST_PORT if b_dport else 0
+    bits |= BAD_ICMP_TYPE if b_type else 0
+    bits |= BAD_ICMP_CODE if b_code else 0
+    bits |= ANY_PORTS if ports else 0
+    return bits
+
+
 @jit
 def l4_keys(src_ip, dst_ip, protocol, src_port, dst_port, icmp_type, icmp_code, src_v4, dst_v4, pk):
     """One pass over a batch's integer columns: pk[k] = protocol << 16 | key of packet k (module
@@ -109,32 +144,8 @@ def l4_keys(src_ip, dst_ip, protocol, src_port, dst_port, icmp_type, icmp_code, 
     value (uint8 protocol, uint16 ports) the compiler drops them, and the column's load if
     nothing else reads it.
     """
-    b_src = b_dst = b_proto = b_sport = b_dport = b_type = b_code = ports = np.uint8(0)
-    for k in range(pk.shape[0]):  # helpers, not branches here: this way the loop vectorises (5x on uint8 columns)
-        b_src |= _address(src_ip, k, src_v4)
-        b_dst |= _address(dst_ip, k, dst_v4)
-        b_proto |= _out_of_range(protocol, k, PROTOCOL_MAX)
-        b_sport |= _out_of_range(src_port, k, PORT_MAX)
-        b_dport |= _out_of_range(dst_port, k, PORT_MAX)
-        b_type |= _out_of_range(icmp_type, k, ICMP_MAX)
-        b_code |= _out_of_range(icmp_code, k, ICMP_MAX)
-        p = _field(protocol, k, PROTOCOL_MAX)
-        port = _field(dst_port, k, PORT_MAX)
-        icmp = (_field(icmp_type, k, ICMP_MAX) << 8) | _field(icmp_code, k, ICMP_MAX)
-        is_port = (p == TCP) | (p == UDP)
-        ports |= np.uint8(is_port)
-        key = port if is_port else (icmp if (p == ICMP) | (p == ICMPV6) else np.uint32(0))
-        pk[k] = (p << 16) | key
-    bits = 0
-    bits |= BAD_SRC_IP if b_src else 0
-    bits |= BAD_DST_IP if b_dst else 0
-    bits |= BAD_PROTOCOL if b_proto else 0
-    bits |= BAD_SRC_PORT if b_sport else 0
-    bits |= BAD_DST_PORT if b_dport else 0
-    bits |= BAD_ICMP_TYPE if b_type else 0
-    bits |= BAD_ICMP_CODE if b_code else 0
-    bits |= ANY_PORTS if ports else 0
-    return bits
+    return _read_rows(src_ip, dst_ip, protocol, src_port, dst_port, icmp_type, icmp_code, src_v4, dst_v4, 0,
+                      pk.shape[0], pk)
 
 
 @jit
@@ -196,14 +207,48 @@ def masks_v6(prefix_len):
 
 # ---- linear scan ---------------------------------------------------------------------------
 
+def _chunk_keys(pk, columns, c0, m, buf):
+    """The pk of packets c0..c0+m — a slice of `pk`, or, when `pk` is None, read from `columns`
+    (module doc) into `buf` — and the `l4_keys` bits of those rows (0 for a slice of `pk`)."""
+    if pk is not None:
+        return pk[c0:c0 + m], 0
+    return buf[:m], _read_rows(None, None, *columns, None, None, c0, c0 + m, buf)
+
+
+@overload(_chunk_keys, jit_options={"forceinline": True, **{k: v for k, v in JIT_OPTIONS.items() if k != "cache"}})
+def _chunk_keys_typed(pk, columns, c0, m, buf):
+    """`_chunk_keys` for numba, one version per case, chosen by type: numba prunes a branch on
+    `x is None` only where x is None, so one body with both branches would not type. (With
+    numba's runtime, unlike `jit_inline` helpers: it returns an array.)"""
+    if isinstance(pk, types.NoneType):
+        def read(pk, columns, c0, m, buf):
+            bits = _read_rows(None, None, columns[0], columns[1], columns[2], columns[3], columns[4], None, None, c0,
+                              c0 + m, buf)
+            return buf[:m], bits
+        return read
+
+    def take(pk, columns, c0, m, buf):
+        return pk[c0:c0 + m], 0
+    return take
+
+
 @jit
-def first_match_v4(addr, pk, net, mask, lo, span, val, default, out):
-    """out[k] = val[r] of the first rule r matching IPv4 packet k (addr, pk), else default."""
+def first_match_v4(addr, pk, net, mask, lo, span, val, default, out, columns=None):
+    """out[k] = val[r] of the first rule r matching IPv4 packet k (addr, pk), else default.
+
+    With `columns` (protocol, src_port, dst_port, icmp_type, icmp_code; each an integer array or
+    None, as `l4_keys` takes them) the pk of each chunk is read from them as it is scanned (`pk`
+    is not read, and may be None), and the result is `l4_keys`' bits for the whole batch (else 0).
+    """
     n = addr.shape[0]
     buf = np.empty(CHUNK, np.int32)
+    keys = np.empty(CHUNK, np.uint32)
+    bits = 0
     for c0 in range(0, n, CHUNK):
         m = min(CHUNK, n - c0)
-        a, p, x, o = addr[c0:c0 + m], pk[c0:c0 + m], buf[:m], out[c0:c0 + m]
+        p, chunk_bits = _chunk_keys(pk, columns, c0, m, keys)
+        bits |= chunk_bits
+        a, x, o = addr[c0:c0 + m], buf[:m], out[c0:c0 + m]
         for k in range(m):
             x[k] = default
         nr = net.shape[0]
@@ -226,6 +271,7 @@ def first_match_v4(addr, pk, net, mask, lo, span, val, default, out):
                 x[k] = y
         for k in range(m):
             o[k] = x[k]
+    return bits
 
 
 @jit_inline
@@ -340,20 +386,25 @@ def cross_index_v6(net_hi, net_lo, mask_hi, mask_lo, lo, span):
 
 
 @jit
-def classify_v4(addr, pk, a_index, p_index, cross, val_none, out):
+def classify_v4(addr, pk, a_index, p_index, cross, val_none, out, columns=None):
     """`first_match_v4` through the tables of `cross_index_v4`; `val_none` is `val` with `default`
-    appended (a packet no rule matches reads the last entry)."""
+    appended (a packet no rule matches reads the last entry); `columns` as in `first_match_v4`."""
     a1, a2, a3 = a_index
     p1, p2, p3 = p_index
     n = addr.shape[0]
     ia = np.empty(CHUNK, np.int32)
+    keys = np.empty(CHUNK, np.uint32)
+    bits = 0
     for c0 in range(0, n, CHUNK):  # two loops a chunk: more independent loads in flight
         m = min(CHUNK, n - c0)
-        a, p, o = addr[c0:c0 + m], pk[c0:c0 + m], out[c0:c0 + m]
+        p, chunk_bits = _chunk_keys(pk, columns, c0, m, keys)
+        bits |= chunk_bits
+        a, o = addr[c0:c0 + m], out[c0:c0 + m]
         for k in range(m):
             ia[k] = locate(a[k], a1, a2, a3)
         for k in range(m):
             o[k] = val_none[cross[ia[k], locate(p[k], p1, p2, p3)]]
+    return bits
 
 
 @jit

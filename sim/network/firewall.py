@@ -46,7 +46,7 @@ import numpy as np
 
 from kernels.firewall import (LINEAR_MAX_RULES, NO_RULE, TableTooLarge, classify_v4, classify_v6, cross_index_v4,
                               cross_index_v6, first_match_v4, first_match_v6, masks_v4, masks_v6, rule_ranges)
-from sim.network.packets import PROTOCOL_NAMES, Packets
+from sim.network.packets import PROTOCOL_NAMES, Packets, check_bits, typed_columns
 
 __all__ = ["AclRule", "SgRule", "Tracked", "TRACKED", "NetworkAcl", "SecurityGroup", "FirewallConfigError"]
 
@@ -197,23 +197,63 @@ class _Table:
             take = (lambda a: a) if only else (lambda a: a[idx])
             addr = (take(remote.v4),) if version == 4 else (take(remote.hi), take(remote.lo))
             res = out if only else np.empty(len(idx), dtype)
-            val = rule_values[fam["rule"]].astype(dtype)
-            cross = self._cross(version) if len(fam["rule"]) > LINEAR_MAX_RULES else False
-            if cross:
-                kernel = classify_v4 if version == 4 else classify_v6
-                kernel(*addr, take(pk), *cross, np.append(val, np.array(default, dtype)), res)
-            else:
-                kernel = first_match_v4 if version == 4 else first_match_v6
-                kernel(*addr, take(pk), *fam["arrays"], val, default, res)
+            self._scan(version, addr, take(pk), None, rule_values, default, dtype, res)
             if not only:
                 out[idx] = res
         return out
 
+    def select_columns(self, addr: np.ndarray, columns: tuple, rule_values: np.ndarray, default, dtype):
+        """`select` on IPv4 packets given by their remote address (uint32) and integer columns
+        (`sim.network.packets.typed_columns`), checked and keyed as they are scanned: the verdicts
+        and `l4_keys`' bits. None without IPv4 rules (nothing to scan the columns with)."""
+        if 4 not in self.families:
+            return None
+        out = np.empty(len(addr), dtype)
+        return out, self._scan(4, (addr,), None, columns, rule_values, default, dtype, out)
+
+    def _scan(self, version: int, addr: tuple, pk, columns, rule_values, default, dtype, out) -> int:
+        fam = self.families[version]
+        val = rule_values[fam["rule"]].astype(dtype)
+        cross = self._cross(version) if len(fam["rule"]) > LINEAR_MAX_RULES else False
+        if cross:
+            args = (*addr, pk, *cross, np.append(val, np.array(default, dtype)), out)
+            kernel = classify_v4 if version == 4 else classify_v6
+        else:
+            args = (*addr, pk, *fam["arrays"], val, default, out)
+            kernel = first_match_v4 if version == 4 else first_match_v6
+        return kernel(*args) if columns is None else kernel(*args, columns)
+
 
 def _remote(p: Packets, direction: str):
+    _check_direction(direction)
+    return p.src if direction == "inbound" else p.dst
+
+
+def _check_direction(direction: str) -> None:
     if direction not in DIRECTIONS:
         raise ValueError(f"direction: expected inbound or outbound, got {direction!r}")
-    return p.src if direction == "inbound" else p.dst
+
+
+def _select(fw, packets, direction: str, rule_values: np.ndarray, default, dtype) -> np.ndarray:
+    """Per packet, rule_values[first rule of `direction` matching it] or `default`.
+
+    A dict of typed IPv4 columns (`typed_columns`) is scanned as it is read, pk computed and
+    every column checked chunk by chunk in the same kernel call (`kernels.firewall`), so
+    that it costs about what parsed `Packets` do; a mistake found is reported as
+    `Packets.parse` reports it. Anything else is parsed first.
+    """
+    _check_direction(direction)
+    table = fw._tables[direction]
+    typed = typed_columns(packets)
+    if typed is not None:
+        src_ip, dst_ip, columns = typed
+        done = table.select_columns(src_ip if direction == "inbound" else dst_ip, columns, rule_values, default, dtype)
+        if done is not None:
+            out, bits = done
+            check_bits(bits, columns)
+            return out
+    p = Packets.parse(packets)
+    return table.select(_remote(p, direction), p.pk, rule_values, default, dtype)
 
 
 # ---- network ACL ---------------------------------------------------------------------------
@@ -333,9 +373,7 @@ class NetworkAcl:
 
     def evaluate(self, packets, direction: str = "inbound") -> np.ndarray:
         """Per packet, True when the ACL lets it cross the subnet boundary in `direction`."""
-        p = Packets.parse(packets)
-        out = self._tables[direction].select(_remote(p, direction), p.pk, self._actions[direction], 0, np.uint8)
-        return out.view(bool)
+        return _select(self, packets, direction, self._actions[direction], 0, np.uint8).view(bool)
 
     def explain(self, packet: Mapping, direction: str = "inbound") -> AclRule | None:
         """The rule that decides one packet (a dict of scalars); None for the implicit deny."""
@@ -425,10 +463,8 @@ class SecurityGroup:
     def evaluate(self, packets, direction: str = "inbound", tracked=None) -> np.ndarray:
         """Per packet, True when the group lets it in (inbound) or out (outbound); `tracked` marks
         packets answering a flow allowed the other way, which pass whatever the rules."""
-        p = Packets.parse(packets)
         n = len(self._rules[direction])
-        out = self._tables[direction].select(_remote(p, direction), p.pk, np.ones(n, np.uint8), 0, np.uint8)
-        allowed = out.view(bool)
+        allowed = _select(self, packets, direction, np.ones(n, np.uint8), 0, np.uint8).view(bool)
         if tracked is not None:
             allowed |= np.asarray(tracked, bool)
         return allowed
@@ -462,6 +498,5 @@ class SecurityGroup:
 def _first_rule_index(fw, packets, direction: str) -> np.ndarray:
     """Per packet, the index into `fw.rules(direction)` of the first matching rule; -1 if none
     (the ACL's deciding rule and the security group's allowing rule are the same lookup)."""
-    p = Packets.parse(packets)
     n = len(fw._rules[direction])
-    return fw._tables[direction].select(_remote(p, direction), p.pk, np.arange(n, dtype=np.int32), NO_RULE, np.int32)
+    return _select(fw, packets, direction, np.arange(n, dtype=np.int32), NO_RULE, np.int32)

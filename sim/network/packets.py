@@ -173,10 +173,49 @@ def _attempt(fn, *args):
         return None, str(e)
 
 
-# The integer columns `l4_keys` checks: name, its bit, its range.
+# The integer columns in the order the kernels take them, and in the order their mistakes are
+# reported: name, its bit in `l4_keys`' result, its range.
+COLUMNS = ("protocol", "src_port", "dst_port", "icmp_type", "icmp_code")
 _RANGES = (("protocol", BAD_PROTOCOL, PROTOCOL_MAX), ("dst_port", BAD_DST_PORT, PORT_MAX),
            ("src_port", BAD_SRC_PORT, PORT_MAX), ("icmp_type", BAD_ICMP_TYPE, ICMP_MAX),
            ("icmp_code", BAD_ICMP_CODE, ICMP_MAX))
+
+
+def check_bits(bits: int, columns: tuple, found: Mapping | None = None) -> None:
+    """Raise the PacketError `Packets.parse` raises for `l4_keys`' bits on `columns` (as in
+    COLUMNS, None where absent), if any: the first column in its order with a value out of
+    range, or `dst_port` absent while some packet is TCP or UDP. `found`: mistakes found before
+    the pass, by column name, reported in the same order."""
+    found = found or {}
+    for name, bit, hi in _RANGES:
+        if found.get(name):
+            raise PacketError(found[name])
+        if name == "dst_port" and columns[COLUMNS.index(name)] is None and bits & ANY_PORTS:
+            raise PacketError("packets: missing column 'dst_port'")
+        if bits & bit:
+            raise PacketError(f"{name}: values must be in 0..{hi}")
+
+
+def typed_columns(packets):
+    """A dict of typed arrays as the kernels read it, without parsing: (src_ip, dst_ip, columns
+    as in COLUMNS with None where absent) when the addresses are uint32 and `protocol` and the
+    other columns present are integers, all numpy, one-dimensional, of one length, in native
+    byte order; None for any other batch (`Packets.parse` reads those). Nothing is checked
+    against its range here: the kernel does that as it reads."""
+    if not isinstance(packets, Mapping):
+        return None
+    src, dst = packets.get("src_ip"), packets.get("dst_ip")
+    if not all(isinstance(a, np.ndarray) and a.ndim == 1 and a.dtype == np.dtype(np.uint32) for a in (src, dst)):
+        return None
+    n = len(src)
+    columns = tuple(packets.get(name) for name in COLUMNS)
+    if columns[0] is None or len(dst) != n:
+        return None
+    for c in columns:
+        if c is not None and not (isinstance(c, np.ndarray) and c.ndim == 1 and c.dtype.kind in "iu"
+                                  and c.dtype.isnative and len(c) == n):
+            return None
+    return src, dst, columns
 
 
 @dataclass(frozen=True)
@@ -250,13 +289,7 @@ class Packets:
         if not (src.family and src.family == dst.family) and (src.is_v4 != dst.is_v4).any():
             k = int(np.flatnonzero(src.is_v4 != dst.is_v4)[0])
             raise PacketError(f"packet {k}: src_ip and dst_ip are of different families")
-        for name, bit, hi in _RANGES:
-            if found[name]:
-                raise PacketError(found[name])
-            if name == "dst_port" and cols[name] is None and bits & ANY_PORTS:
-                raise PacketError("packets: missing column 'dst_port'")
-            if bits & bit:
-                raise PacketError(f"{name}: values must be in 0..{hi}")
+        check_bits(bits, tuple(cols[name] for name in COLUMNS), found)
         zeros = [np.zeros(n, np.int64) if cols[name] is None else cols[name]
                  for name in ("src_port", "dst_port", "icmp_type", "icmp_code")]
         return cls(src, dst, cols["protocol"], *zeros, pk)
