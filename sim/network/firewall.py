@@ -373,6 +373,7 @@ class NetworkAcl:
 
     def evaluate(self, packets, direction: str = "inbound") -> np.ndarray:
         """Per packet, True when the ACL lets it cross the subnet boundary in `direction`."""
+        _check_direction(direction)
         return _select(self, packets, direction, self._actions[direction], 0, np.uint8).view(bool)
 
     def explain(self, packet: Mapping, direction: str = "inbound") -> AclRule | None:
@@ -463,6 +464,7 @@ class SecurityGroup:
     def evaluate(self, packets, direction: str = "inbound", tracked=None) -> np.ndarray:
         """Per packet, True when the group lets it in (inbound) or out (outbound); `tracked` marks
         packets answering a flow allowed the other way, which pass whatever the rules."""
+        _check_direction(direction)
         n = len(self._rules[direction])
         allowed = _select(self, packets, direction, np.ones(n, np.uint8), 0, np.uint8).view(bool)
         if tracked is not None:
@@ -498,5 +500,6 @@ class SecurityGroup:
 def _first_rule_index(fw, packets, direction: str) -> np.ndarray:
     """Per packet, the index into `fw.rules(direction)` of the first matching rule; -1 if none
     (the ACL's deciding rule and the security group's allowing rule are the same lookup)."""
+    _check_direction(direction)
     n = len(fw._rules[direction])
     return _select(fw, packets, direction, np.arange(n, dtype=np.int32), NO_RULE, np.int32)
