@@ -8,7 +8,11 @@ uint32, an IPv6 address two uint64 halves (hi, lo) — the family flag is which 
 address a rule's CIDR is matched against is the remote side's: the source for inbound traffic,
 the destination for outbound. Protocol and port fold into one uint32 `pk = protocol << 16 | key`
 (`l4_keys`): `key` is the destination port for TCP (6) and UDP (17), `type << 8 | code` for ICMP
-(1) and ICMPv6 (58), and 0 for any other protocol.
+(1) and ICMPv6 (58), and 0 for any other protocol. `l4_keys` also checks each column's range in
+the same pass; `first_match_v4` and `classify_v4` can instead take the columns themselves
+(`columns`: protocol, src_port, dst_port, icmp_type, icmp_code) and do that work chunk by chunk
+as they scan, so that pk never goes to memory (a 20-rule ACL on uint8/uint16 columns: 1.2x the
+time on pk, against 1.45x for `l4_keys` then the scan).
 
 Rules. A rule is a CIDR (`net`, `mask`) and one interval `[lo, lo + span]` of pk (`rule_ranges`):
 protocol -1 (all) covers every pk; TCP/UDP ports [from, to] is [p<<16|from, p<<16|to]; an ICMP
