@@ -186,3 +186,11 @@ def test_no_tcp_or_udp_needs_no_dst_port_and_bad_direction_is_named():
     assert ACL.evaluate(icmp).tolist() == ACL.evaluate({k: v.tolist() for k, v in icmp.items()}).tolist()
     with pytest.raises(ValueError, match="direction: expected inbound or outbound, got 'sideways'"):
         ACL.evaluate(GOOD, "sideways")
+
+
+@pytest.mark.parametrize("n", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1])
+def test_batch_sizes_at_the_chunk_edges(n):
+    packets = batch(seed=n, n=n)
+    for fw in (ACL, SG, BIG_ACL):
+        want = fw.evaluate({k: v.tolist() for k, v in packets.items()})  # empty lists too
+        assert fw.evaluate(packets).tolist() == want.tolist() == fw.evaluate(Packets.parse(packets)).tolist()

@@ -159,6 +159,8 @@ def _int_column(packets, name: str, n: int):
     arr = col.to_numpy() if isinstance(col, pl.Series) else np.asarray(col)
     if len(arr) != n:
         raise PacketError(f"{name}: {len(arr)} values for {n} packets")
+    if arr.size == 0 and arr.dtype.kind not in "iu":  # an empty list reads as float64
+        arr = arr.astype(np.int64)
     if arr.dtype.kind not in "iu":
         if name != "protocol":
             raise PacketError(f"{name}: expected integers, got {arr.dtype}")
