@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernels.firewall import (ANY_PORTS, BAD_DST_IP, BAD_DST_PORT, BAD_ICMP_CODE, BAD_ICMP_TYPE, BAD_PROTOCOL,
-                              BAD_SRC_IP, BAD_SRC_PORT, CHUNK, NO_RULE, PK_MAX, classify_v4, classify_v6, cross_index_v4, cross_index_v6,
-                              dotted_quads, first_match_v4, first_match_v6, l4_keys, masks_v4, masks_v6, rule_ranges)
+                              BAD_SRC_IP, BAD_SRC_PORT, CHUNK, NO_RULE, PK_MAX, classify_v4, classify_v6,
+                              cross_index_v4, cross_index_v6, dotted_quads, first_match_v4, first_match_v6, l4_keys,
+                              masks_v4, masks_v6, rule_ranges)
 from kernels.firewall_ref import RefPacket, RefRule, dotted_quad_ref, first_match_ref, l4_keys_ref
 
 PROTOCOLS = [-1, 6, 17, 1, 58, 47]
@@ -44,7 +45,8 @@ def packet_arrays(packets, version):
     proto = np.array([p.protocol for p in sel], np.int64)
     pk = np.empty(len(sel), np.uint32)
     l4_keys(None, None, proto, None, np.array([p.dst_port for p in sel], np.int64),
-            np.array([p.icmp_type for p in sel], np.int64), np.array([p.icmp_code for p in sel], np.int64), None, None, pk)
+            np.array([p.icmp_type for p in sel], np.int64), np.array([p.icmp_code for p in sel], np.int64),
+            None, None, pk)
     ints = [int(p.remote) for p in sel]
     addr = (np.array(ints, np.uint32),) if version == 4 else (
         np.array([x >> 64 for x in ints], np.uint64), np.array([x & M64 for x in ints], np.uint64))
@@ -61,6 +63,15 @@ def run_kernels(rules, packets, version):
     cross = np.empty(len(sel), np.int32)
     tables = (cross_index_v4 if version == 4 else cross_index_v6)(*arrays)
     (classify_v4 if version == 4 else classify_v6)(*addr, pk, *tables, np.append(idx, NO_RULE).astype(np.int32), cross)
+    if version == 4:  # and reading the columns instead of pk: the same first rules, and l4_keys' bits
+        columns = (np.array([p.protocol for p in sel], np.uint8), None, np.array([p.dst_port for p in sel], np.int32),
+                   np.array([p.icmp_type for p in sel], np.int16), np.array([p.icmp_code for p in sel], np.uint8))
+        bits = l4_keys(None, None, *columns, None, None, np.empty(len(sel), np.uint32))
+        for kernel, args in ((first_match_v4, (*arrays, idx, NO_RULE)),
+                             (classify_v4, (*tables, np.append(idx, NO_RULE).astype(np.int32)))):
+            got = np.empty(len(sel), np.int32)
+            assert kernel(*addr, None, *args, got, columns) == bits
+            assert got.tolist() == want
     return want, linear.tolist(), cross.tolist()
 
 
@@ -294,8 +305,10 @@ def test_l4_keys_flags_one_bad_value_among_many(profile, name):
     n = 1000
     dtype = PROFILES[profile][name]
     info = np.iinfo(dtype)
-    hi = {"src_ip": 2**32 - 1, "dst_ip": 2**32 - 1, "protocol": 255, "icmp_type": 255, "icmp_code": 255}.get(name, 65535)
-    bad_values = [v for v in (-1, int(info.min), hi + 1, int(info.max)) if info.min <= v <= info.max and not 0 <= v <= hi]
+    hi = {"src_ip": 2**32 - 1, "dst_ip": 2**32 - 1, "protocol": 255, "icmp_type": 255,
+          "icmp_code": 255}.get(name, 65535)
+    bad_values = [v for v in (-1, int(info.min), hi + 1, int(info.max))
+                  if info.min <= v <= info.max and not 0 <= v <= hi]
     cols = {k: np.zeros(n, PROFILES[profile][k]) for k in COLUMN_BITS}
     assert run_l4_keys(n, cols)[0] == 0
     for value in bad_values:

@@ -112,7 +112,8 @@ def test_absent_columns_and_tracked_return_traffic():
         assert typed_columns(p) is not None
         assert ACL.evaluate(p).tolist() == ACL.evaluate(Packets.parse(p)).tolist()
     tracked = np.arange(N) % 2 == 0
-    assert SG.evaluate(packets, tracked=tracked).tolist() == SG.evaluate(Packets.parse(packets), tracked=tracked).tolist()
+    want = SG.evaluate(Packets.parse(packets), tracked=tracked)
+    assert SG.evaluate(packets, tracked=tracked).tolist() == want.tolist()
 
 
 def test_typed_columns_are_not_copied():

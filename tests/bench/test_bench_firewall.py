@@ -119,7 +119,8 @@ def dict_vs_parsed(fw, typed, parsed, want, rounds=5):
         t_dict = min(t_dict, cpu_timed(fw.evaluate, narrow, "inbound", rounds=1)[0])
         t_parsed = min(t_parsed, cpu_timed(fw.evaluate, parsed, "inbound", rounds=1)[0])
         t_wide = min(t_wide, cpu_timed(fw.evaluate, wide, "inbound", rounds=1)[0])
-    return {"api_packets_per_s": N / t_parsed, "dict_api_packets_per_s": N / t_dict, "dict_over_parsed": t_dict / t_parsed,
+    return {"api_packets_per_s": N / t_parsed, "dict_api_packets_per_s": N / t_dict,
+            "dict_over_parsed": t_dict / t_parsed,
             "dict_int64_api_packets_per_s": N / t_wide, "dict_int64_over_parsed": t_wide / t_parsed}
 
 
