@@ -28,7 +28,7 @@ from sim.output.report_plots import Plotter
 from sim.output.report_slo import error_ratio, slo_checks
 from sim.output.report_vpc import flows_figure, vpc_html
 from sim.output.result import Result
-from sim.output.writers import json_safe
+from sim.output.plain import json_safe
 
 # Every figure of the "over time" section, in page order: (id, title). A figure whose data is
 # missing is still present, holding a note instead of an image.
