@@ -1,4 +1,4 @@
-"""Addresses users write (`function:NAME`, `queue:NAME`, …): their kinds, the places each may appear, one parser and one check.
+"""Addresses users write (`queue:NAME`, …): their kinds, the places each may appear, one parser, one check.
 
 An address is `KIND:NAME`. Its kind names the scenario section holding the resource
 (`queue:orders` -> `queues.orders`); a few places also take an address outside the
@@ -18,10 +18,11 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from scenarios.errors import Problems
+from scenarios.yamlpath import index, key
 
 
 @dataclass(frozen=True)
@@ -109,19 +110,6 @@ ON_FAILURE = Place("on-failure destination", "destination", ("queue",))
 CALL_TARGET = Place("call target", "call target", tuple(KINDS))
 PLACES = {p.name: p for p in (TRAFFIC_TARGET, RULE_TARGET, ON_FAILURE, CALL_TARGET)}
 
-# Fields holding a bare name whose kind the field fixes (documentation of the references a
-# scenario makes; checked with `check_reference`).
-BARE_REFERENCES: Dict[str, str] = {
-    "queues.NAME.dead_letter_queue": "queue",
-    "event_source_mappings[i].source": "queue",
-    "event_source_mappings[i].function": "function",
-    "worker_fleets.NAME.queue": "queue",
-    "topics.NAME.subscriptions[j].dead_letter_queue": "queue",
-    "buses.NAME.rules.RULE.targets[j].dead_letter_queue": "queue",
-    "topics.NAME.subscriptions[j].endpoint": "by protocol (SUBSCRIPTION_PROTOCOLS)",
-    "slo.functions.NAME": "function",
-    "slo.queues.NAME": "queue",
-}
 # An SNS subscription's endpoint: the address kind its protocol stands for, or an external scheme.
 SUBSCRIPTION_PROTOCOLS: Dict[str, str] = {"sqs": "queue", "lambda": "function", "https": "https", "email": "email"}
 
@@ -157,14 +145,6 @@ def parse(text: str) -> Address:
     if not sep or not kind or not name:
         raise AddressError(f"{text!r} is not KIND:NAME")
     return Address(kind, name)
-
-
-def kind_of(text: str) -> Optional[str]:
-    """The kind of address `text`, or None when it does not parse."""
-    try:
-        return parse(text).kind
-    except AddressError:
-        return None
 
 
 def defined(s: Any, kind: str) -> Mapping[str, Any]:
@@ -235,3 +215,65 @@ def check_address(s: Any, text: str, place: Place, path: str, problems: Problems
     if not check_reference(s, address.kind, address.name, path, problems):
         return None
     return address
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An address scenario names: where (its YAML path), what, and what for.
+
+    `role`: "send" (traffic, an SNS subscription, an EventBridge rule target: items go
+    there), "dead_letter" (a dead-letter queue), "on_failure" (an async invocation's
+    destination), "poll" (a queue an event source mapping or worker fleet consumes),
+    "mapping" (the function an event source mapping invokes). `asynchronous`: a function
+    invoked asynchronously (async traffic, SNS, EventBridge).
+    """
+
+    path: str
+    address: Address
+    role: str
+    asynchronous: bool = False
+
+
+def references(s: Any) -> List[Reference]:
+    """Every address scenario `s` names, in YAML order; text that does not parse is left out
+    (the checks report it)."""
+    out: List[Reference] = []
+
+    def add(path: str, text: Optional[str], role: str, kind: Optional[str] = None, asynchronous: bool = False):
+        if not text:
+            return
+        if kind is not None:
+            out.append(Reference(path, Address(kind, text), role, asynchronous))
+            return
+        try:
+            a = parse(text)
+        except AddressError:
+            return
+        out.append(Reference(path, a, role, asynchronous and a.kind == "function"))
+
+    for i, t in enumerate(s.traffic):
+        add(key(index("traffic", i), "target"), t.target, "send", asynchronous=t.invocation == "async")
+    for name, fn in s.functions.items():
+        add(key(key(key("functions", name), "async_invoke"), "on_failure"), fn.async_invoke.on_failure, "on_failure")
+    for name, q in s.queues.items():
+        add(key(key("queues", name), "dead_letter_queue"), q.dead_letter_queue, "dead_letter", "queue")
+    for i, m in enumerate(s.event_source_mappings):
+        p = index("event_source_mappings", i)
+        add(key(p, "source"), m.source, "poll", "queue")
+        add(key(p, "function"), m.function, "mapping", "function")
+    for name, w in s.worker_fleets.items():
+        add(key(key("worker_fleets", name), "queue"), w.queue, "poll", "queue")
+    for name, topic in s.topics.items():
+        for j, sub in enumerate(topic.subscriptions):
+            p = index(key(key("topics", name), "subscriptions"), j)
+            kind = SUBSCRIPTION_PROTOCOLS.get(sub.protocol)
+            if kind is not None:
+                add(key(p, "endpoint"), sub.endpoint, "send", kind, asynchronous=kind == "function")
+            add(key(p, "dead_letter_queue"), sub.dead_letter_queue, "dead_letter", "queue")
+    for name, bus in s.buses.items():
+        for rname, rule in bus.rules.items():
+            for j, tg in enumerate(rule.targets):
+                p = index(key(key(key(key("buses", name), "rules"), rname), "targets"), j)
+                add(key(p, "target"), tg.target, "send", asynchronous=True)
+                add(key(p, "dead_letter_queue"), tg.dead_letter_queue, "dead_letter", "queue")
+    return out

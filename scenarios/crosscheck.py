@@ -6,7 +6,7 @@ import dataclasses
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
-from scenarios.addresses import TRAFFIC_TARGET, check_address, kind_of, parse, resource
+from scenarios.addresses import TRAFFIC_TARGET, check_address, parse, references, resource
 from scenarios.dists import check_increasing
 from scenarios.errors import Problems
 from scenarios.messaging import (
@@ -289,10 +289,7 @@ def _check_ignored(s: Scenario, t: Traffic, kind: str, path: str, problems: Prob
 
 def _async_callers(s: Scenario) -> set:
     """The functions something invokes asynchronously: async traffic, SNS lambda subscriptions, EventBridge rules."""
-    names = {parse(t.target).name for t in s.traffic if t.invocation == "async" and kind_of(t.target) == "function"}
-    names |= {sub.endpoint for topic in s.topics.values() for sub in topic.subscriptions if sub.protocol == "lambda"}
-    names |= {parse(tg.target).name for bus in s.buses.values() for rule in bus.rules.values()
-              for tg in rule.targets if kind_of(tg.target) == "function"}
+    names = {r.address.name for r in references(s) if r.asynchronous}
     return names
 
 

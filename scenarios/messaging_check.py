@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from typing import Dict, Optional
 
-from scenarios.addresses import EXTERNAL, ON_FAILURE, RULE_TARGET, SUBSCRIPTION_PROTOCOLS, check_address, check_reference
+from scenarios.addresses import (EXTERNAL, ON_FAILURE, RULE_TARGET, SUBSCRIPTION_PROTOCOLS, check_address,
+                                 check_reference)
 from scenarios.errors import Problems
 from scenarios.messaging import (
     EB_MAX_RULES,
