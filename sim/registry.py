@@ -25,13 +25,22 @@ module imports neither them nor, until a run is built, the service models.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from scenarios.addresses import KINDS, SUBSCRIPTION_PROTOCOLS, Address, parse
-from sim.engine.component import Component, WiringError
+
+if TYPE_CHECKING:  # the console and the report import this module: not simpy and the engine with it
+    from sim.engine.component import Component
+
+
+def _wiring_error(message: str) -> Exception:
+    from sim.engine.component import WiringError
+
+    return WiringError(message)
 
 
 def load(ref: str) -> Any:
@@ -110,9 +119,9 @@ class AddressBook:
     def offer(self, kind: str, name: str, component: Component, connect: Connector) -> None:
         """Declare that `component` takes items for `kind:name`; `connect(label, **options)` gives a caller its port."""
         if kind not in KINDS:
-            raise WiringError(f"{component.name}: offers unknown address kind {kind!r}")
+            raise _wiring_error(f"{component.name}: offers unknown address kind {kind!r}")
         if (kind, name) in self._offers:
-            raise WiringError(f"{kind}:{name} offered twice ({self._offers[(kind, name)][0].name}, {component.name})")
+            raise _wiring_error(f"{kind}:{name} offered twice ({self._offers[(kind, name)][0].name}, {component.name})")
         self._offers[(kind, name)] = (component, connect)
 
     def offered(self) -> List[str]:
@@ -131,7 +140,7 @@ class AddressBook:
         found = self._offers.get((a.kind, a.name))
         if found is None:
             offered = ", ".join(self.offered()) or "nothing"
-            raise WiringError(f"{caller.name}: {label} sends to {a}, which no component offers (offered: {offered})")
+            raise _wiring_error(f"{caller.name}: {label} sends to {a}, which no component offers (offered: {offered})")
         component, connect = found
         caller.connect(component)
         return Port(component, int(connect(label, **options)))
@@ -288,36 +297,43 @@ def _connect_traffic(ctx: BuildContext, sources: List[Component]) -> None:
         port = ctx.book.resolve(src, tr.target, tr.name, invocation=tr.invocation, retries=tr.retries,
                                 index=src.index)
         if not isinstance(port, Port):
-            raise WiringError(f"{src.name}: its target {tr.target} is outside the simulation")
+            raise _wiring_error(f"{src.name}: its target {tr.target} is outside the simulation")
         src.wire(port)
 
 
 def _declare_network(ctx: BuildContext) -> List[Component]:
     if not ctx.scenario.vpcs:
         return []
-    return [VpcFlows(ctx.scenario, ctx.base_dir)]
+    return [_vpc_flows_class()(ctx.scenario, ctx.base_dir)]
 
 
-class VpcFlows(Component):
-    """The VPCs' flows, judged in bulk (sim.network.flows) when the run starts, before its
-    clock: they depend on nothing the engine simulates (a simplification: no bandwidth
-    shared with the services), so they take no window."""
+@functools.lru_cache(maxsize=None)
+def _vpc_flows_class() -> type:
+    """VpcFlows (below), made when first needed: Component brings simpy, which the console need not load."""
+    from sim.engine.component import Component
 
-    def __init__(self, scenario: Any, base_dir: Path):
-        super().__init__("network")
-        self.scenario, self.base_dir = scenario, base_dir
-        self.result = None
+    class VpcFlows(Component):
+        """The VPCs' flows, judged in bulk (sim.network.flows) when the run starts, before its
+        clock: they depend on nothing the engine simulates (a simplification: no bandwidth
+        shared with the services), so they take no window."""
 
-    def start(self, env) -> None:
-        from sim.network.flows import run_flows
+        def __init__(self, scenario: Any, base_dir: Path):
+            super().__init__("network")
+            self.scenario, self.base_dir = scenario, base_dir
+            self.result = None
 
-        self.result = run_flows(self.scenario, self.base_dir)
+        def start(self, env) -> None:
+            from sim.network.flows import run_flows
 
-    def step(self, t0: float, t1: float) -> None:
-        pass
+            self.result = run_flows(self.scenario, self.base_dir)
 
-    def summary_sections(self) -> dict:
-        return {"vpcs": self.result.summary} if self.result is not None else {}
+        def step(self, t0: float, t1: float) -> None:
+            pass
+
+        def summary_sections(self) -> dict:
+            return {"vpcs": self.result.summary} if self.result is not None else {}
+
+    return VpcFlows
 
 
 # In build order: a host's connect phase may resolve addresses any host declared. Ports are
@@ -396,11 +412,11 @@ def check_registry() -> None:
     hosts = {h.name for h in HOSTS}
     for s in SERVICES:
         if s.host not in hosts:
-            raise WiringError(f"service {s.name}: unknown host {s.host!r}")
+            raise _wiring_error(f"service {s.name}: unknown host {s.host!r}")
         if s.address_kind is not None and s.address_kind not in KINDS:
-            raise WiringError(f"service {s.name}: unknown address kind {s.address_kind!r}")
+            raise _wiring_error(f"service {s.name}: unknown address kind {s.address_kind!r}")
     if len(set(SECTIONS)) != len(SECTIONS):
-        raise WiringError(f"summary sections produced twice: {SECTIONS}")
+        raise _wiring_error(f"summary sections produced twice: {SECTIONS}")
 
 
 def outputs(built: Mapping[str, List[Component]]) -> Dict[str, Any]:
