@@ -93,6 +93,7 @@ class Place:
     kinds: Tuple[str, ...]
     external: Tuple[str, ...] = ()  # schemes of EXTERNAL allowed here
     external_what: str = ""  # how an external address is called here, in messages
+    bare: bool = False  # the field holds a bare NAME, its kind fixed by the field (or the protocol beside it)
 
     @property
     def forms(self) -> Tuple[str, ...]:
@@ -103,12 +104,23 @@ class Place:
         return f[0] if len(f) == 1 else f"{', '.join(f[:-1])} or {f[-1]}"
 
 
-# The places of today's schema that take KIND:NAME, and `calls:` (issue 11), which takes every kind.
+# Where addresses appear: the places of today's schema that take KIND:NAME (checked with
+# `check_address`), those holding a bare name (`check_reference`), and `calls:` (issue 11),
+# which takes every kind.
 TRAFFIC_TARGET = Place("traffic target", "target", ("function", "queue", "topic", "bus"))
 RULE_TARGET = Place("EventBridge rule target", "target", ("function", "queue"), ("https",), "an API destination")
 ON_FAILURE = Place("on-failure destination", "destination", ("queue",))
 CALL_TARGET = Place("call target", "call target", tuple(KINDS))
-PLACES = {p.name: p for p in (TRAFFIC_TARGET, RULE_TARGET, ON_FAILURE, CALL_TARGET)}
+SUBSCRIPTION_ENDPOINT = Place("SNS subscription endpoint", "endpoint", ("queue", "function"), ("https", "email"),
+                              bare=True)  # its kind by protocol: SUBSCRIPTION_PROTOCOLS
+DEAD_LETTER_QUEUE = Place("dead-letter queue", "dead-letter queue", ("queue",), bare=True)
+PLACES = {p.name: p for p in (TRAFFIC_TARGET, SUBSCRIPTION_ENDPOINT, RULE_TARGET, DEAD_LETTER_QUEUE, ON_FAILURE,
+                              CALL_TARGET)}
+
+
+def places_of(kind: str) -> List[str]:
+    """The places an address of `kind` may appear, in PLACES order."""
+    return [p.name for p in PLACES.values() if kind in p.kinds]
 
 # An SNS subscription's endpoint: the address kind its protocol stands for, or an external scheme.
 SUBSCRIPTION_PROTOCOLS: Dict[str, str] = {"sqs": "queue", "lambda": "function", "https": "https", "email": "email"}
