@@ -12,10 +12,7 @@ from scenarios.yamlpath import show
 from sim.builder import build
 from sim.output.report_format import duration_text
 from sim.engine import Engine
-
-# summary.json's service sections, in order (docs/DESIGN.md §5); a section appears when a
-# component of the run reports it.
-SECTIONS = ("functions", "queues", "event_source_mappings", "worker_fleets", "topics", "buses")
+from sim.registry import SECTIONS
 
 
 def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book: Any = None,
@@ -29,7 +26,6 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     terminal).
     """
     from sim.billing.run_bill import bill_run, price_book_for
-    from sim.network.flows import run_flows
 
     sc, checked = check_scenario(scenario, base_dir=base_dir)
     book = price_book_for(sc, price_book)
@@ -50,7 +46,6 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     warm = compile_kernels(sc)
     if warm.compiled:
         logging.getLogger("cloudtwin").info("compiled kernels %s in %.1f s", ", ".join(warm.cold), warm.wall_s)
-    vpc = run_flows(sc, base_dir) if sc.vpcs else None  # VPC flows: judged in bulk, independent of the engine
     # the guard stops a run whose backlog outgrows the memory budget
     engine = Engine(world.components, sc.duration_s, sc.sim.window_s, guard=MemoryGuard.for_run(sc))
     bar = _progress_bar(sc, progress, need.expected_requests)
@@ -75,13 +70,11 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
         "requests_simulated": requests,
         "requests_per_wall_s": requests / wall_s if wall_s > 0 else None,
     }
-    for section in SECTIONS:
+    for section in SECTIONS:  # the registry's services, in order; a section appears when a component reports it
         for c in world.components:
             part = c.summary_sections().get(section)
             if part is not None:
                 summary.setdefault(section, {}).update(part)
-    if vpc is not None:
-        summary["vpcs"] = vpc.summary
     summary["cost_usd"] = bill.cost_usd
     if warnings:  # quota warnings and sim.output.emptiness; only when there are some (sweeps gather scalars)
         summary["warnings"] = warnings
@@ -97,10 +90,9 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
         summary=summary,
         metrics=metrics,
         costs=pl.DataFrame(bill.lines, schema=COST_SCHEMA),
-        requests=world.account.requests(),
         config=to_dict(sc),
         out_dir=Path(out_dir) if out_dir is not None else None,
-        flow_logs=vpc.flow_logs if vpc is not None else None,
+        **world.outputs(),  # the sampled requests, flow logs … (sim.registry.HOSTS)
     )
     if out_dir is not None:
         from sim.output.writers import write_run

@@ -183,7 +183,9 @@ def warm_scenario(name: str) -> Any:
 
 def _compile(groups: Iterable[str]) -> None:
     global _warming
-    from sim.api import simulate
+    # the package's public entry point (docs/DESIGN.md §5), which loads sim.api when called:
+    # sim.api imports this module, so naming sim.api here would make a circle of two modules
+    from sim import simulate
 
     names = []
     for g in groups:

@@ -64,9 +64,9 @@ class TrafficSource(Component):
         self.inbox: Optional[Inbox] = None
         self.port = -1
 
-    def wire(self, target: Component, inbox: Inbox, port: int) -> None:
-        self.connect(target)
-        self.inbox, self.port = inbox, port
+    def wire(self, port) -> None:
+        """Send to `port` (a sim.registry.Port, which the address book has connected to this source)."""
+        self.inbox, self.port = port.inbox, port.index
 
     def check(self) -> None:
         if self.inbox is None:
