@@ -10,7 +10,7 @@ import pytest
 from sim import simulate
 
 
-def busy_scenario(window_s: float, seed: int = 3) -> dict:
+def busy_scenario(window_s, seed: int = 3) -> dict:
     """Everything at once: two functions sharing the unreserved pool, one reserved, a
     provisioned schedule, sync client retries, async throttles and errors, timeouts."""
     return {
@@ -49,7 +49,7 @@ def without_wall(summary: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def runs():
-    return {w: simulate(busy_scenario(w), sample_all=True) for w in (0.01, 1.0, 60.0)}
+    return {w: simulate(busy_scenario(w), sample_all=True) for w in (0.01, 1.0, 60.0, "auto")}
 
 
 def test_scenario_exercises_every_path(runs):
@@ -62,7 +62,7 @@ def test_scenario_exercises_every_path(runs):
     assert rows["provisioned"].any()
 
 
-@pytest.mark.parametrize("window_s", [0.01, 60.0])
+@pytest.mark.parametrize("window_s", [0.01, 60.0, "auto"])
 def test_outcomes_do_not_depend_on_the_window(runs, window_s):
     assert runs[window_s].requests.equals(runs[1.0].requests)
     assert without_wall(runs[window_s].summary) == without_wall(runs[1.0].summary)

@@ -94,6 +94,11 @@ class TrafficSource(Component):
         that a trace's many rows at one instant still make progress)."""
         return window_end(self.process.expected_count, t0, t1, MAX_WINDOW_ITEMS)
 
+    def horizon(self, t0: float, items: float) -> float:
+        """When this source will have made `items` arrivals from t0 on, by its arrival
+        process's mean (math.inf: not before its end)."""
+        return self.process.horizon(t0, items)
+
 
 def window_end(expected_count, t0: float, t1: float, max_items: float) -> float:
     """The largest t in (t0, t1] with expected_count(t0, t) <= max_items, found to the last
