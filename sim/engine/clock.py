@@ -95,9 +95,11 @@ class Engine:
         env, t = self.env, 0.0
         while t < self.duration_s:
             # let every control-plane event scheduled at t run before the data plane moves on
-            while env.peek() == t:
+            next_event = env.peek()
+            while next_event == t:
                 yield env.timeout(0)
-            t1 = min(t + self.window_s, self.duration_s, env.peek())
+                next_event = env.peek()
+            t1 = min(t + self.window_s, self.duration_s, next_event)
             if self.auto:
                 t1 = self.auto_end(t, t1)
             for c in self.limiters:

@@ -44,6 +44,11 @@ class ArrivalProcess:
     def take(self, t1: float) -> tuple[np.ndarray, np.ndarray | None]:
         """All arrival times (s) in [start_s, min(t1, end_s)) not yet returned, with durations (ms)."""
         t1 = min(float(t1), self.end_s)
+        t, pos = self._t, self._pos
+        if pos < len(t) and t[-1] >= t1:  # the usual window: inside the current chunk
+            k = pos + int(t[pos:].searchsorted(t1, side="left"))
+            self._pos = k
+            return t[pos:k].copy(), (None if self._d is None else self._d[pos:k].copy())
         times, durs = [], []
         while True:
             k = self._pos + int(np.searchsorted(self._t[self._pos:], t1, side="left"))
@@ -89,9 +94,9 @@ class ArrivalProcess:
 
     def _inverse(self, c: float) -> float:
         """A time t in [start_s, end_s] with _cumulative(t) close to c (0 < c <= the total):
-        bisection to about 1e-9 of the span (overridden where a closed form exists)."""
+        bisection to about 1e-14 of the span (overridden where a closed form exists)."""
         lo, hi = self.start_s, self.end_s
-        for _ in range(32):
+        for _ in range(48):
             mid = 0.5 * (lo + hi)
             if self._cumulative(mid) < c:
                 lo = mid
@@ -289,8 +294,8 @@ class TraceArrivals(ArrivalProcess):
         return float(np.searchsorted(self._times_s, t, side="left"))
 
     def _inverse(self, c):
-        i = math.ceil(c)  # the window [t0, times[i]) holds rows i0 .. i-1
-        return float(self._times_s[i]) if i < len(self._times_s) else self.end_s
+        # just after row ceil(c) - 1: the window [t0, t) holds it and every row at its instant
+        return math.nextafter(float(self._times_s[math.ceil(c) - 1]), math.inf)
 
 
 def trace_path(arrivals: Arrivals, base_dir: Path) -> Path:
