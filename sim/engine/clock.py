@@ -10,9 +10,10 @@ this changes a number.
 With `window_s: auto` (the default) Δ is chosen per window for speed: a window costs tens of
 µs of Python, SimPy and a kernel call per component whatever it holds, and each item in it
 about 0.1-0.2 µs, so a window should carry thousands of items; past a few tens of thousands
-its arrays no longer stay in cache and it gets slower again (measured on the sparse
-benchmark, tests/bench/test_bench_sparse.py: 5-6 M requests per CPU-second from 4,500 to
-36,000 arrivals a window, 5.2 M at 72,000, 3.2 M at 540). So each window is made as long
+its arrays no longer stay in cache and it gets slower again (the sparse benchmark's run,
+tests/bench/test_bench_sparse.py, in CPU time on a busy 2-core machine, 2026-12: 3.2 M
+requests per CPU-second at 540 arrivals a window, 5.5-6 M from 4,500 to 36,000, 5.2 M at
+72,000 and 144,000). So each window is made as long
 as the traffic sources need to make about AUTO_WINDOW_ITEMS items, counting what their
 items become downstream: the sources say, from their arrival processes, when they will
 have made n arrivals (`Component.horizon`), and the clock counts the items the windows
