@@ -101,8 +101,8 @@ def summary_lines(figures: dict) -> list:
     if a:
         vs = (f", {a['over_fixed_1s']:.1f}x fixed 1 s windows ({per_s(f1['requests_per_s'])} req/s)"
               if "over_fixed_1s" in a else "")
-        lines.append(f"sparse 10^6 s at 9 req/s: default (auto) windows {per_s(a['requests_per_s'])} req/s in "
-                     f"{a['windows']:,} windows{vs} (bar 4 M)")
+        lines.append(f"sparse 10^6 s at 9 req/s: default (auto) windows {per_s(a['requests_per_s'])} req/s "
+                     f"({per_s(a['requests_per_cpu_s'])} per CPU-s) in {a['windows']:,} windows{vs} (bar 4 M)")
     f = figures.get("firewall", {})
     if f:
         lines.append("firewall: " + "; ".join(
