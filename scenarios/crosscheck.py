@@ -28,7 +28,7 @@ from scenarios.rules import (
     PROBABILITY_SUM_TOLERANCE,
     SYNC_PAYLOAD_BYTES,
 )
-from scenarios.schema import AsyncConfig, Function, Message, Retries, Scenario, SimSettings, Traffic
+from scenarios.schema import AsyncConfig, Function, Message, Retries, Scenario, Traffic
 from scenarios.slo import check_slo
 from scenarios.names import name_problem
 from scenarios.yamlpath import index, is_within, key, num
@@ -74,24 +74,26 @@ def check_references(s: Scenario, problems: Problems) -> None:
 
 # A window costs tens of µs of Python, SimPy and a kernel call whatever happens in it (docs/DESIGN.md
 # §2), and outcomes do not depend on its length: past 10^7 windows that overhead alone is minutes
-# (a warning), past 10^8 most of an hour (refused).
+# (a warning), past 10^8 most of an hour (refused). `auto` (the default) sizes windows by the
+# items they carry, so it never makes more windows than the run has items (sim.engine.clock).
 WINDOWS_WARN = 10**7
 WINDOWS_MAX = 10**8
-DEFAULT_WINDOW_S = SimSettings().window_s  # this check is about windows shorter than the default
+ORDINARY_WINDOW_S = 1.0  # this check is about windows shorter than 1 s; longer ones are never too many
 
 
 def _check_windows(s: Scenario, problems: Problems) -> None:
     if problems.is_broken("sim.window_s") or problems.has("sim.window_s") or problems.has("duration_s"):
         return
-    if not (0 < s.sim.window_s < DEFAULT_WINDOW_S and s.duration_s > 0):
+    w = s.sim.window_s
+    if w == "auto" or not (0 < w < ORDINARY_WINDOW_S and s.duration_s > 0):
         return  # a long run with ordinary windows is bounded by its per-period memory (sim.engine.budget)
-    windows = s.duration_s / s.sim.window_s
+    windows = s.duration_s / w
     if windows <= WINDOWS_WARN:
         return
     fit = s.duration_s / WINDOWS_WARN
-    text = (f"{num(s.sim.window_s)} s windows make {windows:.3g} windows over duration_s {num(s.duration_s)}; each"
-            f" costs tens of µs whatever it holds, and outcomes do not depend on window_s: use {fit:.3g} s or more"
-            f" (the default is 1 s)")
+    text = (f"{num(w)} s windows make {windows:.3g} windows over duration_s {num(s.duration_s)}; each"
+            f" costs tens of µs whatever it holds, and outcomes do not depend on window_s: use auto (the"
+            f" default: windows sized for speed) or {fit:.3g} s or more")
     if windows > WINDOWS_MAX:
         problems.add("sim.window_s", text)
     else:

@@ -8,7 +8,7 @@ Every field carries its unit in its name. Defaults are AWS's own where AWS has o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 # Dist lives in scenarios.common (the service modules use it too); the services' dataclasses
 # live in their own modules. All are re-exported here: `from scenarios.schema import Queue` works.
@@ -154,7 +154,11 @@ class Record:
 
 @dataclass
 class SimSettings:
-    window_s: float = 1.0  # data-plane window; outcomes do not depend on it
+    # Data-plane window, seconds > 0, or "auto": the clock sizes each window for speed
+    # (sim.engine.clock: about AUTO_WINDOW_ITEMS items per window). Outcomes do not depend on it.
+    # The only string allowed is "auto" (the metadata's words; scenarios.coerce); int is in the
+    # Union for OmegaConf.structured, whose unions take no int as a float.
+    window_s: Union[float, int, str] = field(default="auto", metadata={"words": ("auto",)})
     progress: bool = True  # progress bar over simulated time (CLI)
     # Memory a run may use, in MB; null: 80 % of the memory available when it starts
     # (sim.engine.budget estimates a run's need before it starts and refuses what exceeds this).
