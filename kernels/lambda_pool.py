@@ -1,12 +1,16 @@
 """The Lambda execution-environment pool of one account, per request, in one event loop.
 
-Semantics: `kernels/POOL_SPEC.md`; plain-Python twin: `kernels/ref/lambda_pool.py`.
-State lives in arrays owned by `sim.compute.lambda_pool.PoolState`; the kernel runs every
-event with time < `t_stop` and returns early (status > 0) when a buffer needs the caller:
-more random draws, a larger event table, or room for sampled rows.
+Semantics: `kernels/POOL_SPEC.md`; plain-Python twin: `kernels/ref/lambda_pool.py`, which
+takes its parameters (`PoolParams`) and constants from here. State lives in arrays owned by
+`sim.compute.pool_state.PoolState`; the kernel runs every event with time < `t_stop` and
+returns early (status > 0) when a buffer needs the caller: more random draws, a larger
+event table, or room for sampled rows.
 """
 
+from __future__ import annotations
+
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,21 +25,61 @@ NEED_DRAWS = 1
 EVENTS_FULL = 2
 ROWS_FULL = 3
 
-# Random streams (first index of `draws`).
+# Random streams (first index of `draws`), and their names (the twin's stream keys).
 S_DUR = 0
 S_INIT = 1
 S_EXP = 2
 S_U = 3
 N_STREAMS = 4
+STREAMS = ("DUR", "INIT", "EXP", "U")
+
+# Invocation types (`inv` of an arrival) and a traffic source's retry jitter.
+SYNC = 0
+ASYNC = 1
+JITTER_NONE = 0
+JITTER_FULL = 1
+JITTER_EQUAL = 2
+
+# Lambda's own retries of an asynchronous event (POOL_SPEC.md, "Semantics"): a throttled one
+# after 1, 2, 4, ... s capped at 5 minutes; a failed one about 1 min, then 2 min after it
+# ended (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+ASYNC_THROTTLE_BACKOFF_CAP_S = 300.0
+ASYNC_ERROR_RETRY_STEP_S = 60.0
+
+
+@dataclass
+class PoolParams:
+    """Static parameters of one account's pool: per function, per bucket, per traffic source."""
+
+    reserved: list[int]  # per function, -1 = none
+    timeout_ms: list[float]
+    error_rate: list[float]
+    dur_scale: list[float]
+    async_max_retries: list[int]
+    async_max_age_s: list[float]
+    bucket: list[int]  # per function: its token bucket index
+    bucket_cap: list[float]  # per bucket
+    bucket_rate: list[float]  # per bucket, tokens/s
+    unres_cap: int
+    retry_max_attempts: list[int]  # per traffic source, total attempts incl. the first
+    retry_base_s: list[float]
+    retry_cap_s: list[float]
+    retry_jitter: list[int]  # JITTER_NONE, JITTER_FULL or JITTER_EQUAL
+    # per function: the queue an async event goes to when it is dropped (Lambda on-failure
+    # destination), -1 or None = none; used by the messaging twin/kernel (QUEUE_SPEC.md)
+    on_failure_queue: list[int] | None = None
+    # per function, optional: the pool does not depend on memory (durations come scaled,
+    # `dur_scale`); billing reads the function's own memory_mb. Accepted for callers that
+    # describe a function whole.
+    memory_mb: list[int] | None = None
 
 # Function parameters, int64 columns of `fpi`.
 P_RESERVED = 0
-P_MEMORY_MB = 1
-P_ASYNC_RETRIES = 2
-P_BUCKET = 3
-P_STACK_OFF = 4
-P_ON_FAIL_Q = 5  # on-failure destination queue (messaging kernel), -1 none
-N_FPI = 6
+P_ASYNC_RETRIES = 1
+P_BUCKET = 2
+P_STACK_OFF = 3
+P_ON_FAIL_Q = 4  # on-failure destination queue (messaging kernel), -1 none
+N_FPI = 5
 # Function parameters, float64 columns of `fpf`.
 P_TIMEOUT_MS = 0
 P_ERROR_RATE = 1
@@ -70,12 +114,15 @@ B_CAP = 0
 B_RATE = 1
 B_TOKENS = 2
 B_LAST_T = 3
+N_BK = 4
 
 # Traffic sources: int64 `si` columns, float64 `sf` columns.
 SRC_MAX_ATTEMPTS = 0
 SRC_JITTER = 1
+N_SI = 2
 SRC_BASE_S = 0
 SRC_CAP_S = 1
+N_SF = 2
 
 # Global state, int64 `g`.
 G_UNRES_CAP = 0
@@ -156,6 +203,7 @@ R_INIT_MS = 2
 R_FIRST_T = 3
 N_RF = 4
 
+# Outcomes of an attempt (rows' R_OUTCOME; the twin's OK, ERROR, TIMEOUT, THROTTLED).
 O_OK = 0
 O_ERROR = 1
 O_TIMEOUT = 2
@@ -423,13 +471,13 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
         rows_n = _row(ri, rf, g, rows_n, rid, attempt, f, O_THROTTLED, 0, 0, t, 0.0, 0.0, first_t)
         if batch:
             pass  # a mapping's batch is abandoned, not retried
-        elif inv == 0:
+        elif inv == SYNC:
             if attempt + 1 < si[src, SRC_MAX_ATTEMPTS]:
                 bo = min(sf[src, SRC_CAP_S], sf[src, SRC_BASE_S] * 2.0 ** attempt)
                 j = si[src, SRC_JITTER]
-                if j == 1:
+                if j == JITTER_FULL:
                     delay = _draw(draws, cur, S_U, f) * bo
-                elif j == 2:
+                elif j == JITTER_EQUAL:
                     delay = bo / 2.0 + _draw(draws, cur, S_U, f) * bo / 2.0
                 else:
                     delay = bo
@@ -439,7 +487,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
             else:
                 pmi[p, f, M_SYNC_FAILED] += 1
         else:
-            delay = min(300.0, 2.0 ** thr_r)
+            delay = min(ASYNC_THROTTLE_BACKOFF_CAP_S, 2.0 ** thr_r)
             if t + delay - first_t > fpf[f, P_ASYNC_AGE_S]:
                 pmi[p, f, M_ASYNC_DROPPED] += 1
                 dropped = True
@@ -513,7 +561,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
         if init > ft[f, T_INIT_MAX_MS]:
             ft[f, T_INIT_MAX_MS] = init
     ft[f, T_BUSY_S] += min(end, t_end) - t
-    if inv == 1:
+    if inv == ASYNC:
         age = t - first_t
         pmi[p, f, M_ASYNC_AGE_N] += 1
         pmf[p, f, MF_ASYNC_AGE_SUM_S] += age
@@ -523,9 +571,9 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
     rows_n = _row(ri, rf, g, rows_n, rid, attempt, f, outcome, cold, on_pc, t, lat, init, first_t)
 
     # ---- async error handling: retries after 60 s and 120 s, then drop
-    if inv == 1 and error:
+    if inv == ASYNC and error:
         if err_r < fpi[f, P_ASYNC_RETRIES]:
-            rt = end + 60.0 * (err_r + 1)
+            rt = end + ASYNC_ERROR_RETRY_STEP_S * (err_r + 1)
             if rt - first_t > fpf[f, P_ASYNC_AGE_S]:
                 pmi[p, f, M_ASYNC_DROPPED] += 1
                 dropped = True

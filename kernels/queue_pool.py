@@ -7,12 +7,12 @@ State: `sim.messaging.sqs_state.MessagingState`.
 
 Data layout (flat arrays, no per-message objects):
 - messages: rows of `mi` (int64) / `mf` (float64), recycled through the free stack `mfree`;
-  a queue's visible list is an intrusive doubly linked list (`M_PREV`/`M_NEXT`), ordered
+  a queue's visible list is an intrusive doubly linked list (`MSG_PREV`/`MSG_NEXT`), ordered
   by when messages became visible (FIFO queues: by enqueue order, inserted from the tail).
 - `VISIBLE` events (end of a delay, a redrive, a visibility timeout) are not heap entries
   per message: their times are monotone per queue and kind (t + delay_s, t, t +
   visibility_timeout_s), so each (queue, kind) keeps a singly linked timer list through the
-  messages (`M_TNEXT`, with the time and counter the event got when it was scheduled) and
+  messages (`MSG_TNEXT`, with the time and counter the event got when it was scheduled) and
   only its head sits in the heap (value `-1 - (3 q + kind)`). A message has at most one
   pending timer; a message deleted while in flight keeps its row until its timer fires.
 - consumers (pollers and workers): rows of `cs`; per queue an idle list and a batching
@@ -27,6 +27,10 @@ step for more draws, events, rows or arena room; the offer's position is kept in
 the next call goes on from there before anything else.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 import numpy as np
 
 from kernels import jit, jit_inline, jit_loop
@@ -38,15 +42,124 @@ from kernels.lambda_pool import (
     DONE, E_ATTEMPT, E_DOVER, E_ERR_R, E_FIRST_T, E_FN, E_ID, E_INV, E_KIND, E_SIZE, E_SRC,
     E_THR_R, E_UNITS, EVENTS_FULL, G_ATTEMPTS, G_FREE_N, G_HEAP_N, G_PERIOD, G_ROWS_N, G_SEQ,
     G_UNRES_CAP, G_UNRES_USED, GF_PERIOD_S, GF_T_END, K_COMPLETE, K_RETRY, NEED_DRAWS,
-    P_ON_FAIL_Q, ROWS_FULL, _draws_low, arrival_request, pool_attempt, pool_complete, retry_request,
+    P_ON_FAIL_Q, ROWS_FULL, PoolParams, _draws_low, arrival_request, pool_attempt, pool_complete,
+    retry_request,
 )
-from kernels.ref.queue_pool import (
-    BATCH_PAYLOAD_BYTES, LONG_POLL_S, MP_CONC_MAX, MP_INVOKED, MP_TARGET, MP_THROTTLED,
-    QP_DEAD_LETTERED, QP_DELAYED, QP_DELETE_REQUESTS, QP_DELETED, QP_EMPTY_RECEIVES,
-    QP_EXPIRED, QP_IN_FLIGHT, QP_RECEIVE_REQUESTS, QP_RECEIVED, QP_REDRIVEN_IN,
-    QP_SEND_REQUESTS, QP_SENT, QP_STALE_DELETES, QP_VISIBLE, QP_WAIT_N, QPF_AGE_OLDEST_S,
-    QPF_VISIBLE_S, QPF_WAIT_SUM_S, SCALE_TICK_S, WP_BATCHES, WP_BUSY_MAX, WP_MESSAGES,
-)
+
+# ---- AWS's numbers (docs/FACTS.md; QUEUE_SPEC.md says how each is used)
+# Event source mapping scaling (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html):
+# 5 pollers to start; current model +300 a minute (5 a 1-s tick), cap 1,250; legacy +60 a
+# minute (1 a tick), cap 1,000.
+START_POLLERS = 5
+SCALE_TICK_S = 1.0
+SCALING = {0: (5, 1250), 1: (1, 1000)}  # legacy_scaling -> (pollers per tick, cap)
+LONG_POLL_S = 20.0  # WaitTimeSeconds at most 20 s (sqs-short-and-long-polling.html)
+BATCH_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke payload, 6 MB
+RECEIVE_BATCH_MAX = 10  # messages per ReceiveMessage call (MaxNumberOfMessages 1-10)
+DELETE_BATCH_MAX = 10  # messages per DeleteMessageBatch
+FIFO_MAX_BATCH = 10  # a FIFO queue's mapping batch size: 1-10 (with-sqs.html)
+
+# Per-period outputs (QUEUE_SPEC.md, "Per-period outputs"): the columns of `qpm_i` (int64
+# [period, queue, col]), `qpm_f` (float64), `mpm` and `wpm` (int64); the twin's result has
+# the same arrays (`period_queue`, `period_queue_f`, `period_mapping`, `period_fleet`).
+QUEUE_PERIOD_INT = ("sent", "redriven_in", "received", "deleted", "dead_lettered", "expired",
+                    "empty_receives", "receive_requests", "delete_requests", "stale_deletes",
+                    "send_requests", "visible", "in_flight", "delayed", "wait_n")
+(QP_SENT, QP_REDRIVEN_IN, QP_RECEIVED, QP_DELETED, QP_DEAD_LETTERED, QP_EXPIRED,
+ QP_EMPTY_RECEIVES, QP_RECEIVE_REQUESTS, QP_DELETE_REQUESTS, QP_STALE_DELETES,
+ QP_SEND_REQUESTS, QP_VISIBLE, QP_IN_FLIGHT, QP_DELAYED, QP_WAIT_N) = range(len(QUEUE_PERIOD_INT))
+QUEUE_PERIOD_FLOAT = ("age_of_oldest_s", "visible_s", "wait_sum_s")
+QPF_AGE_OLDEST_S, QPF_VISIBLE_S, QPF_WAIT_SUM_S = range(len(QUEUE_PERIOD_FLOAT))
+MAPPING_PERIOD = ("batches_invoked", "batches_throttled", "max_concurrent_batches", "target")
+MP_INVOKED, MP_THROTTLED, MP_CONC_MAX, MP_TARGET = range(len(MAPPING_PERIOD))
+FLEET_PERIOD = ("batches", "messages", "max_busy")
+WP_BATCHES, WP_MESSAGES, WP_BUSY_MAX = range(len(FLEET_PERIOD))
+
+
+@dataclass
+class QueueParams:
+    """Static parameters, one list entry per queue."""
+
+    visibility_timeout_s: list[float]
+    retention_s: list[float]
+    delay_s: list[float]
+    max_receive_count: list[int]  # -1: no redrive
+    dlq: list[int]  # -1: none
+    in_flight_limit: list[int]
+    fifo: list[int]  # 0/1
+
+
+@dataclass
+class MappingParams:
+    """Static parameters, one list entry per event source mapping (queue -> function)."""
+
+    queue: list[int]
+    function: list[int]
+    batch_size: list[int]
+    window_s: list[float]
+    max_concurrency: list[int]  # -1: the scaling cap
+    report_failures: list[int]  # ReportBatchItemFailures, 0/1
+    item_failure_rate: list[float]
+    legacy_scaling: list[int]  # 0: current (+5/s, cap 1250), 1: legacy (+1/s, cap 1000)
+
+
+@dataclass
+class FleetParams:
+    """Static parameters, one list entry per worker fleet (a non-Lambda consumer)."""
+
+    queue: list[int]
+    n_workers: list[int]
+    max_messages: list[int]
+    error_rate: list[float]
+
+
+def validate_params(p: PoolParams, qp: QueueParams, mp: MappingParams, fp: FleetParams) -> None:
+    """Reject configurations whose semantics QUEUE_SPEC.md leaves undefined (ValueError)."""
+    n_q = len(qp.visibility_timeout_s)
+    for q in range(n_q):
+        if qp.max_receive_count[q] >= 0 and not 0 <= qp.dlq[q] < n_q:
+            raise ValueError(f"queue {q}: max_receive_count {qp.max_receive_count[q]} needs a dlq")
+        seen, d = {q}, qp.dlq[q]
+        while d >= 0:
+            if d in seen:
+                raise ValueError(f"queue {q}: its dead-letter chain loops back to queue {d}")
+            seen.add(d)
+            d = qp.dlq[d]
+    for m, q in enumerate(mp.queue):
+        if qp.fifo[q] and mp.window_s[m] > 0:
+            raise ValueError(f"mapping {m}: FIFO queue {q} takes no batching window")
+        if qp.fifo[q] and mp.batch_size[m] > FIFO_MAX_BATCH:
+            raise ValueError(f"mapping {m}: FIFO batch size {mp.batch_size[m]} > {FIFO_MAX_BATCH}")
+        if mp.batch_size[m] < 1:
+            raise ValueError(f"mapping {m}: batch size {mp.batch_size[m]} < 1")
+    for w, n in enumerate(fp.max_messages):
+        if n < 1:
+            raise ValueError(f"fleet {w}: max_messages {n} < 1")
+    for f, q in enumerate(p.on_failure_queue or ()):
+        if q >= 0 and (q >= n_q or qp.fifo[q]):
+            raise ValueError(f"function {f}: on-failure queue {q} must be a standard queue")
+
+
+def mapping_scaling(p: PoolParams, mp: MappingParams, m: int) -> tuple[int, int, int]:
+    """(pollers added per tick, floor, cap) of mapping m (QUEUE_SPEC.md, Scaling): the scaling
+    model's cap, lowered by MaximumConcurrency; the floor is the start (5) or the lower
+    MaximumConcurrency; the function's reserved concurrency caps scale-ups, not the floor."""
+    rate, cap = SCALING[int(mp.legacy_scaling[m])]
+    floor = cap
+    if mp.max_concurrency[m] >= 0:
+        floor = cap = min(cap, mp.max_concurrency[m])
+    floor = min(floor, START_POLLERS)
+    reserved = p.reserved[mp.function[m]]
+    if reserved >= 0:
+        cap = min(cap, reserved)
+    return rate, floor, cap
+
+
+def on_failure_mid(k: int) -> int:
+    """The message id of the k-th on-failure destination message of a run (k = 0, 1, ...):
+    negative, so it cannot collide with a send's id (sends must have ids >= 0)."""
+    return -1 - k
+
 
 # Status codes beyond the pool's DONE, NEED_DRAWS (which = function), EVENTS_FULL, ROWS_FULL.
 MSGS_FULL = 4
@@ -93,18 +206,18 @@ TL_DELAY = 0
 TL_REDRIVE = 1
 TL_VIS = 2
 # Mappings: int64 `mpi`, float64 `mpf`, state `ms`.
-MI_Q = 0
-MI_FN = 1
-MI_BATCH = 2
-MI_REPORT = 3
-MI_FLOOR = 4
-MI_CAP = 5
-MI_RATE = 6
-MI_C0 = 7  # first consumer slot
-MI_NSLOT = 8
+MPI_Q = 0
+MPI_FN = 1
+MPI_BATCH = 2
+MPI_REPORT = 3
+MPI_FLOOR = 4
+MPI_CAP = 5
+MPI_RATE = 6
+MPI_C0 = 7  # first consumer slot
+MPI_NSLOT = 8
 N_MPI = 9
-MF_WINDOW = 0
-MF_ITEM_RATE = 1
+MPF_WINDOW = 0
+MPF_ITEM_RATE = 1
 N_MPF = 2
 MS_TARGET = 0
 MS_NLIVE = 1
@@ -143,24 +256,24 @@ CS_BATCHING = 1
 CS_BUSY = 2
 CS_RETIRED = 3
 # Messages: int64 `mi`, float64 `mf`.
-M_MID = 0
-M_Q = 1
-M_STATE = 2
-M_RC = 3
-M_SEQ = 4
-M_GROUP = 5
-M_SIZE = 6
-M_PREV = 7
-M_NEXT = 8
-M_TNEXT = 9
-M_TSEQ = 10
-M_TIMER = 11
-M_TPREV = 12
-N_MI = 13
-MT_SENT = 0
-MT_ENTERED = 1
-MT_TT = 2
-N_MF = 3
+MSG_MID = 0
+MSG_Q = 1
+MSG_STATE = 2
+MSG_RC = 3
+MSG_SEQ = 4
+MSG_GROUP = 5
+MSG_SIZE = 6
+MSG_PREV = 7
+MSG_NEXT = 8
+MSG_TNEXT = 9
+MSG_TSEQ = 10
+MSG_TIMER = 11
+MSG_TPREV = 12
+N_MSG = 13
+MSGF_SENT = 0
+MSGF_ENTERED = 1
+MSGF_TT = 2
+N_MSGF = 3
 ST_DELAYED = 0
 ST_VISIBLE = 1
 ST_INFLIGHT = 2
@@ -232,13 +345,13 @@ def _link_after(nodes, s, prev, prev_col, next_col, ends, row, head_col, tail_co
 
 @jit_inline
 def _vis_unlink(mi, qs, q, s):
-    _unlink(mi, s, M_PREV, M_NEXT, qs, q, QS_HEAD, QS_TAIL)
+    _unlink(mi, s, MSG_PREV, MSG_NEXT, qs, q, QS_HEAD, QS_TAIL)
     qs[q, QS_NVIS] -= 1
 
 
 @jit_inline
 def _free_msg(mi, mfree, gq, s, state):
-    mi[s, M_STATE] = state
+    mi[s, MSG_STATE] = state
     mfree[gq[GQ_MFREE_N]] = s
     gq[GQ_MFREE_N] += 1
 
@@ -247,10 +360,10 @@ def _free_msg(mi, mfree, gq, s, state):
 def _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, kind, s, tt):
     """Schedule message s's VISIBLE at tt on q's timer list `kind`; returns (heap_n, seq)."""
     li = 3 * q + kind
-    mf[s, MT_TT] = tt
-    mi[s, M_TSEQ] = seq
-    mi[s, M_TIMER] = 1
-    _link_after(mi, s, tl[li, 1], M_TPREV, M_TNEXT, tl, li, 0, 1)
+    mf[s, MSGF_TT] = tt
+    mi[s, MSG_TSEQ] = seq
+    mi[s, MSG_TIMER] = 1
+    _link_after(mi, s, tl[li, 1], MSG_TPREV, MSG_TNEXT, tl, li, 0, 1)
     if tl[li, 2] == 0:
         tl[li, 2] = 1
         heap_n = heap_push(ht, hs, hv, heap_n, tt, seq, -1 - li)
@@ -261,8 +374,8 @@ def _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, kind, s, tt):
 def _timer_unlink(mi, tl, li, s):
     """Take message s off timer list li (its timer will not fire). The list's heap entry
     stays; when it comes out it finds another head (or none) and acts on that."""
-    _unlink(mi, s, M_TPREV, M_TNEXT, tl, li, 0, 1)
-    mi[s, M_TIMER] = 0
+    _unlink(mi, s, MSG_TPREV, MSG_TNEXT, tl, li, 0, 1)
+    mi[s, MSG_TIMER] = 0
 
 
 @jit_inline
@@ -301,7 +414,7 @@ def _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, 
     elif ms[o, MS_NLIVE] > ms[o, MS_TARGET]:
         cs[c, C_STATE] = CS_RETIRED
         ms[o, MS_NLIVE] -= 1
-        pslot[mpi[o, MI_C0] + ms[o, MS_NFREE]] = c
+        pslot[mpi[o, MPI_C0] + ms[o, MS_NFREE]] = c
         ms[o, MS_NFREE] += 1
         return heap_n, seq, free_n
     cs[c, C_STATE] = CS_IDLE
@@ -337,19 +450,19 @@ def _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfre
     """Expire message s, or make it visible and restart its queue's scaling ticks.
 
     Returns (heap_n, seq, free_n, offer): whether the queue is to be offered."""
-    q = mi[s, M_Q]
-    if t >= mf[s, MT_SENT] + qpf[q, QF_RET]:
+    q = mi[s, MSG_Q]
+    if t >= mf[s, MSGF_SENT] + qpf[q, QF_RET]:
         qpm_i[p, q, QP_EXPIRED] += 1
         _free_msg(mi, mfree, gq, s, ST_EXPIRED)
         return heap_n, seq, free_n, False
     _integ(qs, qsf, qpm_f, p, q, t)
-    mi[s, M_STATE] = ST_VISIBLE
+    mi[s, MSG_STATE] = ST_VISIBLE
     prev = qs[q, QS_TAIL]
     if qpi[q, QI_FIFO] != 0:
-        sq = mi[s, M_SEQ]
-        while prev >= 0 and mi[prev, M_SEQ] > sq:
-            prev = mi[prev, M_PREV]
-    _link_after(mi, s, prev, M_PREV, M_NEXT, qs, q, QS_HEAD, QS_TAIL)
+        sq = mi[s, MSG_SEQ]
+        while prev >= 0 and mi[prev, MSG_SEQ] > sq:
+            prev = mi[prev, MSG_PREV]
+    _link_after(mi, s, prev, MSG_PREV, MSG_NEXT, qs, q, QS_HEAD, QS_TAIL)
     qs[q, QS_NVIS] += 1
     for k in range(qm_start[q], qm_start[q + 1]):
         m = qm_idx[k]
@@ -369,21 +482,21 @@ def _send(req, counters, tl, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mf
     n = gq[GQ_MFREE_N] - 1
     gq[GQ_MFREE_N] = n
     s = mfree[n]
-    mi[s, M_MID] = mid
-    mi[s, M_Q] = q
-    mi[s, M_SIZE] = size
-    mi[s, M_GROUP] = gid
-    mi[s, M_TIMER] = 0
-    mi[s, M_RC] = 0
-    mi[s, M_SEQ] = qs[q, QS_NEXT_SEQ]
+    mi[s, MSG_MID] = mid
+    mi[s, MSG_Q] = q
+    mi[s, MSG_SIZE] = size
+    mi[s, MSG_GROUP] = gid
+    mi[s, MSG_TIMER] = 0
+    mi[s, MSG_RC] = 0
+    mi[s, MSG_SEQ] = qs[q, QS_NEXT_SEQ]
     qs[q, QS_NEXT_SEQ] += 1
-    mf[s, MT_SENT] = t
-    mf[s, MT_ENTERED] = t
+    mf[s, MSGF_SENT] = t
+    mf[s, MSGF_ENTERED] = t
     qpm_i[p, q, QP_SENT] += 1
     qpm_i[p, q, QP_SEND_REQUESTS] += chunks_64kb(size)
     delay = qpf[q, QF_DELAY]
     if delay > 0:
-        mi[s, M_STATE] = ST_DELAYED
+        mi[s, MSG_STATE] = ST_DELAYED
         qs[q, QS_NDELAYED] += 1
         heap_n, seq = _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, TL_DELAY, s, t + delay)
         return heap_n, seq, free_n, False
@@ -407,15 +520,15 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf
     call_bytes = 0
     node = qs[q, QS_HEAD]
     while node >= 0 and got < n_max:
-        nxt = mi[node, M_NEXT]
-        if t >= mf[node, MT_SENT] + ret:
+        nxt = mi[node, MSG_NEXT]
+        if t >= mf[node, MSGF_SENT] + ret:
             _integ(qs, qsf, qpm_f, p, q, t)
             _vis_unlink(mi, qs, q, node)
             qpm_i[p, q, QP_EXPIRED] += 1
             _free_msg(mi, mfree, gq, node, ST_EXPIRED)
             node = nxt
             continue
-        gid = mi[node, M_GROUP]
+        gid = mi[node, MSG_GROUP]
         if fifo:
             if group < 0:
                 if glock[q, gid] > 0:
@@ -424,7 +537,7 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf
             elif gid != group:
                 node = nxt
                 continue
-        msize = mi[node, M_SIZE]
+        msize = mi[node, MSG_SIZE]
         if have + got > 0 and have_bytes + size + msize > cap_bytes:
             payload_full = True
             break
@@ -433,31 +546,31 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf
             break
         _integ(qs, qsf, qpm_f, p, q, t)
         _vis_unlink(mi, qs, q, node)
-        rc = mi[node, M_RC] + 1
+        rc = mi[node, MSG_RC] + 1
         if mrc >= 0 and rc > mrc:
             # dead-lettered: into the DLQ as if delayed by zero, keeping sent_t
             d = qpi[q, QI_DLQ]
             qpm_i[p, q, QP_DEAD_LETTERED] += 1
             qpm_i[p, d, QP_REDRIVEN_IN] += 1
-            mi[node, M_Q] = d
-            mi[node, M_SEQ] = qs[d, QS_NEXT_SEQ]
+            mi[node, MSG_Q] = d
+            mi[node, MSG_SEQ] = qs[d, QS_NEXT_SEQ]
             qs[d, QS_NEXT_SEQ] += 1
-            mi[node, M_RC] = 0
-            mf[node, MT_ENTERED] = t
-            mi[node, M_STATE] = ST_DELAYED
+            mi[node, MSG_RC] = 0
+            mf[node, MSGF_ENTERED] = t
+            mi[node, MSG_STATE] = ST_DELAYED
             qs[d, QS_NDELAYED] += 1
             heap_n, seq = _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, d, TL_REDRIVE, node, t)
             node = nxt
             continue
-        mi[node, M_RC] = rc
-        mi[node, M_STATE] = ST_INFLIGHT
+        mi[node, MSG_RC] = rc
+        mi[node, MSG_STATE] = ST_INFLIGHT
         qs[q, QS_NINFL] += 1
         if fifo:
             glock[q, gid] += 1
         heap_n, seq = _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, TL_VIS, node, t + qpf[q, QF_VIS])
         qpm_i[p, q, QP_RECEIVED] += 1
         if rc == 1:
-            wait = t - mf[node, MT_ENTERED]
+            wait = t - mf[node, MSGF_ENTERED]
             qpm_i[p, q, QP_WAIT_N] += 1
             qpm_f[p, q, QPF_WAIT_SUM_S] += wait
             whist[q, hist_index(wait * 1000.0)] += 1
@@ -467,14 +580,14 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf
                 qsf[q, QSF_WAIT_MAX_S] = wait
         k = off + got
         it[k, IT_SLOT] = node
-        it[k, IT_MID] = mi[node, M_MID]
+        it[k, IT_MID] = mi[node, MSG_MID]
         it[k, IT_RC] = rc
         got += 1
         size += msize
         group = gid
         call_n += 1
         call_bytes += msize
-        if call_n == 10:
+        if call_n == RECEIVE_BATCH_MAX:
             qpm_i[p, q, QP_RECEIVE_REQUESTS] += chunks_64kb(call_bytes)
             call_n = 0
             call_bytes = 0
@@ -488,18 +601,18 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf
 def _delete_item(k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq, tl):
     """The delete of batch item k (a DeleteMessageBatch entry) addressed to q."""
     s = it[k, IT_SLOT]
-    st = mi[s, M_STATE]
-    if (mi[s, M_MID] == it[k, IT_MID] and mi[s, M_Q] == q and (st == ST_VISIBLE or st == ST_INFLIGHT)
-            and mi[s, M_RC] == it[k, IT_RC]):
+    st = mi[s, MSG_STATE]
+    if (mi[s, MSG_MID] == it[k, IT_MID] and mi[s, MSG_Q] == q and (st == ST_VISIBLE or st == ST_INFLIGHT)
+            and mi[s, MSG_RC] == it[k, IT_RC]):
         if st == ST_VISIBLE:
             _integ(qs, qsf, qpm_f, p, q, t)
             _vis_unlink(mi, qs, q, s)
         else:
             qs[q, QS_NINFL] -= 1
             if qpi[q, QI_FIFO] != 0:
-                glock[q, mi[s, M_GROUP]] -= 1
+                glock[q, mi[s, MSG_GROUP]] -= 1
         qpm_i[p, q, QP_DELETED] += 1
-        if mi[s, M_TIMER] != 0:
+        if mi[s, MSG_TIMER] != 0:
             # its visibility timeout would do nothing: off the list, so the row is free now
             # (a deleted message's VISIBLE is a no-op in QUEUE_SPEC.md; rows are not observable)
             _timer_unlink(mi, tl, 3 * q + TL_VIS, s)
@@ -521,9 +634,9 @@ def _mq_close_period(p, b, Q):
         oldest = np.inf
         node = qs[q, QS_HEAD]
         while node >= 0:
-            if mf[node, MT_SENT] < oldest:
-                oldest = mf[node, MT_SENT]
-            node = mi[node, M_NEXT]
+            if mf[node, MSGF_SENT] < oldest:
+                oldest = mf[node, MSGF_SENT]
+            node = mi[node, MSG_NEXT]
         qpm_f[p, q, QPF_AGE_OLDEST_S] = b - oldest if qs[q, QS_NVIS] > 0 else 0.0
     for m in range(ms.shape[0]):
         mpm[p, m, MP_TARGET] = ms[m, MS_TARGET]
@@ -580,9 +693,9 @@ def mq_init(parrays, Q):
     seq = g[G_SEQ]
     free_n = g[G_FREE_N]
     for m in range(mpi.shape[0]):
-        for _ in range(mpi[m, MI_FLOOR]):
+        for _ in range(mpi[m, MPI_FLOOR]):
             ms[m, MS_NFREE] -= 1
-            c = pslot[mpi[m, MI_C0] + ms[m, MS_NFREE]]
+            c = pslot[mpi[m, MPI_C0] + ms[m, MS_NFREE]]
             ms[m, MS_NLIVE] += 1
             heap_n, seq, free_n = _become_idle(c, 0.0, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
     for w in range(wpi.shape[0]):
@@ -607,8 +720,8 @@ def mq_finish(parrays, Q):
     for q in range(qs.shape[0]):
         node = qs[q, QS_HEAD]
         while node >= 0:
-            nxt = mi[node, M_NEXT]
-            if t_end >= mf[node, MT_SENT] + qpf[q, QF_RET]:
+            nxt = mi[node, MSG_NEXT]
+            if t_end >= mf[node, MSGF_SENT] + qpf[q, QF_RET]:
                 _integ(qs, qsf, qpm_f, p, q, t_end)
                 _vis_unlink(mi, qs, q, node)
                 qpm_i[p, q, QP_EXPIRED] += 1
@@ -688,7 +801,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
             if kind == K_COMPLETE and ei[s, E_ID] >= 0:
                 c = ei[s, E_ID]
                 m = cs[c, C_OWNER]
-                if mpi[m, MI_REPORT] != 0 and mlen[m] - mcur[m] < cs[c, C_BN]:
+                if mpi[m, MPI_REPORT] != 0 and mlen[m] - mcur[m] < cs[c, C_BN]:
                     status = NEED_MDRAWS
                     which = m
                     break
@@ -718,26 +831,26 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                 ms_ = tl[li, 0]
                 if ms_ < 0:
                     tl[li, 2] = 0  # every timer on the list was taken off (deletes)
-                elif mi[ms_, M_TSEQ] != tseq0:
+                elif mi[ms_, MSG_TSEQ] != tseq0:
                     # the head it was pushed for was taken off: back in for the new head, at
                     # that head's own time and counter
-                    heap_n = heap_push(ht, hs, hv, heap_n, mf[ms_, MT_TT], mi[ms_, M_TSEQ], s)
+                    heap_n = heap_push(ht, hs, hv, heap_n, mf[ms_, MSGF_TT], mi[ms_, MSG_TSEQ], s)
                 else:
-                    nxt = mi[ms_, M_TNEXT]
+                    nxt = mi[ms_, MSG_TNEXT]
                     tl[li, 0] = nxt
                     if nxt < 0:
                         tl[li, 1] = -1
                         tl[li, 2] = 0
                     else:
-                        mi[nxt, M_TPREV] = -1
-                        heap_n = heap_push(ht, hs, hv, heap_n, mf[nxt, MT_TT], mi[nxt, M_TSEQ], s)
-                    mi[ms_, M_TIMER] = 0
-                    if mi[ms_, M_STATE] == ST_DELAYED:
+                        mi[nxt, MSG_TPREV] = -1
+                        heap_n = heap_push(ht, hs, hv, heap_n, mf[nxt, MSGF_TT], mi[nxt, MSG_TSEQ], s)
+                    mi[ms_, MSG_TIMER] = 0
+                    if mi[ms_, MSG_STATE] == ST_DELAYED:
                         qs[q, QS_NDELAYED] -= 1
                     else:
                         qs[q, QS_NINFL] -= 1
                         if qpi[q, QI_FIFO] != 0:
-                            glock[q, mi[ms_, M_GROUP]] -= 1
+                            glock[q, mi[ms_, MSG_GROUP]] -= 1
                     heap_n, seq, free_n, offer = _make_visible(ms_, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv,
                                                                heap_n, seq, free_n)
                     if offer:
@@ -759,8 +872,8 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                         kept = 0
                         failed = False
                         fifo = qpi[q, QI_FIFO] != 0
-                        report = mpi[m, MI_REPORT] != 0
-                        rate = mpf[m, MF_ITEM_RATE]
+                        report = mpi[m, MPI_REPORT] != 0
+                        rate = mpf[m, MPF_ITEM_RATE]
                         off = cs[c, C_OFF]
                         for k in range(cs[c, C_BN]):
                             if report:
@@ -771,7 +884,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                                 kept += 1
                                 _delete_item(off + k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq, tl)
                         if kept > 0:
-                            qpm_i[p, q, QP_DELETE_REQUESTS] += (kept + 9) // 10
+                            qpm_i[p, q, QP_DELETE_REQUESTS] += (kept + DELETE_BATCH_MAX - 1) // DELETE_BATCH_MAX
                     heap_n, seq, free_n = _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
                     pend_q = q
                     phase = 1
@@ -818,14 +931,14 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                 m = ei[s, E_ID]
                 free[free_n] = s
                 free_n += 1
-                q = mpi[m, MI_Q]
+                q = mpi[m, MPI_Q]
                 backlog = qs[q, QS_NVIS] > 0
-                floor = mpi[m, MI_FLOOR]
+                floor = mpi[m, MPI_FLOOR]
                 tgt = ms[m, MS_TARGET]
                 if backlog:
-                    new = max(floor, min(mpi[m, MI_CAP], tgt + mpi[m, MI_RATE]))
+                    new = max(floor, min(mpi[m, MPI_CAP], tgt + mpi[m, MPI_RATE]))
                 else:
-                    new = max(floor, tgt - mpi[m, MI_RATE])
+                    new = max(floor, tgt - mpi[m, MPI_RATE])
                 if new != tgt:
                     ms[m, MS_TARGET] = new
                     k = gq[GQ_STEPS_N]
@@ -836,7 +949,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                 if backlog and ms[m, MS_NLIVE] < new:
                     for _ in range(new - ms[m, MS_NLIVE]):
                         ms[m, MS_NFREE] -= 1
-                        c = pslot[mpi[m, MI_C0] + ms[m, MS_NFREE]]
+                        c = pslot[mpi[m, MPI_C0] + ms[m, MS_NFREE]]
                         ms[m, MS_NLIVE] += 1
                         heap_n, seq, free_n = _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, heap_n, seq,
                                                            free_n)
@@ -851,7 +964,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                             _idle_unlink(cs, qs, q, c)
                             cs[c, C_STATE] = CS_RETIRED
                             ms[m, MS_NLIVE] -= 1
-                            pslot[mpi[m, MI_C0] + ms[m, MS_NFREE]] = c
+                            pslot[mpi[m, MPI_C0] + ms[m, MS_NFREE]] = c
                             ms[m, MS_NFREE] += 1
                         c = prev
                 if new == floor and not backlog:
@@ -902,7 +1015,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                         kept += 1
                         _delete_item(k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq, tl)
                 if kept > 0:
-                    qpm_i[p, q, QP_DELETE_REQUESTS] += (kept + 9) // 10
+                    qpm_i[p, q, QP_DELETE_REQUESTS] += (kept + DELETE_BATCH_MAX - 1) // DELETE_BATCH_MAX
                 heap_n, seq, free_n = _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
                 pend_q = q
                 phase = 1
@@ -939,7 +1052,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
             kp = 0
             nmax = 0
             if poller:
-                fm = mpi[o, MI_FN]
+                fm = mpi[o, MPI_FN]
                 if _draws_low(cur, dlen, fm):
                     status = NEED_DRAWS
                     which = fm
@@ -967,7 +1080,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                 phase = 1
             elif phase == 2:
                 cur_c = cs[c, C_BNEXT]
-                bs = mpi[o, MI_BATCH]
+                bs = mpi[o, MPI_BATCH]
                 have = cs[c, C_BN]
                 got, gbytes, pfull, olimit, heap_n, seq = _receive(
                     q, cs[c, C_OFF] + have, bs - have, have, cs[c, C_BBYTES], BATCH_PAYLOAD_BYTES, t, p,
@@ -980,7 +1093,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                     stop = True
             else:
                 if poller:
-                    nmax = mpi[o, MI_BATCH]
+                    nmax = mpi[o, MPI_BATCH]
                     capb = BATCH_PAYLOAD_BYTES
                 else:
                     capb = NO_CAP
@@ -1009,13 +1122,13 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                         wpm[p, o, WP_BUSY_MAX] = wbusy[o]
                     heap_n, seq, free_n = _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n,
                                                       t + total / 1000.0, K_BATCH_DONE, c, 0)
-                elif mpf[o, MF_WINDOW] == 0.0 or pfull or got == nmax:
+                elif mpf[o, MPF_WINDOW] == 0.0 or pfull or got == nmax:
                     inv_c = c
                 else:
                     cs[c, C_STATE] = CS_BATCHING
                     _link_after(cs, c, qs[q, QS_BAT_TAIL], C_BPREV, C_BNEXT, qs, q, QS_BAT_HEAD, QS_BAT_TAIL)
                     heap_n, seq, free_n = _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n,
-                                                      t + mpf[o, MF_WINDOW], K_WINDOW_END, c,
+                                                      t + mpf[o, MPF_WINDOW], K_WINDOW_END, c,
                                                       cs[c, C_TOKEN])
                 if olimit:
                     stop = True
@@ -1024,7 +1137,7 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                 # ---- invoke the mapping's function with the poller's batch
                 c = inv_c
                 m = cs[c, C_OWNER]
-                fm = mpi[m, MI_FN]
+                fm = mpi[m, MPI_FN]
                 if cs[c, C_STATE] == CS_BATCHING:
                     _unlink(cs, c, C_BPREV, C_BNEXT, qs, q, QS_BAT_HEAD, QS_BAT_TAIL)
                 bid = gq[GQ_BATCHES]
