@@ -20,7 +20,6 @@ from kernels.heap import heap_pop, heap_push
 
 SNS_PROTOCOLS = ("sqs", "lambda", "https", "email")
 P_SQS, P_LAMBDA, P_HTTPS, P_EMAIL = range(4)
-MAX_TARGETS_PER_RULE = 5  # targets of one EventBridge rule
 
 # Counter names (the columns of `gcnt` and `tcnt`: C_* below).
 GLOBAL_COUNTERS = ("put", "put_throttled", "put_chunks", "matched_any")

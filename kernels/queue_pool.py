@@ -161,6 +161,10 @@ def on_failure_mid(k: int) -> int:
     return -1 - k
 
 
+# Messaging random streams, by name: ITEM per mapping, PROC and WERR per fleet (the kernel's
+# `mdraws` rows: ITEM m at m, PROC w at M + 2w, WERR w at M + 2w + 1).
+MESSAGING_STREAMS = ("ITEM", "PROC", "WERR")
+
 # Status codes beyond the pool's DONE, NEED_DRAWS (which = function), EVENTS_FULL, ROWS_FULL.
 MSGS_FULL = 4
 ITEMS_FULL = 5
@@ -185,8 +189,8 @@ QF_VIS = 0
 QF_RET = 1
 QF_DELAY = 2
 N_QPF = 3
-# Queue state `qs` (int64) and `qsf` (float64); timer lists `tl[3 q + kind] = (head, tail,
-# whether the list has an entry in the heap)`.
+# Queue state `qs` (int64) and `qsf` (float64); timer lists `tl[N_TIMER_KINDS q + kind,
+# TL_HEAD / TL_TAIL / TL_IN_HEAP]` (whether the list has an entry in the heap).
 QS_HEAD = 0
 QS_TAIL = 1
 QS_NVIS = 2
@@ -205,6 +209,11 @@ N_QSF = 3
 TL_DELAY = 0
 TL_REDRIVE = 1
 TL_VIS = 2
+N_TIMER_KINDS = 3
+TL_HEAD = 0
+TL_TAIL = 1
+TL_IN_HEAP = 2
+N_TL = 3
 # Mappings: int64 `mpi`, float64 `mpf`, state `ms`.
 MPI_Q = 0
 MPI_FN = 1
@@ -301,6 +310,11 @@ N_GQ = 10
 GQF_PEND_T = 0
 N_GQF = 1
 
+# Scaling steps `steps_i[k, STEP_MAPPING / STEP_TARGET]` (int64), their times `steps_t[k]`.
+STEP_MAPPING = 0
+STEP_TARGET = 1
+N_STEP = 2
+
 NO_CAP = 1e300  # a worker's receive has no payload cap
 
 
@@ -359,13 +373,13 @@ def _free_msg(mi, mfree, gq, s, state):
 @jit_inline
 def _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, kind, s, tt):
     """Schedule message s's VISIBLE at tt on q's timer list `kind`; returns (heap_n, seq)."""
-    li = 3 * q + kind
+    li = N_TIMER_KINDS * q + kind
     mf[s, MSGF_TT] = tt
     mi[s, MSG_TSEQ] = seq
     mi[s, MSG_TIMER] = 1
-    _link_after(mi, s, tl[li, 1], MSG_TPREV, MSG_TNEXT, tl, li, 0, 1)
-    if tl[li, 2] == 0:
-        tl[li, 2] = 1
+    _link_after(mi, s, tl[li, TL_TAIL], MSG_TPREV, MSG_TNEXT, tl, li, TL_HEAD, TL_TAIL)
+    if tl[li, TL_IN_HEAP] == 0:
+        tl[li, TL_IN_HEAP] = 1
         heap_n = heap_push(ht, hs, hv, heap_n, tt, seq, -1 - li)
     return heap_n, seq + 1
 
@@ -374,7 +388,7 @@ def _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, kind, s, tt):
 def _timer_unlink(mi, tl, li, s):
     """Take message s off timer list li (its timer will not fire). The list's heap entry
     stays; when it comes out it finds another head (or none) and acts on that."""
-    _unlink(mi, s, MSG_TPREV, MSG_TNEXT, tl, li, 0, 1)
+    _unlink(mi, s, MSG_TPREV, MSG_TNEXT, tl, li, TL_HEAD, TL_TAIL)
     mi[s, MSG_TIMER] = 0
 
 
@@ -615,7 +629,7 @@ def _delete_item(k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, g
         if mi[s, MSG_TIMER] != 0:
             # its visibility timeout would do nothing: off the list, so the row is free now
             # (a deleted message's VISIBLE is a no-op in QUEUE_SPEC.md; rows are not observable)
-            _timer_unlink(mi, tl, 3 * q + TL_VIS, s)
+            _timer_unlink(mi, tl, N_TIMER_KINDS * q + TL_VIS, s)
         _free_msg(mi, mfree, gq, s, ST_DELETED)
     else:
         qpm_i[p, q, QP_STALE_DELETES] += 1
@@ -827,20 +841,20 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
             if kind == K_TIMER:
                 # ---- VISIBLE: the end of a delay, a redrive or a visibility timeout
                 li = -1 - s
-                q = li // 3
-                ms_ = tl[li, 0]
+                q = li // N_TIMER_KINDS
+                ms_ = tl[li, TL_HEAD]
                 if ms_ < 0:
-                    tl[li, 2] = 0  # every timer on the list was taken off (deletes)
+                    tl[li, TL_IN_HEAP] = 0  # every timer on the list was taken off (deletes)
                 elif mi[ms_, MSG_TSEQ] != tseq0:
                     # the head it was pushed for was taken off: back in for the new head, at
                     # that head's own time and counter
                     heap_n = heap_push(ht, hs, hv, heap_n, mf[ms_, MSGF_TT], mi[ms_, MSG_TSEQ], s)
                 else:
                     nxt = mi[ms_, MSG_TNEXT]
-                    tl[li, 0] = nxt
+                    tl[li, TL_HEAD] = nxt
                     if nxt < 0:
-                        tl[li, 1] = -1
-                        tl[li, 2] = 0
+                        tl[li, TL_TAIL] = -1
+                        tl[li, TL_IN_HEAP] = 0
                     else:
                         mi[nxt, MSG_TPREV] = -1
                         heap_n = heap_push(ht, hs, hv, heap_n, mf[nxt, MSGF_TT], mi[nxt, MSG_TSEQ], s)
@@ -942,8 +956,8 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                 if new != tgt:
                     ms[m, MS_TARGET] = new
                     k = gq[GQ_STEPS_N]
-                    steps_i[k, 0] = m
-                    steps_i[k, 1] = new
+                    steps_i[k, STEP_MAPPING] = m
+                    steps_i[k, STEP_TARGET] = new
                     steps_t[k] = t
                     gq[GQ_STEPS_N] = k + 1
                 if backlog and ms[m, MS_NLIVE] < new:

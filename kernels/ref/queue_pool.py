@@ -54,7 +54,6 @@ from kernels.ref.lambda_pool import PoolParams, RefResult
 
 MESSAGE_EVENTS = ("sent", "visible", "received", "deleted", "stale_delete", "dead_lettered",
                   "redriven_in", "expired")
-MESSAGING_STREAMS = ("ITEM", "PROC", "WERR")
 
 DELAYED, VISIBLE, INFLIGHT, DELETED, DEAD_LETTERED, EXPIRED = range(6)  # message states
 IDLE, BATCHING, BUSY, RETIRED = range(4)  # consumer states (BUSY: invoking or processing)

@@ -46,7 +46,7 @@ REGION_BURST_OTHER = 500
 REGION_REFILL_PER_S = 500 / 60
 VCPU_MB = 1769  # configuration-function-common.md: 1,769 MB = 1 vCPU
 MAX_VCPU = 6
-JITTER = {"none": 0, "full": 1, "equal": 2}
+JITTER = {"none": K.JITTER_NONE, "full": K.JITTER_FULL, "equal": K.JITTER_EQUAL}
 OUTCOMES = ("ok", "error", "timeout", "throttled")
 
 

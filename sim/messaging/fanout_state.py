@@ -17,11 +17,12 @@ import numpy as np
 from kernels.fanout import (
     C_ATTEMPTS, C_DELIVERED, C_DELIVERED_CHUNKS, C_DLQ, C_DROPPED, C_FAILED_ATTEMPTS, C_FILTERED, C_FINAL,
     C_MATCHED_ANY, C_PUT, C_PUT_CHUNKS, C_PUT_THROTTLED, C_THROTTLED, DONE, EVENTS_FULL, G_FREE_N, G_HEAP_N,
-    G_ROWS_N, MAX_TARGETS_PER_RULE, NEED_DRAWS, N_EF, N_EI, N_G, N_GCNT, N_RF, N_RI, N_STREAMS, N_TCNT, N_TPF,
+    G_ROWS_N, NEED_DRAWS, N_EF, N_EI, N_G, N_GCNT, N_RF, N_RI, N_STREAMS, N_TCNT, N_TPF,
     N_TPI, P_EMAIL, P_HTTPS, R_ATTEMPT, R_ID, R_KEY, R_KIND, R_SEQ, R_SIZE, R_T, R_TGT, R_TPUB, SNS_PROTOCOLS,
     TF_FAIL, TF_MAX_AGE, T_DLQ, T_OUT_N, T_OUT_OFF, T_POL_N, T_POL_OFF, FanoutParams, RetrySchedule,
     check_targets, gather_rows, merge_outages, order_ties_by_seq, pending_by_target, run_fanout,
 )
+from scenarios.messaging import EB_INVOCATIONS_PER_S, EB_MAX_TARGETS, EB_PUT_EVENTS_PER_S
 from sim.messaging.retry_policies import eventbridge_policy, sns_policy_for
 
 
@@ -63,8 +64,11 @@ class Target:
     dlq: bool = False
 
 
-def eventbridge_params(match, rule_targets: list[list[Target]], *, put_rate=10_000.0,
-                       put_burst=10_000.0, inv_rate=18_750.0, inv_burst=18_750.0,
+def eventbridge_params(match, rule_targets: list[list[Target]], *,
+                       put_rate=float(EB_PUT_EVENTS_PER_S["us-east-1"]),
+                       put_burst=float(EB_PUT_EVENTS_PER_S["us-east-1"]),
+                       inv_rate=float(EB_INVOCATIONS_PER_S["us-east-1"]),
+                       inv_burst=float(EB_INVOCATIONS_PER_S["us-east-1"]),
                        period_s=60.0, n_periods=1) -> FanoutParams:
     """An EventBridge bus: `match[key, rule]` from the rules' event patterns, up to five targets
     per rule. Quotas default to us-east-1's (docs/FACTS.md): PutEvents 10,000 entries/s, target
@@ -74,8 +78,8 @@ def eventbridge_params(match, rule_targets: list[list[Target]], *, put_rate=10_0
         raise ValueError(f"rule_targets: one list per rule ({match.shape[1]}), got {len(rule_targets)}")
     off = [0]
     for r, ts in enumerate(rule_targets):
-        if not 1 <= len(ts) <= MAX_TARGETS_PER_RULE:
-            raise ValueError(f"rule_targets[{r}]: a rule has 1 to {MAX_TARGETS_PER_RULE} targets, got {len(ts)}")
+        if not 1 <= len(ts) <= EB_MAX_TARGETS:
+            raise ValueError(f"rule_targets[{r}]: a rule has 1 to {EB_MAX_TARGETS} targets, got {len(ts)}")
         off.append(off[-1] + len(ts))
     flat = [t for ts in rule_targets for t in ts]
     for name, v in (("put_rate", put_rate), ("put_burst", put_burst), ("inv_rate", inv_rate), ("inv_burst", inv_burst)):

@@ -70,7 +70,7 @@ class MessagingState:
         nq, nm, nw = len(qp.visibility_timeout_s), len(mp.queue), len(fp.queue)
         self.nq, self.nm, self.nw = nq, nm, nw
         self.pool = PoolState(p, t_end, period_s, chunk, sample=sample, first_n=first_n,
-                              sample_all=sample_all, events=events, heap_extra=3 * nq)
+                              sample_all=sample_all, events=events, heap_extra=Q.N_TIMER_KINDS * nq)
         self.chunk = chunk
         self.pool_fetched = np.zeros((K.N_STREAMS, self.pool.nf), np.int64)
         n_p = self.pool.pmi.shape[0]
@@ -88,8 +88,8 @@ class MessagingState:
             self.qs[:, col] = 0
         self.qsf = np.zeros((nq, Q.N_QSF), np.float64)
         self.qsf[:, Q.QSF_WAIT_MIN_S] = np.inf  # lowered by the kernel
-        self.tl = np.full((3 * nq, 3), -1, np.int64)
-        self.tl[:, 2] = 0  # no list has a heap entry yet
+        self.tl = np.full((Q.N_TIMER_KINDS * nq, Q.N_TL), -1, np.int64)
+        self.tl[:, Q.TL_IN_HEAP] = 0  # no list has a heap entry yet
         order = sorted(range(nm), key=lambda m: (mp.queue[m], m))
         self.qm_idx = np.asarray(order, np.int64).reshape(-1)
         counts = np.bincount(np.asarray(mp.queue, np.int64), minlength=nq) if nm else np.zeros(nq, np.int64)
@@ -174,7 +174,7 @@ class MessagingState:
         self.mcur = np.zeros(max(ns, 1), np.int64)
         self.mlen = np.zeros(max(ns, 1), np.int64)
         self.mfetched = np.zeros(max(ns, 1), np.int64)
-        self.steps_i = np.zeros((64, 2), np.int64)
+        self.steps_i = np.zeros((64, Q.N_STEP), np.int64)
         self.steps_t = np.zeros(64, np.float64)
         self.steps = [(np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64))]
         self.steps[0] = (np.arange(nm, dtype=np.int64), np.zeros(nm), self.mpi[:, Q.MPI_FLOOR].copy())
@@ -223,7 +223,7 @@ class MessagingState:
 
     def grow_steps(self) -> None:
         n = self.steps_t.shape[0]
-        si = np.zeros((2 * n, 2), np.int64)
+        si = np.zeros((2 * n, Q.N_STEP), np.int64)
         st = np.zeros(2 * n, np.float64)
         si[:n], st[:n] = self.steps_i, self.steps_t
         self.steps_i, self.steps_t = si, st
@@ -303,7 +303,8 @@ class MessagingState:
 
     def take_steps(self):
         n = int(self.gq[Q.GQ_STEPS_N])
-        out = [*self.steps, (self.steps_i[:n, 0].copy(), self.steps_t[:n].copy(), self.steps_i[:n, 1].copy())]
+        out = [*self.steps, (self.steps_i[:n, Q.STEP_MAPPING].copy(), self.steps_t[:n].copy(),
+                             self.steps_i[:n, Q.STEP_TARGET].copy())]
         self.steps = []
         self.gq[Q.GQ_STEPS_N] = 0
         m, t, v = (np.concatenate([o[k] for o in out]) for k in range(3))
@@ -314,9 +315,10 @@ class MessagingState:
         pool_used = self.pool_fetched - (ps.dlen - ps.cur)
         used = self.mfetched - (self.mlen - self.mcur)
         nm, nw = self.nm, self.nw
-        return {**{k: pool_used[s].tolist() for s, k in enumerate(("DUR", "INIT", "EXP", "U"))},
-                "ITEM": used[:nm].tolist(), "PROC": used[nm : nm + 2 * nw : 2].tolist(),
-                "WERR": used[nm + 1 : nm + 2 * nw : 2].tolist()}
+        item, proc, werr = Q.MESSAGING_STREAMS
+        return {**{k: pool_used[s].tolist() for s, k in enumerate(K.STREAMS)},
+                item: used[:nm].tolist(), proc: used[nm : nm + 2 * nw : 2].tolist(),
+                werr: used[nm + 1 : nm + 2 * nw : 2].tolist()}
 
 
 def run(state: MessagingState, t_stop: float, arrivals, streams: MessagingStreams) -> None:
