@@ -10,14 +10,21 @@ event table, or room for sampled rows.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
 
-from kernels import jit, jit_inline, jit_loop
+from kernels import jit, jit_handler, jit_inline, jit_internal, jit_loop
 from kernels.billing import billed_ms
 from kernels.heap import heap_pop, heap_push
 from kernels.histogram import hist_index, hist_quantile_in
+
+# The pool's state arrays as one argument (the messaging kernel's handlers take it whole;
+# `sim.compute.pool_state.PoolState.kernel_state()` builds it; `run_pool` takes them one by one).
+PoolArrays = namedtuple("PoolArrays", ["fpi", "fpf", "fs", "ft", "bk", "si", "sf", "g", "gf", "ei", "ef", "free",
+                                       "ht", "hs", "hv", "stack_birth", "stack_expire", "draws", "cur", "dlen",
+                                       "pmi", "pmf", "phist", "hlat", "hinit", "ri", "rf"])
 
 # Status codes returned by run_pool.
 DONE = 0
@@ -221,7 +228,7 @@ def mix64(x):
     return z ^ (z >> np.uint64(31))
 
 
-@jit_inline
+@jit_handler
 def sampled(g, rid):
     """Whether request `rid` gets rows: all, the first N of its source, or by hash."""
     if g[G_SAMPLE_ALL] != 0:
@@ -232,7 +239,7 @@ def sampled(g, rid):
     return thr != 0 and mix64(rid) < np.uint64(thr)
 
 
-@jit_inline
+@jit_handler
 def _draw(draws, cur, s, f):
     v = draws[s, f, cur[s, f]]
     cur[s, f] += 1
@@ -247,7 +254,7 @@ def _draws_low(cur, dlen, f):
     return False
 
 
-@jit_inline
+@jit_handler
 def _row(ri, rf, g, n, rid, attempt, f, outcome, cold, on_pc, t, lat, init, first_t):
     """Write a sampled row at index n; returns the new row count."""
     if not sampled(g, rid):
@@ -265,13 +272,13 @@ def _row(ri, rf, g, n, rid, attempt, f, outcome, cold, on_pc, t, lat, init, firs
     return n + 1
 
 
-@jit
+@jit_internal
 def _pc_integrate(fs, ft, f, t):
     ft[f, T_PC_ENV_S] += fs[f, F_PC_ENVS] * (t - ft[f, T_PC_LAST_T])
     ft[f, T_PC_LAST_T] = t
 
 
-@jit
+@jit_internal
 def set_provisioned(fs, ft, fpi, g, pmi, f, n, t, p):
     """Control change: function f keeps n provisioned environments from time t (period p)."""
     _pc_integrate(fs, ft, f, t)
@@ -297,7 +304,7 @@ def control_provisioned(t, f, n, fs, ft, fpi, g, gf, pmi, pmf, phist):
     set_provisioned(fs, ft, fpi, g, pmi, f, n, t, p)
 
 
-@jit
+@jit_internal
 def _close_period(p, nf, pmi, pmf, phist):
     for f in range(nf):
         if pmi[p, f, M_INVOCATIONS] > 0:
@@ -310,7 +317,7 @@ def _close_period(p, nf, pmi, pmf, phist):
             pmf[p, f, MF_DUR_P99] = np.nan
 
 
-@jit
+@jit_internal
 def _open_period(p, nf, fs, pmi, pmf):
     for f in range(nf):
         pmi[p, f, M_CONC_MAX] = fs[f, F_PC_BUSY] + fs[f, F_OD_BUSY]
@@ -320,7 +327,7 @@ def _open_period(p, nf, fs, pmi, pmf):
             pmf[p, f, MF_PC_UTIL_MAX] = fs[f, F_PC_BUSY] / fs[f, F_PC_ENVS]
 
 
-@jit
+@jit_internal
 def advance_period(t, g, gf, nf, fs, pmi, pmf, phist):
     """Close every period before the one holding t; returns t's period index."""
     n_periods = pmi.shape[0]
@@ -344,7 +351,7 @@ def finish_periods(g, nf, fs, pmi, pmf, phist):
         _open_period(g[G_PERIOD], nf, fs, pmi, pmf)
 
 
-@jit_inline
+@jit_handler
 def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size,
                 ei, ef, free, ht, hs, hv, heap_n, seq, free_n):
     """Schedule a retry at t; returns the new (heap size, counter, free slots)."""
@@ -366,7 +373,7 @@ def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, unit
     return heap_n, seq + 1, free_n
 
 
-@jit_inline
+@jit_handler
 def retry_request(ei, ef, s):
     """The request a scheduled retry (event slot s) carries: (rid, src, inv, attempt,
     err_retries, thr_retries, first_t, dur_override_ms, units, size_bytes)."""
@@ -374,14 +381,14 @@ def retry_request(ei, ef, s):
             ef[s, E_FIRST_T], ef[s, E_DOVER], ei[s, E_UNITS], ei[s, E_SIZE])
 
 
-@jit_inline
+@jit_handler
 def arrival_request(t, i, a_id, a_src, a_inv, a_dover, a_units):
     """Arrival i as a first attempt: (rid, src, inv, attempt, err_retries, thr_retries,
     first_t, dur_override_ms, units)."""
     return a_id[i], a_src[i], a_inv[i], 0, 0, 0, t, a_dover[i], a_units[i]
 
 
-@jit_inline
+@jit_handler
 def pool_complete(t, f, s, fpi, fs, ft, ef, ei, stack_birth, stack_expire, draws, cur, unres_used):
     """A completion (event slot s) of f at t frees its environment; returns unres_used."""
     if ei[s, E_ON_PC] == 1:
@@ -405,7 +412,7 @@ def pool_complete(t, f, s, fpi, fs, ft, ef, ei, stack_birth, stack_expire, draws
     return unres_used
 
 
-@jit_inline
+@jit_handler
 def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, ht, hs, hv,
                  stack_birth, stack_expire, draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf):
     """One attempt (POOL_SPEC.md): provisioned, on demand, or a throttle.
@@ -413,8 +420,9 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
     `req` = (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, batch,
     p, t_end) and `counters` = (heap_n, seq, free_n, rows_n, unres_used, unres_cap) are
     tuples of scalars because CPython compiles a call of more than 30 arguments to a *args
-    call, which numba cannot inline; the arrays go one by one (a tuple of arrays costs a
-    reference count per array and call: measured 45 % slower).
+    call, which numba cannot inline; the arrays go one by one (with numba's runtime on, a
+    tuple of arrays cost a reference count per array and call, measured 45 % slower; without
+    it, as now, the messaging handlers take named tuples of arrays at no measured cost).
     `batch`: an event source mapping's invocation, whose throttle is not retried
     (QUEUE_SPEC.md). Returns (heap_n, seq, free_n, rows_n, unres_used, c, error, dropped):
     `c` the completion's event slot (-1: throttled), `dropped` whether the async event was

@@ -123,11 +123,11 @@ class PoolState:
         return out
 
     def kernel_state(self):
-        """The state arguments of run_pool, in order."""
-        return (self.fpi, self.fpf, self.fs, self.ft, self.bk, self.si, self.sf, self.g, self.gf,
-                self.ei, self.ef, self.free, self.ht, self.hs, self.hv,
-                self.stack_birth, self.stack_expire, self.draws, self.cur, self.dlen,
-                self.pmi, self.pmf, self.phist, self.hlat, self.hinit, self.ri, self.rf)
+        """The state arguments of run_pool, in order (a `kernels.lambda_pool.PoolArrays`)."""
+        return K.PoolArrays(self.fpi, self.fpf, self.fs, self.ft, self.bk, self.si, self.sf, self.g, self.gf,
+                            self.ei, self.ef, self.free, self.ht, self.hs, self.hv,
+                            self.stack_birth, self.stack_expire, self.draws, self.cur, self.dlen,
+                            self.pmi, self.pmf, self.phist, self.hlat, self.hinit, self.ri, self.rf)
 
 
 def sample_threshold(sample: float) -> int:

@@ -183,10 +183,11 @@ class MessagingState:
 
     # ---- the kernel's arguments
     def queue_arrays(self):
-        return (self.qpi, self.qpf, self.qs, self.qsf, self.tl, self.qm_start, self.qm_idx,
-                self.mpi, self.mpf, self.ms, self.pslot, self.wpi, self.wpf, self.wbusy, self.cs,
-                self.it, self.mi, self.mf, self.mfree, self.glock, self.whist, self.qpm_i,
-                self.qpm_f, self.mpm, self.wpm, self.gq)
+        return Q.QueueArrays(self.qpi, self.qpf, self.qs, self.qsf, self.tl, self.qm_start, self.qm_idx,
+                             self.mpi, self.mpf, self.ms, self.pslot, self.wpi, self.wpf, self.wbusy, self.cs,
+                             self.it, self.mi, self.mf, self.mfree, self.glock, self.whist, self.qpm_i,
+                             self.qpm_f, self.mpm, self.wpm, self.gq, self.gqf, self.mdraws, self.mcur, self.mlen,
+                             self.steps_i, self.steps_t)
 
     def start(self) -> None:
         """t = 0: the mappings' first pollers and the fleets' workers (after any
@@ -327,17 +328,15 @@ def run(state: MessagingState, t_stop: float, arrivals, streams: MessagingStream
     a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_q, a_size, _key, a_group = arrivals
     a_q = np.ascontiguousarray(a_q, np.int64)
     gid = state.map_groups(a_q, np.asarray(a_group, np.int64))
-    arr = (np.ascontiguousarray(a_t, np.float64), np.ascontiguousarray(a_id, np.int64),
-           np.ascontiguousarray(a_fn, np.int64), np.ascontiguousarray(a_src, np.int64),
-           np.ascontiguousarray(a_inv, np.int64), np.ascontiguousarray(a_dover, np.float64),
-           np.ascontiguousarray(a_units, np.int64), a_q, np.ascontiguousarray(a_size, np.int64), gid)
+    arr = Q.MqArrivals(np.ascontiguousarray(a_t, np.float64), np.ascontiguousarray(a_id, np.int64),
+                       np.ascontiguousarray(a_fn, np.int64), np.ascontiguousarray(a_src, np.int64),
+                       np.ascontiguousarray(a_inv, np.int64), np.ascontiguousarray(a_dover, np.float64),
+                       np.ascontiguousarray(a_units, np.int64), a_q, np.ascontiguousarray(a_size, np.int64), gid)
     i = 0
     nm = state.nm
     while True:
         ps = state.pool
-        status, i, which = Q.run_pool_mq(float(t_stop), arr, i, ps.kernel_state(), state.queue_arrays(),
-                                         state.mdraws, state.mcur, state.mlen, state.steps_i,
-                                         state.steps_t, state.gqf)
+        status, i, which = Q.run_pool_mq(float(t_stop), arr, i, ps.kernel_state(), state.queue_arrays())
         if status == K.DONE:
             return
         if status == K.NEED_DRAWS:
