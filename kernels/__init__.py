@@ -20,7 +20,10 @@ of CPU to compile cold, 27 of them in LLVM and the rest in numba's passes. Compi
 per signature and inlined by LLVM, it takes 35 s; typed on plain types (one version for
 all constant arguments, `_HelperDispatcher`), 22-28 s. The loops run as fast (measured on
 the benchmarks cloudtwin_10m and cloudtwin_fanout: the same CPU time within noise). Like
-the loops, the helpers run without numba's runtime.
+the loops, the helpers run without numba's runtime. Helpers that only compiled code calls
+(`jit_handler`, and `jit_internal` for the rarely called, not inlined ones such as a
+period's end) have no CPython wrapper, whose unboxing code of the messaging handlers' state
+tuples cost more to compile than the handlers themselves.
 """
 
 from numba import njit, types
@@ -30,8 +33,9 @@ JIT_OPTIONS = {"cache": True, "nogil": True, "fastmath": False, "error_model": "
 
 
 def _unliteral(t):
-    if isinstance(t, types.BaseTuple):
-        return types.BaseTuple.from_types([_unliteral(x) for x in t.types])
+    if isinstance(t, types.BaseTuple):  # a named tuple (a kernel's state arrays) keeps its class
+        pyclass = t.instance_class if isinstance(t, types.BaseNamedTuple) else None
+        return types.BaseTuple.from_types([_unliteral(x) for x in t.types], pyclass)
     return types.unliteral(t)
 
 
@@ -56,6 +60,25 @@ def jit_inline(fn):
     options = {k: v for k, v in JIT_OPTIONS.items() if k != "cache"}
     disp = _HelperDispatcher(py_func=fn, locals={}, targetoptions={"nopython": True, "forceinline": True,
                                                                    "_nrt": False, **options})
+    disp.enable_caching()
+    return disp
+
+
+def jit_internal(fn):
+    """Like `jit`, for kernels only compiled code calls (not inlined: rare events such as a
+    period's end): no CPython wrapper (see `jit_handler`)."""
+    return njit(no_cpython_wrapper=True, no_cfunc_wrapper=True, **JIT_OPTIONS)(fn)
+
+
+def jit_handler(fn):
+    """Like `jit_inline`, for helpers that only compiled code calls (the event loops' handlers
+    and helpers): no CPython wrapper. The wrapper, which unboxes every argument (for the
+    messaging handlers, named tuples of 27 and 32 arrays), is never run, yet compiling it
+    made the messaging kernel's cold compile 1.7x longer (measured: 54 against 32 CPU-s)."""
+    options = {k: v for k, v in JIT_OPTIONS.items() if k != "cache"}
+    disp = _HelperDispatcher(py_func=fn, locals={}, targetoptions={"nopython": True, "forceinline": True,
+                                                                   "_nrt": False, "no_cpython_wrapper": True,
+                                                                   "no_cfunc_wrapper": True, **options})
     disp.enable_caching()
     return disp
 

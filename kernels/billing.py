@@ -4,7 +4,7 @@ Meters are integers, so money stays exact: billed milliseconds (each invocation 
 up to 1 ms, init included on demand), request units (an async payload over 256 KB counts
 one more request per started 64 KB chunk), and request chunks of 64 KB (SQS, SNS,
 EventBridge count every 64 KB of a request as one request). Prices are applied to the
-sums later, in `sim.billing`, with Decimal.
+sums later, in `sim.billing`, with Decimal. Twins: `kernels/ref/billing.py`.
 """
 
 import math
@@ -74,32 +74,3 @@ def _add_out(acc, ms_od, ms_pc, requests):
             ms_od[p, f] += acc[p, f, 0]
             ms_pc[p, f] += acc[p, f, 1]
             requests[p, f] += acc[p, f, 2]
-
-
-# ---- reference twins: plain Python, obviously correct ---------------------------------
-
-
-def billed_ms_ref(duration_ms: float) -> int:
-    return int(math.ceil(duration_ms))
-
-
-def lambda_request_units_ref(size_bytes: int, is_async: int) -> int:
-    if not is_async:
-        return 1
-    extra = max(0, size_bytes - 256 * 1024)
-    return 1 + -(-extra // (64 * 1024))
-
-
-def chunks_64kb_ref(size_bytes: int) -> int:
-    return max(1, -(-size_bytes // (64 * 1024)))
-
-
-def accrue_invocations_ref(period, fn, latency_ms, on_pc, units, n_periods, n_functions):
-    """(ms_od, ms_pc, requests) as nested lists of Python ints."""
-    ms_od = [[0] * n_functions for _ in range(n_periods)]
-    ms_pc = [[0] * n_functions for _ in range(n_periods)]
-    req = [[0] * n_functions for _ in range(n_periods)]
-    for p, f, lat, pc, u in zip(period, fn, latency_ms, on_pc, units):
-        (ms_pc if pc else ms_od)[p][f] += billed_ms_ref(lat)
-        req[p][f] += int(u)
-    return ms_od, ms_pc, req

@@ -1,7 +1,8 @@
 """A 4-ary min-heap of timed events on arrays, ordered by (time, insertion counter).
 
 Sifting moves a hole instead of swapping, and four children per node halve the depth;
-both matter because every simulated request is one push and one pop.
+both matter because every simulated request is one push and one pop. Twin:
+`kernels/ref/heap.py`.
 """
 
 import numpy as np
@@ -67,11 +68,6 @@ def heap_pop(ht, hs, hv, n):
         hs[i] = seq
         hv[i] = v
     return top
-
-
-def heap_order_ref(times, seqs):
-    """Twin: a heap pops (time, counter) pairs in sorted order; returns the insertion indices."""
-    return [k for _, _, k in sorted(zip(times, seqs, range(len(times))))]
 
 
 def new_heap(capacity: int):

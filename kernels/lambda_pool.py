@@ -1,19 +1,30 @@
 """The Lambda execution-environment pool of one account, per request, in one event loop.
 
-Semantics: `kernels/POOL_SPEC.md`; plain-Python twin: `kernels/ref/lambda_pool.py`.
-State lives in arrays owned by `sim.compute.lambda_pool.PoolState`; the kernel runs every
-event with time < `t_stop` and returns early (status > 0) when a buffer needs the caller:
-more random draws, a larger event table, or room for sampled rows.
+Semantics: `kernels/POOL_SPEC.md`; plain-Python twin: `kernels/ref/lambda_pool.py`, which
+takes its parameters (`PoolParams`) and constants from here. State lives in arrays owned by
+`sim.compute.pool_state.PoolState`; the kernel runs every event with time < `t_stop` and
+returns early (status > 0) when a buffer needs the caller: more random draws, a larger
+event table, or room for sampled rows.
 """
 
+from __future__ import annotations
+
 import math
+from collections import namedtuple
+from dataclasses import dataclass
 
 import numpy as np
 
-from kernels import jit, jit_inline, jit_loop
+from kernels import jit, jit_handler, jit_inline, jit_internal, jit_loop
 from kernels.billing import billed_ms
 from kernels.heap import heap_pop, heap_push
 from kernels.histogram import hist_index, hist_quantile_in
+
+# The pool's state arrays as one argument (the messaging kernel's handlers take it whole;
+# `sim.compute.pool_state.PoolState.kernel_state()` builds it; `run_pool` takes them one by one).
+PoolArrays = namedtuple("PoolArrays", ["fpi", "fpf", "fs", "ft", "bk", "si", "sf", "g", "gf", "ei", "ef", "free",
+                                       "ht", "hs", "hv", "stack_birth", "stack_expire", "draws", "cur", "dlen",
+                                       "pmi", "pmf", "phist", "hlat", "hinit", "ri", "rf"])
 
 # Status codes returned by run_pool.
 DONE = 0
@@ -21,21 +32,61 @@ NEED_DRAWS = 1
 EVENTS_FULL = 2
 ROWS_FULL = 3
 
-# Random streams (first index of `draws`).
+# Random streams (first index of `draws`), and their names (the twin's stream keys).
 S_DUR = 0
 S_INIT = 1
 S_EXP = 2
 S_U = 3
 N_STREAMS = 4
+STREAMS = ("DUR", "INIT", "EXP", "U")
+
+# Invocation types (`inv` of an arrival) and a traffic source's retry jitter.
+SYNC = 0
+ASYNC = 1
+JITTER_NONE = 0
+JITTER_FULL = 1
+JITTER_EQUAL = 2
+
+# Lambda's own retries of an asynchronous event (POOL_SPEC.md, "Semantics"): a throttled one
+# after 1, 2, 4, ... s capped at 5 minutes; a failed one about 1 min, then 2 min after it
+# ended (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+ASYNC_THROTTLE_BACKOFF_CAP_S = 300.0
+ASYNC_ERROR_RETRY_STEP_S = 60.0
+
+
+@dataclass
+class PoolParams:
+    """Static parameters of one account's pool: per function, per bucket, per traffic source."""
+
+    reserved: list[int]  # per function, -1 = none
+    timeout_ms: list[float]
+    error_rate: list[float]
+    dur_scale: list[float]
+    async_max_retries: list[int]
+    async_max_age_s: list[float]
+    bucket: list[int]  # per function: its token bucket index
+    bucket_cap: list[float]  # per bucket
+    bucket_rate: list[float]  # per bucket, tokens/s
+    unres_cap: int
+    retry_max_attempts: list[int]  # per traffic source, total attempts incl. the first
+    retry_base_s: list[float]
+    retry_cap_s: list[float]
+    retry_jitter: list[int]  # JITTER_NONE, JITTER_FULL or JITTER_EQUAL
+    # per function: the queue an async event goes to when it is dropped (Lambda on-failure
+    # destination), -1 or None = none; used by the messaging twin/kernel (QUEUE_SPEC.md)
+    on_failure_queue: list[int] | None = None
+    # per function, optional: the pool does not depend on memory (durations come scaled,
+    # `dur_scale`); billing reads the function's own memory_mb. Accepted for callers that
+    # describe a function whole.
+    memory_mb: list[int] | None = None
 
 # Function parameters, int64 columns of `fpi`.
 P_RESERVED = 0
-P_MEMORY_MB = 1
-P_ASYNC_RETRIES = 2
-P_BUCKET = 3
-P_STACK_OFF = 4
-P_ON_FAIL_Q = 5  # on-failure destination queue (messaging kernel), -1 none
-N_FPI = 6
+P_ASYNC_RETRIES = 1
+P_BUCKET = 2
+P_STACK_OFF = 3
+P_ON_FAIL_Q = 4  # on-failure destination queue (messaging kernel), -1 none
+N_FPI = 5
 # Function parameters, float64 columns of `fpf`.
 P_TIMEOUT_MS = 0
 P_ERROR_RATE = 1
@@ -70,12 +121,15 @@ B_CAP = 0
 B_RATE = 1
 B_TOKENS = 2
 B_LAST_T = 3
+N_BK = 4
 
 # Traffic sources: int64 `si` columns, float64 `sf` columns.
 SRC_MAX_ATTEMPTS = 0
 SRC_JITTER = 1
+N_SI = 2
 SRC_BASE_S = 0
 SRC_CAP_S = 1
+N_SF = 2
 
 # Global state, int64 `g`.
 G_UNRES_CAP = 0
@@ -156,6 +210,7 @@ R_INIT_MS = 2
 R_FIRST_T = 3
 N_RF = 4
 
+# Outcomes of an attempt (rows' R_OUTCOME; the twin's OK, ERROR, TIMEOUT, THROTTLED).
 O_OK = 0
 O_ERROR = 1
 O_TIMEOUT = 2
@@ -173,7 +228,7 @@ def mix64(x):
     return z ^ (z >> np.uint64(31))
 
 
-@jit_inline
+@jit_handler
 def sampled(g, rid):
     """Whether request `rid` gets rows: all, the first N of its source, or by hash."""
     if g[G_SAMPLE_ALL] != 0:
@@ -184,7 +239,7 @@ def sampled(g, rid):
     return thr != 0 and mix64(rid) < np.uint64(thr)
 
 
-@jit_inline
+@jit_handler
 def _draw(draws, cur, s, f):
     v = draws[s, f, cur[s, f]]
     cur[s, f] += 1
@@ -199,7 +254,7 @@ def _draws_low(cur, dlen, f):
     return False
 
 
-@jit_inline
+@jit_handler
 def _row(ri, rf, g, n, rid, attempt, f, outcome, cold, on_pc, t, lat, init, first_t):
     """Write a sampled row at index n; returns the new row count."""
     if not sampled(g, rid):
@@ -217,13 +272,13 @@ def _row(ri, rf, g, n, rid, attempt, f, outcome, cold, on_pc, t, lat, init, firs
     return n + 1
 
 
-@jit
+@jit_internal
 def _pc_integrate(fs, ft, f, t):
     ft[f, T_PC_ENV_S] += fs[f, F_PC_ENVS] * (t - ft[f, T_PC_LAST_T])
     ft[f, T_PC_LAST_T] = t
 
 
-@jit
+@jit_internal
 def set_provisioned(fs, ft, fpi, g, pmi, f, n, t, p):
     """Control change: function f keeps n provisioned environments from time t (period p)."""
     _pc_integrate(fs, ft, f, t)
@@ -249,7 +304,7 @@ def control_provisioned(t, f, n, fs, ft, fpi, g, gf, pmi, pmf, phist):
     set_provisioned(fs, ft, fpi, g, pmi, f, n, t, p)
 
 
-@jit
+@jit_internal
 def _close_period(p, nf, pmi, pmf, phist):
     for f in range(nf):
         if pmi[p, f, M_INVOCATIONS] > 0:
@@ -262,7 +317,7 @@ def _close_period(p, nf, pmi, pmf, phist):
             pmf[p, f, MF_DUR_P99] = np.nan
 
 
-@jit
+@jit_internal
 def _open_period(p, nf, fs, pmi, pmf):
     for f in range(nf):
         pmi[p, f, M_CONC_MAX] = fs[f, F_PC_BUSY] + fs[f, F_OD_BUSY]
@@ -272,7 +327,7 @@ def _open_period(p, nf, fs, pmi, pmf):
             pmf[p, f, MF_PC_UTIL_MAX] = fs[f, F_PC_BUSY] / fs[f, F_PC_ENVS]
 
 
-@jit
+@jit_internal
 def advance_period(t, g, gf, nf, fs, pmi, pmf, phist):
     """Close every period before the one holding t; returns t's period index."""
     n_periods = pmi.shape[0]
@@ -296,7 +351,7 @@ def finish_periods(g, nf, fs, pmi, pmf, phist):
         _open_period(g[G_PERIOD], nf, fs, pmi, pmf)
 
 
-@jit_inline
+@jit_handler
 def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size,
                 ei, ef, free, ht, hs, hv, heap_n, seq, free_n):
     """Schedule a retry at t; returns the new (heap size, counter, free slots)."""
@@ -318,7 +373,7 @@ def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, unit
     return heap_n, seq + 1, free_n
 
 
-@jit_inline
+@jit_handler
 def retry_request(ei, ef, s):
     """The request a scheduled retry (event slot s) carries: (rid, src, inv, attempt,
     err_retries, thr_retries, first_t, dur_override_ms, units, size_bytes)."""
@@ -326,14 +381,14 @@ def retry_request(ei, ef, s):
             ef[s, E_FIRST_T], ef[s, E_DOVER], ei[s, E_UNITS], ei[s, E_SIZE])
 
 
-@jit_inline
+@jit_handler
 def arrival_request(t, i, a_id, a_src, a_inv, a_dover, a_units):
     """Arrival i as a first attempt: (rid, src, inv, attempt, err_retries, thr_retries,
     first_t, dur_override_ms, units)."""
     return a_id[i], a_src[i], a_inv[i], 0, 0, 0, t, a_dover[i], a_units[i]
 
 
-@jit_inline
+@jit_handler
 def pool_complete(t, f, s, fpi, fs, ft, ef, ei, stack_birth, stack_expire, draws, cur, unres_used):
     """A completion (event slot s) of f at t frees its environment; returns unres_used."""
     if ei[s, E_ON_PC] == 1:
@@ -357,7 +412,7 @@ def pool_complete(t, f, s, fpi, fs, ft, ef, ei, stack_birth, stack_expire, draws
     return unres_used
 
 
-@jit_inline
+@jit_handler
 def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, ht, hs, hv,
                  stack_birth, stack_expire, draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf):
     """One attempt (POOL_SPEC.md): provisioned, on demand, or a throttle.
@@ -365,8 +420,9 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
     `req` = (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, batch,
     p, t_end) and `counters` = (heap_n, seq, free_n, rows_n, unres_used, unres_cap) are
     tuples of scalars because CPython compiles a call of more than 30 arguments to a *args
-    call, which numba cannot inline; the arrays go one by one (a tuple of arrays costs a
-    reference count per array and call: measured 45 % slower).
+    call, which numba cannot inline; the arrays go one by one (with numba's runtime on, a
+    tuple of arrays cost a reference count per array and call, measured 45 % slower; without
+    it, as now, the messaging handlers take named tuples of arrays at no measured cost).
     `batch`: an event source mapping's invocation, whose throttle is not retried
     (QUEUE_SPEC.md). Returns (heap_n, seq, free_n, rows_n, unres_used, c, error, dropped):
     `c` the completion's event slot (-1: throttled), `dropped` whether the async event was
@@ -423,13 +479,13 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
         rows_n = _row(ri, rf, g, rows_n, rid, attempt, f, O_THROTTLED, 0, 0, t, 0.0, 0.0, first_t)
         if batch:
             pass  # a mapping's batch is abandoned, not retried
-        elif inv == 0:
+        elif inv == SYNC:
             if attempt + 1 < si[src, SRC_MAX_ATTEMPTS]:
                 bo = min(sf[src, SRC_CAP_S], sf[src, SRC_BASE_S] * 2.0 ** attempt)
                 j = si[src, SRC_JITTER]
-                if j == 1:
+                if j == JITTER_FULL:
                     delay = _draw(draws, cur, S_U, f) * bo
-                elif j == 2:
+                elif j == JITTER_EQUAL:
                     delay = bo / 2.0 + _draw(draws, cur, S_U, f) * bo / 2.0
                 else:
                     delay = bo
@@ -439,7 +495,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
             else:
                 pmi[p, f, M_SYNC_FAILED] += 1
         else:
-            delay = min(300.0, 2.0 ** thr_r)
+            delay = min(ASYNC_THROTTLE_BACKOFF_CAP_S, 2.0 ** thr_r)
             if t + delay - first_t > fpf[f, P_ASYNC_AGE_S]:
                 pmi[p, f, M_ASYNC_DROPPED] += 1
                 dropped = True
@@ -513,7 +569,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
         if init > ft[f, T_INIT_MAX_MS]:
             ft[f, T_INIT_MAX_MS] = init
     ft[f, T_BUSY_S] += min(end, t_end) - t
-    if inv == 1:
+    if inv == ASYNC:
         age = t - first_t
         pmi[p, f, M_ASYNC_AGE_N] += 1
         pmf[p, f, MF_ASYNC_AGE_SUM_S] += age
@@ -523,9 +579,9 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
     rows_n = _row(ri, rf, g, rows_n, rid, attempt, f, outcome, cold, on_pc, t, lat, init, first_t)
 
     # ---- async error handling: retries after 60 s and 120 s, then drop
-    if inv == 1 and error:
+    if inv == ASYNC and error:
         if err_r < fpi[f, P_ASYNC_RETRIES]:
-            rt = end + 60.0 * (err_r + 1)
+            rt = end + ASYNC_ERROR_RETRY_STEP_S * (err_r + 1)
             if rt - first_t > fpf[f, P_ASYNC_AGE_S]:
                 pmi[p, f, M_ASYNC_DROPPED] += 1
                 dropped = True

@@ -3,17 +3,25 @@
 Semantics: `kernels/QUEUE_SPEC.md`; plain-Python twin: `kernels/ref/queue_pool.py`. The queues,
 their mappings and fleets share the pool's heap and scheduling counter (one coupled group);
 a mapping's invocation is a pool attempt, run by the pool's own inlined `pool_attempt`.
-State: `sim.messaging.sqs_state.MessagingState`.
+State: `sim.messaging.sqs_state.MessagingState`; this module also defines the parameters
+(`QueueParams`, `MappingParams`, `FleetParams`) and AWS's constants the twin shares.
+
+Shape (docs/DESIGN.md §2): `run_pool_mq` only picks the next event and dispatches it to
+its handler, one per event kind (`on_visible`, `on_complete`, `on_retry`, `on_invoke`,
+`on_send`, `on_scale`, `on_window_end`, `on_poll_empty`, `on_batch_done`; inlined by
+LLVM). Handlers take the state as named tuples of arrays (`PoolArrays`, `QueueArrays`)
+and the loop's hot counters as one tuple of scalars, and return the counters and the offer
+they leave pending: another service's handlers join the loop with their own tuple.
 
 Data layout (flat arrays, no per-message objects):
 - messages: rows of `mi` (int64) / `mf` (float64), recycled through the free stack `mfree`;
-  a queue's visible list is an intrusive doubly linked list (`M_PREV`/`M_NEXT`), ordered
+  a queue's visible list is an intrusive doubly linked list (`MSG_PREV`/`MSG_NEXT`), ordered
   by when messages became visible (FIFO queues: by enqueue order, inserted from the tail).
 - `VISIBLE` events (end of a delay, a redrive, a visibility timeout) are not heap entries
   per message: their times are monotone per queue and kind (t + delay_s, t, t +
   visibility_timeout_s), so each (queue, kind) keeps a singly linked timer list through the
-  messages (`M_TNEXT`, with the time and counter the event got when it was scheduled) and
-  only its head sits in the heap (value `-1 - (3 q + kind)`). A message has at most one
+  messages (`MSG_TNEXT`, with the time and counter the event got when it was scheduled) and
+  only its head sits in the heap (value `-1 - (N_TIMER_KINDS q + kind)`). A message has at most one
   pending timer; a message deleted while in flight keeps its row until its timer fires.
 - consumers (pollers and workers): rows of `cs`; per queue an idle list and a batching
   list (doubly linked); a consumer's batch is a block of the item arena `it` (slot, mid,
@@ -27,26 +35,151 @@ step for more draws, events, rows or arena room; the offer's position is kept in
 the next call goes on from there before anything else.
 """
 
+from __future__ import annotations
+
+from collections import namedtuple
+from dataclasses import dataclass
+
 import numpy as np
 
-from kernels import jit, jit_inline, jit_loop
+from kernels import jit, jit_handler, jit_internal, jit_loop
 from kernels import lambda_pool as P
 from kernels.billing import chunks_64kb
 from kernels.heap import heap_pop, heap_push
 from kernels.histogram import hist_index
 from kernels.lambda_pool import (
-    DONE, E_ATTEMPT, E_DOVER, E_ERR_R, E_FIRST_T, E_FN, E_ID, E_INV, E_KIND, E_SIZE, E_SRC,
-    E_THR_R, E_UNITS, EVENTS_FULL, G_ATTEMPTS, G_FREE_N, G_HEAP_N, G_PERIOD, G_ROWS_N, G_SEQ,
-    G_UNRES_CAP, G_UNRES_USED, GF_PERIOD_S, GF_T_END, K_COMPLETE, K_RETRY, NEED_DRAWS,
-    P_ON_FAIL_Q, ROWS_FULL, _draws_low, arrival_request, pool_attempt, pool_complete, retry_request,
+    DONE, E_ATTEMPT, E_FIRST_T, E_FN, E_ID, E_INV, E_KIND, E_SRC, EVENTS_FULL, G_ATTEMPTS, G_FREE_N,
+    G_HEAP_N, G_PERIOD, G_ROWS_N, G_SEQ, G_UNRES_CAP, G_UNRES_USED, GF_PERIOD_S, GF_T_END, K_COMPLETE,
+    K_RETRY, NEED_DRAWS, P_ON_FAIL_Q, ROWS_FULL, PoolParams, _draws_low, arrival_request, pool_attempt,
+    pool_complete, retry_request,
 )
-from kernels.ref.queue_pool import (
-    BATCH_PAYLOAD_BYTES, LONG_POLL_S, MP_CONC_MAX, MP_INVOKED, MP_TARGET, MP_THROTTLED,
-    QP_DEAD_LETTERED, QP_DELAYED, QP_DELETE_REQUESTS, QP_DELETED, QP_EMPTY_RECEIVES,
-    QP_EXPIRED, QP_IN_FLIGHT, QP_RECEIVE_REQUESTS, QP_RECEIVED, QP_REDRIVEN_IN,
-    QP_SEND_REQUESTS, QP_SENT, QP_STALE_DELETES, QP_VISIBLE, QP_WAIT_N, QPF_AGE_OLDEST_S,
-    QPF_VISIBLE_S, QPF_WAIT_SUM_S, SCALE_TICK_S, WP_BATCHES, WP_BUSY_MAX, WP_MESSAGES,
-)
+
+# ---- AWS's numbers (docs/FACTS.md; QUEUE_SPEC.md says how each is used)
+# Event source mapping scaling (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html):
+# 5 pollers to start; current model +300 a minute (5 a 1-s tick), cap 1,250; legacy +60 a
+# minute (1 a tick), cap 1,000.
+START_POLLERS = 5
+SCALE_TICK_S = 1.0
+SCALING = {0: (5, 1250), 1: (1, 1000)}  # legacy_scaling -> (pollers per tick, cap)
+LONG_POLL_S = 20.0  # WaitTimeSeconds at most 20 s (sqs-short-and-long-polling.html)
+BATCH_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke payload, 6 MB
+RECEIVE_BATCH_MAX = 10  # messages per ReceiveMessage call (MaxNumberOfMessages 1-10)
+DELETE_BATCH_MAX = 10  # messages per DeleteMessageBatch
+FIFO_MAX_BATCH = 10  # a FIFO queue's mapping batch size: 1-10 (with-sqs.html)
+
+# Per-period outputs (QUEUE_SPEC.md, "Per-period outputs"): the columns of `qpm_i` (int64
+# [period, queue, col]), `qpm_f` (float64), `mpm` and `wpm` (int64); the twin's result has
+# the same arrays (`period_queue`, `period_queue_f`, `period_mapping`, `period_fleet`).
+QUEUE_PERIOD_INT = ("sent", "redriven_in", "received", "deleted", "dead_lettered", "expired",
+                    "empty_receives", "receive_requests", "delete_requests", "stale_deletes",
+                    "send_requests", "visible", "in_flight", "delayed", "wait_n")
+(QP_SENT, QP_REDRIVEN_IN, QP_RECEIVED, QP_DELETED, QP_DEAD_LETTERED, QP_EXPIRED,
+ QP_EMPTY_RECEIVES, QP_RECEIVE_REQUESTS, QP_DELETE_REQUESTS, QP_STALE_DELETES,
+ QP_SEND_REQUESTS, QP_VISIBLE, QP_IN_FLIGHT, QP_DELAYED, QP_WAIT_N) = range(len(QUEUE_PERIOD_INT))
+QUEUE_PERIOD_FLOAT = ("age_of_oldest_s", "visible_s", "wait_sum_s")
+QPF_AGE_OLDEST_S, QPF_VISIBLE_S, QPF_WAIT_SUM_S = range(len(QUEUE_PERIOD_FLOAT))
+MAPPING_PERIOD = ("batches_invoked", "batches_throttled", "max_concurrent_batches", "target")
+MP_INVOKED, MP_THROTTLED, MP_CONC_MAX, MP_TARGET = range(len(MAPPING_PERIOD))
+FLEET_PERIOD = ("batches", "messages", "max_busy")
+WP_BATCHES, WP_MESSAGES, WP_BUSY_MAX = range(len(FLEET_PERIOD))
+
+
+@dataclass
+class QueueParams:
+    """Static parameters, one list entry per queue."""
+
+    visibility_timeout_s: list[float]
+    retention_s: list[float]
+    delay_s: list[float]
+    max_receive_count: list[int]  # -1: no redrive
+    dlq: list[int]  # -1: none
+    in_flight_limit: list[int]
+    fifo: list[int]  # 0/1
+
+
+@dataclass
+class MappingParams:
+    """Static parameters, one list entry per event source mapping (queue -> function)."""
+
+    queue: list[int]
+    function: list[int]
+    batch_size: list[int]
+    window_s: list[float]
+    max_concurrency: list[int]  # -1: the scaling cap
+    report_failures: list[int]  # ReportBatchItemFailures, 0/1
+    item_failure_rate: list[float]
+    legacy_scaling: list[int]  # 0: current (+5/s, cap 1250), 1: legacy (+1/s, cap 1000)
+
+
+@dataclass
+class FleetParams:
+    """Static parameters, one list entry per worker fleet (a non-Lambda consumer)."""
+
+    queue: list[int]
+    n_workers: list[int]
+    max_messages: list[int]
+    error_rate: list[float]
+
+
+def validate_params(p: PoolParams, qp: QueueParams, mp: MappingParams, fp: FleetParams) -> None:
+    """Reject configurations whose semantics QUEUE_SPEC.md leaves undefined (ValueError)."""
+    n_q = len(qp.visibility_timeout_s)
+    for q in range(n_q):
+        if qp.max_receive_count[q] >= 0 and not 0 <= qp.dlq[q] < n_q:
+            raise ValueError(f"queue {q}: max_receive_count {qp.max_receive_count[q]} needs a dlq")
+        seen, d = {q}, qp.dlq[q]
+        while d >= 0:
+            if d in seen:
+                raise ValueError(f"queue {q}: its dead-letter chain loops back to queue {d}")
+            seen.add(d)
+            d = qp.dlq[d]
+    for m, q in enumerate(mp.queue):
+        if qp.fifo[q] and mp.window_s[m] > 0:
+            raise ValueError(f"mapping {m}: FIFO queue {q} takes no batching window")
+        if qp.fifo[q] and mp.batch_size[m] > FIFO_MAX_BATCH:
+            raise ValueError(f"mapping {m}: FIFO batch size {mp.batch_size[m]} > {FIFO_MAX_BATCH}")
+        if mp.batch_size[m] < 1:
+            raise ValueError(f"mapping {m}: batch size {mp.batch_size[m]} < 1")
+    for w, n in enumerate(fp.max_messages):
+        if n < 1:
+            raise ValueError(f"fleet {w}: max_messages {n} < 1")
+    for f, q in enumerate(p.on_failure_queue or ()):
+        if q >= 0 and (q >= n_q or qp.fifo[q]):
+            raise ValueError(f"function {f}: on-failure queue {q} must be a standard queue")
+
+
+def mapping_scaling(p: PoolParams, mp: MappingParams, m: int) -> tuple[int, int, int]:
+    """(pollers added per tick, floor, cap) of mapping m (QUEUE_SPEC.md, Scaling): the scaling
+    model's cap, lowered by MaximumConcurrency; the floor is the start (5) or the lower
+    MaximumConcurrency; the function's reserved concurrency caps scale-ups, not the floor."""
+    rate, cap = SCALING[int(mp.legacy_scaling[m])]
+    floor = cap
+    if mp.max_concurrency[m] >= 0:
+        floor = cap = min(cap, mp.max_concurrency[m])
+    floor = min(floor, START_POLLERS)
+    reserved = p.reserved[mp.function[m]]
+    if reserved >= 0:
+        cap = min(cap, reserved)
+    return rate, floor, cap
+
+
+def on_failure_mid(k: int) -> int:
+    """The message id of the k-th on-failure destination message of a run (k = 0, 1, ...):
+    negative, so it cannot collide with a send's id (sends must have ids >= 0)."""
+    return -1 - k
+
+
+# The kernel's arguments beside the pool's `PoolArrays`: the queues', mappings' and fleets'
+# arrays (`sim.messaging.sqs_state.MessagingState.queue_arrays()`) and a window's arrivals.
+QueueArrays = namedtuple("QueueArrays", ["qpi", "qpf", "qs", "qsf", "tl", "qm_start", "qm_idx", "mpi", "mpf", "ms",
+                                         "pslot", "wpi", "wpf", "wbusy", "cs", "it", "mi", "mf", "mfree", "glock",
+                                         "whist", "qpm_i", "qpm_f", "mpm", "wpm", "gq", "gqf", "mdraws", "mcur",
+                                         "mlen", "steps_i", "steps_t"])
+MqArrivals = namedtuple("MqArrivals", ["t", "id", "fn", "src", "inv", "dover", "units", "queue", "size", "gid"])
+
+# Messaging random streams, by name: ITEM per mapping, PROC and WERR per fleet (the kernel's
+# `mdraws` rows: ITEM m at m, PROC w at M + 2w, WERR w at M + 2w + 1).
+MESSAGING_STREAMS = ("ITEM", "PROC", "WERR")
 
 # Status codes beyond the pool's DONE, NEED_DRAWS (which = function), EVENTS_FULL, ROWS_FULL.
 MSGS_FULL = 4
@@ -54,11 +187,21 @@ ITEMS_FULL = 5
 STEPS_FULL = 6
 NEED_MDRAWS = 7  # which = messaging stream (ITEM m: m; PROC w: M + 2w; WERR w: M + 2w + 1)
 
-# Event kinds beyond K_COMPLETE (E_ID: the mapping's consumer or -1, E_INV: error) and K_RETRY.
-K_SCALE = 2  # E_ID: mapping
-K_WINDOW_END = 3  # E_ID: consumer, E_ATTEMPT: its token
-K_POLL_EMPTY = 4  # E_ID: consumer, E_ATTEMPT: its token
-K_BATCH_DONE = 5  # E_ID: consumer
+# Event kinds beyond the pool's K_COMPLETE and K_RETRY.
+K_SCALE = 2  # EQ_MAPPING
+K_WINDOW_END = 3  # EQ_CONSUMER, EQ_TOKEN
+K_POLL_EMPTY = 4  # EQ_CONSUMER, EQ_TOKEN, EQF_DUE_T and EQ_DUE_SEQ (a deferred long poll)
+K_BATCH_DONE = 5  # EQ_CONSUMER
+# What the messaging events keep in the pool's event table (`ei`/`ef` columns the pool uses
+# for a request's fields; a messaging event has no request). A K_COMPLETE of a mapping's
+# invocation also carries its consumer (EQ_CONSUMER, -1: a function's own request) and
+# whether the invocation failed (EQ_BATCH_ERR).
+EQ_CONSUMER = E_ID
+EQ_MAPPING = E_ID
+EQ_TOKEN = E_ATTEMPT
+EQ_DUE_SEQ = E_SRC
+EQF_DUE_T = E_FIRST_T
+EQ_BATCH_ERR = E_INV
 K_TIMER = -1  # a timer list's head (heap value < 0)
 K_ARRIVAL = -2
 
@@ -72,8 +215,8 @@ QF_VIS = 0
 QF_RET = 1
 QF_DELAY = 2
 N_QPF = 3
-# Queue state `qs` (int64) and `qsf` (float64); timer lists `tl[3 q + kind] = (head, tail,
-# whether the list has an entry in the heap)`.
+# Queue state `qs` (int64) and `qsf` (float64); timer lists `tl[N_TIMER_KINDS q + kind,
+# TL_HEAD / TL_TAIL / TL_IN_HEAP]` (whether the list has an entry in the heap).
 QS_HEAD = 0
 QS_TAIL = 1
 QS_NVIS = 2
@@ -92,19 +235,24 @@ N_QSF = 3
 TL_DELAY = 0
 TL_REDRIVE = 1
 TL_VIS = 2
+N_TIMER_KINDS = 3
+TL_HEAD = 0
+TL_TAIL = 1
+TL_IN_HEAP = 2
+N_TL = 3
 # Mappings: int64 `mpi`, float64 `mpf`, state `ms`.
-MI_Q = 0
-MI_FN = 1
-MI_BATCH = 2
-MI_REPORT = 3
-MI_FLOOR = 4
-MI_CAP = 5
-MI_RATE = 6
-MI_C0 = 7  # first consumer slot
-MI_NSLOT = 8
+MPI_Q = 0
+MPI_FN = 1
+MPI_BATCH = 2
+MPI_REPORT = 3
+MPI_FLOOR = 4
+MPI_CAP = 5
+MPI_RATE = 6
+MPI_C0 = 7  # first consumer slot
+MPI_NSLOT = 8
 N_MPI = 9
-MF_WINDOW = 0
-MF_ITEM_RATE = 1
+MPF_WINDOW = 0
+MPF_ITEM_RATE = 1
 N_MPF = 2
 MS_TARGET = 0
 MS_NLIVE = 1
@@ -143,24 +291,24 @@ CS_BATCHING = 1
 CS_BUSY = 2
 CS_RETIRED = 3
 # Messages: int64 `mi`, float64 `mf`.
-M_MID = 0
-M_Q = 1
-M_STATE = 2
-M_RC = 3
-M_SEQ = 4
-M_GROUP = 5
-M_SIZE = 6
-M_PREV = 7
-M_NEXT = 8
-M_TNEXT = 9
-M_TSEQ = 10
-M_TIMER = 11
-M_TPREV = 12
-N_MI = 13
-MT_SENT = 0
-MT_ENTERED = 1
-MT_TT = 2
-N_MF = 3
+MSG_MID = 0
+MSG_Q = 1
+MSG_STATE = 2
+MSG_RC = 3
+MSG_SEQ = 4
+MSG_GROUP = 5
+MSG_SIZE = 6
+MSG_PREV = 7
+MSG_NEXT = 8
+MSG_TNEXT = 9
+MSG_TSEQ = 10
+MSG_TIMER = 11
+MSG_TPREV = 12
+N_MSG = 13
+MSGF_SENT = 0
+MSGF_ENTERED = 1
+MSGF_TT = 2
+N_MSGF = 3
 ST_DELAYED = 0
 ST_VISIBLE = 1
 ST_INFLIGHT = 2
@@ -188,17 +336,22 @@ N_GQ = 10
 GQF_PEND_T = 0
 N_GQF = 1
 
+# Scaling steps `steps_i[k, STEP_MAPPING / STEP_TARGET]` (int64), their times `steps_t[k]`.
+STEP_MAPPING = 0
+STEP_TARGET = 1
+N_STEP = 2
+
 NO_CAP = 1e300  # a worker's receive has no payload cap
 
 
-@jit_inline
+@jit_handler
 def _integ(qs, qsf, qpm_f, p, q, t):
     """∫ visible count dt up to t, into period p (before the count changes)."""
     qpm_f[p, q, QPF_VISIBLE_S] += qs[q, QS_NVIS] * (t - qsf[q, QSF_VIS_LAST])
     qsf[q, QSF_VIS_LAST] = t
 
 
-@jit_inline
+@jit_handler
 def _unlink(nodes, s, prev_col, next_col, ends, row, head_col, tail_col):
     """Take node s off an intrusive doubly linked list: links in `nodes` columns
     prev_col / next_col, the list's ends in `ends[row, head_col / tail_col]`."""
@@ -214,7 +367,7 @@ def _unlink(nodes, s, prev_col, next_col, ends, row, head_col, tail_col):
         ends[row, tail_col] = a
 
 
-@jit_inline
+@jit_handler
 def _link_after(nodes, s, prev, prev_col, next_col, ends, row, head_col, tail_col):
     """Put node s after node `prev` (-1: at the head) of the list `_unlink` describes."""
     nxt = nodes[prev, next_col] if prev >= 0 else ends[row, head_col]
@@ -230,68 +383,65 @@ def _link_after(nodes, s, prev, prev_col, next_col, ends, row, head_col, tail_co
         ends[row, tail_col] = s
 
 
-@jit_inline
+@jit_handler
 def _vis_unlink(mi, qs, q, s):
-    _unlink(mi, s, M_PREV, M_NEXT, qs, q, QS_HEAD, QS_TAIL)
+    _unlink(mi, s, MSG_PREV, MSG_NEXT, qs, q, QS_HEAD, QS_TAIL)
     qs[q, QS_NVIS] -= 1
 
 
-@jit_inline
+@jit_handler
 def _free_msg(mi, mfree, gq, s, state):
-    mi[s, M_STATE] = state
+    mi[s, MSG_STATE] = state
     mfree[gq[GQ_MFREE_N]] = s
     gq[GQ_MFREE_N] += 1
 
 
-@jit_inline
+@jit_handler
 def _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, kind, s, tt):
     """Schedule message s's VISIBLE at tt on q's timer list `kind`; returns (heap_n, seq)."""
-    li = 3 * q + kind
-    mf[s, MT_TT] = tt
-    mi[s, M_TSEQ] = seq
-    mi[s, M_TIMER] = 1
-    _link_after(mi, s, tl[li, 1], M_TPREV, M_TNEXT, tl, li, 0, 1)
-    if tl[li, 2] == 0:
-        tl[li, 2] = 1
+    li = N_TIMER_KINDS * q + kind
+    mf[s, MSGF_TT] = tt
+    mi[s, MSG_TSEQ] = seq
+    mi[s, MSG_TIMER] = 1
+    _link_after(mi, s, tl[li, TL_TAIL], MSG_TPREV, MSG_TNEXT, tl, li, TL_HEAD, TL_TAIL)
+    if tl[li, TL_IN_HEAP] == 0:
+        tl[li, TL_IN_HEAP] = 1
         heap_n = heap_push(ht, hs, hv, heap_n, tt, seq, -1 - li)
     return heap_n, seq + 1
 
 
-@jit_inline
+@jit_handler
 def _timer_unlink(mi, tl, li, s):
     """Take message s off timer list li (its timer will not fire). The list's heap entry
     stays; when it comes out it finds another head (or none) and acts on that."""
-    _unlink(mi, s, M_TPREV, M_TNEXT, tl, li, 0, 1)
-    mi[s, M_TIMER] = 0
+    _unlink(mi, s, MSG_TPREV, MSG_TNEXT, tl, li, TL_HEAD, TL_TAIL)
+    mi[s, MSG_TIMER] = 0
 
 
-@jit_inline
+@jit_handler
 def _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n, t, kind, ident, token):
     """Schedule a messaging event; returns (heap_n, seq, free_n)."""
     free_n -= 1
     s = free[free_n]
     ei[s, E_KIND] = kind
     ei[s, E_FN] = -1
-    ei[s, E_ID] = ident
-    ei[s, E_ATTEMPT] = token
+    ei[s, EQ_CONSUMER] = ident  # (EQ_MAPPING for a K_SCALE: the same column)
+    ei[s, EQ_TOKEN] = token
     heap_n = heap_push(ht, hs, hv, heap_n, t, seq, s)
     return heap_n, seq + 1, free_n
 
 
-@jit_inline
+@jit_handler
 def _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, heap_n, seq, free_n):
     """Consumer c has no work: a poller above target retires, else it starts a long poll.
 
     A consumer keeps at most one POLL_EMPTY in the heap (slot `C_PE`). A long poll that
     starts while an older one is still in the heap (always due earlier: due times grow per
     consumer) does not push a second entry: it writes its token, due time and scheduling
-    counter into that entry's row (`E_ATTEMPT`, `E_FIRST_T`, `E_SRC`), and when the old
+    counter into that entry's row (`EQ_TOKEN`, `EQF_DUE_T`, `EQ_DUE_SEQ`), and when the old
     entry comes out of the heap it goes back in at the stored (time, counter) — the place a
     fresh push would have had. Without this, every batch left a stale entry for 20 s: at
-    2,000 batches a second, a heap of 40,000 dead events.
-
-    (The per-message helpers take arrays one by one: a tuple of arrays costs numba a
-    reference count per array and call.)"""
+    2,000 batches a second, a heap of 40,000 dead events."""
     cs[c, C_BN] = 0
     cs[c, C_BBYTES] = 0
     o = cs[c, C_OWNER]
@@ -301,7 +451,7 @@ def _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, 
     elif ms[o, MS_NLIVE] > ms[o, MS_TARGET]:
         cs[c, C_STATE] = CS_RETIRED
         ms[o, MS_NLIVE] -= 1
-        pslot[mpi[o, MI_C0] + ms[o, MS_NFREE]] = c
+        pslot[mpi[o, MPI_C0] + ms[o, MS_NFREE]] = c
         ms[o, MS_NFREE] += 1
         return heap_n, seq, free_n
     cs[c, C_STATE] = CS_IDLE
@@ -310,46 +460,46 @@ def _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, 
     _link_after(cs, c, qs[q, QS_IDLE_TAIL], C_PREV, C_NEXT, qs, q, QS_IDLE_HEAD, QS_IDLE_TAIL)
     pe = cs[c, C_PE]
     if pe >= 0:  # defer the entry already in the heap (see above)
-        ei[pe, E_ATTEMPT] = cs[c, C_TOKEN]
-        ei[pe, E_SRC] = seq
-        ef[pe, E_FIRST_T] = t + LONG_POLL_S
+        ei[pe, EQ_TOKEN] = cs[c, C_TOKEN]
+        ei[pe, EQ_DUE_SEQ] = seq
+        ef[pe, EQF_DUE_T] = t + LONG_POLL_S
         return heap_n, seq + 1, free_n
     free_n -= 1
     pe = free[free_n]
     ei[pe, E_KIND] = K_POLL_EMPTY
     ei[pe, E_FN] = -1
-    ei[pe, E_ID] = c
-    ei[pe, E_ATTEMPT] = cs[c, C_TOKEN]
-    ei[pe, E_SRC] = seq
-    ef[pe, E_FIRST_T] = t + LONG_POLL_S
+    ei[pe, EQ_CONSUMER] = c
+    ei[pe, EQ_TOKEN] = cs[c, C_TOKEN]
+    ei[pe, EQ_DUE_SEQ] = seq
+    ef[pe, EQF_DUE_T] = t + LONG_POLL_S
     cs[c, C_PE] = pe
     heap_n = heap_push(ht, hs, hv, heap_n, t + LONG_POLL_S, seq, pe)
     return heap_n, seq + 1, free_n
 
 
-@jit_inline
+@jit_handler
 def _idle_unlink(cs, qs, q, c):
     _unlink(cs, c, C_PREV, C_NEXT, qs, q, QS_IDLE_HEAD, QS_IDLE_TAIL)
 
 
-@jit_inline
+@jit_handler
 def _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv, heap_n, seq, free_n):
     """Expire message s, or make it visible and restart its queue's scaling ticks.
 
     Returns (heap_n, seq, free_n, offer): whether the queue is to be offered."""
-    q = mi[s, M_Q]
-    if t >= mf[s, MT_SENT] + qpf[q, QF_RET]:
+    q = mi[s, MSG_Q]
+    if t >= mf[s, MSGF_SENT] + qpf[q, QF_RET]:
         qpm_i[p, q, QP_EXPIRED] += 1
         _free_msg(mi, mfree, gq, s, ST_EXPIRED)
         return heap_n, seq, free_n, False
     _integ(qs, qsf, qpm_f, p, q, t)
-    mi[s, M_STATE] = ST_VISIBLE
+    mi[s, MSG_STATE] = ST_VISIBLE
     prev = qs[q, QS_TAIL]
     if qpi[q, QI_FIFO] != 0:
-        sq = mi[s, M_SEQ]
-        while prev >= 0 and mi[prev, M_SEQ] > sq:
-            prev = mi[prev, M_PREV]
-    _link_after(mi, s, prev, M_PREV, M_NEXT, qs, q, QS_HEAD, QS_TAIL)
+        sq = mi[s, MSG_SEQ]
+        while prev >= 0 and mi[prev, MSG_SEQ] > sq:
+            prev = mi[prev, MSG_PREV]
+    _link_after(mi, s, prev, MSG_PREV, MSG_NEXT, qs, q, QS_HEAD, QS_TAIL)
     qs[q, QS_NVIS] += 1
     for k in range(qm_start[q], qm_start[q + 1]):
         m = qm_idx[k]
@@ -360,7 +510,7 @@ def _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfre
     return heap_n, seq, free_n, True
 
 
-@jit_inline
+@jit_handler
 def _send(req, counters, tl, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv):
     """SendMessage `req` = (mid, q, size, gid, t, p); `counters` = (heap_n, seq, free_n).
     Returns (heap_n, seq, free_n, offer)."""
@@ -369,28 +519,28 @@ def _send(req, counters, tl, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mf
     n = gq[GQ_MFREE_N] - 1
     gq[GQ_MFREE_N] = n
     s = mfree[n]
-    mi[s, M_MID] = mid
-    mi[s, M_Q] = q
-    mi[s, M_SIZE] = size
-    mi[s, M_GROUP] = gid
-    mi[s, M_TIMER] = 0
-    mi[s, M_RC] = 0
-    mi[s, M_SEQ] = qs[q, QS_NEXT_SEQ]
+    mi[s, MSG_MID] = mid
+    mi[s, MSG_Q] = q
+    mi[s, MSG_SIZE] = size
+    mi[s, MSG_GROUP] = gid
+    mi[s, MSG_TIMER] = 0
+    mi[s, MSG_RC] = 0
+    mi[s, MSG_SEQ] = qs[q, QS_NEXT_SEQ]
     qs[q, QS_NEXT_SEQ] += 1
-    mf[s, MT_SENT] = t
-    mf[s, MT_ENTERED] = t
+    mf[s, MSGF_SENT] = t
+    mf[s, MSGF_ENTERED] = t
     qpm_i[p, q, QP_SENT] += 1
     qpm_i[p, q, QP_SEND_REQUESTS] += chunks_64kb(size)
     delay = qpf[q, QF_DELAY]
     if delay > 0:
-        mi[s, M_STATE] = ST_DELAYED
+        mi[s, MSG_STATE] = ST_DELAYED
         qs[q, QS_NDELAYED] += 1
         heap_n, seq = _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, TL_DELAY, s, t + delay)
         return heap_n, seq, free_n, False
     return _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv, heap_n, seq, free_n)
 
 
-@jit_inline
+@jit_handler
 def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf, tl, mi, mf, mfree, glock, whist, qpm_i, qpm_f, it, gq, ht, hs, hv, heap_n, seq):
     """One receive of up to n_max messages of q into it[off:], for a batch already holding
     `have` (QUEUE_SPEC.md's order of checks). Returns (got, bytes, payload_full, over_limit,
@@ -407,15 +557,15 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf
     call_bytes = 0
     node = qs[q, QS_HEAD]
     while node >= 0 and got < n_max:
-        nxt = mi[node, M_NEXT]
-        if t >= mf[node, MT_SENT] + ret:
+        nxt = mi[node, MSG_NEXT]
+        if t >= mf[node, MSGF_SENT] + ret:
             _integ(qs, qsf, qpm_f, p, q, t)
             _vis_unlink(mi, qs, q, node)
             qpm_i[p, q, QP_EXPIRED] += 1
             _free_msg(mi, mfree, gq, node, ST_EXPIRED)
             node = nxt
             continue
-        gid = mi[node, M_GROUP]
+        gid = mi[node, MSG_GROUP]
         if fifo:
             if group < 0:
                 if glock[q, gid] > 0:
@@ -424,7 +574,7 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf
             elif gid != group:
                 node = nxt
                 continue
-        msize = mi[node, M_SIZE]
+        msize = mi[node, MSG_SIZE]
         if have + got > 0 and have_bytes + size + msize > cap_bytes:
             payload_full = True
             break
@@ -433,31 +583,31 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf
             break
         _integ(qs, qsf, qpm_f, p, q, t)
         _vis_unlink(mi, qs, q, node)
-        rc = mi[node, M_RC] + 1
+        rc = mi[node, MSG_RC] + 1
         if mrc >= 0 and rc > mrc:
             # dead-lettered: into the DLQ as if delayed by zero, keeping sent_t
             d = qpi[q, QI_DLQ]
             qpm_i[p, q, QP_DEAD_LETTERED] += 1
             qpm_i[p, d, QP_REDRIVEN_IN] += 1
-            mi[node, M_Q] = d
-            mi[node, M_SEQ] = qs[d, QS_NEXT_SEQ]
+            mi[node, MSG_Q] = d
+            mi[node, MSG_SEQ] = qs[d, QS_NEXT_SEQ]
             qs[d, QS_NEXT_SEQ] += 1
-            mi[node, M_RC] = 0
-            mf[node, MT_ENTERED] = t
-            mi[node, M_STATE] = ST_DELAYED
+            mi[node, MSG_RC] = 0
+            mf[node, MSGF_ENTERED] = t
+            mi[node, MSG_STATE] = ST_DELAYED
             qs[d, QS_NDELAYED] += 1
             heap_n, seq = _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, d, TL_REDRIVE, node, t)
             node = nxt
             continue
-        mi[node, M_RC] = rc
-        mi[node, M_STATE] = ST_INFLIGHT
+        mi[node, MSG_RC] = rc
+        mi[node, MSG_STATE] = ST_INFLIGHT
         qs[q, QS_NINFL] += 1
         if fifo:
             glock[q, gid] += 1
         heap_n, seq = _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, TL_VIS, node, t + qpf[q, QF_VIS])
         qpm_i[p, q, QP_RECEIVED] += 1
         if rc == 1:
-            wait = t - mf[node, MT_ENTERED]
+            wait = t - mf[node, MSGF_ENTERED]
             qpm_i[p, q, QP_WAIT_N] += 1
             qpm_f[p, q, QPF_WAIT_SUM_S] += wait
             whist[q, hist_index(wait * 1000.0)] += 1
@@ -467,14 +617,14 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf
                 qsf[q, QSF_WAIT_MAX_S] = wait
         k = off + got
         it[k, IT_SLOT] = node
-        it[k, IT_MID] = mi[node, M_MID]
+        it[k, IT_MID] = mi[node, MSG_MID]
         it[k, IT_RC] = rc
         got += 1
         size += msize
         group = gid
         call_n += 1
         call_bytes += msize
-        if call_n == 10:
+        if call_n == RECEIVE_BATCH_MAX:
             qpm_i[p, q, QP_RECEIVE_REQUESTS] += chunks_64kb(call_bytes)
             call_n = 0
             call_bytes = 0
@@ -484,35 +634,34 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf
     return got, size, payload_full, over_limit, heap_n, seq
 
 
-@jit_inline
+@jit_handler
 def _delete_item(k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq, tl):
     """The delete of batch item k (a DeleteMessageBatch entry) addressed to q."""
     s = it[k, IT_SLOT]
-    st = mi[s, M_STATE]
-    if (mi[s, M_MID] == it[k, IT_MID] and mi[s, M_Q] == q and (st == ST_VISIBLE or st == ST_INFLIGHT)
-            and mi[s, M_RC] == it[k, IT_RC]):
+    st = mi[s, MSG_STATE]
+    if (mi[s, MSG_MID] == it[k, IT_MID] and mi[s, MSG_Q] == q and (st == ST_VISIBLE or st == ST_INFLIGHT)
+            and mi[s, MSG_RC] == it[k, IT_RC]):
         if st == ST_VISIBLE:
             _integ(qs, qsf, qpm_f, p, q, t)
             _vis_unlink(mi, qs, q, s)
         else:
             qs[q, QS_NINFL] -= 1
             if qpi[q, QI_FIFO] != 0:
-                glock[q, mi[s, M_GROUP]] -= 1
+                glock[q, mi[s, MSG_GROUP]] -= 1
         qpm_i[p, q, QP_DELETED] += 1
-        if mi[s, M_TIMER] != 0:
+        if mi[s, MSG_TIMER] != 0:
             # its visibility timeout would do nothing: off the list, so the row is free now
             # (a deleted message's VISIBLE is a no-op in QUEUE_SPEC.md; rows are not observable)
-            _timer_unlink(mi, tl, 3 * q + TL_VIS, s)
+            _timer_unlink(mi, tl, N_TIMER_KINDS * q + TL_VIS, s)
         _free_msg(mi, mfree, gq, s, ST_DELETED)
     else:
         qpm_i[p, q, QP_STALE_DELETES] += 1
 
 
-@jit
-def _mq_close_period(p, b, Q):
+@jit_internal
+def _mq_close_period(p, b, qa):
     """Snapshot the queues and mappings at b, the end of period p."""
-    (qpi, qpf, qs, qsf, tl, qm_start, qm_idx, mpi, mpf, ms, pslot, wpi, wpf, wbusy, cs, it,
-     mi, mf, mfree, glock, whist, qpm_i, qpm_f, mpm, wpm, gq) = Q
+    qs, qsf, qpm_i, qpm_f, mi, mf = qa.qs, qa.qsf, qa.qpm_i, qa.qpm_f, qa.mi, qa.mf
     for q in range(qs.shape[0]):
         _integ(qs, qsf, qpm_f, p, q, b)
         qpm_i[p, q, QP_VISIBLE] = qs[q, QS_NVIS]
@@ -521,155 +670,623 @@ def _mq_close_period(p, b, Q):
         oldest = np.inf
         node = qs[q, QS_HEAD]
         while node >= 0:
-            if mf[node, MT_SENT] < oldest:
-                oldest = mf[node, MT_SENT]
-            node = mi[node, M_NEXT]
+            if mf[node, MSGF_SENT] < oldest:
+                oldest = mf[node, MSGF_SENT]
+            node = mi[node, MSG_NEXT]
         qpm_f[p, q, QPF_AGE_OLDEST_S] = b - oldest if qs[q, QS_NVIS] > 0 else 0.0
-    for m in range(ms.shape[0]):
-        mpm[p, m, MP_TARGET] = ms[m, MS_TARGET]
+    for m in range(qa.ms.shape[0]):
+        qa.mpm[p, m, MP_TARGET] = qa.ms[m, MS_TARGET]
 
 
-@jit
-def _mq_open_period(p, Q):
-    (qpi, qpf, qs, qsf, tl, qm_start, qm_idx, mpi, mpf, ms, pslot, wpi, wpf, wbusy, cs, it,
-     mi, mf, mfree, glock, whist, qpm_i, qpm_f, mpm, wpm, gq) = Q
-    for m in range(ms.shape[0]):
-        mpm[p, m, MP_CONC_MAX] = ms[m, MS_RUNNING]
-    for w in range(wbusy.shape[0]):
-        wpm[p, w, WP_BUSY_MAX] = wbusy[w]
+@jit_internal
+def _mq_open_period(p, qa):
+    for m in range(qa.ms.shape[0]):
+        qa.mpm[p, m, MP_CONC_MAX] = qa.ms[m, MS_RUNNING]
+    for w in range(qa.wbusy.shape[0]):
+        qa.wpm[p, w, WP_BUSY_MAX] = qa.wbusy[w]
 
 
-@jit
-def mq_advance(t, to_last, g, gf, fs, pmi, pmf, phist, Q):
+@jit_internal
+def mq_advance(t, to_last, pa, qa):
     """Close every period before t's (or, with to_last, before the last); returns the period."""
-    last = pmi.shape[0] - 1
+    g, gf = pa.g, pa.gf
+    last = pa.pmi.shape[0] - 1
     if to_last:
         p = last
     elif g[G_PERIOD] < last and t >= (g[G_PERIOD] + 1) * gf[GF_PERIOD_S]:
         p = min(int(t // gf[GF_PERIOD_S]), last)
     else:
         return g[G_PERIOD]
-    nf = fs.shape[0]
+    nf = pa.fs.shape[0]
     while g[G_PERIOD] < p:
         b = (g[G_PERIOD] + 1) * gf[GF_PERIOD_S]
-        _mq_close_period(g[G_PERIOD], b, Q)
-        P._close_period(g[G_PERIOD], nf, pmi, pmf, phist)
+        _mq_close_period(g[G_PERIOD], b, qa)
+        P._close_period(g[G_PERIOD], nf, pa.pmi, pa.pmf, pa.phist)
         g[G_PERIOD] += 1
-        P._open_period(g[G_PERIOD], nf, fs, pmi, pmf)
-        _mq_open_period(g[G_PERIOD], Q)
+        P._open_period(g[G_PERIOD], nf, pa.fs, pa.pmi, pa.pmf)
+        _mq_open_period(g[G_PERIOD], qa)
     return g[G_PERIOD]
 
 
 @jit
-def mq_control_provisioned(t, f, n, parrays, Q):
+def mq_control_provisioned(t, f, n, pa, qa):
     """Control change at t (between windows): f keeps n provisioned environments."""
-    (fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv, stack_birth, stack_expire,
-     draws, cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf) = parrays
-    p = mq_advance(t, False, g, gf, fs, pmi, pmf, phist, Q)
-    P.set_provisioned(fs, ft, fpi, g, pmi, f, n, t, p)
+    p = mq_advance(t, False, pa, qa)
+    P.set_provisioned(pa.fs, pa.ft, pa.fpi, pa.g, pa.pmi, f, n, t, p)
 
 
 @jit
-def mq_init(parrays, Q):
+def mq_init(pa, qa):
     """t = 0: each mapping's floor pollers, then each fleet's workers, become idle."""
-    (fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv, stack_birth, stack_expire,
-     draws, cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf) = parrays
-    (qpi, qpf, qs, qsf, tl, qm_start, qm_idx, mpi, mpf, ms, pslot, wpi, wpf, wbusy, cs, it,
-     mi, mf, mfree, glock, whist, qpm_i, qpm_f, mpm, wpm, gq) = Q
-    heap_n = g[G_HEAP_N]
-    seq = g[G_SEQ]
-    free_n = g[G_FREE_N]
+    g, mpi, ms, pslot, wpi = pa.g, qa.mpi, qa.ms, qa.pslot, qa.wpi
+    c = (g[G_HEAP_N], g[G_SEQ], g[G_FREE_N])
     for m in range(mpi.shape[0]):
-        for _ in range(mpi[m, MI_FLOOR]):
+        for _ in range(mpi[m, MPI_FLOOR]):
             ms[m, MS_NFREE] -= 1
-            c = pslot[mpi[m, MI_C0] + ms[m, MS_NFREE]]
+            cons = pslot[mpi[m, MPI_C0] + ms[m, MS_NFREE]]
             ms[m, MS_NLIVE] += 1
-            heap_n, seq, free_n = _become_idle(c, 0.0, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
+            c = _idle(cons, 0.0, c, pa, qa)
     for w in range(wpi.shape[0]):
         for k in range(wpi[w, WI_N]):
-            heap_n, seq, free_n = _become_idle(wpi[w, WI_C0] + k, 0.0, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv,
-                                               heap_n, seq, free_n)
-    g[G_HEAP_N] = heap_n
-    g[G_SEQ] = seq
-    g[G_FREE_N] = free_n
+            c = _idle(wpi[w, WI_C0] + k, 0.0, c, pa, qa)
+    g[G_HEAP_N], g[G_SEQ], g[G_FREE_N] = c
 
 
 @jit
-def mq_finish(parrays, Q):
+def mq_finish(pa, qa):
     """End of run (t_end): close the periods before the last, expire visible messages past
     their retention, snapshot the last period at t_end and close the pool's periods."""
-    (fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv, stack_birth, stack_expire,
-     draws, cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf) = parrays
-    (qpi, qpf, qs, qsf, tl, qm_start, qm_idx, mpi, mpf, ms, pslot, wpi, wpf, wbusy, cs, it,
-     mi, mf, mfree, glock, whist, qpm_i, qpm_f, mpm, wpm, gq) = Q
-    t_end = gf[GF_T_END]
-    p = mq_advance(t_end, True, g, gf, fs, pmi, pmf, phist, Q)
+    qs, qsf, qpf, mi, mf = qa.qs, qa.qsf, qa.qpf, qa.mi, qa.mf
+    t_end = pa.gf[GF_T_END]
+    p = mq_advance(t_end, True, pa, qa)
     for q in range(qs.shape[0]):
         node = qs[q, QS_HEAD]
         while node >= 0:
-            nxt = mi[node, M_NEXT]
-            if t_end >= mf[node, MT_SENT] + qpf[q, QF_RET]:
-                _integ(qs, qsf, qpm_f, p, q, t_end)
+            nxt = mi[node, MSG_NEXT]
+            if t_end >= mf[node, MSGF_SENT] + qpf[q, QF_RET]:
+                _integ(qs, qsf, qa.qpm_f, p, q, t_end)
                 _vis_unlink(mi, qs, q, node)
-                qpm_i[p, q, QP_EXPIRED] += 1
-                _free_msg(mi, mfree, gq, node, ST_EXPIRED)
+                qa.qpm_i[p, q, QP_EXPIRED] += 1
+                _free_msg(mi, qa.mfree, qa.gq, node, ST_EXPIRED)
             node = nxt
-    _mq_close_period(p, t_end, Q)
-    P.finish_periods(g, fs.shape[0], fs, pmi, pmf, phist)
+    _mq_close_period(p, t_end, qa)
+    P.finish_periods(pa.g, pa.fs.shape[0], pa.fs, pa.pmi, pa.pmf, pa.phist)
+
+
+# ---- the event handlers of run_pool_mq, one per event kind (inlined into the loop)
+#
+# Each takes the event, the period p, the loop's counters `c` = (heap_n, seq, free_n,
+# rows_n, unres_used, attempts), if it needs them the run's constants `consts` = (t_end,
+# unres_cap, e_min), and the state (`pa`: the pool's arrays, `qa`: the
+# queues'), and returns the new counters and the offer the event leaves pending:
+# `o` = (queue or -1, phase, consumer, mapping whose SCALE tick waits for the offer or -1).
+# The counters are scalars the loop keeps in registers between events (see run_pool).
+
+
+@jit_handler
+def _offer_none():
+    return (np.int64(-1), np.int64(1), np.int64(-1), np.int64(-1))
+
+
+@jit_handler
+def _offer_queue(q):
+    """An offer of queue q to its batching pollers, then its idle consumers."""
+    return (np.int64(q), np.int64(1), np.int64(-1), np.int64(-1))
+
+
+@jit_handler
+def _release(pa, free_n, s):
+    """Event slot s back on the free stack; returns the new free count."""
+    pa.free[free_n] = s
+    return free_n + 1
+
+
+@jit_handler
+def _idle(cons, t, c3, pa, qa):
+    """`_become_idle` of consumer `cons` at t on (heap_n, seq, free_n) `c3`."""
+    heap_n, seq, free_n = c3
+    return _become_idle(cons, t, qa.cs, qa.ms, qa.mpi, qa.pslot, qa.wbusy, qa.qs, pa.ei, pa.ef, pa.free,
+                        pa.ht, pa.hs, pa.hv, heap_n, seq, free_n)
+
+
+@jit_handler
+def _room(kind, s, f, c, pa, qa, e_min):
+    """(status, which): DONE when the event has every buffer it may need, else what it lacks."""
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    if f >= 0 and _draws_low(pa.cur, pa.dlen, f):
+        return NEED_DRAWS, f
+    if kind == K_COMPLETE and pa.ei[s, EQ_CONSUMER] >= 0:
+        cons = pa.ei[s, EQ_CONSUMER]
+        m = qa.cs[cons, C_OWNER]
+        if qa.mpi[m, MPI_REPORT] != 0 and qa.mlen[m] - qa.mcur[m] < qa.cs[cons, C_BN]:
+            return NEED_MDRAWS, m
+    if free_n < e_min:
+        return EVENTS_FULL, -1
+    if rows_n + 1 > pa.ri.shape[0]:
+        return ROWS_FULL, -1
+    if qa.gq[GQ_MFREE_N] < 2:
+        return MSGS_FULL, -1
+    if kind == K_SCALE and qa.gq[GQ_STEPS_N] + 1 > qa.steps_t.shape[0]:
+        return STEPS_FULL, -1
+    return DONE, -1
+
+
+@jit_handler
+def on_visible(t, s, tseq, p, c, pa, qa):
+    """VISIBLE: the head of a timer list is due (the end of a delay, a redrive or a
+    visibility timeout)."""
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    tl, mi, mf, qs = qa.tl, qa.mi, qa.mf, qa.qs
+    li = -1 - s
+    q = li // N_TIMER_KINDS
+    ms_ = tl[li, TL_HEAD]
+    if ms_ < 0:
+        tl[li, TL_IN_HEAP] = 0  # every timer on the list was taken off (deletes)
+        return c, _offer_none()
+    if mi[ms_, MSG_TSEQ] != tseq:
+        # the head it was pushed for was taken off: back in for the new head, at that head's
+        # own time and counter
+        heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, mf[ms_, MSGF_TT], mi[ms_, MSG_TSEQ], s)
+        return (heap_n, seq, free_n, rows_n, unres_used, attempts), _offer_none()
+    nxt = mi[ms_, MSG_TNEXT]
+    tl[li, TL_HEAD] = nxt
+    if nxt < 0:
+        tl[li, TL_TAIL] = -1
+        tl[li, TL_IN_HEAP] = 0
+    else:
+        mi[nxt, MSG_TPREV] = -1
+        heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, mf[nxt, MSGF_TT], mi[nxt, MSG_TSEQ], s)
+    mi[ms_, MSG_TIMER] = 0
+    if mi[ms_, MSG_STATE] == ST_DELAYED:
+        qs[q, QS_NDELAYED] -= 1
+    else:
+        qs[q, QS_NINFL] -= 1
+        if qa.qpi[q, QI_FIFO] != 0:
+            qa.glock[q, mi[ms_, MSG_GROUP]] -= 1
+    heap_n, seq, free_n, offer = _make_visible(
+        ms_, t, p, qa.qpi, qa.qpf, qs, qa.qsf, qa.qm_start, qa.qm_idx, qa.ms, mi, mf, qa.mfree, qa.gq,
+        qa.qpm_i, qa.qpm_f, pa.ei, pa.free, pa.ht, pa.hs, pa.hv, heap_n, seq, free_n)
+    c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
+    return c, (_offer_queue(q) if offer else _offer_none())
+
+
+@jit_handler
+def on_complete(t, s, f, p, c, pa, qa):
+    """A completion: the pool frees the environment; a mapping's batch is then deleted (all of
+    it, or the items that did not fail under ReportBatchItemFailures) unless the invocation
+    failed, and its poller goes idle."""
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    ei = pa.ei
+    unres_used = pool_complete(t, f, s, pa.fpi, pa.fs, pa.ft, pa.ef, ei, pa.stack_birth, pa.stack_expire,
+                               pa.draws, pa.cur, unres_used)
+    cons = ei[s, EQ_CONSUMER]
+    err = ei[s, EQ_BATCH_ERR]
+    free_n = _release(pa, free_n, s)
+    if cons < 0:
+        return (heap_n, seq, free_n, rows_n, unres_used, attempts), _offer_none()
+    cs, mpi, it, mi, qs = qa.cs, qa.mpi, qa.it, qa.mi, qa.qs
+    m = cs[cons, C_OWNER]
+    q = cs[cons, C_Q]
+    qa.ms[m, MS_RUNNING] -= 1
+    if err == 0:
+        kept = 0
+        failed = False
+        fifo = qa.qpi[q, QI_FIFO] != 0
+        report = mpi[m, MPI_REPORT] != 0
+        rate = qa.mpf[m, MPF_ITEM_RATE]
+        off = cs[cons, C_OFF]
+        mdraws, mcur = qa.mdraws, qa.mcur
+        for k in range(cs[cons, C_BN]):
+            if report:
+                u = mdraws[m, mcur[m]]
+                mcur[m] += 1
+                failed = (failed and fifo) or u < rate
+            if not failed:
+                kept += 1
+                _delete_item(off + k, q, t, p, it, mi, qs, qa.qsf, qa.qpm_f, qa.qpm_i, qa.qpi, qa.glock,
+                             qa.mfree, qa.gq, qa.tl)
+        if kept > 0:
+            qa.qpm_i[p, q, QP_DELETE_REQUESTS] += (kept + DELETE_BATCH_MAX - 1) // DELETE_BATCH_MAX
+    heap_n, seq, free_n = _idle(cons, t, (heap_n, seq, free_n), pa, qa)
+    return (heap_n, seq, free_n, rows_n, unres_used, attempts), _offer_queue(q)
+
+
+@jit_handler
+def _function_attempt(t, f, req, p, c, consts, pa, qa):
+    """An attempt of function f (an arrival or a retry): the pool's, then, if Lambda dropped
+    the async event, a send to the function's on-failure destination queue."""
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    t_end, unres_cap, _e_min = consts
+    rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size = req
+    attempts += 1
+    heap_n, seq, free_n, rows_n, unres_used, ce, _err, dropped = pool_attempt(
+        (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, False, p, t_end),
+        (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
+        pa.fpi, pa.fpf, pa.fs, pa.ft, pa.bk, pa.si, pa.sf, pa.g, pa.ei, pa.ef, pa.free, pa.ht, pa.hs, pa.hv,
+        pa.stack_birth, pa.stack_expire, pa.draws, pa.cur, pa.pmi, pa.pmf, pa.phist, pa.hlat, pa.hinit,
+        pa.ri, pa.rf)
+    if ce >= 0:
+        pa.ei[ce, EQ_CONSUMER] = -1  # no mapping's batch
+    q = pa.fpi[f, P_ON_FAIL_Q]
+    if dropped and q >= 0:
+        # ---- on-failure destination: a send at the drop's time (mid: on_failure_mid)
+        k = qa.gq[GQ_FAIL_SENDS]
+        qa.gq[GQ_FAIL_SENDS] = k + 1
+        heap_n, seq, free_n, offer = _send_msg((-1 - k, q, size, 0, t, p), (heap_n, seq, free_n), pa, qa)
+        if offer:
+            return (heap_n, seq, free_n, rows_n, unres_used, attempts), _offer_queue(q)
+    return (heap_n, seq, free_n, rows_n, unres_used, attempts), _offer_none()
+
+
+@jit_handler
+def on_retry(t, s, f, p, c, consts, pa, qa):
+    """A retry of a function's request comes due: its slot is freed, then an attempt."""
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    req = retry_request(pa.ei, pa.ef, s)
+    free_n = _release(pa, free_n, s)
+    return _function_attempt(t, f, req, p, (heap_n, seq, free_n, rows_n, unres_used, attempts), consts, pa, qa)
+
+
+@jit_handler
+def on_invoke(t, i, f, p, c, consts, arr, pa, qa):
+    """Arrival i is an invocation of function f: a first attempt."""
+    rid, src, inv, attempt, err_r, thr_r, first_t, dover, units = arrival_request(
+        t, i, arr.id, arr.src, arr.inv, arr.dover, arr.units)
+    req = (rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, arr.size[i])
+    return _function_attempt(t, f, req, p, c, consts, pa, qa)
+
+
+@jit_handler
+def _send_msg(req, c3, pa, qa):
+    """`_send` on the state tuples."""
+    return _send(req, c3, qa.tl, qa.qpi, qa.qpf, qa.qs, qa.qsf, qa.qm_start, qa.qm_idx, qa.ms, qa.mi, qa.mf,
+                 qa.mfree, qa.gq, qa.qpm_i, qa.qpm_f, pa.ei, pa.free, pa.ht, pa.hs, pa.hv)
+
+
+@jit_handler
+def on_send(t, i, p, c, arr, pa, qa):
+    """Arrival i is a SendMessage to queue arr.queue[i]."""
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    q = arr.queue[i]
+    heap_n, seq, free_n, offer = _send_msg((arr.id[i], q, arr.size[i], arr.gid[i], t, p), (heap_n, seq, free_n),
+                                           pa, qa)
+    c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
+    return c, (_offer_queue(q) if offer else _offer_none())
+
+
+@jit_handler
+def on_scale(t, s, c, pa, qa):
+    """SCALE(m): +rate pollers while messages are visible, -rate while none are. With a
+    backlog, the new pollers go idle and the queue is offered; the next tick is scheduled
+    after that offer (the offer's fourth field)."""
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    mpi, ms, qs, cs, pslot = qa.mpi, qa.ms, qa.qs, qa.cs, qa.pslot
+    m = pa.ei[s, EQ_MAPPING]
+    free_n = _release(pa, free_n, s)
+    q = mpi[m, MPI_Q]
+    backlog = qs[q, QS_NVIS] > 0
+    floor = mpi[m, MPI_FLOOR]
+    tgt = ms[m, MS_TARGET]
+    if backlog:
+        new = max(floor, min(mpi[m, MPI_CAP], tgt + mpi[m, MPI_RATE]))
+    else:
+        new = max(floor, tgt - mpi[m, MPI_RATE])
+    if new != tgt:
+        ms[m, MS_TARGET] = new
+        k = qa.gq[GQ_STEPS_N]
+        qa.steps_i[k, STEP_MAPPING] = m
+        qa.steps_i[k, STEP_TARGET] = new
+        qa.steps_t[k] = t
+        qa.gq[GQ_STEPS_N] = k + 1
+    if backlog and ms[m, MS_NLIVE] < new:
+        for _ in range(new - ms[m, MS_NLIVE]):
+            ms[m, MS_NFREE] -= 1
+            cons = pslot[mpi[m, MPI_C0] + ms[m, MS_NFREE]]
+            ms[m, MS_NLIVE] += 1
+            heap_n, seq, free_n = _idle(cons, t, (heap_n, seq, free_n), pa, qa)
+        return (heap_n, seq, free_n, rows_n, unres_used, attempts), (q, np.int64(1), np.int64(-1), m)
+    if not backlog:
+        cons = qs[q, QS_IDLE_TAIL]
+        while cons >= 0 and ms[m, MS_NLIVE] > new:
+            prev = cs[cons, C_PREV]
+            if cs[cons, C_KIND] == POLLER and cs[cons, C_OWNER] == m:
+                _idle_unlink(cs, qs, q, cons)
+                cs[cons, C_STATE] = CS_RETIRED
+                ms[m, MS_NLIVE] -= 1
+                pslot[mpi[m, MPI_C0] + ms[m, MS_NFREE]] = cons
+                ms[m, MS_NFREE] += 1
+            cons = prev
+    if new == floor and not backlog:
+        ms[m, MS_TICKING] = 0
+    else:
+        heap_n, seq, free_n = _push_event(pa.ei, pa.free, pa.ht, pa.hs, pa.hv, heap_n, seq, free_n,
+                                          t + SCALE_TICK_S, K_SCALE, m, 0)
+    return (heap_n, seq, free_n, rows_n, unres_used, attempts), _offer_none()
+
+
+@jit_handler
+def on_window_end(s, c, pa, qa):
+    """WINDOW_END of a batching poller (slot s: EQ_CONSUMER, EQ_TOKEN the token of its
+    batch): if that batch is still being gathered, the poller invokes (offer phase 0)."""
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    cs = qa.cs
+    cons = pa.ei[s, EQ_CONSUMER]
+    tok = pa.ei[s, EQ_TOKEN]
+    free_n = _release(pa, free_n, s)
+    c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
+    if cs[cons, C_STATE] == CS_BATCHING and cs[cons, C_TOKEN] == tok:
+        return c, (cs[cons, C_Q], np.int64(0), cons, np.int64(-1))
+    return c, _offer_none()
+
+
+@jit_handler
+def on_poll_empty(t, s, p, c, pa, qa):
+    """POLL_EMPTY (slot s: EQ_CONSUMER, EQ_TOKEN its long poll's token, EQF_DUE_T and
+    EQ_DUE_SEQ the due time and counter of a deferred one; see _become_idle): a long poll that
+    found nothing counts an empty receive and starts the next."""
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    cs, ei, ef = qa.cs, pa.ei, pa.ef
+    cons = ei[s, EQ_CONSUMER]
+    if cs[cons, C_STATE] != CS_IDLE or cs[cons, C_TOKEN] != ei[s, EQ_TOKEN]:
+        free_n = _release(pa, free_n, s)  # that long poll ended with a receive (or retirement)
+        cs[cons, C_PE] = -1
+    elif ef[s, EQF_DUE_T] > t:
+        # deferred by a newer long poll: back in at its own time and counter
+        heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, ef[s, EQF_DUE_T], ei[s, EQ_DUE_SEQ], s)
+    else:
+        q = cs[cons, C_Q]
+        qa.qpm_i[p, q, QP_EMPTY_RECEIVES] += 1
+        qa.qpm_i[p, q, QP_RECEIVE_REQUESTS] += 1
+        ei[s, EQ_DUE_SEQ] = seq
+        ef[s, EQF_DUE_T] = t + LONG_POLL_S
+        heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, t + LONG_POLL_S, seq, s)
+        seq += 1
+    return (heap_n, seq, free_n, rows_n, unres_used, attempts), _offer_none()
+
+
+@jit_handler
+def on_batch_done(t, s, p, c, pa, qa):
+    """BATCH_DONE of a worker (slot s: EQ_CONSUMER): the messages without a WERR error
+    are deleted, the worker goes idle and its queue is offered."""
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    cs, it = qa.cs, qa.it
+    cons = pa.ei[s, EQ_CONSUMER]
+    free_n = _release(pa, free_n, s)
+    w = cs[cons, C_OWNER]
+    q = cs[cons, C_Q]
+    n = cs[cons, C_BN]
+    qa.wpm[p, w, WP_BATCHES] += 1
+    qa.wpm[p, w, WP_MESSAGES] += n
+    off = cs[cons, C_OFF]
+    kept = 0
+    for k in range(off, off + n):
+        if it[k, IT_ERR] == 0:
+            kept += 1
+            _delete_item(k, q, t, p, it, qa.mi, qa.qs, qa.qsf, qa.qpm_f, qa.qpm_i, qa.qpi, qa.glock, qa.mfree,
+                         qa.gq, qa.tl)
+    if kept > 0:
+        qa.qpm_i[p, q, QP_DELETE_REQUESTS] += (kept + DELETE_BATCH_MAX - 1) // DELETE_BATCH_MAX
+    heap_n, seq, free_n = _idle(cons, t, (heap_n, seq, free_n), pa, qa)
+    return (heap_n, seq, free_n, rows_n, unres_used, attempts), _offer_queue(q)
+
+
+@jit_handler
+def _invoke(t, q, cons, p, c, consts, pa, qa):
+    """A poller invokes its mapping's function with its batch: a pool attempt whose
+    completion hands the batch back (on_complete), or a throttle that abandons it (its
+    messages stay in flight until their visibility timeout)."""
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    t_end, unres_cap, _e_min = consts
+    cs, ms, mpm, gq = qa.cs, qa.ms, qa.mpm, qa.gq
+    m = cs[cons, C_OWNER]
+    fm = qa.mpi[m, MPI_FN]
+    if cs[cons, C_STATE] == CS_BATCHING:
+        _unlink(cs, cons, C_BPREV, C_BNEXT, qa.qs, q, QS_BAT_HEAD, QS_BAT_TAIL)
+    bid = gq[GQ_BATCHES]
+    gq[GQ_BATCHES] = bid + 1
+    attempts += 1
+    heap_n, seq, free_n, rows_n, unres_used, ce, err, _d = pool_attempt(
+        (t, fm, -1 - bid, 0, 0, 0, 0, 0, t, np.nan, 1, 0, True, p, t_end),
+        (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
+        pa.fpi, pa.fpf, pa.fs, pa.ft, pa.bk, pa.si, pa.sf, pa.g, pa.ei, pa.ef, pa.free, pa.ht, pa.hs, pa.hv,
+        pa.stack_birth, pa.stack_expire, pa.draws, pa.cur, pa.pmi, pa.pmf, pa.phist, pa.hlat, pa.hinit,
+        pa.ri, pa.rf)
+    if ce >= 0:
+        pa.ei[ce, EQ_CONSUMER] = cons  # the completion hands the batch back to its poller ...
+        pa.ei[ce, EQ_BATCH_ERR] = 1 if err else 0  # ... saying whether the invocation failed
+        cs[cons, C_STATE] = CS_BUSY
+        ms[m, MS_RUNNING] += 1
+        mpm[p, m, MP_INVOKED] += 1
+        if ms[m, MS_RUNNING] > mpm[p, m, MP_CONC_MAX]:
+            mpm[p, m, MP_CONC_MAX] = ms[m, MS_RUNNING]
+    else:
+        mpm[p, m, MP_THROTTLED] += 1  # abandoned: its messages stay in flight
+        heap_n, seq, free_n = _idle(cons, t, (heap_n, seq, free_n), pa, qa)
+    return heap_n, seq, free_n, rows_n, unres_used, attempts
+
+
+@jit_handler
+def offer(t, p, c, o, consts, pa, qa):
+    """The offer of queue o[0] at t, step by step (QUEUE_SPEC.md, Offer), from where `o`
+    says: phase 0 a WINDOW_END's invocation by consumer o[2], 1-2 batching pollers top up,
+    3 idle consumers receive. Each step (one receive, perhaps one invocation) first checks
+    it has room; returns (c, o, status, which), `o` the position to resume from when status
+    is not DONE."""
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    _t_end, _unres_cap, e_min = consts
+    q, phase, cur_c, pend_scale = o
+    cs, qs, mpi, wpi, it, gq, mdraws, mcur, mlen = qa.cs, qa.qs, qa.mpi, qa.wpi, qa.it, qa.gq, qa.mdraws, qa.mcur, qa.mlen
+    n_map = mpi.shape[0]
+    status = DONE
+    which = -1
+    while True:
+        inv_c = -1
+        stop = False
+        if phase == 1:
+            cur_c = qs[q, QS_BAT_HEAD]
+            phase = 2
+            continue
+        if phase == 2 and cur_c < 0:
+            phase = 3
+            continue
+        if phase >= 2 and qs[q, QS_NVIS] == 0:
+            break
+        cons = cur_c if phase != 3 else qs[q, QS_IDLE_HEAD]
+        if cons < 0:
+            break
+        # room for one step
+        if free_n < e_min:
+            status = EVENTS_FULL
+            break
+        if rows_n + 1 > pa.ri.shape[0]:
+            status = ROWS_FULL
+            break
+        own = cs[cons, C_OWNER]
+        poller = cs[cons, C_KIND] == POLLER
+        kp = 0
+        nmax = 0
+        if poller:
+            fm = mpi[own, MPI_FN]
+            if _draws_low(pa.cur, pa.dlen, fm):
+                status = NEED_DRAWS
+                which = fm
+                break
+        else:
+            kp = n_map + 2 * own
+            nmax = wpi[own, WI_MAX]
+            if mlen[kp] - mcur[kp] < nmax:
+                status = NEED_MDRAWS
+                which = kp
+                break
+            if mlen[kp + 1] - mcur[kp + 1] < nmax:
+                status = NEED_MDRAWS
+                which = kp + 1
+                break
+        if cs[cons, C_OFF] < 0:
+            if gq[GQ_ITEMS_N] + cs[cons, C_CAP] > it.shape[0]:
+                status = ITEMS_FULL
+                break
+            cs[cons, C_OFF] = gq[GQ_ITEMS_N]
+            gq[GQ_ITEMS_N] += cs[cons, C_CAP]
+
+        if phase == 0:
+            inv_c = cons
+            phase = 1
+        elif phase == 2:
+            cur_c = cs[cons, C_BNEXT]
+            bs = mpi[own, MPI_BATCH]
+            have = cs[cons, C_BN]
+            got, gbytes, pfull, olimit, heap_n, seq = _receive(
+                q, cs[cons, C_OFF] + have, bs - have, have, cs[cons, C_BBYTES], BATCH_PAYLOAD_BYTES, t, p,
+                qa.qpi, qa.qpf, qs, qa.qsf, qa.tl, qa.mi, qa.mf, qa.mfree, qa.glock, qa.whist, qa.qpm_i, qa.qpm_f,
+                it, gq, pa.ht, pa.hs, pa.hv, heap_n, seq)
+            cs[cons, C_BN] = have + got
+            cs[cons, C_BBYTES] += gbytes
+            if pfull or have + got == bs:
+                inv_c = cons
+            if olimit or not (got > 0 or pfull):
+                stop = True
+        else:
+            if poller:
+                nmax = mpi[own, MPI_BATCH]
+                capb = BATCH_PAYLOAD_BYTES
+            else:
+                capb = NO_CAP
+            got, gbytes, pfull, olimit, heap_n, seq = _receive(
+                q, cs[cons, C_OFF], nmax, 0, 0, capb, t, p, qa.qpi, qa.qpf, qs, qa.qsf, qa.tl, qa.mi, qa.mf,
+                qa.mfree, qa.glock, qa.whist, qa.qpm_i, qa.qpm_f, it, gq, pa.ht, pa.hs, pa.hv, heap_n, seq)
+            if got == 0:
+                break
+            _idle_unlink(cs, qs, q, cons)
+            cs[cons, C_TOKEN] += 1
+            cs[cons, C_BN] = got
+            cs[cons, C_BBYTES] = gbytes
+            if not poller:
+                # a worker: PROC and WERR draws per message; BATCH_DONE after them all
+                total = 0.0
+                off = cs[cons, C_OFF]
+                er = qa.wpf[own, WF_ERR]
+                for k in range(off, off + got):
+                    total += mdraws[kp, mcur[kp]]
+                    mcur[kp] += 1
+                    u = mdraws[kp + 1, mcur[kp + 1]]
+                    mcur[kp + 1] += 1
+                    it[k, IT_ERR] = 1 if u < er else 0
+                cs[cons, C_STATE] = CS_BUSY
+                qa.wbusy[own] += 1
+                if qa.wbusy[own] > qa.wpm[p, own, WP_BUSY_MAX]:
+                    qa.wpm[p, own, WP_BUSY_MAX] = qa.wbusy[own]
+                heap_n, seq, free_n = _push_event(pa.ei, pa.free, pa.ht, pa.hs, pa.hv, heap_n, seq, free_n,
+                                                  t + total / 1000.0, K_BATCH_DONE, cons, 0)
+            elif qa.mpf[own, MPF_WINDOW] == 0.0 or pfull or got == nmax:
+                inv_c = cons
+            else:
+                cs[cons, C_STATE] = CS_BATCHING
+                _link_after(cs, cons, qs[q, QS_BAT_TAIL], C_BPREV, C_BNEXT, qs, q, QS_BAT_HEAD, QS_BAT_TAIL)
+                heap_n, seq, free_n = _push_event(pa.ei, pa.free, pa.ht, pa.hs, pa.hv, heap_n, seq, free_n,
+                                                  t + qa.mpf[own, MPF_WINDOW], K_WINDOW_END, cons,
+                                                  cs[cons, C_TOKEN])
+            if olimit:
+                stop = True
+
+        if inv_c >= 0:
+            heap_n, seq, free_n, rows_n, unres_used, attempts = _invoke(
+                t, q, inv_c, p, (heap_n, seq, free_n, rows_n, unres_used, attempts), consts, pa, qa)
+        if stop:
+            break
+    c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
+    if status != DONE:
+        return c, (q, phase, cur_c, pend_scale), status, which
+    if pend_scale >= 0:  # a SCALE tick that waited for this offer
+        heap_n, seq, free_n = _push_event(pa.ei, pa.free, pa.ht, pa.hs, pa.hv, heap_n, seq, free_n,
+                                          t + SCALE_TICK_S, K_SCALE, pend_scale, 0)
+        c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
+    return c, _offer_none(), status, which
 
 
 @jit_loop
-def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, steps_t, gqf):
+def run_pool_mq(t_stop, arr, a_start, pa, qa):
     """Run every event with time < t_stop (arrivals `arr` from index a_start on).
 
-    `arr` = (t, id, fn, src, inv, dur_override_ms, units, queue, size_bytes, gid) arrays;
-    `parrays` = PoolState.kernel_state(); `Q` = MessagingState.queue_arrays(). Returns
-    (status, next arrival index, which): see the status codes. One loop, handlers inlined,
-    like run_pool; the offer that ends an event runs as resumable steps after it.
+    `arr` = `MqArrivals`; `pa` = `PoolArrays` (PoolState.kernel_state()); `qa` =
+    `QueueArrays` (MessagingState.queue_arrays()). Returns (status, next arrival index,
+    which): see the status codes. The loop only picks the next event (the heap before
+    arrivals at equal times), checks there is room for it, and dispatches to its handler
+    (`on_*`, inlined); the offer an event leaves pending runs after it (`offer`), as
+    resumable steps. A new service adds its event kinds, its arrays (a tuple like `qa`)
+    and its handlers here.
     """
-    (fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv, stack_birth, stack_expire,
-     draws, cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf) = parrays
-    (qpi, qpf, qs, qsf, tl, qm_start, qm_idx, mpi, mpf, ms, pslot, wpi, wpf, wbusy, cs, it,
-     mi, mf, mfree, glock, whist, qpm_i, qpm_f, mpm, wpm, gq) = Q
-    a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_q, a_size, a_gid = arr
-    n_map = mpi.shape[0]
-    na = a_t.shape[0]
-    t_end = gf[GF_T_END]
-    period_s = gf[GF_PERIOD_S]
-    p = g[G_PERIOD]
-    period_end = (p + 1) * period_s if p < pmi.shape[0] - 1 else np.inf
-    i = a_start
-    heap_n = g[G_HEAP_N]
-    seq = g[G_SEQ]
-    free_n = g[G_FREE_N]
-    rows_n = g[G_ROWS_N]
-    unres_used = g[G_UNRES_USED]
-    unres_cap = g[G_UNRES_CAP]
-    attempts = g[G_ATTEMPTS]
+    na = arr.t.shape[0]
+    g, gf, gq, gqf, ht, hs, hv, ei = pa.g, pa.gf, qa.gq, qa.gqf, pa.ht, pa.hs, pa.hv, pa.ei
     e_min = gq[GQ_E_MIN]
+    consts = (gf[GF_T_END], g[G_UNRES_CAP], e_min)  # the run's constants: t_end, unres_cap, e_min
+    period_s = gf[GF_PERIOD_S]
+    last_p = pa.pmi.shape[0] - 1
+    p = g[G_PERIOD]
+    period_end = (p + 1) * period_s if p < last_p else np.inf
+    i = a_start
+    c = (g[G_HEAP_N], g[G_SEQ], g[G_FREE_N], g[G_ROWS_N], g[G_UNRES_USED], g[G_ATTEMPTS])
+    o = (gq[GQ_PEND_Q], gq[GQ_PEND_PHASE], gq[GQ_PEND_CUR], gq[GQ_PEND_SCALE])
+    t = gqf[GQF_PEND_T]
     status = DONE
     which = -1
-    pend_q = gq[GQ_PEND_Q]
-    phase = gq[GQ_PEND_PHASE]
-    cur_c = gq[GQ_PEND_CUR]
-    pend_scale = gq[GQ_PEND_SCALE]
-    t = gqf[GQF_PEND_T]
-    tseq0 = -1
     while True:
-        if pend_q < 0:
+        if o[0] < 0:
             # ---- the next event: internal (heap) before arrivals at equal times
+            heap_n = c[0]
             use_heap = False
             if heap_n > 0 and ht[0] < t_stop:
-                if i >= na or ht[0] <= a_t[i]:
+                if i >= na or ht[0] <= arr.t[i]:
                     use_heap = True
-            if not use_heap and (i >= na or a_t[i] >= t_stop):
+            if not use_heap and (i >= na or arr.t[i] >= t_stop):
                 break
             f = -1
             s = -1
+            tseq = -1
             if use_heap:
                 t = ht[0]
                 s = hv[0]
-                tseq0 = hs[0]
+                tseq = hs[0]
                 if s >= 0:
                     kind = ei[s, E_KIND]
                     if kind <= K_RETRY:
@@ -677,394 +1294,50 @@ def run_pool_mq(t_stop, arr, a_start, parrays, Q, mdraws, mcur, mlen, steps_i, s
                 else:
                     kind = K_TIMER
             else:
-                t = a_t[i]
+                t = arr.t[i]
                 kind = K_ARRIVAL
-                if a_q[i] < 0:
-                    f = a_fn[i]
-            if f >= 0 and _draws_low(cur, dlen, f):
-                status = NEED_DRAWS
-                which = f
-                break
-            if kind == K_COMPLETE and ei[s, E_ID] >= 0:
-                c = ei[s, E_ID]
-                m = cs[c, C_OWNER]
-                if mpi[m, MI_REPORT] != 0 and mlen[m] - mcur[m] < cs[c, C_BN]:
-                    status = NEED_MDRAWS
-                    which = m
-                    break
-            if free_n < e_min:
-                status = EVENTS_FULL
-                break
-            if rows_n + 1 > ri.shape[0]:
-                status = ROWS_FULL
-                break
-            if gq[GQ_MFREE_N] < 2:
-                status = MSGS_FULL
-                break
-            if kind == K_SCALE and gq[GQ_STEPS_N] + 1 > steps_t.shape[0]:
-                status = STEPS_FULL
+                if arr.queue[i] < 0:
+                    f = arr.fn[i]
+            status, which = _room(kind, s, f, c, pa, qa, e_min)
+            if status != DONE:
                 break
             if t >= period_end:
-                p = mq_advance(t, False, g, gf, fs, pmi, pmf, phist, Q)
-                period_end = (p + 1) * period_s if p < pmi.shape[0] - 1 else np.inf
+                p = mq_advance(t, False, pa, qa)
+                period_end = (p + 1) * period_s if p < last_p else np.inf
             if use_heap:
                 heap_pop(ht, hs, hv, heap_n)
-                heap_n -= 1
+                c = (heap_n - 1, c[1], c[2], c[3], c[4], c[5])
 
+            # ---- dispatch
             if kind == K_TIMER:
-                # ---- VISIBLE: the end of a delay, a redrive or a visibility timeout
-                li = -1 - s
-                q = li // 3
-                ms_ = tl[li, 0]
-                if ms_ < 0:
-                    tl[li, 2] = 0  # every timer on the list was taken off (deletes)
-                elif mi[ms_, M_TSEQ] != tseq0:
-                    # the head it was pushed for was taken off: back in for the new head, at
-                    # that head's own time and counter
-                    heap_n = heap_push(ht, hs, hv, heap_n, mf[ms_, MT_TT], mi[ms_, M_TSEQ], s)
-                else:
-                    nxt = mi[ms_, M_TNEXT]
-                    tl[li, 0] = nxt
-                    if nxt < 0:
-                        tl[li, 1] = -1
-                        tl[li, 2] = 0
-                    else:
-                        mi[nxt, M_TPREV] = -1
-                        heap_n = heap_push(ht, hs, hv, heap_n, mf[nxt, MT_TT], mi[nxt, M_TSEQ], s)
-                    mi[ms_, M_TIMER] = 0
-                    if mi[ms_, M_STATE] == ST_DELAYED:
-                        qs[q, QS_NDELAYED] -= 1
-                    else:
-                        qs[q, QS_NINFL] -= 1
-                        if qpi[q, QI_FIFO] != 0:
-                            glock[q, mi[ms_, M_GROUP]] -= 1
-                    heap_n, seq, free_n, offer = _make_visible(ms_, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv,
-                                                               heap_n, seq, free_n)
-                    if offer:
-                        pend_q = q
-                        phase = 1
+                c, o = on_visible(t, s, tseq, p, c, pa, qa)
             elif kind == K_COMPLETE:
-                # ---- a completion: the pool first, then a mapping's batch
-                unres_used = pool_complete(t, f, s, fpi, fs, ft, ef, ei, stack_birth, stack_expire,
-                                           draws, cur, unres_used)
-                c = ei[s, E_ID]
-                err = ei[s, E_INV]
-                free[free_n] = s
-                free_n += 1
-                if c >= 0:
-                    m = cs[c, C_OWNER]
-                    q = cs[c, C_Q]
-                    ms[m, MS_RUNNING] -= 1
-                    if err == 0:
-                        kept = 0
-                        failed = False
-                        fifo = qpi[q, QI_FIFO] != 0
-                        report = mpi[m, MI_REPORT] != 0
-                        rate = mpf[m, MF_ITEM_RATE]
-                        off = cs[c, C_OFF]
-                        for k in range(cs[c, C_BN]):
-                            if report:
-                                u = mdraws[m, mcur[m]]
-                                mcur[m] += 1
-                                failed = (failed and fifo) or u < rate
-                            if not failed:
-                                kept += 1
-                                _delete_item(off + k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq, tl)
-                        if kept > 0:
-                            qpm_i[p, q, QP_DELETE_REQUESTS] += (kept + 9) // 10
-                    heap_n, seq, free_n = _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
-                    pend_q = q
-                    phase = 1
-            elif kind == K_RETRY or (kind == K_ARRIVAL and f >= 0):
-                # ---- a function attempt (arrival or retry)
-                if kind == K_RETRY:
-                    rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size = retry_request(ei, ef, s)
-                    free[free_n] = s
-                    free_n += 1
-                else:
-                    rid, src, inv, attempt, err_r, thr_r, first_t, dover, units = arrival_request(
-                        t, i, a_id, a_src, a_inv, a_dover, a_units)
-                    size = a_size[i]
-                    i += 1
-                attempts += 1
-                heap_n, seq, free_n, rows_n, unres_used, ce, _err, dropped = pool_attempt(
-                    (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, False, p,
-                     t_end), (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
-                    fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, ht, hs, hv, stack_birth, stack_expire,
-                    draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf)
-                if ce >= 0:
-                    ei[ce, E_ID] = -1
-                if dropped and fpi[f, P_ON_FAIL_Q] >= 0:
-                    # ---- on-failure destination: a send at the drop's time
-                    q = fpi[f, P_ON_FAIL_Q]
-                    k = gq[GQ_FAIL_SENDS]
-                    gq[GQ_FAIL_SENDS] = k + 1
-                    heap_n, seq, free_n, offer = _send((-1 - k, q, size, 0, t, p), (heap_n, seq, free_n), tl,
-                                                       qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv)
-                    if offer:
-                        pend_q = q
-                        phase = 1
+                c, o = on_complete(t, s, f, p, c, pa, qa)
+            elif kind == K_RETRY:
+                c, o = on_retry(t, s, f, p, c, consts, pa, qa)
             elif kind == K_ARRIVAL:
-                # ---- SendMessage
-                q = a_q[i]
-                heap_n, seq, free_n, offer = _send((a_id[i], q, a_size[i], a_gid[i], t, p), (heap_n, seq, free_n),
-                                                   tl, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv)
+                if f >= 0:
+                    c, o = on_invoke(t, i, f, p, c, consts, arr, pa, qa)
+                else:
+                    c, o = on_send(t, i, p, c, arr, pa, qa)
                 i += 1
-                if offer:
-                    pend_q = q
-                    phase = 1
             elif kind == K_SCALE:
-                # ---- SCALE(m): +rate while messages are visible, -rate while none are
-                m = ei[s, E_ID]
-                free[free_n] = s
-                free_n += 1
-                q = mpi[m, MI_Q]
-                backlog = qs[q, QS_NVIS] > 0
-                floor = mpi[m, MI_FLOOR]
-                tgt = ms[m, MS_TARGET]
-                if backlog:
-                    new = max(floor, min(mpi[m, MI_CAP], tgt + mpi[m, MI_RATE]))
-                else:
-                    new = max(floor, tgt - mpi[m, MI_RATE])
-                if new != tgt:
-                    ms[m, MS_TARGET] = new
-                    k = gq[GQ_STEPS_N]
-                    steps_i[k, 0] = m
-                    steps_i[k, 1] = new
-                    steps_t[k] = t
-                    gq[GQ_STEPS_N] = k + 1
-                if backlog and ms[m, MS_NLIVE] < new:
-                    for _ in range(new - ms[m, MS_NLIVE]):
-                        ms[m, MS_NFREE] -= 1
-                        c = pslot[mpi[m, MI_C0] + ms[m, MS_NFREE]]
-                        ms[m, MS_NLIVE] += 1
-                        heap_n, seq, free_n = _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, heap_n, seq,
-                                                           free_n)
-                    pend_q = q
-                    phase = 1
-                    pend_scale = m  # the next tick is scheduled after the offer
-                elif not backlog:
-                    c = qs[q, QS_IDLE_TAIL]
-                    while c >= 0 and ms[m, MS_NLIVE] > new:
-                        prev = cs[c, C_PREV]
-                        if cs[c, C_KIND] == POLLER and cs[c, C_OWNER] == m:
-                            _idle_unlink(cs, qs, q, c)
-                            cs[c, C_STATE] = CS_RETIRED
-                            ms[m, MS_NLIVE] -= 1
-                            pslot[mpi[m, MI_C0] + ms[m, MS_NFREE]] = c
-                            ms[m, MS_NFREE] += 1
-                        c = prev
-                if new == floor and not backlog:
-                    ms[m, MS_TICKING] = 0
-                elif pend_scale < 0:
-                    heap_n, seq, free_n = _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n,
-                                                      t + SCALE_TICK_S, K_SCALE, m, 0)
+                c, o = on_scale(t, s, c, pa, qa)
             elif kind == K_WINDOW_END:
-                c = ei[s, E_ID]
-                tok = ei[s, E_ATTEMPT]
-                free[free_n] = s
-                free_n += 1
-                if cs[c, C_STATE] == CS_BATCHING and cs[c, C_TOKEN] == tok:
-                    pend_q = cs[c, C_Q]
-                    phase = 0
-                    cur_c = c
+                c, o = on_window_end(s, c, pa, qa)
             elif kind == K_POLL_EMPTY:
-                c = ei[s, E_ID]
-                if cs[c, C_STATE] != CS_IDLE or cs[c, C_TOKEN] != ei[s, E_ATTEMPT]:
-                    free[free_n] = s  # that long poll ended with a receive (or retirement)
-                    free_n += 1
-                    cs[c, C_PE] = -1
-                elif ef[s, E_FIRST_T] > t:
-                    # deferred by a newer long poll: back in at its own time and counter
-                    heap_n = heap_push(ht, hs, hv, heap_n, ef[s, E_FIRST_T], ei[s, E_SRC], s)
-                else:
-                    q = cs[c, C_Q]
-                    qpm_i[p, q, QP_EMPTY_RECEIVES] += 1
-                    qpm_i[p, q, QP_RECEIVE_REQUESTS] += 1
-                    ei[s, E_SRC] = seq
-                    ef[s, E_FIRST_T] = t + LONG_POLL_S
-                    heap_n = heap_push(ht, hs, hv, heap_n, t + LONG_POLL_S, seq, s)
-                    seq += 1
+                c, o = on_poll_empty(t, s, p, c, pa, qa)
             else:
-                # ---- BATCH_DONE of a worker
-                c = ei[s, E_ID]
-                free[free_n] = s
-                free_n += 1
-                w = cs[c, C_OWNER]
-                q = cs[c, C_Q]
-                n = cs[c, C_BN]
-                wpm[p, w, WP_BATCHES] += 1
-                wpm[p, w, WP_MESSAGES] += n
-                off = cs[c, C_OFF]
-                kept = 0
-                for k in range(off, off + n):
-                    if it[k, IT_ERR] == 0:
-                        kept += 1
-                        _delete_item(k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq, tl)
-                if kept > 0:
-                    qpm_i[p, q, QP_DELETE_REQUESTS] += (kept + 9) // 10
-                heap_n, seq, free_n = _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
-                pend_q = q
-                phase = 1
-            if pend_q < 0:
+                c, o = on_batch_done(t, s, p, c, pa, qa)
+            if o[0] < 0:
                 continue
 
-        # ---- the offer of queue pend_q at t, step by step (QUEUE_SPEC.md, Offer). Phases:
-        # 0 a WINDOW_END's invocation, 1-2 batching pollers top up, 3 idle consumers receive.
-        q = pend_q
-        while True:
-            inv_c = -1
-            stop = False
-            if phase == 1:
-                cur_c = qs[q, QS_BAT_HEAD]
-                phase = 2
-                continue
-            if phase == 2 and cur_c < 0:
-                phase = 3
-                continue
-            if phase >= 2 and qs[q, QS_NVIS] == 0:
-                break
-            c = cur_c if phase != 3 else qs[q, QS_IDLE_HEAD]
-            if c < 0:
-                break
-            # room for one step
-            if free_n < e_min:
-                status = EVENTS_FULL
-                break
-            if rows_n + 1 > ri.shape[0]:
-                status = ROWS_FULL
-                break
-            o = cs[c, C_OWNER]
-            poller = cs[c, C_KIND] == POLLER
-            kp = 0
-            nmax = 0
-            if poller:
-                fm = mpi[o, MI_FN]
-                if _draws_low(cur, dlen, fm):
-                    status = NEED_DRAWS
-                    which = fm
-                    break
-            else:
-                kp = n_map + 2 * o
-                nmax = wpi[o, WI_MAX]
-                if mlen[kp] - mcur[kp] < nmax:
-                    status = NEED_MDRAWS
-                    which = kp
-                    break
-                if mlen[kp + 1] - mcur[kp + 1] < nmax:
-                    status = NEED_MDRAWS
-                    which = kp + 1
-                    break
-            if cs[c, C_OFF] < 0:
-                if gq[GQ_ITEMS_N] + cs[c, C_CAP] > it.shape[0]:
-                    status = ITEMS_FULL
-                    break
-                cs[c, C_OFF] = gq[GQ_ITEMS_N]
-                gq[GQ_ITEMS_N] += cs[c, C_CAP]
-
-            if phase == 0:
-                inv_c = c
-                phase = 1
-            elif phase == 2:
-                cur_c = cs[c, C_BNEXT]
-                bs = mpi[o, MI_BATCH]
-                have = cs[c, C_BN]
-                got, gbytes, pfull, olimit, heap_n, seq = _receive(
-                    q, cs[c, C_OFF] + have, bs - have, have, cs[c, C_BBYTES], BATCH_PAYLOAD_BYTES, t, p,
-                    qpi, qpf, qs, qsf, tl, mi, mf, mfree, glock, whist, qpm_i, qpm_f, it, gq, ht, hs, hv, heap_n, seq)
-                cs[c, C_BN] = have + got
-                cs[c, C_BBYTES] += gbytes
-                if pfull or have + got == bs:
-                    inv_c = c
-                if olimit or not (got > 0 or pfull):
-                    stop = True
-            else:
-                if poller:
-                    nmax = mpi[o, MI_BATCH]
-                    capb = BATCH_PAYLOAD_BYTES
-                else:
-                    capb = NO_CAP
-                got, gbytes, pfull, olimit, heap_n, seq = _receive(
-                    q, cs[c, C_OFF], nmax, 0, 0, capb, t, p, qpi, qpf, qs, qsf, tl, mi, mf, mfree, glock, whist, qpm_i, qpm_f, it, gq, ht, hs, hv, heap_n, seq)
-                if got == 0:
-                    break
-                _idle_unlink(cs, qs, q, c)
-                cs[c, C_TOKEN] += 1
-                cs[c, C_BN] = got
-                cs[c, C_BBYTES] = gbytes
-                if not poller:
-                    # a worker: PROC and WERR draws per message; BATCH_DONE after them all
-                    total = 0.0
-                    off = cs[c, C_OFF]
-                    er = wpf[o, WF_ERR]
-                    for k in range(off, off + got):
-                        total += mdraws[kp, mcur[kp]]
-                        mcur[kp] += 1
-                        u = mdraws[kp + 1, mcur[kp + 1]]
-                        mcur[kp + 1] += 1
-                        it[k, IT_ERR] = 1 if u < er else 0
-                    cs[c, C_STATE] = CS_BUSY
-                    wbusy[o] += 1
-                    if wbusy[o] > wpm[p, o, WP_BUSY_MAX]:
-                        wpm[p, o, WP_BUSY_MAX] = wbusy[o]
-                    heap_n, seq, free_n = _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n,
-                                                      t + total / 1000.0, K_BATCH_DONE, c, 0)
-                elif mpf[o, MF_WINDOW] == 0.0 or pfull or got == nmax:
-                    inv_c = c
-                else:
-                    cs[c, C_STATE] = CS_BATCHING
-                    _link_after(cs, c, qs[q, QS_BAT_TAIL], C_BPREV, C_BNEXT, qs, q, QS_BAT_HEAD, QS_BAT_TAIL)
-                    heap_n, seq, free_n = _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n,
-                                                      t + mpf[o, MF_WINDOW], K_WINDOW_END, c,
-                                                      cs[c, C_TOKEN])
-                if olimit:
-                    stop = True
-
-            if inv_c >= 0:
-                # ---- invoke the mapping's function with the poller's batch
-                c = inv_c
-                m = cs[c, C_OWNER]
-                fm = mpi[m, MI_FN]
-                if cs[c, C_STATE] == CS_BATCHING:
-                    _unlink(cs, c, C_BPREV, C_BNEXT, qs, q, QS_BAT_HEAD, QS_BAT_TAIL)
-                bid = gq[GQ_BATCHES]
-                gq[GQ_BATCHES] = bid + 1
-                attempts += 1
-                heap_n, seq, free_n, rows_n, unres_used, ce, err, _d = pool_attempt(
-                    (t, fm, -1 - bid, 0, 0, 0, 0, 0, t, np.nan, 1, 0, True, p, t_end),
-                    (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
-                    fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, ht, hs, hv, stack_birth, stack_expire,
-                    draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf)
-                if ce >= 0:
-                    ei[ce, E_ID] = c
-                    ei[ce, E_INV] = 1 if err else 0
-                    cs[c, C_STATE] = CS_BUSY
-                    ms[m, MS_RUNNING] += 1
-                    mpm[p, m, MP_INVOKED] += 1
-                    if ms[m, MS_RUNNING] > mpm[p, m, MP_CONC_MAX]:
-                        mpm[p, m, MP_CONC_MAX] = ms[m, MS_RUNNING]
-                else:
-                    mpm[p, m, MP_THROTTLED] += 1  # abandoned: its messages stay in flight
-                    heap_n, seq, free_n = _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
-            if stop:
-                break
+        # ---- the offer the event left (or the one a previous call stopped in)
+        c, o, status, which = offer(t, p, c, o, consts, pa, qa)
         if status != DONE:
             break
-        if pend_scale >= 0:
-            heap_n, seq, free_n = _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n,
-                                              t + SCALE_TICK_S, K_SCALE, pend_scale, 0)
-            pend_scale = -1
-        pend_q = -1
 
-    g[G_HEAP_N] = heap_n
-    g[G_SEQ] = seq
-    g[G_FREE_N] = free_n
-    g[G_ROWS_N] = rows_n
-    g[G_UNRES_USED] = unres_used
-    g[G_ATTEMPTS] = attempts
-    gq[GQ_PEND_Q] = pend_q
-    gq[GQ_PEND_PHASE] = phase
-    gq[GQ_PEND_CUR] = cur_c
-    gq[GQ_PEND_SCALE] = pend_scale
+    g[G_HEAP_N], g[G_SEQ], g[G_FREE_N], g[G_ROWS_N], g[G_UNRES_USED], g[G_ATTEMPTS] = c
+    gq[GQ_PEND_Q], gq[GQ_PEND_PHASE], gq[GQ_PEND_CUR], gq[GQ_PEND_SCALE] = o
     gqf[GQF_PEND_T] = t
     return status, i, which

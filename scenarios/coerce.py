@@ -52,7 +52,7 @@ def build(cls: type, data: Any, path: str, problems: Problems) -> Any:
     for f in fields:
         if f.name not in data:
             continue
-        value = convert(types[f.name], data[f.name], key(path, f.name), problems)
+        value = convert(types[f.name], data[f.name], key(path, f.name), problems, f.metadata.get("words", ()))
         if value is not _FAIL:
             kwargs[f.name] = value
     return cls(**kwargs)
@@ -68,15 +68,19 @@ def _unknown_key(k: Any, names: list) -> str:
     return f"{text}; allowed keys: {', '.join(names)}"
 
 
-def convert(tp: Any, value: Any, path: str, problems: Problems) -> Any:
-    """`value` converted to type `tp`, or _FAIL after recording why it cannot be."""
+def convert(tp: Any, value: Any, path: str, problems: Problems, words: tuple = ()) -> Any:
+    """`value` converted to type `tp`, or _FAIL after recording why it cannot be; `words`: the
+    strings a `Union` of a number and str allows (a field's metadata, e.g. ("auto",))."""
     origin = typing.get_origin(tp)
     if tp is Any:
         return copy.deepcopy(value)
     if origin is Union:
-        inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None:
+        args = typing.get_args(tp)
+        inner = [a for a in args if a is not type(None)]
+        if value is None and type(None) in args:
             return None
+        if len(inner) > 1:
+            return _convert_either(inner, value, path, problems, words)
         return convert(inner[0], value, path, problems)
     if dataclasses.is_dataclass(tp):
         if value is not None and not isinstance(value, Mapping):
@@ -136,6 +140,34 @@ _WITH_UNIT = re.compile(r"\s*([-+]?\d[\d_,]*(?:\.\d+)?)\s*[A-Za-zµ%/]+\s*")  # 
 _EXPECTED = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
 
 
+def _convert_either(types: list, value: Any, path: str, problems: Problems, words: tuple = ()) -> Any:
+    """`value` as the first of the scalar `types` it fits (bool, str, int, float), where str,
+    when `words` are given, means one of them (`Union[float, int, str]` with words ("auto",):
+    a number or 'auto'; int is there only for OmegaConf, whose unions take no int as a float);
+    else _FAIL after recording why, with a "did you mean" for a misspelt word."""
+    for tp in types:
+        if tp is str and words:
+            if isinstance(value, str) and value in words:
+                return value
+        elif value is not None:
+            ok = _scalar(tp, value)
+            if ok is not _FAIL:
+                return ok
+    kinds = [tp for tp in types if not (tp is str and words) and not (tp is int and float in types)]
+    expected = " or ".join([_EXPECTED.get(tp, getattr(tp, "__name__", str(tp))) for tp in kinds]
+                           + [repr(w) for w in words])
+    if value is None:
+        problems.broken(path, f"must not be null; expected {expected}")
+        return _FAIL
+    close = difflib.get_close_matches(value.strip().lower(), words, n=1, cutoff=0.6) if isinstance(value, str) else []
+    if close:
+        got = f"{describe(value)} (did you mean {close[0]!r}?)"
+    else:
+        got = _got(next((tp for tp in kinds if tp in (int, float)), kinds[0] if kinds else str), value)
+    problems.broken(path, f"expected {expected}, got {got}")
+    return _FAIL
+
+
 def _convert_scalar(tp: Any, value: Any, path: str, problems: Problems) -> Any:
     expected = _EXPECTED.get(tp, getattr(tp, "__name__", str(tp)))
     if value is None:
@@ -144,6 +176,12 @@ def _convert_scalar(tp: Any, value: Any, path: str, problems: Problems) -> Any:
     ok = _scalar(tp, value)
     if ok is not _FAIL:
         return ok
+    problems.broken(path, f"expected {expected}, got {_got(tp, value)}")
+    return _FAIL
+
+
+def _got(tp: Any, value: Any) -> str:
+    """`value` described for a message saying it is not a `tp`, with a hint where one helps."""
     value = _plain(value)
     got = describe(value)
     if isinstance(value, str) and tp in (int, float) and _looks_numeric(value):
@@ -154,8 +192,7 @@ def _convert_scalar(tp: Any, value: Any, path: str, problems: Problems) -> Any:
         got = f"{got}, which is not a whole number"
     elif tp is float and isinstance(value, float):
         got = f"{got}; numbers must be finite"
-    problems.broken(path, f"expected {expected}, got {got}")
-    return _FAIL
+    return got
 
 
 def _is_bool(value: Any) -> bool:

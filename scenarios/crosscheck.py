@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
+from scenarios.addresses import TRAFFIC_TARGET, check_address, parse, references, resource
 from scenarios.dists import check_increasing
 from scenarios.errors import Problems
 from scenarios.messaging import (
@@ -16,7 +16,7 @@ from scenarios.messaging import (
     EB_PUT_EVENTS_PER_S_OTHER,
     SQS_MAX_MESSAGE_BYTES,
 )
-from scenarios.messaging_check import check_messaging, check_on_failure, missing
+from scenarios.messaging_check import check_messaging, check_on_failure
 from scenarios.rules import (
     ACCOUNT_CONCURRENCY_MAX,
     ACCOUNT_CONCURRENCY_WARN,
@@ -27,9 +27,8 @@ from scenarios.rules import (
     SNS_MAX_MESSAGE_BYTES,
     PROBABILITY_SUM_TOLERANCE,
     SYNC_PAYLOAD_BYTES,
-    TARGET_KINDS,
 )
-from scenarios.schema import AsyncConfig, Function, Message, Retries, Scenario, SimSettings, Traffic
+from scenarios.schema import AsyncConfig, Function, Message, Retries, Scenario, Traffic
 from scenarios.slo import check_slo
 from scenarios.names import name_problem
 from scenarios.yamlpath import index, is_within, key, num
@@ -75,24 +74,26 @@ def check_references(s: Scenario, problems: Problems) -> None:
 
 # A window costs tens of µs of Python, SimPy and a kernel call whatever happens in it (docs/DESIGN.md
 # §2), and outcomes do not depend on its length: past 10^7 windows that overhead alone is minutes
-# (a warning), past 10^8 most of an hour (refused).
+# (a warning), past 10^8 most of an hour (refused). `auto` (the default) sizes windows by the
+# items they carry, so it never makes more windows than the run has items (sim.engine.clock).
 WINDOWS_WARN = 10**7
 WINDOWS_MAX = 10**8
-DEFAULT_WINDOW_S = SimSettings().window_s  # this check is about windows shorter than the default
+ORDINARY_WINDOW_S = 1.0  # this check is about windows shorter than 1 s; longer ones are never too many
 
 
 def _check_windows(s: Scenario, problems: Problems) -> None:
     if problems.is_broken("sim.window_s") or problems.has("sim.window_s") or problems.has("duration_s"):
         return
-    if not (0 < s.sim.window_s < DEFAULT_WINDOW_S and s.duration_s > 0):
+    w = s.sim.window_s
+    if w == "auto" or not (0 < w < ORDINARY_WINDOW_S and s.duration_s > 0):
         return  # a long run with ordinary windows is bounded by its per-period memory (sim.engine.budget)
-    windows = s.duration_s / s.sim.window_s
+    windows = s.duration_s / w
     if windows <= WINDOWS_WARN:
         return
     fit = s.duration_s / WINDOWS_WARN
-    text = (f"{num(s.sim.window_s)} s windows make {windows:.3g} windows over duration_s {num(s.duration_s)}; each"
-            f" costs tens of µs whatever it holds, and outcomes do not depend on window_s: use {fit:.3g} s or more"
-            f" (the default is 1 s)")
+    text = (f"{num(w)} s windows make {windows:.3g} windows over duration_s {num(s.duration_s)}; each"
+            f" costs tens of µs whatever it holds, and outcomes do not depend on window_s: use auto (the"
+            f" default: windows sized for speed) or {fit:.3g} s or more")
     if windows > WINDOWS_MAX:
         problems.add("sim.window_s", text)
     else:
@@ -199,7 +200,8 @@ def _check_traffic(s: Scenario, i: int, t: Traffic, seen: Dict[str, int], proble
     if t.name in seen:
         problems.add(key(path, "name"), f"duplicate traffic name {t.name!r} (also traffic[{seen[t.name]}])")
     seen.setdefault(t.name, i)
-    kind = _check_target(s, t.target, key(path, "target"), problems)
+    address = check_address(s, t.target, TRAFFIC_TARGET, key(path, "target"), problems)
+    kind = None if address is None else address.kind
     size_path = key(key(path, "message"), "size_bytes")
     if kind == "function" and t.invocation in _PAYLOAD_LIMITS:
         limit = _PAYLOAD_LIMITS[t.invocation]
@@ -239,12 +241,9 @@ def _set_keys(obj: Any, default: Any, skip: tuple = ()) -> list:
             if f.name not in skip and getattr(obj, f.name) != getattr(default, f.name)]
 
 
-def _fifo_target(s: Scenario, kind: str, name: str) -> bool:
-    if kind == "queue":
-        return s.queues[name].type == "fifo"
-    if kind == "topic":
-        return s.topics[name].type == "fifo"
-    return False
+def _fifo_target(s: Scenario, target: str) -> bool:
+    """Whether address `target` names a FIFO queue or topic."""
+    return getattr(resource(s, parse(target)), "type", None) == "fifo"
 
 
 def _has_within(problems: Problems, path: str) -> bool:
@@ -254,7 +253,7 @@ def _has_within(problems: Problems, path: str) -> bool:
 
 def _check_ignored(s: Scenario, t: Traffic, kind: str, path: str, problems: Problems) -> None:
     """Settings of traffic source `t` that its target would ignore: each an error, naming what to do."""
-    name = t.target.split(":", 1)[1]
+    name = parse(t.target).name
     target = f"{kind} target {name!r}"
     if kind != "function" and t.invocation == "async":
         problems.add(key(path, "invocation"),
@@ -274,7 +273,7 @@ def _check_ignored(s: Scenario, t: Traffic, kind: str, path: str, problems: Prob
         problems.add(rp, f"{', '.join(retries)} shape the waits between attempts, and max_attempts 1 allows none"
                          " (set max_attempts above 1, or remove them)")
     gp = key(key(path, "message"), "groups")
-    if t.message.groups > 1 and not _fifo_target(s, kind, name) and not _has_within(problems, gp):
+    if t.message.groups > 1 and not _fifo_target(s, t.target) and not _has_within(problems, gp):
         problems.add(gp,
                      f"{t.message.groups} message groups: groups apply to FIFO queues and topics only, and the"
                      f" {target} is not one (remove `groups`, or target a queue or topic of type fifo)")
@@ -292,11 +291,7 @@ def _check_ignored(s: Scenario, t: Traffic, kind: str, path: str, problems: Prob
 
 def _async_callers(s: Scenario) -> set:
     """The functions something invokes asynchronously: async traffic, SNS lambda subscriptions, EventBridge rules."""
-    names = {t.target.split(":", 1)[1] for t in s.traffic
-             if t.invocation == "async" and t.target.startswith("function:")}
-    names |= {sub.endpoint for topic in s.topics.values() for sub in topic.subscriptions if sub.protocol == "lambda"}
-    names |= {tg.target.split(":", 1)[1] for bus in s.buses.values() for rule in bus.rules.values()
-              for tg in rule.targets if tg.target.startswith("function:")}
+    names = {r.address.name for r in references(s) if r.asynchronous}
     return names
 
 
@@ -315,37 +310,9 @@ def _check_async_settings(s: Scenario, problems: Problems) -> None:
                          " EventBridge rule target); remove them, or add such a caller")
 
 
-def _check_target(s: Scenario, target: str, path: str, problems: Problems) -> Optional[str]:
-    """The target's kind if it names something defined, else None (after reporting why)."""
-    if not target:
-        problems.add(path, "is required: function:NAME, queue:NAME, topic:NAME or bus:NAME")
-        return None
-    if ":" not in target:
-        kinds = [k for k, d in _defined(s).items() if target in d]
-        hint = f" (did you mean '{kinds[0]}:{target}'?)" if kinds else ""
-        problems.add(path, f"malformed target {target!r}; expected KIND:NAME such as function:NAME{hint}")
-        return None
-    kind, name = target.split(":", 1)
-    if kind not in TARGET_KINDS:
-        close = difflib.get_close_matches(kind, TARGET_KINDS, n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        problems.add(path, f"unknown target kind {kind!r}{hint}; supported: {', '.join(TARGET_KINDS)}")
-        return None
-    defined = _defined(s)[kind]
-    if name not in defined:
-        problems.add(path, missing(_WHAT[kind], name, defined))
-        return None
-    return kind
-
-
-_WHAT = {"function": "function", "queue": "queue", "topic": "topic", "bus": "bus"}
 _MESSAGE_LIMITS = {"queue": ("an SQS message", SQS_MAX_MESSAGE_BYTES),
                    "topic": ("an SNS message", SNS_MAX_MESSAGE_BYTES),
                    "bus": ("a PutEvents entry", EB_MAX_ENTRY_BYTES)}
-
-
-def _defined(s: Scenario) -> Dict[str, dict]:
-    return {"function": s.functions, "queue": s.queues, "topic": s.topics, "bus": s.buses}
 
 
 def _check_attributes(message: Message, path: str, problems: Problems) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from scenarios.schema import Dist
+from scenarios.common import Dist
 
 # SQS quotas and defaults (docs/FACTS.md "SQS and the Lambda event source mapping";
 # sqs-visibility-timeout.md, quotas-messages.html, quotas).

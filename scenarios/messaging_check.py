@@ -5,11 +5,11 @@ pairing rules. Filter policies and event patterns are checked by the builder
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Dict, Optional
-from urllib.parse import urlsplit
 
+from scenarios.addresses import (EXTERNAL, ON_FAILURE, RULE_TARGET, SUBSCRIPTION_PROTOCOLS, check_address,
+                                 check_reference)
 from scenarios.errors import Problems
 from scenarios.messaging import (
     EB_MAX_RULES,
@@ -42,9 +42,6 @@ _BUS_NAME = re.compile(r"[.\-_A-Za-z0-9]+")
 RULE_NAME_MAX = 64
 _RULE_NAME = re.compile(r"[.\-_A-Za-z0-9]+")
 _PLAIN = re.compile(r"[A-Za-z0-9_-]+")
-# An email endpoint: one @, something before it, a dotted domain after it, no spaces (a sanity
-# check, not RFC 5322; SNS sends a confirmation message to the address).
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 
 def sqs_sns_name_problem(what: str, name: str, fifo: bool, limit: int) -> Optional[str]:
@@ -78,43 +75,12 @@ def rule_name_problem(name: str) -> Optional[str]:
     return name_problem("rule", name, _RULE_NAME, "letters, digits, '.', '-' and '_'", RULE_NAME_MAX)
 
 
-def https_url_problem(url: str) -> Optional[str]:
-    """Why `url` is not an https:// URL with a host, or None."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError as e:
-        return f"{url!r} is not a URL ({e})"
-    if parts.scheme.lower() == "http":
-        return f"{url!r} is an http:// URL; this endpoint takes https:// (plain HTTP subscriptions are not simulated)"
-    if parts.scheme.lower() != "https" or not host or any(c.isspace() for c in url):
-        return f"{url!r} is not an https:// URL such as https://example.com/hook"
-    return None
-
-
-def email_problem(address: str) -> Optional[str]:
-    """Why `address` is not an email address, or None."""
-    if not _EMAIL.fullmatch(address):
-        return f"{address!r} is not an email address such as ops@example.com"
-    return None
-
-
-def missing(what: str, name: str, defined) -> str:
-    """`queue 'ordrs' is not defined (did you mean 'orders'?); defined queues: orders, dlq`."""
-    names = list(defined)
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    plural = what + ("es" if what.endswith("s") else "s")
-    return f"{what} {name!r} is not defined{hint}; defined {plural}: {', '.join(names) if names else 'none'}"
-
-
 def check_messaging(s: Scenario, problems: Problems) -> None:
     """Every cross-field problem of the messaging sections."""
     _check_queues(s, problems)
     _check_mappings(s, problems)
     for name, fleet in s.worker_fleets.items():
-        if fleet.queue not in s.queues:
-            problems.add(key(key("worker_fleets", name), "queue"), missing("queue", fleet.queue, s.queues))
+        check_reference(s, "queue", fleet.queue, key(key("worker_fleets", name), "queue"), problems)
     _check_topics(s, problems)
     _check_buses(s, problems)
 
@@ -131,9 +97,9 @@ def _check_queues(s: Scenario, problems: Problems) -> None:
         if dlq is None:
             continue
         p = key(path, "dead_letter_queue")
-        if dlq not in s.queues:
-            problems.add(p, missing("queue", dlq, s.queues))
-        elif dlq == name:
+        if not check_reference(s, "queue", dlq, p, problems):
+            continue
+        if dlq == name:
             problems.add(p, "a queue cannot be its own dead-letter queue")
         elif s.queues[dlq].type != q.type:
             problems.add(p, f"{q.type} queue {name!r} needs a {q.type} dead-letter queue; {dlq!r} is {s.queues[dlq].type}")
@@ -158,10 +124,8 @@ def _dlq_loop(queues: Dict[str, Queue], start: str) -> Optional[list]:
 def _check_mappings(s: Scenario, problems: Problems) -> None:
     for i, m in enumerate(s.event_source_mappings):
         path = index("event_source_mappings", i)
-        if m.function not in s.functions:
-            problems.add(key(path, "function"), missing("function", m.function, s.functions))
-        if m.source not in s.queues:
-            problems.add(key(path, "source"), missing("queue", m.source, s.queues))
+        check_reference(s, "function", m.function, key(path, "function"), problems)
+        if not check_reference(s, "queue", m.source, key(path, "source"), problems):
             continue
         q = s.queues[m.source]
         if q.type == "fifo":
@@ -193,11 +157,9 @@ def _check_outages(outages, path: str, problems: Problems) -> None:
 
 
 def _check_dlq_ref(s: Scenario, dlq: Optional[str], want_type: Optional[str], path: str, problems: Problems) -> None:
-    if dlq is None:
+    if dlq is None or not check_reference(s, "queue", dlq, path, problems):
         return
-    if dlq not in s.queues:
-        problems.add(path, missing("queue", dlq, s.queues))
-    elif want_type is not None and s.queues[dlq].type != want_type:
+    if want_type is not None and s.queues[dlq].type != want_type:
         problems.add(path, f"needs a {want_type} queue; {dlq!r} is {s.queues[dlq].type}")
 
 
@@ -212,20 +174,17 @@ def _check_topics(s: Scenario, problems: Problems) -> None:
             ep = key(p, "endpoint")
             if topic.type == "fifo" and sub.protocol != "sqs":
                 problems.add(key(p, "protocol"), f"FIFO topics deliver to SQS queues only, not {sub.protocol!r}")
-            if sub.protocol == "sqs":
-                if sub.endpoint not in s.queues:
-                    problems.add(ep, missing("queue", sub.endpoint, s.queues))
-                elif topic.type == "standard" and s.queues[sub.endpoint].type == "fifo":
+            kind = SUBSCRIPTION_PROTOCOLS.get(sub.protocol)
+            if kind in EXTERNAL:
+                if not sub.endpoint:
+                    problems.add(ep, f"is required: the {'URL' if kind == 'https' else 'address'} of the endpoint")
+                else:
+                    endpoint_problem = EXTERNAL[kind](sub.endpoint)
+                    if endpoint_problem:
+                        problems.add(ep, f"{endpoint_problem} (protocol {sub.protocol})")
+            elif kind is not None and check_reference(s, kind, sub.endpoint, ep, problems):
+                if kind == "queue" and topic.type == "standard" and s.queues[sub.endpoint].type == "fifo":
                     problems.add(ep, f"a standard topic cannot deliver to FIFO queue {sub.endpoint!r}")
-            elif sub.protocol == "lambda":
-                if sub.endpoint not in s.functions:
-                    problems.add(ep, missing("function", sub.endpoint, s.functions))
-            elif not sub.endpoint:
-                problems.add(ep, f"is required: the {'URL' if sub.protocol == 'https' else 'address'} of the endpoint")
-            elif sub.protocol in _ENDPOINT_CHECKS:
-                endpoint_problem = _ENDPOINT_CHECKS[sub.protocol](sub.endpoint)
-                if endpoint_problem:
-                    problems.add(ep, f"{endpoint_problem} (protocol {sub.protocol})")
             if sub.filter_policy is None and sub.filter_policy_scope != "MessageAttributes":
                 problems.add(key(p, "filter_policy_scope"),
                              f"{sub.filter_policy_scope} applies to a filter_policy, and this subscription has none"
@@ -265,37 +224,13 @@ def _check_buses(s: Scenario, problems: Problems) -> None:
 
 
 def _check_rule_target(s: Scenario, target: str, path: str, problems: Problems) -> None:
-    kind, sep, name = target.partition(":")
-    if not sep or not name:
-        problems.add(path, f"malformed target {target!r}; expected function:NAME, queue:NAME or https:URL")
-    elif kind == "function":
-        if name not in s.functions:
-            problems.add(path, missing("function", name, s.functions))
-    elif kind == "queue":
-        if name not in s.queues:
-            problems.add(path, missing("queue", name, s.queues))
-        elif s.queues[name].type == "fifo":
-            problems.add(path, f"FIFO queue {name!r} needs a message group id per target; use a standard queue")
-    elif kind == "http":
-        problems.add(path, f"{https_url_problem(target)} (an API destination)")
-    elif kind != "https":
-        problems.add(path, f"unknown target kind {kind!r}; supported: function, queue, https")
-    else:
-        url_problem = https_url_problem(target)
-        if url_problem:
-            problems.add(path, f"{url_problem} (an API destination)")
-
-
-_ENDPOINT_CHECKS = {"https": https_url_problem, "email": email_problem}
+    address = check_address(s, target, RULE_TARGET, path, problems)
+    if address is not None and address.kind == "queue" and s.queues[address.name].type == "fifo":
+        problems.add(path, f"FIFO queue {address.name!r} needs a message group id per target; use a standard queue")
 
 
 def check_on_failure(s: Scenario, on_failure: str, path: str, problems: Problems) -> None:
     """An async invocation's on-failure destination: queue:NAME."""
-    kind, sep, name = on_failure.partition(":")
-    if kind != "queue" or not sep:
-        problems.add(path, f"{on_failure!r}: supported destinations are queue:NAME")
-    elif name not in s.queues:
-        problems.add(path, missing("queue", name, s.queues))
-    elif s.queues[name].type == "fifo":
-        problems.add(path, f"Lambda destinations must be standard queues; {name!r} is FIFO")
-
+    address = check_address(s, on_failure, ON_FAILURE, path, problems)
+    if address is not None and s.queues[address.name].type == "fifo":
+        problems.add(path, f"Lambda destinations must be standard queues; {address.name!r} is FIFO")

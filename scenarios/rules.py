@@ -279,8 +279,6 @@ ARRIVALS_PARAMS = {
 ARRIVALS_REQUIRED = {"constant": "rate_per_s", "poisson": "rate_per_s", "diurnal": "rate_per_s",
                      "steps": "steps", "trace": "file"}
 
-# Traffic target kinds.
-TARGET_KINDS = ("function", "queue", "topic", "bus")
 # SNS publish and EventBridge PutEvents entry sizes (docs/FACTS.md: 256 KB messages and entries).
 SNS_MAX_MESSAGE_BYTES = 256 * 1024
 EB_MAX_ENTRY_BYTES = 256 * 1024

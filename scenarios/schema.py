@@ -8,35 +8,14 @@ Every field carries its unit in its name. Defaults are AWS's own where AWS has o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
+# Dist lives in scenarios.common (the service modules use it too); the services' dataclasses
+# live in their own modules. All are re-exported here: `from scenarios.schema import Queue` works.
+from scenarios.common import DIST_PARAMS, Dist  # noqa: F401
+from scenarios.messaging import Bus, EventSourceMapping, EventTemplate, Queue, Topic, WorkerFleet  # noqa: F401
 from scenarios.slo import Slo
-
-# Distribution kinds and the parameters each takes (docs/DESIGN.md §5).
-DIST_PARAMS: Dict[str, tuple] = {
-    "fixed": ("value",),
-    "exponential": ("mean",),
-    "lognormal": ("median", "p99", "mu", "sigma"),  # either {median, p99} or {mu, sigma}
-    "uniform": ("low", "high"),
-    "empirical": ("file", "column"),
-}
-
-
-@dataclass
-class Dist:
-    """A probability distribution over a non-negative quantity; the unit is the field name's."""
-
-    dist: str = "fixed"
-    value: Optional[float] = None
-    mean: Optional[float] = None
-    median: Optional[float] = None
-    p99: Optional[float] = None
-    mu: Optional[float] = None
-    sigma: Optional[float] = None
-    low: Optional[float] = None
-    high: Optional[float] = None
-    file: Optional[str] = None  # CSV or parquet; relative paths resolve against the scenario file or CWD
-    column: Optional[str] = None  # column of `file` (default: the first column)
+from scenarios.vpc import Flow, TransitGateway, Vpc
 
 
 @dataclass
@@ -175,7 +154,11 @@ class Record:
 
 @dataclass
 class SimSettings:
-    window_s: float = 1.0  # data-plane window; outcomes do not depend on it
+    # Data-plane window, seconds > 0, or "auto": the clock sizes each window for speed
+    # (sim.engine.clock: about AUTO_WINDOW_ITEMS items per window). Outcomes do not depend on it.
+    # The only string allowed is "auto" (the metadata's words; scenarios.coerce); int is in the
+    # Union for OmegaConf.structured, whose unions take no int as a float.
+    window_s: Union[float, int, str] = field(default="auto", metadata={"words": ("auto",)})
     progress: bool = True  # progress bar over simulated time (CLI)
     # Memory a run may use, in MB; null: 80 % of the memory available when it starts
     # (sim.engine.budget estimates a run's need before it starts and refuses what exceeds this).
@@ -214,17 +197,3 @@ class Scenario:
     # Service level objectives (scenarios/slo.py): lines in the report, a check on the terminal
     slo: Slo = field(default_factory=Slo)
 
-
-# The messaging services' dataclasses (they use Dist, so they live in their own module and
-# are imported here, after Dist, for the type hints above).
-from scenarios.messaging import (  # noqa: E402
-    Bus,
-    EventSourceMapping,
-    EventTemplate,
-    Queue,
-    Topic,
-    WorkerFleet,
-)
-
-# At the end: scenarios.vpc uses Dist from this module (the package imports this one first).
-from scenarios.vpc import Flow, TransitGateway, Vpc  # noqa: E402

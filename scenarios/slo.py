@@ -22,11 +22,11 @@ burn rates. Ranges are in `scenarios.rules.RANGES`; names are checked by `check_
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, Optional
+from typing import Any, Dict, Optional
 
-if TYPE_CHECKING:  # pragma: no cover
-    from scenarios.errors import Problems
-    from scenarios.schema import Scenario
+from scenarios.addresses import check_reference
+from scenarios.errors import Problems
+from scenarios.yamlpath import key
 
 
 @dataclass
@@ -53,12 +53,8 @@ class Slo:
     queues: Dict[str, QueueSlo] = field(default_factory=dict)
 
 
-def check_slo(s: "Scenario", problems: "Problems") -> None:
-    """Every objective must name a function or queue of the scenario."""
-    from scenarios.messaging_check import missing
-    from scenarios.yamlpath import key
-
-    for section, defined, what in (("functions", s.functions, "function"), ("queues", s.queues, "queue")):
+def check_slo(s: Any, problems: Problems) -> None:
+    """Every objective must name a function or queue of scenario `s` (a Scenario)."""
+    for section, kind in (("functions", "function"), ("queues", "queue")):
         for name in getattr(s.slo, section):
-            if name not in defined:
-                problems.add(key(key("slo", section), name), missing(what, name, defined))
+            check_reference(s, kind, name, key(key("slo", section), name), problems)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from scenarios.schema import Dist
+from scenarios.common import Dist
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 

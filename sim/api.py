@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from scenarios import to_dict
 from scenarios.load import check_scenario
@@ -12,24 +12,22 @@ from scenarios.yamlpath import show
 from sim.builder import build
 from sim.output.report_format import duration_text
 from sim.engine import Engine
-
-# summary.json's service sections, in order (docs/DESIGN.md §5); a section appears when a
-# component of the run reports it.
-SECTIONS = ("functions", "queues", "event_source_mappings", "worker_fleets", "topics", "buses")
+from sim.registry import SECTIONS
 
 
 def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book: Any = None,
              base_dir: Optional[Path] = None, progress: Optional[bool] = None,
-             sample_all: bool = False) -> Result:
+             sample_all: bool = False, before_clock: Optional[Callable[[Any], Any]] = None) -> Result:
     """Run `scenario` (dict, DictConfig or Scenario); write the run's files when `out_dir` is given.
 
     Omitted keys take the same defaults as the CLI; the price book is the scenario Region's
     (`configs/pricing/REGION.yaml`) unless `price_book` gives one. `progress` shows a bar
     over simulated time (default: the scenario's `sim.progress`, only when stderr is a
-    terminal).
+    terminal). `before_clock(scenario)` runs after the world is built and before the clock
+    starts: `sim.simulate` compiles the run's kernels there (sim.engine.warmup), so that none
+    compiles inside the run.
     """
     from sim.billing.run_bill import bill_run, price_book_for
-    from sim.network.flows import run_flows
 
     sc, checked = check_scenario(scenario, base_dir=base_dir)
     book = price_book_for(sc, price_book)
@@ -42,15 +40,8 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     # parts of the run that do nothing are warnings; a run where nothing can happen is an error
     warnings = [f"{show(p)}: {m}" for p, m in checked] + check_world(sc, world.sources)
     print_warnings(warnings)
-    # every kernel the run calls is compiled (or loaded from numba's cache) before the clock
-    # starts, with one line when that takes a while: never a silent stall inside the run,
-    # never in requests_per_wall_s
-    from sim.engine.warmup import compile_kernels
-
-    warm = compile_kernels(sc)
-    if warm.compiled:
-        logging.getLogger("cloudtwin").info("compiled kernels %s in %.1f s", ", ".join(warm.cold), warm.wall_s)
-    vpc = run_flows(sc, base_dir) if sc.vpcs else None  # VPC flows: judged in bulk, independent of the engine
+    if before_clock is not None:
+        before_clock(sc)
     # the guard stops a run whose backlog outgrows the memory budget
     engine = Engine(world.components, sc.duration_s, sc.sim.window_s, guard=MemoryGuard.for_run(sc))
     bar = _progress_bar(sc, progress, need.expected_requests)
@@ -75,13 +66,11 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
         "requests_simulated": requests,
         "requests_per_wall_s": requests / wall_s if wall_s > 0 else None,
     }
-    for section in SECTIONS:
+    for section in SECTIONS:  # the registry's services, in order; a section appears when a component reports it
         for c in world.components:
             part = c.summary_sections().get(section)
             if part is not None:
                 summary.setdefault(section, {}).update(part)
-    if vpc is not None:
-        summary["vpcs"] = vpc.summary
     summary["cost_usd"] = bill.cost_usd
     if warnings:  # quota warnings and sim.output.emptiness; only when there are some (sweeps gather scalars)
         summary["warnings"] = warnings
@@ -97,10 +86,9 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
         summary=summary,
         metrics=metrics,
         costs=pl.DataFrame(bill.lines, schema=COST_SCHEMA),
-        requests=world.account.requests(),
         config=to_dict(sc),
         out_dir=Path(out_dir) if out_dir is not None else None,
-        flow_logs=vpc.flow_logs if vpc is not None else None,
+        **world.outputs(),  # the sampled requests, flow logs … (sim.registry.HOSTS)
     )
     if out_dir is not None:
         from sim.output.writers import write_run

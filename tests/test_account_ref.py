@@ -11,7 +11,7 @@ import pytest
 
 from kernels.ref.account import (K_FUNCTION, K_QUEUE, K_UNIT, AccountParams, CallParams, EndpointParams,
                                  K_ENDPOINT, simulate_account_ref)
-from kernels.ref.fanout import sns_params
+from sim.messaging.fanout_state import sns_params
 from kernels.ref.lambda_pool import ERROR, OK, THROTTLED, TIMEOUT
 from tests.test_queue_ref import fleet_params, mapping_params, pool_params, queue_params
 

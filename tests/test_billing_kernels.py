@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from kernels.billing import (accrue_invocations, accrue_invocations_ref, billed_ms, billed_ms_ref, chunks_64kb,
-                             chunks_64kb_ref, lambda_request_units, lambda_request_units_ref, request_units_many)
+from kernels.billing import accrue_invocations, billed_ms, chunks_64kb, lambda_request_units, request_units_many
+from kernels.ref.billing import accrue_invocations_ref, billed_ms_ref, chunks_64kb_ref, lambda_request_units_ref
 
 from kernels import jit
 

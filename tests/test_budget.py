@@ -213,7 +213,7 @@ def test_window_end_caps_the_expected_items():
     assert 2.0 < t <= 2.0 + 1e-15  # the shortest window that still takes the burst: progress
 
 
-def busy(window_s: float) -> dict:
+def busy(window_s) -> dict:
     """Bursty traffic into a function, a topic fanning out to a queue, retries."""
     return {
         "name": "capped", "duration_s": 120, "seed": 9, "account": {"concurrency_limit": 50},
@@ -242,9 +242,11 @@ def test_capped_windows_change_no_outcome(monkeypatch):
     uncapped runs' at Δ = 1 s and Δ = 60 s."""
     ref = simulate(busy(1.0), progress=False)
     other = simulate(busy(60.0), progress=False)
+    auto = simulate(busy("auto"), progress=False)
     monkeypatch.setattr(sources, "MAX_WINDOW_ITEMS", 25)
     capped = simulate(busy(60.0), progress=False)
-    for r in (other, capped):
+    auto_capped = simulate(busy("auto"), progress=False)
+    for r in (other, capped, auto, auto_capped):
         assert without_wall(r.summary) == without_wall(ref.summary)
         assert r.requests.equals(ref.requests)
         assert r.metrics.equals(ref.metrics)
@@ -262,6 +264,45 @@ def test_the_cap_shortens_windows(monkeypatch):
     engine.run()
     # about (200·40 + 900·40 + 50·40) / 25 windows for `web` alone
     assert engine.windows > (200 * 40 + 900 * 40 + 50 * 40) / 25 * 0.8
+
+
+def test_automatic_windows_keep_the_cap(monkeypatch):
+    """`auto` sizes windows to carry 2**15 items (sim.engine.clock), yet the cap still shortens them."""
+    from sim.builder import build
+    from sim.engine import Engine
+
+    monkeypatch.setattr(sources, "MAX_WINDOW_ITEMS", 25)
+    sc = load_scenario(busy("auto"))
+    engine = Engine(build(sc).components, sc.duration_s, sc.sim.window_s)
+    engine.run()
+    assert engine.auto and engine.windows > (200 * 40 + 900 * 40 + 50 * 40) / 25 * 0.8
+
+
+def window_term(sc: dict) -> budget.Term:
+    terms = [t for t in budget.estimate(load_scenario(sc), writes=False).terms if "buffers of one window" in t.what]
+    assert len(terms) == 1
+    return terms[0]
+
+
+def test_the_estimate_counts_automatic_windows():
+    """`auto` windows carry at most AUTO_WINDOW_ITEMS arrivals (times what each becomes): at
+    10**9 requests/s that is 2**15, where 1 s windows are held to the 2**20 cap; a source with
+    fewer requests in the whole run than that counts them all."""
+    from sim.engine.clock import AUTO_WINDOW_ITEMS
+
+    huge = one_function(duration_s=10, sim={"window_s": "auto"})
+    huge["traffic"][0]["arrivals"]["rate_per_s"] = 1e9
+    assert window_term(huge).bytes == AUTO_WINDOW_ITEMS * budget.WINDOW_ITEM_BYTES
+    huge["sim"]["window_s"] = 1.0
+    assert window_term(huge).bytes == sources.MAX_WINDOW_ITEMS * budget.WINDOW_ITEM_BYTES
+    small = one_function(duration_s=60)  # 10 requests/s: 600 in all
+    del small["traffic"][0]["arrivals"]
+    small["traffic"][0]["arrivals"] = {"kind": "constant", "rate_per_s": 10}
+    assert load_scenario(small).sim.window_s == "auto"  # the default
+    assert window_term(small).bytes == 600 * budget.WINDOW_ITEM_BYTES
+    fan = busy("auto")  # the topic's publishes become 1 + 2 items (a queue and a function)
+    fan["duration_s"] = 3600
+    assert window_term(fan).bytes == (AUTO_WINDOW_ITEMS + 3 * AUTO_WINDOW_ITEMS) * budget.WINDOW_ITEM_BYTES
 
 
 # ---- billing.month_h ---------------------------------------------------------------------

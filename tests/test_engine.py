@@ -10,7 +10,7 @@ import pytest
 from sim import simulate
 
 
-def busy_scenario(window_s: float, seed: int = 3) -> dict:
+def busy_scenario(window_s, seed: int = 3) -> dict:
     """Everything at once: two functions sharing the unreserved pool, one reserved, a
     provisioned schedule, sync client retries, async throttles and errors, timeouts."""
     return {
@@ -49,7 +49,7 @@ def without_wall(summary: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def runs():
-    return {w: simulate(busy_scenario(w), sample_all=True) for w in (0.01, 1.0, 60.0)}
+    return {w: simulate(busy_scenario(w), sample_all=True) for w in (0.01, 1.0, 60.0, "auto")}
 
 
 def test_scenario_exercises_every_path(runs):
@@ -62,7 +62,7 @@ def test_scenario_exercises_every_path(runs):
     assert rows["provisioned"].any()
 
 
-@pytest.mark.parametrize("window_s", [0.01, 60.0])
+@pytest.mark.parametrize("window_s", [0.01, 60.0, "auto"])
 def test_outcomes_do_not_depend_on_the_window(runs, window_s):
     assert runs[window_s].requests.equals(runs[1.0].requests)
     assert without_wall(runs[window_s].summary) == without_wall(runs[1.0].summary)
@@ -131,3 +131,129 @@ def test_scaling_rate_worked_by_hand():
     assert conc[0] >= 1900 and conc[-2:] == [5000, 5000]
     thr = r.metrics.filter(pl.col("metric") == "Throttles").sort("time_s")["value"].to_list()
     assert all(x > 0 for x in thr[:4]) and thr[-1] == 0
+
+
+# ---- automatic windows (sim.window_s: auto, the default) ------------------------------------
+
+def sparse_scenario(window_s, duration_s: float, rate_per_s: float = 9.0) -> dict:
+    """The long, sparse study of the benchmark (tests/bench/test_bench_sparse.py), shorter."""
+    return {
+        "name": "sparse", "duration_s": duration_s, "seed": 5,
+        "functions": {"f": {"duration_ms": {"dist": "exponential", "mean": 2000},
+                            "init_ms": {"dist": "fixed", "value": 250},
+                            "idle_expiry_s": {"dist": "fixed", "value": 600}}},
+        "traffic": [{"name": "calls", "target": "function:f", "arrivals": {"kind": "poisson", "rate_per_s": rate_per_s}}],
+        "sim": {"window_s": window_s},
+    }
+
+
+def engine_of(scenario: dict):
+    from scenarios import load_scenario
+    from sim.builder import build
+    from sim.engine import Engine
+
+    sc = load_scenario(scenario)
+    return Engine(build(sc).components, sc.duration_s, sc.sim.window_s)
+
+
+def test_auto_is_the_default_and_sizes_windows_by_their_items():
+    """9 requests/s for 20,000 s: 180,000 arrivals, each carried twice (the source's batch and
+    the account's arrays), so windows of 2**15 items hold about 16,384 arrivals: 11 windows,
+    where 1 s windows make 20,000."""
+    from scenarios import load_scenario
+    from sim.engine.clock import AUTO_WINDOW_ITEMS
+
+    sc = sparse_scenario("auto", 20000)
+    del sc["sim"]
+    assert load_scenario(sc).sim.window_s == "auto"
+    engine = engine_of(sc)
+    engine.run()
+    assert engine.auto and engine.items_per_arrival() == 2.0
+    expected = 9 * 20000 / (AUTO_WINDOW_ITEMS / 2)
+    assert expected - 1 <= engine.windows <= expected + 2
+
+
+def test_auto_windows_end_at_control_events():
+    """A provisioned-concurrency schedule is a SimPy event: an automatic window ends at each."""
+    sc = sparse_scenario("auto", 20000)
+    sc["functions"]["f"]["provisioned_schedule"] = [{"at_s": 1000.5 * k, "count": k % 3} for k in range(1, 16)]
+    engine = engine_of(sc)
+    ends = []
+    engine.run(progress=ends.append)
+    assert all(1000.5 * k in ends for k in range(1, 16))
+    assert len(ends) <= 11 + 15 + 1
+
+
+@pytest.mark.parametrize("rate_per_s, duration_s", [(9.0, 20000), (0.01, 3600)])
+def test_auto_windows_change_no_outcome_of_a_sparse_run(rate_per_s, duration_s):
+    """The sparse study at auto (11 windows; or 1 for 36 requests in an hour) and at 1 s windows."""
+    auto = simulate(sparse_scenario("auto", duration_s, rate_per_s), sample_all=True)
+    fixed = simulate(sparse_scenario(1.0, duration_s, rate_per_s), sample_all=True)
+    assert auto.requests.height == auto.summary["requests_simulated"] > 10
+    assert auto.requests.equals(fixed.requests)
+    assert without_wall(auto.summary) == without_wall(fixed.summary)
+    assert auto.metrics.equals(fixed.metrics)
+
+
+def test_a_window_word_other_than_auto_is_refused_by_the_engine():
+    with pytest.raises(ValueError, match="'auto'"):
+        engine_of(sparse_scenario("auto", 10)).__class__([], 10.0, "fast")
+    with pytest.raises(ValueError, match="> 0"):
+        engine_of(sparse_scenario("auto", 10)).__class__([], 10.0, 0.0)
+
+
+@pytest.mark.parametrize("arrivals", [
+    {"kind": "poisson", "rate_per_s": 9.0},
+    {"kind": "constant", "rate_per_s": 2.5},
+    {"kind": "diurnal", "rate_per_s": 5.0, "peak_to_trough": 4.0, "peak_time_h": 3.0},
+    {"kind": "steps", "steps": [{"at_s": 0, "rate_per_s": 0}, {"at_s": 1000, "rate_per_s": 10},
+                                {"at_s": 2000, "rate_per_s": 0}, {"at_s": 5000, "rate_per_s": 1}]},
+])
+def test_a_source_knows_when_it_will_have_made_n_arrivals(arrivals):
+    """`horizon(t0, n)` inverts the expected count: n arrivals expected in [t0, horizon), and
+    infinity when fewer than n remain before the source's end."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from scenarios.schema import Traffic
+    from scenarios import load_scenario
+    from sim.traffic.arrivals import make_arrival_process
+
+    tr = load_scenario({"functions": {"f": {}}, "traffic": [{"target": "function:f", "arrivals": arrivals,
+                                                            "start_s": 100.0}]}).traffic[0]
+    assert isinstance(tr, Traffic)
+    p = make_arrival_process(tr, 10000.0, np.random.default_rng(0), Path("."))
+    total = p.expected_count(0.0, 10000.0)
+    for t0 in (0.0, 150.0, 1500.0, 2500.0, 7000.0):
+        for n in (1.0, 100.0, 5000.0):
+            h = p.horizon(t0, n)
+            if p.expected_count(t0, 10000.0) < n:
+                assert h == math.inf
+            else:
+                assert t0 < h <= 10000.0
+                assert p.expected_count(t0, h) == pytest.approx(n, rel=1e-6)
+    assert p.horizon(0.0, total * 1.01) == math.inf
+    assert p.horizon(10000.0, 1.0) == math.inf
+
+
+def test_a_trace_horizon_counts_rows(tmp_path):
+    """A trace's window to its n-th next row holds n rows; rows at one instant are never split."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from scenarios.schema import Arrivals, Traffic
+    from sim.traffic.arrivals import make_arrival_process
+
+    f = tmp_path / "t.csv"
+    f.write_text("t_s\n" + "\n".join(str(x) for x in [1.0, 2.0, 2.0, 2.0, 3.5, 7.0]) + "\n")
+    p = make_arrival_process(Traffic(name="t", target="function:f", arrivals=Arrivals(kind="trace", file=str(f))),
+                             10.0, np.random.default_rng(0), Path("."))
+    after = lambda t: math.nextafter(t, math.inf)  # noqa: E731
+    assert p.horizon(0.0, 1) == after(1.0)  # [0, 1⁺) holds the row at 1
+    assert p.horizon(1.5, 2) == after(2.0)  # [1.5, 2⁺) holds the three rows at 2: never split
+    assert p.horizon(2.0, 4) == after(3.5)
+    assert p.horizon(2.0, 5) == after(7.0)  # the last row
+    assert p.horizon(2.0, 6) == math.inf
+    assert p.expected_count(1.5, after(2.0)) == 3

@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from kernels.ref.fanout import (GLOBAL_COUNTERS, KIND_DELIVERY, KIND_DLQ, TARGET_COUNTERS, Target,
-                                eventbridge_params, merge_outages, simulate_fanout_ref, sns_params)
+from kernels.fanout import GLOBAL_COUNTERS, KIND_DELIVERY, KIND_DLQ, TARGET_COUNTERS, merge_outages
+from kernels.ref.fanout import simulate_fanout_ref
+from sim.messaging.fanout_state import Target, eventbridge_params, sns_params
 from sim.messaging.retry_policies import eventbridge_policy, sns_http_policy, sns_managed_policy
 
 C = {c: i for i, c in enumerate(TARGET_COUNTERS)}

@@ -9,8 +9,8 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from kernels import fanout as K
-from kernels.fanout import FanoutState
-from kernels.ref.fanout import (Target, eventbridge_params, simulate_fanout_ref, sns_params)
+from kernels.ref.fanout import simulate_fanout_ref
+from sim.messaging.fanout_state import FanoutState, Target, eventbridge_params, sns_params
 from sim.messaging.retry_policies import eventbridge_policy, sns_http_policy
 from sim.engine.rng import ArrayStream
 

@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kernels.firewall import (CHUNK, NO_RULE, PK_MAX, classify_v4, classify_v6, cross_index_v4, cross_index_v6,
-                              dotted_quads, first_match_v4, first_match_v6, l4_keys, masks_v4, masks_v6, rule_ranges)
-from kernels.ref.firewall import RefPacket, RefRule, dotted_quad_ref, first_match_ref
+from kernels.firewall import (ANY_PORTS, BAD_DST_IP, BAD_DST_PORT, BAD_ICMP_CODE, BAD_ICMP_TYPE, BAD_PROTOCOL,
+                              BAD_SRC_IP, BAD_SRC_PORT, CHUNK, NO_RULE, PK_MAX, classify_v4, classify_v6,
+                              cross_index_v4, cross_index_v6, dotted_quads, first_match_v4, first_match_v6, l4_keys,
+                              masks_v4, masks_v6, rule_ranges)
+from kernels.ref.firewall import RefPacket, RefRule, dotted_quad_ref, first_match_ref, l4_keys_ref
 
 PROTOCOLS = [-1, 6, 17, 1, 58, 47]
 M64 = (1 << 64) - 1
@@ -42,8 +44,9 @@ def packet_arrays(packets, version):
     sel = [p for p in packets if p.remote.version == version]
     proto = np.array([p.protocol for p in sel], np.int64)
     pk = np.empty(len(sel), np.uint32)
-    l4_keys(proto, np.array([p.dst_port for p in sel], np.int64), np.array([p.icmp_type for p in sel], np.int64),
-            np.array([p.icmp_code for p in sel], np.int64), pk)
+    l4_keys(None, None, proto, None, np.array([p.dst_port for p in sel], np.int64),
+            np.array([p.icmp_type for p in sel], np.int64), np.array([p.icmp_code for p in sel], np.int64),
+            None, None, pk)
     ints = [int(p.remote) for p in sel]
     addr = (np.array(ints, np.uint32),) if version == 4 else (
         np.array([x >> 64 for x in ints], np.uint64), np.array([x & M64 for x in ints], np.uint64))
@@ -60,6 +63,15 @@ def run_kernels(rules, packets, version):
     cross = np.empty(len(sel), np.int32)
     tables = (cross_index_v4 if version == 4 else cross_index_v6)(*arrays)
     (classify_v4 if version == 4 else classify_v6)(*addr, pk, *tables, np.append(idx, NO_RULE).astype(np.int32), cross)
+    if version == 4:  # and reading the columns instead of pk: the same first rules, and l4_keys' bits
+        columns = (np.array([p.protocol for p in sel], np.uint8), None, np.array([p.dst_port for p in sel], np.int32),
+                   np.array([p.icmp_type for p in sel], np.int16), np.array([p.icmp_code for p in sel], np.uint8))
+        bits = l4_keys(None, None, *columns, None, None, np.empty(len(sel), np.uint32))
+        for kernel, args in ((first_match_v4, (*arrays, idx, NO_RULE)),
+                             (classify_v4, (*tables, np.append(idx, NO_RULE).astype(np.int32)))):
+            got = np.empty(len(sel), np.int32)
+            assert kernel(*addr, None, *args, got, columns) == bits
+            assert got.tolist() == want
     return want, linear.tolist(), cross.tolist()
 
 
@@ -120,8 +132,9 @@ def case(draw, max_rules=24):
 def test_keys_and_ranges_at_the_edges():
     proto = np.array([6, 17, 1, 58, 47, 6, 17], np.int64)
     pk = np.empty(7, np.uint32)
-    l4_keys(proto, np.array([0, 65535, 9, 9, 9, 443, 53]), np.array([0, 0, 8, 128, 5, 0, 0]),
-            np.array([0, 0, 0, 4, 5, 0, 0]), pk)
+    bits = l4_keys(None, None, proto, None, np.array([0, 65535, 9, 9, 9, 443, 53]), np.array([0, 0, 8, 128, 5, 0, 0]),
+                   np.array([0, 0, 0, 4, 5, 0, 0]), None, None, pk)
+    assert bits == ANY_PORTS
     assert pk.tolist() == [6 << 16, 17 << 16 | 65535, 1 << 16 | 8 << 8, 58 << 16 | 128 << 8 | 4, 47 << 16,
                            6 << 16 | 443, 17 << 16 | 53]
     lo, hi = rule_ranges([-1, 6, 17, 1, 1, 1, 58, 47], [0, 0, 53, 0, 0, 0, 0, 0], [0, 65535, 53, 0, 0, 0, 0, 0],
@@ -215,3 +228,90 @@ def test_dotted_quads_match_ipaddress(texts):
     dotted_quads(np.ascontiguousarray(arr).view(np.uint32).reshape(len(arr), -1), out, ok)
     got = [int(v) if k else None for v, k in zip(out, ok)]
     assert got == [dotted_quad_ref(str(t)) for t in arr]  # as numpy holds them (no trailing NULs)
+
+
+# ---- reading a batch's integer columns: l4_keys ---------------------------------------------
+
+COLUMN_BITS = {"src_ip": BAD_SRC_IP, "dst_ip": BAD_DST_IP, "protocol": BAD_PROTOCOL, "src_port": BAD_SRC_PORT,
+               "dst_port": BAD_DST_PORT, "icmp_type": BAD_ICMP_TYPE, "icmp_code": BAD_ICMP_CODE}
+# Dtypes per column, as callers give them (each profile and presence pattern is one compiled
+# version of the kernel, so there are few): lists (int64), the natural narrow types, signed
+# types of other widths, uint32 throughout.
+PROFILES = {
+    "int64": dict.fromkeys(COLUMN_BITS, np.int64),
+    "narrow": {"src_ip": np.uint32, "dst_ip": np.uint32, "protocol": np.uint8, "src_port": np.uint16,
+               "dst_port": np.uint16, "icmp_type": np.uint8, "icmp_code": np.uint8},
+    "signed": {"src_ip": np.uint64, "dst_ip": np.int32, "protocol": np.int8, "src_port": np.int32,
+               "dst_port": np.int32, "icmp_type": np.int16, "icmp_code": np.int16},
+    "uint32": dict.fromkeys(COLUMN_BITS, np.uint32),
+}
+PRESENT = {"all": set(COLUMN_BITS), "no icmp": set(COLUMN_BITS) - {"icmp_type", "icmp_code"},
+           "protocol only": {"protocol"}}
+EDGES = {"src_ip": [0, 1, 2**32 - 1, 2**32, -1, 0x0A000001, 2**63 - 1],
+         "protocol": [0, 1, 6, 17, 58, 47, 127, 255, 256, 262, 273, -1, -128],
+         "src_port": [0, 1, 65535, 65536, -1], "dst_port": [0, 80, 443, 65535, 65536, 65536 + 80, -1],
+         "icmp_type": [0, 3, 8, 128, 255, 256, -1], "icmp_code": [0, 4, 255, 256, 257, -1]}
+EDGES["dst_ip"] = EDGES["src_ip"]
+
+
+@st.composite
+def int_column(draw, name, dtype, n):
+    """A column of `dtype`, its values drawn from the edges of its range and at random."""
+    info = np.iinfo(dtype)
+    fits = [v for v in EDGES[name] if info.min <= v <= info.max]
+    values = draw(st.lists(st.one_of(st.sampled_from(fits), st.integers(int(info.min), int(info.max))),
+                           min_size=n, max_size=n))
+    return np.array(values, dtype)
+
+
+@st.composite
+def columns(draw):
+    """A batch's integer columns in one profile, some absent (None); valid or not."""
+    n = draw(st.integers(0, 40) | st.sampled_from([CHUNK, 3 * 64 + 5]))
+    dtypes = PROFILES[draw(st.sampled_from(sorted(PROFILES)))]
+    present = PRESENT[draw(st.sampled_from(sorted(PRESENT)))]
+    return n, {name: draw(int_column(name, dtypes[name], n)) if name in present else None for name in COLUMN_BITS}
+
+
+def run_l4_keys(n, cols):
+    out = {name: (None if cols[name] is None else np.empty(n, np.uint32)) for name in ("src_ip", "dst_ip")}
+    pk = np.empty(n, np.uint32)
+    bits = l4_keys(cols["src_ip"], cols["dst_ip"], cols["protocol"], cols["src_port"], cols["dst_port"],
+                   cols["icmp_type"], cols["icmp_code"], out["src_ip"], out["dst_ip"], pk)
+    return bits, pk, out
+
+
+@settings(max_examples=300, deadline=None)
+@given(columns())
+def test_l4_keys_matches_twin(case):
+    n, cols = case
+    bits, pk, converted = run_l4_keys(n, cols)
+    bad, any_ports, keys, addresses = l4_keys_ref({k: None if v is None else v.tolist() for k, v in cols.items()}, n)
+    assert {name for name, bit in COLUMN_BITS.items() if bits & bit} == bad
+    assert bits & ~(sum(COLUMN_BITS.values()) | ANY_PORTS) == 0
+    if "protocol" not in bad:  # an out-of-range protocol's TCP/UDP reading is not defined
+        assert bool(bits & ANY_PORTS) == any_ports
+    if not bad:  # pk and the converted addresses are defined for good batches only
+        assert pk.tolist() == keys
+        for name, values in addresses.items():
+            assert converted[name].tolist() == values
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+@pytest.mark.parametrize("name", sorted(COLUMN_BITS))
+def test_l4_keys_flags_one_bad_value_among_many(profile, name):
+    """Each bad value a dtype can hold, alone at the end of a batch longer than the vectorised
+    loop's stride, is found; a dtype that cannot hold one needs no check."""
+    n = 1000
+    dtype = PROFILES[profile][name]
+    info = np.iinfo(dtype)
+    hi = {"src_ip": 2**32 - 1, "dst_ip": 2**32 - 1, "protocol": 255, "icmp_type": 255,
+          "icmp_code": 255}.get(name, 65535)
+    bad_values = [v for v in (-1, int(info.min), hi + 1, int(info.max))
+                  if info.min <= v <= info.max and not 0 <= v <= hi]
+    cols = {k: np.zeros(n, PROFILES[profile][k]) for k in COLUMN_BITS}
+    assert run_l4_keys(n, cols)[0] == 0
+    for value in bad_values:
+        cols[name][-1] = value
+        assert run_l4_keys(n, cols)[0] == COLUMN_BITS[name]
+    assert bad_values or profile in ("narrow", "uint32")

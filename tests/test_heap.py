@@ -6,7 +6,8 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from kernels import jit
-from kernels.heap import heap_order_ref, heap_pop, heap_push, new_heap
+from kernels.heap import heap_pop, heap_push, new_heap
+from kernels.ref.heap import heap_order_ref
 
 
 @jit

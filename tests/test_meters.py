@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from kernels.billing import chunks_64kb_ref
+from kernels.ref.billing import chunks_64kb_ref
 from sim.billing.meters import BYTES_PER_GB, SECONDS_PER_HOUR, MeterTable
 from sim.compute.lambda_usage import provisioned_ms, provisioned_spans
 

@@ -79,7 +79,7 @@ def test_minimal_dict_fills_every_default():
     t = s.traffic[0]
     assert isinstance(t, Traffic) and isinstance(t.arrivals, Arrivals)
     assert (t.invocation, t.arrivals.rate_per_s, t.message.size_bytes) == ("sync", 200.0, 1024)
-    assert s.record.period_s == 60.0 and s.sim.window_s == 1.0 and s.billing.month_h == 730.0
+    assert s.record.period_s == 60.0 and s.sim.window_s == "auto" and s.billing.month_h == 730.0
 
 
 def test_empty_dict_is_a_valid_scenario():

@@ -132,7 +132,7 @@ def _without_wall(summary: dict) -> dict:
 
 def test_messaging_outcomes_do_not_depend_on_the_window():
     """SNS deliveries held across windows, queues, mappings, fleets, EventBridge retries:
-    the same numbers at Δ = 0.3 s and 7 s (docs/DESIGN.md §2's invariant)."""
+    the same numbers at Δ = 0.3 s, 7 s and auto (docs/DESIGN.md §2's invariant)."""
     from pathlib import Path
 
     from scenarios import load_scenario
@@ -142,10 +142,10 @@ def test_messaging_outcomes_do_not_depend_on_the_window():
         sc = load_scenario(root / f"{name}.yaml")
         sc.duration_s = 400.0
         runs = []
-        for window in (0.3, 7.0):
+        for window in (0.3, 7.0, "auto"):
             sc.sim.window_s = window
             runs.append(_without_wall(simulate(sc, progress=False).summary))
-        assert runs[0] == runs[1], name
+        assert runs[0] == runs[1] == runs[2], name
 
 
 def test_async_on_failure_destination_receives_every_dropped_event():

@@ -36,7 +36,8 @@ import numpy as np
 
 from kernels.ref import lambda_pool as pool
 from kernels.ref import queue_pool as mq
-from kernels.ref.fanout import GLOBAL_COUNTERS, KIND_DELIVERY, KIND_DLQ, TARGET_COUNTERS, FanoutParams, chunks_64kb
+from kernels.fanout import GLOBAL_COUNTERS, KIND_DELIVERY, KIND_DLQ, TARGET_COUNTERS, FanoutParams
+from kernels.ref.billing import chunks_64kb_ref as chunks_64kb
 
 # Port kinds: what an address resolves to (ACCOUNT_SPEC.md §2).
 K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL = range(5)

@@ -1,165 +1,29 @@
 """Plain-Python reference twin of the fan-out engine in FANOUT_SPEC.md (SNS topics, EventBridge buses).
 
 Readable over fast: one event at a time, dicts for pending deliveries, `heapq` for the clock.
-The numba kernel (`fanout.py`) must agree with this row by row and counter by counter.
+The numba kernel (`kernels/fanout.py`) must agree with this row by row and counter by counter.
 It runs a whole horizon in one call; the kernel's window-by-window results must equal it.
-
-Also here (plain Python, shared with the kernel): `FanoutParams` and the builders
-`sns_params` / `eventbridge_params` that turn subscriptions or rules into it.
+Parameters (`FanoutParams`) and constants come from the kernel; the builders that turn
+subscriptions or rules into them are `sim.messaging.fanout_state.sns_params` /
+`eventbridge_params`.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from sim.messaging.retry_policies import RetryPolicy, eventbridge_policy, sns_policy_for
-
-SNS_PROTOCOLS = ("sqs", "lambda", "https", "email")
-P_SQS, P_LAMBDA, P_HTTPS, P_EMAIL = range(4)
-MAX_TARGETS_PER_RULE = 5
-KIND_DELIVERY, KIND_DLQ = 0, 1
-CHUNK_BYTES = 64 * 1024
-
-# Counter names (the kernel uses the same indices, see fanout.py).
-GLOBAL_COUNTERS = ("put", "put_throttled", "put_chunks", "matched_any")
-TARGET_COUNTERS = ("filtered", "attempts", "failed_attempts", "delivered", "delivered_chunks",
-                   "dropped", "dlq", "final", "throttled")
-
-
-@dataclass
-class FanoutParams:
-    """Static description of one topic or bus (FANOUT_SPEC.md, Inputs).
-
-    Rules r = 0..R-1 own targets `rule_off[r]..rule_off[r+1]-1`; an SNS topic has one rule
-    per subscription, with one target each. `match[key, r]`: the rule (or the subscription's
-    filter policy) selects message class `key`.
-    """
-
-    match: np.ndarray                     # bool [K, R]
-    rule_off: list[int]                   # [R + 1]
-    fail_rate: list[float]                # per target
-    outages: list[list[tuple[float, float]]]  # per target: [start, end) windows
-    policies: list[RetryPolicy]           # per target
-    dlq: list[bool]                       # per target
-    put_rate: float = math.inf            # accepted publishes / PutEvents entries per s
-    put_burst: float = math.inf
-    inv_rate: float = math.inf            # target invocations per s (bus-wide)
-    inv_burst: float = math.inf
-    fifo: bool = False
-    n_groups: int = 0
-    period_s: float = 60.0
-    n_periods: int = 1
-    protocols: list[int] = field(default_factory=list)  # SNS only: per target, P_*
-    kind: str = "sns"                      # "sns" or "eventbridge"
-
-    @property
-    def n_rules(self) -> int:
-        return len(self.rule_off) - 1
-
-    @property
-    def n_targets(self) -> int:
-        return self.rule_off[-1]
-
-    def target_rule(self) -> list[int]:
-        return [r for r in range(self.n_rules) for _ in range(self.rule_off[r], self.rule_off[r + 1])]
-
-
-def merge_outages(windows) -> list[tuple[float, float]]:
-    """Sorted, non-overlapping [start, end) windows; empty ones dropped, touching ones joined."""
-    out: list[list[float]] = []
-    for s, e in sorted((float(s), float(e)) for s, e in windows):
-        if e <= s:
-            continue
-        if out and s <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], e)
-        else:
-            out.append([s, e])
-    return [(s, e) for s, e in out]
-
-
-def _check_common(match, n_targets, fail_rate, outages, policies, dlq):
-    for name, v in (("fail_rate", fail_rate), ("outages", outages), ("policies", policies), ("dlq", dlq)):
-        if len(v) != n_targets:
-            raise ValueError(f"{name}: one entry per target ({n_targets}), got {len(v)}")
-    for j, f in enumerate(fail_rate):
-        if not 0.0 <= f <= 1.0:
-            raise ValueError(f"fail_rate[{j}]: must be in [0, 1], got {f}")
-    if match.ndim != 2:
-        raise ValueError(f"match: must be a [class, rule] table, got shape {match.shape}")
-
-
-def sns_params(match, protocols, fail_rate=None, outages=None, policies=None, dlq=None, *,
-               fifo=False, n_groups=0, period_s=60.0, n_periods=1,
-               publish_rate=math.inf, publish_burst=math.inf) -> FanoutParams:
-    """An SNS topic: `match[key, sub]` from the subscriptions' filter policies, one protocol per
-    subscription ("sqs", "lambda", "https", "email"). Policies default to SNS's for the
-    protocol (`sns_policy_for`); `publish_rate/burst` optionally throttle Publish."""
-    match = np.asarray(match, bool)
-    s = match.shape[1]
-    protos = []
-    for j, p in enumerate(protocols):
-        if p not in SNS_PROTOCOLS:
-            raise ValueError(f"protocols[{j}]: must be one of {', '.join(SNS_PROTOCOLS)}, got {p!r}")
-        protos.append(SNS_PROTOCOLS.index(p))
-    fail_rate = [0.0] * s if fail_rate is None else [float(x) for x in fail_rate]
-    outages = [[] for _ in range(s)] if outages is None else [merge_outages(o) for o in outages]
-    policies = [sns_policy_for(p) for p in protocols] if policies is None else list(policies)
-    dlq = [False] * s if dlq is None else [bool(x) for x in dlq]
-    if len(protos) != s:
-        raise ValueError(f"protocols: one per subscription ({s}), got {len(protos)}")
-    _check_common(match, s, fail_rate, outages, policies, dlq)
-    if fifo and n_groups <= 0:
-        raise ValueError(f"n_groups: a FIFO topic needs at least one message group, got {n_groups}")
-    return FanoutParams(match, list(range(s + 1)), fail_rate, outages, policies, dlq,
-                        put_rate=publish_rate, put_burst=publish_burst, fifo=bool(fifo),
-                        n_groups=int(n_groups), period_s=float(period_s), n_periods=int(n_periods),
-                        protocols=protos, kind="sns")
-
-
-@dataclass
-class Target:
-    """One EventBridge rule target."""
-
-    fail_rate: float = 0.0
-    outages: list = field(default_factory=list)
-    policy: RetryPolicy | None = None  # None: eventbridge_policy() (185 retries, 24 h)
-    dlq: bool = False
-
-
-def eventbridge_params(match, rule_targets: list[list[Target]], *, put_rate=10_000.0,
-                       put_burst=10_000.0, inv_rate=18_750.0, inv_burst=18_750.0,
-                       period_s=60.0, n_periods=1) -> FanoutParams:
-    """An EventBridge bus: `match[key, rule]` from the rules' event patterns, up to five targets
-    per rule. Quotas default to us-east-1's (docs/FACTS.md): PutEvents 10,000 entries/s, target
-    invocations 18,750/s; the bursts are our assumption (one second's worth)."""
-    match = np.asarray(match, bool)
-    if len(rule_targets) != match.shape[1]:
-        raise ValueError(f"rule_targets: one list per rule ({match.shape[1]}), got {len(rule_targets)}")
-    off = [0]
-    for r, ts in enumerate(rule_targets):
-        if not 1 <= len(ts) <= MAX_TARGETS_PER_RULE:
-            raise ValueError(f"rule_targets[{r}]: a rule has 1 to {MAX_TARGETS_PER_RULE} targets, got {len(ts)}")
-        off.append(off[-1] + len(ts))
-    flat = [t for ts in rule_targets for t in ts]
-    for name, v in (("put_rate", put_rate), ("put_burst", put_burst), ("inv_rate", inv_rate), ("inv_burst", inv_burst)):
-        if not v > 0:
-            raise ValueError(f"{name}: must be positive, got {v}")
-    fail_rate = [float(t.fail_rate) for t in flat]
-    outages = [merge_outages(t.outages) for t in flat]
-    policies = [t.policy if t.policy is not None else eventbridge_policy() for t in flat]
-    dlq = [bool(t.dlq) for t in flat]
-    _check_common(match, len(flat), fail_rate, outages, policies, dlq)
-    return FanoutParams(match, off, fail_rate, outages, policies, dlq, put_rate=float(put_rate),
-                        put_burst=float(put_burst), inv_rate=float(inv_rate), inv_burst=float(inv_burst),
-                        period_s=float(period_s), n_periods=int(n_periods), kind="eventbridge")
-
-
-def chunks_64kb(size: int) -> int:
-    return max(1, -(-int(size) // CHUNK_BYTES))
+from kernels.fanout import (  # the kernel's parameters and constants: one definition for both
+    GLOBAL_COUNTERS,
+    KIND_DELIVERY,
+    KIND_DLQ,
+    TARGET_COUNTERS,
+    FanoutParams,
+)
+from kernels.ref.billing import chunks_64kb_ref as chunks_64kb
 
 
 @dataclass

@@ -76,3 +76,31 @@ def dotted_quad_ref(text: str) -> int | None:
         return int(ipaddress.IPv4Address(text))
     except ValueError:
         return None
+
+
+def l4_keys_ref(columns: dict, n: int) -> tuple[set, bool, list, dict]:
+    """The twin of `kernels.firewall.l4_keys` on `n` packets given as a dict of lists of ints (a column absent or None
+    when not given; then its values read as 0): the names of the columns holding a value out of
+    range (addresses 32 bits, protocol 8, ports 16, ICMP type and code 8), whether any packet is
+    TCP or UDP, each packet's protocol << 16 | key (the destination port for TCP and UDP,
+    type << 8 | code for ICMP and ICMPv6, else 0), and the address columns as given."""
+    ranges = {"src_ip": 2**32 - 1, "dst_ip": 2**32 - 1, "protocol": 255, "src_port": 65535, "dst_port": 65535,
+              "icmp_type": 255, "icmp_code": 255}
+    given = {name: col for name, col in columns.items() if col is not None}
+    bad = {name for name, col in given.items() if any(not 0 <= v <= ranges[name] for v in col)}
+
+    def value(name, k):
+        return given[name][k] if name in given else 0
+
+    keys = []
+    for k in range(n):
+        protocol = value("protocol", k)
+        if protocol in PORT_PROTOCOLS:
+            key = value("dst_port", k)
+        elif protocol in ICMP_PROTOCOLS:
+            key = value("icmp_type", k) * 256 + value("icmp_code", k)
+        else:
+            key = 0
+        keys.append(protocol * 65536 + key)
+    any_ports = any(p in PORT_PROTOCOLS for p in given.get("protocol", []))
+    return bad, any_ports, keys, {name: given[name] for name in ("src_ip", "dst_ip") if name in given}

@@ -27,38 +27,25 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-OK, ERROR, TIMEOUT, THROTTLED = 0, 1, 2, 3
-SYNC, ASYNC = 0, 1
-JITTER_NONE, JITTER_FULL, JITTER_EQUAL = 0, 1, 2
-STREAMS = ("DUR", "INIT", "EXP", "U")
+from kernels.lambda_pool import (  # the kernel's parameters and constants: one definition for both
+    ASYNC,
+    ASYNC_ERROR_RETRY_STEP_S,
+    ASYNC_THROTTLE_BACKOFF_CAP_S,
+    JITTER_EQUAL,
+    JITTER_FULL,
+    JITTER_NONE,
+    O_ERROR,
+    O_OK,
+    O_THROTTLED,
+    O_TIMEOUT,
+    STREAMS,
+    SYNC,
+    PoolParams,
+)
+
+OK, ERROR, TIMEOUT, THROTTLED = O_OK, O_ERROR, O_TIMEOUT, O_THROTTLED
 
 _CONTROL, _INTERNAL, _ARRIVAL = 0, 1, 2
-_ASYNC_THROTTLE_BACKOFF_CAP_S = 300.0
-_ASYNC_ERROR_RETRY_STEP_S = 60.0
-
-
-@dataclass
-class PoolParams:
-    """Static parameters of one account's pool: per function, per bucket, per traffic source."""
-
-    reserved: list[int]  # per function, -1 = none
-    timeout_ms: list[float]
-    error_rate: list[float]
-    dur_scale: list[float]
-    memory_mb: list[int]
-    async_max_retries: list[int]
-    async_max_age_s: list[float]
-    bucket: list[int]  # per function: its token bucket index
-    bucket_cap: list[float]  # per bucket
-    bucket_rate: list[float]  # per bucket, tokens/s
-    unres_cap: int
-    retry_max_attempts: list[int]  # per traffic source, total attempts incl. the first
-    retry_base_s: list[float]
-    retry_cap_s: list[float]
-    retry_jitter: list[int]  # 0 none, 1 full, 2 equal
-    # per function: the queue an async event goes to when it is dropped (Lambda on-failure
-    # destination), -1 or None = none; used by the messaging twin/kernel (QUEUE_SPEC.md)
-    on_failure_queue: list[int] | None = None
 
 
 @dataclass
@@ -97,7 +84,7 @@ class _Attempt:
     attempt: int = 0
     err_retries: int = 0
     thr_retries: int = 0
-    batch: object = None  # an event source mapping's batch (queue_ref.py): throttles are not retried
+    batch: object = None  # an event source mapping's batch (kernels/ref/queue_pool.py): throttles are not retried
     trace: int = -1  # the trace it belongs to (the account twin, ACCOUNT_SPEC.md §7); -1 none
     key: int = 0  # the message class of its payload: what its calls carry by default
     caller: object = None  # a synchronous call waiting for its answer (ACCOUNT_SPEC.md §3)
@@ -146,7 +133,7 @@ class _State:
     heap: list[tuple] = field(default_factory=list)
     seq: int = 0
     res: RefResult | None = None
-    on_drop: object = None  # called as on_drop(attempt, t) after an async drop (queue_ref.py)
+    on_drop: object = None  # called as on_drop(attempt, t) after an async drop (kernels/ref/queue_pool.py)
     # hooks of the account twin (ACCOUNT_SPEC.md); None in the pool's and the queues' own runs
     on_start: object = None  # on_start(attempt, t, cold, on_pc, birth_t, d_ms, init_ms, u) -> True: it runs the invocation
     on_throttle: object = None  # on_throttle(attempt, t) for an attempt with a caller
@@ -306,7 +293,7 @@ def async_error(st: _State, a: _Attempt, t: float, end: float) -> None:
     120 s after the end, within the maximum event age, else drop it at `t`."""
     f = a.f
     if a.err_retries < st.p.async_max_retries[f]:
-        retry_t = end + _ASYNC_ERROR_RETRY_STEP_S * (a.err_retries + 1)
+        retry_t = end + ASYNC_ERROR_RETRY_STEP_S * (a.err_retries + 1)
         if retry_t - a.first_t > st.p.async_max_age_s[f]:
             _drop(st, a, t)
         else:
@@ -346,12 +333,12 @@ def _throttle(st: _State, a: _Attempt, t: float) -> None:
             elif jitter == JITTER_EQUAL:
                 delay = b / 2.0 + _draw(st, "U", f) * b / 2.0
             else:
-                raise ValueError(f"retry_jitter[{s}] = {jitter}: expected 0, 1 or 2")
+                raise ValueError(f"retry_jitter[{s}] = {jitter}: expected {JITTER_NONE}, {JITTER_FULL} or {JITTER_EQUAL}")
             _schedule(st, t + delay, replace(a, attempt=a.attempt + 1))
         else:
             res.sync_failed[f] += 1
     else:
-        delay = min(_ASYNC_THROTTLE_BACKOFF_CAP_S, 2.0**a.thr_retries)
+        delay = min(ASYNC_THROTTLE_BACKOFF_CAP_S, 2.0**a.thr_retries)
         if t + delay - a.first_t > p.async_max_age_s[f]:
             _drop(st, a, t)
         else:

@@ -2,7 +2,7 @@
 
 Semantics: `kernels/QUEUE_SPEC.md`. Readable over fast: one event at a time, Python objects
 for messages and consumers. The queues run inside the Lambda pool twin
-(`lambda_pool_ref.py`): a mapping's invocation is an attempt in the same pool, on the same
+(`kernels/ref/lambda_pool.py`): a mapping's invocation is an attempt in the same pool, on the same
 heap, ordered by the same scheduling counter, so the numba kernel that extends `run_pool`
 must agree with this message by message.
 
@@ -35,96 +35,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kernels.ref import lambda_pool as pool
 from kernels.histogram import N_BINS
+from kernels.periods import n_periods
+from kernels.queue_pool import (  # the kernel's parameters, constants and columns: one definition for both
+    BATCH_PAYLOAD_BYTES, DELETE_BATCH_MAX, FLEET_PERIOD, LONG_POLL_S, MAPPING_PERIOD, MP_CONC_MAX, MP_INVOKED,
+    MP_TARGET, MP_THROTTLED, QP_DEAD_LETTERED,
+    QP_DELAYED, QP_DELETE_REQUESTS, QP_DELETED, QP_EMPTY_RECEIVES, QP_EXPIRED, QP_IN_FLIGHT,
+    QP_RECEIVE_REQUESTS, QP_RECEIVED, QP_REDRIVEN_IN, QP_SEND_REQUESTS, QP_SENT, QP_STALE_DELETES,
+    QP_VISIBLE, QP_WAIT_N, QPF_AGE_OLDEST_S, QPF_VISIBLE_S, QPF_WAIT_SUM_S, QUEUE_PERIOD_FLOAT,
+    QUEUE_PERIOD_INT, RECEIVE_BATCH_MAX, SCALE_TICK_S, FleetParams, MappingParams, QueueParams,
+    WP_BATCHES, WP_BUSY_MAX, WP_MESSAGES, mapping_scaling, on_failure_mid, validate_params,
+)
+from kernels.queue_pool import POLLER, WORKER
+from kernels.ref import lambda_pool as pool
+from kernels.ref.billing import chunks_64kb_ref
 from kernels.ref.histogram import hist_index_ref
 from kernels.ref.lambda_pool import PoolParams, RefResult
 
 MESSAGE_EVENTS = ("sent", "visible", "received", "deleted", "stale_delete", "dead_lettered",
                   "redriven_in", "expired")
-MESSAGING_STREAMS = ("ITEM", "PROC", "WERR")
 
 DELAYED, VISIBLE, INFLIGHT, DELETED, DEAD_LETTERED, EXPIRED = range(6)  # message states
 IDLE, BATCHING, BUSY, RETIRED = range(4)  # consumer states (BUSY: invoking or processing)
-POLLER, WORKER = 0, 1
-
-START_POLLERS = 5
-SCALE_TICK_S = 1.0
-SCALING = {0: (5, 1250), 1: (1, 1000)}  # legacy_scaling -> (pollers per tick, cap)
-LONG_POLL_S = 20.0
-BATCH_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke payload, 6 MB
-REQUEST_CHUNK_BYTES = 64 * 1024  # one billed SQS request per 64 KB chunk
-DELETE_BATCH_MAX = 10  # messages per DeleteMessageBatch
-FIFO_MAX_BATCH = 10
-
-# Per-period outputs (QUEUE_SPEC.md, "Per-period outputs"): the columns of the result's
-# `period_queue` (int64 [period, queue, col]), `period_queue_f` (float64), `period_mapping`
-# and `period_fleet` (int64); the numba kernel writes the same arrays.
-QUEUE_PERIOD_INT = ("sent", "redriven_in", "received", "deleted", "dead_lettered", "expired",
-                    "empty_receives", "receive_requests", "delete_requests", "stale_deletes",
-                    "send_requests", "visible", "in_flight", "delayed", "wait_n")
-(QP_SENT, QP_REDRIVEN_IN, QP_RECEIVED, QP_DELETED, QP_DEAD_LETTERED, QP_EXPIRED,
- QP_EMPTY_RECEIVES, QP_RECEIVE_REQUESTS, QP_DELETE_REQUESTS, QP_STALE_DELETES,
- QP_SEND_REQUESTS, QP_VISIBLE, QP_IN_FLIGHT, QP_DELAYED, QP_WAIT_N) = range(len(QUEUE_PERIOD_INT))
-QUEUE_PERIOD_FLOAT = ("age_of_oldest_s", "visible_s", "wait_sum_s")
-QPF_AGE_OLDEST_S, QPF_VISIBLE_S, QPF_WAIT_SUM_S = range(len(QUEUE_PERIOD_FLOAT))
-MAPPING_PERIOD = ("batches_invoked", "batches_throttled", "max_concurrent_batches", "target")
-MP_INVOKED, MP_THROTTLED, MP_CONC_MAX, MP_TARGET = range(len(MAPPING_PERIOD))
-FLEET_PERIOD = ("batches", "messages", "max_busy")
-WP_BATCHES, WP_MESSAGES, WP_BUSY_MAX = range(len(FLEET_PERIOD))
-
-
-def n_periods_of(t_end: float, period_s: float) -> int:
-    """Periods of a run (the pool's rule): the last one is clipped to t_end."""
-    return max(1, int(math.ceil(t_end / period_s - 1e-9)))
-
-
-def chunks_64kb_ref(size_bytes: int) -> int:
-    """Requests a payload counts as at 64 KB each (at least one)."""
-    return max(1, math.ceil(size_bytes / REQUEST_CHUNK_BYTES))
-
-
-def on_failure_mid(k: int) -> int:
-    """The message id of the k-th on-failure destination message of a run (k = 0, 1, ...):
-    negative, so it cannot collide with a send's id (sends must have ids >= 0)."""
-    return -1 - k
-
-
-@dataclass
-class QueueParams:
-    """Static parameters, one list entry per queue."""
-
-    visibility_timeout_s: list[float]
-    retention_s: list[float]
-    delay_s: list[float]
-    max_receive_count: list[int]  # -1: no redrive
-    dlq: list[int]  # -1: none
-    in_flight_limit: list[int]
-    fifo: list[int]  # 0/1
-
-
-@dataclass
-class MappingParams:
-    """Static parameters, one list entry per event source mapping (queue -> function)."""
-
-    queue: list[int]
-    function: list[int]
-    batch_size: list[int]
-    window_s: list[float]
-    max_concurrency: list[int]  # -1: the scaling cap
-    report_failures: list[int]  # ReportBatchItemFailures, 0/1
-    item_failure_rate: list[float]
-    legacy_scaling: list[int]  # 0: current (+5/s, cap 1250), 1: legacy (+1/s, cap 1000)
-
-
-@dataclass
-class FleetParams:
-    """Static parameters, one list entry per worker fleet (a non-Lambda consumer)."""
-
-    queue: list[int]
-    n_workers: list[int]
-    max_messages: list[int]
-    error_rate: list[float]
 
 
 @dataclass
@@ -283,40 +215,9 @@ class _World:
     on_log: object = None  # on_log(t, message, q, event): the account twin follows messages
 
 
-def _validate(qp: QueueParams, mp: MappingParams, fp: FleetParams) -> None:
-    """Reject configurations whose semantics QUEUE_SPEC.md leaves undefined."""
-    n_q = len(qp.visibility_timeout_s)
-    for q in range(n_q):
-        if qp.max_receive_count[q] >= 0 and not 0 <= qp.dlq[q] < n_q:
-            raise ValueError(f"queue {q}: max_receive_count {qp.max_receive_count[q]} needs a dlq")
-        seen, d = {q}, qp.dlq[q]
-        while d >= 0:
-            if d in seen:
-                raise ValueError(f"queue {q}: its dead-letter chain loops back to queue {d}")
-            seen.add(d)
-            d = qp.dlq[d]
-    for m, q in enumerate(mp.queue):
-        if qp.fifo[q] and mp.window_s[m] > 0:
-            raise ValueError(f"mapping {m}: FIFO queue {q} takes no batching window")
-        if qp.fifo[q] and mp.batch_size[m] > FIFO_MAX_BATCH:
-            raise ValueError(f"mapping {m}: FIFO batch size {mp.batch_size[m]} > {FIFO_MAX_BATCH}")
-        if mp.batch_size[m] < 1:
-            raise ValueError(f"mapping {m}: batch size {mp.batch_size[m]} < 1")
-    for w, n in enumerate(fp.max_messages):
-        if n < 1:
-            raise ValueError(f"fleet {w}: max_messages {n} < 1")
-
-
-def _validate_on_failure(p: PoolParams, qp: QueueParams) -> None:
-    n_q = len(qp.visibility_timeout_s)
-    for f, q in enumerate(p.on_failure_queue or ()):
-        if q >= 0 and (q >= n_q or qp.fifo[q]):
-            raise ValueError(f"function {f}: on-failure queue {q} must be a standard queue")
-
-
 def _new_world(p, qp, mp, fp, streams, t_end, period_s) -> _World:
     n_q, n_m, n_w = len(qp.visibility_timeout_s), len(mp.queue), len(fp.queue)
-    n_p = n_periods_of(t_end, period_s)
+    n_p = n_periods(t_end, period_s)
     zq = [0] * n_q
     res = MessagingResult(
         pool=None, log=[], batches=[],
@@ -342,14 +243,7 @@ def _new_world(p, qp, mp, fp, streams, t_end, period_s) -> _World:
                    n_periods=n_p, vis_last_t=[0.0] * n_q, busy_workers=[0] * n_w)
     for m in range(n_m):
         world.queues[mp.queue[m]].mappings.append(m)
-        rate, scaling_cap = SCALING[int(mp.legacy_scaling[m])]
-        floor = cap = scaling_cap
-        if mp.max_concurrency[m] >= 0:
-            floor = cap = min(cap, mp.max_concurrency[m])
-        floor = min(floor, START_POLLERS)  # reserved concurrency caps scale-ups, not the floor
-        reserved = p.reserved[mp.function[m]]
-        if reserved >= 0:
-            cap = min(cap, reserved)
+        rate, floor, cap = mapping_scaling(p, mp, m)
         world.maps.append(_MappingState(floor=floor, cap=cap, rate=rate, target=floor))
         res.target_steps[m].append((0.0, floor))
     return world
@@ -563,8 +457,8 @@ def _receive(w: _World, q: int, n_max: int, have: int, have_bytes: int, cap_byte
         group = msg.group
     # ReceiveMessage returns at most 10 messages: a receive of n is ceil(n / 10) calls, each
     # billed one request per 64 KB of its own payload
-    for k in range(0, len(items), 10):
-        call_bytes = sum(m.size_bytes for m, _ in items[k : k + 10])
+    for k in range(0, len(items), RECEIVE_BATCH_MAX):
+        call_bytes = sum(m.size_bytes for m, _ in items[k : k + RECEIVE_BATCH_MAX])
         w.res.receive_requests[q] += chunks_64kb_ref(call_bytes)
         _qc(w, q, QP_RECEIVE_REQUESTS, chunks_64kb_ref(call_bytes))
     return items, payload_full, over_limit
@@ -821,8 +715,7 @@ def simulate_messaging_ref(
     (t, f, n) = set_provisioned(f, n) at t, sorted by t. `period_s`: the length of the
     metric periods (default: one period, the whole run).
     """
-    _validate(queues, mappings, fleets)
-    _validate_on_failure(pool_params, queues)
+    validate_params(pool_params, queues, mappings, fleets)
     w = _new_world(pool_params, queues, mappings, fleets, streams, t_end,
                    period_s if period_s is not None else t_end)
     ps = w.ps

@@ -21,14 +21,16 @@ import numpy as np
 
 from kernels import lambda_pool as K
 from kernels.billing import request_units_many
-from kernels.ref.queue_pool import FleetParams, MappingParams, QueueParams
+from kernels.queue_pool import FleetParams, MappingParams, QueueParams
 from scenarios.messaging import SQS_IN_FLIGHT_LIMIT, EventSourceMapping, Queue, WorkerFleet
 from scenarios.schema import Account, Function, Retries
 from sim.engine.batch import Inbox
 from sim.compute import pool_state
 from sim.engine.percentiles import hist_stats
+from sim.compute.lambda_usage import lambda_usage, memory_gb
 from sim.compute.pool_state import PoolParams, PoolState
 from sim.messaging.sqs_outputs import QueueOutputs
+from sim.messaging import sqs_state
 from sim.messaging.sqs_state import MessagingState, MessagingStreams
 from sim.engine.distributions import sampler
 from sim.engine import Component, WiringError
@@ -44,7 +46,7 @@ REGION_BURST_OTHER = 500
 REGION_REFILL_PER_S = 500 / 60
 VCPU_MB = 1769  # configuration-function-common.md: 1,769 MB = 1 vCPU
 MAX_VCPU = 6
-JITTER = {"none": 0, "full": 1, "equal": 2}
+JITTER = {"none": K.JITTER_NONE, "full": K.JITTER_FULL, "equal": K.JITTER_EQUAL}
 OUTCOMES = ("ok", "error", "timeout", "throttled")
 
 
@@ -146,7 +148,6 @@ class LambdaAccount(Component):
             timeout_ms=[f.timeout_s * 1000.0 for f in fns],
             error_rate=[f.error_rate for f in fns],
             dur_scale=[duration_scale(f) for f in fns],
-            memory_mb=[f.memory_mb for f in fns],
             async_max_retries=[f.async_invoke.max_retry_attempts for f in fns],
             async_max_age_s=[f.async_invoke.max_event_age_s for f in fns],
             bucket=bucket, bucket_cap=caps, bucket_rate=rates,
@@ -290,7 +291,10 @@ class LambdaAccount(Component):
             if g[K.G_HEAP_N] == 0 or self.state.ht[0] >= t1:
                 return  # nothing happens in this window
             arr = _NO_ARRIVALS if self.mq is None else _NO_SENDS
-        pool_state.run(self.state if self.mq is None else self.mq, t1, arr, self.streams)
+        if self.mq is None:
+            pool_state.run(self.state, t1, arr, self.streams)
+        else:
+            sqs_state.run(self.mq, t1, arr, self.streams)
         if self.state.g[K.G_ROWS_N]:
             self.rows.append(self.state.take_rows())
 
@@ -359,7 +363,7 @@ class LambdaAccount(Component):
             inv, thr = int(tot[f, K.M_INVOCATIONS]), int(tot[f, K.M_THROTTLES])
             cold = int(tot[f, K.M_COLD])
             billed_ms = int(tot[f, K.M_BILLED_MS_OD] + tot[f, K.M_BILLED_MS_PC])
-            mem_gb = self.functions[name].memory_mb / 1024
+            mem_gb = float(memory_gb(self.functions[name]))
             out[name] = {
                 "invocations": inv,
                 "cold_starts": cold,
@@ -431,8 +435,6 @@ class LambdaAccount(Component):
 
     def usage(self):
         """Billable usage: (whole run, per period), as `sim.billing.usage.Usage` records."""
-        from sim.compute.lambda_usage import lambda_usage
-
         total, per_period = lambda_usage(self.functions, self.state.pmi, self.pc_steps, self.t_end, self.period_s)
         if self.mq is not None:
             q_total, q_period = self.queue_outputs().usage()

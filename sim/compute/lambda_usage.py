@@ -51,6 +51,13 @@ def provisioned_spans(steps: Sequence[Tuple[float, int]], t_end: float) -> List[
     return segs
 
 
+def memory_gb(fn: Function) -> Decimal:
+    """The function's memory in GB (AWS's GB of 1,024 MB), exactly: for GB-seconds."""
+    from sim.billing.meters import MB_PER_GB
+
+    return Decimal(fn.memory_mb) / MB_PER_GB
+
+
 def lambda_usage(functions: Dict[str, Function], pmi: np.ndarray, pc_steps: Dict[int, list],
                  t_end: float, period_s: float):
     """(usage of the whole run, [(period start s, usage)] per period), through a MeterTable."""
@@ -61,7 +68,7 @@ def lambda_usage(functions: Dict[str, Function], pmi: np.ndarray, pc_steps: Dict
     table = MeterTable(SERVICE, [f"function:{n}" for n in names], pmi.shape[0], period_s)
     for arch, sfx in (("x86_64", ""), ("arm64", "-ARM")):
         mine = [fn.arch == arch for fn in fns]
-        gb_per_ms = [Decimal(fn.memory_mb) / MB_PER_GB / MS_PER_S if m else Decimal(0) for fn, m in zip(fns, mine)]
+        gb_per_ms = [memory_gb(fn) / MS_PER_S if m else Decimal(0) for fn, m in zip(fns, mine)]
         with_pc = [g if (fn.provisioned_concurrency or fn.provisioned_schedule) else Decimal(0)
                    for fn, g in zip(fns, gb_per_ms)]
         storage = [Decimal(fn.ephemeral_storage_mb - FREE_EPHEMERAL_MB) / MB_PER_GB / MS_PER_S

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import numpy as np
 
 from kernels import lambda_pool as K
 from kernels.histogram import N_BINS
-from kernels.ref.lambda_pool import PoolParams  # noqa: F401  (one definition for kernel and twin)
+from kernels.lambda_pool import PoolParams  # noqa: F401  (one definition for kernel and twin)
+from kernels.periods import n_periods
 
 
 class PoolState:
@@ -23,7 +23,6 @@ class PoolState:
         offs = np.concatenate([[0], np.cumsum(caps)]).astype(np.int64)
         self.fpi = np.zeros((nf, K.N_FPI), np.int64)
         self.fpi[:, K.P_RESERVED] = p.reserved
-        self.fpi[:, K.P_MEMORY_MB] = p.memory_mb
         self.fpi[:, K.P_ASYNC_RETRIES] = p.async_max_retries
         self.fpi[:, K.P_BUCKET] = p.bucket
         self.fpi[:, K.P_STACK_OFF] = offs[:-1]
@@ -36,13 +35,13 @@ class PoolState:
         self.fs = np.zeros((nf, K.N_FS), np.int64)
         self.ft = np.zeros((nf, K.N_FT), np.float64)
         self.ft[:, [K.T_LAT_MIN_MS, K.T_INIT_MIN_MS]] = np.inf  # exact minima, lowered by the kernel
-        self.bk = np.zeros((len(p.bucket_cap), 4), np.float64)
+        self.bk = np.zeros((len(p.bucket_cap), K.N_BK), np.float64)
         self.bk[:, K.B_CAP] = p.bucket_cap
         self.bk[:, K.B_RATE] = p.bucket_rate
         self.bk[:, K.B_TOKENS] = p.bucket_cap
         ns = len(p.retry_max_attempts)
-        self.si = np.zeros((max(ns, 1), 2), np.int64)
-        self.sf = np.zeros((max(ns, 1), 2), np.float64)
+        self.si = np.zeros((max(ns, 1), K.N_SI), np.int64)
+        self.sf = np.zeros((max(ns, 1), K.N_SF), np.float64)
         self.si[:ns, K.SRC_MAX_ATTEMPTS] = p.retry_max_attempts
         self.si[:ns, K.SRC_JITTER] = p.retry_jitter
         self.sf[:ns, K.SRC_BASE_S] = p.retry_base_s
@@ -52,16 +51,18 @@ class PoolState:
         self.g[K.G_FIRST_N] = first_n
         self.g[K.G_SAMPLE_ALL] = int(sample_all)
         self.g[K.G_SAMPLE_THRESHOLD] = sample_threshold(sample)
-        self.gf = np.array([t_end, period_s], np.float64)
+        self.gf = np.zeros(K.N_GF, np.float64)
+        self.gf[K.GF_T_END] = t_end
+        self.gf[K.GF_PERIOD_S] = period_s
         self.stack_birth = np.zeros(int(offs[-1]), np.float64)
         self.stack_expire = np.zeros(int(offs[-1]), np.float64)
         self.chunk = chunk
         self.draws = np.zeros((K.N_STREAMS, nf, 2 * chunk), np.float64)
         self.cur = np.zeros((K.N_STREAMS, nf), np.int64)
         self.dlen = np.zeros((K.N_STREAMS, nf), np.int64)
-        n_periods = max(1, int(math.ceil(t_end / period_s - 1e-9)))
-        self.pmi = np.zeros((n_periods, nf, K.N_PMI), np.int64)
-        self.pmf = np.zeros((n_periods, nf, K.N_PMF), np.float64)
+        n_p = n_periods(t_end, period_s)
+        self.pmi = np.zeros((n_p, nf, K.N_PMI), np.int64)
+        self.pmf = np.zeros((n_p, nf, K.N_PMF), np.float64)
         self.phist = np.zeros((nf, N_BINS), np.int64)
         self.hlat = np.zeros((nf, N_BINS), np.int64)
         self.hinit = np.zeros((nf, N_BINS), np.int64)
@@ -122,11 +123,11 @@ class PoolState:
         return out
 
     def kernel_state(self):
-        """The state arguments of run_pool, in order."""
-        return (self.fpi, self.fpf, self.fs, self.ft, self.bk, self.si, self.sf, self.g, self.gf,
-                self.ei, self.ef, self.free, self.ht, self.hs, self.hv,
-                self.stack_birth, self.stack_expire, self.draws, self.cur, self.dlen,
-                self.pmi, self.pmf, self.phist, self.hlat, self.hinit, self.ri, self.rf)
+        """The state arguments of run_pool, in order (a `kernels.lambda_pool.PoolArrays`)."""
+        return K.PoolArrays(self.fpi, self.fpf, self.fs, self.ft, self.bk, self.si, self.sf, self.g, self.gf,
+                            self.ei, self.ef, self.free, self.ht, self.hs, self.hv,
+                            self.stack_birth, self.stack_expire, self.draws, self.cur, self.dlen,
+                            self.pmi, self.pmf, self.phist, self.hlat, self.hinit, self.ri, self.rf)
 
 
 def sample_threshold(sample: float) -> int:
@@ -140,13 +141,9 @@ def sample_threshold(sample: float) -> int:
 def run(state: PoolState, t_stop: float, arrivals, streams) -> None:
     """Run the kernel to t_stop, feeding it draws and room as it asks.
 
-    A `sim.messaging.sqs_state.MessagingState` (queues, mappings and fleets in the pool)
-    goes to `queue_state.run`, whose arrivals and streams have more columns (see there).
+    (An account with queues runs `sim.messaging.sqs_state.run` instead: its arrivals and
+    streams have more columns.)
     """
-    if not isinstance(state, PoolState):
-        from sim.messaging import sqs_state as queue_state
-
-        return queue_state.run(state, t_stop, arrivals, streams)
     a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units = arrivals
     i = 0
     while True:

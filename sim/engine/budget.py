@@ -157,6 +157,17 @@ def _busiest_window(p, window_s: float, samples: int = 256) -> float:
     return max(float(p.expected_count(t, t + w)) for t in starts)
 
 
+def _window_arrivals(p, expected: float, window_s) -> float:
+    """The most arrivals process `p` (expecting `expected` in all) may put in one window:
+    with `auto` windows (sim.engine.clock) at most the items an automatic window is sized
+    for; with windows of `window_s`, its busiest window."""
+    if window_s == "auto":
+        from sim.engine.clock import AUTO_WINDOW_ITEMS
+
+        return min(expected, float(AUTO_WINDOW_ITEMS))
+    return _busiest_window(p, window_s)
+
+
 def seconds(x: float) -> str:
     """A number of seconds as people read it: 3600, 0.001, 1e+12."""
     return num(x) if abs(x) < 1e7 else f"{x:.3g}"
@@ -233,7 +244,7 @@ def estimate(sc: Scenario, base_dir: Optional[Path] = None, sample_all: bool = F
     for i, (tr, p, a) in enumerate(zip(sc.traffic, processes, arrivals)):
         if p is None:
             continue
-        items = min(_busiest_window(p, sc.sim.window_s), MAX_WINDOW_ITEMS) * _fanout(sc, tr)
+        items = min(_window_arrivals(p, a, sc.sim.window_s), MAX_WINDOW_ITEMS) * _fanout(sc, tr)
         window_items += items
         biggest = max(biggest, (items, index("traffic", i)))
         if tr.arrivals.kind == "trace":

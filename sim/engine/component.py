@@ -6,6 +6,7 @@ window) → finalize (metrics and summary).
 
 from __future__ import annotations
 
+import math
 from typing import Dict, List
 
 import simpy
@@ -42,6 +43,12 @@ class Component:
         """The latest end in (t0, t1] of a window starting at t0 that keeps this component's
         buffers bounded (override; a traffic source caps the items it emits at once)."""
         return t1
+
+    def horizon(self, t0: float, items: float) -> float:
+        """For windows sized automatically: the time t > t0 by which this component expects to
+        have made `items` items from t0 on, or math.inf when it will not (override; a traffic
+        source knows it from its arrival process)."""
+        return math.inf
 
     def finalize(self, t_end: float) -> None:
         """Close the books at the end of the run (override)."""

@@ -9,8 +9,9 @@ the progress bar and count as simulated time. When the cache is cold it first pr
 line to stderr.
 
 How: each kernel group has warm-up scenarios (shipped scenarios cut to a few simulated
-seconds, and two of their own), run through
-`sim.simulate`, which calls every kernel with exactly the argument types a real run uses.
+seconds, and two of their own), run through `sim.api.simulate` (without this warm-up of its
+own: `sim.simulate` passes `warm_before_clock` to it, `sim.api` never imports this module),
+which calls every kernel with exactly the argument types a real run uses.
 When every kernel of the needed groups already has a valid cache entry (numba's index for
 the function's current code, Python and CPU), they are loaded by signature instead, which
 takes a fraction of a second. Simplification: numba keys a cache entry on the kernel's own
@@ -183,7 +184,7 @@ def warm_scenario(name: str) -> Any:
 
 def _compile(groups: Iterable[str]) -> None:
     global _warming
-    from sim.api import simulate
+    from sim.api import simulate  # without before_clock: no warm-up inside the warm-up
 
     names = []
     for g in groups:
@@ -194,6 +195,15 @@ def _compile(groups: Iterable[str]) -> None:
             simulate(warm_scenario(n), progress=False)
     finally:
         _warming = False
+
+
+def warm_before_clock(scenario: Any) -> None:
+    """`sim.simulate`'s hook: compile `scenario`'s kernels before its clock starts, logged."""
+    import logging
+
+    warm = compile_kernels(scenario)
+    if warm.compiled:
+        logging.getLogger("cloudtwin").info("compiled kernels %s in %.1f s", ", ".join(warm.cold), warm.wall_s)
 
 
 def compile_kernels(needs: Any = GROUPS, announce: Optional[Callable[[str], None]] = _stderr) -> Warmup:

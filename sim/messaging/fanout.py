@@ -22,14 +22,13 @@ order per message group, and a retried message does not hold back later ones of 
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from kernels.fanout import C_DELIVERED_CHUNKS, G_HEAP_N, FanoutState
-from kernels.ref.fanout import P_EMAIL, P_HTTPS, P_LAMBDA, P_SQS, Target, eventbridge_params, sns_params
+from kernels.fanout import C_DELIVERED_CHUNKS, G_HEAP_N, P_EMAIL, P_HTTPS, P_LAMBDA, P_SQS
+from kernels.periods import n_periods
 from scenarios.messaging import (
     EB_INVOCATIONS_PER_S,
     EB_INVOCATIONS_PER_S_OTHER,
@@ -42,6 +41,7 @@ from scenarios.schema import Dist
 from sim.engine.batch import Batch, Inbox
 from sim.engine.distributions import sampler
 from sim.engine import Component, WiringError
+from sim.messaging.fanout_state import FanoutState, Target, eventbridge_params, sns_params
 from sim.messaging.retry_policies import eventbridge_policy, sns_http_policy, sns_policy_for
 from sim.engine.rng import ChunkStream, generator
 
@@ -62,7 +62,7 @@ class _Fanout(Component):
     def __init__(self, name: str, seed: int, t_end: float, period_s: float, base_dir: Optional[Path]):
         super().__init__(name)
         self.seed, self.t_end, self.period_s = seed, t_end, period_s
-        self.n_periods = max(1, int(math.ceil(t_end / period_s - 1e-9)))
+        self.n_periods = n_periods(t_end, period_s)
         self.base_dir = base_dir
         self.inbox = Inbox()
         self.state: Optional[FanoutState] = None

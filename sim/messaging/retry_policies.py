@@ -58,6 +58,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kernels.fanout import RetrySchedule
 from scenarios.messaging import (  # AWS's limits, one definition for schema and policies
     EB_MAX_EVENT_AGE_S,
     EB_MIN_EVENT_AGE_S,
@@ -77,8 +78,9 @@ EB_DOC = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.h
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """Retry delays as run-length segments, plus an optional maximum event age.
+class RetryPolicy(RetrySchedule):
+    """Retry delays as run-length segments, plus an optional maximum event age: the kernel's
+    `kernels.fanout.RetrySchedule`, with how AWS states the policy and where.
 
     `segments[i] = (count, delay_s)`: `count` consecutive retries, each `delay_s` after the
     previous attempt. `phases` describes the policy as AWS states it: `(count, kind, params)`.
@@ -86,8 +88,6 @@ class RetryPolicy:
     (EventBridge's MaximumEventAgeInSeconds; infinite for SNS).
     """
 
-    segments: tuple[tuple[int, float], ...]
-    max_age_s: float = math.inf
     phases: tuple[tuple[int, str, tuple], ...] = ()
     source: str = ""
 
@@ -113,11 +113,6 @@ class RetryPolicy:
     def total_s(self) -> float:
         """Time from the first attempt to the last retry, if every attempt fails."""
         return math.fsum(c * d for c, d in self.segments)
-
-    def arrays(self):
-        """`(counts int64[n], delays float64[n])` for the kernels."""
-        return (np.array([c for c, _ in self.segments], np.int64),
-                np.array([d for _, d in self.segments], np.float64))
 
 
 def _segments(delays_runs) -> tuple[tuple[int, float], ...]:

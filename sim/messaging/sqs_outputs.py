@@ -9,7 +9,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from kernels.ref.queue_pool import (
+from kernels.queue_pool import (
     MP_CONC_MAX,
     MP_INVOKED,
     MP_TARGET,

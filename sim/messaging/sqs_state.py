@@ -4,7 +4,7 @@ source mappings and worker fleets running inside one account's Lambda pool.
 API
 ---
     st = MessagingState(pool_params, queues, mappings, fleets, t_end, period_s, chunk,
-                        sample_all=False, ...)          # QueueParams etc. from kernels.ref.queue_pool
+                        sample_all=False, ...)          # QueueParams etc. from kernels.queue_pool
     st.control_provisioned(t, f, n)                    # between windows, as for the pool
     run(st, t_stop, arrivals, streams)                 # once per window, any window length
     st.finish()                                        # once, after the last window (t_end)
@@ -20,7 +20,7 @@ providers, each with `.next_chunk()`.
 
 Accessors (numpy copies; after `finish()` they are the run's results):
 - `queue_periods()` -> (int64 [P, Q, len(QUEUE_PERIOD_INT)], float64 [P, Q,
-  len(QUEUE_PERIOD_FLOAT)]): columns named in `kernels.ref.queue_pool.QUEUE_PERIOD_INT` /
+  len(QUEUE_PERIOD_FLOAT)]): columns named in `kernels.queue_pool.QUEUE_PERIOD_INT` /
   `QUEUE_PERIOD_FLOAT` (counters, snapshots at period ends, visible_s, wait sums).
 - `mapping_periods()` -> int64 [P, M, len(MAPPING_PERIOD)]; `fleet_periods()` -> int64
   [P, W, len(FLEET_PERIOD)].
@@ -35,7 +35,6 @@ Accessors (numpy copies; after `finish()` they are the run's results):
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,14 +42,12 @@ import numpy as np
 from kernels import lambda_pool as K
 from kernels import queue_pool as Q
 from kernels.histogram import N_BINS
-from kernels.ref.queue_pool import (
-    BATCH_PAYLOAD_BYTES, FIFO_MAX_BATCH, FLEET_PERIOD, MAPPING_PERIOD, QUEUE_PERIOD_FLOAT,
-    QUEUE_PERIOD_INT, SCALING, START_POLLERS, FleetParams, MappingParams, QueueParams,
-    _validate, _validate_on_failure,
+from kernels.lambda_pool import PoolParams
+from kernels.queue_pool import (
+    FLEET_PERIOD, MAPPING_PERIOD, QUEUE_PERIOD_FLOAT, QUEUE_PERIOD_INT, FleetParams, MappingParams, QueueParams,
+    mapping_scaling, validate_params,
 )
-from sim.compute.pool_state import PoolParams, PoolState
-
-_ = BATCH_PAYLOAD_BYTES, FIFO_MAX_BATCH
+from sim.compute.pool_state import PoolState
 
 
 @dataclass
@@ -69,12 +66,11 @@ class MessagingState:
     def __init__(self, p: PoolParams, qp: QueueParams, mp: MappingParams, fp: FleetParams,
                  t_end: float, period_s: float, chunk: int, sample: float = 0.0, first_n: int = 0,
                  sample_all: bool = False, events: int = 4096, messages: int = 4096):
-        _validate(qp, mp, fp)
-        _validate_on_failure(p, qp)
+        validate_params(p, qp, mp, fp)
         nq, nm, nw = len(qp.visibility_timeout_s), len(mp.queue), len(fp.queue)
         self.nq, self.nm, self.nw = nq, nm, nw
         self.pool = PoolState(p, t_end, period_s, chunk, sample=sample, first_n=first_n,
-                              sample_all=sample_all, events=events, heap_extra=3 * nq)
+                              sample_all=sample_all, events=events, heap_extra=Q.N_TIMER_KINDS * nq)
         self.chunk = chunk
         self.pool_fetched = np.zeros((K.N_STREAMS, self.pool.nf), np.int64)
         n_p = self.pool.pmi.shape[0]
@@ -92,8 +88,8 @@ class MessagingState:
             self.qs[:, col] = 0
         self.qsf = np.zeros((nq, Q.N_QSF), np.float64)
         self.qsf[:, Q.QSF_WAIT_MIN_S] = np.inf  # lowered by the kernel
-        self.tl = np.full((3 * nq, 3), -1, np.int64)
-        self.tl[:, 2] = 0  # no list has a heap entry yet
+        self.tl = np.full((Q.N_TIMER_KINDS * nq, Q.N_TL), -1, np.int64)
+        self.tl[:, Q.TL_IN_HEAP] = 0  # no list has a heap entry yet
         order = sorted(range(nm), key=lambda m: (mp.queue[m], m))
         self.qm_idx = np.asarray(order, np.int64).reshape(-1)
         counts = np.bincount(np.asarray(mp.queue, np.int64), minlength=nq) if nm else np.zeros(nq, np.int64)
@@ -104,26 +100,20 @@ class MessagingState:
         self.ms = np.zeros((nm, Q.N_MS), np.int64)
         kinds, owners, queues, caps = [], [], [], []
         for m in range(nm):
-            rate, cap = SCALING[int(mp.legacy_scaling[m])]
-            floor = cap
-            if mp.max_concurrency[m] >= 0:
-                floor = cap = min(cap, mp.max_concurrency[m])
-            floor = min(floor, START_POLLERS)
-            if p.reserved[mp.function[m]] >= 0:
-                cap = min(cap, p.reserved[mp.function[m]])
+            rate, floor, cap = mapping_scaling(p, mp, m)
             nslot = max(floor, cap)
             self.mpi[m] = [0] * Q.N_MPI
-            self.mpi[m, Q.MI_Q] = mp.queue[m]
-            self.mpi[m, Q.MI_FN] = mp.function[m]
-            self.mpi[m, Q.MI_BATCH] = mp.batch_size[m]
-            self.mpi[m, Q.MI_REPORT] = mp.report_failures[m]
-            self.mpi[m, Q.MI_FLOOR] = floor
-            self.mpi[m, Q.MI_CAP] = cap
-            self.mpi[m, Q.MI_RATE] = rate
-            self.mpi[m, Q.MI_C0] = len(kinds)
-            self.mpi[m, Q.MI_NSLOT] = nslot
-            self.mpf[m, Q.MF_WINDOW] = mp.window_s[m]
-            self.mpf[m, Q.MF_ITEM_RATE] = mp.item_failure_rate[m]
+            self.mpi[m, Q.MPI_Q] = mp.queue[m]
+            self.mpi[m, Q.MPI_FN] = mp.function[m]
+            self.mpi[m, Q.MPI_BATCH] = mp.batch_size[m]
+            self.mpi[m, Q.MPI_REPORT] = mp.report_failures[m]
+            self.mpi[m, Q.MPI_FLOOR] = floor
+            self.mpi[m, Q.MPI_CAP] = cap
+            self.mpi[m, Q.MPI_RATE] = rate
+            self.mpi[m, Q.MPI_C0] = len(kinds)
+            self.mpi[m, Q.MPI_NSLOT] = nslot
+            self.mpf[m, Q.MPF_WINDOW] = mp.window_s[m]
+            self.mpf[m, Q.MPF_ITEM_RATE] = mp.item_failure_rate[m]
             self.ms[m, Q.MS_TARGET] = floor
             self.ms[m, Q.MS_NFREE] = nslot
             kinds += [Q.POLLER] * nslot
@@ -132,7 +122,7 @@ class MessagingState:
             caps += [mp.batch_size[m]] * nslot
         self.pslot = np.zeros(max(1, len(kinds)), np.int64)
         for m in range(nm):
-            c0, n = self.mpi[m, Q.MI_C0], self.mpi[m, Q.MI_NSLOT]
+            c0, n = self.mpi[m, Q.MPI_C0], self.mpi[m, Q.MPI_NSLOT]
             self.pslot[c0 : c0 + n] = np.arange(c0 + n - 1, c0 - 1, -1)  # pops c0 first
         self.wpi = np.zeros((nw, Q.N_WPI), np.int64)
         self.wpf = np.zeros((nw, Q.N_WPF), np.float64)
@@ -159,8 +149,8 @@ class MessagingState:
         self.cs[:, Q.C_BBYTES] = 0
         self.cs[:nc][np.asarray(kinds) == Q.WORKER, Q.C_STATE] = Q.CS_IDLE
         self.it = np.zeros((max(16, 2 * max(caps, default=1)), Q.N_IT), np.int64)
-        self.mi = np.zeros((0, Q.N_MI), np.int64)
-        self.mf = np.zeros((0, Q.N_MF), np.float64)
+        self.mi = np.zeros((0, Q.N_MSG), np.int64)
+        self.mf = np.zeros((0, Q.N_MSGF), np.float64)
         self.mfree = np.zeros(0, np.int64)
         self.gq = np.zeros(Q.N_GQ, np.int64)
         self.gq[Q.GQ_PEND_Q] = -1
@@ -184,26 +174,27 @@ class MessagingState:
         self.mcur = np.zeros(max(ns, 1), np.int64)
         self.mlen = np.zeros(max(ns, 1), np.int64)
         self.mfetched = np.zeros(max(ns, 1), np.int64)
-        self.steps_i = np.zeros((64, 2), np.int64)
+        self.steps_i = np.zeros((64, Q.N_STEP), np.int64)
         self.steps_t = np.zeros(64, np.float64)
         self.steps = [(np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64))]
-        self.steps[0] = (np.arange(nm, dtype=np.int64), np.zeros(nm), self.mpi[:, Q.MI_FLOOR].copy())
+        self.steps[0] = (np.arange(nm, dtype=np.int64), np.zeros(nm), self.mpi[:, Q.MPI_FLOOR].copy())
         self._started = False
         self.finished = False
 
     # ---- the kernel's arguments
     def queue_arrays(self):
-        return (self.qpi, self.qpf, self.qs, self.qsf, self.tl, self.qm_start, self.qm_idx,
-                self.mpi, self.mpf, self.ms, self.pslot, self.wpi, self.wpf, self.wbusy, self.cs,
-                self.it, self.mi, self.mf, self.mfree, self.glock, self.whist, self.qpm_i,
-                self.qpm_f, self.mpm, self.wpm, self.gq)
+        return Q.QueueArrays(self.qpi, self.qpf, self.qs, self.qsf, self.tl, self.qm_start, self.qm_idx,
+                             self.mpi, self.mpf, self.ms, self.pslot, self.wpi, self.wpf, self.wbusy, self.cs,
+                             self.it, self.mi, self.mf, self.mfree, self.glock, self.whist, self.qpm_i,
+                             self.qpm_f, self.mpm, self.wpm, self.gq, self.gqf, self.mdraws, self.mcur, self.mlen,
+                             self.steps_i, self.steps_t)
 
     def start(self) -> None:
         """t = 0: the mappings' first pollers and the fleets' workers (after any
         initial provisioned concurrency set with control_provisioned at 0)."""
         if not self._started:
             self._started = True
-            need = int(self.mpi[:, Q.MI_FLOOR].sum() + self.wpi[:, Q.WI_N].sum() + self.gq[Q.GQ_E_MIN])
+            need = int(self.mpi[:, Q.MPI_FLOOR].sum() + self.wpi[:, Q.WI_N].sum() + self.gq[Q.GQ_E_MIN])
             if self.pool.g[K.G_FREE_N] < need:
                 self.pool.grow_events(self.pool.ei.shape[0] + need)
             Q.mq_init(self.pool.kernel_state(), self.queue_arrays())
@@ -215,11 +206,11 @@ class MessagingState:
     def grow_messages(self, capacity: int) -> None:
         old = self.mi.shape[0]
         nfree = int(self.gq[Q.GQ_MFREE_N])
-        mi = np.zeros((capacity, Q.N_MI), np.int64)
-        mf = np.zeros((capacity, Q.N_MF), np.float64)
+        mi = np.zeros((capacity, Q.N_MSG), np.int64)
+        mf = np.zeros((capacity, Q.N_MSGF), np.float64)
         mi[:old], mf[:old] = self.mi, self.mf
-        mi[old:, Q.M_STATE] = Q.ST_FREE
-        mi[old:, Q.M_MID] = np.iinfo(np.int64).min
+        mi[old:, Q.MSG_STATE] = Q.ST_FREE
+        mi[old:, Q.MSG_MID] = np.iinfo(np.int64).min
         mfree = np.zeros(capacity, np.int64)
         mfree[:nfree] = self.mfree[:nfree]
         mfree[nfree : nfree + capacity - old] = np.arange(capacity - 1, old - 1, -1)
@@ -233,7 +224,7 @@ class MessagingState:
 
     def grow_steps(self) -> None:
         n = self.steps_t.shape[0]
-        si = np.zeros((2 * n, 2), np.int64)
+        si = np.zeros((2 * n, Q.N_STEP), np.int64)
         st = np.zeros(2 * n, np.float64)
         si[:n], st[:n] = self.steps_i, self.steps_t
         self.steps_i, self.steps_t = si, st
@@ -313,7 +304,8 @@ class MessagingState:
 
     def take_steps(self):
         n = int(self.gq[Q.GQ_STEPS_N])
-        out = [*self.steps, (self.steps_i[:n, 0].copy(), self.steps_t[:n].copy(), self.steps_i[:n, 1].copy())]
+        out = [*self.steps, (self.steps_i[:n, Q.STEP_MAPPING].copy(), self.steps_t[:n].copy(),
+                             self.steps_i[:n, Q.STEP_TARGET].copy())]
         self.steps = []
         self.gq[Q.GQ_STEPS_N] = 0
         m, t, v = (np.concatenate([o[k] for o in out]) for k in range(3))
@@ -324,9 +316,10 @@ class MessagingState:
         pool_used = self.pool_fetched - (ps.dlen - ps.cur)
         used = self.mfetched - (self.mlen - self.mcur)
         nm, nw = self.nm, self.nw
-        return {**{k: pool_used[s].tolist() for s, k in enumerate(("DUR", "INIT", "EXP", "U"))},
-                "ITEM": used[:nm].tolist(), "PROC": used[nm : nm + 2 * nw : 2].tolist(),
-                "WERR": used[nm + 1 : nm + 2 * nw : 2].tolist()}
+        item, proc, werr = Q.MESSAGING_STREAMS
+        return {**{k: pool_used[s].tolist() for s, k in enumerate(K.STREAMS)},
+                item: used[:nm].tolist(), proc: used[nm : nm + 2 * nw : 2].tolist(),
+                werr: used[nm + 1 : nm + 2 * nw : 2].tolist()}
 
 
 def run(state: MessagingState, t_stop: float, arrivals, streams: MessagingStreams) -> None:
@@ -335,17 +328,15 @@ def run(state: MessagingState, t_stop: float, arrivals, streams: MessagingStream
     a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_q, a_size, _key, a_group = arrivals
     a_q = np.ascontiguousarray(a_q, np.int64)
     gid = state.map_groups(a_q, np.asarray(a_group, np.int64))
-    arr = (np.ascontiguousarray(a_t, np.float64), np.ascontiguousarray(a_id, np.int64),
-           np.ascontiguousarray(a_fn, np.int64), np.ascontiguousarray(a_src, np.int64),
-           np.ascontiguousarray(a_inv, np.int64), np.ascontiguousarray(a_dover, np.float64),
-           np.ascontiguousarray(a_units, np.int64), a_q, np.ascontiguousarray(a_size, np.int64), gid)
+    arr = Q.MqArrivals(np.ascontiguousarray(a_t, np.float64), np.ascontiguousarray(a_id, np.int64),
+                       np.ascontiguousarray(a_fn, np.int64), np.ascontiguousarray(a_src, np.int64),
+                       np.ascontiguousarray(a_inv, np.int64), np.ascontiguousarray(a_dover, np.float64),
+                       np.ascontiguousarray(a_units, np.int64), a_q, np.ascontiguousarray(a_size, np.int64), gid)
     i = 0
     nm = state.nm
     while True:
         ps = state.pool
-        status, i, which = Q.run_pool_mq(float(t_stop), arr, i, ps.kernel_state(), state.queue_arrays(),
-                                         state.mdraws, state.mcur, state.mlen, state.steps_i,
-                                         state.steps_t, state.gqf)
+        status, i, which = Q.run_pool_mq(float(t_stop), arr, i, ps.kernel_state(), state.queue_arrays())
         if status == K.DONE:
             return
         if status == K.NEED_DRAWS:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from sim.output.diagram import arrivals, generator_rows
 from sim.output.report_format import duration_text, number_text, pct_text
 from sim.output.report_slo import SloCheck, error_ratio, slo_checks
+from sim.registry import SERVICES, load
 
 # (header, width) of the per-function table, in column order; the name column's width is
 # set by the longest name.
@@ -158,39 +160,66 @@ def format_slo_lines(checks: Sequence[SloCheck]) -> List[str]:
     return [f"SLO {'met' if c.met else 'BREACHED'}: {c.text()}" for c in ordered]
 
 
-def format_summary(summary: Mapping[str, Any], config: Optional[Mapping[str, Any]] = None) -> str:
-    """The run line, the function and queue tables, topics, buses and VPCs, SLOs and the cost line.
+@dataclass(frozen=True)
+class ConsoleView:
+    """What a service's console lines may use beyond its own section: the whole summary, the
+    resolved scenario, and the (section, name) pairs whose objectives are breached."""
 
-    `config` is the resolved scenario (Result.config): it gives the service level objectives
-    (`slo:`) and the month length; without it, no SLO is checked and the month is AWS's 730 h.
-    """
-    config = config or {}
-    checks = slo_checks(summary, config)
-    breached = {(c.section, c.name) for c in checks if not c.met}
-    lines = [format_run_line(summary)]
-    functions = summary.get("functions") or {}
-    if functions:
-        lines.append("")
-        lines.extend(format_function_table(functions, [n for s, n in breached if s == "functions"]))
-    queues = summary.get("queues") or {}
-    if queues:
-        lines.append("")
-        lines.extend(format_queue_table(queues, [n for s, n in breached if s == "queues"]))
-    for name, t in (summary.get("topics") or {}).items():
-        lines.append(f"topic {name}: {_num(t.get('published'))} published, {_num(t.get('delivered'))} delivered,"
-                     f" {_num(t.get('filtered_out'))} filtered out, {_num(t.get('failed'))} failed,"
-                     f" {_num(t.get('dead_lettered'))} to DLQs")
-    for name, b in (summary.get("buses") or {}).items():
-        lines.append(f"bus {name}: {_num(b.get('put'))} events, {_num(b.get('invocations'))} invocations,"
-                     f" {_num(b.get('failed'))} failed, {_num(b.get('throttled'))} throttled")
-    rows = generator_rows(summary, config) if summary.get("vpcs") else []
-    for name, v in (summary.get("vpcs") or {}).items():  # one line per VPC
+    summary: Mapping[str, Any]
+    config: Mapping[str, Any]
+    breached: frozenset
+
+    def breaches(self, section: str) -> List[str]:
+        return [n for s, n in self.breached if s == section]
+
+
+def format_function_lines(functions: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
+    return ["", *format_function_table(functions, view.breaches("functions"))]
+
+
+def format_queue_lines(queues: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
+    return ["", *format_queue_table(queues, view.breaches("queues"))]
+
+
+def format_topic_lines(topics: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
+    return [f"topic {name}: {_num(t.get('published'))} published, {_num(t.get('delivered'))} delivered,"
+            f" {_num(t.get('filtered_out'))} filtered out, {_num(t.get('failed'))} failed,"
+            f" {_num(t.get('dead_lettered'))} to DLQs" for name, t in topics.items()]
+
+
+def format_bus_lines(buses: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
+    return [f"bus {name}: {_num(b.get('put'))} events, {_num(b.get('invocations'))} invocations,"
+            f" {_num(b.get('failed'))} failed, {_num(b.get('throttled'))} throttled" for name, b in buses.items()]
+
+
+def format_vpc_lines(vpcs: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
+    """One line per VPC: flows started there, accepted and rejected, and those arriving from elsewhere."""
+    rows = generator_rows(view.summary, view.config)
+    lines = []
+    for name, v in vpcs.items():
         line = (f"vpc {name}: {_num(v.get('flows'))} flows started here, {_num(v.get('accepted'))} accepted,"
                 f" {_num(v.get('rejected'))} rejected")
         n_in, acc_in, _ = arrivals(rows, name)
         if n_in:
             line += f"; {_num(n_in)} arrived from elsewhere, {_num(acc_in)} of them accepted"
         lines.append(line)
+    return lines
+
+
+def format_summary(summary: Mapping[str, Any], config: Optional[Mapping[str, Any]] = None) -> str:
+    """The run line, each service's table or lines (sim.registry, in its order), SLOs and the cost line.
+
+    `config` is the resolved scenario (Result.config): it gives the service level objectives
+    (`slo:`) and the month length; without it, no SLO is checked and the month is AWS's 730 h.
+    """
+    config = config or {}
+    checks = slo_checks(summary, config)
+    view = ConsoleView(summary, config, frozenset((c.section, c.name) for c in checks if not c.met))
+    lines = [format_run_line(summary)]
+    for svc in SERVICES:
+        section = summary.get(svc.summary_section) or {}
+        if svc.console is not None and section:
+            lines.extend(load(svc.console)(section, view))
     if checks:
         lines.append("")
         lines.extend(format_slo_lines(checks))

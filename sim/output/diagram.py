@@ -21,6 +21,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from scenarios.addresses import KINDS, SUBSCRIPTION_PROTOCOLS, AddressError, parse
+
 # Fill and stroke per kind of node (AWS's console colours, lightened).
 KIND_STYLE = {
     "traffic": ("#eceff1", "#607d8b", "traffic source"),
@@ -80,15 +82,16 @@ def _rate(arrivals: Mapping[str, Any]) -> str:
 
 
 def _endpoint(g: Graph, target: str) -> Optional[str]:
-    """The node of a target written as KIND:NAME (function, queue, topic, bus) or an https URL."""
-    kind, sep, name = str(target).partition(":")
-    if not sep:
+    """The node of an address (scenarios.addresses: a kind the simulator resolves, or an https URL)."""
+    try:
+        a = parse(str(target))
+    except AddressError:
         return None
-    if kind in ("http", "https"):
+    if a.kind in ("http", "https"):
         url = str(target)
         return g.add("https", url, url.split("//", 1)[-1])
-    if kind in ("function", "queue", "topic", "bus"):
-        return g.add(kind, name)
+    if a.kind in KINDS and KINDS[a.kind].simulated:
+        return g.add(a.kind, a.name)
     return None
 
 
@@ -139,15 +142,8 @@ def services_graph(config: Mapping[str, Any]) -> Graph:
                 g.link(f"function:{name}", node, "on failure", dashed=True)
     for tname, topic in (config.get("topics") or {}).items():
         for s in (topic or {}).get("subscriptions") or []:
-            proto, endpoint = s.get("protocol", "sqs"), str(s.get("endpoint", ""))
-            if proto == "sqs":
-                dst = g.add("queue", endpoint)
-            elif proto == "lambda":
-                dst = g.add("function", endpoint)
-            elif proto == "email":
-                dst = g.add("email", endpoint)
-            else:
-                dst = g.add("https", endpoint, endpoint.split("//", 1)[-1])
+            kind, endpoint = SUBSCRIPTION_PROTOCOLS.get(s.get("protocol", "sqs"), "https"), str(s.get("endpoint", ""))
+            dst = g.add("https", endpoint, endpoint.split("//", 1)[-1]) if kind == "https" else g.add(kind, endpoint)
             g.link(f"topic:{tname}", dst, "filtered" if s.get("filter_policy") else "")
             if s.get("dead_letter_queue"):
                 g.link(dst, g.add("queue", s["dead_letter_queue"]), "DLQ", dashed=True)

@@ -19,6 +19,7 @@ import math
 import sys
 from typing import List, Tuple
 
+from scenarios.addresses import references
 from scenarios.errors import ScenarioError
 from scenarios.schema import Scenario
 from scenarios.yamlpath import index, key, num
@@ -89,35 +90,12 @@ def _flow_problem(sc: Scenario, i: int) -> Tuple[bool, Problem | None]:
 def _unreachable(sc: Scenario) -> List[Problem]:
     """Functions, queues, topics and buses that nothing names as a destination; topics and buses
     that deliver nowhere; queues fed messages that nothing consumes."""
-    functions, queues, topics, buses = set(), set(), set(), set()
-    by_kind = {"function": functions, "queue": queues, "topic": topics, "bus": buses}
-    for tr in sc.traffic:
-        kind, _, name = tr.target.partition(":")
-        by_kind.get(kind, set()).add(name)
-    for t in sc.topics.values():
-        for s in t.subscriptions:
-            if s.protocol == "lambda":
-                functions.add(s.endpoint)
-            elif s.protocol == "sqs":
-                queues.add(s.endpoint)
-    for b in sc.buses.values():
-        for r in b.rules.values():
-            for tg in r.targets:
-                kind, _, name = tg.target.partition(":")
-                by_kind.get(kind, set()).add(name)
-    fed = set(queues)  # queues that are a destination of traffic, a subscription or a rule
-    for t in sc.topics.values():
-        queues.update(s.dead_letter_queue for s in t.subscriptions)
-    for b in sc.buses.values():
-        queues.update(tg.dead_letter_queue for r in b.rules.values() for tg in r.targets)
-    for m in sc.event_source_mappings:
-        functions.add(m.function)
-    for q in sc.queues.values():
-        queues.add(q.dead_letter_queue)
-    for fn in sc.functions.values():
-        dest = fn.async_invoke.on_failure or ""
-        kind, _, name = dest.partition(":")
-        by_kind.get(kind, set()).add(name)
+    refs = references(sc)
+    named = {(r.address.kind, r.address.name) for r in refs if r.role != "poll"}  # what sends or invokes there
+    functions, queues, topics, buses = ({n for k, n in named if k == kind}
+                                        for kind in ("function", "queue", "topic", "bus"))
+    # queues that are a destination of traffic, a subscription or a rule (not only a dead-letter queue)
+    fed = {r.address.name for r in refs if r.role == "send" and r.address.kind == "queue"}
     out = []
     for name in sc.functions:
         if name not in functions:
@@ -139,7 +117,7 @@ def _unreachable(sc: Scenario) -> List[Problem]:
             out.append((key(key("buses", name), "rules"), "no rule with a target: every event goes nowhere"))
     # a queue that receives messages as a destination (not only as a dead-letter queue) but
     # that nothing consumes: its messages only accumulate
-    consumed = {m.source for m in sc.event_source_mappings} | {w.queue for w in sc.worker_fleets.values()}
+    consumed = {r.address.name for r in refs if r.role == "poll"}
     for name in sc.queues:
         if name in fed and name not in consumed:
             out.append((key("queues", name), "nothing receives from it (no event source mapping or worker"

@@ -25,47 +25,20 @@ from sim.output.console import projection_text, service_label
 from sim.output.diagram import network_svg, services_svg
 from sim.output.report_format import duration_text, label, number_text, pct_text, usd_text, value_text
 from sim.output.report_plots import Plotter
-from sim.output.report_slo import error_ratio, slo_checks
-from sim.output.report_vpc import flows_figure, vpc_html
+from sim.output.report_slo import slo_checks
 from sim.output.result import Result
-from sim.output.writers import json_safe
+from sim.output.plain import json_safe
+from sim.registry import SERVICES, load, service_for_section
 
-# Every figure of the "over time" section, in page order: (id, title). A figure whose data is
-# missing is still present, holding a note instead of an image.
-FIGURES: List[Tuple[str, str]] = [
-    ("plot-invocations", "Invocations and throttled attempts"),
-    ("plot-ratios", "Throttled and failed, in %"),
-    ("plot-concurrency", "Concurrency against its limit"),
-    ("plot-cold-starts", "Cold starts"),
-    ("plot-duration", "Duration percentiles over time"),
-    ("plot-latency-percentiles", "Latency percentiles over the run"),
-    ("plot-latency-histogram", "Latency of sampled requests"),
-    ("plot-queue-backlog", "Queue backlog: messages visible and in flight"),
-    ("plot-queue-age", "Age of the oldest message per queue"),
-]
+# Every figure of the "over time" section, in page order: (id, title), the services' (sim.registry)
+# in their order. A figure whose data is missing is still present, holding a note instead of an image.
+FIGURES: List[Tuple[str, str]] = [(f.id, f.title) for svc in SERVICES for f in svc.figures if f.in_plots]
 FIGURE_IDS = [fid for fid, _ in FIGURES]
 
+# Why a figure is missing, by id.
 _NOTES = {
-    "plot-invocations": "no Invocations or Throttles metrics were recorded",
-    "plot-ratios": "no Invocations metric was recorded",
-    "plot-concurrency": "no ConcurrentExecutions metric was recorded",
-    "plot-cold-starts": "no ColdStarts metric was recorded",
-    "plot-duration": "no Duration metrics were recorded",
-    "plot-latency-percentiles": "the summary has no latency percentiles",
-    "plot-latency-histogram": "no requests were sampled (set record.requests.sample or record.requests.first_n)",
-    "plot-queue-backlog": "the scenario has no SQS queues",
-    "plot-queue-age": "the scenario has no SQS queues",
+    **{f.id: f.note for svc in SERVICES for f in svc.figures},
     "plot-cost-over-time": "no cost was metered",
-    "plot-vpc-flows": "there are no flow log records (no flow met an interface)",
-}
-
-# Rows first in each section's table, in this order; the others follow in summary order.
-_FIRST = {
-    "functions": ["invocations", "throttles", "throttle_ratio", "errors", "error_ratio", "timeouts",
-                  "cold_starts", "cold_start_ratio", "latency_ms.p50", "latency_ms.p90", "latency_ms.p99",
-                  "latency_ms.p999", "latency_ms.max", "latency_ms.mean", "max_concurrency", "avg_instances"],
-    "queues": ["type", "sent", "received", "deleted", "dead_lettered", "visible_end", "in_flight_end",
-               "delayed_end", "visible_max", "age_of_oldest_max_s"],
 }
 
 _CSS = """
@@ -267,11 +240,6 @@ def _breakdown_html(costs: pl.DataFrame) -> str:
 
 # ---------------------------------------------------------------- service tables
 
-_SECTION_TITLES = {"functions": "Lambda functions", "queues": "SQS queues",
-                   "event_source_mappings": "Event source mappings (queue → function)",
-                   "worker_fleets": "Worker fleets", "topics": "SNS topics", "buses": "EventBridge buses"}
-
-
 def _run_table(summary: Mapping[str, Any]) -> str:
     """The run's scalars, one row each, labelled in words."""
     first = ["scenario", "seed", "duration_s", "requests_simulated", "wall_s", "requests_per_wall_s"]
@@ -284,6 +252,8 @@ def _run_table(summary: Mapping[str, Any]) -> str:
 
 def _section_table(section: str, entities: Mapping[str, Mapping[str, Any]]) -> str:
     """One section (functions, queues, …): a row per quantity, a column per entity; nested tables apart."""
+    svc = service_for_section(section)
+    first, derived = (svc.report_first, svc.report_derived) if svc is not None else ((), ())
     flat: Dict[str, Dict[str, Any]] = {}
     nested: Dict[str, Dict[str, Mapping[str, Any]]] = {}  # e.g. a topic's subscriptions
     for name, v in entities.items():
@@ -296,9 +266,9 @@ def _section_table(section: str, entities: Mapping[str, Mapping[str, Any]]) -> s
                 nested.setdefault(k, {}).update({f"{name} · {sub}": (x[sub], f"{section}.{name}.{k}.{sub}")
                                                  for sub in x})
         flat[name] = _flatten(plain)
-        if section == "functions":
-            flat[name]["error_ratio"] = error_ratio(v)  # derived: errors / invocations
-    keys: List[str] = [k for k in _FIRST.get(section, []) if any(k in f for f in flat.values())]
+        for row, ref in derived:  # e.g. error_ratio = errors / invocations
+            flat[name][row] = load(ref)(v)
+    keys: List[str] = [k for k in first if any(k in f for f in flat.values())]
     for fields in flat.values():
         keys += [k for k in fields if k not in keys]
     head = "<tr><th></th>" + "".join(f"<th>{html.escape(n)}</th>" for n in flat) + "</tr>"
@@ -326,10 +296,12 @@ def _summary_html(summary: Mapping[str, Any]) -> str:
     """The run table plus one table per service section of the summary."""
     parts = ['<section id="summary"><h2>Summary</h2>', _run_table(summary)]
     for section, value in summary.items():
-        if section in ("cost_usd", "vpcs") or not isinstance(value, Mapping) or not value:
+        svc = service_for_section(section)
+        if section == "cost_usd" or (svc is not None and not svc.report_table) or not isinstance(value, Mapping) \
+                or not value:
             continue
         if all(isinstance(v, Mapping) for v in value.values()):
-            title = _SECTION_TITLES.get(section, section.replace("_", " "))
+            title = svc.title if svc is not None else section.replace("_", " ")
             parts.append(f'<h3 id="section-{html.escape(section)}">{html.escape(title)}</h3>')
             parts.append(_section_table(section, value))
     parts.append("</section>")
@@ -360,13 +332,15 @@ def _figure_html(fid: str, title: str, draw: Callable[[], Optional[Figure]]) -> 
 def figures(result: Result, p: Optional[Plotter] = None) -> Dict[str, Callable[[], Optional[Figure]]]:
     """Every figure of the report by id: a function drawing it (None when its data is missing)."""
     p = p or Plotter(result)
-    return {
-        "plot-invocations": p.invocations, "plot-ratios": p.ratios, "plot-concurrency": p.concurrency,
-        "plot-cold-starts": p.cold_starts, "plot-duration": p.duration,
-        "plot-latency-percentiles": p.latency_percentiles, "plot-latency-histogram": p.latency_histogram,
-        "plot-queue-backlog": p.queue_backlog, "plot-queue-age": p.queue_age,
-        "plot-cost-over-time": p.cost_over_time, "plot-vpc-flows": lambda: flows_figure(result, p),
-    }
+    out: Dict[str, Callable[[], Optional[Figure]]] = {}
+    for svc in SERVICES:
+        for f in svc.figures:
+            if ":" in f.draw:  # a function of (result, plotter)
+                out[f.id] = (lambda fn: lambda: fn(result, p))(load(f.draw))
+            else:  # a Plotter method
+                out[f.id] = getattr(p, f.draw)
+    out["plot-cost-over-time"] = p.cost_over_time
+    return out
 
 
 def _plots_html(result: Result, draw: Mapping[str, Callable[[], Optional[Figure]]]) -> str:
@@ -390,14 +364,15 @@ def build_report(result: Result) -> str:
     name = html.escape(str(s.get("scenario", (result.config or {}).get("name", "run"))))
     plotter = Plotter(result)
     draw = figures(result, plotter)
-    vpc = vpc_html(result, _cell, lambda fid, title: _figure_html(fid, title, draw[fid]))
+    sections = "".join(load(svc.report_section)(result, _cell, lambda fid, title: _figure_html(fid, title, draw[fid]))
+                       for svc in SERVICES if svc.report_section is not None)  # e.g. the VPC section
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8"><title>cloudtwin: {name}</title>'
         f"<style>{_CSS}</style></head><body>"
         f"<h1>cloudtwin run: {name}</h1>{_run_line(s)}"
         f"{_glance_html(result)}{_diagram_html(result)}{_cost_html(result, plotter)}{_summary_html(s)}"
-        f"{_plots_html(result, draw)}{vpc}{_config_html(result.config or {})}"
+        f"{_plots_html(result, draw)}{sections}{_config_html(result.config or {})}"
         "</body></html>\n"
     )
 _Plotter = Plotter  # the name tests/test_writers.py knows it by

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from contextlib import contextmanager
@@ -11,9 +10,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Tuple
 
-import numpy as np
 import yaml
 
+from sim.output.plain import json_safe
 from sim.output.result import Result
 
 # The mark of a finished run: written last, so a directory holding it holds every output.
@@ -35,26 +34,6 @@ OPTIONAL_FILES = ("requests.parquet", "flow_logs.parquet", "report.html")
 MULTIRUN_FILE = "multirun.yaml"
 # A temporary file of `atomic_path`: `.NAME.tmp-PID`.
 _TMP = re.compile(r"\..+\.tmp-\d+")
-
-
-def json_safe(value: Any) -> Any:
-    """`value` as plain JSON data: numpy scalars to Python, tuples to lists, NaN/inf to None."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [json_safe(v) for v in value.tolist()]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        x = float(value)
-        return x if math.isfinite(x) else None
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 @contextmanager

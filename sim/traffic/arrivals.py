@@ -44,6 +44,11 @@ class ArrivalProcess:
     def take(self, t1: float) -> tuple[np.ndarray, np.ndarray | None]:
         """All arrival times (s) in [start_s, min(t1, end_s)) not yet returned, with durations (ms)."""
         t1 = min(float(t1), self.end_s)
+        t, pos = self._t, self._pos
+        if pos < len(t) and t[-1] >= t1:  # the usual window: inside the current chunk
+            k = pos + int(t[pos:].searchsorted(t1, side="left"))
+            self._pos = k
+            return t[pos:k].copy(), (None if self._d is None else self._d[pos:k].copy())
         times, durs = [], []
         while True:
             k = self._pos + int(np.searchsorted(self._t[self._pos:], t1, side="left"))
@@ -73,6 +78,31 @@ class ArrivalProcess:
     def _cumulative(self, t: float) -> float:
         """The mean number of arrivals in [start_s, t), for start_s <= t <= end_s."""
         raise NotImplementedError
+
+    def horizon(self, t0: float, n: float) -> float:
+        """The time t > t0 by which n arrivals are expected from t0 on (where the mean count
+        from t0 reaches n), or math.inf when fewer than n are expected before end_s; for
+        sizing windows (sim.engine.clock), so an estimate is good enough."""
+        a = max(float(t0), self.start_s)
+        if a >= self.end_s:
+            return math.inf
+        c = self._cumulative(a) + n
+        if not c <= self._cumulative(self.end_s):
+            return math.inf
+        t = self._inverse(c)
+        return t if t > t0 else math.nextafter(t0, math.inf)
+
+    def _inverse(self, c: float) -> float:
+        """A time t in [start_s, end_s] with _cumulative(t) close to c (0 < c <= the total):
+        bisection to about 1e-14 of the span (overridden where a closed form exists)."""
+        lo, hi = self.start_s, self.end_s
+        for _ in range(48):
+            mid = 0.5 * (lo + hi)
+            if self._cumulative(mid) < c:
+                lo = mid
+            else:
+                hi = mid
+        return hi
 
 
 def _arrival_chunk(gen: np.random.Generator, n: int, mean_gap: float, last: float) -> np.ndarray:
@@ -111,6 +141,9 @@ class ConstantArrivals(ArrivalProcess):
     def _cumulative(self, t):
         return self.rate_per_s * (t - self.start_s)
 
+    def _inverse(self, c):
+        return self.start_s + c / self.rate_per_s
+
 
 class PoissonArrivals(ArrivalProcess):
     """A homogeneous Poisson process: exponential gaps, cumulative sum carried across chunks."""
@@ -128,6 +161,9 @@ class PoissonArrivals(ArrivalProcess):
 
     def _cumulative(self, t):
         return self.rate_per_s * (t - self.start_s)
+
+    def _inverse(self, c):
+        return self.start_s + c / self.rate_per_s
 
 
 class DiurnalArrivals(ArrivalProcess):
@@ -225,6 +261,10 @@ class StepArrivals(ArrivalProcess):
     def _cumulative(self, t):
         return float(np.interp(t, self.bp_s, self.cum))
 
+    def _inverse(self, c):
+        k = int(np.searchsorted(self.cum, c, side="left"))  # cum[k-1] < c <= cum[k]: segment k-1 has rate > 0
+        return float(self.bp_s[k - 1] + (c - self.cum[k - 1]) / self.rate_per_s[k - 1])
+
 
 class TraceArrivals(ArrivalProcess):
     """Arrival times (and optional durations, ms) replayed from a CSV or parquet file."""
@@ -252,6 +292,10 @@ class TraceArrivals(ArrivalProcess):
 
     def _cumulative(self, t):
         return float(np.searchsorted(self._times_s, t, side="left"))
+
+    def _inverse(self, c):
+        # just after row ceil(c) - 1: the window [t0, t) holds it and every row at its instant
+        return math.nextafter(float(self._times_s[math.ceil(c) - 1]), math.inf)
 
 
 def trace_path(arrivals: Arrivals, base_dir: Path) -> Path:

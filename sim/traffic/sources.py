@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -61,12 +62,13 @@ class TrafficSource(Component):
         self.class_u = Uniforms(generator(seed, self.name, CLASS_PURPOSE))
         self.group_u = Uniforms(generator(seed, self.name, GROUP_PURPOSE))
         self.emitted = 0
+        self._free = (0.0, -1.0, MAX_WINDOW_ITEMS)  # window_limit: (start, end, cap) of a window within the cap
         self.inbox: Optional[Inbox] = None
         self.port = -1
 
-    def wire(self, target: Component, inbox: Inbox, port: int) -> None:
-        self.connect(target)
-        self.inbox, self.port = inbox, port
+    def wire(self, port) -> None:
+        """Send to `port` (a sim.registry.Port, which the address book has connected to this source)."""
+        self.inbox, self.port = port.inbox, port.index
 
     def check(self) -> None:
         if self.inbox is None:
@@ -77,13 +79,23 @@ class TrafficSource(Component):
         n = len(t)
         if not n:
             return
-        ids = (np.int64(self.index) << ID_SEQ_BITS) | np.arange(self.emitted, self.emitted + n, dtype=np.int64)
+        ids = np.arange(self.emitted, self.emitted + n, dtype=np.int64)
+        ids |= np.int64(self.index) << ID_SEQ_BITS
         self.emitted += n
-        key = self.class_offset if self.classes is None else self.classes.draw(self.class_u.take(n))
+        # the Batch built column by column, as Batch.of would (a window's fixed cost: one zeroed
+        # block for attempt, key and group instead of a call per column)
+        zeros = np.zeros((3, n), np.int64)
+        attempt, key, group = zeros[0], zeros[1], zeros[2]
+        if self.classes is not None:
+            key = np.ascontiguousarray(self.classes.draw(self.class_u.take(n)), dtype=np.int64)
+        elif self.class_offset:
+            key += self.class_offset
         groups = self.traffic.message.groups
-        group = 0 if groups <= 1 else (self.group_u.take(n) * groups).astype(np.int64)
-        self.inbox.put(self.port, Batch.of(t, ids, size_bytes=self.traffic.message.size_bytes,
-                                           duration_ms=duration_ms, key=key, group=group))
+        if groups > 1:
+            group = (self.group_u.take(n) * groups).astype(np.int64)
+        dur = np.full(n, np.nan) if duration_ms is None else np.ascontiguousarray(duration_ms, dtype=np.float64)
+        self.inbox.put(self.port, Batch(t, ids, np.full(n, self.traffic.message.size_bytes, np.int64), key,
+                                        attempt, dur, group))
 
     def requests_simulated(self) -> int:
         return self.emitted
@@ -91,8 +103,25 @@ class TrafficSource(Component):
     def window_limit(self, t0: float, t1: float) -> float:
         """t1, or the end of the shorter window [t0, t) in which MAX_WINDOW_ITEMS arrivals are
         expected (bisection on the expected count; at least as far as the first arrival, so
-        that a trace's many rows at one instant still make progress)."""
-        return window_end(self.process.expected_count, t0, t1, MAX_WINDOW_ITEMS)
+        that a trace's many rows at one instant still make progress).
+
+        Per window this is one comparison: a window inside [s, u), where the expected count
+        from an earlier start s to u is within the cap, is within it too (the count only grows
+        with the window), so u is kept until a window reaches past it."""
+        free_from, free_to, cap = self._free
+        if free_from <= t0 and t1 <= free_to and cap == MAX_WINDOW_ITEMS:
+            return t1
+        end_s = self.process.end_s
+        free_to = window_end(self.process.expected_count, t0, end_s, MAX_WINDOW_ITEMS)
+        if free_to >= end_s:
+            free_to = math.inf  # nothing arrives after end_s
+        self._free = (t0, free_to, MAX_WINDOW_ITEMS)
+        return t1 if t1 <= free_to else window_end(self.process.expected_count, t0, t1, MAX_WINDOW_ITEMS)
+
+    def horizon(self, t0: float, items: float) -> float:
+        """When this source will have made `items` arrivals from t0 on, by its arrival
+        process's mean (math.inf: not before its end)."""
+        return self.process.horizon(t0, items)
 
 
 def window_end(expected_count, t0: float, t1: float, max_items: float) -> float:

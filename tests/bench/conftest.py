@@ -97,6 +97,12 @@ def summary_lines(figures: dict) -> list:
                      f"({ct['messages'] / 1e6:.1f} M messages, {ct['invocations'] / 1e6:.2f} M invocations) vs SimPy "
                      f"{per_s(sp['messages_per_s'])} messages/s: {ct['messages_per_s'] / sp['messages_per_s']:.1f}x "
                      f"(bars: 1 M/s and 30x)")
+    a, f1 = figures.get("sparse_auto"), figures.get("sparse_fixed_1s")
+    if a:
+        vs = (f", {a['over_fixed_1s']:.1f}x fixed 1 s windows ({per_s(f1['requests_per_s'])} req/s)"
+              if "over_fixed_1s" in a else "")
+        lines.append(f"sparse 10^6 s at 9 req/s: default (auto) windows {per_s(a['requests_per_s'])} req/s "
+                     f"({per_s(a['requests_per_cpu_s'])} per CPU-s) in {a['windows']:,} windows{vs} (bar 4 M)")
     f = figures.get("firewall", {})
     if f:
         lines.append("firewall: " + "; ".join(

@@ -1,0 +1,428 @@
+"""The service registry: one entry per service, and the address book that resolves `queue:NAME` to a component's port.
+
+A `Service` names, for one AWS service: the scenario sections it reads, the address kind
+users write for it (`scenarios.addresses.KINDS`), the summary.json section it produces, how
+the console and the report show that section, and the `Host` that simulates it. A host
+builds the components of one or more services (today the Lambda account simulates
+functions, queues, event source mappings and worker fleets in one kernel; topics and buses
+are components of their own; the VPC's flows one more), in two phases:
+
+- declare: make the components, and *offer* the addresses they take (`AddressBook.offer`);
+- connect: resolve every address the components send to (`AddressBook.resolve`), which
+  returns a `Port` (component, port index) or `External` (an endpoint outside the
+  simulation, such as an https URL). An address nothing offers is a `WiringError` at build
+  time, never a silent drop.
+
+A port is a (component, index) pair, so several services can share one component (queue
+and function ports of the account) and any component can send to any address; a service
+that runs in another component tomorrow changes its entry here, not the builder, api.py,
+the console or the report, which iterate over `SERVICES` and `HOSTS`.
+
+Renderers are registered by reference, `"module:function"` (as Python entry points are),
+and imported when first used: the console and the report import this module, and this
+module imports neither them nor, until a run is built, the service models.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
+
+from scenarios.addresses import KINDS, SUBSCRIPTION_PROTOCOLS, Address, parse
+
+if TYPE_CHECKING:  # the console and the report import this module: not simpy and the engine with it
+    from sim.engine.component import Component
+
+
+def _wiring_error(message: str) -> Exception:
+    from sim.engine.component import WiringError
+
+    return WiringError(message)
+
+
+def load(ref: str) -> Any:
+    """The object a `"package.module:name"` (or `"module:Class.attr"`) reference names."""
+    module, _, attr = ref.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of the report's "over time" section: id, title, what draws it, and the note
+    shown when there is nothing to draw. `draw`: a method of `sim.output.report_plots.Plotter`
+    (a bare name) or a `"module:function"` taking (result, plotter)."""
+
+    id: str
+    title: str
+    draw: str
+    note: str
+    in_plots: bool = True  # False: drawn by the service's own report section, not among the plots
+
+
+@dataclass(frozen=True)
+class Service:
+    """One service as the rest of the simulator sees it."""
+
+    name: str  # short name, e.g. "sqs"
+    scenario_sections: Tuple[str, ...]  # Scenario attributes it reads
+    summary_section: str  # the summary.json section it produces (docs/DESIGN.md §5)
+    host: str  # the Host that simulates it
+    title: str  # the report's heading of its summary table
+    address_kind: Optional[str] = None  # the kind users address it by, if any
+    console: Optional[str] = None  # "module:function"(entities, view) -> lines, view = ConsoleView
+    report_first: Tuple[str, ...] = ()  # rows first in its report table, in this order
+    report_table: bool = True  # False: its own report section draws it (`report_section`)
+    report_section: Optional[str] = None  # "module:function"(result, cell, figure) -> html
+    # rows its report table derives from an entity's summary: (row, "module:function"(entity) -> value)
+    report_derived: Tuple[Tuple[str, str], ...] = ()
+    figures: Tuple[Figure, ...] = ()  # its figures in the "over time" section, in page order
+
+
+# ---------------------------------------------------------------- ports and addresses
+
+@dataclass(frozen=True)
+class Port:
+    """An input of `component`: items put in its inbox with port index `index`."""
+
+    component: Component
+    index: int
+
+    @property
+    def inbox(self):
+        return self.component.inbox
+
+
+@dataclass(frozen=True)
+class External:
+    """An endpoint outside the simulation (https URL, email address): what is sent there leaves the world."""
+
+    address: Address
+
+
+Target = Union[Port, External]
+# How a component's offer turns a caller into a port index: (caller label, options) -> index.
+Connector = Callable[..., int]
+
+
+class AddressBook:
+    """Which component takes each address, and the ports callers get there."""
+
+    def __init__(self) -> None:
+        self._offers: Dict[Tuple[str, str], Tuple[Component, Connector]] = {}
+
+    def offer(self, kind: str, name: str, component: Component, connect: Connector) -> None:
+        """Declare that `component` takes items for `kind:name`; `connect(label, **options)` gives a caller its port."""
+        if kind not in KINDS:
+            raise _wiring_error(f"{component.name}: offers unknown address kind {kind!r}")
+        if (kind, name) in self._offers:
+            raise _wiring_error(f"{kind}:{name} offered twice ({self._offers[(kind, name)][0].name}, {component.name})")
+        self._offers[(kind, name)] = (component, connect)
+
+    def offered(self) -> List[str]:
+        return [f"{k}:{n}" for k, n in self._offers]
+
+    def resolve(self, caller: Component, address: Union[str, Address], label: str, **options: Any) -> Target:
+        """The port `caller` sends to for `address` (connecting the two), or External.
+
+        Raises WiringError when no component offers the address: a route that should be
+        connected and is not (the scenario checks should have refused it; this is the builder's
+        last line, not a message for users).
+        """
+        a = parse(address) if isinstance(address, str) else address
+        if a.external:
+            return External(a)
+        found = self._offers.get((a.kind, a.name))
+        if found is None:
+            offered = ", ".join(self.offered()) or "nothing"
+            raise _wiring_error(f"{caller.name}: {label} sends to {a}, which no component offers (offered: {offered})")
+        component, connect = found
+        caller.connect(component)
+        return Port(component, int(connect(label, **options)))
+
+
+def fanout_route(target: Optional[Target]) -> Tuple[Optional[object], int]:
+    """A topic's or bus's route (sim.messaging.fanout.Route): (inbox, port) for a port, (None, -1)
+    for an external endpoint or for no dead-letter queue (deliveries there leave the simulation,
+    counted by the topic or bus)."""
+    if isinstance(target, Port):
+        return target.inbox, target.index
+    return None, -1
+
+
+def subscription_address(protocol: str, endpoint: str) -> Address:
+    """An SNS subscription's endpoint as an address: `sqs` + name -> queue:name, `https` + URL -> external."""
+    kind = SUBSCRIPTION_PROTOCOLS[protocol]
+    return Address(kind, endpoint)
+
+
+# ---------------------------------------------------------------- hosts
+
+@dataclass
+class BuildContext:
+    """What the hosts share while a world is built."""
+
+    scenario: Any
+    base_dir: Path
+    sample_all: bool
+    book: AddressBook = field(default_factory=AddressBook)
+    shared: Dict[str, Any] = field(default_factory=dict)  # per-run objects several hosts use (class registry …)
+
+
+@dataclass(frozen=True)
+class Host:
+    """What builds the components of some services: declare(ctx) -> components (offering their
+    addresses), then connect(ctx, components) resolves what they send to; `outputs(components)`
+    gives Result fields beyond the summary (sampled requests, flow logs)."""
+
+    name: str
+    rank: int  # place of its components in the list the engine gets (feeders first)
+    declare: Callable[[BuildContext], List[Component]]
+    connect: Optional[Callable[[BuildContext, List[Component]], None]] = None
+    outputs: Optional[Callable[[List[Component]], Dict[str, Any]]] = None
+
+
+def _classes(ctx: BuildContext):
+    if "classes" not in ctx.shared:
+        from sim.messaging.classes import ClassRegistry
+        from sim.messaging.wiring import compile_filters
+
+        ctx.shared["filters"] = compile_filters(ctx.scenario)
+        ctx.shared["classes"] = ClassRegistry(ctx.scenario)
+    return ctx.shared["classes"]
+
+
+def _declare_account(ctx: BuildContext) -> List[Component]:
+    from scenarios.schema import Retries
+    from sim.compute.lambda_account import LambdaAccount
+
+    sc = ctx.scenario
+    _classes(ctx)  # filter policies and patterns compile (and may be refused) first, as before
+    req = sc.record.requests
+    account = LambdaAccount("lambda", sc.account, sc.region, sc.functions, sc.seed, sc.duration_s,
+                            sc.record.period_s, sample=req.sample, first_n=req.first_n,
+                            sample_all=ctx.sample_all, base_dir=ctx.base_dir, queues=sc.queues,
+                            mappings=sc.event_source_mappings, fleets=sc.worker_fleets)
+
+    def function_port(name: str):
+        def connect(label: str, invocation: str = "async", retries: Optional[Retries] = None, **_: Any) -> int:
+            return account.add_source(label, name, invocation, Retries() if retries is None else retries)
+        return connect
+
+    def queue_port(name: str):
+        return lambda label, **_: account.add_queue_port(label, name)
+
+    for name in sc.functions:
+        ctx.book.offer("function", name, account, function_port(name))
+    for name in sc.queues:
+        ctx.book.offer("queue", name, account, queue_port(name))
+    return [account]
+
+
+def _declare_topics(ctx: BuildContext) -> List[Component]:
+    from sim.messaging.fanout import SnsTopic
+    from sim.messaging.wiring import topic_table
+
+    sc, registry = ctx.scenario, _classes(ctx)
+    policies = ctx.shared["filters"][0]
+    groups: Dict[str, int] = {}  # a FIFO topic's message groups: the most any source sends it
+    for tr in sc.traffic:
+        a = parse(tr.target)
+        if a.kind == "topic":
+            groups[a.name] = max(groups.get(a.name, 1), tr.message.groups)
+    out = []
+    for name, topic in sc.topics.items():
+        comp = SnsTopic(name, topic, topic_table(sc, registry, name, policies[name]), sc.seed, sc.duration_s,
+                        sc.record.period_s, groups=groups.get(name, 1), base_dir=ctx.base_dir)
+        ctx.book.offer("topic", name, comp, lambda label, index=0, **_: index)  # a publisher's port: its own index
+        out.append(comp)
+    return out
+
+
+def _connect_topics(ctx: BuildContext, topics: List[Component]) -> None:
+    for comp in topics:
+        topic = ctx.scenario.topics[comp.topic_name]
+        for sub, label in zip(topic.subscriptions, comp.labels):
+            port_name = f"topic:{comp.topic_name}/{label}"
+            comp.routes.append(fanout_route(ctx.book.resolve(comp, subscription_address(sub.protocol, sub.endpoint),
+                                                             port_name)))
+            dlq = sub.dead_letter_queue
+            comp.dlq_routes.append(fanout_route(None if dlq is None else ctx.book.resolve(
+                comp, Address("queue", dlq), f"{port_name}/dlq")))
+
+
+def _declare_buses(ctx: BuildContext) -> List[Component]:
+    from sim.messaging.fanout import EventBus
+    from sim.messaging.wiring import bus_table
+
+    sc, registry = ctx.scenario, _classes(ctx)
+    patterns = ctx.shared["filters"][1]
+    out = []
+    for name, bus in sc.buses.items():
+        comp = EventBus(name, bus, sc.region, bus_table(registry, patterns[name]), sc.seed, sc.duration_s,
+                        sc.record.period_s, base_dir=ctx.base_dir)
+        ctx.book.offer("bus", name, comp, lambda label, index=0, **_: index)
+        out.append(comp)
+    return out
+
+
+def _connect_buses(ctx: BuildContext, buses: List[Component]) -> None:
+    for comp in buses:
+        bus = ctx.scenario.buses[comp.bus_name]
+        targets = [tg for rule in bus.rules.values() for tg in rule.targets]
+        for tg, label in zip(targets, comp.target_labels):
+            port_name = f"bus:{comp.bus_name}/{label}"
+            comp.routes.append(fanout_route(ctx.book.resolve(comp, tg.target, port_name)))
+            dlq = tg.dead_letter_queue
+            comp.dlq_routes.append(fanout_route(None if dlq is None else ctx.book.resolve(
+                comp, Address("queue", dlq), f"{port_name}/dlq")))
+
+
+def _declare_traffic(ctx: BuildContext) -> List[Component]:
+    from sim.traffic.sources import TrafficSource
+
+    sc, registry = ctx.scenario, _classes(ctx)
+    return [TrafficSource(i, tr, sc.duration_s, sc.seed, ctx.base_dir, classes=registry.by_source[tr.name])
+            for i, tr in enumerate(sc.traffic)]
+
+
+def _connect_traffic(ctx: BuildContext, sources: List[Component]) -> None:
+    for src in sources:
+        tr = src.traffic
+        port = ctx.book.resolve(src, tr.target, tr.name, invocation=tr.invocation, retries=tr.retries,
+                                index=src.index)
+        if not isinstance(port, Port):
+            raise _wiring_error(f"{src.name}: its target {tr.target} is outside the simulation")
+        src.wire(port)
+
+
+def _declare_network(ctx: BuildContext) -> List[Component]:
+    if not ctx.scenario.vpcs:
+        return []
+    return [_vpc_flows_class()(ctx.scenario, ctx.base_dir)]
+
+
+@functools.lru_cache(maxsize=None)
+def _vpc_flows_class() -> type:
+    """VpcFlows (below), made when first needed: Component brings simpy, which the console need not load."""
+    from sim.engine.component import Component
+
+    class VpcFlows(Component):
+        """The VPCs' flows, judged in bulk (sim.network.flows) when the run starts, before its
+        clock: they depend on nothing the engine simulates (a simplification: no bandwidth
+        shared with the services), so they take no window."""
+
+        def __init__(self, scenario: Any, base_dir: Path):
+            super().__init__("network")
+            self.scenario, self.base_dir = scenario, base_dir
+            self.result = None
+
+        def start(self, env) -> None:
+            from sim.network.flows import run_flows
+
+            self.result = run_flows(self.scenario, self.base_dir)
+
+        def step(self, t0: float, t1: float) -> None:
+            pass
+
+        def summary_sections(self) -> dict:
+            return {"vpcs": self.result.summary} if self.result is not None else {}
+
+    return VpcFlows
+
+
+# In build order: a host's connect phase may resolve addresses any host declared. Ports are
+# numbered in this order (the account's port index is the high bits of request ids), so a new
+# host goes at the end.
+HOSTS: Tuple[Host, ...] = (
+    Host("account", 4, _declare_account, outputs=lambda cs: {"requests": cs[0].requests()}),
+    Host("topics", 1, _declare_topics, _connect_topics),
+    Host("buses", 2, _declare_buses, _connect_buses),
+    Host("traffic", 0, _declare_traffic, _connect_traffic),
+    Host("network", 3, _declare_network,
+         outputs=lambda cs: {"flow_logs": cs[0].result.flow_logs} if cs and cs[0].result is not None else {}),
+)
+
+_LAMBDA_FIGURES = (
+    Figure("plot-invocations", "Invocations and throttled attempts", "invocations",
+           "no Invocations or Throttles metrics were recorded"),
+    Figure("plot-ratios", "Throttled and failed, in %", "ratios", "no Invocations metric was recorded"),
+    Figure("plot-concurrency", "Concurrency against its limit", "concurrency",
+           "no ConcurrentExecutions metric was recorded"),
+    Figure("plot-cold-starts", "Cold starts", "cold_starts", "no ColdStarts metric was recorded"),
+    Figure("plot-duration", "Duration percentiles over time", "duration", "no Duration metrics were recorded"),
+    Figure("plot-latency-percentiles", "Latency percentiles over the run", "latency_percentiles",
+           "the summary has no latency percentiles"),
+    Figure("plot-latency-histogram", "Latency of sampled requests", "latency_histogram",
+           "no requests were sampled (set record.requests.sample or record.requests.first_n)"),
+)
+_SQS_FIGURES = (
+    Figure("plot-queue-backlog", "Queue backlog: messages visible and in flight", "queue_backlog",
+           "the scenario has no SQS queues"),
+    Figure("plot-queue-age", "Age of the oldest message per queue", "queue_age", "the scenario has no SQS queues"),
+)
+
+# summary.json's service sections, in this order (docs/DESIGN.md §5).
+SERVICES: Tuple[Service, ...] = (
+    Service("lambda", ("functions", "account"), "functions", "account", "Lambda functions", address_kind="function",
+            console="sim.output.console:format_function_lines",
+            report_first=("invocations", "throttles", "throttle_ratio", "errors", "error_ratio", "timeouts",
+                          "cold_starts", "cold_start_ratio", "latency_ms.p50", "latency_ms.p90", "latency_ms.p99",
+                          "latency_ms.p999", "latency_ms.max", "latency_ms.mean", "max_concurrency",
+                          "avg_instances"),
+            report_derived=(("error_ratio", "sim.output.report_slo:error_ratio"),),
+            figures=_LAMBDA_FIGURES),
+    Service("sqs", ("queues",), "queues", "account", "SQS queues", address_kind="queue",
+            console="sim.output.console:format_queue_lines",
+            report_first=("type", "sent", "received", "deleted", "dead_lettered", "visible_end", "in_flight_end",
+                          "delayed_end", "visible_max", "age_of_oldest_max_s"),
+            figures=_SQS_FIGURES),
+    Service("event_source_mappings", ("event_source_mappings",), "event_source_mappings", "account",
+            "Event source mappings (queue → function)"),
+    Service("worker_fleets", ("worker_fleets",), "worker_fleets", "account", "Worker fleets"),
+    Service("sns", ("topics",), "topics", "topics", "SNS topics", address_kind="topic",
+            console="sim.output.console:format_topic_lines"),
+    Service("eventbridge", ("buses",), "buses", "buses", "EventBridge buses", address_kind="bus",
+            console="sim.output.console:format_bus_lines"),
+    Service("vpc", ("vpcs", "transit_gateways", "flows"), "vpcs", "network", "VPCs",
+            console="sim.output.console:format_vpc_lines", report_table=False,
+            report_section="sim.output.report_vpc:vpc_html",
+            figures=(Figure("plot-vpc-flows", "Flows per generator over time", "sim.output.report_vpc:flows_figure",
+                            "there are no flow log records (no flow met an interface)", in_plots=False),)),
+)
+
+SECTIONS: Tuple[str, ...] = tuple(s.summary_section for s in SERVICES)
+
+
+def service_for_section(section: str) -> Optional[Service]:
+    return next((s for s in SERVICES if s.summary_section == section), None)
+
+
+def service_for_kind(kind: str) -> Optional[Service]:
+    return next((s for s in SERVICES if s.address_kind == kind), None)
+
+
+def check_registry() -> None:
+    """Every entry names a host that exists and an address kind scenarios know; sections are unique."""
+    hosts = {h.name for h in HOSTS}
+    for s in SERVICES:
+        if s.host not in hosts:
+            raise _wiring_error(f"service {s.name}: unknown host {s.host!r}")
+        if s.address_kind is not None and s.address_kind not in KINDS:
+            raise _wiring_error(f"service {s.name}: unknown address kind {s.address_kind!r}")
+    if len(set(SECTIONS)) != len(SECTIONS):
+        raise _wiring_error(f"summary sections produced twice: {SECTIONS}")
+
+
+def outputs(built: Mapping[str, List[Component]]) -> Dict[str, Any]:
+    """Result fields beyond the summary, from every host that gives some."""
+    out: Dict[str, Any] = {}
+    for h in HOSTS:
+        if h.outputs is not None:
+            out.update(h.outputs(built.get(h.name, [])))
+    return out
