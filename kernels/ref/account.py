@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kernels.fanout import GLOBAL_COUNTERS, KIND_DELIVERY, KIND_DLQ, TARGET_COUNTERS, FanoutParams
+from kernels.queue_pool import validate_params
 from kernels.ref import lambda_pool as pool
 from kernels.ref import queue_pool as mq
-from kernels.fanout import GLOBAL_COUNTERS, KIND_DELIVERY, KIND_DLQ, TARGET_COUNTERS, FanoutParams
 from kernels.ref.billing import chunks_64kb_ref as chunks_64kb
 
 # Port kinds: what an address resolves to (ACCOUNT_SPEC.md §2).
@@ -677,8 +678,7 @@ def simulate_account_ref(params: AccountParams, arrivals: dict, streams: dict, t
                          initial_provisioned=None, period_s=None, record_spans: bool = False,
                          n_entries: int | None = None) -> AccountResult:
     """Run the account over [0, t_end) s (ACCOUNT_SPEC.md). Times in seconds, draws in ms."""
-    mq._validate(params.queues, params.mappings, params.fleets)
-    mq._validate_on_failure(params.pool, params.queues)
+    validate_params(params.pool, params.queues, params.mappings, params.fleets)
     acc = _Account(params, streams, t_end, period_s if period_s is not None else t_end, record_spans)
     w, ps = acc.w, acc.ps
     arr_t = np.asarray(arrivals["t"], np.float64)
