@@ -85,6 +85,9 @@ class _Attempt:
     err_retries: int = 0
     thr_retries: int = 0
     batch: object = None  # an event source mapping's batch (kernels/ref/queue_pool.py): throttles are not retried
+    trace: int = -1  # the trace it belongs to (the account twin, ACCOUNT_SPEC.md §7); -1 none
+    key: int = 0  # the message class of its payload: what its calls carry by default
+    caller: object = None  # a synchronous call waiting for its answer (ACCOUNT_SPEC.md §3)
 
 
 @dataclass
@@ -96,6 +99,8 @@ class _Completion:
     birth_t: float  # on-demand environment's birth; unused for provisioned ones
     error: bool = False  # the attempt's `error` flag (timeouts included)
     batch: object = None  # the attempt's `batch`, handed back to its mapping at completion
+    trace: int = -1
+    caller: object = None  # the attempt's `caller`, answered at completion
 
 
 @dataclass
@@ -129,6 +134,10 @@ class _State:
     seq: int = 0
     res: RefResult | None = None
     on_drop: object = None  # called as on_drop(attempt, t) after an async drop (kernels/ref/queue_pool.py)
+    # hooks of the account twin (ACCOUNT_SPEC.md); None in the pool's and the queues' own runs
+    on_start: object = None  # on_start(attempt, t, cold, on_pc, birth_t, d_ms, init_ms, u) -> True: it runs the invocation
+    on_throttle: object = None  # on_throttle(attempt, t) for an attempt with a caller
+    live: dict | None = None  # trace -> events on the heap that belong to it
 
 
 def _new_state(p: PoolParams, streams, t_end: float) -> _State:
@@ -185,6 +194,8 @@ def _schedule(st: _State, t: float, event) -> None:
     """Put a completion or retry on the internal heap, ordered by time then counter."""
     heapq.heappush(st.heap, (t, _INTERNAL, st.seq, event))
     st.seq += 1
+    if st.live is not None and getattr(event, "trace", -1) >= 0:
+        st.live[event.trace] = st.live.get(event.trace, 0) + 1
 
 
 def _set_pc_envs(st: _State, f: int, n: int, t: float) -> None:
@@ -252,10 +263,13 @@ def _start(st: _State, a: _Attempt, t: float, cold: bool, on_pc: bool, birth_t: 
     d = a.dur_override_ms if not math.isnan(a.dur_override_ms) else _draw(st, "DUR", f)
     d = d * p.dur_scale[f]
     timed_out = d > p.timeout_ms[f]
+    d_raw = d
     if timed_out:
         d = float(p.timeout_ms[f])
     init_ms = _draw(st, "INIT", f) if cold else 0.0
     u = _draw(st, "U", f)
+    if st.on_start is not None and st.on_start(a, t, cold, on_pc, birth_t, d_raw, init_ms, u):
+        return
     error = timed_out or u < p.error_rate[f]
     latency_ms = init_ms + d
     end = t + latency_ms / 1000.0
@@ -269,18 +283,24 @@ def _start(st: _State, a: _Attempt, t: float, cold: bool, on_pc: bool, birth_t: 
     res.busy_time_s[f] += min(end, st.t_end) - t
     res.billed_ms[f] += math.ceil(latency_ms)
     res.request_units[f] += a.units
-    _schedule(st, end, _Completion(f, on_pc, birth_t, error=error, batch=a.batch))
-
+    _schedule(st, end, _Completion(f, on_pc, birth_t, error=error, batch=a.batch, trace=a.trace, caller=a.caller))
     if a.inv == ASYNC and error:
-        if a.err_retries < p.async_max_retries[f]:
-            retry_t = end + ASYNC_ERROR_RETRY_STEP_S * (a.err_retries + 1)
-            if retry_t - a.first_t > p.async_max_age_s[f]:
-                _drop(st, a, t)
-            else:
-                retry = replace(a, attempt=a.attempt + 1, err_retries=a.err_retries + 1)
-                _schedule(st, retry_t, retry)
-        else:
+        async_error(st, a, t, end)
+
+
+def async_error(st: _State, a: _Attempt, t: float, end: float) -> None:
+    """An async attempt that ends in error at `end` (decided at `t`): retry it 60 s, then
+    120 s after the end, within the maximum event age, else drop it at `t`."""
+    f = a.f
+    if a.err_retries < st.p.async_max_retries[f]:
+        retry_t = end + ASYNC_ERROR_RETRY_STEP_S * (a.err_retries + 1)
+        if retry_t - a.first_t > st.p.async_max_age_s[f]:
             _drop(st, a, t)
+        else:
+            retry = replace(a, attempt=a.attempt + 1, err_retries=a.err_retries + 1)
+            _schedule(st, retry_t, retry)
+    else:
+        _drop(st, a, t)
 
 
 def _drop(st: _State, a: _Attempt, t: float) -> None:
@@ -298,6 +318,9 @@ def _throttle(st: _State, a: _Attempt, t: float) -> None:
     res.throttles[f] += 1
     if a.batch is not None:
         return  # a mapping's batch is abandoned, not retried (QUEUE_SPEC.md, Invoke)
+    if a.caller is not None:
+        st.on_throttle(a, t)  # a synchronous call: its caller's SDK decides (ACCOUNT_SPEC.md §5)
+        return
     if a.inv == SYNC:
         s = a.src
         if a.attempt + 1 < p.retry_max_attempts[s]:

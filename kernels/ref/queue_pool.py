@@ -118,6 +118,7 @@ class _Message:
     entered_t: float = 0.0  # when it entered its current queue (send or redrive): waits
     state: int = DELAYED
     receive_count: int = 0  # the receipt of its latest receive
+    trace: int = -1  # the trace it belongs to (the account twin, ACCOUNT_SPEC.md §7)
 
 
 @dataclass(eq=False)
@@ -211,6 +212,7 @@ class _World:
     period: int = 0  # the current period's index
     vis_last_t: list[float] = field(default_factory=list)  # per queue: visible_s integrated to
     busy_workers: list[int] = field(default_factory=list)  # per fleet
+    on_log: object = None  # on_log(t, message, q, event): the account twin follows messages
 
 
 def _new_world(p, qp, mp, fp, streams, t_end, period_s) -> _World:
@@ -249,6 +251,8 @@ def _new_world(p, qp, mp, fp, streams, t_end, period_s) -> _World:
 
 def _log(w: _World, t: float, msg: _Message, q: int, event: str) -> None:
     w.res.log.append((t, msg.mid, q, event))
+    if w.on_log is not None:
+        w.on_log(t, msg, q, event)
 
 
 def _qc(w: _World, q: int, col: int, n: int = 1) -> None:
@@ -343,11 +347,11 @@ def _enqueue(w: _World, msg: _Message, q: int, t: float, redrive: bool) -> None:
         _make_visible(w, msg, t)
 
 
-def _send(w: _World, mid: int, q: int, size_bytes: int, key: int, group: int, t: float) -> None:
+def _send(w: _World, mid: int, q: int, size_bytes: int, key: int, group: int, t: float, trace: int = -1) -> None:
     """SendMessage at `t` (NumberOfMessagesSent)."""
     if mid in w.messages:
         raise ValueError(f"message id {mid} sent twice")
-    msg = _Message(mid=mid, q=q, sent_t=t, size_bytes=size_bytes, key=key, group=group, seq=0)
+    msg = _Message(mid=mid, q=q, sent_t=t, size_bytes=size_bytes, key=key, group=group, seq=0, trace=trace)
     w.messages[mid] = msg
     w.res.sent[q] += 1
     _qc(w, q, QP_SENT)
@@ -526,7 +530,7 @@ def _invoke(w: _World, c: _Consumer, t: float) -> None:
     bid = len(w.res.batches)
     w.res.batches.append((t, m, tuple(msg.mid for msg, _ in b.items)))
     a = pool._Attempt(id=-1 - bid, f=w.mp.function[m], src=0, inv=pool.SYNC, first_t=t,
-                      dur_override_ms=math.nan, batch=b)
+                      dur_override_ms=math.nan, batch=b, trace=b.items[0][0].trace, key=b.items[0][0].key)
     if pool._attempt(w.ps, a, t):
         c.state = BUSY
         w.res.batches_invoked[m] += 1
@@ -668,7 +672,7 @@ def _on_failure(w: _World, a, t: float) -> None:
     if q >= 0:
         mid = on_failure_mid(w.res.failure_sends)
         w.res.failure_sends += 1
-        _send(w, mid, q, a.size_bytes, 0, 0, t)
+        _send(w, mid, q, a.size_bytes, 0, 0, t, trace=a.trace)
 
 
 def _close(w: _World, t_end: float) -> None:

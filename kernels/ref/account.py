@@ -1,0 +1,811 @@
+"""Plain-Python reference twin of one account's data plane with calls (ACCOUNT_SPEC.md).
+
+Readable over fast: the Lambda pool (`lambda_pool.py`), the queues, mappings and fleets
+(`queue_pool.py`) run on one heap with the fan-out units (SNS topics, EventBridge buses),
+the functions' calls and the external endpoints, in one merged time order. The pool and
+queue twins are used as they are, through their hooks (`on_start`, `on_throttle`, `live`,
+`on_log`); the fan-out handlers here follow FANOUT_SPEC.md with one change the one loop
+needs: a successful delivery is an event at its delivery time, when its item enters the
+target (a SEND or an async attempt) — no longer a row computed ahead of time.
+
+API
+---
+`simulate_account_ref(params, arrivals, streams, t_end, controls=(), initial_provisioned=None,
+period_s=None, record_spans=False) -> AccountResult`
+
+- `params`: `AccountParams` — the pool's, queues', mappings' and fleets' params, the
+  fan-out units with the port each target delivers to, the calls per function, the
+  endpoints.
+- `arrivals`: arrays `t` (sorted), `id`, `entry` (traffic source index), `kind` (a port kind
+  `K_*`), `index` (the function, queue or unit), `src` (the pool's retry-params index of a
+  sync function caller), `inv` (0 sync, 1 async), `dur_override_ms`, `size_bytes`, `key`,
+  `group`. Every arrival starts a trace whose id is its index in the arrays.
+- `streams`: the pool's (`DUR`, `INIT`, `EXP`, `U` per function) and the queues' (`ITEM`,
+  `PROC`, `WERR`); `CALL` (uniform, per function: call probabilities, SDK jitter), `CLAT`
+  (ms, per function, per call), `FU` and `FLAT` (per unit, per target: FANOUT_SPEC.md's
+  `U` and `LAT`), `ELAT` (ms) and `EU` (uniform) per endpoint. Each is consumed in order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kernels.fanout import GLOBAL_COUNTERS, KIND_DELIVERY, KIND_DLQ, TARGET_COUNTERS, FanoutParams
+from kernels.queue_pool import validate_params
+from kernels.ref import lambda_pool as pool
+from kernels.ref import queue_pool as mq
+from kernels.ref.billing import chunks_64kb_ref as chunks_64kb
+
+# Port kinds: what an address resolves to (ACCOUNT_SPEC.md §2).
+K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL = range(5)
+KIND_NAMES = ("function", "queue", "unit", "endpoint", "external")
+
+# Answers a caller can get (ACCOUNT_SPEC.md §5).
+R_OK, R_FUNCTION_ERROR, R_THROTTLED, R_SERVER_ERROR, R_UNAVAILABLE = range(5)
+RETRIABLE = (R_THROTTLED, R_SERVER_ERROR, R_UNAVAILABLE)
+SDK_BACKOFF_CAP_S = 20.0  # botocore retries/standard.py ExponentialBackoff._MAX_BACKOFF
+SDK_BACKOFF_BASE = 2.0  # ... ._BASE: delay = U * min(2^a, 20) s after attempt a (0-based)
+
+_G = {c: i for i, c in enumerate(GLOBAL_COUNTERS)}
+_C = {c: i for i, c in enumerate(TARGET_COUNTERS)}
+_INTERNAL_ID0 = -(1 << 50)  # ids of items created inside the account: _INTERNAL_ID0 - k
+LAST_AT_INSTANT = 1 << 62  # added to a deadline's counter: it runs after every other event at its time
+
+
+@dataclass
+class CallParams:
+    """One entry of a function's `calls` (ACCOUNT_SPEC.md §3)."""
+
+    kind: int  # K_FUNCTION | K_QUEUE | K_UNIT | K_ENDPOINT
+    index: int
+    sync: bool = True
+    probability: float = 1.0
+    count: int = 1
+    at_end: bool = False
+    size_bytes: int = -1  # -1: the invoking item's size
+    key: int = -1  # message class of its payload (filters); -1: the invoking item's
+    max_attempts: int = 3
+    on_error_continue: bool = False
+
+
+@dataclass
+class EndpointParams:
+    """An external HTTP API (ACCOUNT_SPEC.md §4)."""
+
+    error_rate: float = 0.0
+    outages: list = field(default_factory=list)  # [(start_s, end_s)]
+    rate_per_s: float = math.inf
+    burst: float = math.inf
+    max_concurrency: int = -1  # -1: none
+
+
+@dataclass
+class AccountParams:
+    pool: pool.PoolParams
+    queues: mq.QueueParams
+    mappings: mq.MappingParams
+    fleets: mq.FleetParams
+    units: list[FanoutParams] = field(default_factory=list)
+    routes: list[list[tuple[int, int]]] = field(default_factory=list)  # per unit, per target: (kind, index)
+    dlq_queue: list[list[int]] = field(default_factory=list)  # per unit, per target: DLQ queue or -1
+    calls: list[list[CallParams]] = field(default_factory=list)  # per function
+    endpoints: list[EndpointParams] = field(default_factory=list)
+
+
+@dataclass
+class EntryPoint:
+    requests: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    throttled: int = 0
+    latency_s: list = field(default_factory=list)  # per answered request
+    completion_s: list = field(default_factory=list)  # per closed trace
+
+
+@dataclass
+class AccountResult:
+    messaging: mq.MessagingResult
+    units: list  # per unit: {"rows", "gcnt", "rcnt", "tcnt"}
+    entry: list[EntryPoint]
+    traces_open_end: int
+    trace_end: dict  # trace -> (t0, t_closed) for closed traces
+    calls: list[list[dict]]  # per function, per call: made, ok, failed, abandoned, attempts, retries
+    endpoints: list[dict]  # per endpoint: requests, ok, errors, throttled, outage, in_progress_end
+    spans: list  # (trace, span_id, parent, name, kind, start_s, end_s, status) when recorded
+
+    @property
+    def pool(self):
+        return self.messaging.pool
+
+
+# ---- state ---------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class _Trace:
+    entry: int
+    t0: float
+    n: int = 0  # items alive on its behalf (ACCOUNT_SPEC.md §7)
+    closed: bool = False
+
+
+@dataclass(eq=False)
+class _Invocation:
+    """A started attempt of a function with calls: its handler's steps (ACCOUNT_SPEC.md §3)."""
+
+    a: pool._Attempt
+    t: float
+    cold: bool
+    on_pc: bool
+    birth_t: float
+    init_ms: float
+    d_ms: float
+    own_error: bool
+    steps: list  # call index, or -1 for the function's own duration
+    span: int
+    cursor: int = 0
+    gen: int = 0
+    done: bool = False
+    call_open: bool = False  # a call of this invocation is made and not yet answered for good
+
+
+@dataclass(eq=False)
+class _CallAttempt:
+    inv: _Invocation
+    gen: int
+    c: int
+    attempt: int
+    start_t: float
+    span: int
+    trace: int = -1  # not counted on the heap: the invocation holds the trace open
+
+
+@dataclass(eq=False)
+class _Step:
+    inv: _Invocation
+    gen: int
+    trace: int = -1
+
+
+@dataclass(eq=False)
+class _CallArrive:
+    """The request of a call attempt reaches its target (after the API latency)."""
+
+    call: _CallAttempt
+    trace: int
+
+
+@dataclass(eq=False)
+class _Timeout:
+    inv: _Invocation
+    gen: int
+
+
+@dataclass(eq=False)
+class _EndpointDone:
+    e: int
+    call: _CallAttempt
+    error: bool
+    trace: int
+
+
+@dataclass(eq=False)
+class _SdkRetry:
+    call: _CallAttempt
+    trace: int = -1
+
+
+@dataclass(eq=False)
+class _Pair:
+    """One (message, target) pair of a fan-out unit (FANOUT_SPEC.md)."""
+
+    kind: str  # "retry" | "ready" | "deliver"
+    u: int
+    j: int
+    id: int
+    size: int
+    key: int
+    group: int
+    first_t: float
+    trace: int
+    attempt: int = 0
+    seg: int = 0
+    used: int = 0
+    has_token: bool = False
+    seq: int = -1
+    parent: int = -1  # the span that published it
+
+
+@dataclass(eq=False)
+class _Unit:
+    p: FanoutParams
+    gcnt: np.ndarray
+    rcnt: np.ndarray
+    tcnt: np.ndarray
+    rows: list = field(default_factory=list)
+    last_delivery: dict = field(default_factory=dict)
+    put_tokens: float = 0.0
+    put_last: float = 0.0
+    inv_tokens: float = 0.0
+    inv_last: float = 0.0
+    attempt_seq: int = 0
+
+
+class _Account:
+    """Everything that changes while the account runs."""
+
+    def __init__(self, params: AccountParams, streams: dict, t_end: float, period_s: float, record_spans: bool):
+        self.p = params
+        self.streams = streams
+        self.t_end = float(t_end)
+        self.w = mq._new_world(params.pool, params.queues, params.mappings, params.fleets, streams, t_end, period_s)
+        self.ps = self.w.ps
+        self.ps.live = {}
+        self.ps.on_start = self._on_start
+        self.ps.on_throttle = self._on_callee_throttle
+        self.ps.on_drop = lambda a, t: mq._on_failure(self.w, a, t)
+        self.w.on_log = self._on_log
+        self.traces: dict[int, _Trace] = {}
+        self.trace_end: dict[int, tuple[float, float]] = {}
+        self.touched: set[int] = set()
+        self.units = []
+        for up in params.units:
+            P, R, T = up.n_periods, up.n_rules, up.n_targets
+            self.units.append(_Unit(up, np.zeros((P, len(_G)), np.int64), np.zeros((P, R), np.int64),
+                                    np.zeros((P, T, len(_C)), np.int64), put_tokens=up.put_burst,
+                                    inv_tokens=up.inv_burst))
+        self.cur: dict = {}
+        self.next_id = 0
+        self.running: list[_Invocation] = []  # invocations with calls, in progress
+        self.call_stats = [[dict(made=0, ok=0, failed=0, abandoned=0, in_flight_end=0, attempts=0, retries=0)
+                            for _ in cs]
+                           for cs in params.calls]
+        self.ep_stats = [dict(requests=0, ok=0, errors=0, throttled=0, outage=0, in_progress_end=0)
+                         for _ in params.endpoints]
+        self.ep_busy = [0] * len(params.endpoints)
+        self.ep_tokens = [e.burst for e in params.endpoints]
+        self.ep_last = [0.0] * len(params.endpoints)
+        self.entry: list[EntryPoint] = []
+        self.record_spans = record_spans
+        self.spans: list = []
+        self.open_spans: dict[int, tuple] = {}
+        self.parent: dict[tuple, int] = {}  # ("m", message id) or ("a", attempt id) -> the span that sent it
+
+    # draws --------------------------------------------------------------------------------
+    def draw(self, name: str, *index) -> float:
+        key = (name, *index)
+        i = self.cur.get(key, 0)
+        values = self.streams[name]
+        for k in index:
+            values = values[k]
+        if i >= len(values):
+            raise IndexError(f"stream {name}{list(index)} exhausted after {i} draws")
+        self.cur[key] = i + 1
+        return float(values[i])
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return _INTERNAL_ID0 - self.next_id
+
+    # traces --------------------------------------------------------------------------------
+    def hold(self, trace: int, n: int = 1) -> None:
+        if trace >= 0:
+            self.traces[trace].n += n
+            self.touched.add(trace)
+
+    def schedule(self, t: float, event) -> None:
+        pool._schedule(self.ps, t, event)
+        if getattr(event, "trace", -1) >= 0:
+            self.touched.add(event.trace)
+
+    def popped(self, event) -> None:
+        tr = getattr(event, "trace", -1)
+        if tr >= 0:
+            self.ps.live[tr] -= 1
+            self.touched.add(tr)
+
+    def alive(self, trace: int) -> int:
+        return self.traces[trace].n + self.ps.live.get(trace, 0)
+
+    def close_touched(self, t: float) -> None:
+        for tr in sorted(self.touched):
+            tc = self.traces[tr]
+            if not tc.closed and self.alive(tr) == 0:
+                tc.closed = True
+                self.trace_end[tr] = (tc.t0, t)
+                self.entry[tc.entry].completion_s.append(t - tc.t0)
+        self.touched.clear()
+
+    def _on_log(self, t: float, msg, q: int, event: str) -> None:
+        if event == "sent":
+            self.hold(msg.trace)
+        elif event in ("deleted", "expired"):
+            self.hold(msg.trace, -1)
+
+    # spans ---------------------------------------------------------------------------------
+    def span_open(self, trace: int, parent: int, name: str, kind: str, t: float) -> int:
+        if not self.record_spans or trace < 0:
+            return -1
+        sid = len(self.spans) + len(self.open_spans)
+        self.open_spans[sid] = (trace, sid, parent, name, kind, t)
+        return sid
+
+    def span_close(self, sid: int, t: float, status: str = "OK") -> None:
+        if sid >= 0:
+            self.spans.append((*self.open_spans.pop(sid), t, status))
+
+    def parent_of(self, a: pool._Attempt) -> int:
+        """The span that caused attempt `a`: its sync caller's call, its batch's first message's
+        sender, or whatever sent the async event."""
+        if a.caller is not None:
+            return a.caller.span
+        if a.batch is not None:
+            return self.parent.get(("m", a.batch.items[0][0].mid), -1)
+        return self.parent.get(("a", a.id), -1)
+
+    # the pool's hooks ----------------------------------------------------------------------
+    def _on_start(self, a: pool._Attempt, t, cold, on_pc, birth_t, d_ms, init_ms, u) -> bool:
+        f = a.f
+        calls = self.p.calls[f] if f < len(self.p.calls) else []
+        parent = self.parent_of(a)
+        if not calls:
+            if self.record_spans and a.trace >= 0:  # its end is known now (POOL_SPEC.md step 3)
+                p = self.ps.p
+                timed_out = d_ms > p.timeout_ms[f]
+                end = t + (init_ms + min(d_ms, p.timeout_ms[f])) / 1000.0
+                sid = self.span_open(a.trace, parent, f"fn{f} invoke", "SERVER", t)
+                self.span_close(sid, end, "ERROR" if timed_out or u < p.error_rate[f] else "OK")
+            return False
+        res, p = self.ps.res, self.ps.p
+        res.invocations[f] += 1
+        res.cold_starts[f] += int(cold)
+        res.request_units[f] += a.units
+        steps = []
+        for c, cp in enumerate(calls):  # one CALL draw per call with probability < 1, in list order
+            runs = cp.probability >= 1.0 or self.draw("CALL", f) < cp.probability
+            if runs:
+                steps.append((cp.at_end, c, cp.count))
+        ordered = [c for at_end, c, n in steps if not at_end for _ in range(n)]
+        ordered.append(-1)
+        ordered += [c for at_end, c, n in steps if at_end for _ in range(n)]
+        inv = _Invocation(a, t, cold, on_pc, birth_t, init_ms, d_ms, u < p.error_rate[f], ordered,
+                          span=self.span_open(a.trace, parent, f"fn{f} invoke", "SERVER", t))
+        self.running.append(inv)
+        self.hold(a.trace)
+        h0 = t + init_ms / 1000.0
+        heapq.heappush(self.ps.heap, (h0 + p.timeout_ms[f] / 1000.0, pool._INTERNAL, self.ps.seq + LAST_AT_INSTANT,
+                                      _Timeout(inv, inv.gen)))
+        self.ps.seq += 1
+        self.run_step(inv, h0)
+        return True
+
+    def _on_callee_throttle(self, a: pool._Attempt, t: float) -> None:
+        self.answer(a.caller, t, R_THROTTLED)
+
+    # the steps of an invocation ------------------------------------------------------------
+    def run_step(self, inv: _Invocation, s: float) -> None:
+        """Start the step at `inv.cursor` at time `s` (or complete the invocation)."""
+        if inv.cursor == len(inv.steps):
+            self.finish(inv, s, pool.ERROR if inv.own_error else pool.OK)
+            return
+        c = inv.steps[inv.cursor]
+        if c < 0:
+            self.schedule(s + inv.d_ms / 1000.0, _Step(inv, inv.gen, trace=inv.a.trace))
+            return
+        f = inv.a.f
+        self.call_stats[f][c]["made"] += 1
+        inv.call_open = True
+        self.call_start(_CallAttempt(inv, inv.gen, c, 0, s, -1, inv.a.trace), s)
+
+    def call_start(self, ca: _CallAttempt, s: float) -> None:
+        inv, f = ca.inv, ca.inv.a.f
+        cp = self.p.calls[f][ca.c]
+        self.call_stats[f][ca.c]["attempts"] += 1
+        ca.start_t = s
+        ca.span = self.span_open(inv.a.trace, inv.span, f"fn{f} call{ca.c} {KIND_NAMES[cp.kind]}", "CLIENT", s)
+        lat = self.draw("CLAT", f, ca.c) / 1000.0
+        self.schedule(s + lat, _CallArrive(ca, inv.a.trace))
+
+    def call_arrive(self, ca: _CallAttempt, t: float) -> None:
+        """The request of a call attempt reaches its target at `t`."""
+        inv = ca.inv
+        cp = self.p.calls[inv.a.f][ca.c]
+        size = cp.size_bytes if cp.size_bytes >= 0 else inv.a.size_bytes
+        key = cp.key if cp.key >= 0 else inv.a.key
+        trace = inv.a.trace
+        if cp.kind == K_ENDPOINT:
+            self.endpoint_request(cp.index, ca, t)
+        elif cp.kind == K_FUNCTION and cp.sync:
+            callee = pool._Attempt(id=self.new_id(), f=cp.index, src=-1, inv=pool.SYNC, first_t=t,
+                                   dur_override_ms=math.nan, size_bytes=size, trace=trace, caller=ca, key=key)
+            pool._attempt(self.ps, callee, t)
+        elif cp.kind == K_FUNCTION:
+            callee = pool._Attempt(id=self.new_id(), f=cp.index, src=-1, inv=pool.ASYNC, first_t=t,
+                                   dur_override_ms=math.nan, size_bytes=size, trace=trace, key=key)
+            self.parent[("a", callee.id)] = ca.span
+            pool._attempt(self.ps, callee, t)
+            self.answer(ca, t, R_OK)
+        elif cp.kind == K_QUEUE:
+            mid = self.new_id()
+            self.parent[("m", mid)] = ca.span
+            mq._send(self.w, mid, cp.index, size, key, 0, t, trace=trace)
+            self.answer(ca, t, R_OK)
+        elif cp.kind == K_UNIT:
+            accepted = self.publish(cp.index, t, self.new_id(), size, key, -1, trace, parent=ca.span)
+            self.answer(ca, t, R_OK if accepted else R_THROTTLED)
+        else:
+            raise ValueError(f"call to a port of kind {cp.kind}")
+
+    def answer(self, ca: _CallAttempt, t: float, status: int) -> None:
+        """A call attempt's answer reaches its caller at `t`: next step, SDK retry, or failure."""
+        inv, f = ca.inv, ca.inv.a.f
+        cp = self.p.calls[f][ca.c]
+        stats = self.call_stats[f][ca.c]
+        self.span_close(ca.span, t, "OK" if status == R_OK else "ERROR")
+        if inv.done or ca.gen != inv.gen:
+            return  # a late answer: the call was abandoned when its caller ended
+        if status == R_OK:
+            stats["ok"] += 1
+            inv.call_open = False
+            inv.cursor += 1
+            self.run_step(inv, t)
+            return
+        if status in RETRIABLE and ca.attempt + 1 < cp.max_attempts:
+            stats["retries"] += 1
+            delay = self.draw("CALL", f) * min(SDK_BACKOFF_BASE ** ca.attempt, SDK_BACKOFF_CAP_S)
+            nxt = _CallAttempt(inv, ca.gen, ca.c, ca.attempt + 1, t + delay, -1)
+            self.schedule(t + delay, _SdkRetry(nxt, trace=inv.a.trace))
+            return
+        stats["failed"] += 1
+        inv.call_open = False
+        if cp.on_error_continue:
+            inv.cursor += 1
+            self.run_step(inv, t)
+        else:
+            self.finish(inv, t, pool.ERROR)
+
+    def finish(self, inv: _Invocation, t: float, outcome: int) -> None:
+        """The invocation ends at `t`: free its environment, answer its caller or batch."""
+        a, f = inv.a, inv.a.f
+        if inv.call_open:  # ended (timeout) while a call waited: the call is abandoned
+            self.call_stats[f][inv.steps[inv.cursor]]["abandoned"] += 1
+            inv.call_open = False
+        inv.done = True
+        inv.gen += 1
+        self.running.remove(inv)
+        res = self.ps.res
+        latency_ms = (t - inv.t) * 1000.0
+        error = outcome != pool.OK
+        res.rows.append((a.id, a.attempt, inv.t, f, outcome, int(inv.cold), int(inv.on_pc), latency_ms, inv.init_ms))
+        res.errors[f] += int(error)
+        res.timeouts[f] += int(outcome == pool.TIMEOUT)
+        res.busy_time_s[f] += min(t, self.t_end) - inv.t
+        res.billed_ms[f] += math.ceil(latency_ms - 1e-9)
+        self.span_close(inv.span, t, "ERROR" if error else "OK")
+        done = pool._Completion(f, inv.on_pc, inv.birth_t, error=error, batch=a.batch, caller=a.caller)
+        pool._complete(self.ps, done, t)
+        self.completed(done, a, t)
+        if a.inv == pool.ASYNC and error:
+            pool.async_error(self.ps, a, t, t)
+        self.hold(a.trace, -1)
+
+    def completed(self, c: pool._Completion, a, t: float) -> None:
+        """After the pool freed an environment: the mapping's batch, the sync caller, the client."""
+        if c.batch is not None:
+            mq._on_batch_complete(self.w, c.batch, c.error, t)
+        if c.caller is not None:
+            self.answer(c.caller, t, R_FUNCTION_ERROR if c.error else R_OK)
+
+    # endpoints -----------------------------------------------------------------------------
+    def endpoint_request(self, e: int, ca: _CallAttempt, t: float) -> None:
+        ep, st = self.p.endpoints[e], self.ep_stats[e]
+        st["requests"] += 1
+        if any(s <= t < x for s, x in ep.outages):
+            st["outage"] += 1
+            self.answer(ca, t, R_UNAVAILABLE)
+            return
+        if 0 <= ep.max_concurrency <= self.ep_busy[e]:
+            st["throttled"] += 1
+            self.answer(ca, t, R_THROTTLED)
+            return
+        if math.isfinite(ep.rate_per_s):
+            self.ep_tokens[e] = min(ep.burst, self.ep_tokens[e] + ep.rate_per_s * (t - self.ep_last[e]))
+            self.ep_last[e] = t
+            if self.ep_tokens[e] < 1.0:
+                st["throttled"] += 1
+                self.answer(ca, t, R_THROTTLED)
+                return
+            self.ep_tokens[e] -= 1.0
+        self.ep_busy[e] += 1
+        lat = self.draw("ELAT", e) / 1000.0
+        error = ep.error_rate > 0 and self.draw("EU", e) < ep.error_rate
+        self.schedule(t + lat, _EndpointDone(e, ca, error, ca.inv.a.trace))
+
+    def endpoint_done(self, ev: _EndpointDone, t: float) -> None:
+        self.ep_busy[ev.e] -= 1
+        self.ep_stats[ev.e]["errors" if ev.error else "ok"] += 1
+        self.answer(ev.call, t, R_SERVER_ERROR if ev.error else R_OK)
+
+    # fan-out units (FANOUT_SPEC.md) --------------------------------------------------------
+    def period(self, u: _Unit, t: float) -> int:
+        return min(int(t / u.p.period_s), u.p.n_periods - 1)
+
+    def publish(self, ui: int, t: float, mid: int, size: int, key: int, group: int, trace: int,
+                parent: int = -1) -> bool:
+        """A Publish / PutEvents entry at `t`; False when the put quota refuses it."""
+        u = self.units[ui]
+        p, per = u.p, self.period(u, t)
+        if math.isfinite(p.put_rate):
+            u.put_tokens = min(p.put_burst, u.put_tokens + p.put_rate * (t - u.put_last))
+            u.put_last = t
+            if u.put_tokens < 1.0:
+                u.gcnt[per, _G["put_throttled"]] += 1
+                return False
+            u.put_tokens -= 1.0
+        u.gcnt[per, _G["put"]] += 1
+        u.gcnt[per, _G["put_chunks"]] += chunks_64kb(size)
+        matched = False
+        for r in range(p.n_rules):
+            targets = range(p.rule_off[r], p.rule_off[r + 1])
+            if p.match[key, r]:
+                matched = True
+                u.rcnt[per, r] += 1
+                for j in targets:
+                    self.pair_attempt(_Pair("retry", ui, j, mid, size, key, group, t, trace, parent=parent), t)
+            else:
+                for j in targets:
+                    u.tcnt[per, j, _C["filtered"]] += 1
+        if matched:
+            u.gcnt[per, _G["matched_any"]] += 1
+        return True
+
+    def pair_attempt(self, ev: _Pair, ta: float) -> None:
+        u = self.units[ev.u]
+        p, j = u.p, ev.j
+        if math.isfinite(p.inv_rate) and not ev.has_token:
+            u.inv_tokens = min(p.inv_burst, u.inv_tokens + p.inv_rate * (ta - u.inv_last))
+            u.inv_last = ta
+            u.inv_tokens -= 1.0
+            if u.inv_tokens < 0.0:
+                u.tcnt[self.period(u, ta), j, _C["throttled"]] += 1
+                ev.kind, ev.has_token = "ready", True
+                self.schedule(ta + (-u.inv_tokens) / p.inv_rate, ev)
+                return
+        ev.has_token = False
+        ev.seq = u.attempt_seq
+        u.attempt_seq += 1
+        pa = self.period(u, ta)
+        u.tcnt[pa, j, _C["attempts"]] += 1
+        fail = any(s <= ta < e for s, e in p.outages[j])
+        if not fail and p.fail_rate[j] > 0.0:
+            fail = self.draw("FU", ev.u, j) < p.fail_rate[j]
+        if not fail:
+            td = ta + self.draw("FLAT", ev.u, j) / 1000.0
+            if p.fifo and ev.group >= 0:
+                td = max(td, u.last_delivery.get((j, ev.group), -math.inf))
+                u.last_delivery[(j, ev.group)] = td
+            u.tcnt[pa, j, _C["final"]] += 1
+            ev.kind = "deliver"
+            self.schedule(td, ev)
+            return
+        u.tcnt[pa, j, _C["failed_attempts"]] += 1
+        segs = p.policies[j].segments
+        while ev.seg < len(segs) and ev.used == segs[ev.seg][0]:
+            ev.seg, ev.used = ev.seg + 1, 0
+        d = None
+        if ev.seg < len(segs):
+            ev.used += 1
+            d = segs[ev.seg][1]
+            if ta + d - ev.first_t > p.policies[j].max_age_s:
+                d = None
+        if d is None:
+            u.tcnt[pa, j, _C["final"]] += 1
+            if p.dlq[j]:
+                u.rows.append((ta, ev.seq, KIND_DLQ, j, ev.id, ev.size, ev.key, ev.attempt, ev.first_t))
+                u.tcnt[pa, j, _C["dlq"]] += 1
+                q = self.p.dlq_queue[ev.u][j]
+                mq._send(self.w, self.new_id(), q, ev.size, ev.key, 0, ta, trace=ev.trace)
+            else:
+                u.tcnt[pa, j, _C["dropped"]] += 1
+            return
+        ev.kind, ev.attempt = "retry", ev.attempt + 1
+        self.schedule(ta + d, ev)
+
+    def deliver(self, ev: _Pair, td: float) -> None:
+        """A successful delivery reaches its target at `td`: a SEND, or an async invocation."""
+        u = self.units[ev.u]
+        u.rows.append((td, ev.seq, KIND_DELIVERY, ev.j, ev.id, ev.size, ev.key, ev.attempt, ev.first_t))
+        per = self.period(u, td)
+        u.tcnt[per, ev.j, _C["delivered"]] += 1
+        u.tcnt[per, ev.j, _C["delivered_chunks"]] += chunks_64kb(ev.size)
+        kind, index = self.p.routes[ev.u][ev.j]
+        sid = self.span_open(ev.trace, ev.parent, f"unit{ev.u} deliver{ev.j}", "PRODUCER", ev.first_t)
+        self.span_close(sid, td)
+        if kind == K_QUEUE:
+            mid = self.new_id()
+            self.parent[("m", mid)] = sid
+            mq._send(self.w, mid, index, ev.size, ev.key, max(ev.group, 0), td, trace=ev.trace)
+        elif kind == K_FUNCTION:
+            a = pool._Attempt(id=self.new_id(), f=index, src=-1, inv=pool.ASYNC, first_t=td,
+                              dur_override_ms=math.nan, size_bytes=ev.size, trace=ev.trace, key=ev.key)
+            self.parent[("a", a.id)] = sid
+            pool._attempt(self.ps, a, td)
+
+    # the loop ------------------------------------------------------------------------------
+    def dispatch(self, event, t: float) -> None:
+        self.popped(event)
+        if isinstance(event, pool._Completion):
+            pool._complete(self.ps, event, t)
+            self.completed(event, None, t)
+        elif isinstance(event, pool._Attempt):
+            pool._attempt(self.ps, event, t)
+        elif isinstance(event, _Step):
+            if event.gen == event.inv.gen:
+                event.inv.cursor += 1
+                self.run_step(event.inv, t)
+        elif isinstance(event, _CallArrive):
+            self.call_arrive(event.call, t)
+        elif isinstance(event, _SdkRetry):
+            ca = event.call
+            if ca.gen == ca.inv.gen:
+                self.call_start(ca, t)
+        elif isinstance(event, _Timeout):
+            if event.gen == event.inv.gen:
+                self.finish(event.inv, t, pool.TIMEOUT)
+        elif isinstance(event, _EndpointDone):
+            self.endpoint_done(event, t)
+        elif isinstance(event, _Pair):
+            if event.kind == "deliver":
+                self.deliver(event, t)
+            else:
+                self.pair_attempt(event, t)
+        elif isinstance(event, mq._Visible):
+            mq._on_visible(self.w, event, t)
+        elif isinstance(event, mq._Scale):
+            mq._on_scale(self.w, event, t)
+        elif isinstance(event, mq._WindowEnd):
+            mq._on_window_end(self.w, event, t)
+        elif isinstance(event, mq._PollEmpty):
+            mq._on_poll_empty(self.w, event, t)
+        else:
+            mq._on_batch_done(self.w, event, t)
+
+
+def simulate_account_ref(params: AccountParams, arrivals: dict, streams: dict, t_end: float, controls=(),
+                         initial_provisioned=None, period_s=None, record_spans: bool = False,
+                         n_entries: int | None = None) -> AccountResult:
+    """Run the account over [0, t_end) s (ACCOUNT_SPEC.md). Times in seconds, draws in ms."""
+    validate_params(params.pool, params.queues, params.mappings, params.fleets)
+    acc = _Account(params, streams, t_end, period_s if period_s is not None else t_end, record_spans)
+    w, ps = acc.w, acc.ps
+    arr_t = np.asarray(arrivals["t"], np.float64)
+    if np.any(np.diff(arr_t) < 0):
+        raise ValueError("arrivals must be sorted by time")
+    n = len(arr_t)
+    entries = n_entries if n_entries is not None else (int(np.max(arrivals["entry"])) + 1 if n else 0)
+    acc.entry = [EntryPoint() for _ in range(entries)]
+    if initial_provisioned is not None:
+        for f, k in enumerate(initial_provisioned):
+            pool._set_provisioned(ps, f, int(k), 0.0)
+    for m in range(len(params.mappings.queue)):
+        for _ in range(w.maps[m].floor):
+            mq._new_poller(w, m, 0.0)
+    for f, q in enumerate(params.fleets.queue):
+        for _ in range(params.fleets.n_workers[f]):
+            mq._become_idle(w, mq._Consumer(mq.WORKER, f, q), 0.0)
+    controls = [(float(t), int(f), int(k)) for t, f, k in controls]
+
+    ci = ai = 0
+    while True:
+        heads = []
+        if ci < len(controls):
+            heads.append((controls[ci][0], pool._CONTROL, ci))
+        if ps.heap:
+            heads.append(ps.heap[0][:3])
+        if ai < n:
+            heads.append((float(arr_t[ai]), pool._ARRIVAL, ai))
+        if not heads:
+            break
+        t, cls, _ = min(heads)
+        if t >= acc.t_end:
+            break
+        mq._advance(w, t)
+        if cls == pool._CONTROL:
+            _, f, k = controls[ci]
+            ci += 1
+            pool._set_provisioned(ps, f, k, t)
+        elif cls == pool._INTERNAL:
+            event = heapq.heappop(ps.heap)[3]
+            acc.dispatch(event, t)
+        else:
+            _arrive(acc, arrivals, ai, t)
+            ai += 1
+        acc.close_touched(t)
+    pool._close_books(ps)
+    for inv in acc.running:  # invocations with calls still running at the end
+        f = inv.a.f
+        if inv.call_open:
+            acc.call_stats[f][inv.steps[inv.cursor]]["in_flight_end"] += 1
+        ps.res.busy_time_s[f] += acc.t_end - inv.t
+        if not inv.on_pc:
+            ps.res.env_time_s[f] += acc.t_end - inv.birth_t
+    mq._close(w, acc.t_end)
+    for e, st in enumerate(acc.ep_stats):
+        st["in_progress_end"] = acc.ep_busy[e]
+    _sync_clients(acc, arrivals)
+    units = [dict(rows=sorted(u.rows, key=lambda r: (r[0], r[1])), gcnt=u.gcnt, rcnt=u.rcnt, tcnt=u.tcnt)
+             for u in acc.units]
+    open_end = sum(1 for tc in acc.traces.values() if not tc.closed)
+    return AccountResult(w.res, units, acc.entry, open_end, acc.trace_end, acc.call_stats, acc.ep_stats,
+                         sorted(acc.spans, key=lambda s: s[1]))
+
+
+def _sync_clients(acc: _Account, arrivals: dict) -> None:
+    """What each synchronous client saw: the answer to its request's last attempt (its row),
+    if that answer came before the end of the run."""
+    last: dict[int, tuple] = {}
+    for row in acc.ps.res.rows:
+        rid = row[0]
+        if rid >= 0 and (rid not in last or row[1] >= last[rid][1]):
+            last[rid] = row
+    ids, kinds, invs = arrivals["id"], arrivals["kind"], arrivals["inv"]
+    for i in range(len(ids)):
+        if int(kinds[i]) != K_FUNCTION or int(invs[i]) != pool.SYNC or i not in acc.traces:
+            continue
+        row = last.get(int(ids[i]))
+        if row is None:
+            continue
+        _, attempt, t, _, outcome, _, _, latency_ms, _ = row
+        answer_t = t + latency_ms / 1000.0
+        if outcome == pool.THROTTLED:
+            src = int(arrivals["src"][i])
+            if attempt + 1 < acc.ps.p.retry_max_attempts[src]:
+                continue  # a retry is still to come (after the end)
+        if answer_t >= acc.t_end:
+            continue
+        ep = acc.entry[acc.traces[i].entry]
+        ep.latency_s.append(answer_t - acc.traces[i].t0)
+        if outcome == pool.OK:
+            ep.succeeded += 1
+        elif outcome == pool.THROTTLED:
+            ep.throttled += 1
+        else:
+            ep.failed += 1
+
+
+def _arrive(acc: _Account, arrivals: dict, i: int, t: float) -> None:
+    """External arrival `i` at `t`: a new trace, and its item enters its port."""
+    entry = int(arrivals["entry"][i])
+    acc.traces[i] = _Trace(entry, t)
+    acc.touched.add(i)
+    ep = acc.entry[entry]
+    ep.requests += 1
+    kind, index = int(arrivals["kind"][i]), int(arrivals["index"][i])
+    size = int(arrivals["size_bytes"][i])
+    if kind == K_FUNCTION:
+        inv = int(arrivals["inv"][i])
+        a = pool._Attempt(id=int(arrivals["id"][i]), f=index, src=int(arrivals["src"][i]), inv=inv, first_t=t,
+                          dur_override_ms=float(arrivals["dur_override_ms"][i]), size_bytes=size, trace=i,
+                          key=int(arrivals["key"][i]))
+        if inv != pool.SYNC:  # accepted at once; a sync client's answer is read from the rows at the end
+            ep.succeeded += 1
+            ep.latency_s.append(0.0)
+        pool._attempt(acc.ps, a, t)
+    elif kind == K_QUEUE:
+        mq._send(acc.w, int(arrivals["id"][i]), index, size, int(arrivals["key"][i]), int(arrivals["group"][i]), t,
+                 trace=i)
+        ep.succeeded += 1
+        ep.latency_s.append(0.0)
+    elif kind == K_UNIT:
+        ok = acc.publish(index, t, int(arrivals["id"][i]), size, int(arrivals["key"][i]),
+                         int(arrivals["group"][i]) if acc.units[index].p.fifo else -1, i)
+        if ok:
+            ep.succeeded += 1
+        else:
+            ep.throttled += 1
+        ep.latency_s.append(0.0)
+    else:
+        raise ValueError(f"arrival {i}: a port of kind {kind} takes no traffic")
