@@ -13,7 +13,7 @@ from kernels.ref.account import (K_FUNCTION, K_QUEUE, K_UNIT, AccountParams, Cal
                                  K_ENDPOINT, simulate_account_ref)
 from sim.messaging.fanout_state import sns_params
 from kernels.ref.lambda_pool import ERROR, OK, THROTTLED, TIMEOUT
-from tests.test_queue_ref import fleet_params, mapping_params, pool_params, queue_params
+from test_queue_ref import fleet_params, mapping_params, pool_params, queue_params
 
 FAR = 1e9
 
