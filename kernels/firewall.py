@@ -54,7 +54,8 @@ from kernels import JIT_OPTIONS, jit, jit_inline
 from kernels.routing import index_v4, index_v6, locate, locate128, narrow, spans
 
 PROTO_ALL = -1
-ICMP, TCP, UDP, ICMPV6 = 1, 6, 17, 58
+ICMP, TCP, UDP, ICMPV6 = 1, 6, 17, 58  # IANA protocol numbers (scenarios.vpc_check.PROTOCOLS names them)
+PORT_PROTOCOLS, ICMP_PROTOCOLS = (TCP, UDP), (ICMP, ICMPV6)
 PK_BITS = 24  # protocol (8 bits) and key (16 bits)
 PK_MAX = (1 << PK_BITS) - 1
 NO_RULE = -1

@@ -15,8 +15,10 @@ from scenarios.schema import Scenario
 from scenarios.vpc import AclEntry, Flow, SgRuleConfig, TransitGateway, Vpc
 from scenarios.yamlpath import index, key, num
 
+# Protocol names users write, to IANA numbers (-1: all). The kernels name the same numbers
+# (kernels.firewall TCP, UDP, ICMP, ICMPV6; tests/test_house.py checks they agree).
 PROTOCOLS = {"all": -1, "-1": -1, "tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
-PORT_PROTOCOLS = (6, 17)
+PORT_PROTOCOLS = (PROTOCOLS["tcp"], PROTOCOLS["udp"])
 RULE_NUMBERS = (1, 32766)  # network ACL rule numbers (vpc-network-acls.md)
 VPC_PREFIX = (16, 28)  # VPC and subnet IPv4 blocks: /16 to /28 (vpc-cidr-blocks.md)
 HOST_KINDS = ("instance", "lambda", "fargate")

@@ -155,3 +155,11 @@ def test_no_import_circles():
 def test_the_cycle_finder_finds_cycles(rule):
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_protocol_numbers_agree_between_the_language_and_the_kernels():
+    """The one constant the layering makes us write twice (scenarios may not import kernels)."""
+    from kernels.firewall import ICMP, ICMP_PROTOCOLS, ICMPV6, PORT_PROTOCOLS, PROTO_ALL, TCP, UDP
+    from scenarios.vpc_check import PORT_PROTOCOLS as LANGUAGE_PORT_PROTOCOLS, PROTOCOLS
+    assert PROTOCOLS == {"all": PROTO_ALL, "-1": PROTO_ALL, "tcp": TCP, "udp": UDP, "icmp": ICMP, "icmpv6": ICMPV6}
+    assert LANGUAGE_PORT_PROTOCOLS == PORT_PROTOCOLS and ICMP_PROTOCOLS == (ICMP, ICMPV6)

@@ -9,9 +9,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-ALL = -1
-PORT_PROTOCOLS = (6, 17)
-ICMP_PROTOCOLS = (1, 58)
+from kernels.firewall import ICMP_PROTOCOLS, PORT_PROTOCOLS, PROTO_ALL as ALL  # noqa: F401 (one definition)
 
 
 @dataclass(frozen=True)

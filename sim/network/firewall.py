@@ -49,14 +49,15 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from kernels.firewall import (LINEAR_MAX_RULES, NO_RULE, TableTooLarge, classify_v4, classify_v6, cross_index_v4,
-                              cross_index_v6, first_match_v4, first_match_v6, masks_v4, masks_v6, rule_ranges)
-from sim.network.packets import PROTOCOL_NAMES, Packets, check_bits, typed_columns
+from kernels.firewall import (ICMP_PROTOCOLS, LINEAR_MAX_RULES, NO_RULE, PORT_PROTOCOLS, TableTooLarge, classify_v4,
+                              classify_v6, cross_index_v4, cross_index_v6, first_match_v4, first_match_v6, masks_v4,
+                              masks_v6, rule_ranges)
+from scenarios.vpc_check import protocol_number
+from sim.network.packets import Packets, check_bits, typed_columns
 
 __all__ = ["AclRule", "SgRule", "Tracked", "TRACKED", "NetworkAcl", "SecurityGroup", "FirewallConfigError"]
 
 DIRECTIONS = ("inbound", "outbound")
-PORT_PROTOCOLS, ICMP_PROTOCOLS = (6, 17), (1, 58)
 _M64 = (1 << 64) - 1
 
 
@@ -125,14 +126,10 @@ def _int(value, path: str, lo: int, hi: int) -> int:
 
 
 def _protocol(value, path: str) -> int:
-    text = str(value).strip().lower()
-    if text in ("-1", "all"):
-        return -1
-    if text in PROTOCOL_NAMES:
-        return PROTOCOL_NAMES[text]
-    if text.isdigit() and int(text) <= 255:
-        return int(text)
-    _fail(path, f"unknown protocol {value!r} (use -1/all, tcp, udp, icmp, icmpv6 or a number 0..255)")
+    n = protocol_number(value)
+    if n is None:
+        _fail(path, f"unknown protocol {value!r} (use -1/all, tcp, udp, icmp, icmpv6 or a number 0..255)")
+    return n
 
 
 def _network(value, path: str, version: int | None = None):

@@ -28,11 +28,14 @@ import numpy as np
 import polars as pl
 
 from kernels.firewall import (ANY_PORTS, BAD_DST_IP, BAD_DST_PORT, BAD_ICMP_CODE, BAD_ICMP_TYPE, BAD_PROTOCOL,
-                              BAD_SRC_IP, BAD_SRC_PORT, ICMP_MAX, PORT_MAX, PROTOCOL_MAX, dotted_quads, l4_keys)
+                              BAD_SRC_IP, BAD_SRC_PORT, ICMP, ICMP_MAX, ICMPV6, PORT_MAX, PROTOCOL_MAX, dotted_quads,
+                              l4_keys)
 from kernels.routing import NO_ROUTE, build_lpm_v4, build_lpm_v6, lpm_v4, lpm_v6
+from scenarios.vpc_check import PROTOCOLS
 
-PROTOCOL_NAMES = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
-ECHO_REPLY = {(1, 8): 0, (58, 128): 129}  # ICMP echo request -> reply, for `reverse`
+# protocol names users write (the scenario language's table, without "all")
+PROTOCOL_NAMES = {name: number for name, number in PROTOCOLS.items() if number >= 0 and not name.isdigit()}
+ECHO_REPLY = {(ICMP, 8): 0, (ICMPV6, 128): 129}  # ICMP echo request -> reply, for `reverse`
 _M64 = (1 << 64) - 1
 
 

@@ -31,8 +31,9 @@ from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
+from scenarios.vpc_check import protocol_number
 from sim.network.firewall import TRACKED, NetworkAcl, SecurityGroup
-from sim.network.packets import PROTOCOL_NAMES, Packets
+from sim.network.packets import Packets
 from sim.network.topology import EPHEMERAL, SHORT, Eni, Network
 
 OTHER = {"inbound": "outbound", "outbound": "inbound"}
@@ -578,12 +579,11 @@ def _rule_text(rule) -> str:
 
 
 def protocol_of(protocol) -> int:
-    text = str(protocol).strip().lower()
-    if text in PROTOCOL_NAMES:
-        return PROTOCOL_NAMES[text]
-    if text.isdigit() and int(text) <= 255:
-        return int(text)
-    raise EndpointError(f"unknown protocol {protocol!r}; use tcp, udp, icmp, icmpv6 or a number")
+    """The IANA number of a flow's protocol (a name or 0..255; "all" is not a flow's protocol)."""
+    n = protocol_number(protocol)
+    if n is None or n < 0:
+        raise EndpointError(f"unknown protocol {protocol!r}; use tcp, udp, icmp, icmpv6 or a number")
+    return n
 
 
 def explain_flow(scenario, src: str, dst: str, protocol="tcp", port: int = 443,
