@@ -10,6 +10,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from kernels.periods import n_periods as kernel_periods
 from scenarios.errors import ScenarioError
 from scenarios.schema import Scenario
 from scenarios.yamlpath import index, num
@@ -86,8 +87,8 @@ def count(x: float) -> str:
 
 
 def n_periods(sc: Scenario) -> float:
-    """Recording periods of the run, as the kernels allocate them (a float: it may be huge)."""
-    return max(1.0, math.ceil(sc.duration_s / sc.record.period_s - 1e-9))
+    """Recording periods of the run, as the kernels allocate them (kernels.periods)."""
+    return float(kernel_periods(sc.duration_s, sc.record.period_s))
 
 
 def arrival_processes(sc: Scenario, base_dir: Optional[Path] = None) -> list:
