@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-c", "from sim.cli import main; main()"]
+CLI = [sys.executable, "-m", "sim.entry"]  # the `cloudtwin` command's entry point
 REPORT = [sys.executable, "-m", "sim.sweep.cli"]
 # A run of about 2-4 s on this machine (imports and kernel loading included), so random
 # stops land before, during and after the simulation and while files are written.
@@ -61,7 +61,15 @@ def test_stopped_runs_are_never_taken_for_finished(sig, tmp_path):
     for i, delay in enumerate(delays):
         results = tmp_path / f"r{i}"
         proc = _start(results)
-        time.sleep(delay)
+        if i == 0:
+            time.sleep(delay)  # anywhere: before the run directory exists, too
+        else:
+            # from the moment the run has its directory (a busy machine may take many seconds
+            # to get there), so stops land while it simulates and writes
+            t0 = time.monotonic()
+            while not _run_dirs(results) and proc.poll() is None and time.monotonic() - t0 < 120:
+                time.sleep(0.05)
+            time.sleep(delay / 2)
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=120)
         assert "Traceback" not in err, err
