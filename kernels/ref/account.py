@@ -640,8 +640,6 @@ class _Account:
         if isinstance(event, pool._Completion):
             pool._complete(self.ps, event, t)
             self.completed(event, None, t)
-        elif isinstance(event, pool._Attempt):
-            pool._attempt(self.ps, event, t)
         elif isinstance(event, _Step):
             if event.gen == event.inv.gen:
                 event.inv.cursor += 1
@@ -662,17 +660,8 @@ class _Account:
                 self.deliver(event, t)
             else:
                 self.pair_attempt(event, t)
-        elif isinstance(event, mq._Visible):
-            mq._on_visible(self.w, event, t)
-        elif isinstance(event, mq._Scale):
-            mq._on_scale(self.w, event, t)
-        elif isinstance(event, mq._WindowEnd):
-            mq._on_window_end(self.w, event, t)
-        elif isinstance(event, mq._PollEmpty):
-            mq._on_poll_empty(self.w, event, t)
         else:
-            mq._on_batch_done(self.w, event, t)
-
+            mq.dispatch(self.w, event, t)
 
 def simulate_account_ref(params: AccountParams, arrivals: dict, streams: dict, t_end: float, controls=(),
                          initial_provisioned=None, period_s=None, record_spans: bool = False,
@@ -687,43 +676,8 @@ def simulate_account_ref(params: AccountParams, arrivals: dict, streams: dict, t
     n = len(arr_t)
     entries = n_entries if n_entries is not None else (int(np.max(arrivals["entry"])) + 1 if n else 0)
     acc.entry = [EntryPoint() for _ in range(entries)]
-    if initial_provisioned is not None:
-        for f, k in enumerate(initial_provisioned):
-            pool._set_provisioned(ps, f, int(k), 0.0)
-    for m in range(len(params.mappings.queue)):
-        for _ in range(w.maps[m].floor):
-            mq._new_poller(w, m, 0.0)
-    for f, q in enumerate(params.fleets.queue):
-        for _ in range(params.fleets.n_workers[f]):
-            mq._become_idle(w, mq._Consumer(mq.WORKER, f, q), 0.0)
-    controls = [(float(t), int(f), int(k)) for t, f, k in controls]
-
-    ci = ai = 0
-    while True:
-        heads = []
-        if ci < len(controls):
-            heads.append((controls[ci][0], pool._CONTROL, ci))
-        if ps.heap:
-            heads.append(ps.heap[0][:3])
-        if ai < n:
-            heads.append((float(arr_t[ai]), pool._ARRIVAL, ai))
-        if not heads:
-            break
-        t, cls, _ = min(heads)
-        if t >= acc.t_end:
-            break
-        mq._advance(w, t)
-        if cls == pool._CONTROL:
-            _, f, k = controls[ci]
-            ci += 1
-            pool._set_provisioned(ps, f, k, t)
-        elif cls == pool._INTERNAL:
-            event = heapq.heappop(ps.heap)[3]
-            acc.dispatch(event, t)
-        else:
-            _arrive(acc, arrivals, ai, t)
-            ai += 1
-        acc.close_touched(t)
+    mq.start(w, initial_provisioned)
+    mq.run_loop(w, controls, arr_t, acc.dispatch, lambda i, t: _arrive(acc, arrivals, i, t), acc.close_touched)
     pool._close_books(ps)
     for inv in acc.running:  # invocations with calls still running at the end
         f = inv.a.f

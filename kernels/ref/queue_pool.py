@@ -697,6 +697,79 @@ def _close(w: _World, t_end: float) -> None:
             w.res.in_flight[msg.q] += 1
 
 
+def start(w: _World, initial_provisioned: list[int] | None) -> None:
+    """t = 0: the initial provisioned environments, then each mapping's floor of pollers and
+    each fleet's workers, idle in that order (QUEUE_SPEC.md, Order of events)."""
+    if initial_provisioned is not None:
+        for f, n in enumerate(initial_provisioned):
+            pool._set_provisioned(w.ps, f, int(n), 0.0)
+    for m in range(len(w.mp.queue)):
+        for _ in range(w.maps[m].floor):
+            _new_poller(w, m, 0.0)
+    for f, q in enumerate(w.fp.queue):
+        for _ in range(w.fp.n_workers[f]):
+            _become_idle(w, _Consumer(WORKER, f, q), 0.0)
+
+
+def dispatch(w: _World, event, t: float) -> None:
+    """One internal event of the pool and the queues at `t`."""
+    ps = w.ps
+    if isinstance(event, pool._Completion):
+        pool._complete(ps, event, t)
+        if event.batch is not None:
+            _on_batch_complete(w, event.batch, event.error, t)
+    elif isinstance(event, pool._Attempt):
+        pool._attempt(ps, event, t)
+    elif isinstance(event, _Visible):
+        _on_visible(w, event, t)
+    elif isinstance(event, _Scale):
+        _on_scale(w, event, t)
+    elif isinstance(event, _WindowEnd):
+        _on_window_end(w, event, t)
+    elif isinstance(event, _PollEmpty):
+        _on_poll_empty(w, event, t)
+    else:
+        _on_batch_done(w, event, t)
+
+
+def run_loop(w: _World, controls, arr_t: np.ndarray, on_internal, on_arrival, after=None) -> None:
+    """Merge controls, internal events and arrivals in POOL_SPEC.md's order until t_end:
+    `on_internal(event, t)`, `on_arrival(i, t)`, then `after(t)` (if given) after each."""
+    ps = w.ps
+    controls = [(float(t), int(f), int(n)) for t, f, n in controls]
+    if any(a[0] > b[0] for a, b in zip(controls, controls[1:])):
+        raise ValueError("controls must be sorted by time")
+    if np.any(np.diff(arr_t) < 0):
+        raise ValueError("arrivals must be sorted by time")
+    n_arr = len(arr_t)
+    ci = ai = 0
+    while True:
+        heads = []
+        if ci < len(controls):
+            heads.append((controls[ci][0], pool._CONTROL, ci))
+        if ps.heap:
+            heads.append(ps.heap[0][:3])
+        if ai < n_arr:
+            heads.append((float(arr_t[ai]), pool._ARRIVAL, ai))
+        if not heads:
+            break
+        t, cls, _ = min(heads)
+        if t >= ps.t_end:
+            break
+        _advance(w, t)
+        if cls == pool._CONTROL:
+            _, f, n = controls[ci]
+            ci += 1
+            pool._set_provisioned(ps, f, n, t)
+        elif cls == pool._INTERNAL:
+            on_internal(heapq.heappop(ps.heap)[3], t)
+        else:
+            on_arrival(ai, t)
+            ai += 1
+        if after is not None:
+            after(t)
+
+
 def simulate_messaging_ref(
     pool_params: PoolParams,
     queues: QueueParams,
@@ -720,82 +793,30 @@ def simulate_messaging_ref(
                    period_s if period_s is not None else t_end)
     ps = w.ps
     ps.on_drop = lambda a, t: _on_failure(w, a, t)
-    if initial_provisioned is not None:
-        for f, n in enumerate(initial_provisioned):
-            pool._set_provisioned(ps, f, int(n), 0.0)
-    for m in range(len(mappings.queue)):
-        for _ in range(w.maps[m].floor):
-            _new_poller(w, m, 0.0)
-    for f, q in enumerate(fleets.queue):
-        for _ in range(fleets.n_workers[f]):
-            _become_idle(w, _Consumer(WORKER, f, q), 0.0)
-
-    controls = [(float(t), int(f), int(n)) for t, f, n in controls]
-    if any(a[0] > b[0] for a, b in zip(controls, controls[1:])):
-        raise ValueError("controls must be sorted by time")
+    start(w, initial_provisioned)
     arr_t = np.asarray(arrivals["t"], dtype=np.float64)
-    if np.any(np.diff(arr_t) < 0):
-        raise ValueError("arrivals must be sorted by time")
     n_arr = len(arr_t)
     zeros = np.zeros(n_arr, dtype=np.int64)
     arr_q = arrivals.get("queue", zeros - 1)
     arr_size, arr_key, arr_group = (arrivals.get(k, zeros) for k in ("size_bytes", "key", "group"))
     arr_units = arrivals.get("units")
 
-    ci = ai = 0
-    while True:
-        heads = []
-        if ci < len(controls):
-            heads.append((controls[ci][0], pool._CONTROL, ci))
-        if ps.heap:
-            heads.append(ps.heap[0][:3])
-        if ai < n_arr:
-            heads.append((float(arr_t[ai]), pool._ARRIVAL, ai))
-        if not heads:
-            break
-        t, cls, _ = min(heads)
-        if t >= ps.t_end:
-            break
-        _advance(w, t)
-        if cls == pool._CONTROL:
-            _, f, n = controls[ci]
-            ci += 1
-            pool._set_provisioned(ps, f, n, t)
-        elif cls == pool._INTERNAL:
-            event = heapq.heappop(ps.heap)[3]
-            if isinstance(event, pool._Completion):
-                pool._complete(ps, event, t)
-                if event.batch is not None:
-                    _on_batch_complete(w, event.batch, event.error, t)
-            elif isinstance(event, pool._Attempt):
-                pool._attempt(ps, event, t)
-            elif isinstance(event, _Visible):
-                _on_visible(w, event, t)
-            elif isinstance(event, _Scale):
-                _on_scale(w, event, t)
-            elif isinstance(event, _WindowEnd):
-                _on_window_end(w, event, t)
-            elif isinstance(event, _PollEmpty):
-                _on_poll_empty(w, event, t)
-            else:
-                _on_batch_done(w, event, t)
+    def arrive(i: int, t: float) -> None:
+        if int(arr_q[i]) < 0:
+            a = pool._Attempt(
+                id=int(arrivals["id"][i]), f=int(arrivals["fn"][i]),
+                src=int(arrivals["src"][i]), inv=int(arrivals["inv"][i]), first_t=t,
+                dur_override_ms=float(arrivals["dur_override_ms"][i]),
+                units=int(arr_units[i]) if arr_units is not None else 1,
+                size_bytes=int(arr_size[i]),
+            )
+            pool._attempt(ps, a, t)
         else:
-            if int(arr_q[ai]) < 0:
-                a = pool._Attempt(
-                    id=int(arrivals["id"][ai]), f=int(arrivals["fn"][ai]),
-                    src=int(arrivals["src"][ai]), inv=int(arrivals["inv"][ai]), first_t=t,
-                    dur_override_ms=float(arrivals["dur_override_ms"][ai]),
-                    units=int(arr_units[ai]) if arr_units is not None else 1,
-                    size_bytes=int(arr_size[ai]),
-                )
-                pool._attempt(ps, a, t)
-            else:
-                if int(arrivals["id"][ai]) < 0:
-                    raise ValueError("a send's message id must be >= 0")
-                _send(w, int(arrivals["id"][ai]), int(arr_q[ai]), int(arr_size[ai]),
-                      int(arr_key[ai]), int(arr_group[ai]), t)
-            ai += 1
+            if int(arrivals["id"][i]) < 0:
+                raise ValueError("a send's message id must be >= 0")
+            _send(w, int(arrivals["id"][i]), int(arr_q[i]), int(arr_size[i]), int(arr_key[i]), int(arr_group[i]), t)
 
+    run_loop(w, controls, arr_t, lambda event, t: dispatch(w, event, t), arrive)
     pool._close_books(ps)
     _close(w, ps.t_end)
     return w.res

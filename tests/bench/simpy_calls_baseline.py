@@ -37,24 +37,29 @@ def run_simpy_calls(rate_per_s: float, n_requests: int, match: np.ndarray, class
     counts = {"requests": 0, "invocations": 0, "cold_starts": 0, "throttles": 0, "failed_calls": 0,
               "published": 0, "delivered": 0, "deleted": 0, "loop_sends": 0}
 
+    def start(name: str):
+        """Count an invocation of `name` on a free slot: a warm environment, else a cold start."""
+        stack = warm[name]
+        counts["invocations"] += 1
+        while stack and stack[-1] <= env.now:
+            stack.pop()
+        if stack:
+            stack.pop()
+        else:
+            counts["cold_starts"] += 1
+            yield env.timeout(init_s)
+
     def invoke(name: str):
         """Run one invocation of `name`; returns False when it is throttled."""
-        res, stack = slots[name], warm[name]
+        res = slots[name]
         if res.count >= res.capacity:
             counts["throttles"] += 1
             return False
         with res.request() as slot:
             yield slot
-            counts["invocations"] += 1
-            while stack and stack[-1] <= env.now:
-                stack.pop()
-            if stack:
-                stack.pop()
-            else:
-                counts["cold_starts"] += 1
-                yield env.timeout(init_s)
+            yield env.process(start(name))
             yield env.timeout(rng.exponential(mean_duration_s))
-            stack.append(env.now + 600.0)
+            warm[name].append(env.now + 600.0)
         return True
 
     def deliver(j: int, mid: int):
@@ -63,20 +68,13 @@ def run_simpy_calls(rate_per_s: float, n_requests: int, match: np.ndarray, class
         yield queues[j].put(mid)
 
     def api_request(cls: int):
-        res, stack = slots["api"], warm["api"]
+        res = slots["api"]
         if res.count >= res.capacity:
             counts["throttles"] += 1
             return
         with res.request() as slot:
             yield slot
-            counts["invocations"] += 1
-            while stack and stack[-1] <= env.now:
-                stack.pop()
-            if stack:
-                stack.pop()
-            else:
-                counts["cold_starts"] += 1
-                yield env.timeout(init_s)
+            yield env.process(start("api"))
             for attempt in range(SDK_ATTEMPTS):  # sync call to pricing, with the SDK's retries
                 yield env.timeout(api_latency_s)
                 ok = yield env.process(invoke("pricing"))
@@ -93,7 +91,7 @@ def run_simpy_calls(rate_per_s: float, n_requests: int, match: np.ndarray, class
                 if row[j]:
                     env.process(deliver(j, counts["published"]))
             yield env.timeout(rng.exponential(mean_duration_s))
-            stack.append(env.now + 600.0)
+            warm["api"].append(env.now + 600.0)
 
     def requests():
         for gap, cls in zip(gaps, classes):
