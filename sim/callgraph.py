@@ -9,7 +9,7 @@ with certainty, say), which the builder refuses with the cycle's functions.
 
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from typing import Hashable, Iterable, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
@@ -22,18 +22,17 @@ def spectral_radius(m: np.ndarray) -> float:
     return float(np.max(np.abs(np.linalg.eigvals(m))))
 
 
-def _components(m: np.ndarray) -> List[List[int]]:
-    """Strongly connected components of the graph with an edge f -> g where m[f, g] > 0."""
-    n = len(m)
-    adj = [np.flatnonzero(m[f] > 0).tolist() for f in range(n)]
+def strongly_connected(adjacency: Mapping[Hashable, Iterable[Hashable]]) -> List[List[Hashable]]:
+    """The strongly connected components of a directed graph {node: successors} (Tarjan), each
+    sorted, in the order Tarjan finishes them; nodes without an entry have no successors."""
     index, low, on, stack, out, counter = {}, {}, set(), [], [], [0]
 
-    def visit(v: int) -> None:  # Tarjan, iterative enough for scenario sizes (functions, not requests)
+    def visit(v) -> None:  # recursive: fine for scenario-sized graphs (functions, modules)
         index[v] = low[v] = counter[0]
         counter[0] += 1
         stack.append(v)
         on.add(v)
-        for w in adj[v]:
+        for w in sorted(adjacency.get(v, ())):
             if w not in index:
                 visit(w)
                 low[v] = min(low[v], low[w])
@@ -49,10 +48,15 @@ def _components(m: np.ndarray) -> List[List[int]]:
                     break
             out.append(sorted(comp))
 
-    for v in range(n):
+    for v in sorted(adjacency):
         if v not in index:
             visit(v)
     return out
+
+
+def _components(m: np.ndarray) -> List[List[int]]:
+    """Strongly connected components of the graph with an edge f -> g where m[f, g] > 0."""
+    return strongly_connected({f: np.flatnonzero(m[f] > 0).tolist() for f in range(len(m))})
 
 
 def runaway_cycle(m: np.ndarray, names: Sequence[str]) -> Tuple[float, List[str]]:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from sim.callgraph import strongly_connected
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("sim", "scenarios", "kernels")
 KERNEL_THIRD_PARTY = {"numpy", "numba", "llvmlite"}
@@ -108,36 +110,8 @@ def _graph() -> dict[str, set[str]]:
 
 
 def _cycles(g: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components of more than one module (Tarjan)."""
-    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
-
-    def visit(v):
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
-        stack.append(v)
-        on.add(v)
-        for w in sorted(g[v]):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            if len(comp) > 1:
-                out.append(sorted(comp))
-
-    sys.setrecursionlimit(10_000)
-    for v in sorted(g):
-        if v not in index:
-            visit(v)
-    return out
+    """Strongly connected components of more than one module."""
+    return [c for c in strongly_connected(g) if len(c) > 1]
 
 
 def _is_package_init(n: str) -> bool:
