@@ -44,7 +44,7 @@ KINDS: Dict[str, AddressKind] = {k.kind: k for k in (
     AddressKind("queue", "queues", "queue"),
     AddressKind("topic", "topics", "topic"),
     AddressKind("bus", "buses", "bus"),
-    AddressKind("endpoint", "endpoints", "endpoint", simulated=False),
+    AddressKind("endpoint", "endpoints", "endpoint"),
     AddressKind("table", "tables", "table", simulated=False),
     AddressKind("bucket", "buckets", "bucket", simulated=False),
     AddressKind("api", "apis", "API", simulated=False),
@@ -265,6 +265,10 @@ def references(s: Any) -> List[Reference]:
 
     for i, t in enumerate(s.traffic):
         add(key(index("traffic", i), "target"), t.target, "send", asynchronous=t.invocation == "async")
+    for name, fn in s.functions.items():
+        for i, call in enumerate(getattr(fn, "calls", ())):
+            add(key(index(key(key("functions", name), "calls"), i), "target"), call.target, "send",
+                asynchronous=call.mode == "async")
     for name, fn in s.functions.items():
         add(key(key(key("functions", name), "async_invoke"), "on_failure"), fn.async_invoke.on_failure, "on_failure")
     for name, q in s.queues.items():

@@ -30,6 +30,7 @@ from scenarios.rules import (
 )
 from scenarios.schema import AsyncConfig, Function, Message, Retries, Scenario, Traffic
 from scenarios.slo import check_slo
+from scenarios.calls import check_calls
 from scenarios.names import name_problem
 from scenarios.yamlpath import index, is_within, key, num
 
@@ -62,6 +63,7 @@ def check_references(s: Scenario, problems: Problems) -> None:
     _check_account(s, problems)
     _check_reserved_total(s, problems)
     check_messaging(s, problems)
+    check_calls(s, problems)
     seen: Dict[str, int] = {}
     for i, t in enumerate(s.traffic):
         _check_traffic(s, i, t, seen, problems)

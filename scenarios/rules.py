@@ -52,6 +52,7 @@ from scenarios.messaging import (
     Topic,
     WorkerFleet,
 )
+from scenarios.calls import CALL_COUNT_MAX, Call, Endpoint
 from scenarios.slo import FunctionSlo, QueueSlo
 from scenarios.yamlpath import num
 
@@ -239,6 +240,15 @@ RANGES: Dict[Tuple[type, str], Range] = {
     (Bus, "put_events_per_s"): positive("per s"),
     (Bus, "invocations_per_s"): positive("per s"),
     (EventTemplate, "weight"): positive(),
+    (Call, "probability"): FRACTION,
+    (Call, "count"): at_least(1, ceiling=CALL_COUNT_MAX, why="the simulator's ceiling for one entry's calls per invocation"),
+    (Call, "size_bytes"): at_least(0, "bytes"),
+    (Call, "max_attempts"): at_least(1, ceiling=CLIENT_MAX_ATTEMPTS, why="the simulator's ceiling for SDK attempts"
+                                                                   " (the AWS SDKs default to 3)"),
+    (Endpoint, "error_rate"): FRACTION,
+    (Endpoint, "rate_limit_per_s"): positive("per s"),
+    (Endpoint, "burst"): at_least(1),
+    (Endpoint, "max_concurrency"): at_least(1),
 }
 
 # (dataclass, field) -> the allowed strings.
@@ -249,6 +259,9 @@ CHOICES: Dict[Tuple[type, str], Tuple[str, ...]] = {
     (Arrivals, "kind"): ("constant", "poisson", "diurnal", "steps", "trace"),
     (Traffic, "invocation"): ("sync", "async"),
     (Retries, "jitter"): ("full", "equal", "none"),
+    (Call, "mode"): ("sync", "async"),
+    (Call, "at"): ("start", "end"),
+    (Call, "on_error"): ("fail", "continue"),
     (Queue, "type"): ("standard", "fifo"),
     (Topic, "type"): ("standard", "fifo"),
     (EventSourceMapping, "scaling"): ("current", "legacy"),

@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Union
 
 # Dist lives in scenarios.common (the service modules use it too); the services' dataclasses
 # live in their own modules. All are re-exported here: `from scenarios.schema import Queue` works.
+from scenarios.calls import Call, Endpoint
 from scenarios.common import DIST_PARAMS, Dist  # noqa: F401
 from scenarios.messaging import Bus, EventSourceMapping, EventTemplate, Queue, Topic, WorkerFleet  # noqa: F401
 from scenarios.slo import Slo
@@ -77,6 +78,7 @@ class Function:
     error_rate: float = 0.0
     cpu_scaling: Optional[CpuScaling] = None
     async_invoke: AsyncConfig = field(default_factory=AsyncConfig)
+    calls: List[Call] = field(default_factory=list)  # made during each invocation (scenarios/calls.py)
 
 
 @dataclass
@@ -186,6 +188,7 @@ class Scenario:
     worker_fleets: Dict[str, "WorkerFleet"] = field(default_factory=dict)
     topics: Dict[str, "Topic"] = field(default_factory=dict)
     buses: Dict[str, "Bus"] = field(default_factory=dict)
+    endpoints: Dict[str, Endpoint] = field(default_factory=dict)  # HTTP APIs outside AWS that functions call
     traffic: List[Traffic] = field(default_factory=list)
     record: Record = field(default_factory=Record)
     sim: SimSettings = field(default_factory=SimSettings)

@@ -234,7 +234,7 @@ def test_all_problems_are_reported_in_one_pass():
 def test_unknown_top_level_key_suggests_the_close_one():
     assert only(scenario(duraton_s=60)) == (
         "duraton_s: unknown key 'duraton_s' (did you mean 'duration_s'?); allowed keys: name, duration_s, seed,"
-        " region, account, functions, queues, event_source_mappings, worker_fleets, topics, buses, traffic,"
+        " region, account, functions, queues, event_source_mappings, worker_fleets, topics, buses, endpoints, traffic,"
         " record, sim, billing, vpcs, transit_gateways, flows, slo"
     )
 

@@ -1,0 +1,101 @@
+"""Typed schema of what functions call (`functions.NAME.calls`) and of external HTTP APIs (`endpoints`).
+
+Semantics: kernels/ACCOUNT_SPEC.md §3–§6. Pure data, like `scenarios.schema`; cross-field
+checks are `check_calls` below (the call graph's runaway check needs the filter tables and
+runs when the world is built, `sim.callgraph`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from scenarios.addresses import CALL_TARGET, KINDS, check_address
+from scenarios.common import Dist
+from scenarios.errors import Problems
+from scenarios.messaging import Outage
+from scenarios.yamlpath import index, key
+
+# The AWS SDKs' standard retry mode: 3 attempts by default, backoff U·min(2^attempt, 20) s
+# (AWS SDKs and Tools reference guide, "Retry behavior"; botocore retries/standard.py
+# DEFAULT_MAX_ATTEMPTS = 3, ExponentialBackoff _BASE = 2, _MAX_BACKOFF = 20).
+SDK_MAX_ATTEMPTS = 3
+# An external endpoint is called through a plain HTTP client that does not retry (our assumption).
+ENDPOINT_MAX_ATTEMPTS = 1
+# The API call's own latency when `latency_ms` is not given: lognormal, median 10 ms, p99 50 ms
+# for Invoke, SendMessage, Publish and PutEvents — our assumption (AWS publishes no figure);
+# 0 for an endpoint, whose own `latency_ms` covers the network (ACCOUNT_SPEC.md §6).
+DEFAULT_API_LATENCY_MS = Dist(dist="lognormal", median=10.0, p99=50.0)
+CALL_KINDS = ("function", "queue", "topic", "bus", "endpoint")  # what calls reach today
+CALL_COUNT_MAX = 1000  # the simulator's ceiling on calls of one entry per invocation
+
+
+@dataclass
+class Call:
+    """One entry of a function's `calls`, made during each invocation, in list order."""
+
+    target: str = ""  # function:NAME | queue:NAME | topic:NAME | bus:NAME | endpoint:NAME
+    mode: str = "sync"  # sync: waits for the answer | async: costs the API latency, then goes on
+    probability: float = 1.0  # share of invocations that make this call
+    count: int = 1  # calls made one after another when it is made
+    at: str = "start"  # start: before the function's own duration_ms | end: after it
+    size_bytes: Optional[int] = None  # the payload; None: the invoking item's size
+    latency_ms: Optional[Dist] = None  # the API call's own latency; None: DEFAULT_API_LATENCY_MS (0 for endpoints)
+    max_attempts: Optional[int] = None  # the SDK's attempts; None: 3 (1 for endpoints)
+    on_error: str = "fail"  # fail: a call that fails for good fails the invocation | continue
+    # message classes of the payload (filters), as a traffic source's; empty: the invoking item's
+    attributes: Dict[str, Dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass
+class Endpoint:
+    """An HTTP API outside AWS (ACCOUNT_SPEC.md §4): its latency, errors, outages and limits."""
+
+    latency_ms: Optional[Dist] = None  # required: its service time, network included
+    error_rate: float = 0.0  # share of requests answered 5xx at the end of their latency
+    outages: List[Outage] = field(default_factory=list)  # requests inside answer 503 at once
+    rate_limit_per_s: Optional[float] = None  # a token bucket; excess answers 429 at once
+    burst: Optional[float] = None  # the bucket's size; None: one second's worth of the rate
+    max_concurrency: Optional[int] = None  # requests in progress; excess answers 429 at once
+
+
+def check_calls(s, problems: Problems) -> None:
+    """Every cross-field problem of the functions' calls and of the endpoints."""
+    for name, fn in s.functions.items():
+        for i, call in enumerate(fn.calls):
+            path = index(key(key("functions", name), "calls"), i)
+            kind = str(call.target).partition(":")[0]
+            if kind in KINDS and kind not in CALL_KINDS:
+                problems.add(key(path, "target"), f"{call.target!r}: {KINDS[kind].noun} targets are not simulated yet;"
+                                                  f" calls reach {', '.join(k + ':NAME' for k in CALL_KINDS)}")
+                continue
+            address = check_address(s, call.target, CALL_TARGET, key(path, "target"), problems)
+            if address is None:
+                continue
+            if address.kind == "function" and address.name == name and call.mode == "sync":
+                problems.add(key(path, "target"), f"function {name!r} calls itself synchronously: each invocation"
+                                                  " would wait on one that waits on another, without end (make the"
+                                                  " call async, or call another function)")
+            if address.kind == "endpoint" and call.mode == "async":
+                problems.add(key(path, "mode"), f"an endpoint is called synchronously (an HTTP request waits for its"
+                                                f" answer); {call.target!r} takes mode: sync")
+            if address.kind == "endpoint" and call.attributes:
+                problems.add(key(path, "attributes"), "message attributes are for filters of topics and buses"
+                                                      " (and what a called function passes on); an endpoint has none")
+        if fn.calls:
+            # The one account loop that simulates calls (kernels/ACCOUNT_SPEC.md; its plain-Python
+            # twin is kernels/ref/account.py) is not in this version's engine yet: refuse, never ignore.
+            problems.add(key(key("functions", name), "calls"),
+                         "calls are checked but not simulated yet by this version (each service is fed by traffic"
+                         " only); remove `calls` to run the scenario")
+    for name, ep in s.endpoints.items():
+        path = key("endpoints", name)
+        if ep.latency_ms is None:
+            problems.add(key(path, "latency_ms"), "is required: the endpoint's response time, e.g."
+                                                  " {dist: lognormal, median: 120, p99: 800}")
+        if ep.burst is not None and ep.rate_limit_per_s is None:
+            problems.add(key(path, "burst"), "a burst needs rate_limit_per_s (it is the size of that token bucket)")
+        for j, o in enumerate(ep.outages):
+            if o.end_s <= o.start_s:
+                problems.add(key(index(key(path, "outages"), j), "end_s"),
+                             f"{o.end_s} must be after start_s {o.start_s}")
