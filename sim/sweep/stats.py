@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import polars as pl
 
-from sim.sweep.gather import override_columns
+from sim.sweep.columns import override_columns
 
 SEED_KEYS = ("scenario.seed", "seed")
 # Metrics the comparison and the plots show, as patterns over the gathered columns.
