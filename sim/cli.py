@@ -12,6 +12,7 @@ started in the same second.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import logging
 import shutil
@@ -90,10 +91,40 @@ def run(cfg: DictConfig, out_dir: Path, base_dir: Optional[Path] = None):
     """
     import sim  # the engine is imported only when a run starts
 
+    data = scenario_dict(cfg)
     book = cfg.get("pricing")
-    book = OmegaConf.to_container(book, resolve=True) if book is not None else None
+    book = OmegaConf.to_container(book, resolve=True) if book is not None else _region_book(data)
     kwargs = {"base_dir": base_dir} if base_dir is not None else {}
-    return sim.simulate(scenario_dict(cfg), out_dir=Path(out_dir), price_book=book, **kwargs)
+    return sim.simulate(data, out_dir=Path(out_dir), price_book=book, **kwargs)
+
+
+# Region -> its validated price book, by the file's version: a sweep's jobs in one process
+# read and validate configs/pricing/REGION.yaml once (about 0.1 s each time), not once per job.
+_BOOKS: Dict[Tuple[str, int, int], Any] = {}
+
+
+def _region_book(data: Dict[str, Any]):
+    """A copy of the price book of the scenario's `region` (what `simulate` would load), or None.
+
+    None — and `simulate` loads the book itself, reporting any mistake in its place, after
+    the scenario's own — when `region` is not a plain string or its book is missing or bad.
+    """
+    from scenarios.pricing_load import load_region, price_book_path
+
+    region = data.get("region")
+    if not isinstance(region, str):
+        return None
+    try:
+        st = price_book_path(region).stat()
+    except (OSError, ValueError):
+        return None
+    key = (region, st.st_mtime_ns, st.st_size)
+    if key not in _BOOKS:
+        try:
+            _BOOKS[key] = load_region(region)
+        except Exception:  # noqa: BLE001 - simulate() loads it again and says what is wrong
+            return None
+    return copy.deepcopy(_BOOKS[key])  # a run never shares mutable rates with another
 
 
 def _job_scenario_dir() -> Optional[Path]:

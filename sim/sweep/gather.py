@@ -107,7 +107,7 @@ def _job_num(job_dir: Path) -> Optional[int]:
     """Hydra's job number (`hydra.job.num` in .hydra/hydra.yaml), or None."""
     path = job_dir / ".hydra" / "hydra.yaml"
     try:
-        data = yaml.safe_load(path.read_text()) if path.is_file() else None
+        data = _yaml(path.read_text()) if path.is_file() else None
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None  # cut short by a job killed while Hydra wrote it
     hydra = (data.get("hydra") if isinstance(data, dict) else None) or {}
@@ -118,7 +118,16 @@ def _job_num(job_dir: Path) -> Optional[int]:
 def job_overrides(job_dir: Path) -> List[str]:
     """The job's task overrides as typed on the command line (from .hydra/overrides.yaml)."""
     path = job_dir / ".hydra" / "overrides.yaml"
-    return list(yaml.safe_load(path.read_text()) or []) if path.is_file() else []
+    return list(_yaml(path.read_text()) or []) if path.is_file() else []
+
+
+# libyaml's safe loader where PyYAML was built with it: the same data as yaml.safe_load, about
+# ten times faster on Hydra's 200-line hydra.yaml, which gathering reads twice per job
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
 
 
 def gather(sweep_dir: Path) -> pl.DataFrame:
