@@ -18,6 +18,7 @@ import logging
 import shutil
 import signal
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -572,6 +573,47 @@ def _job(cfg: DictConfig) -> None:
     print(f"\nreport: {out_dir / 'report.html'}")
 
 
+BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
+# At most this many jobs' configs are kept between Hydra's check of a batch and its launch.
+COMPOSED_KEPT = 256
+
+
+@contextmanager
+def _compose_jobs_once(limit: int = COMPOSED_KEPT):
+    """While Hydra runs a multirun with its basic launcher, each job's config is composed once, not twice.
+
+    Hydra 1.3's basic sweeper composes every job of a batch before launching any
+    (`Sweeper.validate_batch_is_legal`, so that a job that cannot be composed stops the sweep
+    before it starts), and the basic launcher then composes each job again, in the same
+    process, with the same `load_sweep_config(master_config, overrides)` call: about 0.1 s
+    of CPU a job, twice. Here the config of the check is kept (a deep copy, about a tenth of
+    that) and handed to the launcher's call for the same master config and overrides; the
+    check still composes every job first and fails as before. Only the first `limit` jobs
+    of a batch are kept (memory); the others are composed twice as before. Other launchers
+    compose their jobs in other processes: their calls pass through untouched.
+    """
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    original = ConfigLoaderImpl.load_sweep_config
+    kept: Dict[Tuple[int, Tuple[str, ...]], Tuple[Any, Any]] = {}
+
+    def load_sweep_config(self, master_config, sweep_overrides):
+        key = (id(self), tuple(sweep_overrides))
+        hit = kept.pop(key, None)
+        if hit is not None and hit[0] is master_config:
+            return hit[1]
+        config = original(self, master_config, sweep_overrides)
+        if len(kept) < limit and OmegaConf.select(master_config, "hydra.launcher._target_") == BASIC_LAUNCHER:
+            kept[key] = (master_config, copy.deepcopy(config))
+        return config
+
+    ConfigLoaderImpl.load_sweep_config = load_sweep_config
+    try:
+        yield kept
+    finally:
+        ConfigLoaderImpl.load_sweep_config = original
+
+
 def _mark(out_dir: Path, reason: str) -> None:
     try:
         from sim.output.writers import mark_unfinished
@@ -635,7 +677,8 @@ def main() -> None:
         argv0 = sys.argv[0]
         sys.argv = [argv0, *plan.argv]
         try:
-            _job()
+            with _compose_jobs_once():
+                _job()
         finally:
             sys.argv = [argv0, *sys.argv[1:]]
     except KeyboardInterrupt:
