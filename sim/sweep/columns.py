@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Dict, List, Optional
+from functools import lru_cache
+from typing import Any, Dict, List, Optional, Tuple
 
 import polars as pl
 
@@ -14,10 +15,15 @@ OVERRIDE_PREFIX = "override."
 
 def parse_overrides(overrides: List[str]) -> Dict[str, Any]:
     """Override key -> value: numbers, booleans and strings as parsed, anything else as typed."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
+    return dict(_parsed(tuple(overrides)))  # a copy: the caller may change it
 
+
+@lru_cache(maxsize=4096)
+def _parsed(overrides: Tuple[str, ...]) -> Dict[str, Any]:
+    """`parse_overrides`, once per list: gathering and every column lookup of the report parse each job's list,
+    and Hydra's parser takes a few milliseconds to build and run."""
     out: Dict[str, Any] = {}
-    for o in OverridesParser.create().parse_overrides(overrides):
+    for o in _parser().parse_overrides(list(overrides)):
         if o.is_delete():
             continue
         value = o.value()
@@ -27,6 +33,13 @@ def parse_overrides(overrides: List[str]) -> Dict[str, Any]:
             value = o.get_value_element_as_str()  # lists, dicts, null: as typed
         out[o.key_or_group] = value
     return out
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create()
 
 
 def override_columns(df: pl.DataFrame) -> Dict[str, str]:
