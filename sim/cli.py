@@ -12,11 +12,13 @@ started in the same second.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import logging
 import shutil
 import signal
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -90,10 +92,40 @@ def run(cfg: DictConfig, out_dir: Path, base_dir: Optional[Path] = None):
     """
     import sim  # the engine is imported only when a run starts
 
+    data = scenario_dict(cfg)
     book = cfg.get("pricing")
-    book = OmegaConf.to_container(book, resolve=True) if book is not None else None
+    book = OmegaConf.to_container(book, resolve=True) if book is not None else _region_book(data)
     kwargs = {"base_dir": base_dir} if base_dir is not None else {}
-    return sim.simulate(scenario_dict(cfg), out_dir=Path(out_dir), price_book=book, **kwargs)
+    return sim.simulate(data, out_dir=Path(out_dir), price_book=book, **kwargs)
+
+
+# Region -> its validated price book, by the file's version: a sweep's jobs in one process
+# read and validate configs/pricing/REGION.yaml once (about 0.1 s each time), not once per job.
+_BOOKS: Dict[Tuple[str, int, int], Any] = {}
+
+
+def _region_book(data: Dict[str, Any]):
+    """A copy of the price book of the scenario's `region` (what `simulate` would load), or None.
+
+    None — and `simulate` loads the book itself, reporting any mistake in its place, after
+    the scenario's own — when `region` is not a plain string or its book is missing or bad.
+    """
+    from scenarios.pricing_load import load_region, price_book_path
+
+    region = data.get("region")
+    if not isinstance(region, str):
+        return None
+    try:
+        st = price_book_path(region).stat()
+    except (OSError, ValueError):
+        return None
+    key = (region, st.st_mtime_ns, st.st_size)
+    if key not in _BOOKS:
+        try:
+            _BOOKS[key] = load_region(region)
+        except Exception:  # noqa: BLE001 - simulate() loads it again and says what is wrong
+            return None
+    return copy.deepcopy(_BOOKS[key])  # a run never shares mutable rates with another
 
 
 def _job_scenario_dir() -> Optional[Path]:
@@ -541,6 +573,47 @@ def _job(cfg: DictConfig) -> None:
     print(f"\nreport: {out_dir / 'report.html'}")
 
 
+BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
+# At most this many jobs' configs are kept between Hydra's check of a batch and its launch.
+COMPOSED_KEPT = 256
+
+
+@contextmanager
+def _compose_jobs_once(limit: int = COMPOSED_KEPT):
+    """While Hydra runs a multirun with its basic launcher, each job's config is composed once, not twice.
+
+    Hydra 1.3's basic sweeper composes every job of a batch before launching any
+    (`Sweeper.validate_batch_is_legal`, so that a job that cannot be composed stops the sweep
+    before it starts), and the basic launcher then composes each job again, in the same
+    process, with the same `load_sweep_config(master_config, overrides)` call: about 0.1 s
+    of CPU a job, twice. Here the config of the check is kept (a deep copy, about a tenth of
+    that) and handed to the launcher's call for the same master config and overrides; the
+    check still composes every job first and fails as before. Only the first `limit` jobs
+    of a batch are kept (memory); the others are composed twice as before. Other launchers
+    compose their jobs in other processes: their calls pass through untouched.
+    """
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    original = ConfigLoaderImpl.load_sweep_config
+    kept: Dict[Tuple[int, Tuple[str, ...]], Tuple[Any, Any]] = {}
+
+    def load_sweep_config(self, master_config, sweep_overrides):
+        key = (id(self), tuple(sweep_overrides))
+        hit = kept.pop(key, None)
+        if hit is not None and hit[0] is master_config:
+            return hit[1]
+        config = original(self, master_config, sweep_overrides)
+        if len(kept) < limit and OmegaConf.select(master_config, "hydra.launcher._target_") == BASIC_LAUNCHER:
+            kept[key] = (master_config, copy.deepcopy(config))
+        return config
+
+    ConfigLoaderImpl.load_sweep_config = load_sweep_config
+    try:
+        yield kept
+    finally:
+        ConfigLoaderImpl.load_sweep_config = original
+
+
 def _mark(out_dir: Path, reason: str) -> None:
     try:
         from sim.output.writers import mark_unfinished
@@ -604,7 +677,8 @@ def main() -> None:
         argv0 = sys.argv[0]
         sys.argv = [argv0, *plan.argv]
         try:
-            _job()
+            with _compose_jobs_once():
+                _job()
         finally:
             sys.argv = [argv0, *sys.argv[1:]]
     except KeyboardInterrupt:

@@ -126,3 +126,74 @@ def test_an_internal_error_is_one_line_and_logged(monkeypatch, tmp_path, capsys)
     (run_dir,) = (tmp_path / "runs" / "erlang_b").iterdir()
     assert "RuntimeError: kernel exploded" in (run_dir / "cloudtwin.log").read_text()
     assert not (run_dir / "summary.json").exists()
+
+
+def _counting_loader(monkeypatch):
+    """Counts the compositions of Hydra's own `load_sweep_config` (under cli._compose_jobs_once)."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    calls = []
+    original = ConfigLoaderImpl.load_sweep_config
+
+    def counted(self, master_config, sweep_overrides):
+        calls.append(list(sweep_overrides))
+        return original(self, master_config, sweep_overrides)
+
+    monkeypatch.setattr(ConfigLoaderImpl, "load_sweep_config", counted)
+    return calls
+
+
+@pytest.mark.parametrize("launcher, compositions", [("basic", 1), ("joblib", 2)])
+def test_a_job_checked_by_the_sweeper_is_composed_once_with_the_basic_launcher(monkeypatch, launcher, compositions):
+    from hydra.types import RunMode
+
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    calls = _counting_loader(monkeypatch)
+    with initialize_config_dir(config_dir=str(cli.CONFIG_DIR), version_base="1.3"):
+        loader = GlobalHydra.instance().config_loader()
+        master = loader.load_configuration("config", [f"hydra/launcher={launcher}"], RunMode.MULTIRUN)
+        with cli._compose_jobs_once():
+            checked = loader.load_sweep_config(master, ["scenario.seed=3"])  # the sweeper's check
+            launched = loader.load_sweep_config(master, ["scenario.seed=3"])  # the launcher's call
+            other = loader.load_sweep_config(master, ["scenario.seed=4"])
+    assert len(calls) == compositions + 1
+    assert launched is not checked  # the launcher may change its copy freely
+    assert OmegaConf.to_container(launched) == OmegaConf.to_container(checked)
+    assert launched.scenario.seed == 3 and other.scenario.seed == 4
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    assert ConfigLoaderImpl.load_sweep_config.__name__ == "counted"  # put back on leaving
+
+
+def test_a_basic_multirun_composes_each_job_once(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(sim, "simulate", _fake_simulate, raising=False)
+    calls = _counting_loader(monkeypatch)
+    monkeypatch.setattr(sys, "argv", ["cloudtwin", "-m", f"results_dir={tmp_path}", "scenario=erlang_b",
+                                      "scenario.seed=1,2,3"])
+    cli.main()
+    assert sorted(c.lstrip("+") for o in calls for c in o if c.lstrip("+").startswith("scenario.seed")) == [
+        "scenario.seed=1", "scenario.seed=2", "scenario.seed=3"]  # the sweeper's check only
+    seeds = sorted(json.loads(p.read_text())["seed"] for p in tmp_path.glob("sweeps/*/*/summary.json"))
+    assert seeds == [1, 2, 3]
+
+
+def test_the_region_price_book_is_read_once_and_each_run_gets_its_own_copy(monkeypatch, tmp_path):
+    from scenarios.pricing_load import load_region
+
+    books = []
+
+    def fake(scenario, out_dir=None, price_book=None, **kwargs):
+        books.append(price_book)
+        return _fake_simulate(scenario, out_dir, price_book, **kwargs)
+
+    monkeypatch.setattr(sim, "simulate", fake, raising=False)
+    monkeypatch.setattr(cli, "_BOOKS", {})
+    monkeypatch.setattr(sys, "argv", ["cloudtwin", "-m", f"results_dir={tmp_path}", "scenario=erlang_b",
+                                      "scenario.seed=1,2"])
+    cli.main()
+    assert len(cli._BOOKS) == 1
+    first, second = books
+    assert first == second == load_region("us-east-1") and first is not second
+    assert cli._region_book({"region": "mars-north-1"}) is None  # simulate() says what is wrong
+    assert cli._region_book({"region": 5}) is None
+    assert cli._region_book({}) is None
