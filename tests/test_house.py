@@ -118,7 +118,6 @@ def _is_package_init(n: str) -> bool:
     return MODULES[n].name == "__init__.py"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 1: the sweep circle is left (its branch breaks it)")
 def test_no_import_circles():
     # a package's __init__ re-exporting its own submodules is not a circle of design
     g = {n: {m for m in ms if not (_is_package_init(n) and m.startswith(n + "."))} for n, ms in _graph().items()}
