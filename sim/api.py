@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from scenarios import to_dict
 from scenarios.load import check_scenario
@@ -13,6 +13,9 @@ from sim.builder import build
 from sim.output.report_format import duration_text
 from sim.engine import Engine
 from sim.registry import SECTIONS
+
+if TYPE_CHECKING:  # polars loads with it: not before the first window
+    from sim.output.result import Result
 
 
 def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book: Any = None,
