@@ -159,8 +159,7 @@ class _CallAttempt:
     c: int
     attempt: int
     start_t: float
-    span: int
-    trace: int = -1  # not counted on the heap: the invocation holds the trace open
+    span: int  # its CLIENT span (-1 until it starts, or when spans are not recorded)
 
 
 @dataclass(eq=False)
@@ -398,7 +397,7 @@ class _Account:
         f = inv.a.f
         self.call_stats[f][c]["made"] += 1
         inv.call_open = True
-        self.call_start(_CallAttempt(inv, inv.gen, c, 0, s, -1, inv.a.trace), s)
+        self.call_start(_CallAttempt(inv, inv.gen, c, 0, s, -1), s)
 
     def call_start(self, ca: _CallAttempt, s: float) -> None:
         inv, f = ca.inv, ca.inv.a.f

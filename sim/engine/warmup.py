@@ -96,7 +96,6 @@ COLD_S = {"lambda": 12.0, "messaging": 36.0, "fanout": 8.0, "vpc": 3.0}
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "configs" / "scenario"
 
-_warming = False  # set while the warm-up scenarios run, so their simulate() does not warm again
 
 
 @dataclass
@@ -183,18 +182,13 @@ def warm_scenario(name: str) -> Any:
 
 
 def _compile(groups: Iterable[str]) -> None:
-    global _warming
     from sim.api import simulate  # without before_clock: no warm-up inside the warm-up
 
     names = []
     for g in groups:
         names += [n for n in _WARM_SCENARIOS[g] if n not in names]
-    _warming = True
-    try:
-        for n in names:
-            simulate(warm_scenario(n), progress=False)
-    finally:
-        _warming = False
+    for n in names:
+        simulate(warm_scenario(n), progress=False)
 
 
 def warm_before_clock(scenario: Any) -> None:
@@ -213,8 +207,8 @@ def compile_kernels(needs: Any = GROUPS, announce: Optional[Callable[[str], None
     names from `GROUPS` (default: all). When some kernel has no valid cache entry, calls
     `announce` (default: print to stderr; None: silent) once, before compiling, with
     `compiling kernels (once, about N s; cached for later runs)`. Returns a `Warmup`;
-    `compiled` is True when a compile happened. Calls made while the warm-up scenarios
-    themselves run return at once.
+    `compiled` is True when a compile happened. The warm-up scenarios run through
+    `sim.api.simulate` without a `before_clock`, so they never warm up again themselves.
     """
     if isinstance(needs, str):
         groups: Tuple[str, ...] = (needs,)
@@ -226,7 +220,7 @@ def compile_kernels(needs: Any = GROUPS, announce: Optional[Callable[[str], None
     if unknown:
         raise ValueError(f"unknown kernel group(s) {unknown}; known: {list(GROUPS)}")
     t0 = time.perf_counter()
-    if _warming or not groups:
+    if not groups:
         return Warmup(groups, False, 0.0)
     cold = tuple(g for g in groups if not is_warm(g))
     for g in groups:
@@ -292,8 +286,4 @@ def _announcement(cold: Tuple[str, ...], jobs: int = 1) -> str:
 
 
 if __name__ == "__main__":
-    # Run the imported module's main, not this __main__ copy: simulate() imports sim.engine.warmup,
-    # and the re-entrancy flag must be the one it sees.
-    from sim.engine.warmup import main as _main
-
-    sys.exit(_main())
+    sys.exit(main())

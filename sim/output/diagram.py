@@ -234,17 +234,21 @@ _DEFS = ('<defs><marker id="{m}" viewBox="0 0 10 10" refX="9" refY="5" markerWid
          'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="context-stroke"/></marker></defs>')
 
 
+def grid(pos: Dict[str, Tuple[int, int]]) -> Tuple[int, int, Dict[int, int]]:
+    """(columns, rows of the fullest column, nodes per column) of a layout from `layers`."""
+    per_col: Dict[int, int] = {}
+    for c, _ in pos.values():
+        per_col[c] = per_col.get(c, 0) + 1
+    return max(per_col) + 1, max(per_col.values()), per_col
+
+
 def services_svg(config: Mapping[str, Any]) -> Optional[str]:
     """The services diagram as an <svg> element, or None when the scenario has no services."""
     g = services_graph(config)
     if not g.nodes:
         return None
     pos = layers(g)
-    ncols = max(c for c, _ in pos.values()) + 1
-    per_col: Dict[int, int] = {}
-    for c, _ in pos.values():
-        per_col[c] = per_col.get(c, 0) + 1
-    nrows = max(per_col.values())
+    ncols, nrows, per_col = grid(pos)
     legend_h = 28
     width = 2 * MARGIN + ncols * NODE_W + (ncols - 1) * COL_GAP
     height = legend_h + 2 * MARGIN + nrows * NODE_H + (nrows - 1) * ROW_GAP + 30

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from sim.output.diagram import _DEFS, KIND_STYLE, MARGIN, NODE_H, NODE_W, ROW_GAP, Graph, _cut, _esc, layers
+from sim.output.diagram import _DEFS, KIND_STYLE, MARGIN, NODE_H, NODE_W, ROW_GAP, Graph, _cut, _esc, grid, layers
 from sim.output.report_format import duration_text, number_text, pct_text
 from sim.output.report_plots import SLO_COLOUR, WIDTH_IN, _ms_formatter
 
@@ -444,11 +444,7 @@ def service_map_svg(edges: pl.DataFrame) -> Optional[str]:
     for r in rows:
         g.link(f"{r['src_service']}:{r['src_resource']}", f"{r['dst_service']}:{r['dst_resource']}")
     pos = layers(g)
-    ncols = max(c for c, _ in pos.values()) + 1
-    per_col: Dict[int, int] = {}
-    for c, _ in pos.values():
-        per_col[c] = per_col.get(c, 0) + 1
-    nrows = max(per_col.values())
+    ncols, nrows, per_col = grid(pos)
     below = 80  # room under the boxes for the loops of arrows that run backwards or within a column
     width = 2 * MARGIN + ncols * NODE_W + (ncols - 1) * MAP_COL_GAP
     height = 2 * MARGIN + nrows * NODE_H + (nrows - 1) * (ROW_GAP + 22) + below
