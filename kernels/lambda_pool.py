@@ -604,7 +604,7 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
 
     Returns (status, next arrival index, function index needing draws or -1). The event
     handlers are in this one loop or in helpers inlined into it (`pool_attempt`,
-    `pool_complete`, shared with the messaging kernel `queue_pool.run_pool_mq`): numba
+    `pool_complete`, shared with the account's loop `account.run_account`): numba
     reference-counts every array passed to a function that LLVM does not inline (measured
     5x slower as separate functions), and the kernels run without its runtime
     (kernels/__init__.py) so that inlined helpers cost nothing either. The hot counters

@@ -6,8 +6,8 @@ a mapping's invocation is a pool attempt, run by the pool's own inlined `pool_at
 State: `sim.messaging.sqs_state.MessagingState`; this module also defines the parameters
 (`QueueParams`, `MappingParams`, `FleetParams`) and AWS's constants the twin shares.
 
-Shape (docs/DESIGN.md §2): `run_pool_mq` only picks the next event and dispatches it to
-its handler, one per event kind (`on_visible`, `on_complete`, `on_retry`, `on_invoke`,
+Shape (docs/DESIGN.md §2): the account's loop (`kernels.account.run_account`) only picks
+the next event and dispatches it to its handler, one per event kind (`on_visible`, `on_complete`, `on_retry`, `on_invoke`,
 `on_send`, `on_scale`, `on_window_end`, `on_poll_empty`, `on_batch_done`; inlined by
 LLVM). Handlers take the state as named tuples of arrays (`PoolArrays`, `QueueArrays`)
 and the loop's hot counters as one tuple of scalars, and return the counters and the offer
@@ -42,10 +42,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kernels import jit, jit_handler, jit_internal, jit_loop
+from kernels import jit, jit_handler, jit_internal
 from kernels import lambda_pool as P
 from kernels.billing import chunks_64kb
-from kernels.heap import heap_pop, heap_push
+from kernels.heap import heap_push
 from kernels.histogram import hist_index
 from kernels.lambda_pool import (
     DONE, E_ATTEMPT, E_FIRST_T, E_FN, E_ID, E_INV, E_KIND, E_SRC, EVENTS_FULL, G_ATTEMPTS, G_FREE_N,
@@ -753,7 +753,7 @@ def mq_finish(pa, qa):
     P.finish_periods(pa.g, pa.fs.shape[0], pa.fs, pa.pmi, pa.pmf, pa.phist)
 
 
-# ---- the event handlers of run_pool_mq, one per event kind (inlined into the loop)
+# ---- the event handlers of the account's loop (kernels.account.run_account), one per event kind (inlined)
 #
 # Each takes the event, the period p, the loop's counters `c` = (heap_n, seq, free_n,
 # rows_n, unres_used, attempts), if it needs them the run's constants `consts` = (t_end,
@@ -1242,102 +1242,3 @@ def offer(t, p, c, o, consts, pa, qa):
                                           t + SCALE_TICK_S, K_SCALE, pend_scale, 0)
         c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
     return c, _offer_none(), status, which
-
-
-@jit_loop
-def run_pool_mq(t_stop, arr, a_start, pa, qa):
-    """Run every event with time < t_stop (arrivals `arr` from index a_start on).
-
-    `arr` = `MqArrivals`; `pa` = `PoolArrays` (PoolState.kernel_state()); `qa` =
-    `QueueArrays` (MessagingState.queue_arrays()). Returns (status, next arrival index,
-    which): see the status codes. The loop only picks the next event (the heap before
-    arrivals at equal times), checks there is room for it, and dispatches to its handler
-    (`on_*`, inlined); the offer an event leaves pending runs after it (`offer`), as
-    resumable steps. A new service adds its event kinds, its arrays (a tuple like `qa`)
-    and its handlers here.
-    """
-    na = arr.t.shape[0]
-    g, gf, gq, gqf, ht, hs, hv, ei = pa.g, pa.gf, qa.gq, qa.gqf, pa.ht, pa.hs, pa.hv, pa.ei
-    e_min = gq[GQ_E_MIN]
-    consts = (gf[GF_T_END], g[G_UNRES_CAP], e_min)  # the run's constants: t_end, unres_cap, e_min
-    period_s = gf[GF_PERIOD_S]
-    last_p = pa.pmi.shape[0] - 1
-    p = g[G_PERIOD]
-    period_end = (p + 1) * period_s if p < last_p else np.inf
-    i = a_start
-    c = (g[G_HEAP_N], g[G_SEQ], g[G_FREE_N], g[G_ROWS_N], g[G_UNRES_USED], g[G_ATTEMPTS])
-    o = (gq[GQ_PEND_Q], gq[GQ_PEND_PHASE], gq[GQ_PEND_CUR], gq[GQ_PEND_SCALE])
-    t = gqf[GQF_PEND_T]
-    status = DONE
-    which = -1
-    while True:
-        if o[0] < 0:
-            # ---- the next event: internal (heap) before arrivals at equal times
-            heap_n = c[0]
-            use_heap = False
-            if heap_n > 0 and ht[0] < t_stop:
-                if i >= na or ht[0] <= arr.t[i]:
-                    use_heap = True
-            if not use_heap and (i >= na or arr.t[i] >= t_stop):
-                break
-            f = -1
-            s = -1
-            tseq = -1
-            if use_heap:
-                t = ht[0]
-                s = hv[0]
-                tseq = hs[0]
-                if s >= 0:
-                    kind = ei[s, E_KIND]
-                    if kind <= K_RETRY:
-                        f = ei[s, E_FN]
-                else:
-                    kind = K_TIMER
-            else:
-                t = arr.t[i]
-                kind = K_ARRIVAL
-                if arr.queue[i] < 0:
-                    f = arr.fn[i]
-            status, which = _room(kind, s, f, c, pa, qa, e_min)
-            if status != DONE:
-                break
-            if t >= period_end:
-                p = mq_advance(t, False, pa, qa)
-                period_end = (p + 1) * period_s if p < last_p else np.inf
-            if use_heap:
-                heap_pop(ht, hs, hv, heap_n)
-                c = (heap_n - 1, c[1], c[2], c[3], c[4], c[5])
-
-            # ---- dispatch
-            if kind == K_TIMER:
-                c, o = on_visible(t, s, tseq, p, c, pa, qa)
-            elif kind == K_COMPLETE:
-                c, o = on_complete(t, s, f, p, c, pa, qa)
-            elif kind == K_RETRY:
-                c, o = on_retry(t, s, f, p, c, consts, pa, qa)
-            elif kind == K_ARRIVAL:
-                if f >= 0:
-                    c, o = on_invoke(t, i, f, p, c, consts, arr, pa, qa)
-                else:
-                    c, o = on_send(t, i, p, c, arr, pa, qa)
-                i += 1
-            elif kind == K_SCALE:
-                c, o = on_scale(t, s, c, pa, qa)
-            elif kind == K_WINDOW_END:
-                c, o = on_window_end(s, c, pa, qa)
-            elif kind == K_POLL_EMPTY:
-                c, o = on_poll_empty(t, s, p, c, pa, qa)
-            else:
-                c, o = on_batch_done(t, s, p, c, pa, qa)
-            if o[0] < 0:
-                continue
-
-        # ---- the offer the event left (or the one a previous call stopped in)
-        c, o, status, which = offer(t, p, c, o, consts, pa, qa)
-        if status != DONE:
-            break
-
-    g[G_HEAP_N], g[G_SEQ], g[G_FREE_N], g[G_ROWS_N], g[G_UNRES_USED], g[G_ATTEMPTS] = c
-    gq[GQ_PEND_Q], gq[GQ_PEND_PHASE], gq[GQ_PEND_CUR], gq[GQ_PEND_SCALE] = o
-    gqf[GQF_PEND_T] = t
-    return status, i, which

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kernels.lambda_pool import ID_SEQ_BITS
 from kernels.fanout import GLOBAL_COUNTERS, KIND_DELIVERY, KIND_DLQ, TARGET_COUNTERS, FanoutParams
 from kernels.queue_pool import validate_params
 from kernels.ref import lambda_pool as pool
@@ -92,6 +93,10 @@ class AccountParams:
     units: list[FanoutParams] = field(default_factory=list)
     routes: list[list[tuple[int, int]]] = field(default_factory=list)  # per unit, per target: (kind, index)
     dlq_queue: list[list[int]] = field(default_factory=list)  # per unit, per target: DLQ queue or -1
+    # per unit, per target: the account port its deliveries (dead letters) enter through, which
+    # names their ids as the kernel does; empty: internal ids
+    route_ports: list[list[int]] = field(default_factory=list)
+    dlq_ports: list[list[int]] = field(default_factory=list)
     calls: list[list[CallParams]] = field(default_factory=list)  # per function
     endpoints: list[EndpointParams] = field(default_factory=list)
 
@@ -201,7 +206,7 @@ class _SdkRetry:
 class _Pair:
     """One (message, target) pair of a fan-out unit (FANOUT_SPEC.md)."""
 
-    kind: str  # "retry" | "ready" | "deliver"
+    kind: str  # "retry" | "ready" | "deliver" | "dead_letter"
     u: int
     j: int
     id: int
@@ -258,6 +263,7 @@ class _Account:
                                     inv_tokens=up.inv_burst))
         self.cur: dict = {}
         self.next_id = 0
+        self.port_seq: dict[int, int] = {}
         self.running: list[_Invocation] = []  # invocations with calls, in progress
         self.call_stats = [[dict(made=0, ok=0, failed=0, abandoned=0, in_flight_end=0, attempts=0, retries=0)
                             for _ in cs]
@@ -605,8 +611,8 @@ class _Account:
             if p.dlq[j]:
                 u.rows.append((ta, ev.seq, KIND_DLQ, j, ev.id, ev.size, ev.key, ev.attempt, ev.first_t))
                 u.tcnt[pa, j, _C["dlq"]] += 1
-                q = self.p.dlq_queue[ev.u][j]
-                mq._send(self.w, self.new_id(), q, ev.size, ev.key, 0, ta, trace=ev.trace)
+                ev.kind = "dead_letter"  # it enters its DLQ as an event at the same instant
+                self.schedule(ta, ev)
             else:
                 u.tcnt[pa, j, _C["dropped"]] += 1
             return
@@ -620,18 +626,41 @@ class _Account:
         per = self.period(u, td)
         u.tcnt[per, ev.j, _C["delivered"]] += 1
         u.tcnt[per, ev.j, _C["delivered_chunks"]] += chunks_64kb(ev.size)
-        kind, index = self.p.routes[ev.u][ev.j]
         sid = self.span_open(ev.trace, ev.parent, f"unit{ev.u} deliver{ev.j}", "PRODUCER", ev.first_t)
         self.span_close(sid, td)
+        kind, index = self.p.routes[ev.u][ev.j]
+        self.enter(kind, index, self.port(self.p.route_ports, ev), ev, td, sid)
+
+    def dead_letter(self, ev: _Pair, t: float) -> None:
+        """A pair that failed for good enters its dead-letter queue (scheduled at its last attempt)."""
+        self.enter(K_QUEUE, self.p.dlq_queue[ev.u][ev.j], self.port(self.p.dlq_ports, ev), ev, t, ev.parent)
+
+    @staticmethod
+    def port(table, ev: _Pair) -> int:
+        return table[ev.u][ev.j] if table else -1
+
+    def item_id(self, port: int) -> int:
+        """An id for an item entering at `port`: (port << ID_SEQ_BITS) | its number there, as the
+        kernel's; an internal id when no port is given."""
+        if port < 0:
+            return self.new_id()
+        k = self.port_seq.get(port, 0)
+        self.port_seq[port] = k + 1
+        return (port << ID_SEQ_BITS) | k
+
+    def enter(self, kind: int, index: int, port: int, ev: _Pair, t: float, parent: int) -> None:
+        """The item of pair `ev` enters the account at `t`: a SEND, an async invocation or a publish."""
+        mid = self.item_id(port)
         if kind == K_QUEUE:
-            mid = self.new_id()
-            self.parent[("m", mid)] = sid
-            mq._send(self.w, mid, index, ev.size, ev.key, max(ev.group, 0), td, trace=ev.trace)
+            self.parent[("m", mid)] = parent
+            mq._send(self.w, mid, index, ev.size, ev.key, max(ev.group, 0), t, trace=ev.trace)
         elif kind == K_FUNCTION:
-            a = pool._Attempt(id=self.new_id(), f=index, src=-1, inv=pool.ASYNC, first_t=td,
-                              dur_override_ms=math.nan, size_bytes=ev.size, trace=ev.trace, key=ev.key)
-            self.parent[("a", a.id)] = sid
-            pool._attempt(self.ps, a, td)
+            a = pool._Attempt(id=mid, f=index, src=port, inv=pool.ASYNC, first_t=t, dur_override_ms=math.nan,
+                              size_bytes=ev.size, trace=ev.trace, key=ev.key)
+            self.parent[("a", a.id)] = parent
+            pool._attempt(self.ps, a, t)
+        elif kind == K_UNIT:
+            self.publish(index, t, mid, ev.size, ev.key, ev.group, ev.trace, parent=parent)
 
     # the loop ------------------------------------------------------------------------------
     def dispatch(self, event, t: float) -> None:
@@ -657,6 +686,8 @@ class _Account:
         elif isinstance(event, _Pair):
             if event.kind == "deliver":
                 self.deliver(event, t)
+            elif event.kind == "dead_letter":
+                self.dead_letter(event, t)
             else:
                 self.pair_attempt(event, t)
         else:

@@ -39,7 +39,7 @@ GROUPS = ("lambda", "messaging", "fanout", "vpc")
 _SUMMARY = ("histogram:hist_quantile", "billing:request_units_many")
 KERNELS: Dict[str, Tuple[str, ...]] = {
     "lambda": ("lambda_pool:run_pool", "lambda_pool:control_provisioned", "lambda_pool:finish_periods", *_SUMMARY),
-    "messaging": ("queue_pool:run_pool_mq", "queue_pool:mq_init", "queue_pool:mq_finish",
+    "messaging": ("account:run_account", "account:pending_by_target", "queue_pool:mq_init", "queue_pool:mq_finish",
                   "queue_pool:mq_control_provisioned", *_SUMMARY),
     "fanout": ("fanout:run_fanout", "fanout:order_ties_by_seq", "fanout:gather_rows", "fanout:pending_by_target",
                "lambda_pool:finish_periods"),

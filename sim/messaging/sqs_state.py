@@ -1,4 +1,4 @@
-"""The arrays of the messaging kernel (`kernels.queue_pool.run_pool_mq`): SQS queues, event
+"""The arrays of the account kernel (`kernels.account.run_account`): SQS queues, event
 source mappings and worker fleets running inside one account's Lambda pool.
 
 API
@@ -61,7 +61,7 @@ class MessagingStreams:
 
 
 class MessagingState:
-    """Every array `run_pool_mq` reads and writes, kept between windows."""
+    """Every array `run_account` reads and writes for the pool and the queues, kept between windows."""
 
     def __init__(self, p: PoolParams, qp: QueueParams, mp: MappingParams, fp: FleetParams,
                  t_end: float, period_s: float, chunk: int, sample: float = 0.0, first_n: int = 0,
@@ -180,6 +180,7 @@ class MessagingState:
         self.steps[0] = (np.arange(nm, dtype=np.int64), np.zeros(nm), self.mpi[:, Q.MPI_FLOOR].copy())
         self._started = False
         self.finished = False
+        self.fanout = None  # the account's topics and buses (sim.compute.account_state.AccountFanout)
 
     # ---- the kernel's arguments
     def queue_arrays(self):
@@ -229,13 +230,14 @@ class MessagingState:
         si[:n], st[:n] = self.steps_i, self.steps_t
         self.steps_i, self.steps_t = si, st
 
-    def map_groups(self, queue: np.ndarray, group: np.ndarray) -> np.ndarray:
-        """Dense group indices for the window's sends (0 for function arrivals; all 0 when
-        no queue is FIFO, since only FIFO queues look at groups)."""
+    def map_groups(self, queue: np.ndarray, group: np.ndarray, extra=None) -> np.ndarray:
+        """Dense group indices for the window's sends and publishes (`extra`: the items besides
+        sends that carry a group; 0 for function arrivals; all 0 when no queue is FIFO, since
+        only FIFO queues — and the FIFO topics that deliver to them — look at groups)."""
         gid = np.zeros(len(group), np.int64)
-        if not self.qpi[:, Q.QI_FIFO].any():
-            return gid
-        sel = queue >= 0
+        sel = queue >= 0 if self.qpi[:, Q.QI_FIFO].any() else np.zeros(len(group), bool)
+        if extra is not None:
+            sel |= extra
         if sel.any():
             u, inv = np.unique(group[sel], return_inverse=True)
             mapped = np.empty(len(u), np.int64)
@@ -322,21 +324,40 @@ class MessagingState:
                 werr: used[nm + 1 : nm + 2 * nw : 2].tolist()}
 
 
-def run(state: MessagingState, t_stop: float, arrivals, streams: MessagingStreams) -> None:
-    """Run the messaging kernel to t_stop, feeding it draws and room as it asks."""
+def run(state: MessagingState, t_stop: float, arrivals, streams: MessagingStreams, fan=None, ports=None,
+        fstreams=None) -> None:
+    """Run the account kernel (`kernels.account.run_account`: the pool, queues, mappings and
+    fleets, and the fan-out units `fan` if any) to t_stop, feeding it draws and room as it
+    asks. `arrivals` = (t, id, fn, src, inv, dover, units, queue, size, key, group[, unit]);
+    `ports` = the port tables deliveries enter through (`account_state.empty_ports`);
+    `fstreams[j]` = target j's (U, LAT) streams."""
+    from kernels import account as A
+    from sim.compute.account_state import empty_ports, fill_draws, no_fanout
+
     state.start()
-    a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_q, a_size, _key, a_group = arrivals
+    a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_q, a_size, a_key, a_group = arrivals[:11]
+    n = len(a_t)
     a_q = np.ascontiguousarray(a_q, np.int64)
-    gid = state.map_groups(a_q, np.asarray(a_group, np.int64))
-    arr = Q.MqArrivals(np.ascontiguousarray(a_t, np.float64), np.ascontiguousarray(a_id, np.int64),
-                       np.ascontiguousarray(a_fn, np.int64), np.ascontiguousarray(a_src, np.int64),
-                       np.ascontiguousarray(a_inv, np.int64), np.ascontiguousarray(a_dover, np.float64),
-                       np.ascontiguousarray(a_units, np.int64), a_q, np.ascontiguousarray(a_size, np.int64), gid)
+    a_unit = np.ascontiguousarray(arrivals[11], np.int64) if len(arrivals) > 11 else np.full(n, -1, np.int64)
+    if fan is None:
+        fan = state.fanout if getattr(state, "fanout", None) is not None else no_fanout(state.pool.pmi.shape[0])
+        state.fanout = fan
+    fifo_unit = np.append(fan.upi[:, A.UI_FIFO] != 0, False)  # index -1: not a publish
+    gid = state.map_groups(a_q, np.asarray(a_group, np.int64), extra=fifo_unit[a_unit])
+    fan.grow_groups(state.glock.shape[1])
+    arr = A.AccountArrivals(np.ascontiguousarray(a_t, np.float64), np.ascontiguousarray(a_id, np.int64),
+                            np.ascontiguousarray(a_fn, np.int64), np.ascontiguousarray(a_src, np.int64),
+                            np.ascontiguousarray(a_inv, np.int64), np.ascontiguousarray(a_dover, np.float64),
+                            np.ascontiguousarray(a_units, np.int64), a_q, np.ascontiguousarray(a_size, np.int64), gid,
+                            a_unit, np.ascontiguousarray(a_key, np.int64))
+    if ports is None:
+        ports = empty_ports()
     i = 0
     nm = state.nm
     while True:
         ps = state.pool
-        status, i, which = Q.run_pool_mq(float(t_stop), arr, i, ps.kernel_state(), state.queue_arrays())
+        status, i, which = A.run_account(float(t_stop), arr, i, ps.kernel_state(), state.queue_arrays(),
+                                         fan.arrays(ports))
         if status == K.DONE:
             return
         if status == K.NEED_DRAWS:
@@ -348,6 +369,8 @@ def run(state: MessagingState, t_stop: float, arrivals, streams: MessagingStream
                 w, r = divmod(which - nm, 2)
                 provider = (streams.proc if r == 0 else streams.werr)[w]
             state.refill_messaging(which, provider)
+        elif status == A.NEED_FDRAWS:
+            fill_draws(fan, fstreams)
         elif status == K.EVENTS_FULL:
             ps.grow_events(2 * ps.ei.shape[0])
         elif status == K.ROWS_FULL:
@@ -359,4 +382,4 @@ def run(state: MessagingState, t_stop: float, arrivals, streams: MessagingStream
         elif status == Q.STEPS_FULL:
             state.grow_steps()
         else:
-            raise RuntimeError(f"run_pool_mq: unknown status {status}")
+            raise RuntimeError(f"run_account: unknown status {status}")

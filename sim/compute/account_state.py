@@ -1,0 +1,142 @@
+"""The account kernel's fan-out arrays (its topics and buses, flattened) and the window-by-window driver of `run_account`.
+
+`AccountFanout` concatenates the arrays each unit's `FanoutState` builds from its
+`FanoutParams` (targets, rules, retry policies, outages) into the flat tables
+`kernels.account` reads, adds the ports each target delivers and dead-letters through,
+and hands every unit views of its own counters, so a topic's or bus's metrics read as
+before. `run` feeds the kernel draws and room as it asks (`sim.messaging.sqs_state.run`
+with the fan-out's statuses).
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from kernels import account as A
+from kernels import fanout as F
+from sim.messaging.fanout_state import FanoutState
+
+
+class AccountFanout:
+    """The fan-out units of one account as the kernel reads them.
+
+    `units[u]`: a unit's FanoutState (its params and per-target tables); `tports[u][j]`,
+    `dports[u][j]`: the account port target j of unit u delivers (dead-letters) through, -1
+    for none; `match` the class table [class, rule] of every unit side by side (a unit's
+    own table without FIFO groups)."""
+
+    def __init__(self, units: Sequence[FanoutState], matches: Sequence[np.ndarray], tports: Sequence[Sequence[int]],
+                 dports: Sequence[Sequence[int]], n_periods: int, chunk: int, n_classes: int = 1):
+        self.units = list(units)
+        U = len(self.units)
+        T = sum(s.params.n_targets for s in self.units)
+        R = sum(s.params.n_rules for s in self.units)
+        self.n_targets, self.n_rules = T, R
+        self.upi = np.zeros((U, A.N_UI), np.int64)
+        self.upf = np.zeros((U, A.N_UF), np.float64)
+        self.ust = np.zeros((U, A.N_US), np.float64)
+        self.tpi = np.zeros((T, A.N_TI), np.int64)
+        self.tpf = np.zeros((T, A.N_TF), np.float64)
+        K = max([n_classes] + [m.shape[0] for m in matches])
+        self.match = np.zeros((K, max(R, 1)), np.bool_)
+        seg_n, seg_d, out_s, out_e = [], [], [], []
+        t0 = r0 = 0
+        for u, st in enumerate(self.units):
+            p = st.params
+            nt, nr = p.n_targets, p.n_rules
+            self.upi[u] = [int(p.fifo), t0, t0 + nt, r0, r0 + nr]
+            self.upf[u] = [p.put_rate, p.put_burst, p.inv_rate, p.inv_burst]
+            self.ust[u] = [p.put_burst, 0.0, p.inv_burst, 0.0]
+            m = np.asarray(matches[u], np.bool_)
+            self.match[: m.shape[0], r0 : r0 + nr] = m
+            for j in range(nt):
+                k = t0 + j
+                self.tpi[k, A.TI_UNIT] = u
+                self.tpi[k, A.TI_RULE] = r0 + st.trule[j]
+                self.tpi[k, A.TI_POL_OFF] = len(seg_n) + st.tpi[j, F.T_POL_OFF]
+                self.tpi[k, A.TI_POL_N] = st.tpi[j, F.T_POL_N]
+                self.tpi[k, A.TI_OUT_OFF] = len(out_s) + st.tpi[j, F.T_OUT_OFF]
+                self.tpi[k, A.TI_OUT_N] = st.tpi[j, F.T_OUT_N]
+                self.tpi[k, A.TI_PORT] = tports[u][j]
+                self.tpi[k, A.TI_DLQ_PORT] = dports[u][j] if p.dlq[j] else -1
+                self.tpf[k, A.TF_FAIL] = st.tpf[j, F.TF_FAIL]
+                self.tpf[k, A.TF_MAX_AGE] = st.tpf[j, F.TF_MAX_AGE]
+            seg_n += st.seg_n[:-1].tolist()
+            seg_d += st.seg_d[:-1].tolist()
+            out_s += st.out_s[:-1].tolist()
+            out_e += st.out_e[:-1].tolist()
+            t0, r0 = t0 + nt, r0 + nr
+        self.seg_n = np.asarray(seg_n + [0], np.int64)
+        self.seg_d = np.asarray(seg_d + [0.0], np.float64)
+        self.out_s = np.asarray(out_s + [0.0], np.float64)
+        self.out_e = np.asarray(out_e + [0.0], np.float64)
+        self.ocur = self.tpi[:, A.TI_OUT_OFF].copy()
+        self.flast = np.full((max(T, 1), 1), -np.inf)
+        self.chunk = chunk
+        self.fdraws = np.zeros((F.N_STREAMS, max(T, 1), 2 * chunk if T else 1), np.float64)
+        self.fcur = np.zeros((F.N_STREAMS, max(T, 1)), np.int64)
+        self.flen = np.zeros((F.N_STREAMS, max(T, 1)), np.int64)
+        self.gcnt = np.zeros((n_periods, max(U, 1), F.N_GCNT), np.int64)
+        self.rcnt = np.zeros((n_periods, max(R, 1)), np.int64)
+        self.tcnt = np.zeros((n_periods, max(T, 1), F.N_TCNT), np.int64)
+        for u, st in enumerate(self.units):  # each unit's counters are views of the account's
+            lo, hi = self.upi[u, A.UI_T0], self.upi[u, A.UI_T1]
+            st.gcnt = self.gcnt[:, u, :]
+            st.rcnt = self.rcnt[:, self.upi[u, A.UI_R0] : self.upi[u, A.UI_R1]]
+            st.tcnt = self.tcnt[:, lo:hi, :]
+
+    def grow_groups(self, n: int) -> None:
+        """Room in `flast` for n dense message groups."""
+        if n > self.flast.shape[1]:
+            fl = np.full((self.flast.shape[0], max(n, 2 * self.flast.shape[1])), -np.inf)
+            fl[:, : self.flast.shape[1]] = self.flast
+            self.flast = fl
+
+    def refill(self, j: int, streams) -> None:
+        """Append the next chunk to each stream of target j that is running low (`streams[s]`
+        with `next_chunk()`)."""
+        for s in range(F.N_STREAMS):
+            c, n = int(self.fcur[s, j]), int(self.flen[s, j])
+            rem = n - c
+            if rem >= self.chunk:
+                continue
+            chunk = np.asarray(streams[s].next_chunk(), np.float64)
+            if rem + len(chunk) > self.fdraws.shape[2]:
+                grown = np.zeros(self.fdraws.shape[:2] + (rem + len(chunk),), np.float64)
+                grown[:, :, : self.fdraws.shape[2]] = self.fdraws
+                self.fdraws = grown
+            self.fdraws[s, j, :rem] = self.fdraws[s, j, c:n]
+            self.fdraws[s, j, rem : rem + len(chunk)] = chunk
+            self.flen[s, j] = rem + len(chunk)
+            self.fcur[s, j] = 0
+
+    def arrays(self, ports) -> A.AccountArrays:
+        """The kernel's tuple; `ports` = (port_fn, port_inv, port_q, port_unit, port_seq) int64 arrays."""
+        return A.AccountArrays(self.upi, self.upf, self.ust, self.match, self.tpi, self.tpf, self.seg_n, self.seg_d,
+                               self.out_s, self.out_e, self.ocur, self.flast, self.fdraws, self.fcur, self.flen,
+                               self.gcnt, self.rcnt, self.tcnt, *ports)
+
+    def pending(self, ei: np.ndarray, hv: np.ndarray, heap_n: int) -> List[np.ndarray]:
+        """Pairs still scheduled at the end, per unit and target."""
+        out = np.zeros(max(self.n_targets, 1), np.int64)
+        A.pending_by_target(ei, hv, heap_n, out)
+        return [out[self.upi[u, A.UI_T0] : self.upi[u, A.UI_T1]].copy() for u in range(len(self.units))]
+
+
+def no_fanout(n_periods: int) -> AccountFanout:
+    """An account without topics or buses."""
+    return AccountFanout([], [], [], [], n_periods, 1)
+
+
+def empty_ports(n: int = 0):
+    """Port tables for n ports that no fan-out delivers through."""
+    return tuple(np.full(max(n, 1), -1, np.int64) for _ in range(4)) + (np.zeros(max(n, 1), np.int64),)
+
+
+def fill_draws(fan: AccountFanout, fstreams: Optional[list]) -> None:
+    """Top up every target whose streams run low (fewer returns to Python than one by one)."""
+    for k in np.flatnonzero((fan.flen - fan.fcur).min(axis=0) < fan.chunk):
+        if k < fan.n_targets:
+            fan.refill(int(k), fstreams[k])

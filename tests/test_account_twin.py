@@ -1,0 +1,274 @@
+"""The account kernel (`kernels/account.py`) against its twin (`kernels/ref/account.py`): Lambda,
+SQS, mappings, fleets, SNS topics and EventBridge buses in one event loop.
+
+The kernel must agree exactly with the twin — pool rows (ids included: a delivery's id
+names the port it entered through), queue totals and end states, every fan-out counter,
+pending pairs and draws consumed — whatever the windows it is run with, on hand-made
+chains and on random accounts (hypothesis).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from kernels import fanout as F
+from kernels import lambda_pool as K
+from kernels.billing import lambda_request_units
+from kernels.periods import n_periods
+from kernels.ref.account import K_FUNCTION, K_QUEUE, K_UNIT, AccountParams, simulate_account_ref
+from sim.compute.account_state import AccountFanout
+from sim.engine.rng import ArrayStream
+from sim.messaging import sqs_state
+from sim.messaging.fanout_state import FanoutState, Target, eventbridge_params, sns_params
+from sim.messaging.retry_policies import eventbridge_policy, sns_http_policy
+from sim.messaging.sqs_state import MessagingState, MessagingStreams
+from test_queue_ref import draw_queues, fleet_params, mapping_params, pool_params, queue_params
+
+PORT0 = 7  # the first route port (ports below are the traffic's)
+EXTERNAL = (-1, -1)
+
+
+def arrivals(items):
+    """items: (t, kind, index, inv, size_bytes, key, group) -> the twin's arrival columns."""
+    cols = {k: [] for k in ("t", "id", "entry", "kind", "index", "src", "inv", "dur_override_ms", "size_bytes",
+                            "key", "group")}
+    for i, (t, kind, index, inv, size, key, group) in enumerate(items):
+        for k, v in zip(cols, (t, 1000 + i, 0, kind, index, 0, inv, math.nan, size, key, group)):
+            cols[k].append(v)
+    return {k: np.asarray(v, np.float64 if k in ("t", "dur_override_ms") else np.int64) for k, v in cols.items()}
+
+
+def ports_of(params: AccountParams):
+    """Number the routes' ports as the builder would: one per (unit, target) that reaches the
+    account, then one per dead-letter queue; returns (route_ports, dlq_ports, port tables)."""
+    route_ports, dlq_ports, table = [], [], []
+    for u, routes in enumerate(params.routes):
+        rp = []
+        for kind, index in routes:
+            if kind < 0:
+                rp.append(-1)
+                continue
+            rp.append(PORT0 + len(table))
+            table.append((kind, index))
+        route_ports.append(rp)
+    for u, dlqs in enumerate(params.dlq_queue):
+        dp = []
+        for q in dlqs:
+            dp.append(-1 if q < 0 else PORT0 + len(table))
+            if q >= 0:
+                table.append((K_QUEUE, q))
+        dlq_ports.append(dp)
+    n = PORT0 + len(table)
+    fn, inv, q, unit = (np.full(n, -1, np.int64) for _ in range(4))
+    for k, (kind, index) in enumerate(table):
+        p = PORT0 + k
+        if kind == K_FUNCTION:
+            fn[p], inv[p] = index, K.ASYNC
+        elif kind == K_QUEUE:
+            q[p] = index
+        else:
+            unit[p] = index
+    return route_ports, dlq_ports, (fn, inv, q, unit, np.zeros(n, np.int64))
+
+
+def run_kernel(params: AccountParams, arr: dict, s: dict, t_end: float, period_s: float, windows=None, chunk=7):
+    route_ports, dlq_ports, ports = ports_of(params)
+    state = MessagingState(params.pool, params.queues, params.mappings, params.fleets, t_end, period_s, chunk,
+                           sample_all=True, events=4, messages=2)
+    n_per = state.pool.pmi.shape[0]
+    fan = AccountFanout([FanoutState(up) for up in params.units], [up.match for up in params.units], route_ports,
+                        dlq_ports, n_per, chunk)
+    nf = len(params.pool.reserved)
+    prov = MessagingStreams(
+        pool=[[ArrayStream(s[k][f], chunk) for k in ("DUR", "INIT", "EXP", "U")] for f in range(nf)],
+        item=[ArrayStream(v, chunk) for v in s["ITEM"]], proc=[ArrayStream(v, chunk) for v in s["PROC"]],
+        werr=[ArrayStream(v, chunk) for v in s["WERR"]])
+    fstreams = [(ArrayStream(u, chunk), ArrayStream(lat, chunk))
+                for us, lats in zip(s["FU"], s["FLAT"]) for u, lat in zip(us, lats)]
+    kind, index = arr["kind"], arr["index"]
+    n = len(arr["t"])
+    fn = np.where(kind == K_FUNCTION, index, -1)
+    q = np.where(kind == K_QUEUE, index, -1)
+    unit = np.where(kind == K_UNIT, index, -1)
+    units = np.array([lambda_request_units(int(b), int(i)) for b, i in zip(arr["size_bytes"], arr["inv"])], np.int64)
+    cols = (arr["t"], arr["id"], fn, arr["src"], arr["inv"], arr["dur_override_ms"], units, q, arr["size_bytes"],
+            arr["key"], arr["group"], unit)
+    rows, t0 = [], 0.0
+    for t1 in [*(w for w in windows or [] if w < t_end), t_end]:
+        sel = (arr["t"] >= t0) & (arr["t"] < t1)
+        sqs_state.run(state, t1, tuple(np.ascontiguousarray(c[sel]) for c in cols), prov, fan=fan, ports=ports,
+                      fstreams=fstreams)
+        rows.append(state.pool.take_rows())
+        t0 = t1
+    state.finish()
+    ri = np.concatenate([r[0] for r in rows])
+    rf = np.concatenate([r[1] for r in rows])
+    out = [(int(a[K.R_ID]), int(a[K.R_ATTEMPT]), float(b[K.R_T]), int(a[K.R_FN]), int(a[K.R_OUTCOME]),
+            int(a[K.R_COLD]), int(a[K.R_ON_PC]), float(b[K.R_LATENCY_MS]), float(b[K.R_INIT_MS]))
+           for a, b in zip(ri, rf)]
+    return out, state, fan, (route_ports, dlq_ports)
+
+
+def compare(params: AccountParams, items, s, t_end, period_s, windows=None):
+    arr = arrivals(items)
+    n_per = n_periods(t_end, period_s)  # the units count in the account's periods
+    params.units = [dataclasses.replace(up, period_s=period_s, n_periods=n_per) for up in params.units]
+    route_ports, dlq_ports, _ = ports_of(params)
+    params.route_ports, params.dlq_ports = route_ports, dlq_ports
+    ref = simulate_account_ref(params, arr, s, t_end, period_s=period_s, n_entries=1)
+    rows, state, fan, _ = run_kernel(params, arr, s, t_end, period_s, windows)
+    assert rows == ref.pool.rows
+    m = ref.messaging
+    tot = state.queue_totals()
+    for name in ("sent", "redriven_in", "received", "deleted", "dead_lettered", "expired"):
+        assert tot[name].tolist() == getattr(m, name), name
+    end = state.queue_end_state()
+    for name in ("visible", "in_flight", "delayed"):
+        assert end[name].tolist() == getattr(m, name), name
+    qi, qf = state.queue_periods()
+    np.testing.assert_array_equal(qi, m.period_queue)
+    np.testing.assert_array_equal(qf, m.period_queue_f)
+    pending = fan.pending(state.pool.ei, state.pool.hv, int(state.pool.g[K.G_HEAP_N]))
+    for u, (st_u, ru) in enumerate(zip(fan.units, ref.units)):
+        np.testing.assert_array_equal(st_u.gcnt, ru["gcnt"], err_msg=f"unit {u} gcnt")
+        np.testing.assert_array_equal(st_u.rcnt, ru["rcnt"], err_msg=f"unit {u} rcnt")
+        np.testing.assert_array_equal(st_u.tcnt, ru["tcnt"], err_msg=f"unit {u} tcnt")
+        # conservation per target: every accepted publish is filtered, delivered, dropped,
+        # dead-lettered or still pending
+        put = int(st_u.gcnt[:, F.C_PUT].sum())
+        tot_t = st_u.tcnt.sum(axis=0)
+        for j in range(st_u.params.n_targets):
+            assert put == (tot_t[j, F.C_DELIVERED] + tot_t[j, F.C_FILTERED] + tot_t[j, F.C_DROPPED]
+                           + tot_t[j, F.C_DLQ] + pending[u][j]), (u, j)
+    used = state.draws_used()
+    for k in ("DUR", "INIT", "EXP", "U"):
+        assert used[k] == ref.pool.draws_used[k], k
+    for k in ("ITEM", "PROC", "WERR"):
+        assert used[k] == m.draws_used[k], k
+    return ref, state, fan
+
+
+# ---- hand-made chains ---------------------------------------------------------------------
+
+def const(n, v):
+    return np.full(n, float(v))
+
+
+def chain_streams(n_fn, dur, flat, n_map=1, fu=0.5, n=200):
+    return {"DUR": [const(n, d) for d in dur], "INIT": [const(n, 125.0)] * n_fn, "EXP": [const(n, 600.0)] * n_fn,
+            "U": [const(n, 0.5)] * n_fn, "ITEM": [const(n, 0.5)] * n_map, "PROC": [], "WERR": [],
+            "FU": [[const(n, fu) for _ in unit] for unit in flat], "FLAT": [[const(n, v) for v in unit] for unit in flat]}
+
+
+def test_topic_to_queue_to_function_and_a_bus_to_a_function():
+    """Publishes to a topic (to queue 0, read by function 0) and a bus (to function 1 and, by
+    a second rule, to the topic): deliveries enter their targets as events of the one loop."""
+    topic = sns_params(np.ones((1, 1), bool), ["sqs"])
+    bus = eventbridge_params(np.ones((1, 2), bool), [[Target()], [Target()]])
+    params = AccountParams(pool=pool_params(2), queues=queue_params(1),
+                           mappings=mapping_params(1, function=[0], batch_size=[1]), fleets=fleet_params(0),
+                           units=[topic, bus], routes=[[(K_QUEUE, 0)], [(K_FUNCTION, 1), (K_UNIT, 0)]],
+                           dlq_queue=[[-1], [-1, -1]])
+    items = [(0.0, K_UNIT, 0, 1, 1024, 0, 0), (0.5, K_UNIT, 1, 1, 1024, 0, 0), (0.5, K_FUNCTION, 0, 0, 1024, 0, 0)]
+    s = chain_streams(2, [250.0, 250.0], [[125.0], [62.5, 62.5]])
+    ref, state, fan = compare(params, items, s, 10.0, 5.0)
+    rows = sorted(ref.pool.rows, key=lambda r: r[2])
+    # the topic's delivery at 0.125 invokes f0 by its mapping; the bus's two deliveries at
+    # 0.5625: f1 directly, and the topic again, whose delivery at 0.6875 invokes f0 (warm)
+    assert [(r[3], r[2]) for r in rows] == [(0, 0.125), (0, 0.5), (1, 0.5625), (0, 0.6875)]
+    # a delivery's id names its port: PORT0 + k for the k-th route
+    by_t = {r[2]: r[0] for r in rows}
+    assert by_t[0.5625] >> K.ID_SEQ_BITS == PORT0 + 1
+    assert fan.units[0].tcnt[:, 0, F.C_DELIVERED].sum() == 2
+
+
+def test_windows_change_nothing_with_a_dead_letter_queue_and_a_throttled_bus():
+    bus = eventbridge_params(np.ones((1, 1), bool), [[Target(fail_rate=1.0, policy=eventbridge_policy(2, 3600),
+                                                             dlq=True), Target()]], inv_rate=2.0, inv_burst=1.0)
+    params = AccountParams(pool=pool_params(1), queues=queue_params(1),
+                           mappings=mapping_params(1, function=[0], batch_size=[2], window_s=[1.0]),
+                           fleets=fleet_params(0), units=[bus], routes=[[EXTERNAL, (K_FUNCTION, 0)]],
+                           dlq_queue=[[0, -1]])
+    items = [(0.1 * k, K_UNIT, 0, 1, 1024, 0, 0) for k in range(12)]
+    s = chain_streams(1, [300.0], [[50.0, 50.0]], fu=0.5)
+    base, _, _ = compare(params, items, s, 400.0, 60.0)
+    for windows in ([0.01 * k for k in range(1, 200)], [1.0 * k for k in range(1, 400)], [60.0, 120.0, 300.0]):
+        compare(params, items, s, 400.0, 60.0, windows=windows)
+    assert base.units[0]["tcnt"][:, 0, F.C_DLQ].sum() == 12  # every pair to target 0 dead-lettered
+
+
+# ---- random accounts ----------------------------------------------------------------------
+
+@st.composite
+def accounts(draw):
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    n_fn = draw(st.integers(1, 2))
+    n_q = draw(st.integers(1, 2))
+    fifo = [0] * n_q
+    qp, mp, fp = draw_queues(draw, n_fn, n_q, fifo)
+    n_keys = draw(st.integers(1, 3))
+    units, routes, dlqs = [], [], []
+    n_units = draw(st.integers(1, 2))
+    for u in range(n_units):
+        if draw(st.booleans()):
+            s = draw(st.integers(1, 3))
+            protos = [draw(st.sampled_from(["sqs", "lambda", "https"])) for _ in range(s)]
+            policies = [sns_http_policy(1, 1 + draw(st.sampled_from([0, 7])), draw(st.integers(0, 3)), 0, 0, 0,
+                                        "linear") for _ in range(s)]
+            up = sns_params(rng.random((n_keys, s)) < 0.7, protos,
+                            fail_rate=[draw(st.sampled_from([0.0, 0.3, 1.0])) for _ in range(s)],
+                            outages=[[(float(a), float(a + 30))] if draw(st.booleans()) else []
+                                     for a in rng.integers(0, 200, s)],
+                            policies=policies, dlq=[draw(st.booleans()) for _ in range(s)],
+                            publish_rate=draw(st.sampled_from([math.inf, 0.5])), publish_burst=1.0)
+            rt = [(K_QUEUE, int(rng.integers(n_q))) if p == "sqs" else (K_FUNCTION, int(rng.integers(n_fn)))
+                  if p == "lambda" else EXTERNAL for p in protos]
+        else:
+            r = draw(st.integers(1, 2))
+            rules = [[Target(fail_rate=draw(st.sampled_from([0.0, 0.3])),
+                             policy=eventbridge_policy(draw(st.integers(0, 3)), 600), dlq=draw(st.booleans()))
+                      for _ in range(draw(st.integers(1, 2)))] for _ in range(r)]
+            inv = draw(st.sampled_from([(18_750.0, 18_750.0), (0.5, 1.0)]))
+            up = eventbridge_params(rng.random((n_keys, r)) < 0.7, rules, inv_rate=inv[0], inv_burst=inv[1])
+            rt = []
+            for _ in range(up.n_targets):
+                choice = draw(st.sampled_from(["q", "f", "u"] if u + 1 < n_units else ["q", "f"]))
+                rt.append((K_QUEUE, int(rng.integers(n_q))) if choice == "q" else (K_FUNCTION, int(rng.integers(n_fn)))
+                          if choice == "f" else (K_UNIT, u + 1))  # only to a later unit: no loop of units
+        units.append(up)
+        routes.append(rt)
+        dlqs.append([int(rng.integers(n_q)) if up.dlq[j] else -1 for j in range(up.n_targets)])
+    params = AccountParams(pool=pool_params(n_fn, retry_max_attempts=[2], retry_base_s=[0.5], retry_cap_s=[20.0],
+                                            retry_jitter=[0], reserved=[draw(st.sampled_from([-1, 1, 2]))
+                                                                        for _ in range(n_fn)]),
+                           queues=qp, mappings=mp, fleets=fp, units=units, routes=routes, dlq_queue=dlqs)
+    n = draw(st.integers(0, 30))
+    t = np.sort(rng.integers(0, 2000, n) // 5 * 5 / 10.0)
+    items = []
+    for k in range(n):
+        kind = draw(st.sampled_from([K_FUNCTION, K_QUEUE, K_UNIT]))
+        index = int(rng.integers({K_FUNCTION: n_fn, K_QUEUE: n_q, K_UNIT: n_units}[kind]))
+        items.append((float(t[k]), kind, index, int(rng.integers(2)), int(rng.choice([100, 70_000, 300_000])),
+                      int(rng.integers(n_keys)), 0))
+    size = 3000
+    s = {"DUR": [rng.choice([50.0, 250.0, 1000.0, 5000.0], size) for _ in range(n_fn)],
+         "INIT": [rng.choice([0.0, 125.0], size) for _ in range(n_fn)],
+         "EXP": [rng.choice([1.0, 600.0], size) for _ in range(n_fn)], "U": [rng.random(size) for _ in range(n_fn)],
+         "ITEM": [rng.random(size) for _ in mp.queue], "PROC": [rng.choice([10.0, 3000.0], size) for _ in fp.queue],
+         "WERR": [rng.random(size) for _ in fp.queue],
+         "FU": [[rng.random(size) for _ in range(up.n_targets)] for up in units],
+         "FLAT": [[rng.choice([0.0, 10.0, 500.0, 5000.0], size) for _ in range(up.n_targets)] for up in units]}
+    return params, items, s
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(accounts(), st.sampled_from([None, [0.7 * k for k in range(1, 430)], [13.0 * k for k in range(1, 24)]]))
+def test_kernel_matches_twin_on_random_accounts(case, windows):
+    params, items, s = case
+    compare(params, items, s, 300.0, 60.0, windows=windows)
