@@ -54,7 +54,7 @@ warm: $(WARM_ALL)
 run: $(WARM)
 	@if [ -n "$$(find $(KERNEL_SRC) $(STAMP) -newer $(WARM_ALL) 2>/dev/null)" ] || [ ! -e $(WARM_ALL) ]; then \
 	  echo "compiling the other scenarios' kernels in the background (about a minute; log: $(VENV)/warmup.log)"; \
-	  ( $(PY) -m sim.engine.warmup messaging fanout vpc --quiet && touch $(WARM_ALL) ) < /dev/null > $(VENV)/warmup.log 2>&1 & fi
+	  ( $(PY) -m sim.engine.warmup messaging vpc --quiet && touch $(WARM_ALL) ) < /dev/null > $(VENV)/warmup.log 2>&1 & fi
 	$(VENV)/bin/cloudtwin $(ARGS)
 
 test: $(STAMP_RAY) browser

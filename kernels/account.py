@@ -27,21 +27,26 @@ the per-target streams (U, LAT: FANOUT_SPEC.md), and the counters `gcnt[p, u]`,
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from kernels import jit, jit_handler, jit_loop
 from kernels import lambda_pool as P
 from kernels import queue_pool as Q
-from kernels.billing import chunks_64kb, lambda_request_units
+from kernels.billing import billed_ms, chunks_64kb, lambda_request_units
 from kernels.fanout import (
     C_ATTEMPTS, C_DELIVERED, C_DELIVERED_CHUNKS, C_DLQ, C_DROPPED, C_FAILED_ATTEMPTS, C_FILTERED, C_FINAL,
     C_MATCHED_ANY, C_PUT, C_PUT_CHUNKS, C_PUT_THROTTLED, C_THROTTLED, S_LAT, S_U,
 )
 from kernels.fanout import N_STREAMS as N_FSTREAMS
 from kernels.heap import heap_pop, heap_push
-from kernels.lambda_pool import DONE, E_FIRST_T, E_KIND, EVENTS_FULL, ID_SEQ_BITS, K_COMPLETE, K_RETRY, NEED_DRAWS
+from kernels.histogram import hist_index
+from kernels.lambda_pool import (
+    DONE, E_DOVER, E_FIRST_T, E_KIND, EVENTS_FULL, ID_SEQ_BITS, K_COMPLETE, K_RETRY, NEED_DRAWS,
+)
 
 # Status: a fan-out target's streams (U, LAT) need refilling; `which` = the target.
 NEED_FDRAWS = 8
@@ -51,6 +56,77 @@ NEED_FDRAWS = 8
 K_PAIR = 6
 K_DELIVER = 7
 K_DEAD_LETTER = 8
+# ... and an invocation's steps (ACCOUNT_SPEC.md §3; K_BEGIN = lambda_pool.K_BEGIN = 9): its
+# own duration ends; its deadline; a call's request reaches its target; an SDK retry starts;
+# a call's answer reaches its caller; an endpoint answers.
+K_STEP = 10
+K_TIMEOUT = 11
+K_CALL_ARRIVE = 12
+K_SDK_RETRY = 13
+K_RESPONSE = 14
+K_EP_DONE = 15
+
+# Status: a call's or an endpoint's stream needs refilling; `which` = the stream (see XS_*).
+NEED_XDRAWS = 9
+
+# Port kinds: what an address resolves to (ACCOUNT_SPEC.md §2).
+K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL = range(5)
+KIND_NAMES = ("function", "queue", "unit", "endpoint", "external")
+# Answers a caller can get (ACCOUNT_SPEC.md §5); the last three are retried by the SDK.
+R_OK, R_FUNCTION_ERROR, R_THROTTLED, R_SERVER_ERROR, R_UNAVAILABLE = range(5)
+# The AWS SDKs' standard retry mode: delay = U * min(2^a, 20) s after attempt a (0-based)
+# (botocore retries/standard.py ExponentialBackoff: _BASE 2, _MAX_BACKOFF 20 s).
+SDK_BACKOFF_BASE = 2.0
+SDK_BACKOFF_CAP_S = 20.0
+LAST_AT_INSTANT = 1 << 62  # added to a deadline's counter: it runs after the other events scheduled at its time
+BILLED_EPS_MS = 1e-9  # a latency summed from steps carries float noise; billed = ceil(latency - this)
+MAX_CALLS = 62  # per function: which of its calls run is a bit mask in one int64
+
+# A step event's columns (of the pool's `ei`, as the pairs' EP_* are); E_FN: the invocation's function.
+EV_INV = P.E_ID  # the invocation's slot (its completion slot: lambda_pool E_RID .. E_RUNS)
+EV_GEN = P.E_ATTEMPT  # its generation when the event was scheduled: stale when they differ
+EV_CALL = P.E_SRC  # the call (global index k)
+EV_ATT = P.E_ERR_R  # the call's attempt (0-based)
+EV_STATUS = P.E_THR_R  # a response's R_*
+EV_EP = P.E_UNITS  # an endpoint's index
+EV_ERR = P.E_INV  # an endpoint's answer is a 5xx
+EV_SIZE = P.E_SIZE
+EV_KEY = P.E_KEY
+
+# A call's parameters: `cpi[k]`, `cpf[k]`; a function f's calls are k in cfo[f] .. cfo[f+1]-1.
+CP_F = 0
+CP_KIND = 1  # K_FUNCTION | K_QUEUE | K_UNIT | K_ENDPOINT
+CP_INDEX = 2
+CP_SYNC = 3
+CP_COUNT = 4
+CP_AT_END = 5
+CP_SIZE = 6  # -1: the invoking item's
+CP_KEY = 7  # -1: the invoking item's class
+CP_MAX_ATT = 8
+CP_CONTINUE = 9  # on_error: continue
+CP_PORT = 10  # the account port what it sends enters through (ids), -1 for an endpoint
+N_CP = 11
+CPF_PROB = 0
+N_CPF = 1
+# A call's counters `cstat[k]` (ACCOUNT_SPEC.md §8).
+CS_MADE, CS_OK, CS_FAILED, CS_ABANDONED, CS_ATTEMPTS, CS_RETRIES = range(6)
+N_CST = 6
+CALL_COUNTERS = ("made", "ok", "failed", "abandoned", "attempts", "retries")
+# Endpoints: `epi[e]`, `epf[e]`, state `eps[e]`, counters `estat[e]`.
+EPI_MAX_CONC = 0  # -1: none
+EPI_OUT_OFF = 1
+EPI_OUT_N = 2
+N_EPI = 3
+EPF_RATE = 0  # inf: none
+EPF_BURST = 1
+EPF_ERROR = 2
+N_EPF = 3
+ES_TOKENS = 0
+ES_LAST = 1
+N_ES = 2
+EC_REQUESTS, EC_OK, EC_ERRORS, EC_THROTTLED, EC_OUTAGE = range(5)
+N_EC = 5
+ENDPOINT_COUNTERS = ("requests", "ok", "errors", "throttled", "outage")
 
 # A pair event's columns (of the pool's `ei`/`ef`, as the queues' EQ_* are).
 EP_TGT = P.E_FN
@@ -96,9 +172,41 @@ TF_FAIL = 0
 TF_MAX_AGE = 1
 N_TF = 2
 
+@dataclass
+class CallParams:
+    """One entry of a function's `calls` (ACCOUNT_SPEC.md §3), as the kernel and its twin read it."""
+
+    kind: int  # K_FUNCTION | K_QUEUE | K_UNIT | K_ENDPOINT
+    index: int  # the function, queue, unit or endpoint
+    sync: bool = True
+    probability: float = 1.0
+    count: int = 1
+    at_end: bool = False
+    size_bytes: int = -1  # -1: the invoking item's size
+    key: int = -1  # message class of its payload (filters); -1: the invoking item's
+    max_attempts: int = 3
+    on_error_continue: bool = False
+    port: int = -1  # the account port what it sends enters through (ids); -1: none (an endpoint)
+
+
+@dataclass
+class EndpointParams:
+    """An external HTTP API (ACCOUNT_SPEC.md §4)."""
+
+    error_rate: float = 0.0
+    outages: list = field(default_factory=list)  # [(start_s, end_s)], sorted and disjoint
+    rate_per_s: float = math.inf
+    burst: float = math.inf
+    max_concurrency: int = -1  # -1: none
+
+
 AccountArrays = namedtuple("AccountArrays", [
     "upi", "upf", "ust", "match", "tpi", "tpf", "seg_n", "seg_d", "out_s", "out_e", "ocur", "flast",
-    "fdraws", "fcur", "flen", "gcnt", "rcnt", "tcnt", "port_fn", "port_inv", "port_q", "port_unit", "port_seq"])
+    "fdraws", "fcur", "flen", "gcnt", "rcnt", "tcnt", "port_fn", "port_inv", "port_q", "port_unit", "port_seq",
+    "cfo", "cpi", "cpf", "cstat", "xdraws", "xcur", "xlen", "epi", "epf", "eps", "ebusy", "estat", "eout_s",
+    "eout_e", "ecur"])
+# Streams of `xdraws` (rows): CALL of function f (uniform: which calls run, SDK jitter) at f;
+# CLAT of call k (ms) at F + k; ELAT (ms) and EU (uniform) of endpoint e at F + K + 2e and + 1.
 AccountArrivals = namedtuple("AccountArrivals", ["t", "id", "fn", "src", "inv", "dover", "units", "queue", "size",
                                                  "gid", "unit", "key"])
 # An item entering a port: (id, size_bytes, key, group).
@@ -261,12 +369,12 @@ def _enter(t, port, item, p, c, consts, pa, qa, xa):
     if f >= 0:
         inv = xa.port_inv[port]
         req = (rid, port, inv, np.int64(0), np.int64(0), np.int64(0), t, np.nan, lambda_request_units(size, inv),
-               size)
+               size, key)
         return Q._function_attempt(t, f, req, p, c, consts, pa, qa)
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
     q = xa.port_q[port]
     if q >= 0:
-        heap_n, seq, free_n, offer = Q._send_msg((rid, q, size, max(group, 0), t, p), (heap_n, seq, free_n), pa, qa)
+        heap_n, seq, free_n, offer = Q._send_msg((rid, q, size, max(group, 0), t, p, key), (heap_n, seq, free_n), pa, qa)
         c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
         return c, (Q._offer_queue(q) if offer else Q._offer_none())
     (heap_n, seq, free_n), _ok = _publish(t, xa.port_unit[port], (rid, size, key, group), p, (heap_n, seq, free_n),
@@ -363,6 +471,497 @@ def _froom(kind, s, i, c, arr, pa, qa, xa, e_min):
     return _port_room(port, c, pa, qa, xa, e_min)
 
 
+# ---- calls (ACCOUNT_SPEC.md §3-§5) ----------------------------------------------------------
+
+K_INVOKING = 16  # the kind of an invocation's record while its handler runs (off the heap)
+K_ENDED = -3  # ... once it ended (its slot is free again)
+
+
+@jit_handler
+def _xdraw(xa, k):
+    v = xa.xdraws[k, xa.xcur[k]]
+    xa.xcur[k] += 1
+    return v
+
+
+@jit_handler
+def _push_ev(t, late, kind, f, ev, c3, pa):
+    """Schedule a step event at t; `ev` = (inv, gen, call, attempt, status, size, key); `late`:
+    after the other events scheduled at t (a deadline). Returns (heap_n, seq, free_n)."""
+    heap_n, seq, free_n = c3
+    free_n -= 1
+    slot = pa.free[free_n]
+    ei = pa.ei
+    inv, gen, k, att, status, size, key = ev
+    ei[slot, E_KIND] = kind
+    ei[slot, P.E_FN] = f
+    ei[slot, EV_INV] = inv
+    ei[slot, EV_GEN] = gen
+    ei[slot, EV_CALL] = k
+    ei[slot, EV_ATT] = att
+    ei[slot, EV_STATUS] = status
+    ei[slot, EV_SIZE] = size
+    ei[slot, EV_KEY] = key
+    heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, t, seq + LAST_AT_INSTANT if late else seq, slot)
+    return heap_n, seq + 1, free_n
+
+
+@jit_handler
+def _ev_of(pa, s):
+    ei = pa.ei
+    return (ei[s, EV_INV], ei[s, EV_GEN], ei[s, EV_CALL], ei[s, EV_ATT], ei[s, EV_STATUS], ei[s, EV_SIZE],
+            ei[s, EV_KEY])
+
+
+@jit_handler
+def _respond_at(t, inv, gen, k, att, status, c3, pa):
+    """A call's answer reaches its caller at t, as an event (RESPONSE)."""
+    return _push_ev(t, False, K_RESPONSE, pa.ei[inv, P.E_FN], (inv, gen, k, att, status, np.int64(0), np.int64(0)),
+                    c3, pa)
+
+
+@jit_handler
+def _next_pos(inv, pos, pa, xa):
+    """The first step position >= pos that runs: positions 0..C-1 are the calls at: start,
+    C the function's own duration, C+1..2C the calls at: end; 2C+1: the handler is done."""
+    f = pa.ei[inv, P.E_FN]
+    k0 = xa.cfo[f]
+    n = xa.cfo[f + 1] - k0
+    runs = pa.ei[inv, P.E_RUNS]
+    while pos < 2 * n + 1:
+        if pos == n:
+            return pos
+        j = pos if pos < n else pos - n - 1
+        if (runs >> j) & 1 and xa.cpi[k0 + j, CP_AT_END] == (0 if pos < n else 1):
+            return pos
+        pos += 1
+    return pos
+
+
+@jit_handler
+def _current_call(inv, pa, xa):
+    f = pa.ei[inv, P.E_FN]
+    n = xa.cfo[f + 1] - xa.cfo[f]
+    pos = pa.ei[inv, P.E_POS]
+    return xa.cfo[f] + (pos if pos < n else pos - n - 1)
+
+
+@jit_handler
+def _advance(inv, pa, xa):
+    """The step at the cursor ended: the same call again (count), or the next step."""
+    ei = pa.ei
+    f = ei[inv, P.E_FN]
+    n = xa.cfo[f + 1] - xa.cfo[f]
+    pos = ei[inv, P.E_POS]
+    if pos != n and ei[inv, P.E_REP] + 1 < xa.cpi[_current_call(inv, pa, xa), CP_COUNT]:
+        ei[inv, P.E_REP] += 1
+    else:
+        ei[inv, P.E_REP] = 0
+        ei[inv, P.E_POS] = _next_pos(inv, pos + 1, pa, xa)
+
+
+@jit_handler
+def _call_start(s, inv, k, att, c3, pa, xa):
+    """Attempt `att` of call k starts at s: after the API latency its request reaches the target."""
+    ei = pa.ei
+    xa.cstat[k, CS_ATTEMPTS] += 1
+    nf = xa.cfo.shape[0] - 1
+    lat = _xdraw(xa, nf + k) / 1000.0
+    size = xa.cpi[k, CP_SIZE] if xa.cpi[k, CP_SIZE] >= 0 else ei[inv, P.E_SIZE]
+    key = xa.cpi[k, CP_KEY] if xa.cpi[k, CP_KEY] >= 0 else ei[inv, P.E_KEY]
+    return _push_ev(s + lat, False, K_CALL_ARRIVE, ei[inv, P.E_FN], (inv, ei[inv, P.E_GEN], k, att, np.int64(0),
+                                                                     size, key), c3, pa)
+
+
+@jit_handler
+def _run_step(s, inv, p, c, consts, pa, qa, xa):
+    """Start the step at the invocation's cursor at s (or end it). Returns (c, offer)."""
+    ei = pa.ei
+    f = ei[inv, P.E_FN]
+    n = xa.cfo[f + 1] - xa.cfo[f]
+    pos = ei[inv, P.E_POS]
+    if pos > 2 * n:
+        return _finish(s, inv, P.O_ERROR if ei[inv, P.E_OWN_ERR] != 0 else P.O_OK, p, c, consts, pa, qa, xa)
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    if pos == n:
+        heap_n, seq, free_n = _push_ev(s + pa.ef[inv, P.EF_D_MS] / 1000.0, False, K_STEP, f,
+                                       (inv, ei[inv, P.E_GEN], np.int64(-1), np.int64(0), np.int64(0), np.int64(0),
+                                        np.int64(0)), (heap_n, seq, free_n), pa)
+    else:
+        k = _current_call(inv, pa, xa)
+        xa.cstat[k, CS_MADE] += 1
+        ei[inv, P.E_OPEN] = 1
+        heap_n, seq, free_n = _call_start(s, inv, k, np.int64(0), (heap_n, seq, free_n), pa, xa)
+    return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
+
+
+@jit_handler
+def _finish(t, inv, outcome, p, c, consts, pa, qa, xa):
+    """The invocation ends at t (its last step, a call that failed for good, or its deadline):
+    its row and metrics, its environment freed (the pool's completion, a mapping's batch),
+    its sync caller answered, an async error retried or dropped. Returns (c, offer)."""
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    t_end, _unres_cap, _e_min = consts
+    ei, ef, pmi, pmf, ft = pa.ei, pa.ef, pa.pmi, pa.pmf, pa.ft
+    f = ei[inv, P.E_FN]
+    if ei[inv, P.E_OPEN] != 0:  # a call still waited: abandoned (its callee runs on)
+        xa.cstat[_current_call(inv, pa, xa), CS_ABANDONED] += 1
+        ei[inv, P.E_OPEN] = 0
+    ei[inv, P.E_GEN] += 1
+    t0 = ef[inv, P.EF_T]
+    init = ef[inv, P.EF_INIT_MS]
+    lat = (t - t0) * 1000.0
+    error = outcome != P.O_OK
+    on_pc = ei[inv, P.E_ON_PC]
+    cold = ei[inv, P.E_COLD]
+    if error:
+        pmi[p, f, P.M_ERRORS] += 1
+    if outcome == P.O_TIMEOUT:
+        pmi[p, f, P.M_TIMEOUTS] += 1
+    billed = billed_ms(lat - BILLED_EPS_MS)
+    if on_pc == 1:
+        pmi[p, f, P.M_BILLED_MS_PC] += billed
+    else:
+        pmi[p, f, P.M_BILLED_MS_OD] += billed
+    d = lat - init
+    pmi[p, f, P.M_DUR_N] += 1
+    pmf[p, f, P.MF_DUR_SUM_MS] += d
+    if pmi[p, f, P.M_DUR_N] == 1 or d < pmf[p, f, P.MF_DUR_MIN_MS]:
+        pmf[p, f, P.MF_DUR_MIN_MS] = d
+    if pmi[p, f, P.M_DUR_N] == 1 or d > pmf[p, f, P.MF_DUR_MAX_MS]:
+        pmf[p, f, P.MF_DUR_MAX_MS] = d
+    pa.phist[f, hist_index(d)] += 1
+    pa.hlat[f, hist_index(lat)] += 1
+    ft[f, P.T_LAT_SUM_MS] += lat
+    if lat > ft[f, P.T_LAT_MAX_MS]:
+        ft[f, P.T_LAT_MAX_MS] = lat
+    if lat < ft[f, P.T_LAT_MIN_MS]:
+        ft[f, P.T_LAT_MIN_MS] = lat
+    if cold == 1:
+        pa.hinit[f, hist_index(init)] += 1
+        ft[f, P.T_INIT_SUM_MS] += init
+        if init < ft[f, P.T_INIT_MIN_MS]:
+            ft[f, P.T_INIT_MIN_MS] = init
+        if init > ft[f, P.T_INIT_MAX_MS]:
+            ft[f, P.T_INIT_MAX_MS] = init
+    ft[f, P.T_BUSY_S] += min(t, t_end) - t0
+    rid = ei[inv, P.E_RID]
+    attempt = ei[inv, P.E_ATTEMPT]
+    first_t = ef[inv, E_FIRST_T]
+    rows_n = P._row(pa.ri, pa.rf, pa.g, rows_n, rid, attempt, f, outcome, cold, on_pc, t0, lat, init, first_t)
+    # what the completion frees and answers, read before the slot goes back
+    caller = ei[inv, P.E_CALLER]
+    cgen, ccall, catt = ei[inv, P.E_CGEN], ei[inv, P.E_CCALL], ei[inv, P.E_CATT]
+    rinv = ei[inv, P.E_RINV]
+    req = (rid, ei[inv, P.E_SRC], rinv, attempt, ei[inv, P.E_ERR_R], ei[inv, P.E_THR_R], first_t, ef[inv, E_DOVER],
+           ei[inv, P.E_UNITS], ei[inv, P.E_SIZE], ei[inv, P.E_KEY])
+    if ei[inv, Q.EQ_CONSUMER] >= 0:
+        ei[inv, Q.EQ_BATCH_ERR] = 1 if error else 0
+    ei[inv, E_KIND] = K_ENDED
+    c, o = Q.on_complete(t, inv, f, p, (heap_n, seq, free_n, rows_n, unres_used, attempts), pa, qa)
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    if caller >= 0:
+        heap_n, seq, free_n = _respond_at(t, caller, cgen, ccall, catt, R_FUNCTION_ERROR if error else R_OK,
+                                          (heap_n, seq, free_n), pa)
+    if rinv == P.ASYNC and error:
+        # the pool's async error handling, decided at the end (POOL_SPEC.md): retry 60 s, then
+        # 120 s after it, within the maximum event age, else a drop (to the on-failure queue)
+        _rid, src, inv_, att, err_r, thr_r, first_t, dover, units, size, key = req
+        dropped = False
+        if err_r < pa.fpi[f, P.P_ASYNC_RETRIES]:
+            rt = t + P.ASYNC_ERROR_RETRY_STEP_S * (err_r + 1)
+            if rt - first_t > pa.fpf[f, P.P_ASYNC_AGE_S]:
+                dropped = True
+            else:
+                heap_n, seq, free_n = P._push_retry(rt, f, rid, src, inv_, att + 1, err_r + 1, thr_r, first_t, dover,
+                                                    units, size, key, ei, ef, pa.free, pa.ht, pa.hs, pa.hv, heap_n,
+                                                    seq, free_n)
+        else:
+            dropped = True
+        if dropped:
+            pmi[p, f, P.M_ASYNC_DROPPED] += 1
+            q = pa.fpi[f, P.P_ON_FAIL_Q]
+            if q >= 0:
+                k = qa.gq[Q.GQ_FAIL_SENDS]
+                qa.gq[Q.GQ_FAIL_SENDS] = k + 1
+                heap_n, seq, free_n, offer = Q._send_msg((-1 - k, q, size, 0, t, p, key), (heap_n, seq, free_n), pa, qa)
+                c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
+                return c, (Q._offer_queue(q) if offer else Q._offer_none())
+    return (heap_n, seq, free_n, rows_n, unres_used, attempts), o
+
+
+@jit_handler
+def on_begin(t, inv, p, c, consts, pa, qa, xa):
+    """BEGIN: an invocation with calls starts its handler (its environment taken at t, its
+    cold start done at h0): which calls run this time (one CALL draw per call with probability
+    < 1, in list order), its deadline, then its first step."""
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    ei, ef = pa.ei, pa.ef
+    f = ei[inv, P.E_FN]
+    k0 = xa.cfo[f]
+    runs = np.int64(0)
+    for j in range(xa.cfo[f + 1] - k0):
+        pr = xa.cpf[k0 + j, CPF_PROB]
+        if pr >= 1.0 or _xdraw(xa, f) < pr:
+            runs |= np.int64(1) << j
+    ei[inv, E_KIND] = K_INVOKING
+    ei[inv, P.E_RUNS] = runs
+    ei[inv, P.E_OPEN] = 0
+    ei[inv, P.E_REP] = 0
+    h0 = ef[inv, P.EF_T] + ef[inv, P.EF_INIT_MS] / 1000.0
+    ef[inv, P.EF_H0] = h0
+    heap_n, seq, free_n = _push_ev(h0 + pa.fpf[f, P.P_TIMEOUT_MS] / 1000.0, True, K_TIMEOUT, f,
+                                   (inv, ei[inv, P.E_GEN], np.int64(-1), np.int64(0), np.int64(0), np.int64(0),
+                                    np.int64(0)), (heap_n, seq, free_n), pa)
+    ei[inv, P.E_POS] = _next_pos(inv, np.int64(0), pa, xa)
+    return _run_step(h0, inv, p, (heap_n, seq, free_n, rows_n, unres_used, attempts), consts, pa, qa, xa)
+
+
+@jit_handler
+def _live(pa, inv, gen):
+    return pa.ei[inv, E_KIND] == K_INVOKING and pa.ei[inv, P.E_GEN] == gen
+
+
+@jit_handler
+def on_step(t, s, p, c, consts, pa, qa, xa):
+    """The function's own duration ended: the next step."""
+    inv, gen, _k, _a, _st, _sz, _ky = _ev_of(pa, s)
+    c = (c[0], c[1], Q._release(pa, c[2], s), c[3], c[4], c[5])
+    if not _live(pa, inv, gen):
+        return c, Q._offer_none()
+    _advance(inv, pa, xa)
+    return _run_step(t, inv, p, c, consts, pa, qa, xa)
+
+
+@jit_handler
+def on_timeout(t, s, p, c, consts, pa, qa, xa):
+    """The invocation's deadline (h0 + timeout_s), unless it ended before."""
+    inv, gen, _k, _a, _st, _sz, _ky = _ev_of(pa, s)
+    c = (c[0], c[1], Q._release(pa, c[2], s), c[3], c[4], c[5])
+    if not _live(pa, inv, gen):
+        return c, Q._offer_none()
+    return _finish(t, inv, P.O_TIMEOUT, p, c, consts, pa, qa, xa)
+
+
+@jit_handler
+def on_sdk_retry(t, s, c, pa, xa):
+    """An SDK retry of a call starts (unless its caller ended meanwhile)."""
+    inv, gen, k, att, _st, _sz, _ky = _ev_of(pa, s)
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    free_n = Q._release(pa, free_n, s)
+    if _live(pa, inv, gen):
+        heap_n, seq, free_n = _call_start(t, inv, k, att, (heap_n, seq, free_n), pa, xa)
+    return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
+
+
+@jit_handler
+def on_response(t, s, p, c, consts, pa, qa, xa):
+    """A call's answer reaches its caller: the next step, an SDK retry, or the call failed for
+    good (the invocation fails, or goes on with on_error: continue). Late answers (the caller
+    ended) change nothing."""
+    inv, gen, k, att, status, _sz, _ky = _ev_of(pa, s)
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    free_n = Q._release(pa, free_n, s)
+    c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
+    if not _live(pa, inv, gen):
+        return c, Q._offer_none()
+    if status == R_OK:
+        xa.cstat[k, CS_OK] += 1
+        pa.ei[inv, P.E_OPEN] = 0
+        _advance(inv, pa, xa)
+        return _run_step(t, inv, p, c, consts, pa, qa, xa)
+    if status >= R_THROTTLED and att + 1 < xa.cpi[k, CP_MAX_ATT]:
+        xa.cstat[k, CS_RETRIES] += 1
+        f = pa.ei[inv, P.E_FN]
+        delay = _xdraw(xa, f) * min(SDK_BACKOFF_BASE ** att, SDK_BACKOFF_CAP_S)
+        heap_n, seq, free_n = _push_ev(t + delay, False, K_SDK_RETRY, f,
+                                       (inv, gen, k, att + 1, np.int64(0), np.int64(0), np.int64(0)),
+                                       (heap_n, seq, free_n), pa)
+        return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
+    xa.cstat[k, CS_FAILED] += 1
+    pa.ei[inv, P.E_OPEN] = 0
+    if xa.cpi[k, CP_CONTINUE] != 0:
+        _advance(inv, pa, xa)
+        return _run_step(t, inv, p, c, consts, pa, qa, xa)
+    return _finish(t, inv, P.O_ERROR, p, c, consts, pa, qa, xa)
+
+
+@jit_handler
+def _endpoint_request(t, e, ev, c3, pa, xa):
+    """A request reaches endpoint e: outage (503), concurrency or rate limit (429) at once,
+    else its latency, then ok or a 5xx (ACCOUNT_SPEC.md §4)."""
+    inv, gen, k, att, _st, _sz, _ky = ev
+    estat = xa.estat
+    estat[e, EC_REQUESTS] += 1
+    cur = xa.ecur[e]
+    end = xa.epi[e, EPI_OUT_OFF] + xa.epi[e, EPI_OUT_N]
+    while cur < end and xa.eout_e[cur] <= t:
+        cur += 1
+    xa.ecur[e] = cur
+    if cur < end and xa.eout_s[cur] <= t:
+        estat[e, EC_OUTAGE] += 1
+        return _respond_at(t, inv, gen, k, att, R_UNAVAILABLE, c3, pa)
+    mc = xa.epi[e, EPI_MAX_CONC]
+    if mc >= 0 and xa.ebusy[e] >= mc:
+        estat[e, EC_THROTTLED] += 1
+        return _respond_at(t, inv, gen, k, att, R_THROTTLED, c3, pa)
+    rate = xa.epf[e, EPF_RATE]
+    if rate < np.inf:
+        tok = min(xa.epf[e, EPF_BURST], xa.eps[e, ES_TOKENS] + rate * (t - xa.eps[e, ES_LAST]))
+        xa.eps[e, ES_LAST] = t
+        if tok < 1.0:
+            xa.eps[e, ES_TOKENS] = tok
+            estat[e, EC_THROTTLED] += 1
+            return _respond_at(t, inv, gen, k, att, R_THROTTLED, c3, pa)
+        xa.eps[e, ES_TOKENS] = tok - 1.0
+    xa.ebusy[e] += 1
+    base = xa.cfo.shape[0] - 1 + xa.cpi.shape[0] + 2 * e
+    lat = _xdraw(xa, base) / 1000.0
+    err = xa.epf[e, EPF_ERROR] > 0.0 and _xdraw(xa, base + 1) < xa.epf[e, EPF_ERROR]
+    slot_f = pa.ei[inv, P.E_FN]
+    heap_n, seq, free_n = _push_ev(t + lat, False, K_EP_DONE, slot_f,
+                                   (inv, gen, k, att, np.int64(1 if err else 0), np.int64(e), np.int64(0)), c3, pa)
+    return heap_n, seq, free_n
+
+
+@jit_handler
+def on_endpoint_done(t, s, c, pa, xa):
+    """An endpoint answers (EV_STATUS: 1 for a 5xx; EV_SIZE: the endpoint)."""
+    inv, gen, k, att, err, e, _ky = _ev_of(pa, s)
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    free_n = Q._release(pa, free_n, s)
+    xa.ebusy[e] -= 1
+    xa.estat[e, EC_ERRORS if err != 0 else EC_OK] += 1
+    heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, R_SERVER_ERROR if err != 0 else R_OK,
+                                      (heap_n, seq, free_n), pa)
+    return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
+
+
+@jit_handler
+def on_call_arrive(t, s, p, c, consts, pa, qa, xa):
+    """A call's request reaches its target (even if its caller ended meanwhile: it was sent):
+    a sync attempt of a function (answered at its completion, or throttled at once), an async
+    one, a SendMessage, a Publish / PutEvents, or an endpoint's request."""
+    ev = _ev_of(pa, s)
+    inv, gen, k, att, _st, size, key = ev
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    free_n = Q._release(pa, free_n, s)
+    kind = xa.cpi[k, CP_KIND]
+    idx = xa.cpi[k, CP_INDEX]
+    if kind == K_ENDPOINT:
+        heap_n, seq, free_n = _endpoint_request(t, idx, ev, (heap_n, seq, free_n), pa, xa)
+        return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
+    port = xa.cpi[k, CP_PORT]
+    rid = (port << ID_SEQ_BITS) | xa.port_seq[port]
+    xa.port_seq[port] += 1
+    if kind == K_FUNCTION and xa.cpi[k, CP_SYNC] != 0:
+        t_end, unres_cap, _e_min = consts
+        attempts += 1
+        heap_n, seq, free_n, rows_n, unres_used, ce, _err, _d = P.pool_attempt(
+            (t, idx, rid, np.int64(-1), np.int64(P.SYNC), 0, 0, 0, t, np.nan, lambda_request_units(size, P.SYNC),
+             size, False, p, t_end, key),
+            (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
+            pa.fpi, pa.fpf, pa.fs, pa.ft, pa.bk, pa.si, pa.sf, pa.g, pa.ei, pa.ef, pa.free, pa.ht, pa.hs, pa.hv,
+            pa.stack_birth, pa.stack_expire, pa.draws, pa.cur, pa.pmi, pa.pmf, pa.phist, pa.hlat, pa.hinit,
+            pa.ri, pa.rf)
+        if ce >= 0:
+            ei = pa.ei
+            ei[ce, Q.EQ_CONSUMER] = -1
+            ei[ce, P.E_OWN_ERR] = 1 if _err else 0  # what its completion answers
+            ei[ce, P.E_CALLER] = inv
+            ei[ce, P.E_CGEN] = gen
+            ei[ce, P.E_CCALL] = k
+            ei[ce, P.E_CATT] = att
+        else:
+            heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, R_THROTTLED, (heap_n, seq, free_n), pa)
+        return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
+    c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
+    status = R_OK
+    if kind == K_FUNCTION:
+        req = (rid, port, np.int64(P.ASYNC), np.int64(0), np.int64(0), np.int64(0), t, np.nan,
+               lambda_request_units(size, P.ASYNC), size, key)
+        c, o = Q._function_attempt(t, idx, req, p, c, consts, pa, qa)
+    elif kind == K_QUEUE:
+        heap_n, seq, free_n, offer = Q._send_msg((rid, idx, size, 0, t, p, key), (heap_n, seq, free_n), pa, qa)
+        c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
+        o = Q._offer_queue(idx) if offer else Q._offer_none()
+    else:
+        (heap_n, seq, free_n), ok = _publish(t, idx, (rid, size, key, np.int64(-1)), p, (heap_n, seq, free_n), pa, xa)
+        c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
+        o = Q._offer_none()
+        if not ok:
+            status = R_THROTTLED
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, status, (heap_n, seq, free_n), pa)
+    return (heap_n, seq, free_n, rows_n, unres_used, attempts), o
+
+
+@jit_handler
+def on_complete_any(t, s, f, p, c, pa, qa):
+    """A completion of an invocation without calls: the pool's and the mapping's, then the sync
+    caller's answer if a call made it."""
+    ei = pa.ei
+    caller = ei[s, P.E_CALLER]
+    cgen, ccall, catt = ei[s, P.E_CGEN], ei[s, P.E_CCALL], ei[s, P.E_CATT]
+    status = R_FUNCTION_ERROR if ei[s, P.E_OWN_ERR] != 0 else R_OK
+    c, o = Q.on_complete(t, s, f, p, c, pa, qa)
+    if caller < 0:
+        return c, o
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    heap_n, seq, free_n = _respond_at(t, caller, cgen, ccall, catt, status, (heap_n, seq, free_n), pa)
+    return (heap_n, seq, free_n, rows_n, unres_used, attempts), o
+
+
+@jit_handler
+def _xroom(kind, s, c, pa, qa, xa, e_min):
+    """The calls' part of an event's room check: the draws and event slots it may use."""
+    ei = pa.ei
+    if c[2] < e_min + 3:
+        return EVENTS_FULL, np.int64(-1)
+    nf = xa.cfo.shape[0] - 1
+    if kind == P.K_BEGIN:
+        f = ei[s, P.E_FN]
+        if xa.xlen[f] - xa.xcur[f] < xa.cfo[f + 1] - xa.cfo[f]:
+            return NEED_XDRAWS, f
+        for k in range(xa.cfo[f], xa.cfo[f + 1]):
+            if xa.xlen[nf + k] - xa.xcur[nf + k] < 1:
+                return NEED_XDRAWS, nf + k
+    elif kind == K_CALL_ARRIVE:
+        k = ei[s, EV_CALL]
+        kind_k = xa.cpi[k, CP_KIND]
+        if kind_k == K_ENDPOINT:
+            base = nf + xa.cpi.shape[0] + 2 * xa.cpi[k, CP_INDEX]
+            for b in range(base, base + 2):
+                if xa.xlen[b] - xa.xcur[b] < 1:
+                    return NEED_XDRAWS, b
+        elif kind_k == K_FUNCTION:
+            g = xa.cpi[k, CP_INDEX]
+            if P._draws_low(pa.cur, pa.dlen, g):
+                return NEED_DRAWS, g
+        elif kind_k == K_UNIT:
+            u = xa.cpi[k, CP_INDEX]
+            j = _unit_low(u, xa)
+            if j >= 0:
+                return NEED_FDRAWS, j
+            if c[2] < e_min + 3 + xa.upi[u, UI_T1] - xa.upi[u, UI_T0]:
+                return EVENTS_FULL, np.int64(-1)
+    elif kind == K_SDK_RETRY or kind == K_RESPONSE or kind == K_STEP or kind == K_TIMEOUT:
+        f = ei[s, P.E_FN]
+        if xa.xlen[f] - xa.xcur[f] < 1:
+            return NEED_XDRAWS, f
+        for k in range(xa.cfo[f], xa.cfo[f + 1]):
+            if xa.xlen[nf + k] - xa.xcur[nf + k] < 1:
+                return NEED_XDRAWS, nf + k
+        inv = ei[s, EV_INV]
+        cons = ei[inv, Q.EQ_CONSUMER]
+        if kind != K_SDK_RETRY and ei[inv, E_KIND] == K_INVOKING and cons >= 0:
+            # it may end a mapping's invocation: ReportBatchItemFailures' draws (queue_pool._room)
+            m = qa.cs[cons, Q.C_OWNER]
+            if qa.mpi[m, Q.MPI_REPORT] != 0 and qa.mlen[m] - qa.mcur[m] < qa.cs[cons, Q.C_BN]:
+                return Q.NEED_MDRAWS, m
+    return DONE, np.int64(-1)
+
+
 @jit_loop
 def run_account(t_stop, arr, a_start, pa, qa, xa):
     """Run every event with time < t_stop (arrivals `arr` from index a_start on).
@@ -406,8 +1005,8 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                 tseq = hs[0]
                 if s >= 0:
                     kind = ei[s, E_KIND]
-                    if kind <= K_RETRY:
-                        f = ei[s, P.E_FN]
+                    if kind <= K_RETRY or kind == K_STEP or kind == K_TIMEOUT or kind == K_RESPONSE:
+                        f = ei[s, P.E_FN]  # (a step may end the invocation: its environment's EXP draw)
                 else:
                     kind = Q.K_TIMER
             else:
@@ -418,8 +1017,12 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
             status, which = Q._room(kind if kind < K_PAIR else Q.K_TIMER, s, f, c, pa, qa, e_min)
             if status != DONE:
                 break
-            if kind >= K_PAIR or (kind == Q.K_ARRIVAL and arr.unit[i] >= 0):
+            if kind >= K_PAIR and kind <= K_DEAD_LETTER or (kind == Q.K_ARRIVAL and arr.unit[i] >= 0):
                 status, which = _froom(kind, s, i, c, arr, pa, qa, xa, e_min)
+                if status != DONE:
+                    break
+            elif kind >= P.K_BEGIN or (kind == K_COMPLETE and ei[s, P.E_CALLER] >= 0):
+                status, which = _xroom(kind, s, c, pa, qa, xa, e_min)
                 if status != DONE:
                     break
             if t >= period_end:
@@ -433,7 +1036,7 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
             if kind == Q.K_TIMER:
                 c, o = Q.on_visible(t, s, tseq, p, c, pa, qa)
             elif kind == K_COMPLETE:
-                c, o = Q.on_complete(t, s, f, p, c, pa, qa)
+                c, o = on_complete_any(t, s, f, p, c, pa, qa)
             elif kind == K_RETRY:
                 c, o = Q.on_retry(t, s, f, p, c, consts, pa, qa)
             elif kind == Q.K_ARRIVAL:
@@ -450,6 +1053,20 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                 c, o = on_deliver(t, s, p, c, consts, pa, qa, xa)
             elif kind == K_DEAD_LETTER:
                 c, o = on_dead_letter(t, s, p, c, consts, pa, qa, xa)
+            elif kind == P.K_BEGIN:
+                c, o = on_begin(t, s, p, c, consts, pa, qa, xa)
+            elif kind == K_RESPONSE:
+                c, o = on_response(t, s, p, c, consts, pa, qa, xa)
+            elif kind == K_CALL_ARRIVE:
+                c, o = on_call_arrive(t, s, p, c, consts, pa, qa, xa)
+            elif kind == K_STEP:
+                c, o = on_step(t, s, p, c, consts, pa, qa, xa)
+            elif kind == K_TIMEOUT:
+                c, o = on_timeout(t, s, p, c, consts, pa, qa, xa)
+            elif kind == K_SDK_RETRY:
+                c, o = on_sdk_retry(t, s, c, pa, xa)
+            elif kind == K_EP_DONE:
+                c, o = on_endpoint_done(t, s, c, pa, xa)
             elif kind == Q.K_SCALE:
                 c, o = Q.on_scale(t, s, c, pa, qa)
             elif kind == Q.K_WINDOW_END:
@@ -478,5 +1095,5 @@ def pending_by_target(ei, hv, heap_n, out):
     sent), per target: out[j] += 1."""
     for k in range(heap_n):
         s = hv[k]
-        if s >= 0 and ei[s, E_KIND] >= K_PAIR:
+        if s >= 0 and K_PAIR <= ei[s, E_KIND] <= K_DEAD_LETTER:
             out[ei[s, EP_TGT]] += 1

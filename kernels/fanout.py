@@ -1,10 +1,10 @@
-"""Fan-out of an SNS topic or an EventBridge bus, per (message, target), in windows.
+"""Fan-out of an SNS topic or an EventBridge bus, per (message, target): parameters and constants.
 
-Semantics: `kernels/FANOUT_SPEC.md`; plain-Python twin: `kernels/ref/fanout.py`, which takes
-its parameters (`FanoutParams`, `RetrySchedule`) and constants from here. `run_fanout`
-processes everything with time < `t_stop` and returns early (status > 0) when a buffer needs
-the caller: more random draws, a larger event table, more room for rows. The arrays and the
-window-by-window driver: `sim.messaging.fanout_state.FanoutState`.
+Semantics: `kernels/FANOUT_SPEC.md`. The handlers run in the account's one loop
+(`kernels/account.py`: a publish, a pair's attempt, a delivery, a dead letter); this module
+defines what they and the twins (`kernels/ref/fanout.py`, `kernels/ref/account.py`) share:
+the parameters (`FanoutParams`, `RetrySchedule`), the streams, the per-target table and the
+counters. A unit's arrays: `sim.messaging.fanout_state.FanoutState`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kernels import jit, jit_inline, jit_loop
-from kernels.billing import chunks_64kb
-from kernels.heap import heap_pop, heap_push
 
 SNS_PROTOCOLS = ("sqs", "lambda", "https", "email")
 P_SQS, P_LAMBDA, P_HTTPS, P_EMAIL = range(4)
@@ -106,18 +103,12 @@ def check_targets(match, n_targets, fail_rate, outages, policies, dlq) -> None:
     if match.ndim != 2:
         raise ValueError(f"match: must be a [class, rule] table, got shape {match.shape}")
 
-# Status codes returned by run_fanout.
-DONE = 0
-NEED_DRAWS = 1
-EVENTS_FULL = 2
-ROWS_FULL = 3
-
-# Random streams (first index of `draws`), one sequence per target.
+# Random streams (first index of the account kernel's `fdraws`), one sequence per target.
 S_U = 0
 S_LAT = 1
 N_STREAMS = 2
 
-# Target parameters: int64 columns of `tpi`, float64 columns of `tpf`.
+# A unit's per-target table (`FanoutState.tpi`/`tpf`), which the account's flattens.
 T_DLQ = 0
 T_POL_OFF = 1
 T_POL_N = 2
@@ -128,48 +119,6 @@ TF_FAIL = 0
 TF_MAX_AGE = 1
 N_TPF = 2
 
-# Topic / bus parameters: int64 `pi`, float64 `pf`.
-PI_FIFO = 0
-PI_NPER = 1
-N_PI = 2
-PF_PUT_RATE = 0
-PF_PUT_BURST = 1
-PF_INV_RATE = 2
-PF_INV_BURST = 3
-PF_PERIOD_S = 4
-N_PF = 5
-
-# Global state: int64 `g`, float64 `gf`.
-G_HEAP_N = 0
-G_FREE_N = 1
-G_ROWS_N = 2
-G_SCHED = 3
-G_ATTEMPT_SEQ = 4
-N_G = 5
-GF_PUT_TOK = 0
-GF_PUT_LAST = 1
-GF_INV_TOK = 2
-GF_INV_LAST = 3
-N_GF = 4
-
-# Event table: int64 `ei` columns, float64 `ef` columns.
-E_KIND = 0
-E_TGT = 1
-E_ID = 2
-E_SIZE = 3
-E_KEY = 4
-E_GROUP = 5
-E_ATTEMPT = 6
-E_SEG = 7
-E_USED = 8
-E_SEQ = 9
-N_EI = 10
-E_FIRST_T = 0
-N_EF = 1
-K_RETRY = 0   # an attempt that still needs an invocation token
-K_READY = 1   # an attempt whose token is reserved (delayed by the invocation quota)
-K_DELIVER = 2  # a successful delivery at or after the window it was attempted in
-
 # Counters: `gcnt[p, col]`, `rcnt[p, rule]` (matched events), `tcnt[p, target, col]`.
 C_PUT, C_PUT_THROTTLED, C_PUT_CHUNKS, C_MATCHED_ANY = range(4)
 N_GCNT = 4
@@ -178,319 +127,6 @@ N_GCNT = 4
 N_TCNT = 9
 assert len(GLOBAL_COUNTERS) == N_GCNT and len(TARGET_COUNTERS) == N_TCNT
 
-# Rows: int64 `ri` and float64 `rf` columns.
-R_SEQ = 0
-R_KIND = 1
-R_TGT = 2
-R_ID = 3
-R_SIZE = 4
-R_KEY = 5
-R_ATTEMPT = 6
-N_RI = 7
-R_T = 0
-R_TPUB = 1
-N_RF = 2
+# The twins' rows: a delivery or a dead letter.
 KIND_DELIVERY = 0
 KIND_DLQ = 1
-
-
-@jit_inline
-def _period(pi, pf, t):
-    p = np.int64(t / pf[PF_PERIOD_S])
-    n = pi[PI_NPER]
-    return p if p < n else n - 1
-
-
-@jit_inline
-def _draw(draws, cur, s, j):
-    v = draws[s, j, cur[s, j]]
-    cur[s, j] += 1
-    return v
-
-
-@jit_inline
-def _alloc(free, g):
-    g[G_FREE_N] -= 1
-    return free[g[G_FREE_N]]
-
-
-@jit_inline
-def _release(free, g, slot):
-    free[g[G_FREE_N]] = slot
-    g[G_FREE_N] += 1
-
-
-@jit_inline
-def _push(ht, hs, hv, g, t, slot):
-    g[G_HEAP_N] = heap_push(ht, hs, hv, g[G_HEAP_N], t, g[G_SCHED], slot)
-    g[G_SCHED] += 1
-
-
-@jit_inline
-def _row(ri, rf, n, t, seq, kind, j, mid, size, key, attempt, t_pub):
-    """Write a row at index n; returns the new row count."""
-    ri[n, R_SEQ] = seq
-    ri[n, R_KIND] = kind
-    ri[n, R_TGT] = j
-    ri[n, R_ID] = mid
-    ri[n, R_SIZE] = size
-    ri[n, R_KEY] = key
-    ri[n, R_ATTEMPT] = attempt
-    rf[n, R_T] = t
-    rf[n, R_TPUB] = t_pub
-    return n + 1
-
-
-@jit_inline
-def _store(ei, ef, slot, kind, j, mid, size, key, group, attempt, seg, used, seq, first_t):
-    ei[slot, E_KIND] = kind
-    ei[slot, E_TGT] = j
-    ei[slot, E_ID] = mid
-    ei[slot, E_SIZE] = size
-    ei[slot, E_KEY] = key
-    ei[slot, E_GROUP] = group
-    ei[slot, E_ATTEMPT] = attempt
-    ei[slot, E_SEG] = seg
-    ei[slot, E_USED] = used
-    ei[slot, E_SEQ] = seq
-    ef[slot, E_FIRST_T] = first_t
-
-
-@jit_loop
-def run_fanout(t_stop, p_t, p_id, p_size, p_key, p_group, i,
-               match, trule, tpi, tpf, seg_n, seg_d, out_s, out_e, pi, pf,
-               g, gf, ocur, flast, ei, ef, free, ht, hs, hv, draws, cur, dlen,
-               gcnt, rcnt, tcnt, ri, rf):
-    """Process events and publishes with time < t_stop, from publish index i.
-
-    `trule[j]`: the rule of target j. Returns (status, i, target): DONE, or NEED_DRAWS
-    (refill `target`'s streams), EVENTS_FULL, ROWS_FULL; call again with the returned i after
-    serving the request.
-    """
-    n = p_t.shape[0]
-    n_rules = match.shape[1]
-    n_t = tpi.shape[0]
-    rows_cap = ri.shape[0]
-    inv_on = pf[PF_INV_RATE] < np.inf
-    put_on = pf[PF_PUT_RATE] < np.inf
-    fifo = pi[PI_FIFO] != 0
-    nrow = g[G_ROWS_N]  # kept in registers; written back before every return
-    aseq = g[G_ATTEMPT_SEQ]
-    while True:
-        hn = g[G_HEAP_N]
-        if hn > 0 and ht[0] < t_stop and (i >= n or ht[0] <= p_t[i]):
-            # ---- an internal event: a retry, a delayed invocation or a held delivery
-            slot = hv[0]
-            j0 = ei[slot, E_TGT]
-            if nrow + 1 > rows_cap:
-                g[G_ROWS_N] = nrow
-                g[G_ATTEMPT_SEQ] = aseq
-                return ROWS_FULL, i, -1
-            for s in range(N_STREAMS):
-                if dlen[s, j0] - cur[s, j0] < 1:
-                    g[G_ROWS_N] = nrow
-                    g[G_ATTEMPT_SEQ] = aseq
-                    return NEED_DRAWS, i, j0
-            t = ht[0]
-            heap_pop(ht, hs, hv, hn)
-            g[G_HEAP_N] = hn - 1
-            kind = ei[slot, E_KIND]
-            mid = ei[slot, E_ID]
-            size = ei[slot, E_SIZE]
-            key = ei[slot, E_KEY]
-            first_t = ef[slot, E_FIRST_T]
-            if kind == K_DELIVER:
-                nrow = _row(ri, rf, nrow, t, ei[slot, E_SEQ], KIND_DELIVERY, j0, mid, size, key,
-                     ei[slot, E_ATTEMPT], first_t)
-                pd = _period(pi, pf, t)
-                tcnt[pd, j0, C_DELIVERED] += 1
-                tcnt[pd, j0, C_DELIVERED_CHUNKS] += chunks_64kb(size)
-                _release(free, g, slot)
-                continue
-            group = ei[slot, E_GROUP]
-            attempt0 = ei[slot, E_ATTEMPT]
-            seg0 = ei[slot, E_SEG]
-            used0 = ei[slot, E_USED]
-            slot0 = slot
-            has_token = kind == K_READY
-            j1 = j0 + 1
-            from_pub = False
-            p = 0
-        elif i < n and p_t[i] < t_stop:
-            # ---- a publish (PutEvents entry)
-            if nrow + n_t > rows_cap:
-                g[G_ROWS_N] = nrow
-                g[G_ATTEMPT_SEQ] = aseq
-                return ROWS_FULL, i, -1
-            if g[G_FREE_N] < n_t:
-                g[G_ROWS_N] = nrow
-                g[G_ATTEMPT_SEQ] = aseq
-                return EVENTS_FULL, i, -1
-            for j in range(n_t):
-                for s in range(N_STREAMS):
-                    if dlen[s, j] - cur[s, j] < 1:
-                        g[G_ROWS_N] = nrow
-                        g[G_ATTEMPT_SEQ] = aseq
-                        return NEED_DRAWS, i, j
-            t = p_t[i]
-            p = _period(pi, pf, t)
-            if put_on:
-                tok = min(pf[PF_PUT_BURST], gf[GF_PUT_TOK] + pf[PF_PUT_RATE] * (t - gf[GF_PUT_LAST]))
-                gf[GF_PUT_LAST] = t
-                if tok >= 1.0:
-                    gf[GF_PUT_TOK] = tok - 1.0
-                else:
-                    gf[GF_PUT_TOK] = tok
-                    gcnt[p, C_PUT_THROTTLED] += 1
-                    i += 1
-                    continue
-            mid = p_id[i]
-            size = p_size[i]
-            key = p_key[i]
-            group = p_group[i]
-            first_t = t
-            i += 1
-            gcnt[p, C_PUT] += 1
-            gcnt[p, C_PUT_CHUNKS] += chunks_64kb(size)
-            any_match = False
-            for r in range(n_rules):
-                if match[key, r]:
-                    any_match = True
-                    rcnt[p, r] += 1
-            if any_match:
-                gcnt[p, C_MATCHED_ANY] += 1
-            attempt0 = 0
-            seg0 = 0
-            used0 = 0
-            slot0 = -1
-            has_token = False
-            j0 = 0
-            j1 = n_t
-            from_pub = True
-        else:
-            g[G_ROWS_N] = nrow
-            g[G_ATTEMPT_SEQ] = aseq
-            return DONE, i, -1
-        # ---- one attempt per target j in [j0, j1) at time t (FANOUT_SPEC.md, An attempt)
-        pa = _period(pi, pf, t)
-        for j in range(j0, j1):
-            if from_pub and not match[key, trule[j]]:
-                tcnt[p, j, C_FILTERED] += 1
-                continue
-            attempt = attempt0
-            seg = seg0
-            used = used0
-            slot = slot0
-            ta = t
-            if inv_on and not has_token:
-                tok = min(pf[PF_INV_BURST], gf[GF_INV_TOK] + pf[PF_INV_RATE] * (ta - gf[GF_INV_LAST]))
-                gf[GF_INV_LAST] = ta
-                tok -= 1.0
-                gf[GF_INV_TOK] = tok
-                if tok < 0.0:
-                    ready = ta + (-tok) / pf[PF_INV_RATE]
-                    tcnt[pa, j, C_THROTTLED] += 1
-                    if slot < 0:
-                        slot = _alloc(free, g)
-                    _store(ei, ef, slot, K_READY, j, mid, size, key, group, attempt, seg, used, 0, first_t)
-                    _push(ht, hs, hv, g, ready, slot)
-                    continue
-            seq = aseq
-            aseq += 1
-            tcnt[pa, j, C_ATTEMPTS] += 1
-            # outage: windows sorted and disjoint; attempt times of a target never decrease
-            c = ocur[j]
-            end = tpi[j, T_OUT_OFF] + tpi[j, T_OUT_N]
-            while c < end and out_e[c] <= ta:
-                c += 1
-            ocur[j] = c
-            fail = c < end and out_s[c] <= ta
-            if not fail and tpf[j, TF_FAIL] > 0.0:
-                fail = _draw(draws, cur, S_U, j) < tpf[j, TF_FAIL]
-            if not fail:
-                td = ta + _draw(draws, cur, S_LAT, j) / 1000.0
-                if fifo and group >= 0:
-                    if flast[j, group] > td:
-                        td = flast[j, group]
-                    flast[j, group] = td
-                tcnt[pa, j, C_FINAL] += 1
-                if td < t_stop:
-                    nrow = _row(ri, rf, nrow, td, seq, KIND_DELIVERY, j, mid, size, key, attempt, first_t)
-                    pd = _period(pi, pf, td)
-                    tcnt[pd, j, C_DELIVERED] += 1
-                    tcnt[pd, j, C_DELIVERED_CHUNKS] += chunks_64kb(size)
-                    if slot >= 0:
-                        _release(free, g, slot)
-                else:
-                    if slot < 0:
-                        slot = _alloc(free, g)
-                    _store(ei, ef, slot, K_DELIVER, j, mid, size, key, group, attempt, seg, used, seq, first_t)
-                    _push(ht, hs, hv, g, td, slot)
-                continue
-            tcnt[pa, j, C_FAILED_ATTEMPTS] += 1
-            # the next retry's delay: advance through the policy's (count, delay) segments
-            off = tpi[j, T_POL_OFF]
-            nseg = tpi[j, T_POL_N]
-            while seg < nseg and used == seg_n[off + seg]:
-                seg += 1
-                used = 0
-            retry = seg < nseg
-            d = 0.0
-            if retry:
-                d = seg_d[off + seg]
-                used += 1
-                if ta + d - first_t > tpf[j, TF_MAX_AGE]:
-                    retry = False
-            if not retry:
-                tcnt[pa, j, C_FINAL] += 1
-                if tpi[j, T_DLQ] != 0:
-                    nrow = _row(ri, rf, nrow, ta, seq, KIND_DLQ, j, mid, size, key, attempt, first_t)
-                    tcnt[pa, j, C_DLQ] += 1
-                else:
-                    tcnt[pa, j, C_DROPPED] += 1
-                if slot >= 0:
-                    _release(free, g, slot)
-                continue
-            if slot < 0:
-                slot = _alloc(free, g)
-            _store(ei, ef, slot, K_RETRY, j, mid, size, key, group, attempt + 1, seg, used, 0, first_t)
-            _push(ht, hs, hv, g, ta + d, slot)
-
-
-@jit
-def order_ties_by_seq(order, t, seq):
-    """Within runs of equal t in `order` (sorted by t), sort by seq (insertion sort: runs are short)."""
-    n = order.shape[0]
-    k = 1
-    while k < n:
-        if t[order[k]] == t[order[k - 1]]:
-            a = k - 1
-            while k < n and t[order[k]] == t[order[a]]:
-                k += 1
-            for x in range(a + 1, k):
-                v = order[x]
-                y = x - 1
-                while y >= a and seq[order[y]] > seq[v]:
-                    order[y + 1] = order[y]
-                    y -= 1
-                order[y + 1] = v
-        else:
-            k += 1
-
-
-@jit
-def gather_rows(ri, rf, order, oi, of):
-    """Rows in `order`, column by column (oi[col, k], of[col, k])."""
-    for k in range(order.shape[0]):
-        r = order[k]
-        for c in range(N_RI):
-            oi[c, k] = ri[r, c]
-        for c in range(N_RF):
-            of[c, k] = rf[r, c]
-
-
-@jit
-def pending_by_target(ei, hv, heap_n, out):
-    """Pairs still pending (scheduled retries, delayed invocations, held deliveries) per target."""
-    for k in range(heap_n):
-        out[ei[hv[k], E_TGT]] += 1

@@ -79,6 +79,9 @@ class PoolParams:
     # `dur_scale`); billing reads the function's own memory_mb. Accepted for callers that
     # describe a function whole.
     memory_mb: list[int] | None = None
+    # per function, optional: the number of its calls (ACCOUNT_SPEC.md §3); a function with
+    # calls runs its handler's steps in the account's loop, which `pool_attempt` hands it to
+    n_calls: list[int] | None = None
 
 # Function parameters, int64 columns of `fpi`.
 P_RESERVED = 0
@@ -86,7 +89,8 @@ P_ASYNC_RETRIES = 1
 P_BUCKET = 2
 P_STACK_OFF = 3
 P_ON_FAIL_Q = 4  # on-failure destination queue (messaging kernel), -1 none
-N_FPI = 5
+P_NCALLS = 5  # its calls: > 0, a start is handed to the account's loop (kernels/account.py)
+N_FPI = 6
 # Function parameters, float64 columns of `fpf`.
 P_TIMEOUT_MS = 0
 P_ERROR_RATE = 1
@@ -161,13 +165,36 @@ E_THR_R = 7
 E_ON_PC = 8
 E_UNITS = 9
 E_SIZE = 10  # the event's payload bytes (an on-failure message's size)
-N_EI = 11
+# A completion's sync caller (kernels/account.py: the invocation slot, its generation, the
+# call), -1 none; and an invocation with calls, whose completion slot is its record
+# (E_RID .. E_RUNS, EF_*: see kernels/account.py).
+E_CALLER = 11
+E_CGEN = 12
+E_CCALL = 13
+E_CATT = 14
+E_COLD = 15
+E_OWN_ERR = 16
+E_RID = 17
+E_RINV = 18
+E_KEY = 19
+E_TRACE = 20
+E_POS = 21
+E_REP = 22
+E_GEN = 23  # never reset: (slot, generation) names one invocation over the slot's reuses
+E_OPEN = 24
+E_RUNS = 25
+N_EI = 26
 E_FIRST_T = 0
 E_BIRTH = 1
 E_DOVER = 2
-N_EF = 3
+EF_D_MS = 3
+EF_INIT_MS = 4
+EF_T = 5
+EF_H0 = 6
+N_EF = 7
 K_COMPLETE = 0
 K_RETRY = 1
+K_BEGIN = 9  # an invocation with calls begins its handler (kernels/account.py)
 
 # Per-period metrics: int64 `pmi[p, f, col]`, float64 `pmf[p, f, col]`.
 M_INVOCATIONS = 0
@@ -185,7 +212,8 @@ M_BILLED_MS_OD = 11
 M_BILLED_MS_PC = 12
 M_PC_ENVS_MAX = 13
 M_REQUEST_UNITS = 14
-N_PMI = 15
+M_DUR_N = 15  # durations recorded in the period (an invocation with calls: at its end)
+N_PMI = 16
 MF_DUR_SUM_MS = 0
 MF_DUR_P50 = 1
 MF_DUR_P99 = 2
@@ -307,7 +335,7 @@ def control_provisioned(t, f, n, fs, ft, fpi, g, gf, pmi, pmf, phist):
 @jit_internal
 def _close_period(p, nf, pmi, pmf, phist):
     for f in range(nf):
-        if pmi[p, f, M_INVOCATIONS] > 0:
+        if pmi[p, f, M_DUR_N] > 0:
             lo, hi = pmf[p, f, MF_DUR_MIN_MS], pmf[p, f, MF_DUR_MAX_MS]
             pmf[p, f, MF_DUR_P50] = hist_quantile_in(phist[f], 0.5, lo, hi)
             pmf[p, f, MF_DUR_P99] = hist_quantile_in(phist[f], 0.99, lo, hi)
@@ -352,7 +380,7 @@ def finish_periods(g, nf, fs, pmi, pmf, phist):
 
 
 @jit_handler
-def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size,
+def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, key,
                 ei, ef, free, ht, hs, hv, heap_n, seq, free_n):
     """Schedule a retry at t; returns the new (heap size, counter, free slots)."""
     free_n -= 1
@@ -369,6 +397,7 @@ def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, unit
     ef[s, E_DOVER] = dover
     ei[s, E_UNITS] = units
     ei[s, E_SIZE] = size
+    ei[s, E_KEY] = key
     heap_n = heap_push(ht, hs, hv, heap_n, t, seq, s)
     return heap_n, seq + 1, free_n
 
@@ -376,9 +405,9 @@ def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, unit
 @jit_handler
 def retry_request(ei, ef, s):
     """The request a scheduled retry (event slot s) carries: (rid, src, inv, attempt,
-    err_retries, thr_retries, first_t, dur_override_ms, units, size_bytes)."""
+    err_retries, thr_retries, first_t, dur_override_ms, units, size_bytes, key)."""
     return (ei[s, E_ID], ei[s, E_SRC], ei[s, E_INV], ei[s, E_ATTEMPT], ei[s, E_ERR_R], ei[s, E_THR_R],
-            ef[s, E_FIRST_T], ef[s, E_DOVER], ei[s, E_UNITS], ei[s, E_SIZE])
+            ef[s, E_FIRST_T], ef[s, E_DOVER], ei[s, E_UNITS], ei[s, E_SIZE], ei[s, E_KEY])
 
 
 @jit_handler
@@ -418,7 +447,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
     """One attempt (POOL_SPEC.md): provisioned, on demand, or a throttle.
 
     `req` = (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, batch,
-    p, t_end) and `counters` = (heap_n, seq, free_n, rows_n, unres_used, unres_cap) are
+    p, t_end, key) and `counters` = (heap_n, seq, free_n, rows_n, unres_used, unres_cap) are
     tuples of scalars because CPython compiles a call of more than 30 arguments to a *args
     call, which numba cannot inline; the arrays go one by one (with numba's runtime on, a
     tuple of arrays cost a reference count per array and call, measured 45 % slower; without
@@ -428,7 +457,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
     `c` the completion's event slot (-1: throttled), `dropped` whether the async event was
     dropped here. Inlined into the kernels' loops (see run_pool on why).
     """
-    t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, batch, p, t_end = req
+    t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, batch, p, t_end, key = req
     heap_n, seq, free_n, rows_n, unres_used, unres_cap = counters
     on_pc = 0
     cold = 0
@@ -479,6 +508,8 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
         rows_n = _row(ri, rf, g, rows_n, rid, attempt, f, O_THROTTLED, 0, 0, t, 0.0, 0.0, first_t)
         if batch:
             pass  # a mapping's batch is abandoned, not retried
+        elif inv == SYNC and src < 0:
+            pass  # a call's attempt: its caller's SDK decides (ACCOUNT_SPEC.md §5)
         elif inv == SYNC:
             if attempt + 1 < si[src, SRC_MAX_ATTEMPTS]:
                 bo = min(sf[src, SRC_CAP_S], sf[src, SRC_BASE_S] * 2.0 ** attempt)
@@ -490,7 +521,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
                 else:
                     delay = bo
                 heap_n, seq, free_n = _push_retry(
-                    t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r, first_t, dover, units, size,
+                    t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r, first_t, dover, units, size, key,
                     ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
             else:
                 pmi[p, f, M_SYNC_FAILED] += 1
@@ -501,7 +532,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
                 dropped = True
             else:
                 heap_n, seq, free_n = _push_retry(
-                    t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r + 1, first_t, dover, units, size,
+                    t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r + 1, first_t, dover, units, size, key,
                     ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
         return heap_n, seq, free_n, rows_n, unres_used, c, error, dropped
 
@@ -511,6 +542,51 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
     else:
         d = dover
     d *= fpf[f, P_DUR_SCALE]
+    if fpi[f, P_NCALLS] > 0:
+        # ---- a function with calls: its end is not known yet. Its completion slot becomes the
+        # invocation's record, handed to the account's loop by a BEGIN event at t
+        # (kernels/account.py); the metrics that need its end wait for it.
+        init = _draw(draws, cur, S_INIT, f) if cold == 1 else 0.0
+        u = _draw(draws, cur, S_U, f)
+        error = u < fpf[f, P_ERROR_RATE]
+        free_n -= 1
+        c = free[free_n]
+        ei[c, E_KIND] = K_BEGIN
+        ei[c, E_FN] = f
+        ei[c, E_ON_PC] = on_pc
+        ei[c, E_CALLER] = -1
+        ei[c, E_COLD] = cold
+        ei[c, E_OWN_ERR] = 1 if error else 0
+        ei[c, E_RID] = rid
+        ei[c, E_SRC] = src
+        ei[c, E_RINV] = inv
+        ei[c, E_ATTEMPT] = attempt
+        ei[c, E_ERR_R] = err_r
+        ei[c, E_THR_R] = thr_r
+        ei[c, E_UNITS] = units
+        ei[c, E_SIZE] = size
+        ei[c, E_KEY] = key
+        ef[c, E_BIRTH] = birth
+        ef[c, E_FIRST_T] = first_t
+        ef[c, E_DOVER] = dover
+        ef[c, EF_D_MS] = d
+        ef[c, EF_INIT_MS] = init
+        ef[c, EF_T] = t
+        heap_n = heap_push(ht, hs, hv, heap_n, t, seq, c)
+        seq += 1
+        pmi[p, f, M_INVOCATIONS] += 1
+        pmi[p, f, M_COLD] += cold
+        pmi[p, f, M_REQUEST_UNITS] += units
+        busy = fs[f, F_PC_BUSY] + fs[f, F_OD_BUSY]
+        if busy > pmi[p, f, M_CONC_MAX]:
+            pmi[p, f, M_CONC_MAX] = busy
+        if inv == ASYNC:
+            age = t - first_t
+            pmi[p, f, M_ASYNC_AGE_N] += 1
+            pmf[p, f, MF_ASYNC_AGE_SUM_S] += age
+            if age > pmf[p, f, MF_ASYNC_AGE_MAX_S]:
+                pmf[p, f, MF_ASYNC_AGE_MAX_S] = age
+        return heap_n, seq, free_n, rows_n, unres_used, c, error, dropped
     timed_out = d > fpf[f, P_TIMEOUT_MS]
     if timed_out:
         d = fpf[f, P_TIMEOUT_MS]
@@ -524,6 +600,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
     ei[c, E_KIND] = K_COMPLETE
     ei[c, E_FN] = f
     ei[c, E_ON_PC] = on_pc
+    ei[c, E_CALLER] = -1
     ef[c, E_BIRTH] = birth
     heap_n = heap_push(ht, hs, hv, heap_n, end, seq, c)
     seq += 1
@@ -550,9 +627,10 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
     else:
         pmi[p, f, M_BILLED_MS_OD] += billed
     pmf[p, f, MF_DUR_SUM_MS] += d
-    if pmi[p, f, M_INVOCATIONS] == 1 or d < pmf[p, f, MF_DUR_MIN_MS]:  # the period's first, or below
+    pmi[p, f, M_DUR_N] += 1
+    if pmi[p, f, M_DUR_N] == 1 or d < pmf[p, f, MF_DUR_MIN_MS]:  # the period's first, or below
         pmf[p, f, MF_DUR_MIN_MS] = d
-    if pmi[p, f, M_INVOCATIONS] == 1 or d > pmf[p, f, MF_DUR_MAX_MS]:
+    if pmi[p, f, M_DUR_N] == 1 or d > pmf[p, f, MF_DUR_MAX_MS]:
         pmf[p, f, MF_DUR_MAX_MS] = d
     phist[f, hist_index(d)] += 1
     hlat[f, hist_index(lat)] += 1
@@ -587,7 +665,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
                 dropped = True
             else:
                 heap_n, seq, free_n = _push_retry(
-                    rt, f, rid, src, inv, attempt + 1, err_r + 1, thr_r, first_t, dover, units, size,
+                    rt, f, rid, src, inv, attempt + 1, err_r + 1, thr_r, first_t, dover, units, size, key,
                     ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
         else:
             pmi[p, f, M_ASYNC_DROPPED] += 1
@@ -667,7 +745,7 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
                 free[free_n] = s
                 free_n += 1
                 continue
-            rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, _size = retry_request(ei, ef, s)
+            rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, _size, _key = retry_request(ei, ef, s)
             free[free_n] = s
             free_n += 1
         else:
@@ -678,7 +756,7 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
         # ---- an attempt (POOL_SPEC.md), shared with the messaging kernel
         attempts += 1
         heap_n, seq, free_n, rows_n, unres_used, _c, _err, _dropped = pool_attempt(
-            (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, 0, False, p, t_end),
+            (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, 0, False, p, t_end, 0),
             (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
             fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, ht, hs, hv, stack_birth, stack_expire,
             draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf)

@@ -304,7 +304,8 @@ MSG_TNEXT = 9
 MSG_TSEQ = 10
 MSG_TIMER = 11
 MSG_TPREV = 12
-N_MSG = 13
+MSG_KEY = 13  # its message class (filters downstream; what a batch's invocation carries)
+N_MSG = 14
 MSGF_SENT = 0
 MSGF_ENTERED = 1
 MSGF_TT = 2
@@ -512,9 +513,9 @@ def _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfre
 
 @jit_handler
 def _send(req, counters, tl, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv):
-    """SendMessage `req` = (mid, q, size, gid, t, p); `counters` = (heap_n, seq, free_n).
+    """SendMessage `req` = (mid, q, size, gid, t, p, key); `counters` = (heap_n, seq, free_n).
     Returns (heap_n, seq, free_n, offer)."""
-    mid, q, size, gid, t, p = req
+    mid, q, size, gid, t, p, key = req
     heap_n, seq, free_n = counters
     n = gq[GQ_MFREE_N] - 1
     gq[GQ_MFREE_N] = n
@@ -523,6 +524,7 @@ def _send(req, counters, tl, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mf
     mi[s, MSG_Q] = q
     mi[s, MSG_SIZE] = size
     mi[s, MSG_GROUP] = gid
+    mi[s, MSG_KEY] = key
     mi[s, MSG_TIMER] = 0
     mi[s, MSG_RC] = 0
     mi[s, MSG_SEQ] = qs[q, QS_NEXT_SEQ]
@@ -897,10 +899,10 @@ def _function_attempt(t, f, req, p, c, consts, pa, qa):
     the async event, a send to the function's on-failure destination queue."""
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
     t_end, unres_cap, _e_min = consts
-    rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size = req
+    rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, key = req
     attempts += 1
     heap_n, seq, free_n, rows_n, unres_used, ce, _err, dropped = pool_attempt(
-        (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, False, p, t_end),
+        (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, False, p, t_end, key),
         (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
         pa.fpi, pa.fpf, pa.fs, pa.ft, pa.bk, pa.si, pa.sf, pa.g, pa.ei, pa.ef, pa.free, pa.ht, pa.hs, pa.hv,
         pa.stack_birth, pa.stack_expire, pa.draws, pa.cur, pa.pmi, pa.pmf, pa.phist, pa.hlat, pa.hinit,
@@ -912,7 +914,7 @@ def _function_attempt(t, f, req, p, c, consts, pa, qa):
         # ---- on-failure destination: a send at the drop's time (mid: on_failure_mid)
         k = qa.gq[GQ_FAIL_SENDS]
         qa.gq[GQ_FAIL_SENDS] = k + 1
-        heap_n, seq, free_n, offer = _send_msg((-1 - k, q, size, 0, t, p), (heap_n, seq, free_n), pa, qa)
+        heap_n, seq, free_n, offer = _send_msg((-1 - k, q, size, 0, t, p, key), (heap_n, seq, free_n), pa, qa)
         if offer:
             return (heap_n, seq, free_n, rows_n, unres_used, attempts), _offer_queue(q)
     return (heap_n, seq, free_n, rows_n, unres_used, attempts), _offer_none()
@@ -932,7 +934,7 @@ def on_invoke(t, i, f, p, c, consts, arr, pa, qa):
     """Arrival i is an invocation of function f: a first attempt."""
     rid, src, inv, attempt, err_r, thr_r, first_t, dover, units = arrival_request(
         t, i, arr.id, arr.src, arr.inv, arr.dover, arr.units)
-    req = (rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, arr.size[i])
+    req = (rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, arr.size[i], arr.key[i])
     return _function_attempt(t, f, req, p, c, consts, pa, qa)
 
 
@@ -948,7 +950,7 @@ def on_send(t, i, p, c, arr, pa, qa):
     """Arrival i is a SendMessage to queue arr.queue[i]."""
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
     q = arr.queue[i]
-    heap_n, seq, free_n, offer = _send_msg((arr.id[i], q, arr.size[i], arr.gid[i], t, p), (heap_n, seq, free_n),
+    heap_n, seq, free_n, offer = _send_msg((arr.id[i], q, arr.size[i], arr.gid[i], t, p, arr.key[i]), (heap_n, seq, free_n),
                                            pa, qa)
     c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
     return c, (_offer_queue(q) if offer else _offer_none())
@@ -1086,7 +1088,7 @@ def _invoke(t, q, cons, p, c, consts, pa, qa):
     gq[GQ_BATCHES] = bid + 1
     attempts += 1
     heap_n, seq, free_n, rows_n, unres_used, ce, err, _d = pool_attempt(
-        (t, fm, -1 - bid, 0, 0, 0, 0, 0, t, np.nan, 1, 0, True, p, t_end),
+        (t, fm, -1 - bid, 0, 0, 0, 0, 0, t, np.nan, 1, 0, True, p, t_end, qa.mi[qa.it[cs[cons, C_OFF], IT_SLOT], MSG_KEY]),
         (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
         pa.fpi, pa.fpf, pa.fs, pa.ft, pa.bk, pa.si, pa.sf, pa.g, pa.ei, pa.ef, pa.free, pa.ht, pa.hs, pa.hv,
         pa.stack_birth, pa.stack_expire, pa.draws, pa.cur, pa.pmi, pa.pmf, pa.phist, pa.hlat, pa.hinit,

@@ -3,9 +3,9 @@
 A `Service` names, for one AWS service: the scenario sections it reads, the address kind
 users write for it (`scenarios.addresses.KINDS`), the summary.json section it produces, how
 the console and the report show that section, and the `Host` that simulates it. A host
-builds the components of one or more services (today the Lambda account simulates
-functions, queues, event source mappings and worker fleets in one kernel; topics and buses
-are components of their own; the VPC's flows one more), in two phases:
+builds the components of one or more services (the Lambda account runs functions, queues,
+event source mappings, worker fleets, and the topics and buses — components of their own
+that report, run by the account's one loop; the VPC's flows are one more), in two phases:
 
 - declare: make the components, and *offer* the addresses they take (`AddressBook.offer`);
 - connect: resolve every address the components send to (`AddressBook.resolve`), which
@@ -221,7 +221,15 @@ def _declare_account(ctx: BuildContext) -> List[Component]:
         ctx.book.offer("function", name, account, function_port(name))
     for name in sc.queues:
         ctx.book.offer("queue", name, account, queue_port(name))
+    ctx.shared["account"] = account
     return [account]
+
+
+def _host_unit(ctx: BuildContext, kind: str, name: str, comp: Component) -> None:
+    """A topic or bus runs in the account's loop: its address is a port of the account."""
+    account = ctx.shared["account"]
+    unit = account.add_unit(comp)
+    ctx.book.offer(kind, name, account, lambda label, **_: account.add_unit_port(label, unit))
 
 
 def _declare_topics(ctx: BuildContext) -> List[Component]:
@@ -239,7 +247,7 @@ def _declare_topics(ctx: BuildContext) -> List[Component]:
     for name, topic in sc.topics.items():
         comp = SnsTopic(name, topic, topic_table(sc, registry, name, policies[name]), sc.seed, sc.duration_s,
                         sc.record.period_s, groups=groups.get(name, 1), base_dir=ctx.base_dir)
-        ctx.book.offer("topic", name, comp, lambda label, index=0, **_: index)  # a publisher's port: its own index
+        _host_unit(ctx, "topic", name, comp)
         out.append(comp)
     return out
 
@@ -266,7 +274,7 @@ def _declare_buses(ctx: BuildContext) -> List[Component]:
     for name, bus in sc.buses.items():
         comp = EventBus(name, bus, sc.region, bus_table(registry, patterns[name]), sc.seed, sc.duration_s,
                         sc.record.period_s, base_dir=ctx.base_dir)
-        ctx.book.offer("bus", name, comp, lambda label, index=0, **_: index)
+        _host_unit(ctx, "bus", name, comp)
         out.append(comp)
     return out
 

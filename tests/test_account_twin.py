@@ -21,7 +21,8 @@ from kernels import lambda_pool as K
 from kernels.billing import lambda_request_units
 from kernels.periods import n_periods
 from kernels.ref.account import K_FUNCTION, K_QUEUE, K_UNIT, AccountParams, simulate_account_ref
-from sim.compute.account_state import AccountFanout
+from kernels.account import CALL_COUNTERS, ENDPOINT_COUNTERS, K_ENDPOINT, CallParams, EndpointParams
+from sim.compute.account_state import AccountCalls, AccountFanout
 from sim.engine.rng import ArrayStream
 from sim.messaging import sqs_state
 from sim.messaging.fanout_state import FanoutState, Target, eventbridge_params, sns_params
@@ -63,6 +64,11 @@ def ports_of(params: AccountParams):
             if q >= 0:
                 table.append((K_QUEUE, q))
         dlq_ports.append(dp)
+    for cs in params.calls:  # each call but an endpoint's sends through a port of its own
+        for cp in cs:
+            if cp.kind != K_ENDPOINT:
+                cp.port = PORT0 + len(table)
+                table.append((cp.kind, cp.index))
     n = PORT0 + len(table)
     fn, inv, q, unit = (np.full(n, -1, np.int64) for _ in range(4))
     for k, (kind, index) in enumerate(table):
@@ -90,6 +96,10 @@ def run_kernel(params: AccountParams, arr: dict, s: dict, t_end: float, period_s
         werr=[ArrayStream(v, chunk) for v in s["WERR"]])
     fstreams = [(ArrayStream(u, chunk), ArrayStream(lat, chunk))
                 for us, lats in zip(s["FU"], s["FLAT"]) for u, lat in zip(us, lats)]
+    calls = AccountCalls(nf, params.calls, params.endpoints, chunk)
+    xstreams = ([ArrayStream(s["CALL"][f], chunk) for f in range(nf)]
+                + [ArrayStream(v, chunk) for f in range(nf) for v in s["CLAT"][f]]
+                + [ArrayStream(s[k][e], chunk) for e in range(len(params.endpoints)) for k in ("ELAT", "EU")])
     kind, index = arr["kind"], arr["index"]
     n = len(arr["t"])
     fn = np.where(kind == K_FUNCTION, index, -1)
@@ -102,7 +112,7 @@ def run_kernel(params: AccountParams, arr: dict, s: dict, t_end: float, period_s
     for t1 in [*(w for w in windows or [] if w < t_end), t_end]:
         sel = (arr["t"] >= t0) & (arr["t"] < t1)
         sqs_state.run(state, t1, tuple(np.ascontiguousarray(c[sel]) for c in cols), prov, fan=fan, ports=ports,
-                      fstreams=fstreams)
+                      fstreams=fstreams, calls=calls, xstreams=xstreams)
         rows.append(state.pool.take_rows())
         t0 = t1
     state.finish()
@@ -111,7 +121,11 @@ def run_kernel(params: AccountParams, arr: dict, s: dict, t_end: float, period_s
     out = [(int(a[K.R_ID]), int(a[K.R_ATTEMPT]), float(b[K.R_T]), int(a[K.R_FN]), int(a[K.R_OUTCOME]),
             int(a[K.R_COLD]), int(a[K.R_ON_PC]), float(b[K.R_LATENCY_MS]), float(b[K.R_INIT_MS]))
            for a, b in zip(ri, rf)]
-    return out, state, fan, (route_ports, dlq_ports)
+    return out, state, fan, calls
+
+
+def ref_used(ref, name, *index) -> int:
+    return ref.draws_used.get((name, *index), 0)
 
 
 def compare(params: AccountParams, items, s, t_end, period_s, windows=None):
@@ -121,8 +135,30 @@ def compare(params: AccountParams, items, s, t_end, period_s, windows=None):
     route_ports, dlq_ports, _ = ports_of(params)
     params.route_ports, params.dlq_ports = route_ports, dlq_ports
     ref = simulate_account_ref(params, arr, s, t_end, period_s=period_s, n_entries=1)
-    rows, state, fan, _ = run_kernel(params, arr, s, t_end, period_s, windows)
+    rows, state, fan, calls = run_kernel(params, arr, s, t_end, period_s, windows)
     assert rows == ref.pool.rows
+    k = 0
+    for f, cs in enumerate(ref.calls):
+        for st_c in cs:
+            assert {n: int(calls.cstat[k, j]) for j, n in enumerate(CALL_COUNTERS)} == \
+                {n: st_c[n] for n in CALL_COUNTERS}, (f, k)
+            k += 1
+    for e, st_e in enumerate(ref.endpoints):
+        assert {n: int(calls.estat[e, j]) for j, n in enumerate(ENDPOINT_COUNTERS)} == \
+            {n: st_e[n] for n in ENDPOINT_COUNTERS}, e
+        assert int(calls.ebusy[e]) == st_e["in_progress_end"]
+    used = calls.used()
+    nf = len(params.pool.reserved)
+    for f in range(nf):
+        assert used[calls.stream_row("CALL", f)] == ref_used(ref, "CALL", f), ("CALL", f)
+    k = 0
+    for f, cs in enumerate(params.calls):
+        for c in range(len(cs)):
+            assert used[calls.stream_row("CLAT", k)] == ref_used(ref, "CLAT", f, c), ("CLAT", f, c)
+            k += 1
+    for e in range(len(params.endpoints)):
+        for name in ("ELAT", "EU"):
+            assert used[calls.stream_row(name, e)] == ref_used(ref, name, e), (name, e)
     m = ref.messaging
     tot = state.queue_totals()
     for name in ("sent", "redriven_in", "received", "deleted", "dead_lettered", "expired"):
@@ -159,10 +195,13 @@ def const(n, v):
     return np.full(n, float(v))
 
 
-def chain_streams(n_fn, dur, flat, n_map=1, fu=0.5, n=200):
+def chain_streams(n_fn, dur, flat, n_map=1, fu=0.5, n=200, clat=(), call_u=0.5, elat=(), eu=()):
     return {"DUR": [const(n, d) for d in dur], "INIT": [const(n, 125.0)] * n_fn, "EXP": [const(n, 600.0)] * n_fn,
             "U": [const(n, 0.5)] * n_fn, "ITEM": [const(n, 0.5)] * n_map, "PROC": [], "WERR": [],
-            "FU": [[const(n, fu) for _ in unit] for unit in flat], "FLAT": [[const(n, v) for v in unit] for unit in flat]}
+            "FU": [[const(n, fu) for _ in unit] for unit in flat], "FLAT": [[const(n, v) for v in unit] for unit in flat],
+            "CALL": [const(n, call_u)] * n_fn,
+            "CLAT": [[const(n, v) for v in per_fn] for per_fn in clat] + [[] for _ in range(n_fn - len(clat))],
+            "ELAT": [const(n, v) for v in elat], "EU": [const(n, v) for v in eu]}
 
 
 def test_topic_to_queue_to_function_and_a_bus_to_a_function():
@@ -244,10 +283,47 @@ def accounts(draw):
         units.append(up)
         routes.append(rt)
         dlqs.append([int(rng.integers(n_q)) if up.dlq[j] else -1 for j in range(up.n_targets)])
-    params = AccountParams(pool=pool_params(n_fn, retry_max_attempts=[2], retry_base_s=[0.5], retry_cap_s=[20.0],
-                                            retry_jitter=[0], reserved=[draw(st.sampled_from([-1, 1, 2]))
-                                                                        for _ in range(n_fn)]),
-                           queues=qp, mappings=mp, fleets=fp, units=units, routes=routes, dlq_queue=dlqs)
+    n_ep = draw(st.integers(0, 2))
+    endpoints = [EndpointParams(error_rate=draw(st.sampled_from([0.0, 0.3])),
+                                outages=[(float(a), float(a + 40))] if draw(st.booleans()) else [],
+                                rate_per_s=draw(st.sampled_from([math.inf, 0.5])), burst=1.0,
+                                max_concurrency=draw(st.sampled_from([-1, 1]))) for a in rng.integers(0, 200, n_ep)]
+    calls = []
+    for f in range(n_fn):
+        cs = []
+        for _ in range(draw(st.integers(0, 2) if draw(st.booleans()) else st.just(0))):
+            kinds = ["function", "queue", "unit"] + (["endpoint"] if n_ep else [])
+            kind = draw(st.sampled_from(kinds))
+            sync = draw(st.booleans())
+            if kind == "function":
+                g = int(rng.integers(n_fn))
+                if g == f:
+                    sync = False  # a sync call to itself is refused at build time
+                target = (K_FUNCTION, g)
+            elif kind == "queue":
+                target = (K_QUEUE, int(rng.integers(n_q)))
+            elif kind == "unit":
+                target = (K_UNIT, int(rng.integers(n_units)))
+            else:
+                target = (K_ENDPOINT, int(rng.integers(n_ep)))
+            # expected invocations per invocation below 1 (at most 2 calls of 0.3, a unit's 3 targets
+            # times 0.1): the random accounts do not run away
+            cycles = kind != "endpoint"
+            prob = draw(st.sampled_from([0.3, 0.1] if kind != "unit" else [0.1])) if cycles else \
+                draw(st.sampled_from([1.0, 0.5]))
+            cs.append(CallParams(*target, sync=sync, probability=prob,
+                                 count=1 if cycles else draw(st.sampled_from([1, 2])), at_end=draw(st.booleans()),
+                                 size_bytes=draw(st.sampled_from([-1, 2000])),
+                                 max_attempts=draw(st.sampled_from([1, 3])),
+                                 on_error_continue=draw(st.booleans())))
+        calls.append(cs)
+    pool = pool_params(n_fn, retry_max_attempts=[2], retry_base_s=[0.5], retry_cap_s=[20.0], retry_jitter=[0],
+                       reserved=[draw(st.sampled_from([-1, 1, 2])) for _ in range(n_fn)],
+                       timeout_ms=[draw(st.sampled_from([60_000.0, 3_000.0, 700.0])) for _ in range(n_fn)],
+                       error_rate=[draw(st.sampled_from([0.0, 0.2])) for _ in range(n_fn)],
+                       n_calls=[len(cs) for cs in calls])
+    params = AccountParams(pool=pool, queues=qp, mappings=mp, fleets=fp, units=units, routes=routes, dlq_queue=dlqs,
+                           calls=calls, endpoints=endpoints)
     n = draw(st.integers(0, 30))
     t = np.sort(rng.integers(0, 2000, n) // 5 * 5 / 10.0)
     items = []
@@ -256,14 +332,18 @@ def accounts(draw):
         index = int(rng.integers({K_FUNCTION: n_fn, K_QUEUE: n_q, K_UNIT: n_units}[kind]))
         items.append((float(t[k]), kind, index, int(rng.integers(2)), int(rng.choice([100, 70_000, 300_000])),
                       int(rng.integers(n_keys)), 0))
-    size = 3000
+    size = 6000
     s = {"DUR": [rng.choice([50.0, 250.0, 1000.0, 5000.0], size) for _ in range(n_fn)],
          "INIT": [rng.choice([0.0, 125.0], size) for _ in range(n_fn)],
          "EXP": [rng.choice([1.0, 600.0], size) for _ in range(n_fn)], "U": [rng.random(size) for _ in range(n_fn)],
          "ITEM": [rng.random(size) for _ in mp.queue], "PROC": [rng.choice([10.0, 3000.0], size) for _ in fp.queue],
          "WERR": [rng.random(size) for _ in fp.queue],
          "FU": [[rng.random(size) for _ in range(up.n_targets)] for up in units],
-         "FLAT": [[rng.choice([0.0, 10.0, 500.0, 5000.0], size) for _ in range(up.n_targets)] for up in units]}
+         "FLAT": [[rng.choice([0.0, 10.0, 500.0, 5000.0], size) for _ in range(up.n_targets)] for up in units],
+         "CALL": [rng.random(size) for _ in range(n_fn)],
+         "CLAT": [[rng.choice([0.0, 10.0, 80.0, 2000.0], size) for _ in cs] for cs in calls],
+         "ELAT": [rng.choice([5.0, 300.0, 4000.0], size) for _ in endpoints],
+         "EU": [rng.random(size) for _ in endpoints]}
     return params, items, s
 
 

@@ -1,5 +1,6 @@
-"""The fan-out kernel against its plain-Python twin, row by row and counter by counter,
-whatever the window length."""
+"""The fan-out handlers of the account's loop (`kernels/account.py`, one topic or bus alone)
+against the fan-out twin (`kernels/ref/fanout.py`), counter by counter, whatever the window
+length. Delivery times are compared through what they feed in `test_account_twin.py`."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from kernels import fanout as K
+from kernels import lambda_pool as LK
 from kernels.ref.fanout import simulate_fanout_ref
+from sim.compute.account_state import AccountFanout
+from sim.engine.rng import ArrayStream
+from sim.messaging import sqs_state
 from sim.messaging.fanout_state import FanoutState, Target, eventbridge_params, sns_params
 from sim.messaging.retry_policies import eventbridge_policy, sns_http_policy
-from sim.engine.rng import ArrayStream
+from sim.messaging.sqs_state import MessagingState
+from test_queue_ref import fleet_params, mapping_params, pool_params, queue_params
 
 T_END = 400.0
 
@@ -28,39 +34,52 @@ def const_streams(n_targets, lat_ms=10.0, u=0.5, n=1000):
 
 
 def run_kernel(params, pubs, streams, t_end, window_s=None, chunk=7):
-    """Drive the kernel like a component does: one call per window, rows taken per window."""
-    state = FanoutState(params, events=2, rows=3, chunk=chunk)
-    src = [(ArrayStream(streams["U"][j], chunk), ArrayStream(streams["LAT"][j], chunk))
-           for j in range(params.n_targets)]
+    """Drive the account's loop with this one unit, one call per window, as the account does:
+    deliveries go outside the account, dead letters into a queue nobody reads."""
+    state = MessagingState(pool_params(0), queue_params(1), mapping_params(0), fleet_params(0), t_end,
+                           params.period_s, chunk, events=2, messages=2)
+    assert state.pool.pmi.shape[0] >= params.n_periods
+    T = params.n_targets
+    fan = AccountFanout([FanoutState(params)], [params.match], [[-1] * T], [[0] * T], state.pool.pmi.shape[0], chunk)
+    ports = (np.array([-1]), np.array([-1]), np.array([0]), np.array([-1]), np.zeros(1, np.int64))
+    src = [(ArrayStream(streams["U"][j], chunk), ArrayStream(streams["LAT"][j], chunk)) for j in range(T)]
     stops = [*np.arange(window_s, t_end, window_s), t_end] if window_s else [t_end]
-    out, t0 = [], 0.0
+    n = len(pubs["t"])
+    cols = (pubs["t"], pubs["id"], np.full(n, -1), np.zeros(n, np.int64), np.ones(n, np.int64), np.full(n, np.nan),
+            np.ones(n, np.int64), np.full(n, -1), pubs["size"], pubs["key"], pubs["group"], np.zeros(n, np.int64))
+    t0 = 0.0
     for t1 in stops:
         sel = (pubs["t"] >= t0) & (pubs["t"] < t1)
-        state.run(float(t1), {k: v[sel] for k, v in pubs.items()}, src)
-        rows = state.take_rows()
-        assert np.all(rows["t"] >= t0) and np.all(rows["t"] < t1)
-        out += list(zip(rows["t"].tolist(), rows["seq"].tolist(), rows["kind"].tolist(),
-                        rows["target"].tolist(), rows["id"].tolist(), rows["size"].tolist(),
-                        rows["key"].tolist(), rows["attempt"].tolist(), rows["t_pub"].tolist()))
+        sqs_state.run(state, float(t1), tuple(np.ascontiguousarray(c[sel]) for c in cols), None, fan=fan,
+                      ports=ports, fstreams=src)
         t0 = float(t1)
-    return out, state
+    state.finish()
+    unit = fan.units[0]
+    unit.pending_end = fan.pending(state.pool.ei, state.pool.hv, int(state.pool.g[LK.G_HEAP_N]))[0]
+    return unit, state
 
 
 def compare(params, pubs, streams, window_s=None):
     ref = simulate_fanout_ref(params, pubs, streams, T_END)
-    rows, state = run_kernel(params, pubs, streams, T_END, window_s)
-    assert rows == ref.rows
-    assert np.array_equal(state.gcnt, ref.gcnt)
-    assert np.array_equal(state.rcnt, ref.rcnt)
-    assert np.array_equal(state.tcnt, ref.tcnt)
-    assert list(state.pending()) == ref.pending
+    unit, state = run_kernel(params, pubs, streams, T_END, window_s)
+    n_per = params.n_periods
+    gcnt, rcnt, tcnt = unit.gcnt[:n_per].copy(), unit.rcnt[:n_per].copy(), unit.tcnt[:n_per].copy()
+    gcnt[-1] += unit.gcnt[n_per:].sum(axis=0)  # the twin's last period holds everything after it
+    rcnt[-1] += unit.rcnt[n_per:].sum(axis=0)
+    tcnt[-1] += unit.tcnt[n_per:].sum(axis=0)
+    assert np.array_equal(gcnt, ref.gcnt)
+    assert np.array_equal(rcnt, ref.rcnt)
+    assert np.array_equal(tcnt, ref.tcnt)
+    assert list(unit.pending_end) == ref.pending
+    # dead letters entered the queue
+    assert state.queue_totals()["sent"][0] == ref.tcnt[:, :, K.C_DLQ].sum()
     # conservation per target: accepted = delivered + filtered + dropped + dlq + pending
-    tot = state.tcnt.sum(axis=0)
-    put = state.gcnt[:, K.C_PUT].sum()
+    tot = tcnt.sum(axis=0)
+    put = gcnt[:, K.C_PUT].sum()
     for j in range(params.n_targets):
         assert put == (tot[j, K.C_DELIVERED] + tot[j, K.C_FILTERED] + tot[j, K.C_DROPPED]
                        + tot[j, K.C_DLQ] + ref.pending[j])
-    return ref, state
+    return ref, unit
 
 
 def _outages(draw, rng):
@@ -149,11 +168,12 @@ def test_windows_do_not_change_anything():
     pubs = {"t": np.sort(rng.integers(0, 3000, 200) / 10.0), "id": np.arange(200), "size": np.full(200, 100),
             "key": rng.integers(0, 2, 200), "group": rng.integers(-1, 2, 200)}
     streams = _streams(rng, 3)
-    one, s1 = run_kernel(params, pubs, streams, T_END)
+    u1, _ = run_kernel(params, pubs, streams, T_END)
     for w in (0.3, 7.0, 55.5):
-        many, s2 = run_kernel(params, pubs, streams, T_END, window_s=w)
-        assert many == one
-        assert np.array_equal(s1.tcnt, s2.tcnt) and np.array_equal(s1.gcnt, s2.gcnt)
+        u2, _ = run_kernel(params, pubs, streams, T_END, window_s=w)
+        for name in ("gcnt", "rcnt", "tcnt", "pending_end"):
+            assert np.array_equal(getattr(u1, name), getattr(u2, name)), name
+    compare(params, pubs, streams, window_s=7.0)
 
 
 def test_hand_worked_https_outage_in_the_kernel():
@@ -161,8 +181,8 @@ def test_hand_worked_https_outage_in_the_kernel():
     p = sns_params(np.ones((1, 1), bool), ["https"], outages=[[(100, 200)]], dlq=[False],
                    period_s=100.0, n_periods=4)
     pubs = pubs_at([50, 100, 150, 185, 200])
-    ref, state = compare(p, pubs, const_streams(1), window_s=13.0)
-    m = state.sns_metrics()
+    ref, unit = compare(p, pubs, const_streams(1), window_s=13.0)
+    m = unit.sns_metrics()
     assert list(m["published"]) == [1, 3, 1, 0]
     assert list(m["delivered"][:, 0]) == [1, 0, 3, 0]
     assert list(m["notifications_failed"][:, 0]) == [0, 8, 0, 0]  # HTTP/S: every failed attempt
@@ -172,8 +192,8 @@ def test_hand_worked_https_outage_in_the_kernel():
 def test_sns_metrics_count_non_http_failures_once():
     p = sns_params(np.ones((1, 2), bool), ["sqs", "email"], fail_rate=[1.0, 1.0],
                    policies=[sns_http_policy(1, 1, 2)] * 2, dlq=[True, False])
-    _, state = compare(p, pubs_at([0.0, 1.0]), const_streams(2))
-    m = state.sns_metrics()
+    _, unit = compare(p, pubs_at([0.0, 1.0]), const_streams(2))
+    m = unit.sns_metrics()
     assert list(m["notifications_failed"].sum(axis=0)) == [2, 2]
     assert list(m["dead_lettered"].sum(axis=0)) == [2, 0] and list(m["failed"].sum(axis=0)) == [0, 2]
     assert list(m["attempts"].sum(axis=0)) == [6, 6]
@@ -183,8 +203,8 @@ def test_sns_metrics_count_non_http_failures_once():
 def test_eventbridge_metrics_per_rule():
     rules = [[Target(fail_rate=1.0, policy=eventbridge_policy(1, 60), dlq=True), Target()], [Target()]]
     p = eventbridge_params(np.array([[True, False], [True, True]]), rules, inv_rate=1.0, inv_burst=1.0)
-    _, state = compare(p, pubs_at([0.0, 0.0, 10.0], keys=[0, 1, 1]), const_streams(3))
-    m = state.eventbridge_metrics()
+    _, unit = compare(p, pubs_at([0.0, 0.0, 10.0], keys=[0, 1, 1]), const_streams(3))
+    m = unit.eventbridge_metrics()
     assert list(m["matched_events"].sum(axis=0)) == [3, 2]
     assert m["matched_any"].sum() == 3
     assert list(m["invocations"].sum(axis=0)) == [6, 2]

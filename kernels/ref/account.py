@@ -34,6 +34,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kernels.account import (  # the kernel's constants and parameters: one definition for both
+    BILLED_EPS_MS, K_ENDPOINT, K_EXTERNAL, K_FUNCTION, K_QUEUE, K_UNIT, KIND_NAMES, LAST_AT_INSTANT, R_FUNCTION_ERROR,
+    R_OK, R_SERVER_ERROR, R_THROTTLED, R_UNAVAILABLE, SDK_BACKOFF_BASE, SDK_BACKOFF_CAP_S, CallParams, EndpointParams,
+)
 from kernels.lambda_pool import ID_SEQ_BITS
 from kernels.fanout import GLOBAL_COUNTERS, KIND_DELIVERY, KIND_DLQ, TARGET_COUNTERS, FanoutParams
 from kernels.queue_pool import validate_params
@@ -41,47 +45,10 @@ from kernels.ref import lambda_pool as pool
 from kernels.ref import queue_pool as mq
 from kernels.ref.billing import chunks_64kb_ref as chunks_64kb
 
-# Port kinds: what an address resolves to (ACCOUNT_SPEC.md §2).
-K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL = range(5)
-KIND_NAMES = ("function", "queue", "unit", "endpoint", "external")
-
-# Answers a caller can get (ACCOUNT_SPEC.md §5).
-R_OK, R_FUNCTION_ERROR, R_THROTTLED, R_SERVER_ERROR, R_UNAVAILABLE = range(5)
 RETRIABLE = (R_THROTTLED, R_SERVER_ERROR, R_UNAVAILABLE)
-SDK_BACKOFF_CAP_S = 20.0  # botocore retries/standard.py ExponentialBackoff._MAX_BACKOFF
-SDK_BACKOFF_BASE = 2.0  # ... ._BASE: delay = U * min(2^a, 20) s after attempt a (0-based)
-
 _G = {c: i for i, c in enumerate(GLOBAL_COUNTERS)}
 _C = {c: i for i, c in enumerate(TARGET_COUNTERS)}
 _INTERNAL_ID0 = -(1 << 50)  # ids of items created inside the account: _INTERNAL_ID0 - k
-LAST_AT_INSTANT = 1 << 62  # added to a deadline's counter: it runs after every other event at its time
-
-
-@dataclass
-class CallParams:
-    """One entry of a function's `calls` (ACCOUNT_SPEC.md §3)."""
-
-    kind: int  # K_FUNCTION | K_QUEUE | K_UNIT | K_ENDPOINT
-    index: int
-    sync: bool = True
-    probability: float = 1.0
-    count: int = 1
-    at_end: bool = False
-    size_bytes: int = -1  # -1: the invoking item's size
-    key: int = -1  # message class of its payload (filters); -1: the invoking item's
-    max_attempts: int = 3
-    on_error_continue: bool = False
-
-
-@dataclass
-class EndpointParams:
-    """An external HTTP API (ACCOUNT_SPEC.md §4)."""
-
-    error_rate: float = 0.0
-    outages: list = field(default_factory=list)  # [(start_s, end_s)]
-    rate_per_s: float = math.inf
-    burst: float = math.inf
-    max_concurrency: int = -1  # -1: none
 
 
 @dataclass
@@ -121,6 +88,7 @@ class AccountResult:
     calls: list[list[dict]]  # per function, per call: made, ok, failed, abandoned, attempts, retries
     endpoints: list[dict]  # per endpoint: requests, ok, errors, throttled, outage, in_progress_end
     spans: list  # (trace, span_id, parent, name, kind, start_s, end_s, status) when recorded
+    draws_used: dict = field(default_factory=dict)  # (stream, *index) -> draws taken, for its own streams
 
     @property
     def pool(self):
@@ -180,6 +148,19 @@ class _CallArrive:
 
     call: _CallAttempt
     trace: int
+
+
+@dataclass(eq=False)
+class _Begin:
+    inv: _Invocation
+    trace: int = -1
+
+
+@dataclass(eq=False)
+class _Response:
+    call: _CallAttempt
+    status: int
+    trace: int = -1
 
 
 @dataclass(eq=False)
@@ -368,24 +349,30 @@ class _Account:
         res.invocations[f] += 1
         res.cold_starts[f] += int(cold)
         res.request_units[f] += a.units
-        steps = []
-        for c, cp in enumerate(calls):  # one CALL draw per call with probability < 1, in list order
-            runs = cp.probability >= 1.0 or self.draw("CALL", f) < cp.probability
-            if runs:
-                steps.append((cp.at_end, c, cp.count))
-        ordered = [c for at_end, c, n in steps if not at_end for _ in range(n)]
-        ordered.append(-1)
-        ordered += [c for at_end, c, n in steps if at_end for _ in range(n)]
-        inv = _Invocation(a, t, cold, on_pc, birth_t, init_ms, d_ms, u < p.error_rate[f], ordered,
+        inv = _Invocation(a, t, cold, on_pc, birth_t, init_ms, d_ms, u < p.error_rate[f], [],
                           span=self.span_open(a.trace, parent, f"fn{f} invoke", "SERVER", t))
         self.running.append(inv)
         self.hold(a.trace)
-        h0 = t + init_ms / 1000.0
+        self.schedule(t, _Begin(inv, trace=a.trace))  # its handler begins as an event at t
+        return True
+
+    def begin(self, inv: _Invocation) -> None:
+        """BEGIN: which calls run (one CALL draw per call with probability < 1, in list order),
+        the deadline, the first step."""
+        f, p = inv.a.f, self.ps.p
+        steps = []
+        for c, cp in enumerate(self.p.calls[f]):
+            runs = cp.probability >= 1.0 or self.draw("CALL", f) < cp.probability
+            if runs:
+                steps.append((cp.at_end, c, cp.count))
+        inv.steps = [c for at_end, c, n in steps if not at_end for _ in range(n)]
+        inv.steps.append(-1)
+        inv.steps += [c for at_end, c, n in steps if at_end for _ in range(n)]
+        h0 = inv.t + inv.init_ms / 1000.0
         heapq.heappush(self.ps.heap, (h0 + p.timeout_ms[f] / 1000.0, pool._INTERNAL, self.ps.seq + LAST_AT_INSTANT,
                                       _Timeout(inv, inv.gen)))
         self.ps.seq += 1
         self.run_step(inv, h0)
-        return True
 
     def _on_callee_throttle(self, a: pool._Attempt, t: float) -> None:
         self.answer(a.caller, t, R_THROTTLED)
@@ -423,29 +410,36 @@ class _Account:
         trace = inv.a.trace
         if cp.kind == K_ENDPOINT:
             self.endpoint_request(cp.index, ca, t)
-        elif cp.kind == K_FUNCTION and cp.sync:
-            callee = pool._Attempt(id=self.new_id(), f=cp.index, src=-1, inv=pool.SYNC, first_t=t,
+            return
+        rid = self.item_id(cp.port)
+        if cp.kind == K_FUNCTION and cp.sync:
+            callee = pool._Attempt(id=rid, f=cp.index, src=-1, inv=pool.SYNC, first_t=t,
                                    dur_override_ms=math.nan, size_bytes=size, trace=trace, caller=ca, key=key)
             pool._attempt(self.ps, callee, t)
         elif cp.kind == K_FUNCTION:
-            callee = pool._Attempt(id=self.new_id(), f=cp.index, src=-1, inv=pool.ASYNC, first_t=t,
+            callee = pool._Attempt(id=rid, f=cp.index, src=cp.port, inv=pool.ASYNC, first_t=t,
                                    dur_override_ms=math.nan, size_bytes=size, trace=trace, key=key)
             self.parent[("a", callee.id)] = ca.span
             pool._attempt(self.ps, callee, t)
             self.answer(ca, t, R_OK)
         elif cp.kind == K_QUEUE:
-            mid = self.new_id()
-            self.parent[("m", mid)] = ca.span
-            mq._send(self.w, mid, cp.index, size, key, 0, t, trace=trace)
+            # SendMessage's answer is scheduled first; then the message enters its queue, whose
+            # pollers may receive it at once (the kernel runs a send's offer after its event)
             self.answer(ca, t, R_OK)
+            self.parent[("m", rid)] = ca.span
+            mq._send(self.w, rid, cp.index, size, key, 0, t, trace=trace)
         elif cp.kind == K_UNIT:
-            accepted = self.publish(cp.index, t, self.new_id(), size, key, -1, trace, parent=ca.span)
+            accepted = self.publish(cp.index, t, rid, size, key, -1, trace, parent=ca.span)
             self.answer(ca, t, R_OK if accepted else R_THROTTLED)
         else:
             raise ValueError(f"call to a port of kind {cp.kind}")
 
     def answer(self, ca: _CallAttempt, t: float, status: int) -> None:
-        """A call attempt's answer reaches its caller at `t`: next step, SDK retry, or failure."""
+        """A call attempt's answer reaches its caller at `t`, as an event (RESPONSE)."""
+        self.schedule(t, _Response(ca, status, trace=ca.inv.a.trace))
+
+    def respond(self, ca: _CallAttempt, t: float, status: int) -> None:
+        """RESPONSE: next step, SDK retry, or the call failed for good."""
         inv, f = ca.inv, ca.inv.a.f
         cp = self.p.calls[f][ca.c]
         stats = self.call_stats[f][ca.c]
@@ -488,7 +482,7 @@ class _Account:
         res.errors[f] += int(error)
         res.timeouts[f] += int(outcome == pool.TIMEOUT)
         res.busy_time_s[f] += min(t, self.t_end) - inv.t
-        res.billed_ms[f] += math.ceil(latency_ms - 1e-9)
+        res.billed_ms[f] += math.ceil(latency_ms - BILLED_EPS_MS)
         self.span_close(inv.span, t, "ERROR" if error else "OK")
         done = pool._Completion(f, inv.on_pc, inv.birth_t, error=error, batch=a.batch, caller=a.caller)
         pool._complete(self.ps, done, t)
@@ -668,6 +662,10 @@ class _Account:
         if isinstance(event, pool._Completion):
             pool._complete(self.ps, event, t)
             self.completed(event, None, t)
+        elif isinstance(event, _Begin):
+            self.begin(event.inv)
+        elif isinstance(event, _Response):
+            self.respond(event.call, t, event.status)
         elif isinstance(event, _Step):
             if event.gen == event.inv.gen:
                 event.inv.cursor += 1
@@ -724,7 +722,7 @@ def simulate_account_ref(params: AccountParams, arrivals: dict, streams: dict, t
              for u in acc.units]
     open_end = sum(1 for tc in acc.traces.values() if not tc.closed)
     return AccountResult(w.res, units, acc.entry, open_end, acc.trace_end, acc.call_stats, acc.ep_stats,
-                         sorted(acc.spans, key=lambda s: s[1]))
+                         sorted(acc.spans, key=lambda s: s[1]), dict(acc.cur))
 
 
 def _sync_clients(acc: _Account, arrivals: dict) -> None:

@@ -672,7 +672,7 @@ def _on_failure(w: _World, a, t: float) -> None:
     if q >= 0:
         mid = on_failure_mid(w.res.failure_sends)
         w.res.failure_sends += 1
-        _send(w, mid, q, a.size_bytes, 0, 0, t, trace=a.trace)
+        _send(w, mid, q, a.size_bytes, a.key, 0, t, trace=a.trace)
 
 
 def _close(w: _World, t_end: float) -> None:

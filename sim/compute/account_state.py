@@ -112,11 +112,11 @@ class AccountFanout:
             self.flen[s, j] = rem + len(chunk)
             self.fcur[s, j] = 0
 
-    def arrays(self, ports) -> A.AccountArrays:
+    def arrays(self, ports, calls: "AccountCalls") -> A.AccountArrays:
         """The kernel's tuple; `ports` = (port_fn, port_inv, port_q, port_unit, port_seq) int64 arrays."""
         return A.AccountArrays(self.upi, self.upf, self.ust, self.match, self.tpi, self.tpf, self.seg_n, self.seg_d,
                                self.out_s, self.out_e, self.ocur, self.flast, self.fdraws, self.fcur, self.flen,
-                               self.gcnt, self.rcnt, self.tcnt, *ports)
+                               self.gcnt, self.rcnt, self.tcnt, *ports, *calls.arrays())
 
     def pending(self, ei: np.ndarray, hv: np.ndarray, heap_n: int) -> List[np.ndarray]:
         """Pairs still scheduled at the end, per unit and target."""
@@ -140,3 +140,88 @@ def fill_draws(fan: AccountFanout, fstreams: Optional[list]) -> None:
     for k in np.flatnonzero((fan.flen - fan.fcur).min(axis=0) < fan.chunk):
         if k < fan.n_targets:
             fan.refill(int(k), fstreams[k])
+
+
+class AccountCalls:
+    """The functions' calls and the endpoints as the account kernel reads them (ACCOUNT_SPEC.md §3-§5).
+
+    `calls[f]`: function f's `kernels.account.CallParams` in list order; `endpoints[e]`:
+    `EndpointParams`. Streams (`xdraws` rows): CALL per function, CLAT per call, ELAT and EU
+    per endpoint, refilled by `refill(row, stream)`.
+    """
+
+    def __init__(self, n_functions: int, calls: Sequence[Sequence[A.CallParams]],
+                 endpoints: Sequence[A.EndpointParams], chunk: int):
+        calls = [list(calls[f]) if f < len(calls) else [] for f in range(n_functions)]
+        flat = [cp for cs in calls for cp in cs]
+        for f, cs in enumerate(calls):
+            if len(cs) > A.MAX_CALLS:
+                raise ValueError(f"function {f}: {len(cs)} calls, at most {A.MAX_CALLS}")
+        K, E = len(flat), len(endpoints)
+        self.n_functions, self.n_calls, self.n_endpoints = n_functions, K, E
+        self.cfo = np.concatenate([[0], np.cumsum([len(cs) for cs in calls])]).astype(np.int64)
+        self.cpi = np.zeros((max(K, 1), A.N_CP), np.int64)
+        self.cpf = np.zeros((max(K, 1), A.N_CPF), np.float64)
+        for k, cp in enumerate(flat):
+            f = int(np.searchsorted(self.cfo, k, side="right") - 1)
+            self.cpi[k] = [f, cp.kind, cp.index, int(cp.sync), cp.count, int(cp.at_end), cp.size_bytes, cp.key,
+                           cp.max_attempts, int(cp.on_error_continue), cp.port]
+            self.cpf[k, A.CPF_PROB] = cp.probability
+        self.cstat = np.zeros((max(K, 1), A.N_CST), np.int64)
+        self.epi = np.zeros((max(E, 1), A.N_EPI), np.int64)
+        self.epf = np.zeros((max(E, 1), A.N_EPF), np.float64)
+        self.eps = np.zeros((max(E, 1), A.N_ES), np.float64)
+        out_s, out_e = [], []
+        for e, ep in enumerate(endpoints):
+            self.epi[e] = [ep.max_concurrency, len(out_s), len(ep.outages)]
+            self.epf[e] = [ep.rate_per_s, ep.burst, ep.error_rate]
+            self.eps[e, A.ES_TOKENS] = ep.burst
+            out_s += [float(a) for a, _ in ep.outages]
+            out_e += [float(b) for _, b in ep.outages]
+        self.eout_s = np.asarray(out_s + [0.0], np.float64)
+        self.eout_e = np.asarray(out_e + [0.0], np.float64)
+        self.ecur = self.epi[:, A.EPI_OUT_OFF].copy()
+        self.ebusy = np.zeros(max(E, 1), np.int64)
+        self.estat = np.zeros((max(E, 1), A.N_EC), np.int64)
+        S = n_functions + K + 2 * E
+        self.n_streams = S
+        self.chunk = chunk
+        self.xdraws = np.zeros((max(S, 1), 2 * chunk if S else 1), np.float64)
+        self.xcur = np.zeros(max(S, 1), np.int64)
+        self.xlen = np.zeros(max(S, 1), np.int64)
+        self.need = np.array([len(cs) for cs in calls] + [1] * (K + 2 * E), np.int64)
+        self.fetched = np.zeros(max(S, 1), np.int64)
+
+    def arrays(self):
+        return (self.cfo, self.cpi, self.cpf, self.cstat, self.xdraws, self.xcur, self.xlen, self.epi, self.epf,
+                self.eps, self.ebusy, self.estat, self.eout_s, self.eout_e, self.ecur)
+
+    def refill(self, row: int, stream) -> None:
+        """Move stream `row`'s unused draws to the front and append chunks until it has enough."""
+        c, n = int(self.xcur[row]), int(self.xlen[row])
+        rem = n - c
+        self.xdraws[row, :rem] = self.xdraws[row, c:n]
+        while rem < max(self.need[row], 1) or rem < self.chunk:
+            chunk = np.asarray(stream.next_chunk(), np.float64)
+            if rem + len(chunk) > self.xdraws.shape[1]:
+                grown = np.zeros((self.xdraws.shape[0], rem + len(chunk) + self.xdraws.shape[1]), np.float64)
+                grown[:, : self.xdraws.shape[1]] = self.xdraws
+                self.xdraws = grown
+            self.xdraws[row, rem : rem + len(chunk)] = chunk
+            rem += len(chunk)
+            self.fetched[row] += len(chunk)
+        self.xlen[row] = rem
+        self.xcur[row] = 0
+
+    def used(self) -> np.ndarray:
+        """Draws consumed per stream row."""
+        return self.fetched - (self.xlen - self.xcur)
+
+    def stream_row(self, kind: str, index: int) -> int:
+        """The `xdraws` row of stream CALL (function), CLAT (call), ELAT or EU (endpoint)."""
+        F, K = self.n_functions, self.n_calls
+        return {"CALL": index, "CLAT": F + index, "ELAT": F + K + 2 * index, "EU": F + K + 2 * index + 1}[kind]
+
+
+def no_calls(n_functions: int) -> AccountCalls:
+    return AccountCalls(n_functions, [], [], 1)

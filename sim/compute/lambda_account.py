@@ -75,6 +75,7 @@ class Source:
     inv: int  # 0 sync, 1 async
     retries: Retries
     queue: int = -1  # >= 0: SendMessage to this queue
+    unit: int = -1  # >= 0: Publish / PutEvents to this topic or bus (the account's fan-out unit)
 
 
 class LambdaAccount(Component):
@@ -105,11 +106,15 @@ class LambdaAccount(Component):
         self._luts = None  # per-port lookup arrays, built at the first step
         self.inbox = Inbox()
         self.streams = None
+        self.fstreams: List[tuple] = []  # per fan-out target: its (U, LAT) streams
         self.state: Optional[PoolState] = None
         self.mq: Optional[MessagingState] = None  # with queues: the messaging kernel's state (state = mq.pool)
         self.rows: List[tuple] = []
         self.arrivals = 0
         self.pc_steps: Dict[int, List[tuple]] = {}  # f -> [(t, count)]: the billing timeline
+        self.units: List = []  # the topics and buses it runs (sim.messaging.fanout: SnsTopic, EventBus)
+        self.fanout = None  # their kernel arrays (sim.compute.account_state.AccountFanout), from start()
+        self.port_arrays = None  # per port: function, invocation, queue, unit, items so far (the kernel's)
 
     # declare / connect -------------------------------------------------------------
     def add_source(self, name: str, function: str, invocation: str, retries: Retries) -> int:
@@ -125,10 +130,27 @@ class LambdaAccount(Component):
         self.port_seq.append(0)
         return len(self.sources) - 1
 
+    def add_unit(self, unit) -> int:
+        """Run a topic or bus (a `sim.messaging.fanout._Fanout`) in this account's loop; returns its index."""
+        self.units.append(unit)
+        return len(self.units) - 1
+
+    def add_unit_port(self, name: str, unit: int) -> int:
+        """Register a publisher to unit `unit` (a topic's or bus's index); returns its port."""
+        self.sources.append(Source(name, -1, 1, Retries(), unit=unit))
+        self.port_seq.append(0)
+        return len(self.sources) - 1
+
     def check(self) -> None:
         for s in self.sources:
-            if not (0 <= s.fn < len(self.fn_names) or 0 <= s.queue < len(self.queue_names)):
-                raise WiringError(f"{self.name}: source {s.name} points at no function and no queue")
+            if not (0 <= s.fn < len(self.fn_names) or 0 <= s.queue < len(self.queue_names)
+                    or 0 <= s.unit < len(self.units)):
+                raise WiringError(f"{self.name}: source {s.name} points at no function, queue, topic or bus")
+        for u in self.units:
+            u.check()
+            for inbox, port in [*u.routes, *u.dlq_routes]:
+                if inbox is not None and inbox is not self.inbox:
+                    raise WiringError(f"{u.name}: delivers to a port outside its account ({port})")
 
     def params(self) -> PoolParams:
         fns = [self.functions[n] for n in self.fn_names]
@@ -223,11 +245,12 @@ class LambdaAccount(Component):
         sample, first_n, sample_all = self.sampling
         if self.streams is None:
             self.streams = self.make_streams()
-        if self.queues:
+        if self.queues or self.units:
             self.mq = MessagingState(self.params(), *self.messaging_params(), self.t_end, self.period_s,
                                      self.chunk or CHUNK, sample=sample, first_n=first_n, sample_all=sample_all)
             self.state = self.mq.pool
             self.streams = self.messaging_streams(self.streams)
+            self._start_fanout()
         else:
             self.state = PoolState(self.params(), self.t_end, self.period_s, self.chunk or CHUNK,
                                    sample=sample, first_n=first_n, sample_all=sample_all)
@@ -273,7 +296,7 @@ class LambdaAccount(Component):
                 lut[1][pp],
                 _cat([b.duration_ms for _, b in taken]),
                 _cat([b.size_bytes for _, b in taken]),
-                *((lut[2][pp], _cat([b.key for _, b in taken]), _cat([b.group for _, b in taken]))
+                *((lut[2][pp], _cat([b.key for _, b in taken]), _cat([b.group for _, b in taken]), lut[3][pp])
                   if self.mq is not None else ()),
             )
             if len(taken) > 1:
@@ -281,8 +304,8 @@ class LambdaAccount(Component):
                 arr = tuple(np.ascontiguousarray(a[order]) for a in arr)
             units = np.empty(len(t), np.int64)
             request_units_many(arr[6], arr[4], units)
-            if self.mq is not None:  # (t, id, fn, src, inv, dover, units, queue, size, key, group)
-                arr = (*arr[:6], units, arr[7], arr[6], arr[8], arr[9])
+            if self.mq is not None:  # (t, id, fn, src, inv, dover, units, queue, size, key, group, unit)
+                arr = (*arr[:6], units, arr[7], arr[6], arr[8], arr[9], arr[10])
             else:
                 arr = (*arr[:6], units)
             self.arrivals += len(t)
@@ -294,15 +317,34 @@ class LambdaAccount(Component):
         if self.mq is None:
             pool_state.run(self.state, t1, arr, self.streams)
         else:
-            sqs_state.run(self.mq, t1, arr, self.streams)
+            sqs_state.run(self.mq, t1, arr, self.streams, fan=self.fanout, ports=self.port_arrays,
+                          fstreams=self.fstreams)
         if self.state.g[K.G_ROWS_N]:
             self.rows.append(self.state.take_rows())
 
     def _port_tables(self):
-        """Per port: (function, invocation type, queue) lookup arrays."""
+        """Per port: (function, invocation type, queue, unit) lookup arrays."""
         if self._luts is None or len(self._luts[0]) != len(self.sources):
-            self._luts = tuple(np.array([getattr(s, a) for s in self.sources], np.int64) for a in ("fn", "inv", "queue"))
+            self._luts = tuple(np.array([getattr(s, a) for s in self.sources], np.int64)
+                               for a in ("fn", "inv", "queue", "unit"))
         return self._luts
+
+    def _start_fanout(self) -> None:
+        """The topics' and buses' arrays in the account kernel, and the port tables their
+        deliveries enter through (ids are numbered per port in the kernel from here on)."""
+        from sim.compute.account_state import AccountFanout
+
+        def port(route) -> int:
+            return route[1] if route[0] is self.inbox else -1
+
+        self.fanout = AccountFanout([u.state for u in self.units], [u.match_classes for u in self.units],
+                                    [[port(r) for r in u.routes] for u in self.units],
+                                    [[port(r) for r in u.dlq_routes] for u in self.units],
+                                    self.state.pmi.shape[0], self.mq.chunk)
+        self.fstreams = [st for u in self.units for st in u.streams]
+        luts = self._port_tables()
+        self.port_seq = np.asarray(self.port_seq, np.int64)  # shared with the kernel
+        self.port_arrays = (*luts, self.port_seq)
 
     def _ids(self, port, n: int) -> np.ndarray:
         """Ids for the next n items of `port` (or of each item's port): (port << 40) | the
@@ -329,6 +371,10 @@ class LambdaAccount(Component):
         s = self.state
         if self.mq is not None:
             self.mq.finish()  # closes the queues' and the pool's periods
+            if self.units:
+                pending = self.fanout.pending(s.ei, s.hv, int(s.g[K.G_HEAP_N]))
+                for u, unit in enumerate(self.units):
+                    unit.pending_end = pending[u]
         else:
             K.finish_periods(s.g, s.nf, s.fs, s.pmi, s.pmf, s.phist)
         for f in range(s.nf):
@@ -405,7 +451,8 @@ class LambdaAccount(Component):
                 ("AWS/Lambda", "Invocations", inv),
                 ("AWS/Lambda", "Errors", mi[:, K.M_ERRORS]),
                 ("AWS/Lambda", "Throttles", mi[:, K.M_THROTTLES]),
-                ("AWS/Lambda", "Duration", np.where(inv > 0, mf[:, K.MF_DUR_SUM_MS] / inv, np.nan)),
+                ("AWS/Lambda", "Duration", np.where(mi[:, K.M_DUR_N] > 0, mf[:, K.MF_DUR_SUM_MS] / mi[:, K.M_DUR_N],
+                                                    np.nan)),
                 ("AWS/Lambda", "Duration.p50", mf[:, K.MF_DUR_P50]),
                 ("AWS/Lambda", "Duration.p99", mf[:, K.MF_DUR_P99]),
                 ("AWS/Lambda", "ConcurrentExecutions", mi[:, K.M_CONC_MAX]),

@@ -27,6 +27,7 @@ class PoolState:
         self.fpi[:, K.P_BUCKET] = p.bucket
         self.fpi[:, K.P_STACK_OFF] = offs[:-1]
         self.fpi[:, K.P_ON_FAIL_Q] = p.on_failure_queue if p.on_failure_queue is not None else -1
+        self.fpi[:, K.P_NCALLS] = p.n_calls if p.n_calls is not None else 0
         self.fpf = np.zeros((nf, K.N_FPF), np.float64)
         self.fpf[:, K.P_TIMEOUT_MS] = p.timeout_ms
         self.fpf[:, K.P_ERROR_RATE] = p.error_rate

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-GROUPS = ("lambda", "messaging", "fanout", "vpc")
+GROUPS = ("lambda", "messaging", "vpc")
 
 # Top-level kernels (called from Python) per group: `module:function` under `kernels`.
 # Kernels they call are compiled into them and need no entry of their own.
@@ -41,8 +41,6 @@ KERNELS: Dict[str, Tuple[str, ...]] = {
     "lambda": ("lambda_pool:run_pool", "lambda_pool:control_provisioned", "lambda_pool:finish_periods", *_SUMMARY),
     "messaging": ("account:run_account", "account:pending_by_target", "queue_pool:mq_init", "queue_pool:mq_finish",
                   "queue_pool:mq_control_provisioned", *_SUMMARY),
-    "fanout": ("fanout:run_fanout", "fanout:order_ties_by_seq", "fanout:gather_rows", "fanout:pending_by_target",
-               "lambda_pool:finish_periods"),
     "vpc": ("firewall:l4_keys", "firewall:dotted_quads", "firewall:first_match_v4", "routing:lpm_v4",
             "lambda_pool:finish_periods"),
 }
@@ -57,8 +55,7 @@ KERNELS: Dict[str, Tuple[str, ...]] = {
 # email endpoints only).
 _WARM_SCENARIOS: Dict[str, Tuple[str, ...]] = {
     "lambda": ("default",),
-    "messaging": ("messaging_only",),
-    "fanout": ("fanout_only",),
+    "messaging": ("messaging_only", "fanout_only"),
     "vpc": ("vpc_three_tier",),
 }
 _WARM_DURATION_S = 4.0
@@ -92,7 +89,7 @@ _FANOUT_ONLY = {
 # Cold compile time per group (CPU s of `python -m sim.engine.warmup GROUP` with an empty cache,
 # measured on the 2-core development machine; vpc's is its own kernels only, its warm-up
 # scenario also has functions): the announcement's estimate.
-COLD_S = {"lambda": 12.0, "messaging": 36.0, "fanout": 8.0, "vpc": 3.0}
+COLD_S = {"lambda": 12.0, "messaging": 36.0, "vpc": 3.0}
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "configs" / "scenario"
 
@@ -118,12 +115,10 @@ def groups_for(scenario: Any) -> Tuple[str, ...]:
     same attributes, e.g. a built World's `.scenario`) calls."""
     sc = getattr(scenario, "scenario", scenario)
     out = []
-    if sc.queues:
-        out.append("messaging")
+    if sc.queues or sc.topics or sc.buses:
+        out.append("messaging")  # the account's one loop (kernels/account.py)
     elif sc.functions:
         out.append("lambda")
-    if sc.topics or sc.buses:
-        out.append("fanout")
     if sc.vpcs:
         out.append("vpc")
     return tuple(out)

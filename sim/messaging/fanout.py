@@ -1,12 +1,13 @@
-"""SNS topics and EventBridge buses: feed-forward components around the fan-out kernel.
+"""SNS topics and EventBridge buses: the components that describe and report them; the account's loop runs them.
 
-Each topic or bus is one component stepping `kernels.fanout` window by window
-(FANOUT_SPEC.md): publishes (or PutEvents entries) from its inbox, one (message,
+Each topic or bus builds its fan-out parameters (FANOUT_SPEC.md): one (message,
 subscription/target) pair per match in the class table built at build time, delivery
 attempts with the target's failure model and AWS's retry policy, latency per successful
-attempt, dead-letter queues. Deliveries leave as Batches to the account's inbox — SQS sends
-to a queue port, asynchronous invocations to a function port — at their delivery time,
-which may lie in a later window (the inbox holds them).
+attempt, dead-letter queues; its routes (the account ports its deliveries and dead letters
+enter through) and its random streams. `LambdaAccount.add_unit` runs it inside the
+account's one event loop (`kernels/account.py`), so a delivery enters its queue or function
+at its own time as an event of that loop; the component reports its counters (views of the
+account's) as summary sections, metrics and usage.
 
 Default delivery latencies are our assumption (AWS publishes none as a distribution):
 SNS to SQS and Lambda lognormal median 30 ms / p99 150 ms, HTTPS 100 ms / 500 ms, email
@@ -27,7 +28,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from kernels.fanout import C_DELIVERED_CHUNKS, G_HEAP_N, P_EMAIL, P_HTTPS, P_LAMBDA, P_SQS
+from kernels.fanout import C_DELIVERED_CHUNKS, P_EMAIL, P_HTTPS, P_LAMBDA, P_SQS
 from kernels.periods import n_periods
 from scenarios.messaging import (
     EB_INVOCATIONS_PER_S,
@@ -38,7 +39,6 @@ from scenarios.messaging import (
     Topic,
 )
 from scenarios.schema import Dist
-from sim.engine.batch import Batch, Inbox
 from sim.engine.distributions import sampler
 from sim.engine import Component, WiringError
 from sim.messaging.fanout_state import FanoutState, Target, eventbridge_params, sns_params
@@ -57,20 +57,19 @@ Route = Tuple[Optional[object], int]  # (destination inbox or None for external 
 
 
 class _Fanout(Component):
-    """Common driver: inbox of publishes, the kernel state, and routing of its rows."""
+    """What topics and buses share: the kernel tables, routes, streams and the counters' views."""
 
     def __init__(self, name: str, seed: int, t_end: float, period_s: float, base_dir: Optional[Path]):
         super().__init__(name)
         self.seed, self.t_end, self.period_s = seed, t_end, period_s
         self.n_periods = n_periods(t_end, period_s)
         self.base_dir = base_dir
-        self.inbox = Inbox()
         self.state: Optional[FanoutState] = None
         self.streams: List[tuple] = []
         self.routes: List[Route] = []  # per target: where deliveries go
         self.dlq_routes: List[Route] = []  # per target: where dead letters go
-        self.entries = 0
-        self.groups = 1  # FIFO: the kernel's key carries key * groups + group
+        self.match_classes: Optional[np.ndarray] = None  # [class, rule]: its filter table, without groups
+        self.pending_end: Optional[np.ndarray] = None  # per target, set by its host at the end
 
     def _streams(self, latencies: List[Dist]) -> None:
         for j, lat in enumerate(latencies):
@@ -82,41 +81,12 @@ class _Fanout(Component):
         if len(self.routes) != self.state.params.n_targets:
             raise WiringError(f"{self.name}: {len(self.routes)} routes for {self.state.params.n_targets} targets")
 
-    def step(self, t0: float, t1: float) -> None:
-        taken = self.inbox.take(t1)
-        batch = Batch.concat([b for _, b, _ in taken])
-        if len(taken) > 1:
-            batch = batch.take(np.argsort(batch.t, kind="stable"))
-        self.entries += len(batch)
-        fifo = self.state.params.fifo
-        pubs = {"t": batch.t, "id": batch.id, "size": batch.size_bytes,
-                "key": batch.key * self.groups + batch.group if fifo else batch.key,
-                "group": batch.group if fifo else np.full(len(batch), -1, np.int64)}
-        if not len(batch) and self.state.g[G_HEAP_N] == 0:  # no publishes and nothing scheduled
-            self.state.t_stop = t1
-            return
-        self.state.run(t1, pubs, self.streams)
-        rows = self.state.take_rows()
-        if len(rows["t"]):
-            self._route(rows)
+    def pending(self) -> np.ndarray:
+        """Pairs still pending at the end, per target (set by the account that runs it)."""
+        return self.pending_end if self.pending_end is not None else np.zeros(self.state.params.n_targets, np.int64)
 
-    def _route(self, rows: dict) -> None:
-        """Deliveries and dead letters to their destinations: one time-ordered batch per
-        destination inbox, each item carrying its own port."""
-        key, group = rows["key"], np.zeros(len(rows["t"]), np.int64)
-        if self.state.params.fifo:
-            key, group = rows["key"] // self.groups, rows["key"] % self.groups
-        dest = np.where(rows["kind"] == 0, rows["target"], rows["target"] + len(self.routes))
-        table = self.routes + self.dlq_routes
-        ports = np.array([port for _, port in table], np.int64)[dest]
-        inboxes = [inbox for inbox, _ in table]
-        for inbox in {id(x): x for x in inboxes if x is not None}.values():
-            mine = np.array([x is inbox for x in inboxes])[dest]
-            sel = slice(None) if mine.all() else mine
-            order = int(min(p for (x, p) in table if x is inbox))  # this component's rank there
-            inbox.put(ports[sel], Batch.of(rows["t"][sel], rows["id"][sel], size_bytes=rows["size"][sel],
-                                           key=key[sel], attempt=rows["attempt"][sel], group=group[sel]),
-                      order=order)
+    def step(self, t0: float, t1: float) -> None:
+        pass  # its publishes and deliveries are events of the account's loop (LambdaAccount.add_unit)
 
     def requests_simulated(self) -> int:
         return 0  # counted by the traffic sources that publish
@@ -131,9 +101,8 @@ class SnsTopic(_Fanout):
         self.topic_name, self.topic = name, topic
         subs = topic.subscriptions
         fifo = topic.type == "fifo"
-        self.groups = max(1, groups)
-        if fifo:
-            match = np.repeat(match, self.groups, axis=0)  # row key * groups + group
+        groups = max(1, groups)
+        self.match_classes = np.asarray(match, bool)
         policies = []
         for s in subs:
             if s.protocol == "https" and s.delivery_policy is not None:
@@ -146,7 +115,7 @@ class SnsTopic(_Fanout):
         params = sns_params(match, [s.protocol for s in subs], fail_rate=[s.failure_rate for s in subs],
                             outages=[[(o.start_s, o.end_s) for o in s.outages] for s in subs],
                             policies=policies, dlq=[s.dead_letter_queue is not None for s in subs],
-                            fifo=fifo, n_groups=self.groups if fifo else 0, period_s=period_s,
+                            fifo=fifo, n_groups=groups if fifo else 0, period_s=period_s,
                             n_periods=self.n_periods)
         self.state = FanoutState(params)
         self._streams([s.delivery_latency_ms or SNS_LATENCY_MS[s.protocol] for s in subs])
@@ -154,7 +123,7 @@ class SnsTopic(_Fanout):
 
     def summary_sections(self) -> dict:
         m = self.state.sns_metrics()
-        pending = self.state.pending()
+        pending = self.pending()
         subs = {}
         for j, label in enumerate(self.labels):
             subs[label] = {
@@ -222,6 +191,7 @@ class EventBus(_Fanout):
         params = eventbridge_params(match, rule_targets, put_rate=put, put_burst=put, inv_rate=inv, inv_burst=inv,
                                     period_s=period_s, n_periods=self.n_periods)
         self.state = FanoutState(params)
+        self.match_classes = np.asarray(match, bool)
         self._streams(latencies)
         self.rule_names = list(bus.rules)
         self.target_labels = labels
@@ -236,9 +206,9 @@ class EventBus(_Fanout):
                 "failed": int(m["failed_invocations"][:, r].sum()),
                 "throttled": int(m["throttled_rules"][:, r].sum()),
             }
-        pending = self.state.pending()
+        pending = self.pending()
         return {"buses": {self.bus_name: {
-            "entries": self.entries,
+            "entries": int(m["put"].sum() + m["put_throttled"].sum()),
             "put": int(m["put"].sum()),
             "put_throttled": int(m["put_throttled"].sum()),
             "matched": int(m["matched_any"].sum()),

@@ -1,8 +1,8 @@
-"""One topic's or bus's arrays and the window-by-window driver of `kernels.fanout.run_fanout`,
-the builders of its parameters from subscriptions or rules, and AWS's metrics from its counters.
+"""One topic's or bus's tables and counters, the builders of its parameters from subscriptions or rules, and AWS's metrics from its counters.
 
-`FanoutState(params)` owns the arrays; `run` drives the kernel over a window; `sns_metrics`
-/ `eventbridge_metrics` turn the raw counters into AWS's metrics. `sns_params` /
+`FanoutState(params)` holds the per-target table the account's kernel reads and the
+counters it writes (`sim.compute.account_state`); `sns_metrics` / `eventbridge_metrics`
+turn the counters into AWS's metrics. `sns_params` /
 `eventbridge_params` build `kernels.fanout.FanoutParams`, with AWS's default retry policies
 (`sim.messaging.retry_policies`) where none is given.
 """
@@ -16,11 +16,9 @@ import numpy as np
 
 from kernels.fanout import (
     C_ATTEMPTS, C_DELIVERED, C_DELIVERED_CHUNKS, C_DLQ, C_DROPPED, C_FAILED_ATTEMPTS, C_FILTERED, C_FINAL,
-    C_MATCHED_ANY, C_PUT, C_PUT_CHUNKS, C_PUT_THROTTLED, C_THROTTLED, DONE, EVENTS_FULL, G_FREE_N, G_HEAP_N,
-    G_ROWS_N, NEED_DRAWS, N_EF, N_EI, N_G, N_GCNT, N_RF, N_RI, N_STREAMS, N_TCNT, N_TPF,
-    N_TPI, P_EMAIL, P_HTTPS, R_ATTEMPT, R_ID, R_KEY, R_KIND, R_SEQ, R_SIZE, R_T, R_TGT, R_TPUB, SNS_PROTOCOLS,
-    TF_FAIL, TF_MAX_AGE, T_DLQ, T_OUT_N, T_OUT_OFF, T_POL_N, T_POL_OFF, FanoutParams, RetrySchedule,
-    check_targets, gather_rows, merge_outages, order_ties_by_seq, pending_by_target, run_fanout,
+    C_MATCHED_ANY, C_PUT, C_PUT_CHUNKS, C_PUT_THROTTLED, C_THROTTLED, N_GCNT, N_TCNT, N_TPF, N_TPI, P_EMAIL,
+    P_HTTPS, SNS_PROTOCOLS, TF_FAIL, TF_MAX_AGE, T_DLQ, T_OUT_N, T_OUT_OFF, T_POL_N, T_POL_OFF, FanoutParams,
+    RetrySchedule, check_targets, merge_outages,
 )
 from scenarios.messaging import EB_INVOCATIONS_PER_S, EB_MAX_TARGETS, EB_PUT_EVENTS_PER_S
 from sim.messaging.retry_policies import eventbridge_policy, sns_policy_for
@@ -96,18 +94,18 @@ def eventbridge_params(match, rule_targets: list[list[Target]], *,
 
 
 class FanoutState:
-    """The arrays of one topic or bus, and the window-by-window driver of `run_fanout`.
+    """The tables of one topic or bus, and its counters.
 
-    Usage: `st = FanoutState(params)`; for each window `st.run(t_stop, pubs, streams)` with
-    the publishes of [previous t_stop, t_stop) (dict of arrays t, id, size, key, group, t
-    sorted) and per-target stream objects `streams[j] = (u_stream, lat_stream)`, each with
-    `next_chunk()` (sim.engine.rng.ChunkStream / ArrayStream); then `st.take_rows()`.
+    `FanoutState(params)` turns `params` into the per-target table (`tpi`, `tpf`: retry
+    policy segments, outage windows, failure rate, maximum event age) that the account's
+    kernel flattens with the other units' (`sim.compute.account_state.AccountFanout`), which
+    replaces `gcnt`, `rcnt` and `tcnt` with views of its own counters; `sns_metrics` /
+    `eventbridge_metrics` turn the counters into AWS's metrics.
     """
 
-    def __init__(self, params: FanoutParams, *, events: int = 1024, rows: int = 4096, chunk: int = 16384):
+    def __init__(self, params: FanoutParams):
         self.params = params
         T, R, P = params.n_targets, params.n_rules, params.n_periods
-        self.match = np.ascontiguousarray(params.match, dtype=np.bool_)
         self.rule_off = np.asarray(params.rule_off, np.int64)
         self.trule = np.asarray(params.target_rule(), np.int64)
         self.tpi = np.zeros((T, N_TPI), np.int64)
@@ -128,120 +126,9 @@ class FanoutState:
         self.seg_d = np.asarray(segs_d + [0.0], np.float64)
         self.out_s = np.asarray(os_ + [0.0], np.float64)
         self.out_e = np.asarray(oe_ + [0.0], np.float64)
-        self.pi = np.array([int(params.fifo), P], np.int64)
-        self.pf = np.array([params.put_rate, params.put_burst, params.inv_rate, params.inv_burst,
-                            params.period_s], np.float64)
-        self.g = np.zeros(N_G, np.int64)
-        self.gf = np.array([params.put_burst, 0.0, params.inv_burst, 0.0], np.float64)
-        self.ocur = self.tpi[:, T_OUT_OFF].copy()
-        self.flast = np.full((T, max(params.n_groups, 1)), -np.inf)
-        self.chunk = chunk
-        self.draws = np.zeros((N_STREAMS, T, 2 * chunk), np.float64)
-        self.cur = np.zeros((N_STREAMS, T), np.int64)
-        self.dlen = np.zeros((N_STREAMS, T), np.int64)
         self.gcnt = np.zeros((P, N_GCNT), np.int64)
         self.rcnt = np.zeros((P, R), np.int64)
         self.tcnt = np.zeros((P, T, N_TCNT), np.int64)
-        cap = max(events, T)
-        self.ei = np.zeros((cap, N_EI), np.int64)
-        self.ef = np.zeros((cap, N_EF), np.float64)
-        self.free = np.arange(cap, dtype=np.int64)[::-1].copy()
-        self.g[G_FREE_N] = cap
-        self.ht, self.hs, self.hv = np.zeros(cap), np.zeros(cap, np.int64), np.zeros(cap, np.int64)
-        self.ri = np.zeros((max(rows, T), N_RI), np.int64)
-        self.rf = np.zeros((max(rows, T), N_RF), np.float64)
-        self.t_stop = 0.0
-
-    # -- buffers ----------------------------------------------------------------------------
-    def refill(self, j: int, streams) -> None:
-        """Append the next chunk to each stream of target j that is running low."""
-        for s in range(N_STREAMS):
-            c, n = int(self.cur[s, j]), int(self.dlen[s, j])
-            rem = n - c
-            if rem >= self.chunk:
-                continue
-            chunk = np.asarray(streams[s].next_chunk(), np.float64)
-            if rem + len(chunk) > self.draws.shape[2]:
-                grown = np.zeros(self.draws.shape[:2] + (rem + len(chunk),), np.float64)
-                grown[:, :, : self.draws.shape[2]] = self.draws
-                self.draws = grown
-            self.draws[s, j, :rem] = self.draws[s, j, c:n]
-            self.draws[s, j, rem : rem + len(chunk)] = chunk
-            self.dlen[s, j] = rem + len(chunk)
-            self.cur[s, j] = 0
-
-    def grow_events(self) -> None:
-        old = self.ht.shape[0]
-        cap = 2 * old
-        n, nfree = int(self.g[G_HEAP_N]), int(self.g[G_FREE_N])
-        ei = np.zeros((cap, N_EI), np.int64)
-        ef = np.zeros((cap, N_EF), np.float64)
-        ei[:old], ef[:old] = self.ei, self.ef
-        free = np.zeros(cap, np.int64)
-        free[:nfree] = self.free[:nfree]
-        free[nfree : nfree + cap - old] = np.arange(old, cap)
-        ht, hs, hv = (np.zeros(cap, a.dtype) for a in (self.ht, self.hs, self.hv))
-        ht[:n], hs[:n], hv[:n] = self.ht[:n], self.hs[:n], self.hv[:n]
-        self.ei, self.ef, self.free, self.ht, self.hs, self.hv = ei, ef, free, ht, hs, hv
-        self.g[G_FREE_N] = nfree + cap - old
-
-    def grow_rows(self) -> None:
-        n = 2 * self.ri.shape[0]
-        ri, rf = np.zeros((n, N_RI), np.int64), np.zeros((n, N_RF), np.float64)
-        k = int(self.g[G_ROWS_N])
-        ri[:k], rf[:k] = self.ri[:k], self.rf[:k]
-        self.ri, self.rf = ri, rf
-
-    # -- running ----------------------------------------------------------------------------
-    def run(self, t_stop: float, pubs: dict, streams) -> None:
-        """Run the window [previous t_stop, t_stop): the given publishes, and every retry,
-        delayed invocation and held delivery due before t_stop."""
-        if t_stop < self.t_stop:
-            raise ValueError(f"t_stop: windows run forward, got {t_stop} after {self.t_stop}")
-        cols = [np.ascontiguousarray(pubs[c], dt) for c, dt in
-                (("t", np.float64), ("id", np.int64), ("size", np.int64), ("key", np.int64), ("group", np.int64))]
-        if len(cols[0]) and (cols[0][0] < self.t_stop or cols[0][-1] >= t_stop):
-            raise ValueError(f"pubs: times must lie in [{self.t_stop}, {t_stop}) for this window")
-        i = 0
-        while True:
-            status, i, j = run_fanout(t_stop, *cols, i, self.match, self.trule, self.tpi, self.tpf,
-                                      self.seg_n, self.seg_d, self.out_s, self.out_e, self.pi, self.pf,
-                                      self.g, self.gf, self.ocur, self.flast, self.ei, self.ef, self.free,
-                                      self.ht, self.hs, self.hv, self.draws, self.cur, self.dlen,
-                                      self.gcnt, self.rcnt, self.tcnt, self.ri, self.rf)
-            if status == DONE:
-                break
-            if status == NEED_DRAWS:
-                # top up every target that runs low, not just j: fewer returns to Python
-                for k in np.flatnonzero((self.dlen - self.cur).min(axis=0) < self.chunk):
-                    self.refill(int(k), streams[k])
-            elif status == EVENTS_FULL:
-                self.grow_events()
-            else:
-                self.grow_rows()
-        self.t_stop = t_stop
-
-    def take_rows(self):
-        """Rows written since the last call, in time order (ties by attempt number), as a
-        dict of arrays: t, t_pub (float64), seq, kind, target, id, size, key, attempt (int64);
-        the buffer is reset."""
-        n = int(self.g[G_ROWS_N])
-        t = self.rf[:n, R_T]
-        seq = np.ascontiguousarray(self.ri[:n, R_SEQ])
-        order = np.argsort(t, kind="stable")  # rows come nearly sorted: timsort runs
-        order_ties_by_seq(order, t, seq)
-        self.g[G_ROWS_N] = 0
-        oi, of = np.empty((N_RI, n), np.int64), np.empty((N_RF, n), np.float64)
-        gather_rows(self.ri, self.rf, order, oi, of)
-        return {"t": of[R_T], "t_pub": of[R_TPUB], "seq": oi[R_SEQ], "kind": oi[R_KIND],
-                "target": oi[R_TGT], "id": oi[R_ID], "size": oi[R_SIZE], "key": oi[R_KEY],
-                "attempt": oi[R_ATTEMPT]}
-
-    def pending(self) -> np.ndarray:
-        """Pairs still pending per target (int64 [T])."""
-        out = np.zeros(self.params.n_targets, np.int64)
-        pending_by_target(self.ei, self.hv, int(self.g[G_HEAP_N]), out)
-        return out
 
     # -- AWS's metrics --------------------------------------------------------------------
     def sns_metrics(self) -> dict:

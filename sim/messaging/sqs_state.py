@@ -181,6 +181,7 @@ class MessagingState:
         self._started = False
         self.finished = False
         self.fanout = None  # the account's topics and buses (sim.compute.account_state.AccountFanout)
+        self.calls = None  # the functions' calls and the endpoints (sim.compute.account_state.AccountCalls)
 
     # ---- the kernel's arguments
     def queue_arrays(self):
@@ -325,14 +326,15 @@ class MessagingState:
 
 
 def run(state: MessagingState, t_stop: float, arrivals, streams: MessagingStreams, fan=None, ports=None,
-        fstreams=None) -> None:
+        fstreams=None, calls=None, xstreams=None) -> None:
     """Run the account kernel (`kernels.account.run_account`: the pool, queues, mappings and
     fleets, and the fan-out units `fan` if any) to t_stop, feeding it draws and room as it
     asks. `arrivals` = (t, id, fn, src, inv, dover, units, queue, size, key, group[, unit]);
     `ports` = the port tables deliveries enter through (`account_state.empty_ports`);
-    `fstreams[j]` = target j's (U, LAT) streams."""
+    `fstreams[j]` = target j's (U, LAT) streams; `calls` the functions' calls and endpoints
+    (`account_state.AccountCalls`), `xstreams[row]` its streams."""
     from kernels import account as A
-    from sim.compute.account_state import empty_ports, fill_draws, no_fanout
+    from sim.compute.account_state import empty_ports, fill_draws, no_calls, no_fanout
 
     state.start()
     a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_q, a_size, a_key, a_group = arrivals[:11]
@@ -343,13 +345,18 @@ def run(state: MessagingState, t_stop: float, arrivals, streams: MessagingStream
         fan = state.fanout if getattr(state, "fanout", None) is not None else no_fanout(state.pool.pmi.shape[0])
         state.fanout = fan
     fifo_unit = np.append(fan.upi[:, A.UI_FIFO] != 0, False)  # index -1: not a publish
-    gid = state.map_groups(a_q, np.asarray(a_group, np.int64), extra=fifo_unit[a_unit])
+    a_group = np.asarray(a_group, np.int64)
+    gid = state.map_groups(a_q, a_group, extra=fifo_unit[a_unit] & (a_group >= 0))
+    gid[(a_unit >= 0) & (a_group < 0)] = -1  # a publish without a message group
     fan.grow_groups(state.glock.shape[1])
     arr = A.AccountArrivals(np.ascontiguousarray(a_t, np.float64), np.ascontiguousarray(a_id, np.int64),
                             np.ascontiguousarray(a_fn, np.int64), np.ascontiguousarray(a_src, np.int64),
                             np.ascontiguousarray(a_inv, np.int64), np.ascontiguousarray(a_dover, np.float64),
                             np.ascontiguousarray(a_units, np.int64), a_q, np.ascontiguousarray(a_size, np.int64), gid,
                             a_unit, np.ascontiguousarray(a_key, np.int64))
+    if calls is None:
+        calls = state.calls if getattr(state, "calls", None) is not None else no_calls(state.pool.nf)
+        state.calls = calls
     if ports is None:
         ports = empty_ports()
     i = 0
@@ -357,7 +364,7 @@ def run(state: MessagingState, t_stop: float, arrivals, streams: MessagingStream
     while True:
         ps = state.pool
         status, i, which = A.run_account(float(t_stop), arr, i, ps.kernel_state(), state.queue_arrays(),
-                                         fan.arrays(ports))
+                                         fan.arrays(ports, calls))
         if status == K.DONE:
             return
         if status == K.NEED_DRAWS:
@@ -371,6 +378,8 @@ def run(state: MessagingState, t_stop: float, arrivals, streams: MessagingStream
             state.refill_messaging(which, provider)
         elif status == A.NEED_FDRAWS:
             fill_draws(fan, fstreams)
+        elif status == A.NEED_XDRAWS:
+            calls.refill(which, xstreams[which])
         elif status == K.EVENTS_FULL:
             ps.grow_events(2 * ps.ei.shape[0])
         elif status == K.ROWS_FULL:
