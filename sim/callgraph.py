@@ -1,4 +1,4 @@
-"""The expected-calls matrix of a scenario's functions, and the build-time check that every request's chain of calls ends.
+"""The expected-calls matrix of a scenario's functions, and the build-time check that every request's chain ends.
 
 `M[f, g]` is the expected number of invocations of function `g` that one invocation of `f`
 causes directly (kernels/ACCOUNT_SPEC.md §9). The expected number of descendants of one
@@ -24,12 +24,16 @@ invocations of `g` that one item of class k' sent to the call's target makes:
 
 Not counted (their expected counts depend on failures the run draws): async invocation
 retries, SDK retries, mapping redeliveries, SNS/EventBridge delivery retries, dead-letter
-queues and on-failure destinations. Two counts are upper bounds rather than exact: a queue
+queues and on-failure destinations. Everything else is counted as if it happened: every
+call an invocation would make is made (a throttled, failed or timed-out invocation makes
+fewer; a call that fails for good with `on_error: fail` stops the rest) and every item
+sent is delivered (a delivery can be dropped after its retries, a message can expire), so
+the true counts are at most these. Two more counts are bounds rather than exact: a queue
 read by several mappings (or fleets) hands each message to one of them, and a mapping
 invocation may carry a batch of several messages; we count one invocation of every
 mapping's function per message, the least bound that holds whatever the run does. So the
-check never lets a runaway graph through, and can refuse one that batching or competing
-consumers would keep finite.
+check never lets a runaway graph through, and can refuse one that failures, batching or
+competing consumers would keep finite.
 
 Every state counts, whether or not today's traffic carries that class to that function:
 a loop that runs away for some class is refused (dead-letter queues and on-failure
@@ -149,7 +153,7 @@ class CallGraph:
     """
 
     def __init__(self, sc, policies, patterns):
-        from scenarios.addresses import SUBSCRIPTION_PROTOCOLS, Address, parse
+        from scenarios.addresses import SUBSCRIPTION_PROTOCOLS, parse
         from scenarios.schema import Message, Traffic
         from sim.messaging.classes import ClassRegistry, source_classes
         from sim.messaging.wiring import bus_table, topic_table
@@ -172,11 +176,11 @@ class CallGraph:
         for m in sc.event_source_mappings:
             if m.function in sc.functions:
                 self._mapped[m.source].append(m.function)
-        self._protocols, self._address, self._parse = SUBSCRIPTION_PROTOCOLS, Address, parse
+        self._protocols, self._parse = SUBSCRIPTION_PROTOCOLS, parse
         self._memo: Dict[Tuple[str, str, int], Dict[str, float]] = {}
-        # weights[(f, k)][(g, k')]: M; via[(f, g)]: the calls of f that lead to g
+        # weights[(f, k)][(g, k')]: M; via[((f, k), (g, k'))]: the calls of f that make that entry
         self.weights: Dict[State, Dict[State, float]] = {}
-        self.via: Dict[Tuple[str, str], List[int]] = defaultdict(list)
+        self.via: Dict[Tuple[State, State], List[int]] = defaultdict(list)
         for name, fn in sc.functions.items():
             self._add_function(name, fn)
 
@@ -193,8 +197,7 @@ class CallGraph:
                 for k2, share in self.call_classes.get((name, i), [(k, 1.0)]):
                     for g, n in self.invocations(address.kind, address.name, k2).items():
                         row[(g, k2)] += rate * share * n
-                        if i not in self.via[(name, g)]:
-                            self.via[(name, g)].append(i)
+                        self.via[((name, k), (g, k2))].append(i)
             if row:
                 self.weights[(name, k)] = dict(row)
 
@@ -290,15 +293,17 @@ def runaway_problems(graph: CallGraph) -> List[Tuple[str, str]]:
     for functions, (r, comp, state, runaway) in sorted(loops.items(), key=lambda kv: order[kv[0][0]]):
         states = set(comp)
         edges: Dict[str, set] = defaultdict(set)
+        via: Dict[Tuple[str, str], set] = defaultdict(set)  # the calls of f that lead to g inside this part
         for v in comp:
             for w in graph.weights.get(v, {}):
                 if w in states:
                     edges[v[0]].add(w[0])
+                    via[(v[0], w[0])].update(graph.via[(v, w)])
         first = functions[0]
         cycle = _cycle(first, set(functions), edges, order)
         calls, fanouts = [], []
         for u, v in zip(cycle, cycle[1:]):
-            for i in graph.via[(u, v)]:
+            for i in sorted(via[(u, v)]):
                 target = sc.functions[u].calls[i].target
                 calls.append(f"{index(key(key('functions', u), 'calls'), i)} ({target})")
                 kind = target.partition(":")[0]
@@ -309,8 +314,9 @@ def runaway_problems(graph: CallGraph) -> List[Tuple[str, str]]:
         carried = ""
         if len(runaway) < len(graph.classes):  # it runs away for some classes only: say which
             cls = graph.classes[state[1]]
-            carried = f" for items of class {cls}" if len(runaway) == 1 else \
-                f" for items of {len(runaway)} of the {len(graph.classes)} message classes, such as {cls}"
+            which = f"class {cls}" if cls else "the class without message attributes"
+            carried = f" for items of {which}" if len(runaway) == 1 else \
+                f" for items of {len(runaway)} of the {len(graph.classes)} message classes, such as {which}"
         narrow = f", or narrow {_and(list(dict.fromkeys(fanouts)))}," if fanouts else ""
         out.append((key(key("functions", first), "calls"),
                     f"the calls {loop} never end on average{carried}: each generation of invocations around the"

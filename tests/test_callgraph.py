@@ -1,4 +1,4 @@
-"""The call graph's runaway check (sim/callgraph.py): matrices worked out by hand, scenarios whose expected calls go through queues, filtered topics and buses with their message classes, and the refusal a user gets."""
+"""The call graph's runaway check (sim/callgraph.py): by hand, against numpy, through the services, as a user meets it."""
 
 import subprocess
 import sys
