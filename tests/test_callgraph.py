@@ -274,9 +274,11 @@ def test_call_attributes_are_checked_like_a_traffic_sources():
                                    "probabilities sum to 0.9 (0.5 + 0.4), not 1")]
 
 
-def test_the_user_gets_one_message_from_the_cli(tmp_path):
+@pytest.mark.parametrize("sweep", [(), ("-m", "scenario.seed=1,2")], ids=["run", "sweep"])
+def test_the_user_gets_one_message_from_the_cli(sweep, tmp_path):
     """`cloudtwin` on a scenario whose function feeds its own queue every time: exit 2, the
-    runaway's one line under the heading, no traceback, nothing left in results_dir."""
+    runaway's one line under the heading, no traceback, nothing left in results_dir; a sweep
+    is refused before its first job, once."""
     conf = tmp_path / "conf" / "scenario"
     conf.mkdir(parents=True)
     data = {"name": "loop", "duration_s": 10, "queues": {"q": {}},
@@ -286,7 +288,7 @@ def test_the_user_gets_one_message_from_the_cli(tmp_path):
     (conf / "loop.yaml").write_text(yaml.safe_dump(data))
     results = tmp_path / "results"
     p = subprocess.run([sys.executable, "-c", "from sim.cli import main; main()", "-cd", str(tmp_path / "conf"),
-                        "scenario=loop", f"results_dir={results}"],
+                        "scenario=loop", f"results_dir={results}", *sweep],
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert p.returncode == 2, p.stderr
     assert "Traceback" not in p.stderr and "Error executing job" not in p.stderr
