@@ -28,7 +28,7 @@ from scenarios.rules import (
     PROBABILITY_SUM_TOLERANCE,
     SYNC_PAYLOAD_BYTES,
 )
-from scenarios.schema import AsyncConfig, Function, Message, Retries, Scenario, Traffic
+from scenarios.schema import AsyncConfig, Function, Retries, Scenario, Traffic
 from scenarios.slo import check_slo
 from scenarios.calls import check_calls
 from scenarios.names import name_problem
@@ -64,6 +64,7 @@ def check_references(s: Scenario, problems: Problems) -> None:
     _check_reserved_total(s, problems)
     check_messaging(s, problems)
     check_calls(s, problems)
+    _check_call_attributes(s, problems)
     seen: Dict[str, int] = {}
     for i, t in enumerate(s.traffic):
         _check_traffic(s, i, t, seen, problems)
@@ -228,7 +229,7 @@ def _check_traffic(s: Scenario, i: int, t: Traffic, seen: Dict[str, int], proble
                      f"{num(t.retries.max_delay_s)} is below base_delay_s {num(t.retries.base_delay_s)}")
     if t.end_s is not None and t.end_s <= t.start_s:
         problems.add(key(path, "end_s"), f"{num(t.end_s)} must be after start_s {num(t.start_s)}")
-    _check_attributes(t.message, key(key(path, "message"), "attributes"), problems)
+    _check_attributes(t.message.attributes, key(key(path, "message"), "attributes"), problems)
     if kind is not None:
         _check_ignored(s, t, kind, path, problems)  # last: a place with another problem gets no second one
 
@@ -317,8 +318,17 @@ _MESSAGE_LIMITS = {"queue": ("an SQS message", SQS_MAX_MESSAGE_BYTES),
                    "bus": ("a PutEvents entry", EB_MAX_ENTRY_BYTES)}
 
 
-def _check_attributes(message: Message, path: str, problems: Problems) -> None:
-    for attr, values in message.attributes.items():
+def _check_call_attributes(s: Scenario, problems: Problems) -> None:
+    """A call's `attributes` are message classes as a traffic source's (the call graph draws on them)."""
+    for name, fn in s.functions.items():
+        for i, call in enumerate(fn.calls):
+            path = key(index(key(key("functions", name), "calls"), i), "attributes")
+            if not problems.has(path):  # an endpoint's call has no attributes to check: said once
+                _check_attributes(call.attributes, path, problems)
+
+
+def _check_attributes(attributes: Dict[str, Dict[str, float]], path: str, problems: Problems) -> None:
+    for attr, values in attributes.items():
         p = key(path, attr)
         if not values:
             problems.add(p, "needs at least one value with its probability")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from scenarios.schema import Scenario
+from sim.callgraph import check_call_graph
 from sim.engine import Component
 from sim.registry import HOSTS, AddressBook, BuildContext, outputs
 
@@ -47,9 +48,11 @@ def build(scenario: Scenario, base_dir: Optional[Path] = None, sample_all: bool 
     """Components for `scenario`; `sample_all` records every attempt (tests).
 
     Raises ScenarioError for a filter policy or event pattern AWS would refuse (they are
-    compiled here, where their matchers live), and WiringError for an address no component
+    compiled here, where their matchers live), for a call graph whose expected descendants
+    per request are infinite (`sim.callgraph`), and WiringError for an address no component
     takes (a bug: the scenario checks refuse such addresses first).
     """
+    check_call_graph(scenario)  # a runaway call graph, then calls not simulated yet: ScenarioError
     ctx = BuildContext(scenario, Path.cwd() if base_dir is None else Path(base_dir), sample_all)
     built = {h.name: h.declare(ctx) for h in HOSTS}
     for h in HOSTS:
