@@ -81,6 +81,14 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
                                         [tr.name for tr in sc.traffic])
     if entry_points:
         summary["entry_points"] = entry_points
+    # the sampled traces' spans (Component.spans), when some component records them
+    spans = [(c.name, f) for c in world.components if (f := c.spans()) is not None]
+    traced = sc.record.traces
+    if not spans and (traced.sample > 0 or traced.first_n > 0):  # a setting nothing used: say so
+        late = ["record.traces: traces were asked for, but nothing in this run records them: "
+                "no traces.parquet is written"]
+        print_warnings(late)
+        warnings += late
     summary["cost_usd"] = bill.cost_usd
     if warnings:  # quota warnings and sim.output.emptiness; only when there are some (sweeps gather scalars)
         summary["warnings"] = warnings
@@ -92,7 +100,6 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     if cost_rows:
         frames.append(pl.DataFrame(cost_rows, schema=METRIC_SCHEMA))
     metrics = pl.concat(frames) if frames else pl.DataFrame(schema=METRIC_SCHEMA)
-    spans = [(c.name, f) for c in world.components if (f := c.spans()) is not None]
     traces = None
     if spans:  # sim.output.traces brings matplotlib: only for runs that trace
         from sim.output.traces import merge_spans

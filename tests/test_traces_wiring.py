@@ -228,6 +228,23 @@ def test_without_them_nothing_changes(run_with, monkeypatch, tmp_path):
     assert "Service map" not in plain and "Request waterfalls" not in plain
 
 
+NOT_RECORDED = "record.traces: traces were asked for, but nothing in this run records them: no traces.parquet is written"
+
+
+def test_asking_for_traces_nothing_records_is_a_warning(run_with, monkeypatch, tmp_path, capsys):
+    traced = {**SCENARIO, "record": {"traces": {"sample": 0.5}}}
+    monkeypatch.setattr(sim.api, "build", real_build)
+    r = sim.api.simulate(traced, tmp_path / "run")
+    assert r.summary["warnings"] == [NOT_RECORDED] and r.traces is None
+    assert f"cloudtwin: warning: {NOT_RECORDED}" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "traces.parquet").exists()
+    first_n = {**SCENARIO, "record": {"traces": {"first_n": 5}}}
+    assert sim.api.simulate(first_n).summary["warnings"] == [NOT_RECORDED]
+    assert "warnings" not in sim.api.simulate(SCENARIO).summary  # not asked for: no word
+    # a component that records them, even none sampled: no warning
+    assert "warnings" not in run_with(FixedTracesDouble("double", None, spans_frame([])), scenario=traced).summary
+
+
 def test_a_map_without_calls_says_so(run_with):
     roots = double([s for s in SPANS if s[2] is None])
     page = build_report(run_with(roots))
