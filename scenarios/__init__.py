@@ -21,6 +21,7 @@ from scenarios.schema import (
     Retries,
     Scenario,
     SimSettings,
+    TraceSampling,
     Traffic,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "ScenarioError",
     "SimSettings",
     "Tier",
+    "TraceSampling",
     "Traffic",
     "available_regions",
     "load_price_book",

@@ -21,6 +21,7 @@ from scenarios.schema import (
     Retries,
     Scenario,
     SimSettings,
+    TraceSampling,
     Traffic,
     Message,
 )
@@ -202,6 +203,8 @@ RANGES: Dict[Tuple[type, str], Range] = {
     (Record, "period_s"): positive("s"),
     (RequestSampling, "sample"): FRACTION,
     (RequestSampling, "first_n"): at_least(0),
+    (TraceSampling, "sample"): FRACTION,
+    (TraceSampling, "first_n"): at_least(0),
     (SimSettings, "window_s"): positive("s"),
     (SimSettings, "max_memory_mb"): positive("MB"),
     (Billing, "month_h"): positive("h", ceiling=MONTH_H_MAX, why="a leap year of hours, the longest projection"

@@ -148,9 +148,23 @@ class RequestSampling:
 
 
 @dataclass
+class TraceSampling:
+    """Which requests are traced: their spans go into traces.parquet (docs/DESIGN.md §5).
+
+    As for requests: a request (a trace, which starts at an arrival of a traffic source) is
+    chosen by a hash of its id with probability `sample`, plus the first `first_n`; both 0
+    (the default) record no trace.
+    """
+
+    sample: float = 0.0  # fraction of requests, chosen by a hash of the request id
+    first_n: int = 0  # plus the first N requests
+
+
+@dataclass
 class Record:
     period_s: float = 60.0  # CloudWatch-style period
     requests: RequestSampling = field(default_factory=RequestSampling)
+    traces: TraceSampling = field(default_factory=TraceSampling)
     report: bool = True  # write report.html (sweeps may skip it; cloudtwin-report draws it later)
 
 

@@ -74,6 +74,21 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
             part = c.summary_sections().get(section)
             if part is not None:
                 summary.setdefault(section, {}).update(part)
+    # every traffic source a component follows to its end (Component.entry_points), in the traffic's order
+    from sim.output.entry_points import collect_entry_points
+
+    entry_points = collect_entry_points([(c.name, c.entry_points()) for c in world.components],
+                                        [tr.name for tr in sc.traffic])
+    if entry_points:
+        summary["entry_points"] = entry_points
+    # the sampled traces' spans (Component.spans), when some component records them
+    spans = [(c.name, f) for c in world.components if (f := c.spans()) is not None]
+    traced = sc.record.traces
+    if not spans and (traced.sample > 0 or traced.first_n > 0):  # a setting nothing used: say so
+        late = ["record.traces: traces were asked for, but nothing in this run records them: "
+                "no traces.parquet is written"]
+        print_warnings(late)
+        warnings += late
     summary["cost_usd"] = bill.cost_usd
     if warnings:  # quota warnings and sim.output.emptiness; only when there are some (sweeps gather scalars)
         summary["warnings"] = warnings
@@ -85,12 +100,18 @@ def simulate(scenario: Any, out_dir: Optional[str | Path] = None, *, price_book:
     if cost_rows:
         frames.append(pl.DataFrame(cost_rows, schema=METRIC_SCHEMA))
     metrics = pl.concat(frames) if frames else pl.DataFrame(schema=METRIC_SCHEMA)
+    traces = None
+    if spans:  # sim.output.traces brings matplotlib: only for runs that trace
+        from sim.output.traces import merge_spans
+
+        traces = merge_spans(spans)
     result = Result(
         summary=summary,
         metrics=metrics,
         costs=pl.DataFrame(bill.lines, schema=COST_SCHEMA),
         config=to_dict(sc),
         out_dir=Path(out_dir) if out_dir is not None else None,
+        traces=traces,
         **world.outputs(),  # the sampled requests, flow logs … (sim.registry.HOSTS)
     )
     if out_dir is not None:

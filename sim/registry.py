@@ -18,6 +18,11 @@ and function ports of the account) and any component can send to any address; a 
 that runs in another component tomorrow changes its entry here, not the builder, api.py,
 the console or the report, which iterate over `SERVICES` and `HOSTS`.
 
+What a run's components report is collected from all of them, naming no service (sim.api):
+summary sections, metrics, usage, and — for every traffic source followed to its end —
+`entry_points()` and sampled `spans()` (the contract: sim.engine.component.Component's
+docstrings of those methods). A host whose components provide them needs no entry here.
+
 Renderers are registered by reference, `"module:function"` (as Python entry points are),
 and imported when first used: the console and the report import this module, and this
 module imports neither them nor, until a run is built, the service models.

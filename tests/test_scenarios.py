@@ -247,7 +247,7 @@ def test_unknown_key_in_a_function():
 
 def test_unknown_key_without_a_close_match_lists_the_allowed():
     assert only(scenario(record={"colour": "red"})) == (
-        "record.colour: unknown key 'colour'; allowed keys: period_s, requests, report"
+        "record.colour: unknown key 'colour'; allowed keys: period_s, requests, traces, report"
     )
 
 

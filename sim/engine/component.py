@@ -2,6 +2,11 @@
 
 Lifecycle (after desmod): declare (constructor) → connect → check → run (step every
 window) → finalize (metrics and summary).
+
+After `finalize`, sim.api collects from every component, naming none: `requests_simulated`,
+`usage`, `summary_sections`, `metrics`, and, for the traffic's entry points and traces,
+`entry_points` and `spans` (the contract is in their docstrings; the checks and the
+collection in sim/output/entry_points.py).
 """
 
 from __future__ import annotations
@@ -66,6 +71,39 @@ class Component:
 
     def metrics(self):
         """Per-period CloudWatch-style metrics (polars, METRIC_SCHEMA columns), or None."""
+        return None
+
+    def entry_points(self) -> Dict[str, dict]:
+        """Per traffic source this component follows to its end: {source name: counts and histograms}.
+
+        A component MAY provide them (the default: none). Keys are names of the scenario's
+        traffic sources (`traffic[i].name`); no two components give the same source. Each
+        value is a dict with exactly these keys (docs/DESIGN.md §5, kernels/ACCOUNT_SPEC.md §7):
+
+        - `requests`, `succeeded`, `failed`, `throttled`, `in_flight_end`: ints ≥ 0 — arrivals;
+          for a sync function target the outcome its client saw (after its retries), for an
+          async or queue/topic/bus target accepted vs refused; traces still open at the end;
+        - `latency_ms`: what the caller waited for (the sync chain; 0 for async targets) and
+          `completion_ms`: until the last descendant of the request ended — each a dict
+          {mean, p50, p90, p99, p999, max} of finite numbers ≥ 0 (p50 ≤ p90 ≤ p99 ≤ p999 ≤ max,
+          mean ≤ max), or None when no request gave a sample.
+
+        They go into summary.json's `entry_points` section and `Result.entry_points`, in the
+        scenario's traffic order; a value that breaks this contract is a ValueError naming
+        the component and the source (a bug of the engine, not a user's mistake).
+        """
+        return {}
+
+    def spans(self):
+        """The spans of the traces this component sampled (`record.traces`), or None (the default).
+
+        A component MAY provide them: a polars DataFrame with SPAN_SCHEMA's columns and types
+        (sim/output/traces.py), best made with `spans_frame(rows)`. The spans of all
+        components are concatenated and checked together (`check_spans`: a span's parent may
+        come from another component), sorted by (trace_id, span_id), and become
+        `Result.traces` and traces.parquet (written when there is at least one span); the
+        report draws their service map and a few waterfalls.
+        """
         return None
 
 

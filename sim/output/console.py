@@ -121,6 +121,38 @@ def format_queue_table(queues: Mapping[str, Mapping[str, Any]], breaches: Sequen
     return lines
 
 
+# (header, width, key) of the entry-point table: counts, then (histogram, statistic) durations.
+_ENTRY_COLUMNS = [
+    ("requests", 11, "requests"),
+    ("succeeded", 11, "succeeded"),
+    ("failed", 9, "failed"),
+    ("throttled", 10, "throttled"),
+    ("in flight", 10, "in_flight_end"),
+    ("p50 latency", 12, ("latency_ms", "p50")),
+    ("p99 latency", 12, ("latency_ms", "p99")),
+    ("p99 complete", 12, ("completion_ms", "p99")),
+]
+
+
+def format_entry_point_table(entry_points: Mapping[str, Mapping[str, Any]]) -> List[str]:
+    """Header plus one row per traffic source: requests and their outcomes, in flight at the end,
+    the latency its clients saw (p50, p99) and the p99 time until the whole chain was done."""
+    name_w = max([len("entry point")] + [len(n) for n in entry_points])
+    header = "  ".join(["entry point".ljust(name_w)] + [h.rjust(w) for h, w, _ in _ENTRY_COLUMNS])
+    lines = [header, "-" * len(header)]
+    for name, ep in entry_points.items():
+        if not isinstance(ep, Mapping):
+            continue
+        cells = []
+        for _, _, key in _ENTRY_COLUMNS:
+            if isinstance(key, tuple):
+                cells.append(_ms((ep.get(key[0]) or {}).get(key[1])))
+            else:
+                cells.append(_num(ep.get(key)))
+        lines.append("  ".join([name.ljust(name_w)] + [c.rjust(w) for c, (_, w, _) in zip(cells, _ENTRY_COLUMNS)]))
+    return lines
+
+
 def projection_text(cost: Mapping[str, Any], duration_s: Optional[float], month_h: Optional[float]) -> str:
     """What the monthly figure assumes: 'the simulated 15 min repeated to fill a 730 h month (× 2,920)'."""
     if not duration_s or not month_h:
@@ -207,7 +239,7 @@ def format_vpc_lines(vpcs: Mapping[str, Mapping[str, Any]], view: ConsoleView) -
 
 
 def format_summary(summary: Mapping[str, Any], config: Optional[Mapping[str, Any]] = None) -> str:
-    """The run line, each service's table or lines (sim.registry, in its order), SLOs and the cost line.
+    """The run line, each service's table or lines (sim.registry, in its order), the entry points, SLOs and the cost line.
 
     `config` is the resolved scenario (Result.config): it gives the service level objectives
     (`slo:`) and the month length; without it, no SLO is checked and the month is AWS's 730 h.
@@ -220,6 +252,10 @@ def format_summary(summary: Mapping[str, Any], config: Optional[Mapping[str, Any
         section = summary.get(svc.summary_section) or {}
         if svc.console is not None and section:
             lines.extend(load(svc.console)(section, view))
+    entry_points = summary.get("entry_points") or {}
+    if entry_points:  # when a component follows the traffic to its end (sim.output.entry_points)
+        lines.append("")
+        lines.extend(format_entry_point_table(entry_points))
     if checks:
         lines.append("")
         lines.extend(format_slo_lines(checks))

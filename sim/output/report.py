@@ -3,9 +3,11 @@
 Page order: the run in one line; at a glance (objectives met or breached, the monthly cost and
 what it assumes); the architecture; cost by service and by resource; a table per service
 (labels in words, ratios in %, durations as people write them, the exact value of every cell
-in its `data-value`); plots over time; the VPC section; the resolved scenario. Modules:
+in its `data-value`) and the entry points'; the service map and request waterfalls of the
+sampled traces; plots over time; the VPC section; the resolved scenario. Modules:
 `sim.output.report_format` (words and numbers), `sim.output.report_plots` (figures), `sim.output.diagram` (SVG),
-`sim.output.report_vpc` (VPC section), `sim.output.report_slo` (objectives).
+`sim.output.report_traces` (entry points, service map, waterfalls), `sim.output.report_vpc` (VPC section),
+`sim.output.report_slo` (objectives).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sim.output.diagram import network_svg, services_svg
 from sim.output.report_format import duration_text, label, number_text, pct_text, usd_text, value_text
 from sim.output.report_plots import Plotter
 from sim.output.report_slo import slo_checks
+from sim.output.report_traces import entry_points_html, traces_html
 from sim.output.result import Result
 from sim.output.plain import json_safe
 from sim.registry import SERVICES, load, service_for_section
@@ -293,9 +296,12 @@ def _section_table(section: str, entities: Mapping[str, Mapping[str, Any]]) -> s
 
 
 def _summary_html(summary: Mapping[str, Any]) -> str:
-    """The run table plus one table per service section of the summary."""
+    """The run table plus one table per service section of the summary, and the entry points'."""
     parts = ['<section id="summary"><h2>Summary</h2>', _run_table(summary)]
     for section, value in summary.items():
+        if section == "entry_points":  # not a service: a column per traffic source (sim.output.report_traces)
+            parts.append(entry_points_html(value if isinstance(value, Mapping) else {}, _cell))
+            continue
         svc = service_for_section(section)
         if section == "cost_usd" or (svc is not None and not svc.report_table) or not isinstance(value, Mapping) \
                 or not value:
@@ -372,6 +378,7 @@ def build_report(result: Result) -> str:
         f"<style>{_CSS}</style></head><body>"
         f"<h1>cloudtwin run: {name}</h1>{_run_line(s)}"
         f"{_glance_html(result)}{_diagram_html(result)}{_cost_html(result, plotter)}{_summary_html(s)}"
+        f"{traces_html(result, _figure_html)}"
         f"{_plots_html(result, draw)}{sections}{_config_html(result.config or {})}"
         "</body></html>\n"
     )

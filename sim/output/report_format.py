@@ -149,8 +149,8 @@ _WORDS = {
 }
 _STATS = {"mean": "mean", "p50": "p50", "p90": "p90", "p99": "p99", "p999": "p99.9", "max": "max",
           "min": "min"}
-_GROUPS = {"latency_ms": "latency", "init_ms": "cold start (init) time", "wait_s": "wait in queue",
-           "duration_ms": "duration"}
+_GROUPS = {"latency_ms": "latency", "completion_ms": "completion", "init_ms": "cold start (init) time",
+           "wait_s": "wait in queue", "duration_ms": "duration"}
 _SUFFIXES = (("_ms", "ms"), ("_s", "s"), ("_bytes", "bytes"), ("_usd", "USD"), ("_gb", "GB"), ("_mb", "MB"),
              ("_per_s", "per s"))
 

@@ -1,4 +1,4 @@
-"""What a run returns: the summary, the metric and cost tables, and the sampled requests."""
+"""What a run returns: the summary, the metric and cost tables, the sampled requests and traces, and the entry points."""
 
 from __future__ import annotations
 
@@ -37,3 +37,12 @@ class Result:
     config: Dict[str, Any] = field(default_factory=dict)  # the resolved scenario, plain data
     out_dir: Optional[Path] = None
     flow_logs: Optional[pl.DataFrame] = None  # VPC Flow Logs records (sim.network.flows), when the scenario has vpcs
+    # the spans of the sampled traces (sim.output.traces.SPAN_SCHEMA, sorted by trace_id, span_id),
+    # when a component gives spans (record.traces); None otherwise
+    traces: Optional[pl.DataFrame] = None
+
+    @property
+    def entry_points(self) -> Dict[str, Dict[str, Any]]:
+        """summary.json's `entry_points`: per traffic source, its counts and its latency_ms and
+        completion_ms statistics (sim.output.entry_points); empty when no component gives them."""
+        return self.summary.get("entry_points") or {}

@@ -1,7 +1,8 @@
 """Sampled requests as spans: the traces.parquet table, its service map and X-Ray-style waterfalls.
 
 The table has one row per span with OpenTelemetry's field names (`SPAN_SCHEMA`);
-`spans_frame` builds and checks it from the rows an engine hands over. From it,
+`spans_frame` builds and checks it from the rows an engine hands over, `merge_spans`
+joins what several components give (sim.api). From it,
 `service_map` counts the calls between resources (rate, p99, error ratio) and
 `service_map_svg` draws them left to right with the scenario diagram's layering;
 `waterfall_figure` draws one trace's spans as bars on its own time axis, and
@@ -350,6 +351,29 @@ def spans_frame(rows: Any) -> pl.DataFrame:
         frame = _from_rows(list(rows))
     check_spans(frame)
     return frame
+
+
+def merge_spans(parts: Sequence[Tuple[str, Any]]) -> pl.DataFrame:
+    """One span table from (component name, its `spans()`) pairs: typed, sorted by (trace_id, span_id), checked.
+
+    Each part is a DataFrame with SPAN_SCHEMA's columns (cast strictly, as `spans_frame`
+    does; a part that does not fit is a ValueError naming its component). The parts are
+    checked together (`check_spans`), not one by one: a span's parent may come from another
+    component. The sort makes the table the same whatever order the engine made the spans
+    in (within a run, or across window sizes).
+    """
+    typed = []
+    for component, frame in parts:
+        if not isinstance(frame, pl.DataFrame):
+            raise ValueError(f"{component}: spans() returned {type(frame).__name__}, "
+                             f"expected a polars DataFrame (SPAN_SCHEMA) or None")
+        try:
+            typed.append(_from_frame(frame))
+        except ValueError as e:
+            raise ValueError(f"{component}: {e}") from None
+    merged = (pl.concat(typed) if typed else pl.DataFrame(schema=SPAN_SCHEMA)).sort(["trace_id", "span_id"])
+    check_spans(merged)
+    return merged
 
 
 def _typed(spans: pl.DataFrame) -> pl.DataFrame:

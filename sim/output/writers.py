@@ -24,11 +24,11 @@ FINISHED, UNFINISHED, NOT_A_RUN = "finished", "unfinished", "not a run"
 # Names that make a directory a run's (finished or not): the outputs of `write_run`, the
 # mark, Hydra's per-job folder and log (`hydra.job.name` is cloudtwin).
 RUN_FILES = (SUMMARY_FILE, "metrics.parquet", "costs.parquet", "requests.parquet",
-             "flow_logs.parquet", "config.yaml", "report.html", UNFINISHED_FILE, ".hydra",
+             "traces.parquet", "flow_logs.parquet", "config.yaml", "report.html", UNFINISHED_FILE, ".hydra",
              "cloudtwin.log")
 # Outputs `write_run` writes only for some runs: removed when a run rewrites a directory
 # and does not write them, so the directory holds one run's files.
-OPTIONAL_FILES = ("requests.parquet", "flow_logs.parquet", "report.html")
+OPTIONAL_FILES = ("requests.parquet", "traces.parquet", "flow_logs.parquet", "report.html")
 # Hydra's sweeper writes it into a sweep directory: such a directory is a sweep, not a run,
 # whatever else it holds (the multirun's own log, for one).
 MULTIRUN_FILE = "multirun.yaml"
@@ -83,8 +83,9 @@ def write_config(config: Dict[str, Any], path: Path) -> Path:
 def write_run(result: Result, out_dir) -> Dict[str, Path]:
     """Write every output of `result` into `out_dir` (created if missing); paths by name.
 
-    Names: summary, metrics, costs, requests (only when requests were sampled), flow_logs (when
-    the scenario has VPCs), config,
+    Names: summary, metrics, costs, requests (only when requests were sampled), traces (only
+    when spans were sampled: `Result.traces` has a row), flow_logs (when the scenario has VPCs),
+    config,
     report (unless the scenario's `record.report` is false: a sweep of hundreds of jobs
     spends about a second per job drawing reports; `cloudtwin-report DIR` draws one later).
 
@@ -105,6 +106,8 @@ def write_run(result: Result, out_dir) -> Dict[str, Path]:
     paths["costs"] = write_parquet_atomic(result.costs, out / "costs.parquet")
     if result.requests is not None and result.requests.height > 0:
         paths["requests"] = write_parquet_atomic(result.requests, out / "requests.parquet")
+    if result.traces is not None and result.traces.height > 0:
+        paths["traces"] = write_parquet_atomic(result.traces, out / "traces.parquet")
     if result.flow_logs is not None:
         paths["flow_logs"] = write_parquet_atomic(result.flow_logs, out / "flow_logs.parquet")
     paths["config"] = write_config(result.config, out / "config.yaml")
@@ -115,7 +118,7 @@ def write_run(result: Result, out_dir) -> Dict[str, Path]:
             (out / name).unlink(missing_ok=True)
     (out / UNFINISHED_FILE).unlink(missing_ok=True)
     paths["summary"] = write_summary(result.summary, out / SUMMARY_FILE)
-    return {name: paths[name] for name in ("summary", "metrics", "costs", "requests", "flow_logs",
+    return {name: paths[name] for name in ("summary", "metrics", "costs", "requests", "traces", "flow_logs",
                                            "config", "report") if name in paths}
 
 

@@ -28,10 +28,12 @@ def read_run(run_dir: Path) -> Result:
     requests = _table(d / "requests.parquet", {})
     flow_path = d / "flow_logs.parquet"
     flow_logs = pl.read_parquet(flow_path) if flow_path.is_file() else None
+    traces_path = d / "traces.parquet"
+    traces = pl.read_parquet(traces_path) if traces_path.is_file() else None
     config_path = d / "config.yaml"
     config = (yaml.safe_load(config_path.read_text()) or {}) if config_path.is_file() else {}
     return Result(summary=summary, metrics=metrics, costs=costs, requests=requests,
-                  config=config, out_dir=d, flow_logs=flow_logs)
+                  config=config, out_dir=d, flow_logs=flow_logs, traces=traces)
 
 
 def _table(path: Path, schema) -> pl.DataFrame:
