@@ -44,7 +44,7 @@ KINDS: Dict[str, AddressKind] = {k.kind: k for k in (
     AddressKind("queue", "queues", "queue"),
     AddressKind("topic", "topics", "topic"),
     AddressKind("bus", "buses", "bus"),
-    AddressKind("endpoint", "endpoints", "endpoint", simulated=False),  # checked in calls; simulated with the account loop
+    AddressKind("endpoint", "endpoints", "endpoint"),  # an HTTP API outside AWS that functions call
     AddressKind("table", "tables", "table", simulated=False),
     AddressKind("bucket", "buckets", "bucket", simulated=False),
     AddressKind("api", "apis", "API", simulated=False),

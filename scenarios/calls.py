@@ -3,7 +3,7 @@
 Semantics: kernels/ACCOUNT_SPEC.md §3–§6. Pure data, like `scenarios.schema`; cross-field
 checks are `check_calls` below. The call graph's runaway check needs the filter tables and
 runs when the world is built (`sim.callgraph.check_call_graph`), and so, after it, does the
-refusal of calls this version does not simulate yet (`unsimulated`).
+refusal of what of them this version does not simulate yet (`unsimulated`: a call's own attributes).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ ENDPOINT_MAX_ATTEMPTS = 1
 DEFAULT_API_LATENCY_MS = Dist(dist="lognormal", median=10.0, p99=50.0)
 CALL_KINDS = ("function", "queue", "topic", "bus", "endpoint")  # what calls reach today
 CALL_COUNT_MAX = 1000  # the simulator's ceiling on calls of one entry per invocation
+CALLS_PER_FUNCTION_MAX = 62  # entries of one function's calls (the kernel keeps which run in one int64: kernels.account.MAX_CALLS)
 
 
 @dataclass
@@ -63,6 +64,9 @@ class Endpoint:
 def check_calls(s, problems: Problems) -> None:
     """Every cross-field problem of the functions' calls and of the endpoints."""
     for name, fn in s.functions.items():
+        if len(fn.calls) > CALLS_PER_FUNCTION_MAX:
+            problems.add(key(key("functions", name), "calls"), f"{len(fn.calls)} calls; a function makes at most"
+                                                               f" {CALLS_PER_FUNCTION_MAX} (use count for repeats)")
         for i, call in enumerate(fn.calls):
             path = index(key(key("functions", name), "calls"), i)
             kind = str(call.target).partition(":")[0]
@@ -97,11 +101,11 @@ def check_calls(s, problems: Problems) -> None:
 
 
 def unsimulated(s) -> List[Tuple[str, str]]:
-    """(path, message) for every function with calls: the one account loop that simulates them
-    (kernels/ACCOUNT_SPEC.md; its plain-Python twin is kernels/ref/account.py) is not in this
-    version's engine yet, so they are refused, never ignored. The builder asks after the call
-    graph's runaway check (`sim.callgraph.check_call_graph`), so a runaway graph gets its own message."""
-    return [(key(key("functions", name), "calls"),
-             "calls are checked but not simulated yet by this version (each service is fed by traffic"
-             " only); remove `calls` to run the scenario")
-            for name, fn in s.functions.items() if fn.calls]
+    """(path, message) for what of the calls this version checks but does not simulate yet: a
+    call's own message `attributes` (its payload carries the class of the item that invoked
+    the function; classes of their own need the class table to hold them). Refused, never
+    ignored; asked after the call graph's runaway check (`sim.callgraph.check_call_graph`)."""
+    return [(key(index(key(key("functions", name), "calls"), i), "attributes"),
+             "a call's own message attributes are not simulated yet: without them the call carries the"
+             " attributes of the item that invoked the function; remove them to run the scenario")
+            for name, fn in s.functions.items() for i, call in enumerate(fn.calls) if call.attributes]

@@ -285,11 +285,32 @@ def _check_ignored(s: Scenario, t: Traffic, kind: str, path: str, problems: Prob
                      f"per-request durations apply to function targets only; messages to a {target} run for"
                      " the consuming function's duration_ms (remove `duration_column`)")
     ap = key(key(path, "message"), "attributes")
-    if t.message.attributes and kind in ("function", "queue") and not _has_within(problems, ap):
+    if (t.message.attributes and kind in ("function", "queue") and not _reaches_filters(s, t.target)
+            and not _has_within(problems, ap)):
         what = "a function invocation carries none" if kind == "function" else \
             "nothing filters messages on a queue (event source mapping filters are not simulated)"
-        problems.add(ap, f"message attributes feed SNS filter policies; {what}, so they would be ignored"
-                     " (remove `attributes`, or send to a topic)")
+        problems.add(ap, f"message attributes feed SNS filter policies; {what}, and nothing it calls reaches a"
+                         " topic or bus, so they would be ignored (remove `attributes`, or send to a topic)")
+
+
+def _reaches_filters(s: Scenario, target: str) -> bool:
+    """Whether an item sent to `target` (function:NAME or queue:NAME) can carry its attributes to a
+    topic or bus: through the functions' calls (which pass the invoking item's class on) and
+    the queues' event source mappings."""
+    seen, todo = set(), [str(target)]
+    while todo:
+        address = todo.pop()
+        if address in seen:
+            continue
+        seen.add(address)
+        kind, _, name = address.partition(":")
+        if kind in ("topic", "bus"):
+            return True
+        if kind == "queue":
+            todo += [f"function:{m.function}" for m in s.event_source_mappings if m.source == name]
+        elif kind == "function" and name in s.functions:
+            todo += [str(c.target) for c in s.functions[name].calls if not c.attributes]
+    return False
 
 
 def _async_callers(s: Scenario) -> set:

@@ -328,7 +328,7 @@ def runaway_problems(graph: CallGraph) -> List[Tuple[str, str]]:
 
 def check_call_graph(sc) -> None:
     """Refuse, as a ScenarioError, a scenario whose call graph runs away (kernels/ACCOUNT_SPEC.md §9);
-    then, until the account loop simulates calls, any scenario with calls (`scenarios.calls.unsimulated`).
+    then what of the calls is not simulated yet (`scenarios.calls.unsimulated`).
 
     The filters are compiled here as the builder compiles them (a bad one is the same
     ScenarioError, at its path); a scenario without calls costs nothing.

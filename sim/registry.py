@@ -147,7 +147,8 @@ class AddressBook:
             offered = ", ".join(self.offered()) or "nothing"
             raise _wiring_error(f"{caller.name}: {label} sends to {a}, which no component offers (offered: {offered})")
         component, connect = found
-        caller.connect(component)
+        if caller is not component:  # within a component (a function's call in its account) the loop orders it
+            caller.connect(component)
         return Port(component, int(connect(label, **options)))
 
 
@@ -212,7 +213,7 @@ def _declare_account(ctx: BuildContext) -> List[Component]:
     account = LambdaAccount("lambda", sc.account, sc.region, sc.functions, sc.seed, sc.duration_s,
                             sc.record.period_s, sample=req.sample, first_n=req.first_n,
                             sample_all=ctx.sample_all, base_dir=ctx.base_dir, queues=sc.queues,
-                            mappings=sc.event_source_mappings, fleets=sc.worker_fleets)
+                            mappings=sc.event_source_mappings, fleets=sc.worker_fleets, endpoints=sc.endpoints)
 
     def function_port(name: str):
         def connect(label: str, invocation: str = "async", retries: Optional[Retries] = None, **_: Any) -> int:
@@ -226,8 +227,21 @@ def _declare_account(ctx: BuildContext) -> List[Component]:
         ctx.book.offer("function", name, account, function_port(name))
     for name in sc.queues:
         ctx.book.offer("queue", name, account, queue_port(name))
+    for e, name in enumerate(sc.endpoints):  # a call to an endpoint names it by index, through no port
+        ctx.book.offer("endpoint", name, account, lambda label, e=e, **_: e)
     ctx.shared["account"] = account
     return [account]
+
+
+def _connect_account(ctx: BuildContext, components: List[Component]) -> None:
+    """Each function's calls: the port (or endpoint) each one reaches (ACCOUNT_SPEC.md §2)."""
+    account = components[0]
+    for name, fn in ctx.scenario.functions.items():
+        for i, call in enumerate(fn.calls):
+            target = ctx.book.resolve(account, call.target, f"function:{name}/calls[{i}]", invocation=call.mode)
+            if not isinstance(target, Port) or target.component is not account:
+                raise _wiring_error(f"function {name}: calls[{i}] reaches {call.target}, outside its account")
+            account.add_call(name, call, parse(call.target).kind, target.index)
 
 
 def _host_unit(ctx: BuildContext, kind: str, name: str, comp: Component) -> None:
@@ -353,7 +367,7 @@ def _vpc_flows_class() -> type:
 # numbered in this order (the account's port index is the high bits of request ids), so a new
 # host goes at the end.
 HOSTS: Tuple[Host, ...] = (
-    Host("account", 4, _declare_account, outputs=lambda cs: {"requests": cs[0].requests()}),
+    Host("account", 4, _declare_account, _connect_account, outputs=lambda cs: {"requests": cs[0].requests()}),
     Host("topics", 1, _declare_topics, _connect_topics),
     Host("buses", 2, _declare_buses, _connect_buses),
     Host("traffic", 0, _declare_traffic, _connect_traffic),
@@ -402,6 +416,9 @@ SERVICES: Tuple[Service, ...] = (
             console="sim.output.console:format_topic_lines"),
     Service("eventbridge", ("buses",), "buses", "buses", "EventBridge buses", address_kind="bus",
             console="sim.output.console:format_bus_lines"),
+    Service("calls", (), "calls", "account", "Calls (function → target)"),
+    Service("endpoints", ("endpoints",), "endpoints", "account", "Endpoints (HTTP APIs outside AWS)",
+            address_kind="endpoint"),
     Service("vpc", ("vpcs", "transit_gateways", "flows"), "vpcs", "network", "VPCs",
             console="sim.output.console:format_vpc_lines", report_table=False,
             report_section="sim.output.report_vpc:vpc_html",

@@ -1,5 +1,5 @@
 """`functions.NAME.calls` and `endpoints`: read into typed objects with their defaults, checked, and
-(until the one account loop lands) refused with one clear line, when the world is built, rather than ignored."""
+run; what is not simulated yet (a call's own attributes) is refused with one clear line, never ignored."""
 
 import pytest
 
@@ -30,15 +30,32 @@ def test_defaults_are_the_sdk_and_the_spec_ones():
     assert Endpoint().latency_ms is None and Scenario().endpoints == {}
 
 
-def test_well_formed_calls_are_refused_until_simulated_with_their_path():
+def test_well_formed_calls_run_and_own_attributes_are_refused_with_their_path():
     data = scenario([{"target": "function:pricing"}, {"target": "queue:audit", "mode": "async", "count": 2},
                      {"target": "endpoint:pay", "probability": 0.5}],
                     {"pay": {"latency_ms": {"dist": "lognormal", "median": 120, "p99": 800}, "rate_limit_per_s": 100}})
-    check_scenario(data)  # well formed: refused when the world is built, after the call graph's runaway check
+    check_scenario(data)
+    r = simulate(data, progress=False)
+    calls, pay = r.summary["calls"], r.summary["endpoints"]["pay"]
+    assert list(calls) == ["api.calls[0] → function:pricing", "api.calls[1] → queue:audit",
+                           "api.calls[2] → endpoint:pay"]
+    for c in calls.values():  # conservation per edge (ACCOUNT_SPEC.md §8)
+        assert c["made"] == c["ok"] + c["failed"] + c["abandoned"] + c["in_flight_end"]
+        assert c["attempts"] == c["made"] + c["retries"]
+    assert r.summary["queues"]["audit"]["sent"] == calls["api.calls[1] → queue:audit"]["ok"]
+    assert pay["requests"] == pay["ok"] + pay["errors"] + pay["throttled"] + pay["outage"] + pay["in_progress_end"]
+    own = scenario([{"target": "queue:audit", "mode": "async", "attributes": {"kind": {"a": 1.0}}}])
     with pytest.raises(ScenarioError) as err:
-        simulate(data, progress=False)
-    assert err.value.problems == [("functions.api.calls", "calls are checked but not simulated yet by this version"
-                                   " (each service is fed by traffic only); remove `calls` to run the scenario")]
+        simulate(own, progress=False)
+    assert [p for p, _ in err.value.problems] == ["functions.api.calls[0].attributes"]
+    assert "not simulated yet" in err.value.problems[0][1]
+
+
+def test_the_schema_and_the_kernel_agree_on_the_most_calls():
+    from kernels.account import MAX_CALLS
+    from scenarios.calls import CALLS_PER_FUNCTION_MAX
+
+    assert CALLS_PER_FUNCTION_MAX == MAX_CALLS
 
 
 def test_every_mistake_at_once():

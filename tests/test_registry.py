@@ -94,18 +94,19 @@ def test_build_resolves_every_route_and_numbers_ports_in_build_order():
     account = world.built["account"][0]
     topic, bus = world.built["topics"][0], world.built["buses"][0]
     # account ports in build order: the topic's subscriptions (each route, then its DLQ), the
-    # bus's targets, then traffic; external endpoints take none
+    # bus's targets, then traffic (to the topic and bus too: they run in the account's loop);
+    # external endpoints take none
     assert [s.name for s in account.sources] == [
         "topic:events/sqs:orders", "topic:events/sqs:orders/dlq", "topic:events/lambda:api",
-        "bus:bus/r->queue:orders", "f"]
+        "bus:bus/r->queue:orders", "t", "f", "e"]
     assert topic.routes == [(account.inbox, 0), (None, -1), (account.inbox, 2)]
     assert topic.dlq_routes == [(account.inbox, 1), (None, -1), (None, -1)]
     assert bus.routes == [(account.inbox, 3), (None, -1)] and bus.dlq_routes == [(None, -1), (None, -1)]
-    # a publisher's port at a topic or bus is its own index
-    assert [(s.name, s.port) for s in world.sources] == [("traffic.t", 0), ("traffic.f", 4), ("traffic.e", 2)]
+    # a publisher's port at a topic or bus is one of the account's
+    assert [(s.name, s.port) for s in world.sources] == [("traffic.t", 4), ("traffic.f", 5), ("traffic.e", 6)]
     assert [c.name for c in world.components] == ["traffic.t", "traffic.f", "traffic.e", "sns.events",
                                                   "events.bus", "lambda"]
-    assert [c.name for c in world.sources[0].downstream] == ["sns.events"]  # connected once
+    assert [c.name for c in world.sources[0].downstream] == ["lambda"]  # connected once
 
 
 def test_a_route_left_unconnected_is_a_build_error():

@@ -85,7 +85,7 @@ class LambdaAccount(Component):
                  seed: int, t_end: float, period_s: float, sample: float = 0.0, first_n: int = 0,
                  sample_all: bool = False, base_dir: Optional[Path] = None, chunk: Optional[int] = None,
                  queues: Optional[Dict[str, Queue]] = None, mappings: Optional[List[EventSourceMapping]] = None,
-                 fleets: Optional[Dict[str, WorkerFleet]] = None):
+                 fleets: Optional[Dict[str, WorkerFleet]] = None, endpoints: Optional[Dict] = None):
         super().__init__(name)
         self.account = account
         self.queues = dict(queues or {})
@@ -115,6 +115,10 @@ class LambdaAccount(Component):
         self.units: List = []  # the topics and buses it runs (sim.messaging.fanout: SnsTopic, EventBus)
         self.fanout = None  # their kernel arrays (sim.compute.account_state.AccountFanout), from start()
         self.port_arrays = None  # per port: function, invocation, queue, unit, items so far (the kernel's)
+        self.calls: Dict[str, List[tuple]] = {n: [] for n in functions}  # per function: (Call, kind, port or endpoint)
+        self.endpoints = dict(endpoints or {})
+        self.calls_state = None  # the calls' kernel arrays (sim.compute.account_state.AccountCalls), from start()
+        self.xstreams: List = []
 
     # declare / connect -------------------------------------------------------------
     def add_source(self, name: str, function: str, invocation: str, retries: Retries) -> int:
@@ -129,6 +133,14 @@ class LambdaAccount(Component):
         self.sources.append(Source(name, -1, 0, Retries(), queue=self.queue_names.index(queue)))
         self.port_seq.append(0)
         return len(self.sources) - 1
+
+    def add_call(self, function: str, call, kind: str, port: int) -> None:
+        """Function `function` makes `call` (scenarios.calls.Call) to a target of `kind` reached
+        through account port `port` (an endpoint's index for an endpoint)."""
+        self.calls[function].append((call, kind, port))
+
+    def has_calls(self) -> bool:
+        return any(self.calls.values())
 
     def add_unit(self, unit) -> int:
         """Run a topic or bus (a `sim.messaging.fanout._Fanout`) in this account's loop; returns its index."""
@@ -179,6 +191,7 @@ class LambdaAccount(Component):
             retry_cap_s=[s.retries.max_delay_s for s in src],
             retry_jitter=[JITTER[s.retries.jitter] for s in src],
             on_failure_queue=[self._on_failure_queue(f) for f in fns],
+            n_calls=[len(self.calls[n]) for n in self.fn_names],
         )
 
     def _on_failure_queue(self, fn: Function) -> int:
@@ -245,12 +258,13 @@ class LambdaAccount(Component):
         sample, first_n, sample_all = self.sampling
         if self.streams is None:
             self.streams = self.make_streams()
-        if self.queues or self.units:
+        if self.queues or self.units or self.has_calls():
             self.mq = MessagingState(self.params(), *self.messaging_params(), self.t_end, self.period_s,
                                      self.chunk or CHUNK, sample=sample, first_n=first_n, sample_all=sample_all)
             self.state = self.mq.pool
             self.streams = self.messaging_streams(self.streams)
             self._start_fanout()
+            self._start_calls()
         else:
             self.state = PoolState(self.params(), self.t_end, self.period_s, self.chunk or CHUNK,
                                    sample=sample, first_n=first_n, sample_all=sample_all)
@@ -318,7 +332,7 @@ class LambdaAccount(Component):
             pool_state.run(self.state, t1, arr, self.streams)
         else:
             sqs_state.run(self.mq, t1, arr, self.streams, fan=self.fanout, ports=self.port_arrays,
-                          fstreams=self.fstreams)
+                          fstreams=self.fstreams, calls=self.calls_state, xstreams=self.xstreams)
         if self.state.g[K.G_ROWS_N]:
             self.rows.append(self.state.take_rows())
 
@@ -328,6 +342,67 @@ class LambdaAccount(Component):
             self._luts = tuple(np.array([getattr(s, a) for s in self.sources], np.int64)
                                for a in ("fn", "inv", "queue", "unit"))
         return self._luts
+
+    def call_params(self):
+        """Per function, its calls as the kernel reads them (kernels.account.CallParams), and the
+        endpoints' (EndpointParams)."""
+        from kernels import account as A
+        from kernels.fanout import merge_outages
+        from scenarios.calls import ENDPOINT_MAX_ATTEMPTS, SDK_MAX_ATTEMPTS
+
+        kinds = {"function": A.K_FUNCTION, "queue": A.K_QUEUE, "topic": A.K_UNIT, "bus": A.K_UNIT,
+                 "endpoint": A.K_ENDPOINT}
+        out = []
+        for name in self.fn_names:
+            cs = []
+            for call, kind, port in self.calls[name]:
+                if kind == "endpoint":
+                    index, via = port, -1
+                else:
+                    src = self.sources[port]
+                    index, via = (src.fn if kind == "function" else src.queue if kind == "queue" else src.unit), port
+                default_attempts = ENDPOINT_MAX_ATTEMPTS if kind == "endpoint" else SDK_MAX_ATTEMPTS
+                cs.append(A.CallParams(kinds[kind], index, sync=call.mode == "sync", probability=call.probability,
+                                       count=call.count, at_end=call.at == "end",
+                                       size_bytes=-1 if call.size_bytes is None else call.size_bytes,
+                                       max_attempts=call.max_attempts or default_attempts,
+                                       on_error_continue=call.on_error == "continue", port=via))
+            out.append(cs)
+        eps = []
+        for ep in self.endpoints.values():
+            rate = ep.rate_limit_per_s if ep.rate_limit_per_s is not None else float("inf")
+            eps.append(A.EndpointParams(error_rate=ep.error_rate,
+                                        outages=merge_outages([(o.start_s, o.end_s) for o in ep.outages]),
+                                        rate_per_s=rate, burst=ep.burst if ep.burst is not None else rate,
+                                        max_concurrency=-1 if ep.max_concurrency is None else ep.max_concurrency))
+        return out, eps
+
+    def _start_calls(self) -> None:
+        """The calls' and endpoints' kernel arrays and their streams: CALL per function
+        (uniform), CLAT per call (its latency_ms, default DEFAULT_API_LATENCY_MS; 0 to an
+        endpoint), ELAT (latency_ms) and EU (uniform) per endpoint — each its own Generator."""
+        from scenarios.calls import DEFAULT_API_LATENCY_MS
+        from scenarios.common import Dist
+        from sim.compute.account_state import AccountCalls
+
+        calls, eps = self.call_params()
+        self.calls_state = AccountCalls(len(self.fn_names), calls, eps, self.mq.chunk)
+        kw = {} if self.chunk is None else {"chunk": self.chunk}
+
+        def uniform(gen, n):
+            return gen.random(n)
+
+        streams = [ChunkStream(generator(self.seed, f"{self.name}.{n}.calls"), uniform, **kw) for n in self.fn_names]
+        for name in self.fn_names:
+            for i, (call, kind, _) in enumerate(self.calls[name]):
+                lat = call.latency_ms or (Dist(dist="fixed", value=0.0) if kind == "endpoint" else DEFAULT_API_LATENCY_MS)
+                streams.append(ChunkStream(generator(self.seed, f"{self.name}.{name}.calls[{i}]"),
+                                           sampler(lat, self.base_dir), **kw))
+        for name, ep in self.endpoints.items():
+            streams.append(ChunkStream(generator(self.seed, f"{self.name}.endpoint.{name}", 0),
+                                       sampler(ep.latency_ms, self.base_dir), **kw))
+            streams.append(ChunkStream(generator(self.seed, f"{self.name}.endpoint.{name}", 1), uniform, **kw))
+        self.xstreams = streams
 
     def _start_fanout(self) -> None:
         """The topics' and buses' arrays in the account kernel, and the port tables their
@@ -387,11 +462,50 @@ class LambdaAccount(Component):
         live = live[live >= 0]  # the messaging kernel's timer-list heads are negative
         busy_od = live[(s.ei[live, K.E_KIND] == K.K_COMPLETE) & (s.ei[live, K.E_ON_PC] == 0)]
         np.add.at(s.ft[:, K.T_ENV_S], s.ei[busy_od, K.E_FN], t_end - s.ef[busy_od, K.E_BIRTH])
+        if self.calls_state is not None:
+            # invocations with calls still running: their records are off the heap (kernels/account.py)
+            from kernels.account import K_INVOKING
+
+            running = np.flatnonzero(s.ei[:, K.E_KIND] == K_INVOKING)
+            np.add.at(s.ft[:, K.T_BUSY_S], s.ei[running, K.E_FN], t_end - s.ef[running, K.EF_T])
+            od = running[s.ei[running, K.E_ON_PC] == 0]
+            np.add.at(s.ft[:, K.T_ENV_S], s.ei[od, K.E_FN], t_end - s.ef[od, K.E_BIRTH])
 
     def summary_sections(self) -> dict:
         out = {"functions": self.summary()} if self.fn_names else {}
         if self.mq is not None:
             out.update(self.queue_outputs().sections())
+        if self.calls_state is not None:
+            out.update(self.call_sections())
+        return out
+
+    def call_sections(self) -> dict:
+        """summary.json's `calls` (per function and call: made, ok, failed, abandoned, in flight
+        at the end, attempts and SDK retries; made = ok + failed + abandoned + in_flight_end) and
+        `endpoints` (requests, ok, errors, throttled, outage, in_progress_end)."""
+        from kernels import account as A
+
+        st, s = self.calls_state, self.state
+        running = np.flatnonzero((s.ei[:, K.E_KIND] == A.K_INVOKING) & (s.ei[:, K.E_OPEN] != 0))
+        open_calls = np.zeros(max(st.n_calls, 1), np.int64)
+        for inv in running.tolist():  # the call each waits on
+            f, pos = int(s.ei[inv, K.E_FN]), int(s.ei[inv, K.E_POS])
+            n = int(st.cfo[f + 1] - st.cfo[f])
+            open_calls[st.cfo[f] + (pos if pos < n else pos - n - 1)] += 1
+        calls, k = {}, 0
+        for name in self.fn_names:
+            for i, (call, _kind, _port) in enumerate(self.calls[name]):
+                row = {c: int(st.cstat[k, j]) for j, c in enumerate(A.CALL_COUNTERS)}
+                row["in_flight_end"] = int(open_calls[k])
+                calls[f"{name}.calls[{i}] → {call.target}"] = {"mode": call.mode, **row}
+                k += 1
+        endpoints = {}
+        for e, name in enumerate(self.endpoints):
+            endpoints[name] = {c: int(st.estat[e, j]) for j, c in enumerate(A.ENDPOINT_COUNTERS)}
+            endpoints[name]["in_progress_end"] = int(st.ebusy[e])
+        out = {"calls": calls} if calls else {}
+        if endpoints:
+            out["endpoints"] = endpoints
         return out
 
     def queue_outputs(self) -> QueueOutputs:
