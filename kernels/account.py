@@ -514,9 +514,10 @@ def _ev_of(pa, s):
 
 
 @jit_handler
-def _respond_at(t, inv, gen, k, att, status, c3, pa):
-    """A call's answer reaches its caller at t, as an event (RESPONSE)."""
-    return _push_ev(t, False, K_RESPONSE, pa.ei[inv, P.E_FN], (inv, gen, k, att, status, np.int64(0), np.int64(0)),
+def _respond_at(t, inv, gen, k, att, status, c3, pa, xa):
+    """A call's answer reaches its caller at t, as an event (RESPONSE; its E_FN the caller's
+    function, from the call: the caller's slot may have ended and gone to another event)."""
+    return _push_ev(t, False, K_RESPONSE, xa.cpi[k, CP_F], (inv, gen, k, att, status, np.int64(0), np.int64(0)),
                     c3, pa)
 
 
@@ -662,7 +663,7 @@ def _finish(t, inv, outcome, p, c, consts, pa, qa, xa):
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
     if caller >= 0:
         heap_n, seq, free_n = _respond_at(t, caller, cgen, ccall, catt, R_FUNCTION_ERROR if error else R_OK,
-                                          (heap_n, seq, free_n), pa)
+                                          (heap_n, seq, free_n), pa, xa)
     if rinv == P.ASYNC and error:
         # the pool's async error handling, decided at the end (POOL_SPEC.md): retry 60 s, then
         # 120 s after it, within the maximum event age, else a drop (to the on-failure queue)
@@ -750,6 +751,7 @@ def on_sdk_retry(t, s, c, pa, xa):
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
     free_n = Q._release(pa, free_n, s)
     if _live(pa, inv, gen):
+        xa.cstat[k, CS_RETRIES] += 1  # counted when it starts: attempts = made + retries
         heap_n, seq, free_n = _call_start(t, inv, k, att, (heap_n, seq, free_n), pa, xa)
     return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
 
@@ -771,7 +773,6 @@ def on_response(t, s, p, c, consts, pa, qa, xa):
         _advance(inv, pa, xa)
         return _run_step(t, inv, p, c, consts, pa, qa, xa)
     if status >= R_THROTTLED and att + 1 < xa.cpi[k, CP_MAX_ATT]:
-        xa.cstat[k, CS_RETRIES] += 1
         f = pa.ei[inv, P.E_FN]
         delay = _xdraw(xa, f) * min(SDK_BACKOFF_BASE ** att, SDK_BACKOFF_CAP_S)
         heap_n, seq, free_n = _push_ev(t + delay, False, K_SDK_RETRY, f,
@@ -800,11 +801,11 @@ def _endpoint_request(t, e, ev, c3, pa, xa):
     xa.ecur[e] = cur
     if cur < end and xa.eout_s[cur] <= t:
         estat[e, EC_OUTAGE] += 1
-        return _respond_at(t, inv, gen, k, att, R_UNAVAILABLE, c3, pa)
+        return _respond_at(t, inv, gen, k, att, R_UNAVAILABLE, c3, pa, xa)
     mc = xa.epi[e, EPI_MAX_CONC]
     if mc >= 0 and xa.ebusy[e] >= mc:
         estat[e, EC_THROTTLED] += 1
-        return _respond_at(t, inv, gen, k, att, R_THROTTLED, c3, pa)
+        return _respond_at(t, inv, gen, k, att, R_THROTTLED, c3, pa, xa)
     rate = xa.epf[e, EPF_RATE]
     if rate < np.inf:
         tok = min(xa.epf[e, EPF_BURST], xa.eps[e, ES_TOKENS] + rate * (t - xa.eps[e, ES_LAST]))
@@ -812,13 +813,13 @@ def _endpoint_request(t, e, ev, c3, pa, xa):
         if tok < 1.0:
             xa.eps[e, ES_TOKENS] = tok
             estat[e, EC_THROTTLED] += 1
-            return _respond_at(t, inv, gen, k, att, R_THROTTLED, c3, pa)
+            return _respond_at(t, inv, gen, k, att, R_THROTTLED, c3, pa, xa)
         xa.eps[e, ES_TOKENS] = tok - 1.0
     xa.ebusy[e] += 1
     base = xa.cfo.shape[0] - 1 + xa.cpi.shape[0] + 2 * e
     lat = _xdraw(xa, base) / 1000.0
     err = xa.epf[e, EPF_ERROR] > 0.0 and _xdraw(xa, base + 1) < xa.epf[e, EPF_ERROR]
-    slot_f = pa.ei[inv, P.E_FN]
+    slot_f = xa.cpi[k, CP_F]
     heap_n, seq, free_n = _push_ev(t + lat, False, K_EP_DONE, slot_f,
                                    (inv, gen, k, att, np.int64(1 if err else 0), np.int64(e), np.int64(0)), c3, pa)
     return heap_n, seq, free_n
@@ -833,7 +834,7 @@ def on_endpoint_done(t, s, c, pa, xa):
     xa.ebusy[e] -= 1
     xa.estat[e, EC_ERRORS if err != 0 else EC_OK] += 1
     heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, R_SERVER_ERROR if err != 0 else R_OK,
-                                      (heap_n, seq, free_n), pa)
+                                      (heap_n, seq, free_n), pa, xa)
     return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
 
 
@@ -873,7 +874,7 @@ def on_call_arrive(t, s, p, c, consts, pa, qa, xa):
             ei[ce, P.E_CCALL] = k
             ei[ce, P.E_CATT] = att
         else:
-            heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, R_THROTTLED, (heap_n, seq, free_n), pa)
+            heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, R_THROTTLED, (heap_n, seq, free_n), pa, xa)
         return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
     c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
     status = R_OK
@@ -892,12 +893,12 @@ def on_call_arrive(t, s, p, c, consts, pa, qa, xa):
         if not ok:
             status = R_THROTTLED
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
-    heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, status, (heap_n, seq, free_n), pa)
+    heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, status, (heap_n, seq, free_n), pa, xa)
     return (heap_n, seq, free_n, rows_n, unres_used, attempts), o
 
 
 @jit_handler
-def on_complete_any(t, s, f, p, c, pa, qa):
+def on_complete_any(t, s, f, p, c, pa, qa, xa):
     """A completion of an invocation without calls: the pool's and the mapping's, then the sync
     caller's answer if a call made it."""
     ei = pa.ei
@@ -908,7 +909,7 @@ def on_complete_any(t, s, f, p, c, pa, qa):
     if caller < 0:
         return c, o
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
-    heap_n, seq, free_n = _respond_at(t, caller, cgen, ccall, catt, status, (heap_n, seq, free_n), pa)
+    heap_n, seq, free_n = _respond_at(t, caller, cgen, ccall, catt, status, (heap_n, seq, free_n), pa, xa)
     return (heap_n, seq, free_n, rows_n, unres_used, attempts), o
 
 
@@ -1036,7 +1037,7 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
             if kind == Q.K_TIMER:
                 c, o = Q.on_visible(t, s, tseq, p, c, pa, qa)
             elif kind == K_COMPLETE:
-                c, o = on_complete_any(t, s, f, p, c, pa, qa)
+                c, o = on_complete_any(t, s, f, p, c, pa, qa, xa)
             elif kind == K_RETRY:
                 c, o = Q.on_retry(t, s, f, p, c, consts, pa, qa)
             elif kind == Q.K_ARRIVAL:

@@ -282,7 +282,7 @@ def test_conservation_on_random_accounts(case):
     for cs in r.calls:
         for s in cs:
             assert s["made"] == s["ok"] + s["failed"] + s["abandoned"] + s["in_flight_end"], s
-            assert s["made"] <= s["attempts"] <= s["made"] + s["retries"], s  # a retry may be cut by its caller's end
+            assert s["attempts"] == s["made"] + s["retries"], s  # a retry counts when it starts
     for e in r.endpoints:
         assert e["requests"] == e["ok"] + e["errors"] + e["throttled"] + e["outage"] + e["in_progress_end"], e
     m = r.messaging

@@ -453,7 +453,6 @@ class _Account:
             self.run_step(inv, t)
             return
         if status in RETRIABLE and ca.attempt + 1 < cp.max_attempts:
-            stats["retries"] += 1
             delay = self.draw("CALL", f) * min(SDK_BACKOFF_BASE ** ca.attempt, SDK_BACKOFF_CAP_S)
             nxt = _CallAttempt(inv, ca.gen, ca.c, ca.attempt + 1, t + delay, -1)
             self.schedule(t + delay, _SdkRetry(nxt, trace=inv.a.trace))
@@ -675,6 +674,7 @@ class _Account:
         elif isinstance(event, _SdkRetry):
             ca = event.call
             if ca.gen == ca.inv.gen:
+                self.call_stats[ca.inv.a.f][ca.c]["retries"] += 1  # counted when it starts
                 self.call_start(ca, t)
         elif isinstance(event, _Timeout):
             if event.gen == event.inv.gen:
