@@ -43,7 +43,6 @@ from kernels.fanout import (
 )
 from kernels.fanout import N_STREAMS as N_FSTREAMS
 from kernels.heap import heap_pop, heap_push
-from kernels.histogram import hist_index
 from kernels.lambda_pool import (
     DONE, E_DOVER, E_FIRST_T, E_KIND, EVENTS_FULL, ID_SEQ_BITS, K_COMPLETE, K_RETRY, NEED_DRAWS,
 )
@@ -615,36 +614,8 @@ def _finish(t, inv, outcome, p, c, consts, pa, qa, xa):
     error = outcome != P.O_OK
     on_pc = ei[inv, P.E_ON_PC]
     cold = ei[inv, P.E_COLD]
-    if error:
-        pmi[p, f, P.M_ERRORS] += 1
-    if outcome == P.O_TIMEOUT:
-        pmi[p, f, P.M_TIMEOUTS] += 1
-    billed = billed_ms(lat - BILLED_EPS_MS)
-    if on_pc == 1:
-        pmi[p, f, P.M_BILLED_MS_PC] += billed
-    else:
-        pmi[p, f, P.M_BILLED_MS_OD] += billed
-    d = lat - init
-    pmi[p, f, P.M_DUR_N] += 1
-    pmf[p, f, P.MF_DUR_SUM_MS] += d
-    if pmi[p, f, P.M_DUR_N] == 1 or d < pmf[p, f, P.MF_DUR_MIN_MS]:
-        pmf[p, f, P.MF_DUR_MIN_MS] = d
-    if pmi[p, f, P.M_DUR_N] == 1 or d > pmf[p, f, P.MF_DUR_MAX_MS]:
-        pmf[p, f, P.MF_DUR_MAX_MS] = d
-    pa.phist[f, hist_index(d)] += 1
-    pa.hlat[f, hist_index(lat)] += 1
-    ft[f, P.T_LAT_SUM_MS] += lat
-    if lat > ft[f, P.T_LAT_MAX_MS]:
-        ft[f, P.T_LAT_MAX_MS] = lat
-    if lat < ft[f, P.T_LAT_MIN_MS]:
-        ft[f, P.T_LAT_MIN_MS] = lat
-    if cold == 1:
-        pa.hinit[f, hist_index(init)] += 1
-        ft[f, P.T_INIT_SUM_MS] += init
-        if init < ft[f, P.T_INIT_MIN_MS]:
-            ft[f, P.T_INIT_MIN_MS] = init
-        if init > ft[f, P.T_INIT_MAX_MS]:
-            ft[f, P.T_INIT_MAX_MS] = init
+    P.end_metrics(p, f, error, outcome == P.O_TIMEOUT, on_pc, lat - init, lat, init, cold,
+                  billed_ms(lat - BILLED_EPS_MS), pmi, pmf, pa.phist, pa.hlat, pa.hinit, ft)
     ft[f, P.T_BUSY_S] += min(t, t_end) - t0
     rid = ei[inv, P.E_RID]
     attempt = ei[inv, P.E_ATTEMPT]

@@ -442,6 +442,64 @@ def pool_complete(t, f, s, fpi, fs, ft, ef, ei, stack_birth, stack_expire, draws
 
 
 @jit_handler
+def start_metrics(p, f, cold, on_pc, units, inv, t, first_t, fs, pmi, pmf):
+    """The metrics of a start, in its period: invocations, cold starts, concurrency, request
+    units, provisioned utilisation, async event age."""
+    pmi[p, f, M_INVOCATIONS] += 1
+    pmi[p, f, M_COLD] += cold
+    busy = fs[f, F_PC_BUSY] + fs[f, F_OD_BUSY]
+    if busy > pmi[p, f, M_CONC_MAX]:
+        pmi[p, f, M_CONC_MAX] = busy
+    pmi[p, f, M_REQUEST_UNITS] += units
+    if on_pc == 1:
+        if fs[f, F_PC_BUSY] > pmi[p, f, M_PC_BUSY_MAX]:
+            pmi[p, f, M_PC_BUSY_MAX] = fs[f, F_PC_BUSY]
+        util = fs[f, F_PC_BUSY] / fs[f, F_PC_ENVS]
+        if util > pmf[p, f, MF_PC_UTIL_MAX]:
+            pmf[p, f, MF_PC_UTIL_MAX] = util
+    if inv == ASYNC:
+        age = t - first_t
+        pmi[p, f, M_ASYNC_AGE_N] += 1
+        pmf[p, f, MF_ASYNC_AGE_SUM_S] += age
+        if age > pmf[p, f, MF_ASYNC_AGE_MAX_S]:
+            pmf[p, f, MF_ASYNC_AGE_MAX_S] = age
+
+
+@jit_handler
+def end_metrics(p, f, error, timed_out, on_pc, d, lat, init, cold, billed, pmi, pmf, phist, hlat, hinit, ft):
+    """The metrics that need an invocation's end, in period p: errors, timeouts, billed
+    duration, Duration (d ms) and its extremes, latency and init histograms and extremes."""
+    if error:
+        pmi[p, f, M_ERRORS] += 1
+    if timed_out:
+        pmi[p, f, M_TIMEOUTS] += 1
+    if on_pc == 1:
+        pmi[p, f, M_BILLED_MS_PC] += billed
+    else:
+        pmi[p, f, M_BILLED_MS_OD] += billed
+    pmf[p, f, MF_DUR_SUM_MS] += d
+    pmi[p, f, M_DUR_N] += 1
+    if pmi[p, f, M_DUR_N] == 1 or d < pmf[p, f, MF_DUR_MIN_MS]:  # the period's first, or below
+        pmf[p, f, MF_DUR_MIN_MS] = d
+    if pmi[p, f, M_DUR_N] == 1 or d > pmf[p, f, MF_DUR_MAX_MS]:
+        pmf[p, f, MF_DUR_MAX_MS] = d
+    phist[f, hist_index(d)] += 1
+    hlat[f, hist_index(lat)] += 1
+    ft[f, T_LAT_SUM_MS] += lat
+    if lat > ft[f, T_LAT_MAX_MS]:
+        ft[f, T_LAT_MAX_MS] = lat
+    if lat < ft[f, T_LAT_MIN_MS]:
+        ft[f, T_LAT_MIN_MS] = lat
+    if cold == 1:
+        hinit[f, hist_index(init)] += 1
+        ft[f, T_INIT_SUM_MS] += init
+        if init < ft[f, T_INIT_MIN_MS]:
+            ft[f, T_INIT_MIN_MS] = init
+        if init > ft[f, T_INIT_MAX_MS]:
+            ft[f, T_INIT_MAX_MS] = init
+
+
+@jit_handler
 def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, ht, hs, hv,
                  stack_birth, stack_expire, draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf):
     """One attempt (POOL_SPEC.md): provisioned, on demand, or a throttle.
@@ -542,10 +600,11 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
     else:
         d = dover
     d *= fpf[f, P_DUR_SCALE]
+    start_metrics(p, f, cold, on_pc, units, inv, t, first_t, fs, pmi, pmf)
     if fpi[f, P_NCALLS] > 0:
         # ---- a function with calls: its end is not known yet. Its completion slot becomes the
         # invocation's record, handed to the account's loop by a BEGIN event at t
-        # (kernels/account.py); the metrics that need its end wait for it.
+        # (kernels/account.py); the metrics that need its end wait for it (end_metrics).
         init = _draw(draws, cur, S_INIT, f) if cold == 1 else 0.0
         u = _draw(draws, cur, S_U, f)
         error = u < fpf[f, P_ERROR_RATE]
@@ -574,18 +633,6 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
         ef[c, EF_T] = t
         heap_n = heap_push(ht, hs, hv, heap_n, t, seq, c)
         seq += 1
-        pmi[p, f, M_INVOCATIONS] += 1
-        pmi[p, f, M_COLD] += cold
-        pmi[p, f, M_REQUEST_UNITS] += units
-        busy = fs[f, F_PC_BUSY] + fs[f, F_OD_BUSY]
-        if busy > pmi[p, f, M_CONC_MAX]:
-            pmi[p, f, M_CONC_MAX] = busy
-        if inv == ASYNC:
-            age = t - first_t
-            pmi[p, f, M_ASYNC_AGE_N] += 1
-            pmf[p, f, MF_ASYNC_AGE_SUM_S] += age
-            if age > pmf[p, f, MF_ASYNC_AGE_MAX_S]:
-                pmf[p, f, MF_ASYNC_AGE_MAX_S] = age
         return heap_n, seq, free_n, rows_n, unres_used, c, error, dropped
     timed_out = d > fpf[f, P_TIMEOUT_MS]
     if timed_out:
@@ -604,55 +651,8 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
     ef[c, E_BIRTH] = birth
     heap_n = heap_push(ht, hs, hv, heap_n, end, seq, c)
     seq += 1
-
-    # ---- metrics of the start
-    pmi[p, f, M_INVOCATIONS] += 1
-    pmi[p, f, M_COLD] += cold
-    if error:
-        pmi[p, f, M_ERRORS] += 1
-    if timed_out:
-        pmi[p, f, M_TIMEOUTS] += 1
-    busy = fs[f, F_PC_BUSY] + fs[f, F_OD_BUSY]
-    if busy > pmi[p, f, M_CONC_MAX]:
-        pmi[p, f, M_CONC_MAX] = busy
-    billed = billed_ms(lat)
-    pmi[p, f, M_REQUEST_UNITS] += units
-    if on_pc == 1:
-        if fs[f, F_PC_BUSY] > pmi[p, f, M_PC_BUSY_MAX]:
-            pmi[p, f, M_PC_BUSY_MAX] = fs[f, F_PC_BUSY]
-        util = fs[f, F_PC_BUSY] / fs[f, F_PC_ENVS]
-        if util > pmf[p, f, MF_PC_UTIL_MAX]:
-            pmf[p, f, MF_PC_UTIL_MAX] = util
-        pmi[p, f, M_BILLED_MS_PC] += billed
-    else:
-        pmi[p, f, M_BILLED_MS_OD] += billed
-    pmf[p, f, MF_DUR_SUM_MS] += d
-    pmi[p, f, M_DUR_N] += 1
-    if pmi[p, f, M_DUR_N] == 1 or d < pmf[p, f, MF_DUR_MIN_MS]:  # the period's first, or below
-        pmf[p, f, MF_DUR_MIN_MS] = d
-    if pmi[p, f, M_DUR_N] == 1 or d > pmf[p, f, MF_DUR_MAX_MS]:
-        pmf[p, f, MF_DUR_MAX_MS] = d
-    phist[f, hist_index(d)] += 1
-    hlat[f, hist_index(lat)] += 1
-    ft[f, T_LAT_SUM_MS] += lat
-    if lat > ft[f, T_LAT_MAX_MS]:
-        ft[f, T_LAT_MAX_MS] = lat
-    if lat < ft[f, T_LAT_MIN_MS]:
-        ft[f, T_LAT_MIN_MS] = lat
-    if cold == 1:
-        hinit[f, hist_index(init)] += 1
-        ft[f, T_INIT_SUM_MS] += init
-        if init < ft[f, T_INIT_MIN_MS]:
-            ft[f, T_INIT_MIN_MS] = init
-        if init > ft[f, T_INIT_MAX_MS]:
-            ft[f, T_INIT_MAX_MS] = init
+    end_metrics(p, f, error, timed_out, on_pc, d, lat, init, cold, billed_ms(lat), pmi, pmf, phist, hlat, hinit, ft)
     ft[f, T_BUSY_S] += min(end, t_end) - t
-    if inv == ASYNC:
-        age = t - first_t
-        pmi[p, f, M_ASYNC_AGE_N] += 1
-        pmf[p, f, MF_ASYNC_AGE_SUM_S] += age
-        if age > pmf[p, f, MF_ASYNC_AGE_MAX_S]:
-            pmf[p, f, MF_ASYNC_AGE_MAX_S] = age
     outcome = O_TIMEOUT if timed_out else (O_ERROR if error else O_OK)
     rows_n = _row(ri, rf, g, rows_n, rid, attempt, f, outcome, cold, on_pc, t, lat, init, first_t)
 

@@ -97,6 +97,12 @@ def summary_lines(figures: dict) -> list:
                      f"({ct['messages'] / 1e6:.1f} M messages, {ct['invocations'] / 1e6:.2f} M invocations) vs SimPy "
                      f"{per_s(sp['messages_per_s'])} messages/s: {ct['messages_per_s'] / sp['messages_per_s']:.1f}x "
                      f"(bars: 1 M/s and 30x)")
+    ct, sp = figures.get("cloudtwin_calls"), figures.get("simpy_calls")
+    if ct and sp:
+        lines.append(f"composed chain (sync call, topic, 3 queues, a loop): cloudtwin "
+                     f"{per_s(ct['invocations_per_s'])} invocations/s ({ct['invocations'] / 1e6:.2f} M invocations, "
+                     f"{ct['calls'] / 1e6:.2f} M calls) vs SimPy {per_s(sp['invocations_per_s'])} invocations/s: "
+                     f"{ct['invocations_per_s'] / sp['invocations_per_s']:.1f}x (bars: 2 M/s and 30x)")
     a, f1 = figures.get("sparse_auto"), figures.get("sparse_fixed_1s")
     if a:
         vs = (f", {a['over_fixed_1s']:.1f}x fixed 1 s windows ({per_s(f1['requests_per_s'])} req/s)"
