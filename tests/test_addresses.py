@@ -88,7 +88,7 @@ def _check(text, place, s=None):
     ("quee:orders", TRAFFIC_TARGET, "unknown target kind 'quee' (did you mean 'queue'?); supported: function,"
                                     " queue, topic, bus"),
     ("endpoint:pay", TRAFFIC_TARGET, "'endpoint:pay': supported targets are function:NAME, queue:NAME, topic:NAME or"
-                                     " bus:NAME (endpoint addresses are not simulated yet)"),
+                                     " bus:NAME"),  # an endpoint is outside AWS: functions call it, traffic does not
     ("topic:t", RULE_TARGET, "'topic:t': supported targets are function:NAME, queue:NAME or https:URL"),
     ("http://example.com", RULE_TARGET, "is an http:// URL"),
     ("function:worker", ON_FAILURE, "'function:worker': supported destinations are queue:NAME"),
