@@ -1,5 +1,10 @@
 """The Lambda functions of one account: one coupled group stepped by one kernel call per window.
 
+With queues, topics, buses or calls, the group is the whole account's data plane — its
+functions, queues, mappings, fleets, topics and buses (`add_unit`), the functions' calls
+(`add_call`) and the endpoints they call — run by `kernels.account.run_account` in one
+event loop (kernels/ACCOUNT_SPEC.md); without them, by the pool's own loop.
+
 Model (AWS behaviour from the Lambda developer guide, figures in scenarios.schema and
 docs/FACTS.md; exact semantics in kernels/POOL_SPEC.md): account concurrency shared by all
 functions, reserved concurrency as cap and guarantee, provisioned concurrency used first
