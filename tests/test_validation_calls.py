@@ -144,8 +144,8 @@ def _without_wall(summary: dict) -> dict:
 
 def test_cycles_give_the_same_numbers_at_any_window():
     """A function feeding its own queue half the time, and a topic → queue → function chain whose
-    function calls an endpoint with an outage and a rate limit: identical summaries at Δ = 0.01 s,
-    1 s, 60 s and auto (DESIGN.md §2's invariant, with cycles)."""
+    function calls an endpoint with an outage and a rate limit: identical summaries and request
+    rows at Δ = 0.01 s, 1 s, 60 s and auto (DESIGN.md §2's invariant, with cycles)."""
     sc = {
         "name": "cycles", "duration_s": 120, "seed": 3,
         "functions": {
@@ -161,14 +161,18 @@ def test_cycles_give_the_same_numbers_at_any_window():
         "traffic": [{"name": "seed", "target": "queue:self", "arrivals": {"kind": "poisson", "rate_per_s": 3}},
                     {"name": "pub", "target": "topic:t", "arrivals": {"kind": "poisson", "rate_per_s": 8}}],
     }
-    runs = []
+    sc["record"] = {"requests": {"sample": 1.0}}  # every attempt's row
+    runs, rows = [], []
     for window in (0.01, 1.0, 60.0, "auto"):
         sc["sim"] = {"window_s": window}
-        s = simulate(sc, progress=False).summary
+        r = simulate(sc, progress=False)
+        s = r.summary
         assert_call_conservation(s)
         assert_queue_conservation(s)
         runs.append(_without_wall(s))
+        rows.append(r.requests.sort(["id", "attempt"]))
     assert runs[0] == runs[1] == runs[2] == runs[3]
+    assert rows[0].height > 1000 and all(rows[0].equals(x) for x in rows[1:])
     calls = runs[0]["calls"]
     assert calls["worker.calls[0] → endpoint:pay"]["retries"] > 0  # the SDK retried 429s, 503s and 5xx
     assert runs[0]["endpoints"]["pay"]["outage"] > 0 and runs[0]["endpoints"]["pay"]["throttled"] > 0
