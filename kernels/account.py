@@ -8,8 +8,16 @@ bus's delivery to another unit) runs its (message, target) attempts at once; a r
 delivery held by the invocation quota, a successful delivery and a dead letter are events
 on the one heap. A delivery enters its target — a SEND to a queue, an asynchronous attempt
 of a function, a publish to a unit — as the event it is, at its own time, so a chain such
-as topic -> queue -> function -> (next issue: calls) runs in true time order and a window
-boundary changes nothing.
+as function -> topic -> queue -> function runs in true time order and a window boundary
+changes nothing.
+
+A function with calls (ACCOUNT_SPEC.md §3-§5) runs its handler as steps on the same heap:
+its start is handed over by the pool (`lambda_pool.pool_attempt`: the completion slot
+becomes the invocation's record, E_RID .. E_RUNS, and a BEGIN event), then its calls —
+each request reaching its target after the API latency (CALL_ARRIVE), each answer coming
+back as a RESPONSE, SDK retries (SDK_RETRY), endpoints (EP_DONE) — its own duration
+(STEP) and its deadline (TIMEOUT) lead to its end (`_finish`), where the pool's own
+completion code frees the environment.
 
 Items created inside the loop get ids as the traffic's do: `(port << ID_SEQ_BITS) | n`, n
 the item's number at its port (`port_seq`), the port being the route the topic or bus
