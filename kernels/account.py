@@ -73,7 +73,7 @@ K_SDK_RETRY = 13
 K_RESPONSE = 14
 K_EP_DONE = 15
 
-# Status: a call's or an endpoint's stream needs refilling; `which` = the stream (see XS_*).
+# Status: a call's or an endpoint's stream needs refilling; `which` = its row of `xdraws`.
 NEED_XDRAWS = 9
 
 # Port kinds: what an address resolves to (ACCOUNT_SPEC.md §2).
@@ -96,7 +96,6 @@ EV_CALL = P.E_SRC  # the call (global index k)
 EV_ATT = P.E_ERR_R  # the call's attempt (0-based)
 EV_STATUS = P.E_THR_R  # a response's R_*
 EV_EP = P.E_UNITS  # an endpoint's index
-EV_ERR = P.E_INV  # an endpoint's answer is a 5xx
 EV_SIZE = P.E_SIZE
 EV_KEY = P.E_KEY
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kernels.account import (  # the kernel's constants and parameters: one definition for both
-    BILLED_EPS_MS, K_ENDPOINT, K_EXTERNAL, K_FUNCTION, K_QUEUE, K_UNIT, KIND_NAMES, LAST_AT_INSTANT, R_FUNCTION_ERROR,
+    BILLED_EPS_MS, K_ENDPOINT, K_FUNCTION, K_QUEUE, K_UNIT, KIND_NAMES, LAST_AT_INSTANT, R_FUNCTION_ERROR,
     R_OK, R_SERVER_ERROR, R_THROTTLED, R_UNAVAILABLE, SDK_BACKOFF_BASE, SDK_BACKOFF_CAP_S, CallParams, EndpointParams,
 )
 from kernels.lambda_pool import ID_SEQ_BITS
