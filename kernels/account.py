@@ -77,7 +77,7 @@ K_EP_DONE = 15
 NEED_XDRAWS = 9
 
 # Port kinds: what an address resolves to (ACCOUNT_SPEC.md §2).
-K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL = range(5)
+K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL = P.K_FUNCTION, P.K_QUEUE, P.K_UNIT, P.K_ENDPOINT, P.K_EXTERNAL
 KIND_NAMES = ("function", "queue", "unit", "endpoint", "external")
 # Answers a caller can get (ACCOUNT_SPEC.md §5); the last three are retried by the SDK.
 R_OK, R_FUNCTION_ERROR, R_THROTTLED, R_SERVER_ERROR, R_UNAVAILABLE = range(5)
@@ -247,7 +247,7 @@ def _target_low(j, xa):
 def _push_pair(t, kind, slot, pair, token, c3, pa):
     """Schedule a pair event at t in `slot` (a new one when < 0); returns (heap_n, seq, free_n)."""
     heap_n, seq, free_n = c3
-    j, mid, size, key, group, attempt, seg, used, first_t = pair
+    j, mid, size, key, group, attempt, seg, used, first_t, trace, pspan = pair
     if slot < 0:
         free_n -= 1
         slot = pa.free[free_n]
@@ -262,6 +262,8 @@ def _push_pair(t, kind, slot, pair, token, c3, pa):
     ei[slot, EP_SEG] = seg
     ei[slot, EP_USED] = used
     ei[slot, EP_TOKEN] = token
+    ei[slot, P.E_TRACE] = trace
+    ei[slot, P.E_PSPAN] = pspan
     pa.ef[slot, EPF_FIRST_T] = first_t
     heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, t, seq, slot)
     return heap_n, seq + 1, free_n
@@ -273,7 +275,7 @@ def _pair_attempt(ta, p, pair, has_token, slot, c3, pa, xa):
     held by the invocation quota, delivered after its latency, or failed (a retry after the
     policy's delay, else a dead letter or a drop). `slot`: the pair's event slot, or -1."""
     heap_n, seq, free_n = c3
-    j, mid, size, key, group, attempt, seg, used, first_t = pair
+    j, mid, size, key, group, attempt, seg, used, first_t, trace, pspan = pair
     tpi, tcnt = xa.tpi, xa.tcnt
     u = tpi[j, TI_UNIT]
     rate = xa.upf[u, UF_INV_RATE]
@@ -317,7 +319,7 @@ def _pair_attempt(ta, p, pair, has_token, slot, c3, pa, xa):
         if ta + d - first_t > xa.tpf[j, TF_MAX_AGE]:
             retry = False
     if retry:
-        nxt = (j, mid, size, key, group, attempt + 1, seg, used, first_t)
+        nxt = (j, mid, size, key, group, attempt + 1, seg, used, first_t, trace, pspan)
         return _push_pair(ta + d, K_PAIR, slot, nxt, 0, (heap_n, seq, free_n), pa)
     tcnt[p, j, C_FINAL] += 1
     if tpi[j, TI_DLQ_PORT] >= 0:
@@ -333,8 +335,9 @@ def _pair_attempt(ta, p, pair, has_token, slot, c3, pa, xa):
 @jit_handler
 def _publish(t, u, item, p, c3, pa, xa):
     """A Publish or PutEvents entry of `item` to unit u at t: the put quota, then one attempt
-    per (rule that matches, target of that rule). Returns (c3, accepted)."""
-    mid, size, key, group = item
+    per (rule that matches, target of that rule), each carrying the item's trace. Returns
+    (c3, accepted)."""
+    mid, size, key, group, trace, pspan = item
     upf, ust, gcnt = xa.upf, xa.ust, xa.gcnt
     rate = upf[u, UF_PUT_RATE]
     if rate < np.inf:
@@ -359,32 +362,33 @@ def _publish(t, u, item, p, c3, pa, xa):
         if not xa.match[key, xa.tpi[j, TI_RULE]]:
             xa.tcnt[p, j, C_FILTERED] += 1
             continue
-        c3 = _pair_attempt(t, p, (j, mid, size, key, g, np.int64(0), np.int64(0), np.int64(0), t), 0,
-                           np.int64(-1), c3, pa, xa)
+        c3 = _pair_attempt(t, p, (j, mid, size, key, g, np.int64(0), np.int64(0), np.int64(0), t, trace, pspan),
+                           0, np.int64(-1), c3, pa, xa)
     return c3, True
 
 
 @jit_handler
 def _enter(t, port, item, p, c, consts, pa, qa, xa):
     """An item created inside the account enters it at `port` at t: an asynchronous attempt
-    of a function, a SendMessage, or a publish. Returns (c, offer)."""
-    _mid, size, key, group = item
+    of a function, a SendMessage, or a publish, in the item's trace. Returns (c, offer)."""
+    _mid, size, key, group, trace, pspan = item
     rid = (port << ID_SEQ_BITS) | xa.port_seq[port]
     xa.port_seq[port] += 1
     f = xa.port_fn[port]
     if f >= 0:
         inv = xa.port_inv[port]
         req = (rid, port, inv, np.int64(0), np.int64(0), np.int64(0), t, np.nan, lambda_request_units(size, inv),
-               size, key)
+               size, key, trace, pspan)
         return Q._function_attempt(t, f, req, p, c, consts, pa, qa)
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
     q = xa.port_q[port]
     if q >= 0:
-        heap_n, seq, free_n, offer = Q._send_msg((rid, q, size, max(group, 0), t, p, key), (heap_n, seq, free_n), pa, qa)
+        heap_n, seq, free_n, offer = Q._send_msg((rid, q, size, max(group, 0), t, p, key, trace, pspan),
+                                                 (heap_n, seq, free_n), pa, qa)
         c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
         return c, (Q._offer_queue(q) if offer else Q._offer_none())
-    (heap_n, seq, free_n), _ok = _publish(t, xa.port_unit[port], (rid, size, key, group), p, (heap_n, seq, free_n),
-                                          pa, xa)
+    (heap_n, seq, free_n), _ok = _publish(t, xa.port_unit[port], (rid, size, key, group, trace, pspan), p,
+                                          (heap_n, seq, free_n), pa, xa)
     return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
 
 
@@ -392,7 +396,7 @@ def _enter(t, port, item, p, c, consts, pa, qa, xa):
 def _pair_of(pa, s):
     ei = pa.ei
     return (ei[s, EP_TGT], ei[s, EP_ID], ei[s, EP_SIZE], ei[s, EP_KEY], ei[s, EP_GROUP], ei[s, EP_ATTEMPT],
-            ei[s, EP_SEG], ei[s, EP_USED], pa.ef[s, EPF_FIRST_T])
+            ei[s, EP_SEG], ei[s, EP_USED], pa.ef[s, EPF_FIRST_T], ei[s, P.E_TRACE], ei[s, P.E_PSPAN])
 
 
 @jit_handler
@@ -405,31 +409,46 @@ def on_pair(t, s, p, c, pa, xa):
 
 @jit_handler
 def on_deliver(t, s, p, c, consts, pa, qa, xa):
-    """A successful delivery reaches its target: counted, then the item enters it."""
-    j, mid, size, key, group, _a, _sg, _u, _ft = _pair_of(pa, s)
+    """A successful delivery reaches its target: counted, its PRODUCER span (from the publish
+    to now, about the target), then the item enters it."""
+    j, mid, size, key, group, _a, _sg, _u, first_t, trace, pspan = _pair_of(pa, s)
     xa.tcnt[p, j, C_DELIVERED] += 1
     xa.tcnt[p, j, C_DELIVERED_CHUNKS] += chunks_64kb(size)
     c = (c[0], c[1], Q._release(pa, c[2], s), c[3], c[4], c[5])
     port = xa.tpi[j, TI_PORT]
+    sid = P.span_id(trace, pa.g, pa.tri)
+    if sid >= 0:
+        rkind, ridx = np.int64(K_EXTERNAL), j
+        if port >= 0:
+            if xa.port_fn[port] >= 0:
+                rkind, ridx = np.int64(K_FUNCTION), xa.port_fn[port]
+            elif xa.port_q[port] >= 0:
+                rkind, ridx = np.int64(K_QUEUE), xa.port_q[port]
+            else:
+                rkind, ridx = np.int64(K_UNIT), xa.port_unit[port]
+        P.span_emit(sid, trace, (pspan, P.SK_PRODUCER, rkind, ridx, xa.tpi[j, TI_UNIT], False, np.int64(0),
+                                 np.int64(0), np.int64(-1)), first_t, t, pa.g, pa.tri, pa.spi, pa.spf)
     if port < 0:
         return c, Q._offer_none()  # an endpoint outside the account (https, email)
-    return _enter(t, port, (mid, size, key, group), p, c, consts, pa, qa, xa)
+    return _enter(t, port, (mid, size, key, group, trace, sid), p, c, consts, pa, qa, xa)
 
 
 @jit_handler
 def on_dead_letter(t, s, p, c, consts, pa, qa, xa):
     """A pair that failed for good enters its dead-letter queue."""
-    j, mid, size, key, group, _a, _sg, _u, _ft = _pair_of(pa, s)
+    j, mid, size, key, group, _a, _sg, _u, _ft, trace, pspan = _pair_of(pa, s)
     c = (c[0], c[1], Q._release(pa, c[2], s), c[3], c[4], c[5])
-    return _enter(t, xa.tpi[j, TI_DLQ_PORT], (mid, size, key, group), p, c, consts, pa, qa, xa)
+    return _enter(t, xa.tpi[j, TI_DLQ_PORT], (mid, size, key, group, trace, pspan), p, c, consts, pa, qa, xa)
 
 
 @jit_handler
-def on_publish(t, i, p, c, arr, pa, xa):
-    """Arrival i is a publish to unit arr.unit[i]."""
+def on_publish(t, i, p, c, arr, pa, xa, tr):
+    """Arrival i (trace tr) is a publish to unit arr.unit[i]: accepted, or refused by the put quota."""
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
-    (heap_n, seq, free_n), _ok = _publish(t, arr.unit[i], (arr.id[i], arr.size[i], arr.key[i], arr.gid[i]), p,
-                                          (heap_n, seq, free_n), pa, xa)
+    root = pa.tri[tr, P.TR_ROOT] if tr >= 0 else np.int64(-1)
+    (heap_n, seq, free_n), ok = _publish(t, arr.unit[i], (arr.id[i], arr.size[i], arr.key[i], arr.gid[i], tr, root),
+                                         p, (heap_n, seq, free_n), pa, xa)
+    P.entry_answer(t, tr, P.A_OK if ok else P.A_THROTTLED, pa)
     return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
 
 
@@ -481,6 +500,10 @@ def _froom(kind, s, i, c, arr, pa, qa, xa, e_min):
 
 K_INVOKING = 16  # the kind of an invocation's record while its handler runs (off the heap)
 K_ENDED = -3  # ... once it ended (its slot is free again)
+# The events that carry a trace (E_TRACE) and keep it open while scheduled (ACCOUNT_SPEC.md
+# §7); a deadline does not (TIMEOUT: an invocation's end updates its trace itself).
+TRACED = sum(1 << k for k in (K_COMPLETE, K_RETRY, K_PAIR, K_DELIVER, K_DEAD_LETTER, P.K_BEGIN, K_STEP,
+                              K_CALL_ARRIVE, K_SDK_RETRY, K_RESPONSE, K_EP_DONE))
 
 
 @jit_handler
@@ -492,13 +515,13 @@ def _xdraw(xa, k):
 
 @jit_handler
 def _push_ev(t, late, kind, f, ev, c3, pa):
-    """Schedule a step event at t; `ev` = (inv, gen, call, attempt, status, size, key); `late`:
-    after the other events scheduled at t (a deadline). Returns (heap_n, seq, free_n)."""
+    """Schedule a step event at t; `ev` = (inv, gen, call, attempt, status, size, key, trace,
+    span); `late`: after the other events scheduled at t (a deadline). Returns (heap_n, seq, free_n)."""
     heap_n, seq, free_n = c3
     free_n -= 1
     slot = pa.free[free_n]
     ei = pa.ei
-    inv, gen, k, att, status, size, key = ev
+    inv, gen, k, att, status, size, key, trace, span = ev
     ei[slot, E_KIND] = kind
     ei[slot, P.E_FN] = f
     ei[slot, EV_INV] = inv
@@ -508,6 +531,8 @@ def _push_ev(t, late, kind, f, ev, c3, pa):
     ei[slot, EV_STATUS] = status
     ei[slot, EV_SIZE] = size
     ei[slot, EV_KEY] = key
+    ei[slot, P.E_TRACE] = trace
+    ei[slot, P.E_SPAN] = span
     heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, t, seq + LAST_AT_INSTANT if late else seq, slot)
     return heap_n, seq + 1, free_n
 
@@ -516,15 +541,16 @@ def _push_ev(t, late, kind, f, ev, c3, pa):
 def _ev_of(pa, s):
     ei = pa.ei
     return (ei[s, EV_INV], ei[s, EV_GEN], ei[s, EV_CALL], ei[s, EV_ATT], ei[s, EV_STATUS], ei[s, EV_SIZE],
-            ei[s, EV_KEY])
+            ei[s, EV_KEY], ei[s, P.E_TRACE], ei[s, P.E_SPAN])
 
 
 @jit_handler
-def _respond_at(t, inv, gen, k, att, status, c3, pa, xa):
+def _respond_at(t, inv, gen, k, att, status, trace, c3, pa, xa):
     """A call's answer reaches its caller at t, as an event (RESPONSE; its E_FN the caller's
-    function, from the call: the caller's slot may have ended and gone to another event)."""
-    return _push_ev(t, False, K_RESPONSE, xa.cpi[k, CP_F], (inv, gen, k, att, status, np.int64(0), np.int64(0)),
-                    c3, pa)
+    function, from the call, and its trace given: the caller's slot may have ended and gone
+    to another event)."""
+    return _push_ev(t, False, K_RESPONSE, xa.cpi[k, CP_F],
+                    (inv, gen, k, att, status, np.int64(0), np.int64(0), trace, np.int64(-1)), c3, pa)
 
 
 @jit_handler
@@ -569,15 +595,35 @@ def _advance(inv, pa, xa):
 
 @jit_handler
 def _call_start(s, inv, k, att, c3, pa, xa):
-    """Attempt `att` of call k starts at s: after the API latency its request reaches the target."""
+    """Attempt `att` of call k starts at s (its CLIENT span opens): after the API latency its
+    request reaches the target."""
     ei = pa.ei
     xa.cstat[k, CS_ATTEMPTS] += 1
+    sid = P.span_id(ei[inv, P.E_TRACE], pa.g, pa.tri)
+    ei[inv, P.E_CSPAN] = sid
+    ei[inv, P.E_OPEN] = att + 1  # a call is open, at this attempt
+    pa.ef[inv, P.EF_CSTART] = s
     nf = xa.cfo.shape[0] - 1
     lat = _xdraw(xa, nf + k) / 1000.0
     size = xa.cpi[k, CP_SIZE] if xa.cpi[k, CP_SIZE] >= 0 else ei[inv, P.E_SIZE]
     key = xa.cpi[k, CP_KEY] if xa.cpi[k, CP_KEY] >= 0 else ei[inv, P.E_KEY]
-    return _push_ev(s + lat, False, K_CALL_ARRIVE, ei[inv, P.E_FN], (inv, ei[inv, P.E_GEN], k, att, np.int64(0),
-                                                                     size, key), c3, pa)
+    return _push_ev(s + lat, False, K_CALL_ARRIVE, ei[inv, P.E_FN],
+                    (inv, ei[inv, P.E_GEN], k, att, np.int64(0), size, key, ei[inv, P.E_TRACE], sid), c3, pa)
+
+
+@jit_handler
+def _client_span(t, inv, k, att, answer, pa, xa):
+    """The invocation's open CLIENT span (call k's attempt att) ends at t with `answer` (R_*;
+    -1: abandoned, its caller ended)."""
+    ei = pa.ei
+    sid = ei[inv, P.E_CSPAN]
+    if sid < 0:
+        return
+    ei[inv, P.E_CSPAN] = -1
+    kind = xa.cpi[k, CP_KIND]
+    P.span_emit(sid, ei[inv, P.E_TRACE], (ei[inv, P.E_SPAN], P.SK_CLIENT, kind, xa.cpi[k, CP_INDEX],
+                                          ei[inv, P.E_FN], answer != R_OK, np.int64(0), att, answer),
+                pa.ef[inv, P.EF_CSTART], t, pa.g, pa.tri, pa.spi, pa.spf)
 
 
 @jit_handler
@@ -593,7 +639,7 @@ def _run_step(s, inv, p, c, consts, pa, qa, xa):
     if pos == n:
         heap_n, seq, free_n = _push_ev(s + pa.ef[inv, P.EF_D_MS] / 1000.0, False, K_STEP, f,
                                        (inv, ei[inv, P.E_GEN], np.int64(-1), np.int64(0), np.int64(0), np.int64(0),
-                                        np.int64(0)), (heap_n, seq, free_n), pa)
+                                        np.int64(0), ei[inv, P.E_TRACE], np.int64(-1)), (heap_n, seq, free_n), pa)
     else:
         k = _current_call(inv, pa, xa)
         xa.cstat[k, CS_MADE] += 1
@@ -611,9 +657,20 @@ def _finish(t, inv, outcome, p, c, consts, pa, qa, xa):
     t_end, _unres_cap, _e_min = consts
     ei, ef, pmi, pmf, ft = pa.ei, pa.ef, pa.pmi, pa.pmf, pa.ft
     f = ei[inv, P.E_FN]
+    trace = ei[inv, P.E_TRACE]
+    pspan = ei[inv, P.E_PSPAN]
+    if trace >= 0:
+        pa.trf[trace, P.TRF_LAST] = t  # the invocation (an item of its trace) ends
+    if ei[inv, P.E_CLIENT] != 0:
+        P.entry_answer(t, trace, P.A_FAILED if outcome != P.O_OK else P.A_OK, pa)
     if ei[inv, P.E_OPEN] != 0:  # a call still waited: abandoned (its callee runs on)
-        xa.cstat[_current_call(inv, pa, xa), CS_ABANDONED] += 1
+        k = _current_call(inv, pa, xa)
+        xa.cstat[k, CS_ABANDONED] += 1
+        _client_span(t, inv, k, ei[inv, P.E_OPEN] - 1, np.int64(-1), pa, xa)
         ei[inv, P.E_OPEN] = 0
+    P.span_emit(ei[inv, P.E_SPAN], trace, (ei[inv, P.E_PSPAN], P.SK_SERVER, np.int64(K_FUNCTION), f, np.int64(-1),
+                                           outcome != P.O_OK, ei[inv, P.E_COLD], ei[inv, P.E_ATTEMPT],
+                                           np.int64(-1)), ef[inv, P.EF_T], t, pa.g, pa.tri, pa.spi, pa.spf)
     ei[inv, P.E_GEN] += 1
     t0 = ef[inv, P.EF_T]
     init = ef[inv, P.EF_INIT_MS]
@@ -640,7 +697,7 @@ def _finish(t, inv, outcome, p, c, consts, pa, qa, xa):
     c, o = Q.on_complete(t, inv, f, p, (heap_n, seq, free_n, rows_n, unres_used, attempts), pa, qa)
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
     if caller >= 0:
-        heap_n, seq, free_n = _respond_at(t, caller, cgen, ccall, catt, R_FUNCTION_ERROR if error else R_OK,
+        heap_n, seq, free_n = _respond_at(t, caller, cgen, ccall, catt, R_FUNCTION_ERROR if error else R_OK, trace,
                                           (heap_n, seq, free_n), pa, xa)
     if rinv == P.ASYNC and error:
         # the pool's async error handling, decided at the end (POOL_SPEC.md): retry 60 s, then
@@ -653,8 +710,8 @@ def _finish(t, inv, outcome, p, c, consts, pa, qa, xa):
                 dropped = True
             else:
                 heap_n, seq, free_n = P._push_retry(rt, f, rid, src, inv_, att + 1, err_r + 1, thr_r, first_t, dover,
-                                                    units, size, key, ei, ef, pa.free, pa.ht, pa.hs, pa.hv, heap_n,
-                                                    seq, free_n)
+                                                    units, size, key, trace, pspan, ei, ef, pa.free,
+                                                    pa.ht, pa.hs, pa.hv, heap_n, seq, free_n)
         else:
             dropped = True
         if dropped:
@@ -663,7 +720,8 @@ def _finish(t, inv, outcome, p, c, consts, pa, qa, xa):
             if q >= 0:
                 k = qa.gq[Q.GQ_FAIL_SENDS]
                 qa.gq[Q.GQ_FAIL_SENDS] = k + 1
-                heap_n, seq, free_n, offer = Q._send_msg((-1 - k, q, size, 0, t, p, key), (heap_n, seq, free_n), pa, qa)
+                heap_n, seq, free_n, offer = Q._send_msg((-1 - k, q, size, 0, t, p, key, trace, pspan),
+                                                         (heap_n, seq, free_n), pa, qa)
                 c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
                 return c, (Q._offer_queue(q) if offer else Q._offer_none())
     return (heap_n, seq, free_n, rows_n, unres_used, attempts), o
@@ -684,6 +742,8 @@ def on_begin(t, inv, p, c, consts, pa, qa, xa):
         if pr >= 1.0 or _xdraw(xa, f) < pr:
             runs |= np.int64(1) << j
     ei[inv, E_KIND] = K_INVOKING
+    ei[inv, P.E_SPAN] = P.span_id(ei[inv, P.E_TRACE], pa.g, pa.tri)  # its SERVER span, written at its end
+    ei[inv, P.E_CSPAN] = -1
     ei[inv, P.E_RUNS] = runs
     ei[inv, P.E_OPEN] = 0
     ei[inv, P.E_REP] = 0
@@ -691,7 +751,7 @@ def on_begin(t, inv, p, c, consts, pa, qa, xa):
     ef[inv, P.EF_H0] = h0
     heap_n, seq, free_n = _push_ev(h0 + pa.fpf[f, P.P_TIMEOUT_MS] / 1000.0, True, K_TIMEOUT, f,
                                    (inv, ei[inv, P.E_GEN], np.int64(-1), np.int64(0), np.int64(0), np.int64(0),
-                                    np.int64(0)), (heap_n, seq, free_n), pa)
+                                    np.int64(0), np.int64(-1), np.int64(-1)), (heap_n, seq, free_n), pa)  # (no trace's)
     ei[inv, P.E_POS] = _next_pos(inv, np.int64(0), pa, xa)
     return _run_step(h0, inv, p, (heap_n, seq, free_n, rows_n, unres_used, attempts), consts, pa, qa, xa)
 
@@ -704,7 +764,7 @@ def _live(pa, inv, gen):
 @jit_handler
 def on_step(t, s, p, c, consts, pa, qa, xa):
     """The function's own duration ended: the next step."""
-    inv, gen, _k, _a, _st, _sz, _ky = _ev_of(pa, s)
+    inv, gen, _k, _a, _st, _sz, _ky, _tr, _sp = _ev_of(pa, s)
     c = (c[0], c[1], Q._release(pa, c[2], s), c[3], c[4], c[5])
     if not _live(pa, inv, gen):
         return c, Q._offer_none()
@@ -715,7 +775,7 @@ def on_step(t, s, p, c, consts, pa, qa, xa):
 @jit_handler
 def on_timeout(t, s, p, c, consts, pa, qa, xa):
     """The invocation's deadline (h0 + timeout_s), unless it ended before."""
-    inv, gen, _k, _a, _st, _sz, _ky = _ev_of(pa, s)
+    inv, gen, _k, _a, _st, _sz, _ky, _tr, _sp = _ev_of(pa, s)
     c = (c[0], c[1], Q._release(pa, c[2], s), c[3], c[4], c[5])
     if not _live(pa, inv, gen):
         return c, Q._offer_none()
@@ -725,7 +785,7 @@ def on_timeout(t, s, p, c, consts, pa, qa, xa):
 @jit_handler
 def on_sdk_retry(t, s, c, pa, xa):
     """An SDK retry of a call starts (unless its caller ended meanwhile)."""
-    inv, gen, k, att, _st, _sz, _ky = _ev_of(pa, s)
+    inv, gen, k, att, _st, _sz, _ky, _tr, _sp = _ev_of(pa, s)
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
     free_n = Q._release(pa, free_n, s)
     if _live(pa, inv, gen):
@@ -739,12 +799,13 @@ def on_response(t, s, p, c, consts, pa, qa, xa):
     """A call's answer reaches its caller: the next step, an SDK retry, or the call failed for
     good (the invocation fails, or goes on with on_error: continue). Late answers (the caller
     ended) change nothing."""
-    inv, gen, k, att, status, _sz, _ky = _ev_of(pa, s)
+    inv, gen, k, att, status, _sz, _ky, trace, _sp = _ev_of(pa, s)
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
     free_n = Q._release(pa, free_n, s)
     c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
     if not _live(pa, inv, gen):
         return c, Q._offer_none()
+    _client_span(t, inv, k, att, status, pa, xa)
     if status == R_OK:
         xa.cstat[k, CS_OK] += 1
         pa.ei[inv, P.E_OPEN] = 0
@@ -754,8 +815,8 @@ def on_response(t, s, p, c, consts, pa, qa, xa):
         f = pa.ei[inv, P.E_FN]
         delay = _xdraw(xa, f) * min(SDK_BACKOFF_BASE ** att, SDK_BACKOFF_CAP_S)
         heap_n, seq, free_n = _push_ev(t + delay, False, K_SDK_RETRY, f,
-                                       (inv, gen, k, att + 1, np.int64(0), np.int64(0), np.int64(0)),
-                                       (heap_n, seq, free_n), pa)
+                                       (inv, gen, k, att + 1, np.int64(0), np.int64(0), np.int64(0), trace,
+                                        np.int64(-1)), (heap_n, seq, free_n), pa)
         return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
     xa.cstat[k, CS_FAILED] += 1
     pa.ei[inv, P.E_OPEN] = 0
@@ -769,7 +830,7 @@ def on_response(t, s, p, c, consts, pa, qa, xa):
 def _endpoint_request(t, e, ev, c3, pa, xa):
     """A request reaches endpoint e: outage (503), concurrency or rate limit (429) at once,
     else its latency, then ok or a 5xx (ACCOUNT_SPEC.md §4)."""
-    inv, gen, k, att, _st, _sz, _ky = ev
+    inv, gen, k, att, _st, _sz, _ky, trace, _sp = ev
     estat = xa.estat
     estat[e, EC_REQUESTS] += 1
     cur = xa.ecur[e]
@@ -779,11 +840,11 @@ def _endpoint_request(t, e, ev, c3, pa, xa):
     xa.ecur[e] = cur
     if cur < end and xa.eout_s[cur] <= t:
         estat[e, EC_OUTAGE] += 1
-        return _respond_at(t, inv, gen, k, att, R_UNAVAILABLE, c3, pa, xa)
+        return _respond_at(t, inv, gen, k, att, R_UNAVAILABLE, trace, c3, pa, xa)
     mc = xa.epi[e, EPI_MAX_CONC]
     if mc >= 0 and xa.ebusy[e] >= mc:
         estat[e, EC_THROTTLED] += 1
-        return _respond_at(t, inv, gen, k, att, R_THROTTLED, c3, pa, xa)
+        return _respond_at(t, inv, gen, k, att, R_THROTTLED, trace, c3, pa, xa)
     rate = xa.epf[e, EPF_RATE]
     if rate < np.inf:
         tok = min(xa.epf[e, EPF_BURST], xa.eps[e, ES_TOKENS] + rate * (t - xa.eps[e, ES_LAST]))
@@ -791,7 +852,7 @@ def _endpoint_request(t, e, ev, c3, pa, xa):
         if tok < 1.0:
             xa.eps[e, ES_TOKENS] = tok
             estat[e, EC_THROTTLED] += 1
-            return _respond_at(t, inv, gen, k, att, R_THROTTLED, c3, pa, xa)
+            return _respond_at(t, inv, gen, k, att, R_THROTTLED, trace, c3, pa, xa)
         xa.eps[e, ES_TOKENS] = tok - 1.0
     xa.ebusy[e] += 1
     base = xa.cfo.shape[0] - 1 + xa.cpi.shape[0] + 2 * e
@@ -799,19 +860,20 @@ def _endpoint_request(t, e, ev, c3, pa, xa):
     err = xa.epf[e, EPF_ERROR] > 0.0 and _xdraw(xa, base + 1) < xa.epf[e, EPF_ERROR]
     slot_f = xa.cpi[k, CP_F]
     heap_n, seq, free_n = _push_ev(t + lat, False, K_EP_DONE, slot_f,
-                                   (inv, gen, k, att, np.int64(1 if err else 0), np.int64(e), np.int64(0)), c3, pa)
+                                   (inv, gen, k, att, np.int64(1 if err else 0), np.int64(e), np.int64(0), trace,
+                                    np.int64(-1)), c3, pa)
     return heap_n, seq, free_n
 
 
 @jit_handler
 def on_endpoint_done(t, s, c, pa, xa):
     """An endpoint answers (EV_STATUS: 1 for a 5xx; EV_SIZE: the endpoint)."""
-    inv, gen, k, att, err, e, _ky = _ev_of(pa, s)
+    inv, gen, k, att, err, e, _ky, trace, _sp = _ev_of(pa, s)
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
     free_n = Q._release(pa, free_n, s)
     xa.ebusy[e] -= 1
     xa.estat[e, EC_ERRORS if err != 0 else EC_OK] += 1
-    heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, R_SERVER_ERROR if err != 0 else R_OK,
+    heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, R_SERVER_ERROR if err != 0 else R_OK, trace,
                                       (heap_n, seq, free_n), pa, xa)
     return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
 
@@ -822,7 +884,7 @@ def on_call_arrive(t, s, p, c, consts, pa, qa, xa):
     a sync attempt of a function (answered at its completion, or throttled at once), an async
     one, a SendMessage, a Publish / PutEvents, or an endpoint's request."""
     ev = _ev_of(pa, s)
-    inv, gen, k, att, _st, size, key = ev
+    inv, gen, k, att, _st, size, key, trace, span = ev
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
     free_n = Q._release(pa, free_n, s)
     kind = xa.cpi[k, CP_KIND]
@@ -838,7 +900,7 @@ def on_call_arrive(t, s, p, c, consts, pa, qa, xa):
         attempts += 1
         heap_n, seq, free_n, rows_n, unres_used, ce, _err, _d = P.pool_attempt(
             (t, idx, rid, np.int64(-1), np.int64(P.SYNC), 0, 0, 0, t, np.nan, lambda_request_units(size, P.SYNC),
-             size, False, p, t_end, key),
+             size, False, p, t_end, key, trace, span),
             (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
             pa.fpi, pa.fpf, pa.fs, pa.ft, pa.bk, pa.si, pa.sf, pa.g, pa.ei, pa.ef, pa.free, pa.ht, pa.hs, pa.hv,
             pa.stack_birth, pa.stack_expire, pa.draws, pa.cur, pa.pmi, pa.pmf, pa.phist, pa.hlat, pa.hinit,
@@ -852,26 +914,28 @@ def on_call_arrive(t, s, p, c, consts, pa, qa, xa):
             ei[ce, P.E_CCALL] = k
             ei[ce, P.E_CATT] = att
         else:
-            heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, R_THROTTLED, (heap_n, seq, free_n), pa, xa)
+            heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, R_THROTTLED, trace, (heap_n, seq, free_n), pa, xa)
         return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
     c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
     status = R_OK
     if kind == K_FUNCTION:
         req = (rid, port, np.int64(P.ASYNC), np.int64(0), np.int64(0), np.int64(0), t, np.nan,
-               lambda_request_units(size, P.ASYNC), size, key)
+               lambda_request_units(size, P.ASYNC), size, key, trace, span)
         c, o = Q._function_attempt(t, idx, req, p, c, consts, pa, qa)
     elif kind == K_QUEUE:
-        heap_n, seq, free_n, offer = Q._send_msg((rid, idx, size, 0, t, p, key), (heap_n, seq, free_n), pa, qa)
+        heap_n, seq, free_n, offer = Q._send_msg((rid, idx, size, 0, t, p, key, trace, span), (heap_n, seq, free_n),
+                                                 pa, qa)
         c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
         o = Q._offer_queue(idx) if offer else Q._offer_none()
     else:
-        (heap_n, seq, free_n), ok = _publish(t, idx, (rid, size, key, np.int64(-1)), p, (heap_n, seq, free_n), pa, xa)
+        (heap_n, seq, free_n), ok = _publish(t, idx, (rid, size, key, np.int64(-1), trace, span), p,
+                                             (heap_n, seq, free_n), pa, xa)
         c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
         o = Q._offer_none()
         if not ok:
             status = R_THROTTLED
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
-    heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, status, (heap_n, seq, free_n), pa, xa)
+    heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, status, trace, (heap_n, seq, free_n), pa, xa)
     return (heap_n, seq, free_n, rows_n, unres_used, attempts), o
 
 
@@ -880,14 +944,18 @@ def on_complete_any(t, s, f, p, c, pa, qa, xa):
     """A completion of an invocation without calls: the pool's and the mapping's, then the sync
     caller's answer if a call made it."""
     ei = pa.ei
+    P.server_span(t, s, f, pa)
+    if ei[s, P.E_CLIENT] != 0:  # a synchronous traffic client's answer
+        P.entry_answer(t, ei[s, P.E_TRACE], P.A_FAILED if ei[s, P.E_OWN_ERR] != 0 else P.A_OK, pa)
     caller = ei[s, P.E_CALLER]
     cgen, ccall, catt = ei[s, P.E_CGEN], ei[s, P.E_CCALL], ei[s, P.E_CATT]
     status = R_FUNCTION_ERROR if ei[s, P.E_OWN_ERR] != 0 else R_OK
+    trace = ei[s, P.E_TRACE]
     c, o = Q.on_complete(t, s, f, p, c, pa, qa)
     if caller < 0:
         return c, o
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
-    heap_n, seq, free_n = _respond_at(t, caller, cgen, ccall, catt, status, (heap_n, seq, free_n), pa, xa)
+    heap_n, seq, free_n = _respond_at(t, caller, cgen, ccall, catt, status, trace, (heap_n, seq, free_n), pa, xa)
     return (heap_n, seq, free_n, rows_n, unres_used, attempts), o
 
 
@@ -952,7 +1020,7 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
     resumable steps (queue_pool.offer).
     """
     na = arr.t.shape[0]
-    g, gf, gq, gqf, ht, hs, hv, ei = pa.g, pa.gf, qa.gq, qa.gqf, pa.ht, pa.hs, pa.hv, pa.ei
+    g, gf, gq, gqf, ht, hs, hv, ei, trf = pa.g, pa.gf, qa.gq, qa.gqf, pa.ht, pa.hs, pa.hv, pa.ei, pa.trf
     e_min = gq[Q.GQ_E_MIN]
     consts = (gf[P.GF_T_END], g[P.G_UNRES_CAP], e_min)
     period_s = gf[P.GF_PERIOD_S]
@@ -1004,12 +1072,37 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                 status, which = _xroom(kind, s, c, pa, qa, xa, e_min)
                 if status != DONE:
                     break
+            if not use_heap and g[P.G_TR_FREE_N] < 1:
+                # the trace table is full: close what has ended (nothing before t is still to
+                # come); if that frees less than half, the caller grows the table
+                trace_mark_account(False, g, pa.tri, ei, hv, c[0], qa.mi, qa.cs, qa.it)
+                P.trace_close(t, False, g, pa.tri, trf, pa.trfree, pa.eni, pa.enf, pa.ehc)
+                g[P.G_TR_SWEEPS] += 1
+                if 2 * g[P.G_TR_FREE_N] < pa.tri.shape[0]:
+                    status = P.TRACES_FULL
+                    break
+            if g[P.G_SPANS_N] + P.SPAN_ROOM > pa.spi.shape[0]:
+                status = P.SPANS_FULL
+                break
             if t >= period_end:
                 p = Q.mq_advance(t, False, pa, qa)
                 period_end = (p + 1) * period_s if p < last_p else np.inf
+            tr = np.int64(-1)
             if use_heap:
                 heap_pop(ht, hs, hv, heap_n)
                 c = (heap_n - 1, c[1], c[2], c[3], c[4], c[5])
+                if s >= 0 and (TRACED >> kind) & 1:
+                    tr = ei[s, P.E_TRACE]
+                    if tr >= 0:
+                        trf[tr, P.TRF_LAST] = t  # the trace's last event so far
+            else:
+                if arr.queue[i] >= 0:
+                    rkind, ridx = np.int64(K_QUEUE), arr.queue[i]
+                elif arr.unit[i] >= 0:
+                    rkind, ridx = np.int64(K_UNIT), arr.unit[i]
+                else:
+                    rkind, ridx = np.int64(K_FUNCTION), arr.fn[i]
+                tr = P.trace_new(t, arr.id[i], rkind, ridx, g, pa.tri, trf, pa.trfree, pa.pentry, pa.eni)
 
             # ---- dispatch
             if kind == Q.K_TIMER:
@@ -1020,11 +1113,11 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                 c, o = Q.on_retry(t, s, f, p, c, consts, pa, qa)
             elif kind == Q.K_ARRIVAL:
                 if f >= 0:
-                    c, o = Q.on_invoke(t, i, f, p, c, consts, arr, pa, qa)
+                    c, o = Q.on_invoke(t, i, f, p, c, consts, arr, pa, qa, tr)
                 elif arr.queue[i] >= 0:
-                    c, o = Q.on_send(t, i, p, c, arr, pa, qa)
+                    c, o = Q.on_send(t, i, p, c, arr, pa, qa, tr)
                 else:
-                    c, o = on_publish(t, i, p, c, arr, pa, xa)
+                    c, o = on_publish(t, i, p, c, arr, pa, xa, tr)
                 i += 1
             elif kind == K_PAIR:
                 c, o = on_pair(t, s, p, c, pa, xa)
@@ -1076,3 +1169,18 @@ def pending_by_target(ei, hv, heap_n, out):
         s = hv[k]
         if s >= 0 and K_PAIR <= ei[s, E_KIND] <= K_DEAD_LETTER:
             out[ei[s, EP_TGT]] += 1
+
+
+@jit
+def trace_mark_account(final, g, tri, ei, hv, heap_n, mi, cs, it):
+    """A marking pass over everything that keeps a trace open: its events on the heap
+    (TRACED), its invocations with calls still running (K_INVOKING records), its messages
+    still alive and, until the end, the batches pollers are filling (lambda_pool.trace_close
+    closes the others)."""
+    stamp = P.trace_mark_heap(TRACED, g, tri, ei, hv, heap_n)
+    for s in range(ei.shape[0]):
+        if ei[s, E_KIND] == K_INVOKING:
+            tr = ei[s, P.E_TRACE]
+            if tr >= 0:
+                tri[tr, P.TR_MARK] = stamp
+    Q.trace_mark_messages(stamp, final, mi, cs, it, tri)

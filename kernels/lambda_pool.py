@@ -24,13 +24,16 @@ from kernels.histogram import hist_index, hist_quantile_in
 # `sim.compute.pool_state.PoolState.kernel_state()` builds it; `run_pool` takes them one by one).
 PoolArrays = namedtuple("PoolArrays", ["fpi", "fpf", "fs", "ft", "bk", "si", "sf", "g", "gf", "ei", "ef", "free",
                                        "ht", "hs", "hv", "stack_birth", "stack_expire", "draws", "cur", "dlen",
-                                       "pmi", "pmf", "phist", "hlat", "hinit", "ri", "rf"])
+                                       "pmi", "pmf", "phist", "hlat", "hinit", "ri", "rf",
+                                       "tri", "trf", "trfree", "pentry", "eni", "enf", "ehl", "ehc", "spi", "spf"])
 
 # Status codes returned by run_pool.
 DONE = 0
 NEED_DRAWS = 1
 EVENTS_FULL = 2
 ROWS_FULL = 3
+TRACES_FULL = 10  # the trace table has no free slot for an arrival (after the account's 4-9)
+SPANS_FULL = 11  # the span buffer may not hold an event's spans: take them (PoolState.take_spans)
 
 # Random streams (first index of `draws`), and their names (the twin's stream keys).
 S_DUR = 0
@@ -147,7 +150,15 @@ G_FIRST_N = 7
 G_SAMPLE_THRESHOLD = 8  # uint64 threshold stored as int64 bits; see sampled()
 G_SAMPLE_ALL = 9
 G_ATTEMPTS = 10
-N_G = 11
+G_TR_FREE_N = 11  # free slots of the trace table (`trfree[:n]`)
+G_TR_STAMP = 12  # the last marking pass's stamp (trace_sweep)
+G_TR_SWEEPS = 13  # marking passes made while the table was full (for tests and the record)
+G_SPANS_N = 14  # spans in the buffer (`spi`, `spf`)
+G_SPAN_SEQ = 15  # span ids given so far (sampled traces only)
+G_TRS_FIRST_N = 16  # traces sampled: the first N of each source, ...
+G_TRS_THRESHOLD = 17  # ... and a share by hash of the request id (as `sampled`)
+G_TRS_ALL = 18
+N_G = 19
 # Global floats `gf`.
 GF_T_END = 0
 GF_PERIOD_S = 1
@@ -183,7 +194,11 @@ E_REP = 22
 E_GEN = 23  # never reset: (slot, generation) names one invocation over the slot's reuses
 E_OPEN = 24
 E_RUNS = 25
-N_EI = 26
+E_CLIENT = 26  # 1: a completion (or invocation record) that answers a synchronous traffic client
+E_SPAN = 27  # an invocation record's SERVER span; a CALL_ARRIVE's CLIENT span (sampled traces)
+E_PSPAN = 28  # the span that caused an attempt (its SERVER span's parent), -1 none
+E_CSPAN = 29  # an invocation record's open CLIENT span (its call attempt waiting), -1 none
+N_EI = 30
 E_FIRST_T = 0
 E_BIRTH = 1
 E_DOVER = 2
@@ -191,7 +206,8 @@ EF_D_MS = 3
 EF_INIT_MS = 4
 EF_T = 5
 EF_H0 = 6
-N_EF = 7
+EF_CSTART = 7  # an invocation record's open CLIENT span's start
+N_EF = 8
 K_COMPLETE = 0
 K_RETRY = 1
 K_BEGIN = 9  # an invocation with calls begins its handler (kernels/account.py)
@@ -237,6 +253,63 @@ R_LATENCY_MS = 1
 R_INIT_MS = 2
 R_FIRST_T = 3
 N_RF = 4
+
+# Traces (ACCOUNT_SPEC.md §7): one per traffic arrival, in a table of slots (`tri`, `trf`,
+# free list `trfree`). Every item made on its behalf carries its slot (E_TRACE, the queues'
+# MSG_TRACE); `TRF_LAST` is the time of the last event or message end of the trace. A trace
+# is closed when nothing alive refers to it (trace_sweep): its completion is TRF_LAST - TRF_T0.
+TR_ENTRY = 0  # its entry point (traffic source), -1: the slot is free
+TR_MARK = 1  # stamp of the last marking pass that found it referenced
+TR_SAMPLED = 2  # 1: its spans are recorded (record.traces); then also:
+TR_RID = 3  # its request id (the trace id of its spans)
+TR_ROOT = 4  # its root span: the client's request
+TR_RKIND = 5  # what the request went to (K_FUNCTION, K_QUEUE, K_UNIT) and which
+TR_RIDX = 6
+N_TRI = 7
+TRF_T0 = 0
+TRF_LAST = 1
+N_TRF = 2
+# Per entry point: int64 `eni`, float64 `enf` (sums and exact extremes beside the histograms
+# `ehl` (latency) and `ehc` (completion), in ms). Completions are summed in whole µs, an
+# integer: closures are found in passes whose timing depends on the table's size, and an
+# integer sum is the same in any order.
+EN_REQUESTS = 0
+EN_SUCCEEDED = 1
+EN_FAILED = 2
+EN_THROTTLED = 3
+EN_IN_FLIGHT = 4
+EN_LAT_N = 5
+EN_COMP_N = 6
+EN_COMP_SUM_US = 7
+N_ENI = 8
+ENF_LAT_SUM = 0
+ENF_LAT_MIN = 1
+ENF_LAT_MAX = 2
+ENF_COMP_MIN = 3
+ENF_COMP_MAX = 4
+N_ENF = 5
+A_OK, A_FAILED, A_THROTTLED = 0, 1, 2  # a client's answer
+
+# What a span is about (the account's port kinds, kernels/account.py, are these) and its kind
+# (OpenTelemetry SpanKind). Spans are written to `spi`/`spf` when they end (ACCOUNT_SPEC.md §7).
+K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL = range(5)
+SK_SERVER, SK_CLIENT, SK_PRODUCER = range(3)
+SP_TRACE = 0  # the trace's request id
+SP_ID = 1
+SP_PARENT = 2  # -1: the root
+SP_KIND = 3
+SP_RKIND = 4  # the resource: K_* and its index (K_EXTERNAL: a fan-out target's)
+SP_RIDX = 5
+SP_FROM = 6  # a CLIENT span's calling function, a delivery's unit; -1
+SP_ERROR = 7
+SP_COLD = 8
+SP_ATTEMPT = 9  # a SERVER span's attempt (0-based); a CLIENT span's SDK attempt
+SP_ANSWER = 10  # a CLIENT span's answer (account R_*; the root's A_*), -1: none (abandoned)
+N_SPI = 11
+SPF_START = 0
+SPF_END = 1
+N_SPF = 2
+SPAN_ROOM = 6  # the most spans one event writes (a RESPONSE ending an invocation that answers its client)
 
 # Outcomes of an attempt (rows' R_OUTCOME; the twin's OK, ERROR, TIMEOUT, THROTTLED).
 O_OK = 0
@@ -298,6 +371,181 @@ def _row(ri, rf, g, n, rid, attempt, f, outcome, cold, on_pc, t, lat, init, firs
     rf[n, R_INIT_MS] = init
     rf[n, R_FIRST_T] = first_t
     return n + 1
+
+
+# ---- traces and entry points (ACCOUNT_SPEC.md §7)
+
+TRACED_POOL = (1 << K_COMPLETE) | (1 << K_RETRY)  # the pool's events that carry a trace
+
+
+@jit_handler
+def trace_sampled(g, rid):
+    """Whether the trace of request `rid` records its spans: all, the first N of its source, or by hash."""
+    if g[G_TRS_ALL] != 0:
+        return True
+    if (rid & ((1 << ID_SEQ_BITS) - 1)) < g[G_TRS_FIRST_N]:
+        return True
+    thr = g[G_TRS_THRESHOLD]
+    return thr != 0 and mix64(rid) < np.uint64(thr)
+
+
+@jit_handler
+def span_id(tr, g, tri):
+    """A new span id in trace tr if it is sampled, else -1."""
+    if tr < 0 or tri[tr, TR_SAMPLED] == 0:
+        return np.int64(-1)
+    sid = g[G_SPAN_SEQ]
+    g[G_SPAN_SEQ] = sid + 1
+    return sid
+
+
+@jit_handler
+def span_emit(sid, tr, sp, start, end, g, tri, spi, spf):
+    """Write span `sid` of trace tr (sampled: sid >= 0) that ended: `sp` = (parent, kind,
+    resource kind, resource index, from, error, cold, attempt, answer)."""
+    if sid < 0:
+        return
+    parent, kind, rkind, ridx, frm, error, cold, attempt, answer = sp
+    n = g[G_SPANS_N]
+    spi[n, SP_TRACE] = tri[tr, TR_RID]
+    spi[n, SP_ID] = sid
+    spi[n, SP_PARENT] = parent
+    spi[n, SP_KIND] = kind
+    spi[n, SP_RKIND] = rkind
+    spi[n, SP_RIDX] = ridx
+    spi[n, SP_FROM] = frm
+    spi[n, SP_ERROR] = 1 if error else 0
+    spi[n, SP_COLD] = cold
+    spi[n, SP_ATTEMPT] = attempt
+    spi[n, SP_ANSWER] = answer
+    spf[n, SPF_START] = start
+    spf[n, SPF_END] = end
+    g[G_SPANS_N] = n + 1
+
+
+@jit_handler
+def trace_new(t, rid, rkind, ridx, g, tri, trf, trfree, pentry, eni):
+    """Traffic arrival `rid` at t (to function, queue or unit `ridx` of kind `rkind`) starts a
+    trace; its slot (one must be free: TRACES_FULL), or -1 when its port is no entry point."""
+    e = pentry[rid >> ID_SEQ_BITS]
+    if e < 0:
+        return np.int64(-1)
+    n = g[G_TR_FREE_N] - 1
+    g[G_TR_FREE_N] = n
+    tr = trfree[n]
+    tri[tr, TR_ENTRY] = e  # (TR_MARK needs no reset: each pass has a new stamp)
+    if trace_sampled(g, rid):
+        tri[tr, TR_SAMPLED] = 1
+        tri[tr, TR_RID] = rid
+        tri[tr, TR_ROOT] = span_id(tr, g, tri)
+        tri[tr, TR_RKIND] = rkind
+        tri[tr, TR_RIDX] = ridx
+    else:
+        tri[tr, TR_SAMPLED] = 0
+        tri[tr, TR_ROOT] = -1  # (its items' parent span: none)
+    trf[tr, TRF_T0] = t
+    trf[tr, TRF_LAST] = t
+    eni[e, EN_REQUESTS] += 1
+    return tr
+
+
+@jit_handler
+def _en_add(e, v, eni, enf, h, ncol, fcol):
+    """Value v (ms) into entry e's histogram h, count eni[e, ncol], sum/min/max enf[e, fcol..fcol+2]."""
+    n = eni[e, ncol]
+    enf[e, fcol] += v
+    if n == 0 or v < enf[e, fcol + 1]:
+        enf[e, fcol + 1] = v
+    if n == 0 or v > enf[e, fcol + 2]:
+        enf[e, fcol + 2] = v
+    eni[e, ncol] = n + 1
+    h[e, hist_index(v)] += 1
+
+
+@jit_handler
+def entry_answer(t, tr, answer, pa):
+    """Trace tr's client gets its answer (A_OK, A_FAILED, A_THROTTLED) at t: counted, its
+    latency t - t0 (0 for an entry accepted or refused at once), and its root span."""
+    if tr < 0:
+        return
+    tri, trf, eni, enf, ehl = pa.tri, pa.trf, pa.eni, pa.enf, pa.ehl
+    span_emit(tri[tr, TR_ROOT], tr, (np.int64(-1), SK_CLIENT, tri[tr, TR_RKIND], tri[tr, TR_RIDX], np.int64(-1),
+                                     answer != A_OK, np.int64(0), np.int64(0), np.int64(answer)),
+              trf[tr, TRF_T0], t, pa.g, tri, pa.spi, pa.spf)
+    e = tri[tr, TR_ENTRY]
+    if answer == A_OK:
+        eni[e, EN_SUCCEEDED] += 1
+    elif answer == A_FAILED:
+        eni[e, EN_FAILED] += 1
+    else:
+        eni[e, EN_THROTTLED] += 1
+    _en_add(e, (t - trf[tr, TRF_T0]) * 1000.0, eni, enf, ehl, EN_LAT_N, ENF_LAT_SUM)
+
+
+@jit_handler
+def server_span(t, s, f, pa):
+    """The SERVER span of the invocation whose completion (event slot s) comes at t (a sampled
+    trace's: its items, and only they, have a parent span)."""
+    ei = pa.ei
+    if ei[s, E_PSPAN] < 0:
+        return
+    tr = ei[s, E_TRACE]
+    sid = span_id(tr, pa.g, pa.tri)
+    span_emit(sid, tr, (ei[s, E_PSPAN], SK_SERVER, K_FUNCTION, f, np.int64(-1), ei[s, E_OWN_ERR] != 0, ei[s, E_COLD],
+                        ei[s, E_ATTEMPT], np.int64(-1)), pa.ef[s, EF_T], t, pa.g, pa.tri, pa.spi, pa.spf)
+
+
+@jit
+def trace_mark_heap(mask, g, tri, ei, hv, heap_n):
+    """A new marking pass: the traces of the events on the heap whose kind is a bit of `mask`
+    are referenced. Returns the pass's stamp (more referrers are marked with it by the caller)."""
+    stamp = g[G_TR_STAMP] + 1
+    g[G_TR_STAMP] = stamp
+    for k in range(heap_n):
+        s = hv[k]
+        if s >= 0:
+            kind = ei[s, E_KIND]
+            if kind >= 0 and (mask >> kind) & 1:
+                tr = ei[s, E_TRACE]
+                if tr >= 0:
+                    tri[tr, TR_MARK] = stamp
+    return stamp
+
+
+@jit
+def trace_close(t_cut, final, g, tri, trf, trfree, eni, enf, ehc):
+    """After a marking pass: close every trace in use it did not mark whose last event came
+    before t_cut (every one, when final) — no event before t_cut is still to come, so a
+    closed trace is closed for good — and free its slot; when final, count the marked ones
+    as in flight. Returns how many closed."""
+    stamp = g[G_TR_STAMP]
+    free_n = g[G_TR_FREE_N]
+    n = 0
+    for tr in range(tri.shape[0]):
+        e = tri[tr, TR_ENTRY]
+        if e < 0:
+            continue
+        if tri[tr, TR_MARK] == stamp:
+            if final:
+                eni[e, EN_IN_FLIGHT] += 1
+            continue
+        last = trf[tr, TRF_LAST]
+        if final or last < t_cut:
+            v = (last - trf[tr, TRF_T0]) * 1000.0
+            k = eni[e, EN_COMP_N]
+            eni[e, EN_COMP_SUM_US] += np.int64(round(v * 1000.0))
+            if k == 0 or v < enf[e, ENF_COMP_MIN]:
+                enf[e, ENF_COMP_MIN] = v
+            if k == 0 or v > enf[e, ENF_COMP_MAX]:
+                enf[e, ENF_COMP_MAX] = v
+            eni[e, EN_COMP_N] = k + 1
+            ehc[e, hist_index(v)] += 1
+            tri[tr, TR_ENTRY] = -1
+            trfree[free_n] = tr
+            free_n += 1
+            n += 1
+    g[G_TR_FREE_N] = free_n
+    return n
 
 
 @jit_internal
@@ -380,7 +628,7 @@ def finish_periods(g, nf, fs, pmi, pmf, phist):
 
 
 @jit_handler
-def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, key,
+def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, key, trace, pspan,
                 ei, ef, free, ht, hs, hv, heap_n, seq, free_n):
     """Schedule a retry at t; returns the new (heap size, counter, free slots)."""
     free_n -= 1
@@ -398,6 +646,8 @@ def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, unit
     ei[s, E_UNITS] = units
     ei[s, E_SIZE] = size
     ei[s, E_KEY] = key
+    ei[s, E_TRACE] = trace
+    ei[s, E_PSPAN] = pspan
     heap_n = heap_push(ht, hs, hv, heap_n, t, seq, s)
     return heap_n, seq + 1, free_n
 
@@ -405,9 +655,10 @@ def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, unit
 @jit_handler
 def retry_request(ei, ef, s):
     """The request a scheduled retry (event slot s) carries: (rid, src, inv, attempt,
-    err_retries, thr_retries, first_t, dur_override_ms, units, size_bytes, key)."""
+    err_retries, thr_retries, first_t, dur_override_ms, units, size_bytes, key, trace, pspan)."""
     return (ei[s, E_ID], ei[s, E_SRC], ei[s, E_INV], ei[s, E_ATTEMPT], ei[s, E_ERR_R], ei[s, E_THR_R],
-            ef[s, E_FIRST_T], ef[s, E_DOVER], ei[s, E_UNITS], ei[s, E_SIZE], ei[s, E_KEY])
+            ef[s, E_FIRST_T], ef[s, E_DOVER], ei[s, E_UNITS], ei[s, E_SIZE], ei[s, E_KEY], ei[s, E_TRACE],
+            ei[s, E_PSPAN])
 
 
 @jit_handler
@@ -505,17 +756,20 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
     """One attempt (POOL_SPEC.md): provisioned, on demand, or a throttle.
 
     `req` = (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, batch,
-    p, t_end, key) and `counters` = (heap_n, seq, free_n, rows_n, unres_used, unres_cap) are
+    p, t_end, key, trace, pspan) and `counters` = (heap_n, seq, free_n, rows_n, unres_used, unres_cap) are
     tuples of scalars because CPython compiles a call of more than 30 arguments to a *args
     call, which numba cannot inline; the arrays go one by one (with numba's runtime on, a
     tuple of arrays cost a reference count per array and call, measured 45 % slower; without
     it, as now, the messaging handlers take named tuples of arrays at no measured cost).
     `batch`: an event source mapping's invocation, whose throttle is not retried
     (QUEUE_SPEC.md). Returns (heap_n, seq, free_n, rows_n, unres_used, c, error, dropped):
-    `c` the completion's event slot (-1: throttled), `dropped` whether the async event was
-    dropped here. Inlined into the kernels' loops (see run_pool on why).
+    `c` the completion's event slot (-1: throttled), `dropped` whether the request ended here
+    unstarted: an async event dropped, or a synchronous traffic client's last attempt
+    throttled (its answer). The completion (or the invocation's record) carries `trace`
+    (E_TRACE), whether it answers a synchronous traffic client (E_CLIENT), its error, and
+    what its SERVER span needs: its start, cold start, attempt and parent `pspan` (E_PSPAN). Inlined into the kernels' loops (see run_pool on why).
     """
-    t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, batch, p, t_end, key = req
+    t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, batch, p, t_end, key, trace, pspan = req
     heap_n, seq, free_n, rows_n, unres_used, unres_cap = counters
     on_pc = 0
     cold = 0
@@ -579,10 +833,11 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
                 else:
                     delay = bo
                 heap_n, seq, free_n = _push_retry(
-                    t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r, first_t, dover, units, size, key,
-                    ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
+                    t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r, first_t, dover, units, size, key, trace,
+                    pspan, ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
             else:
                 pmi[p, f, M_SYNC_FAILED] += 1
+                dropped = True  # the client's answer: throttled
         else:
             delay = min(ASYNC_THROTTLE_BACKOFF_CAP_S, 2.0 ** thr_r)
             if t + delay - first_t > fpf[f, P_ASYNC_AGE_S]:
@@ -591,7 +846,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
             else:
                 heap_n, seq, free_n = _push_retry(
                     t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r + 1, first_t, dover, units, size, key,
-                    ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
+                    trace, pspan, ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
         return heap_n, seq, free_n, rows_n, unres_used, c, error, dropped
 
     # ---- a start: draws, outcome, completion
@@ -625,6 +880,11 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
         ei[c, E_UNITS] = units
         ei[c, E_SIZE] = size
         ei[c, E_KEY] = key
+        ei[c, E_TRACE] = trace
+        ei[c, E_CLIENT] = 1 if inv == SYNC and src >= 0 and not batch else 0
+        ei[c, E_PSPAN] = pspan
+        ei[c, E_SPAN] = -1
+        ei[c, E_CSPAN] = -1
         ef[c, E_BIRTH] = birth
         ef[c, E_FIRST_T] = first_t
         ef[c, E_DOVER] = dover
@@ -648,6 +908,14 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
     ei[c, E_FN] = f
     ei[c, E_ON_PC] = on_pc
     ei[c, E_CALLER] = -1
+    ei[c, E_TRACE] = trace
+    ei[c, E_CLIENT] = 1 if inv == SYNC and src >= 0 and not batch else 0
+    ei[c, E_OWN_ERR] = 1 if error else 0
+    ei[c, E_PSPAN] = pspan
+    if pspan >= 0:  # a sampled trace's (its items all have a parent span): what its SERVER span says
+        ei[c, E_COLD] = cold
+        ei[c, E_ATTEMPT] = attempt
+        ef[c, EF_T] = t
     ef[c, E_BIRTH] = birth
     heap_n = heap_push(ht, hs, hv, heap_n, end, seq, c)
     seq += 1
@@ -665,8 +933,8 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
                 dropped = True
             else:
                 heap_n, seq, free_n = _push_retry(
-                    rt, f, rid, src, inv, attempt + 1, err_r + 1, thr_r, first_t, dover, units, size, key,
-                    ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
+                    rt, f, rid, src, inv, attempt + 1, err_r + 1, thr_r, first_t, dover, units, size, key, trace,
+                    pspan, ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
         else:
             pmi[p, f, M_ASYNC_DROPPED] += 1
             dropped = True
@@ -677,7 +945,8 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
 @jit_loop
 def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
              fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv,
-             stack_birth, stack_expire, draws, cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf):
+             stack_birth, stack_expire, draws, cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf,
+             tri, trf, trfree, pentry, eni, enf, ehl, ehc, spi, spf):
     """Run every event with time < t_stop; arrivals a_* from index a_start on.
 
     Returns (status, next arrival index, function index needing draws or -1). The event
@@ -705,6 +974,9 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
     attempts = g[G_ATTEMPTS]
     status = DONE
     need_f = -1
+    pa = PoolArrays(fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv, stack_birth, stack_expire, draws,
+                    cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf, tri, trf, trfree, pentry, eni, enf, ehl, ehc,
+                    spi, spf)
     while True:
         # ---- the next event: internal (heap) before arrivals at equal times
         use_heap = False
@@ -731,6 +1003,18 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
         if rows_n + 1 > ri.shape[0]:
             status = ROWS_FULL
             break
+        if not use_heap and g[G_TR_FREE_N] < 1:
+            # the trace table is full: close what has ended (nothing before t is still to
+            # come); if that frees less than half, the caller grows the table
+            trace_mark_heap(TRACED_POOL, g, tri, ei, hv, heap_n)
+            trace_close(t, False, g, tri, trf, trfree, eni, enf, ehc)
+            g[G_TR_SWEEPS] += 1
+            if 2 * g[G_TR_FREE_N] < tri.shape[0]:
+                status = TRACES_FULL
+                break
+        if g[G_SPANS_N] + SPAN_ROOM > spi.shape[0]:
+            status = SPANS_FULL
+            break
         if t >= period_end:
             p = advance_period(t, g, gf, nf, fs, pmi, pmf, phist)
             period_end = (p + 1) * period_s if p < pmi.shape[0] - 1 else np.inf
@@ -739,27 +1023,40 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
         if use_heap:
             heap_pop(ht, hs, hv, heap_n)
             heap_n -= 1
+            tr = ei[s, E_TRACE]
+            if tr >= 0:
+                trf[tr, TRF_LAST] = t
             if ei[s, E_KIND] == K_COMPLETE:
                 unres_used = pool_complete(t, f, s, fpi, fs, ft, ef, ei, stack_birth, stack_expire,
                                            draws, cur, unres_used)
+                server_span(t, s, f, pa)
+                if ei[s, E_CLIENT] != 0:
+                    entry_answer(t, tr, A_FAILED if ei[s, E_OWN_ERR] != 0 else A_OK, pa)
                 free[free_n] = s
                 free_n += 1
                 continue
-            rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, _size, _key = retry_request(ei, ef, s)
+            rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, _size, _key, tr, pspan = retry_request(
+                ei, ef, s)
             free[free_n] = s
             free_n += 1
         else:
             rid, src, inv, attempt, err_r, thr_r, first_t, dover, units = arrival_request(
                 t, i, a_id, a_src, a_inv, a_dover, a_units)
             i += 1
+            tr = trace_new(t, rid, K_FUNCTION, f, g, tri, trf, trfree, pentry, eni)
+            pspan = tri[tr, TR_ROOT] if tr >= 0 else np.int64(-1)
+            if inv == ASYNC:
+                entry_answer(t, tr, A_OK, pa)  # accepted at once
 
         # ---- an attempt (POOL_SPEC.md), shared with the messaging kernel
         attempts += 1
-        heap_n, seq, free_n, rows_n, unres_used, _c, _err, _dropped = pool_attempt(
-            (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, 0, False, p, t_end, 0),
+        heap_n, seq, free_n, rows_n, unres_used, _c, _err, dropped = pool_attempt(
+            (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, 0, False, p, t_end, 0, tr, pspan),
             (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
             fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, ht, hs, hv, stack_birth, stack_expire,
             draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf)
+        if dropped and inv == SYNC:
+            entry_answer(t, tr, A_THROTTLED, pa)
 
     g[G_HEAP_N] = heap_n
     g[G_SEQ] = seq

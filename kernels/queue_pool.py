@@ -50,8 +50,8 @@ from kernels.histogram import hist_index
 from kernels.lambda_pool import (
     DONE, E_ATTEMPT, E_FIRST_T, E_FN, E_ID, E_INV, E_KIND, E_SRC, EVENTS_FULL, G_ATTEMPTS, G_FREE_N,
     G_HEAP_N, G_PERIOD, G_ROWS_N, G_SEQ, G_UNRES_CAP, G_UNRES_USED, GF_PERIOD_S, GF_T_END, K_COMPLETE,
-    K_RETRY, NEED_DRAWS, P_ON_FAIL_Q, ROWS_FULL, PoolParams, _draws_low, arrival_request, pool_attempt,
-    pool_complete, retry_request,
+    K_RETRY, NEED_DRAWS, P_ON_FAIL_Q, ROWS_FULL, A_OK, A_THROTTLED, ASYNC, SYNC, TR_ROOT, TRF_LAST, PoolParams,
+    _draws_low, arrival_request, entry_answer, pool_attempt, pool_complete, retry_request,
 )
 
 # ---- AWS's numbers (docs/FACTS.md; QUEUE_SPEC.md says how each is used)
@@ -305,7 +305,9 @@ MSG_TSEQ = 10
 MSG_TIMER = 11
 MSG_TPREV = 12
 MSG_KEY = 13  # its message class (filters downstream; what a batch's invocation carries)
-N_MSG = 14
+MSG_TRACE = 14  # its trace's slot (lambda_pool TR_*), -1 none: its end is the trace's event
+MSG_PSPAN = 15  # the span that sent it (the parent of its consumer's SERVER span), -1 none
+N_MSG = 16
 MSGF_SENT = 0
 MSGF_ENTERED = 1
 MSGF_TT = 2
@@ -321,7 +323,10 @@ IT_SLOT = 0
 IT_MID = 1
 IT_RC = 2
 IT_ERR = 3
-N_IT = 4
+IT_KEY = 4  # the message's class, trace and sender span as received: a batch is invoked
+IT_TRACE = 5  # with its first item's, even if that message expired (and its row went to
+IT_PSPAN = 6  # another message) while the batch waited for its window
+N_IT = 7
 # Globals `gq` (int64) and `gqf` (float64).
 GQ_BATCHES = 0
 GQ_FAIL_SENDS = 1
@@ -391,7 +396,11 @@ def _vis_unlink(mi, qs, q, s):
 
 
 @jit_handler
-def _free_msg(mi, mfree, gq, s, state):
+def _free_msg(mi, mfree, gq, s, state, t, trf):
+    """Message s ends at t (deleted or expired): its trace's last event so far."""
+    tr = mi[s, MSG_TRACE]
+    if tr >= 0:
+        trf[tr, TRF_LAST] = t
     mi[s, MSG_STATE] = state
     mfree[gq[GQ_MFREE_N]] = s
     gq[GQ_MFREE_N] += 1
@@ -484,14 +493,14 @@ def _idle_unlink(cs, qs, q, c):
 
 
 @jit_handler
-def _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv, heap_n, seq, free_n):
+def _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv, heap_n, seq, free_n, trf):
     """Expire message s, or make it visible and restart its queue's scaling ticks.
 
     Returns (heap_n, seq, free_n, offer): whether the queue is to be offered."""
     q = mi[s, MSG_Q]
     if t >= mf[s, MSGF_SENT] + qpf[q, QF_RET]:
         qpm_i[p, q, QP_EXPIRED] += 1
-        _free_msg(mi, mfree, gq, s, ST_EXPIRED)
+        _free_msg(mi, mfree, gq, s, ST_EXPIRED, t, trf)
         return heap_n, seq, free_n, False
     _integ(qs, qsf, qpm_f, p, q, t)
     mi[s, MSG_STATE] = ST_VISIBLE
@@ -512,10 +521,10 @@ def _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfre
 
 
 @jit_handler
-def _send(req, counters, tl, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv):
-    """SendMessage `req` = (mid, q, size, gid, t, p, key); `counters` = (heap_n, seq, free_n).
-    Returns (heap_n, seq, free_n, offer)."""
-    mid, q, size, gid, t, p, key = req
+def _send(req, counters, tl, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv, trf):
+    """SendMessage `req` = (mid, q, size, gid, t, p, key, trace, pspan); `counters` = (heap_n,
+    seq, free_n). Returns (heap_n, seq, free_n, offer)."""
+    mid, q, size, gid, t, p, key, trace, pspan = req
     heap_n, seq, free_n = counters
     n = gq[GQ_MFREE_N] - 1
     gq[GQ_MFREE_N] = n
@@ -525,6 +534,8 @@ def _send(req, counters, tl, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mf
     mi[s, MSG_SIZE] = size
     mi[s, MSG_GROUP] = gid
     mi[s, MSG_KEY] = key
+    mi[s, MSG_TRACE] = trace
+    mi[s, MSG_PSPAN] = pspan
     mi[s, MSG_TIMER] = 0
     mi[s, MSG_RC] = 0
     mi[s, MSG_SEQ] = qs[q, QS_NEXT_SEQ]
@@ -539,11 +550,11 @@ def _send(req, counters, tl, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mf
         qs[q, QS_NDELAYED] += 1
         heap_n, seq = _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, TL_DELAY, s, t + delay)
         return heap_n, seq, free_n, False
-    return _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv, heap_n, seq, free_n)
+    return _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv, heap_n, seq, free_n, trf)
 
 
 @jit_handler
-def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf, tl, mi, mf, mfree, glock, whist, qpm_i, qpm_f, it, gq, ht, hs, hv, heap_n, seq):
+def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf, tl, mi, mf, mfree, glock, whist, qpm_i, qpm_f, it, gq, ht, hs, hv, heap_n, seq, trf):
     """One receive of up to n_max messages of q into it[off:], for a batch already holding
     `have` (QUEUE_SPEC.md's order of checks). Returns (got, bytes, payload_full, over_limit,
     heap_n, seq)."""
@@ -564,7 +575,7 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf
             _integ(qs, qsf, qpm_f, p, q, t)
             _vis_unlink(mi, qs, q, node)
             qpm_i[p, q, QP_EXPIRED] += 1
-            _free_msg(mi, mfree, gq, node, ST_EXPIRED)
+            _free_msg(mi, mfree, gq, node, ST_EXPIRED, t, trf)
             node = nxt
             continue
         gid = mi[node, MSG_GROUP]
@@ -621,6 +632,9 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf
         it[k, IT_SLOT] = node
         it[k, IT_MID] = mi[node, MSG_MID]
         it[k, IT_RC] = rc
+        it[k, IT_KEY] = mi[node, MSG_KEY]
+        it[k, IT_TRACE] = mi[node, MSG_TRACE]
+        it[k, IT_PSPAN] = mi[node, MSG_PSPAN]
         got += 1
         size += msize
         group = gid
@@ -637,7 +651,7 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf
 
 
 @jit_handler
-def _delete_item(k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq, tl):
+def _delete_item(k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, gq, tl, trf):
     """The delete of batch item k (a DeleteMessageBatch entry) addressed to q."""
     s = it[k, IT_SLOT]
     st = mi[s, MSG_STATE]
@@ -655,7 +669,7 @@ def _delete_item(k, q, t, p, it, mi, qs, qsf, qpm_f, qpm_i, qpi, glock, mfree, g
             # its visibility timeout would do nothing: off the list, so the row is free now
             # (a deleted message's VISIBLE is a no-op in QUEUE_SPEC.md; rows are not observable)
             _timer_unlink(mi, tl, N_TIMER_KINDS * q + TL_VIS, s)
-        _free_msg(mi, mfree, gq, s, ST_DELETED)
+        _free_msg(mi, mfree, gq, s, ST_DELETED, t, trf)
     else:
         qpm_i[p, q, QP_STALE_DELETES] += 1
 
@@ -749,7 +763,7 @@ def mq_finish(pa, qa):
                 _integ(qs, qsf, qa.qpm_f, p, q, t_end)
                 _vis_unlink(mi, qs, q, node)
                 qa.qpm_i[p, q, QP_EXPIRED] += 1
-                _free_msg(mi, qa.mfree, qa.gq, node, ST_EXPIRED)
+                _free_msg(mi, qa.mfree, qa.gq, node, ST_EXPIRED, t_end, pa.trf)
             node = nxt
     _mq_close_period(p, t_end, qa)
     P.finish_periods(pa.g, pa.fs.shape[0], pa.fs, pa.pmi, pa.pmf, pa.phist)
@@ -847,7 +861,7 @@ def on_visible(t, s, tseq, p, c, pa, qa):
             qa.glock[q, mi[ms_, MSG_GROUP]] -= 1
     heap_n, seq, free_n, offer = _make_visible(
         ms_, t, p, qa.qpi, qa.qpf, qs, qa.qsf, qa.qm_start, qa.qm_idx, qa.ms, mi, mf, qa.mfree, qa.gq,
-        qa.qpm_i, qa.qpm_f, pa.ei, pa.free, pa.ht, pa.hs, pa.hv, heap_n, seq, free_n)
+        qa.qpm_i, qa.qpm_f, pa.ei, pa.free, pa.ht, pa.hs, pa.hv, heap_n, seq, free_n, pa.trf)
     c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
     return c, (_offer_queue(q) if offer else _offer_none())
 
@@ -886,7 +900,7 @@ def on_complete(t, s, f, p, c, pa, qa):
             if not failed:
                 kept += 1
                 _delete_item(off + k, q, t, p, it, mi, qs, qa.qsf, qa.qpm_f, qa.qpm_i, qa.qpi, qa.glock,
-                             qa.mfree, qa.gq, qa.tl)
+                             qa.mfree, qa.gq, qa.tl, pa.trf)
         if kept > 0:
             qa.qpm_i[p, q, QP_DELETE_REQUESTS] += (kept + DELETE_BATCH_MAX - 1) // DELETE_BATCH_MAX
     heap_n, seq, free_n = _idle(cons, t, (heap_n, seq, free_n), pa, qa)
@@ -899,22 +913,26 @@ def _function_attempt(t, f, req, p, c, consts, pa, qa):
     the async event, a send to the function's on-failure destination queue."""
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
     t_end, unres_cap, _e_min = consts
-    rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, key = req
+    rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, key, trace, pspan = req
     attempts += 1
     heap_n, seq, free_n, rows_n, unres_used, ce, _err, dropped = pool_attempt(
-        (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, False, p, t_end, key),
+        (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, False, p, t_end, key, trace,
+         pspan),
         (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
         pa.fpi, pa.fpf, pa.fs, pa.ft, pa.bk, pa.si, pa.sf, pa.g, pa.ei, pa.ef, pa.free, pa.ht, pa.hs, pa.hv,
         pa.stack_birth, pa.stack_expire, pa.draws, pa.cur, pa.pmi, pa.pmf, pa.phist, pa.hlat, pa.hinit,
         pa.ri, pa.rf)
     if ce >= 0:
         pa.ei[ce, EQ_CONSUMER] = -1  # no mapping's batch
+    if dropped and inv == SYNC:  # a traffic client's last attempt was throttled: its answer
+        entry_answer(t, trace, A_THROTTLED, pa)
     q = pa.fpi[f, P_ON_FAIL_Q]
-    if dropped and q >= 0:
+    if dropped and inv == ASYNC and q >= 0:
         # ---- on-failure destination: a send at the drop's time (mid: on_failure_mid)
         k = qa.gq[GQ_FAIL_SENDS]
         qa.gq[GQ_FAIL_SENDS] = k + 1
-        heap_n, seq, free_n, offer = _send_msg((-1 - k, q, size, 0, t, p, key), (heap_n, seq, free_n), pa, qa)
+        heap_n, seq, free_n, offer = _send_msg((-1 - k, q, size, 0, t, p, key, trace, pspan), (heap_n, seq, free_n),
+                                               pa, qa)
         if offer:
             return (heap_n, seq, free_n, rows_n, unres_used, attempts), _offer_queue(q)
     return (heap_n, seq, free_n, rows_n, unres_used, attempts), _offer_none()
@@ -930,11 +948,15 @@ def on_retry(t, s, f, p, c, consts, pa, qa):
 
 
 @jit_handler
-def on_invoke(t, i, f, p, c, consts, arr, pa, qa):
-    """Arrival i is an invocation of function f: a first attempt."""
+def on_invoke(t, i, f, p, c, consts, arr, pa, qa, tr):
+    """Arrival i (trace tr) is an invocation of function f: a first attempt (an async one is
+    accepted at once)."""
     rid, src, inv, attempt, err_r, thr_r, first_t, dover, units = arrival_request(
         t, i, arr.id, arr.src, arr.inv, arr.dover, arr.units)
-    req = (rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, arr.size[i], arr.key[i])
+    if inv == ASYNC:
+        entry_answer(t, tr, A_OK, pa)
+    req = (rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, arr.size[i], arr.key[i], tr,
+           pa.tri[tr, TR_ROOT] if tr >= 0 else np.int64(-1))
     return _function_attempt(t, f, req, p, c, consts, pa, qa)
 
 
@@ -942,16 +964,18 @@ def on_invoke(t, i, f, p, c, consts, arr, pa, qa):
 def _send_msg(req, c3, pa, qa):
     """`_send` on the state tuples."""
     return _send(req, c3, qa.tl, qa.qpi, qa.qpf, qa.qs, qa.qsf, qa.qm_start, qa.qm_idx, qa.ms, qa.mi, qa.mf,
-                 qa.mfree, qa.gq, qa.qpm_i, qa.qpm_f, pa.ei, pa.free, pa.ht, pa.hs, pa.hv)
+                 qa.mfree, qa.gq, qa.qpm_i, qa.qpm_f, pa.ei, pa.free, pa.ht, pa.hs, pa.hv, pa.trf)
 
 
 @jit_handler
-def on_send(t, i, p, c, arr, pa, qa):
-    """Arrival i is a SendMessage to queue arr.queue[i]."""
+def on_send(t, i, p, c, arr, pa, qa, tr):
+    """Arrival i (trace tr) is a SendMessage to queue arr.queue[i] (accepted at once)."""
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
     q = arr.queue[i]
-    heap_n, seq, free_n, offer = _send_msg((arr.id[i], q, arr.size[i], arr.gid[i], t, p, arr.key[i]), (heap_n, seq, free_n),
-                                           pa, qa)
+    entry_answer(t, tr, A_OK, pa)
+    heap_n, seq, free_n, offer = _send_msg((arr.id[i], q, arr.size[i], arr.gid[i], t, p, arr.key[i], tr,
+                                            pa.tri[tr, TR_ROOT] if tr >= 0 else np.int64(-1)),
+                                           (heap_n, seq, free_n), pa, qa)
     c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
     return c, (_offer_queue(q) if offer else _offer_none())
 
@@ -1065,7 +1089,7 @@ def on_batch_done(t, s, p, c, pa, qa):
         if it[k, IT_ERR] == 0:
             kept += 1
             _delete_item(k, q, t, p, it, qa.mi, qa.qs, qa.qsf, qa.qpm_f, qa.qpm_i, qa.qpi, qa.glock, qa.mfree,
-                         qa.gq, qa.tl)
+                         qa.gq, qa.tl, pa.trf)
     if kept > 0:
         qa.qpm_i[p, q, QP_DELETE_REQUESTS] += (kept + DELETE_BATCH_MAX - 1) // DELETE_BATCH_MAX
     heap_n, seq, free_n = _idle(cons, t, (heap_n, seq, free_n), pa, qa)
@@ -1087,8 +1111,11 @@ def _invoke(t, q, cons, p, c, consts, pa, qa):
     bid = gq[GQ_BATCHES]
     gq[GQ_BATCHES] = bid + 1
     attempts += 1
+    first = cs[cons, C_OFF]  # the batch's first item: its message's class, trace and sender
+    it = qa.it
     heap_n, seq, free_n, rows_n, unres_used, ce, err, _d = pool_attempt(
-        (t, fm, -1 - bid, 0, 0, 0, 0, 0, t, np.nan, 1, 0, True, p, t_end, qa.mi[qa.it[cs[cons, C_OFF], IT_SLOT], MSG_KEY]),
+        (t, fm, -1 - bid, 0, 0, 0, 0, 0, t, np.nan, 1, 0, True, p, t_end, it[first, IT_KEY], it[first, IT_TRACE],
+         it[first, IT_PSPAN]),
         (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
         pa.fpi, pa.fpf, pa.fs, pa.ft, pa.bk, pa.si, pa.sf, pa.g, pa.ei, pa.ef, pa.free, pa.ht, pa.hs, pa.hv,
         pa.stack_birth, pa.stack_expire, pa.draws, pa.cur, pa.pmi, pa.pmf, pa.phist, pa.hlat, pa.hinit,
@@ -1181,7 +1208,7 @@ def offer(t, p, c, o, consts, pa, qa):
             got, gbytes, pfull, olimit, heap_n, seq = _receive(
                 q, cs[cons, C_OFF] + have, bs - have, have, cs[cons, C_BBYTES], BATCH_PAYLOAD_BYTES, t, p,
                 qa.qpi, qa.qpf, qs, qa.qsf, qa.tl, qa.mi, qa.mf, qa.mfree, qa.glock, qa.whist, qa.qpm_i, qa.qpm_f,
-                it, gq, pa.ht, pa.hs, pa.hv, heap_n, seq)
+                it, gq, pa.ht, pa.hs, pa.hv, heap_n, seq, pa.trf)
             cs[cons, C_BN] = have + got
             cs[cons, C_BBYTES] += gbytes
             if pfull or have + got == bs:
@@ -1196,7 +1223,7 @@ def offer(t, p, c, o, consts, pa, qa):
                 capb = NO_CAP
             got, gbytes, pfull, olimit, heap_n, seq = _receive(
                 q, cs[cons, C_OFF], nmax, 0, 0, capb, t, p, qa.qpi, qa.qpf, qs, qa.qsf, qa.tl, qa.mi, qa.mf,
-                qa.mfree, qa.glock, qa.whist, qa.qpm_i, qa.qpm_f, it, gq, pa.ht, pa.hs, pa.hv, heap_n, seq)
+                qa.mfree, qa.glock, qa.whist, qa.qpm_i, qa.qpm_f, it, gq, pa.ht, pa.hs, pa.hv, heap_n, seq, pa.trf)
             if got == 0:
                 break
             _idle_unlink(cs, qs, q, cons)
@@ -1244,3 +1271,24 @@ def offer(t, p, c, o, consts, pa, qa):
                                           t + SCALE_TICK_S, K_SCALE, pend_scale, 0)
         c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
     return c, _offer_none(), status, which
+
+
+@jit
+def trace_mark_messages(stamp, final, mi, cs, it, tri):
+    """Mark (with a marking pass's stamp) the traces of the messages still alive: delayed,
+    visible or in flight (lambda_pool.trace_close); and, unless `final`, of each batching
+    poller's first item, whose trace its invocation will carry (its message may have expired
+    meanwhile: the trace goes on when the batch is invoked)."""
+    for s in range(mi.shape[0]):
+        st = mi[s, MSG_STATE]
+        if st == ST_DELAYED or st == ST_VISIBLE or st == ST_INFLIGHT:
+            tr = mi[s, MSG_TRACE]
+            if tr >= 0:
+                tri[tr, P.TR_MARK] = stamp
+    if final:
+        return
+    for c in range(cs.shape[0]):
+        if cs[c, C_STATE] == CS_BATCHING and cs[c, C_BN] > 0:
+            tr = it[cs[c, C_OFF], IT_TRACE]
+            if tr >= 0:
+                tri[tr, P.TR_MARK] = stamp

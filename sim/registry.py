@@ -213,15 +213,17 @@ def _declare_account(ctx: BuildContext) -> List[Component]:
     account = LambdaAccount("lambda", sc.account, sc.region, sc.functions, sc.seed, sc.duration_s,
                             sc.record.period_s, sample=req.sample, first_n=req.first_n,
                             sample_all=ctx.sample_all, base_dir=ctx.base_dir, queues=sc.queues,
-                            mappings=sc.event_source_mappings, fleets=sc.worker_fleets, endpoints=sc.endpoints)
+                            mappings=sc.event_source_mappings, fleets=sc.worker_fleets, endpoints=sc.endpoints,
+                            trace_sample=sc.record.traces.sample, trace_first_n=sc.record.traces.first_n)
 
     def function_port(name: str):
-        def connect(label: str, invocation: str = "async", retries: Optional[Retries] = None, **_: Any) -> int:
-            return account.add_source(label, name, invocation, Retries() if retries is None else retries)
+        def connect(label: str, invocation: str = "async", retries: Optional[Retries] = None,
+                    index: int = -1, **_: Any) -> int:  # index: a traffic source's (an entry point)
+            return account.add_source(label, name, invocation, Retries() if retries is None else retries, entry=index)
         return connect
 
     def queue_port(name: str):
-        return lambda label, **_: account.add_queue_port(label, name)
+        return lambda label, index=-1, **_: account.add_queue_port(label, name, entry=index)
 
     for name in sc.functions:
         ctx.book.offer("function", name, account, function_port(name))
@@ -248,7 +250,7 @@ def _host_unit(ctx: BuildContext, kind: str, name: str, comp: Component) -> None
     """A topic or bus runs in the account's loop: its address is a port of the account."""
     account = ctx.shared["account"]
     unit = account.add_unit(comp)
-    ctx.book.offer(kind, name, account, lambda label, **_: account.add_unit_port(label, unit))
+    ctx.book.offer(kind, name, account, lambda label, index=-1, **_: account.add_unit_port(label, unit, entry=index))
 
 
 def _declare_topics(ctx: BuildContext) -> List[Component]:

@@ -12,6 +12,8 @@ import pytest
 from kernels.ref.account import (K_FUNCTION, K_QUEUE, K_UNIT, AccountParams, CallParams, EndpointParams,
                                  K_ENDPOINT, simulate_account_ref)
 from sim.messaging.fanout_state import sns_params
+from kernels.account import KIND_NAMES
+from kernels.lambda_pool import SK_PRODUCER, SK_SERVER
 from kernels.ref.lambda_pool import ERROR, OK, THROTTLED, TIMEOUT
 from test_queue_ref import fleet_params, mapping_params, pool_params, queue_params
 
@@ -59,8 +61,23 @@ def chain_params(reserved_b=-1, retry_b=3, **pool_over):
 CHAIN_STREAMS = dict(n_fn=3, dur=[250.0, 250.0, 250.0], init=[125.0] * 3, calls_lat=[[62.5, 62.5]], flat=[[125.0]])
 
 
+def named(span):
+    """A twin span (the kernel's layout, lambda_pool SP_*) as (trace, id, parent, name, kind,
+    start, end, status), named here for reading: `root`, `fnF invoke`, `fnF → functionG` (a
+    call), `unitU deliver → queueQ`."""
+    rid, sid, parent, kind, rkind, ridx, frm, error, _cold, _att, _answer, start, end = span
+    what = f"{KIND_NAMES[rkind]}{ridx}"
+    if kind == SK_SERVER:
+        name = f"fn{ridx} invoke"
+    elif kind == SK_PRODUCER:
+        name = f"unit{frm} deliver → {what}"
+    else:
+        name = "root" if parent < 0 else f"fn{frm} → {what}"
+    return rid, sid, parent, name, kind, start, end, "ERROR" if error else "OK"
+
+
 def spans_by_name(r):
-    return {s[3]: s for s in r.spans}
+    return {n[3]: n for n in map(named, r.spans)}
 
 
 def test_chain_traced_by_hand():
@@ -73,17 +90,19 @@ def test_chain_traced_by_hand():
     assert [(row[3], row[2], row[4], row[7]) for row in rows] == [
         (0, 0.0, OK, 875.0), (1, 0.1875, OK, 375.0), (2, 0.75, OK, 375.0)]
     s = spans_by_name(r)
+    assert (s["root"][5], s["root"][6], s["root"][2]) == (0.0, 0.875, -1)  # the client's request
+    assert s["fn0 invoke"][2] == s["root"][1]
     assert (s["fn0 invoke"][5], s["fn0 invoke"][6]) == (0.0, 0.875)
-    assert (s["fn0 call0 function"][5], s["fn0 call0 function"][6]) == (0.125, 0.5625)
+    assert (s["fn0 → function1"][5], s["fn0 → function1"][6]) == (0.125, 0.5625)
     assert (s["fn1 invoke"][5], s["fn1 invoke"][6]) == (0.1875, 0.5625)
-    assert (s["fn0 call1 unit"][5], s["fn0 call1 unit"][6]) == (0.5625, 0.625)
-    assert (s["unit0 deliver0"][5], s["unit0 deliver0"][6]) == (0.625, 0.75)
+    assert (s["fn0 → unit0"][5], s["fn0 → unit0"][6]) == (0.5625, 0.625)
+    assert (s["unit0 deliver → queue0"][5], s["unit0 deliver → queue0"][6]) == (0.625, 0.75)
     assert (s["fn2 invoke"][5], s["fn2 invoke"][6]) == (0.75, 1.125)
     # parents: B under call0, the delivery under call1, C under the delivery
-    assert s["fn1 invoke"][2] == s["fn0 call0 function"][1]
-    assert s["fn0 call0 function"][2] == s["fn0 invoke"][1]
-    assert s["unit0 deliver0"][2] == s["fn0 call1 unit"][1]
-    assert s["fn2 invoke"][2] == s["unit0 deliver0"][1]
+    assert s["fn1 invoke"][2] == s["fn0 → function1"][1]
+    assert s["fn0 → function1"][2] == s["fn0 invoke"][1]
+    assert s["unit0 deliver → queue0"][2] == s["fn0 → unit0"][1]
+    assert s["fn2 invoke"][2] == s["unit0 deliver → queue0"][1]
     assert {x[0] for x in r.spans} == {0}
     e = r.entry[0]
     assert (e.requests, e.succeeded, e.failed, e.throttled) == (1, 1, 0, 0)
@@ -115,7 +134,7 @@ def test_throttled_sync_call_retried_by_the_sdk():
     assert b_rows == [(0.0, OK), (0.1875, THROTTLED), (0.75, OK)]
     a_row = [row for row in r.pool.rows if row[3] == 0][0]
     assert (a_row[2], a_row[4], a_row[7]) == (0.0, OK, 1312.5)
-    calls = [s for s in r.spans if s[3] == "fn0 call0 function"]
+    calls = [s for s in map(named, r.spans) if s[3] == "fn0 → function1"]
     assert [(s[5], s[6], s[7]) for s in calls] == [(0.125, 0.1875, "ERROR"), (0.6875, 1.0, "OK")]
     assert r.calls[0][0] == dict(made=1, ok=1, failed=0, abandoned=0, in_flight_end=0, attempts=2, retries=1)
     c_row = [row for row in r.pool.rows if row[3] == 2][0]

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from kernels import fanout as F
 from kernels import lambda_pool as K
 from kernels.billing import lambda_request_units
+from kernels.histogram import hist_index
 from kernels.periods import n_periods
 from kernels.ref.account import K_FUNCTION, K_QUEUE, K_UNIT, AccountParams, simulate_account_ref
 from kernels.account import CALL_COUNTERS, ENDPOINT_COUNTERS, K_ENDPOINT, CallParams, EndpointParams
@@ -85,7 +86,7 @@ def ports_of(params: AccountParams):
 def run_kernel(params: AccountParams, arr: dict, s: dict, t_end: float, period_s: float, windows=None, chunk=7):
     route_ports, dlq_ports, ports = ports_of(params)
     state = MessagingState(params.pool, params.queues, params.mappings, params.fleets, t_end, period_s, chunk,
-                           sample_all=True, events=4, messages=2)
+                           sample_all=True, events=4, messages=2, trace_all=True, traces=2)
     n_per = state.pool.pmi.shape[0]
     fan = AccountFanout([FanoutState(up) for up in params.units], [up.match for up in params.units], route_ports,
                         dlq_ports, n_per, chunk)
@@ -134,7 +135,7 @@ def compare(params: AccountParams, items, s, t_end, period_s, windows=None):
     params.units = [dataclasses.replace(up, period_s=period_s, n_periods=n_per) for up in params.units]
     route_ports, dlq_ports, _ = ports_of(params)
     params.route_ports, params.dlq_ports = route_ports, dlq_ports
-    ref = simulate_account_ref(params, arr, s, t_end, period_s=period_s, n_entries=1)
+    ref = simulate_account_ref(params, arr, s, t_end, period_s=period_s, n_entries=1, record_spans=True)
     rows, state, fan, calls = run_kernel(params, arr, s, t_end, period_s, windows)
     assert rows == ref.pool.rows
     k = 0
@@ -186,7 +187,85 @@ def compare(params: AccountParams, items, s, t_end, period_s, windows=None):
         assert used[k] == ref.pool.draws_used[k], k
     for k in ("ITEM", "PROC", "WERR"):
         assert used[k] == m.draws_used[k], k
+    compare_entries(state.pool, ref)
+    compare_spans(state.pool, ref)
     return ref, state, fan
+
+
+def canonical_spans(rows, closed) -> dict:
+    """Per closed trace (request id), its spans as sorted keys that name no span id: each span's
+    fields (times rounded to 1e-9 s) with its parent's key in place of the parent's id."""
+    by_id = {(r[K.SP_TRACE], r[K.SP_ID]): r for r in rows}
+    memo = {}
+
+    def key(r):
+        k = (r[K.SP_TRACE], r[K.SP_ID])
+        if k not in memo:
+            parent = by_id.get((r[K.SP_TRACE], r[K.SP_PARENT])) if r[K.SP_PARENT] >= 0 else None
+            assert r[K.SP_PARENT] < 0 or parent is not None, f"span {k}: its parent is not in the trace"
+            memo[k] = (tuple(int(r[c]) for c in (K.SP_KIND, K.SP_RKIND, K.SP_RIDX, K.SP_FROM, K.SP_ERROR, K.SP_COLD,
+                                                  K.SP_ATTEMPT, K.SP_ANSWER)),
+                       round(r[N_SPI_ + K.SPF_START], 9), round(r[N_SPI_ + K.SPF_END], 9),
+                       key(parent) if parent is not None else None)
+        return memo[k]
+
+    out: dict = {}
+    for r in rows:
+        if r[K.SP_TRACE] in closed:
+            out.setdefault(r[K.SP_TRACE], []).append(repr(key(r)))
+    return {t: sorted(v) for t, v in out.items()}
+
+
+N_SPI_ = K.N_SPI  # a row of both: the int columns, then SPF_START, SPF_END
+
+
+def compare_spans(pool, ref):
+    """The spans of every closed trace (ACCOUNT_SPEC.md §7), kernel against twin, structure and times."""
+    spi, spf = pool.spans()
+    rows = [(*map(int, a), *map(float, b)) for a, b in zip(spi, spf)]
+    twin = [(*r[:11], r[11], r[12]) for r in ref.spans]
+    closed_twin = {ref.trace_rids[tr] for tr in ref.trace_end}
+    open_kernel = set(pool.open_trace_ids().tolist())
+    closed_kernel = {r[K.SP_TRACE] for r in rows} - open_kernel
+    assert closed_kernel <= closed_twin
+    assert canonical_spans(rows, closed_twin) == canonical_spans(twin, closed_twin)
+    assert len({(r[0], r[1]) for r in rows}) == len(rows)  # unique ids
+
+
+def _binned_within(hist, values_ms, where):
+    """The kernel's histogram holds `values_ms` (the twin's), each in its bin or, for a value
+    within 1e-9 of a bin's edge (the two sum a latency in different orders), the next one."""
+    lo = np.array([hist_index(v * (1 - 1e-9)) for v in values_ms], np.int64)
+    hi = np.array([hist_index(v * (1 + 1e-9) + 1e-12) for v in values_ms], np.int64)
+    ck = np.cumsum(hist)
+    bins = np.arange(len(hist))
+    at_least = np.searchsorted(np.sort(hi), bins, side="right")
+    at_most = np.searchsorted(np.sort(lo), bins, side="right")
+    bad = np.flatnonzero((ck < at_least) | (ck > at_most))
+    assert not len(bad), (where, bad[:5])
+    assert ck[-1] == len(values_ms), where
+
+
+def compare_entries(pool, ref):
+    """Entry points (ACCOUNT_SPEC.md §7): the kernel's counts, latency and completion against the twin's."""
+    for e, ep in enumerate(ref.entry):
+        got = {n: int(pool.eni[e, c]) for n, c in (("requests", K.EN_REQUESTS), ("succeeded", K.EN_SUCCEEDED),
+                                                   ("failed", K.EN_FAILED), ("throttled", K.EN_THROTTLED))}
+        assert got == {n: getattr(ep, n) for n in got}, e
+        for name, values, h, n_col, total, lo, hi in (
+                ("latency", ep.latency_s, pool.ehl, K.EN_LAT_N, pool.enf[e, K.ENF_LAT_SUM], pool.enf[e, K.ENF_LAT_MIN],
+                 pool.enf[e, K.ENF_LAT_MAX]),
+                ("completion", ep.completion_s, pool.ehc, K.EN_COMP_N, pool.completion_sum_ms(e),
+                 pool.enf[e, K.ENF_COMP_MIN], pool.enf[e, K.ENF_COMP_MAX])):
+            ms = [v * 1000.0 for v in values]
+            assert int(pool.eni[e, n_col]) == len(ms), (e, name)
+            _binned_within(h[e], ms, (e, name))
+            if ms:  # completions are summed in whole µs: each rounded by at most 0.0005 ms
+                assert total == pytest.approx(sum(ms), rel=1e-9, abs=1e-9 + (0.0005 * len(ms) if h is pool.ehc else 0)), \
+                    (e, name)
+                assert lo == pytest.approx(min(ms), rel=1e-9, abs=1e-9), (e, name)
+                assert hi == pytest.approx(max(ms), rel=1e-9, abs=1e-9), (e, name)
+    assert int(pool.eni[:, K.EN_IN_FLIGHT].sum()) == ref.traces_open_end
 
 
 # ---- hand-made chains ---------------------------------------------------------------------

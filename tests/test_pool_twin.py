@@ -8,10 +8,13 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from kernels import lambda_pool as K
+from kernels.queue_pool import FleetParams, MappingParams, QueueParams
+from kernels.ref.account import K_FUNCTION, AccountParams, simulate_account_ref
 from kernels.ref.lambda_pool import PoolParams, simulate_pool_ref
 from sim.compute import pool_state
 from sim.compute.pool_state import PoolState
 from sim.engine.rng import ArrayStream
+from test_account_twin import compare_entries, compare_spans
 
 STREAM_KEYS = ("DUR", "INIT", "EXP", "U")
 
@@ -19,7 +22,8 @@ STREAM_KEYS = ("DUR", "INIT", "EXP", "U")
 def run_kernel(params, arrivals, streams, t_end, controls=(), initial_provisioned=None,
                chunk=7, window_s=None):
     """Drive the kernel like the component does, with controls between runs."""
-    state = PoolState(params, t_end, period_s=t_end / 3, chunk=chunk, sample_all=True, events=4)
+    state = PoolState(params, t_end, period_s=t_end / 3, chunk=chunk, sample_all=True, events=4, traces=2,
+                      trace_all=True)
     src = [[ArrayStream(streams[k][f], chunk) for k in STREAM_KEYS] for f in range(len(params.reserved))]
     if initial_provisioned is not None:
         for f, n in enumerate(initial_provisioned):
@@ -97,10 +101,29 @@ def pools(draw):
     return params, arrivals, streams, t_end, controls, initial
 
 
+def account_twin(params, arrivals, streams, t_end, controls, initial):
+    """The account twin (kernels/ref/account.py) on a pool alone: its entry points, one per port."""
+    n = len(arrivals["t"])
+    arr = {"t": arrivals["t"], "id": arrivals["id"], "entry": arrivals["src"], "kind": np.full(n, K_FUNCTION),
+           "index": arrivals["fn"], "src": arrivals["src"], "inv": arrivals["inv"],
+           "dur_override_ms": arrivals["dur_override_ms"], "size_bytes": np.zeros(n, np.int64),
+           "key": np.zeros(n, np.int64), "group": np.zeros(n, np.int64)}
+    none = QueueParams([], [], [], [], [], [], [])
+    acc = AccountParams(params, none, MappingParams([], [], [], [], [], [], [], []), FleetParams([], [], [], []))
+    s = {**streams, "ITEM": [], "PROC": [], "WERR": []}
+    return simulate_account_ref(acc, arr, s, t_end, controls, initial, period_s=t_end / 3,
+                                n_entries=len(params.retry_max_attempts), record_spans=True)
+
+
 def compare(params, arrivals, streams, t_end, controls, initial, window_s=None):
     ref = simulate_pool_ref(params, arrivals, streams, t_end, controls, initial)
     rows, state = run_kernel(params, arrivals, streams, t_end, controls, initial, window_s=window_s)
     assert rows == ref.rows
+    # entry points: each port's requests, answers, latency and completion (ACCOUNT_SPEC.md §7)
+    state.close_traces(state.mark_heap)
+    twin = account_twin(params, arrivals, streams, t_end, controls, initial)
+    compare_entries(state, twin)
+    compare_spans(state, twin)
     tot = state.pmi.sum(axis=0)
     for f in range(len(params.reserved)):
         assert tot[f, K.M_INVOCATIONS] == ref.invocations[f]

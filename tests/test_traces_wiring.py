@@ -1,9 +1,10 @@
 """Entry points and traces reach the user: summary.json, Result, traces.parquet, the console and the report — through sim.api's run, with a test double giving them.
 
-No engine produces entry points or spans yet, so `FixedTracesDouble` — a TEST DOUBLE for
-the output side only, not a model of anything — is a component that returns a fixed,
-hand-made `entry_points()` dict and `spans()` frame; it is added to a real run's components
-by wrapping sim.api's `build`. What is checked is the wiring (collection, checks, files,
+`FixedTracesDouble` — a TEST DOUBLE for the output side only, not a model of anything — is
+a component that returns a fixed, hand-made `entry_points()` dict and `spans()` frame; it is
+added to a real run's components by wrapping sim.api's `build`, and the account's own entry
+points (the engine's, checked in test_account_twin and test_validation_calls) are left out
+of these runs so that every value reaching the outputs is a hand-made one. What is checked is the wiring (collection, checks, files,
 tables, sections), against the contract of sim.engine.component.Component.entry_points and
 .spans; runs without such a component must write exactly what they wrote before.
 """
@@ -22,6 +23,7 @@ import pytest
 
 import sim.api
 from sim.builder import World, build as real_build
+from sim.compute.lambda_account import LambdaAccount
 from sim.engine.component import Component
 from sim.output.console import format_entry_point_table, format_summary
 from sim.output.entry_points import check_entry_point, collect_entry_points
@@ -104,6 +106,7 @@ def run_with(monkeypatch):
             w = real_build(sc, **kwargs)
             return _WorldWithDoubles(w.scenario, w.built, w.book, doubles=list(doubles))
         monkeypatch.setattr(sim.api, "build", build)
+        monkeypatch.setattr(LambdaAccount, "entry_points", lambda self: {})
         return sim.api.simulate(scenario, out_dir)
     return run
 
@@ -232,17 +235,23 @@ NOT_RECORDED = "record.traces: traces were asked for, but nothing in this run re
 
 
 def test_asking_for_traces_nothing_records_is_a_warning(run_with, monkeypatch, tmp_path, capsys):
-    traced = {**SCENARIO, "record": {"traces": {"sample": 0.5}}}
+    # no traffic enters the account (only provisioned concurrency is billed): nothing to trace
+    idle = {**SCENARIO, "functions": {"api": {"provisioned_concurrency": 1}}, "traffic": []}
+    traced = {**idle, "record": {"traces": {"sample": 0.5}}}
     monkeypatch.setattr(sim.api, "build", real_build)
     r = sim.api.simulate(traced, tmp_path / "run")
-    assert r.summary["warnings"] == [NOT_RECORDED] and r.traces is None
+    assert r.summary["warnings"][-1] == NOT_RECORDED and r.traces is None
     assert f"cloudtwin: warning: {NOT_RECORDED}" in capsys.readouterr().err
     assert not (tmp_path / "run" / "traces.parquet").exists()
-    first_n = {**SCENARIO, "record": {"traces": {"first_n": 5}}}
-    assert sim.api.simulate(first_n).summary["warnings"] == [NOT_RECORDED]
-    assert "warnings" not in sim.api.simulate(SCENARIO).summary  # not asked for: no word
+    first_n = {**idle, "record": {"traces": {"first_n": 5}}}
+    assert sim.api.simulate(first_n).summary["warnings"][-1] == NOT_RECORDED
+    assert NOT_RECORDED not in sim.api.simulate(idle).summary["warnings"]  # not asked for: no word
+    # the account records the traces of its traffic
+    r = sim.api.simulate({**SCENARIO, "record": {"traces": {"first_n": 2}}})
+    assert "warnings" not in r.summary and set(r.traces["trace_id"].to_list()) == {0, 1, 1 << 40, (1 << 40) + 1}
     # a component that records them, even none sampled: no warning
-    assert "warnings" not in run_with(FixedTracesDouble("double", None, spans_frame([])), scenario=traced).summary
+    quiet = run_with(FixedTracesDouble("double", None, spans_frame([])), scenario=traced).summary
+    assert NOT_RECORDED not in quiet["warnings"]
 
 
 def test_a_map_without_calls_says_so(run_with):

@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kernels.account import (  # the kernel's constants and parameters: one definition for both
-    BILLED_EPS_MS, K_ENDPOINT, K_FUNCTION, K_QUEUE, K_UNIT, KIND_NAMES, LAST_AT_INSTANT, R_FUNCTION_ERROR,
+    BILLED_EPS_MS, K_ENDPOINT, K_EXTERNAL, K_FUNCTION, K_QUEUE, K_UNIT, LAST_AT_INSTANT, R_FUNCTION_ERROR,
     R_OK, R_SERVER_ERROR, R_THROTTLED, R_UNAVAILABLE, SDK_BACKOFF_BASE, SDK_BACKOFF_CAP_S, CallParams, EndpointParams,
 )
-from kernels.lambda_pool import ID_SEQ_BITS
+from kernels.lambda_pool import A_FAILED, A_OK, A_THROTTLED, ID_SEQ_BITS, SK_CLIENT, SK_PRODUCER, SK_SERVER
 from kernels.fanout import GLOBAL_COUNTERS, KIND_DELIVERY, KIND_DLQ, TARGET_COUNTERS, FanoutParams
 from kernels.queue_pool import validate_params
 from kernels.ref import lambda_pool as pool
@@ -87,8 +87,12 @@ class AccountResult:
     trace_end: dict  # trace -> (t0, t_closed) for closed traces
     calls: list[list[dict]]  # per function, per call: made, ok, failed, abandoned, attempts, retries
     endpoints: list[dict]  # per endpoint: requests, ok, errors, throttled, outage, in_progress_end
-    spans: list  # (trace, span_id, parent, name, kind, start_s, end_s, status) when recorded
+    # when recorded, per span as the kernel writes it (lambda_pool SP_*, SPF_*): (trace's request
+    # id, span id, parent, kind, resource kind, resource index, from, error, cold, attempt,
+    # answer, start_s, end_s)
+    spans: list
     draws_used: dict = field(default_factory=dict)  # (stream, *index) -> draws taken, for its own streams
+    trace_rids: dict = field(default_factory=dict)  # trace -> its request id
 
     @property
     def pool(self):
@@ -103,6 +107,8 @@ class _Trace:
     t0: float
     n: int = 0  # items alive on its behalf (ACCOUNT_SPEC.md §7)
     closed: bool = False
+    rid: int = -1  # its request id
+    root: int = -1  # its root span (the client's request)
 
 
 @dataclass(eq=False)
@@ -123,6 +129,7 @@ class _Invocation:
     gen: int = 0
     done: bool = False
     call_open: bool = False  # a call of this invocation is made and not yet answered for good
+    open_call: object = None  # the call attempt whose CLIENT span is open
 
 
 @dataclass(eq=False)
@@ -231,12 +238,13 @@ class _Account:
         self.ps.live = {}
         self.ps.on_start = self._on_start
         self.ps.on_throttle = self._on_callee_throttle
-        self.ps.on_drop = lambda a, t: mq._on_failure(self.w, a, t)
+        self.ps.on_drop = self._on_drop
         self.w.on_log = self._on_log
         self.traces: dict[int, _Trace] = {}
         self.trace_end: dict[int, tuple[float, float]] = {}
         self.touched: set[int] = set()
         self.units = []
+        self.target_off = list(np.cumsum([0] + [up.n_targets for up in params.units]))  # flat target index
         for up in params.units:
             P, R, T = up.n_periods, up.n_rules, up.n_targets
             self.units.append(_Unit(up, np.zeros((P, len(_G)), np.int64), np.zeros((P, R), np.int64),
@@ -279,8 +287,18 @@ class _Account:
     # traces --------------------------------------------------------------------------------
     def hold(self, trace: int, n: int = 1) -> None:
         if trace >= 0:
+            self.reopen(trace)
             self.traces[trace].n += n
             self.touched.add(trace)
+
+    def reopen(self, trace: int) -> None:
+        """Something of a closed trace goes on (a poller's batch invoked after its first message
+        expired): the trace is open again and closes anew later (ACCOUNT_SPEC.md §7)."""
+        tc = self.traces[trace]
+        if tc.closed:
+            tc.closed = False
+            t0, t_closed = self.trace_end.pop(trace)
+            self.entry[tc.entry].completion_s.remove(t_closed - t0)
 
     def schedule(self, t: float, event) -> None:
         pool._schedule(self.ps, t, event)
@@ -290,6 +308,7 @@ class _Account:
     def popped(self, event) -> None:
         tr = getattr(event, "trace", -1)
         if tr >= 0:
+            self.reopen(tr)
             self.ps.live[tr] -= 1
             self.touched.add(tr)
 
@@ -312,16 +331,19 @@ class _Account:
             self.hold(msg.trace, -1)
 
     # spans ---------------------------------------------------------------------------------
-    def span_open(self, trace: int, parent: int, name: str, kind: str, t: float) -> int:
+    def span_open(self, trace: int, parent: int, kind: int, rkind: int, ridx: int, frm: int, t: float) -> int:
+        """Open a span (its kind and what it is about, lambda_pool SK_* and K_*); its id, or -1."""
         if not self.record_spans or trace < 0:
             return -1
         sid = len(self.spans) + len(self.open_spans)
-        self.open_spans[sid] = (trace, sid, parent, name, kind, t)
+        self.open_spans[sid] = (self.traces[trace].rid, sid, parent, kind, rkind, ridx, frm, t)
         return sid
 
-    def span_close(self, sid: int, t: float, status: str = "OK") -> None:
+    def span_close(self, sid: int, t: float, error: bool = False, cold: int = 0, attempt: int = 0,
+                   answer: int = -1) -> None:
         if sid >= 0:
-            self.spans.append((*self.open_spans.pop(sid), t, status))
+            rid, sid, parent, kind, rkind, ridx, frm, start = self.open_spans.pop(sid)
+            self.spans.append((rid, sid, parent, kind, rkind, ridx, frm, int(error), cold, attempt, answer, start, t))
 
     def parent_of(self, a: pool._Attempt) -> int:
         """The span that caused attempt `a`: its sync caller's call, its batch's first message's
@@ -333,6 +355,11 @@ class _Account:
         return self.parent.get(("a", a.id), -1)
 
     # the pool's hooks ----------------------------------------------------------------------
+    def _on_drop(self, a: pool._Attempt, t: float) -> None:
+        """An async event dropped: to its on-failure queue, its message sent by the attempt's cause."""
+        self.parent[("m", mq.on_failure_mid(self.w.res.failure_sends))] = self.parent_of(a)
+        mq._on_failure(self.w, a, t)
+
     def _on_start(self, a: pool._Attempt, t, cold, on_pc, birth_t, d_ms, init_ms, u) -> bool:
         f = a.f
         calls = self.p.calls[f] if f < len(self.p.calls) else []
@@ -342,15 +369,15 @@ class _Account:
                 p = self.ps.p
                 timed_out = d_ms > p.timeout_ms[f]
                 end = t + (init_ms + min(d_ms, p.timeout_ms[f])) / 1000.0
-                sid = self.span_open(a.trace, parent, f"fn{f} invoke", "SERVER", t)
-                self.span_close(sid, end, "ERROR" if timed_out or u < p.error_rate[f] else "OK")
+                sid = self.span_open(a.trace, parent, SK_SERVER, K_FUNCTION, f, -1, t)
+                self.span_close(sid, end, timed_out or u < p.error_rate[f], int(cold), a.attempt)
             return False
         res, p = self.ps.res, self.ps.p
         res.invocations[f] += 1
         res.cold_starts[f] += int(cold)
         res.request_units[f] += a.units
         inv = _Invocation(a, t, cold, on_pc, birth_t, init_ms, d_ms, u < p.error_rate[f], [],
-                          span=self.span_open(a.trace, parent, f"fn{f} invoke", "SERVER", t))
+                          span=self.span_open(a.trace, parent, SK_SERVER, K_FUNCTION, f, -1, t))
         self.running.append(inv)
         self.hold(a.trace)
         self.schedule(t, _Begin(inv, trace=a.trace))  # its handler begins as an event at t
@@ -397,7 +424,8 @@ class _Account:
         cp = self.p.calls[f][ca.c]
         self.call_stats[f][ca.c]["attempts"] += 1
         ca.start_t = s
-        ca.span = self.span_open(inv.a.trace, inv.span, f"fn{f} call{ca.c} {KIND_NAMES[cp.kind]}", "CLIENT", s)
+        ca.span = self.span_open(inv.a.trace, inv.span, SK_CLIENT, cp.kind, cp.index, f, s)
+        inv.open_call = ca
         lat = self.draw("CLAT", f, ca.c) / 1000.0
         self.schedule(s + lat, _CallArrive(ca, inv.a.trace))
 
@@ -443,9 +471,10 @@ class _Account:
         inv, f = ca.inv, ca.inv.a.f
         cp = self.p.calls[f][ca.c]
         stats = self.call_stats[f][ca.c]
-        self.span_close(ca.span, t, "OK" if status == R_OK else "ERROR")
         if inv.done or ca.gen != inv.gen:
             return  # a late answer: the call was abandoned when its caller ended
+        self.span_close(ca.span, t, status != R_OK, 0, ca.attempt, status)
+        inv.open_call = None
         if status == R_OK:
             stats["ok"] += 1
             inv.call_open = False
@@ -471,6 +500,9 @@ class _Account:
         if inv.call_open:  # ended (timeout) while a call waited: the call is abandoned
             self.call_stats[f][inv.steps[inv.cursor]]["abandoned"] += 1
             inv.call_open = False
+            if inv.open_call is not None:  # its CLIENT span ends with it, unanswered
+                self.span_close(inv.open_call.span, t, True, 0, inv.open_call.attempt, -1)
+                inv.open_call = None
         inv.done = True
         inv.gen += 1
         self.running.remove(inv)
@@ -482,7 +514,7 @@ class _Account:
         res.timeouts[f] += int(outcome == pool.TIMEOUT)
         res.busy_time_s[f] += min(t, self.t_end) - inv.t
         res.billed_ms[f] += math.ceil(latency_ms - BILLED_EPS_MS)
-        self.span_close(inv.span, t, "ERROR" if error else "OK")
+        self.span_close(inv.span, t, error, int(inv.cold), a.attempt)
         done = pool._Completion(f, inv.on_pc, inv.birth_t, error=error, batch=a.batch, caller=a.caller)
         pool._complete(self.ps, done, t)
         self.completed(done, a, t)
@@ -619,9 +651,10 @@ class _Account:
         per = self.period(u, td)
         u.tcnt[per, ev.j, _C["delivered"]] += 1
         u.tcnt[per, ev.j, _C["delivered_chunks"]] += chunks_64kb(ev.size)
-        sid = self.span_open(ev.trace, ev.parent, f"unit{ev.u} deliver{ev.j}", "PRODUCER", ev.first_t)
-        self.span_close(sid, td)
         kind, index = self.p.routes[ev.u][ev.j]
+        about = (kind, index) if kind >= 0 else (K_EXTERNAL, self.target_off[ev.u] + ev.j)
+        sid = self.span_open(ev.trace, ev.parent, SK_PRODUCER, *about, ev.u, ev.first_t)
+        self.span_close(sid, td)
         self.enter(kind, index, self.port(self.p.route_ports, ev), ev, td, sid)
 
     def dead_letter(self, ev: _Pair, t: float) -> None:
@@ -722,7 +755,7 @@ def simulate_account_ref(params: AccountParams, arrivals: dict, streams: dict, t
              for u in acc.units]
     open_end = sum(1 for tc in acc.traces.values() if not tc.closed)
     return AccountResult(w.res, units, acc.entry, open_end, acc.trace_end, acc.call_stats, acc.ep_stats,
-                         sorted(acc.spans, key=lambda s: s[1]), dict(acc.cur))
+                         sorted(acc.spans, key=lambda s: s[1]), dict(acc.cur), {i: tc.rid for i, tc in acc.traces.items()})
 
 
 def _sync_clients(acc: _Account, arrivals: dict) -> None:
@@ -752,21 +785,31 @@ def _sync_clients(acc: _Account, arrivals: dict) -> None:
         ep.latency_s.append(answer_t - acc.traces[i].t0)
         if outcome == pool.OK:
             ep.succeeded += 1
+            answer = A_OK
         elif outcome == pool.THROTTLED:
             ep.throttled += 1
+            answer = A_THROTTLED
         else:
             ep.failed += 1
+            answer = A_FAILED
+        acc.span_close(acc.traces[i].root, answer_t, answer != A_OK, answer=answer)
 
 
 def _arrive(acc: _Account, arrivals: dict, i: int, t: float) -> None:
     """External arrival `i` at `t`: a new trace, and its item enters its port."""
     entry = int(arrivals["entry"][i])
-    acc.traces[i] = _Trace(entry, t)
+    rid = int(arrivals["id"][i])
+    acc.traces[i] = tc = _Trace(entry, t, rid=rid)
     acc.touched.add(i)
     ep = acc.entry[entry]
     ep.requests += 1
     kind, index = int(arrivals["kind"][i]), int(arrivals["index"][i])
     size = int(arrivals["size_bytes"][i])
+    tc.root = acc.span_open(i, -1, SK_CLIENT, kind, index, -1, t)  # the client's request
+    if kind == K_QUEUE:
+        acc.parent[("m", rid)] = tc.root
+    elif kind == K_FUNCTION:
+        acc.parent[("a", rid)] = tc.root
     if kind == K_FUNCTION:
         inv = int(arrivals["inv"][i])
         a = pool._Attempt(id=int(arrivals["id"][i]), f=index, src=int(arrivals["src"][i]), inv=inv, first_t=t,
@@ -775,15 +818,18 @@ def _arrive(acc: _Account, arrivals: dict, i: int, t: float) -> None:
         if inv != pool.SYNC:  # accepted at once; a sync client's answer is read from the rows at the end
             ep.succeeded += 1
             ep.latency_s.append(0.0)
+            acc.span_close(tc.root, t, answer=A_OK)
         pool._attempt(acc.ps, a, t)
     elif kind == K_QUEUE:
         mq._send(acc.w, int(arrivals["id"][i]), index, size, int(arrivals["key"][i]), int(arrivals["group"][i]), t,
                  trace=i)
         ep.succeeded += 1
         ep.latency_s.append(0.0)
+        acc.span_close(tc.root, t, answer=A_OK)
     elif kind == K_UNIT:
         ok = acc.publish(index, t, int(arrivals["id"][i]), size, int(arrivals["key"][i]),
-                         int(arrivals["group"][i]) if acc.units[index].p.fifo else -1, i)
+                         int(arrivals["group"][i]) if acc.units[index].p.fifo else -1, i, parent=tc.root)
+        acc.span_close(tc.root, t, not ok, answer=A_OK if ok else A_THROTTLED)
         if ok:
             ep.succeeded += 1
         else:

@@ -53,6 +53,10 @@ VCPU_MB = 1769  # configuration-function-common.md: 1,769 MB = 1 vCPU
 MAX_VCPU = 6
 JITTER = {"none": K.JITTER_NONE, "full": K.JITTER_FULL, "equal": K.JITTER_EQUAL}
 OUTCOMES = ("ok", "error", "timeout", "throttled")
+# A span's answer attribute: a call's (kernels.account R_*; -1 abandoned: its caller ended) and
+# a client request's (lambda_pool A_*).
+CALL_ANSWERS = {0: "ok", 1: "function_error", 2: "throttled", 3: "server_error", 4: "unavailable", -1: "abandoned"}
+ROOT_ANSWERS = {0: "ok", 1: "failed", 2: "throttled"}
 
 
 def duration_scale(fn: Function) -> float:
@@ -81,6 +85,7 @@ class Source:
     retries: Retries
     queue: int = -1  # >= 0: SendMessage to this queue
     unit: int = -1  # >= 0: Publish / PutEvents to this topic or bus (the account's fan-out unit)
+    entry: int = -1  # >= 0: a traffic source (its index in the scenario): an entry point
 
 
 class LambdaAccount(Component):
@@ -90,7 +95,8 @@ class LambdaAccount(Component):
                  seed: int, t_end: float, period_s: float, sample: float = 0.0, first_n: int = 0,
                  sample_all: bool = False, base_dir: Optional[Path] = None, chunk: Optional[int] = None,
                  queues: Optional[Dict[str, Queue]] = None, mappings: Optional[List[EventSourceMapping]] = None,
-                 fleets: Optional[Dict[str, WorkerFleet]] = None, endpoints: Optional[Dict] = None):
+                 fleets: Optional[Dict[str, WorkerFleet]] = None, endpoints: Optional[Dict] = None,
+                 trace_sample: float = 0.0, trace_first_n: int = 0):
         super().__init__(name)
         self.account = account
         self.queues = dict(queues or {})
@@ -103,6 +109,7 @@ class LambdaAccount(Component):
         self.t_end = t_end
         self.period_s = period_s
         self.sampling = (sample, first_n, sample_all)
+        self.trace_sampling = dict(trace_sample=trace_sample, trace_first_n=trace_first_n)  # record.traces
         self.base_dir = base_dir
         self.chunk = chunk
         self.sources: List[Source] = []
@@ -126,16 +133,17 @@ class LambdaAccount(Component):
         self.xstreams: List = []
 
     # declare / connect -------------------------------------------------------------
-    def add_source(self, name: str, function: str, invocation: str, retries: Retries) -> int:
-        """Register a caller of `function`; returns its port (also the high bits of its ids)."""
+    def add_source(self, name: str, function: str, invocation: str, retries: Retries, entry: int = -1) -> int:
+        """Register a caller of `function` (`entry` >= 0: traffic source number `entry`, an entry
+        point); returns its port (also the high bits of its ids)."""
         self.sources.append(Source(name, self.fn_names.index(function),
-                                   0 if invocation == "sync" else 1, retries))
+                                   0 if invocation == "sync" else 1, retries, entry=entry))
         self.port_seq.append(0)
         return len(self.sources) - 1
 
-    def add_queue_port(self, name: str, queue: str) -> int:
+    def add_queue_port(self, name: str, queue: str, entry: int = -1) -> int:
         """Register a sender of messages to `queue`; returns its port."""
-        self.sources.append(Source(name, -1, 0, Retries(), queue=self.queue_names.index(queue)))
+        self.sources.append(Source(name, -1, 0, Retries(), queue=self.queue_names.index(queue), entry=entry))
         self.port_seq.append(0)
         return len(self.sources) - 1
 
@@ -152,9 +160,9 @@ class LambdaAccount(Component):
         self.units.append(unit)
         return len(self.units) - 1
 
-    def add_unit_port(self, name: str, unit: int) -> int:
+    def add_unit_port(self, name: str, unit: int, entry: int = -1) -> int:
         """Register a publisher to unit `unit` (a topic's or bus's index); returns its port."""
-        self.sources.append(Source(name, -1, 1, Retries(), unit=unit))
+        self.sources.append(Source(name, -1, 1, Retries(), unit=unit, entry=entry))
         self.port_seq.append(0)
         return len(self.sources) - 1
 
@@ -265,14 +273,20 @@ class LambdaAccount(Component):
             self.streams = self.make_streams()
         if self.queues or self.units or self.has_calls():
             self.mq = MessagingState(self.params(), *self.messaging_params(), self.t_end, self.period_s,
-                                     self.chunk or CHUNK, sample=sample, first_n=first_n, sample_all=sample_all)
+                                     self.chunk or CHUNK, sample=sample, first_n=first_n, sample_all=sample_all,
+                                     **self.trace_sampling)
             self.state = self.mq.pool
             self.streams = self.messaging_streams(self.streams)
             self._start_fanout()
             self._start_calls()
         else:
             self.state = PoolState(self.params(), self.t_end, self.period_s, self.chunk or CHUNK,
-                                   sample=sample, first_n=first_n, sample_all=sample_all)
+                                   sample=sample, first_n=first_n, sample_all=sample_all, **self.trace_sampling)
+        self.entry_ports = sorted((s.entry, p) for p, s in enumerate(self.sources) if s.entry >= 0)
+        port_entry = np.full(len(self.sources), -1, np.int64)
+        for e, (_, port) in enumerate(self.entry_ports):
+            port_entry[port] = e
+        self.state.set_entries(port_entry, len(self.entry_ports))
         for f, name in enumerate(self.fn_names):
             fn = self.functions[name]
             schedule = sorted(fn.provisioned_schedule, key=lambda s: s.at_s)
@@ -456,6 +470,7 @@ class LambdaAccount(Component):
                 for u, unit in enumerate(self.units):
                     unit.pending_end = pending[u]
         else:
+            s.close_traces(s.mark_heap)
             K.finish_periods(s.g, s.nf, s.fs, s.pmi, s.pmf, s.phist)
         for f in range(s.nf):
             off, n = s.fpi[f, K.P_STACK_OFF], s.fs[f, K.F_STACK_N]
@@ -475,6 +490,111 @@ class LambdaAccount(Component):
             np.add.at(s.ft[:, K.T_BUSY_S], s.ei[running, K.E_FN], t_end - s.ef[running, K.EF_T])
             od = running[s.ei[running, K.E_ON_PC] == 0]
             np.add.at(s.ft[:, K.T_ENV_S], s.ei[od, K.E_FN], t_end - s.ef[od, K.E_BIRTH])
+
+    def entry_points(self) -> Dict[str, dict]:
+        """Per traffic source into the account (ACCOUNT_SPEC.md §7): its requests, what its
+        clients were answered, its traces in flight at the end, the latency its clients saw and
+        the time until its last descendant ended."""
+        s = self.state
+        out: Dict[str, dict] = {}
+        keys = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999))
+        for e, (_, port) in enumerate(getattr(self, "entry_ports", [])):
+            ep = {"requests": int(s.eni[e, K.EN_REQUESTS]), "succeeded": int(s.eni[e, K.EN_SUCCEEDED]),
+                  "failed": int(s.eni[e, K.EN_FAILED]), "throttled": int(s.eni[e, K.EN_THROTTLED]),
+                  "in_flight_end": int(s.eni[e, K.EN_IN_FLIGHT])}
+            for name, h, total, lo, hi in (
+                    ("latency_ms", s.ehl, s.enf[e, K.ENF_LAT_SUM], s.enf[e, K.ENF_LAT_MIN], s.enf[e, K.ENF_LAT_MAX]),
+                    ("completion_ms", s.ehc, s.completion_sum_ms(e), s.enf[e, K.ENF_COMP_MIN],
+                     s.enf[e, K.ENF_COMP_MAX])):
+                if h[e].sum() == 0:
+                    ep[name] = None
+                    continue
+                st = hist_stats(h[e], total, lo, hi, *keys)
+                ep[name] = {k: st[k] for k in ("mean", "p50", "p90", "p99", "p999", "max")}
+            out[self.sources[port].name] = ep
+        return out
+
+    def spans(self):
+        """The spans of the sampled traces that completed within the run (`record.traces`; a
+        trace still open at the end is left out whole), or None when traces were not asked for
+        or no traffic enters the account. Names follow OpenTelemetry's conventions
+        (ACCOUNT_SPEC.md §7): `NAME invoke` (SERVER) per invocation attempt, `TARGET
+        service.Operation` (CLIENT) per call attempt and per client request (a trace's root),
+        `UNIT deliver` (PRODUCER) per topic or bus delivery, about its target."""
+        ts = self.trace_sampling
+        if not (ts["trace_sample"] > 0 or ts["trace_first_n"] > 0) or not getattr(self, "entry_ports", None):
+            return None
+        import json
+
+        import polars as pl
+
+        s = self.state
+        spi, spf = s.spans()
+        keep = ~np.isin(spi[:, K.SP_TRACE], s.open_trace_ids())
+        spi, spf = spi[keep], spf[keep]
+        names = self._span_names()
+        rows = []
+        for a, (start, end) in zip(spi.tolist(), spf.tolist()):
+            kind, rkind, ridx, frm, answer = (a[K.SP_KIND], a[K.SP_RKIND], a[K.SP_RIDX], a[K.SP_FROM],
+                                              a[K.SP_ANSWER])
+            service, resource, op = names["resource"](rkind, ridx)
+            attrs = {}
+            if kind == K.SK_SERVER:
+                name, kind_name = f"{resource} invoke", "SERVER"
+                attrs = {"cold_start": bool(a[K.SP_COLD]), "attempt": a[K.SP_ATTEMPT]}
+            elif kind == K.SK_PRODUCER:
+                unit = names["units"][frm]
+                name, kind_name = f"{unit} deliver", "PRODUCER"
+                attrs = {"from": unit}
+            elif a[K.SP_PARENT] < 0:  # the client's request
+                name, kind_name = f"{resource} {service}.{op}", "CLIENT"
+                attrs = {"entry_point": self.sources[a[K.SP_TRACE] >> K.ID_SEQ_BITS].name,
+                         "answer": ROOT_ANSWERS[answer]}
+            else:
+                name, kind_name = f"{resource} {service}.{op}", "CLIENT"
+                attrs = {"caller": self.fn_names[frm], "attempt": a[K.SP_ATTEMPT], "answer": CALL_ANSWERS[answer]}
+            rows.append((a[K.SP_TRACE], a[K.SP_ID], a[K.SP_PARENT] if a[K.SP_PARENT] >= 0 else None, name,
+                         kind_name, service, resource, start, end, "ERROR" if a[K.SP_ERROR] else "OK",
+                         json.dumps(attrs, sort_keys=True, separators=(",", ":"))))
+        # traces.parquet's columns (sim.output.traces.SPAN_SCHEMA, which sim.api checks them against)
+        names = ("trace_id", "span_id", "parent_span_id", "name", "kind", "service", "resource", "start_s", "end_s",
+                 "status", "attributes")
+        types = (pl.Int64, pl.Int64, pl.Int64, pl.Utf8, pl.Utf8, pl.Utf8, pl.Utf8, pl.Float64, pl.Float64, pl.Utf8,
+                 pl.Utf8)
+        cols = list(zip(*rows)) if rows else [()] * len(names)
+        return pl.DataFrame({n: pl.Series(n, list(v), dtype=t) for n, v, t in zip(names, cols, types)})
+
+    def _span_names(self) -> dict:
+        """What the span codes name: `resource(kind, index)` -> (service, resource, operation)
+        and `units[u]`, each topic's or bus's name."""
+        from kernels import account as A
+
+        units = [getattr(u, "topic_name", None) or u.bus_name for u in self.units]
+        unit_service = ["sns" if hasattr(u, "topic_name") else "events" for u in self.units]
+        external = []  # per flat fan-out target: (service, resource) of one outside the account
+        for u in self.units:
+            if hasattr(u, "topic_name"):
+                external += [(sub.protocol, sub.endpoint) for sub in u.topic.subscriptions]
+            else:
+                for label in u.target_labels:
+                    kind, _, name = label.split("->", 1)[1].partition(":")
+                    external.append((kind or "external", name or label))
+        endpoints = list(self.endpoints)
+
+        def resource(kind: int, index: int):
+            if kind == A.K_FUNCTION:
+                return "lambda", self.fn_names[index], "Invoke"
+            if kind == A.K_QUEUE:
+                return "sqs", self.queue_names[index], "SendMessage"
+            if kind == A.K_UNIT:
+                svc = unit_service[index]
+                return svc, units[index], "Publish" if svc == "sns" else "PutEvents"
+            if kind == A.K_ENDPOINT:
+                return "http", endpoints[index], "request"
+            svc, name = external[index]
+            return svc, name, "deliver"
+
+        return {"resource": resource, "units": units}
 
     def summary_sections(self) -> dict:
         out = {"functions": self.summary()} if self.fn_names else {}

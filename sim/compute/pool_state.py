@@ -15,7 +15,8 @@ class PoolState:
 
     def __init__(self, p: PoolParams, t_end: float, period_s: float, chunk: int,
                  sample: float = 0.0, first_n: int = 0, sample_all: bool = False,
-                 events: int = 4096, heap_extra: int = 0):
+                 events: int = 4096, heap_extra: int = 0, traces: int = 4096, trace_sample: float = 0.0,
+                 trace_first_n: int = 0, trace_all: bool = False):
         nf = len(p.reserved)
         self.heap_extra = heap_extra  # heap entries beyond the event table (queue timer lists)
         self.nf = nf
@@ -76,6 +77,80 @@ class PoolState:
         self.grow_events(events)
         self.ri = np.zeros((4096 if (sample > 0 or first_n > 0 or sample_all) else 1, K.N_RI), np.int64)
         self.rf = np.zeros((self.ri.shape[0], K.N_RF), np.float64)
+        self.tri = np.zeros((0, K.N_TRI), np.int64)
+        self.trf = np.zeros((0, K.N_TRF), np.float64)
+        self.trfree = np.zeros(0, np.int64)
+        self.grow_traces(traces)
+        self.set_entries(np.arange(ns, dtype=np.int64), ns)  # until told: each port its own entry point
+        self.traces_final = False
+        self.g[K.G_TRS_FIRST_N] = trace_first_n
+        self.g[K.G_TRS_THRESHOLD] = sample_threshold(trace_sample)
+        self.g[K.G_TRS_ALL] = int(trace_all)
+        spans = 4096 if (trace_sample > 0 or trace_first_n > 0 or trace_all) else K.SPAN_ROOM
+        self.spi = np.zeros((spans, K.N_SPI), np.int64)
+        self.spf = np.zeros((spans, K.N_SPF), np.float64)
+        self.span_parts: list = []  # what take_spans took, until spans() gathers it
+
+    def take_spans(self) -> None:
+        """Move the spans written so far out of the kernel's buffer (copies, kept in `span_parts`)."""
+        n = int(self.g[K.G_SPANS_N])
+        if n:
+            self.span_parts.append((self.spi[:n].copy(), self.spf[:n].copy()))
+            self.g[K.G_SPANS_N] = 0
+
+    def spans(self):
+        """Every span written: (int64 [n, N_SPI], float64 [n, N_SPF]), in the order they ended."""
+        self.take_spans()
+        if not self.span_parts:
+            return np.zeros((0, K.N_SPI), np.int64), np.zeros((0, K.N_SPF), np.float64)
+        return (np.concatenate([a for a, _ in self.span_parts]), np.concatenate([b for _, b in self.span_parts]))
+
+    def open_trace_ids(self) -> np.ndarray:
+        """After close_traces: the request ids of the traces still open (in flight at the end)."""
+        used = self.tri[:, K.TR_ENTRY] >= 0
+        return self.tri[used, K.TR_RID].copy()
+
+    # traces and entry points (ACCOUNT_SPEC.md §7) ------------------------------------------
+    def set_entries(self, port_entry, n_entries: int) -> None:
+        """Which entry point (traffic source) each port's arrivals belong to (-1: none)."""
+        pentry = np.full(max(len(port_entry), 1), -1, np.int64)
+        pentry[:len(port_entry)] = port_entry
+        self.pentry = pentry
+        self.eni = np.zeros((max(n_entries, 1), K.N_ENI), np.int64)
+        self.enf = np.zeros((max(n_entries, 1), K.N_ENF), np.float64)
+        self.ehl = np.zeros((max(n_entries, 1), N_BINS), np.int64)
+        self.ehc = np.zeros((max(n_entries, 1), N_BINS), np.int64)
+        self.n_entries = n_entries
+
+    def grow_traces(self, capacity: int) -> None:
+        """Enlarge the trace table to `capacity` slots, keeping the open traces where they are."""
+        old = self.tri.shape[0]
+        nfree = int(self.g[K.G_TR_FREE_N])
+        tri = np.zeros((capacity, K.N_TRI), np.int64)
+        tri[:, K.TR_ENTRY] = -1
+        trf = np.zeros((capacity, K.N_TRF), np.float64)
+        tri[:old], trf[:old] = self.tri, self.trf
+        free = np.zeros(capacity, np.int64)
+        free[:nfree] = self.trfree[:nfree]
+        free[nfree:nfree + capacity - old] = np.arange(capacity - 1, old - 1, -1)  # low slots first
+        self.tri, self.trf, self.trfree = tri, trf, free
+        self.g[K.G_TR_FREE_N] = nfree + capacity - old
+
+    def completion_sum_ms(self, e: int) -> float:
+        """Entry point e's completions summed, in ms (the kernel sums whole µs)."""
+        return float(self.eni[e, K.EN_COMP_SUM_US]) / 1000.0
+
+    def close_traces(self, mark) -> None:
+        """End of run: close every trace nothing refers to; count the others in flight (once)."""
+        if self.traces_final:
+            return
+        mark()
+        K.trace_close(np.inf, True, self.g, self.tri, self.trf, self.trfree, self.eni, self.enf, self.ehc)
+        self.traces_final = True
+
+    def mark_heap(self) -> None:
+        """The pool's own marking pass (its loop's events: completions and retries)."""
+        K.trace_mark_heap(K.TRACED_POOL, self.g, self.tri, self.ei, self.hv, int(self.g[K.G_HEAP_N]))
 
     def grow_events(self, capacity: int) -> None:
         """Enlarge the event table and heap to `capacity`, keeping what is scheduled."""
@@ -128,7 +203,9 @@ class PoolState:
         return K.PoolArrays(self.fpi, self.fpf, self.fs, self.ft, self.bk, self.si, self.sf, self.g, self.gf,
                             self.ei, self.ef, self.free, self.ht, self.hs, self.hv,
                             self.stack_birth, self.stack_expire, self.draws, self.cur, self.dlen,
-                            self.pmi, self.pmf, self.phist, self.hlat, self.hinit, self.ri, self.rf)
+                            self.pmi, self.pmf, self.phist, self.hlat, self.hinit, self.ri, self.rf,
+                            self.tri, self.trf, self.trfree, self.pentry, self.eni, self.enf, self.ehl, self.ehc,
+                            self.spi, self.spf)
 
 
 def sample_threshold(sample: float) -> int:
@@ -158,3 +235,9 @@ def run(state: PoolState, t_stop: float, arrivals, streams) -> None:
             state.grow_events(2 * state.ei.shape[0])
         elif status == K.ROWS_FULL:
             state.grow_rows()
+        elif status == K.TRACES_FULL:  # over half full of open traces after closing the others
+            state.grow_traces(2 * state.tri.shape[0])
+        elif status == K.SPANS_FULL:
+            state.take_spans()
+        else:
+            raise RuntimeError(f"run_pool: unknown status {status}")

@@ -38,14 +38,16 @@ GROUPS = ("lambda", "messaging", "vpc")
 # Kernels they call are compiled into them and need no entry of their own.
 _SUMMARY = ("histogram:hist_quantile", "billing:request_units_many")
 KERNELS: Dict[str, Tuple[str, ...]] = {
-    "lambda": ("lambda_pool:run_pool", "lambda_pool:control_provisioned", "lambda_pool:finish_periods", *_SUMMARY),
-    "messaging": ("account:run_account", "account:pending_by_target", "queue_pool:mq_init", "queue_pool:mq_finish",
+    "lambda": ("lambda_pool:run_pool", "lambda_pool:control_provisioned", "lambda_pool:finish_periods",
+               "lambda_pool:trace_mark_heap", "lambda_pool:trace_close", *_SUMMARY),
+    "messaging": ("account:run_account", "account:pending_by_target", "account:trace_mark_account",
+                  "lambda_pool:trace_close", "queue_pool:mq_init", "queue_pool:mq_finish",
                   "queue_pool:mq_control_provisioned", *_SUMMARY),
     "vpc": ("firewall:l4_keys", "firewall:dotted_quads", "firewall:first_match_v4", "routing:lpm_v4",
-            "lambda_pool:finish_periods"),
+            "lambda_pool:finish_periods", "lambda_pool:trace_mark_heap", "lambda_pool:trace_close"),
 }
-# (finish_periods: the Lambda account closes its periods at the end of every run without
-# queues, functions or not.)
+# (finish_periods, trace_mark_heap, trace_close: the Lambda account closes its periods and its
+# traces at the end of every run without queues, functions or not.)
 
 # Scenarios whose short runs call each group's kernels, and only that group's (so that
 # groups can compile in parallel processes): shipped ones (configs/scenario) by name, and

@@ -65,12 +65,15 @@ class MessagingState:
 
     def __init__(self, p: PoolParams, qp: QueueParams, mp: MappingParams, fp: FleetParams,
                  t_end: float, period_s: float, chunk: int, sample: float = 0.0, first_n: int = 0,
-                 sample_all: bool = False, events: int = 4096, messages: int = 4096):
+                 sample_all: bool = False, events: int = 4096, messages: int = 4096, trace_sample: float = 0.0,
+                 trace_first_n: int = 0, trace_all: bool = False, traces: int = 4096):
         validate_params(p, qp, mp, fp)
         nq, nm, nw = len(qp.visibility_timeout_s), len(mp.queue), len(fp.queue)
         self.nq, self.nm, self.nw = nq, nm, nw
         self.pool = PoolState(p, t_end, period_s, chunk, sample=sample, first_n=first_n,
-                              sample_all=sample_all, events=events, heap_extra=Q.N_TIMER_KINDS * nq)
+                              sample_all=sample_all, events=events, heap_extra=Q.N_TIMER_KINDS * nq,
+                              trace_sample=trace_sample, trace_first_n=trace_first_n, trace_all=trace_all,
+                              traces=traces)
         self.chunk = chunk
         self.pool_fetched = np.zeros((K.N_STREAMS, self.pool.nf), np.int64)
         n_p = self.pool.pmi.shape[0]
@@ -271,10 +274,19 @@ class MessagingState:
         self.mcur[k] = 0
 
     # ---- end of run and results
+    def mark_traces(self, final: bool = False) -> None:
+        """A marking pass over what keeps traces open: events, running invocations, messages,
+        and (unless `final`: the end of the run) the batches pollers are filling."""
+        from kernels import account as A
+
+        ps = self.pool
+        A.trace_mark_account(final, ps.g, ps.tri, ps.ei, ps.hv, int(ps.g[K.G_HEAP_N]), self.mi, self.cs, self.it)
+
     def finish(self) -> None:
         if not self.finished:
             self.start()
             self.finished = True
+            self.pool.close_traces(lambda: self.mark_traces(final=True))  # before the last expiries: in flight at the end
             Q.mq_finish(self.pool.kernel_state(), self.queue_arrays())
 
     def queue_periods(self):
@@ -390,5 +402,9 @@ def run(state: MessagingState, t_stop: float, arrivals, streams: MessagingStream
             state.grow_items()
         elif status == Q.STEPS_FULL:
             state.grow_steps()
+        elif status == K.TRACES_FULL:  # over half full of open traces after closing the others
+            ps.grow_traces(2 * ps.tri.shape[0])
+        elif status == K.SPANS_FULL:
+            ps.take_spans()
         else:
             raise RuntimeError(f"run_account: unknown status {status}")
