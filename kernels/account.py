@@ -111,7 +111,9 @@ CP_KEY = 7  # -1: the invoking item's class
 CP_MAX_ATT = 8
 CP_CONTINUE = 9  # on_error: continue
 CP_PORT = 10  # the account port what it sends enters through (ids), -1 for an endpoint
-N_CP = 11
+CP_CDF0 = 11  # its own classes (`attributes`): CP_KEY + i with cumulative probability ccdf[CP_CDF0 + i],
+CP_CDF1 = 12  # one CALL draw per call made; CP_CDF1 == CP_CDF0: none (CP_KEY, or the invoking item's)
+N_CP = 13
 CPF_PROB = 0
 N_CPF = 1
 # A call's counters `cstat[k]` (ACCOUNT_SPEC.md §8).
@@ -190,9 +192,12 @@ class CallParams:
     at_end: bool = False
     size_bytes: int = -1  # -1: the invoking item's size
     key: int = -1  # message class of its payload (filters); -1: the invoking item's
+    # its own classes (`attributes`): class key + i has cumulative probability key_cdf[i] (the
+    # last 1); one CALL draw per call made picks one. Empty: `key`.
     max_attempts: int = 3
     on_error_continue: bool = False
     port: int = -1  # the account port what it sends enters through (ids); -1: none (an endpoint)
+    key_cdf: list = field(default_factory=list)
 
 
 @dataclass
@@ -210,7 +215,7 @@ AccountArrays = namedtuple("AccountArrays", [
     "upi", "upf", "ust", "match", "tpi", "tpf", "seg_n", "seg_d", "out_s", "out_e", "ocur", "flast",
     "fdraws", "fcur", "flen", "gcnt", "rcnt", "tcnt", "port_fn", "port_inv", "port_q", "port_unit", "port_seq",
     "cfo", "cpi", "cpf", "cstat", "xdraws", "xcur", "xlen", "epi", "epf", "eps", "ebusy", "estat", "eout_s",
-    "eout_e", "ecur"])
+    "eout_e", "ecur", "ccdf"])
 # Streams of `xdraws` (rows): CALL of function f (uniform: which calls run, SDK jitter) at f;
 # CLAT of call k (ms) at F + k; ELAT (ms) and EU (uniform) of endpoint e at F + K + 2e and + 1.
 AccountArrivals = namedtuple("AccountArrivals", ["t", "id", "fn", "src", "inv", "dover", "units", "queue", "size",
@@ -606,7 +611,9 @@ def _call_start(s, inv, k, att, c3, pa, xa):
     nf = xa.cfo.shape[0] - 1
     lat = _xdraw(xa, nf + k) / 1000.0
     size = xa.cpi[k, CP_SIZE] if xa.cpi[k, CP_SIZE] >= 0 else ei[inv, P.E_SIZE]
-    key = xa.cpi[k, CP_KEY] if xa.cpi[k, CP_KEY] >= 0 else ei[inv, P.E_KEY]
+    key = ei[inv, P.E_CKEY]  # the class drawn when the call was made, else its fixed one, else the item's
+    if key < 0:
+        key = xa.cpi[k, CP_KEY] if xa.cpi[k, CP_KEY] >= 0 else ei[inv, P.E_KEY]
     return _push_ev(s + lat, False, K_CALL_ARRIVE, ei[inv, P.E_FN],
                     (inv, ei[inv, P.E_GEN], k, att, np.int64(0), size, key, ei[inv, P.E_TRACE], sid), c3, pa)
 
@@ -644,6 +651,15 @@ def _run_step(s, inv, p, c, consts, pa, qa, xa):
         k = _current_call(inv, pa, xa)
         xa.cstat[k, CS_MADE] += 1
         ei[inv, P.E_OPEN] = 1
+        c0, c1 = xa.cpi[k, CP_CDF0], xa.cpi[k, CP_CDF1]
+        ckey = np.int64(-1)
+        if c1 > c0:  # its own classes: one CALL draw per call made
+            u = _xdraw(xa, f)
+            j = c0
+            while j < c1 - 1 and xa.ccdf[j] <= u:
+                j += 1
+            ckey = xa.cpi[k, CP_KEY] + (j - c0)
+        ei[inv, P.E_CKEY] = ckey
         heap_n, seq, free_n = _call_start(s, inv, k, np.int64(0), (heap_n, seq, free_n), pa, xa)
     return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
 
@@ -968,7 +984,7 @@ def _xroom(kind, s, c, pa, qa, xa, e_min):
     nf = xa.cfo.shape[0] - 1
     if kind == P.K_BEGIN:
         f = ei[s, P.E_FN]
-        if xa.xlen[f] - xa.xcur[f] < xa.cfo[f + 1] - xa.cfo[f]:
+        if xa.xlen[f] - xa.xcur[f] < xa.cfo[f + 1] - xa.cfo[f] + 1:  # its probabilities, its first call's class
             return NEED_XDRAWS, f
         for k in range(xa.cfo[f], xa.cfo[f + 1]):
             if xa.xlen[nf + k] - xa.xcur[nf + k] < 1:

@@ -2,14 +2,13 @@
 
 Semantics: kernels/ACCOUNT_SPEC.md §3–§6. Pure data, like `scenarios.schema`; cross-field
 checks are `check_calls` below. The call graph's runaway check needs the filter tables and
-runs when the world is built (`sim.callgraph.check_call_graph`), and so, after it, does the
-refusal of what of them this version does not simulate yet (`unsimulated`: a call's own attributes).
+runs when the world is built (`sim.callgraph.check_call_graph`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 from scenarios.addresses import CALL_TARGET, KINDS, check_address
 from scenarios.common import Dist
@@ -98,14 +97,3 @@ def check_calls(s, problems: Problems) -> None:
             if o.end_s <= o.start_s:
                 problems.add(key(index(key(path, "outages"), j), "end_s"),
                              f"{o.end_s} must be after start_s {o.start_s}")
-
-
-def unsimulated(s) -> List[Tuple[str, str]]:
-    """(path, message) for what of the calls this version checks but does not simulate yet: a
-    call's own message `attributes` (its payload carries the class of the item that invoked
-    the function; classes of their own need the class table to hold them). Refused, never
-    ignored; asked after the call graph's runaway check (`sim.callgraph.check_call_graph`)."""
-    return [(key(index(key(key("functions", name), "calls"), i), "attributes"),
-             "a call's own message attributes are not simulated yet: without them the call carries the"
-             " attributes of the item that invoked the function; remove them to run the scenario")
-            for name, fn in s.functions.items() for i, call in enumerate(fn.calls) if call.attributes]

@@ -346,6 +346,12 @@ def _check_call_attributes(s: Scenario, problems: Problems) -> None:
             path = key(index(key(key("functions", name), "calls"), i), "attributes")
             if not problems.has(path):  # an endpoint's call has no attributes to check: said once
                 _check_attributes(call.attributes, path, problems)
+            kind = str(call.target).partition(":")[0]
+            if (call.attributes and kind in ("function", "queue") and not _reaches_filters(s, str(call.target))
+                    and not _has_within(problems, path)):
+                problems.add(path, f"message attributes feed SNS filter policies and EventBridge patterns; nothing"
+                                   f" {call.target} calls reaches a topic or bus, so they would be ignored (remove"
+                                   " `attributes`, or call a topic or bus)")
 
 
 def _check_attributes(attributes: Dict[str, Dict[str, float]], path: str, problems: Problems) -> None:

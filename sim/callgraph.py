@@ -154,21 +154,16 @@ class CallGraph:
 
     def __init__(self, sc, policies, patterns):
         from scenarios.addresses import SUBSCRIPTION_PROTOCOLS, parse
-        from scenarios.schema import Message, Traffic
-        from sim.messaging.classes import ClassRegistry, source_classes
+        from sim.messaging.classes import ClassRegistry
         from sim.messaging.wiring import bus_table, topic_table
 
         self.scenario = sc
         registry = ClassRegistry(sc)
-        # a call's own classes: (class, probability) pairs, numbered after the traffic's
+        # a call's own classes (numbered after the traffic's): (class, probability) pairs
         self.call_classes: Dict[Tuple[str, int], List[Tuple[int, float]]] = {}
-        for name, fn in sc.functions.items():
-            for i, call in enumerate(fn.calls):
-                if call.attributes:
-                    own = source_classes(Traffic(message=Message(attributes=call.attributes)), len(registry.messages))
-                    probs = np.diff(own.cdf, prepend=0.0)
-                    registry.messages.extend(own.messages)
-                    self.call_classes[(name, i)] = [(own.offset + j, float(p)) for j, p in enumerate(probs) if p > 0]
+        for where, own in registry.by_call.items():
+            probs = np.diff(own.cdf, prepend=0.0)
+            self.call_classes[where] = [(own.offset + j, float(p)) for j, p in enumerate(probs) if p > 0]
         self.classes: List[dict] = registry.messages
         self._topic = {t: topic_table(sc, registry, t, policies[t]) for t in sc.topics}
         self._bus = {b: bus_table(registry, patterns[b]) for b in sc.buses}
@@ -327,13 +322,11 @@ def runaway_problems(graph: CallGraph) -> List[Tuple[str, str]]:
 
 
 def check_call_graph(sc) -> None:
-    """Refuse, as a ScenarioError, a scenario whose call graph runs away (kernels/ACCOUNT_SPEC.md §9);
-    then what of the calls is not simulated yet (`scenarios.calls.unsimulated`).
+    """Refuse, as a ScenarioError, a scenario whose call graph runs away (kernels/ACCOUNT_SPEC.md §9).
 
     The filters are compiled here as the builder compiles them (a bad one is the same
     ScenarioError, at its path); a scenario without calls costs nothing.
     """
-    from scenarios.calls import unsimulated
     from scenarios.errors import ScenarioError
     from sim.messaging.wiring import compile_filters
 
@@ -341,8 +334,5 @@ def check_call_graph(sc) -> None:
         return
     policies, patterns = compile_filters(sc)
     problems = runaway_problems(CallGraph(sc, policies, patterns))
-    if problems:
-        raise ScenarioError(problems)
-    problems = unsimulated(sc)
     if problems:
         raise ScenarioError(problems)

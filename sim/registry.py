@@ -238,12 +238,13 @@ def _declare_account(ctx: BuildContext) -> List[Component]:
 def _connect_account(ctx: BuildContext, components: List[Component]) -> None:
     """Each function's calls: the port (or endpoint) each one reaches (ACCOUNT_SPEC.md §2)."""
     account = components[0]
+    classes = _classes(ctx).by_call  # a call's own message classes (its `attributes`)
     for name, fn in ctx.scenario.functions.items():
         for i, call in enumerate(fn.calls):
             target = ctx.book.resolve(account, call.target, f"function:{name}/calls[{i}]", invocation=call.mode)
             if not isinstance(target, Port) or target.component is not account:
                 raise _wiring_error(f"function {name}: calls[{i}] reaches {call.target}, outside its account")
-            account.add_call(name, call, parse(call.target).kind, target.index)
+            account.add_call(name, call, parse(call.target).kind, target.index, classes=classes.get((name, i)))
 
 
 def _host_unit(ctx: BuildContext, kind: str, name: str, comp: Component) -> None:

@@ -390,11 +390,14 @@ def accounts(draw):
             cycles = kind != "endpoint"
             prob = draw(st.sampled_from([0.3, 0.1] if kind != "unit" else [0.1])) if cycles else \
                 draw(st.sampled_from([1.0, 0.5]))
+            own = draw(st.sampled_from(["item", "one", "two"])) if kind != "endpoint" else "item"
+            key, key_cdf = {"item": (-1, []), "one": (n_keys - 1, [1.0]),  # its own classes (attributes)
+                            "two": (0, [0.4, 1.0]) if n_keys > 1 else (0, [1.0])}[own]
             cs.append(CallParams(*target, sync=sync, probability=prob,
                                  count=1 if cycles else draw(st.sampled_from([1, 2])), at_end=draw(st.booleans()),
                                  size_bytes=draw(st.sampled_from([-1, 2000])),
                                  max_attempts=draw(st.sampled_from([1, 3])),
-                                 on_error_continue=draw(st.booleans())))
+                                 on_error_continue=draw(st.booleans()), key=key, key_cdf=key_cdf))
         calls.append(cs)
     pool = pool_params(n_fn, retry_max_attempts=[2], retry_base_s=[0.5], retry_cap_s=[20.0], retry_jitter=[0],
                        reserved=[draw(st.sampled_from([-1, 1, 2])) for _ in range(n_fn)],

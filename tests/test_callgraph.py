@@ -118,8 +118,7 @@ def _refusal(sc):
     try:
         check_call_graph(sc)
     except ScenarioError as err:
-        # a call's own attributes are checked here but not simulated yet (scenarios.calls.unsimulated)
-        return [(path, m) for path, m in err.problems if "not simulated yet" not in m]
+        return list(err.problems)
     return []
 
 

@@ -323,3 +323,28 @@ def _open_at_end(r) -> set:
     end = r.summary["duration_s"]
     late = rows.filter(rows["t_s"] + rows["latency_ms"] / 1000.0 + 0.2 >= end)
     return set(late["id"].to_list())
+
+
+def test_a_calls_own_attributes_reach_the_topics_filters():
+    """A function publishes with its own attributes (kind a 30 %, b 70 %; one CALL draw per call
+    made); a subscription filtered on kind a gets about
+    30 % of the publishes: the count lies in a 99.9 % binomial interval."""
+    sc = {
+        "name": "own_attributes", "duration_s": 600, "seed": 5,
+        "functions": {"pub": fn(fixed_ms=5.0, calls=[
+            {"target": "topic:t", "mode": "async", "attributes": {"kind": {"a": 0.3, "b": 0.7}}}])},
+        "topics": {"t": {"subscriptions": [
+            {"protocol": "https", "endpoint": "https://a.example", "filter_policy": {"kind": ["a"]}},
+            {"protocol": "https", "endpoint": "https://any.example"}]}},
+        "traffic": [{"name": "in", "target": "function:pub", "invocation": "async",
+                     "arrivals": {"kind": "poisson", "rate_per_s": 20}}],
+    }
+    s = simulate(sc, progress=False).summary
+    t = s["topics"]["t"]
+    n = t["published"]
+    to_a = next(v for k, v in t["subscriptions"].items() if "a.example" in k)
+    to_any = next(v for k, v in t["subscriptions"].items() if "any.example" in k)
+    assert n == s["calls"]["pub.calls[0] → topic:t"]["ok"] and to_any["filtered_out"] == 0
+    matched = n - to_a["filtered_out"]  # publishes of class kind=a
+    half = 3.29 * math.sqrt(n * 0.3 * 0.7)  # 99.9 % normal interval of a binomial count
+    assert abs(matched - 0.3 * n) <= half, (matched, 0.3 * n, half)

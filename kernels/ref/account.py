@@ -129,6 +129,7 @@ class _Invocation:
     gen: int = 0
     done: bool = False
     call_open: bool = False  # a call of this invocation is made and not yet answered for good
+    call_key: int = -1  # the open call's class, drawn when it was made (its own classes), -1 none
     open_call: object = None  # the call attempt whose CLIENT span is open
 
 
@@ -417,6 +418,11 @@ class _Account:
         f = inv.a.f
         self.call_stats[f][c]["made"] += 1
         inv.call_open = True
+        cp = self.p.calls[f][c]
+        inv.call_key = -1
+        if cp.key_cdf:  # its own classes: one CALL draw per call made
+            u = self.draw("CALL", f)
+            inv.call_key = cp.key + min(int(np.searchsorted(cp.key_cdf, u, side="right")), len(cp.key_cdf) - 1)
         self.call_start(_CallAttempt(inv, inv.gen, c, 0, s, -1), s)
 
     def call_start(self, ca: _CallAttempt, s: float) -> None:
@@ -434,7 +440,7 @@ class _Account:
         inv = ca.inv
         cp = self.p.calls[inv.a.f][ca.c]
         size = cp.size_bytes if cp.size_bytes >= 0 else inv.a.size_bytes
-        key = cp.key if cp.key >= 0 else inv.a.key
+        key = inv.call_key if inv.call_key >= 0 else cp.key if cp.key >= 0 else inv.a.key
         trace = inv.a.trace
         if cp.kind == K_ENDPOINT:
             self.endpoint_request(cp.index, ca, t)

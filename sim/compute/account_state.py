@@ -162,11 +162,14 @@ class AccountCalls:
         self.cfo = np.concatenate([[0], np.cumsum([len(cs) for cs in calls])]).astype(np.int64)
         self.cpi = np.zeros((max(K, 1), A.N_CP), np.int64)
         self.cpf = np.zeros((max(K, 1), A.N_CPF), np.float64)
+        cdf: list = []
         for k, cp in enumerate(flat):
             f = int(np.searchsorted(self.cfo, k, side="right") - 1)
             self.cpi[k] = [f, cp.kind, cp.index, int(cp.sync), cp.count, int(cp.at_end), cp.size_bytes, cp.key,
-                           cp.max_attempts, int(cp.on_error_continue), cp.port]
+                           cp.max_attempts, int(cp.on_error_continue), cp.port, len(cdf), len(cdf) + len(cp.key_cdf)]
+            cdf += [float(v) for v in cp.key_cdf]
             self.cpf[k, A.CPF_PROB] = cp.probability
+        self.ccdf = np.asarray(cdf + [1.0], np.float64)
         self.cstat = np.zeros((max(K, 1), A.N_CST), np.int64)
         self.epi = np.zeros((max(E, 1), A.N_EPI), np.int64)
         self.epf = np.zeros((max(E, 1), A.N_EPF), np.float64)
@@ -189,12 +192,12 @@ class AccountCalls:
         self.xdraws = np.zeros((max(S, 1), 2 * chunk if S else 1), np.float64)
         self.xcur = np.zeros(max(S, 1), np.int64)
         self.xlen = np.zeros(max(S, 1), np.int64)
-        self.need = np.array([len(cs) for cs in calls] + [1] * (K + 2 * E), np.int64)
+        self.need = np.array([len(cs) + 1 for cs in calls] + [1] * (K + 2 * E), np.int64)
         self.fetched = np.zeros(max(S, 1), np.int64)
 
     def arrays(self):
         return (self.cfo, self.cpi, self.cpf, self.cstat, self.xdraws, self.xcur, self.xlen, self.epi, self.epf,
-                self.eps, self.ebusy, self.estat, self.eout_s, self.eout_e, self.ecur)
+                self.eps, self.ebusy, self.estat, self.eout_s, self.eout_e, self.ecur, self.ccdf)
 
     def refill(self, row: int, stream) -> None:
         """Move stream `row`'s unused draws to the front and append chunks until it has enough."""

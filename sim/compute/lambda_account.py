@@ -147,10 +147,11 @@ class LambdaAccount(Component):
         self.port_seq.append(0)
         return len(self.sources) - 1
 
-    def add_call(self, function: str, call, kind: str, port: int) -> None:
+    def add_call(self, function: str, call, kind: str, port: int, classes=None) -> None:
         """Function `function` makes `call` (scenarios.calls.Call) to a target of `kind` reached
-        through account port `port` (an endpoint's index for an endpoint)."""
-        self.calls[function].append((call, kind, port))
+        through account port `port` (an endpoint's index for an endpoint); `classes`: the call's
+        own message classes (sim.messaging.classes.SourceClasses of its `attributes`), or None."""
+        self.calls[function].append((call, kind, port, classes))
 
     def has_calls(self) -> bool:
         return any(self.calls.values())
@@ -374,7 +375,7 @@ class LambdaAccount(Component):
         out = []
         for name in self.fn_names:
             cs = []
-            for call, kind, port in self.calls[name]:
+            for call, kind, port, classes in self.calls[name]:
                 if kind == "endpoint":
                     index, via = port, -1
                 else:
@@ -385,7 +386,9 @@ class LambdaAccount(Component):
                                        count=call.count, at_end=call.at == "end",
                                        size_bytes=-1 if call.size_bytes is None else call.size_bytes,
                                        max_attempts=call.max_attempts or default_attempts,
-                                       on_error_continue=call.on_error == "continue", port=via))
+                                       on_error_continue=call.on_error == "continue", port=via,
+                                       key=-1 if classes is None else classes.offset,
+                                       key_cdf=[] if classes is None else [float(v) for v in classes.cdf]))
             out.append(cs)
         eps = []
         for ep in self.endpoints.values():
@@ -413,7 +416,7 @@ class LambdaAccount(Component):
 
         streams = [ChunkStream(generator(self.seed, f"{self.name}.{n}.calls"), uniform, **kw) for n in self.fn_names]
         for name in self.fn_names:
-            for i, (call, kind, _) in enumerate(self.calls[name]):
+            for i, (call, kind, _, _) in enumerate(self.calls[name]):
                 lat = call.latency_ms or (Dist(dist="fixed", value=0.0) if kind == "endpoint" else DEFAULT_API_LATENCY_MS)
                 streams.append(ChunkStream(generator(self.seed, f"{self.name}.{name}.calls[{i}]"),
                                            sampler(lat, self.base_dir), **kw))
@@ -619,7 +622,7 @@ class LambdaAccount(Component):
             open_calls[st.cfo[f] + (pos if pos < n else pos - n - 1)] += 1
         calls, k = {}, 0
         for name in self.fn_names:
-            for i, (call, _kind, _port) in enumerate(self.calls[name]):
+            for i, (call, _kind, _port, _classes) in enumerate(self.calls[name]):
                 row = {c: int(st.cstat[k, j]) for j, c in enumerate(A.CALL_COUNTERS)}
                 row["in_flight_end"] = int(open_calls[k])
                 calls[f"{name}.calls[{i}] → {call.target}"] = {"mode": call.mode, **row}

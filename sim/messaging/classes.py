@@ -70,15 +70,25 @@ def source_classes(traffic: Traffic, offset: int) -> SourceClasses:
 
 
 class ClassRegistry:
-    """Every traffic source's classes, numbered globally."""
+    """Every traffic source's classes, numbered globally, then those of each function's call
+    with its own `attributes` (`by_call[(function, i)]`), made as a traffic source's."""
 
     def __init__(self, scenario: Scenario):
+        from scenarios.schema import Message
+
         self.by_source: Dict[str, SourceClasses] = {}
+        self.by_call: Dict[tuple, SourceClasses] = {}
         self.messages: List[dict] = []
         for tr in scenario.traffic:
             sc = source_classes(tr, len(self.messages))
             self.by_source[tr.name] = sc
             self.messages.extend(sc.messages)
+        for name, fn in scenario.functions.items():
+            for i, call in enumerate(fn.calls):
+                if call.attributes:
+                    sc = source_classes(Traffic(message=Message(attributes=call.attributes)), len(self.messages))
+                    self.by_call[(name, i)] = sc
+                    self.messages.extend(sc.messages)
 
     def __len__(self) -> int:
         return len(self.messages)
