@@ -32,7 +32,7 @@ DONE = 0
 NEED_DRAWS = 1
 EVENTS_FULL = 2
 ROWS_FULL = 3
-TRACES_FULL = 10  # the trace table has no free slot for an arrival (after the account's 4-9)
+TRACES_FULL = 10  # the trace table stays over half full of open traces after a pass: grow it (after the account's 4-9)
 SPANS_FULL = 11  # the span buffer may not hold an event's spans: take them (PoolState.take_spans)
 
 # Random streams (first index of `draws`), and their names (the twin's stream keys).
@@ -151,7 +151,7 @@ G_SAMPLE_THRESHOLD = 8  # uint64 threshold stored as int64 bits; see sampled()
 G_SAMPLE_ALL = 9
 G_ATTEMPTS = 10
 G_TR_FREE_N = 11  # free slots of the trace table (`trfree[:n]`)
-G_TR_STAMP = 12  # the last marking pass's stamp (trace_sweep)
+G_TR_STAMP = 12  # the last marking pass's stamp (trace_mark_heap)
 G_TR_SWEEPS = 13  # marking passes made while the table was full (for tests and the record)
 G_SPANS_N = 14  # spans in the buffer (`spi`, `spf`)
 G_SPAN_SEQ = 15  # span ids given so far (sampled traces only)
@@ -258,7 +258,8 @@ N_RF = 4
 # Traces (ACCOUNT_SPEC.md §7): one per traffic arrival, in a table of slots (`tri`, `trf`,
 # free list `trfree`). Every item made on its behalf carries its slot (E_TRACE, the queues'
 # MSG_TRACE); `TRF_LAST` is the time of the last event or message end of the trace. A trace
-# is closed when nothing alive refers to it (trace_sweep): its completion is TRF_LAST - TRF_T0.
+# is closed when nothing alive refers to it (trace_mark_heap, trace_close): its completion is
+# TRF_LAST - TRF_T0.
 TR_ENTRY = 0  # its entry point (traffic source), -1: the slot is free
 TR_MARK = 1  # stamp of the last marking pass that found it referenced
 TR_SAMPLED = 2  # 1: its spans are recorded (record.traces); then also:

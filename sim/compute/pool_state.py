@@ -106,8 +106,9 @@ class PoolState:
         return (np.concatenate([a for a, _ in self.span_parts]), np.concatenate([b for _, b in self.span_parts]))
 
     def open_trace_ids(self) -> np.ndarray:
-        """After close_traces: the request ids of the traces still open (in flight at the end)."""
-        used = self.tri[:, K.TR_ENTRY] >= 0
+        """After close_traces: the request ids of the sampled traces still open (in flight at the
+        end; an unsampled trace's slot holds no request id)."""
+        used = (self.tri[:, K.TR_ENTRY] >= 0) & (self.tri[:, K.TR_SAMPLED] == 1)
         return self.tri[used, K.TR_RID].copy()
 
     # traces and entry points (ACCOUNT_SPEC.md §7) ------------------------------------------
