@@ -116,6 +116,18 @@ def test_topics_buses_and_vpcs():
     assert "vpc prod: 10 flows started here, 9 accepted, 1 rejected" in text
 
 
+def test_calls_and_endpoints():
+    text = format_summary({
+        "scenario": "m",
+        "calls": {"api.calls[0] → endpoint:pay": {"made": 1200, "ok": 1150, "failed": 40, "abandoned": 10,
+                                                   "in_flight_end": 0, "attempts": 1500, "retries": 300}},
+        "endpoints": {"pay": {"requests": 1500, "ok": 1150, "errors": 90, "throttled": 200, "outage": 60,
+                              "in_progress_end": 0}},
+    })
+    assert "call api.calls[0] → endpoint:pay: 1,200 made, 1,150 ok, 40 failed, 10 abandoned, 300 SDK retries" in text
+    assert "endpoint pay: 1,500 requests, 1,150 ok, 90 5xx, 200 throttled (429), 60 in outages (503)" in text
+
+
 def test_slo_breaches_are_marked():
     config = {"slo": {"functions": {"api": {"latency_p99_ms": 500, "error_ratio_max": 0.01},
                                     "a_much_longer_name": {"throttle_ratio_max": 0.01}},

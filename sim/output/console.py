@@ -224,6 +224,20 @@ def format_bus_lines(buses: Mapping[str, Mapping[str, Any]], view: ConsoleView) 
             f" {_num(b.get('failed'))} failed, {_num(b.get('throttled'))} throttled" for name, b in buses.items()]
 
 
+def format_call_lines(calls: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
+    """One line per call of a function: what was made and how it ended, and the SDK's retries."""
+    return [f"call {name}: {_num(c.get('made'))} made, {_num(c.get('ok'))} ok, {_num(c.get('failed'))} failed,"
+            f" {_num(c.get('abandoned'))} abandoned, {_num(c.get('retries'))} SDK retries"
+            for name, c in calls.items()]
+
+
+def format_endpoint_lines(endpoints: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
+    """One line per endpoint outside AWS: its requests and how they were answered."""
+    return [f"endpoint {name}: {_num(e.get('requests'))} requests, {_num(e.get('ok'))} ok,"
+            f" {_num(e.get('errors'))} 5xx, {_num(e.get('throttled'))} throttled (429),"
+            f" {_num(e.get('outage'))} in outages (503)" for name, e in endpoints.items()]
+
+
 def format_vpc_lines(vpcs: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
     """One line per VPC: flows started there, accepted and rejected, and those arriving from elsewhere."""
     rows = generator_rows(view.summary, view.config)
