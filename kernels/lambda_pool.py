@@ -332,14 +332,21 @@ def mix64(x):
 
 
 @jit_handler
-def sampled(g, rid):
-    """Whether request `rid` gets rows: all, the first N of its source, or by hash."""
-    if g[G_SAMPLE_ALL] != 0:
+def _sampled_by(g, rid, c_all, c_first_n, c_threshold):
+    """Whether request `rid` is sampled by the settings in g's columns: all, the first N of
+    its source, or by hash (a uint64 threshold stored as int64 bits)."""
+    if g[c_all] != 0:
         return True
-    if (rid & ((1 << ID_SEQ_BITS) - 1)) < g[G_FIRST_N]:
+    if (rid & ((1 << ID_SEQ_BITS) - 1)) < g[c_first_n]:
         return True
-    thr = g[G_SAMPLE_THRESHOLD]
+    thr = g[c_threshold]
     return thr != 0 and mix64(rid) < np.uint64(thr)
+
+
+@jit_handler
+def sampled(g, rid):
+    """Whether request `rid` gets rows (record.requests)."""
+    return _sampled_by(g, rid, G_SAMPLE_ALL, G_FIRST_N, G_SAMPLE_THRESHOLD)
 
 
 @jit_handler
@@ -382,13 +389,8 @@ TRACED_POOL = (1 << K_COMPLETE) | (1 << K_RETRY)  # the pool's events that carry
 
 @jit_handler
 def trace_sampled(g, rid):
-    """Whether the trace of request `rid` records its spans: all, the first N of its source, or by hash."""
-    if g[G_TRS_ALL] != 0:
-        return True
-    if (rid & ((1 << ID_SEQ_BITS) - 1)) < g[G_TRS_FIRST_N]:
-        return True
-    thr = g[G_TRS_THRESHOLD]
-    return thr != 0 and mix64(rid) < np.uint64(thr)
+    """Whether the trace of request `rid` records its spans (record.traces): the same rule as rows'."""
+    return _sampled_by(g, rid, G_TRS_ALL, G_TRS_FIRST_N, G_TRS_THRESHOLD)
 
 
 @jit_handler

@@ -91,6 +91,21 @@ class PoolState:
         self.spf = np.zeros((spans, K.N_SPF), np.float64)
         self.span_parts: list = []  # what take_spans took, until spans() gathers it
 
+    def make_room(self, status: int) -> bool:
+        """Give a kernel the room it stopped for when that is the pool's (events, rows, traces,
+        spans); False for any other status."""
+        if status == K.EVENTS_FULL:
+            self.grow_events(2 * self.ei.shape[0])
+        elif status == K.ROWS_FULL:
+            self.grow_rows()
+        elif status == K.TRACES_FULL:  # over half full of open traces after closing the others
+            self.grow_traces(2 * self.tri.shape[0])
+        elif status == K.SPANS_FULL:
+            self.take_spans()
+        else:
+            return False
+        return True
+
     def take_spans(self) -> None:
         """Move the spans written so far out of the kernel's buffer (copies, kept in `span_parts`)."""
         n = int(self.g[K.G_SPANS_N])
@@ -232,13 +247,5 @@ def run(state: PoolState, t_stop: float, arrivals, streams) -> None:
             return
         if status == K.NEED_DRAWS:
             state.refill(f, streams[f])
-        elif status == K.EVENTS_FULL:
-            state.grow_events(2 * state.ei.shape[0])
-        elif status == K.ROWS_FULL:
-            state.grow_rows()
-        elif status == K.TRACES_FULL:  # over half full of open traces after closing the others
-            state.grow_traces(2 * state.tri.shape[0])
-        elif status == K.SPANS_FULL:
-            state.take_spans()
-        else:
+        elif not state.make_room(status):
             raise RuntimeError(f"run_pool: unknown status {status}")

@@ -392,19 +392,13 @@ def run(state: MessagingState, t_stop: float, arrivals, streams: MessagingStream
             fill_draws(fan, fstreams)
         elif status == A.NEED_XDRAWS:
             calls.refill(which, xstreams[which])
-        elif status == K.EVENTS_FULL:
-            ps.grow_events(2 * ps.ei.shape[0])
-        elif status == K.ROWS_FULL:
-            ps.grow_rows()
+        elif ps.make_room(status):
+            pass
         elif status == Q.MSGS_FULL:
             state.grow_messages(2 * state.mi.shape[0])
         elif status == Q.ITEMS_FULL:
             state.grow_items()
         elif status == Q.STEPS_FULL:
             state.grow_steps()
-        elif status == K.TRACES_FULL:  # over half full of open traces after closing the others
-            ps.grow_traces(2 * ps.tri.shape[0])
-        elif status == K.SPANS_FULL:
-            ps.take_spans()
         else:
             raise RuntimeError(f"run_account: unknown status {status}")
