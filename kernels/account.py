@@ -19,6 +19,31 @@ back as a RESPONSE, SDK retries (SDK_RETRY), endpoints (EP_DONE) — its own dur
 (STEP) and its deadline (TIMEOUT) lead to its end (`_finish`), where the pool's own
 completion code frees the environment.
 
+Warm starts' deadlines are not heap entries per invocation. Nearly every invocation ends
+long before its deadline, so a deadline per invocation on the heap made it mostly stale
+entries (on the composed benchmark 25,000 of 26,000 entries, and a quarter of the loop's
+time). A warm start's handler begins at its BEGIN (h0 = t), so a function's warm deadlines
+(h0 + its one timeout_s) are monotone in the order BEGINs run: each function keeps its
+running warm invocations on a doubly linked list through their records (`dl[f]`: E_DNEXT /
+E_DPREV, the deadline EF_DT and the counter E_DSEQ it got at BEGIN), and only the list's
+head sits on the heap (value `-1 - (len(tl) + f)`, after the queues' timer lists), coming
+out as a DEADLINE. An invocation that ends leaves the list at once; the head's entry, when
+it comes out for an invocation that has left, goes back in for the new head at that head's
+own time and counter. So the deadline that fires is the one a heap entry per invocation
+would have fired, at the same place in the order (`LAST_AT_INSTANT`), and the twin, which
+keeps one TIMEOUT per invocation, checks it. A cold start's deadline (h0 = t + init, not
+monotone when init varies) is a TIMEOUT event of its own, as before; cold starts are few.
+
+Answers and BEGINs go on a lane, not the heap. A RESPONSE is always due at the moment it is
+made (a callee's completion, a target's acceptance or refusal), and so is a BEGIN (the
+attempt that took the environment), so they go on a FIFO of events due now, linked through
+the event slots (E_LNEXT, E_LSEQ; G_LANE_*; `lambda_pool.lane_push`), that the loop takes
+from before the heap unless the heap's first event is due at the same time with a smaller
+counter. The order is the heap's own (time, then counter), so nothing changes but the cost:
+on the composed benchmark, three heap insertions and removals per request of twelve. The lane is empty between events at
+different times, and the loop puts what is left on it back on the heap before it returns
+(a stop for room), so outside the loop the heap holds every scheduled event.
+
 Items created inside the loop get ids as the traffic's do: `(port << ID_SEQ_BITS) | n`, n
 the item's number at its port (`port_seq`), the port being the route the topic or bus
 delivers through; so requests.parquet names the port a delivery came through.
@@ -120,6 +145,11 @@ N_CPF = 1
 CS_MADE, CS_OK, CS_FAILED, CS_ABANDONED, CS_ATTEMPTS, CS_RETRIES = range(6)
 N_CST = 6
 CALL_COUNTERS = ("made", "ok", "failed", "abandoned", "attempts", "retries")
+# A function's deadline list `dl[f]`: its head, tail, and whether its head has a heap entry.
+DL_HEAD = 0
+DL_TAIL = 1
+DL_IN_HEAP = 2
+N_DL = 3
 # Endpoints: `epi[e]`, `epf[e]`, state `eps[e]`, counters `estat[e]`.
 EPI_MAX_CONC = 0  # -1: none
 EPI_OUT_OFF = 1
@@ -215,7 +245,7 @@ AccountArrays = namedtuple("AccountArrays", [
     "upi", "upf", "ust", "match", "tpi", "tpf", "seg_n", "seg_d", "out_s", "out_e", "ocur", "flast",
     "fdraws", "fcur", "flen", "gcnt", "rcnt", "tcnt", "port_fn", "port_inv", "port_q", "port_unit", "port_seq",
     "cfo", "cpi", "cpf", "cstat", "xdraws", "xcur", "xlen", "epi", "epf", "eps", "ebusy", "estat", "eout_s",
-    "eout_e", "ecur", "ccdf"])
+    "eout_e", "ecur", "ccdf", "dl"])
 # Streams of `xdraws` (rows): CALL of function f (uniform: which calls run, SDK jitter) at f;
 # CLAT of call k (ms) at F + k; ELAT (ms) and EU (uniform) of endpoint e at F + K + 2e and + 1.
 AccountArrivals = namedtuple("AccountArrivals", ["t", "id", "fn", "src", "inv", "dover", "units", "queue", "size",
@@ -504,6 +534,7 @@ def _froom(kind, s, i, c, arr, pa, qa, xa, e_min):
 # ---- calls (ACCOUNT_SPEC.md §3-§5) ----------------------------------------------------------
 
 K_INVOKING = 16  # the kind of an invocation's record while its handler runs (off the heap)
+K_DEADLINE = 17  # a warm invocation's deadline, from its function's deadline list (s: the record)
 K_ENDED = -3  # ... once it ended (its slot is free again)
 # The events that carry a trace (E_TRACE) and keep it open while scheduled (ACCOUNT_SPEC.md
 # §7); a deadline does not (TIMEOUT: an invocation's end updates its trace itself).
@@ -525,7 +556,24 @@ def _push_ev(t, late, kind, f, ev, c3, pa):
     heap_n, seq, free_n = c3
     free_n -= 1
     slot = pa.free[free_n]
-    ei = pa.ei
+    _fill_ev(slot, kind, f, ev, pa.ei)
+    heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, t, seq + LAST_AT_INSTANT if late else seq, slot)
+    return heap_n, seq + 1, free_n
+
+
+@jit_handler
+def _push_now(kind, f, ev, c3, pa):
+    """Schedule a step event due now (the time of the event being handled) on the lane."""
+    heap_n, seq, free_n = c3
+    free_n -= 1
+    slot = pa.free[free_n]
+    _fill_ev(slot, kind, f, ev, pa.ei)
+    P.lane_push(slot, seq, pa.g, pa.ei)
+    return heap_n, seq + 1, free_n
+
+
+@jit_handler
+def _fill_ev(slot, kind, f, ev, ei):
     inv, gen, k, att, status, size, key, trace, span = ev
     ei[slot, E_KIND] = kind
     ei[slot, P.E_FN] = f
@@ -538,8 +586,6 @@ def _push_ev(t, late, kind, f, ev, c3, pa):
     ei[slot, EV_KEY] = key
     ei[slot, P.E_TRACE] = trace
     ei[slot, P.E_SPAN] = span
-    heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, t, seq + LAST_AT_INSTANT if late else seq, slot)
-    return heap_n, seq + 1, free_n
 
 
 @jit_handler
@@ -551,11 +597,11 @@ def _ev_of(pa, s):
 
 @jit_handler
 def _respond_at(t, inv, gen, k, att, status, trace, c3, pa, xa):
-    """A call's answer reaches its caller at t, as an event (RESPONSE; its E_FN the caller's
-    function, from the call, and its trace given: the caller's slot may have ended and gone
-    to another event)."""
-    return _push_ev(t, False, K_RESPONSE, xa.cpi[k, CP_F],
-                    (inv, gen, k, att, status, np.int64(0), np.int64(0), trace, np.int64(-1)), c3, pa)
+    """A call's answer reaches its caller at t, now, as an event on the lane (RESPONSE; its
+    E_FN the caller's function, from the call, and its trace given: the caller's slot may have
+    ended and gone to another event)."""
+    return _push_now(K_RESPONSE, xa.cpi[k, CP_F],
+                     (inv, gen, k, att, status, np.int64(0), np.int64(0), trace, np.int64(-1)), c3, pa)
 
 
 @jit_handler
@@ -665,6 +711,41 @@ def _run_step(s, inv, p, c, consts, pa, qa, xa):
 
 
 @jit_handler
+def _deadline_link(inv, f, dt, dseq, heap_n, pa, qa, xa):
+    """Warm invocation `inv` joins f's deadline list at its tail (deadline dt, counter dseq);
+    the list's heap entry goes in if it has none. Returns heap_n."""
+    ei, dl = pa.ei, xa.dl
+    pa.ef[inv, P.EF_DT] = dt
+    ei[inv, P.E_DSEQ] = dseq
+    tail = dl[f, DL_TAIL]
+    ei[inv, P.E_DPREV] = tail
+    ei[inv, P.E_DNEXT] = -1
+    if tail >= 0:
+        ei[tail, P.E_DNEXT] = inv
+    else:
+        dl[f, DL_HEAD] = inv
+    dl[f, DL_TAIL] = inv
+    if dl[f, DL_IN_HEAP] == 0:
+        dl[f, DL_IN_HEAP] = 1
+        heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, dt, dseq, -1 - (qa.tl.shape[0] + f))
+    return heap_n
+
+
+@jit_handler
+def _deadline_unlink(inv, f, ei, dl):
+    prev, nxt = ei[inv, P.E_DPREV], ei[inv, P.E_DNEXT]
+    if prev >= 0:
+        ei[prev, P.E_DNEXT] = nxt
+    else:
+        dl[f, DL_HEAD] = nxt
+    if nxt >= 0:
+        ei[nxt, P.E_DPREV] = prev
+    else:
+        dl[f, DL_TAIL] = prev
+    ei[inv, P.E_DSEQ] = -1
+
+
+@jit_handler
 def _finish(t, inv, outcome, p, c, consts, pa, qa, xa):
     """The invocation ends at t (its last step, a call that failed for good, or its deadline):
     its row and metrics, its environment freed (the pool's completion, a mapping's batch),
@@ -677,6 +758,8 @@ def _finish(t, inv, outcome, p, c, consts, pa, qa, xa):
     pspan = ei[inv, P.E_PSPAN]
     if trace >= 0:
         pa.trf[trace, P.TRF_LAST] = t  # the invocation (an item of its trace) ends
+    if ei[inv, P.E_DSEQ] >= 0:  # off its function's deadline list (the list's heap entry stays)
+        _deadline_unlink(inv, f, ei, xa.dl)
     if ei[inv, P.E_CLIENT] != 0:
         P.entry_answer(t, trace, P.A_FAILED if outcome != P.O_OK else P.A_OK, pa)
     if ei[inv, P.E_OPEN] != 0:  # a call still waited: abandoned (its callee runs on)
@@ -765,9 +848,17 @@ def on_begin(t, inv, p, c, consts, pa, qa, xa):
     ei[inv, P.E_REP] = 0
     h0 = ef[inv, P.EF_T] + ef[inv, P.EF_INIT_MS] / 1000.0
     ef[inv, P.EF_H0] = h0
-    heap_n, seq, free_n = _push_ev(h0 + pa.fpf[f, P.P_TIMEOUT_MS] / 1000.0, True, K_TIMEOUT, f,
-                                   (inv, ei[inv, P.E_GEN], np.int64(-1), np.int64(0), np.int64(0), np.int64(0),
-                                    np.int64(0), np.int64(-1), np.int64(-1)), (heap_n, seq, free_n), pa)  # (no trace's)
+    # its deadline (the counter it takes, after the other events at its time): a warm start's
+    # onto f's deadline list, a cold start's as an event of its own
+    dt = h0 + pa.fpf[f, P.P_TIMEOUT_MS] / 1000.0
+    if ef[inv, P.EF_INIT_MS] != 0.0:
+        ei[inv, P.E_DSEQ] = -1
+        heap_n, seq, free_n = _push_ev(dt, True, K_TIMEOUT, f,
+                                       (inv, ei[inv, P.E_GEN], np.int64(-1), np.int64(0), np.int64(0), np.int64(0),
+                                        np.int64(0), np.int64(-1), np.int64(-1)), (heap_n, seq, free_n), pa)
+    else:
+        heap_n = _deadline_link(inv, f, dt, seq + LAST_AT_INSTANT, heap_n, pa, qa, xa)
+        seq += 1
     ei[inv, P.E_POS] = _next_pos(inv, np.int64(0), pa, xa)
     return _run_step(h0, inv, p, (heap_n, seq, free_n, rows_n, unres_used, attempts), consts, pa, qa, xa)
 
@@ -790,11 +881,30 @@ def on_step(t, s, p, c, consts, pa, qa, xa):
 
 @jit_handler
 def on_timeout(t, s, p, c, consts, pa, qa, xa):
-    """The invocation's deadline (h0 + timeout_s), unless it ended before."""
+    """A cold start's deadline (h0 + timeout_s), unless it ended before."""
     inv, gen, _k, _a, _st, _sz, _ky, _tr, _sp = _ev_of(pa, s)
     c = (c[0], c[1], Q._release(pa, c[2], s), c[3], c[4], c[5])
     if not _live(pa, inv, gen):
         return c, Q._offer_none()
+    return _finish(t, inv, P.O_TIMEOUT, p, c, consts, pa, qa, xa)
+
+
+@jit_handler
+def on_deadline(t, inv, p, c, consts, pa, qa, xa):
+    """DEADLINE: the deadline (h0 + timeout_s) of warm invocation `inv`, the head of its
+    function's deadline list, whose heap entry was just taken: the next head's entry goes in,
+    then the end."""
+    ei, dl = pa.ei, xa.dl
+    f = ei[inv, P.E_FN]
+    nxt = ei[inv, P.E_DNEXT]
+    _deadline_unlink(inv, f, ei, dl)
+    heap_n = c[0]
+    if nxt >= 0:
+        heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, pa.ef[nxt, P.EF_DT], ei[nxt, P.E_DSEQ],
+                           -1 - (qa.tl.shape[0] + f))
+    else:
+        dl[f, DL_IN_HEAP] = 0
+    c = (heap_n, c[1], c[2], c[3], c[4], c[5])
     return _finish(t, inv, P.O_TIMEOUT, p, c, consts, pa, qa, xa)
 
 
@@ -1008,14 +1118,14 @@ def _xroom(kind, s, c, pa, qa, xa, e_min):
                 return NEED_FDRAWS, j
             if c[2] < e_min + 3 + xa.upi[u, UI_T1] - xa.upi[u, UI_T0]:
                 return EVENTS_FULL, np.int64(-1)
-    elif kind == K_SDK_RETRY or kind == K_RESPONSE or kind == K_STEP or kind == K_TIMEOUT:
+    elif kind == K_SDK_RETRY or kind == K_RESPONSE or kind == K_STEP or kind == K_TIMEOUT or kind == K_DEADLINE:
         f = ei[s, P.E_FN]
         if xa.xlen[f] - xa.xcur[f] < 1:
             return NEED_XDRAWS, f
         for k in range(xa.cfo[f], xa.cfo[f + 1]):
             if xa.xlen[nf + k] - xa.xcur[nf + k] < 1:
                 return NEED_XDRAWS, nf + k
-        inv = ei[s, EV_INV]
+        inv = s if kind == K_DEADLINE else ei[s, EV_INV]  # (a DEADLINE's s is the invocation)
         cons = ei[inv, Q.EQ_CONSUMER]
         if kind != K_SDK_RETRY and ei[inv, E_KIND] == K_INVOKING and cons >= 0:
             # it may end a mapping's invocation: ReportBatchItemFailures' draws (queue_pool._room)
@@ -1038,6 +1148,8 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
     na = arr.t.shape[0]
     g, gf, gq, gqf, ht, hs, hv, ei, trf = pa.g, pa.gf, qa.gq, qa.gqf, pa.ht, pa.hs, pa.hv, pa.ei, pa.trf
     e_min = gq[Q.GQ_E_MIN]
+    ntl = qa.tl.shape[0]
+    dl = xa.dl
     consts = (gf[P.GF_T_END], g[P.G_UNRES_CAP], e_min)
     period_s = gf[P.GF_PERIOD_S]
     last_p = pa.pmi.shape[0] - 1
@@ -1051,18 +1163,32 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
     which = np.int64(-1)
     while True:
         if o[0] < 0:
-            # ---- the next event: internal (heap) before arrivals at equal times
+            # ---- the next event: the lane's (due now) and the heap's in (time, counter)
+            # order, both before arrivals at equal times
             heap_n = c[0]
             use_heap = False
-            if heap_n > 0 and ht[0] < t_stop:
+            use_lane = False
+            if g[P.G_LANE_N] > 0:
+                lh = g[P.G_LANE_HEAD]
+                if heap_n > 0 and (ht[0] < t or (ht[0] == t and hs[0] < ei[lh, P.E_LSEQ])):
+                    use_heap = True
+                else:
+                    use_lane = True
+            elif heap_n > 0 and ht[0] < t_stop:
                 if i >= na or ht[0] <= arr.t[i]:
                     use_heap = True
-            if not use_heap and (i >= na or arr.t[i] >= t_stop):
+            if not use_heap and not use_lane and (i >= na or arr.t[i] >= t_stop):
                 break
             f = np.int64(-1)
             s = np.int64(-1)
             tseq = np.int64(-1)
-            if use_heap:
+            if use_lane:
+                s = g[P.G_LANE_HEAD]
+                tseq = ei[s, P.E_LSEQ]
+                kind = ei[s, E_KIND]
+                if kind == K_RESPONSE:  # (a BEGIN needs no draw of the pool's)
+                    f = ei[s, P.E_FN]
+            elif use_heap:
                 t = ht[0]
                 s = hv[0]
                 tseq = hs[0]
@@ -1070,6 +1196,22 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                     kind = ei[s, E_KIND]
                     if kind <= K_RETRY or kind == K_STEP or kind == K_TIMEOUT or kind == K_RESPONSE:
                         f = ei[s, P.E_FN]  # (a step may end the invocation: its environment's EXP draw)
+                elif -1 - s >= ntl:
+                    # a function's deadline list: its head's deadline, or an entry for a head
+                    # that has ended (back in for the new head, at its own time and counter)
+                    f = -1 - s - ntl
+                    inv = dl[f, DL_HEAD]
+                    if inv < 0 or ei[inv, P.E_DSEQ] != tseq:
+                        heap_pop(ht, hs, hv, heap_n)
+                        heap_n -= 1
+                        if inv < 0:
+                            dl[f, DL_IN_HEAP] = 0
+                        else:
+                            heap_n = heap_push(ht, hs, hv, heap_n, pa.ef[inv, P.EF_DT], ei[inv, P.E_DSEQ], s)
+                        c = (heap_n, c[1], c[2], c[3], c[4], c[5])
+                        continue
+                    kind = K_DEADLINE
+                    s = inv
                 else:
                     kind = Q.K_TIMER
             else:
@@ -1088,7 +1230,7 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                 status, which = _xroom(kind, s, c, pa, qa, xa, e_min)
                 if status != DONE:
                     break
-            if not use_heap and g[P.G_TR_FREE_N] < 1:
+            if kind == Q.K_ARRIVAL and g[P.G_TR_FREE_N] < 1:
                 # the trace table is full: close what has ended (nothing before t is still to
                 # come); if that frees less than half, the caller grows the table
                 trace_mark_account(False, g, pa.tri, ei, hv, c[0], qa.mi, qa.cs, qa.it)
@@ -1104,9 +1246,13 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                 p = Q.mq_advance(t, False, pa, qa)
                 period_end = (p + 1) * period_s if p < last_p else np.inf
             tr = np.int64(-1)
-            if use_heap:
-                heap_pop(ht, hs, hv, heap_n)
-                c = (heap_n - 1, c[1], c[2], c[3], c[4], c[5])
+            if use_heap or use_lane:
+                if use_lane:
+                    g[P.G_LANE_HEAD] = ei[s, P.E_LNEXT]
+                    g[P.G_LANE_N] -= 1
+                else:
+                    heap_pop(ht, hs, hv, heap_n)
+                    c = (heap_n - 1, c[1], c[2], c[3], c[4], c[5])
                 if s >= 0 and (TRACED >> kind) & 1:
                     tr = ei[s, P.E_TRACE]
                     if tr >= 0:
@@ -1151,6 +1297,8 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                 c, o = on_step(t, s, p, c, consts, pa, qa, xa)
             elif kind == K_TIMEOUT:
                 c, o = on_timeout(t, s, p, c, consts, pa, qa, xa)
+            elif kind == K_DEADLINE:
+                c, o = on_deadline(t, s, p, c, consts, pa, qa, xa)
             elif kind == K_SDK_RETRY:
                 c, o = on_sdk_retry(t, s, c, pa, xa)
             elif kind == K_EP_DONE:
@@ -1171,6 +1319,14 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
         if status != DONE:
             break
 
+    # what is left on the lane (a stop for room) goes back on the heap: it is due at t
+    heap_n = c[0]
+    while g[P.G_LANE_N] > 0:
+        s = g[P.G_LANE_HEAD]
+        heap_n = heap_push(ht, hs, hv, heap_n, t, ei[s, P.E_LSEQ], s)
+        g[P.G_LANE_HEAD] = ei[s, P.E_LNEXT]
+        g[P.G_LANE_N] -= 1
+    c = (heap_n, c[1], c[2], c[3], c[4], c[5])
     g[P.G_HEAP_N], g[P.G_SEQ], g[P.G_FREE_N], g[P.G_ROWS_N], g[P.G_UNRES_USED], g[P.G_ATTEMPTS] = c
     gq[Q.GQ_PEND_Q], gq[Q.GQ_PEND_PHASE], gq[Q.GQ_PEND_CUR], gq[Q.GQ_PEND_SCALE] = o
     gqf[Q.GQF_PEND_T] = t

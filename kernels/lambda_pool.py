@@ -158,7 +158,10 @@ G_SPAN_SEQ = 15  # span ids given so far (sampled traces only)
 G_TRS_FIRST_N = 16  # traces sampled: the first N of each source, ...
 G_TRS_THRESHOLD = 17  # ... and a share by hash of the request id (as `sampled`)
 G_TRS_ALL = 18
-N_G = 19
+G_LANE_HEAD = 19  # the account loop's lane of events due now (kernels/account.py): its first slot,
+G_LANE_TAIL = 20  # its last,
+G_LANE_N = 21  # and how many (0 whenever the loop is not running)
+N_G = 22
 # Global floats `gf`.
 GF_T_END = 0
 GF_PERIOD_S = 1
@@ -199,7 +202,16 @@ E_SPAN = 27  # an invocation record's SERVER span; a CALL_ARRIVE's CLIENT span (
 E_PSPAN = 28  # the span that caused an attempt (its SERVER span's parent), -1 none
 E_CSPAN = 29  # an invocation record's open CLIENT span (its call attempt waiting), -1 none
 E_CKEY = 30  # an invocation record's current call's class, drawn when it was made (its own classes), -1 none
-N_EI = 31
+# an invocation record's place on its function's deadline list (kernels/account.py): the
+# neighbours and the counter its deadline got (-1: not on the list)
+E_DNEXT = 31
+E_DPREV = 32
+E_DSEQ = 33
+# an event slot on the account loop's lane of events due now (kernels/account.py): the next
+# one and its counter
+E_LNEXT = 34
+E_LSEQ = 35
+N_EI = 36
 E_FIRST_T = 0
 E_BIRTH = 1
 E_DOVER = 2
@@ -208,7 +220,8 @@ EF_INIT_MS = 4
 EF_T = 5
 EF_H0 = 6
 EF_CSTART = 7  # an invocation record's open CLIENT span's start
-N_EF = 8
+EF_DT = 8  # an invocation record's deadline (h0 + timeout_s)
+N_EF = 9
 K_COMPLETE = 0
 K_RETRY = 1
 K_BEGIN = 9  # an invocation with calls begins its handler (kernels/account.py)
@@ -755,6 +768,20 @@ def end_metrics(p, f, error, timed_out, on_pc, d, lat, init, cold, billed, pmi, 
 
 
 @jit_handler
+def lane_push(slot, seq, g, ei):
+    """Event slot `slot` (counter seq), due now, joins the tail of the account loop's lane
+    (kernels/account.py: events due at the time of the event being handled)."""
+    ei[slot, E_LSEQ] = seq
+    ei[slot, E_LNEXT] = -1
+    if g[G_LANE_N] > 0:
+        ei[g[G_LANE_TAIL], E_LNEXT] = slot
+    else:
+        g[G_LANE_HEAD] = slot
+    g[G_LANE_TAIL] = slot
+    g[G_LANE_N] += 1
+
+
+@jit_handler
 def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, ht, hs, hv,
                  stack_birth, stack_expire, draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf):
     """One attempt (POOL_SPEC.md): provisioned, on demand, or a throttle.
@@ -895,7 +922,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
         ef[c, EF_D_MS] = d
         ef[c, EF_INIT_MS] = init
         ef[c, EF_T] = t
-        heap_n = heap_push(ht, hs, hv, heap_n, t, seq, c)
+        lane_push(c, seq, g, ei)  # due now: the account loop's lane
         seq += 1
         return heap_n, seq, free_n, rows_n, unres_used, c, error, dropped
     timed_out = d > fpf[f, P_TIMEOUT_MS]

@@ -320,6 +320,24 @@ def test_windows_change_nothing_with_a_dead_letter_queue_and_a_throttled_bus():
     assert base.units[0]["tcnt"][:, 0, F.C_DLQ].sum() == 12  # every pair to target 0 dead-lettered
 
 
+def test_a_warm_deadline_before_an_earlier_cold_start():
+    """Deadlines fire in time order whatever order handlers began in: A cold starts at 0.9
+    (h0 1.025, deadline 1.725); B, warm, begins after it at 0.95 (deadline 1.65) and times out
+    first. (The kernel keeps warm deadlines on a list per function and a cold start's as an
+    event of its own: a list for both fired B after A.)"""
+    params = AccountParams(pool=pool_params(1, timeout_ms=[700.0], n_calls=[1]), queues=queue_params(1),
+                           mappings=mapping_params(0), fleets=fleet_params(0), units=[], routes=[], dlq_queue=[],
+                           calls=[[CallParams(K_QUEUE, 0, sync=False)]], endpoints=[])
+    # X1 at 0 (cold, env 1, times out at 0.825), X2 at 0.1 (cold, env 2, out at 0.925), X3 at
+    # 0.85 (warm on env 1), A at 0.9 (cold, env 3), B at 0.95 (warm on env 2)
+    items = [(t, K_FUNCTION, 0, 1, 100, 0, 0) for t in (0.0, 0.1, 0.85, 0.9, 0.95)]
+    s = chain_streams(1, [5000.0], [], clat=[[10.0]])
+    ref, _state, _fan = compare(params, items, s, 10.0, 5.0)
+    ends = [(r[2], round(r[2] + r[7] / 1000.0, 9), r[4]) for r in ref.pool.rows]
+    assert ends == [(0.0, 0.825, K.O_TIMEOUT), (0.1, 0.925, K.O_TIMEOUT), (0.85, 1.55, K.O_TIMEOUT),
+                    (0.95, 1.65, K.O_TIMEOUT), (0.9, 1.725, K.O_TIMEOUT)]
+
+
 # ---- random accounts ----------------------------------------------------------------------
 
 @st.composite

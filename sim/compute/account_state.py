@@ -193,11 +193,14 @@ class AccountCalls:
         self.xcur = np.zeros(max(S, 1), np.int64)
         self.xlen = np.zeros(max(S, 1), np.int64)
         self.need = np.array([len(cs) + 1 for cs in calls] + [1] * (K + 2 * E), np.int64)
+        # each function's deadline list (head, tail: none; no heap entry)
+        self.dl = np.full((max(n_functions, 1), A.N_DL), -1, np.int64)
+        self.dl[:, A.DL_IN_HEAP] = 0
         self.fetched = np.zeros(max(S, 1), np.int64)
 
     def arrays(self):
         return (self.cfo, self.cpi, self.cpf, self.cstat, self.xdraws, self.xcur, self.xlen, self.epi, self.epf,
-                self.eps, self.ebusy, self.estat, self.eout_s, self.eout_e, self.ecur, self.ccdf)
+                self.eps, self.ebusy, self.estat, self.eout_s, self.eout_e, self.ecur, self.ccdf, self.dl)
 
     def refill(self, row: int, stream) -> None:
         """Move stream `row`'s unused draws to the front and append chunks until it has enough."""

@@ -18,7 +18,7 @@ class PoolState:
                  events: int = 4096, heap_extra: int = 0, traces: int = 4096, trace_sample: float = 0.0,
                  trace_first_n: int = 0, trace_all: bool = False):
         nf = len(p.reserved)
-        self.heap_extra = heap_extra  # heap entries beyond the event table (queue timer lists)
+        self.heap_extra = heap_extra  # heap entries beyond the event table (queue timer lists, deadline lists)
         self.nf = nf
         caps = [r if r >= 0 else p.unres_cap for r in p.reserved]
         offs = np.concatenate([[0], np.cumsum(caps)]).astype(np.int64)

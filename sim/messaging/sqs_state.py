@@ -71,7 +71,7 @@ class MessagingState:
         nq, nm, nw = len(qp.visibility_timeout_s), len(mp.queue), len(fp.queue)
         self.nq, self.nm, self.nw = nq, nm, nw
         self.pool = PoolState(p, t_end, period_s, chunk, sample=sample, first_n=first_n,
-                              sample_all=sample_all, events=events, heap_extra=Q.N_TIMER_KINDS * nq,
+                              sample_all=sample_all, events=events, heap_extra=Q.N_TIMER_KINDS * nq + len(p.reserved),
                               trace_sample=trace_sample, trace_first_n=trace_first_n, trace_all=trace_all,
                               traces=traces)
         self.chunk = chunk
