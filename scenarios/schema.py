@@ -165,7 +165,11 @@ class Record:
     period_s: float = 60.0  # CloudWatch-style period
     requests: RequestSampling = field(default_factory=RequestSampling)
     traces: TraceSampling = field(default_factory=TraceSampling)
-    report: bool = True  # write report.html (sweeps may skip it; cloudtwin-report draws it later)
+    # write report.html: true, false, or "auto": a single run draws it, a sweep's job does not
+    # (its numbers are in sweep.parquet and sweep_report.html; drawing each job's plots took
+    # about half a job's time; `cloudtwin-report DIR` draws a job's page when it is wanted).
+    # int is in the Union for OmegaConf only (scenarios.coerce).
+    report: Union[bool, str] = field(default="auto", metadata={"words": ("auto",)})
 
 
 @dataclass

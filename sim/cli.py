@@ -84,15 +84,21 @@ def scenario_dict(cfg: DictConfig) -> Dict[str, Any]:
     return OmegaConf.to_container(cfg.scenario, resolve=True)
 
 
-def run(cfg: DictConfig, out_dir: Path, base_dir: Optional[Path] = None):
+def run(cfg: DictConfig, out_dir: Path, base_dir: Optional[Path] = None, in_sweep: bool = False):
     """Simulate `cfg.scenario`, writing its outputs into `out_dir`; return the Result.
 
     Relative data-file paths in the scenario resolve against `base_dir`: the folder of the
-    scenario's file, as when the file is given to `simulate()` directly.
+    scenario's file, as when the file is given to `simulate()` directly. `record.report:
+    auto` is decided here: a single run draws report.html, a sweep's job (`in_sweep`) does not.
     """
     import sim  # the engine is imported only when a run starts
 
     data = scenario_dict(cfg)
+    record = data.get("record")
+    if isinstance(record, dict) and record.get("report", "auto") == "auto":
+        data["record"] = {**record, "report": not in_sweep}
+    elif record is None:
+        data["record"] = {"report": not in_sweep}
     book = cfg.get("pricing")
     book = OmegaConf.to_container(book, resolve=True) if book is not None else _region_book(data)
     kwargs = {"base_dir": base_dir} if base_dir is not None else {}
@@ -553,7 +559,7 @@ def _job(cfg: DictConfig) -> None:
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     log.info("run of scenario %s starting in %s", OmegaConf.select(cfg, "scenario.name"), out_dir)
     try:
-        result = run(cfg, out_dir, _job_scenario_dir())
+        result = run(cfg, out_dir, _job_scenario_dir(), in_sweep)
     except ScenarioError as err:
         _print_refusal(Refused(str(err).splitlines() or ["(no details)"]))
         if in_sweep:
@@ -574,7 +580,11 @@ def _job(cfg: DictConfig) -> None:
     text = format_summary(result.summary, result.config)
     log.info("run finished\n%s", text)
     print(text)
-    print(f"\nreport: {out_dir / 'report.html'}")
+    if (out_dir / "report.html").is_file():
+        print(f"\nreport: {out_dir / 'report.html'}")
+    else:
+        why = "a sweep's job, record.report: auto" if in_sweep else "record.report: false"
+        print(f"\nreport: not drawn ({why}); cloudtwin-report {out_dir} draws it")
 
 
 BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"

@@ -146,6 +146,8 @@ def _run_sweep(tmp_path, *launcher, env=None):
     assert p.returncode == 0, p.stderr[-3000:]
     (sweep_dir,) = (tmp_path / "sweeps").iterdir()
     assert f"sweep: {sweep_dir / 'sweep.parquet'}" in p.stdout
+    for d in job_dirs(sweep_dir):  # each job says why it has no report.html, and how to draw it
+        assert f"report: not drawn (a sweep's job, record.report: auto); cloudtwin-report {d} draws it" in p.stdout
     return sweep_dir, wall
 
 
@@ -263,12 +265,17 @@ def test_sweep_report_compares_the_arms(basic_sweep):
 
 # ---------------------------------------------------------------- cloudtwin-report
 
-def test_report_command_rebuilds_a_run_report_identically(basic_sweep, capsys):
+def test_report_command_draws_a_sweep_jobs_report_identically(basic_sweep, capsys):
+    """A sweep's job draws no report.html (record.report: auto); cloudtwin-report draws it
+    from the job's files, the same page each time."""
     run_dir = job_dirs(basic_sweep[0])[0]
-    original = (run_dir / "report.html").read_text()
-    (run_dir / "report.html").unlink()
+    assert not (run_dir / "report.html").exists() and (run_dir / "summary.json").is_file()
     assert report_main([str(run_dir)]) == 0
     assert f"report: {run_dir / 'report.html'}" in capsys.readouterr().out
+    original = (run_dir / "report.html").read_text()
+    assert original.rstrip().endswith("</html>") and "erlang_b" in original
+    (run_dir / "report.html").unlink()
+    assert report_main([str(run_dir)]) == 0
     assert (run_dir / "report.html").read_text() == original
 
 

@@ -86,8 +86,9 @@ def write_run(result: Result, out_dir) -> Dict[str, Path]:
     Names: summary, metrics, costs, requests (only when requests were sampled), traces (only
     when spans were sampled: `Result.traces` has a row), flow_logs (when the scenario has VPCs),
     config,
-    report (unless the scenario's `record.report` is false: a sweep of hundreds of jobs
-    spends about a second per job drawing reports; `cloudtwin-report DIR` draws one later).
+    report (unless the scenario's `record.report` is false — the CLI makes `auto` false for
+    a sweep's job: drawing the plots took about half a short job's time; `cloudtwin-report
+    DIR` draws one later).
 
     Safe against interruption: each file is written to a temporary name and renamed into
     place, and `summary.json` comes last, so a directory holds `summary.json` only once every
@@ -111,7 +112,7 @@ def write_run(result: Result, out_dir) -> Dict[str, Path]:
     if result.flow_logs is not None:
         paths["flow_logs"] = write_parquet_atomic(result.flow_logs, out / "flow_logs.parquet")
     paths["config"] = write_config(result.config, out / "config.yaml")
-    if (result.config.get("record") or {}).get("report", True):
+    if (result.config.get("record") or {}).get("report", "auto") is not False:  # true or auto
         paths["report"] = write_text_atomic(out / "report.html", build_report(result))
     for name in OPTIONAL_FILES:
         if name.split(".")[0] not in paths:
