@@ -607,6 +607,7 @@ def _compose_jobs_once(limit: int = COMPOSED_KEPT):
     compose their jobs in other processes: their calls pass through untouched.
     """
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.plugins.sweeper import Sweeper
 
     original = ConfigLoaderImpl.load_sweep_config
     kept: Dict[Tuple[int, Tuple[str, ...]], Tuple[Any, Any]] = {}
@@ -622,10 +623,33 @@ def _compose_jobs_once(limit: int = COMPOSED_KEPT):
         return config
 
     ConfigLoaderImpl.load_sweep_config = load_sweep_config
+    validate = Sweeper.validate_batch_is_legal
+    Sweeper.validate_batch_is_legal = _check_batch(validate)
     try:
         yield kept
     finally:
         ConfigLoaderImpl.load_sweep_config = original
+        Sweeper.validate_batch_is_legal = validate
+
+
+def _check_batch(validate):
+    """The sweeper's check of a batch, for a launcher that composes its jobs elsewhere
+    (joblib's workers, Ray's): the first job only.
+
+    Hydra composes every job of a batch in the parent before launching any (about 0.37 s of
+    CPU a job, one after another: 5.9 s of a 16-job sweep on 2 joblib workers that took 22.7
+    s), and each worker composes its job again. The CLI has by then checked every swept value
+    (each group value composed, each scenario value validated: `prepare`), so the first job
+    still stops a broken config tree before anything runs and the others are composed where
+    they run. With the basic launcher every job is checked here, its config kept for the
+    launch (`_compose_jobs_once`)."""
+    def check(self, batch):
+        if OmegaConf.select(self.config, "hydra.launcher._target_") != BASIC_LAUNCHER:
+            batch = list(batch)[:1]
+        return validate(self, batch)
+
+    check.__wrapped__ = validate
+    return check
 
 
 def _mark(out_dir: Path, reason: str) -> None:

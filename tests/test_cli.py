@@ -177,6 +177,23 @@ def test_a_basic_multirun_composes_each_job_once(monkeypatch, tmp_path, capsys):
     assert seeds == [1, 2, 3]
 
 
+def test_a_joblib_multirun_composes_only_its_first_job_in_the_parent(monkeypatch, tmp_path):
+    """The workers compose their own jobs; the parent checks the batch's first (cli._check_batch)."""
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    calls = _counting_loader(monkeypatch)
+    monkeypatch.setattr(sys, "argv", ["cloudtwin", "-m", f"results_dir={tmp_path}", "scenario=erlang_b",
+                                      "scenario.duration_s=5", "scenario.seed=1,2,3", "hydra/launcher=joblib",
+                                      "hydra.launcher.n_jobs=2"])
+    cli.main()
+    assert [c.lstrip("+") for o in calls for c in o if c.lstrip("+").startswith("scenario.seed")] == [
+        "scenario.seed=1"]
+    seeds = sorted(json.loads(p.read_text())["seed"] for p in tmp_path.glob("sweeps/*/*/summary.json"))
+    assert seeds == [1, 2, 3]
+    from hydra.plugins.sweeper import Sweeper
+
+    assert not hasattr(Sweeper.validate_batch_is_legal, "__wrapped__")  # put back on leaving
+
+
 def test_the_region_price_book_is_read_once_and_each_run_gets_its_own_copy(monkeypatch, tmp_path):
     from scenarios.pricing_load import load_region
 
