@@ -1,14 +1,16 @@
 """A 16-job sweep on 2 cores: in parallel (joblib, 2 workers) at least 1.7x faster than one by one.
 
-Each job is the default scenario over DURATION_S (6 simulated hours): about 6 s of engine
-time plus about 2 s writing its tables and report (mostly drawing the report's plots), so
-the fixed costs (the CLI's start-up, the workers' start-up of about 3 s, gathering the
-sweep) weigh little: 134 s one by one against 71 s in parallel (1.89x) on a quiet machine.
-Three-hour jobs (about 4.8 s each) would give about 1.8x, too close to the limit when
-anything else runs. The sweeps run in the same session, one after another: the basic
-launcher (one by one, in the CLI's own process), joblib with 2 workers, and, when the `ray`
-extra is installed, the Ray launcher on a new local instance with its defaults (2 CPUs
-here, the dashboard on).
+Each job is the default scenario over DURATION_S (6 simulated hours, about 5 M requests).
+When this bench was written a job took about 8 s (6 s of engine, 2 s of tables and report)
+and the fixed costs (the CLI's start-up, the workers' start-up of about 3 s, gathering the
+sweep) weighed little: 134 s one by one against 71 s in parallel (1.89x). The engine has
+since become about 4x faster and a sweep's job no longer draws report.html (record.report:
+auto), so the same job takes about 1.9 s and the fixed costs weigh more: on 2026-12-05, idle
+machine, 30.6 s one by one against 20.8 s in parallel (1.48x) — both far shorter than the
+54.6 s and 34.3 s of the day before, the ratio below the limit. The sweeps run in the same
+session, one after another: the basic launcher (one by one, in the CLI's own process),
+joblib with 2 workers, and, when the `ray` extra is installed, the Ray launcher on a new
+local instance with its defaults (2 CPUs here, the dashboard on).
 
 Ray's overhead is what it adds over joblib doing the same parallel work: `ray_extra_s` =
 Ray's wall − joblib's wall, split into a fixed part (`import ray`, `ray.init` and
@@ -18,14 +20,13 @@ as wall time of the sweep: shipping each job to a worker and its result back, an
 that Ray's own processes (GCS, raylet, dashboard, log monitor) take from the jobs.
 
 Where a job's time goes, one by one (`serial_job_phases_s`, from each job's cloudtwin.log):
-to the engine (validation, building, kernels from numba's cache) 0.07 s, the engine 5.0 s,
-after it 2.0 s (of which drawing report.html's plots, about 1.7 s of CPU, is nearly all), and
-0.4 s a job outside the jobs (start-up, checking every job, Hydra's work around each,
-gathering), measured on 2026-12-04 with a second process busy on one core. The CLI's own
-costs were cut then (0.66 s → 0.4 s outside the jobs, 0.17 s → 0.07 s to the engine): one
-composition per job with the basic launcher, the price book read once per process, the
-sweep's tables and report without scipy.stats and with libyaml; joblib's jobs keep Hydra's
-check of every job in the parent, so the ratio of the two falls a little (1.79x → 1.7x there).
+to the engine (validation, building, kernels from numba's cache) 0.04 s, the engine 1.33 s,
+after it 0.19 s (bill, tables, summary: no report.html), and 0.35 s a job outside the jobs
+(start-up, Hydra composing each job, gathering), measured on 2026-12-05. Cut on 2026-12-04
+and 12-05: one composition per job with the basic launcher, and with joblib or Ray only the
+batch's first job composed in the parent (each worker composes its own); the price book read
+once per process; the sweep's tables and report without scipy.stats and with libyaml; and
+report.html, whose plots were 1.65 s of a 3.41 s job, left to `cloudtwin-report DIR`.
 """
 
 from __future__ import annotations
