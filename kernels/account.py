@@ -254,6 +254,17 @@ AccountArrivals = namedtuple("AccountArrivals", ["t", "id", "fn", "src", "inv", 
 
 
 @jit_handler
+def _what(q, u, f):
+    """(kind, index) of what an arrival or a port leads to: queue q, else unit u, else
+    function f (the others -1)."""
+    if q >= 0:
+        return np.int64(K_QUEUE), q
+    if u >= 0:
+        return np.int64(K_UNIT), u
+    return np.int64(K_FUNCTION), f
+
+
+@jit_handler
 def _fdraw(xa, s, j):
     v = xa.fdraws[s, j, xa.fcur[s, j]]
     xa.fcur[s, j] += 1
@@ -454,13 +465,8 @@ def on_deliver(t, s, p, c, consts, pa, qa, xa):
     sid = P.span_id(trace, pa.g, pa.tri)
     if sid >= 0:
         rkind, ridx = np.int64(K_EXTERNAL), j
-        if port >= 0:
-            if xa.port_fn[port] >= 0:
-                rkind, ridx = np.int64(K_FUNCTION), xa.port_fn[port]
-            elif xa.port_q[port] >= 0:
-                rkind, ridx = np.int64(K_QUEUE), xa.port_q[port]
-            else:
-                rkind, ridx = np.int64(K_UNIT), xa.port_unit[port]
+        if port >= 0:  # (one of its function, queue and unit)
+            rkind, ridx = _what(xa.port_q[port], xa.port_unit[port], xa.port_fn[port])
         P.span_emit(sid, trace, (pspan, P.SK_PRODUCER, rkind, ridx, xa.tpi[j, TI_UNIT], False, np.int64(0),
                                  np.int64(0), np.int64(-1)), first_t, t, pa.g, pa.tri, pa.spi, pa.spf)
     if port < 0:
@@ -1258,12 +1264,7 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                     if tr >= 0:
                         trf[tr, P.TRF_LAST] = t  # the trace's last event so far
             else:
-                if arr.queue[i] >= 0:
-                    rkind, ridx = np.int64(K_QUEUE), arr.queue[i]
-                elif arr.unit[i] >= 0:
-                    rkind, ridx = np.int64(K_UNIT), arr.unit[i]
-                else:
-                    rkind, ridx = np.int64(K_FUNCTION), arr.fn[i]
+                rkind, ridx = _what(arr.queue[i], arr.unit[i], arr.fn[i])
                 tr = P.trace_new(t, arr.id[i], rkind, ridx, g, pa.tri, trf, pa.trfree, pa.pentry, pa.eni)
 
             # ---- dispatch

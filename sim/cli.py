@@ -594,7 +594,8 @@ COMPOSED_KEPT = 256
 
 @contextmanager
 def _compose_jobs_once(limit: int = COMPOSED_KEPT):
-    """While Hydra runs a multirun with its basic launcher, each job's config is composed once, not twice.
+    """While Hydra runs a multirun, each job's config is composed once, not twice (and with
+    joblib or Ray the sweeper checks only a batch's first job: `_check_batch`).
 
     Hydra 1.3's basic sweeper composes every job of a batch before launching any
     (`Sweeper.validate_batch_is_legal`, so that a job that cannot be composed stops the sweep
