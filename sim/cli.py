@@ -30,6 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.output.console import format_summary
+from sim.sweep import prewarm
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = ROOT / "configs"
@@ -212,6 +213,8 @@ def prepare(args: Sequence[str]) -> Plan:
         cfg, data, file = composed[where]
         if base_cfg is None:
             base_cfg = cfg
+            if ns.multirun and not ns.cfg:  # joblib's workers start now, while the rest is checked
+                prewarm.start(OmegaConf.to_container(cfg.hydra.launcher, resolve=True), data)
             if ns.multirun:  # a sweep preset's scenario keys are checked like the command line's
                 preset = _preset_overrides(cfg)
                 scen_values = scen_values + preset
@@ -577,6 +580,7 @@ def _job(cfg: DictConfig) -> None:
         sys.exit(1)
     finally:
         signal.signal(signal.SIGTERM, previous)
+    prewarm.freeze_heap()  # once per process: later jobs' collections skip what lives on
     text = format_summary(result.summary, result.config)
     log.info("run finished\n%s", text)
     print(text)
@@ -643,11 +647,16 @@ def _check_batch(validate):
     (each group value composed, each scenario value validated: `prepare`), so the first job
     still stops a broken config tree before anything runs and the others are composed where
     they run. With the basic launcher every job is checked here, its config kept for the
-    launch (`_compose_jobs_once`)."""
+    launch (`_compose_jobs_once`). With another launcher it then waits for joblib's workers
+    to be warm (started in `prepare`: `sim.sweep.prewarm`) and starts the gathering's
+    imports in the background, while the jobs run elsewhere."""
     def check(self, batch):
-        if OmegaConf.select(self.config, "hydra.launcher._target_") != BASIC_LAUNCHER:
-            batch = list(batch)[:1]
-        return validate(self, batch)
+        if OmegaConf.select(self.config, "hydra.launcher._target_") == BASIC_LAUNCHER:
+            return validate(self, batch)
+        out = validate(self, list(batch)[:1])
+        prewarm.join()  # the workers' warm-up (`prepare`) is over before the launcher's own call
+        prewarm.prefetch_gathering()  # while the jobs run elsewhere
+        return out
 
     check.__wrapped__ = validate
     return check

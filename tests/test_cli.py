@@ -194,6 +194,25 @@ def test_a_joblib_multirun_composes_only_its_first_job_in_the_parent(monkeypatch
     assert not hasattr(Sweeper.validate_batch_is_legal, "__wrapped__")  # put back on leaving
 
 
+def test_a_joblib_sweep_runs_on_the_workers_warmed_while_the_cli_checked_it(monkeypatch, tmp_path):
+    """prepare starts joblib's workers (sim.sweep.prewarm) with the launcher's own arguments,
+    so the launcher's Parallel reuses that executor: the warm-up's processes are its workers."""
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    from joblib.externals.loky import reusable_executor
+
+    from sim.sweep import prewarm
+
+    monkeypatch.setattr(prewarm, "_pids", [])
+    monkeypatch.setattr(sys, "argv", ["cloudtwin", "-m", f"results_dir={tmp_path}", "scenario=erlang_b",
+                                      "scenario.duration_s=5", "scenario.seed=1,2", "hydra/launcher=joblib",
+                                      "hydra.launcher.n_jobs=2"])
+    cli.main()
+    assert prewarm._thread is None  # joined before the launch
+    workers = set(reusable_executor._executor._processes)
+    assert prewarm._pids and set(prewarm._pids) <= workers, (prewarm._pids, workers)
+    assert sorted(json.loads(p.read_text())["seed"] for p in tmp_path.glob("sweeps/*/*/summary.json")) == [1, 2]
+
+
 def test_the_region_price_book_is_read_once_and_each_run_gets_its_own_copy(monkeypatch, tmp_path):
     from scenarios.pricing_load import load_region
 

@@ -164,6 +164,15 @@ def _load(group: str) -> None:
                 d.compile(sig)  # found in the cache: loaded, not compiled
 
 
+def load_cached(needs: Iterable[str]) -> Tuple[str, ...]:
+    """Load from numba's cache the kernels of each group in `needs` whose kernels are all
+    there; compile nothing (a cold group is left to `compile_kernels`). The groups loaded."""
+    warm = tuple(g for g in needs if is_warm(g))
+    for g in warm:
+        _load(g)
+    return warm
+
+
 def warm_scenario(name: str) -> Any:
     """Warm-up scenario `name` (shipped, "messaging_only" or "fanout_only"), cut to a few simulated seconds."""
     from scenarios import load_scenario

@@ -97,8 +97,6 @@ def write_run(result: Result, out_dir) -> Dict[str, Path]:
     optional outputs this run does not write, and removes an `UNFINISHED` mark just before
     the new summary.json.
     """
-    from sim.output.report import build_report  # matplotlib is imported only when reporting
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / SUMMARY_FILE).unlink(missing_ok=True)
@@ -113,6 +111,8 @@ def write_run(result: Result, out_dir) -> Dict[str, Path]:
         paths["flow_logs"] = write_parquet_atomic(result.flow_logs, out / "flow_logs.parquet")
     paths["config"] = write_config(result.config, out / "config.yaml")
     if (result.config.get("record") or {}).get("report", "auto") is not False:  # true or auto
+        from sim.output.report import build_report  # matplotlib (0.7 s to import) only when reporting
+
         paths["report"] = write_text_atomic(out / "report.html", build_report(result))
     for name in OPTIONAL_FILES:
         if name.split(".")[0] not in paths:

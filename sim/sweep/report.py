@@ -112,8 +112,9 @@ def _wrap(text: str, width: int = 34) -> str:
 def fit_ticks(fig: Figure, categorical: bool = False) -> None:
     """Rotate, then thin, the x tick labels of every axes of `fig` until no two overlap.
 
-    Draws the figure (constrained layout included) to measure the labels: first turned 45
-    degrees; categories (`categorical`, each label naming an arm) then 90 degrees, so none is
+    Lays the figure out (constrained layout included, nothing rasterized: a third of a full
+    draw) to measure the labels: first turned 45 degrees; categories (`categorical`, each
+    label naming an arm) then 90 degrees, so none is
     lost while they fit; last, every second, third, ... label kept, the smallest step that
     leaves no overlap (on a numeric axis the kept ones still place the others).
     """
@@ -126,7 +127,7 @@ def fit_ticks(fig: Figure, categorical: bool = False) -> None:
             continue
         names = None
         for attempt in range(16):
-            canvas.draw()
+            fig.draw_without_rendering()
             renderer = canvas.get_renderer()
             if not _any_overlap([t.get_window_extent(renderer) for t in _shown_tick_labels(ax.xaxis)]):
                 break

@@ -1,0 +1,66 @@
+"""sim.sweep.prewarm: joblib's workers warmed with the launcher's own arguments; a run without its report imports no matplotlib."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.sweep import prewarm
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("cfg", [
+    {"n_jobs": 2, "backend": None, "prefer": "processes", "require": None, "verbose": 0, "timeout": None,
+     "pre_dispatch": "2*n_jobs", "batch_size": "auto", "temp_folder": None, "max_nbytes": None, "mmap_mode": "r"},
+    {"n_jobs": -1, "pre_dispatch": "4", "batch_size": "8", "max_nbytes": "1M"},
+    {"n_jobs": 3, "backend": "threading", "pre_dispatch": 6, "batch_size": 0, "max_nbytes": 1000},
+])
+def test_the_warm_up_calls_joblib_as_hydras_launcher_does(cfg):
+    """The same Parallel arguments as the launcher (hydra_joblib_launcher/_core.py), or joblib
+    would start other workers for the jobs."""
+    core = pytest.importorskip("hydra_plugins.hydra_joblib_launcher._core")
+    from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
+
+    expected = dict(cfg)
+    expected["backend"] = "loky"
+    core.process_joblib_cfg(expected)
+    assert prewarm.joblib_kwargs({"_target_": JobLibLauncherConf._target_, **cfg}) == expected
+    assert JobLibLauncherConf._target_ == prewarm.JOBLIB_LAUNCHER
+
+
+def test_another_launcher_is_not_warmed():
+    assert prewarm.start({"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}, {}) is False
+    assert prewarm._thread is None
+
+
+def test_the_warm_up_task_loads_the_kernels_and_freezes_the_heap():
+    """In a fresh process: the scenario's kernels come from numba's cache and the heap is frozen."""
+    code = (
+        "import gc, os, sys, yaml\n"
+        "from sim.sweep import prewarm\n"
+        "from sim.engine.warmup import dispatchers\n"
+        "data = yaml.safe_load(open('configs/scenario/erlang_b.yaml')); data.pop('defaults', None)\n"
+        "assert prewarm.warm(data) == os.getpid()\n"
+        "print(all(d.signatures for d in dispatchers('lambda')), gc.get_freeze_count() > 0)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.split() == ["True", "True"]
+
+
+def test_a_run_without_its_report_imports_no_matplotlib(tmp_path):
+    """A sweep's job (record.report false) never pays matplotlib's import (0.7 s)."""
+    code = (
+        "import sys\n"
+        "from sim.api import simulate\n"
+        "simulate({'name': 'x', 'duration_s': 2, 'functions': {'f': {}},\n"
+        "          'traffic': [{'name': 't', 'target': 'function:f', 'arrivals': {'kind': 'poisson', 'rate_per_s': 5}}],\n"
+        f"          'record': {{'report': False}}}}, out_dir={str(tmp_path)!r}, progress=False)\n"
+        "print('matplotlib' in sys.modules)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.split()[-1] == "False"
+    assert (tmp_path / "summary.json").is_file() and not (tmp_path / "report.html").exists()
