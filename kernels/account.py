@@ -75,7 +75,7 @@ from kernels.fanout import (
     C_MATCHED_ANY, C_PUT, C_PUT_CHUNKS, C_PUT_THROTTLED, C_THROTTLED, S_LAT, S_U,
 )
 from kernels.fanout import N_STREAMS as N_FSTREAMS
-from kernels.heap import heap_pop, heap_push
+from kernels.heap import H_SEQ, H_V, heap_pop, heap_push, heap_time
 from kernels.lambda_pool import (
     DONE, E_DOVER, E_FIRST_T, E_KIND, EVENTS_FULL, ID_SEQ_BITS, K_COMPLETE, K_RETRY, NEED_DRAWS,
 )
@@ -311,7 +311,7 @@ def _push_pair(t, kind, slot, pair, token, c3, pa):
     ei[slot, P.E_TRACE] = trace
     ei[slot, P.E_PSPAN] = pspan
     pa.ef[slot, EPF_FIRST_T] = first_t
-    heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, t, seq, slot)
+    heap_n = heap_push(pa.hh, heap_n, t, seq, slot)
     return heap_n, seq + 1, free_n
 
 
@@ -563,7 +563,7 @@ def _push_ev(t, late, kind, f, ev, c3, pa):
     free_n -= 1
     slot = pa.free[free_n]
     _fill_ev(slot, kind, f, ev, pa.ei)
-    heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, t, seq + LAST_AT_INSTANT if late else seq, slot)
+    heap_n = heap_push(pa.hh, heap_n, t, seq + LAST_AT_INSTANT if late else seq, slot)
     return heap_n, seq + 1, free_n
 
 
@@ -733,7 +733,7 @@ def _deadline_link(inv, f, dt, dseq, heap_n, pa, qa, xa):
     dl[f, DL_TAIL] = inv
     if dl[f, DL_IN_HEAP] == 0:
         dl[f, DL_IN_HEAP] = 1
-        heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, dt, dseq, -1 - (qa.tl.shape[0] + f))
+        heap_n = heap_push(pa.hh, heap_n, dt, dseq, -1 - (qa.tl.shape[0] + f))
     return heap_n
 
 
@@ -816,7 +816,7 @@ def _finish(t, inv, outcome, p, c, consts, pa, qa, xa):
             else:
                 heap_n, seq, free_n = P._push_retry(rt, f, rid, src, inv_, att + 1, err_r + 1, thr_r, first_t, dover,
                                                     units, size, key, trace, pspan, ei, ef, pa.free,
-                                                    pa.ht, pa.hs, pa.hv, heap_n, seq, free_n)
+                                                    pa.hh, heap_n, seq, free_n)
         else:
             dropped = True
         if dropped:
@@ -906,7 +906,7 @@ def on_deadline(t, inv, p, c, consts, pa, qa, xa):
     _deadline_unlink(inv, f, ei, dl)
     heap_n = c[0]
     if nxt >= 0:
-        heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, pa.ef[nxt, P.EF_DT], ei[nxt, P.E_DSEQ],
+        heap_n = heap_push(pa.hh, heap_n, pa.ef[nxt, P.EF_DT], ei[nxt, P.E_DSEQ],
                            -1 - (qa.tl.shape[0] + f))
     else:
         dl[f, DL_IN_HEAP] = 0
@@ -1034,7 +1034,7 @@ def on_call_arrive(t, s, p, c, consts, pa, qa, xa):
             (t, idx, rid, np.int64(-1), np.int64(P.SYNC), 0, 0, 0, t, np.nan, lambda_request_units(size, P.SYNC),
              size, False, p, t_end, key, trace, span),
             (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
-            pa.fpi, pa.fpf, pa.fs, pa.ft, pa.bk, pa.si, pa.sf, pa.g, pa.ei, pa.ef, pa.free, pa.ht, pa.hs, pa.hv,
+            pa.fpi, pa.fpf, pa.fs, pa.ft, pa.bk, pa.si, pa.sf, pa.g, pa.ei, pa.ef, pa.free, pa.hh,
             pa.stack_birth, pa.stack_expire, pa.draws, pa.cur, pa.pmi, pa.pmf, pa.phist, pa.hlat, pa.hinit,
             pa.ri, pa.rf)
         if ce >= 0:
@@ -1152,7 +1152,7 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
     resumable steps (queue_pool.offer).
     """
     na = arr.t.shape[0]
-    g, gf, gq, gqf, ht, hs, hv, ei, trf = pa.g, pa.gf, qa.gq, qa.gqf, pa.ht, pa.hs, pa.hv, pa.ei, pa.trf
+    g, gf, gq, gqf, hh, ei, trf = pa.g, pa.gf, qa.gq, qa.gqf, pa.hh, pa.ei, pa.trf
     e_min = gq[Q.GQ_E_MIN]
     ntl = qa.tl.shape[0]
     dl = xa.dl
@@ -1176,12 +1176,12 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
             use_lane = False
             if g[P.G_LANE_N] > 0:
                 lh = g[P.G_LANE_HEAD]
-                if heap_n > 0 and (ht[0] < t or (ht[0] == t and hs[0] < ei[lh, P.E_LSEQ])):
+                if heap_n > 0 and (heap_time(hh, 0) < t or (heap_time(hh, 0) == t and hh[0, H_SEQ] < ei[lh, P.E_LSEQ])):
                     use_heap = True
                 else:
                     use_lane = True
-            elif heap_n > 0 and ht[0] < t_stop:
-                if i >= na or ht[0] <= arr.t[i]:
+            elif heap_n > 0 and heap_time(hh, 0) < t_stop:
+                if i >= na or heap_time(hh, 0) <= arr.t[i]:
                     use_heap = True
             if not use_heap and not use_lane and (i >= na or arr.t[i] >= t_stop):
                 break
@@ -1195,9 +1195,9 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                 if kind == K_RESPONSE:  # (a BEGIN needs no draw of the pool's)
                     f = ei[s, P.E_FN]
             elif use_heap:
-                t = ht[0]
-                s = hv[0]
-                tseq = hs[0]
+                t = heap_time(hh, 0)
+                s = hh[0, H_V]
+                tseq = hh[0, H_SEQ]
                 if s >= 0:
                     kind = ei[s, E_KIND]
                     if kind <= K_RETRY or kind == K_STEP or kind == K_TIMEOUT or kind == K_RESPONSE:
@@ -1208,12 +1208,12 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                     f = -1 - s - ntl
                     inv = dl[f, DL_HEAD]
                     if inv < 0 or ei[inv, P.E_DSEQ] != tseq:
-                        heap_pop(ht, hs, hv, heap_n)
+                        heap_pop(hh, heap_n)
                         heap_n -= 1
                         if inv < 0:
                             dl[f, DL_IN_HEAP] = 0
                         else:
-                            heap_n = heap_push(ht, hs, hv, heap_n, pa.ef[inv, P.EF_DT], ei[inv, P.E_DSEQ], s)
+                            heap_n = heap_push(hh, heap_n, pa.ef[inv, P.EF_DT], ei[inv, P.E_DSEQ], s)
                         c = (heap_n, c[1], c[2], c[3], c[4], c[5])
                         continue
                     kind = K_DEADLINE
@@ -1239,7 +1239,7 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
             if kind == Q.K_ARRIVAL and g[P.G_TR_FREE_N] < 1:
                 # the trace table is full: close what has ended (nothing before t is still to
                 # come); if that frees less than half, the caller grows the table
-                trace_mark_account(False, g, pa.tri, ei, hv, c[0], qa.mi, qa.cs, qa.it)
+                trace_mark_account(False, g, pa.tri, ei, hh, c[0], qa.mi, qa.cs, qa.it)
                 P.trace_close(t, False, g, pa.tri, trf, pa.trfree, pa.eni, pa.enf, pa.ehc)
                 g[P.G_TR_SWEEPS] += 1
                 if 2 * g[P.G_TR_FREE_N] < pa.tri.shape[0]:
@@ -1257,7 +1257,7 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                     g[P.G_LANE_HEAD] = ei[s, P.E_LNEXT]
                     g[P.G_LANE_N] -= 1
                 else:
-                    heap_pop(ht, hs, hv, heap_n)
+                    heap_pop(hh, heap_n)
                     c = (heap_n - 1, c[1], c[2], c[3], c[4], c[5])
                 if s >= 0 and (TRACED >> kind) & 1:
                     tr = ei[s, P.E_TRACE]
@@ -1324,7 +1324,7 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
     heap_n = c[0]
     while g[P.G_LANE_N] > 0:
         s = g[P.G_LANE_HEAD]
-        heap_n = heap_push(ht, hs, hv, heap_n, t, ei[s, P.E_LSEQ], s)
+        heap_n = heap_push(hh, heap_n, t, ei[s, P.E_LSEQ], s)
         g[P.G_LANE_HEAD] = ei[s, P.E_LNEXT]
         g[P.G_LANE_N] -= 1
     c = (heap_n, c[1], c[2], c[3], c[4], c[5])
@@ -1335,22 +1335,22 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
 
 
 @jit
-def pending_by_target(ei, hv, heap_n, out):
+def pending_by_target(ei, hh, heap_n, out):
     """Pairs still scheduled (retries, held and undelivered deliveries, dead letters not yet
     sent), per target: out[j] += 1."""
     for k in range(heap_n):
-        s = hv[k]
+        s = hh[k, H_V]
         if s >= 0 and K_PAIR <= ei[s, E_KIND] <= K_DEAD_LETTER:
             out[ei[s, EP_TGT]] += 1
 
 
 @jit
-def trace_mark_account(final, g, tri, ei, hv, heap_n, mi, cs, it):
+def trace_mark_account(final, g, tri, ei, hh, heap_n, mi, cs, it):
     """A marking pass over everything that keeps a trace open: its events on the heap
     (TRACED), its invocations with calls still running (K_INVOKING records), its messages
     still alive and, until the end, the batches pollers are filling (lambda_pool.trace_close
     closes the others)."""
-    stamp = P.trace_mark_heap(TRACED, g, tri, ei, hv, heap_n)
+    stamp = P.trace_mark_heap(TRACED, g, tri, ei, hh, heap_n)
     for s in range(ei.shape[0]):
         if ei[s, E_KIND] == K_INVOKING:
             tr = ei[s, P.E_TRACE]

@@ -17,13 +17,13 @@ import numpy as np
 
 from kernels import jit, jit_handler, jit_inline, jit_internal, jit_loop
 from kernels.billing import billed_ms
-from kernels.heap import heap_pop, heap_push
+from kernels.heap import H_V, heap_pop, heap_push, heap_time
 from kernels.histogram import hist_index, hist_quantile_in
 
 # The pool's state arrays as one argument (the messaging kernel's handlers take it whole;
 # `sim.compute.pool_state.PoolState.kernel_state()` builds it; `run_pool` takes them one by one).
 PoolArrays = namedtuple("PoolArrays", ["fpi", "fpf", "fs", "ft", "bk", "si", "sf", "g", "gf", "ei", "ef", "free",
-                                       "ht", "hs", "hv", "stack_birth", "stack_expire", "draws", "cur", "dlen",
+                                       "hh", "stack_birth", "stack_expire", "draws", "cur", "dlen",
                                        "pmi", "pmf", "phist", "hlat", "hinit", "ri", "rf",
                                        "tri", "trf", "trfree", "pentry", "eni", "enf", "ehl", "ehc", "spi", "spf"])
 
@@ -513,13 +513,13 @@ def server_span(t, s, f, pa):
 
 
 @jit
-def trace_mark_heap(mask, g, tri, ei, hv, heap_n):
+def trace_mark_heap(mask, g, tri, ei, hh, heap_n):
     """A new marking pass: the traces of the events on the heap whose kind is a bit of `mask`
     are referenced. Returns the pass's stamp (more referrers are marked with it by the caller)."""
     stamp = g[G_TR_STAMP] + 1
     g[G_TR_STAMP] = stamp
     for k in range(heap_n):
-        s = hv[k]
+        s = hh[k, H_V]
         if s >= 0:
             kind = ei[s, E_KIND]
             if kind >= 0 and (mask >> kind) & 1:
@@ -646,7 +646,7 @@ def finish_periods(g, nf, fs, pmi, pmf, phist):
 
 @jit_handler
 def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, key, trace, pspan,
-                ei, ef, free, ht, hs, hv, heap_n, seq, free_n):
+                ei, ef, free, hh, heap_n, seq, free_n):
     """Schedule a retry at t; returns the new (heap size, counter, free slots)."""
     free_n -= 1
     s = free[free_n]
@@ -665,7 +665,7 @@ def _push_retry(t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, unit
     ei[s, E_KEY] = key
     ei[s, E_TRACE] = trace
     ei[s, E_PSPAN] = pspan
-    heap_n = heap_push(ht, hs, hv, heap_n, t, seq, s)
+    heap_n = heap_push(hh, heap_n, t, seq, s)
     return heap_n, seq + 1, free_n
 
 
@@ -782,7 +782,7 @@ def lane_push(slot, seq, g, ei):
 
 
 @jit_handler
-def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, ht, hs, hv,
+def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, hh,
                  stack_birth, stack_expire, draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf):
     """One attempt (POOL_SPEC.md): provisioned, on demand, or a throttle.
 
@@ -865,7 +865,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
                     delay = bo
                 heap_n, seq, free_n = _push_retry(
                     t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r, first_t, dover, units, size, key, trace,
-                    pspan, ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
+                    pspan, ei, ef, free, hh, heap_n, seq, free_n)
             else:
                 pmi[p, f, M_SYNC_FAILED] += 1
                 dropped = True  # the client's answer: throttled
@@ -877,7 +877,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
             else:
                 heap_n, seq, free_n = _push_retry(
                     t + delay, f, rid, src, inv, attempt + 1, err_r, thr_r + 1, first_t, dover, units, size, key,
-                    trace, pspan, ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
+                    trace, pspan, ei, ef, free, hh, heap_n, seq, free_n)
         return heap_n, seq, free_n, rows_n, unres_used, c, error, dropped
 
     # ---- a start: draws, outcome, completion
@@ -948,7 +948,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
         ei[c, E_ATTEMPT] = attempt
         ef[c, EF_T] = t
     ef[c, E_BIRTH] = birth
-    heap_n = heap_push(ht, hs, hv, heap_n, end, seq, c)
+    heap_n = heap_push(hh, heap_n, end, seq, c)
     seq += 1
     end_metrics(p, f, error, timed_out, on_pc, d, lat, init, cold, billed_ms(lat), pmi, pmf, phist, hlat, hinit, ft)
     ft[f, T_BUSY_S] += min(end, t_end) - t
@@ -965,7 +965,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
             else:
                 heap_n, seq, free_n = _push_retry(
                     rt, f, rid, src, inv, attempt + 1, err_r + 1, thr_r, first_t, dover, units, size, key, trace,
-                    pspan, ei, ef, free, ht, hs, hv, heap_n, seq, free_n)
+                    pspan, ei, ef, free, hh, heap_n, seq, free_n)
         else:
             pmi[p, f, M_ASYNC_DROPPED] += 1
             dropped = True
@@ -975,7 +975,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
 
 @jit_loop
 def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
-             fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv,
+             fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, hh,
              stack_birth, stack_expire, draws, cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf,
              tri, trf, trfree, pentry, eni, enf, ehl, ehc, spi, spf):
     """Run every event with time < t_stop; arrivals a_* from index a_start on.
@@ -1005,20 +1005,20 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
     attempts = g[G_ATTEMPTS]
     status = DONE
     need_f = -1
-    pa = PoolArrays(fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, ht, hs, hv, stack_birth, stack_expire, draws,
+    pa = PoolArrays(fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, hh, stack_birth, stack_expire, draws,
                     cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf, tri, trf, trfree, pentry, eni, enf, ehl, ehc,
                     spi, spf)
     while True:
         # ---- the next event: internal (heap) before arrivals at equal times
         use_heap = False
-        if heap_n > 0 and ht[0] < t_stop:
-            if i >= na or ht[0] <= a_t[i]:
+        if heap_n > 0 and heap_time(hh, 0) < t_stop:
+            if i >= na or heap_time(hh, 0) <= a_t[i]:
                 use_heap = True
         if not use_heap and i >= na:
             break
         if use_heap:
-            t = ht[0]
-            s = hv[0]
+            t = heap_time(hh, 0)
+            s = hh[0, H_V]
             f = ei[s, E_FN]
         else:
             t = a_t[i]
@@ -1037,7 +1037,7 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
         if not use_heap and g[G_TR_FREE_N] < 1:
             # the trace table is full: close what has ended (nothing before t is still to
             # come); if that frees less than half, the caller grows the table
-            trace_mark_heap(TRACED_POOL, g, tri, ei, hv, heap_n)
+            trace_mark_heap(TRACED_POOL, g, tri, ei, hh, heap_n)
             trace_close(t, False, g, tri, trf, trfree, eni, enf, ehc)
             g[G_TR_SWEEPS] += 1
             if 2 * g[G_TR_FREE_N] < tri.shape[0]:
@@ -1052,7 +1052,7 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
 
         # ---- a completion
         if use_heap:
-            heap_pop(ht, hs, hv, heap_n)
+            heap_pop(hh, heap_n)
             heap_n -= 1
             tr = ei[s, E_TRACE]
             if tr >= 0:
@@ -1084,7 +1084,7 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
         heap_n, seq, free_n, rows_n, unres_used, _c, _err, dropped = pool_attempt(
             (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, 0, False, p, t_end, 0, tr, pspan),
             (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
-            fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, ht, hs, hv, stack_birth, stack_expire,
+            fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, hh, stack_birth, stack_expire,
             draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf)
         if dropped and inv == SYNC:
             entry_answer(t, tr, A_THROTTLED, pa)

@@ -407,7 +407,7 @@ def _free_msg(mi, mfree, gq, s, state, t, trf):
 
 
 @jit_handler
-def _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, kind, s, tt):
+def _timer(mi, mf, tl, hh, heap_n, seq, q, kind, s, tt):
     """Schedule message s's VISIBLE at tt on q's timer list `kind`; returns (heap_n, seq)."""
     li = N_TIMER_KINDS * q + kind
     mf[s, MSGF_TT] = tt
@@ -416,7 +416,7 @@ def _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, kind, s, tt):
     _link_after(mi, s, tl[li, TL_TAIL], MSG_TPREV, MSG_TNEXT, tl, li, TL_HEAD, TL_TAIL)
     if tl[li, TL_IN_HEAP] == 0:
         tl[li, TL_IN_HEAP] = 1
-        heap_n = heap_push(ht, hs, hv, heap_n, tt, seq, -1 - li)
+        heap_n = heap_push(hh, heap_n, tt, seq, -1 - li)
     return heap_n, seq + 1
 
 
@@ -429,7 +429,7 @@ def _timer_unlink(mi, tl, li, s):
 
 
 @jit_handler
-def _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n, t, kind, ident, token):
+def _push_event(ei, free, hh, heap_n, seq, free_n, t, kind, ident, token):
     """Schedule a messaging event; returns (heap_n, seq, free_n)."""
     free_n -= 1
     s = free[free_n]
@@ -437,12 +437,12 @@ def _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n, t, kind, ident, token
     ei[s, E_FN] = -1
     ei[s, EQ_CONSUMER] = ident  # (EQ_MAPPING for a K_SCALE: the same column)
     ei[s, EQ_TOKEN] = token
-    heap_n = heap_push(ht, hs, hv, heap_n, t, seq, s)
+    heap_n = heap_push(hh, heap_n, t, seq, s)
     return heap_n, seq + 1, free_n
 
 
 @jit_handler
-def _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, heap_n, seq, free_n):
+def _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, hh, heap_n, seq, free_n):
     """Consumer c has no work: a poller above target retires, else it starts a long poll.
 
     A consumer keeps at most one POLL_EMPTY in the heap (slot `C_PE`). A long poll that
@@ -483,7 +483,7 @@ def _become_idle(c, t, cs, ms, mpi, pslot, wbusy, qs, ei, ef, free, ht, hs, hv, 
     ei[pe, EQ_DUE_SEQ] = seq
     ef[pe, EQF_DUE_T] = t + LONG_POLL_S
     cs[c, C_PE] = pe
-    heap_n = heap_push(ht, hs, hv, heap_n, t + LONG_POLL_S, seq, pe)
+    heap_n = heap_push(hh, heap_n, t + LONG_POLL_S, seq, pe)
     return heap_n, seq + 1, free_n
 
 
@@ -493,7 +493,7 @@ def _idle_unlink(cs, qs, q, c):
 
 
 @jit_handler
-def _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv, heap_n, seq, free_n, trf):
+def _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, hh, heap_n, seq, free_n, trf):
     """Expire message s, or make it visible and restart its queue's scaling ticks.
 
     Returns (heap_n, seq, free_n, offer): whether the queue is to be offered."""
@@ -515,13 +515,13 @@ def _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfre
         m = qm_idx[k]
         if ms[m, MS_TICKING] == 0:
             ms[m, MS_TICKING] = 1
-            heap_n, seq, free_n = _push_event(ei, free, ht, hs, hv, heap_n, seq, free_n,
+            heap_n, seq, free_n = _push_event(ei, free, hh, heap_n, seq, free_n,
                                               t + SCALE_TICK_S, K_SCALE, m, 0)
     return heap_n, seq, free_n, True
 
 
 @jit_handler
-def _send(req, counters, tl, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv, trf):
+def _send(req, counters, tl, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, hh, trf):
     """SendMessage `req` = (mid, q, size, gid, t, p, key, trace, pspan); `counters` = (heap_n,
     seq, free_n). Returns (heap_n, seq, free_n, offer)."""
     mid, q, size, gid, t, p, key, trace, pspan = req
@@ -548,13 +548,13 @@ def _send(req, counters, tl, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mf
     if delay > 0:
         mi[s, MSG_STATE] = ST_DELAYED
         qs[q, QS_NDELAYED] += 1
-        heap_n, seq = _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, TL_DELAY, s, t + delay)
+        heap_n, seq = _timer(mi, mf, tl, hh, heap_n, seq, q, TL_DELAY, s, t + delay)
         return heap_n, seq, free_n, False
-    return _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, ht, hs, hv, heap_n, seq, free_n, trf)
+    return _make_visible(s, t, p, qpi, qpf, qs, qsf, qm_start, qm_idx, ms, mi, mf, mfree, gq, qpm_i, qpm_f, ei, free, hh, heap_n, seq, free_n, trf)
 
 
 @jit_handler
-def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf, tl, mi, mf, mfree, glock, whist, qpm_i, qpm_f, it, gq, ht, hs, hv, heap_n, seq, trf):
+def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf, tl, mi, mf, mfree, glock, whist, qpm_i, qpm_f, it, gq, hh, heap_n, seq, trf):
     """One receive of up to n_max messages of q into it[off:], for a batch already holding
     `have` (QUEUE_SPEC.md's order of checks). Returns (got, bytes, payload_full, over_limit,
     heap_n, seq)."""
@@ -609,7 +609,7 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf
             mf[node, MSGF_ENTERED] = t
             mi[node, MSG_STATE] = ST_DELAYED
             qs[d, QS_NDELAYED] += 1
-            heap_n, seq = _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, d, TL_REDRIVE, node, t)
+            heap_n, seq = _timer(mi, mf, tl, hh, heap_n, seq, d, TL_REDRIVE, node, t)
             node = nxt
             continue
         mi[node, MSG_RC] = rc
@@ -617,7 +617,7 @@ def _receive(q, off, n_max, have, have_bytes, cap_bytes, t, p, qpi, qpf, qs, qsf
         qs[q, QS_NINFL] += 1
         if fifo:
             glock[q, gid] += 1
-        heap_n, seq = _timer(mi, mf, tl, ht, hs, hv, heap_n, seq, q, TL_VIS, node, t + qpf[q, QF_VIS])
+        heap_n, seq = _timer(mi, mf, tl, hh, heap_n, seq, q, TL_VIS, node, t + qpf[q, QF_VIS])
         qpm_i[p, q, QP_RECEIVED] += 1
         if rc == 1:
             wait = t - mf[node, MSGF_ENTERED]
@@ -802,7 +802,7 @@ def _idle(cons, t, c3, pa, qa):
     """`_become_idle` of consumer `cons` at t on (heap_n, seq, free_n) `c3`."""
     heap_n, seq, free_n = c3
     return _become_idle(cons, t, qa.cs, qa.ms, qa.mpi, qa.pslot, qa.wbusy, qa.qs, pa.ei, pa.ef, pa.free,
-                        pa.ht, pa.hs, pa.hv, heap_n, seq, free_n)
+                        pa.hh, heap_n, seq, free_n)
 
 
 @jit_handler
@@ -842,7 +842,7 @@ def on_visible(t, s, tseq, p, c, pa, qa):
     if mi[ms_, MSG_TSEQ] != tseq:
         # the head it was pushed for was taken off: back in for the new head, at that head's
         # own time and counter
-        heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, mf[ms_, MSGF_TT], mi[ms_, MSG_TSEQ], s)
+        heap_n = heap_push(pa.hh, heap_n, mf[ms_, MSGF_TT], mi[ms_, MSG_TSEQ], s)
         return (heap_n, seq, free_n, rows_n, unres_used, attempts), _offer_none()
     nxt = mi[ms_, MSG_TNEXT]
     tl[li, TL_HEAD] = nxt
@@ -851,7 +851,7 @@ def on_visible(t, s, tseq, p, c, pa, qa):
         tl[li, TL_IN_HEAP] = 0
     else:
         mi[nxt, MSG_TPREV] = -1
-        heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, mf[nxt, MSGF_TT], mi[nxt, MSG_TSEQ], s)
+        heap_n = heap_push(pa.hh, heap_n, mf[nxt, MSGF_TT], mi[nxt, MSG_TSEQ], s)
     mi[ms_, MSG_TIMER] = 0
     if mi[ms_, MSG_STATE] == ST_DELAYED:
         qs[q, QS_NDELAYED] -= 1
@@ -861,7 +861,7 @@ def on_visible(t, s, tseq, p, c, pa, qa):
             qa.glock[q, mi[ms_, MSG_GROUP]] -= 1
     heap_n, seq, free_n, offer = _make_visible(
         ms_, t, p, qa.qpi, qa.qpf, qs, qa.qsf, qa.qm_start, qa.qm_idx, qa.ms, mi, mf, qa.mfree, qa.gq,
-        qa.qpm_i, qa.qpm_f, pa.ei, pa.free, pa.ht, pa.hs, pa.hv, heap_n, seq, free_n, pa.trf)
+        qa.qpm_i, qa.qpm_f, pa.ei, pa.free, pa.hh, heap_n, seq, free_n, pa.trf)
     c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
     return c, (_offer_queue(q) if offer else _offer_none())
 
@@ -919,7 +919,7 @@ def _function_attempt(t, f, req, p, c, consts, pa, qa):
         (t, f, rid, src, inv, attempt, err_r, thr_r, first_t, dover, units, size, False, p, t_end, key, trace,
          pspan),
         (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
-        pa.fpi, pa.fpf, pa.fs, pa.ft, pa.bk, pa.si, pa.sf, pa.g, pa.ei, pa.ef, pa.free, pa.ht, pa.hs, pa.hv,
+        pa.fpi, pa.fpf, pa.fs, pa.ft, pa.bk, pa.si, pa.sf, pa.g, pa.ei, pa.ef, pa.free, pa.hh,
         pa.stack_birth, pa.stack_expire, pa.draws, pa.cur, pa.pmi, pa.pmf, pa.phist, pa.hlat, pa.hinit,
         pa.ri, pa.rf)
     if ce >= 0:
@@ -964,7 +964,7 @@ def on_invoke(t, i, f, p, c, consts, arr, pa, qa, tr):
 def _send_msg(req, c3, pa, qa):
     """`_send` on the state tuples."""
     return _send(req, c3, qa.tl, qa.qpi, qa.qpf, qa.qs, qa.qsf, qa.qm_start, qa.qm_idx, qa.ms, qa.mi, qa.mf,
-                 qa.mfree, qa.gq, qa.qpm_i, qa.qpm_f, pa.ei, pa.free, pa.ht, pa.hs, pa.hv, pa.trf)
+                 qa.mfree, qa.gq, qa.qpm_i, qa.qpm_f, pa.ei, pa.free, pa.hh, pa.trf)
 
 
 @jit_handler
@@ -1025,7 +1025,7 @@ def on_scale(t, s, c, pa, qa):
     if new == floor and not backlog:
         ms[m, MS_TICKING] = 0
     else:
-        heap_n, seq, free_n = _push_event(pa.ei, pa.free, pa.ht, pa.hs, pa.hv, heap_n, seq, free_n,
+        heap_n, seq, free_n = _push_event(pa.ei, pa.free, pa.hh, heap_n, seq, free_n,
                                           t + SCALE_TICK_S, K_SCALE, m, 0)
     return (heap_n, seq, free_n, rows_n, unres_used, attempts), _offer_none()
 
@@ -1058,14 +1058,14 @@ def on_poll_empty(t, s, p, c, pa, qa):
         cs[cons, C_PE] = -1
     elif ef[s, EQF_DUE_T] > t:
         # deferred by a newer long poll: back in at its own time and counter
-        heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, ef[s, EQF_DUE_T], ei[s, EQ_DUE_SEQ], s)
+        heap_n = heap_push(pa.hh, heap_n, ef[s, EQF_DUE_T], ei[s, EQ_DUE_SEQ], s)
     else:
         q = cs[cons, C_Q]
         qa.qpm_i[p, q, QP_EMPTY_RECEIVES] += 1
         qa.qpm_i[p, q, QP_RECEIVE_REQUESTS] += 1
         ei[s, EQ_DUE_SEQ] = seq
         ef[s, EQF_DUE_T] = t + LONG_POLL_S
-        heap_n = heap_push(pa.ht, pa.hs, pa.hv, heap_n, t + LONG_POLL_S, seq, s)
+        heap_n = heap_push(pa.hh, heap_n, t + LONG_POLL_S, seq, s)
         seq += 1
     return (heap_n, seq, free_n, rows_n, unres_used, attempts), _offer_none()
 
@@ -1117,7 +1117,7 @@ def _invoke(t, q, cons, p, c, consts, pa, qa):
         (t, fm, -1 - bid, 0, 0, 0, 0, 0, t, np.nan, 1, 0, True, p, t_end, it[first, IT_KEY], it[first, IT_TRACE],
          it[first, IT_PSPAN]),
         (heap_n, seq, free_n, rows_n, unres_used, unres_cap),
-        pa.fpi, pa.fpf, pa.fs, pa.ft, pa.bk, pa.si, pa.sf, pa.g, pa.ei, pa.ef, pa.free, pa.ht, pa.hs, pa.hv,
+        pa.fpi, pa.fpf, pa.fs, pa.ft, pa.bk, pa.si, pa.sf, pa.g, pa.ei, pa.ef, pa.free, pa.hh,
         pa.stack_birth, pa.stack_expire, pa.draws, pa.cur, pa.pmi, pa.pmf, pa.phist, pa.hlat, pa.hinit,
         pa.ri, pa.rf)
     if ce >= 0:
@@ -1208,7 +1208,7 @@ def offer(t, p, c, o, consts, pa, qa):
             got, gbytes, pfull, olimit, heap_n, seq = _receive(
                 q, cs[cons, C_OFF] + have, bs - have, have, cs[cons, C_BBYTES], BATCH_PAYLOAD_BYTES, t, p,
                 qa.qpi, qa.qpf, qs, qa.qsf, qa.tl, qa.mi, qa.mf, qa.mfree, qa.glock, qa.whist, qa.qpm_i, qa.qpm_f,
-                it, gq, pa.ht, pa.hs, pa.hv, heap_n, seq, pa.trf)
+                it, gq, pa.hh, heap_n, seq, pa.trf)
             cs[cons, C_BN] = have + got
             cs[cons, C_BBYTES] += gbytes
             if pfull or have + got == bs:
@@ -1223,7 +1223,7 @@ def offer(t, p, c, o, consts, pa, qa):
                 capb = NO_CAP
             got, gbytes, pfull, olimit, heap_n, seq = _receive(
                 q, cs[cons, C_OFF], nmax, 0, 0, capb, t, p, qa.qpi, qa.qpf, qs, qa.qsf, qa.tl, qa.mi, qa.mf,
-                qa.mfree, qa.glock, qa.whist, qa.qpm_i, qa.qpm_f, it, gq, pa.ht, pa.hs, pa.hv, heap_n, seq, pa.trf)
+                qa.mfree, qa.glock, qa.whist, qa.qpm_i, qa.qpm_f, it, gq, pa.hh, heap_n, seq, pa.trf)
             if got == 0:
                 break
             _idle_unlink(cs, qs, q, cons)
@@ -1245,14 +1245,14 @@ def offer(t, p, c, o, consts, pa, qa):
                 qa.wbusy[own] += 1
                 if qa.wbusy[own] > qa.wpm[p, own, WP_BUSY_MAX]:
                     qa.wpm[p, own, WP_BUSY_MAX] = qa.wbusy[own]
-                heap_n, seq, free_n = _push_event(pa.ei, pa.free, pa.ht, pa.hs, pa.hv, heap_n, seq, free_n,
+                heap_n, seq, free_n = _push_event(pa.ei, pa.free, pa.hh, heap_n, seq, free_n,
                                                   t + total / 1000.0, K_BATCH_DONE, cons, 0)
             elif qa.mpf[own, MPF_WINDOW] == 0.0 or pfull or got == nmax:
                 inv_c = cons
             else:
                 cs[cons, C_STATE] = CS_BATCHING
                 _link_after(cs, cons, qs[q, QS_BAT_TAIL], C_BPREV, C_BNEXT, qs, q, QS_BAT_HEAD, QS_BAT_TAIL)
-                heap_n, seq, free_n = _push_event(pa.ei, pa.free, pa.ht, pa.hs, pa.hv, heap_n, seq, free_n,
+                heap_n, seq, free_n = _push_event(pa.ei, pa.free, pa.hh, heap_n, seq, free_n,
                                                   t + qa.mpf[own, MPF_WINDOW], K_WINDOW_END, cons,
                                                   cs[cons, C_TOKEN])
             if olimit:
@@ -1267,7 +1267,7 @@ def offer(t, p, c, o, consts, pa, qa):
     if status != DONE:
         return c, (q, phase, cur_c, pend_scale), status, which
     if pend_scale >= 0:  # a SCALE tick that waited for this offer
-        heap_n, seq, free_n = _push_event(pa.ei, pa.free, pa.ht, pa.hs, pa.hv, heap_n, seq, free_n,
+        heap_n, seq, free_n = _push_event(pa.ei, pa.free, pa.hh, heap_n, seq, free_n,
                                           t + SCALE_TICK_S, K_SCALE, pend_scale, 0)
         c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
     return c, _offer_none(), status, which

@@ -170,7 +170,7 @@ def compare(params: AccountParams, items, s, t_end, period_s, windows=None):
     qi, qf = state.queue_periods()
     np.testing.assert_array_equal(qi, m.period_queue)
     np.testing.assert_array_equal(qf, m.period_queue_f)
-    pending = fan.pending(state.pool.ei, state.pool.hv, int(state.pool.g[K.G_HEAP_N]))
+    pending = fan.pending(state.pool.ei, state.pool.hh, int(state.pool.g[K.G_HEAP_N]))
     for u, (st_u, ru) in enumerate(zip(fan.units, ref.units)):
         np.testing.assert_array_equal(st_u.gcnt, ru["gcnt"], err_msg=f"unit {u} gcnt")
         np.testing.assert_array_equal(st_u.rcnt, ru["rcnt"], err_msg=f"unit {u} rcnt")

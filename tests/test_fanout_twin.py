@@ -55,7 +55,7 @@ def run_kernel(params, pubs, streams, t_end, window_s=None, chunk=7):
         t0 = float(t1)
     state.finish()
     unit = fan.units[0]
-    unit.pending_end = fan.pending(state.pool.ei, state.pool.hv, int(state.pool.g[LK.G_HEAP_N]))[0]
+    unit.pending_end = fan.pending(state.pool.ei, state.pool.hh, int(state.pool.g[LK.G_HEAP_N]))[0]
     return unit, state
 
 

@@ -6,19 +6,19 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from kernels import jit
-from kernels.heap import heap_pop, heap_push, new_heap
+from kernels.heap import H_COLS, first_time, heap_pop, heap_push, heap_time, new_heap
 from kernels.ref.heap import heap_order_ref
 
 
 @jit
 def _push_all_pop_all(times, seqs):
-    ht, hs, hv = np.zeros(len(times)), np.zeros(len(times), np.int64), np.zeros(len(times), np.int64)
+    hh = np.zeros((len(times), H_COLS), np.int64)
     n = 0
     for k in range(len(times)):
-        n = heap_push(ht, hs, hv, n, times[k], seqs[k], k)
+        n = heap_push(hh, n, times[k], seqs[k], k)
     out = np.empty(len(times), np.int64)
     for k in range(len(times)):
-        out[k] = heap_pop(ht, hs, hv, n)
+        out[k] = heap_pop(hh, n)
         n -= 1
     return out
 
@@ -26,19 +26,19 @@ def _push_all_pop_all(times, seqs):
 @jit
 def _interleaved(times, seqs, pops_after):
     """Push each item; after item k pop pops_after[k] items (when there are any)."""
-    ht, hs, hv = np.zeros(len(times)), np.zeros(len(times), np.int64), np.zeros(len(times), np.int64)
+    hh = np.zeros((len(times), H_COLS), np.int64)
     n = 0
     out = np.full(len(times), -1, np.int64)
     m = 0
     for k in range(len(times)):
-        n = heap_push(ht, hs, hv, n, times[k], seqs[k], k)
+        n = heap_push(hh, n, times[k], seqs[k], k)
         for _ in range(pops_after[k]):
             if n > 0:
-                out[m] = heap_pop(ht, hs, hv, n)
+                out[m] = heap_pop(hh, n)
                 n -= 1
                 m += 1
     while n > 0:
-        out[m] = heap_pop(ht, hs, hv, n)
+        out[m] = heap_pop(hh, n)
         n -= 1
         m += 1
     return out
@@ -86,5 +86,26 @@ def test_random_against_twin(items, rnd):
 
 
 def test_new_heap_shapes():
-    ht, hs, hv = new_heap(8)
-    assert ht.shape == hs.shape == hv.shape == (8,) and hs.dtype == np.int64
+    hh = new_heap(8)
+    assert hh.shape == (8, H_COLS) and hh.dtype == np.int64
+
+
+@jit
+def _first_times(times):
+    hh = np.zeros((len(times), H_COLS), np.int64)
+    n = 0
+    out = np.empty(len(times))
+    for k in range(len(times)):
+        n = heap_push(hh, n, times[k], k, k)
+        out[k] = heap_time(hh, 0)
+    return out, hh
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(0.0, 1e12, allow_nan=False), min_size=1, max_size=50))
+def test_the_first_time_is_the_smallest_time_exactly(times):
+    """Times go in as their bits and come out as the same floats (kernel and Python)."""
+    times = np.array(times)
+    firsts, hh = _first_times(times)
+    assert list(firsts) == list(np.minimum.accumulate(times))
+    assert first_time(hh) == times.min()

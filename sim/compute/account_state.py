@@ -118,10 +118,10 @@ class AccountFanout:
                                self.out_s, self.out_e, self.ocur, self.flast, self.fdraws, self.fcur, self.flen,
                                self.gcnt, self.rcnt, self.tcnt, *ports, *calls.arrays())
 
-    def pending(self, ei: np.ndarray, hv: np.ndarray, heap_n: int) -> List[np.ndarray]:
+    def pending(self, ei: np.ndarray, hh: np.ndarray, heap_n: int) -> List[np.ndarray]:
         """Pairs still scheduled at the end, per unit and target."""
         out = np.zeros(max(self.n_targets, 1), np.int64)
-        A.pending_by_target(ei, hv, heap_n, out)
+        A.pending_by_target(ei, hh, heap_n, out)
         return [out[self.upi[u, A.UI_T0] : self.upi[u, A.UI_T1]].copy() for u in range(len(self.units))]
 
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from kernels import lambda_pool as K
 from kernels.billing import request_units_many
+from kernels.heap import H_V, first_time
 from kernels.queue_pool import FleetParams, MappingParams, QueueParams
 from scenarios.messaging import SQS_IN_FLIGHT_LIMIT, EventSourceMapping, Queue, WorkerFleet
 from scenarios.schema import Account, Function, Retries
@@ -345,7 +346,7 @@ class LambdaAccount(Component):
             self.arrivals += len(t)
         else:
             g = self.state.g
-            if g[K.G_HEAP_N] == 0 or self.state.ht[0] >= t1:
+            if g[K.G_HEAP_N] == 0 or first_time(self.state.hh) >= t1:
                 return  # nothing happens in this window
             arr = _NO_ARRIVALS if self.mq is None else _NO_SENDS
         if self.mq is None:
@@ -469,7 +470,7 @@ class LambdaAccount(Component):
         if self.mq is not None:
             self.mq.finish()  # closes the queues' and the pool's periods
             if self.units:
-                pending = self.fanout.pending(s.ei, s.hv, int(s.g[K.G_HEAP_N]))
+                pending = self.fanout.pending(s.ei, s.hh, int(s.g[K.G_HEAP_N]))
                 for u, unit in enumerate(self.units):
                     unit.pending_end = pending[u]
         else:
@@ -481,7 +482,7 @@ class LambdaAccount(Component):
             s.ft[f, K.T_ENV_S] += float(np.sum(np.minimum(expire, t_end) - birth))
             s.ft[f, K.T_PC_ENV_S] += s.fs[f, K.F_PC_ENVS] * (t_end - s.ft[f, K.T_PC_LAST_T])
             s.ft[f, K.T_PC_LAST_T] = t_end
-        live = s.hv[: s.g[K.G_HEAP_N]]
+        live = s.hh[: s.g[K.G_HEAP_N], H_V]
         live = live[live >= 0]  # the messaging kernel's timer-list heads are negative
         busy_od = live[(s.ei[live, K.E_KIND] == K.K_COMPLETE) & (s.ei[live, K.E_ON_PC] == 0)]
         np.add.at(s.ft[:, K.T_ENV_S], s.ei[busy_od, K.E_FN], t_end - s.ef[busy_od, K.E_BIRTH])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from kernels import lambda_pool as K
+from kernels.heap import new_heap
 from kernels.histogram import N_BINS
 from kernels.lambda_pool import PoolParams  # noqa: F401  (one definition for kernel and twin)
 from kernels.periods import n_periods
@@ -71,9 +72,7 @@ class PoolState:
         self.ei = np.zeros((0, K.N_EI), np.int64)
         self.ef = np.zeros((0, K.N_EF), np.float64)
         self.free = np.zeros(0, np.int64)
-        self.ht = np.zeros(0, np.float64)
-        self.hs = np.zeros(0, np.int64)
-        self.hv = np.zeros(0, np.int64)
+        self.hh = new_heap(0)
         self.grow_events(events)
         self.ri = np.zeros((4096 if (sample > 0 or first_n > 0 or sample_all) else 1, K.N_RI), np.int64)
         self.rf = np.zeros((self.ri.shape[0], K.N_RF), np.float64)
@@ -166,7 +165,7 @@ class PoolState:
 
     def mark_heap(self) -> None:
         """The pool's own marking pass (its loop's events: completions and retries)."""
-        K.trace_mark_heap(K.TRACED_POOL, self.g, self.tri, self.ei, self.hv, int(self.g[K.G_HEAP_N]))
+        K.trace_mark_heap(K.TRACED_POOL, self.g, self.tri, self.ei, self.hh, int(self.g[K.G_HEAP_N]))
 
     def grow_events(self, capacity: int) -> None:
         """Enlarge the event table and heap to `capacity`, keeping what is scheduled."""
@@ -179,9 +178,9 @@ class PoolState:
         free = np.zeros(capacity, np.int64)
         free[:nfree] = self.free[:nfree]
         free[nfree : nfree + capacity - old] = np.arange(old, capacity)
-        ht, hs, hv = (np.zeros(capacity + self.heap_extra, a.dtype) for a in (self.ht, self.hs, self.hv))
-        ht[:n], hs[:n], hv[:n] = self.ht[:n], self.hs[:n], self.hv[:n]
-        self.ei, self.ef, self.free, self.ht, self.hs, self.hv = ei, ef, free, ht, hs, hv
+        hh = new_heap(capacity + self.heap_extra)
+        hh[:n] = self.hh[:n]
+        self.ei, self.ef, self.free, self.hh = ei, ef, free, hh
         self.g[K.G_FREE_N] = nfree + capacity - old
 
     def grow_rows(self) -> None:
@@ -217,7 +216,7 @@ class PoolState:
     def kernel_state(self):
         """The state arguments of run_pool, in order (a `kernels.lambda_pool.PoolArrays`)."""
         return K.PoolArrays(self.fpi, self.fpf, self.fs, self.ft, self.bk, self.si, self.sf, self.g, self.gf,
-                            self.ei, self.ef, self.free, self.ht, self.hs, self.hv,
+                            self.ei, self.ef, self.free, self.hh,
                             self.stack_birth, self.stack_expire, self.draws, self.cur, self.dlen,
                             self.pmi, self.pmf, self.phist, self.hlat, self.hinit, self.ri, self.rf,
                             self.tri, self.trf, self.trfree, self.pentry, self.eni, self.enf, self.ehl, self.ehc,

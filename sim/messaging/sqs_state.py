@@ -280,7 +280,7 @@ class MessagingState:
         from kernels import account as A
 
         ps = self.pool
-        A.trace_mark_account(final, ps.g, ps.tri, ps.ei, ps.hv, int(ps.g[K.G_HEAP_N]), self.mi, self.cs, self.it)
+        A.trace_mark_account(final, ps.g, ps.tri, ps.ei, ps.hh, int(ps.g[K.G_HEAP_N]), self.mi, self.cs, self.it)
 
     def finish(self) -> None:
         if not self.finished:
