@@ -10,8 +10,9 @@ children is chosen without branches. Positions are unsigned: numba adds a negati
 wraparound to every signed index it cannot prove non-negative.
 
 Measured on a hold model (pop, then push at a random later time) of 600 and 3,000 entries,
-ns per pop and push: three arrays (float times) 88 and 107; one array with integer times
-73 and 90; and the branch-free choice of a child 65 and 78. Twin: `kernels/ref/heap.py`.
+ns per pop and push: 88 and 107 with three arrays (float times, a branch per child), 56 and
+68 as here (2026-12-05). In the account's loop the sift is still about a fifth of the time
+(perf, composed chain). Twin: `kernels/ref/heap.py`.
 """
 
 import numpy as np

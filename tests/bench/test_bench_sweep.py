@@ -4,11 +4,14 @@ Each job is the default scenario over DURATION_S (6 simulated hours, about 5 M r
 When this bench was written a job took about 8 s (6 s of engine, 2 s of tables and report)
 and the fixed costs (the CLI's start-up, the workers' start-up of about 3 s, gathering the
 sweep) weighed little: 134 s one by one against 71 s in parallel (1.89x). The engine has
-since become about 4x faster and a sweep's job no longer draws report.html (record.report:
-auto), so the same job takes about 1.9 s and the fixed costs weigh more: on 2026-12-05, idle
-machine, 30.6 s one by one against 20.8 s in parallel (1.48x) — both far shorter than the
-54.6 s and 34.3 s of the day before, the ratio below the limit. The sweeps run in the same
-session, one after another: the basic launcher (one by one, in the CLI's own process),
+since become about 5x faster and a sweep's job no longer draws report.html (record.report:
+auto), so the same job takes about 1.7 s and what parallel work costs beyond half the
+serial time weighs more: on 2026-12-05, idle machine, 27.1 s one by one against 16.4 s in
+parallel (1.65x; 2.9 s beyond half of 27.1 s, against 4.6 s that morning: 31.0 s and 20.1
+s). That cost is mostly each worker's start-up (a process, imports, numba's first use and
+the kernels from its cache: about 1.3 CPU-s each, now while the CLI checks the sweep:
+sim.sweep.prewarm); anything that makes every job faster lowers the ratio. The sweeps run
+in the same session, one after another: the basic launcher (one by one, in the CLI's own process),
 joblib with 2 workers, and, when the `ray` extra is installed, the Ray launcher on a new
 local instance with its defaults (2 CPUs here, the dashboard on).
 
@@ -22,11 +25,15 @@ that Ray's own processes (GCS, raylet, dashboard, log monitor) take from the job
 Where a job's time goes, one by one (`serial_job_phases_s`, from each job's cloudtwin.log):
 to the engine (validation, building, kernels from numba's cache) 0.04 s, the engine 1.33 s,
 after it 0.19 s (bill, tables, summary: no report.html), and 0.35 s a job outside the jobs
-(start-up, Hydra composing each job, gathering), measured on 2026-12-05. Cut on 2026-12-04
-and 12-05: one composition per job with the basic launcher, and with joblib or Ray only the
-batch's first job composed in the parent (each worker composes its own); the price book read
-once per process; the sweep's tables and report without scipy.stats and with libyaml; and
-report.html, whose plots were 1.65 s of a 3.41 s job, left to `cloudtwin-report DIR`.
+(start-up, Hydra composing each job, gathering), measured on 2026-12-05 in the morning (1.69
+s a job in the afternoon: 0.04 + 1.18 + 0.15 + 0.32). Cut on 2026-12-04 and 12-05: one
+composition per job with the basic launcher, and with joblib or Ray only the batch's first
+job composed in the parent (each worker composes its own); the price book read once per
+process; the sweep's tables and report without scipy.stats and with libyaml; report.html,
+whose plots were 1.65 s of a 3.41 s job, left to `cloudtwin-report DIR`; no matplotlib
+import in a job without its report; joblib's workers warmed while the CLI checks the sweep,
+the gathering's imports done while the jobs run, heaps frozen after a process's first job
+(loky collects garbage between tasks), the sweep report's tick fitting without rasterizing.
 """
 
 from __future__ import annotations
