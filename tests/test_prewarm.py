@@ -30,8 +30,11 @@ def test_the_warm_up_calls_joblib_as_hydras_launcher_does(cfg):
     assert JobLibLauncherConf._target_ == prewarm.JOBLIB_LAUNCHER
 
 
-def test_another_launcher_is_not_warmed():
+def test_another_launcher_or_one_worker_is_not_warmed():
+    """The basic launcher, and joblib with one worker, run the jobs in the CLI's own process:
+    a warm-up there would import and simulate in a second thread beside them."""
     assert prewarm.start({"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}, {}) is False
+    assert prewarm.start({"_target_": prewarm.JOBLIB_LAUNCHER, "n_jobs": 1}, {}) is False
     assert prewarm._thread is None
 
 
