@@ -731,10 +731,22 @@ def _deadline_link(inv, f, dt, dseq, heap_n, pa, qa, xa):
     else:
         dl[f, DL_HEAD] = inv
     dl[f, DL_TAIL] = inv
-    if dl[f, DL_IN_HEAP] == 0:
-        dl[f, DL_IN_HEAP] = 1
-        heap_n = heap_push(pa.hh, heap_n, dt, dseq, -1 - (qa.tl.shape[0] + f))
+    if dl[f, DL_IN_HEAP] == 0:  # (the list was empty: inv is its head)
+        heap_n = _deadline_requeue(f, heap_n, pa, qa, xa)
     return heap_n
+
+
+@jit_handler
+def _deadline_requeue(f, heap_n, pa, qa, xa):
+    """f's deadline list gets its heap entry for its head (at the head's own time and
+    counter), or none when the list is empty. Returns heap_n."""
+    dl = xa.dl
+    head = dl[f, DL_HEAD]
+    if head < 0:
+        dl[f, DL_IN_HEAP] = 0
+        return heap_n
+    dl[f, DL_IN_HEAP] = 1
+    return heap_push(pa.hh, heap_n, pa.ef[head, P.EF_DT], pa.ei[head, P.E_DSEQ], -1 - (qa.tl.shape[0] + f))
 
 
 @jit_handler
@@ -900,17 +912,9 @@ def on_deadline(t, inv, p, c, consts, pa, qa, xa):
     """DEADLINE: the deadline (h0 + timeout_s) of warm invocation `inv`, the head of its
     function's deadline list, whose heap entry was just taken: the next head's entry goes in,
     then the end."""
-    ei, dl = pa.ei, xa.dl
-    f = ei[inv, P.E_FN]
-    nxt = ei[inv, P.E_DNEXT]
-    _deadline_unlink(inv, f, ei, dl)
-    heap_n = c[0]
-    if nxt >= 0:
-        heap_n = heap_push(pa.hh, heap_n, pa.ef[nxt, P.EF_DT], ei[nxt, P.E_DSEQ],
-                           -1 - (qa.tl.shape[0] + f))
-    else:
-        dl[f, DL_IN_HEAP] = 0
-    c = (heap_n, c[1], c[2], c[3], c[4], c[5])
+    f = pa.ei[inv, P.E_FN]
+    _deadline_unlink(inv, f, pa.ei, xa.dl)
+    c = (_deadline_requeue(f, c[0], pa, qa, xa), c[1], c[2], c[3], c[4], c[5])
     return _finish(t, inv, P.O_TIMEOUT, p, c, consts, pa, qa, xa)
 
 
@@ -1209,12 +1213,7 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                     inv = dl[f, DL_HEAD]
                     if inv < 0 or ei[inv, P.E_DSEQ] != tseq:
                         heap_pop(hh, heap_n)
-                        heap_n -= 1
-                        if inv < 0:
-                            dl[f, DL_IN_HEAP] = 0
-                        else:
-                            heap_n = heap_push(hh, heap_n, pa.ef[inv, P.EF_DT], ei[inv, P.E_DSEQ], s)
-                        c = (heap_n, c[1], c[2], c[3], c[4], c[5])
+                        c = (_deadline_requeue(f, heap_n - 1, pa, qa, xa), c[1], c[2], c[3], c[4], c[5])
                         continue
                     kind = K_DEADLINE
                     s = inv
@@ -1254,8 +1253,7 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
             tr = np.int64(-1)
             if use_heap or use_lane:
                 if use_lane:
-                    g[P.G_LANE_HEAD] = ei[s, P.E_LNEXT]
-                    g[P.G_LANE_N] -= 1
+                    P.lane_pop(g, ei)
                 else:
                     heap_pop(hh, heap_n)
                     c = (heap_n - 1, c[1], c[2], c[3], c[4], c[5])
@@ -1323,10 +1321,8 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
     # what is left on the lane (a stop for room) goes back on the heap: it is due at t
     heap_n = c[0]
     while g[P.G_LANE_N] > 0:
-        s = g[P.G_LANE_HEAD]
+        s = P.lane_pop(g, ei)
         heap_n = heap_push(hh, heap_n, t, ei[s, P.E_LSEQ], s)
-        g[P.G_LANE_HEAD] = ei[s, P.E_LNEXT]
-        g[P.G_LANE_N] -= 1
     c = (heap_n, c[1], c[2], c[3], c[4], c[5])
     g[P.G_HEAP_N], g[P.G_SEQ], g[P.G_FREE_N], g[P.G_ROWS_N], g[P.G_UNRES_USED], g[P.G_ATTEMPTS] = c
     gq[Q.GQ_PEND_Q], gq[Q.GQ_PEND_PHASE], gq[Q.GQ_PEND_CUR], gq[Q.GQ_PEND_SCALE] = o

@@ -782,6 +782,15 @@ def lane_push(slot, seq, g, ei):
 
 
 @jit_handler
+def lane_pop(g, ei):
+    """The account loop's lane loses its first slot, which is returned."""
+    s = g[G_LANE_HEAD]
+    g[G_LANE_HEAD] = ei[s, E_LNEXT]
+    g[G_LANE_N] -= 1
+    return s
+
+
+@jit_handler
 def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, hh,
                  stack_birth, stack_expire, draws, cur, pmi, pmf, phist, hlat, hinit, ri, rf):
     """One attempt (POOL_SPEC.md): provisioned, on demand, or a throttle.
