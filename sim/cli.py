@@ -101,38 +101,14 @@ def run(cfg: DictConfig, out_dir: Path, base_dir: Optional[Path] = None, in_swee
     elif record is None:
         data["record"] = {"report": not in_sweep}
     book = cfg.get("pricing")
-    book = OmegaConf.to_container(book, resolve=True) if book is not None else _region_book(data)
+    if book is not None:
+        book = OmegaConf.to_container(book, resolve=True)
+    else:
+        from sim.billing.region_books import region_book
+
+        book = region_book(data)
     kwargs = {"base_dir": base_dir} if base_dir is not None else {}
     return sim.simulate(data, out_dir=Path(out_dir), price_book=book, **kwargs)
-
-
-# Region -> its validated price book, by the file's version: a sweep's jobs in one process
-# read and validate configs/pricing/REGION.yaml once (about 0.1 s each time), not once per job.
-_BOOKS: Dict[Tuple[str, int, int], Any] = {}
-
-
-def _region_book(data: Dict[str, Any]):
-    """A copy of the price book of the scenario's `region` (what `simulate` would load), or None.
-
-    None — and `simulate` loads the book itself, reporting any mistake in its place, after
-    the scenario's own — when `region` is not a plain string or its book is missing or bad.
-    """
-    from scenarios.pricing_load import load_region, price_book_path
-
-    region = data.get("region")
-    if not isinstance(region, str):
-        return None
-    try:
-        st = price_book_path(region).stat()
-    except (OSError, ValueError):
-        return None
-    key = (region, st.st_mtime_ns, st.st_size)
-    if key not in _BOOKS:
-        try:
-            _BOOKS[key] = load_region(region)
-        except Exception:  # noqa: BLE001 - simulate() loads it again and says what is wrong
-            return None
-    return copy.deepcopy(_BOOKS[key])  # a run never shares mutable rates with another
 
 
 def _job_scenario_dir() -> Optional[Path]:
@@ -183,6 +159,8 @@ def prepare(args: Sequence[str]) -> Plan:
     passthrough = ("help", "hydra_help", "info", "shell_completion", "experimental_rerun", "config_path")
     if any(getattr(ns, k, None) for k in passthrough) or getattr(ns, "config_name", None) not in (None, "config"):
         return Plan(args)
+    if ns.multirun and not ns.cfg:  # the workers' forkserver, when the command line names joblib
+        prewarm.early(list(ns.overrides))
     flags, pending = [], list(ns.overrides)
     for a in args:  # the flags, in order; Hydra gets them before the overrides (it parses no mix)
         if pending and a == pending[0]:
@@ -648,15 +626,15 @@ def _check_batch(validate):
     (each group value composed, each scenario value validated: `prepare`), so the first job
     still stops a broken config tree before anything runs and the others are composed where
     they run. With the basic launcher every job is checked here, its config kept for the
-    launch (`_compose_jobs_once`). With another launcher it then waits for joblib's workers
-    to be warm (started in `prepare`: `sim.sweep.prewarm`) and starts the gathering's
-    imports in the background, while the jobs run elsewhere."""
+    launch (`_compose_jobs_once`). With another launcher it then starts the gathering's
+    imports in the background (while the workers warm up and the jobs run elsewhere) and
+    waits for joblib's workers to be warm (started in `prepare`: `sim.sweep.prewarm`)."""
     def check(self, batch):
         if OmegaConf.select(self.config, "hydra.launcher._target_") == BASIC_LAUNCHER:
             return validate(self, batch)
         out = validate(self, list(batch)[:1])
+        prewarm.prefetch_gathering()  # while the workers warm up and the jobs run elsewhere
         prewarm.join()  # the workers' warm-up (`prepare`) is over before the launcher's own call
-        prewarm.prefetch_gathering()  # while the jobs run elsewhere
         return out
 
     check.__wrapped__ = validate

@@ -210,11 +210,21 @@ def test_a_joblib_sweep_runs_on_the_workers_warmed_while_the_cli_checked_it(monk
     assert prewarm._thread is None  # joined before the launch
     workers = set(reusable_executor._executor._processes)
     assert prewarm._pids and set(prewarm._pids) <= workers, (prewarm._pids, workers)
+    if sys.platform.startswith("linux"):  # forked from the forkserver that imported sim.sweep.preload
+        from multiprocessing import forkserver
+
+        from joblib.externals.loky.backend import context
+
+        assert context.get_start_method() == "forkserver"
+        server = forkserver._forkserver._forkserver_pid
+        parents = {int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]) for pid in workers}
+        assert parents == {server}, (parents, server)
     assert sorted(json.loads(p.read_text())["seed"] for p in tmp_path.glob("sweeps/*/*/summary.json")) == [1, 2]
 
 
 def test_the_region_price_book_is_read_once_and_each_run_gets_its_own_copy(monkeypatch, tmp_path):
     from scenarios.pricing_load import load_region
+    from sim.billing import region_books
 
     books = []
 
@@ -223,13 +233,13 @@ def test_the_region_price_book_is_read_once_and_each_run_gets_its_own_copy(monke
         return _fake_simulate(scenario, out_dir, price_book, **kwargs)
 
     monkeypatch.setattr(sim, "simulate", fake, raising=False)
-    monkeypatch.setattr(cli, "_BOOKS", {})
+    monkeypatch.setattr(region_books, "BOOKS", {})
     monkeypatch.setattr(sys, "argv", ["cloudtwin", "-m", f"results_dir={tmp_path}", "scenario=erlang_b",
                                       "scenario.seed=1,2"])
     cli.main()
-    assert len(cli._BOOKS) == 1
+    assert len(region_books.BOOKS) == 1
     first, second = books
     assert first == second == load_region("us-east-1") and first is not second
-    assert cli._region_book({"region": "mars-north-1"}) is None  # simulate() says what is wrong
-    assert cli._region_book({"region": 5}) is None
-    assert cli._region_book({}) is None
+    assert region_books.region_book({"region": "mars-north-1"}) is None  # simulate() says what is wrong
+    assert region_books.region_book({"region": 5}) is None
+    assert region_books.region_book({}) is None

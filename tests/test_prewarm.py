@@ -46,11 +46,39 @@ def test_the_warm_up_task_loads_the_kernels_and_freezes_the_heap():
         "from sim.engine.warmup import dispatchers\n"
         "data = yaml.safe_load(open('configs/scenario/erlang_b.yaml')); data.pop('defaults', None)\n"
         "assert prewarm.warm(data) == os.getpid()\n"
-        "print(all(d.signatures for d in dispatchers('lambda')), gc.get_freeze_count() > 0)\n"
+        "from sim.billing import region_books\n"
+        "print(all(d.signatures for d in dispatchers('lambda')), gc.get_freeze_count() > 0,\n"
+        "      [k[0] for k in region_books.BOOKS])\n"
     )
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert p.stdout.split() == ["True", "True"]
+    assert p.stdout.split() == ["True", "True", "['us-east-1']"]  # the jobs' price book, read once
+
+
+def test_the_forkserver_preload_readies_numba_and_imports_no_polars():
+    """What every worker needs, imported once in the forkserver; never polars, whose import
+    starts threads that a forked process would inherit without them running."""
+    code = (
+        "import gc, sys\n"
+        "import sim.sweep.preload\n"
+        "print('polars' in sys.modules, 'sim.cli' in sys.modules, 'numba.np.arraymath' in sys.modules,\n"
+        "      gc.get_freeze_count() > 0)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.split() == ["False", "True", "True", "True"]
+
+
+def test_a_start_method_chosen_before_is_kept(monkeypatch):
+    import multiprocessing
+
+    from joblib.externals.loky.backend import context
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no forkserver on this platform")
+    monkeypatch.setattr(context, "_DEFAULT_START_METHOD", "spawn")
+    assert prewarm.use_forkserver() is False
+    assert context.get_start_method() == "spawn"
 
 
 def test_a_run_without_its_report_imports_no_matplotlib(tmp_path):
@@ -67,3 +95,16 @@ def test_a_run_without_its_report_imports_no_matplotlib(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout.split()[-1] == "False"
     assert (tmp_path / "summary.json").is_file() and not (tmp_path / "report.html").exists()
+
+
+@pytest.mark.parametrize("overrides, starts", [
+    (["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "sweep=seeds"], True),
+    (["hydra/launcher=joblib", "hydra.launcher.n_jobs=1"], False),  # jobs in the CLI's process
+    (["hydra/launcher=joblib", "hydra.launcher.n_jobs=2,4"], False),  # swept: left to start()
+    (["sweep=seeds", "hydra.launcher.n_jobs=2"], False),  # the launcher is known once composed
+])
+def test_the_forkserver_starts_before_composing_when_the_command_line_names_joblib(monkeypatch, overrides, starts):
+    called = []
+    monkeypatch.setattr(prewarm, "use_forkserver", lambda: called.append(True) or True)
+    assert prewarm.early(overrides) is starts
+    assert called == ([True] if starts else [])

@@ -204,3 +204,36 @@ def test_a_real_multirun_with_two_numeric_parameters(tmp_path):
     plots = re.findall(r'<figure id="plot-param-\d" data-state="plot"><figcaption>Against ([^<]+)<', page)
     assert sorted(plots) == ["api.memory_mb", "worker.reserved_concurrency"]
     assert 'data-key="arm.3.runs" data-value="1"' in page and 'data-key="arm.4.' not in page
+
+
+def test_a_fitted_figure_is_encoded_from_the_drawing_that_measured_its_labels(monkeypatch):
+    """fit_ticks measures the tick labels on a full draw; _png encodes that drawing (no second
+    draw) while the figure is unchanged, and draws again once it has changed."""
+    import base64
+    import io
+
+    from matplotlib import image as mpl_image
+    from matplotlib.figure import Figure
+
+    from sim.sweep import report
+
+    table = pl.DataFrame({"p": [f"arm number {i}" for i in range(12)], "m.mean": [float(i) for i in range(12)],
+                          "m.lo": [i - 0.5 for i in range(12)], "m.hi": [i + 0.5 for i in range(12)]})
+    fig = _param_plot(table, "p", ["p"], ["m"])
+
+    def decoded(uri):
+        return mpl_image.imread(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+
+    drawn = fig.canvas.buffer_rgba()
+    with monkeypatch.context() as m:
+        m.setattr(Figure, "savefig", lambda *a, **k: pytest.fail("drawn twice"))
+        image = decoded(report._png(fig))
+    size = (round(fig.get_figheight() * fig.dpi), round(fig.get_figwidth() * fig.dpi))
+    assert image.shape[:2] == drawn.shape[:2] == size
+    assert (np.round(image * 255).astype(np.uint8) == np.asarray(drawn)).all()
+    assert fig.axes[0].get_xticklabels()[0].get_rotation() != 0  # twelve long categories: turned
+    fig.axes[0].set_title("changed")
+    saved = []
+    monkeypatch.setattr(Figure, "savefig", lambda self, buf, **k: saved.append(k) or Figure.draw_without_rendering(self))
+    report._png(fig)
+    assert saved == [{"format": "png"}]

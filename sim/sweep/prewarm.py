@@ -9,24 +9,32 @@ use and the kernels from its cache (0.55 s), the first calls of the engine and t
 started 2.3 s after the command and ran 0.7 s longer than the others.
 
 `start` begins that work as soon as the CLI knows the launcher (its first composition, in
-`sim.cli.prepare`): a background thread calls `joblib.Parallel` with exactly the launcher's
-arguments on one small task per worker (`warm`: the imports, the scenario's kernels loaded
-from numba's cache — never compiled here — a few simulated seconds of it written nowhere,
-and `freeze_heap`). joblib keeps a reusable loky executor between `Parallel` calls made
-with the same arguments, so the launcher's own call later finds the same workers, already
-warm. `join` (from the sweeper's check of the first batch, just before the launch) waits
-for the thread, so the two calls never overlap. Nothing here changes a job: the tasks
-write nothing and return only their process id, and a warm-up that fails only costs the
-time it took (logged at DEBUG). On 2 cores the warm-up competes with the CLI for CPU: on
-the benchmark the first jobs start about half a second later than without it, and end
-about 0.4 s sooner, as fast as the rest. With one worker (joblib then runs the jobs in the
-CLI's own process) nothing is warmed.
+`sim.cli.prepare`):
+
+- loky starts its workers from multiprocessing's forkserver (`use_forkserver`), which
+  imports `sim.sweep.preload` once: the modules and numba's first use every worker needs,
+  done in one process instead of in each (on 2 cores the start-up is bound by CPU: the CLI
+  and every worker share them). The forkserver starts at once, beside the CLI.
+- a background thread calls `joblib.Parallel` with exactly the launcher's arguments on one
+  small task per worker (`warm`: the scenario's kernels loaded from numba's cache — never
+  compiled here — the Region's price book read as the jobs read it, a few simulated
+  seconds of the scenario written nowhere, and `freeze_heap`). joblib keeps a reusable loky
+  executor between `Parallel` calls made with the same arguments, so the launcher's own
+  call later finds the same workers, already warm.
+
+`join` (from the sweeper's check of the first batch, just before the launch) waits for the
+thread, so the two calls never overlap. Nothing here changes a job: the tasks write nothing
+and return only their process id, and a warm-up that fails only costs the time it took
+(logged at DEBUG). The forkserver took the benchmark's 16-job sweep on 2 workers from
+17.76 s to 16.84 s (means of 3 runs each, 2026-12-05). With one worker (joblib then runs the jobs in
+the CLI's own process) nothing is warmed.
 
 `prefetch_gathering` imports the sweep's gathering and report modules (polars,
 matplotlib: about 1 s) in a background thread of the parent while a parallel launcher's
-jobs run, instead of after them. Only for launchers whose jobs run in other processes: in
-the parent's own main thread a job imports modules concurrently, and two threads importing
-packages with circular imports can dead-lock in CPython.
+workers warm up and its jobs run, instead of after them. Only for launchers whose jobs run
+in other processes: in the parent's own main thread a job imports modules concurrently, and
+two threads importing packages with circular imports can dead-lock in CPython (here a
+failure on either side is caught: the warm-up or the early import is then only lost time).
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ log = logging.getLogger(__name__)
 
 WARM_DURATION_S = 4.0  # simulated seconds of the warm-up run: every kernel and writer path called once
 JOBLIB_LAUNCHER = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+PRELOAD = "sim.sweep.preload"  # the module the workers' forkserver imports once
 
 _thread: Optional[threading.Thread] = None
 _pids: List[int] = []  # the warm-up tasks' worker process ids (for tests)
@@ -80,6 +89,7 @@ def start(launcher: Dict[str, Any], scenario: Dict[str, Any]) -> bool:
     kwargs = joblib_kwargs(launcher)
     if workers(kwargs) < 2:  # joblib runs one worker's jobs in this process: nothing to warm
         return False
+    use_forkserver()
 
     def body() -> None:
         from joblib import Parallel, delayed
@@ -91,6 +101,47 @@ def start(launcher: Dict[str, Any], scenario: Dict[str, Any]) -> bool:
 
     _thread = threading.Thread(target=body, name="cloudtwin-prewarm", daemon=True)
     _thread.start()
+    return True
+
+
+def early(overrides: List[str]) -> bool:
+    """Start the workers' forkserver (`use_forkserver`) before anything is composed, when the
+    command line itself names the joblib launcher (`hydra/launcher=joblib`) and more than
+    one worker: its preload then runs beside the CLI's first composition (0.2 s) and checks
+    instead of after them. True if it started it. A launcher chosen in a config file is
+    known only once composed: `start` then starts the forkserver."""
+    if "hydra/launcher=joblib" not in overrides:
+        return False
+    n_jobs = [o.split("=", 1)[1] for o in overrides if o.startswith("hydra.launcher.n_jobs=")]
+    try:
+        if workers({"n_jobs": int(n_jobs[-1]) if n_jobs else -1}) < 2:  # Hydra's default: -1, every core
+            return False
+    except (TypeError, ValueError):  # a sweep or an interpolation: left to `start`
+        return False
+    return use_forkserver()
+
+
+def use_forkserver() -> bool:
+    """Have loky start this process's workers from multiprocessing's forkserver, with
+    `sim.sweep.preload` imported there once (the imports and numba's first use every worker
+    needs): True if it will. Not where the platform has no forkserver (Windows), nor when
+    loky's start method was already chosen otherwise. Each worker is then a fork of a process
+    that imported no polars (see `sim.sweep.preload` on threads). loky's worker environment
+    (joblib's thread limits for OpenMP and BLAS) applies only to its own start method;
+    nothing in a job runs on those thread pools."""
+    import multiprocessing
+
+    from joblib.externals.loky.backend import context
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
+    if context.get_start_method() not in (None, "forkserver"):
+        return False
+    context.set_start_method("forkserver", force=True)
+    multiprocessing.set_forkserver_preload([PRELOAD])
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()  # it imports the preload now, beside the CLI, not at the first fork
     return True
 
 
@@ -114,6 +165,7 @@ def warm(scenario: Dict[str, Any]) -> int:
     import sim.output.writers  # noqa: F401 - polars
     from scenarios.errors import ScenarioError
     from scenarios.load import load_scenario
+    from sim.billing.region_books import region_book
     from sim.engine.warmup import groups_for, load_cached
 
     try:
@@ -124,8 +176,8 @@ def warm(scenario: Dict[str, Any]) -> int:
         short = dataclasses.asdict(sc)  # a few simulated seconds of it, written nowhere
         short.update(duration_s=WARM_DURATION_S, sim={**short["sim"], "window_s": 1.0, "progress": False},
                      record={**short["record"], "period_s": WARM_DURATION_S / 2, "report": False})
-        try:
-            sim.api.simulate(short, progress=False)
+        try:  # the Region's price book as the jobs get it: read once, kept for them
+            sim.api.simulate(short, progress=False, price_book=region_book(short))
         except Exception as err:  # noqa: BLE001 - e.g. a data file relative to the scenario's folder
             log.debug("the warm-up run failed: %s: %s", type(err).__name__, err)
     freeze_heap()

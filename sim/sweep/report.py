@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import polars as pl
+from matplotlib import image as mpl_image
 from matplotlib.figure import Figure
 
 from sim.output.report import _CSS as RUN_CSS
@@ -112,32 +113,37 @@ def _wrap(text: str, width: int = 34) -> str:
 def fit_ticks(fig: Figure, categorical: bool = False) -> None:
     """Rotate, then thin, the x tick labels of every axes of `fig` until no two overlap.
 
-    Lays the figure out (constrained layout included, nothing rasterized: a third of a full
-    draw) to measure the labels: first turned 45 degrees; categories (`categorical`, each
-    label naming an arm) then 90 degrees, so none is
-    lost while they fit; last, every second, third, ... label kept, the smallest step that
-    leaves no overlap (on a numeric axis the kept ones still place the others).
+    Measures the labels on a full draw of the figure on an Agg canvas (constrained layout
+    and all): first turned 45 degrees; categories (`categorical`, each label naming an arm)
+    then 90 degrees, so none is lost while they fit; last, every second, third, ... label
+    kept, the smallest step that leaves no overlap (on a numeric axis the kept ones still
+    place the others). The figure is left drawn: `_png` encodes that drawing instead of
+    drawing it again (a layout-only draw cost nearly as much as a full one here, most of it
+    the layout's text extents: measuring on the final drawing takes one draw off each figure).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     angles = [45, 90] if categorical else [45]
-    for ax in fig.axes:
-        if not ax.get_visible():
-            continue
-        names = None
-        for attempt in range(16):
-            fig.draw_without_rendering()
-            renderer = canvas.get_renderer()
-            if not _any_overlap([t.get_window_extent(renderer) for t in _shown_tick_labels(ax.xaxis)]):
-                break
+    attempts = {id(ax): 0 for ax in fig.axes}
+    names: Dict[int, List[str]] = {}
+    for _ in range(16):
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        crowded = [ax for ax in fig.axes if ax.get_visible() and attempts[id(ax)] < 16
+                   and _any_overlap([t.get_window_extent(renderer) for t in _shown_tick_labels(ax.xaxis)])]
+        if not crowded:
+            return
+        for ax in crowded:
+            attempt = attempts[id(ax)]
+            attempts[id(ax)] += 1
             if attempt < len(angles):
                 _turn(ax, angles[attempt])
                 continue
             step = attempt - len(angles) + 2
             ticks = ax.xaxis.get_majorticklocs()
-            names = names or [t.get_text() for t in ax.get_xticklabels()]
-            ax.set_xticks(ticks, [n if i % step == 0 else "" for i, n in enumerate(names)])
+            labels = names.setdefault(id(ax), [t.get_text() for t in ax.get_xticklabels()])
+            ax.set_xticks(ticks, [n if i % step == 0 else "" for i, n in enumerate(labels)])
             ax.minorticks_off()
             _turn(ax, angles[-1])
 
@@ -165,9 +171,15 @@ def _any_overlap(boxes) -> bool:
 
 
 def _png(fig: Figure) -> str:
-    """The figure as an inline base64 PNG."""
+    """The figure as an inline base64 PNG: the drawing `fit_ticks` left, when nothing has
+    changed since (the figure is not stale), else a new one."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    if isinstance(fig.canvas, FigureCanvasAgg) and not fig.stale:
+        mpl_image.imsave(buf, fig.canvas.buffer_rgba(), format="png", origin="upper", dpi=fig.dpi)
+    else:
+        fig.savefig(buf, format="png")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
