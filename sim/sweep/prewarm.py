@@ -128,7 +128,10 @@ def use_forkserver() -> bool:
     loky's start method was already chosen otherwise. Each worker is then a fork of a process
     that imported no polars (see `sim.sweep.preload` on threads). loky's worker environment
     (joblib's thread limits for OpenMP and BLAS) applies only to its own start method;
-    nothing in a job runs on those thread pools."""
+    nothing in a job runs on those thread pools. As with any forkserver or spawn start, a
+    worker first imports the parent's main module (as `__mp_main__`): the `cloudtwin`
+    script guards its call; a script of one's own that calls `sim.cli.main` must guard it
+    too (`if __name__ == "__main__":`)."""
     import multiprocessing
 
     from joblib.externals.loky.backend import context

@@ -8,10 +8,17 @@ since become about 5x faster and a sweep's job no longer draws report.html (reco
 auto), so the same job takes about 1.7 s and what parallel work costs beyond half the
 serial time weighs more: on 2026-12-05, idle machine, 27.1 s one by one against 16.4 s in
 parallel (1.65x; 2.9 s beyond half of 27.1 s, against 4.6 s that morning: 31.0 s and 20.1
-s). That cost is mostly each worker's start-up (a process, imports, numba's first use and
-the kernels from its cache: about 1.3 CPU-s each, now while the CLI checks the sweep:
-sim.sweep.prewarm); anything that makes every job faster lowers the ratio. The sweeps run
-in the same session, one after another: the basic launcher (one by one, in the CLI's own process),
+s). That cost was mostly each worker's start-up (a process, imports, numba's first use and
+the kernels from its cache: about 1.3 CPU-s each), bound by CPU on 2 cores shared with the
+CLI. Later on 2026-12-05 the workers became forks of a forkserver that did the imports and
+numba's first use once (sim.sweep.prewarm, sim.sweep.preload): 1.73x, 1.76x and 1.76x in
+three runs of this file alone (27.4-28.3 s against 15.6-16.3 s), 1.68x in one run of `make
+bench` (27.8 s against 16.5 s). What is left beyond half the serial time (2.2-2.6 s) is
+mostly what no launcher shares out: before the first job, 2.7 s in parallel (the CLI's start
+and checks, the forkserver's preload, the workers' warm-up) against 1.3 s one by one plus
+0.9 s more in its first job; after the last job, 0.5 s of gathering against 1.1 s; and the
+two workers' last jobs ending apart. Anything that makes every job faster lowers the ratio.
+The sweeps run in the same session, one after another: the basic launcher (one by one, in the CLI's own process),
 joblib with 2 workers, and, when the `ray` extra is installed, the Ray launcher on a new
 local instance with its defaults (2 CPUs here, the dashboard on).
 
@@ -32,8 +39,9 @@ job composed in the parent (each worker composes its own); the price book read o
 process; the sweep's tables and report without scipy.stats and with libyaml; report.html,
 whose plots were 1.65 s of a 3.41 s job, left to `cloudtwin-report DIR`; no matplotlib
 import in a job without its report; joblib's workers warmed while the CLI checks the sweep,
-the gathering's imports done while the jobs run, heaps frozen after a process's first job
-(loky collects garbage between tasks), the sweep report's tick fitting without rasterizing.
+the gathering's imports done while the workers warm up and the jobs run, heaps frozen after a
+process's first job (loky collects garbage between tasks), the sweep report's figures
+measured on their final drawing and encoded from it (write_sweep 0.84 -> 0.60 s).
 """
 
 from __future__ import annotations
