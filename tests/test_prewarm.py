@@ -11,6 +11,13 @@ from sim.sweep import prewarm
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def printed(code: str) -> list:
+    """What `code`, run in a fresh Python process from the project's folder, printed (split)."""
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return p.stdout.split()
+
+
 @pytest.mark.parametrize("cfg", [
     {"n_jobs": 2, "backend": None, "prefer": "processes", "require": None, "verbose": 0, "timeout": None,
      "pre_dispatch": "2*n_jobs", "batch_size": "auto", "temp_folder": None, "max_nbytes": None, "mmap_mode": "r"},
@@ -50,9 +57,7 @@ def test_the_warm_up_task_loads_the_kernels_and_freezes_the_heap():
         "print(all(d.signatures for d in dispatchers('lambda')), gc.get_freeze_count() > 0,\n"
         "      [k[0] for k in region_books.BOOKS])\n"
     )
-    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stderr[-2000:]
-    assert p.stdout.split() == ["True", "True", "['us-east-1']"]  # the jobs' price book, read once
+    assert printed(code) == ["True", "True", "['us-east-1']"]  # the jobs' price book, read once
 
 
 def test_the_forkserver_preload_readies_numba_and_imports_no_polars():
@@ -64,9 +69,7 @@ def test_the_forkserver_preload_readies_numba_and_imports_no_polars():
         "print('polars' in sys.modules, 'sim.cli' in sys.modules, 'numba.np.arraymath' in sys.modules,\n"
         "      gc.get_freeze_count() > 0)\n"
     )
-    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stderr[-2000:]
-    assert p.stdout.split() == ["False", "True", "True", "True"]
+    assert printed(code) == ["False", "True", "True", "True"]
 
 
 def test_a_start_method_chosen_before_is_kept(monkeypatch):
@@ -91,9 +94,7 @@ def test_a_run_without_its_report_imports_no_matplotlib(tmp_path):
         f"          'record': {{'report': False}}}}, out_dir={str(tmp_path)!r}, progress=False)\n"
         "print('matplotlib' in sys.modules)\n"
     )
-    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stderr[-2000:]
-    assert p.stdout.split()[-1] == "False"
+    assert printed(code)[-1] == "False"
     assert (tmp_path / "summary.json").is_file() and not (tmp_path / "report.html").exists()
 
 
