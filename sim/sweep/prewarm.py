@@ -26,8 +26,8 @@ started 2.3 s after the command and ran 0.7 s longer than the others.
 thread, so the two calls never overlap. Nothing here changes a job: the tasks write nothing
 and return only their process id, and a warm-up that fails only costs the time it took
 (logged at DEBUG). The forkserver took the benchmark's 16-job sweep on 2 workers from
-17.76 s to 16.84 s (means of 3 runs each, 2026-12-05). With one worker (joblib then runs the jobs in
-the CLI's own process) nothing is warmed.
+17.76 s to 16.84 s (means of 3 runs each, 2026-12-05). With one worker (joblib then runs
+the jobs in the CLI's own process) nothing is warmed.
 
 `prefetch_gathering` imports the sweep's gathering and report modules (polars,
 matplotlib: about 1 s) in a background thread of the parent while a parallel launcher's

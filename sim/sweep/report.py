@@ -130,7 +130,7 @@ def fit_ticks(fig: Figure, categorical: bool = False) -> None:
     for _ in range(16):
         canvas.draw()
         renderer = canvas.get_renderer()
-        crowded = [ax for ax in fig.axes if ax.get_visible() and attempts[id(ax)] < 16
+        crowded = [ax for ax in fig.axes if ax.get_visible()
                    and _any_overlap([t.get_window_extent(renderer) for t in _shown_tick_labels(ax.xaxis)])]
         if not crowded:
             return
