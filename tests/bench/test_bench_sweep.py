@@ -12,8 +12,8 @@ s). That cost was mostly each worker's start-up (a process, imports, numba's fir
 the kernels from its cache: about 1.3 CPU-s each), bound by CPU on 2 cores shared with the
 CLI. Later on 2026-12-05 the workers became forks of a forkserver that did the imports and
 numba's first use once (sim.sweep.prewarm, sim.sweep.preload): 1.73x, 1.76x and 1.76x in
-three runs of this file alone (27.4-28.3 s against 15.6-16.3 s), 1.68x in one run of `make
-bench` (27.8 s against 16.5 s). What is left beyond half the serial time (2.2-2.6 s) is
+three runs of this file alone (27.4-28.3 s against 15.6-16.3 s), 1.68x and 1.72x in two runs
+of `make bench` (27.8 s against 16.5 s, 27.0 s against 15.7 s). What is left beyond half the serial time (2.2-2.6 s) is
 mostly what no launcher shares out: before the first job, 2.7 s in parallel (the CLI's start
 and checks, the forkserver's preload, the workers' warm-up) against 1.3 s one by one plus
 0.9 s more in its first job; after the last job, 0.5 s of gathering against 1.1 s; and the
