@@ -109,6 +109,14 @@ def summary_lines(figures: dict) -> list:
               if "over_fixed_1s" in a else "")
         lines.append(f"sparse 10^6 s at 9 req/s: default (auto) windows {per_s(a['requests_per_s'])} req/s "
                      f"({per_s(a['requests_per_cpu_s'])} per CPU-s) in {a['windows']:,} windows{vs} (bar 4 M)")
+    k = figures.get("links", {})
+    if k:
+        b = k.get("bar")
+        parts = ([f"share_links {b['flows']:,} flows, {b['mean_active']:,.0f} active on average: {b['share_links_s']:.3f} s "
+                  f"vs its plain-Python twin {b['twin_s']:.1f} s: {b['over_twin']:.0f}x (bar 20x)"] if b else [])
+        parts += [f"{x['flows_per_s'] / 1e3:.0f} k flows/s at {x['mean_active']:,.0f} active"
+                  for key, x in sorted(k.items()) if key.startswith("active_")]
+        lines.append("links: " + "; ".join(parts))
     f = figures.get("firewall", {})
     if f:
         lines.append("firewall: " + "; ".join(
