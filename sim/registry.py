@@ -345,7 +345,8 @@ def _vpc_flows_class() -> type:
     class VpcFlows(Component):
         """The VPCs' flows, judged in bulk (sim.network.flows) when the run starts, before its
         clock: they depend on nothing the engine simulates (a simplification: no bandwidth
-        shared with the services), so they take no window."""
+        shared with the services), so they take no window. Their gateways and bytes are
+        billed (sim.network.meters)."""
 
         def __init__(self, scenario: Any, base_dir: Path):
             super().__init__("network")
@@ -362,6 +363,9 @@ def _vpc_flows_class() -> type:
 
         def summary_sections(self) -> dict:
             return {"vpcs": self.result.summary} if self.result is not None else {}
+
+        def usage(self):
+            return self.result.meters.usage() if self.result is not None else ([], [])
 
     return VpcFlows
 

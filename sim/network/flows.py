@@ -4,7 +4,8 @@ Each flow generator has one (source, destination) pair, hence one path: its flow
 by one kernel call per firewall on the path (`sim.network.paths.evaluate`), never one Python
 step per flow. Flows do not interact with the rest of the run (no bandwidth yet), so they are
 drawn and judged once, before the engine runs; their random stream is the generator's own
-(`flow:NAME`), so adding a component changes no one else's numbers.
+(`flow:NAME`), so adding a component changes no one else's numbers. What the gateways and
+links they cross bill is counted on the way (`sim.network.meters`).
 
 Flow log records (version 2 default format, one row per record): for every flow, the records
 the network interfaces at its ends would log, one per interface and direction the traffic
@@ -32,6 +33,8 @@ import polars as pl
 from scenarios.schema import Scenario
 from scenarios.vpc import Flow
 from sim.engine.distributions import sampler
+from kernels.periods import n_periods
+from sim.network.meters import NetworkMeters
 from sim.network.paths import build_path, count_rules, evaluate, protocol_of, resolve
 from sim.network.topology import EPHEMERAL, Network
 from sim.engine.rng import generator
@@ -86,11 +89,13 @@ def draw(f: Flow, duration_s: float, seed: int, ephemeral: tuple, base_dir: Opti
 class VpcFlowsResult:
     flow_logs: pl.DataFrame
     summary: Dict[str, dict]  # vpcs.NAME
+    meters: NetworkMeters  # what the network bills (sim.network.meters)
 
 
 def run_flows(s: Scenario, base_dir: Optional[FsPath] = None) -> VpcFlowsResult:
     """Every flow of `s`, judged; flow log records and the `vpcs` summary section."""
     net = Network(s)
+    meters = NetworkMeters(s, net, n_periods(s.duration_s, s.record.period_s), s.record.period_s)
     counts: Dict[str, dict] = {v: {} for v in s.vpcs}
     totals = {v: {"flows": 0, "accepted": 0, "rejected": 0, "bytes_accepted": 0, "flow_log_records": 0,
                   "generators": {}} for v in s.vpcs}
@@ -104,6 +109,7 @@ def run_flows(s: Scenario, base_dir: Optional[FsPath] = None) -> VpcFlowsResult:
         path = build_path(net, src, dst)
         out = evaluate(path, proto, d.src_port, d.dst_port)
         count_rules(path, out, counts)
+        meters.add(path, out, d.start_s, d.size_bytes, d.response_bytes)
         ok = out.accepted
         n, acc = len(ok), int(ok.sum())
         t = totals[path.vpc]
@@ -123,8 +129,12 @@ def run_flows(s: Scenario, base_dir: Optional[FsPath] = None) -> VpcFlowsResult:
     for v, t in totals.items():
         rules = {k: {"accepted": a, "rejected": r} for k, (a, r) in sorted(counts[v].items())}
         summary[v] = {**{k: t[k] for k in ("flows", "accepted", "rejected", "bytes_accepted", "flow_log_records")},
+                      "bytes_out_to_internet": meters.link_bytes(f"internet:{v}"),
+                      "bytes_inter_az": meters.inter_az_bytes(v),
+                      "nat_gateways": {n: {"bytes_processed": meters.link_bytes(f"nat_gateway:{n}")}
+                                       for n in s.vpcs[v].nat_gateways},
                       "generators": t["generators"], "rules": rules}
-    return VpcFlowsResult(logs, summary)
+    return VpcFlowsResult(logs, summary, meters)
 
 
 def _records(net: Network, path, out, d: Drawn, proto: int, name: str, ids: np.ndarray) -> pl.DataFrame:

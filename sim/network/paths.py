@@ -113,6 +113,12 @@ class Check:
     back: Optional["Check"] = None  # for a fixed step: its counterpart on the return path (None: none)
     key_sets: dict = field(default_factory=dict, repr=False)  # firewall: direction -> rule keys (+ no-rule key)
     eni_name: str = ""  # security groups: whose
+    # what the network bills at this step (sim.network.meters): the link the traffic crosses
+    # ("nat_gateway:NAME", "transit_gateway:NAME", "internet_out:VPC" when the request leaves for
+    # the internet, "internet_in:VPC" when the response does), and whether it crosses from one
+    # Availability Zone to another
+    link: str = ""
+    cross_az: bool = False
 
     def reversed(self) -> "Check":
         """The same firewall met by the return traffic (security groups: tracked)."""
@@ -168,9 +174,10 @@ class _Walk:
                                  fw=acl, direction=direction, keys=keys[direction], key_sets=keys, record=record))
 
     def fixed(self, kind: str, component: str, vpc: str, src_ip: str, dst_ip: str, passes: bool, key: str,
-              rule: Any = None, note: str = "", back: Optional[Check] = None) -> bool:
+              rule: Any = None, note: str = "", back: Optional[Check] = None, link: str = "",
+              cross_az: bool = False) -> bool:
         self.checks.append(Check(kind, component, vpc, src_ip, dst_ip, passes=passes, key=key, rule=rule, note=note,
-                                 back=back))
+                                 back=back, link=link, cross_az=cross_az))
         if not passes:
             self.done = True
         return passes
@@ -239,7 +246,8 @@ class _Walk:
             crossed = b.subnet != subnet
             if crossed:
                 self.leave(vpc, subnet, src_ip, origin)
-            self.fixed("route", here, vpc, src_ip, dst, True, route_key, route, f"{dst} is in the VPC")
+            self.fixed("route", here, vpc, src_ip, dst, True, route_key, route, f"{dst} is in the VPC",
+                       cross_az=net.crosses_az(vpc, subnet, b.subnet))
             if self.dst.eni is not None and b.name == self.dst.eni.name:
                 self.arrive(b, src_ip, crossed)
             else:
@@ -250,7 +258,8 @@ class _Walk:
             crossed = n.subnet != subnet
             if crossed:
                 self.leave(vpc, subnet, src_ip, origin)
-            self.fixed("route", here, vpc, src_ip, dst, True, route_key, route, f"next hop {target}")
+            self.fixed("route", here, vpc, src_ip, dst, True, route_key, route, f"next hop {target}",
+                       cross_az=net.crosses_az(vpc, subnet, n.subnet))
             if crossed:
                 self.acl(vpc, n.subnet, "inbound", src_ip, dst, None)
             if kind == "instance":
@@ -260,7 +269,8 @@ class _Walk:
                                "source/destination check is on (set nat: true for a NAT instance)")
                     return
             self.fixed("gateway", f"NAT {'gateway' if kind == 'nat' else 'instance'} {name}", vpc, src_ip, dst, True,
-                       f"{kind}:{name}", None, f"source {src_ip} -> {n.private_ip}")
+                       f"{kind}:{name}", None, f"source {src_ip} -> {n.private_ip}",
+                       link=f"nat_gateway:{name}" if kind == "nat" else "")
             if kind == "instance":
                 self.sg(n, "outbound", n.private_ip, dst, None)
             self.route_from(vpc, n.subnet, n.private_ip, n.public_ip, None, hops + 1)
@@ -298,7 +308,8 @@ class _Walk:
             self.arrive(b, public, True)
             return
         if self.dst.kind == "internet":
-            self.fixed("gateway", "internet", vpc, public, dst, True, "internet", note="delivered")
+            self.fixed("gateway", "internet", vpc, public, dst, True, "internet", note="delivered",
+                       link=f"internet_out:{vpc}")
             self.done = True
             return
         self.fixed("gateway", "internet", vpc, public, dst, False, "internet",
@@ -350,7 +361,7 @@ class _Walk:
                 back.passes, back.note = False, (f"TGW route table {att.route_table} sends {src_ip} to "
                                                  f"{back_target or 'no route'}, not {att_src}")
             self.fixed("route", comp, vpc, src_ip, dst, True, key, route, f"to attachment {target} ({att.vpc})",
-                       back=back)
+                       back=back, link=f"transit_gateway:{tgw.name}")
             self.arrive(host, src_ip, True)
             return
         ok = self.dst.kind == "onprem" and any(ipaddress.ip_address(dst) in ipaddress.ip_network(c, strict=False)
@@ -358,7 +369,8 @@ class _Walk:
         back = Check("route", f"{comp} (return)", vpc, dst, src_ip, response=True, passes=tgw_back,
                      key=f"tgw:{tgw.name}:{att.route_table}:return", note=f"response to {src_ip} via {back_target}")
         self.fixed("route", comp, vpc, src_ip, dst, ok, key, route,
-                   f"to {att.kind} attachment {target}" if ok else f"{dst} is not behind attachment {target}", back=back)
+                   f"to {att.kind} attachment {target}" if ok else f"{dst} is not behind attachment {target}", back=back,
+                   link=f"transit_gateway:{tgw.name}")
         self.done = True
 
     def via_vgw(self, vpc: str, name: str, src_ip: str) -> None:
@@ -383,7 +395,7 @@ class _Walk:
             return
         back = self.return_route(b, src, "igw", "the response must leave by the internet gateway")
         self.fixed("gateway", f"internet gateway of {b.vpc}", b.vpc, src, self.dst_ip, True, "igw",
-                   note=f"destination {b.public_ip} -> {b.private_ip}", back=back)
+                   note=f"destination {b.public_ip} -> {b.private_ip}", back=back, link=f"internet_in:{b.vpc}")
         self.arrive(b, src, True)
 
     def from_onprem(self) -> None:

@@ -172,6 +172,13 @@ class Network:
         return out
 
     # ---- queries ----
+    def crosses_az(self, vpc: str, a: str, b: str) -> bool:
+        """Whether traffic from subnet a to subnet b of `vpc` changes Availability Zone (both
+        subnets name their `az`, and they differ)."""
+        subnets = self.vpcs[vpc].cfg.subnets
+        za, zb = subnets[a].az, subnets[b].az
+        return bool(za) and bool(zb) and za != zb
+
     def route_table(self, eni_or_subnet: Tuple[str, str]) -> Tuple[str, RouteTable]:
         vpc, subnet = eni_or_subnet
         name = self.vpcs[vpc].subnets[subnet].route_table

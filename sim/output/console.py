@@ -249,7 +249,20 @@ def format_vpc_lines(vpcs: Mapping[str, Mapping[str, Any]], view: ConsoleView) -
         if n_in:
             line += f"; {_num(n_in)} arrived from elsewhere, {_num(acc_in)} of them accepted"
         lines.append(line)
+        billed = [f"NAT gateway {nat} processed {_gb(n.get('bytes_processed'))}"
+                  for nat, n in (v.get("nat_gateways") or {}).items()]
+        if v.get("bytes_out_to_internet"):
+            billed.append(f"{_gb(v['bytes_out_to_internet'])} out to the internet")
+        if v.get("bytes_inter_az"):
+            billed.append(f"{_gb(v['bytes_inter_az'])} billed between AZs (each way)")
+        if billed:
+            lines.append(f"  {'; '.join(billed)}")
     return lines
+
+
+def _gb(n_bytes: Any) -> str:
+    """Bytes as AWS bills them: GB of 2^30 bytes."""
+    return "-" if n_bytes is None else f"{n_bytes / 2**30:,.2f} GB"
 
 
 def format_summary(summary: Mapping[str, Any], config: Optional[Mapping[str, Any]] = None) -> str:

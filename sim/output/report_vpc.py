@@ -113,6 +113,7 @@ def vpc_html(result: Result, cell: Callable[[str, Any], str], figure_html: Calla
              '<p class="explain">Each flow is counted once, in the VPC where it starts. Flows that cross into '
              'another VPC (peering, transit gateway) are listed again under that VPC as arriving flows.</p>']
     head = ("<tr><th>VPC</th><th>flows started here</th><th>accepted</th><th>rejected</th><th>bytes accepted</th>"
+            "<th>bytes out to the internet</th><th>bytes between AZs (billed each way)</th>"
             "<th>flows arriving from elsewhere</th><th>of which accepted</th><th>flow log records</th></tr>")
     body = ""
     for name, v in vpcs.items():
@@ -122,6 +123,8 @@ def vpc_html(result: Result, cell: Callable[[str, Any], str], figure_html: Calla
         body += (f"<tr><th>{esc}</th>{cell(f'vpcs.{name}.flows', v.get('flows'))}"
                  f"{cell(f'vpcs.{name}.accepted', v.get('accepted'))}{cell(f'vpcs.{name}.rejected', v.get('rejected'))}"
                  f"{cell(f'vpcs.{name}.bytes_accepted', v.get('bytes_accepted'))}"
+                 f"{cell(f'vpcs.{name}.bytes_out_to_internet', v.get('bytes_out_to_internet'))}"
+                 f"{cell(f'vpcs.{name}.bytes_inter_az', v.get('bytes_inter_az'))}"
                  f'<td class="num" data-arriving="{n_in}"{via}>{number_text(n_in)}</td>'
                  f'<td class="num">{number_text(acc_in)}</td>'
                  f"{cell(f'vpcs.{name}.flow_log_records', v.get('flow_log_records'))}</tr>")
