@@ -113,6 +113,9 @@ class NatGateway:
     elastic_ip: Optional[str] = None  # required when public
     private_ip: Optional[str] = None  # None: the subnet's first free address
     connectivity: str = "public"  # public | private
+    # addresses it translates to (Elastic IPs when public): 55,000 simultaneous connections to one
+    # destination (IP, port, protocol) per address; 1-8 (AWS: 2 by default, 8 with a quota increase)
+    ip_addresses: int = 1
 
 
 @dataclass

@@ -297,6 +297,9 @@ def _check_host(vpc: Vpc, hname: str, host, path: str, subnets: Dict, used: Dict
 
 
 def _check_nat(vpc: Vpc, nat, path: str, subnets: Dict, used: Dict, public: Dict, problems: Problems) -> None:
+    if isinstance(nat.ip_addresses, bool) or not isinstance(nat.ip_addresses, int) or not 1 <= nat.ip_addresses <= 8:
+        problems.add(key(path, "ip_addresses"), f"{nat.ip_addresses!r} addresses; a NAT gateway has 1 to 8 "
+                                                "(AWS: 2 by default, up to 8 with a quota increase)")
     if nat.connectivity not in ("public", "private"):
         problems.add(key(path, "connectivity"), f"{nat.connectivity!r} is not a connectivity; allowed: public, private")
     elif nat.connectivity == "public":

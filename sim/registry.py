@@ -367,6 +367,11 @@ def _vpc_flows_class() -> type:
         def usage(self):
             return self.result.meters.usage() if self.result is not None else ([], [])
 
+        def metrics(self):
+            from sim.network.nat import metrics_frame
+
+            return metrics_frame(self.result.nats, self.scenario.record.period_s) if self.result is not None else None
+
     return VpcFlows
 
 

@@ -35,6 +35,8 @@ from scenarios.vpc import Flow
 from sim.engine.distributions import sampler
 from kernels.periods import n_periods
 from sim.network.meters import NetworkMeters
+from sim.network.nat import NatConnections
+from sim.network.nat import allocate as allocate_nat_ports
 from sim.network.paths import build_path, count_rules, evaluate, protocol_of, resolve
 from sim.network.topology import EPHEMERAL, Network
 from sim.engine.rng import generator
@@ -90,6 +92,7 @@ class VpcFlowsResult:
     flow_logs: pl.DataFrame
     summary: Dict[str, dict]  # vpcs.NAME
     meters: NetworkMeters  # what the network bills (sim.network.meters)
+    nats: Dict[str, NatConnections]  # each NAT gateway's connections (sim.network.nat)
 
 
 def run_flows(s: Scenario, base_dir: Optional[FsPath] = None) -> VpcFlowsResult:
@@ -101,13 +104,16 @@ def run_flows(s: Scenario, base_dir: Optional[FsPath] = None) -> VpcFlowsResult:
                   "generators": {}} for v in s.vpcs}
     frames: List[pl.DataFrame] = []
     next_id = 0
+    judged = []
     for f in s.flows:
         src, dst = resolve(net, f.src), resolve(net, f.dst)
         eph = src.eni.ephemeral if src.kind == "host" else EPHEMERAL["external"]
         d = draw(f, s.duration_s, s.seed, eph, base_dir)
         proto = protocol_of(f.protocol)
         path = build_path(net, src, dst)
-        out = evaluate(path, proto, d.src_port, d.dst_port)
+        judged.append((f, path, evaluate(path, proto, d.src_port, d.dst_port), d, proto))
+    nats = allocate_nat_ports(s, judged, n_periods(s.duration_s, s.record.period_s), s.record.period_s)
+    for f, path, out, d, proto in judged:
         count_rules(path, out, counts)
         meters.add(path, out, d.start_s, d.size_bytes, d.response_bytes)
         ok = out.accepted
@@ -131,10 +137,10 @@ def run_flows(s: Scenario, base_dir: Optional[FsPath] = None) -> VpcFlowsResult:
         summary[v] = {**{k: t[k] for k in ("flows", "accepted", "rejected", "bytes_accepted", "flow_log_records")},
                       "bytes_out_to_internet": meters.link_bytes(f"internet:{v}"),
                       "bytes_inter_az": meters.inter_az_bytes(v),
-                      "nat_gateways": {n: {"bytes_processed": meters.link_bytes(f"nat_gateway:{n}")}
-                                       for n in s.vpcs[v].nat_gateways},
+                      "nat_gateways": {n: {"bytes_processed": meters.link_bytes(f"nat_gateway:{n}"),
+                                           **nats[n].summary()} for n in s.vpcs[v].nat_gateways},
                       "generators": t["generators"], "rules": rules}
-    return VpcFlowsResult(logs, summary, meters)
+    return VpcFlowsResult(logs, summary, meters, nats)
 
 
 def _records(net: Network, path, out, d: Drawn, proto: int, name: str, ids: np.ndarray) -> pl.DataFrame:

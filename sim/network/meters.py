@@ -5,7 +5,8 @@ period of `record.period_s`:
 
 - `NatGateway-Hours` (each NAT gateway, for the whole run) and `NatGateway-Bytes` (bytes it
   processes, both directions), plus `PublicIPv4:InUseAddress` hours for a public NAT
-  gateway's Elastic IP ($0.005 per hour per public IPv4 address: FACTS "NAT gateway price").
+  gateway's Elastic IPs (`ip_addresses` of them; $0.005 per hour per public IPv4 address:
+  FACTS "NAT gateway price").
 - `TransitGateway-Hours` per attachment and `TransitGateway-Bytes` (bytes sent into the
   transit gateway by its attachments, both directions).
 - `VPN-Usage-Hours` per Site-to-Site VPN connection (of a virtual private gateway or a
@@ -119,10 +120,9 @@ class NetworkMeters:
                 b = vpc.declare("NatGateway-Bytes", "GB", scale(gb, z, z))
                 for r, res in enumerate(nat_res):
                     b[:, r] = self.bytes.get(res, 0)
-                public = [nat.connectivity == "public" for _, _, nat in self.nats]
-                if any(public):
-                    ip = vpc.declare("PublicIPv4:InUseAddress", "Hrs",
-                                     [hour if p else z for p in public] + [z] * (nt + nv))
+                ips = [nat.ip_addresses if nat.connectivity == "public" else 0 for _, _, nat in self.nats]
+                if any(ips):
+                    ip = vpc.declare("PublicIPv4:InUseAddress", "Hrs", [hour * n for n in ips] + [z] * (nt + nv))
                     ip[:] = self.hours_ms[:, None]
             if nt:
                 h = vpc.declare("TransitGateway-Hours", "Hrs", scale(z, hour, z))
