@@ -66,3 +66,13 @@ def test_flows_without_any_record_are_named():
     r = Result(summary=summary, metrics=pl.DataFrame(), config={"flows": [{"name": "lost", "src": "a", "dst": "b"}]},
                flow_logs=pl.DataFrame(schema={"flow": pl.Utf8, "flow_id": pl.Int64}))
     assert missing_from_logs(r) == {"lost": 7}
+
+
+def test_the_nat_gateways_table_shows_connections_and_bytes(run):
+    nat = run.summary["vpcs"]["prod"]["nat_gateways"]["nat_a"]
+    assert nat["connection_attempts"] == (nat["connections_established"] + nat["port_allocation_errors"]
+                                          + nat["rejected_beyond"]) > 0
+    page = build_report(run)
+    table = page.split('id="vpc-nat-gateways"')[1].split("</table>")[0]
+    assert "<th>nat_a</th><td>prod</td>" in table
+    assert f'{nat["connection_attempts"]:,}' in table and f'{nat["bytes_processed"]:,}' in table

@@ -102,6 +102,10 @@ def _place(p: str, addr: str) -> str:
     return f"{addr} ({p})" if p in ("internet", "on-premises") else f"{addr} in {p}"
 
 
+_NAT_COLUMNS = ("connection_attempts", "connections_established", "port_allocation_errors", "rejected_beyond",
+                "active_connections_max", "bytes_processed")
+
+
 def vpc_html(result: Result, cell: Callable[[str, Any], str], figure_html: Callable[..., str]) -> str:
     """The VPC section (module doc); `cell` writes a table cell with its summary key, `figure_html` a figure."""
     summary, config = result.summary, result.config or {}
@@ -142,6 +146,20 @@ def vpc_html(result: Result, cell: Callable[[str, Any], str], figure_html: Calla
         parts.append('<h3>Flow generators</h3><div class="scroll"><table id="vpc-generators"><tr><th>generator</th>'
                      '<th>from</th><th>to</th><th>flows</th><th>accepted</th><th>rejected</th><th>accepted (%)</th>'
                      f"</tr>{gen_body}</table></div>")
+    nat_body = ""
+    for name, v in vpcs.items():
+        for nat, c in (v.get("nat_gateways") or {}).items():
+            k = f"vpcs.{name}.nat_gateways.{nat}"
+            nat_body += (f"<tr><th>{html.escape(nat)}</th><td>{html.escape(name)}</td>"
+                         + "".join(cell(f"{k}.{q}", c.get(q)) for q in _NAT_COLUMNS) + "</tr>")
+    if nat_body:
+        parts.append('<h3>NAT gateways</h3><p class="explain">55,000 connections to one destination (address, port, '
+                     'protocol) per address of the gateway can be open at once; the next fails with '
+                     'ErrorPortAllocation. Bytes processed are billed, both directions.</p>'
+                     '<div class="scroll"><table id="vpc-nat-gateways"><tr><th>NAT gateway</th><th>VPC</th>'
+                     "<th>connection attempts</th><th>established</th><th>port allocation errors</th>"
+                     "<th>rejected beyond</th><th>most open at once</th><th>bytes processed</th></tr>"
+                     f"{nat_body}</table></div>")
     parts.append(figure_html("plot-vpc-flows", "Flows per generator over time"))
     gaps = missing_from_logs(result)
     if gaps:
