@@ -17,11 +17,33 @@ Twin: `kernels/ref/nat.py`.
 
 import numpy as np
 
-from kernels import jit
+from kernels import jit, jit_inline
 from kernels.heap import H_COLS, heap_pop, heap_push, heap_time
 
 CONNECTIONS_PER_DESTINATION_PER_IP = 55_000  # FACTS "NAT gateway connections" (vpc-nat-gateway.md)
 MAX_IPS = 8
+
+
+@jit_inline
+def _close_until(t, hh, heap_n, count, active):
+    """Close the connections that end by t; returns (heap size, open connections)."""
+    while heap_n > 0 and heap_time(hh, 0) <= t:
+        k = heap_pop(hh, heap_n)
+        heap_n -= 1
+        count[k] -= 1
+        active -= 1
+    return heap_n, active
+
+
+@jit_inline
+def _to_period(q, p, period_s, hh, heap_n, count, active, active_max):
+    """Step from period p to q: each period passed counts what is open at its start."""
+    while p < q:
+        p += 1
+        heap_n, active = _close_until(p * period_s, hh, heap_n, count, active)
+        if active > active_max[p]:
+            active_max[p] = active
+    return p, heap_n, active
 
 
 @jit
@@ -39,21 +61,9 @@ def allocate_ports(start, end, key, n_keys, limit, period_s, ok, active_max):
     p = 0
     for f in range(n):
         t = start[f]
-        q = min(int(t // period_s), n_p - 1)
-        while p < q:  # periods without a start: their count at their start
-            p += 1
-            while heap_n > 0 and heap_time(hh, 0) <= p * period_s:
-                k = heap_pop(hh, heap_n)
-                heap_n -= 1
-                count[k] -= 1
-                active -= 1
-            if active > active_max[p]:
-                active_max[p] = active
-        while heap_n > 0 and heap_time(hh, 0) <= t:
-            k = heap_pop(hh, heap_n)
-            heap_n -= 1
-            count[k] -= 1
-            active -= 1
+        p, heap_n, active = _to_period(min(int(t // period_s), n_p - 1), p, period_s, hh, heap_n, count, active,
+                                       active_max)
+        heap_n, active = _close_until(t, hh, heap_n, count, active)
         k = key[f]
         if count[k] < limit:
             ok[f] = True
@@ -66,13 +76,5 @@ def allocate_ports(start, end, key, n_keys, limit, period_s, ok, active_max):
         else:
             ok[f] = False
             failed += 1
-    while p < n_p - 1:
-        p += 1
-        while heap_n > 0 and heap_time(hh, 0) <= p * period_s:
-            k = heap_pop(hh, heap_n)
-            heap_n -= 1
-            count[k] -= 1
-            active -= 1
-        if active > active_max[p]:
-            active_max[p] = active
+    _to_period(n_p - 1, p, period_s, hh, heap_n, count, active, active_max)
     return failed
