@@ -115,19 +115,19 @@ def run_sharing(capacity_bps: Mapping[str, float], flows: Sequence[Mapping], t_e
     n = len(parsed)
     start = np.array([p[0] for p in parsed], np.float64)
     bits = np.array([p[1] for p in parsed], np.float64) * BITS_PER_BYTE
+    # flows with the same links (in any order) and the same cap always get the same rate; the
+    # classes are numbered in ascending order of cap (the kernel takes capped classes in order)
     classes: Dict[tuple, int] = {}
-    # flows with the same links (in any order) and the same cap always get the same rate
-    fcls = np.array([classes.setdefault((tuple(sorted(p[2])), p[3]), len(classes)) for p in parsed], np.int64)
-    keys = list(classes)
+    first = np.array([classes.setdefault((tuple(sorted(p[2])), p[3]), len(classes)) for p in parsed], np.int64)
+    keys = sorted(classes, key=lambda k: (k[1], classes[k]))
+    renumber = np.empty(len(keys), np.int64)
+    renumber[[classes[k] for k in keys]] = np.arange(len(keys))
+    fcls = renumber[first] if n else first
     c_off = np.zeros(len(keys) + 1, np.int64)
     c_off[1:] = np.cumsum([len(links) for links, _ in keys])
     c_links = np.array([l for links, _ in keys for l in links], np.int64)
     c_cap = np.array([cap for _, cap in keys], np.float64)
     nl = len(index)
-    per_link = [[c for c, (links, _) in enumerate(keys) if l in links] for l in range(nl)]
-    l_off = np.zeros(nl + 1, np.int64)
-    l_off[1:] = np.cumsum([len(cs) for cs in per_link])
-    l_cls = np.array([c for cs in per_link for c in cs], np.int64)
     h_off = np.zeros(len(keys) + 1, np.int64)
     h_off[1:] = np.cumsum(np.bincount(fcls, minlength=len(keys)))
     cap_l = np.array([float(capacity_bps[name]) for name in index], np.float64)
@@ -144,8 +144,8 @@ def run_sharing(capacity_bps: Mapping[str, float], flows: Sequence[Mapping], t_e
     link_bits = np.zeros((n_periods, nl), np.float64)
     done_sorted = np.empty(n, np.float64)
     left_sorted = np.empty(n, np.float64)
-    events = share(start[order], bits[order], fcls[order], c_off, c_links, c_cap, l_off, l_cls, cap_l, h_off,
-                   float(t_end), float(period_s), done_sorted, left_sorted, link_bits)
+    events = share(start[order], bits[order], fcls[order], c_off, c_links, c_cap, cap_l, h_off, float(t_end),
+                   float(period_s), done_sorted, left_sorted, link_bits)
     done[order] = done_sorted
     left[order] = left_sorted
     return Sharing(done_s=done, left_bytes=left / BITS_PER_BYTE,

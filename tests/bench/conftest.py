@@ -114,8 +114,10 @@ def summary_lines(figures: dict) -> list:
         b = k.get("bar")
         parts = ([f"share_links {b['flows']:,} flows, {b['mean_active']:,.0f} active on average: {b['share_links_s']:.3f} s "
                   f"vs its plain-Python twin {b['twin_s']:.1f} s: {b['over_twin']:.0f}x (bar 20x)"] if b else [])
-        parts += [f"{x['flows_per_s'] / 1e3:.0f} k flows/s at {x['mean_active']:,.0f} active"
-                  for key, x in sorted(k.items()) if key.startswith("active_")]
+        parts += [f"{x['flows_per_s'] / 1e3:.1f} k flows/s at {x['mean_active']:,.0f} active"
+                  + (" (a cap on every flow)" if key.endswith("capped") else "")
+                  for key, x in sorted(k.items(), key=lambda kv: (kv[0].endswith("capped"), kv[1]["mean_active"]))
+                  if key.startswith("active_")]
         lines.append("links: " + "; ".join(parts))
     f = figures.get("firewall", {})
     if f:

@@ -3,7 +3,8 @@
 completion) on the same 10,000 flows over 10 links with about 2,500 active at once, in the same
 run (bar: 20x). Then flows per second of `share_links` (validation of the input included) at
 about 50, 2,500 and 10,000 flows active at once: its cost per event grows with the number of
-(path, cap) classes active, not with the number of flows (`kernels/bandwidth.py`).
+(path, cap) classes active, not with the number of flows (`kernels/bandwidth.py`); and at
+2,500 with a cap of its own on every flow, where every flow is a class of its own.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
 import pytest
 
 from kernels.ref.bandwidth import share_ref
@@ -42,10 +44,15 @@ def test_share_links_against_its_twin(benchmark, bench_figures, compiled):
     bench_figures.setdefault("links", {})["bar"] = figures
 
 
-@pytest.mark.parametrize("level", list(LEVELS))
+@pytest.mark.parametrize("level", [*LEVELS, "2500_capped"])
 def test_share_links_flows_per_second(benchmark, bench_figures, compiled, level):
-    n, load = LEVELS[level]
+    capped = level == "2500_capped"
+    n, load = LEVELS[2_500 if capped else level]
     caps, flows = links_workload(n, load)
+    if capped:  # a cap of its own on each flow, from 50 to 500 Mbit/s
+        rng = np.random.default_rng(5)
+        for f in flows:
+            f["cap_bps"] = float(rng.uniform(0.05e9, 0.5e9))
     done = benchmark.pedantic(share_links, args=(caps, flows), rounds=3, iterations=1)
     wall_s = benchmark.stats.stats.min
     figures = {"flows": n, "mean_active": mean_active(flows, done), "wall_s": wall_s, "flows_per_s": n / wall_s}
