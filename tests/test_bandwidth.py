@@ -111,6 +111,21 @@ def cases(draw):
     return caps, flows, t_end
 
 
+@settings(max_examples=200, deadline=None)
+@given(cases(), st.sampled_from([0.25, 1.0, 3.0]))
+def test_no_link_carries_more_than_its_capacity_in_any_period(case, period_s):
+    """Per period, a link carries at most capacity x period (1e-9 for rounding), and the periods
+    add up to the run's total."""
+    caps, flows, t_end = case
+    whole = run_sharing(caps, flows, t_end=t_end)
+    r = run_sharing(caps, flows, t_end=t_end, period_s=period_s)
+    for link, cap in caps.items():
+        per = r.link_bytes[link] * 8
+        assert (per <= cap * period_s * (1 + 1e-9)).all(), (link, per)
+        assert per.sum() == pytest.approx(whole.link_bytes[link].sum() * 8, rel=1e-9, abs=1e-3)
+    assert list(r.done_s) == list(whole.done_s)  # periods change no completion
+
+
 @settings(max_examples=300, deadline=None)
 @given(cases())
 def test_kernel_matches_twin(case):
