@@ -152,3 +152,29 @@ def test_the_console_and_the_report_show_what_the_network_bills():
     text = format_summary(r.summary, r.config)
     assert "NAT gateway nat_b processed 10.01 GB; 10.00 GB out to the internet; 20.02 GB billed between AZs" in text
     assert "VPC" in text.split("projected monthly cost")[1]
+
+
+def test_responses_to_internet_clients_are_data_out():
+    """Clients on the internet download from a public web host: 1,000 requests of 1 KiB in (free)
+    and 1 MiB answers out, in an hour projected to 730 h: 730 x 1,000 MiB = 712.890625 GB out,
+    x $0.09 = $64.16. No NAT gateway, nothing else billed."""
+    sc = {
+        "name": "downloads", "duration_s": 3600, "seed": 2, "billing": {"month_h": 730.0},
+        "vpcs": {"prod": {
+            "cidr": "10.0.0.0/16", "internet_gateway": True, "main_route_table": "main",
+            "subnets": {"public": {"cidr": "10.0.1.0/24", "az": "us-east-1a"}},
+            "route_tables": {"main": {"routes": [{"destination": "10.0.0.0/16", "target": "local"},
+                                                 {"destination": "0.0.0.0/0", "target": "igw"}]}},
+            "security_groups": {"web": {"inbound": [{"protocol": "tcp", "ports": 443, "cidr": "0.0.0.0/0"}]}},
+            "hosts": {"web1": {"subnet": "public", "elastic_ip": "54.0.0.10", "security_groups": ["web"]}},
+        }},
+        "flows": [{"name": "downloads", "src": "internet:198.51.100.7", "dst": "web1", "protocol": "tcp",
+                   "dst_ports": [{"port": 443}], "count": 1000, "starts": "uniform",
+                   "size_bytes": {"dist": "fixed", "value": 1024},
+                   "response_bytes": {"dist": "fixed", "value": MIB}}],
+    }
+    r = simulate(sc)
+    got = lines(r)
+    gb = Decimal(730 * 1000) / 1024
+    assert got == {"DataTransfer-Out-Bytes": (float(gb), cents(gb * Decimal("0.09")))}
+    assert r.summary["vpcs"]["prod"]["bytes_out_to_internet"] == 1000 * MIB

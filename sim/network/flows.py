@@ -30,18 +30,18 @@ from typing import Dict, List, Optional
 import numpy as np
 import polars as pl
 
+from kernels.periods import n_periods
 from scenarios.schema import Scenario
 from scenarios.vpc import Flow
 from sim.engine.distributions import sampler
-from kernels.periods import n_periods
 from sim.network.meters import NetworkMeters
 from sim.network.nat import NatConnections
 from sim.network.nat import allocate as allocate_nat_ports
+from sim.network.packets import MTU_BYTES
 from sim.network.paths import build_path, count_rules, evaluate, protocol_of, resolve
 from sim.network.topology import EPHEMERAL, Network
 from sim.engine.rng import generator
 
-MTU_BYTES = 1500
 MIN_BYTES = 40  # a flow carries at least one IPv4 + TCP header
 FLOW_LOG_SCHEMA = {
     "version": pl.Int32, "account_id": pl.Utf8, "interface_id": pl.Utf8, "srcaddr": pl.Utf8, "dstaddr": pl.Utf8,
@@ -98,7 +98,7 @@ class VpcFlowsResult:
 def run_flows(s: Scenario, base_dir: Optional[FsPath] = None) -> VpcFlowsResult:
     """Every flow of `s`, judged; flow log records and the `vpcs` summary section."""
     net = Network(s)
-    meters = NetworkMeters(s, net, n_periods(s.duration_s, s.record.period_s), s.record.period_s)
+    meters = NetworkMeters(s, n_periods(s.duration_s, s.record.period_s), s.record.period_s)
     counts: Dict[str, dict] = {v: {} for v in s.vpcs}
     totals = {v: {"flows": 0, "accepted": 0, "rejected": 0, "bytes_accepted": 0, "flow_log_records": 0,
                   "generators": {}} for v in s.vpcs}

@@ -38,9 +38,8 @@ import numpy as np
 
 from scenarios.schema import Scenario
 from sim.billing.meters import BYTES_PER_GB, MeterTable
-from sim.network.topology import Network
+from sim.network.packets import MTU_BYTES
 
-MTU_BYTES = 1500
 MS_PER_HOUR = Decimal(3_600_000)
 
 
@@ -53,7 +52,7 @@ def _hours_ms(n_periods: int, period_s: float, t_end: float) -> np.ndarray:
 class NetworkMeters:
     """The network's meters for one run: `add` each generator's judged flows, then `usage()`."""
 
-    def __init__(self, s: Scenario, net: Network, n_periods: int, period_s: float):
+    def __init__(self, s: Scenario, n_periods: int, period_s: float):
         self.n_periods, self.period_s = n_periods, period_s
         self.nats = [(v, n, nat) for v, vpc in s.vpcs.items() for n, nat in vpc.nat_gateways.items()]
         self.tgws = {name: len(t.attachments) for name, t in s.transit_gateways.items()}
@@ -135,15 +134,14 @@ class NetworkMeters:
             t, p = vpc.usage()
             total += t
             per_period += p
-        out_bytes = {v: self.bytes.get(f"internet:{v}") for v in self.vpcs}
-        if any(x is not None and x.any() for x in out_bytes.values()) or any(x.any() for x in self.inter_az.values()):
-            dt = MeterTable("AWSDataTransfer", [f"vpc:{v}" for v in self.vpcs], self.n_periods, self.period_s)
-            o = dt.declare("DataTransfer-Out-Bytes", "GB", gb)
-            r = dt.declare("DataTransfer-Regional-Bytes", "GB", gb)
-            for k, v in enumerate(self.vpcs):
-                if out_bytes[v] is not None:
-                    o[:, k] = out_bytes[v]
-                r[:, k] = self.inter_az[v]
+        out_bytes = {v: self.bytes.get(f"internet:{v}", np.zeros(self.n_periods, np.int64)) for v in self.vpcs}
+        dt = MeterTable("AWSDataTransfer", [f"vpc:{v}" for v in self.vpcs], self.n_periods, self.period_s)
+        for usage_type, per_vpc in (("DataTransfer-Out-Bytes", out_bytes), ("DataTransfer-Regional-Bytes", self.inter_az)):
+            if any(x.any() for x in per_vpc.values()):  # (a meter only where there is traffic)
+                m = dt.declare(usage_type, "GB", gb)
+                for k, v in enumerate(self.vpcs):
+                    m[:, k] = per_vpc[v]
+        if dt.meters:
             t, p = dt.usage()
             total += t
             per_period += p

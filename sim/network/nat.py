@@ -26,8 +26,8 @@ from typing import Dict, List
 import numpy as np
 
 from kernels.nat import CONNECTIONS_PER_DESTINATION_PER_IP, allocate_ports
+from sim.network.packets import MTU_BYTES
 
-MTU_BYTES = 1500
 COUNTS = ("attempts", "established", "port_errors", "rejected_beyond", "bytes_in_from_source",
           "bytes_out_to_destination", "bytes_in_from_destination", "bytes_out_to_source", "packets_in_from_source",
           "packets_out_to_destination", "packets_in_from_destination", "packets_out_to_source")

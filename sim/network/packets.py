@@ -36,6 +36,7 @@ from scenarios.vpc_check import PROTOCOLS
 # protocol names users write (the scenario language's table, without "all")
 PROTOCOL_NAMES = {name: number for name, number in PROTOCOLS.items() if number >= 0 and not name.isdigit()}
 ECHO_REPLY = {(ICMP, 8): 0, (ICMPV6, 128): 129}  # ICMP echo request -> reply, for `reverse`
+MTU_BYTES = 1500  # a flow's bytes travel as packets of at most this many (flow logs, NAT packet counts)
 _M64 = (1 << 64) - 1
 
 
