@@ -116,6 +116,10 @@ class NatGateway:
     # addresses it translates to (Elastic IPs when public): 55,000 simultaneous connections to one
     # destination (IP, port, protocol) per address; 1-8 (AWS: 2 by default, 8 with a quota increase)
     ip_addresses: int = 1
+    # its bandwidth, Gbit/s: AWS scales a NAT gateway from 5 up to 100 Gbit/s (45 before 2022-06;
+    # FACTS "NAT gateway bandwidth"); how fast it scales is not documented, so flows share the
+    # ceiling (set 5 for the worst case, 45 for the old limit)
+    max_gbps: float = 100.0
 
 
 @dataclass
@@ -219,4 +223,6 @@ class Flow:
     end_s: Optional[float] = None  # None: the scenario's end
     size_bytes: Dist = field(default_factory=lambda: Dist(dist="fixed", value=10000.0))  # initiator to responder
     response_bytes: Optional[Dist] = None  # responder to initiator; None: as size_bytes (same draw)
+    # how long a flow takes on its own (a TCP window, the far end): its bytes over this are its
+    # rate cap; sharing a link (a NAT gateway, a VPN connection) can only make it longer
     duration_s: Dist = field(default_factory=lambda: Dist(dist="fixed", value=1.0))

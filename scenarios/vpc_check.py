@@ -297,6 +297,10 @@ def _check_host(vpc: Vpc, hname: str, host, path: str, subnets: Dict, used: Dict
 
 
 def _check_nat(vpc: Vpc, nat, path: str, subnets: Dict, used: Dict, public: Dict, problems: Problems) -> None:
+    if isinstance(nat.max_gbps, bool) or not isinstance(nat.max_gbps, (int, float)) or not 0 < nat.max_gbps <= 100:
+        shown = f"{nat.max_gbps:g}" if isinstance(nat.max_gbps, (int, float)) else repr(nat.max_gbps)
+        problems.add(key(path, "max_gbps"), f"{shown} Gbit/s; a NAT gateway scales up to 100 Gbit/s "
+                                            "(allowed: more than 0, at most 100)")
     if isinstance(nat.ip_addresses, bool) or not isinstance(nat.ip_addresses, int) or not 1 <= nat.ip_addresses <= 8:
         problems.add(key(path, "ip_addresses"), f"{nat.ip_addresses!r} addresses; a NAT gateway has 1 to 8 "
                                                 "(AWS: 2 by default, up to 8 with a quota increase)")

@@ -1,15 +1,19 @@
-"""NAT gateway connections: the port-allocation kernel against its twin, and ErrorPortAllocation
-through a whole run worked out by hand (55,000 connections per destination per address, FACTS
-"NAT gateway connections")."""
+"""NAT gateway connections: the ports handed out in the links' event loop against the port rule's
+twin and the sharing twin, and ErrorPortAllocation through a whole run worked out by hand
+(55,000 connections per destination per address, FACTS "NAT gateway connections")."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings, strategies as st
 
-from kernels.nat import allocate_ports
+from kernels.ref.bandwidth import share_ref
 from kernels.ref.nat import allocate_ports_ref
+from sim.network.bandwidth import share_arrays
 from sim import simulate
 from test_billing import lines
 from test_network_bill import private_egress
@@ -17,29 +21,45 @@ from test_network_bill import private_egress
 
 @st.composite
 def connections(draw):
-    n = draw(st.integers(0, 30))
+    """Flows on one or two links (or only a cap), some through the gateway, with ports to 3 keys."""
+    n = draw(st.integers(0, 24))
     start = sorted(draw(st.lists(st.one_of(st.sampled_from([0.0, 1.0, 2.0, 2.5]), st.floats(0, 10)),
                                  min_size=n, max_size=n)))
-    dur = draw(st.lists(st.one_of(st.sampled_from([0.0, 0.5, 1.0]), st.floats(0, 5)), min_size=n, max_size=n))
-    key = draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
-    return start, [s + d for s, d in zip(start, dur)], key, draw(st.integers(1, 4)), \
-        draw(st.sampled_from([1.0, 2.5, 100.0])), draw(st.integers(1, 6))
+    # (a flow of some bits lasts a positive time: at least 1 bit, so it cannot end at its start)
+    bits = draw(st.lists(st.one_of(st.sampled_from([0.0, 1e6, 4e6]), st.floats(1, 1e7)), min_size=n, max_size=n))
+    paths = draw(st.lists(st.sampled_from([(0,), (1,), (0, 1), ()]), min_size=n, max_size=n))
+    caps = [draw(st.sampled_from([1e6, 2.5e6, 4e6])) if not p or draw(st.booleans()) else math.inf for p in paths]
+    key = draw(st.lists(st.integers(-1, 2), min_size=n, max_size=n))
+    return start, bits, paths, caps, key, draw(st.integers(1, 4)), draw(st.sampled_from([1.0, 2.5, 100.0])), \
+        draw(st.integers(1, 6))
 
 
 @settings(max_examples=300, deadline=None)
 @given(connections())
-def test_kernel_matches_twin(case):
-    """Which connections get a port, and the most open at once per period (ties: a port freed
-    at t serves a connection starting at t; a connection of zero duration is never open)."""
-    start, end, key, limit, period_s, n_p = case
-    ok = np.zeros(len(start), bool)
-    active_max = np.zeros(n_p, np.int64)
-    failed = allocate_ports(np.array(start, float), np.array(end, float), np.array(key, np.int64), 3, limit, period_s,
-                            ok, active_max)
-    want_ok, want_max = allocate_ports_ref(start, end, key, limit, period_s, n_p)
-    assert list(ok) == want_ok
-    assert list(active_max) == want_max
-    assert failed == want_ok.count(False)
+def test_ports_in_the_links_loop_follow_the_rule_and_the_sharing(case):
+    """The links' event loop hands out ports by the rule of the twin (kernels/ref/nat.py) given the
+    completion times it computed; the flows that got one share the links as the sharing twin
+    (kernels/ref/bandwidth.py) says; the most ports open per period is the twin's."""
+    start, bits, paths, caps, key, limit, period_s, n_p = case
+    cap_l = np.array([4e6, 1e7])
+    n = len(start)
+    ports = (np.array(key, np.int64), np.full(3, limit, np.int64), np.zeros(3, np.int64), 1)
+    r = share_arrays(cap_l, np.array(start, float), np.array(bits, float), paths, np.array(caps, float),
+                     period_s=period_s, n_periods=n_p, ports=ports)
+    gated = [f for f in range(n) if key[f] >= 0]
+    ends = [r.done_s[f] if bits[f] > 0 else start[f] for f in gated]
+    want_ok, want_max = allocate_ports_ref([start[f] for f in gated], ends, [key[f] for f in gated], limit, period_s,
+                                           n_p)
+    assert [bool(r.ok[f]) for f in gated] == want_ok
+    assert list(r.nat_max[:, 0]) == want_max
+    assert all(r.ok[f] for f in range(n) if key[f] < 0)
+    kept = [f for f in range(n) if r.ok[f]]
+    done, _, _ = share_ref([start[f] for f in kept], [bits[f] for f in kept], [[f"l{j}" for j in paths[f]] for f in kept],
+                           [caps[f] for f in kept], {"l0": 4e6, "l1": 1e7})
+    assert [r.done_s[f] for f in kept] == pytest.approx(done, rel=1e-9, abs=1e-9)
+    for f in range(n):
+        if not r.ok[f]:
+            assert r.done_s[f] == start[f] and r.left_bits[f] == bits[f]
 
 
 def busy_api(ip_addresses: int) -> dict:

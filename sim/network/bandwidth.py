@@ -112,13 +112,49 @@ def run_sharing(capacity_bps: Mapping[str, float], flows: Sequence[Mapping], t_e
     if not isinstance(flows, (list, tuple)):
         raise BandwidthError(f"flows: expected a list of dicts, got {type(flows).__name__}")
     parsed = [_flow(k, f, index) for k, f in enumerate(flows)]
-    n = len(parsed)
     start = np.array([p[0] for p in parsed], np.float64)
     bits = np.array([p[1] for p in parsed], np.float64) * BITS_PER_BYTE
+    cap_l = np.array([float(capacity_bps[name]) for name in index], np.float64)
+    caps = np.array([p[3] for p in parsed], np.float64)
+    n_periods = 1
+    if period_s < math.inf:
+        horizon = t_end
+        if horizon == math.inf:  # every flow ends by then: all the bits at the slowest share of the links
+            slowest = min(float(cap_l.min()), float(caps.min()) if len(caps) else math.inf)
+            horizon = (float(start.max()) if len(start) else 0.0) + float(bits.sum()) / slowest
+        n_periods = max(1, int(math.ceil(horizon / period_s)) + 1)
+    out = share_arrays(cap_l, start, bits, [p[2] for p in parsed], caps, t_end=t_end, period_s=period_s,
+                       n_periods=n_periods)
+    return Sharing(done_s=out.done_s, left_bytes=out.left_bits / BITS_PER_BYTE,
+                   link_bytes={name: out.link_bits[:, l] / BITS_PER_BYTE for name, l in index.items()},
+                   period_s=period_s, events=out.events)
+
+
+@dataclass
+class Shared:
+    """What `share_arrays` returns: per flow (in the order given) its completion time, its bits
+    left and whether it got a port; bits per [period, link]; the most ports open at once per
+    [period, gateway]; the number of events."""
+
+    done_s: np.ndarray
+    left_bits: np.ndarray
+    ok: np.ndarray
+    link_bits: np.ndarray
+    nat_max: np.ndarray
+    events: int
+
+
+def share_arrays(cap_l: np.ndarray, start: np.ndarray, bits: np.ndarray, paths: Sequence[tuple], caps: np.ndarray, *,
+                 t_end: float = math.inf, period_s: float = math.inf, n_periods: int = 1, ports=None) -> Shared:
+    """The kernel's call on arrays: link capacities (bits/s), each flow's start (s), bits, path
+    (a tuple of link indices) and cap (bits/s, inf: none). `ports`: None, or (per flow its
+    destination key or -1, per key its limit and its gateway, the number of gateways)."""
+    n = len(start)
     # flows with the same links (in any order) and the same cap always get the same rate; the
     # classes are numbered in ascending order of cap (the kernel takes capped classes in order)
     classes: Dict[tuple, int] = {}
-    first = np.array([classes.setdefault((tuple(sorted(p[2])), p[3]), len(classes)) for p in parsed], np.int64)
+    first = np.array([classes.setdefault((tuple(sorted(p)), float(c)), len(classes)) for p, c in zip(paths, caps)],
+                     np.int64)
     keys = sorted(classes, key=lambda k: (k[1], classes[k]))
     renumber = np.empty(len(keys), np.int64)
     renumber[[classes[k] for k in keys]] = np.arange(len(keys))
@@ -127,30 +163,23 @@ def run_sharing(capacity_bps: Mapping[str, float], flows: Sequence[Mapping], t_e
     c_off[1:] = np.cumsum([len(links) for links, _ in keys])
     c_links = np.array([l for links, _ in keys for l in links], np.int64)
     c_cap = np.array([cap for _, cap in keys], np.float64)
-    nl = len(index)
     h_off = np.zeros(len(keys) + 1, np.int64)
     h_off[1:] = np.cumsum(np.bincount(fcls, minlength=len(keys)))
-    cap_l = np.array([float(capacity_bps[name]) for name in index], np.float64)
+    if ports is None:
+        pkey, plimit, pnat, n_nat = np.full(n, -1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), 0
+    else:
+        pkey, plimit, pnat, n_nat = ports
     order = np.argsort(start, kind="stable")
-    n_periods = 1
-    if period_s < math.inf:
-        horizon = t_end if t_end < math.inf else None
-        if horizon is None:  # every flow ends by then: all the bits at the slowest share of the links
-            slowest = min(min(cap_l), min((c for c in c_cap if c > 0), default=math.inf))
-            horizon = (float(start.max()) if n else 0.0) + float(bits.sum()) / slowest
-        n_periods = max(1, int(math.ceil(horizon / period_s)) + 1)
-    done = np.empty(n, np.float64)
-    left = np.empty(n, np.float64)
-    link_bits = np.zeros((n_periods, nl), np.float64)
-    done_sorted = np.empty(n, np.float64)
-    left_sorted = np.empty(n, np.float64)
-    events = share(start[order], bits[order], fcls[order], c_off, c_links, c_cap, cap_l, h_off, float(t_end),
-                   float(period_s), done_sorted, left_sorted, link_bits)
-    done[order] = done_sorted
-    left[order] = left_sorted
-    return Sharing(done_s=done, left_bytes=left / BITS_PER_BYTE,
-                   link_bytes={name: link_bits[:, l] / BITS_PER_BYTE for name, l in index.items()},
-                   period_s=period_s, events=int(events))
+    link_bits = np.zeros((n_periods, len(cap_l)), np.float64)
+    nat_max = np.zeros((n_periods, n_nat), np.int64)
+    done_sorted, left_sorted, ok_sorted = np.empty(n, np.float64), np.empty(n, np.float64), np.ones(n, bool)
+    events = share(np.ascontiguousarray(start[order], np.float64), np.ascontiguousarray(bits[order], np.float64),
+                   fcls[order], c_off, c_links, c_cap, np.ascontiguousarray(cap_l, np.float64), h_off, float(t_end),
+                   float(period_s), done_sorted, left_sorted, link_bits, np.ascontiguousarray(pkey[order], np.int64),
+                   np.ascontiguousarray(plimit, np.int64), np.ascontiguousarray(pnat, np.int64), ok_sorted, nat_max)
+    done, left, ok = np.empty(n, np.float64), np.empty(n, np.float64), np.empty(n, bool)
+    done[order], left[order], ok[order] = done_sorted, left_sorted, ok_sorted
+    return Shared(done, left, ok, link_bits, nat_max, int(events))
 
 
 def share_links(capacity_bps: Mapping[str, float], flows: Sequence[Mapping]) -> List[float]:

@@ -2,8 +2,11 @@
 
 Each flow generator has one (source, destination) pair, hence one path: its flows are judged
 by one kernel call per firewall on the path (`sim.network.paths.evaluate`), never one Python
-step per flow. Flows do not interact with the rest of the run (no bandwidth yet), so they are
-drawn and judged once, before the engine runs; their random stream is the generator's own
+step per flow. Then every flow that passed shares the links of its path (NAT gateways, VPN
+connections) and takes a NAT gateway's port, in one event loop (`sim.network.links`): its
+duration follows from its bytes, and `duration_s` is how long it would take alone. Flows do
+not interact with the rest of the run (functions send none yet), so they are drawn, judged and
+given bandwidth once, before the engine runs; their random stream is the generator's own
 (`flow:NAME`), so adding a component changes no one else's numbers. What the gateways and
 links they cross bill is counted on the way (`sim.network.meters`).
 
@@ -35,8 +38,8 @@ from scenarios.schema import Scenario
 from scenarios.vpc import Flow
 from sim.engine.distributions import sampler
 from sim.network.meters import NetworkMeters
+from sim.network.links import run_links
 from sim.network.nat import NatConnections
-from sim.network.nat import allocate as allocate_nat_ports
 from sim.network.packets import MTU_BYTES
 from sim.network.paths import build_path, count_rules, evaluate, protocol_of, resolve
 from sim.network.topology import EPHEMERAL, Network
@@ -112,8 +115,8 @@ def run_flows(s: Scenario, base_dir: Optional[FsPath] = None) -> VpcFlowsResult:
         proto = protocol_of(f.protocol)
         path = build_path(net, src, dst)
         judged.append((f, path, evaluate(path, proto, d.src_port, d.dst_port), d, proto))
-    nats = allocate_nat_ports(s, judged, n_periods(s.duration_s, s.record.period_s), s.record.period_s)
-    for f, path, out, d, proto in judged:
+    ends, nats = run_links(s, judged, n_periods(s.duration_s, s.record.period_s), s.record.period_s)
+    for (f, path, out, d, proto), end_s in zip(judged, ends):
         count_rules(path, out, counts)
         meters.add(path, out, d.start_s, d.size_bytes, d.response_bytes)
         ok = out.accepted
@@ -123,10 +126,13 @@ def run_flows(s: Scenario, base_dir: Optional[FsPath] = None) -> VpcFlowsResult:
         t["accepted"] += acc
         t["rejected"] += n - acc
         t["bytes_accepted"] += int(d.size_bytes[ok].sum() + d.response_bytes[ok].sum())
-        t["generators"][f.name] = {"flows": n, "accepted": acc, "rejected": n - acc}
+        took = (end_s - d.start_s)[ok]
+        t["generators"][f.name] = {"flows": n, "accepted": acc, "rejected": n - acc,
+                                   "mean_flow_time_s": float(took.mean()) if acc else None,
+                                   "max_flow_time_s": float(took.max()) if acc else None}
         ids = np.arange(next_id, next_id + n, dtype=np.int64)
         next_id += n
-        records = _records(net, path, out, d, proto, f.name, ids)
+        records = _records(net, path, out, d, proto, f.name, ids, end_s)
         t["flow_log_records"] += records.height
         frames.append(records)
     logs = pl.concat(frames) if frames else pl.DataFrame(schema=FLOW_LOG_SCHEMA)
@@ -143,7 +149,8 @@ def run_flows(s: Scenario, base_dir: Optional[FsPath] = None) -> VpcFlowsResult:
     return VpcFlowsResult(logs, summary, meters, nats)
 
 
-def _records(net: Network, path, out, d: Drawn, proto: int, name: str, ids: np.ndarray) -> pl.DataFrame:
+def _records(net: Network, path, out, d: Drawn, proto: int, name: str, ids: np.ndarray,
+             end_s: np.ndarray) -> pl.DataFrame:
     """The flow log records of one generator's flows (module doc)."""
     checks = path.checks
     nf = len(path.forward)
@@ -153,7 +160,7 @@ def _records(net: Network, path, out, d: Drawn, proto: int, name: str, ids: np.n
             segments.setdefault((c.record, i >= nf), []).append(i)
     frames = []
     start = np.floor(d.start_s).astype(np.int64)
-    end = np.floor(d.start_s + d.duration_s).astype(np.int64)
+    end = np.floor(end_s).astype(np.int64)
     for ((eni_name, direction), response), idx in segments.items():
         first, last = idx[0], idx[-1]
         reached = out.fail_at >= first

@@ -21,8 +21,8 @@ period of `record.period_s`:
 Hours are metered as milliseconds (scale 1/3,600,000): the bill projects the simulated period
 to a month (`billing.month_h`), so a day's run of a NAT gateway bills a month of hours.
 
-Simplifications, stated: a flow's bytes count in the period it starts (flows carry no
-bandwidth in a scenario yet); a flow that is rejected on its way counts its first packet
+Simplifications, stated: a flow's bytes count in the period it starts (not spread over its
+duration); a flow that is rejected on its way counts its first packet
 (min(bytes, 1500)) on the links it crossed, like its flow log records, and no response; a
 response crosses the same links as its request (the path walker checks the return route).
 Not metered yet: Direct Connect ports and their data out (connections have no speed in the

@@ -1,12 +1,13 @@
-"""NAT gateways' connections: source ports per destination (`kernels.nat`), ErrorPortAllocation,
-and the AWS/NATGateway metrics of the flows through each gateway.
+"""NAT gateways' connections: source ports per destination, ErrorPortAllocation, and the
+AWS/NATGateway metrics of the flows through each gateway.
 
 Every flow whose path reaches a NAT gateway is a connection attempt to its destination
 (address after the path's routing, port, protocol). With the gateway's `ip_addresses` (1-8),
-55,000 × that many connections to one destination can be open at once; a flow beyond that
-fails at the gateway with ErrorPortAllocation (it is rejected there: its flow logs show the
-source's egress record and nothing else). A connection holds its port for the flow's
-`duration_s` (flows have no bandwidth in a scenario yet, so their duration is an input).
+55,000 × that many connections to one destination can be open at once (`kernels.nat`); a flow
+beyond that fails at the gateway with ErrorPortAllocation (it is rejected there: its flow logs
+show the source's egress record and nothing else). A connection holds its port from its start
+to its end, which bandwidth decides: ports are handed out in the links' event loop
+(`sim.network.links`, `kernels.bandwidth`).
 
 Metrics per period (a flow counts in the period it starts; ActiveConnectionCount is the most
 connections open at once in the period): ConnectionAttemptCount, ConnectionEstablishedCount
@@ -14,18 +15,16 @@ connections open at once in the period): ConnectionAttemptCount, ConnectionEstab
 BytesInFromSource, BytesOutToDestination, BytesInFromDestination, BytesOutToSource and the
 Packets* counts (1,500-byte packets). A flow rejected after the gateway sent its first packet
 only, and got no answer. Attempts = established + port allocation errors + rejected beyond the
-gateway. Not modelled yet: IdleTimeoutCount, PacketsDropCount, the Peak* rates (they need
-bandwidth and idle times), and the gateway's bandwidth itself.
+gateway. Not modelled yet: IdleTimeoutCount, PacketsDropCount and the Peak* rates.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import Dict
 
 import numpy as np
 
-from kernels.nat import CONNECTIONS_PER_DESTINATION_PER_IP, allocate_ports
 from sim.network.packets import MTU_BYTES
 
 COUNTS = ("attempts", "established", "port_errors", "rejected_beyond", "bytes_in_from_source",
@@ -65,52 +64,9 @@ def _packets(nbytes: np.ndarray) -> np.ndarray:
     return -(-nbytes // MTU_BYTES)
 
 
-def allocate(s, judged: List[tuple], n_periods: int, period_s: float) -> Dict[str, NatConnections]:
-    """Give each flow through a NAT gateway a port or an ErrorPortAllocation (updating its
-    outcome's `fail_at`), and count each gateway's connections. `judged` holds, per generator,
-    (flow config, path, outcome, drawn flows, protocol number)."""
-    result: Dict[str, NatConnections] = {}
-    for vname, vpc in s.vpcs.items():
-        for name, nat in vpc.nat_gateways.items():
-            link = f"nat_gateway:{name}"
-            parts = []  # (generator index, check index, flow indices)
-            for g, (_f, path, out, _d, _proto) in enumerate(judged):
-                i = next((j for j, c in enumerate(path.forward) if c.link == link), None)
-                if i is not None:
-                    parts.append((g, i, np.flatnonzero(out.fail_at >= i)))
-            nc = NatConnections(name, vname, n_periods)
-            result[name] = nc
-            if not parts:
-                continue
-            keys: Dict[tuple, int] = {}
-            start, end, key = [], [], []
-            for g, i, idx in parts:
-                _f, path, _out, d, proto = judged[g]
-                ports = d.dst_port[idx]
-                ids = {p: keys.setdefault((path.dst_ip, int(p), proto), len(keys)) for p in np.unique(ports)}
-                key.append(np.array([ids[p] for p in ports], np.int64))
-                start.append(d.start_s[idx])
-                end.append(d.start_s[idx] + np.maximum(d.duration_s[idx], 0.0))
-            start_all = np.concatenate(start)
-            order = np.argsort(start_all, kind="stable")
-            ok = np.zeros(len(order), bool)
-            limit = CONNECTIONS_PER_DESTINATION_PER_IP * nat.ip_addresses
-            allocate_ports(start_all[order], np.concatenate(end)[order], np.concatenate(key)[order], len(keys), limit,
-                           period_s, ok, nc.active_max)
-            established = np.empty(len(order), bool)
-            established[order] = ok
-            pos = 0
-            for g, i, idx in parts:
-                _f, _path, out, d, _proto = judged[g]
-                got = established[pos:pos + len(idx)]
-                pos += len(idx)
-                out.fail_at[idx[~got]] = i  # ErrorPortAllocation: the flow fails at the gateway
-                _count(nc, out, i, idx, got, d, n_periods, period_s)
-    return result
-
-
-def _count(nc: NatConnections, out, i: int, idx: np.ndarray, got: np.ndarray, d, n_periods: int,
-           period_s: float) -> None:
+def count_connections(nc: NatConnections, out, idx: np.ndarray, got: np.ndarray, d, n_periods: int,
+                      period_s: float) -> None:
+    """Count the flows idx of one generator that reached gateway `nc` (got: those given a port)."""
     period = np.minimum((d.start_s[idx] // period_s).astype(np.int64), n_periods - 1)
     accepted = out.accepted[idx]
     size, resp = d.size_bytes[idx], d.response_bytes[idx]

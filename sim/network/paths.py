@@ -113,9 +113,10 @@ class Check:
     back: Optional["Check"] = None  # for a fixed step: its counterpart on the return path (None: none)
     key_sets: dict = field(default_factory=dict, repr=False)  # firewall: direction -> rule keys (+ no-rule key)
     eni_name: str = ""  # security groups: whose
-    # what the network bills at this step (sim.network.meters): the link the traffic crosses
-    # ("nat_gateway:NAME", "transit_gateway:NAME", "internet_out:VPC" when the request leaves for
-    # the internet, "internet_in:VPC" when the response does), and whether it crosses from one
+    # the link the traffic crosses at this step, for bandwidth (sim.network.links) and the bill
+    # (sim.network.meters): "nat_gateway:NAME", "transit_gateway:NAME", "vpn:NAME" / "dx:NAME"
+    # (a virtual private gateway's connection), "internet_out:VPC" when the request leaves for
+    # the internet, "internet_in:VPC" when the response does; and whether it crosses from one
     # Availability Zone to another
     link: str = ""
     cross_az: bool = False
@@ -378,7 +379,8 @@ class _Walk:
         conn = next((o for o in self.net.onprem if o.via == ("vgw", vpc, name) and dst in o.net), None)
         ok = conn is not None and self.dst.kind == "onprem"
         self.fixed("gateway", f"virtual private gateway {name}", vpc, src_ip, self.dst_ip, ok, f"vgw:{name}",
-                   note=f"over {conn.label}" if ok else f"{dst} is behind no VPN connection or DX interface of {name}")
+                   note=f"over {conn.label}" if ok else f"{dst} is behind no VPN connection or DX interface of {name}",
+                   link=conn.label if ok else "")
         self.done = ok
 
     def from_internet(self) -> None:
@@ -409,7 +411,7 @@ class _Walk:
             g = vgw.via[2]
             back = self.return_route(b, src, f"vgw:{g}", "the response must go back to the virtual private gateway")
             self.fixed("gateway", f"virtual private gateway {g}", b.vpc, src, b.private_ip, True, f"vgw:{g}",
-                       note=f"from {vgw.label}", back=back)
+                       note=f"from {vgw.label}", back=back, link=vgw.label)
             self.arrive(b, src, True)
             return
         tgw = next((o for o in nets if o.via[0] == "tgw"), None)
