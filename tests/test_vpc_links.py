@@ -92,3 +92,17 @@ def test_a_bad_nat_bandwidth_is_refused_with_its_path():
     with pytest.raises(ScenarioError, match=r"vpcs\.prod\.nat_gateways\.nat_b\.max_gbps: 150 Gbit/s; a NAT gateway "
                                             r"scales up to 100 Gbit/s"):
         simulate(one_gbit_flows(1, 1.0, max_gbps=150))
+
+
+def test_a_flow_never_slowed_ends_to_the_last_bit():
+    """A flow alone at 0.05 s for 0.95 s ends at 1.0 s: its flow log record ends in second 1, as
+    when durations were inputs. For these sizes the sharing computes bits / (bits / 0.95) an ulp
+    short, 0.9499999999999998 s, which would end it in second 0."""
+    short = [size for size in range(10_000, 10_200)
+             if 0.05 + (b := (size + 40) * 8.0) / (b / 0.95) < 1.0][:3]
+    assert short  # (the sizes where the ulp matters)
+    for size in short:
+        sc = private_egress(duration_s=0.1, flows_per_run=1, size=size, response=40)  # one flow, at 0.05 s
+        sc["flows"][0]["duration_s"] = {"dist": "fixed", "value": 0.95}
+        logs = simulate(sc).flow_logs
+        assert logs.height == 2 and logs["end"].to_list() == [1, 1], size
