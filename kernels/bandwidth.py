@@ -25,13 +25,14 @@ happens elsewhere. So an arrival or completion that touches only slack links cha
 other rate: it costs O(P + log K) (P links on a path, K active classes), and the slack
 classes' next completions sit on a heap. An event that touches a tight link recomputes the
 rates of the classes on tight links by progressive filling and scans them for the next
-completion: O(K_t·P + L²) for K_t classes on tight links and L links. So a busy NAT gateway
-whose flows each have their own cap costs little while it has room, and as much as a
-per-class progressive filling while it is saturated. Measured (`make bench`, 2026-12-05): on
-10 links at 2,500 flows active, about 50 k flows/s when the flows share 175 paths without caps,
-2.7 k flows/s with a cap of its own on every flow (every link tight: each event recomputes);
-a scenario whose NAT gateway carries 600,000 flows with caps of their own at 1,000 a second,
-mostly slack, runs whole in 4.9 s.
+completion: O(K_t·P + L²) for K_t classes on tight links and L links. With a single tight
+link (a busy NAT gateway) the recompute is that link's water level, found from the largest
+caps down: only the classes above it share the level (and are scanned), every other keeps its
+cap and its place on the heap, so an event costs O(classes above the level + log K).
+Measured (`make bench`, 2026-12-05): a NAT gateway of 5 Gbit/s carrying a million flows with
+caps of their own, 114 k flows/s for the whole run, 159x a per-flow SimPy model; on 10 links at
+2,500 flows active (several tight links), about 50 k flows/s when the flows share 175 paths
+without caps, 2.7 k flows/s with a cap of its own on every flow (each event recomputes).
 
 Order at equal times: completions before arrivals; a flow of zero bits completes at its
 start. Per link, the bits carried per period (`period_s`) are counted from the link's load
@@ -218,6 +219,25 @@ def _clock(c, t, vb, tb, rate):
 
 
 @jit_inline
+def _on_link(c, l, c_off, c_links):
+    for j in range(c_off[c], c_off[c + 1]):
+        if c_links[j] == l:
+            return True
+    return False
+
+
+@jit_inline
+def _retarget(c, target, t, cnt, vb, tb, rate, c_off, c_links, load):
+    """Class c's rate becomes `target` at t: its clock is rebased, its links' load follows."""
+    if target != rate[c]:
+        vb[c] = vb[c] + rate[c] * (t - tb[c])
+        tb[c] = t
+        for j in range(c_off[c], c_off[c + 1]):
+            load[c_links[j]] += cnt[c] * (target - rate[c])
+        rate[c] = target
+
+
+@jit_inline
 def _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq):
     """(Re)schedule class c's next completion on the completion heap; returns (heap_n, seq)."""
     if cnt[c] == 0 or rate[c] <= 0.0:
@@ -265,7 +285,10 @@ def share(start, bits, fcls, c_off, c_links, c_cap, cap_l, h_off, t_end, period_
     new_rate = np.zeros(nk, np.float64)
     cseq = np.full(nk, -1, np.int64)  # the counter of each class's live completion entry
     act = np.zeros(nk, np.int64)  # active classes, in class order
-    sub = np.zeros(nk, np.int64)  # scratch: the active classes on tight links
+    sub = np.zeros(nk, np.int64)  # the classes whose next completion is scanned (on tight links)
+    new_sub = np.zeros(nk, np.int64)
+    mark = np.zeros(nk, np.int64)
+    stamp = 0
     frozen = np.zeros(nk, np.bool_)
     hk = np.zeros(max(nf, 1), np.float64)
     hf = np.zeros(max(nf, 1), np.int64)
@@ -421,6 +444,47 @@ def share(start, bits, fcls, c_off, c_links, c_cap, cap_l, h_off, t_end, period_
         compact = heap_n + n_act + 1 > cap_h
         if compact:  # compact the completion heap: every class is scheduled again
             heap_n = 0
+        n_tight = 0
+        lt = -1
+        for l in range(nl):
+            if unc[l] > 0 or dem[l] > cap_l[l]:
+                n_tight += 1
+                lt = l
+        if n_tight == 1 and not compact:
+            # one tight link: its water level, from the largest caps down; the classes above it
+            # share the level (scanned), every other class runs at its cap (on the heap)
+            stamp += 1
+            above = 0.0  # the caps of the capped classes above the level, added up
+            n_lvl = unc[lt]  # the flows at the level
+            n_new = 0
+            for a in range(n_act - 1, -1, -1):
+                c2 = act[a]
+                if not _on_link(c2, lt, c_off, c_links):
+                    continue
+                if c_cap[c2] < np.inf:
+                    if n_lvl > 0 and c_cap[c2] < (cap_l[lt] - (dem[lt] - above)) / n_lvl:
+                        break
+                    above += c_cap[c2] * cnt[c2]
+                    n_lvl += cnt[c2]
+                new_sub[n_new] = c2
+                n_new += 1
+                mark[c2] = stamp
+            level = max((cap_l[lt] - (dem[lt] - above)) / n_lvl, 0.0)
+            for q in range(n_sub):  # out of the level group: back to its cap
+                c2 = sub[q]
+                if cnt[c2] > 0 and mark[c2] != stamp:
+                    _retarget(c2, c_cap[c2], t, cnt, vb, tb, rate, c_off, c_links, load)
+                    heap_n, seq = _schedule(c2, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
+            for q in range(n_new):
+                c2 = new_sub[q]
+                _retarget(c2, level, t, cnt, vb, tb, rate, c_off, c_links, load)
+                cseq[c2] = -1  # (scanned, not on the heap)
+                sub[q] = c2
+            n_sub = n_new
+            if cnt[c] > 0 and mark[c] != stamp:  # the event's class, at its cap: its next completion
+                _retarget(c, c_cap[c], t, cnt, vb, tb, rate, c_off, c_links, load)
+                heap_n, seq = _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
+            continue
         n_sub = 0
         for l in range(nl):
             cap_eff[l] = cap_l[l] if (unc[l] > 0 or dem[l] > cap_l[l]) else np.inf

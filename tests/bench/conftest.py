@@ -109,6 +109,11 @@ def summary_lines(figures: dict) -> list:
               if "over_fixed_1s" in a else "")
         lines.append(f"sparse 10^6 s at 9 req/s: default (auto) windows {per_s(a['requests_per_s'])} req/s "
                      f"({per_s(a['requests_per_cpu_s'])} per CPU-s) in {a['windows']:,} windows{vs} (bar 4 M)")
+    ct, sp = figures.get("cloudtwin_nat"), figures.get("simpy_nat")
+    if ct and sp:
+        lines.append(f"NAT gateway at 5 Gbit/s: cloudtwin {per_s(ct['flows_per_s'])} flows/s ({ct['flows'] / 1e6:.2f} M "
+                     f"flows, whole run {ct['wall_s']:.1f} s) vs SimPy {per_s(sp['flows_per_s'])} flows/s: "
+                     f"{ct['flows_per_s'] / sp['flows_per_s']:.0f}x (bar 30x)")
     k = figures.get("links", {})
     if k:
         b = k.get("bar")
