@@ -30,7 +30,7 @@ link (a busy NAT gateway) the recompute is that link's water level, found from t
 caps down: only the classes above it share the level (and are scanned), every other keeps its
 cap and its place on the heap, so an event costs O(classes above the level + log K).
 Measured (`make bench`, 2026-12-05): a NAT gateway of 5 Gbit/s carrying a million flows with
-caps of their own, 114 k flows/s for the whole run, 159x a per-flow SimPy model; on 10 links at
+caps of their own, 115 k flows/s for the whole run, 161x a per-flow SimPy model; on 10 links at
 2,500 flows active (several tight links), about 50 k flows/s when the flows share 175 paths
 without caps, 2.7 k flows/s with a cap of its own on every flow (each event recomputes).
 
@@ -294,6 +294,8 @@ def share(start, bits, fcls, c_off, c_links, c_cap, cap_l, h_off, t_end, period_
     hf = np.zeros(max(nf, 1), np.int64)
     cap_h = 4 * nk + 64
     hh = np.zeros((cap_h, H_COLS), np.int64)
+    purge_t = np.zeros(cap_h, np.float64)
+    purge_i = np.zeros((cap_h, 2), np.int64)
     heap_n = 0
     seq = 0
     dem = np.zeros(nl, np.float64)  # the caps of the flows on each link, added up
@@ -344,6 +346,19 @@ def share(start, bits, fcls, c_off, c_links, c_cap, cap_l, h_off, t_end, period_
         _carry(t, tn, load, period_s, link_bits)
         t = tn
         events += 1
+        if heap_n + n_act + 2 > cap_h:
+            # purge the stale entries (an event pushes at most one per active class, plus one):
+            # the live ones, one per class at most, go back with their own times and counters
+            m = 0
+            for q in range(heap_n):
+                if cseq[hh[q, H_V]] == hh[q, H_SEQ]:
+                    purge_t[m] = heap_time(hh, q)
+                    purge_i[m, 0] = hh[q, H_SEQ]
+                    purge_i[m, 1] = hh[q, H_V]
+                    m += 1
+            heap_n = 0
+            for q in range(m):
+                heap_n = heap_push(hh, heap_n, purge_t[q], purge_i[q, 0], purge_i[q, 1])
         if tc <= ta:
             if cs >= 0:
                 c = cs
@@ -432,25 +447,19 @@ def share(start, bits, fcls, c_off, c_links, c_cap, cap_l, h_off, t_end, period_
                 else:
                     unc[l] += 1
             if not was_tight and not _tight_on(c, c_off, c_links, cap_l, dem, unc):
-                if rate[c] != c_cap[c]:  # a new class: at its cap
-                    vb[c] = _clock(c, t, vb, tb, rate)
-                    tb[c] = t
-                    for j in range(c_off[c], c_off[c + 1]):
-                        load[c_links[j]] += cnt[c] * (c_cap[c] - rate[c])
-                    rate[c] = c_cap[c]
-                heap_n, seq = _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
+                moved = rate[c] != c_cap[c] or cseq[c] < 0 or hf[h_off[c]] == f  # new, or f is its first
+                _retarget(c, c_cap[c], t, cnt, vb, tb, rate, c_off, c_links, load)
+                if moved:
+                    heap_n, seq = _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
                 continue
         # an event on a tight link: the rates of the classes on tight links again, every other at its cap
-        compact = heap_n + n_act + 1 > cap_h
-        if compact:  # compact the completion heap: every class is scheduled again
-            heap_n = 0
         n_tight = 0
         lt = -1
         for l in range(nl):
             if unc[l] > 0 or dem[l] > cap_l[l]:
                 n_tight += 1
                 lt = l
-        if n_tight == 1 and not compact:
+        if n_tight == 1:
             # one tight link: its water level, from the largest caps down; the classes above it
             # share the level (scanned), every other class runs at its cap (on the heap)
             stamp += 1
@@ -512,7 +521,7 @@ def share(start, bits, fcls, c_off, c_links, c_cap, cap_l, h_off, t_end, period_
                 rate[c2] = target
             if tight:
                 cseq[c2] = -1  # (scanned, not on the heap)
-            elif changed or cseq[c2] < 0 or compact or c2 == c:
+            elif changed or cseq[c2] < 0 or c2 == c:
                 heap_n, seq = _schedule(c2, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
             for j in range(c_off[c2], c_off[c2 + 1]):
                 load[c_links[j]] += cnt[c2] * rate[c2]

@@ -214,3 +214,31 @@ def test_mistakes_name_the_flow_and_key(caps, flows, message):
     with pytest.raises(BandwidthError) as err:
         share_links(caps, flows)
     assert message in str(err.value)
+
+
+def test_many_flows_in_few_classes_against_the_twin():
+    """3,000 flows in 2 classes (one link, two caps), sizes drawn at random so that a new flow is
+    often its class's first to finish: the classes' completion heap keeps far more entries than
+    classes, and is purged in place; completion times still agree with the twin."""
+    rng = np.random.default_rng(4)
+    n = 3_000
+    start = np.cumsum(rng.exponential(0.01, n))
+    size = rng.exponential(20_000, n)
+    cap = np.where(rng.random(n) < 0.5, 2e6, 5e6)
+    flows = [{"start_s": float(s), "bytes": float(b), "path": ["L"], "cap_bps": float(c)}
+             for s, b, c in zip(start, size, cap)]
+    got = run_sharing({"L": 1e7}, flows).done_s
+    want, _, _ = share_ref(list(start), list(size * 8), [["L"]] * n, list(cap), {"L": 1e7})
+    assert list(got) == pytest.approx(want, rel=1e-9, abs=1e-9)
+
+
+def test_a_long_flow_under_many_short_ones_purges_stale_entries():
+    """One class of one long flow (1,000 s at its cap) and 300 short ones (1 ms each, every 10 ms),
+    on a link they never fill: each short flow is its class's first to finish, so its class is
+    scheduled again at every arrival and completion, and the long flow's old entries go stale
+    far in the future: they are purged, and every completion time is still exact."""
+    flows = [{"start_s": 0.0, "bytes": 125_000_000, "path": ["L"], "cap_bps": 1e6}]
+    flows += [{"start_s": 0.01 * (k + 1), "bytes": 125, "path": ["L"], "cap_bps": 1e6} for k in range(300)]
+    got = run_sharing({"L": 1e9}, flows).done_s
+    assert got[0] == pytest.approx(1000.0, rel=1e-12)
+    assert list(got[1:]) == pytest.approx([0.01 * (k + 1) + 0.001 for k in range(300)], rel=1e-12)
