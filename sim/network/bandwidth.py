@@ -150,21 +150,25 @@ def share_arrays(cap_l: np.ndarray, start: np.ndarray, bits: np.ndarray, paths: 
     (a tuple of link indices) and cap (bits/s, inf: none). `ports`: None, or (per flow its
     destination key or -1, per key its limit and its gateway, the number of gateways)."""
     n = len(start)
+    caps = np.asarray(caps, np.float64)
     # flows with the same links (in any order) and the same cap always get the same rate; the
     # classes are numbered in ascending order of cap (the kernel takes capped classes in order)
-    classes: Dict[tuple, int] = {}
-    first = np.array([classes.setdefault((tuple(sorted(p)), float(c)), len(classes)) for p, c in zip(paths, caps)],
-                     np.int64)
-    keys = sorted(classes, key=lambda k: (k[1], classes[k]))
-    renumber = np.empty(len(keys), np.int64)
-    renumber[[classes[k] for k in keys]] = np.arange(len(keys))
-    fcls = renumber[first] if n else first
-    c_off = np.zeros(len(keys) + 1, np.int64)
-    c_off[1:] = np.cumsum([len(links) for links, _ in keys])
-    c_links = np.array([l for links, _ in keys for l in links], np.int64)
-    c_cap = np.array([cap for _, cap in keys], np.float64)
-    h_off = np.zeros(len(keys) + 1, np.int64)
-    h_off[1:] = np.cumsum(np.bincount(fcls, minlength=len(keys)))
+    links_of: Dict[tuple, int] = {}
+    pid = np.fromiter((links_of.setdefault(tuple(sorted(p)), len(links_of)) for p in paths), np.int64, n)
+    path_list = list(links_of)
+    order = np.lexsort((pid, caps))
+    first = np.ones(n, bool)
+    first[1:] = (caps[order][1:] != caps[order][:-1]) | (pid[order][1:] != pid[order][:-1])
+    fcls = np.empty(n, np.int64)
+    fcls[order] = np.cumsum(first) - 1
+    heads = order[first]  # a flow of each class, in class order
+    c_cap = caps[heads]
+    class_links = [path_list[k] for k in pid[heads]]
+    c_off = np.zeros(len(heads) + 1, np.int64)
+    c_off[1:] = np.cumsum([len(links) for links in class_links])
+    c_links = np.array([l for links in class_links for l in links], np.int64)
+    h_off = np.zeros(len(heads) + 1, np.int64)
+    h_off[1:] = np.cumsum(np.bincount(fcls, minlength=len(heads)))
     if ports is None:
         pkey, plimit, pnat, n_nat = np.full(n, -1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), 0
     else:
