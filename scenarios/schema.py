@@ -16,7 +16,7 @@ from scenarios.calls import Call, Endpoint
 from scenarios.common import DIST_PARAMS, Dist  # noqa: F401
 from scenarios.messaging import Bus, EventSourceMapping, EventTemplate, Queue, Topic, WorkerFleet  # noqa: F401
 from scenarios.slo import Slo
-from scenarios.vpc import Flow, TransitGateway, Vpc
+from scenarios.vpc import Egress, Flow, FunctionVpc, TransitGateway, Vpc
 
 
 @dataclass
@@ -79,6 +79,8 @@ class Function:
     cpu_scaling: Optional[CpuScaling] = None
     async_invoke: AsyncConfig = field(default_factory=AsyncConfig)
     calls: List[Call] = field(default_factory=list)  # made during each invocation (scenarios/calls.py)
+    vpc: Optional[FunctionVpc] = None  # None: not in a VPC (AWS's default: Lambda's own network)
+    egress: List[Egress] = field(default_factory=list)  # flows each invocation sends from its VPC
 
 
 @dataclass

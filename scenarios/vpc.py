@@ -202,6 +202,40 @@ class WeightedPort:
 
 
 @dataclass
+class FunctionVpc:
+    """A Lambda function's VPC configuration (AWS VpcConfig): Lambda puts a Hyperplane network
+    interface in each subnet for the function's security groups, and its invocations send
+    their traffic (`functions.NAME.egress`) from one of them."""
+
+    vpc: str = ""  # the VPC of the subnets
+    subnets: List[str] = field(default_factory=list)  # AWS recommends two or more, in different AZs
+    security_groups: List[str] = field(default_factory=list)  # empty: the VPC's default group
+
+
+@dataclass
+class Egress:
+    """A flow each invocation of a function in a VPC sends (`functions.NAME.egress[i]`).
+
+    It is made as a call is (`probability`, `count`, `at` as in `calls`) and does not hold the
+    invocation: the function's own `duration_ms` covers its transfer (the links are
+    feed-forward: a slow NAT gateway lengthens the flow, not the invocation). From a subnet
+    drawn uniformly among the function's, to `dst` (as a flow generator's), judged by the
+    firewalls on its path and given bandwidth on its links.
+    """
+
+    dst: str = ""  # internet:IP | onprem:IP | a host name | an IP
+    protocol: Any = "tcp"  # tcp | udp | icmp | an IANA number
+    dst_ports: List[WeightedPort] = field(default_factory=lambda: [WeightedPort()])  # drawn by weight
+    size_bytes: Dist = field(default_factory=lambda: Dist(dist="fixed", value=10000.0))  # the request
+    response_bytes: Optional[Dist] = None  # the answer; None: as size_bytes (same draw)
+    # how long the flow would take alone (its bytes over this are its rate cap); None: no cap
+    duration_s: Optional[Dist] = None
+    probability: float = 1.0  # share of invocations that send it
+    count: int = 1  # flows sent one after another when it is sent
+    at: str = "start"  # start: before the function's own duration_ms | end: after it
+
+
+@dataclass
 class Flow:
     """A flow generator: flows from `src` to `dst`, each a connection with its own ports, bytes and start.
 
