@@ -251,22 +251,43 @@ def _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq):
     return heap_n, seq + 1
 
 
+# The sharing's scalars between windows (`gi`, int64; `gf`, float64).
+GI_HEAP_N, GI_SEQ, GI_STAMP, GI_N_ACT, GI_N_SUB, GI_EVENTS, GI_P_REC, GI_FREE_N, GI_OUT_N = range(9)
+N_GI = 9
+GF_T = 0  # the time of the last event
+N_GF = 1
+HEAP_SLACK = 64  # the completion heap holds 4 entries per class and this many more
+
+
 @jit
-def share(start, bits, fcls, c_off, c_links, c_cap, cap_l, h_off, t_end, period_s, done_t, left_bits, link_bits,
-          pkey, plimit, pnat, ok, nat_amax):
-    """Run the flows (start[f] ascending, bits[f], class fcls[f]) to t_end.
+def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final, period_s):
+    """Run the sharing's events before t1 (final: up to and including t1, then what is still
+    active is written out), resuming from the state its arrays keep between calls.
 
-    Classes: links c_links[c_off[c]:c_off[c+1]], per-flow cap c_cap[c] (inf: none), numbered
-    in ascending order of cap; capacities cap_l (bits/s); class c's heap holds at most
-    h_off[c+1] - h_off[c] flows. Writes done_t[f] (NOT_DONE if still active at t_end),
-    left_bits[f] (0 once done) and link_bits[period, link]; returns the number of events.
+    cls = (c_off, c_links, c_cap, h_off): class c's links are c_links[c_off[c]:c_off[c+1]],
+      its per-flow cap c_cap[c] (inf: none), its flows' heap hk/hf[h_off[c]:h_off[c+1]].
+    dyn = (cnt, vb, tb, rate, new_rate, cseq, mark, frozen, act, sub, new_sub, hh, purge_t,
+      purge_i): per class its active flows, lazy virtual clock (value vb at time tb), rate,
+      the counter of its live completion entry, scratch; the active classes `act` in order of
+      (cap, class); the completion heap hh of classes at their cap.
+    fh = (hk, hf): each class's min-heap of its flows' finish tags and slots.
+    links = (cap_l, dem, unc, load, cap_eff, scratch_load, rem, users, lk_off, lk_cls,
+      link_bits): capacities (bits/s); the caps added up and the uncapped flows on each link;
+      the load; scratch; link_bits[period, link] the bits carried.
+    ports = (plimit, pnat, pcnt, nat_act, nat_amax): per destination key its limit, gateway and
+      ports open; per gateway the ports open, and the most at once per period.
+    slots = (s_start, s_tag, s_key, free): an active flow's start, tag and port key; the free
+      slots, a stack (the next at free[free_n - 1]).
+    out = (o_tag, o_start, o_done, o_left): a finished flow's tag, start, completion time
+      (NOT_DONE: still active at a final t1) and bits left (all of them: it got no port).
+    inp = (start, bits, fcls, pkey, tag, ok): the flows that start in this window (start
+      ascending, all before t1, or at t1 when final), their class, port key (-1: none) and
+      tag; ok[i] is written (False: no port, ErrorPortAllocation).
 
-    Ports (NAT gateways, `kernels.nat`): a flow with pkey[f] >= 0 needs a port toward its
-    destination key, of which plimit[key] can be open at once; without one it fails at its
-    start (ok[f] False, done_t[f] its start, all its bits left). A port is held from the
-    flow's start to its completion (a flow of no bits holds none). nat_amax[period, gateway]
-    is the most ports open at once on gateway pnat[key]: at the period's start and after each
-    start inside it.
+    The caller makes room before each call: per class heap room for its active flows and its
+    new ones, free slots for the new flows, `out` room for the active and the new flows.
+    Nothing happens at a window's edge (no clock advances, no rate changes), so the outcome is
+    the same, bit for bit, whatever the windows. Returns the number of events so far.
 
     Only links that can bind are shared: a link whose flows are all capped and whose caps add
     up to no more than its capacity never limits anyone, so a flow with no such "tight" link on
@@ -275,48 +296,30 @@ def share(start, bits, fcls, c_off, c_links, c_cap, cap_l, h_off, t_end, period_
     (progressive filling, O(K·P)). Each class keeps a lazy virtual clock (its value at its last
     rate change, and the time), and its next completion sits on a heap of classes.
     """
+    c_off, c_links, c_cap, h_off = cls
+    cnt, vb, tb, rate, new_rate, cseq, mark, frozen, act, sub, new_sub, hh, purge_t, purge_i = dyn
+    hk, hf = fh
+    cap_l, dem, unc, load, cap_eff, scratch_load, rem, users, lk_off, lk_cls, link_bits = links
+    plimit, pnat, pcnt, nat_act, nat_amax = ports
+    s_start, s_tag, s_key, free = slots
+    o_tag, o_start, o_done, o_left = out
+    start, bits, fcls, pkey, tag, ok = inp
     nf = start.shape[0]
-    nk = c_cap.shape[0]
     nl = cap_l.shape[0]
-    cnt = np.zeros(nk, np.int64)
-    vb = np.zeros(nk, np.float64)  # each class's virtual clock at tb (bits served per flow)
-    tb = np.zeros(nk, np.float64)
-    rate = np.zeros(nk, np.float64)
-    new_rate = np.zeros(nk, np.float64)
-    cseq = np.full(nk, -1, np.int64)  # the counter of each class's live completion entry
-    act = np.zeros(nk, np.int64)  # active classes, in class order
-    sub = np.zeros(nk, np.int64)  # the classes whose next completion is scanned (on tight links)
-    new_sub = np.zeros(nk, np.int64)
-    mark = np.zeros(nk, np.int64)
-    stamp = 0
-    frozen = np.zeros(nk, np.bool_)
-    hk = np.zeros(max(nf, 1), np.float64)
-    hf = np.zeros(max(nf, 1), np.int64)
-    cap_h = 4 * nk + 64
-    hh = np.zeros((cap_h, H_COLS), np.int64)
-    purge_t = np.zeros(cap_h, np.float64)
-    purge_i = np.zeros((cap_h, 2), np.int64)
-    heap_n = 0
-    seq = 0
-    dem = np.zeros(nl, np.float64)  # the caps of the flows on each link, added up
-    unc = np.zeros(nl, np.int64)  # the uncapped flows on each link
-    load = np.zeros(nl, np.float64)
-    cap_eff = np.zeros(nl, np.float64)
-    scratch_load = np.zeros(nl, np.float64)
-    rem = np.zeros(nl, np.float64)
-    users = np.zeros(nl, np.int64)
-    lk_off = np.zeros(nl + 1, np.int64)
-    lk_cls = np.zeros(max(c_links.shape[0], 1), np.int64)
-    pcnt = np.zeros(plimit.shape[0], np.int64)
+    cap_h = hh.shape[0]
     n_nat = nat_amax.shape[1]
-    nat_act = np.zeros(n_nat, np.int64)
     n_pp = nat_amax.shape[0]
-    p_rec = 0  # the last period whose start is recorded in nat_amax
-    n_act = 0
+    heap_n = gi[GI_HEAP_N]
+    seq = gi[GI_SEQ]
+    stamp = gi[GI_STAMP]
+    n_act = gi[GI_N_ACT]
+    n_sub = gi[GI_N_SUB]
+    events = gi[GI_EVENTS]
+    p_rec = gi[GI_P_REC]  # the last period whose start is recorded in nat_amax
+    free_n = gi[GI_FREE_N]
+    o_n = gi[GI_OUT_N]
+    t = gf[GF_T]
     i = 0
-    t = start[0] if nf > 0 else 0.0
-    events = 0
-    n_sub = 0
     while True:
         # the next completion: the first live entry of the heap (classes at their cap), or the
         # first of the classes on tight links (their rates change at most events: scanned)
@@ -337,11 +340,11 @@ def share(start, bits, fcls, c_off, c_links, c_cap, cap_l, h_off, t_end, period_
         ta = start[i] if i < nf else np.inf
         tn = tc if tc <= ta else ta
         if n_nat > 0:  # periods that began before tn: the ports open at their start
-            while p_rec + 1 < n_pp and (p_rec + 1) * period_s < min(tn, t_end):
+            while p_rec + 1 < n_pp and (p_rec + 1) * period_s < min(tn, t1):
                 p_rec += 1
                 for g in range(n_nat):
                     nat_amax[p_rec, g] = max(nat_amax[p_rec, g], nat_act[g])
-        if tn == np.inf or tn > t_end:
+        if tn == np.inf or tn > t1 or (tn == t1 and not final):
             break
         _carry(t, tn, load, period_s, link_bits)
         t = tn
@@ -379,11 +382,16 @@ def share(start, bits, fcls, c_off, c_links, c_cap, cap_l, h_off, t_end, period_
                 f = hf[off]
                 _heap_pop(hk, hf, off, cnt[c])
                 cnt[c] -= 1
-                done_t[f] = t
-                left_bits[f] = 0.0
-                if pkey[f] >= 0:  # its port is free
-                    pcnt[pkey[f]] -= 1
-                    nat_act[pnat[pkey[f]]] -= 1
+                o_tag[o_n] = s_tag[f]
+                o_start[o_n] = s_start[f]
+                o_done[o_n] = t
+                o_left[o_n] = 0.0
+                o_n += 1
+                if s_key[f] >= 0:  # its port is free
+                    pcnt[s_key[f]] -= 1
+                    nat_act[pnat[s_key[f]]] -= 1
+                free[free_n] = f
+                free_n += 1
             for j in range(c_off[c], c_off[c + 1]):
                 l = c_links[j]
                 load[l] -= (n0 - cnt[c]) * rate[c]
@@ -391,7 +399,7 @@ def share(start, bits, fcls, c_off, c_links, c_cap, cap_l, h_off, t_end, period_
                     dem[l] -= (n0 - cnt[c]) * c_cap[c]
                 else:
                     unc[l] -= n0 - cnt[c]
-            if cnt[c] == 0:  # out of the active list (kept in class order); its clock restarts
+            if cnt[c] == 0:  # out of the active list (kept in order); its clock restarts
                 vb[c] = 0.0
                 rate[c] = 0.0
                 k = 0
@@ -404,32 +412,45 @@ def share(start, bits, fcls, c_off, c_links, c_cap, cap_l, h_off, t_end, period_
                 heap_n, seq = _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
                 continue
         else:
-            f = i
-            i += 1
-            k = pkey[f]
+            k = pkey[i]
+            b = bits[i]
             if k >= 0:
                 if pcnt[k] >= plimit[k]:  # no port: it fails at once
-                    ok[f] = False
-                    done_t[f] = t
-                    left_bits[f] = bits[f]
+                    ok[i] = False
+                    o_tag[o_n] = tag[i]
+                    o_start[o_n] = t
+                    o_done[o_n] = t
+                    o_left[o_n] = b
+                    o_n += 1
+                    i += 1
                     continue
-                ok[f] = True
-                if bits[f] > 0.0:
+                ok[i] = True
+                if b > 0.0:
                     pcnt[k] += 1
                     g = pnat[k]
                     nat_act[g] += 1
                     p = min(int(t // period_s), n_pp - 1) if period_s < np.inf else 0
                     nat_amax[p, g] = max(nat_amax[p, g], nat_act[g])
             else:
-                ok[f] = True
-            if bits[f] <= 0.0:
-                done_t[f] = t
-                left_bits[f] = 0.0
+                ok[i] = True
+            if b <= 0.0:
+                o_tag[o_n] = tag[i]
+                o_start[o_n] = t
+                o_done[o_n] = t
+                o_left[o_n] = 0.0
+                o_n += 1
+                i += 1
                 continue
-            c = fcls[f]
-            if cnt[c] == 0:  # into the active list, in class order
+            free_n -= 1
+            f = free[free_n]
+            s_start[f] = t
+            s_tag[f] = tag[i]
+            s_key[f] = k
+            c = fcls[i]
+            i += 1
+            if cnt[c] == 0:  # into the active list, in order of (cap, class)
                 k = n_act
-                while k > 0 and act[k - 1] > c:
+                while k > 0 and (c_cap[act[k - 1]] > c_cap[c] or (c_cap[act[k - 1]] == c_cap[c] and act[k - 1] > c)):
                     act[k] = act[k - 1]
                     k -= 1
                 act[k] = c
@@ -437,7 +458,7 @@ def share(start, bits, fcls, c_off, c_links, c_cap, cap_l, h_off, t_end, period_
                 vb[c] = 0.0
                 tb[c] = t
             was_tight = _tight_on(c, c_off, c_links, cap_l, dem, unc)
-            _heap_push(hk, hf, h_off[c], cnt[c], _clock(c, t, vb, tb, rate) + bits[f], f)
+            _heap_push(hk, hf, h_off[c], cnt[c], _clock(c, t, vb, tb, rate) + b, f)
             cnt[c] += 1
             for j in range(c_off[c], c_off[c + 1]):
                 l = c_links[j]
@@ -525,24 +546,34 @@ def share(start, bits, fcls, c_off, c_links, c_cap, cap_l, h_off, t_end, period_
                 heap_n, seq = _schedule(c2, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
             for j in range(c_off[c2], c_off[c2 + 1]):
                 load[c_links[j]] += cnt[c2] * rate[c2]
-    # what is still active at t_end: its remaining bits, and the links' load up to t_end
-    if t_end < np.inf and t_end > t:
-        _carry(t, t_end, load, period_s, link_bits)
-        t = t_end
-    for a in range(n_act):
-        c = act[a]
-        v = _clock(c, t, vb, tb, rate)
-        for j in range(h_off[c], h_off[c] + cnt[c]):
-            f = hf[j]
-            done_t[f] = NOT_DONE
-            left_bits[f] = max(hk[j] - v, 0.0)
-    for f in range(i, nf):  # not yet started
-        done_t[f] = NOT_DONE
-        left_bits[f] = bits[f]
-        ok[f] = True
-    if n_nat > 0:
-        while p_rec + 1 < n_pp and (p_rec + 1) * period_s <= t_end:
-            p_rec += 1
-            for g in range(n_nat):
-                nat_amax[p_rec, g] = max(nat_amax[p_rec, g], nat_act[g])
+    if final:
+        # what is still active at t1: its remaining bits, and the links' load up to t1
+        if t1 < np.inf and t1 > t:
+            _carry(t, t1, load, period_s, link_bits)
+            t = t1
+        for a in range(n_act):
+            c = act[a]
+            v = _clock(c, t, vb, tb, rate)
+            for j in range(h_off[c], h_off[c] + cnt[c]):
+                f = hf[j]
+                o_tag[o_n] = s_tag[f]
+                o_start[o_n] = s_start[f]
+                o_done[o_n] = NOT_DONE
+                o_left[o_n] = max(hk[j] - v, 0.0)
+                o_n += 1
+        if n_nat > 0:
+            while p_rec + 1 < n_pp and (p_rec + 1) * period_s <= t1:
+                p_rec += 1
+                for g in range(n_nat):
+                    nat_amax[p_rec, g] = max(nat_amax[p_rec, g], nat_act[g])
+    gi[GI_HEAP_N] = heap_n
+    gi[GI_SEQ] = seq
+    gi[GI_STAMP] = stamp
+    gi[GI_N_ACT] = n_act
+    gi[GI_N_SUB] = n_sub
+    gi[GI_EVENTS] = events
+    gi[GI_P_REC] = p_rec
+    gi[GI_FREE_N] = free_n
+    gi[GI_OUT_N] = o_n
+    gf[GF_T] = t
     return events

@@ -242,3 +242,65 @@ def test_a_long_flow_under_many_short_ones_purges_stale_entries():
     got = run_sharing({"L": 1e9}, flows).done_s
     assert got[0] == pytest.approx(1000.0, rel=1e-12)
     assert list(got[1:]) == pytest.approx([0.01 * (k + 1) + 0.001 for k in range(300)], rel=1e-12)
+
+
+# ---- windows: the sharing resumed window by window gives the same numbers, bit for bit
+
+def _windowed(caps, flows, t_end, edges, period_s=1.0, n_periods=8, port_limit=None):
+    """Run `flows` through a ShareState in windows ending at `edges` (then t_end, final):
+    classes and port keys numbered as they first appear, as a component feeding it would."""
+    from sim.network.bandwidth import ShareState
+
+    names = list(caps)
+    st_ = ShareState(np.array([caps[n] for n in names], float), period_s=period_s, n_periods=n_periods,
+                     n_nat=1 if port_limit else 0)
+    order = sorted(range(len(flows)), key=lambda k: (flows[k]["start_s"], k))
+    order = [k for k in order if flows[k]["start_s"] <= t_end]
+    done = {}
+    ok_all = {}
+    pos = 0
+    for k, t1 in enumerate(list(edges) + [t_end]):
+        final = k == len(edges)
+        batch = []
+        while pos < len(order) and (flows[order[pos]]["start_s"] < t1 or (final and flows[order[pos]]["start_s"] <= t1)):
+            batch.append(order[pos])
+            pos += 1
+        fc = [st_.class_of(tuple(names.index(x) for x in flows[f]["path"]), flows[f].get("cap_bps", math.inf))
+              for f in batch]
+        pk = [st_.port_key((f % 2,), port_limit, 0) if port_limit else -1 for f in batch]
+        ok, fin = st_.step(np.array([flows[f]["start_s"] for f in batch], float),
+                           np.array([flows[f]["bytes"] * 8.0 for f in batch], float), np.array(fc, np.int64),
+                           np.array(pk, np.int64), np.array(batch, np.int64), t1, final=final)
+        ok_all.update(zip(batch, ok.tolist()))
+        done.update(zip(fin.tag.tolist(), zip(fin.done_s.tolist(), fin.left_bits.tolist())))
+    return done, ok_all, st_.link_bits.copy(), st_.nat_amax.copy(), st_.events
+
+
+@settings(max_examples=150, deadline=None)
+@given(cases(), st.lists(st.floats(0, 6), max_size=6), st.sampled_from([None, 1, 2]))
+def test_windows_change_nothing(case, cuts, port_limit):
+    """Completion times, bits left, ports, bits per link and period and the ports' maxima are
+    bit-identical whether the sharing runs in one window or is resumed at arbitrary edges
+    (including edges at flows' start times and at completions)."""
+    caps, flows, t_end = case
+    if t_end == math.inf:
+        t_end = 40.0
+    edges = sorted({min(c, t_end) for c in cuts} | {f["start_s"] for f in flows[:3] if f["start_s"] < t_end})
+    one = _windowed(caps, flows, t_end, [], port_limit=port_limit)
+    many = _windowed(caps, flows, t_end, edges, port_limit=port_limit)
+    assert one[0] == many[0]
+    assert one[1] == many[1]
+    assert np.array_equal(one[2], many[2]) and np.array_equal(one[3], many[3])
+    assert one[4] == many[4]
+
+
+def test_windows_agree_with_share_links():
+    """Resumed in 50 windows, a busy link's flows end exactly when `share_links` says."""
+    rng = np.random.default_rng(7)
+    flows = [{"start_s": float(s), "bytes": float(b), "path": ["a"] if k % 3 else ["a", "b"],
+              **({"cap_bps": 3e5} if k % 4 == 0 else {})}
+             for k, (s, b) in enumerate(zip(np.sort(rng.uniform(0, 20, 400)), rng.exponential(2e4, 400)))]
+    caps = {"a": 1e6, "b": 5e5}
+    want = share_links(caps, flows)
+    done, *_ = _windowed(caps, flows, math.inf, list(np.linspace(0.1, 20, 50)), period_s=math.inf, n_periods=1)
+    assert [done[k][0] for k in range(len(flows))] == want

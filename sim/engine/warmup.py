@@ -44,7 +44,7 @@ KERNELS: Dict[str, Tuple[str, ...]] = {
                   "lambda_pool:trace_close", "queue_pool:mq_init", "queue_pool:mq_finish",
                   "queue_pool:mq_control_provisioned", *_SUMMARY),
     "vpc": ("firewall:l4_keys", "firewall:dotted_quads", "firewall:first_match_v4", "routing:lpm_v4",
-            "bandwidth:share", "lambda_pool:finish_periods", "lambda_pool:trace_mark_heap",
+            "bandwidth:share_window", "lambda_pool:finish_periods", "lambda_pool:trace_mark_heap",
             "lambda_pool:trace_close"),
 }
 # (finish_periods, trace_mark_heap, trace_close: the Lambda account closes its periods and its

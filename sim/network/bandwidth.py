@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Sequence
+from typing import Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
-from kernels.bandwidth import BITS_PER_BYTE, share
+from kernels.bandwidth import (BITS_PER_BYTE, GI_EVENTS, GI_FREE_N, GI_OUT_N, HEAP_SLACK, N_GF, N_GI, NOT_DONE,
+                               share_window)
+from kernels.heap import H_COLS
 
 FLOW_KEYS = ("start_s", "bytes", "path", "cap_bps")
 _ALLOWED = frozenset(FLOW_KEYS)
@@ -144,15 +146,211 @@ class Shared:
     events: int
 
 
+@dataclass
+class Finished:
+    """Flows a window finished (`ShareState.step`): per flow its tag, start (s), completion
+    time (s; `inf`: still active at the final horizon) and bits left (all of them when it got
+    no port)."""
+
+    tag: np.ndarray
+    start_s: np.ndarray
+    done_s: np.ndarray
+    left_bits: np.ndarray
+
+
+def _grow(a: np.ndarray, n: int, fill=0) -> np.ndarray:
+    """`a` with room for n rows (kept rows first, the new ones `fill`)."""
+    if a.shape[0] >= n:
+        return a
+    b = np.full((n, *a.shape[1:]), fill, a.dtype)
+    b[:a.shape[0]] = a
+    return b
+
+
+class ShareState:
+    """The sharing of a set of links, resumable window by window (`kernels.bandwidth.share_window`).
+
+    Classes (a path and a per-flow cap) are numbered as they first appear (`class_of`); port
+    keys (a NAT gateway's destination) too (`port_key`). Each `step(flows, t1)` runs the
+    events before t1 with the flows starting in that window, and `step(..., final=True)` runs
+    them up to the horizon and reports what is still active. The arrays grow as needed, in
+    ways that change no outcome (free slots are taken in the same order whatever the
+    capacity), so a run gives the same numbers, bit for bit, whatever its windows.
+    """
+
+    def __init__(self, cap_l: np.ndarray, *, period_s: float = math.inf, n_periods: int = 1, n_nat: int = 0):
+        nl = len(cap_l)
+        self.period_s = float(period_s)
+        self._class: Dict[tuple, int] = {}
+        self._links: List[tuple] = []
+        self._bulk = None
+        self.c_cap = np.zeros(0, np.float64)
+        self.c_off = np.zeros(1, np.int64)
+        self.c_links = np.zeros(0, np.int64)
+        self.h_off = np.zeros(1, np.int64)
+        self.hk = np.zeros(0, np.float64)
+        self.hf = np.zeros(0, np.int64)
+        self.k_arrays = {name: np.zeros(0, dt) for name, dt in _CLASS_ARRAYS}
+        self.hh = np.zeros((HEAP_SLACK, H_COLS), np.int64)
+        self.purge_t = np.zeros(HEAP_SLACK, np.float64)
+        self.purge_i = np.zeros((HEAP_SLACK, 2), np.int64)
+        f64, i64 = np.float64, np.int64
+        self.cap_l = np.ascontiguousarray(cap_l, f64)
+        self.l_arrays = [np.zeros(nl, f64), np.zeros(nl, i64), np.zeros(nl, f64), np.zeros(nl, f64),
+                         np.zeros(nl, f64), np.zeros(nl, f64), np.zeros(nl, i64), np.zeros(nl + 1, i64)]
+        self.lk_cls = np.zeros(1, i64)
+        self.link_bits = np.zeros((n_periods, nl), f64)
+        self.plimit = np.zeros(0, i64)
+        self.pnat = np.zeros(0, i64)
+        self.pcnt = np.zeros(0, i64)
+        self._keys: Dict[tuple, int] = {}
+        self.nat_act = np.zeros(n_nat, i64)
+        self.nat_amax = np.zeros((n_periods, n_nat), i64)
+        self.s_start = np.zeros(0, f64)
+        self.s_tag = np.zeros(0, i64)
+        self.s_key = np.zeros(0, i64)
+        self.free = np.zeros(0, i64)
+        self.out = [np.zeros(0, i64), np.zeros(0, f64), np.zeros(0, f64), np.zeros(0, f64)]
+        self.gi = np.zeros(N_GI, i64)
+        self.gf = np.zeros(N_GF, f64)
+        self.active = 0  # flows holding a slot
+
+    # ---- what flows are ----
+    def class_of(self, links: tuple, cap: float) -> int:
+        """The class of flows over `links` (link indices, any order) with per-flow cap `cap`."""
+        key = (tuple(sorted(links)), float(cap))
+        c = self._class.get(key)
+        if c is None:
+            c = self._class[key] = len(self._class)
+            self._links.append(key[0])
+        return c
+
+    def port_key(self, key: tuple, limit: int, nat: int) -> int:
+        """The number of a destination `key` behind gateway `nat`, `limit` ports open at once."""
+        k = self._keys.get(key)
+        if k is None:
+            k = self._keys[key] = len(self._keys)
+            self.plimit = np.append(self.plimit, np.int64(limit))
+            self.pnat = np.append(self.pnat, np.int64(nat))
+            self.pcnt = np.append(self.pcnt, np.int64(0))
+        return k
+
+    def add_classes(self, class_links: Sequence[tuple], caps: np.ndarray) -> None:
+        """Classes numbered from the next one on, in bulk (a state run in one window: they are
+        not looked up by `class_of` afterwards)."""
+        self._bulk = (list(class_links), np.asarray(caps, np.float64))
+
+    def _add_classes(self) -> None:
+        if self._bulk is not None:
+            links, caps = self._bulk
+            self._bulk = None
+        else:
+            k0, k1 = len(self.c_cap), len(self._class)
+            if k1 == k0:
+                return
+            caps = np.fromiter((c for (_l, c) in list(self._class)[k0:]), np.float64, k1 - k0)
+            links = self._links[k0:k1]
+        k0 = len(self.c_cap)
+        k1 = k0 + len(caps)
+        self.c_cap = np.concatenate([self.c_cap, caps])
+        lens = np.fromiter((len(x) for x in links), np.int64, len(links))
+        self.c_off = np.concatenate([self.c_off, self.c_off[-1] + np.cumsum(lens)])
+        self.c_links = np.concatenate([self.c_links, np.fromiter((l for x in links for l in x), np.int64,
+                                                                 int(lens.sum()))])
+        self.h_off = np.concatenate([self.h_off, np.full(k1 - k0, self.h_off[-1], np.int64)])
+        for name, dt in _CLASS_ARRAYS:
+            fill = -1 if name == "cseq" else 0
+            self.k_arrays[name] = _grow(self.k_arrays[name], k1, fill)
+        cap_h = 4 * k1 + HEAP_SLACK
+        self.hh, self.purge_t, self.purge_i = _grow(self.hh, cap_h), _grow(self.purge_t, cap_h), \
+            _grow(self.purge_i, cap_h)
+        self.lk_cls = _grow(self.lk_cls, max(len(self.c_links), 1))
+
+    def _room(self, fcls: np.ndarray, n: int) -> None:
+        """Heap room per class for its active and new flows, slots and `out` room for them."""
+        cnt = self.k_arrays["cnt"]
+        need = cnt + np.bincount(fcls, minlength=len(cnt))
+        have = np.diff(self.h_off)
+        if (need > have).any():
+            new_cap = np.where(need > have, np.maximum(2 * have, np.maximum(need, 4)), have)
+            new_off = np.zeros(len(new_cap) + 1, np.int64)
+            new_off[1:] = np.cumsum(new_cap)
+            hk, hf = np.zeros(int(new_off[-1]), np.float64), np.zeros(int(new_off[-1]), np.int64)
+            total = int(cnt.sum())
+            if total:
+                within = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+                src = np.repeat(self.h_off[:-1], cnt) + within
+                dst = np.repeat(new_off[:-1], cnt) + within
+                hk[dst], hf[dst] = self.hk[src], self.hf[src]
+            self.h_off, self.hk, self.hf = new_off, hk, hf
+        free_n = int(self.gi[GI_FREE_N])
+        if free_n < n:
+            # new slots go under the free ones, in the order an endless stack would give them
+            s0 = len(self.s_start)
+            s1 = max(2 * s0, s0 + n - free_n, 16)
+            fresh = np.arange(s1 - 1, s0 - 1, -1, dtype=np.int64)
+            free = np.zeros(s1, np.int64)
+            free[:len(fresh)] = fresh
+            free[len(fresh):len(fresh) + free_n] = self.free[:free_n]
+            self.free = free
+            self.gi[GI_FREE_N] = free_n + len(fresh)
+            self.s_start, self.s_tag, self.s_key = _grow(self.s_start, s1), _grow(self.s_tag, s1), \
+                _grow(self.s_key, s1)
+        room = self.active + n
+        if len(self.out[0]) < room:
+            self.out = [_grow(a, max(room, 2 * len(a))) for a in self.out]
+
+    # ---- running ----
+    def step(self, start: np.ndarray, bits: np.ndarray, fcls: np.ndarray, pkey: np.ndarray, tag: np.ndarray,
+             t1: float, final: bool = False) -> Tuple[np.ndarray, Finished]:
+        """Run to t1 with the flows that start in [previous t1, t1) (or at t1 when final), in
+        order of start: their bits, class (`class_of`), port key (`port_key`, -1: none) and tag.
+        Returns whether each got a port, and the flows finished (and, when final, those still
+        active)."""
+        n = len(start)
+        self._add_classes()
+        fcls = np.ascontiguousarray(fcls, np.int64)
+        self._room(fcls, n)
+        ok = np.ones(n, bool)
+        ka = self.k_arrays
+        cls = (self.c_off, self.c_links, self.c_cap, self.h_off)
+        dyn = (ka["cnt"], ka["vb"], ka["tb"], ka["rate"], ka["new_rate"], ka["cseq"], ka["mark"], ka["frozen"],
+               ka["act"], ka["sub"], ka["new_sub"], self.hh, self.purge_t, self.purge_i)
+        la = self.l_arrays
+        links = (self.cap_l, la[0], la[1], la[2], la[3], la[4], la[5], la[6], la[7], self.lk_cls, self.link_bits)
+        ports = (self.plimit, self.pnat, self.pcnt, self.nat_act, self.nat_amax)
+        slots = (self.s_start, self.s_tag, self.s_key, self.free)
+        inp = (np.ascontiguousarray(start, np.float64), np.ascontiguousarray(bits, np.float64), fcls,
+               np.ascontiguousarray(pkey, np.int64), np.ascontiguousarray(tag, np.int64), ok)
+        self.gi[GI_OUT_N] = 0
+        share_window(cls, dyn, (self.hk, self.hf), links, ports, slots, tuple(self.out), self.gi, self.gf, inp,
+                     float(t1), bool(final), self.period_s)
+        m = int(self.gi[GI_OUT_N])
+        self.active = len(self.s_start) - int(self.gi[GI_FREE_N])
+        done = Finished(*(a[:m].copy() for a in self.out))
+        return ok, done
+
+    @property
+    def events(self) -> int:
+        return int(self.gi[GI_EVENTS])
+
+
+_CLASS_ARRAYS = (("cnt", np.int64), ("vb", np.float64), ("tb", np.float64), ("rate", np.float64),
+                 ("new_rate", np.float64), ("cseq", np.int64), ("mark", np.int64), ("frozen", np.bool_),
+                 ("act", np.int64), ("sub", np.int64), ("new_sub", np.int64))
+
+
 def share_arrays(cap_l: np.ndarray, start: np.ndarray, bits: np.ndarray, paths: Sequence[tuple], caps: np.ndarray, *,
                  t_end: float = math.inf, period_s: float = math.inf, n_periods: int = 1, ports=None) -> Shared:
-    """The kernel's call on arrays: link capacities (bits/s), each flow's start (s), bits, path
-    (a tuple of link indices) and cap (bits/s, inf: none). `ports`: None, or (per flow its
-    destination key or -1, per key its limit and its gateway, the number of gateways)."""
+    """The kernel's call on arrays, in one window: link capacities (bits/s), each flow's start
+    (s), bits, path (a tuple of link indices) and cap (bits/s, inf: none). `ports`: None, or
+    (per flow its destination key or -1, per key its limit and its gateway, the number of
+    gateways)."""
     n = len(start)
     caps = np.asarray(caps, np.float64)
-    # flows with the same links (in any order) and the same cap always get the same rate; the
-    # classes are numbered in ascending order of cap (the kernel takes capped classes in order)
+    n_nat = 0 if ports is None else ports[3]
+    st = ShareState(cap_l, period_s=period_s, n_periods=n_periods, n_nat=n_nat)
+    # flows with the same links (in any order) and the same cap always get the same rate
     links_of: Dict[tuple, int] = {}
     pid = np.fromiter((links_of.setdefault(tuple(sorted(p)), len(links_of)) for p in paths), np.int64, n)
     path_list = list(links_of)
@@ -162,28 +360,23 @@ def share_arrays(cap_l: np.ndarray, start: np.ndarray, bits: np.ndarray, paths: 
     fcls = np.empty(n, np.int64)
     fcls[order] = np.cumsum(first) - 1
     heads = order[first]  # a flow of each class, in class order
-    c_cap = caps[heads]
-    class_links = [path_list[k] for k in pid[heads]]
-    c_off = np.zeros(len(heads) + 1, np.int64)
-    c_off[1:] = np.cumsum([len(links) for links in class_links])
-    c_links = np.array([l for links in class_links for l in links], np.int64)
-    h_off = np.zeros(len(heads) + 1, np.int64)
-    h_off[1:] = np.cumsum(np.bincount(fcls, minlength=len(heads)))
-    if ports is None:
-        pkey, plimit, pnat, n_nat = np.full(n, -1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), 0
-    else:
-        pkey, plimit, pnat, n_nat = ports
+    st.add_classes([path_list[p] for p in pid[heads].tolist()], caps[heads])
+    pkey = np.full(n, -1, np.int64)
+    if ports is not None:
+        pkey, plimit, pnat, _ = ports
+        for k in range(len(plimit)):
+            st.port_key(("key", k), int(plimit[k]), int(pnat[k]))
     order = np.argsort(start, kind="stable")
-    link_bits = np.zeros((n_periods, len(cap_l)), np.float64)
-    nat_max = np.zeros((n_periods, n_nat), np.int64)
-    done_sorted, left_sorted, ok_sorted = np.empty(n, np.float64), np.empty(n, np.float64), np.ones(n, bool)
-    events = share(np.ascontiguousarray(start[order], np.float64), np.ascontiguousarray(bits[order], np.float64),
-                   fcls[order], c_off, c_links, c_cap, np.ascontiguousarray(cap_l, np.float64), h_off, float(t_end),
-                   float(period_s), done_sorted, left_sorted, link_bits, np.ascontiguousarray(pkey[order], np.int64),
-                   np.ascontiguousarray(plimit, np.int64), np.ascontiguousarray(pnat, np.int64), ok_sorted, nat_max)
-    done, left, ok = np.empty(n, np.float64), np.empty(n, np.float64), np.empty(n, bool)
-    done[order], left[order], ok[order] = done_sorted, left_sorted, ok_sorted
-    return Shared(done, left, ok, link_bits, nat_max, int(events))
+    order = order[start[order] <= t_end]
+    ok_in, fin = st.step(start[order], np.asarray(bits, np.float64)[order], fcls[order], np.asarray(pkey)[order],
+                         order.astype(np.int64), float(t_end), final=True)
+    done = np.full(n, NOT_DONE, np.float64)
+    left = np.asarray(bits, np.float64).copy()
+    ok = np.ones(n, bool)
+    ok[order] = ok_in
+    done[fin.tag] = fin.done_s
+    left[fin.tag] = fin.left_bits
+    return Shared(done, left, ok, st.link_bits, st.nat_amax, st.events)
 
 
 def share_links(capacity_bps: Mapping[str, float], flows: Sequence[Mapping]) -> List[float]:
