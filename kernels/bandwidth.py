@@ -116,7 +116,7 @@ def _min_share(nl, rem, users):
 def _freeze(c, share, cnt, c_off, c_links, rate, load, rem, users, frozen):
     frozen[c] = True
     rate[c] = share
-    for j in range(c_off[c], c_off[c + 1]):
+    for j in range(c_off[c, 0], c_off[c, 1]):
         l = c_links[j]
         rem[l] = max(rem[l] - cnt[c] * share, 0.0)
         users[l] -= cnt[c]
@@ -125,8 +125,8 @@ def _freeze(c, share, cnt, c_off, c_links, rate, load, rem, users, frozen):
 
 @jit_inline
 def _allocate(act, n_act, cnt, c_off, c_links, c_cap, cap_l, rate, load, rem, users, frozen, lk_off, lk_cls):
-    """Progressive filling over the active classes act[:n_act] (cnt flows each; ascending class
-    numbers, which rank the classes by cap): the per-flow rate of each class, and each link's
+    """Progressive filling over the active classes act[:n_act] (cnt flows each; in order of
+    cap): the per-flow rate of each class, and each link's
     load (bits/s).
 
     Freezing a class at a cap below every link's fair share only raises those shares, so the
@@ -143,7 +143,7 @@ def _allocate(act, n_act, cnt, c_off, c_links, c_cap, cap_l, rate, load, rem, us
     for a in range(n_act):
         c = act[a]
         frozen[c] = False
-        for j in range(c_off[c], c_off[c + 1]):
+        for j in range(c_off[c, 0], c_off[c, 1]):
             users[c_links[j]] += cnt[c]
             lk_off[c_links[j] + 1] += 1
     lk_off[0] = 0
@@ -151,7 +151,7 @@ def _allocate(act, n_act, cnt, c_off, c_links, c_cap, cap_l, rate, load, rem, us
         lk_off[l + 1] += lk_off[l]
     for a in range(n_act):  # each link's active classes (lk_off[l] runs ahead while filling, then back)
         c = act[a]
-        for j in range(c_off[c], c_off[c + 1]):
+        for j in range(c_off[c, 0], c_off[c, 1]):
             l = c_links[j]
             lk_cls[lk_off[l]] = c
             lk_off[l] += 1
@@ -205,7 +205,7 @@ def _carry(t0, t1, load, period_s, link_bits):
 def _tight_on(c, c_off, c_links, cap_l, dem, unc):
     """Whether a link of class c can bind: some flow on it is uncapped, or its caps add up to
     more than its capacity."""
-    for j in range(c_off[c], c_off[c + 1]):
+    for j in range(c_off[c, 0], c_off[c, 1]):
         l = c_links[j]
         if unc[l] > 0 or dem[l] > cap_l[l]:
             return True
@@ -220,7 +220,7 @@ def _clock(c, t, vb, tb, rate):
 
 @jit_inline
 def _on_link(c, l, c_off, c_links):
-    for j in range(c_off[c], c_off[c + 1]):
+    for j in range(c_off[c, 0], c_off[c, 1]):
         if c_links[j] == l:
             return True
     return False
@@ -232,7 +232,7 @@ def _retarget(c, target, t, cnt, vb, tb, rate, c_off, c_links, load):
     if target != rate[c]:
         vb[c] = vb[c] + rate[c] * (t - tb[c])
         tb[c] = t
-        for j in range(c_off[c], c_off[c + 1]):
+        for j in range(c_off[c, 0], c_off[c, 1]):
             load[c_links[j]] += cnt[c] * (target - rate[c])
         rate[c] = target
 
@@ -264,12 +264,14 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
     """Run the sharing's events before t1 (final: up to and including t1, then what is still
     active is written out), resuming from the state its arrays keep between calls.
 
-    cls = (c_off, c_links, c_cap, h_off): class c's links are c_links[c_off[c]:c_off[c+1]],
-      its per-flow cap c_cap[c] (inf: none), its flows' heap hk/hf[h_off[c]:h_off[c+1]].
+    cls = (c_off, c_links, c_cap, c_pid, h_off): class c's links are c_links[c_off[c, 0]:c_off[c, 1]],
+      its per-flow cap c_cap[c] (inf: none), its path's number c_pid[c] (classes are ranked by
+      (cap, path), never by their own number, which the caller may reuse for another class once
+      it is empty), its flows' heap hk/hf[h_off[c]:h_off[c+1]].
     dyn = (cnt, vb, tb, rate, new_rate, cseq, mark, frozen, act, sub, new_sub, hh, purge_t,
       purge_i): per class its active flows, lazy virtual clock (value vb at time tb), rate,
       the counter of its live completion entry, scratch; the active classes `act` in order of
-      (cap, class); the completion heap hh of classes at their cap.
+      (cap, path); the completion heap hh of classes at their cap.
     fh = (hk, hf): each class's min-heap of its flows' finish tags and slots.
     links = (cap_l, dem, unc, load, cap_eff, scratch_load, rem, users, lk_off, lk_cls,
       link_bits): capacities (bits/s); the caps added up and the uncapped flows on each link;
@@ -296,7 +298,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
     (progressive filling, O(K·P)). Each class keeps a lazy virtual clock (its value at its last
     rate change, and the time), and its next completion sits on a heap of classes.
     """
-    c_off, c_links, c_cap, h_off = cls
+    c_off, c_links, c_cap, c_pid, h_off = cls
     cnt, vb, tb, rate, new_rate, cseq, mark, frozen, act, sub, new_sub, hh, purge_t, purge_i = dyn
     hk, hf = fh
     cap_l, dem, unc, load, cap_eff, scratch_load, rem, users, lk_off, lk_cls, link_bits = links
@@ -392,7 +394,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                     nat_act[pnat[s_key[f]]] -= 1
                 free[free_n] = f
                 free_n += 1
-            for j in range(c_off[c], c_off[c + 1]):
+            for j in range(c_off[c, 0], c_off[c, 1]):
                 l = c_links[j]
                 load[l] -= (n0 - cnt[c]) * rate[c]
                 if c_cap[c] < np.inf:
@@ -448,9 +450,9 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
             s_key[f] = k
             c = fcls[i]
             i += 1
-            if cnt[c] == 0:  # into the active list, in order of (cap, class)
+            if cnt[c] == 0:  # into the active list, in order of (cap, path)
                 k = n_act
-                while k > 0 and (c_cap[act[k - 1]] > c_cap[c] or (c_cap[act[k - 1]] == c_cap[c] and act[k - 1] > c)):
+                while k > 0 and (c_cap[act[k - 1]] > c_cap[c] or (c_cap[act[k - 1]] == c_cap[c] and c_pid[act[k - 1]] > c_pid[c])):
                     act[k] = act[k - 1]
                     k -= 1
                 act[k] = c
@@ -460,7 +462,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
             was_tight = _tight_on(c, c_off, c_links, cap_l, dem, unc)
             _heap_push(hk, hf, h_off[c], cnt[c], _clock(c, t, vb, tb, rate) + b, f)
             cnt[c] += 1
-            for j in range(c_off[c], c_off[c + 1]):
+            for j in range(c_off[c, 0], c_off[c, 1]):
                 l = c_links[j]
                 load[l] += rate[c]
                 if c_cap[c] < np.inf:
@@ -544,7 +546,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                 cseq[c2] = -1  # (scanned, not on the heap)
             elif changed or cseq[c2] < 0 or c2 == c:
                 heap_n, seq = _schedule(c2, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
-            for j in range(c_off[c2], c_off[c2 + 1]):
+            for j in range(c_off[c2, 0], c_off[c2, 1]):
                 load[c_links[j]] += cnt[c2] * rate[c2]
     if final:
         # what is still active at t1: its remaining bits, and the links' load up to t1

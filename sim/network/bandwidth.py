@@ -170,7 +170,8 @@ def _grow(a: np.ndarray, n: int, fill=0) -> np.ndarray:
 class ShareState:
     """The sharing of a set of links, resumable window by window (`kernels.bandwidth.share_window`).
 
-    Classes (a path and a per-flow cap) are numbered as they first appear (`class_of`); port
+    Paths are numbered as they first appear (`path_id`), and classes (a path and a per-flow cap)
+    as they first appear too, numbers of classes emptied reused (`classes`); port
     keys (a NAT gateway's destination) too (`port_key`). Each `step(flows, t1)` runs the
     events before t1 with the flows starting in that window, and `step(..., final=True)` runs
     them up to the horizon and reports what is still active. The arrays grow as needed, in
@@ -181,11 +182,16 @@ class ShareState:
     def __init__(self, cap_l: np.ndarray, *, period_s: float = math.inf, n_periods: int = 1, n_nat: int = 0):
         nl = len(cap_l)
         self.period_s = float(period_s)
-        self._class: Dict[tuple, int] = {}
-        self._links: List[tuple] = []
-        self._bulk = None
+        self._paths: Dict[tuple, int] = {}
+        self._class: Dict[tuple, int] = {}  # (path, cap) -> class
+        self._free_cls: List[int] = []  # classes free to reuse (the next at the end)
+        self._n_cls = 0
         self.c_cap = np.zeros(0, np.float64)
-        self.c_off = np.zeros(1, np.int64)
+        self.c_pid = np.zeros(0, np.int64)
+        self.c_off = np.zeros((0, 2), np.int64)
+        self._seg = np.zeros(0, np.int64)  # each class's room in c_links
+        self._plen = np.zeros(0, np.int64)  # each path's length and links (padded), for filling c_links
+        self._ptab = np.zeros((0, 1), np.int64)
         self.c_links = np.zeros(0, np.int64)
         self.h_off = np.zeros(1, np.int64)
         self.hk = np.zeros(0, np.float64)
@@ -216,14 +222,56 @@ class ShareState:
         self.active = 0  # flows holding a slot
 
     # ---- what flows are ----
-    def class_of(self, links: tuple, cap: float) -> int:
-        """The class of flows over `links` (link indices, any order) with per-flow cap `cap`."""
-        key = (tuple(sorted(links)), float(cap))
-        c = self._class.get(key)
-        if c is None:
-            c = self._class[key] = len(self._class)
-            self._links.append(key[0])
-        return c
+    def path_id(self, links: tuple) -> int:
+        """The number of the path over `links` (link indices, any order), kept for the run."""
+        key = tuple(sorted(links))
+        p = self._paths.get(key)
+        if p is None:
+            p = self._paths[key] = len(self._paths)
+        return p
+
+    def classes(self, pid: np.ndarray, caps: np.ndarray) -> np.ndarray:
+        """The class of each flow with path pid[i] and per-flow cap caps[i] (inf: none): flows
+        with the same path and cap always get the same rate. A class's number is taken from
+        those freed (empty at a window's end) or is new; numbers change no outcome (the kernel
+        ranks classes by cap and path)."""
+        n = len(pid)
+        if not n:
+            return np.zeros(0, np.int64)
+        pid = np.asarray(pid, np.int64)
+        caps = np.asarray(caps, np.float64)
+        order = np.lexsort((pid, caps))
+        first = np.ones(n, bool)
+        first[1:] = (caps[order][1:] != caps[order][:-1]) | (pid[order][1:] != pid[order][:-1])
+        group = np.empty(n, np.int64)
+        group[order] = np.cumsum(first) - 1
+        heads = order[first]
+        ids = np.empty(len(heads), np.int64)
+        new = []
+        if self._class:
+            get = self._class.get
+            for g, (p, c) in enumerate(zip(pid[heads].tolist(), caps[heads].tolist())):
+                k = get((p, c))
+                if k is None:
+                    new.append(g)
+                else:
+                    ids[g] = k
+            new = np.array(new, np.int64)
+        else:
+            new = np.arange(len(heads))
+        if len(new):
+            new = new[np.argsort(heads[new], kind="stable")]  # in order of first appearance
+            nf = min(len(self._free_cls), len(new))
+            reuse = self._free_cls[len(self._free_cls) - nf:][::-1]
+            del self._free_cls[len(self._free_cls) - nf:]
+            fresh = list(range(self._n_cls, self._n_cls + len(new) - nf))
+            self._n_cls += len(fresh)
+            got = np.array(reuse + fresh, np.int64)
+            ids[new] = got
+            np_pid, np_cap = pid[heads[new]], caps[heads[new]]
+            self._class.update(zip(zip(np_pid.tolist(), np_cap.tolist()), got.tolist()))
+            self._set_classes(got, np_pid, np_cap)
+        return ids[group]
 
     def port_key(self, key: tuple, limit: int, nat: int) -> int:
         """The number of a destination `key` behind gateway `nat`, `limit` ports open at once."""
@@ -235,36 +283,56 @@ class ShareState:
             self.pcnt = np.append(self.pcnt, np.int64(0))
         return k
 
-    def add_classes(self, class_links: Sequence[tuple], caps: np.ndarray) -> None:
-        """Classes numbered from the next one on, in bulk (a state run in one window: they are
-        not looked up by `class_of` afterwards)."""
-        self._bulk = (list(class_links), np.asarray(caps, np.float64))
-
-    def _add_classes(self) -> None:
-        if self._bulk is not None:
-            links, caps = self._bulk
-            self._bulk = None
-        else:
-            k0, k1 = len(self.c_cap), len(self._class)
-            if k1 == k0:
-                return
-            caps = np.fromiter((c for (_l, c) in list(self._class)[k0:]), np.float64, k1 - k0)
-            links = self._links[k0:k1]
-        k0 = len(self.c_cap)
-        k1 = k0 + len(caps)
-        self.c_cap = np.concatenate([self.c_cap, caps])
-        lens = np.fromiter((len(x) for x in links), np.int64, len(links))
-        self.c_off = np.concatenate([self.c_off, self.c_off[-1] + np.cumsum(lens)])
-        self.c_links = np.concatenate([self.c_links, np.fromiter((l for x in links for l in x), np.int64,
-                                                                 int(lens.sum()))])
-        self.h_off = np.concatenate([self.h_off, np.full(k1 - k0, self.h_off[-1], np.int64)])
-        for name, dt in _CLASS_ARRAYS:
-            fill = -1 if name == "cseq" else 0
-            self.k_arrays[name] = _grow(self.k_arrays[name], k1, fill)
-        cap_h = 4 * k1 + HEAP_SLACK
-        self.hh, self.purge_t, self.purge_i = _grow(self.hh, cap_h), _grow(self.purge_t, cap_h), \
-            _grow(self.purge_i, cap_h)
+    def _set_classes(self, ids: np.ndarray, pid: np.ndarray, caps: np.ndarray) -> None:
+        k1 = self._n_cls
+        if len(self.c_cap) < k1:
+            size = max(k1, 2 * len(self.c_cap))
+            self.c_cap = _grow(self.c_cap, size)
+            self.c_pid = _grow(self.c_pid, size)
+            self.c_off = _grow(self.c_off, size)
+            self.h_off = np.concatenate([self.h_off, np.full(size + 1 - len(self.h_off), self.h_off[-1], np.int64)])
+            for name, _dt in _CLASS_ARRAYS:
+                self.k_arrays[name] = _grow(self.k_arrays[name], size, -1 if name == "cseq" else 0)
+            cap_h = 4 * size + HEAP_SLACK
+            self.hh, self.purge_t, self.purge_i = _grow(self.hh, cap_h), _grow(self.purge_t, cap_h), \
+                _grow(self.purge_i, cap_h)
+        self.c_cap[ids] = caps
+        self.c_pid[ids] = pid
+        # each class's links: its old segment if the path fits, else a new one at the end
+        if len(self._plen) < len(self._paths):
+            paths = list(self._paths)
+            self._plen = np.array([len(x) for x in paths], np.int64)
+            self._ptab = np.zeros((len(paths), max(int(self._plen.max()), 1)), np.int64)
+            for k, x in enumerate(paths):
+                self._ptab[k, :len(x)] = x
+        lens = self._plen[pid]
+        self._seg = _grow(self._seg, len(self.c_cap))
+        fits = lens <= self._seg[ids]
+        end = len(self.c_links)
+        extra = int(lens[~fits].sum())
+        if extra:
+            self.c_links = _grow(self.c_links, end + extra)
+            self.c_off[ids[~fits], 0] = end + np.cumsum(lens[~fits]) - lens[~fits]
+            self._seg[ids[~fits]] = lens[~fits]
+        lo = self.c_off[ids, 0]
+        self.c_off[ids, 1] = lo + lens
+        total = int(lens.sum())
+        within = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
+        self.c_links[np.repeat(lo, lens) + within] = self._ptab[np.repeat(pid, lens), within]
         self.lk_cls = _grow(self.lk_cls, max(len(self.c_links), 1))
+
+    def _free_empty(self) -> None:
+        """Classes with no flow at a window's end are forgotten; their numbers are reused."""
+        k = self._n_cls
+        empty = np.flatnonzero(self.k_arrays["cnt"][:k] == 0)
+        if len(empty) == len(self._free_cls):
+            return
+        live = np.ones(k, bool)
+        live[self._free_cls] = False
+        gone = empty[live[empty]]
+        for c in gone.tolist():
+            del self._class[(int(self.c_pid[c]), float(self.c_cap[c]))]
+        self._free_cls.extend(gone[::-1].tolist())  # (the lowest is taken first)
 
     def _room(self, fcls: np.ndarray, n: int) -> None:
         """Heap room per class for its active and new flows, slots and `out` room for them."""
@@ -304,16 +372,15 @@ class ShareState:
     def step(self, start: np.ndarray, bits: np.ndarray, fcls: np.ndarray, pkey: np.ndarray, tag: np.ndarray,
              t1: float, final: bool = False) -> Tuple[np.ndarray, Finished]:
         """Run to t1 with the flows that start in [previous t1, t1) (or at t1 when final), in
-        order of start: their bits, class (`class_of`), port key (`port_key`, -1: none) and tag.
+        order of start: their bits, class (`classes`), port key (`port_key`, -1: none) and tag.
         Returns whether each got a port, and the flows finished (and, when final, those still
         active)."""
         n = len(start)
-        self._add_classes()
         fcls = np.ascontiguousarray(fcls, np.int64)
         self._room(fcls, n)
         ok = np.ones(n, bool)
         ka = self.k_arrays
-        cls = (self.c_off, self.c_links, self.c_cap, self.h_off)
+        cls = (self.c_off, self.c_links, self.c_cap, self.c_pid, self.h_off)
         dyn = (ka["cnt"], ka["vb"], ka["tb"], ka["rate"], ka["new_rate"], ka["cseq"], ka["mark"], ka["frozen"],
                ka["act"], ka["sub"], ka["new_sub"], self.hh, self.purge_t, self.purge_i)
         la = self.l_arrays
@@ -328,6 +395,8 @@ class ShareState:
         m = int(self.gi[GI_OUT_N])
         self.active = len(self.s_start) - int(self.gi[GI_FREE_N])
         done = Finished(*(a[:m].copy() for a in self.out))
+        if not final:
+            self._free_empty()
         return ok, done
 
     @property
@@ -350,23 +419,17 @@ def share_arrays(cap_l: np.ndarray, start: np.ndarray, bits: np.ndarray, paths: 
     caps = np.asarray(caps, np.float64)
     n_nat = 0 if ports is None else ports[3]
     st = ShareState(cap_l, period_s=period_s, n_periods=n_periods, n_nat=n_nat)
-    # flows with the same links (in any order) and the same cap always get the same rate
-    links_of: Dict[tuple, int] = {}
-    pid = np.fromiter((links_of.setdefault(tuple(sorted(p)), len(links_of)) for p in paths), np.int64, n)
-    path_list = list(links_of)
-    order = np.lexsort((pid, caps))
-    first = np.ones(n, bool)
-    first[1:] = (caps[order][1:] != caps[order][:-1]) | (pid[order][1:] != pid[order][:-1])
+    distinct: Dict[tuple, int] = {}
+    local = np.fromiter((distinct.setdefault(p, len(distinct)) for p in paths), np.int64, n)
+    pid = np.array([st.path_id(p) for p in distinct], np.int64)[local] if n else np.zeros(0, np.int64)
+    order = np.argsort(start, kind="stable")
     fcls = np.empty(n, np.int64)
-    fcls[order] = np.cumsum(first) - 1
-    heads = order[first]  # a flow of each class, in class order
-    st.add_classes([path_list[p] for p in pid[heads].tolist()], caps[heads])
+    fcls[order] = st.classes(pid[order], caps[order])  # numbered as they first appear
     pkey = np.full(n, -1, np.int64)
     if ports is not None:
         pkey, plimit, pnat, _ = ports
         for k in range(len(plimit)):
             st.port_key(("key", k), int(plimit[k]), int(pnat[k]))
-    order = np.argsort(start, kind="stable")
     order = order[start[order] <= t_end]
     ok_in, fin = st.step(start[order], np.asarray(bits, np.float64)[order], fcls[order], np.asarray(pkey)[order],
                          order.astype(np.int64), float(t_end), final=True)
