@@ -40,6 +40,8 @@ def check_vpcs(s: Scenario, problems: Problems) -> None:
     seen: Dict[str, int] = {}
     for i, f in enumerate(s.flows):
         _check_flow(s, i, f, seen, problems)
+    for name, fn in s.functions.items():
+        _check_function_vpc(s, name, fn, problems)
 
 
 # ---- small readers ---------------------------------------------------------------------------
@@ -494,6 +496,46 @@ def check_endpoint(s: Scenario, text: str) -> Optional[str]:
         if inside:
             return f"{a} is inside a VPC block ({inside[0]}); name the host instead"
     return None
+
+
+def _check_function_vpc(s: Scenario, name: str, fn, problems: Problems) -> None:
+    """`functions.NAME.vpc` names a VPC, its subnets and its groups; each egress entry a
+    destination and a protocol (its counts and ports: scenarios.calls)."""
+    path = key(key("functions", name), "vpc")
+    cfg = fn.vpc
+    if cfg is None:
+        return
+    vpc = s.vpcs.get(cfg.vpc)
+    if vpc is None:
+        problems.add(key(path, "vpc"), _missing("VPC", cfg.vpc, s.vpcs))
+    else:
+        if not cfg.subnets:
+            problems.add(key(path, "subnets"), "needs at least one subnet (AWS recommends two, in different AZs)")
+        seen: Dict[str, int] = {}
+        for j, sub in enumerate(cfg.subnets):
+            p = index(key(path, "subnets"), j)
+            if sub not in vpc.subnets:
+                problems.add(p, _missing(f"subnet of VPC {cfg.vpc!r}:", sub, vpc.subnets))
+            elif sub in seen:
+                problems.add(p, f"subnet {sub!r} is listed twice (also subnets[{seen[sub]}])")
+            seen.setdefault(sub, j)
+        groups = set(vpc.security_groups) | {"default"}
+        for j, g in enumerate(cfg.security_groups):
+            if g not in groups:
+                problems.add(index(key(path, "security_groups"), j),
+                             _missing(f"security group of VPC {cfg.vpc!r}:", g, sorted(groups)))
+    for i, e in enumerate(fn.egress):
+        p = index(key(key("functions", name), "egress"), i)
+        if not e.dst:
+            problems.add(key(p, "dst"), "is required: internet:IP, onprem:IP or a host name")
+        else:
+            why = check_endpoint(s, e.dst)
+            if why:
+                problems.add(key(p, "dst"), why)
+        proto = protocol_number(e.protocol)
+        if proto is None or proto == -1:
+            problems.add(key(p, "protocol"), f"{e.protocol!r} is not a protocol of a flow; use tcp, udp, icmp or a"
+                                             " number 0-255")
 
 
 def _check_flow(s: Scenario, i: int, f: Flow, seen: Dict[str, int], problems: Problems) -> None:

@@ -337,29 +337,43 @@ def _declare_network(ctx: BuildContext) -> List[Component]:
     return [_vpc_flows_class()(ctx.scenario, ctx.base_dir)]
 
 
+def _connect_network(ctx: BuildContext, comps: List[Component]) -> None:
+    """The account feeds the links when a function sends flows (`egress`)."""
+    account = ctx.shared.get("account")
+    if comps and account is not None and any(fn.egress for fn in ctx.scenario.functions.values()):
+        comps[0].account = account
+        account.connect(comps[0])
+
+
 @functools.lru_cache(maxsize=None)
 def _vpc_flows_class() -> type:
     """VpcFlows (below), made when first needed: Component brings simpy, which the console need not load."""
     from sim.engine.component import Component
 
     class VpcFlows(Component):
-        """The VPCs' flows, judged in bulk (sim.network.flows) when the run starts, before its
-        clock: they depend on nothing the engine simulates (a simplification: no bandwidth
-        shared with the services), so they take no window. Their gateways and bytes are
+        """The VPCs' flows (sim.network.flows.NetworkRun): the flow generators' drawn and judged
+        when the run starts, the functions' (`egress`) taken from the account each window; both
+        share the links window by window, after the account. Their gateways and bytes are
         billed (sim.network.meters)."""
 
         def __init__(self, scenario: Any, base_dir: Path):
             super().__init__("network")
             self.scenario, self.base_dir = scenario, base_dir
+            self.account = None  # the account whose functions send flows (connect)
+            self.run = None
             self.result = None
 
         def start(self, env) -> None:
-            from sim.network.flows import run_flows
+            from sim.network.flows import NetworkRun
 
-            self.result = run_flows(self.scenario, self.base_dir)
+            self.run = NetworkRun(self.scenario, self.base_dir, self.account)
 
         def step(self, t0: float, t1: float) -> None:
-            pass
+            self.run.step(t1)
+
+        def finalize(self, t_end: float) -> None:
+            self.result = self.run.finish()
+            self.run = None
 
         def summary_sections(self) -> dict:
             return {"vpcs": self.result.summary} if self.result is not None else {}
@@ -383,7 +397,7 @@ HOSTS: Tuple[Host, ...] = (
     Host("topics", 1, _declare_topics, _connect_topics),
     Host("buses", 2, _declare_buses, _connect_buses),
     Host("traffic", 0, _declare_traffic, _connect_traffic),
-    Host("network", 3, _declare_network,
+    Host("network", 5, _declare_network, _connect_network,
          outputs=lambda cs: {"flow_logs": cs[0].result.flow_logs} if cs and cs[0].result is not None else {}),
 )
 

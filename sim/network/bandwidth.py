@@ -330,8 +330,14 @@ class ShareState:
         live = np.ones(k, bool)
         live[self._free_cls] = False
         gone = empty[live[empty]]
-        for c in gone.tolist():
-            del self._class[(int(self.c_pid[c]), float(self.c_cap[c]))]
+        if 2 * len(gone) > len(self._class):  # most are gone: the rest, afresh
+            keep = np.ones(k, bool)
+            keep[empty] = False
+            kept = np.flatnonzero(keep)
+            self._class = dict(zip(zip(self.c_pid[kept].tolist(), self.c_cap[kept].tolist()), kept.tolist()))
+        else:
+            for c in gone.tolist():
+                del self._class[(int(self.c_pid[c]), float(self.c_cap[c]))]
         self._free_cls.extend(gone[::-1].tolist())  # (the lowest is taken first)
 
     def _room(self, fcls: np.ndarray, n: int) -> None:

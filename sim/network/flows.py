@@ -38,10 +38,11 @@ from scenarios.schema import Scenario
 from scenarios.vpc import Flow
 from sim.engine.distributions import sampler
 from sim.network.meters import NetworkMeters
-from sim.network.links import run_links
+from sim.network.links import Links
 from sim.network.nat import NatConnections
 from sim.network.packets import MTU_BYTES
-from sim.network.paths import build_path, count_rules, evaluate, protocol_of, resolve
+from scenarios.errors import ScenarioError
+from sim.network.paths import EndpointError, build_path, count_rules, evaluate, protocol_of, resolve
 from sim.network.topology import EPHEMERAL, Network
 from sim.engine.rng import generator
 
@@ -98,55 +99,246 @@ class VpcFlowsResult:
     nats: Dict[str, NatConnections]  # each NAT gateway's connections (sim.network.nat)
 
 
+class Egress:
+    """One `functions.NAME.egress` entry's flows: each record the account emits (its time) is
+    a flow from one of the function's Hyperplane ENIs (a subnet drawn uniformly), with its ports
+    and bytes drawn from the entry's own streams in the order of the records (so they do not
+    depend on the windows), judged along that subnet's path."""
+
+    def __init__(self, net: Network, links: Links, fn: str, i: int, cfg, seed: int, base_dir):
+        from sim.engine.rng import ChunkStream
+
+        self.fn, self.i, self.cfg = fn, i, cfg
+        proto = protocol_of(cfg.protocol)
+        dst = resolve(net, cfg.dst)
+        self.paths = []
+        for eni in net.function_enis[fn]:
+            src = resolve(net, eni)
+            try:
+                path = build_path(net, src, dst)
+            except EndpointError as e:
+                raise ScenarioError([(f"functions.{fn}.egress[{i}].dst", str(e))]) from None
+            self.paths.append((path, links.route(path, proto)))
+        self.eph = net.enis[net.function_enis[fn][0]].ephemeral
+        ports = np.array([p.port for p in cfg.dst_ports], np.int64)
+        weights = np.array([p.weight for p in cfg.dst_ports], float)
+        cdf = np.cumsum(weights / weights.sum())
+        name = f"egress:{fn}[{i}]"
+
+        def uniform(gen, n):
+            return gen.random(n)
+
+        def bytes_of(dist):
+            draw = sampler(dist, base_dir)
+            return lambda gen, n: np.maximum(np.rint(draw(gen, n)), MIN_BYTES)
+
+        self.streams = {k: _Take(ChunkStream(generator(seed, name, j), f))
+                        for j, (k, f) in enumerate((("subnet", uniform), ("src_port", uniform), ("dst_port", uniform),
+                                                    ("size", bytes_of(cfg.size_bytes)),
+                                                    ("response", bytes_of(cfg.response_bytes or cfg.size_bytes)),
+                                                    ("duration", sampler(cfg.duration_s, base_dir)
+                                                     if cfg.duration_s is not None else uniform)))}
+        self.same_response = cfg.response_bytes is None
+        self.ports, self.cdf = ports, cdf
+        self.stats = {"flows": 0, "accepted": 0, "rejected": 0, "port_allocation_errors": 0, "bytes_accepted": 0,
+                      "finished": 0, "time_sum_s": 0.0, "time_max_s": 0.0}
+
+    def draw(self, t: np.ndarray) -> List[tuple]:
+        """The flows sent at times t: per subnet (path, its route, Drawn)."""
+        n = len(t)
+        st = self.streams
+        sub = np.minimum((st["subnet"].take(n) * len(self.paths)).astype(np.int64), len(self.paths) - 1)
+        lo, hi = self.eph
+        sport = lo + np.minimum((st["src_port"].take(n) * (hi - lo + 1)).astype(np.int64), hi - lo)
+        dport = self.ports[np.minimum(np.searchsorted(self.cdf, st["dst_port"].take(n), "right"), len(self.ports) - 1)]
+        size = st["size"].take(n).astype(np.int64)
+        resp = size if self.same_response else st["response"].take(n).astype(np.int64)
+        dur = st["duration"].take(n) if self.cfg.duration_s is not None else None
+        out = []
+        for k, (path, route) in enumerate(self.paths):
+            m = sub == k
+            if m.any():
+                out.append((path, route, Drawn(t[m], sport[m], dport[m], size[m], resp[m],
+                                               None if dur is None else dur[m])))
+        return out
+
+
+class _Take:
+    """Consecutive draws from a ChunkStream, any number at a time."""
+
+    def __init__(self, stream):
+        self.stream, self.buf, self.pos = stream, np.zeros(0), 0
+
+    def take(self, n: int) -> np.ndarray:
+        while len(self.buf) - self.pos < n:
+            self.buf = np.concatenate([self.buf[self.pos:], self.stream.next_chunk()])
+            self.pos = 0
+        out = self.buf[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+
+class NetworkRun:
+    """The VPCs' flows over a run, window by window: the flow generators' (drawn and judged
+    when the run starts) and the functions' (`egress`, emitted by the account in each window),
+    sharing the links (`sim.network.links`) in one time order after the account."""
+
+    def __init__(self, s: Scenario, base_dir: Optional[FsPath] = None, account=None):
+        self.s, self.base_dir, self.account = s, base_dir, account
+        self.n_periods = n_periods(s.duration_s, s.record.period_s)
+        self.net = Network(s)
+        self.meters = NetworkMeters(s, self.n_periods, s.record.period_s)
+        self.links = Links(s, self.n_periods, s.record.period_s)
+        self.counts: Dict[str, dict] = {v: {} for v in s.vpcs}
+        self.judged = []
+        for f in s.flows:
+            src, dst = resolve(self.net, f.src), resolve(self.net, f.dst)
+            eph = src.eni.ephemeral if src.kind == "host" else EPHEMERAL["external"]
+            d = draw(f, s.duration_s, s.seed, eph, base_dir)
+            proto = protocol_of(f.protocol)
+            path = build_path(self.net, src, dst)
+            self.judged.append((f, path, evaluate(path, proto, d.src_port, d.dst_port), d, proto,
+                                self.links.route(path, proto)))
+        self.offsets = np.cumsum([0] + [len(j[3].start_s) for j in self.judged])
+        self.ends = [d.start_s + np.maximum(d.duration_s, 0.0) for (_f, _p, _o, d, _pr, _r) in self.judged]
+        self.pos = [0] * len(self.judged)
+        self.egress: List[Egress] = []
+        if account is not None:
+            for fn, i, cfg in account.egress_entries():
+                self.egress.append(Egress(self.net, self.links, fn, i, cfg, s.seed, base_dir))
+
+    def step(self, t1: float) -> None:
+        for g, (_f, _path, out, d, _proto, route) in enumerate(self.judged):
+            hi = int(np.searchsorted(d.start_s, t1, "left"))
+            if hi > self.pos[g]:
+                idx = np.arange(self.pos[g], hi)
+                self.links.feed(route, out, d, idx, self.offsets[g] + idx)
+                self.pos[g] = hi
+        sent = []
+        if self.egress:
+            t, entry = self.account.take_flows()
+            if len(t):
+                order = np.argsort(entry, kind="stable")
+                bounds = np.searchsorted(entry[order], np.arange(len(self.egress) + 1))
+                for e, eg in enumerate(self.egress):
+                    rec = order[bounds[e]:bounds[e + 1]]
+                    if not len(rec):
+                        continue
+                    for path, route, d in eg.draw(t[rec]):
+                        out = evaluate(path, route.protocol, d.src_port, d.dst_port)
+                        idx = np.arange(len(d.start_s))
+                        judged = out.fail_at.copy()
+                        self.links.feed(route, out, d, idx, np.full(len(idx), -1 - e, np.int64))
+                        sent.append((eg, path, route, out, d, judged))
+        self._finished(self.links.step(t1))
+        for eg, path, route, out, d, judged in sent:  # (ports decided: the outcomes are final)
+            count_rules(path, out, self.counts)
+            self.meters.add(path, out, d.start_s, d.size_bytes, d.response_bytes)
+            ok = out.accepted
+            st = eg.stats
+            st["flows"] += len(ok)
+            st["accepted"] += int(ok.sum())
+            st["rejected"] += int((~ok).sum())
+            st["bytes_accepted"] += int(d.size_bytes[ok].sum() + d.response_bytes[ok].sum())
+            if route.nat_at is not None:  # (failing at the gateway now, not before: no port)
+                st["port_allocation_errors"] += int(np.count_nonzero((out.fail_at == route.nat_at)
+                                                                     & (judged != route.nat_at)))
+
+    def _finished(self, fin) -> None:
+        gen = fin.tag >= 0
+        if gen.any():
+            tag, done = fin.tag[gen], fin.done_s[gen]
+            g_of = np.searchsorted(self.offsets, tag, "right") - 1
+            for g in np.unique(g_of).tolist():
+                m = g_of == g
+                local = tag[m] - self.offsets[g]
+                # a flow never slowed ends when it would alone, start + duration_s, to the last bit
+                # (the kernel's bits / (bits / duration_s) can miss it by an ulp, and flow logs
+                # floor the end)
+                alone = self.ends[g][local]
+                fin_g = done[m]
+                self.ends[g][local] = np.where(np.abs(fin_g - alone) <= 1e-12 * np.maximum(1.0, np.abs(alone)),
+                                               alone, fin_g)
+        if (~gen).any():
+            e_of = -1 - fin.tag[~gen]
+            took = fin.done_s[~gen] - fin.start_s[~gen]
+            ok = np.isfinite(took) & (fin.left_bits[~gen] == 0)  # (no port: counted, not timed)
+            for e in np.unique(e_of).tolist():
+                m = (e_of == e) & ok
+                if m.any():
+                    st = self.egress[e].stats
+                    st["finished"] += int(m.sum())
+                    st["time_sum_s"] += float(took[m].sum())
+                    st["time_max_s"] = max(st["time_max_s"], float(took[m].max()))
+
+    def finish(self) -> VpcFlowsResult:
+        """Every flow to its end; flow log records, the `vpcs` summary section, the meters."""
+        s = self.s
+        self.step(s.duration_s)  # (flows starting at the very end: none, generators draw before it)
+        self._finished(self.links.step(np.inf, final=True))
+        totals = {v: {"flows": 0, "accepted": 0, "rejected": 0, "bytes_accepted": 0, "flow_log_records": 0,
+                      "generators": {}, "functions": {}} for v in s.vpcs}
+        frames: List[pl.DataFrame] = []
+        next_id = 0
+        for (f, path, out, d, proto, _r), end_s in zip(self.judged, self.ends):
+            count_rules(path, out, self.counts)
+            self.meters.add(path, out, d.start_s, d.size_bytes, d.response_bytes)
+            ok = out.accepted
+            n, acc = len(ok), int(ok.sum())
+            t = totals[path.vpc]
+            t["flows"] += n
+            t["accepted"] += acc
+            t["rejected"] += n - acc
+            t["bytes_accepted"] += int(d.size_bytes[ok].sum() + d.response_bytes[ok].sum())
+            took = (end_s - d.start_s)[ok]
+            t["generators"][f.name] = {"flows": n, "accepted": acc, "rejected": n - acc,
+                                       "mean_flow_time_s": float(took.mean()) if acc else None,
+                                       "max_flow_time_s": float(took.max()) if acc else None}
+            ids = np.arange(next_id, next_id + n, dtype=np.int64)
+            next_id += n
+            records = _records(self.net, path, out, d, proto, f.name, ids, end_s)
+            t["flow_log_records"] += records.height
+            frames.append(records)
+        for eg in self.egress:
+            st = eg.stats
+            t = totals[s.functions[eg.fn].vpc.vpc]
+            for k in ("flows", "accepted", "rejected", "bytes_accepted"):
+                t[k] += st[k]
+            per = t["functions"].setdefault(eg.fn, {"flows": 0, "accepted": 0, "rejected": 0,
+                                                    "port_allocation_errors": 0, "bytes_accepted": 0,
+                                                    "finished": 0, "time_sum_s": 0.0, "max_flow_time_s": None})
+            for k in ("flows", "accepted", "rejected", "port_allocation_errors", "bytes_accepted", "finished",
+                      "time_sum_s"):
+                per[k] += st[k]
+            if st["finished"]:
+                per["max_flow_time_s"] = max(per["max_flow_time_s"] or 0.0, st["time_max_s"])
+        logs = pl.concat(frames) if frames else pl.DataFrame(schema=FLOW_LOG_SCHEMA)
+        logs = logs.sort(["start", "flow_id"], maintain_order=True)
+        summary = {}
+        nats = self.links.nats
+        for v, t in totals.items():
+            rules = {k: {"accepted": a, "rejected": r} for k, (a, r) in sorted(self.counts[v].items())}
+            functions = {}
+            for fn, per in t["functions"].items():
+                done, time_sum = per.pop("finished"), per.pop("time_sum_s")
+                functions[fn] = {**per, "mean_flow_time_s": time_sum / done if done else None}
+                functions[fn]["max_flow_time_s"] = functions[fn].pop("max_flow_time_s")
+            summary[v] = {**{k: t[k] for k in ("flows", "accepted", "rejected", "bytes_accepted", "flow_log_records")},
+                          "bytes_out_to_internet": self.meters.link_bytes(f"internet:{v}"),
+                          "bytes_inter_az": self.meters.inter_az_bytes(v),
+                          "nat_gateways": {n: {"bytes_processed": self.meters.link_bytes(f"nat_gateway:{n}"),
+                                               **nats[n].summary()} for n in s.vpcs[v].nat_gateways},
+                          "generators": t["generators"], "rules": rules}
+            if functions:
+                summary[v]["functions"] = functions
+        return VpcFlowsResult(logs, summary, self.meters, nats)
+
+
 def run_flows(s: Scenario, base_dir: Optional[FsPath] = None) -> VpcFlowsResult:
-    """Every flow of `s`, judged; flow log records and the `vpcs` summary section."""
-    net = Network(s)
-    meters = NetworkMeters(s, n_periods(s.duration_s, s.record.period_s), s.record.period_s)
-    counts: Dict[str, dict] = {v: {} for v in s.vpcs}
-    totals = {v: {"flows": 0, "accepted": 0, "rejected": 0, "bytes_accepted": 0, "flow_log_records": 0,
-                  "generators": {}} for v in s.vpcs}
-    frames: List[pl.DataFrame] = []
-    next_id = 0
-    judged = []
-    for f in s.flows:
-        src, dst = resolve(net, f.src), resolve(net, f.dst)
-        eph = src.eni.ephemeral if src.kind == "host" else EPHEMERAL["external"]
-        d = draw(f, s.duration_s, s.seed, eph, base_dir)
-        proto = protocol_of(f.protocol)
-        path = build_path(net, src, dst)
-        judged.append((f, path, evaluate(path, proto, d.src_port, d.dst_port), d, proto))
-    ends, nats = run_links(s, judged, n_periods(s.duration_s, s.record.period_s), s.record.period_s)
-    for (f, path, out, d, proto), end_s in zip(judged, ends):
-        count_rules(path, out, counts)
-        meters.add(path, out, d.start_s, d.size_bytes, d.response_bytes)
-        ok = out.accepted
-        n, acc = len(ok), int(ok.sum())
-        t = totals[path.vpc]
-        t["flows"] += n
-        t["accepted"] += acc
-        t["rejected"] += n - acc
-        t["bytes_accepted"] += int(d.size_bytes[ok].sum() + d.response_bytes[ok].sum())
-        took = (end_s - d.start_s)[ok]
-        t["generators"][f.name] = {"flows": n, "accepted": acc, "rejected": n - acc,
-                                   "mean_flow_time_s": float(took.mean()) if acc else None,
-                                   "max_flow_time_s": float(took.max()) if acc else None}
-        ids = np.arange(next_id, next_id + n, dtype=np.int64)
-        next_id += n
-        records = _records(net, path, out, d, proto, f.name, ids, end_s)
-        t["flow_log_records"] += records.height
-        frames.append(records)
-    logs = pl.concat(frames) if frames else pl.DataFrame(schema=FLOW_LOG_SCHEMA)
-    logs = logs.sort(["start", "flow_id"], maintain_order=True)
-    summary = {}
-    for v, t in totals.items():
-        rules = {k: {"accepted": a, "rejected": r} for k, (a, r) in sorted(counts[v].items())}
-        summary[v] = {**{k: t[k] for k in ("flows", "accepted", "rejected", "bytes_accepted", "flow_log_records")},
-                      "bytes_out_to_internet": meters.link_bytes(f"internet:{v}"),
-                      "bytes_inter_az": meters.inter_az_bytes(v),
-                      "nat_gateways": {n: {"bytes_processed": meters.link_bytes(f"nat_gateway:{n}"),
-                                           **nats[n].summary()} for n in s.vpcs[v].nat_gateways},
-                      "generators": t["generators"], "rules": rules}
-    return VpcFlowsResult(logs, summary, meters, nats)
+    """Every flow of `s` generators', judged and shared in one window; flow log records and the
+    `vpcs` summary section (no functions: use the engine for them)."""
+    run = NetworkRun(s, base_dir)
+    return run.finish()
 
 
 def _records(net: Network, path, out, d: Drawn, proto: int, name: str, ids: np.ndarray,

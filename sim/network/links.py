@@ -1,6 +1,6 @@
 """Flows on links: every flow that passes the firewalls shares bandwidth on the links of its
 path (`kernels.bandwidth`, max-min fair), and every flow that reaches a NAT gateway needs one of
-its source ports toward its destination, in the same event loop.
+its source ports toward its destination, in the same event loop, window by window.
 
 Links with a capacity: a NAT gateway (`max_gbps`, 100 Gbit/s by default: the ceiling AWS
 scales it to) and a Site-to-Site VPN connection on a virtual private gateway (1.25 Gbit/s: a
@@ -8,22 +8,28 @@ Standard tunnel, and a virtual private gateway sends over one tunnel, no ECMP; F
 "Site-to-Site VPN"). Internet gateways, peering, transit gateways and Direct Connect
 interfaces (no speed in the scenario yet) do not limit a flow here.
 
-A flow carries its request and its response bytes as one transfer; its `duration_s` makes a
+A flow carries its request and its response bytes as one transfer; a `duration_s` makes a
 rate cap (bytes / duration_s), so alone on its links it lasts exactly that long, and sharing
-a saturated link makes it last longer. A flow that the firewalls reject beyond a NAT gateway
-takes a port and frees it at once; a flow with no port fails at the gateway with
+a saturated link makes it last longer. A flow with no cap on a path with no limiting link
+takes no time (nothing in the model limits it). A flow that the firewalls reject beyond a NAT
+gateway takes a port and frees it at once; a flow with no port fails at the gateway with
 ErrorPortAllocation (`sim.network.nat`). A port is held from the flow's start to its end.
+
+`Links` is fed each window's flows (`feed`) and then stepped to the window's end (`step`):
+the sharing resumes where the last window left it (`sim.network.bandwidth.ShareState`), so
+a flow's completion does not depend on the windows.
 """
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Dict, List, Optional
 
 import numpy as np
 
 from kernels.bandwidth import BITS_PER_BYTE
 from kernels.nat import CONNECTIONS_PER_DESTINATION_PER_IP
-from sim.network.bandwidth import share_arrays
+from sim.network.bandwidth import Finished, ShareState
 from sim.network.nat import NatConnections, count_connections
 
 VPN_TUNNEL_BPS = 1.25e9  # FACTS "Site-to-Site VPN": Standard tunnels 1.25 Gbps each
@@ -41,69 +47,92 @@ def capacities(s) -> Dict[str, float]:
     return caps
 
 
-def run_links(s, judged: List[tuple], n_periods: int,
-              period_s: float) -> Tuple[List[np.ndarray], Dict[str, NatConnections]]:
-    """Share the links and hand out NAT ports for every generator's judged flows (`judged`: per
-    generator (config, path, outcome, drawn flows, protocol)). Updates the outcomes of flows
-    that get no port; returns each generator's flow end times (s) and each NAT gateway's counts."""
-    cap_of = capacities(s)
-    link_index = {name: k for k, name in enumerate(cap_of)}
-    cap_l = np.array(list(cap_of.values()), np.float64)
-    nat_names = [n for vpc in s.vpcs.values() for n in vpc.nat_gateways]
-    nat_index = {n: k for k, n in enumerate(nat_names)}
-    nat_ips = {n: nat.ip_addresses for vpc in s.vpcs.values() for n, nat in vpc.nat_gateways.items()}
-    keys: Dict[tuple, int] = {}
-    parts = []  # per generator: (nat index or -1, NAT check index, its flows that take part)
-    cols = {k: [] for k in ("start", "bits", "cap", "pkey")}
-    paths: List[tuple] = []
-    for g, (_f, path, out, d, proto) in enumerate(judged):
-        nat_at: Optional[int] = next((j for j, c in enumerate(path.forward) if c.link.startswith("nat_gateway:")),
-                                     None)
-        accepted = out.accepted
-        idx = np.flatnonzero(accepted | (out.fail_at >= nat_at if nat_at is not None else False))
-        nat = nat_index[path.forward[nat_at].link.partition(":")[2]] if nat_at is not None else -1
-        parts.append((nat, nat_at, idx))
-        if not len(idx):
-            continue
-        dur = d.duration_s[idx]
-        b = np.where(accepted[idx] & (dur > 0), (d.size_bytes[idx] + d.response_bytes[idx]) * float(BITS_PER_BYTE), 0.0)
-        cols["start"].append(d.start_s[idx])
-        cols["bits"].append(b)
-        cols["cap"].append(np.where(b > 0, b / np.where(dur > 0, dur, 1.0), np.inf))
-        paths += [tuple(sorted({link_index[c.link] for c in path.forward if c.link in link_index}))] * len(idx)
-        if nat < 0:
-            cols["pkey"].append(np.full(len(idx), -1, np.int64))
+@dataclass
+class Route:
+    """What the links make of a path: its limiting links (a path number of the sharing), the
+    NAT gateway it crosses (its index among the gateways, and the check's place on the path)."""
+
+    path: object  # sim.network.paths.Path
+    protocol: int
+    pid: int  # the sharing's number of its limiting links (-1: none)
+    nat: int  # -1: no NAT gateway
+    nat_at: Optional[int]
+
+
+class Links:
+    """The links' sharing and the NAT gateways' ports over a run (module doc)."""
+
+    def __init__(self, s, n_periods: int, period_s: float):
+        cap_of = capacities(s)
+        self.link_index = {name: k for k, name in enumerate(cap_of)}
+        self.nat_names = [n for vpc in s.vpcs.values() for n in vpc.nat_gateways]
+        self.nat_ips = [nat.ip_addresses for vpc in s.vpcs.values() for nat in vpc.nat_gateways.values()]
+        self.nats = {n: NatConnections(n, v, n_periods) for v, vpc in s.vpcs.items() for n in vpc.nat_gateways}
+        self.state = ShareState(np.array(list(cap_of.values()), np.float64), period_s=period_s, n_periods=n_periods,
+                                n_nat=len(self.nat_names))
+        self.n_periods, self.period_s = n_periods, period_s
+        self._fed: List[tuple] = []
+
+    def route(self, path, protocol: int) -> Route:
+        nat_at = next((j for j, c in enumerate(path.forward) if c.link.startswith("nat_gateway:")), None)
+        nat = self.nat_names.index(path.forward[nat_at].link.partition(":")[2]) if nat_at is not None else -1
+        links = tuple(sorted({self.link_index[c.link] for c in path.forward if c.link in self.link_index}))
+        return Route(path, protocol, self.state.path_id(links) if links else -1, nat, nat_at)
+
+    def feed(self, r: Route, out, d, idx: np.ndarray, tags: np.ndarray) -> None:
+        """Flows idx of drawn flows `d` (start_s ascending; `duration_s` their rate caps, or None
+        for none) judged `out` along route r, tagged `tags`, starting in this window."""
+        accepted = out.accepted[idx]
+        take = accepted | (out.fail_at[idx] >= r.nat_at) if r.nat_at is not None else accepted
+        if not take.any():
+            return
+        idx, tags = idx[take], tags[take]
+        acc = accepted[take]
+        b = (d.size_bytes[idx] + d.response_bytes[idx]) * float(BITS_PER_BYTE)
+        if d.duration_s is None:
+            bits = np.where(acc, b, 0.0)
+            cap = np.full(len(idx), np.inf)
+        else:
+            dur = d.duration_s[idx]
+            bits = np.where(acc & (dur > 0), b, 0.0)
+            cap = np.where(bits > 0, bits / np.where(dur > 0, dur, 1.0), np.inf)
+        if r.pid < 0:  # nothing limits it but its cap
+            bits = np.where(cap < np.inf, bits, 0.0)
+        pid = r.pid if r.pid >= 0 else self.state.path_id(())
+        fcls = self.state.classes(np.full(len(idx), pid, np.int64), cap)
+        if r.nat < 0:
+            pkey = np.full(len(idx), -1, np.int64)
         else:
             ports = d.dst_port[idx]
-            ids = {p: keys.setdefault((nat, path.dst_ip, int(p), proto), len(keys)) for p in np.unique(ports)}
-            cols["pkey"].append(np.array([ids[p] for p in ports], np.int64))
-    ends = [d.start_s + np.maximum(d.duration_s, 0.0) for (_f, _p, _o, d, _pr) in judged]
-    nats = {n: NatConnections(n, v, n_periods) for v, vpc in s.vpcs.items() for n in vpc.nat_gateways}
-    if not paths:
-        return ends, nats
-    start, bits, cap, pkey = (np.concatenate(cols[k]) for k in ("start", "bits", "cap", "pkey"))
-    key_list = sorted(keys, key=keys.get)
-    limit = np.array([CONNECTIONS_PER_DESTINATION_PER_IP * nat_ips[nat_names[k[0]]] for k in key_list], np.int64)
-    key_nat = np.array([k[0] for k in key_list], np.int64)
-    r = share_arrays(cap_l, start, bits, paths, cap, period_s=period_s, n_periods=n_periods,
-                     ports=(pkey, limit, key_nat, len(nat_names)))
-    done, ok, nat_max = r.done_s, r.ok, r.nat_max
-    for n, k in nat_index.items():
-        nats[n].active_max[:] = nat_max[:, k]
-    pos = 0
-    for g, (nat, nat_at, idx) in enumerate(parts):
-        if not len(idx):
-            continue
-        _f, path, out, d, _proto = judged[g]
-        got, fin = ok[pos:pos + len(idx)], done[pos:pos + len(idx)]
-        pos += len(idx)
-        if nat_at is not None:  # (every flow of idx reached the gateway)
-            out.fail_at[idx[~got]] = nat_at  # ErrorPortAllocation: the flow fails at the gateway
-            count_connections(nats[nat_names[nat]], out, idx, got, d, n_periods, period_s)
-        shared = got & out.accepted[idx]
-        # a flow never slowed ends when it would alone, start + duration_s, to the last bit (the
-        # kernel's bits / (bits / duration_s) can miss it by an ulp, and flow logs floor the end)
-        alone = ends[g][idx]
-        fin = np.where(np.abs(fin - alone) <= 1e-12 * np.maximum(1.0, np.abs(alone)), alone, fin)
-        ends[g][idx[shared]] = fin[shared]
-    return ends, nats
+            limit = CONNECTIONS_PER_DESTINATION_PER_IP * self.nat_ips[r.nat]
+            ids = {p: self.state.port_key((r.nat, r.path.dst_ip, p, r.protocol), limit, r.nat)
+                   for p in np.unique(ports).tolist()}
+            pkey = np.array([ids[p] for p in ports.tolist()], np.int64)
+        self._fed.append((r, out, d, idx, d.start_s[idx], bits, fcls, pkey, tags))
+
+    def step(self, t1: float, final: bool = False) -> Finished:
+        """Share the links up to t1 (final: until every flow is done) with the flows fed since
+        the last step; flows with no port fail at their gateway (`out.fail_at`), and the
+        gateways count their connections. Returns the flows finished."""
+        fed, self._fed = self._fed, []
+        if fed:
+            cols = [np.concatenate([f[k] for f in fed]) for k in range(4, 9)]
+            order = np.argsort(cols[0], kind="stable")  # (ties: in the order fed)
+            ok_sorted, fin = self.state.step(*(c[order] for c in cols), t1=t1, final=final)
+            ok = np.empty(len(order), bool)
+            ok[order] = ok_sorted
+        else:
+            z = np.zeros(0)
+            _, fin = self.state.step(z, z, z.astype(np.int64), z.astype(np.int64), z.astype(np.int64), t1=t1,
+                                     final=final)
+        pos = 0
+        for r, out, d, idx, *_ in fed:
+            got = ok[pos:pos + len(idx)]
+            pos += len(idx)
+            if r.nat_at is not None:  # (every flow of idx reached the gateway)
+                out.fail_at[idx[~got]] = r.nat_at  # ErrorPortAllocation: the flow fails at the gateway
+                count_connections(self.nats[self.nat_names[r.nat]], out, idx, got, d, self.n_periods, self.period_s)
+        if final:
+            for k, n in enumerate(self.nat_names):
+                self.nats[n].active_max[:] = self.state.nat_amax[:, k]
+        return fin

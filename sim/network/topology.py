@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from scenarios.schema import Scenario
-from scenarios.vpc import SecurityGroupConfig, SgRuleConfig, Vpc
+from scenarios.vpc import Host, SecurityGroupConfig, SgRuleConfig, Vpc
 from scenarios.vpc_check import PORT_PROTOCOLS, port_range, protocol_number, vpc_blocks
 from sim.network.firewall import NetworkAcl, SecurityGroup
 from sim.network.packets import RouteTable
@@ -96,6 +96,9 @@ class Network:
         self.by_public: Dict[str, Eni] = {}
         self.peerings: Dict[str, Tuple[str, str]] = {}
         self.onprem: List[OnPremNet] = []
+        self.function_enis: Dict[str, List[str]] = {}  # function -> its Hyperplane ENIs, one per subnet
+        self.hosts: Dict[str, Dict[str, Host]] = {v: dict(vpc.hosts) for v, vpc in s.vpcs.items()}
+        self._lambda_hosts(s)
         for vname, vpc in s.vpcs.items():
             self._add_vpc(vname, vpc)
         for vname, vpc in s.vpcs.items():
@@ -111,6 +114,25 @@ class Network:
                                                  ("tgw", t, a)))
 
     # ---- building ----
+    def _lambda_hosts(self, s: Scenario) -> None:
+        """Lambda's Hyperplane ENIs: one per subnet and set of security groups, shared by the
+        functions with that combination (AWS Lambda developer guide, "Connecting outbound
+        networking to resources in a VPC"), at the subnet's first free address."""
+        for fname, fn in s.functions.items():
+            cfg = fn.vpc
+            if cfg is None or cfg.vpc not in s.vpcs:
+                continue
+            hosts = self.hosts[cfg.vpc]
+            groups = sorted(set(cfg.security_groups)) or ["default"]
+            names = []
+            for sub in cfg.subnets:
+                name = f"lambda-eni:{sub}:{'+'.join(groups)}"
+                if name not in hosts:
+                    hosts[name] = Host(kind="lambda", subnet=sub, private_ip=_free_ip(s.vpcs[cfg.vpc], hosts, sub),
+                                       security_groups=groups)
+                names.append(name)
+            self.function_enis[fname] = names
+
     def _add_vpc(self, vname: str, vpc: Vpc) -> None:
         blocks = vpc_blocks(vpc)
         tables = {n: RouteTable([(r.destination, r.target) for r in rt.routes], blocks)
@@ -127,7 +149,7 @@ class Network:
         subnets = {n: SubnetView(n, ipaddress.ip_network(sub.cidr), sub.route_table or main,
                                  sub.network_acl or "default") for n, sub in vpc.subnets.items()}
         self.vpcs[vname] = VpcView(vname, vpc, blocks, subnets, tables, acls, acl_keys)
-        for h, host in vpc.hosts.items():
+        for h, host in self.hosts[vname].items():
             self._add_eni(Eni(h, host.kind, vname, host.subnet, host.private_ip, host.public_ip or host.elastic_ip,
                               host.nat, EPHEMERAL[host.os], host.eni_id or _eni_id(vname, h), vpc.account_id))
         for n, nat in vpc.nat_gateways.items():
@@ -153,7 +175,7 @@ class Network:
         groups = dict(vpc.security_groups)
         if "default" not in groups:  # AWS's default group: all traffic from its members, all out
             groups["default"] = SecurityGroupConfig(inbound=[SgRuleConfig(group="default")])
-        member_of = {h: (host.security_groups or ["default"]) for h, host in vpc.hosts.items()}
+        member_of = {h: (host.security_groups or ["default"]) for h, host in self.hosts[vname].items()}
         members = self._members()
         built = {g: _security_group(vname, g, cfg, members) for g, cfg in groups.items()}
         for h, names in member_of.items():
@@ -165,8 +187,8 @@ class Network:
     def _members(self) -> Dict[str, List[str]]:
         """Private addresses of each group's members, keyed VPC/GROUP."""
         out: Dict[str, List[str]] = {}
-        for vname, vpc in self.scenario.vpcs.items():
-            for h, host in vpc.hosts.items():
+        for vname, hosts in self.hosts.items():
+            for h, host in hosts.items():
                 for g in host.security_groups or ["default"]:
                     out.setdefault(f"{vname}/{g}", []).append(host.private_ip)
         return out
@@ -231,3 +253,14 @@ def _security_group(vname: str, gname: str, cfg: SecurityGroupConfig, members: D
 
 def _eni_id(vpc: str, name: str) -> str:
     return "eni-" + hashlib.blake2b(f"{vpc}/{name}".encode(), digest_size=9).hexdigest()[:17]
+
+
+def _free_ip(vpc: Vpc, hosts: Dict[str, Host], subnet: str) -> Optional[str]:
+    """The first address of `subnet` after the four AWS reserves that no host or NAT gateway has."""
+    net = ipaddress.ip_network(vpc.subnets[subnet].cidr)
+    used = {h.private_ip for h in hosts.values()} | {n.private_ip for n in vpc.nat_gateways.values()}
+    for offset in range(4, net.num_addresses - 1):
+        a = str(net.network_address + offset)
+        if a not in used:
+            return a
+    return None
