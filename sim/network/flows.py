@@ -141,7 +141,7 @@ class Egress:
         self.same_response = cfg.response_bytes is None
         self.ports, self.cdf = ports, cdf
         self.stats = {"flows": 0, "accepted": 0, "rejected": 0, "port_allocation_errors": 0, "bytes_accepted": 0,
-                      "finished": 0, "time_sum_s": 0.0, "time_max_s": 0.0}
+                      "finished": 0, "time_sum_ns": 0, "time_max_s": 0.0}
 
     def draw(self, t: np.ndarray) -> List[tuple]:
         """The flows sent at times t: per subnet (path, its route, Drawn)."""
@@ -268,7 +268,8 @@ class NetworkRun:
                 if m.any():
                     st = self.egress[e].stats
                     st["finished"] += int(m.sum())
-                    st["time_sum_s"] += float(took[m].sum())
+                    # (in whole nanoseconds: an exact sum, the same whatever the windows)
+                    st["time_sum_ns"] += int(np.rint(took[m] * 1e9).astype(np.int64).sum())
                     st["time_max_s"] = max(st["time_max_s"], float(took[m].max()))
 
     def finish(self) -> VpcFlowsResult:
@@ -306,9 +307,9 @@ class NetworkRun:
                 t[k] += st[k]
             per = t["functions"].setdefault(eg.fn, {"flows": 0, "accepted": 0, "rejected": 0,
                                                     "port_allocation_errors": 0, "bytes_accepted": 0,
-                                                    "finished": 0, "time_sum_s": 0.0, "max_flow_time_s": None})
+                                                    "finished": 0, "time_sum_ns": 0, "max_flow_time_s": None})
             for k in ("flows", "accepted", "rejected", "port_allocation_errors", "bytes_accepted", "finished",
-                      "time_sum_s"):
+                      "time_sum_ns"):
                 per[k] += st[k]
             if st["finished"]:
                 per["max_flow_time_s"] = max(per["max_flow_time_s"] or 0.0, st["time_max_s"])
@@ -320,8 +321,8 @@ class NetworkRun:
             rules = {k: {"accepted": a, "rejected": r} for k, (a, r) in sorted(self.counts[v].items())}
             functions = {}
             for fn, per in t["functions"].items():
-                done, time_sum = per.pop("finished"), per.pop("time_sum_s")
-                functions[fn] = {**per, "mean_flow_time_s": time_sum / done if done else None}
+                done, time_sum = per.pop("finished"), per.pop("time_sum_ns")
+                functions[fn] = {**per, "mean_flow_time_s": time_sum / done / 1e9 if done else None}
                 functions[fn]["max_flow_time_s"] = functions[fn].pop("max_flow_time_s")
             summary[v] = {**{k: t[k] for k in ("flows", "accepted", "rejected", "bytes_accepted", "flow_log_records")},
                           "bytes_out_to_internet": self.meters.link_bytes(f"internet:{v}"),
