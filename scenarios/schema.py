@@ -16,7 +16,7 @@ from scenarios.calls import Call, Endpoint
 from scenarios.common import DIST_PARAMS, Dist  # noqa: F401
 from scenarios.messaging import Bus, EventSourceMapping, EventTemplate, Queue, Topic, WorkerFleet  # noqa: F401
 from scenarios.slo import Slo
-from scenarios.vpc import Egress, Flow, FunctionVpc, TransitGateway, Vpc
+from scenarios.vpc import DirectConnect, Egress, Flow, FunctionVpc, TransitGateway, Vpc
 
 
 @dataclass
@@ -216,6 +216,7 @@ class Scenario:
     # VPC networking (scenarios/vpc.py): networks, transit gateways, and flows between hosts
     vpcs: Dict[str, Vpc] = field(default_factory=dict)
     transit_gateways: Dict[str, TransitGateway] = field(default_factory=dict)
+    direct_connect: DirectConnect = field(default_factory=DirectConnect)  # connections and LAGs
     flows: List[Flow] = field(default_factory=list)
     # Service level objectives (scenarios/slo.py): lines in the report, a check on the terminal
     slo: Slo = field(default_factory=Slo)

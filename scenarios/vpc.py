@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from scenarios.common import Dist
+from scenarios.messaging import Outage
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 
@@ -131,9 +132,48 @@ class PeeringConnection:
 
 @dataclass
 class OnPremises:
-    """A VPN connection or a Direct Connect virtual interface: the on-premises CIDRs behind it."""
+    """A VPN connection or a Direct Connect virtual interface: the on-premises CIDRs behind it.
+
+    A DX interface rides a Direct Connect connection or LAG (`connection`: a name in
+    `direct_connect.connections` or `direct_connect.lags`); when that goes down, BGP notices
+    after `hold_time_s` (or BFD's 0.9 s when `bfd`) and traffic moves to `backup_vpn` (a VPN
+    connection of the same virtual private gateway), then back when the connection is repaired.
+    Unset on a VPN connection."""
 
     onprem_cidrs: List[str] = field(default_factory=list)
+    connection: Optional[str] = None  # DX interfaces: its connection or LAG (None: no speed, never fails)
+    backup_vpn: Optional[str] = None  # DX interfaces: the VPN connection traffic fails over to
+    hold_time_s: float = 90.0  # BGP hold timer (AWS default 90 s, minimum 3 s; keepalive 30 s)
+    bfd: bool = False  # BFD: failure detected in 300 ms x 3 = 0.9 s instead of the hold time
+
+
+@dataclass
+class DxConnection:
+    """A Direct Connect connection: dedicated (1, 10, 100, 400 Gbit/s) or hosted (0.05 - 25
+    Gbit/s: 50, 100, 200, 300, 400, 500 Mbit/s, 1, 2, 5, 10, 25 Gbit/s); FACTS "Direct Connect"."""
+
+    type: str = "dedicated"  # dedicated | hosted
+    speed_gbps: float = 10.0
+    location: str = "us-east-1"  # where its port is (data out is priced by it; US locations $0.02/GB)
+    latency_ms: float = 2.0  # one way, to the on-premises router (our assumption: a metro link)
+    outages: List[Outage] = field(default_factory=list)  # scheduled failures: down over [start_s, end_s)
+    mtbf_h: Optional[float] = None  # random failures: exponential times between them (None: none)
+    mttr_h: float = 4.0  # random failures: exponential repair times, mean (hours)
+
+
+@dataclass
+class DxLag:
+    """A link aggregation group: up to 4 dedicated connections of the same speed below 100
+    Gbit/s, 2 at 100 or 400 Gbit/s, all active; FACTS "DX LAG"."""
+
+    connections: List[str] = field(default_factory=list)
+    min_links: int = 0  # fewer connections up than this: the LAG is down (0: up while one is)
+
+
+@dataclass
+class DirectConnect:
+    connections: Dict[str, DxConnection] = field(default_factory=dict)
+    lags: Dict[str, DxLag] = field(default_factory=dict)
 
 
 @dataclass
