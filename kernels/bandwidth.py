@@ -260,7 +260,7 @@ HEAP_SLACK = 64  # the completion heap holds 4 entries per class and this many m
 
 
 @jit
-def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final, period_s):
+def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final, period_s, force=-1.0):
     """Run the sharing's events before t1 (final: up to and including t1, then what is still
     active is written out), resuming from the state its arrays keep between calls.
 
@@ -288,7 +288,10 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
 
     The caller makes room before each call: per class heap room for its active flows and its
     new ones, free slots for the new flows, `out` room for the active and the new flows.
-    Nothing happens at a window's edge (no clock advances, no rate changes), so the outcome is
+    `force` >= 0: the link capacities `cap_l` were just changed at that time (a failure, a
+    repair, a failover; every event before it done): the loads are carried to it and every
+    rate is recomputed there, first. Otherwise nothing happens at a window's edge (no clock
+    advances, no rate changes), so the outcome is
     the same, bit for bit, whatever the windows. Returns the number of events so far.
 
     Only links that can bind are shared: a link whose flows are all capped and whose caps add
@@ -323,158 +326,164 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
     t = gf[GF_T]
     i = 0
     while True:
-        # the next completion: the first live entry of the heap (classes at their cap), or the
-        # first of the classes on tight links (their rates change at most events: scanned)
-        while heap_n > 0 and cseq[hh[0, H_V]] != hh[0, H_SEQ]:
-            heap_pop(hh, heap_n)
-            heap_n -= 1
-        tc = heap_time(hh, 0) if heap_n > 0 else np.inf
-        cs = -1
-        for q in range(n_sub):
-            c2 = sub[q]
-            if cnt[c2] > 0 and rate[c2] > 0.0:
-                dt = (hk[h_off[c2]] - _clock(c2, t, vb, tb, rate)) / rate[c2]
-                if t + max(dt, 0.0) < tc:
-                    tc = t + max(dt, 0.0)
-                    cs = c2
-        if tc < t:
-            tc = t
-        ta = start[i] if i < nf else np.inf
-        tn = tc if tc <= ta else ta
-        if n_nat > 0:  # periods that began before tn: the ports open at their start
-            while p_rec + 1 < n_pp and (p_rec + 1) * period_s < min(tn, t1):
-                p_rec += 1
-                for g in range(n_nat):
-                    nat_amax[p_rec, g] = max(nat_amax[p_rec, g], nat_act[g])
-        if tn == np.inf or tn > t1 or (tn == t1 and not final):
-            break
-        _carry(t, tn, load, period_s, link_bits)
-        t = tn
-        events += 1
-        if heap_n + n_act + 2 > cap_h:
-            # purge the stale entries (an event pushes at most one per active class, plus one):
-            # the live ones, one per class at most, go back with their own times and counters
-            m = 0
-            for q in range(heap_n):
-                if cseq[hh[q, H_V]] == hh[q, H_SEQ]:
-                    purge_t[m] = heap_time(hh, q)
-                    purge_i[m, 0] = hh[q, H_SEQ]
-                    purge_i[m, 1] = hh[q, H_V]
-                    m += 1
-            heap_n = 0
-            for q in range(m):
-                heap_n = heap_push(hh, heap_n, purge_t[q], purge_i[q, 0], purge_i[q, 1])
-        if tc <= ta:
-            if cs >= 0:
-                c = cs
-            else:
-                c = hh[0, H_V]
+        if force >= 0.0:  # the capacities changed at `force`: every rate again, now
+            _carry(t, force, load, period_s, link_bits)
+            t = force
+            force = -1.0
+            c = -1
+        else:
+            # the next completion: the first live entry of the heap (classes at their cap), or the
+            # first of the classes on tight links (their rates change at most events: scanned)
+            while heap_n > 0 and cseq[hh[0, H_V]] != hh[0, H_SEQ]:
                 heap_pop(hh, heap_n)
                 heap_n -= 1
-            cseq[c] = -1
-            off = h_off[c]
-            v = _clock(c, t, vb, tb, rate)
-            if v < hk[off]:
-                v = hk[off]  # (its first flow is done: its tag is reached)
-            vb[c] = v
-            tb[c] = t
-            was_tight = _tight_on(c, c_off, c_links, cap_l, dem, unc)
-            n0 = cnt[c]
-            while cnt[c] > 0 and hk[off] <= vb[c]:
-                f = hf[off]
-                _heap_pop(hk, hf, off, cnt[c])
-                cnt[c] -= 1
-                o_tag[o_n] = s_tag[f]
-                o_start[o_n] = s_start[f]
-                o_done[o_n] = t
-                o_left[o_n] = 0.0
-                o_n += 1
-                if s_key[f] >= 0:  # its port is free
-                    pcnt[s_key[f]] -= 1
-                    nat_act[pnat[s_key[f]]] -= 1
-                free[free_n] = f
-                free_n += 1
-            for j in range(c_off[c, 0], c_off[c, 1]):
-                l = c_links[j]
-                load[l] -= (n0 - cnt[c]) * rate[c]
-                if c_cap[c] < np.inf:
-                    dem[l] -= (n0 - cnt[c]) * c_cap[c]
+            tc = heap_time(hh, 0) if heap_n > 0 else np.inf
+            cs = -1
+            for q in range(n_sub):
+                c2 = sub[q]
+                if cnt[c2] > 0 and rate[c2] > 0.0:
+                    dt = (hk[h_off[c2]] - _clock(c2, t, vb, tb, rate)) / rate[c2]
+                    if t + max(dt, 0.0) < tc:
+                        tc = t + max(dt, 0.0)
+                        cs = c2
+            if tc < t:
+                tc = t
+            ta = start[i] if i < nf else np.inf
+            tn = tc if tc <= ta else ta
+            if n_nat > 0:  # periods that began before tn: the ports open at their start
+                while p_rec + 1 < n_pp and (p_rec + 1) * period_s < min(tn, t1):
+                    p_rec += 1
+                    for g in range(n_nat):
+                        nat_amax[p_rec, g] = max(nat_amax[p_rec, g], nat_act[g])
+            if tn == np.inf or tn > t1 or (tn == t1 and not final):
+                break
+            _carry(t, tn, load, period_s, link_bits)
+            t = tn
+            events += 1
+            if heap_n + n_act + 2 > cap_h:
+                # purge the stale entries (an event pushes at most one per active class, plus one):
+                # the live ones, one per class at most, go back with their own times and counters
+                m = 0
+                for q in range(heap_n):
+                    if cseq[hh[q, H_V]] == hh[q, H_SEQ]:
+                        purge_t[m] = heap_time(hh, q)
+                        purge_i[m, 0] = hh[q, H_SEQ]
+                        purge_i[m, 1] = hh[q, H_V]
+                        m += 1
+                heap_n = 0
+                for q in range(m):
+                    heap_n = heap_push(hh, heap_n, purge_t[q], purge_i[q, 0], purge_i[q, 1])
+            if tc <= ta:
+                if cs >= 0:
+                    c = cs
                 else:
-                    unc[l] -= n0 - cnt[c]
-            if cnt[c] == 0:  # out of the active list (kept in order); its clock restarts
-                vb[c] = 0.0
-                rate[c] = 0.0
-                k = 0
-                while act[k] != c:
-                    k += 1
-                n_act -= 1
-                for m in range(k, n_act):
-                    act[m] = act[m + 1]
-            if not was_tight and not _tight_on(c, c_off, c_links, cap_l, dem, unc):
-                heap_n, seq = _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
-                continue
-        else:
-            k = pkey[i]
-            b = bits[i]
-            if k >= 0:
-                if pcnt[k] >= plimit[k]:  # no port: it fails at once
-                    ok[i] = False
+                    c = hh[0, H_V]
+                    heap_pop(hh, heap_n)
+                    heap_n -= 1
+                cseq[c] = -1
+                off = h_off[c]
+                v = _clock(c, t, vb, tb, rate)
+                if v < hk[off]:
+                    v = hk[off]  # (its first flow is done: its tag is reached)
+                vb[c] = v
+                tb[c] = t
+                was_tight = _tight_on(c, c_off, c_links, cap_l, dem, unc)
+                n0 = cnt[c]
+                while cnt[c] > 0 and hk[off] <= vb[c]:
+                    f = hf[off]
+                    _heap_pop(hk, hf, off, cnt[c])
+                    cnt[c] -= 1
+                    o_tag[o_n] = s_tag[f]
+                    o_start[o_n] = s_start[f]
+                    o_done[o_n] = t
+                    o_left[o_n] = 0.0
+                    o_n += 1
+                    if s_key[f] >= 0:  # its port is free
+                        pcnt[s_key[f]] -= 1
+                        nat_act[pnat[s_key[f]]] -= 1
+                    free[free_n] = f
+                    free_n += 1
+                for j in range(c_off[c, 0], c_off[c, 1]):
+                    l = c_links[j]
+                    load[l] -= (n0 - cnt[c]) * rate[c]
+                    if c_cap[c] < np.inf:
+                        dem[l] -= (n0 - cnt[c]) * c_cap[c]
+                    else:
+                        unc[l] -= n0 - cnt[c]
+                if cnt[c] == 0:  # out of the active list (kept in order); its clock restarts
+                    vb[c] = 0.0
+                    rate[c] = 0.0
+                    k = 0
+                    while act[k] != c:
+                        k += 1
+                    n_act -= 1
+                    for m in range(k, n_act):
+                        act[m] = act[m + 1]
+                if not was_tight and not _tight_on(c, c_off, c_links, cap_l, dem, unc):
+                    heap_n, seq = _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
+                    continue
+            else:
+                k = pkey[i]
+                b = bits[i]
+                if k >= 0:
+                    if pcnt[k] >= plimit[k]:  # no port: it fails at once
+                        ok[i] = False
+                        o_tag[o_n] = tag[i]
+                        o_start[o_n] = t
+                        o_done[o_n] = t
+                        o_left[o_n] = b
+                        o_n += 1
+                        i += 1
+                        continue
+                    ok[i] = True
+                    if b > 0.0:
+                        pcnt[k] += 1
+                        g = pnat[k]
+                        nat_act[g] += 1
+                        p = min(int(t // period_s), n_pp - 1) if period_s < np.inf else 0
+                        nat_amax[p, g] = max(nat_amax[p, g], nat_act[g])
+                else:
+                    ok[i] = True
+                if b <= 0.0:
                     o_tag[o_n] = tag[i]
                     o_start[o_n] = t
                     o_done[o_n] = t
-                    o_left[o_n] = b
+                    o_left[o_n] = 0.0
                     o_n += 1
                     i += 1
                     continue
-                ok[i] = True
-                if b > 0.0:
-                    pcnt[k] += 1
-                    g = pnat[k]
-                    nat_act[g] += 1
-                    p = min(int(t // period_s), n_pp - 1) if period_s < np.inf else 0
-                    nat_amax[p, g] = max(nat_amax[p, g], nat_act[g])
-            else:
-                ok[i] = True
-            if b <= 0.0:
-                o_tag[o_n] = tag[i]
-                o_start[o_n] = t
-                o_done[o_n] = t
-                o_left[o_n] = 0.0
-                o_n += 1
+                free_n -= 1
+                f = free[free_n]
+                s_start[f] = t
+                s_tag[f] = tag[i]
+                s_key[f] = k
+                c = fcls[i]
                 i += 1
-                continue
-            free_n -= 1
-            f = free[free_n]
-            s_start[f] = t
-            s_tag[f] = tag[i]
-            s_key[f] = k
-            c = fcls[i]
-            i += 1
-            if cnt[c] == 0:  # into the active list, in order of (cap, path)
-                k = n_act
-                while k > 0 and (c_cap[act[k - 1]] > c_cap[c] or (c_cap[act[k - 1]] == c_cap[c] and c_pid[act[k - 1]] > c_pid[c])):
-                    act[k] = act[k - 1]
-                    k -= 1
-                act[k] = c
-                n_act += 1
-                vb[c] = 0.0
-                tb[c] = t
-            was_tight = _tight_on(c, c_off, c_links, cap_l, dem, unc)
-            _heap_push(hk, hf, h_off[c], cnt[c], _clock(c, t, vb, tb, rate) + b, f)
-            cnt[c] += 1
-            for j in range(c_off[c, 0], c_off[c, 1]):
-                l = c_links[j]
-                load[l] += rate[c]
-                if c_cap[c] < np.inf:
-                    dem[l] += c_cap[c]
-                else:
-                    unc[l] += 1
-            if not was_tight and not _tight_on(c, c_off, c_links, cap_l, dem, unc):
-                moved = rate[c] != c_cap[c] or cseq[c] < 0 or hf[h_off[c]] == f  # new, or f is its first
-                _retarget(c, c_cap[c], t, cnt, vb, tb, rate, c_off, c_links, load)
-                if moved:
-                    heap_n, seq = _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
-                continue
+                if cnt[c] == 0:  # into the active list, in order of (cap, path)
+                    k = n_act
+                    while k > 0 and (c_cap[act[k - 1]] > c_cap[c] or (c_cap[act[k - 1]] == c_cap[c] and c_pid[act[k - 1]] > c_pid[c])):
+                        act[k] = act[k - 1]
+                        k -= 1
+                    act[k] = c
+                    n_act += 1
+                    vb[c] = 0.0
+                    tb[c] = t
+                was_tight = _tight_on(c, c_off, c_links, cap_l, dem, unc)
+                _heap_push(hk, hf, h_off[c], cnt[c], _clock(c, t, vb, tb, rate) + b, f)
+                cnt[c] += 1
+                for j in range(c_off[c, 0], c_off[c, 1]):
+                    l = c_links[j]
+                    load[l] += rate[c]
+                    if c_cap[c] < np.inf:
+                        dem[l] += c_cap[c]
+                    else:
+                        unc[l] += 1
+                if not was_tight and not _tight_on(c, c_off, c_links, cap_l, dem, unc):
+                    moved = rate[c] != c_cap[c] or cseq[c] < 0 or hf[h_off[c]] == f  # new, or f is its first
+                    _retarget(c, c_cap[c], t, cnt, vb, tb, rate, c_off, c_links, load)
+                    if moved:
+                        heap_n, seq = _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
+                    continue
         # an event on a tight link: the rates of the classes on tight links again, every other at its cap
         n_tight = 0
         lt = -1
@@ -515,7 +524,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                 cseq[c2] = -1  # (scanned, not on the heap)
                 sub[q] = c2
             n_sub = n_new
-            if cnt[c] > 0 and mark[c] != stamp:  # the event's class, at its cap: its next completion
+            if c >= 0 and cnt[c] > 0 and mark[c] != stamp:  # the event's class, at its cap: its next completion
                 _retarget(c, c_cap[c], t, cnt, vb, tb, rate, c_off, c_links, load)
                 heap_n, seq = _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
             continue

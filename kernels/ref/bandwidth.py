@@ -52,10 +52,13 @@ def max_min_rates(paths, caps, capacity):
     return rate
 
 
-def share_ref(start, bits, paths, caps, capacity, t_end=math.inf):
+def share_ref(start, bits, paths, caps, capacity, t_end=math.inf, changes=()):
     """Completion time of each flow (NOT_DONE if still active at t_end), its bits left, and
     the bits carried per link (dict), for flows starting at start[f] with bits[f] over
-    paths[f] with caps[f]; completions before arrivals at equal times."""
+    paths[f] with caps[f]; completions before arrivals at equal times. `changes`: (time, link,
+    new capacity) in time order, each applied before anything else at its time."""
+    capacity = dict(capacity)
+    changes = list(changes)
     n = len(start)
     order = sorted(range(n), key=lambda f: (start[f], f))
     done = [NOT_DONE] * n
@@ -66,18 +69,23 @@ def share_ref(start, bits, paths, caps, capacity, t_end=math.inf):
     t = start[order[0]] if n else 0.0
     nxt = 0
     while True:
-        t_done = min((t + left[f] / r for f, r in zip(active, rates)), default=math.inf)
+        t_done = min((t + left[f] / r for f, r in zip(active, rates) if r > 0), default=math.inf)
         t_arr = start[order[nxt]] if nxt < n else math.inf
-        t_next = min(t_done, t_arr)
+        t_chg = changes[0][0] if changes else math.inf
+        t_next = min(t_done, t_arr, t_chg)
         if t_next == math.inf or t_next > t_end:
             break
         _advance(active, rates, left, paths, carried, t_next - t)
         t = t_next
-        if t_done <= t_arr:
+        if t_chg <= t_done and t_chg <= t_arr:
+            _, link, cap = changes.pop(0)
+            capacity[link] = cap
+        elif t_done <= t_arr:
             # every flow whose remaining bits run out now (ties within rounding)
-            finished = {f for f, r in zip(active, rates) if left[f] <= r * 1e-12 * max(1.0, t)}
+            finished = {f for f, r in zip(active, rates) if r > 0 and left[f] <= r * 1e-12 * max(1.0, t)}
             if not finished:
-                finished = {min(zip(active, rates), key=lambda fr: left[fr[0]] / fr[1])[0]}
+                finished = {min(((f, r) for f, r in zip(active, rates) if r > 0),
+                                key=lambda fr: left[fr[0]] / fr[1])[0]}
             for f in finished:
                 done[f] = t
                 left[f] = 0.0

@@ -376,7 +376,7 @@ class ShareState:
 
     # ---- running ----
     def step(self, start: np.ndarray, bits: np.ndarray, fcls: np.ndarray, pkey: np.ndarray, tag: np.ndarray,
-             t1: float, final: bool = False) -> Tuple[np.ndarray, Finished]:
+             t1: float, final: bool = False, force: float = -1.0) -> Tuple[np.ndarray, Finished]:
         """Run to t1 with the flows that start in [previous t1, t1) (or at t1 when final), in
         order of start: their bits, class (`classes`), port key (`port_key`, -1: none) and tag.
         Returns whether each got a port, and the flows finished (and, when final, those still
@@ -397,13 +397,23 @@ class ShareState:
                np.ascontiguousarray(pkey, np.int64), np.ascontiguousarray(tag, np.int64), ok)
         self.gi[GI_OUT_N] = 0
         share_window(cls, dyn, (self.hk, self.hf), links, ports, slots, tuple(self.out), self.gi, self.gf, inp,
-                     float(t1), bool(final), self.period_s)
+                     float(t1), bool(final), self.period_s, float(force))
         m = int(self.gi[GI_OUT_N])
         self.active = len(self.s_start) - int(self.gi[GI_FREE_N])
         done = Finished(*(a[:m].copy() for a in self.out))
         if not final:
             self._free_empty()
         return ok, done
+
+    def set_capacity(self, caps: Dict[int, float], t: float) -> None:
+        """Links' capacities (index -> bits/s) change at t, every event before t done (a step to
+        t came first): the rates are recomputed at t, before anything else happens at t. A
+        capacity of 0 stalls the flows on the link (a failed link before routing notices)."""
+        for l, bps in caps.items():
+            self.cap_l[l] = float(bps)
+        z = np.zeros(0)
+        zi = np.zeros(0, np.int64)
+        self.step(z, z, zi, zi, zi, t, final=False, force=t)
 
     @property
     def events(self) -> int:
