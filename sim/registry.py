@@ -367,6 +367,7 @@ def _vpc_flows_class() -> type:
             from sim.network.flows import NetworkRun
 
             self.run = NetworkRun(self.scenario, self.base_dir, self.account)
+            self.run.start(env)
 
         def step(self, t0: float, t1: float) -> None:
             self.run.step(t1)
@@ -382,9 +383,17 @@ def _vpc_flows_class() -> type:
             return self.result.meters.usage() if self.result is not None else ([], [])
 
         def metrics(self):
+            import polars as pl
+
             from sim.network.nat import metrics_frame
 
-            return metrics_frame(self.result.nats, self.scenario.record.period_s) if self.result is not None else None
+            if self.result is None:
+                return None
+            frames = [metrics_frame(self.result.nats, self.scenario.record.period_s)]
+            if self.result.dx is not None:
+                frames.append(self.result.dx.metrics(self.scenario.record.period_s))
+            frames = [f for f in frames if f is not None]
+            return pl.concat(frames) if frames else None
 
     return VpcFlows
 

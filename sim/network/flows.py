@@ -38,6 +38,7 @@ from scenarios.schema import Scenario
 from scenarios.vpc import Flow
 from sim.engine.distributions import sampler
 from sim.network.meters import NetworkMeters
+from sim.network.dx import DirectConnect, interfaces as dx_interfaces
 from sim.network.links import Links
 from sim.network.nat import NatConnections
 from sim.network.packets import MTU_BYTES
@@ -97,6 +98,7 @@ class VpcFlowsResult:
     summary: Dict[str, dict]  # vpcs.NAME
     meters: NetworkMeters  # what the network bills (sim.network.meters)
     nats: Dict[str, NatConnections]  # each NAT gateway's connections (sim.network.nat)
+    dx: Optional[DirectConnect] = None  # the DX interfaces over time (sim.network.dx)
 
 
 class Egress:
@@ -202,10 +204,16 @@ class NetworkRun:
         self.offsets = np.cumsum([0] + [len(j[3].start_s) for j in self.judged])
         self.ends = [d.start_s + np.maximum(d.duration_s, 0.0) for (_f, _p, _o, d, _pr, _r) in self.judged]
         self.pos = [0] * len(self.judged)
+        self.dx = DirectConnect(s, self.links, self.n_periods) if dx_interfaces(s) else None
         self.egress: List[Egress] = []
         if account is not None:
             for fn, i, cfg in account.egress_entries():
                 self.egress.append(Egress(self.net, self.links, fn, i, cfg, s.seed, base_dir))
+
+    def start(self, env) -> None:
+        """Start the control processes: Direct Connect failures and BGP failover."""
+        if self.dx is not None:
+            self.dx.start(env)
 
     def step(self, t1: float) -> None:
         for g, (_f, _path, out, d, _proto, route) in enumerate(self.judged):
@@ -232,8 +240,7 @@ class NetworkRun:
                         sent.append((eg, path, route, out, d, judged))
         self._finished(self.links.step(t1))
         for eg, path, route, out, d, judged in sent:  # (ports decided: the outcomes are final)
-            count_rules(path, out, self.counts)
-            self.meters.add(path, out, d.start_s, d.size_bytes, d.response_bytes)
+            self._meter(path, out, d)
             ok = out.accepted
             st = eg.stats
             st["flows"] += len(ok)
@@ -281,9 +288,10 @@ class NetworkRun:
                       "generators": {}, "functions": {}} for v in s.vpcs}
         frames: List[pl.DataFrame] = []
         next_id = 0
+        if self.dx is not None:
+            self.dx.finish()
         for (f, path, out, d, proto, _r), end_s in zip(self.judged, self.ends):
-            count_rules(path, out, self.counts)
-            self.meters.add(path, out, d.start_s, d.size_bytes, d.response_bytes)
+            self._meter(path, out, d)
             ok = out.accepted
             n, acc = len(ok), int(ok.sum())
             t = totals[path.vpc]
@@ -332,7 +340,17 @@ class NetworkRun:
                           "generators": t["generators"], "rules": rules}
             if functions:
                 summary[v]["functions"] = functions
-        return VpcFlowsResult(logs, summary, self.meters, nats)
+        if self.dx is not None:
+            for v, ifaces in self.dx.summary(s).items():
+                summary[v]["dx_interfaces"] = ifaces
+        return VpcFlowsResult(logs, summary, self.meters, nats, self.dx)
+
+    def _meter(self, path, out, d) -> None:
+        """Rule counts and the bill of flows whose outcome is final."""
+        count_rules(path, out, self.counts)
+        self.meters.add(path, out, d.start_s, d.size_bytes, d.response_bytes)
+        if self.dx is not None:
+            self.dx.meter(self.meters, path, out, d, self.s.record.period_s, self.n_periods)
 
 
 def run_flows(s: Scenario, base_dir: Optional[FsPath] = None) -> VpcFlowsResult:

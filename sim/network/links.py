@@ -5,8 +5,9 @@ its source ports toward its destination, in the same event loop, window by windo
 Links with a capacity: a NAT gateway (`max_gbps`, 100 Gbit/s by default: the ceiling AWS
 scales it to) and a Site-to-Site VPN connection on a virtual private gateway (1.25 Gbit/s: a
 Standard tunnel, and a virtual private gateway sends over one tunnel, no ECMP; FACTS
-"Site-to-Site VPN"). Internet gateways, peering, transit gateways and Direct Connect
-interfaces (no speed in the scenario yet) do not limit a flow here.
+"Site-to-Site VPN") and a Direct Connect interface with a `connection` (its speed, changing
+with failures and failover: `sim.network.dx`). Internet gateways, peering, transit gateways
+and DX interfaces without a connection do not limit a flow here.
 
 A flow carries its request and its response bytes as one transfer; a `duration_s` makes a
 rate cap (bytes / duration_s), so alone on its links it lasts exactly that long, and sharing
@@ -44,6 +45,11 @@ def capacities(s) -> Dict[str, float]:
         for g in vpc.vpn_gateways.values():
             for c in g.vpn_connections:
                 caps[f"vpn:{c}"] = VPN_TUNNEL_BPS
+            for n, x in g.dx_interfaces.items():  # (sim.network.dx: its capacity over time)
+                if x.connection:
+                    lag = s.direct_connect.lags.get(x.connection)
+                    conns = lag.connections if lag is not None else [x.connection]
+                    caps[f"dx:{n}"] = sum(s.direct_connect.connections[c].speed_gbps for c in conns) * 1e9
     return caps
 
 

@@ -376,7 +376,11 @@ class _Walk:
 
     def via_vgw(self, vpc: str, name: str, src_ip: str) -> None:
         dst = ipaddress.ip_address(self.dst_ip)
-        conn = next((o for o in self.net.onprem if o.via == ("vgw", vpc, name) and dst in o.net), None)
+        # the longest prefix wins; at equal prefixes a DX interface's route beats a VPN's (AWS's
+        # route priority for a virtual private gateway; FACTS "DX BGP": a backup VPN advertising
+        # more specific routes is preferred even while DX is up)
+        cands = [o for o in self.net.onprem if o.via == ("vgw", vpc, name) and dst in o.net]
+        conn = max(cands, key=lambda o: (o.net.prefixlen, o.label.startswith("dx:")), default=None)
         ok = conn is not None and self.dst.kind == "onprem"
         self.fixed("gateway", f"virtual private gateway {name}", vpc, src_ip, self.dst_ip, ok, f"vgw:{name}",
                    note=f"over {conn.label}" if ok else f"{dst} is behind no VPN connection or DX interface of {name}",
