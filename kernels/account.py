@@ -19,6 +19,11 @@ back as a RESPONSE, SDK retries (SDK_RETRY), endpoints (EP_DONE) — its own dur
 (STEP) and its deadline (TIMEOUT) lead to its end (`_finish`), where the pool's own
 completion code frees the environment.
 
+A function's egress entries (ACCOUNT_SPEC.md §10) are calls of kind K_FLOW after its calls:
+their arrival (at the instant they are made: latency 0) appends a flow record (t, k) to
+`flw_t`/`flw_k` and answers ok at once; the loop stops with FLOWS_FULL before one that finds
+the buffer full, and the driver grows it.
+
 Warm starts' deadlines are not heap entries per invocation. Nearly every invocation ends
 long before its deadline, so a deadline per invocation on the heap made it mostly stale
 entries (on the composed benchmark 25,000 of 26,000 entries, and a quarter of the loop's
