@@ -19,6 +19,11 @@ back as a RESPONSE, SDK retries (SDK_RETRY), endpoints (EP_DONE) — its own dur
 (STEP) and its deadline (TIMEOUT) lead to its end (`_finish`), where the pool's own
 completion code frees the environment.
 
+A function's egress entries (ACCOUNT_SPEC.md §10) are calls of kind K_FLOW after its calls:
+their arrival (at the instant they are made: latency 0) appends a flow record (t, k) to
+`flw_t`/`flw_k` and answers ok at once; the loop stops with FLOWS_FULL before one that finds
+the buffer full, and the driver grows it.
+
 Warm starts' deadlines are not heap entries per invocation. Nearly every invocation ends
 long before its deadline, so a deadline per invocation on the heap made it mostly stale
 entries (on the composed benchmark 25,000 of 26,000 entries, and a quarter of the loop's
@@ -100,10 +105,16 @@ K_EP_DONE = 15
 
 # Status: a call's or an endpoint's stream needs refilling; `which` = its row of `xdraws`.
 NEED_XDRAWS = 9
+# Status: the flow-record buffer (`flw_t`, `flw_k`) is full before an egress call's arrival:
+# the caller grows it (or takes the records) and runs on (after lambda_pool's 10, 11).
+FLOWS_FULL = 12
 
 # Port kinds: what an address resolves to (ACCOUNT_SPEC.md §2).
-K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL = P.K_FUNCTION, P.K_QUEUE, P.K_UNIT, P.K_ENDPOINT, P.K_EXTERNAL
-KIND_NAMES = ("function", "queue", "unit", "endpoint", "external")
+# K_FLOW: an egress entry (ACCOUNT_SPEC.md §10), a call whose request reaches no service: its
+# arrival appends a flow record and is answered ok at once.
+K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL, K_FLOW = (P.K_FUNCTION, P.K_QUEUE, P.K_UNIT, P.K_ENDPOINT,
+                                                               P.K_EXTERNAL, P.K_FLOW)
+KIND_NAMES = ("function", "queue", "unit", "endpoint", "external", "flow")
 # Answers a caller can get (ACCOUNT_SPEC.md §5); the last three are retried by the SDK.
 R_OK, R_FUNCTION_ERROR, R_THROTTLED, R_SERVER_ERROR, R_UNAVAILABLE = range(5)
 # The AWS SDKs' standard retry mode: delay = U * min(2^a, 20) s after attempt a (0-based)
@@ -126,8 +137,8 @@ EV_KEY = P.E_KEY
 
 # A call's parameters: `cpi[k]`, `cpf[k]`; a function f's calls are k in cfo[f] .. cfo[f+1]-1.
 CP_F = 0
-CP_KIND = 1  # K_FUNCTION | K_QUEUE | K_UNIT | K_ENDPOINT
-CP_INDEX = 2
+CP_KIND = 1  # K_FUNCTION | K_QUEUE | K_UNIT | K_ENDPOINT | K_FLOW
+CP_INDEX = 2  # the function, queue, unit or endpoint; K_FLOW: the egress entry's global number
 CP_SYNC = 3
 CP_COUNT = 4
 CP_AT_END = 5
@@ -135,7 +146,7 @@ CP_SIZE = 6  # -1: the invoking item's
 CP_KEY = 7  # -1: the invoking item's class
 CP_MAX_ATT = 8
 CP_CONTINUE = 9  # on_error: continue
-CP_PORT = 10  # the account port what it sends enters through (ids), -1 for an endpoint
+CP_PORT = 10  # the account port what it sends enters through (ids), -1 for an endpoint or a flow
 CP_CDF0 = 11  # its own classes (`attributes`): CP_KEY + i with cumulative probability ccdf[CP_CDF0 + i],
 CP_CDF1 = 12  # one CALL draw per call made; CP_CDF1 == CP_CDF0: none (CP_KEY, or the invoking item's)
 N_CP = 13
@@ -214,8 +225,8 @@ N_TF = 2
 class CallParams:
     """One entry of a function's `calls` (ACCOUNT_SPEC.md §3), as the kernel and its twin read it."""
 
-    kind: int  # K_FUNCTION | K_QUEUE | K_UNIT | K_ENDPOINT
-    index: int  # the function, queue, unit or endpoint
+    kind: int  # K_FUNCTION | K_QUEUE | K_UNIT | K_ENDPOINT | K_FLOW
+    index: int  # the function, queue, unit or endpoint; K_FLOW: the egress entry's global number
     sync: bool = True
     probability: float = 1.0
     count: int = 1
@@ -245,9 +256,11 @@ AccountArrays = namedtuple("AccountArrays", [
     "upi", "upf", "ust", "match", "tpi", "tpf", "seg_n", "seg_d", "out_s", "out_e", "ocur", "flast",
     "fdraws", "fcur", "flen", "gcnt", "rcnt", "tcnt", "port_fn", "port_inv", "port_q", "port_unit", "port_seq",
     "cfo", "cpi", "cpf", "cstat", "xdraws", "xcur", "xlen", "epi", "epf", "eps", "ebusy", "estat", "eout_s",
-    "eout_e", "ecur", "ccdf", "dl"])
+    "eout_e", "ecur", "ccdf", "dl", "flw_t", "flw_k", "flw_n"])
 # Streams of `xdraws` (rows): CALL of function f (uniform: which calls run, SDK jitter) at f;
 # CLAT of call k (ms) at F + k; ELAT (ms) and EU (uniform) of endpoint e at F + K + 2e and + 1.
+# Flow records (ACCOUNT_SPEC.md §10): `flw_t[i]`, `flw_k[i]` for i < flw_n[0], the time and the
+# call k of each egress call's arrival, in event order; the caller takes them (and resets flw_n).
 AccountArrivals = namedtuple("AccountArrivals", ["t", "id", "fn", "src", "inv", "dover", "units", "queue", "size",
                                                  "gid", "unit", "key"])
 # An item entering a port: (id, size_bytes, key, group).
@@ -1018,7 +1031,8 @@ def on_endpoint_done(t, s, c, pa, xa):
 def on_call_arrive(t, s, p, c, consts, pa, qa, xa):
     """A call's request reaches its target (even if its caller ended meanwhile: it was sent):
     a sync attempt of a function (answered at its completion, or throttled at once), an async
-    one, a SendMessage, a Publish / PutEvents, or an endpoint's request."""
+    one, a SendMessage, a Publish / PutEvents, an endpoint's request, or an egress entry's
+    flow record."""
     ev = _ev_of(pa, s)
     inv, gen, k, att, _st, size, key, trace, span = ev
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
@@ -1027,6 +1041,13 @@ def on_call_arrive(t, s, p, c, consts, pa, qa, xa):
     idx = xa.cpi[k, CP_INDEX]
     if kind == K_ENDPOINT:
         heap_n, seq, free_n = _endpoint_request(t, idx, ev, (heap_n, seq, free_n), pa, xa)
+        return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
+    if kind == K_FLOW:  # an egress entry: its flow record (room checked by _xroom), answered at once
+        n = xa.flw_n[0]
+        xa.flw_t[n] = t
+        xa.flw_k[n] = k
+        xa.flw_n[0] = n + 1
+        heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, R_OK, trace, (heap_n, seq, free_n), pa, xa)
         return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
     port = xa.cpi[k, CP_PORT]
     rid = (port << ID_SEQ_BITS) | xa.port_seq[port]
@@ -1128,6 +1149,9 @@ def _xroom(kind, s, c, pa, qa, xa, e_min):
                 return NEED_FDRAWS, j
             if c[2] < e_min + 3 + xa.upi[u, UI_T1] - xa.upi[u, UI_T0]:
                 return EVENTS_FULL, np.int64(-1)
+        elif kind_k == K_FLOW:
+            if xa.flw_n[0] >= xa.flw_t.shape[0]:
+                return FLOWS_FULL, np.int64(-1)
     elif kind == K_SDK_RETRY or kind == K_RESPONSE or kind == K_STEP or kind == K_TIMEOUT or kind == K_DEADLINE:
         f = ei[s, P.E_FN]
         if xa.xlen[f] - xa.xcur[f] < 1:

@@ -1,7 +1,8 @@
 """Typed schema of what functions call (`functions.NAME.calls`) and of external HTTP APIs (`endpoints`).
 
 Semantics: kernels/ACCOUNT_SPEC.md §3–§6. Pure data, like `scenarios.schema`; cross-field
-checks are `check_calls` below. The call graph's runaway check needs the filter tables and
+checks are `check_calls` below, and `check_egress` for the flows a function in a VPC sends
+(`functions.NAME.egress`, made as calls are: ACCOUNT_SPEC.md §10). The call graph's runaway check needs the filter tables and
 runs when the world is built (`sim.callgraph.check_call_graph`).
 """
 
@@ -14,7 +15,7 @@ from scenarios.addresses import CALL_TARGET, KINDS, check_address
 from scenarios.common import Dist
 from scenarios.errors import Problems
 from scenarios.messaging import Outage
-from scenarios.yamlpath import index, key
+from scenarios.yamlpath import index, key, num
 
 # The AWS SDKs' standard retry mode: 3 attempts by default, backoff U·min(2^attempt, 20) s
 # (AWS SDKs and Tools reference guide, "Retry behavior"; botocore retries/standard.py
@@ -28,7 +29,10 @@ ENDPOINT_MAX_ATTEMPTS = 1
 DEFAULT_API_LATENCY_MS = Dist(dist="lognormal", median=10.0, p99=50.0)
 CALL_KINDS = ("function", "queue", "topic", "bus", "endpoint")  # what calls reach today
 CALL_COUNT_MAX = 1000  # the simulator's ceiling on calls of one entry per invocation
-CALLS_PER_FUNCTION_MAX = 62  # entries of one function's calls (the kernel keeps which run in one int64: kernels.account.MAX_CALLS)
+# entries of one function's calls and egress together (the kernel keeps which run in one int64:
+# kernels.account.MAX_CALLS; an egress entry is one more call there)
+CALLS_PER_FUNCTION_MAX = 62
+PORT_MAX = 65535
 
 
 @dataclass
@@ -97,3 +101,31 @@ def check_calls(s, problems: Problems) -> None:
             if o.end_s <= o.start_s:
                 problems.add(key(index(key(path, "outages"), j), "end_s"),
                              f"{o.end_s} must be after start_s {o.start_s}")
+
+
+def check_egress(s, problems: Problems) -> None:
+    """The problems of the functions' `egress` entries that the account sees: a function in a VPC
+    (`vpc`), and how each entry is made (`probability`, `count`, `at`: the field table, as for
+    calls), its ports, and the room left by the function's calls. Where the flows go (`dst`,
+    `protocol`) and the function's VPC configuration are the network's (scenarios.vpc_check)."""
+    for name, fn in s.functions.items():
+        if not fn.egress:
+            continue
+        path = key(key("functions", name), "egress")
+        if fn.vpc is None:
+            problems.add(path, f"egress needs functions.{name}.vpc: a function sends flows from its network"
+                               " interfaces in a VPC (set vpc: {vpc, subnets, security_groups})")
+        n_calls, n_egress = len(fn.calls), len(fn.egress)
+        if n_calls <= CALLS_PER_FUNCTION_MAX < n_calls + n_egress:
+            problems.add(path, f"{n_calls} calls and {n_egress} egress entries; a function makes at most"
+                               f" {CALLS_PER_FUNCTION_MAX} together (use count for repeats)")
+        for i, e in enumerate(fn.egress):
+            p = index(path, i)
+            if not e.dst_ports:
+                problems.add(key(p, "dst_ports"), "needs at least one port")
+            for j, wp in enumerate(e.dst_ports):
+                pp = index(key(p, "dst_ports"), j)
+                if not 0 <= wp.port <= PORT_MAX:
+                    problems.add(key(pp, "port"), f"port {wp.port} is out of range (allowed 0-{PORT_MAX})")
+                if not wp.weight > 0:
+                    problems.add(key(pp, "weight"), f"{num(wp.weight)} must be greater than 0")

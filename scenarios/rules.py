@@ -55,6 +55,7 @@ from scenarios.messaging import (
 )
 from scenarios.calls import CALL_COUNT_MAX, Call, Endpoint
 from scenarios.slo import FunctionSlo, QueueSlo
+from scenarios.vpc import Egress
 from scenarios.yamlpath import num
 
 # Payload limits (docs/FACTS.md, "payloads"): synchronous 6 MB; asynchronous 1 MB (was 256 KB).
@@ -248,6 +249,8 @@ RANGES: Dict[Tuple[type, str], Range] = {
     (Call, "size_bytes"): at_least(0, "bytes"),
     (Call, "max_attempts"): at_least(1, ceiling=CLIENT_MAX_ATTEMPTS, why="the simulator's ceiling for SDK attempts"
                                                                    " (the AWS SDKs default to 3)"),
+    (Egress, "probability"): FRACTION,  # an egress entry is made as a call is
+    (Egress, "count"): at_least(1, ceiling=CALL_COUNT_MAX, why="the simulator's ceiling for one entry's calls per invocation"),
     (Endpoint, "error_rate"): FRACTION,
     (Endpoint, "rate_limit_per_s"): positive("per s"),
     (Endpoint, "burst"): at_least(1),
@@ -265,6 +268,7 @@ CHOICES: Dict[Tuple[type, str], Tuple[str, ...]] = {
     (Call, "mode"): ("sync", "async"),
     (Call, "at"): ("start", "end"),
     (Call, "on_error"): ("fail", "continue"),
+    (Egress, "at"): ("start", "end"),
     (Queue, "type"): ("standard", "fifo"),
     (Topic, "type"): ("standard", "fifo"),
     (EventSourceMapping, "scaling"): ("current", "legacy"),

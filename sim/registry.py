@@ -236,7 +236,8 @@ def _declare_account(ctx: BuildContext) -> List[Component]:
 
 
 def _connect_account(ctx: BuildContext, components: List[Component]) -> None:
-    """Each function's calls: the port (or endpoint) each one reaches (ACCOUNT_SPEC.md §2)."""
+    """Each function's calls: the port (or endpoint) each one reaches (ACCOUNT_SPEC.md §2); then its
+    egress entries, which reach no port: their flow records leave through `take_flows` (§10)."""
     account = components[0]
     classes = _classes(ctx).by_call  # a call's own message classes (its `attributes`)
     for name, fn in ctx.scenario.functions.items():
@@ -245,6 +246,8 @@ def _connect_account(ctx: BuildContext, components: List[Component]) -> None:
             if not isinstance(target, Port) or target.component is not account:
                 raise _wiring_error(f"function {name}: calls[{i}] reaches {call.target}, outside its account")
             account.add_call(name, call, parse(call.target).kind, target.index, classes=classes.get((name, i)))
+        for i, egress in enumerate(fn.egress):  # flows from its VPC: calls that reach no service (§10)
+            account.add_egress(name, i, egress)
 
 
 def _host_unit(ctx: BuildContext, kind: str, name: str, comp: Component) -> None:

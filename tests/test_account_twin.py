@@ -3,8 +3,9 @@ SQS, mappings, fleets, SNS topics and EventBridge buses in one event loop.
 
 The kernel must agree exactly with the twin — pool rows (ids included: a delivery's id
 names the port it entered through), queue totals and end states, every fan-out counter,
-pending pairs and draws consumed — whatever the windows it is run with, on hand-made
-chains and on random accounts (hypothesis).
+pending pairs, draws consumed and the egress calls' flow records (taken window by window
+from a buffer that starts with room for one) — whatever the windows it is run with, on
+hand-made chains and on random accounts (hypothesis).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from kernels.billing import lambda_request_units
 from kernels.histogram import hist_index
 from kernels.periods import n_periods
 from kernels.ref.account import K_FUNCTION, K_QUEUE, K_UNIT, AccountParams, simulate_account_ref
-from kernels.account import CALL_COUNTERS, ENDPOINT_COUNTERS, K_ENDPOINT, CallParams, EndpointParams
+from kernels.account import CALL_COUNTERS, ENDPOINT_COUNTERS, K_ENDPOINT, K_FLOW, CallParams, EndpointParams
 from sim.compute.account_state import AccountCalls, AccountFanout
 from sim.engine.rng import ArrayStream
 from sim.messaging import sqs_state
@@ -65,9 +66,9 @@ def ports_of(params: AccountParams):
             if q >= 0:
                 table.append((K_QUEUE, q))
         dlq_ports.append(dp)
-    for cs in params.calls:  # each call but an endpoint's sends through a port of its own
+    for cs in params.calls:  # each call but an endpoint's or an egress entry's sends through a port of its own
         for cp in cs:
-            if cp.kind != K_ENDPOINT:
+            if cp.kind not in (K_ENDPOINT, K_FLOW):
                 cp.port = PORT0 + len(table)
                 table.append((cp.kind, cp.index))
     n = PORT0 + len(table)
@@ -83,7 +84,8 @@ def ports_of(params: AccountParams):
     return route_ports, dlq_ports, (fn, inv, q, unit, np.zeros(n, np.int64))
 
 
-def run_kernel(params: AccountParams, arr: dict, s: dict, t_end: float, period_s: float, windows=None, chunk=7):
+def run_kernel(params: AccountParams, arr: dict, s: dict, t_end: float, period_s: float, windows=None, chunk=7,
+               flows=1):
     route_ports, dlq_ports, ports = ports_of(params)
     state = MessagingState(params.pool, params.queues, params.mappings, params.fleets, t_end, period_s, chunk,
                            sample_all=True, events=4, messages=2, trace_all=True, traces=2)
@@ -97,7 +99,7 @@ def run_kernel(params: AccountParams, arr: dict, s: dict, t_end: float, period_s
         werr=[ArrayStream(v, chunk) for v in s["WERR"]])
     fstreams = [(ArrayStream(u, chunk), ArrayStream(lat, chunk))
                 for us, lats in zip(s["FU"], s["FLAT"]) for u, lat in zip(us, lats)]
-    calls = AccountCalls(nf, params.calls, params.endpoints, chunk)
+    calls = AccountCalls(nf, params.calls, params.endpoints, chunk, flows=flows)
     xstreams = ([ArrayStream(s["CALL"][f], chunk) for f in range(nf)]
                 + [ArrayStream(v, chunk) for f in range(nf) for v in s["CLAT"][f]]
                 + [ArrayStream(s[k][e], chunk) for e in range(len(params.endpoints)) for k in ("ELAT", "EU")])
@@ -110,11 +112,15 @@ def run_kernel(params: AccountParams, arr: dict, s: dict, t_end: float, period_s
     cols = (arr["t"], arr["id"], fn, arr["src"], arr["inv"], arr["dur_override_ms"], units, q, arr["size_bytes"],
             arr["key"], arr["group"], unit)
     rows, t0 = [], 0.0
+    state.flows = []  # the flow records (t, k), window after window
     for t1 in [*(w for w in windows or [] if w < t_end), t_end]:
         sel = (arr["t"] >= t0) & (arr["t"] < t1)
         sqs_state.run(state, t1, tuple(np.ascontiguousarray(c[sel]) for c in cols), prov, fan=fan, ports=ports,
                       fstreams=fstreams, calls=calls, xstreams=xstreams)
         rows.append(state.pool.take_rows())
+        ft, fk = calls.take_flows()
+        assert np.all(ft >= t0) and np.all(ft < t1)  # a window's records are its own
+        state.flows += list(zip(ft.tolist(), fk.tolist()))
         t0 = t1
     state.finish()
     ri = np.concatenate([r[0] for r in rows])
@@ -138,6 +144,7 @@ def compare(params: AccountParams, items, s, t_end, period_s, windows=None):
     ref = simulate_account_ref(params, arr, s, t_end, period_s=period_s, n_entries=1, record_spans=True)
     rows, state, fan, calls = run_kernel(params, arr, s, t_end, period_s, windows)
     assert rows == ref.pool.rows
+    assert state.flows == ref.flows  # the same records, bit for bit, in the same order
     k = 0
     for f, cs in enumerate(ref.calls):
         for st_c in cs:
@@ -270,6 +277,13 @@ def compare_entries(pool, ref):
 
 # ---- hand-made chains ---------------------------------------------------------------------
 
+def flow_call(entry: int, probability: float = 1.0, count: int = 1, at_end: bool = False) -> CallParams:
+    """Egress entry number `entry` as the builder makes it a call (ACCOUNT_SPEC.md §10): async,
+    its latency fixed 0 (its CLAT stream all zeros), one attempt, no payload, through no port."""
+    return CallParams(K_FLOW, entry, sync=False, probability=probability, count=count, at_end=at_end,
+                      size_bytes=0, max_attempts=1)
+
+
 def const(n, v):
     return np.full(n, float(v))
 
@@ -338,6 +352,34 @@ def test_a_warm_deadline_before_an_earlier_cold_start():
                     (0.95, 1.65, K.O_TIMEOUT), (0.9, 1.725, K.O_TIMEOUT)]
 
 
+def test_egress_flow_records_among_sync_calls_and_a_queue():
+    """Function 0 calls function 1 synchronously (10 ms), sends 3 flows at start (entry 0),
+    one with probability 0.5 (entry 1), SendMessages to queue 0 at end (5 ms), then 2 flows
+    at end (entry 2); function 1 sends one flow at start (entry 3). The records come at
+    the handler's steps, in event order, whatever the windows and from a buffer of one."""
+    params = AccountParams(pool=pool_params(2, n_calls=[5, 1]), queues=queue_params(1), mappings=mapping_params(0),
+                           fleets=fleet_params(0), units=[], routes=[], dlq_queue=[],
+                           calls=[[CallParams(K_FUNCTION, 1, sync=True), flow_call(0, count=3),
+                                   flow_call(1, probability=0.5), CallParams(K_QUEUE, 0, sync=False, at_end=True),
+                                   flow_call(2, count=2, at_end=True)],
+                                  [flow_call(3)]], endpoints=[])
+    items = [(t, K_FUNCTION, 0, 0, 100, 0, 0) for t in (0.0, 1.0, 2.0, 2.0)]
+    s = chain_streams(2, [100.0, 50.0], [], clat=[[10.0, 0.0, 0.0, 5.0, 0.0], [0.0]], call_u=0.25)
+    s["CALL"] = [np.tile([0.25, 0.75], 100), np.full(200, 0.5)]  # entry 1 runs every other invocation
+    ref = None
+    for windows in (None, [0.01 * k for k in range(1, 500)], [1.0 * k for k in range(1, 5)], [60.0]):
+        got, _, _ = compare(params, items, s, 5.0, 1.0, windows=windows)
+        assert ref is None or got.flows == ref.flows
+        ref = got
+    # the invocation at 0 (cold: init 125 ms, h0 0.125): its sync call reaches function 1 at
+    # 0.135 (cold: its handler and its flow at 0.26, back at 0.31 after 50 ms); then 3 + 1 flows,
+    # its 100 ms to 0.41, the queue's 5 ms, 2 flows at 0.415 (global call k: function 0's 0-4)
+    first = [(round(t, 9), k) for t, k in ref.flows if t < 1.0]
+    assert first == [(0.26, 5)] + [(0.31, 1)] * 3 + [(0.31, 2), (0.415, 4), (0.415, 4)]
+    assert sum(1 for _, k in ref.flows if k == 2) == 2  # entry 1 in 2 of the 4 invocations
+    assert [sum(1 for _, k in ref.flows if k == c) for c in (1, 4, 5)] == [12, 8, 4]
+
+
 # ---- random accounts ----------------------------------------------------------------------
 
 @st.composite
@@ -386,6 +428,7 @@ def accounts(draw):
                                 rate_per_s=draw(st.sampled_from([math.inf, 0.5])), burst=1.0,
                                 max_concurrency=draw(st.sampled_from([-1, 1]))) for a in rng.integers(0, 200, n_ep)]
     calls = []
+    n_egress = 0
     for f in range(n_fn):
         cs = []
         for _ in range(draw(st.integers(0, 2) if draw(st.booleans()) else st.just(0))):
@@ -416,6 +459,11 @@ def accounts(draw):
                                  size_bytes=draw(st.sampled_from([-1, 2000])),
                                  max_attempts=draw(st.sampled_from([1, 3])),
                                  on_error_continue=draw(st.booleans()), key=key, key_cdf=key_cdf))
+        # egress entries (ACCOUNT_SPEC.md §10): after the calls, as the builder appends them
+        for _ in range(draw(st.integers(0, 2) if draw(st.booleans()) else st.just(0))):
+            cs.append(flow_call(n_egress, probability=draw(st.sampled_from([1.0, 0.5, 0.0])),
+                                count=draw(st.sampled_from([1, 3])), at_end=draw(st.booleans())))
+            n_egress += 1
         calls.append(cs)
     pool = pool_params(n_fn, retry_max_attempts=[2], retry_base_s=[0.5], retry_cap_s=[20.0], retry_jitter=[0],
                        reserved=[draw(st.sampled_from([-1, 1, 2])) for _ in range(n_fn)],
@@ -441,7 +489,8 @@ def accounts(draw):
          "FU": [[rng.random(size) for _ in range(up.n_targets)] for up in units],
          "FLAT": [[rng.choice([0.0, 10.0, 500.0, 5000.0], size) for _ in range(up.n_targets)] for up in units],
          "CALL": [rng.random(size) for _ in range(n_fn)],
-         "CLAT": [[rng.choice([0.0, 10.0, 80.0, 2000.0], size) for _ in cs] for cs in calls],
+         "CLAT": [[rng.choice([0.0, 10.0, 80.0, 2000.0], size) if cp.kind != K_FLOW else np.zeros(size)
+                   for cp in cs] for cs in calls],
          "ELAT": [rng.choice([5.0, 300.0, 4000.0], size) for _ in endpoints],
          "EU": [rng.random(size) for _ in endpoints]}
     return params, items, s

@@ -20,6 +20,9 @@ period_s=None, record_spans=False) -> AccountResult`
   `K_*`), `index` (the function, queue or unit), `src` (the pool's retry-params index of a
   sync function caller), `inv` (0 sync, 1 async), `dur_override_ms`, `size_bytes`, `key`,
   `group`. Every arrival starts a trace whose id is its index in the arrays.
+- calls of kind `K_FLOW` (a function's egress entries, after its calls) reach no service:
+  each arrival appends `(t, k)` to `AccountResult.flows` (k the call's global index) and is
+  answered ok at once (ACCOUNT_SPEC.md §10).
 - `streams`: the pool's (`DUR`, `INIT`, `EXP`, `U` per function) and the queues' (`ITEM`,
   `PROC`, `WERR`); `CALL` (uniform, per function: call probabilities, SDK jitter), `CLAT`
   (ms, per function, per call), `FU` and `FLAT` (per unit, per target: FANOUT_SPEC.md's
@@ -35,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kernels.account import (  # the kernel's constants and parameters: one definition for both
-    BILLED_EPS_MS, K_ENDPOINT, K_EXTERNAL, K_FUNCTION, K_QUEUE, K_UNIT, LAST_AT_INSTANT, R_FUNCTION_ERROR,
+    BILLED_EPS_MS, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_FUNCTION, K_QUEUE, K_UNIT, LAST_AT_INSTANT, R_FUNCTION_ERROR,
     R_OK, R_SERVER_ERROR, R_THROTTLED, R_UNAVAILABLE, SDK_BACKOFF_BASE, SDK_BACKOFF_CAP_S, CallParams, EndpointParams,
 )
 from kernels.lambda_pool import A_FAILED, A_OK, A_THROTTLED, ID_SEQ_BITS, SK_CLIENT, SK_PRODUCER, SK_SERVER
@@ -93,6 +96,9 @@ class AccountResult:
     spans: list
     draws_used: dict = field(default_factory=dict)  # (stream, *index) -> draws taken, for its own streams
     trace_rids: dict = field(default_factory=dict)  # trace -> its request id
+    # flow records (ACCOUNT_SPEC.md §10), in event order: (t, k), k the egress call's global index
+    # (function f's calls are numbered after those of the functions before it)
+    flows: list = field(default_factory=list)
 
     @property
     def pool(self):
@@ -260,6 +266,8 @@ class _Account:
                            for cs in params.calls]
         self.ep_stats = [dict(requests=0, ok=0, errors=0, throttled=0, outage=0, in_progress_end=0)
                          for _ in params.endpoints]
+        self.flows: list = []  # flow records (t, global call index), in event order
+        self.call_off = list(np.cumsum([0] + [len(cs) for cs in params.calls]))  # a function's first call
         self.ep_busy = [0] * len(params.endpoints)
         self.ep_tokens = [e.burst for e in params.endpoints]
         self.ep_last = [0.0] * len(params.endpoints)
@@ -444,6 +452,10 @@ class _Account:
         trace = inv.a.trace
         if cp.kind == K_ENDPOINT:
             self.endpoint_request(cp.index, ca, t)
+            return
+        if cp.kind == K_FLOW:  # an egress entry: a flow record, answered ok at once
+            self.flows.append((t, int(self.call_off[inv.a.f]) + ca.c))
+            self.answer(ca, t, R_OK)
             return
         rid = self.item_id(cp.port)
         if cp.kind == K_FUNCTION and cp.sync:
@@ -761,7 +773,8 @@ def simulate_account_ref(params: AccountParams, arrivals: dict, streams: dict, t
              for u in acc.units]
     open_end = sum(1 for tc in acc.traces.values() if not tc.closed)
     return AccountResult(w.res, units, acc.entry, open_end, acc.trace_end, acc.call_stats, acc.ep_stats,
-                         sorted(acc.spans, key=lambda s: s[1]), dict(acc.cur), {i: tc.rid for i, tc in acc.traces.items()})
+                         sorted(acc.spans, key=lambda s: s[1]), dict(acc.cur), {i: tc.rid for i, tc in acc.traces.items()},
+                         acc.flows)
 
 
 def _sync_clients(acc: _Account, arrivals: dict) -> None:

@@ -145,13 +145,15 @@ def fill_draws(fan: AccountFanout, fstreams: Optional[list]) -> None:
 class AccountCalls:
     """The functions' calls and the endpoints as the account kernel reads them (ACCOUNT_SPEC.md §3-§5).
 
-    `calls[f]`: function f's `kernels.account.CallParams` in list order; `endpoints[e]`:
-    `EndpointParams`. Streams (`xdraws` rows): CALL per function, CLAT per call, ELAT and EU
-    per endpoint, refilled by `refill(row, stream)`.
+    `calls[f]`: function f's `kernels.account.CallParams` in list order (its `calls`, then its
+    egress entries as calls of kind K_FLOW); `endpoints[e]`: `EndpointParams`. Streams (`xdraws`
+    rows): CALL per function, CLAT per call, ELAT and EU per endpoint, refilled by
+    `refill(row, stream)`. Flow records (`flw_t`, `flw_k`, `flw_n`): `flows` to start with,
+    doubled when the kernel asks (`grow_flows`), taken by `take_flows`.
     """
 
     def __init__(self, n_functions: int, calls: Sequence[Sequence[A.CallParams]],
-                 endpoints: Sequence[A.EndpointParams], chunk: int):
+                 endpoints: Sequence[A.EndpointParams], chunk: int, flows: int = 1024):
         calls = [list(calls[f]) if f < len(calls) else [] for f in range(n_functions)]
         flat = [cp for cs in calls for cp in cs]
         for f, cs in enumerate(calls):
@@ -197,10 +199,31 @@ class AccountCalls:
         self.dl = np.full((max(n_functions, 1), A.N_DL), -1, np.int64)
         self.dl[:, A.DL_IN_HEAP] = 0
         self.fetched = np.zeros(max(S, 1), np.int64)
+        # flow records of the egress calls' arrivals, in event order (kernels.account FLOWS_FULL)
+        self.flw_t = np.zeros(max(int(flows), 1), np.float64)
+        self.flw_k = np.zeros(max(int(flows), 1), np.int64)
+        self.flw_n = np.zeros(1, np.int64)
 
     def arrays(self):
         return (self.cfo, self.cpi, self.cpf, self.cstat, self.xdraws, self.xcur, self.xlen, self.epi, self.epf,
-                self.eps, self.ebusy, self.estat, self.eout_s, self.eout_e, self.ecur, self.ccdf, self.dl)
+                self.eps, self.ebusy, self.estat, self.eout_s, self.eout_e, self.ecur, self.ccdf, self.dl,
+                self.flw_t, self.flw_k, self.flw_n)
+
+    def grow_flows(self) -> None:
+        """Twice the room for flow records, keeping those not yet taken."""
+        n = int(self.flw_n[0])
+        cap = 2 * self.flw_t.shape[0]
+        t, k = np.zeros(cap, np.float64), np.zeros(cap, np.int64)
+        t[:n], k[:n] = self.flw_t[:n], self.flw_k[:n]
+        self.flw_t, self.flw_k = t, k
+
+    def take_flows(self):
+        """(t float64, k int64): the flow records written since the last take (copies), in event
+        order; k is the egress call's global index. The buffer is empty afterwards."""
+        n = int(self.flw_n[0])
+        out = self.flw_t[:n].copy(), self.flw_k[:n].copy()
+        self.flw_n[0] = 0
+        return out
 
     def refill(self, row: int, stream) -> None:
         """Move stream `row`'s unused draws to the front and append chunks until it has enough."""

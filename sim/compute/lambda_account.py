@@ -3,7 +3,9 @@
 With queues, topics, buses or calls, the group is the whole account's data plane — its
 functions, queues, mappings, fleets, topics and buses (`add_unit`), the functions' calls
 (`add_call`) and the endpoints they call — run by `kernels.account.run_account` in one
-event loop (kernels/ACCOUNT_SPEC.md); without them, by the pool's own loop.
+event loop (kernels/ACCOUNT_SPEC.md); without them, by the pool's own loop. The flows its
+functions in a VPC send (`add_egress`: calls that reach no service) come out as flow records,
+`take_flows()` after each window, for the network (ACCOUNT_SPEC.md §10).
 
 Model (AWS behaviour from the Lambda developer guide, figures in scenarios.schema and
 docs/FACTS.md; exact semantics in kernels/POOL_SPEC.md): account concurrency shared by all
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -54,6 +56,9 @@ VCPU_MB = 1769  # configuration-function-common.md: 1,769 MB = 1 vCPU
 MAX_VCPU = 6
 JITTER = {"none": K.JITTER_NONE, "full": K.JITTER_FULL, "equal": K.JITTER_EQUAL}
 OUTCOMES = ("ok", "error", "timeout", "throttled")
+# Flow records the account's buffer holds before it first grows (it doubles when full; take_flows
+# empties it): 16 bytes each.
+FLOW_RECORDS = 4096
 # A span's answer attribute: a call's (kernels.account R_*; -1 abandoned: its caller ended) and
 # a client request's (lambda_pool A_*).
 CALL_ANSWERS = {0: "ok", 1: "function_error", 2: "throttled", 3: "server_error", 4: "unavailable", -1: "abandoned"}
@@ -129,9 +134,12 @@ class LambdaAccount(Component):
         self.fanout = None  # their kernel arrays (sim.compute.account_state.AccountFanout), from start()
         self.port_arrays = None  # per port: function, invocation, queue, unit, items so far (the kernel's)
         self.calls: Dict[str, List[tuple]] = {n: [] for n in functions}  # per function: (Call, kind, port or endpoint)
+        # per function: its egress entries (scenarios.vpc.Egress), calls of kind K_FLOW after its calls
+        self.egress: Dict[str, list] = {n: [] for n in functions}
         self.endpoints = dict(endpoints or {})
         self.calls_state = None  # the calls' kernel arrays (sim.compute.account_state.AccountCalls), from start()
         self.xstreams: List = []
+        self.flow_records = FLOW_RECORDS  # room for flow records to start with (doubled as needed)
 
     # declare / connect -------------------------------------------------------------
     def add_source(self, name: str, function: str, invocation: str, retries: Retries, entry: int = -1) -> int:
@@ -154,8 +162,33 @@ class LambdaAccount(Component):
         own message classes (sim.messaging.classes.SourceClasses of its `attributes`), or None."""
         self.calls[function].append((call, kind, port, classes))
 
+    def add_egress(self, function: str, index: int, egress) -> None:
+        """Function `function`'s egress entry `index` (scenarios.vpc.Egress): each invocation makes
+        it as a call after its `calls` (ACCOUNT_SPEC.md §10), leaving a flow record per flow."""
+        if index != len(self.egress[function]):
+            raise WiringError(f"{self.name}: {function}.egress[{index}] added out of order")
+        self.egress[function].append(egress)
+
+    def egress_entries(self) -> List[Tuple[str, int, object]]:
+        """Every egress entry as (function name, index in its egress list, the Egress), in the order
+        of their global numbers: functions in the account's order, entries in list order. A flow
+        record's `entry` (take_flows) is a position in this list."""
+        return [(name, i, e) for name in self.fn_names for i, e in enumerate(self.egress[name])]
+
+    def take_flows(self) -> Tuple[np.ndarray, np.ndarray]:
+        """(t float64, entry int64): the flow records written since the last call (copies), one per
+        flow an invocation sent, at the instant it was sent, in event order (equal times keep it);
+        `entry` is the egress entry's global number (`egress_entries`). The buffer is emptied:
+        a network component takes them after the account's step in each window."""
+        if self.calls_state is None:
+            return np.zeros(0, np.float64), np.zeros(0, np.int64)
+        from kernels import account as A
+
+        t, k = self.calls_state.take_flows()
+        return t, self.calls_state.cpi[k, A.CP_INDEX]
+
     def has_calls(self) -> bool:
-        return any(self.calls.values())
+        return any(self.calls.values()) or any(self.egress.values())
 
     def add_unit(self, unit) -> int:
         """Run a topic or bus (a `sim.messaging.fanout._Fanout`) in this account's loop; returns its index."""
@@ -206,7 +239,7 @@ class LambdaAccount(Component):
             retry_cap_s=[s.retries.max_delay_s for s in src],
             retry_jitter=[JITTER[s.retries.jitter] for s in src],
             on_failure_queue=[self._on_failure_queue(f) for f in fns],
-            n_calls=[len(self.calls[n]) for n in self.fn_names],
+            n_calls=[len(self.calls[n]) + len(self.egress[n]) for n in self.fn_names],
         )
 
     def _on_failure_queue(self, fn: Function) -> int:
@@ -365,8 +398,9 @@ class LambdaAccount(Component):
         return self._luts
 
     def call_params(self):
-        """Per function, its calls as the kernel reads them (kernels.account.CallParams), and the
-        endpoints' (EndpointParams)."""
+        """Per function, its calls as the kernel reads them (kernels.account.CallParams), its egress
+        entries after them (kind K_FLOW: async, latency 0, one attempt, no payload; index the
+        entry's global number), and the endpoints' (EndpointParams)."""
         from kernels import account as A
         from kernels.fanout import merge_outages
         from scenarios.calls import ENDPOINT_MAX_ATTEMPTS, SDK_MAX_ATTEMPTS
@@ -374,6 +408,7 @@ class LambdaAccount(Component):
         kinds = {"function": A.K_FUNCTION, "queue": A.K_QUEUE, "topic": A.K_UNIT, "bus": A.K_UNIT,
                  "endpoint": A.K_ENDPOINT}
         out = []
+        n_egress = 0
         for name in self.fn_names:
             cs = []
             for call, kind, port, classes in self.calls[name]:
@@ -390,6 +425,10 @@ class LambdaAccount(Component):
                                        on_error_continue=call.on_error == "continue", port=via,
                                        key=-1 if classes is None else classes.offset,
                                        key_cdf=[] if classes is None else [float(v) for v in classes.cdf]))
+            for e in self.egress[name]:
+                cs.append(A.CallParams(A.K_FLOW, n_egress, sync=False, probability=e.probability, count=e.count,
+                                       at_end=e.at == "end", size_bytes=0, max_attempts=1))
+                n_egress += 1
             out.append(cs)
         eps = []
         for ep in self.endpoints.values():
@@ -403,13 +442,14 @@ class LambdaAccount(Component):
     def _start_calls(self) -> None:
         """The calls' and endpoints' kernel arrays and their streams: CALL per function
         (uniform), CLAT per call (its latency_ms, default DEFAULT_API_LATENCY_MS; 0 to an
-        endpoint), ELAT (latency_ms) and EU (uniform) per endpoint — each its own Generator."""
+        endpoint and for an egress entry), ELAT (latency_ms) and EU (uniform) per endpoint —
+        each its own Generator."""
         from scenarios.calls import DEFAULT_API_LATENCY_MS
         from scenarios.common import Dist
         from sim.compute.account_state import AccountCalls
 
         calls, eps = self.call_params()
-        self.calls_state = AccountCalls(len(self.fn_names), calls, eps, self.mq.chunk)
+        self.calls_state = AccountCalls(len(self.fn_names), calls, eps, self.mq.chunk, flows=self.flow_records)
         kw = {} if self.chunk is None else {"chunk": self.chunk}
 
         def uniform(gen, n):
@@ -421,6 +461,9 @@ class LambdaAccount(Component):
                 lat = call.latency_ms or (Dist(dist="fixed", value=0.0) if kind == "endpoint" else DEFAULT_API_LATENCY_MS)
                 streams.append(ChunkStream(generator(self.seed, f"{self.name}.{name}.calls[{i}]"),
                                            sampler(lat, self.base_dir), **kw))
+            for i in range(len(self.egress[name])):  # (no draw of its generator: fixed 0)
+                streams.append(ChunkStream(generator(self.seed, f"{self.name}.{name}.egress[{i}]"),
+                                           sampler(Dist(dist="fixed", value=0.0), self.base_dir), **kw))
         for name, ep in self.endpoints.items():
             streams.append(ChunkStream(generator(self.seed, f"{self.name}.endpoint.{name}", 0),
                                        sampler(ep.latency_ms, self.base_dir), **kw))
@@ -584,6 +627,7 @@ class LambdaAccount(Component):
                     kind, _, name = label.split("->", 1)[1].partition(":")
                     external.append((kind or "external", name or label))
         endpoints = list(self.endpoints)
+        egress = [f"egress:{name}[{i}]" for name, i, _ in self.egress_entries()]
 
         def resource(kind: int, index: int):
             if kind == A.K_FUNCTION:
@@ -595,6 +639,8 @@ class LambdaAccount(Component):
                 return svc, units[index], "Publish" if svc == "sns" else "PutEvents"
             if kind == A.K_ENDPOINT:
                 return "http", endpoints[index], "request"
+            if kind == A.K_FLOW:  # an egress entry's flow (its CLIENT span: made and sent at once)
+                return "vpc", egress[index], "flow"
             svc, name = external[index]
             return svc, name, "deliver"
 
@@ -611,7 +657,11 @@ class LambdaAccount(Component):
     def call_sections(self) -> dict:
         """summary.json's `calls` (per function and call: made, ok, failed, abandoned, in flight
         at the end, attempts and SDK retries; made = ok + failed + abandoned + in_flight_end) and
-        `endpoints` (requests, ok, errors, throttled, outage, in_progress_end)."""
+        `endpoints` (requests, ok, errors, throttled, outage, in_progress_end).
+
+        A function's egress entries count there as the calls they are, after its calls, keyed
+        `FUNCTION.egress[i] → DST` with mode `flow`: `made` = `ok` = `attempts` = the flows sent
+        (one record each; nothing fails, retries or waits)."""
         from kernels import account as A
 
         st, s = self.calls_state, self.state
@@ -627,6 +677,11 @@ class LambdaAccount(Component):
                 row = {c: int(st.cstat[k, j]) for j, c in enumerate(A.CALL_COUNTERS)}
                 row["in_flight_end"] = int(open_calls[k])
                 calls[f"{name}.calls[{i}] → {call.target}"] = {"mode": call.mode, **row}
+                k += 1
+            for i, e in enumerate(self.egress[name]):
+                row = {c: int(st.cstat[k, j]) for j, c in enumerate(A.CALL_COUNTERS)}
+                row["in_flight_end"] = int(open_calls[k])
+                calls[f"{name}.egress[{i}] → {e.dst}"] = {"mode": "flow", **row}
                 k += 1
         endpoints = {}
         for e, name in enumerate(self.endpoints):

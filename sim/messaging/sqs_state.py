@@ -392,6 +392,8 @@ def run(state: MessagingState, t_stop: float, arrivals, streams: MessagingStream
             fill_draws(fan, fstreams)
         elif status == A.NEED_XDRAWS:
             calls.refill(which, xstreams[which])
+        elif status == A.FLOWS_FULL:
+            calls.grow_flows()
         elif ps.make_room(status):
             pass
         elif status == Q.MSGS_FULL:
