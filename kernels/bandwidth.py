@@ -184,8 +184,9 @@ def _allocate(act, n_act, cnt, c_off, c_links, c_cap, cap_l, rate, load, rem, us
 
 
 @jit_inline
-def _carry(t0, t1, load, period_s, link_bits):
-    """Add the links' loads over [t0, t1) to link_bits[period, link], split at period boundaries."""
+def _carry(t0, t1, load, period_s, link_bits, link_peak):
+    """Add the links' loads over [t0, t1) to link_bits[period, link], split at period boundaries,
+    and keep each period's highest load in link_peak[period, link] (bits/s)."""
     if t1 <= t0:
         return
     last = link_bits.shape[0] - 1
@@ -198,6 +199,8 @@ def _carry(t0, t1, load, period_s, link_bits):
         for l in range(load.shape[0]):
             if load[l] > 0.0:
                 link_bits[p, l] += load[l] * dt
+                if load[l] > link_peak[p, l]:
+                    link_peak[p, l] = load[l]
         t = seg_end
 
 
@@ -274,8 +277,9 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
       (cap, path); the completion heap hh of classes at their cap.
     fh = (hk, hf): each class's min-heap of its flows' finish tags and slots.
     links = (cap_l, dem, unc, load, cap_eff, scratch_load, rem, users, lk_off, lk_cls,
-      link_bits): capacities (bits/s); the caps added up and the uncapped flows on each link;
-      the load; scratch; link_bits[period, link] the bits carried.
+      link_bits, link_peak): capacities (bits/s); the caps added up and the uncapped flows on
+      each link; the load; scratch; link_bits[period, link] the bits carried, link_peak[period,
+      link] the highest load (bits/s) in the period.
     ports = (plimit, pnat, pcnt, nat_act, nat_amax): per destination key its limit, gateway and
       ports open; per gateway the ports open, and the most at once per period.
     slots = (s_start, s_tag, s_key, free): an active flow's start, tag and port key; the free
@@ -304,7 +308,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
     c_off, c_links, c_cap, c_pid, h_off = cls
     cnt, vb, tb, rate, new_rate, cseq, mark, frozen, act, sub, new_sub, hh, purge_t, purge_i = dyn
     hk, hf = fh
-    cap_l, dem, unc, load, cap_eff, scratch_load, rem, users, lk_off, lk_cls, link_bits = links
+    cap_l, dem, unc, load, cap_eff, scratch_load, rem, users, lk_off, lk_cls, link_bits, link_peak = links
     plimit, pnat, pcnt, nat_act, nat_amax = ports
     s_start, s_tag, s_key, free = slots
     o_tag, o_start, o_done, o_left = out
@@ -327,7 +331,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
     i = 0
     while True:
         if force >= 0.0:  # the capacities changed at `force`: every rate again, now
-            _carry(t, force, load, period_s, link_bits)
+            _carry(t, force, load, period_s, link_bits, link_peak)
             t = force
             force = -1.0
             c = -1
@@ -357,7 +361,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                         nat_amax[p_rec, g] = max(nat_amax[p_rec, g], nat_act[g])
             if tn == np.inf or tn > t1 or (tn == t1 and not final):
                 break
-            _carry(t, tn, load, period_s, link_bits)
+            _carry(t, tn, load, period_s, link_bits, link_peak)
             t = tn
             events += 1
             if heap_n + n_act + 2 > cap_h:
@@ -560,7 +564,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
     if final:
         # what is still active at t1: its remaining bits, and the links' load up to t1
         if t1 < np.inf and t1 > t:
-            _carry(t, t1, load, period_s, link_bits)
+            _carry(t, t1, load, period_s, link_bits, link_peak)
             t = t1
         for a in range(n_act):
             c = act[a]

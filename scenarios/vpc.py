@@ -103,6 +103,10 @@ class Host:
     security_groups: List[str] = field(default_factory=list)  # empty: the VPC's default group
     nat: bool = False  # a NAT instance: source/destination check off, masquerades traffic it forwards
     os: str = "linux"  # ephemeral ports of its connections: linux 32768-61000, windows 49152-65535
+    # a NAT instance's bandwidth, Gbit/s: its instance type's network performance as EC2 publishes
+    # it (e.g. "up to 5 Gigabit": 5; FACTS "NAT instance"); None: it limits no flow
+    bandwidth_gbps: Optional[float] = None
+    outages: List[Outage] = field(default_factory=list)  # a NAT instance down over [start_s, end_s): no failover
     eni_id: Optional[str] = None  # interface-id in flow logs; None: derived from the names
 
 
@@ -121,6 +125,9 @@ class NatGateway:
     # FACTS "NAT gateway bandwidth"); how fast it scales is not documented, so flows share the
     # ceiling (set 5 for the worst case, 45 for the old limit)
     max_gbps: float = 100.0
+    # its Availability Zone down over [start_s, end_s): it carries nothing (flows through it wait;
+    # routes that name it are not changed: AWS does not fail a NAT gateway over to another AZ)
+    outages: List[Outage] = field(default_factory=list)
 
 
 @dataclass

@@ -171,10 +171,21 @@ def _check_vpc(s: Scenario, vname: str, vpc: Vpc, path: str, names: Dict[str, Di
         hpath = key(key(path, "hosts"), hname)
         _unique(names["host"], hname, hpath, "host", problems)
         _check_host(vpc, hname, host, hpath, subnets, used, public, problems)
+        if host.bandwidth_gbps is not None and not (isinstance(host.bandwidth_gbps, (int, float))
+                                                    and host.bandwidth_gbps > 0):
+            problems.add(key(hpath, "bandwidth_gbps"), f"{host.bandwidth_gbps!r} must be a bandwidth > 0 Gbit/s")
+        if (host.bandwidth_gbps is not None or host.outages) and not host.nat:
+            problems.add(key(hpath, "bandwidth_gbps" if host.bandwidth_gbps is not None else "outages"),
+                         "only a NAT instance (nat: true) is a link of the sharing")
+        elif host.outages and host.bandwidth_gbps is None:
+            problems.add(key(hpath, "outages"), "a NAT instance that fails needs its bandwidth_gbps (its instance"
+                                                " type's network performance), or it is no link to take down")
+        check_outages(host.outages, hpath, s.duration_s, problems)
     for nname, nat in vpc.nat_gateways.items():
         npath = key(key(path, "nat_gateways"), nname)
         _unique(names["nat"], nname, npath, "NAT gateway", problems)
         _check_nat(vpc, nat, npath, subnets, used, public, problems)
+        check_outages(nat.outages, npath, s.duration_s, problems)
     _assign_addresses(vpc, subnets, used)
     for pname, peer in vpc.peering_connections.items():
         ppath = key(key(path, "peering_connections"), pname)
@@ -296,6 +307,26 @@ def _check_host(vpc: Vpc, hname: str, host, path: str, subnets: Dict, used: Dict
     if len(host.security_groups) > 5:
         problems.add(key(path, "security_groups"), f"{len(host.security_groups)} groups; an interface has at most 5")
     _check_private(host, key(path, "subnet"), key(path, "private_ip"), vpc, subnets, used, hname, problems)
+
+
+def check_outages(outages, path: str, duration_s: float, problems: Problems) -> None:
+    """Outages: each ends after it starts, starts at 0 or later and before the run's end; none
+    overlaps another."""
+    spans = []
+    for j, o in enumerate(outages):
+        p = index(key(path, "outages"), j)
+        if o.start_s < 0:
+            problems.add(key(p, "start_s"), f"{num(o.start_s)} is below the minimum 0 s")
+        if o.end_s <= o.start_s:
+            problems.add(key(p, "end_s"), f"{num(o.end_s)} must be after start_s {num(o.start_s)}")
+        elif o.start_s >= duration_s:
+            problems.add(key(p, "start_s"), f"{num(o.start_s)} is not before the scenario's end ({num(duration_s)} s)")
+        else:
+            spans.append((o.start_s, o.end_s, j))
+    spans.sort()
+    for (a0, b0, j0), (a1, _b1, j1) in zip(spans, spans[1:]):
+        if a1 < b0:
+            problems.add(index(key(path, "outages"), j1), f"overlaps outages[{j0}] ({num(a0)}-{num(b0)} s)")
 
 
 def _check_nat(vpc: Vpc, nat, path: str, subnets: Dict, used: Dict, public: Dict, problems: Problems) -> None:

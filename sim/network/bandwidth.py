@@ -206,6 +206,7 @@ class ShareState:
                          np.zeros(nl, f64), np.zeros(nl, f64), np.zeros(nl, i64), np.zeros(nl + 1, i64)]
         self.lk_cls = np.zeros(1, i64)
         self.link_bits = np.zeros((n_periods, nl), f64)
+        self.link_peak = np.zeros((n_periods, nl), f64)  # the highest load in each period, bits/s
         self.plimit = np.zeros(0, i64)
         self.pnat = np.zeros(0, i64)
         self.pcnt = np.zeros(0, i64)
@@ -390,7 +391,8 @@ class ShareState:
         dyn = (ka["cnt"], ka["vb"], ka["tb"], ka["rate"], ka["new_rate"], ka["cseq"], ka["mark"], ka["frozen"],
                ka["act"], ka["sub"], ka["new_sub"], self.hh, self.purge_t, self.purge_i)
         la = self.l_arrays
-        links = (self.cap_l, la[0], la[1], la[2], la[3], la[4], la[5], la[6], la[7], self.lk_cls, self.link_bits)
+        links = (self.cap_l, la[0], la[1], la[2], la[3], la[4], la[5], la[6], la[7], self.lk_cls, self.link_bits,
+                 self.link_peak)
         ports = (self.plimit, self.pnat, self.pcnt, self.nat_act, self.nat_amax)
         slots = (self.s_start, self.s_tag, self.s_key, self.free)
         inp = (np.ascontiguousarray(start, np.float64), np.ascontiguousarray(bits, np.float64), fcls,

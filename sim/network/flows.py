@@ -39,7 +39,7 @@ from scenarios.vpc import Flow
 from sim.engine.distributions import sampler
 from sim.network.meters import NetworkMeters
 from sim.network.dx import DirectConnect, interfaces as dx_interfaces
-from sim.network.links import Links
+from sim.network.links import Links, Outages
 from sim.network.nat import NatConnections
 from sim.network.packets import MTU_BYTES
 from scenarios.errors import ScenarioError
@@ -205,15 +205,17 @@ class NetworkRun:
         self.ends = [d.start_s + np.maximum(d.duration_s, 0.0) for (_f, _p, _o, d, _pr, _r) in self.judged]
         self.pos = [0] * len(self.judged)
         self.dx = DirectConnect(s, self.links, self.n_periods) if dx_interfaces(s) else None
+        self.outages = Outages(s, self.links)
         self.egress: List[Egress] = []
         if account is not None:
             for fn, i, cfg in account.egress_entries():
                 self.egress.append(Egress(self.net, self.links, fn, i, cfg, s.seed, base_dir))
 
     def start(self, env) -> None:
-        """Start the control processes: Direct Connect failures and BGP failover."""
+        """Start the control processes: Direct Connect failures and BGP failover, NAT outages."""
         if self.dx is not None:
             self.dx.start(env)
+        self.outages.start(env)
 
     def step(self, t1: float) -> None:
         for g, (_f, _path, out, d, _proto, route) in enumerate(self.judged):
@@ -325,6 +327,8 @@ class NetworkRun:
         logs = logs.sort(["start", "flow_id"], maintain_order=True)
         summary = {}
         nats = self.links.nats
+        for n, nc in nats.items():
+            nc.down_s = self.outages.down_s(f"nat_gateway:{n}")
         for v, t in totals.items():
             rules = {k: {"accepted": a, "rejected": r} for k, (a, r) in sorted(self.counts[v].items())}
             functions = {}

@@ -5,8 +5,10 @@ its source ports toward its destination, in the same event loop, window by windo
 Links with a capacity: a NAT gateway (`max_gbps`, 100 Gbit/s by default: the ceiling AWS
 scales it to) and a Site-to-Site VPN connection on a virtual private gateway (1.25 Gbit/s: a
 Standard tunnel, and a virtual private gateway sends over one tunnel, no ECMP; FACTS
-"Site-to-Site VPN") and a Direct Connect interface with a `connection` (its speed, changing
-with failures and failover: `sim.network.dx`). Internet gateways, peering, transit gateways
+"Site-to-Site VPN"), a NAT instance with a `bandwidth_gbps` (its instance type's), and a
+Direct Connect interface with a `connection` (its speed, changing with failures and failover:
+`sim.network.dx`). A NAT gateway or NAT instance with `outages` carries nothing while down
+(`Outages`). Internet gateways, peering, transit gateways
 and DX interfaces without a connection do not limit a flow here.
 
 A flow carries its request and its response bytes as one transfer; a `duration_s` makes a
@@ -42,6 +44,9 @@ def capacities(s) -> Dict[str, float]:
     for vpc in s.vpcs.values():
         for name, nat in vpc.nat_gateways.items():
             caps[f"nat_gateway:{name}"] = nat.max_gbps * 1e9
+        for name, host in vpc.hosts.items():
+            if host.nat and host.bandwidth_gbps is not None:
+                caps[f"nat_instance:{name}"] = host.bandwidth_gbps * 1e9
         for g in vpc.vpn_gateways.values():
             for c in g.vpn_connections:
                 caps[f"vpn:{c}"] = VPN_TUNNEL_BPS
@@ -141,4 +146,47 @@ class Links:
         if final:
             for k, n in enumerate(self.nat_names):
                 self.nats[n].active_max[:] = self.state.nat_amax[:, k]
+                self.nats[n].peak_bps = self.state.link_peak[:, self.link_index[f"nat_gateway:{n}"]].copy()
         return fin
+
+
+class Outages:
+    """NAT gateways (their AZ down) and NAT instances over their `outages`: while down a link
+    carries nothing (its flows wait, new ones too: the fluid model has no connect timeout), then
+    its capacity comes back. Nothing fails over: AWS moves no route off a NAT gateway whose AZ
+    is down, and a NAT instance's routes are yours to change. Each start and end is a SimPy
+    event, so the sharing is stepped to it and recomputed there."""
+
+    def __init__(self, s, links: Links):
+        self.links = links
+        self.spans: Dict[str, List[List[float]]] = {}  # link -> [start, end] clipped to the run
+        self.entries = []
+        for vpc in s.vpcs.values():
+            for name, nat in vpc.nat_gateways.items():
+                if nat.outages:
+                    self.entries.append((f"nat_gateway:{name}", nat.outages))
+            for name, host in vpc.hosts.items():
+                if host.nat and host.outages:
+                    self.entries.append((f"nat_instance:{name}", host.outages))
+        self.duration_s = s.duration_s
+
+    def start(self, env) -> None:
+        for link, outages in self.entries:
+            env.process(self._run(env, link, sorted((o.start_s, o.end_s) for o in outages)))
+
+    def _run(self, env, link: str, spans):
+        l = self.links.link_index[link]
+        cap = float(self.links.state.cap_l[l])
+        for a, b in spans:
+            if a >= self.duration_s:
+                break
+            yield env.timeout(a - env.now)
+            self.links.state.set_capacity({l: 0.0}, env.now)
+            self.spans.setdefault(link, []).append([a, min(b, self.duration_s)])
+            if b >= self.duration_s:
+                break
+            yield env.timeout(b - env.now)
+            self.links.state.set_capacity({l: cap}, env.now)
+
+    def down_s(self, link: str) -> float:
+        return float(sum(b - a for a, b in self.spans.get(link, [])))

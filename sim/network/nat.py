@@ -15,7 +15,12 @@ connections open at once in the period): ConnectionAttemptCount, ConnectionEstab
 BytesInFromSource, BytesOutToDestination, BytesInFromDestination, BytesOutToSource and the
 Packets* counts (1,500-byte packets). A flow rejected after the gateway sent its first packet
 only, and got no answer. Attempts = established + port allocation errors + rejected beyond the
-gateway. Not modelled yet: IdleTimeoutCount, PacketsDropCount and the Peak* rates.
+gateway. PeakBytesPerSecond is the highest load on the gateway in the period (both directions:
+a flow's request and answer are one transfer), PeakPacketsPerSecond that in 1,500-byte
+packets. Not modelled: IdleTimeoutCount, and PacketsDropCount (the fluid sharing never offers a
+link more than its capacity: TCP backs off instead of losing packets; the packet-rate limit,
+1 M pps scaling to 10 M, is 12 to 120 Gbit/s of full-size packets, never below the bandwidth's
+5 to 100 Gbit/s).
 """
 
 from __future__ import annotations
@@ -47,17 +52,21 @@ class NatConnections:
     n_periods: int
     counts: Dict[str, np.ndarray] = field(default_factory=dict)
     active_max: np.ndarray = None
+    peak_bps: np.ndarray = None  # the highest load in each period (both directions), bits/s
+    down_s: float = 0.0  # seconds its AZ was down
 
     def __post_init__(self):
         self.counts = {c: np.zeros(self.n_periods, np.int64) for c in COUNTS}
         self.active_max = np.zeros(self.n_periods, np.int64)
+        self.peak_bps = np.zeros(self.n_periods)
 
     def summary(self) -> dict:
         return {"connection_attempts": int(self.counts["attempts"].sum()),
                 "connections_established": int(self.counts["established"].sum()),
                 "port_allocation_errors": int(self.counts["port_errors"].sum()),
                 "rejected_beyond": int(self.counts["rejected_beyond"].sum()),
-                "active_connections_max": int(self.active_max.max()) if self.n_periods else 0}
+                "active_connections_max": int(self.active_max.max()) if self.n_periods else 0,
+                "peak_gbps": float(self.peak_bps.max()) / 1e9 if self.n_periods else 0.0, "down_s": self.down_s}
 
 
 def _packets(nbytes: np.ndarray) -> np.ndarray:
@@ -94,7 +103,9 @@ def metrics_frame(nats: Dict[str, NatConnections], period_s: float):
     frames = []
     for name, nc in nats.items():
         dim = f"NatGatewayId={name}"
-        series = [(metric, nc.counts[col]) for metric, col in METRICS] + [("ActiveConnectionCount", nc.active_max)]
+        series = [(metric, nc.counts[col]) for metric, col in METRICS] + [
+            ("ActiveConnectionCount", nc.active_max), ("PeakBytesPerSecond", nc.peak_bps / 8),
+            ("PeakPacketsPerSecond", nc.peak_bps / 8 / MTU_BYTES)]
         for metric, values in series:
             v = np.asarray(values, np.float64)
             frames.append(pl.DataFrame({"time_s": np.arange(len(v)) * period_s, "namespace": "AWS/NATGateway",

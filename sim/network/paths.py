@@ -271,7 +271,7 @@ class _Walk:
                     return
             self.fixed("gateway", f"NAT {'gateway' if kind == 'nat' else 'instance'} {name}", vpc, src_ip, dst, True,
                        f"{kind}:{name}", None, f"source {src_ip} -> {n.private_ip}",
-                       link=f"nat_gateway:{name}" if kind == "nat" else "")
+                       link=f"nat_gateway:{name}" if kind == "nat" else f"nat_instance:{name}")
             if kind == "instance":
                 self.sg(n, "outbound", n.private_ip, dst, None)
             self.route_from(vpc, n.subnet, n.private_ip, n.public_ip, None, hops + 1)
