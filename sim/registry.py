@@ -395,6 +395,8 @@ def _vpc_flows_class() -> type:
             frames = [metrics_frame(self.result.nats, self.scenario.record.period_s)]
             if self.result.dx is not None:
                 frames.append(self.result.dx.metrics(self.scenario.record.period_s))
+            if self.result.links is not None:
+                frames.append(self.result.links.metrics(self.scenario.record.period_s))
             frames = [f for f in frames if f is not None]
             return pl.concat(frames) if frames else None
 
@@ -462,7 +464,15 @@ SERVICES: Tuple[Service, ...] = (
             console="sim.output.console:format_vpc_lines", report_table=False,
             report_section="sim.output.report_vpc:vpc_html",
             figures=(Figure("plot-vpc-flows", "Flows per generator over time", "sim.output.report_vpc:flows_figure",
-                            "there are no flow log records (no flow met an interface)", in_plots=False),)),
+                            "there are no flow log records (no flow met an interface)", in_plots=False),
+                     Figure("plot-vpc-links", "Link utilisation over time", "sim.output.report_vpc:links_figure",
+                            "no link limits a flow here (NAT gateways, NAT instances with a bandwidth, VPN and DX)",
+                            in_plots=False),
+                     Figure("plot-vpc-failover", "Direct Connect failover timeline",
+                            "sim.output.report_vpc:failover_figure", "no DX interface has a connection",
+                            in_plots=False),
+                     Figure("plot-vpc-flow-times", "Flow completion times", "sim.output.report_vpc:flow_times_figure",
+                            "no flow completed", in_plots=False))),
 )
 
 SECTIONS: Tuple[str, ...] = tuple(s.summary_section for s in SERVICES)

@@ -82,7 +82,25 @@ class Links:
         self.state = ShareState(np.array(list(cap_of.values()), np.float64), period_s=period_s, n_periods=n_periods,
                                 n_nat=len(self.nat_names))
         self.n_periods, self.period_s = n_periods, period_s
+        self.nominal = np.array(list(cap_of.values()), np.float64)
         self._fed: List[tuple] = []
+
+    def metrics(self, period_s: float):
+        """Per link and period (namespace cloudtwin/Links, dimension Link=NAME): BytesCarried, and
+        Utilization, the bits carried over what its nominal capacity could carry in the period
+        (0-1; a link down or failed over carries less than its nominal capacity)."""
+        import polars as pl
+
+        if not self.link_index:
+            return None
+        bits = self.state.link_bits
+        starts = np.arange(bits.shape[0]) * period_s
+        frames = []
+        for name, l in self.link_index.items():
+            for metric, v in (("BytesCarried", bits[:, l] / 8), ("Utilization", bits[:, l] / (self.nominal[l] * period_s))):
+                frames.append(pl.DataFrame({"time_s": starts, "namespace": "cloudtwin/Links", "metric": metric,
+                                            "dimension": f"Link={name}", "value": v}))
+        return pl.concat(frames)
 
     def route(self, path, protocol: int) -> Route:
         nat_at = next((j for j, c in enumerate(path.forward) if c.link.startswith("nat_gateway:")), None)

@@ -410,7 +410,8 @@ class _Walk:
             raise EndpointError("a flow from on-premises needs a host as its destination")
         a = ipaddress.ip_address(src)
         nets = [o for o in self.net.onprem if a in o.net]
-        vgw = next((o for o in nets if o.via[0] == "vgw" and o.via[1] == b.vpc), None)
+        vgw = max((o for o in nets if o.via[0] == "vgw" and o.via[1] == b.vpc),
+                  key=lambda o: (o.net.prefixlen, o.label.startswith("dx:")), default=None)  # (as via_vgw)
         if vgw is not None:
             g = vgw.via[2]
             back = self.return_route(b, src, f"vgw:{g}", "the response must go back to the virtual private gateway")

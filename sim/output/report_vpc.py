@@ -85,6 +85,88 @@ def flows_figure(result: Result, plotter) -> Optional[Figure]:
     return fig
 
 
+def _series(metrics: Optional[pl.DataFrame], namespace: str, metric: str) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+    """dimension value -> (period start s, value) of one metric."""
+    if metrics is None or metrics.height == 0:
+        return {}
+    part = metrics.filter((pl.col("namespace") == namespace) & (pl.col("metric") == metric)).sort("time_s")
+    out = {}
+    for dim in part["dimension"].unique(maintain_order=True).to_list():
+        d = part.filter(pl.col("dimension") == dim)
+        out[dim.partition("=")[2]] = (d["time_s"].to_numpy(), d["value"].to_numpy())
+    return out
+
+
+def links_figure(result: Result, plotter) -> Optional[Figure]:
+    """Each limiting link's utilisation per period (bits carried over its nominal capacity)."""
+    per = _series(result.metrics, "cloudtwin/Links", "Utilization")
+    if not per:
+        return None
+    fig, ax = plotter.figure(1)
+    for i, (name, (t, v)) in enumerate(per.items()):
+        plotter.step(ax, t, 100 * v, color=f"C{i % 10}", label=name)
+    ax.axhline(100, color="0.5", linewidth=0.8, linestyle=":")
+    ax.set_ylabel(f"utilisation, % {plotter.per_period()}")
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(f"{plotter.t_label}; bits carried over the link's nominal capacity")
+    plotter.legend(ax)
+    return fig
+
+
+_STATE_COLOURS = {"up": "C2", "blackhole": "C3", "failover": "C1"}
+
+
+def failover_figure(result: Result, plotter) -> Optional[Figure]:
+    """Each DX interface's capacity over time, shaded by state: up on DX, carried nowhere until
+    BGP notices, on the backup VPN."""
+    ifaces = {(v, n): x for v, vpc in (result.summary.get("vpcs") or {}).items()
+              for n, x in (vpc.get("dx_interfaces") or {}).items()}
+    if not ifaces:
+        return None
+    fig, ax = plotter.figure(1)
+    t_end = float(result.summary.get("duration_s") or 0.0)
+    for i, ((_v, name), x) in enumerate(ifaces.items()):
+        ch = x["changes"]
+        t = np.array([c[0] for c in ch] + [t_end])
+        cap = np.array([c[2] for c in ch] + [ch[-1][2]])
+        ax.plot(t / plotter.t_div, cap, drawstyle="steps-post", color=f"C{i % 10}", label=name)
+        for (a, state, _c), b in zip(ch, list(t[1:])):
+            if state != "up" and b > a:
+                ax.axvspan(a / plotter.t_div, b / plotter.t_div, color=_STATE_COLOURS[state], alpha=0.15, lw=0)
+    ax.set_ylabel("capacity, Gbit/s")
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(f"{plotter.t_label}; red: down, before BGP notices; orange: on the backup VPN")
+    plotter.legend(ax)
+    return fig
+
+
+def flow_times_figure(result: Result, plotter) -> Optional[Figure]:
+    """The distribution of flow completion times per generator and per function (cumulative,
+    log time axis), from the summary's histograms."""
+    curves = []
+    for v in (result.summary.get("vpcs") or {}).values():
+        for kind in ("generators", "functions"):
+            for name, g in (v.get(kind) or {}).items():
+                h = (g.get("flow_time_s") or {}).get("histogram")
+                if h:
+                    curves.append((name if kind == "generators" else f"function {name}", h))
+    if not curves:
+        return None
+    fig, ax = plotter.figure(1, time=False)
+    for i, (name, h) in enumerate(curves):
+        counts = np.asarray(h["counts"], float)
+        k = h["first"] + np.arange(len(counts) + 1)
+        edges = h["min_s"] * 10 ** (k / h["per_decade"])
+        cdf = np.concatenate([[0.0], np.cumsum(counts) / counts.sum()])
+        ax.plot(edges, 100 * cdf, drawstyle="steps-post", color=f"C{i % 10}", label=name)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("flows done, %")
+    ax.set_xlabel("flow completion time, s (log scale; bins 12 % wide)")
+    plotter.legend(ax)
+    return fig
+
+
 def missing_from_logs(result: Result) -> Dict[str, int]:
     """Per generator, the flows the summary counts that have no flow log record (they met no interface)."""
     logs = result.flow_logs
@@ -103,7 +185,10 @@ def _place(p: str, addr: str) -> str:
 
 
 _NAT_COLUMNS = ("connection_attempts", "connections_established", "port_allocation_errors", "rejected_beyond",
-                "active_connections_max", "bytes_processed")
+                "active_connections_max", "bytes_processed", "peak_gbps", "down_s")
+_FN_COLUMNS = ("flows", "accepted", "rejected", "port_allocation_errors", "bytes_accepted", "mean_flow_time_s",
+               "max_flow_time_s")
+_DX_COLUMNS = ("bytes_over_dx", "bytes_over_backup_vpn", "failovers", "blackhole_s")
 
 
 def vpc_html(result: Result, cell: Callable[[str, Any], str], figure_html: Callable[..., str]) -> str:
@@ -158,8 +243,38 @@ def vpc_html(result: Result, cell: Callable[[str, Any], str], figure_html: Calla
                      'ErrorPortAllocation. Bytes processed are billed, both directions.</p>'
                      '<div class="scroll"><table id="vpc-nat-gateways"><tr><th>NAT gateway</th><th>VPC</th>'
                      "<th>connection attempts</th><th>established</th><th>port allocation errors</th>"
-                     "<th>rejected beyond</th><th>most open at once</th><th>bytes processed</th></tr>"
+                     "<th>rejected beyond</th><th>most open at once</th><th>bytes processed</th>"
+                     "<th>peak Gbit/s</th><th>seconds down</th></tr>"
                      f"{nat_body}</table></div>")
+    fn_body = ""
+    for name, v in vpcs.items():
+        for fn, c in (v.get("functions") or {}).items():
+            k = f"vpcs.{name}.functions.{fn}"
+            fn_body += (f"<tr><th>{html.escape(fn)}</th><td>{html.escape(name)}</td>"
+                        + "".join(cell(f"{k}.{q}", c.get(q)) for q in _FN_COLUMNS) + "</tr>")
+    if fn_body:
+        parts.append('<h3>Functions in the VPC</h3><p class="explain">Each invocation\'s <code>egress</code> flows, '
+                     "from the function's network interface in a subnet drawn among its own, judged and shared "
+                     "with every other flow on the links of their path.</p>"
+                     '<div class="scroll"><table id="vpc-functions"><tr><th>function</th><th>VPC</th><th>flows</th>'
+                     "<th>accepted</th><th>rejected</th><th>port allocation errors</th><th>bytes accepted</th>"
+                     f"<th>mean flow time (s)</th><th>longest (s)</th></tr>{fn_body}</table></div>")
+    dx_body = ""
+    for name, v in vpcs.items():
+        for n, c in (v.get("dx_interfaces") or {}).items():
+            k = f"vpcs.{name}.dx_interfaces.{n}"
+            dx_body += (f"<tr><th>{html.escape(n)}</th><td>{html.escape(str(c.get('connection')))}</td>"
+                        + "".join(cell(f"{k}.{q}", c.get(q)) for q in _DX_COLUMNS) + "</tr>")
+    if dx_body:
+        parts.append('<h3>Direct Connect interfaces</h3><p class="explain">When its connection fails, an interface '
+                     "carries nothing until BGP notices (its hold timer, or BFD's 0.9 s), then its routes move to "
+                     "the backup VPN until the repair.</p>"
+                     '<div class="scroll"><table id="vpc-dx"><tr><th>interface</th><th>connection</th>'
+                     "<th>bytes over DX</th><th>bytes over the backup VPN</th><th>failovers</th>"
+                     f"<th>seconds carried nowhere</th></tr>{dx_body}</table></div>")
+        parts.append(figure_html("plot-vpc-failover", "Direct Connect failover timeline"))
+    parts.append(figure_html("plot-vpc-links", "Link utilisation over time"))
+    parts.append(figure_html("plot-vpc-flow-times", "Flow completion times"))
     parts.append(figure_html("plot-vpc-flows", "Flows per generator over time"))
     gaps = missing_from_logs(result)
     if gaps:
