@@ -255,8 +255,8 @@ def _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq):
 
 
 # The sharing's scalars between windows (`gi`, int64; `gf`, float64).
-GI_HEAP_N, GI_SEQ, GI_STAMP, GI_N_ACT, GI_N_SUB, GI_EVENTS, GI_P_REC, GI_FREE_N, GI_OUT_N = range(9)
-N_GI = 9
+GI_HEAP_N, GI_SEQ, GI_STAMP, GI_N_ACT, GI_N_SUB, GI_EVENTS, GI_P_REC, GI_FREE_N, GI_OUT_N, GI_N_REL, GI_CAP_CLS = range(11)
+N_GI = 11
 GF_T = 0  # the time of the last event
 N_GF = 1
 HEAP_SLACK = 64  # the completion heap holds 4 entries per class and this many more
@@ -282,13 +282,15 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
       link] the highest load (bits/s) in the period.
     ports = (plimit, pnat, pcnt, nat_act, nat_amax): per destination key its limit, gateway and
       ports open; per gateway the ports open, and the most at once per period.
-    slots = (s_start, s_tag, s_key, free): an active flow's start, tag and port key; the free
-      slots, a stack (the next at free[free_n - 1]).
+    slots = (s_start, s_tag, s_key, s_hold, free): an active flow's start, tag, port key and
+      how long its connection stays open idle after its bits (its port held that long: a
+      release entry on hh, value -1 - key, before arrivals at its time); the free slots, a
+      stack (the next at free[free_n - 1]).
     out = (o_tag, o_start, o_done, o_left): a finished flow's tag, start, completion time
       (NOT_DONE: still active at a final t1) and bits left (all of them: it got no port).
-    inp = (start, bits, fcls, pkey, tag, ok): the flows that start in this window (start
-      ascending, all before t1, or at t1 when final), their class, port key (-1: none) and
-      tag; ok[i] is written (False: no port, ErrorPortAllocation).
+    inp = (start, bits, fcls, pkey, tag, hold, ok): the flows that start in this window (start
+      ascending, all before t1, or at t1 when final), their class, port key (-1: none), tag and
+      idle hold (s); ok[i] is written (False: no port, ErrorPortAllocation).
 
     The caller makes room before each call: per class heap room for its active flows and its
     new ones, free slots for the new flows, `out` room for the active and the new flows.
@@ -310,9 +312,9 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
     hk, hf = fh
     cap_l, dem, unc, load, cap_eff, scratch_load, rem, users, lk_off, lk_cls, link_bits, link_peak = links
     plimit, pnat, pcnt, nat_act, nat_amax = ports
-    s_start, s_tag, s_key, free = slots
+    s_start, s_tag, s_key, s_hold, free = slots
     o_tag, o_start, o_done, o_left = out
-    start, bits, fcls, pkey, tag, ok = inp
+    start, bits, fcls, pkey, tag, hold, ok = inp
     nf = start.shape[0]
     nl = cap_l.shape[0]
     cap_h = hh.shape[0]
@@ -327,6 +329,8 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
     p_rec = gi[GI_P_REC]  # the last period whose start is recorded in nat_amax
     free_n = gi[GI_FREE_N]
     o_n = gi[GI_OUT_N]
+    n_rel = gi[GI_N_REL]  # ports held idle after their flow, to be released (entries of hh)
+    cap_cls = gi[GI_CAP_CLS]  # the heap's room for the classes' entries (the rest: releases)
     t = gf[GF_T]
     i = 0
     while True:
@@ -338,7 +342,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
         else:
             # the next completion: the first live entry of the heap (classes at their cap), or the
             # first of the classes on tight links (their rates change at most events: scanned)
-            while heap_n > 0 and cseq[hh[0, H_V]] != hh[0, H_SEQ]:
+            while heap_n > 0 and hh[0, H_V] >= 0 and cseq[hh[0, H_V]] != hh[0, H_SEQ]:
                 heap_pop(hh, heap_n)
                 heap_n -= 1
             tc = heap_time(hh, 0) if heap_n > 0 else np.inf
@@ -364,12 +368,12 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
             _carry(t, tn, load, period_s, link_bits, link_peak)
             t = tn
             events += 1
-            if heap_n + n_act + 2 > cap_h:
+            if heap_n - n_rel + n_act + 2 > cap_cls:
                 # purge the stale entries (an event pushes at most one per active class, plus one):
                 # the live ones, one per class at most, go back with their own times and counters
                 m = 0
                 for q in range(heap_n):
-                    if cseq[hh[q, H_V]] == hh[q, H_SEQ]:
+                    if hh[q, H_V] < 0 or cseq[hh[q, H_V]] == hh[q, H_SEQ]:
                         purge_t[m] = heap_time(hh, q)
                         purge_i[m, 0] = hh[q, H_SEQ]
                         purge_i[m, 1] = hh[q, H_V]
@@ -378,6 +382,14 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                 for q in range(m):
                     heap_n = heap_push(hh, heap_n, purge_t[q], purge_i[q, 0], purge_i[q, 1])
             if tc <= ta:
+                if cs < 0 and hh[0, H_V] < 0:  # a port held idle is released
+                    k = -1 - hh[0, H_V]
+                    heap_pop(hh, heap_n)
+                    heap_n -= 1
+                    n_rel -= 1
+                    pcnt[k] -= 1
+                    nat_act[pnat[k]] -= 1
+                    continue
                 if cs >= 0:
                     c = cs
                 else:
@@ -402,7 +414,11 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                     o_done[o_n] = t
                     o_left[o_n] = 0.0
                     o_n += 1
-                    if s_key[f] >= 0:  # its port is free
+                    if s_key[f] >= 0 and s_hold[f] > 0.0:  # its port stays taken while the connection idles
+                        heap_n = heap_push(hh, heap_n, t + s_hold[f], seq, -1 - s_key[f])
+                        seq += 1
+                        n_rel += 1
+                    elif s_key[f] >= 0:  # its port is free
                         pcnt[s_key[f]] -= 1
                         nat_act[pnat[s_key[f]]] -= 1
                     free[free_n] = f
@@ -461,6 +477,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                 s_start[f] = t
                 s_tag[f] = tag[i]
                 s_key[f] = k
+                s_hold[f] = hold[i]
                 c = fcls[i]
                 i += 1
                 if cnt[c] == 0:  # into the active list, in order of (cap, path)
@@ -590,5 +607,6 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
     gi[GI_P_REC] = p_rec
     gi[GI_FREE_N] = free_n
     gi[GI_OUT_N] = o_n
+    gi[GI_N_REL] = n_rel
     gf[GF_T] = t
     return events

@@ -277,6 +277,11 @@ class Egress:
     response_bytes: Optional[Dist] = None  # the answer; None: as size_bytes (same draw)
     # how long the flow would take alone (its bytes over this are its rate cap); None: no cap
     duration_s: Optional[Dist] = None
+    # how long the connection stays open after its bytes, idle (a pooled or kept-alive
+    # connection); a NAT gateway drops one idle past 350 s (IdleTimeoutCount) unless TCP
+    # keepalives come more often (`keepalive_s`); None: closed at once
+    idle_s: Optional[Dist] = None
+    keepalive_s: Optional[float] = None  # TCP keepalive interval while idle (None: none)
     probability: float = 1.0  # share of invocations that send it
     count: int = 1  # flows sent one after another when it is sent
     at: str = "start"  # start: before the function's own duration_ms | end: after it
@@ -307,3 +312,8 @@ class Flow:
     # how long a flow takes on its own (a TCP window, the far end): its bytes over this are its
     # rate cap; sharing a link (a NAT gateway, a VPN connection) can only make it longer
     duration_s: Dist = field(default_factory=lambda: Dist(dist="fixed", value=1.0))
+    # how long the connection stays open after its bytes, idle (a pooled or kept-alive
+    # connection); a NAT gateway drops one idle past 350 s (IdleTimeoutCount) unless TCP
+    # keepalives come more often (`keepalive_s`); None: closed at once
+    idle_s: Optional[Dist] = None
+    keepalive_s: Optional[float] = None  # TCP keepalive interval while idle (None: none)

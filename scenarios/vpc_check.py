@@ -529,6 +529,11 @@ def check_endpoint(s: Scenario, text: str) -> Optional[str]:
     return None
 
 
+def _check_keepalive(value, path: str, problems: Problems) -> None:
+    if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
+        problems.add(path, f"{value!r} must be a keepalive interval > 0 s (or unset: no keepalives)")
+
+
 def _check_function_vpc(s: Scenario, name: str, fn, problems: Problems) -> None:
     """`functions.NAME.vpc` names a VPC, its subnets and its groups; each egress entry a
     destination and a protocol (its counts and ports: scenarios.calls)."""
@@ -563,6 +568,7 @@ def _check_function_vpc(s: Scenario, name: str, fn, problems: Problems) -> None:
             why = check_endpoint(s, e.dst)
             if why:
                 problems.add(key(p, "dst"), why)
+        _check_keepalive(e.keepalive_s, key(p, "keepalive_s"), problems)
         proto = protocol_number(e.protocol)
         if proto is None or proto == -1:
             problems.add(key(p, "protocol"), f"{e.protocol!r} is not a protocol of a flow; use tcp, udp, icmp or a"
@@ -607,6 +613,7 @@ def _check_flow(s: Scenario, i: int, f: Flow, seen: Dict[str, int], problems: Pr
         problems.add(key(path, "count"), f"{f.count} is below the minimum 0")
     if f.rate_per_s is not None and not f.rate_per_s > 0:
         problems.add(key(path, "rate_per_s"), f"{num(f.rate_per_s)} must be greater than 0 per s")
+    _check_keepalive(f.keepalive_s, key(path, "keepalive_s"), problems)
     if f.starts not in ("uniform", "poisson"):
         problems.add(key(path, "starts"), f"{f.starts!r} is not a start-time process; allowed: uniform, poisson")
     if f.start_s < 0:

@@ -30,8 +30,10 @@ def connections(draw):
     paths = draw(st.lists(st.sampled_from([(0,), (1,), (0, 1), ()]), min_size=n, max_size=n))
     caps = [draw(st.sampled_from([1e6, 2.5e6, 4e6])) if not p or draw(st.booleans()) else math.inf for p in paths]
     key = draw(st.lists(st.integers(-1, 2), min_size=n, max_size=n))
+    hold = draw(st.lists(st.one_of(st.just(0.0), st.sampled_from([0.5, 1.0, 3.0]), st.floats(0, 5)), min_size=n,
+                         max_size=n))
     return start, bits, paths, caps, key, draw(st.integers(1, 4)), draw(st.sampled_from([1.0, 2.5, 100.0])), \
-        draw(st.integers(1, 6))
+        draw(st.integers(1, 6)), hold
 
 
 @settings(max_examples=300, deadline=None)
@@ -39,15 +41,16 @@ def connections(draw):
 def test_ports_in_the_links_loop_follow_the_rule_and_the_sharing(case):
     """The links' event loop hands out ports by the rule of the twin (kernels/ref/nat.py) given the
     completion times it computed; the flows that got one share the links as the sharing twin
-    (kernels/ref/bandwidth.py) says; the most ports open per period is the twin's."""
-    start, bits, paths, caps, key, limit, period_s, n_p = case
+    (kernels/ref/bandwidth.py) says; the most ports open per period is the twin's. A port held
+    idle after its flow (`hold`) stays taken until completion + hold."""
+    start, bits, paths, caps, key, limit, period_s, n_p, hold = case
     cap_l = np.array([4e6, 1e7])
     n = len(start)
     ports = (np.array(key, np.int64), np.full(3, limit, np.int64), np.zeros(3, np.int64), 1)
     r = share_arrays(cap_l, np.array(start, float), np.array(bits, float), paths, np.array(caps, float),
-                     period_s=period_s, n_periods=n_p, ports=ports)
+                     period_s=period_s, n_periods=n_p, ports=ports, hold=np.array(hold, float))
     gated = [f for f in range(n) if key[f] >= 0]
-    ends = [r.done_s[f] if bits[f] > 0 else start[f] for f in gated]
+    ends = [r.done_s[f] + hold[f] if bits[f] > 0 else start[f] for f in gated]
     want_ok, want_max = allocate_ports_ref([start[f] for f in gated], ends, [key[f] for f in gated], limit, period_s,
                                            n_p)
     assert [bool(r.ok[f]) for f in gated] == want_ok
@@ -107,3 +110,34 @@ def test_a_second_address_doubles_the_ports_and_its_bill():
     assert nat["port_allocation_errors"] == 0 and nat["connections_established"] == 120_000
     assert nat["active_connections_max"] == 60_000
     assert lines(r)["PublicIPv4:InUseAddress"] == (1440.0, 7.20)
+
+
+def idle_api(idle_s: float, keepalive_s=None) -> dict:
+    """1,000 connections a second for 120 s to one destination through one address; each moves its
+    bytes in 1 s, then stays open idle for `idle_s` (a pooled connection)."""
+    sc = busy_api(1)
+    sc["flows"][0]["duration_s"] = {"dist": "fixed", "value": 1.0}
+    sc["flows"][0]["idle_s"] = {"dist": "fixed", "value": idle_s}
+    if keepalive_s is not None:
+        sc["flows"][0]["keepalive_s"] = keepalive_s
+    return sc
+
+
+@pytest.mark.parametrize("idle_s, keepalive_s, established, dropped", [
+    # idle 500 s, no keepalive: the gateway drops each at 350 s idle, its port held until then
+    # (after the run): the first 55,000 get ports, the 65,000 after fail; 55,000 idle timeouts
+    (500.0, None, 55_000, 55_000),
+    # keepalives every 60 s keep them open: no timeout, the ports held all the same
+    (500.0, 60.0, 55_000, 0),
+    # idle 99.9995 s: the port of the flow at s frees at s + 100.9995, half a millisecond before the
+    # flow at s + 101 starts: flows of 55-101 s fail (46,000), those of 101-120 s get ports (19,000)
+    (99.9995, None, 74_000, 0),
+])
+def test_idle_connections_hold_ports_and_time_out_at_350_s(idle_s, keepalive_s, established, dropped):
+    r = simulate(idle_api(idle_s, keepalive_s), progress=False)
+    nat = r.summary["vpcs"]["prod"]["nat_gateways"]["nat_b"]
+    assert nat["connections_established"] == established
+    assert nat["port_allocation_errors"] == 120_000 - established
+    assert nat["idle_timeouts"] == dropped
+    m = r.metrics
+    assert m.filter(m["metric"] == "IdleTimeoutCount")["value"].sum() == dropped

@@ -25,7 +25,8 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
-from kernels.bandwidth import (BITS_PER_BYTE, GI_EVENTS, GI_FREE_N, GI_OUT_N, HEAP_SLACK, N_GF, N_GI, NOT_DONE,
+from kernels.bandwidth import (BITS_PER_BYTE, GI_CAP_CLS, GI_EVENTS, GI_FREE_N, GI_N_REL, GI_OUT_N, HEAP_SLACK, N_GF,
+                               N_GI, NOT_DONE,
                                share_window)
 from kernels.heap import H_COLS
 
@@ -216,6 +217,7 @@ class ShareState:
         self.s_start = np.zeros(0, f64)
         self.s_tag = np.zeros(0, i64)
         self.s_key = np.zeros(0, i64)
+        self.s_hold = np.zeros(0, f64)
         self.free = np.zeros(0, i64)
         self.out = [np.zeros(0, i64), np.zeros(0, f64), np.zeros(0, f64), np.zeros(0, f64)]
         self.gi = np.zeros(N_GI, i64)
@@ -369,15 +371,23 @@ class ShareState:
             free[len(fresh):len(fresh) + free_n] = self.free[:free_n]
             self.free = free
             self.gi[GI_FREE_N] = free_n + len(fresh)
-            self.s_start, self.s_tag, self.s_key = _grow(self.s_start, s1), _grow(self.s_tag, s1), \
-                _grow(self.s_key, s1)
+            self.s_start, self.s_tag, self.s_key, self.s_hold = _grow(self.s_start, s1), _grow(self.s_tag, s1), \
+                _grow(self.s_key, s1), _grow(self.s_hold, s1)
+        # the completion heap: 4 entries per class and HEAP_SLACK for the classes, and a release
+        # for every port held idle now or by a flow of this window
+        cap_cls = 4 * len(self.c_cap) + HEAP_SLACK
+        self.gi[GI_CAP_CLS] = cap_cls
+        rows = cap_cls + int(self.gi[GI_N_REL]) + n
+        if len(self.hh) < rows:
+            self.hh = _grow(self.hh, max(rows, 2 * len(self.hh)))
+        self.purge_t, self.purge_i = _grow(self.purge_t, len(self.hh)), _grow(self.purge_i, len(self.hh))
         room = self.active + n
         if len(self.out[0]) < room:
             self.out = [_grow(a, max(room, 2 * len(a))) for a in self.out]
 
     # ---- running ----
     def step(self, start: np.ndarray, bits: np.ndarray, fcls: np.ndarray, pkey: np.ndarray, tag: np.ndarray,
-             t1: float, final: bool = False, force: float = -1.0) -> Tuple[np.ndarray, Finished]:
+             t1: float, final: bool = False, force: float = -1.0, hold=None) -> Tuple[np.ndarray, Finished]:
         """Run to t1 with the flows that start in [previous t1, t1) (or at t1 when final), in
         order of start: their bits, class (`classes`), port key (`port_key`, -1: none) and tag.
         Returns whether each got a port, and the flows finished (and, when final, those still
@@ -394,9 +404,10 @@ class ShareState:
         links = (self.cap_l, la[0], la[1], la[2], la[3], la[4], la[5], la[6], la[7], self.lk_cls, self.link_bits,
                  self.link_peak)
         ports = (self.plimit, self.pnat, self.pcnt, self.nat_act, self.nat_amax)
-        slots = (self.s_start, self.s_tag, self.s_key, self.free)
+        slots = (self.s_start, self.s_tag, self.s_key, self.s_hold, self.free)
         inp = (np.ascontiguousarray(start, np.float64), np.ascontiguousarray(bits, np.float64), fcls,
-               np.ascontiguousarray(pkey, np.int64), np.ascontiguousarray(tag, np.int64), ok)
+               np.ascontiguousarray(pkey, np.int64), np.ascontiguousarray(tag, np.int64),
+               np.zeros(n) if hold is None else np.ascontiguousarray(hold, np.float64), ok)
         self.gi[GI_OUT_N] = 0
         share_window(cls, dyn, (self.hk, self.hf), links, ports, slots, tuple(self.out), self.gi, self.gf, inp,
                      float(t1), bool(final), self.period_s, float(force))
@@ -428,11 +439,12 @@ _CLASS_ARRAYS = (("cnt", np.int64), ("vb", np.float64), ("tb", np.float64), ("ra
 
 
 def share_arrays(cap_l: np.ndarray, start: np.ndarray, bits: np.ndarray, paths: Sequence[tuple], caps: np.ndarray, *,
-                 t_end: float = math.inf, period_s: float = math.inf, n_periods: int = 1, ports=None) -> Shared:
+                 t_end: float = math.inf, period_s: float = math.inf, n_periods: int = 1, ports=None,
+                 hold=None) -> Shared:
     """The kernel's call on arrays, in one window: link capacities (bits/s), each flow's start
     (s), bits, path (a tuple of link indices) and cap (bits/s, inf: none). `ports`: None, or
     (per flow its destination key or -1, per key its limit and its gateway, the number of
-    gateways)."""
+    gateways). `hold`: per flow, how long its port stays taken after its completion (None: 0)."""
     n = len(start)
     caps = np.asarray(caps, np.float64)
     n_nat = 0 if ports is None else ports[3]
@@ -450,7 +462,8 @@ def share_arrays(cap_l: np.ndarray, start: np.ndarray, bits: np.ndarray, paths: 
             st.port_key(("key", k), int(plimit[k]), int(pnat[k]))
     order = order[start[order] <= t_end]
     ok_in, fin = st.step(start[order], np.asarray(bits, np.float64)[order], fcls[order], np.asarray(pkey)[order],
-                         order.astype(np.int64), float(t_end), final=True)
+                         order.astype(np.int64), float(t_end), final=True,
+                         hold=None if hold is None else np.asarray(hold, np.float64)[order])
     done = np.full(n, NOT_DONE, np.float64)
     left = np.asarray(bits, np.float64).copy()
     ok = np.ones(n, bool)

@@ -65,7 +65,8 @@ class Drawn:
     dst_port: np.ndarray
     size_bytes: np.ndarray
     response_bytes: np.ndarray
-    duration_s: np.ndarray
+    duration_s: Optional[np.ndarray]  # rate caps (bytes over it); None: none
+    idle_s: Optional[np.ndarray] = None  # open idle after the bytes; None: closed at once
 
 
 def draw(f: Flow, duration_s: float, seed: int, ephemeral: tuple, base_dir: Optional[FsPath] = None) -> Drawn:
@@ -89,7 +90,8 @@ def draw(f: Flow, duration_s: float, seed: int, ephemeral: tuple, base_dir: Opti
     resp = size if f.response_bytes is None else \
         np.maximum(np.rint(sampler(f.response_bytes, base_dir)(gen, n)), MIN_BYTES).astype(np.int64)
     dur = sampler(f.duration_s, base_dir)(gen, n)
-    return Drawn(start, src_port.astype(np.int64), dst_port, size, resp, dur)
+    idle = sampler(f.idle_s, base_dir)(gen, n) if f.idle_s is not None else None  # (drawn last: no other draw moves)
+    return Drawn(start, src_port.astype(np.int64), dst_port, size, resp, dur, idle)
 
 
 @dataclass
@@ -140,7 +142,9 @@ class Egress:
                                                     ("size", bytes_of(cfg.size_bytes)),
                                                     ("response", bytes_of(cfg.response_bytes or cfg.size_bytes)),
                                                     ("duration", sampler(cfg.duration_s, base_dir)
-                                                     if cfg.duration_s is not None else uniform)))}
+                                                     if cfg.duration_s is not None else uniform),
+                                                    ("idle", sampler(cfg.idle_s, base_dir)
+                                                     if cfg.idle_s is not None else uniform)))}
         self.same_response = cfg.response_bytes is None
         self.ports, self.cdf = ports, cdf
         self.stats = {"flows": 0, "accepted": 0, "rejected": 0, "port_allocation_errors": 0, "bytes_accepted": 0,
@@ -158,12 +162,13 @@ class Egress:
         size = st["size"].take(n).astype(np.int64)
         resp = size if self.same_response else st["response"].take(n).astype(np.int64)
         dur = st["duration"].take(n) if self.cfg.duration_s is not None else None
+        idle = st["idle"].take(n) if self.cfg.idle_s is not None else None
         out = []
         for k, (path, route) in enumerate(self.paths):
             m = sub == k
             if m.any():
                 out.append((path, route, Drawn(t[m], sport[m], dport[m], size[m], resp[m],
-                                               None if dur is None else dur[m])))
+                                               None if dur is None else dur[m], None if idle is None else idle[m])))
         return out
 
 
@@ -257,7 +262,7 @@ class NetworkRun:
             hi = int(np.searchsorted(d.start_s, t1, "left"))
             if hi > self.pos[g]:
                 idx = np.arange(self.pos[g], hi)
-                self.links.feed(route, out, d, idx, self.offsets[g] + idx)
+                self.links.feed(route, out, d, idx, self.offsets[g] + idx, keepalive_s=_f.keepalive_s)
                 self.pos[g] = hi
         sent = []
         if self.egress:
@@ -273,7 +278,8 @@ class NetworkRun:
                         out = evaluate(path, route.protocol, d.src_port, d.dst_port)
                         idx = np.arange(len(d.start_s))
                         judged = out.fail_at.copy()
-                        self.links.feed(route, out, d, idx, np.full(len(idx), -1 - e, np.int64))
+                        self.links.feed(route, out, d, idx, np.full(len(idx), -1 - e, np.int64),
+                                        keepalive_s=eg.cfg.keepalive_s)
                         sent.append((eg, path, route, out, d, judged))
         self._finished(self.links.step(t1))
         for eg, path, route, out, d, judged in sent:  # (ports decided: the outcomes are final)

@@ -31,7 +31,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from kernels.bandwidth import BITS_PER_BYTE
-from kernels.nat import CONNECTIONS_PER_DESTINATION_PER_IP
+from kernels.nat import CONNECTIONS_PER_DESTINATION_PER_IP, IDLE_TIMEOUT_S
 from sim.network.bandwidth import Finished, ShareState
 from sim.network.nat import NatConnections, count_connections
 
@@ -108,9 +108,12 @@ class Links:
         links = tuple(sorted({self.link_index[c.link] for c in path.forward if c.link in self.link_index}))
         return Route(path, protocol, self.state.path_id(links) if links else -1, nat, nat_at)
 
-    def feed(self, r: Route, out, d, idx: np.ndarray, tags: np.ndarray) -> None:
+    def feed(self, r: Route, out, d, idx: np.ndarray, tags: np.ndarray, keepalive_s: Optional[float] = None) -> None:
         """Flows idx of drawn flows `d` (start_s ascending; `duration_s` their rate caps, or None
-        for none) judged `out` along route r, tagged `tags`, starting in this window."""
+        for none; `idle_s` how long each stays open idle after its bytes, or None) judged `out`
+        along route r, tagged `tags`, starting in this window. Through a NAT gateway a
+        connection idle past IDLE_TIMEOUT_S is dropped there (unless keepalives come more
+        often than that), its port held until then; else its port is held while it idles."""
         accepted = out.accepted[idx]
         take = accepted | (out.fail_at[idx] >= r.nat_at) if r.nat_at is not None else accepted
         if not take.any():
@@ -137,7 +140,14 @@ class Links:
             ids = {p: self.state.port_key((r.nat, r.path.dst_ip, p, r.protocol), limit, r.nat)
                    for p in np.unique(ports).tolist()}
             pkey = np.array([ids[p] for p in ports.tolist()], np.int64)
-        self._fed.append((r, out, d, idx, d.start_s[idx], bits, fcls, pkey, tags))
+        hold = np.zeros(len(idx))
+        drop = np.zeros(len(idx), bool)
+        if r.nat >= 0 and getattr(d, "idle_s", None) is not None:
+            idle = np.maximum(d.idle_s[idx], 0.0)
+            if keepalive_s is None or keepalive_s >= IDLE_TIMEOUT_S:
+                drop = acc & (idle > IDLE_TIMEOUT_S)
+            hold = np.where(drop, IDLE_TIMEOUT_S, np.where(acc, idle, 0.0))
+        self._fed.append((r, out, d, idx, drop, d.start_s[idx], bits, fcls, pkey, tags, hold))
 
     def step(self, t1: float, final: bool = False) -> Finished:
         """Share the links up to t1 (final: until every flow is done) with the flows fed since
@@ -145,9 +155,9 @@ class Links:
         gateways count their connections. Returns the flows finished."""
         fed, self._fed = self._fed, []
         if fed:
-            cols = [np.concatenate([f[k] for f in fed]) for k in range(4, 9)]
+            cols = [np.concatenate([f[k] for f in fed]) for k in range(5, 11)]
             order = np.argsort(cols[0], kind="stable")  # (ties: in the order fed)
-            ok_sorted, fin = self.state.step(*(c[order] for c in cols), t1=t1, final=final)
+            ok_sorted, fin = self.state.step(*(c[order] for c in cols[:5]), t1=t1, final=final, hold=cols[5][order])
             ok = np.empty(len(order), bool)
             ok[order] = ok_sorted
         else:
@@ -155,12 +165,16 @@ class Links:
             _, fin = self.state.step(z, z, z.astype(np.int64), z.astype(np.int64), z.astype(np.int64), t1=t1,
                                      final=final)
         pos = 0
-        for r, out, d, idx, *_ in fed:
+        for r, out, d, idx, drop, *_ in fed:
             got = ok[pos:pos + len(idx)]
             pos += len(idx)
             if r.nat_at is not None:  # (every flow of idx reached the gateway)
                 out.fail_at[idx[~got]] = r.nat_at  # ErrorPortAllocation: the flow fails at the gateway
-                count_connections(self.nats[self.nat_names[r.nat]], out, idx, got, d, self.n_periods, self.period_s)
+                nc = self.nats[self.nat_names[r.nat]]
+                count_connections(nc, out, idx, got, d, self.n_periods, self.period_s)
+                if drop.any():  # (counted in the period the flow starts, as the other counts)
+                    period = np.minimum((d.start_s[idx] // self.period_s).astype(np.int64), self.n_periods - 1)
+                    np.add.at(nc.counts["idle_timeouts"], period, (drop & got).astype(np.int64))
         if final:
             for k, n in enumerate(self.nat_names):
                 self.nats[n].active_max[:] = self.state.nat_amax[:, k]

@@ -17,7 +17,9 @@ Packets* counts (1,500-byte packets). A flow rejected after the gateway sent its
 only, and got no answer. Attempts = established + port allocation errors + rejected beyond the
 gateway. PeakBytesPerSecond is the highest load on the gateway in the period (both directions:
 a flow's request and answer are one transfer), PeakPacketsPerSecond that in 1,500-byte
-packets. Not modelled: IdleTimeoutCount, and PacketsDropCount (the fluid sharing never offers a
+packets. IdleTimeoutCount: connections kept open idle after their bytes (`idle_s`) longer than
+350 s without keepalives more often than that: the gateway drops them (the silent hang of a
+pooled connection), counted in the period the flow starts. Not modelled: PacketsDropCount (the fluid sharing never offers a
 link more than its capacity: TCP backs off instead of losing packets; the packet-rate limit,
 1 M pps scaling to 10 M, is 12 to 120 Gbit/s of full-size packets, never below the bandwidth's
 5 to 100 Gbit/s).
@@ -34,13 +36,14 @@ from sim.network.packets import MTU_BYTES
 
 COUNTS = ("attempts", "established", "port_errors", "rejected_beyond", "bytes_in_from_source",
           "bytes_out_to_destination", "bytes_in_from_destination", "bytes_out_to_source", "packets_in_from_source",
-          "packets_out_to_destination", "packets_in_from_destination", "packets_out_to_source")
+          "packets_out_to_destination", "packets_in_from_destination", "packets_out_to_source", "idle_timeouts")
 METRICS = (("ConnectionAttemptCount", "attempts"), ("ConnectionEstablishedCount", "established"),
            ("ErrorPortAllocation", "port_errors"), ("BytesInFromSource", "bytes_in_from_source"),
            ("BytesOutToDestination", "bytes_out_to_destination"), ("BytesInFromDestination", "bytes_in_from_destination"),
            ("BytesOutToSource", "bytes_out_to_source"), ("PacketsInFromSource", "packets_in_from_source"),
            ("PacketsOutToDestination", "packets_out_to_destination"),
-           ("PacketsInFromDestination", "packets_in_from_destination"), ("PacketsOutToSource", "packets_out_to_source"))
+           ("PacketsInFromDestination", "packets_in_from_destination"), ("PacketsOutToSource", "packets_out_to_source"),
+           ("IdleTimeoutCount", "idle_timeouts"))
 
 
 @dataclass
@@ -65,6 +68,7 @@ class NatConnections:
                 "connections_established": int(self.counts["established"].sum()),
                 "port_allocation_errors": int(self.counts["port_errors"].sum()),
                 "rejected_beyond": int(self.counts["rejected_beyond"].sum()),
+                "idle_timeouts": int(self.counts["idle_timeouts"].sum()),
                 "active_connections_max": int(self.active_max.max()) if self.n_periods else 0,
                 "peak_gbps": float(self.peak_bps.max()) / 1e9 if self.n_periods else 0.0, "down_s": self.down_s}
 
