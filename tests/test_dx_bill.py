@@ -162,3 +162,14 @@ def test_every_usage_type_the_meters_can_emit_is_in_the_price_book(region):
     # 15 ports for 2 h and 15 GB out: 2 x (0.30 + 2.25 + 22.50 + 85.00 + 0.03 + 0.06 + 0.08 + 0.12
     # + 0.16 + 0.20 + 0.33 + 0.66 + 1.65 + 2.48 + 6.20) + 15 x 0.02 = 2 x 122.02 + 0.30 = $244.34
     assert bill.cost_usd["by_service"][DX_SERVICE]["monthly"] == pytest.approx(244.34)
+
+
+def test_connections_bill_in_a_scenario_without_vpcs():
+    """A port is billed whether or not a VPC uses it: a hosted 500 Mbit/s connection beside a
+    function, an hour projected to 730 h: 730 x $0.20 = $146.00."""
+    sc = {"name": "dx_no_vpc", "duration_s": 3600, "seed": 1, "billing": {"month_h": 730.0},
+          "functions": {"f": {}},
+          "traffic": [{"name": "t", "target": "function:f", "arrivals": {"kind": "constant", "rate_per_s": 1}}],
+          "direct_connect": {"connections": {"partner1": {"type": "hosted", "speed_gbps": 0.5}}}}
+    got = lines(simulate(sc))
+    assert got["PortUsage-500M-Hosted"] == (730.0, 146.00)
