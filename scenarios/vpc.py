@@ -145,7 +145,10 @@ class OnPremises:
     `direct_connect.connections` or `direct_connect.lags`); when that goes down, BGP notices
     after `hold_time_s` (or BFD's 0.9 s when `bfd`) and traffic moves to `backup_vpn` (a VPN
     connection of the same virtual private gateway), then back when the connection is repaired.
-    Unset on a VPN connection."""
+    A DX interface without `connection` has no speed and never fails: its `backup_vpn`,
+    `hold_time_s` and `bfd` are allowed (and checked) but never come into play, which loading
+    the scenario warns about. `connection` and `backup_vpn` are errors on a VPN connection
+    (`hold_time_s` and `bfd` are ignored there). Checks: `scenarios.vpc_check`."""
 
     onprem_cidrs: List[str] = field(default_factory=list)
     connection: Optional[str] = None  # DX interfaces: its connection or LAG (None: no speed, never fails)

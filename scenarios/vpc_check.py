@@ -1,4 +1,5 @@
-"""Checks of the VPC part of a scenario: addresses, routes, firewall rules, hosts and flows, each with its YAML path.
+"""Checks of the VPC part of a scenario: addresses, routes, firewall rules, hosts, flows and Direct
+Connect (connections, LAGs, the DX interfaces riding them), each with its YAML path.
 
 Also fills in what AWS would assign: a host's or NAT gateway's missing private IP (the subnet's
 first free address after the four AWS reserves) and empty flow names (`flow{i}`).
@@ -7,12 +8,13 @@ first free address after the four AWS reserves) and empty flow names (`flow{i}`)
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from typing import Dict, List, Optional, Tuple
 
 from scenarios.errors import Problems
 from scenarios.schema import Scenario
-from scenarios.vpc import AclEntry, Flow, SgRuleConfig, TransitGateway, Vpc
+from scenarios.vpc import AclEntry, DirectConnect, DxConnection, Flow, SgRuleConfig, TransitGateway, Vpc
 from scenarios.yamlpath import index, key, num
 
 # Protocol names users write, to IANA numbers (-1: all). The kernels name the same numbers
@@ -25,12 +27,28 @@ HOST_KINDS = ("instance", "lambda", "fargate")
 OS_KINDS = ("linux", "windows")
 ENDPOINT_KINDS = ("internet", "onprem")
 _PORTS = re.compile(r"\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*)?")
+# Direct Connect port speeds AWS offers, Gbit/s, each with the capacity label of its usage type
+# (PortUsage-<label>-Dedicated / -Hosted, as in configs/pricing/): FACTS "Direct Connect
+# dedicated" (1, 10, 100, 400 Gbps) and "Direct Connect hosted" (50, 100, 200, 300, 400,
+# 500 Mbps; 1, 2, 5, 10, 25 Gbps; DX pricing, API_AllocateHostedConnection).
+DX_SPEEDS: Dict[str, Dict[float, str]] = {
+    "dedicated": {1.0: "1G", 10.0: "10G", 100.0: "100G", 400.0: "400G"},
+    "hosted": {0.05: "50M", 0.1: "100M", 0.2: "200M", 0.3: "300M", 0.4: "400M", 0.5: "500M",
+               1.0: "1G", 2.0: "2G", 5.0: "5G", 10.0: "10G", 25.0: "25G"},
+}
+# A LAG: dedicated connections of one speed, up to 4 below 100 Gbit/s and 2 at 100 or 400
+# Gbit/s (FACTS "DX LAG", lags.md).
+DX_LAG_MAX = ((100.0, 2), (0.0, 4))  # (from this speed, Gbit/s; at most this many connections)
+# BGP hold timer: AWS's default 90 s, minimum 3 s (FACTS "DX BGP", bgp-specific-settings).
+DX_HOLD_TIME_MIN_S = 3.0
+DX_HOLD_TIME_DEFAULT_S = 90.0
 
 
 def check_vpcs(s: Scenario, problems: Problems) -> None:
     """Report every problem of `s.vpcs`, `s.transit_gateways` and `s.flows`."""
     names: Dict[str, Dict[str, str]] = {"host": {}, "nat": {}, "peering": {}, "vgw": {}}
     public: Dict[str, str] = {}
+    _check_direct_connect(s, problems)
     for vname, vpc in s.vpcs.items():
         _check_vpc(s, vname, vpc, key("vpcs", vname), names, public, problems)
     for tname, tgw in s.transit_gateways.items():
@@ -213,6 +231,14 @@ def _check_vpc(s: Scenario, vname: str, vpc: Vpc, path: str, names: Dict[str, Di
                     problems.add(key(cpath, "onprem_cidrs"), "needs at least one on-premises CIDR block")
                 for i, c in enumerate(conn.onprem_cidrs):
                     network(c, index(key(cpath, "onprem_cidrs"), i), problems)
+                if group == "dx_interfaces":
+                    _check_dx_interface(s, gname, vgw, conn, cpath, problems)
+                else:
+                    for f, why in (("connection", "a VPN connection runs over the internet, not over a Direct"
+                                                  " Connect connection; `connection` is for dx_interfaces"),
+                                   ("backup_vpn", "only a DX interface has a backup VPN connection")):
+                        if getattr(conn, f) is not None:
+                            problems.add(key(cpath, f), f"{getattr(conn, f)!r}: {why}")
 
 
 def _check_subnets(vpc: Vpc, path: str, blocks: List, problems: Problems) -> Dict[str, object]:
@@ -401,6 +427,165 @@ def _assign_addresses(vpc: Vpc, subnets: Dict, used: Dict) -> None:
                 used[a] = "assigned"
                 obj.private_ip = str(a)
                 break
+
+
+# ---- Direct Connect --------------------------------------------------------------------------
+
+def dx_port_label(kind: str, speed_gbps: float) -> Optional[str]:
+    """The capacity label of a `kind` (dedicated | hosted) port of `speed_gbps` in AWS's usage
+    types (`10G`, `500M`), or None when AWS offers no such port."""
+    for speed, label in DX_SPEEDS.get(kind, {}).items():
+        if isinstance(speed_gbps, (int, float)) and math.isclose(speed_gbps, speed, rel_tol=1e-9):
+            return label
+    return None
+
+
+def dx_lag_max(speed_gbps: float) -> int:
+    """How many connections of `speed_gbps` a LAG may hold (FACTS "DX LAG")."""
+    return next(n for lo, n in DX_LAG_MAX if speed_gbps >= lo)
+
+
+def dx_lag_of(dc: DirectConnect) -> Dict[str, str]:
+    """connection name -> the (first) LAG listing it."""
+    out: Dict[str, str] = {}
+    for lname, lag in dc.lags.items():
+        for c in lag.connections:
+            out.setdefault(c, lname)
+    return out
+
+
+def _speeds_text(kind: str) -> str:
+    parts = [f"{num(round(v * 1000, 6))} Mbit/s" if v < 1 else f"{num(v)} Gbit/s" for v in DX_SPEEDS[kind]]
+    return ", ".join(parts) + f" (speed_gbps {', '.join(num(v) for v in DX_SPEEDS[kind])})"
+
+
+def _check_direct_connect(s: Scenario, problems: Problems) -> None:
+    """`direct_connect`: each connection's type, speed, location and failures; each LAG's members."""
+    dc = s.direct_connect
+    for cname, conn in dc.connections.items():
+        _check_dx_connection(s, conn, key(key("direct_connect", "connections"), cname), problems)
+    seen_in: Dict[str, str] = {}  # connection -> path of its first LAG entry
+    for lname, lag in dc.lags.items():
+        lpath = key(key("direct_connect", "lags"), lname)
+        if lname in dc.connections:
+            problems.add(lpath, f"LAG {lname!r} has the name of a connection (direct_connect.connections.{lname});"
+                                " a DX interface names one or the other, so the names must differ")
+        mpath = key(lpath, "connections")
+        if not lag.connections:
+            problems.add(mpath, "needs at least one connection (a LAG holds up to 4 dedicated connections of one"
+                                " speed, 2 at 100 or 400 Gbit/s)")
+        first: Optional[Tuple[int, str]] = None  # (index, name) of the member setting the LAG's speed
+        here: Dict[str, int] = {}
+        for i, c in enumerate(lag.connections):
+            p = index(mpath, i)
+            if c in here:
+                problems.add(p, f"connection {c!r} is listed twice (also connections[{here[c]}])")
+                continue
+            here[c] = i
+            if c not in dc.connections:
+                problems.add(p, _missing("connection", c, dc.connections))
+                continue
+            if c in seen_in:
+                problems.add(p, f"connection {c!r} is already in a LAG ({seen_in[c]}); a connection belongs to one"
+                                " LAG at most")
+            else:
+                seen_in[c] = p
+            conn = dc.connections[c]
+            if conn.type == "hosted":
+                problems.add(p, f"connection {c!r} is hosted; a LAG holds dedicated connections only")
+                continue
+            if first is None:
+                first = (i, c)
+            elif not math.isclose(conn.speed_gbps, dc.connections[first[1]].speed_gbps, rel_tol=1e-9):
+                problems.add(p, f"connection {c!r} is {num(conn.speed_gbps)} Gbit/s but connections[{first[0]}]"
+                                f" ({first[1]!r}) is {num(dc.connections[first[1]].speed_gbps)} Gbit/s; the"
+                                " connections of a LAG have one speed")
+        if first is not None:
+            speed = dc.connections[first[1]].speed_gbps
+            most = dx_lag_max(speed)
+            if len(lag.connections) > most:
+                problems.add(mpath, f"{len(lag.connections)} connections of {num(speed)} Gbit/s; a LAG holds at most"
+                                    f" {most} at this speed (4 below 100 Gbit/s, 2 at 100 or 400 Gbit/s)")
+        members = len(here)
+        if not 0 <= lag.min_links <= members:
+            problems.add(key(lpath, "min_links"), f"{lag.min_links} is out of range (allowed 0-{members}: the LAG has"
+                                                  f" {members} connection{'s' if members != 1 else ''})")
+
+
+def _check_dx_connection(s: Scenario, conn: DxConnection, path: str, problems: Problems) -> None:
+    if conn.type not in DX_SPEEDS:
+        problems.add(key(path, "type"), f"{conn.type!r} is not a connection type; allowed: {', '.join(DX_SPEEDS)}")
+    elif dx_port_label(conn.type, conn.speed_gbps) is None:
+        problems.add(key(path, "speed_gbps"), f"{num(conn.speed_gbps)} Gbit/s is not offered for a {conn.type}"
+                                              f" connection; offered: {_speeds_text(conn.type)}")
+    if not conn.location.strip():
+        problems.add(key(path, "location"), "is required: the Direct Connect location of the port (its data out"
+                                            " is priced by it), such as us-east-1")
+    if conn.latency_ms < 0:
+        problems.add(key(path, "latency_ms"), f"{num(conn.latency_ms)} is below the minimum 0 ms")
+    for f in ("mtbf_h", "mttr_h"):
+        v = getattr(conn, f)
+        if v is not None and not v > 0:
+            problems.add(key(path, f), f"{num(v)} must be greater than 0 h")
+    if conn.outages and conn.mtbf_h is not None:
+        problems.add(key(path, "mtbf_h"), "a connection fails on a schedule (outages) or at random (mtbf_h), not"
+                                          " both; remove one")
+    opath = key(path, "outages")
+    valid: List[Tuple[float, float, int]] = []
+    for j, o in enumerate(conn.outages):
+        p = index(opath, j)
+        if problems.has(key(p, "start_s")) or problems.has(key(p, "end_s")):
+            continue  # a negative time, reported by the field rules (scenarios.rules)
+        if o.end_s <= o.start_s:
+            problems.add(key(p, "end_s"), f"{num(o.end_s)} must be after start_s {num(o.start_s)}")
+        elif o.start_s >= s.duration_s:
+            problems.add(key(p, "start_s"), f"{num(o.start_s)} is at or after the scenario's end"
+                                            f" ({num(s.duration_s)} s): the outage would never happen")
+        else:
+            valid.append((o.start_s, o.end_s, j))
+    # Outages may be listed in any order; taken by start, each must begin after every earlier one ends.
+    latest: Optional[Tuple[float, float, int]] = None  # the outage ending last so far
+    for start, end, j in sorted(valid):
+        if latest is not None and start < latest[1]:
+            problems.add(index(opath, j), f"[{num(start)}, {num(end)}) s overlaps outages[{latest[2]}]"
+                                          f" [{num(latest[0])}, {num(latest[1])}) s; a connection's outages may be"
+                                          " listed in any order but must not overlap (merge them)")
+        if latest is None or end > latest[1]:
+            latest = (start, end, j)
+
+
+def _check_dx_interface(s: Scenario, gname: str, vgw, conn, path: str, problems: Problems) -> None:
+    """A DX interface's connection (a connection not in a LAG, or a LAG), backup VPN and BGP hold time.
+
+    Without `connection` the interface has no speed and never fails, so `backup_vpn`,
+    `hold_time_s` and `bfd` never come into play: allowed (checked all the same), with a warning."""
+    dc = s.direct_connect
+    if conn.connection is not None:
+        lag_of = dx_lag_of(dc)
+        if conn.connection in dc.lags:
+            pass
+        elif conn.connection in dc.connections:
+            if conn.connection in lag_of:
+                problems.add(key(path, "connection"), f"connection {conn.connection!r} is a member of LAG"
+                                                      f" {lag_of[conn.connection]!r}; a virtual interface on a"
+                                                      f" LAG's connection is on the LAG: name"
+                                                      f" {lag_of[conn.connection]!r}")
+        else:
+            problems.add(key(path, "connection"),
+                         _missing("Direct Connect connection or LAG", conn.connection, [*dc.connections, *dc.lags]))
+    if conn.backup_vpn is not None and conn.backup_vpn not in vgw.vpn_connections:
+        problems.add(key(path, "backup_vpn"), _missing(f"VPN connection of virtual private gateway {gname!r}:",
+                                                       conn.backup_vpn, vgw.vpn_connections))
+    if not conn.hold_time_s >= DX_HOLD_TIME_MIN_S:
+        problems.add(key(path, "hold_time_s"), f"{num(conn.hold_time_s)} s is below AWS's minimum BGP hold time,"
+                                               f" {num(DX_HOLD_TIME_MIN_S)} s (default {num(DX_HOLD_TIME_DEFAULT_S)} s)")
+    if conn.connection is None:
+        inert = [f for f, on in (("backup_vpn", conn.backup_vpn is not None),
+                                 ("hold_time_s", conn.hold_time_s != DX_HOLD_TIME_DEFAULT_S),
+                                 ("bfd", conn.bfd)) if on]
+        if inert:
+            problems.warn(path, f"{', '.join(inert)} set without a connection: the interface has no Direct Connect"
+                                " connection to fail, so they never come into play")
 
 
 # ---- routes (after every VPC and transit gateway is known) -----------------------------------

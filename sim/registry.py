@@ -335,7 +335,8 @@ def _connect_traffic(ctx: BuildContext, sources: List[Component]) -> None:
 
 
 def _declare_network(ctx: BuildContext) -> List[Component]:
-    if not ctx.scenario.vpcs:
+    # Direct Connect connections bill their ports even in a scenario without VPCs
+    if not (ctx.scenario.vpcs or ctx.scenario.direct_connect.connections):
         return []
     return [_vpc_flows_class()(ctx.scenario, ctx.base_dir)]
 

@@ -17,6 +17,15 @@ period of `record.period_s`:
 - `DataTransfer-Regional-Bytes`: bytes between Availability Zones (a host to a host or to a
   NAT gateway in another AZ, when both subnets name their `az`), charged in each direction:
   a byte crossing counts twice, once out of its AZ and once into the other.
+- Direct Connect (service `AWSDirectConnect`, resources `dx_connection:NAME`): port-hours of
+  every connection of `direct_connect.connections` for the whole run, up or down (AWS bills
+  a port by the hour whatever flows; an outage does not stop the clock — our reading), as
+  `PortUsage-{1G,10G,100G,400G}-Dedicated` or `PortUsage-{50M,...,500M,1G,2G,5G,10G,25G}-Hosted`
+  by type and speed (FACTS "Direct Connect dedicated", "Direct Connect hosted"; a LAG bills
+  each member's port, as its members are connections); and `DataXfer-Out`, the bytes out of
+  the Region over each connection per period, which the links put in `dx_out` (data in is
+  free: FACTS "Direct Connect transfer"). The price books hold one DataXfer-Out rate per
+  Region (us-east-1: $0.02/GB, US locations); a connection's `location` does not change it yet.
 
 Hours are metered as milliseconds (scale 1/3,600,000): the bill projects the simulated period
 to a month (`billing.month_h`), so a day's run of a NAT gateway bills a month of hours.
@@ -25,8 +34,7 @@ Simplifications, stated: a flow's bytes count in the period it starts (not sprea
 duration); a flow that is rejected on its way counts its first packet
 (min(bytes, 1500)) on the links it crossed, like its flow log records, and no response; a
 response crosses the same links as its request (the path walker checks the return route).
-Not metered yet: Direct Connect ports and their data out (connections have no speed in the
-scenario yet), VPN data out, peering across AZs, interface endpoints.
+Not metered yet: VPN data out, peering across AZs, interface endpoints.
 """
 
 from __future__ import annotations
@@ -37,10 +45,27 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from scenarios.schema import Scenario
+from scenarios.vpc import DxConnection
+from scenarios.vpc_check import DX_SPEEDS, dx_port_label
 from sim.billing.meters import BYTES_PER_GB, MeterTable
 from sim.network.packets import MTU_BYTES
 
 MS_PER_HOUR = Decimal(3_600_000)
+DX_SERVICE = "AWSDirectConnect"
+DX_DATA_OUT = "DataXfer-Out"
+
+
+def dx_port_usage_type(conn: DxConnection) -> str:
+    """The usage type of a (checked) connection's port-hours: `PortUsage-10G-Dedicated`,
+    `PortUsage-500M-Hosted`, as the price books' AWSDirectConnect rows."""
+    return f"PortUsage-{dx_port_label(conn.type, conn.speed_gbps)}-{conn.type.capitalize()}"
+
+
+def dx_usage_types() -> List[str]:
+    """Every AWSDirectConnect usage type the meters can emit: a port of each offered type and
+    speed (scenarios.vpc_check.DX_SPEEDS), and DataXfer-Out."""
+    return [dx_port_usage_type(DxConnection(type=kind, speed_gbps=speed))
+            for kind, speeds in DX_SPEEDS.items() for speed in speeds] + [DX_DATA_OUT]
 
 
 def _hours_ms(n_periods: int, period_s: float, t_end: float) -> np.ndarray:
@@ -61,6 +86,10 @@ class NetworkMeters:
                     [f"vpn_connection:{t}/{a}" for t, tgw in s.transit_gateways.items()
                      for a, att in tgw.attachments.items() if att.kind == "vpn"]
         self.vpcs = list(s.vpcs)
+        self.dx = dict(s.direct_connect.connections)
+        # Direct Connect connection name -> int64 bytes out of the Region over it, per period;
+        # the links (the sharing code) add to it, the meters bill it as DataXfer-Out.
+        self.dx_out: Dict[str, np.ndarray] = {c: np.zeros(n_periods, np.int64) for c in self.dx}
         self.bytes: Dict[str, np.ndarray] = {}  # link -> int64 bytes per period
         self.inter_az = {v: np.zeros(n_periods, np.int64) for v in self.vpcs}
         self.hours_ms = _hours_ms(n_periods, period_s, s.duration_s)
@@ -136,6 +165,10 @@ class NetworkMeters:
             t, p = vpc.usage()
             total += t
             per_period += p
+        if self.dx:
+            t, p = self._dx_usage()
+            total += t
+            per_period += p
         out_bytes = {v: self.bytes.get(f"internet:{v}", np.zeros(self.n_periods, np.int64)) for v in self.vpcs}
         dt = MeterTable("AWSDataTransfer", [f"vpc:{v}" for v in self.vpcs], self.n_periods, self.period_s)
         for usage_type, per_vpc in (("DataTransfer-Out-Bytes", out_bytes), ("DataTransfer-Regional-Bytes", self.inter_az)):
@@ -148,3 +181,21 @@ class NetworkMeters:
             total += t
             per_period += p
         return total, per_period
+
+    def dx_out_bytes(self, connection: str) -> int:
+        """Bytes counted out of the Region over a Direct Connect connection over the run."""
+        return int(self.dx_out[connection].sum())
+
+    def _dx_usage(self) -> Tuple[list, list]:
+        """AWSDirectConnect: each connection's port-hours under its type and speed, and its data out."""
+        names = list(self.dx)
+        dx = MeterTable(DX_SERVICE, [f"dx_connection:{c}" for c in names], self.n_periods, self.period_s)
+        hour, gb, z = Decimal(1) / MS_PER_HOUR, Decimal(1) / BYTES_PER_GB, Decimal(0)
+        kinds = [dx_port_usage_type(self.dx[c]) for c in names]
+        for usage_type in dict.fromkeys(kinds):  # one meter per port type in use, in order of appearance
+            dx.declare(usage_type, "Hrs", [hour if k == usage_type else z for k in kinds])[:] = self.hours_ms[:, None]
+        if any(self.dx_out[c].any() for c in names):  # (a meter only where there is traffic)
+            m = dx.declare(DX_DATA_OUT, "GB", gb)
+            for r, c in enumerate(names):
+                m[:, r] = self.dx_out[c]
+        return dx.usage()
