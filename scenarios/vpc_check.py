@@ -336,23 +336,29 @@ def _check_host(vpc: Vpc, hname: str, host, path: str, subnets: Dict, used: Dict
 
 
 def check_outages(outages, path: str, duration_s: float, problems: Problems) -> None:
-    """Outages: each ends after it starts, starts at 0 or later and before the run's end; none
-    overlaps another."""
-    spans = []
+    """`outages` at `path`: each ends after it starts and starts before the run's end; taken by
+    start (they may be listed in any order), none overlaps another."""
+    opath = key(path, "outages")
+    valid: List[Tuple[float, float, int]] = []
     for j, o in enumerate(outages):
-        p = index(key(path, "outages"), j)
-        if o.start_s < 0:
-            problems.add(key(p, "start_s"), f"{num(o.start_s)} is below the minimum 0 s")
+        p = index(opath, j)
+        if problems.has(key(p, "start_s")) or problems.has(key(p, "end_s")):
+            continue  # a negative time, reported by the field rules (scenarios.rules)
         if o.end_s <= o.start_s:
             problems.add(key(p, "end_s"), f"{num(o.end_s)} must be after start_s {num(o.start_s)}")
         elif o.start_s >= duration_s:
-            problems.add(key(p, "start_s"), f"{num(o.start_s)} is not before the scenario's end ({num(duration_s)} s)")
+            problems.add(key(p, "start_s"), f"{num(o.start_s)} is at or after the scenario's end"
+                                            f" ({num(duration_s)} s): the outage would never happen")
         else:
-            spans.append((o.start_s, o.end_s, j))
-    spans.sort()
-    for (a0, b0, j0), (a1, _b1, j1) in zip(spans, spans[1:]):
-        if a1 < b0:
-            problems.add(index(key(path, "outages"), j1), f"overlaps outages[{j0}] ({num(a0)}-{num(b0)} s)")
+            valid.append((o.start_s, o.end_s, j))
+    latest: Optional[Tuple[float, float, int]] = None  # the outage ending last so far
+    for start, end, j in sorted(valid):
+        if latest is not None and start < latest[1]:
+            problems.add(index(opath, j), f"[{num(start)}, {num(end)}) s overlaps outages[{latest[2]}]"
+                                          f" [{num(latest[0])}, {num(latest[1])}) s; outages may be listed in"
+                                          " any order but must not overlap (merge them)")
+        if latest is None or end > latest[1]:
+            latest = (start, end, j)
 
 
 def _check_nat(vpc: Vpc, nat, path: str, subnets: Dict, used: Dict, public: Dict, problems: Problems) -> None:
@@ -530,28 +536,7 @@ def _check_dx_connection(s: Scenario, conn: DxConnection, path: str, problems: P
     if conn.outages and conn.mtbf_h is not None:
         problems.add(key(path, "mtbf_h"), "a connection fails on a schedule (outages) or at random (mtbf_h), not"
                                           " both; remove one")
-    opath = key(path, "outages")
-    valid: List[Tuple[float, float, int]] = []
-    for j, o in enumerate(conn.outages):
-        p = index(opath, j)
-        if problems.has(key(p, "start_s")) or problems.has(key(p, "end_s")):
-            continue  # a negative time, reported by the field rules (scenarios.rules)
-        if o.end_s <= o.start_s:
-            problems.add(key(p, "end_s"), f"{num(o.end_s)} must be after start_s {num(o.start_s)}")
-        elif o.start_s >= s.duration_s:
-            problems.add(key(p, "start_s"), f"{num(o.start_s)} is at or after the scenario's end"
-                                            f" ({num(s.duration_s)} s): the outage would never happen")
-        else:
-            valid.append((o.start_s, o.end_s, j))
-    # Outages may be listed in any order; taken by start, each must begin after every earlier one ends.
-    latest: Optional[Tuple[float, float, int]] = None  # the outage ending last so far
-    for start, end, j in sorted(valid):
-        if latest is not None and start < latest[1]:
-            problems.add(index(opath, j), f"[{num(start)}, {num(end)}) s overlaps outages[{latest[2]}]"
-                                          f" [{num(latest[0])}, {num(latest[1])}) s; a connection's outages may be"
-                                          " listed in any order but must not overlap (merge them)")
-        if latest is None or end > latest[1]:
-            latest = (start, end, j)
+    check_outages(conn.outages, path, s.duration_s, problems)
 
 
 def _check_dx_interface(s: Scenario, gname: str, vgw, conn, path: str, problems: Problems) -> None:

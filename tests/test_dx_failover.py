@@ -102,3 +102,20 @@ def test_a_backup_vpn_with_a_more_specific_prefix_wins_while_dx_is_up():
     r = simulate(hybrid(outage=None, vpn_prefix="192.168.1.0/24", duration_s=100), progress=False)
     g = r.summary["vpcs"]["prod"]["generators"]["copy"]
     assert g["max_flow_time_s"] == pytest.approx(6400.0, rel=1e-12)
+
+
+def test_the_bill_follows_what_each_route_carried():
+    """The copy's bytes left AWS over DX while DX was up (951.5625 x 10^9 bytes, 886.21 GB of
+    2^30 bytes, DataXfer-Out) and over the VPN during the failover (48.4375 x 10^9 bytes, 45.11
+    GB, data out to the internet), times the share of the interface's bytes that went out (all
+    but the 40-byte answer); the run is projected to a 720-hour month."""
+    from test_billing import lines
+
+    r, _, _ = _run()
+    got = lines(r)
+    share = (TB - 40) / TB
+    dx_gb = 951_562_500_000 * share / 2**30
+    vpn_gb = 48_437_500_000 * share / 2**30
+    month = 720 / (2000 / 3600)  # (private_egress projects to a 720-hour month)
+    assert got["DataXfer-Out"][0] == pytest.approx(dx_gb * month, rel=1e-9)
+    assert got["DataTransfer-Out-Bytes"][0] == pytest.approx(vpn_gb * month, rel=1e-9)

@@ -101,7 +101,7 @@ CASES = [
     ("outage after the scenario's end", conn("solo", outages=outages((1, 2), (60, 70))),
      f"{DXC}.solo.outages[1].start_s", "60 is at or after the scenario's end (60 s)"),
     ("overlapping outages, sorted", conn("solo", outages=outages((1, 10), (5, 20))),
-     f"{DXC}.solo.outages[1]", "[5, 20) s overlaps outages[0] [1, 10) s; a connection's outages may be listed in"
+     f"{DXC}.solo.outages[1]", "[5, 20) s overlaps outages[0] [1, 10) s; outages may be listed in"
                                " any order but must not overlap"),
     ("overlapping outages, unsorted", conn("solo", outages=outages((30, 40), (1, 2), (20, 35))),
      f"{DXC}.solo.outages[0]", "[30, 40) s overlaps outages[2] [20, 35) s"),

@@ -15,10 +15,13 @@ connection is repaired the routes move back at once (BGP re-establishes in secon
 assumption, stated). The flows keep their path: the link `dx:NAME` stands for "the route to
 these on-premises prefixes", carried by DX or by the VPN as the state says.
 
+Billing: what the link carried in each period while on DX is DX data out (AWSDirectConnect
+DataXfer-Out, each member of a LAG an equal share), while on the backup VPN data out to the
+internet (AWSDataTransfer, the VPN's rate), both times the share of the interface's bytes that
+leave AWS (the link carries a flow's request and answer as one transfer).
+
 Simplifications, stated: the backup VPN's own flows (destinations only it reaches) do not
-share its tunnel with the failed-over ones; a flow's bytes are billed in the period it starts,
-over DX (AWSDirectConnect DataXfer-Out, each member of a LAG an equal share) or, while the
-routes are on the VPN, as data out to the internet (AWSDataTransfer), as the state was then.
+share its tunnel with the failed-over ones.
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ import numpy as np
 
 from sim.engine.rng import generator
 from sim.network.links import VPN_TUNNEL_BPS
-from sim.network.packets import MTU_BYTES
 
 BFD_DETECT_S = 0.9  # BFD: 300 ms x 3 (FACTS "DX BGP")
 UP, BLACKHOLE, FAILOVER = "up", "blackhole", "failover"
@@ -62,6 +64,9 @@ class Iface:
     changes: List[tuple] = field(default_factory=list)  # (t, state, capacity)
     snap: np.ndarray = None  # its link's bits per period at the last change
     bits: Dict[str, np.ndarray] = field(default_factory=dict)  # state -> bits carried per period
+    bytes_all: int = 0  # the accepted flows' bytes, both ways
+    bytes_out: int = 0  # of which leaving AWS
+    vpc: str = ""
 
 
 class DirectConnect:
@@ -156,31 +161,35 @@ class DirectConnect:
         codes = np.array([(UP, BLACKHOLE, FAILOVER).index(c[1]) for c in ch])
         return codes[np.searchsorted(times, t, "right") - 1]
 
-    def meter(self, meters, path, out, d, period_s: float, n_periods: int) -> None:
-        """The bytes these flows (judged `out` along `path`) send out of AWS over a DX interface:
-        over DX while it is up (each LAG member an equal share), as data out to the internet
-        while its routes are on the backup VPN, as the state was at each flow's start."""
+    def count(self, path, out, d) -> None:
+        """Add these flows' bytes (judged `out` along `path`) to their DX interface's totals:
+        all bytes, and those leaving AWS (requests to on-premises, answers to it)."""
         j = next((k for k, c in enumerate(path.forward) if c.link.startswith("dx:")), None)
-        if j is None:
-            return
-        f = self.ifaces.get(path.forward[j].link[3:])
+        f = self.ifaces.get(path.forward[j].link[3:]) if j is not None else None
         if f is None:
             return
-        crossed = out.fail_at > j
-        accepted = out.accepted
-        if path.src.kind == "onprem":  # (the answers go out)
-            nbytes = np.where(accepted, d.response_bytes, 0)
-        else:
-            nbytes = np.where(crossed, np.where(accepted, d.size_bytes, np.minimum(d.size_bytes, MTU_BYTES)), 0)
-        period = np.minimum((d.start_s // period_s).astype(np.int64), n_periods - 1)
-        state = self.state_at(f.name, d.start_s)
-        on_dx = np.where(state == 0, nbytes, 0)
-        share, rest = np.divmod(on_dx, len(f.members))
-        for k, m in enumerate(f.members):
-            np.add.at(meters.dx_out[m], period, share + (rest if k == 0 else 0))
-        vpn = np.where(state == 2, nbytes, 0)
-        if vpn.any():
-            meters._add(f"internet:{path.vpc}", period, vpn)
+        ok = out.accepted
+        size, resp = d.size_bytes[ok], d.response_bytes[ok]
+        f.bytes_all += int(size.sum() + resp.sum())
+        f.bytes_out += int((resp if path.src.kind == "onprem" else size).sum())
+        f.vpc = path.vpc
+
+    def bill(self, meters) -> None:
+        """Bytes out over DX (each LAG member an equal share) and over the backup VPN (data out
+        to the internet): what each state carried per period, times the share of the
+        interface's bytes that leave AWS (the link carries a flow's request and answer as one
+        transfer)."""
+        for f in self.ifaces.values():
+            if not f.bytes_all:
+                continue
+            share = f.bytes_out / f.bytes_all
+            on_dx = np.rint(f.bits[UP] / 8 * share).astype(np.int64)
+            per, rest = np.divmod(on_dx, len(f.members))
+            for k, m in enumerate(f.members):
+                meters.dx_out[m] += per + (rest if k == 0 else 0)
+            vpn = np.rint(f.bits[FAILOVER] / 8 * share).astype(np.int64)
+            if vpn.any():
+                meters._add(f"internet:{f.vpc}", np.arange(len(vpn)), vpn)
 
     def summary(self, s) -> Dict[str, dict]:
         """Per VPC, its DX interfaces: bytes over DX and over the backup VPN, failovers, the

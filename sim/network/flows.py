@@ -368,6 +368,8 @@ class NetworkRun:
             if st["finished"]:
                 per["max_flow_time_s"] = max(per["max_flow_time_s"] or 0.0, st["time_max_s"])
             per["hist"] = per.get("hist", 0) + eg.hist
+        if self.dx is not None:
+            self.dx.bill(self.meters)
         logs = pl.concat(frames) if frames else pl.DataFrame(schema=FLOW_LOG_SCHEMA)
         logs = logs.sort(["start", "flow_id"], maintain_order=True)
         summary = {}
@@ -400,7 +402,7 @@ class NetworkRun:
         count_rules(path, out, self.counts)
         self.meters.add(path, out, d.start_s, d.size_bytes, d.response_bytes)
         if self.dx is not None:
-            self.dx.meter(self.meters, path, out, d, self.s.record.period_s, self.n_periods)
+            self.dx.count(path, out, d)
 
 
 def run_flows(s: Scenario, base_dir: Optional[FsPath] = None) -> VpcFlowsResult:

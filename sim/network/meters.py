@@ -93,8 +93,6 @@ class NetworkMeters:
         self.bytes: Dict[str, np.ndarray] = {}  # link -> int64 bytes per period
         self.inter_az = {v: np.zeros(n_periods, np.int64) for v in self.vpcs}
         self.hours_ms = _hours_ms(n_periods, period_s, s.duration_s)
-        # bytes out of AWS over each Direct Connect connection, per period (sim.network.dx fills it)
-        self.dx_out = {c: np.zeros(n_periods, np.int64) for c in s.direct_connect.connections}
 
     def _add(self, key: str, period: np.ndarray, nbytes: np.ndarray) -> None:
         acc = self.bytes.setdefault(key, np.zeros(self.n_periods, np.int64))
