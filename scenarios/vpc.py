@@ -222,6 +222,11 @@ class TgwAttachment:
     vpc: Optional[str] = None  # kind vpc
     onprem_cidrs: List[str] = field(default_factory=list)  # kind vpn or dx
     route_table: str = ""  # the TGW route table associated with the attachment
+    # kind vpn: its two tunnels, standard (1.25 Gbit/s each) or large (5 Gbit/s each, since
+    # 2025-09; priced higher, not in the price books: billed as standard here); with `ecmp` the
+    # transit gateway spreads flows over both tunnels, a flow staying on one (FACTS "Site-to-Site VPN")
+    tunnel: str = "standard"
+    ecmp: bool = True
 
 
 @dataclass

@@ -644,6 +644,10 @@ def _check_tgw(s: Scenario, tname: str, tgw: TransitGateway, path: str, problems
             network(c, index(key(p, "onprem_cidrs"), i), problems)
         if att.route_table not in tgw.route_tables:
             problems.add(key(p, "route_table"), _missing("route table", att.route_table, tgw.route_tables))
+        if att.tunnel not in ("standard", "large"):
+            problems.add(key(p, "tunnel"), f"{att.tunnel!r} is not a VPN tunnel size; allowed: standard, large")
+        elif att.tunnel != "standard" and att.kind != "vpn":
+            problems.add(key(p, "tunnel"), f"a {att.kind} attachment has no tunnels (only kind vpn)")
     for rname, rt in tgw.route_tables.items():
         for i, r in enumerate(rt.routes):
             p = index(key(key(key(path, "route_tables"), rname), "routes"), i)

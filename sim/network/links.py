@@ -3,13 +3,15 @@ path (`kernels.bandwidth`, max-min fair), and every flow that reaches a NAT gate
 its source ports toward its destination, in the same event loop, window by window.
 
 Links with a capacity: a NAT gateway (`max_gbps`, 100 Gbit/s by default: the ceiling AWS
-scales it to) and a Site-to-Site VPN connection on a virtual private gateway (1.25 Gbit/s: a
+scales it to); a Site-to-Site VPN connection on a virtual private gateway (1.25 Gbit/s: a
 Standard tunnel, and a virtual private gateway sends over one tunnel, no ECMP; FACTS
-"Site-to-Site VPN"), a NAT instance with a `bandwidth_gbps` (its instance type's), and a
-Direct Connect interface with a `connection` (its speed, changing with failures and failover:
-`sim.network.dx`). A NAT gateway or NAT instance with `outages` carries nothing while down
-(`Outages`). Internet gateways, peering, transit gateways
-and DX interfaces without a connection do not limit a flow here.
+"Site-to-Site VPN"); a transit gateway's VPN attachment (two tunnels of 1.25 Gbit/s, or 5 for
+Large ones, both used with ECMP, one flow never faster than one tunnel); a transit gateway's
+VPC attachment in each AZ (100 Gbit/s; FACTS "Transit Gateway"); a NAT instance with a
+`bandwidth_gbps` (its instance type's); and a Direct Connect interface with a `connection`
+(its speed, changing with failures and failover: `sim.network.dx`). A NAT gateway or NAT
+instance with `outages` carries nothing while down (`Outages`). Internet gateways and peering
+(AWS sets them no bandwidth limit) and DX interfaces without a connection limit no flow.
 
 A flow carries its request and its response bytes as one transfer; a `duration_s` makes a
 rate cap (bytes / duration_s), so alone on its links it lasts exactly that long, and sharing
@@ -36,6 +38,24 @@ from sim.network.bandwidth import Finished, ShareState
 from sim.network.nat import NatConnections, count_connections
 
 VPN_TUNNEL_BPS = 1.25e9  # FACTS "Site-to-Site VPN": Standard tunnels 1.25 Gbps each
+VPN_LARGE_TUNNEL_BPS = 5e9  # Large tunnels (transit gateway only, since 2025-09), 5 Gbps each
+VPN_TUNNELS = 2  # per connection
+TGW_ATTACHMENT_BPS = 100e9  # FACTS "Transit Gateway": up to 100 Gbps per VPC attachment per AZ
+
+
+def flow_caps(s) -> Dict[str, float]:
+    """Link name -> the most one flow can get on it: a VPN tunnel's speed (a flow stays on one
+    tunnel; with ECMP the transit gateway spreads flows, not packets)."""
+    caps = {}
+    for vpc in s.vpcs.values():
+        for g in vpc.vpn_gateways.values():
+            for c in g.vpn_connections:
+                caps[f"vpn:{c}"] = VPN_TUNNEL_BPS
+    for t, tgw in s.transit_gateways.items():
+        for a, att in tgw.attachments.items():
+            if att.kind == "vpn":
+                caps[f"vpn:{t}/{a}"] = VPN_LARGE_TUNNEL_BPS if att.tunnel == "large" else VPN_TUNNEL_BPS
+    return caps
 
 
 def capacities(s) -> Dict[str, float]:
@@ -55,6 +75,14 @@ def capacities(s) -> Dict[str, float]:
                     lag = s.direct_connect.lags.get(x.connection)
                     conns = lag.connections if lag is not None else [x.connection]
                     caps[f"dx:{n}"] = sum(s.direct_connect.connections[c].speed_gbps for c in conns) * 1e9
+    tunnel = flow_caps(s)
+    for t, tgw in s.transit_gateways.items():
+        for a, att in tgw.attachments.items():
+            if att.kind == "vpc" and att.vpc in s.vpcs:
+                for az in sorted({sub.az for sub in s.vpcs[att.vpc].subnets.values()} | {""}):
+                    caps[f"tgw_attachment:{t}/{a}@{az}"] = TGW_ATTACHMENT_BPS
+            elif att.kind == "vpn":
+                caps[f"vpn:{t}/{a}"] = tunnel[f"vpn:{t}/{a}"] * (VPN_TUNNELS if att.ecmp else 1)
     return caps
 
 
@@ -68,6 +96,7 @@ class Route:
     pid: int  # the sharing's number of its limiting links (-1: none)
     nat: int  # -1: no NAT gateway
     nat_at: Optional[int]
+    flow_cap: float = np.inf  # the most one flow gets on its links (a VPN tunnel)
 
 
 class Links:
@@ -83,6 +112,7 @@ class Links:
                                 n_nat=len(self.nat_names))
         self.n_periods, self.period_s = n_periods, period_s
         self.nominal = np.array(list(cap_of.values()), np.float64)
+        self.flow_cap = flow_caps(s)
         self._fed: List[tuple] = []
 
     def metrics(self, period_s: float):
@@ -105,8 +135,10 @@ class Links:
     def route(self, path, protocol: int) -> Route:
         nat_at = next((j for j, c in enumerate(path.forward) if c.link.startswith("nat_gateway:")), None)
         nat = self.nat_names.index(path.forward[nat_at].link.partition(":")[2]) if nat_at is not None else -1
-        links = tuple(sorted({self.link_index[c.link] for c in path.forward if c.link in self.link_index}))
-        return Route(path, protocol, self.state.path_id(links) if links else -1, nat, nat_at)
+        names = {x for c in path.forward for x in (c.link, *c.limits) if x in self.link_index}
+        links = tuple(sorted(self.link_index[x] for x in names))
+        cap = min((self.flow_cap.get(x, np.inf) for x in names), default=np.inf)
+        return Route(path, protocol, self.state.path_id(links) if links else -1, nat, nat_at, cap)
 
     def feed(self, r: Route, out, d, idx: np.ndarray, tags: np.ndarray, keepalive_s: Optional[float] = None) -> None:
         """Flows idx of drawn flows `d` (start_s ascending; `duration_s` their rate caps, or None
@@ -128,6 +160,7 @@ class Links:
             dur = d.duration_s[idx]
             bits = np.where(acc & (dur > 0), b, 0.0)
             cap = np.where(bits > 0, bits / np.where(dur > 0, dur, 1.0), np.inf)
+        cap = np.minimum(cap, r.flow_cap)
         if r.pid < 0:  # nothing limits it but its cap
             bits = np.where(cap < np.inf, bits, 0.0)
         pid = r.pid if r.pid >= 0 else self.state.path_id(())

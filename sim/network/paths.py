@@ -120,6 +120,10 @@ class Check:
     # Availability Zone to another
     link: str = ""
     cross_az: bool = False
+    # more links this step crosses that only limit bandwidth (not billed as such): a transit
+    # gateway's attachments ("tgw_attachment:TGW/ATTACHMENT@AZ"; AZ empty when unknown) and a VPN
+    # attachment's tunnels ("vpn:TGW/ATTACHMENT")
+    limits: Tuple[str, ...] = ()
 
     def reversed(self) -> "Check":
         """The same firewall met by the return traffic (security groups: tracked)."""
@@ -176,9 +180,9 @@ class _Walk:
 
     def fixed(self, kind: str, component: str, vpc: str, src_ip: str, dst_ip: str, passes: bool, key: str,
               rule: Any = None, note: str = "", back: Optional[Check] = None, link: str = "",
-              cross_az: bool = False) -> bool:
+              cross_az: bool = False, limits: Tuple[str, ...] = ()) -> bool:
         self.checks.append(Check(kind, component, vpc, src_ip, dst_ip, passes=passes, key=key, rule=rule, note=note,
-                                 back=back, link=link, cross_az=cross_az))
+                                 back=back, link=link, cross_az=cross_az, limits=limits))
         if not passes:
             self.done = True
         return passes
@@ -362,7 +366,8 @@ class _Walk:
                 back.passes, back.note = False, (f"TGW route table {att.route_table} sends {src_ip} to "
                                                  f"{back_target or 'no route'}, not {att_src}")
             self.fixed("route", comp, vpc, src_ip, dst, True, key, route, f"to attachment {target} ({att.vpc})",
-                       back=back, link=f"transit_gateway:{tgw.name}")
+                       back=back, link=f"transit_gateway:{tgw.name}",
+                       limits=(self._attachment(tgw, att_src), self._attachment(tgw, target, host)))
             self.arrive(host, src_ip, True)
             return
         ok = self.dst.kind == "onprem" and any(ipaddress.ip_address(dst) in ipaddress.ip_network(c, strict=False)
@@ -371,8 +376,21 @@ class _Walk:
                      key=f"tgw:{tgw.name}:{att.route_table}:return", note=f"response to {src_ip} via {back_target}")
         self.fixed("route", comp, vpc, src_ip, dst, ok, key, route,
                    f"to {att.kind} attachment {target}" if ok else f"{dst} is not behind attachment {target}", back=back,
-                   link=f"transit_gateway:{tgw.name}")
+                   link=f"transit_gateway:{tgw.name}", limits=(self._attachment(tgw, att_src), self._attachment(tgw, target)))
         self.done = True
+
+    def _attachment(self, tgw, name: str, host: Optional[Eni] = None) -> str:
+        """The link of attachment `name` this flow crosses: a VPC attachment's in the AZ of the
+        host on this side (traffic stays in its AZ), a VPN attachment's tunnels."""
+        att = tgw.attachments[name]
+        if att.kind == "vpn":
+            return f"vpn:{tgw.name}/{name}"
+        if att.kind != "vpc":
+            return ""
+        if host is None:  # this side: the flow's own source host, if it is in the attachment's VPC
+            host = self.src.eni if self.src.eni is not None and self.src.eni.vpc == att.vpc else None
+        az = self.net.vpcs[att.vpc].cfg.subnets[host.subnet].az if host is not None else ""
+        return f"tgw_attachment:{tgw.name}/{name}@{az}"
 
     def via_vgw(self, vpc: str, name: str, src_ip: str) -> None:
         dst = ipaddress.ip_address(self.dst_ip)
