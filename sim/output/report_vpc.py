@@ -184,11 +184,33 @@ def _place(p: str, addr: str) -> str:
     return f"{addr} ({p})" if p in ("internet", "on-premises") else f"{addr} in {p}"
 
 
-_NAT_COLUMNS = ("connection_attempts", "connections_established", "port_allocation_errors", "rejected_beyond",
-                "active_connections_max", "bytes_processed", "peak_gbps", "down_s")
-_FN_COLUMNS = ("flows", "accepted", "rejected", "port_allocation_errors", "bytes_accepted", "mean_flow_time_s",
-               "max_flow_time_s")
-_DX_COLUMNS = ("bytes_over_dx", "bytes_over_backup_vpn", "failovers", "blackhole_s")
+# (summary key, column heading) of the tables of NAT gateways, functions in a VPC and DX interfaces
+_NAT_COLUMNS = (("connection_attempts", "connection attempts"), ("connections_established", "established"),
+                ("port_allocation_errors", "port allocation errors"), ("rejected_beyond", "rejected beyond"),
+                ("idle_timeouts", "idle timeouts"), ("active_connections_max", "most open at once"),
+                ("bytes_processed", "bytes processed"), ("peak_gbps", "peak Gbit/s"), ("down_s", "seconds down"))
+_FN_COLUMNS = (("flows", "flows"), ("accepted", "accepted"), ("rejected", "rejected"),
+               ("port_allocation_errors", "port allocation errors"), ("bytes_accepted", "bytes accepted"),
+               ("mean_flow_time_s", "mean flow time (s)"), ("max_flow_time_s", "longest (s)"))
+_DX_COLUMNS = (("connection", "connection"), ("bytes_over_dx", "bytes over DX"),
+               ("bytes_over_backup_vpn", "bytes over the backup VPN"), ("failovers", "failovers"),
+               ("blackhole_s", "seconds carried nowhere"))
+
+
+def _entity_table(vpcs: Mapping[str, Any], section: str, table_id: str, title: str, noun: str, columns, cell,
+                  explain: str) -> str:
+    """A table of one kind of thing (`noun`) per VPC (vpcs.VPC.SECTION.NAME), one row each, or ''."""
+    body = ""
+    for vpc, v in vpcs.items():
+        for name, c in (v.get(section) or {}).items():
+            k = f"vpcs.{vpc}.{section}.{name}"
+            body += (f"<tr><th>{html.escape(name)}</th><td>{html.escape(vpc)}</td>"
+                     + "".join(cell(f"{k}.{q}", c.get(q)) for q, _h in columns) + "</tr>")
+    if not body:
+        return ""
+    head = "".join(f"<th>{html.escape(h)}</th>" for _q, h in columns)
+    return (f'<h3>{html.escape(title)}</h3><p class="explain">{explain}</p><div class="scroll"><table id="{table_id}">'
+            f"<tr><th>{html.escape(noun)}</th><th>VPC</th>{head}</tr>{body}</table></div>")
 
 
 def vpc_html(result: Result, cell: Callable[[str, Any], str], figure_html: Callable[..., str]) -> str:
@@ -231,47 +253,19 @@ def vpc_html(result: Result, cell: Callable[[str, Any], str], figure_html: Calla
         parts.append('<h3>Flow generators</h3><div class="scroll"><table id="vpc-generators"><tr><th>generator</th>'
                      '<th>from</th><th>to</th><th>flows</th><th>accepted</th><th>rejected</th><th>accepted (%)</th>'
                      f"</tr>{gen_body}</table></div>")
-    nat_body = ""
-    for name, v in vpcs.items():
-        for nat, c in (v.get("nat_gateways") or {}).items():
-            k = f"vpcs.{name}.nat_gateways.{nat}"
-            nat_body += (f"<tr><th>{html.escape(nat)}</th><td>{html.escape(name)}</td>"
-                         + "".join(cell(f"{k}.{q}", c.get(q)) for q in _NAT_COLUMNS) + "</tr>")
-    if nat_body:
-        parts.append('<h3>NAT gateways</h3><p class="explain">55,000 connections to one destination (address, port, '
-                     'protocol) per address of the gateway can be open at once; the next fails with '
-                     'ErrorPortAllocation. Bytes processed are billed, both directions.</p>'
-                     '<div class="scroll"><table id="vpc-nat-gateways"><tr><th>NAT gateway</th><th>VPC</th>'
-                     "<th>connection attempts</th><th>established</th><th>port allocation errors</th>"
-                     "<th>rejected beyond</th><th>most open at once</th><th>bytes processed</th>"
-                     "<th>peak Gbit/s</th><th>seconds down</th></tr>"
-                     f"{nat_body}</table></div>")
-    fn_body = ""
-    for name, v in vpcs.items():
-        for fn, c in (v.get("functions") or {}).items():
-            k = f"vpcs.{name}.functions.{fn}"
-            fn_body += (f"<tr><th>{html.escape(fn)}</th><td>{html.escape(name)}</td>"
-                        + "".join(cell(f"{k}.{q}", c.get(q)) for q in _FN_COLUMNS) + "</tr>")
-    if fn_body:
-        parts.append('<h3>Functions in the VPC</h3><p class="explain">Each invocation\'s <code>egress</code> flows, '
-                     "from the function's network interface in a subnet drawn among its own, judged and shared "
-                     "with every other flow on the links of their path.</p>"
-                     '<div class="scroll"><table id="vpc-functions"><tr><th>function</th><th>VPC</th><th>flows</th>'
-                     "<th>accepted</th><th>rejected</th><th>port allocation errors</th><th>bytes accepted</th>"
-                     f"<th>mean flow time (s)</th><th>longest (s)</th></tr>{fn_body}</table></div>")
-    dx_body = ""
-    for name, v in vpcs.items():
-        for n, c in (v.get("dx_interfaces") or {}).items():
-            k = f"vpcs.{name}.dx_interfaces.{n}"
-            dx_body += (f"<tr><th>{html.escape(n)}</th><td>{html.escape(str(c.get('connection')))}</td>"
-                        + "".join(cell(f"{k}.{q}", c.get(q)) for q in _DX_COLUMNS) + "</tr>")
-    if dx_body:
-        parts.append('<h3>Direct Connect interfaces</h3><p class="explain">When its connection fails, an interface '
-                     "carries nothing until BGP notices (its hold timer, or BFD's 0.9 s), then its routes move to "
-                     "the backup VPN until the repair.</p>"
-                     '<div class="scroll"><table id="vpc-dx"><tr><th>interface</th><th>connection</th>'
-                     "<th>bytes over DX</th><th>bytes over the backup VPN</th><th>failovers</th>"
-                     f"<th>seconds carried nowhere</th></tr>{dx_body}</table></div>")
+    parts.append(_entity_table(vpcs, "nat_gateways", "vpc-nat-gateways", "NAT gateways", "NAT gateway", _NAT_COLUMNS, cell,
+                               "55,000 connections to one destination (address, port, protocol) per address of the "
+                               "gateway can be open at once; the next fails with ErrorPortAllocation. Bytes "
+                               "processed are billed, both directions."))
+    parts.append(_entity_table(vpcs, "functions", "vpc-functions", "Functions in the VPC", "function", _FN_COLUMNS, cell,
+                               "Each invocation's <code>egress</code> flows, from the function's network interface "
+                               "in a subnet drawn among its own, judged and shared with every other flow on the "
+                               "links of their path."))
+    dx = _entity_table(vpcs, "dx_interfaces", "vpc-dx", "Direct Connect interfaces", "interface", _DX_COLUMNS, cell,
+                       "When its connection fails, an interface carries nothing until BGP notices (its hold timer, "
+                       "or BFD's 0.9 s), then its routes move to the backup VPN until the repair.")
+    if dx:
+        parts.append(dx)
         parts.append(figure_html("plot-vpc-failover", "Direct Connect failover timeline"))
     parts.append(figure_html("plot-vpc-links", "Link utilisation over time"))
     parts.append(figure_html("plot-vpc-flow-times", "Flow completion times"))
