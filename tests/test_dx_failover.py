@@ -119,3 +119,13 @@ def test_the_bill_follows_what_each_route_carried():
     month = 720 / (2000 / 3600)  # (private_egress projects to a 720-hour month)
     assert got["DataXfer-Out"][0] == pytest.approx(dx_gb * month, rel=1e-9)
     assert got["DataTransfer-Out-Bytes"][0] == pytest.approx(vpn_gb * month, rel=1e-9)
+
+
+def test_a_link_down_to_the_end_leaves_the_copy_unfinished():
+    """Down from 100 s to past the run's end, no backup: the copy never finishes. It is counted
+    as such (no flow time), and its flow log records end at the run's end (2,000 s)."""
+    r, took, dx = _run(outage=(100.0, 5000.0), backup=False)
+    g = r.summary["vpcs"]["prod"]["generators"]["copy"]
+    assert g["never_finished"] == 1 and took is None and g["mean_flow_time_s"] is None
+    assert dx["blackhole_s"] == 1900.0 and dx["bytes_over_dx"] == pytest.approx(125e9, abs=1)  # (100 s at 10 Gbit/s)
+    assert r.flow_logs["end"].to_list() == [2000, 2000]

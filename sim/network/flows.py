@@ -344,14 +344,18 @@ class NetworkRun:
             t["rejected"] += n - acc
             t["bytes_accepted"] += int(d.size_bytes[ok].sum() + d.response_bytes[ok].sum())
             took = (end_s - d.start_s)[ok]
-            hist = np.bincount(flow_time_bins(took[np.isfinite(took)]), minlength=FLOW_TIME_BINS)
-            t["generators"][f.name] = {"flows": n, "accepted": acc, "rejected": n - acc,
-                                       "mean_flow_time_s": float(took.mean()) if acc else None,
-                                       "max_flow_time_s": float(took.max()) if acc else None,
+            stalled = int(np.count_nonzero(~np.isfinite(took)))  # (on a link down for good)
+            took = took[np.isfinite(took)]
+            hist = np.bincount(flow_time_bins(took), minlength=FLOW_TIME_BINS)
+            t["generators"][f.name] = {"flows": n, "accepted": acc, "rejected": n - acc, "never_finished": stalled,
+                                       "mean_flow_time_s": float(took.mean()) if len(took) else None,
+                                       "max_flow_time_s": float(took.max()) if len(took) else None,
                                        "flow_time_s": flow_time_summary(hist)}
             ids = np.arange(next_id, next_id + n, dtype=np.int64)
             next_id += n
-            records = _records(self.net, path, out, d, proto, f.name, ids, end_s)
+            # (a flow stalled for good, on a link down to the end, is logged as open at the end)
+            records = _records(self.net, path, out, d, proto, f.name, ids,
+                               np.where(np.isfinite(end_s), end_s, max(s.duration_s, 0.0)))
             t["flow_log_records"] += records.height
             frames.append(records)
         for eg in self.egress:
@@ -381,7 +385,8 @@ class NetworkRun:
             functions = {}
             for fn, per in t["functions"].items():
                 done, time_sum, hist = per.pop("finished"), per.pop("time_sum_ns"), per.pop("hist")
-                functions[fn] = {**per, "mean_flow_time_s": time_sum / done / 1e9 if done else None}
+                functions[fn] = {**per, "never_finished": per["accepted"] - done,  # (on a link down for good)
+                                 "mean_flow_time_s": time_sum / done / 1e9 if done else None}
                 functions[fn]["max_flow_time_s"] = functions[fn].pop("max_flow_time_s")
                 functions[fn]["flow_time_s"] = flow_time_summary(hist)
             summary[v] = {**{k: t[k] for k in ("flows", "accepted", "rejected", "bytes_accepted", "flow_log_records")},
