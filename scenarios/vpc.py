@@ -165,7 +165,9 @@ class DxConnection:
     type: str = "dedicated"  # dedicated | hosted
     speed_gbps: float = 10.0
     location: str = "us-east-1"  # where its port is (data out is priced by it; US locations $0.02/GB)
-    latency_ms: float = 2.0  # one way, to the on-premises router (our assumption: a metro link)
+    # one way, to the on-premises router: a flow over it ends this much after the links carried its
+    # last byte (our assumption for the default: a metro link)
+    latency_ms: float = 2.0
     outages: List[Outage] = field(default_factory=list)  # scheduled failures: down over [start_s, end_s)
     mtbf_h: Optional[float] = None  # random failures: exponential times between them (None: none)
     mttr_h: float = 4.0  # random failures: exponential repair times, mean (hours)

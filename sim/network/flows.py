@@ -307,11 +307,13 @@ class NetworkRun:
                 # floor the end)
                 alone = self.ends[g][local]
                 fin_g = done[m]
+                # and its last byte arrives a one-way latency later (a Direct Connect link's)
                 self.ends[g][local] = np.where(np.abs(fin_g - alone) <= 1e-12 * np.maximum(1.0, np.abs(alone)),
-                                               alone, fin_g)
+                                               alone, fin_g) + self.judged[g][5].latency_s
         if (~gen).any():
             e_of = -1 - fin.tag[~gen]
-            took = fin.done_s[~gen] - fin.start_s[~gen]
+            lat = np.array([eg.paths[0][1].latency_s for eg in self.egress])[e_of]  # (DX: one-way latency)
+            took = fin.done_s[~gen] - fin.start_s[~gen] + lat
             ok = np.isfinite(took) & (fin.left_bits[~gen] == 0)  # (no port: counted, not timed)
             for e in np.unique(e_of).tolist():
                 m = (e_of == e) & ok

@@ -97,6 +97,7 @@ class Route:
     nat: int  # -1: no NAT gateway
     nat_at: Optional[int]
     flow_cap: float = np.inf  # the most one flow gets on its links (a VPN tunnel)
+    latency_s: float = 0.0  # one-way latency added to its completion (a Direct Connect link's)
 
 
 class Links:
@@ -113,6 +114,12 @@ class Links:
         self.n_periods, self.period_s = n_periods, period_s
         self.nominal = np.array(list(cap_of.values()), np.float64)
         self.flow_cap = flow_caps(s)
+        # one-way latency of each DX interface's connection (a LAG's members share an endpoint)
+        self.latency_s = {f"dx:{n}": s.direct_connect.connections[
+            (s.direct_connect.lags[x.connection].connections[0] if x.connection in s.direct_connect.lags
+             else x.connection)].latency_ms / 1000.0
+            for vpc in s.vpcs.values() for g in vpc.vpn_gateways.values() for n, x in g.dx_interfaces.items()
+            if x.connection}
         self._fed: List[tuple] = []
 
     def metrics(self, period_s: float):
@@ -138,7 +145,8 @@ class Links:
         names = {x for c in path.forward for x in (c.link, *c.limits) if x in self.link_index}
         links = tuple(sorted(self.link_index[x] for x in names))
         cap = min((self.flow_cap.get(x, np.inf) for x in names), default=np.inf)
-        return Route(path, protocol, self.state.path_id(links) if links else -1, nat, nat_at, cap)
+        latency = sum(self.latency_s.get(c.link, 0.0) for c in path.forward)
+        return Route(path, protocol, self.state.path_id(links) if links else -1, nat, nat_at, cap, latency)
 
     def feed(self, r: Route, out, d, idx: np.ndarray, tags: np.ndarray, keepalive_s: Optional[float] = None) -> None:
         """Flows idx of drawn flows `d` (start_s ascending; `duration_s` their rate caps, or None
