@@ -131,6 +131,18 @@ class NatGateway:
 
 
 @dataclass
+class GatewayEndpoint:
+    """A gateway VPC endpoint for S3 or DynamoDB: a route table entry whose target is
+    `vpce:NAME` sends the service's addresses to it, over AWS's network: no NAT gateway, no
+    internet gateway, no charge (gateway endpoints are free: AWS VPC pricing, "Gateway endpoints
+    ... no additional charge"). `cidrs`: the blocks of the service's prefix list the routes name
+    (e.g. 52.216.0.0/15 for S3 in us-east-1)."""
+
+    service: str = "s3"  # s3 | dynamodb
+    cidrs: List[str] = field(default_factory=list)
+
+
+@dataclass
 class PeeringConnection:
     """A VPC peering connection from this VPC (the requester) to `peer_vpc`; not transitive."""
 
@@ -212,6 +224,7 @@ class Vpc:
     security_groups: Dict[str, SecurityGroupConfig] = field(default_factory=dict)
     nat_gateways: Dict[str, NatGateway] = field(default_factory=dict)
     peering_connections: Dict[str, PeeringConnection] = field(default_factory=dict)
+    gateway_endpoints: Dict[str, GatewayEndpoint] = field(default_factory=dict)  # route target vpce:NAME
     vpn_gateways: Dict[str, VpnGateway] = field(default_factory=dict)  # at most one (AWS: one per VPC)
     hosts: Dict[str, Host] = field(default_factory=dict)
 

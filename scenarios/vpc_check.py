@@ -205,6 +205,15 @@ def _check_vpc(s: Scenario, vname: str, vpc: Vpc, path: str, names: Dict[str, Di
         _check_nat(vpc, nat, npath, subnets, used, public, problems)
         check_outages(nat.outages, npath, s.duration_s, problems)
     _assign_addresses(vpc, subnets, used)
+    for ename, ep in vpc.gateway_endpoints.items():
+        epath = key(key(path, "gateway_endpoints"), ename)
+        if ep.service not in GATEWAY_ENDPOINT_SERVICES:
+            problems.add(key(epath, "service"), f"{ep.service!r} has no gateway endpoint; allowed: "
+                                                f"{', '.join(GATEWAY_ENDPOINT_SERVICES)} (others use interface endpoints)")
+        if not ep.cidrs:
+            problems.add(key(epath, "cidrs"), "needs the service's address blocks its routes name (e.g. 52.216.0.0/15)")
+        for i, c in enumerate(ep.cidrs):
+            network(c, index(key(epath, "cidrs"), i), problems, version=4)
     for pname, peer in vpc.peering_connections.items():
         ppath = key(key(path, "peering_connections"), pname)
         _unique(names["peering"], pname, ppath, "peering connection", problems)
@@ -597,7 +606,8 @@ def _check_routes(s: Scenario, vname: str, vpc: Vpc, path: str, problems: Proble
                 problems.add(key(p, "target"), why)
 
 
-_TARGET_FORMS = "local, igw, nat:NAME, instance:NAME, peering:NAME, tgw:NAME or vgw:NAME"
+_TARGET_FORMS = "local, igw, nat:NAME, instance:NAME, peering:NAME, tgw:NAME, vgw:NAME or vpce:NAME"
+GATEWAY_ENDPOINT_SERVICES = ("s3", "dynamodb")  # the services with gateway endpoints
 
 
 def _target_problem(s: Scenario, vname: str, vpc: Vpc, target: str) -> Optional[str]:
@@ -627,6 +637,9 @@ def _target_problem(s: Scenario, vname: str, vpc: Vpc, target: str) -> Optional[
     if kind == "vgw":
         return None if name in vpc.vpn_gateways else _missing("virtual private gateway of this VPC", name,
                                                                vpc.vpn_gateways)
+    if kind == "vpce":
+        return None if name in vpc.gateway_endpoints else _missing("gateway endpoint of this VPC", name,
+                                                                    vpc.gateway_endpoints)
     return f"unknown target kind {kind!r}; expected {_TARGET_FORMS}"
 
 

@@ -292,6 +292,19 @@ class _Walk:
             self.via_tgw(vpc, name, src_ip)
         elif kind == "vgw":
             self.via_vgw(vpc, name, src_ip)
+        elif kind == "vpce":
+            self.via_gateway_endpoint(vpc, name, src_ip)
+
+    def via_gateway_endpoint(self, vpc: str, name: str, src_ip: str) -> None:
+        """To S3 or DynamoDB over a gateway endpoint: delivered when the destination is in the
+        endpoint's blocks, over AWS's network (no NAT, no internet gateway, no charge)."""
+        ep = self.net.vpcs[vpc].cfg.gateway_endpoints[name]
+        dst = ipaddress.ip_address(self.dst_ip)
+        ok = self.dst.kind == "internet" and any(dst in ipaddress.ip_network(c, strict=False) for c in ep.cidrs)
+        self.fixed("gateway", f"gateway endpoint {name} ({ep.service})", vpc, src_ip, self.dst_ip, ok, f"vpce:{name}",
+                   note=f"delivered to {ep.service} over the AWS network" if ok
+                   else f"{dst} is not an address of {ep.service} ({', '.join(ep.cidrs)})")
+        self.done = True
 
     def via_igw(self, vpc: str, src_ip: str, public: Optional[str]) -> None:
         dst = self.dst_ip
