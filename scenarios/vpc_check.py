@@ -345,8 +345,8 @@ def _check_host(vpc: Vpc, hname: str, host, path: str, subnets: Dict, used: Dict
 
 
 def check_outages(outages, path: str, duration_s: float, problems: Problems) -> None:
-    """`outages` at `path`: each ends after it starts and starts before the run's end; taken by
-    start (they may be listed in any order), none overlaps another."""
+    """`outages` at `path`: each ends after it starts; taken by start (they may be listed in any
+    order), none overlaps another. One starting at or after the run's end is only warned of."""
     opath = key(path, "outages")
     valid: List[Tuple[float, float, int]] = []
     for j, o in enumerate(outages):
@@ -355,9 +355,9 @@ def check_outages(outages, path: str, duration_s: float, problems: Problems) -> 
             continue  # a negative time, reported by the field rules (scenarios.rules)
         if o.end_s <= o.start_s:
             problems.add(key(p, "end_s"), f"{num(o.end_s)} must be after start_s {num(o.start_s)}")
-        elif o.start_s >= duration_s:
-            problems.add(key(p, "start_s"), f"{num(o.start_s)} is at or after the scenario's end"
-                                            f" ({num(duration_s)} s): the outage would never happen")
+        elif o.start_s >= duration_s:  # (a warning: a run shortened for a sweep keeps its outages)
+            problems.warn(key(p, "start_s"), f"{num(o.start_s)} is at or after the scenario's end"
+                                             f" ({num(duration_s)} s): the outage never happens")
         else:
             valid.append((o.start_s, o.end_s, j))
     latest: Optional[Tuple[float, float, int]] = None  # the outage ending last so far

@@ -40,7 +40,7 @@ def test_every_scenario_composes(name):
     cfg = _compose([f"scenario={name}"])
     data = cli.scenario_dict(cfg)
     assert data["name"] == name  # run directories are named after it
-    assert data["traffic"]  # something to simulate
+    assert data["traffic"] or data["flows"]  # something to simulate
     assert data["functions"] or data["queues"] or data["vpcs"]
 
 

@@ -118,7 +118,7 @@ def groups_for(scenario: Any) -> Tuple[str, ...]:
     same attributes, e.g. a built World's `.scenario`) calls."""
     sc = getattr(scenario, "scenario", scenario)
     out = []
-    if sc.queues or sc.topics or sc.buses or any(fn.calls for fn in sc.functions.values()):
+    if sc.queues or sc.topics or sc.buses or any(fn.calls or fn.egress for fn in sc.functions.values()):
         out.append("messaging")  # the account's one loop (kernels/account.py)
     elif sc.functions:
         out.append("lambda")

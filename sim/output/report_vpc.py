@@ -267,7 +267,8 @@ def vpc_html(result: Result, cell: Callable[[str, Any], str], figure_html: Calla
     if dx:
         parts.append(dx)
         parts.append(figure_html("plot-vpc-failover", "Direct Connect failover timeline"))
-    parts.append(figure_html("plot-vpc-links", "Link utilisation over time"))
+    if _series(result.metrics, "cloudtwin/Links", "Utilization"):  # (only where some link limits flows)
+        parts.append(figure_html("plot-vpc-links", "Link utilisation over time"))
     parts.append(figure_html("plot-vpc-flow-times", "Flow completion times"))
     parts.append(figure_html("plot-vpc-flows", "Flows per generator over time"))
     gaps = missing_from_logs(result)
