@@ -143,6 +143,21 @@ class GatewayEndpoint:
 
 
 @dataclass
+class InterfaceEndpoint:
+    """An interface VPC endpoint (AWS PrivateLink): a network interface in each of its subnets,
+    behind its security groups; with private DNS the service's name resolves to them, so a
+    flow from the VPC to the service's addresses (`cidrs`) goes to the endpoint's interface in
+    its own AZ (else the first subnet's) instead of a NAT or internet gateway. Billed per
+    endpoint per AZ-hour and per GB processed (AWS PrivateLink pricing)."""
+
+    service: str = ""  # e.g. sqs, secretsmanager, ecr.api
+    cidrs: List[str] = field(default_factory=list)  # the service's public blocks its name resolves to without it
+    subnets: List[str] = field(default_factory=list)  # one interface each (one per AZ)
+    security_groups: List[str] = field(default_factory=list)  # empty: the VPC's default group
+    private_dns: bool = True  # False: clients must use the endpoint's own name (no flow reaches it here)
+
+
+@dataclass
 class PeeringConnection:
     """A VPC peering connection from this VPC (the requester) to `peer_vpc`; not transitive."""
 
@@ -225,6 +240,7 @@ class Vpc:
     nat_gateways: Dict[str, NatGateway] = field(default_factory=dict)
     peering_connections: Dict[str, PeeringConnection] = field(default_factory=dict)
     gateway_endpoints: Dict[str, GatewayEndpoint] = field(default_factory=dict)  # route target vpce:NAME
+    interface_endpoints: Dict[str, InterfaceEndpoint] = field(default_factory=dict)  # PrivateLink
     vpn_gateways: Dict[str, VpnGateway] = field(default_factory=dict)  # at most one (AWS: one per VPC)
     hosts: Dict[str, Host] = field(default_factory=dict)
 

@@ -214,6 +214,33 @@ def _check_vpc(s: Scenario, vname: str, vpc: Vpc, path: str, names: Dict[str, Di
             problems.add(key(epath, "cidrs"), "needs the service's address blocks its routes name (e.g. 52.216.0.0/15)")
         for i, c in enumerate(ep.cidrs):
             network(c, index(key(epath, "cidrs"), i), problems, version=4)
+    for ename, ep in vpc.interface_endpoints.items():
+        epath = key(key(path, "interface_endpoints"), ename)
+        if ename in vpc.gateway_endpoints:
+            problems.add(epath, f"{ename!r} is also a gateway endpoint's name; endpoint names are unique in a VPC")
+        if not ep.service:
+            problems.add(key(epath, "service"), "is required: the AWS service, e.g. sqs")
+        if not ep.cidrs:
+            problems.add(key(epath, "cidrs"), "needs the service's address blocks (what its name resolves to otherwise)")
+        for i, c in enumerate(ep.cidrs):
+            network(c, index(key(epath, "cidrs"), i), problems, version=4)
+        if not ep.subnets:
+            problems.add(key(epath, "subnets"), "needs at least one subnet (one interface per AZ)")
+        azs: Dict[str, int] = {}
+        for i, sub in enumerate(ep.subnets):
+            p = index(key(epath, "subnets"), i)
+            if sub not in vpc.subnets:
+                problems.add(p, _missing("subnet", sub, vpc.subnets))
+            else:
+                az = vpc.subnets[sub].az
+                if az and az in azs:
+                    problems.add(p, f"a second subnet in {az} (also subnets[{azs[az]}]); an endpoint has one"
+                                    " interface per Availability Zone")
+                azs.setdefault(az, i)
+        groups = set(vpc.security_groups) | {"default"}
+        for i, g in enumerate(ep.security_groups):
+            if g not in groups:
+                problems.add(index(key(epath, "security_groups"), i), _missing("security group", g, sorted(groups)))
     for pname, peer in vpc.peering_connections.items():
         ppath = key(key(path, "peering_connections"), pname)
         _unique(names["peering"], pname, ppath, "peering connection", problems)

@@ -7,6 +7,8 @@ period of `record.period_s`:
   processes, both directions), plus `PublicIPv4:InUseAddress` hours for a public NAT
   gateway's Elastic IPs (`ip_addresses` of them; $0.005 per hour per public IPv4 address:
   FACTS "NAT gateway price").
+- `VpcEndpoint-Hours` per interface endpoint and AZ (its interfaces), `VpcEndpoint-Bytes`
+  (bytes it processes, both directions); gateway endpoints are free and not metered.
 - `TransitGateway-Hours` per attachment and `TransitGateway-Bytes` (bytes sent into the
   transit gateway by its attachments, both directions).
 - `VPN-Usage-Hours` per Site-to-Site VPN connection (of a virtual private gateway or a
@@ -34,7 +36,7 @@ Simplifications, stated: a flow's bytes count in the period it starts (not sprea
 duration); a flow that is rejected on its way counts its first packet
 (min(bytes, 1500)) on the links it crossed, like its flow log records, and no response; a
 response crosses the same links as its request (the path walker checks the return route).
-Not metered yet: VPN data out, peering across AZs, interface endpoints.
+Not metered yet: VPN data out, peering across AZs.
 """
 
 from __future__ import annotations
@@ -81,6 +83,9 @@ class NetworkMeters:
         self.n_periods, self.period_s = n_periods, period_s
         self.nats = [(v, n, nat) for v, vpc in s.vpcs.items() for n, nat in vpc.nat_gateways.items()]
         self.tgws = {name: len(t.attachments) for name, t in s.transit_gateways.items()}
+        # interface endpoints: (name, its interfaces: one per AZ)
+        self.endpoints = [(e, len([x for x in ep.subnets if x in vpc.subnets])) for vpc in s.vpcs.values()
+                          for e, ep in vpc.interface_endpoints.items()]
         self.vpns = [f"vpn_connection:{c}" for vpc in s.vpcs.values() for g in vpc.vpn_gateways.values()
                      for c in g.vpn_connections] + \
                     [f"vpn_connection:{t}/{a}" for t, tgw in s.transit_gateways.items()
@@ -111,7 +116,7 @@ class NetworkMeters:
             if c.cross_az:
                 np.add.at(self.inter_az[c.vpc], period, 2 * (request + answered))
             kind, _, name = c.link.partition(":")
-            if kind in ("nat_gateway", "transit_gateway"):
+            if kind in ("nat_gateway", "transit_gateway", "vpce"):
                 self._add(c.link, period, request + answered)
             elif kind == "internet_out":
                 self._add(f"internet:{name}", period, request)
@@ -161,6 +166,16 @@ class NetworkMeters:
             if nv:
                 vpc.declare("VPN-Usage-Hours", "Hrs", scale(z, z, hour))[:] = self.hours_ms[:, None]
             t, p = vpc.usage()
+            total += t
+            per_period += p
+        if self.endpoints:
+            ept = MeterTable("AmazonVPC", [f"vpc_endpoint:{e}" for e, _ in self.endpoints], self.n_periods,
+                             self.period_s)
+            ept.declare("VpcEndpoint-Hours", "Hrs", [hour * n for _, n in self.endpoints])[:] = self.hours_ms[:, None]
+            b = ept.declare("VpcEndpoint-Bytes", "GB", gb)
+            for r, (e, _n) in enumerate(self.endpoints):
+                b[:, r] = self.bytes.get(f"vpce:{e}", 0)
+            t, p = ept.usage()
             total += t
             per_period += p
         if self.dx:

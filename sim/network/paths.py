@@ -228,6 +228,13 @@ class _Walk:
     def route_from(self, vpc: str, subnet: str, src_ip: str, public: Optional[str], origin: Optional[Eni],
                    hops: int) -> None:
         net, dst = self.net, self.dst_ip
+        if self.dst.kind == "internet":  # (private DNS: the service's name resolves to the interface endpoint)
+            a = ipaddress.ip_address(dst)
+            for e, ep in net.vpcs[vpc].cfg.interface_endpoints.items():
+                if ep.private_dns and net.endpoint_enis.get((vpc, e)) and \
+                        any(a in ipaddress.ip_network(c, strict=False) for c in ep.cidrs):
+                    self.via_interface_endpoint(vpc, subnet, src_ip, origin, e, ep)
+                    return
         rt_name, rt = net.route_table((vpc, subnet))
         target = rt.target(dst)
         route = _route_text(rt, dst)
@@ -294,6 +301,27 @@ class _Walk:
             self.via_vgw(vpc, name, src_ip)
         elif kind == "vpce":
             self.via_gateway_endpoint(vpc, name, src_ip)
+
+    def via_interface_endpoint(self, vpc: str, subnet: str, src_ip: str, origin: Optional[Eni], name: str,
+                               ep) -> None:
+        """To an AWS service through its interface endpoint: to the endpoint's interface in this
+        AZ (else its first), through that subnet's ACL and the endpoint's groups; delivered."""
+        net = self.net
+        enis = [net.enis[n] for n in net.endpoint_enis[(vpc, name)]]
+        cfg = net.vpcs[vpc].cfg.subnets
+        here = cfg[subnet].az
+        b = next((x for x in enis if here and cfg[x.subnet].az == here), enis[0])
+        crossed = b.subnet != subnet
+        if crossed:
+            self.leave(vpc, subnet, src_ip, origin)
+        self.fixed("gateway", f"interface endpoint {name} ({ep.service})", vpc, src_ip, self.dst_ip, True,
+                   f"vpce:{name}", note=f"private DNS: {ep.service} resolves to {b.private_ip}",
+                   cross_az=net.crosses_az(vpc, subnet, b.subnet), link=f"vpce:{name}")
+        if crossed:
+            self.acl(vpc, b.subnet, "inbound", src_ip, b.private_ip, None)
+        if b.sg is not None:
+            self.sg(b, "inbound", src_ip, b.private_ip, None)
+        self.done = True
 
     def via_gateway_endpoint(self, vpc: str, name: str, src_ip: str) -> None:
         """To S3 or DynamoDB over a gateway endpoint: delivered when the destination is in the

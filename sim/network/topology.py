@@ -99,6 +99,18 @@ class Network:
         self.function_enis: Dict[str, List[str]] = {}  # function -> its Hyperplane ENIs, one per subnet
         self.hosts: Dict[str, Dict[str, Host]] = {v: dict(vpc.hosts) for v, vpc in s.vpcs.items()}
         self._lambda_hosts(s)
+        self.endpoint_enis: Dict[Tuple[str, str], List[str]] = {}  # (VPC, interface endpoint) -> its ENIs
+        for v, vpc in s.vpcs.items():
+            for e, ep in vpc.interface_endpoints.items():
+                names = []
+                for sub in ep.subnets:
+                    if sub not in vpc.subnets:
+                        continue
+                    name = f"vpce-eni:{e}:{sub}"
+                    self.hosts[v][name] = Host(kind="vpc_endpoint", subnet=sub, security_groups=list(ep.security_groups),
+                                               private_ip=_free_ip(vpc, self.hosts[v], sub))
+                    names.append(name)
+                self.endpoint_enis[(v, e)] = names
         for vname, vpc in s.vpcs.items():
             self._add_vpc(vname, vpc)
         for vname, vpc in s.vpcs.items():
