@@ -394,10 +394,12 @@ def _vpc_flows_class() -> type:
             if self.result is None:
                 return None
             frames = [metrics_frame(self.result.nats, self.scenario.record.period_s)]
+            extra = None
             if self.result.dx is not None:
                 frames.append(self.result.dx.metrics(self.scenario.record.period_s))
+                extra = self.result.dx.vpn_bytes()
             if self.result.links is not None:
-                frames.append(self.result.links.metrics(self.scenario.record.period_s))
+                frames.append(self.result.links.metrics(self.scenario.record.period_s, extra))
             frames = [f for f in frames if f is not None]
             return pl.concat(frames) if frames else None
 

@@ -59,3 +59,15 @@ def test_a_bad_tunnel_is_refused_with_its_path():
         load_scenario(vpn_attachment(tunnel="huge"))
     assert any(p == "transit_gateways.hub.attachments.office.tunnel" and "standard, large" in m
                for p, m in e.value.problems), e.value.problems
+
+
+def test_vpn_tunnel_metrics_split_by_direction():
+    """Four flows of 10 Gbit to the office (each 1,249,999,960 bytes out and a 40-byte answer)
+    over a VPN attachment: TunnelDataOut adds up to the bytes sent out, TunnelDataIn to the
+    answers, TunnelState is 1; DX's own metrics are split the same way (test_dx_failover)."""
+    r = simulate(vpn_attachment(n=4), progress=False)
+    m = r.metrics.filter(r.metrics["dimension"] == "VpnId=hub/office")
+    total = {k: m.filter(m["metric"] == k)["value"].sum() for k in ("TunnelDataOut", "TunnelDataIn")}
+    assert total["TunnelDataOut"] == pytest.approx(4 * 1_249_999_960, rel=1e-9)
+    assert total["TunnelDataIn"] == pytest.approx(4 * 40, rel=1e-6)
+    assert (m.filter(m["metric"] == "TunnelState")["value"] == 1).all()

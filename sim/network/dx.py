@@ -33,6 +33,7 @@ import numpy as np
 
 from sim.engine.rng import generator
 from sim.network.links import VPN_TUNNEL_BPS
+from sim.network.packets import MTU_BYTES
 
 BFD_DETECT_S = 0.9  # BFD: 300 ms x 3 (FACTS "DX BGP")
 UP, BLACKHOLE, FAILOVER = "up", "blackhole", "failover"
@@ -206,11 +207,16 @@ class DirectConnect:
                 "changes": [[t, st, cap / 1e9] for t, st, cap in f.changes]}
         return out
 
+    def _share(self, f: Iface) -> float:
+        """The share of an interface's bytes that leave AWS (its flows' requests to on-premises
+        and answers to it; 1 before any flow)."""
+        return f.bytes_out / f.bytes_all if f.bytes_all else 1.0
+
     def metrics(self, period_s: float):
-        """AWS/DX ConnectionState (1 up for the whole period, else 0) and ConnectionBpsEgress
-        (bits carried over DX per second, each LAG member an equal share); AWS/VPN TunnelState
-        and TunnelDataOut of the backup VPNs while they carry the routes. The link carries a
-        flow's request and answer as one transfer, so egress here is both directions."""
+        """AWS/DX per connection: ConnectionState (1 up for the whole period, else 0),
+        ConnectionBpsEgress / Ingress and ConnectionPpsEgress / Ingress (what DX carried, each
+        LAG member an equal share, split by the share of the interface's bytes leaving AWS: the
+        link carries a flow's request and answer as one transfer; 1,500-byte packets)."""
         import polars as pl
 
         frames = []
@@ -220,15 +226,24 @@ class DirectConnect:
             state = np.ones(n)
             for a, b in self.down_periods[c]:
                 state[(starts + period_s > a) & (starts < b)] = 0.0
-            bps = sum((f.bits[UP] / len(f.members) for f in self.ifaces.values() if c in f.members),
-                      np.zeros(n)) / period_s
-            for metric, v in (("ConnectionState", state), ("ConnectionBpsEgress", bps)):
+            mine = [f for f in self.ifaces.values() if c in f.members]
+            out = sum((f.bits[UP] * self._share(f) / len(f.members) for f in mine), np.zeros(n)) / period_s
+            into = sum((f.bits[UP] * (1 - self._share(f)) / len(f.members) for f in mine), np.zeros(n)) / period_s
+            for metric, v in (("ConnectionState", state), ("ConnectionBpsEgress", out),
+                              ("ConnectionBpsIngress", into), ("ConnectionPpsEgress", out / 8 / MTU_BYTES),
+                              ("ConnectionPpsIngress", into / 8 / MTU_BYTES)):
                 frames.append(pl.DataFrame({"time_s": starts, "namespace": "AWS/DX", "metric": metric,
                                             "dimension": f"ConnectionId={c}", "value": v}))
-        for n_, (_v, _g, x) in interfaces(self.s).items():
-            if not x.backup_vpn:
-                continue
-            f = self.ifaces[n_]
-            frames.append(pl.DataFrame({"time_s": starts, "namespace": "AWS/VPN", "metric": "TunnelDataOut",
-                                        "dimension": f"VpnId={x.backup_vpn}", "value": f.bits[FAILOVER] / 8}))
         return pl.concat(frames) if frames else None
+
+    def vpn_bytes(self) -> Dict[str, tuple]:
+        """What each backup VPN carried for the interfaces failed over to it: link name ->
+        (bytes out of AWS, bytes in) per period."""
+        out: Dict[str, tuple] = {}
+        for n, (_v, _g, x) in interfaces(self.s).items():
+            if x.backup_vpn:
+                f = self.ifaces[n]
+                b = f.bits[FAILOVER] / 8
+                o, i = out.get(f"vpn:{x.backup_vpn}", (0.0, 0.0))
+                out[f"vpn:{x.backup_vpn}"] = (o + b * self._share(f), i + b * (1 - self._share(f)))
+        return out

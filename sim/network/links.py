@@ -98,6 +98,7 @@ class Route:
     nat_at: Optional[int]
     flow_cap: float = np.inf  # the most one flow gets on its links (a VPN tunnel)
     latency_s: float = 0.0  # one-way latency added to its completion (a Direct Connect link's)
+    vpn_links: tuple = ()  # its VPN connections' links (their metrics split by direction)
 
 
 class Links:
@@ -114,6 +115,7 @@ class Links:
         self.n_periods, self.period_s = n_periods, period_s
         self.nominal = np.array(list(cap_of.values()), np.float64)
         self.flow_cap = flow_caps(s)
+        self.direction: Dict[int, list] = {}  # VPN link -> [bytes leaving AWS, all bytes] of its accepted flows
         # one-way latency of each DX interface's connection (a LAG's members share an endpoint)
         self.latency_s = {f"dx:{n}": s.direct_connect.connections[
             (s.direct_connect.lags[x.connection].connections[0] if x.connection in s.direct_connect.lags
@@ -122,10 +124,13 @@ class Links:
             if x.connection}
         self._fed: List[tuple] = []
 
-    def metrics(self, period_s: float):
+    def metrics(self, period_s: float, vpn_extra=None):
         """Per link and period (namespace cloudtwin/Links, dimension Link=NAME): BytesCarried, and
         Utilization, the bits carried over what its nominal capacity could carry in the period
-        (0-1; a link down or failed over carries less than its nominal capacity)."""
+        (0-1; a link down or failed over carries less than its nominal capacity). Per VPN
+        connection (AWS/VPN, VpnId=NAME): TunnelState (1: its tunnels never fail here),
+        TunnelDataOut and TunnelDataIn (what it carried, split by the share of its flows' bytes
+        leaving AWS; with what DX interfaces failed over to it, `vpn_extra`)."""
         import polars as pl
 
         if not self.link_index:
@@ -133,10 +138,21 @@ class Links:
         bits = self.state.link_bits
         starts = np.arange(bits.shape[0]) * period_s
         frames = []
+
+        def frame(namespace, metric, dim, v):
+            frames.append(pl.DataFrame({"time_s": starts, "namespace": namespace, "metric": metric,
+                                        "dimension": dim, "value": v}))
+
         for name, l in self.link_index.items():
-            for metric, v in (("BytesCarried", bits[:, l] / 8), ("Utilization", bits[:, l] / (self.nominal[l] * period_s))):
-                frames.append(pl.DataFrame({"time_s": starts, "namespace": "cloudtwin/Links", "metric": metric,
-                                            "dimension": f"Link={name}", "value": v}))
+            frame("cloudtwin/Links", "BytesCarried", f"Link={name}", bits[:, l] / 8)
+            frame("cloudtwin/Links", "Utilization", f"Link={name}", bits[:, l] / (self.nominal[l] * period_s))
+            if name.startswith("vpn:"):
+                o_b, a_b = self.direction.get(l, (0, 0))
+                share = o_b / a_b if a_b else 1.0
+                xo, xi = (vpn_extra or {}).get(name, (0.0, 0.0))
+                frame("AWS/VPN", "TunnelState", f"VpnId={name[4:]}", np.ones(len(starts)))
+                frame("AWS/VPN", "TunnelDataOut", f"VpnId={name[4:]}", bits[:, l] / 8 * share + xo)
+                frame("AWS/VPN", "TunnelDataIn", f"VpnId={name[4:]}", bits[:, l] / 8 * (1 - share) + xi)
         return pl.concat(frames)
 
     def route(self, path, protocol: int) -> Route:
@@ -146,7 +162,8 @@ class Links:
         links = tuple(sorted(self.link_index[x] for x in names))
         cap = min((self.flow_cap.get(x, np.inf) for x in names), default=np.inf)
         latency = sum(self.latency_s.get(c.link, 0.0) for c in path.forward)
-        return Route(path, protocol, self.state.path_id(links) if links else -1, nat, nat_at, cap, latency)
+        vpn = tuple(self.link_index[x] for x in sorted(names) if x.startswith("vpn:"))
+        return Route(path, protocol, self.state.path_id(links) if links else -1, nat, nat_at, cap, latency, vpn)
 
     def feed(self, r: Route, out, d, idx: np.ndarray, tags: np.ndarray, keepalive_s: Optional[float] = None) -> None:
         """Flows idx of drawn flows `d` (start_s ascending; `duration_s` their rate caps, or None
@@ -171,6 +188,13 @@ class Links:
         cap = np.minimum(cap, r.flow_cap)
         if r.pid < 0:  # nothing limits it but its cap
             bits = np.where(cap < np.inf, bits, 0.0)
+        if r.vpn_links:  # (the share of bytes leaving AWS, for the tunnels' metrics)
+            size, resp = d.size_bytes[idx][acc], d.response_bytes[idx][acc]
+            out = int((resp if r.path.src.kind == "onprem" else size).sum())
+            for l in r.vpn_links:
+                x = self.direction.setdefault(l, [0, 0])
+                x[0] += out
+                x[1] += int(size.sum() + resp.sum())
         pid = r.pid if r.pid >= 0 else self.state.path_id(())
         fcls = self.state.classes(np.full(len(idx), pid, np.int64), cap)
         if r.nat < 0:
