@@ -132,3 +132,33 @@ def test_a_link_down_to_the_end_leaves_the_copy_unfinished():
     assert g["never_finished"] == 1 and took is None and g["mean_flow_time_s"] is None
     assert dx["blackhole_s"] == 1900.0 and dx["bytes_over_dx"] == pytest.approx(125e9, abs=1)  # (100 s at 10 Gbit/s)
     assert r.flow_logs["end"].to_list() == [2000, 2000]
+
+
+def _random_failures(seed: int, hours: float = 200.0) -> dict:
+    sc = hybrid(outage=None, duration_s=hours * 3600, period_s=3600)
+    sc["seed"] = seed
+    sc["flows"][0]["size_bytes"]["value"] = 1000  # (one small flow: something to simulate)
+    sc["direct_connect"]["connections"]["dx1"].update(mtbf_h=5.0, mttr_h=1.0)
+    return sc
+
+
+def test_random_failures_follow_renewal_theory():
+    """Failures every Exp(5 h) of up time, repairs taking Exp(1 h): over a long run the share of
+    time down is MTTR / (MTBF + MTTR) = 1/6 (an alternating renewal process). 16 replications of
+    200 h; the 99 % CI must hold 1/6. Each outage starts a failover 90 s later unless repaired
+    first; the same seed gives the same outages."""
+    from test_validation_lambda import ci
+
+    shares = []
+    for seed in range(16):
+        r = simulate(_random_failures(seed), progress=False)
+        dx = r.summary["vpcs"]["prod"]["dx_interfaces"]["dx_vif"]
+        ch = dx["changes"] + [[200 * 3600.0, "end", 0.0]]
+        down = sum(b[0] - a[0] for a, b in zip(ch, ch[1:]) if a[1] != "up")
+        shares.append(down / (200 * 3600.0))
+        assert dx["failovers"] > 5
+    mean, half = ci(shares)
+    assert abs(mean - 1 / 6) <= half, (mean, half)
+    again = simulate(_random_failures(3), progress=False).summary["vpcs"]["prod"]["dx_interfaces"]["dx_vif"]
+    first = simulate(_random_failures(3), progress=False).summary["vpcs"]["prod"]["dx_interfaces"]["dx_vif"]
+    assert again["changes"] == first["changes"]

@@ -36,6 +36,7 @@ from kernels.bandwidth import BITS_PER_BYTE
 from kernels.nat import CONNECTIONS_PER_DESTINATION_PER_IP, IDLE_TIMEOUT_S
 from sim.network.bandwidth import Finished, ShareState
 from sim.network.nat import NatConnections, count_connections
+from sim.network.packets import MTU_BYTES
 
 VPN_TUNNEL_BPS = 1.25e9  # FACTS "Site-to-Site VPN": Standard tunnels 1.25 Gbps each
 VPN_LARGE_TUNNEL_BPS = 5e9  # Large tunnels (transit gateway only, since 2025-09), 5 Gbps each
@@ -125,7 +126,8 @@ class Links:
         self._fed: List[tuple] = []
 
     def metrics(self, period_s: float, vpn_extra=None):
-        """Per link and period (namespace cloudtwin/Links, dimension Link=NAME): BytesCarried, and
+        """Per link and period (namespace cloudtwin/Links, dimension Link=NAME): BytesCarried,
+        PacketsCarried (in 1,500-byte packets), and
         Utilization, the bits carried over what its nominal capacity could carry in the period
         (0-1; a link down or failed over carries less than its nominal capacity). Per VPN
         connection (AWS/VPN, VpnId=NAME): TunnelState (1: its tunnels never fail here),
@@ -145,6 +147,7 @@ class Links:
 
         for name, l in self.link_index.items():
             frame("cloudtwin/Links", "BytesCarried", f"Link={name}", bits[:, l] / 8)
+            frame("cloudtwin/Links", "PacketsCarried", f"Link={name}", bits[:, l] / 8 / MTU_BYTES)
             frame("cloudtwin/Links", "Utilization", f"Link={name}", bits[:, l] / (self.nominal[l] * period_s))
             if name.startswith("vpn:"):
                 o_b, a_b = self.direction.get(l, (0, 0))
