@@ -113,10 +113,10 @@ def _min_share(nl, rem, users):
 
 
 @jit_inline
-def _freeze(c, share, cnt, c_off, c_links, rate, load, rem, users, frozen):
+def _freeze(c, share, cnt, c_lo, c_hi, c_links, rate, load, rem, users, frozen):
     frozen[c] = True
     rate[c] = share
-    for j in range(c_off[c, 0], c_off[c, 1]):
+    for j in range(c_lo[c], c_hi[c]):
         l = c_links[j]
         rem[l] = max(rem[l] - cnt[c] * share, 0.0)
         users[l] -= cnt[c]
@@ -124,7 +124,7 @@ def _freeze(c, share, cnt, c_off, c_links, rate, load, rem, users, frozen):
 
 
 @jit_inline
-def _allocate(act, n_act, cnt, c_off, c_links, c_cap, cap_l, rate, load, rem, users, frozen, lk_off, lk_cls):
+def _allocate(act, n_act, cnt, c_lo, c_hi, c_links, c_cap, cap_l, rate, load, rem, users, frozen, lk_off, lk_cls):
     """Progressive filling over the active classes act[:n_act] (cnt flows each; in order of
     cap): the per-flow rate of each class, and each link's
     load (bits/s).
@@ -143,7 +143,7 @@ def _allocate(act, n_act, cnt, c_off, c_links, c_cap, cap_l, rate, load, rem, us
     for a in range(n_act):
         c = act[a]
         frozen[c] = False
-        for j in range(c_off[c, 0], c_off[c, 1]):
+        for j in range(c_lo[c], c_hi[c]):
             users[c_links[j]] += cnt[c]
             lk_off[c_links[j] + 1] += 1
     lk_off[0] = 0
@@ -151,7 +151,7 @@ def _allocate(act, n_act, cnt, c_off, c_links, c_cap, cap_l, rate, load, rem, us
         lk_off[l + 1] += lk_off[l]
     for a in range(n_act):  # each link's active classes (lk_off[l] runs ahead while filling, then back)
         c = act[a]
-        for j in range(c_off[c, 0], c_off[c, 1]):
+        for j in range(c_lo[c], c_hi[c]):
             l = c_links[j]
             lk_cls[lk_off[l]] = c
             lk_off[l] += 1
@@ -166,7 +166,7 @@ def _allocate(act, n_act, cnt, c_off, c_links, c_cap, cap_l, rate, load, rem, us
             c = act[next_cap]
             next_cap += 1
             if not frozen[c]:
-                _freeze(c, c_cap[c], cnt, c_off, c_links, rate, load, rem, users, frozen)
+                _freeze(c, c_cap[c], cnt, c_lo, c_hi, c_links, rate, load, rem, users, frozen)
                 left -= 1
                 share, bl = _min_share(nl, rem, users)
         if left == 0:
@@ -179,7 +179,7 @@ def _allocate(act, n_act, cnt, c_off, c_links, c_cap, cap_l, rate, load, rem, us
         for q in range(lk_off[bl], lk_off[bl + 1]):
             c = lk_cls[q]
             if not frozen[c]:
-                _freeze(c, share, cnt, c_off, c_links, rate, load, rem, users, frozen)
+                _freeze(c, share, cnt, c_lo, c_hi, c_links, rate, load, rem, users, frozen)
                 left -= 1
 
 
@@ -205,10 +205,10 @@ def _carry(t0, t1, load, period_s, link_bits, link_peak):
 
 
 @jit_inline
-def _tight_on(c, c_off, c_links, cap_l, dem, unc):
+def _tight_on(c, c_lo, c_hi, c_links, cap_l, dem, unc):
     """Whether a link of class c can bind: some flow on it is uncapped, or its caps add up to
     more than its capacity."""
-    for j in range(c_off[c, 0], c_off[c, 1]):
+    for j in range(c_lo[c], c_hi[c]):
         l = c_links[j]
         if unc[l] > 0 or dem[l] > cap_l[l]:
             return True
@@ -222,20 +222,20 @@ def _clock(c, t, vb, tb, rate):
 
 
 @jit_inline
-def _on_link(c, l, c_off, c_links):
-    for j in range(c_off[c, 0], c_off[c, 1]):
+def _on_link(c, l, c_lo, c_hi, c_links):
+    for j in range(c_lo[c], c_hi[c]):
         if c_links[j] == l:
             return True
     return False
 
 
 @jit_inline
-def _retarget(c, target, t, cnt, vb, tb, rate, c_off, c_links, load):
+def _retarget(c, target, t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load):
     """Class c's rate becomes `target` at t: its clock is rebased, its links' load follows."""
     if target != rate[c]:
         vb[c] = vb[c] + rate[c] * (t - tb[c])
         tb[c] = t
-        for j in range(c_off[c, 0], c_off[c, 1]):
+        for j in range(c_lo[c], c_hi[c]):
             load[c_links[j]] += cnt[c] * (target - rate[c])
         rate[c] = target
 
@@ -267,7 +267,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
     """Run the sharing's events before t1 (final: up to and including t1, then what is still
     active is written out), resuming from the state its arrays keep between calls.
 
-    cls = (c_off, c_links, c_cap, c_pid, h_off): class c's links are c_links[c_off[c, 0]:c_off[c, 1]],
+    cls = (c_lo, c_hi, c_links, c_cap, c_pid, h_off): class c's links are c_links[c_lo[c]:c_hi[c]],
       its per-flow cap c_cap[c] (inf: none), its path's number c_pid[c] (classes are ranked by
       (cap, path), never by their own number, which the caller may reuse for another class once
       it is empty), its flows' heap hk/hf[h_off[c]:h_off[c+1]].
@@ -307,7 +307,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
     (progressive filling, O(K·P)). Each class keeps a lazy virtual clock (its value at its last
     rate change, and the time), and its next completion sits on a heap of classes.
     """
-    c_off, c_links, c_cap, c_pid, h_off = cls
+    c_lo, c_hi, c_links, c_cap, c_pid, h_off = cls
     cnt, vb, tb, rate, new_rate, cseq, mark, frozen, act, sub, new_sub, hh, purge_t, purge_i = dyn
     hk, hf = fh
     cap_l, dem, unc, load, cap_eff, scratch_load, rem, users, lk_off, lk_cls, link_bits, link_peak = links
@@ -403,7 +403,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                     v = hk[off]  # (its first flow is done: its tag is reached)
                 vb[c] = v
                 tb[c] = t
-                was_tight = _tight_on(c, c_off, c_links, cap_l, dem, unc)
+                was_tight = _tight_on(c, c_lo, c_hi, c_links, cap_l, dem, unc)
                 n0 = cnt[c]
                 while cnt[c] > 0 and hk[off] <= vb[c]:
                     f = hf[off]
@@ -423,7 +423,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                         nat_act[pnat[s_key[f]]] -= 1
                     free[free_n] = f
                     free_n += 1
-                for j in range(c_off[c, 0], c_off[c, 1]):
+                for j in range(c_lo[c], c_hi[c]):
                     l = c_links[j]
                     load[l] -= (n0 - cnt[c]) * rate[c]
                     if c_cap[c] < np.inf:
@@ -439,7 +439,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                     n_act -= 1
                     for m in range(k, n_act):
                         act[m] = act[m + 1]
-                if not was_tight and not _tight_on(c, c_off, c_links, cap_l, dem, unc):
+                if not was_tight and not _tight_on(c, c_lo, c_hi, c_links, cap_l, dem, unc):
                     heap_n, seq = _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
                     continue
             else:
@@ -489,19 +489,19 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                     n_act += 1
                     vb[c] = 0.0
                     tb[c] = t
-                was_tight = _tight_on(c, c_off, c_links, cap_l, dem, unc)
+                was_tight = _tight_on(c, c_lo, c_hi, c_links, cap_l, dem, unc)
                 _heap_push(hk, hf, h_off[c], cnt[c], _clock(c, t, vb, tb, rate) + b, f)
                 cnt[c] += 1
-                for j in range(c_off[c, 0], c_off[c, 1]):
+                for j in range(c_lo[c], c_hi[c]):
                     l = c_links[j]
                     load[l] += rate[c]
                     if c_cap[c] < np.inf:
                         dem[l] += c_cap[c]
                     else:
                         unc[l] += 1
-                if not was_tight and not _tight_on(c, c_off, c_links, cap_l, dem, unc):
+                if not was_tight and not _tight_on(c, c_lo, c_hi, c_links, cap_l, dem, unc):
                     moved = rate[c] != c_cap[c] or cseq[c] < 0 or hf[h_off[c]] == f  # new, or f is its first
-                    _retarget(c, c_cap[c], t, cnt, vb, tb, rate, c_off, c_links, load)
+                    _retarget(c, c_cap[c], t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load)
                     if moved:
                         heap_n, seq = _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
                     continue
@@ -523,7 +523,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
             n_new = 0
             for a in range(n_act - 1, -1, -1):
                 c2 = act[a]
-                if not _on_link(c2, lt, c_off, c_links):
+                if not _on_link(c2, lt, c_lo, c_hi, c_links):
                     continue
                 if c_cap[c2] < np.inf:
                     if n_lvl > 0 and c_cap[c2] < (cap_l[lt] - (dem[lt] - above)) / n_lvl:
@@ -537,25 +537,25 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
             for q in range(n_sub):  # out of the level group: back to its cap
                 c2 = sub[q]
                 if cnt[c2] > 0 and mark[c2] != stamp:
-                    _retarget(c2, c_cap[c2], t, cnt, vb, tb, rate, c_off, c_links, load)
+                    _retarget(c2, c_cap[c2], t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load)
                     heap_n, seq = _schedule(c2, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
             for q in range(n_new):
                 c2 = new_sub[q]
-                _retarget(c2, level, t, cnt, vb, tb, rate, c_off, c_links, load)
+                _retarget(c2, level, t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load)
                 cseq[c2] = -1  # (scanned, not on the heap)
                 sub[q] = c2
             n_sub = n_new
             if c >= 0 and cnt[c] > 0 and mark[c] != stamp:  # the event's class, at its cap: its next completion
-                _retarget(c, c_cap[c], t, cnt, vb, tb, rate, c_off, c_links, load)
+                _retarget(c, c_cap[c], t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load)
                 heap_n, seq = _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
             continue
         n_sub = 0
         for a in range(n_act):
             c2 = act[a]
-            if _tight_on(c2, c_off, c_links, cap_l, dem, unc):
+            if _tight_on(c2, c_lo, c_hi, c_links, cap_l, dem, unc):
                 sub[n_sub] = c2
                 n_sub += 1
-        _allocate(sub, n_sub, cnt, c_off, c_links, c_cap, cap_eff, new_rate, scratch_load, rem, users, frozen,
+        _allocate(sub, n_sub, cnt, c_lo, c_hi, c_links, c_cap, cap_eff, new_rate, scratch_load, rem, users, frozen,
                   lk_off, lk_cls)
         for l in range(nl):
             load[l] = 0.0
@@ -576,7 +576,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                 cseq[c2] = -1  # (scanned, not on the heap)
             elif changed or cseq[c2] < 0 or c2 == c:
                 heap_n, seq = _schedule(c2, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
-            for j in range(c_off[c2, 0], c_off[c2, 1]):
+            for j in range(c_lo[c2], c_hi[c2]):
                 load[c_links[j]] += cnt[c2] * rate[c2]
     if final:
         # what is still active at t1: its remaining bits, and the links' load up to t1
