@@ -178,3 +178,33 @@ def test_responses_to_internet_clients_are_data_out():
     gb = Decimal(730 * 1000) / 1024
     assert got == {"DataTransfer-Out-Bytes": (float(gb), cents(gb * Decimal("0.09")))}
     assert r.summary["vpcs"]["prod"]["bytes_out_to_internet"] == 1000 * MIB
+
+
+def peered(az_b: str) -> dict:
+    """A host in VPC one (us-east-1a) sends 100 flows a day of 1 GiB (answered with 1 MiB) to a
+    host of VPC two, in `az_b`, over a peering connection."""
+    vpc = lambda cidr, ip, az, peer: {  # noqa: E731
+        "cidr": cidr, "main_route_table": "main",
+        "subnets": {"a": {"cidr": cidr.replace("0.0/16", "1.0/24"), "az": az}},
+        "route_tables": {"main": {"routes": [{"destination": cidr, "target": "local"},
+                                             {"destination": peer, "target": "peering:p1"}]}},
+        "security_groups": {"open": {"inbound": [{"protocol": "all", "cidr": "10.0.0.0/8"}]}},
+        "hosts": {f"h{cidr.split('.')[1]}": {"subnet": "a", "private_ip": ip, "security_groups": ["open"]}}}
+    one = vpc("10.1.0.0/16", "10.1.1.10", "us-east-1a", "10.2.0.0/16")
+    one["peering_connections"] = {"p1": {"peer_vpc": "two"}}
+    return {"name": "peering_month", "duration_s": DAY_S, "seed": 3, "billing": {"month_h": 720.0},
+            "record": {"period_s": 3600},
+            "vpcs": {"one": one, "two": vpc("10.2.0.0/16", "10.2.1.10", az_b, "10.1.0.0/16")},
+            "flows": [{"name": "sync", "src": "h1", "dst": "h2", "protocol": "tcp", "dst_ports": [{"port": 443}],
+                       "count": 100, "starts": "uniform", "size_bytes": {"dist": "fixed", "value": GIB},
+                       "response_bytes": {"dist": "fixed", "value": MIB}}]}
+
+
+def test_a_peering_across_azs_pays_inter_az_each_way_and_within_an_az_nothing():
+    """Within us-east-1a the peering's traffic is free; to us-east-1b every byte pays $0.01 out of
+    its AZ and $0.01 into the other: 2 x 3,002.9296875 GB x $0.01 = $60.06 for the month."""
+    same = lines(simulate(peered("us-east-1a"), progress=False))
+    assert "DataTransfer-Regional-Bytes" not in same
+    got = lines(simulate(peered("us-east-1b"), progress=False))
+    gb = 2 * Decimal(30 * 100) * (1 + Decimal(1) / 1024)
+    assert got["DataTransfer-Regional-Bytes"] == (round(float(gb), 6), cents(gb * Decimal("0.01")))

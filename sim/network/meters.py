@@ -36,7 +36,8 @@ Simplifications, stated: a flow's bytes count in the period it starts (not sprea
 duration); a flow that is rejected on its way counts its first packet
 (min(bytes, 1500)) on the links it crossed, like its flow log records, and no response; a
 response crosses the same links as its request (the path walker checks the return route).
-Not metered yet: VPN data out, peering across AZs.
+A peering's traffic across AZs pays the inter-AZ rate each way (within an AZ it is free).
+Not metered yet: VPN data out (outside failovers).
 """
 
 from __future__ import annotations

@@ -294,7 +294,7 @@ class _Walk:
         if kind == "igw":
             self.via_igw(vpc, src_ip, public)
         elif kind == "peering":
-            self.via_peering(vpc, name, src_ip)
+            self.via_peering(vpc, name, src_ip, subnet)
         elif kind == "tgw":
             self.via_tgw(vpc, name, src_ip)
         elif kind == "vgw":
@@ -361,7 +361,7 @@ class _Walk:
         self.fixed("gateway", "internet", vpc, public, dst, False, "internet",
                    note=f"{dst} is a private address; the internet does not route it")
 
-    def via_peering(self, vpc: str, name: str, src_ip: str) -> None:
+    def via_peering(self, vpc: str, name: str, src_ip: str, subnet: str = "") -> None:
         dst = self.dst_ip
         a, b = self.net.peerings[name]
         peer = b if a == vpc else a
@@ -375,7 +375,13 @@ class _Walk:
             self.fixed("gateway", comp, vpc, src_ip, dst, False, f"peering:{name}", note=f"no host has {dst} in {peer}")
             return
         back = self.return_route(host, src_ip, f"peering:{name}", "the peer's route table must point back")
-        self.fixed("gateway", comp, vpc, src_ip, dst, True, f"peering:{name}", note=f"into {peer}", back=back)
+        # within an AZ a peering's traffic is free; across AZs it pays the in-region rate each
+        # way (AWS whitepaper "Building a Scalable and Secure Multi-VPC AWS Network
+        # Infrastructure", VPC peering); AZ names are the account's, as in one VPC
+        za = self.net.vpcs[vpc].cfg.subnets[subnet].az if subnet in self.net.vpcs[vpc].cfg.subnets else ""
+        zb = self.net.vpcs[peer].cfg.subnets[host.subnet].az
+        self.fixed("gateway", comp, vpc, src_ip, dst, True, f"peering:{name}", note=f"into {peer}", back=back,
+                   cross_az=bool(za) and bool(zb) and za != zb)
         self.arrive(host, src_ip, True)
 
     def via_tgw(self, vpc: str, name: str, src_ip: str) -> None:
