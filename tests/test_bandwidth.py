@@ -246,7 +246,7 @@ def test_a_long_flow_under_many_short_ones_purges_stale_entries():
 
 # ---- windows: the sharing resumed window by window gives the same numbers, bit for bit
 
-def _windowed(caps, flows, t_end, edges, period_s=1.0, n_periods=8, port_limit=None):
+def _windowed(caps, flows, t_end, edges, period_s=1.0, n_periods=8, port_limit=None, holds=None):
     """Run `flows` through a ShareState in windows ending at `edges` (then t_end, final):
     classes and port keys numbered as they first appear, as a component feeding it would."""
     from sim.network.bandwidth import ShareState
@@ -270,24 +270,27 @@ def _windowed(caps, flows, t_end, edges, period_s=1.0, n_periods=8, port_limit=N
         pk = [st_.port_key((f % 2,), port_limit, 0) if port_limit else -1 for f in batch]
         ok, fin = st_.step(np.array([flows[f]["start_s"] for f in batch], float),
                            np.array([flows[f]["bytes"] * 8.0 for f in batch], float), np.array(fc, np.int64),
-                           np.array(pk, np.int64), np.array(batch, np.int64), t1, final=final)
+                           np.array(pk, np.int64), np.array(batch, np.int64), t1, final=final,
+                           hold=None if holds is None else np.array([holds[f] for f in batch], float))
         ok_all.update(zip(batch, ok.tolist()))
         done.update(zip(fin.tag.tolist(), zip(fin.done_s.tolist(), fin.left_bits.tolist())))
     return done, ok_all, st_.link_bits.copy(), st_.nat_amax.copy(), st_.events
 
 
 @settings(max_examples=150, deadline=None)
-@given(cases(), st.lists(st.floats(0, 6), max_size=6), st.sampled_from([None, 1, 2]))
-def test_windows_change_nothing(case, cuts, port_limit):
+@given(cases(), st.lists(st.floats(0, 6), max_size=6), st.sampled_from([None, 1, 2]),
+       st.lists(st.sampled_from([0.0, 0.5, 2.0]), min_size=14, max_size=14))
+def test_windows_change_nothing(case, cuts, port_limit, holds):
     """Completion times, bits left, ports, bits per link and period and the ports' maxima are
     bit-identical whether the sharing runs in one window or is resumed at arbitrary edges
-    (including edges at flows' start times and at completions)."""
+    (including edges at flows' start times and at completions), ports held idle after their
+    flows included."""
     caps, flows, t_end = case
     if t_end == math.inf:
         t_end = 40.0
     edges = sorted({min(c, t_end) for c in cuts} | {f["start_s"] for f in flows[:3] if f["start_s"] < t_end})
-    one = _windowed(caps, flows, t_end, [], port_limit=port_limit)
-    many = _windowed(caps, flows, t_end, edges, port_limit=port_limit)
+    one = _windowed(caps, flows, t_end, [], port_limit=port_limit, holds=holds)
+    many = _windowed(caps, flows, t_end, edges, port_limit=port_limit, holds=holds)
     assert one[0] == many[0]
     assert one[1] == many[1]
     assert np.array_equal(one[2], many[2]) and np.array_equal(one[3], many[3])

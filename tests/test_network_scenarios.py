@@ -63,3 +63,24 @@ def test_the_report_draws_the_links_figures(runs):
     assert 'id="vpc-dx"' in text and _state(text, "plot-vpc-failover") == "plot"
     assert 'id="vpc-functions"' in build_report(runs["nat_lambda_diurnal"])
     assert _state(build_report(runs["tgw_hub_spoke"]), "plot-vpc-links") == "plot"  # (its attachments, per AZ)
+
+
+@pytest.mark.parametrize("name, duration_s", [("nat_lambda_diurnal", 600), ("hybrid_dx_failover", 2700)])
+def test_windows_change_nothing(name, duration_s):
+    """A shipped network scenario, shortened, at windows of 0.5 s, 60 s and auto: the VPC
+    section, the network's metrics and the bill are identical, bit for bit (the links resume
+    window by window; the DX failure, failover and repair are events of their own)."""
+    import yaml
+
+    from test_billing import lines
+
+    data = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
+    data.pop("defaults", None)
+    data["duration_s"] = duration_s
+    outs = []
+    for w in (0.5, 60, "auto"):
+        data["sim"] = {"window_s": w}
+        r = simulate(data, progress=False)
+        m = r.metrics.filter(r.metrics["namespace"].is_in(["AWS/NATGateway", "AWS/DX", "AWS/VPN", "cloudtwin/Links"]))
+        outs.append((r.summary["vpcs"], m.sort(["namespace", "metric", "dimension", "time_s"]).to_dicts(), lines(r)))
+    assert outs[0] == outs[1] == outs[2]
