@@ -239,7 +239,9 @@ def format_endpoint_lines(endpoints: Mapping[str, Mapping[str, Any]], view: Cons
 
 
 def format_vpc_lines(vpcs: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
-    """One line per VPC: flows started there, accepted and rejected, and those arriving from elsewhere."""
+    """One line per VPC: flows started there, accepted and rejected, and those arriving from
+    elsewhere; then what it bills, its NAT gateways' peaks and errors, its functions' flows and
+    its DX interfaces' failovers."""
     rows = generator_rows(view.summary, view.config)
     lines = []
     for name, v in vpcs.items():
@@ -257,6 +259,20 @@ def format_vpc_lines(vpcs: Mapping[str, Mapping[str, Any]], view: ConsoleView) -
             billed.append(f"{_gb(v['bytes_inter_az'])} billed between AZs (each way)")
         if billed:
             lines.append(f"  {'; '.join(billed)}")
+        for nat, n in (v.get("nat_gateways") or {}).items():
+            worry = [f"{_num(n[k])} {what}" for k, what in (("port_allocation_errors", "ErrorPortAllocation"),
+                                                            ("idle_timeouts", "idle timeouts")) if n.get(k)]
+            if n.get("peak_gbps") or worry:
+                lines.append(f"  NAT gateway {nat}: peak {n.get('peak_gbps') or 0:,.2f} Gbit/s"
+                             + (f", {', '.join(worry)}" if worry else ""))
+        for fn, f in (v.get("functions") or {}).items():
+            took = f.get("mean_flow_time_s")
+            lines.append(f"  function {fn}: {_num(f.get('flows'))} flows, {_num(f.get('accepted'))} accepted"
+                         + (f", mean flow time {took:,.3f} s" if took is not None else ""))
+        for n, d in (v.get("dx_interfaces") or {}).items():
+            lines.append(f"  DX interface {n} ({d.get('connection')}): {_gb(d.get('bytes_over_dx'))} over DX,"
+                         f" {_gb(d.get('bytes_over_backup_vpn'))} over the backup VPN, {d.get('failovers', 0)}"
+                         f" failover(s), {d.get('blackhole_s', 0):,.1f} s carried nowhere")
     return lines
 
 
