@@ -405,3 +405,37 @@ def test_capacity_changes_match_the_twin(case, raw):
                            [f["path"] for f in flows], [f.get("cap_bps", math.inf) for f in flows], caps,
                            changes=changes)
     assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
+
+
+def test_flows_ending_in_a_later_window_have_room_for_their_port_releases():
+    """500 flows of one class start 50 per window over ten windows, each lasting 10 s and holding
+    its port 10 s after it ends; all end in the eleventh window, where nothing new starts: the
+    completion heap must have room for their 500 release entries (its rows are sized before each
+    window; numba does not check bounds, so the heap's size is checked here), and the ports free
+    as in one window."""
+    from kernels.bandwidth import GI_HEAP_N
+    from sim.network.bandwidth import ShareState
+
+    def run(edges):
+        st_ = ShareState(np.array([1e9]), period_s=1.0, n_periods=30, n_nat=1)
+        k = st_.port_key(("dst",), 100_000, 0)
+        start = np.linspace(0.0, 9.9, 500)
+        fc = st_.classes(np.full(500, st_.path_id((0,))), np.full(500, 1e5))
+        ends = {}
+        pos = 0
+        for j, t1 in enumerate(list(edges) + [math.inf]):
+            final = j == len(edges)
+            hi = 500 if final else int(np.searchsorted(start, t1))
+            idx = np.arange(pos, hi)
+            pos = hi
+            _ok, fin = st_.step(start[idx], np.full(len(idx), 1e6), fc[idx], np.full(len(idx), k), idx, t1,
+                                final=final, hold=np.full(len(idx), 10.0))
+            assert int(st_.gi[GI_HEAP_N]) <= len(st_.hh)
+            ends.update(zip(fin.tag.tolist(), fin.done_s.tolist()))
+        return ends, st_.nat_amax.copy()
+
+    one, amax_one = run([])
+    many, amax_many = run([1.0 * j for j in range(1, 11)] + [21.0])  # (at 21 s: most releases still due)
+    assert one == many and np.array_equal(amax_one, amax_many)
+    # all 500 held at 15 s; at 29 s only those that started after 9 s (released at start + 20 s)
+    assert amax_one[15, 0] == 500 and amax_one[29, 0] == int((np.linspace(0.0, 9.9, 500) > 9.0).sum())

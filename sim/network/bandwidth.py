@@ -374,10 +374,11 @@ class ShareState:
             self.s_start, self.s_tag, self.s_key, self.s_hold = _grow(self.s_start, s1), _grow(self.s_tag, s1), \
                 _grow(self.s_key, s1), _grow(self.s_hold, s1)
         # the completion heap: 4 entries per class and HEAP_SLACK for the classes, and a release
-        # for every port held idle now or by a flow of this window
+        # for every port held idle now and for every flow that may end in this window (those
+        # active and the new ones)
         cap_cls = 4 * len(self.c_cap) + HEAP_SLACK
         self.gi[GI_CAP_CLS] = cap_cls
-        rows = cap_cls + int(self.gi[GI_N_REL]) + n
+        rows = cap_cls + int(self.gi[GI_N_REL]) + self.active + n
         if len(self.hh) < rows:
             self.hh = _grow(self.hh, max(rows, 2 * len(self.hh)))
         self.purge_t, self.purge_i = _grow(self.purge_t, len(self.hh)), _grow(self.purge_i, len(self.hh))
