@@ -189,7 +189,8 @@ class ShareState:
         self._n_cls = 0
         self.c_cap = np.zeros(0, np.float64)
         self.c_pid = np.zeros(0, np.int64)
-        self.c_off = np.zeros((0, 2), np.int64)
+        self.c_lo = np.zeros(0, np.int64)  # class c's links: c_links[c_lo[c]:c_hi[c]]
+        self.c_hi = np.zeros(0, np.int64)
         self._seg = np.zeros(0, np.int64)  # each class's room in c_links
         self._plen = np.zeros(0, np.int64)  # each path's length and links (padded), for filling c_links
         self._ptab = np.zeros((0, 1), np.int64)
@@ -292,7 +293,7 @@ class ShareState:
             size = max(k1, 2 * len(self.c_cap))
             self.c_cap = _grow(self.c_cap, size)
             self.c_pid = _grow(self.c_pid, size)
-            self.c_off = _grow(self.c_off, size)
+            self.c_lo, self.c_hi = _grow(self.c_lo, size), _grow(self.c_hi, size)
             self.h_off = np.concatenate([self.h_off, np.full(size + 1 - len(self.h_off), self.h_off[-1], np.int64)])
             for name, _dt in _CLASS_ARRAYS:
                 self.k_arrays[name] = _grow(self.k_arrays[name], size, -1 if name == "cseq" else 0)
@@ -315,10 +316,10 @@ class ShareState:
         extra = int(lens[~fits].sum())
         if extra:
             self.c_links = _grow(self.c_links, end + extra)
-            self.c_off[ids[~fits], 0] = end + np.cumsum(lens[~fits]) - lens[~fits]
+            self.c_lo[ids[~fits]] = end + np.cumsum(lens[~fits]) - lens[~fits]
             self._seg[ids[~fits]] = lens[~fits]
-        lo = self.c_off[ids, 0]
-        self.c_off[ids, 1] = lo + lens
+        lo = self.c_lo[ids]
+        self.c_hi[ids] = lo + lens
         total = int(lens.sum())
         within = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
         self.c_links[np.repeat(lo, lens) + within] = self._ptab[np.repeat(pid, lens), within]
@@ -398,8 +399,7 @@ class ShareState:
         self._room(fcls, n)
         ok = np.ones(n, bool)
         ka = self.k_arrays
-        cls = (np.ascontiguousarray(self.c_off[:, 0]), np.ascontiguousarray(self.c_off[:, 1]), self.c_links,
-               self.c_cap, self.c_pid, self.h_off)
+        cls = (self.c_lo, self.c_hi, self.c_links, self.c_cap, self.c_pid, self.h_off)
         dyn = (ka["cnt"], ka["vb"], ka["tb"], ka["rate"], ka["new_rate"], ka["cseq"], ka["mark"], ka["frozen"],
                ka["act"], ka["sub"], ka["new_sub"], self.hh, self.purge_t, self.purge_i)
         la = self.l_arrays

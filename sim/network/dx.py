@@ -32,7 +32,7 @@ from typing import Dict, List
 import numpy as np
 
 from sim.engine.rng import generator
-from sim.network.links import VPN_TUNNEL_BPS
+from sim.network.links import VPN_TUNNEL_BPS, dx_members
 from sim.network.packets import MTU_BYTES
 
 BFD_DETECT_S = 0.9  # BFD: 300 ms x 3 (FACTS "DX BGP")
@@ -43,12 +43,6 @@ def interfaces(s) -> Dict[str, tuple]:
     """DX interfaces with a connection: name -> (VPC, gateway, OnPremises)."""
     return {n: (v, g, x) for v, vpc in s.vpcs.items() for g, vgw in vpc.vpn_gateways.items()
             for n, x in vgw.dx_interfaces.items() if x.connection}
-
-
-def members(s, connection: str) -> List[str]:
-    """The connections behind a DX interface's `connection` (a LAG's members, or itself)."""
-    lag = s.direct_connect.lags.get(connection)
-    return list(lag.connections) if lag is not None else [connection]
 
 
 @dataclass
@@ -65,9 +59,7 @@ class Iface:
     changes: List[tuple] = field(default_factory=list)  # (t, state, capacity)
     snap: np.ndarray = None  # its link's bits per period at the last change
     bits: Dict[str, np.ndarray] = field(default_factory=dict)  # state -> bits carried per period
-    bytes_all: int = 0  # the accepted flows' bytes, both ways
-    bytes_out: int = 0  # of which leaving AWS
-    vpc: str = ""
+    vpc: str = ""  # whose data out the backup VPN's bytes are
 
 
 class DirectConnect:
@@ -77,15 +69,15 @@ class DirectConnect:
         self.s, self.links = s, links
         self.up = {c: True for c in s.direct_connect.connections}
         self.ifaces: Dict[str, Iface] = {}
-        for n, (_v, _g, x) in interfaces(s).items():
-            ms = members(s, x.connection)
+        for n, (v, _g, x) in interfaces(s).items():
+            ms = dx_members(s, x.connection)
             lag = s.direct_connect.lags.get(x.connection)
             self.ifaces[n] = Iface(n, links.link_index[f"dx:{n}"], ms, max(lag.min_links, 1) if lag else 1,
                                    s.direct_connect.connections[ms[0]].speed_gbps * 1e9,
                                    VPN_TUNNEL_BPS if x.backup_vpn else 0.0,
                                    BFD_DETECT_S if x.bfd else x.hold_time_s,
                                    snap=np.zeros(n_periods),
-                                   bits={k: np.zeros(n_periods) for k in (UP, FAILOVER)})
+                                   bits={k: np.zeros(n_periods) for k in (UP, FAILOVER)}, vpc=v)
             self.ifaces[n].changes.append((0.0, UP, float(links.state.cap_l[self.ifaces[n].link])))
         self.down_periods = {c: [] for c in s.direct_connect.connections}  # (start, end) per connection
 
@@ -162,28 +154,13 @@ class DirectConnect:
         codes = np.array([(UP, BLACKHOLE, FAILOVER).index(c[1]) for c in ch])
         return codes[np.searchsorted(times, t, "right") - 1]
 
-    def count(self, path, out, d) -> None:
-        """Add these flows' bytes (judged `out` along `path`) to their DX interface's totals:
-        all bytes, and those leaving AWS (requests to on-premises, answers to it)."""
-        j = next((k for k, c in enumerate(path.forward) if c.link.startswith("dx:")), None)
-        f = self.ifaces.get(path.forward[j].link[3:]) if j is not None else None
-        if f is None:
-            return
-        ok = out.accepted
-        size, resp = d.size_bytes[ok], d.response_bytes[ok]
-        f.bytes_all += int(size.sum() + resp.sum())
-        f.bytes_out += int((resp if path.src.kind == "onprem" else size).sum())
-        f.vpc = path.vpc
-
     def bill(self, meters) -> None:
         """Bytes out over DX (each LAG member an equal share) and over the backup VPN (data out
         to the internet): what each state carried per period, times the share of the
         interface's bytes that leave AWS (the link carries a flow's request and answer as one
         transfer)."""
         for f in self.ifaces.values():
-            if not f.bytes_all:
-                continue
-            share = f.bytes_out / f.bytes_all
+            share = self._share(f)
             on_dx = np.rint(f.bits[UP] / 8 * share).astype(np.int64)
             per, rest = np.divmod(on_dx, len(f.members))
             for k, m in enumerate(f.members):
@@ -210,7 +187,7 @@ class DirectConnect:
     def _share(self, f: Iface) -> float:
         """The share of an interface's bytes that leave AWS (its flows' requests to on-premises
         and answers to it; 1 before any flow)."""
-        return f.bytes_out / f.bytes_all if f.bytes_all else 1.0
+        return self.links.out_share(f.link)
 
     def metrics(self, period_s: float):
         """AWS/DX per connection: ConnectionState (1 up for the whole period, else 0),

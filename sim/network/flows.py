@@ -137,15 +137,13 @@ class Egress:
             draw = sampler(dist, base_dir)
             return lambda gen, n: np.maximum(np.rint(draw(gen, n)), MIN_BYTES)
 
-        self.streams = {k: _Take(ChunkStream(generator(seed, name, j), f))
-                        for j, (k, f) in enumerate((("subnet", uniform), ("src_port", uniform), ("dst_port", uniform),
-                                                    ("size", bytes_of(cfg.size_bytes)),
-                                                    ("response", bytes_of(cfg.response_bytes or cfg.size_bytes)),
-                                                    ("duration", sampler(cfg.duration_s, base_dir)
-                                                     if cfg.duration_s is not None else uniform),
-                                                    ("idle", sampler(cfg.idle_s, base_dir)
-                                                     if cfg.idle_s is not None else uniform)))}
-        self.same_response = cfg.response_bytes is None
+        draws = (("subnet", uniform), ("src_port", uniform), ("dst_port", uniform), ("size", bytes_of(cfg.size_bytes)),
+                 ("response", bytes_of(cfg.response_bytes) if cfg.response_bytes is not None else None),
+                 ("duration", sampler(cfg.duration_s, base_dir) if cfg.duration_s is not None else None),
+                 ("idle", sampler(cfg.idle_s, base_dir) if cfg.idle_s is not None else None))
+        # (each quantity its own stream, numbered by its place: one left out moves no other)
+        self.streams = {k: _Take(ChunkStream(generator(seed, name, j), f)) for j, (k, f) in enumerate(draws)
+                        if f is not None}
         self.ports, self.cdf = ports, cdf
         self.stats = {"flows": 0, "accepted": 0, "rejected": 0, "port_allocation_errors": 0, "bytes_accepted": 0,
                       "finished": 0, "time_sum_ns": 0, "time_max_s": 0.0}
@@ -160,9 +158,9 @@ class Egress:
         sport = lo + np.minimum((st["src_port"].take(n) * (hi - lo + 1)).astype(np.int64), hi - lo)
         dport = self.ports[np.minimum(np.searchsorted(self.cdf, st["dst_port"].take(n), "right"), len(self.ports) - 1)]
         size = st["size"].take(n).astype(np.int64)
-        resp = size if self.same_response else st["response"].take(n).astype(np.int64)
-        dur = st["duration"].take(n) if self.cfg.duration_s is not None else None
-        idle = st["idle"].take(n) if self.cfg.idle_s is not None else None
+        resp = st["response"].take(n).astype(np.int64) if "response" in st else size
+        dur = st["duration"].take(n) if "duration" in st else None
+        idle = st["idle"].take(n) if "idle" in st else None
         out = []
         for k, (path, route) in enumerate(self.paths):
             m = sub == k
@@ -408,15 +406,6 @@ class NetworkRun:
         """Rule counts and the bill of flows whose outcome is final."""
         count_rules(path, out, self.counts)
         self.meters.add(path, out, d.start_s, d.size_bytes, d.response_bytes)
-        if self.dx is not None:
-            self.dx.count(path, out, d)
-
-
-def run_flows(s: Scenario, base_dir: Optional[FsPath] = None) -> VpcFlowsResult:
-    """Every flow of `s` generators', judged and shared in one window; flow log records and the
-    `vpcs` summary section (no functions: use the engine for them)."""
-    run = NetworkRun(s, base_dir)
-    return run.finish()
 
 
 def _records(net: Network, path, out, d: Drawn, proto: int, name: str, ids: np.ndarray,

@@ -44,6 +44,13 @@ VPN_TUNNELS = 2  # per connection
 TGW_ATTACHMENT_BPS = 100e9  # FACTS "Transit Gateway": up to 100 Gbps per VPC attachment per AZ
 
 
+def dx_members(s, connection: str) -> List[str]:
+    """The Direct Connect connections behind a DX interface's `connection` (a LAG's members, or
+    itself)."""
+    lag = s.direct_connect.lags.get(connection)
+    return list(lag.connections) if lag is not None else [connection]
+
+
 def flow_caps(s) -> Dict[str, float]:
     """Link name -> the most one flow can get on it: a VPN tunnel's speed (a flow stays on one
     tunnel; with ECMP the transit gateway spreads flows, not packets)."""
@@ -73,9 +80,8 @@ def capacities(s) -> Dict[str, float]:
                 caps[f"vpn:{c}"] = VPN_TUNNEL_BPS
             for n, x in g.dx_interfaces.items():  # (sim.network.dx: its capacity over time)
                 if x.connection:
-                    lag = s.direct_connect.lags.get(x.connection)
-                    conns = lag.connections if lag is not None else [x.connection]
-                    caps[f"dx:{n}"] = sum(s.direct_connect.connections[c].speed_gbps for c in conns) * 1e9
+                    caps[f"dx:{n}"] = sum(s.direct_connect.connections[c].speed_gbps
+                                          for c in dx_members(s, x.connection)) * 1e9
     tunnel = flow_caps(s)
     for t, tgw in s.transit_gateways.items():
         for a, att in tgw.attachments.items():
@@ -99,7 +105,7 @@ class Route:
     nat_at: Optional[int]
     flow_cap: float = np.inf  # the most one flow gets on its links (a VPN tunnel)
     latency_s: float = 0.0  # one-way latency added to its completion (a Direct Connect link's)
-    vpn_links: tuple = ()  # its VPN connections' links (their metrics split by direction)
+    dir_links: tuple = ()  # its VPN and DX links (their metrics and bill split by direction)
 
 
 class Links:
@@ -116,11 +122,9 @@ class Links:
         self.n_periods, self.period_s = n_periods, period_s
         self.nominal = np.array(list(cap_of.values()), np.float64)
         self.flow_cap = flow_caps(s)
-        self.direction: Dict[int, list] = {}  # VPN link -> [bytes leaving AWS, all bytes] of its accepted flows
+        self.direction: Dict[int, list] = {}  # VPN or DX link -> [bytes leaving AWS, all bytes] of its accepted flows
         # one-way latency of each DX interface's connection (a LAG's members share an endpoint)
-        self.latency_s = {f"dx:{n}": s.direct_connect.connections[
-            (s.direct_connect.lags[x.connection].connections[0] if x.connection in s.direct_connect.lags
-             else x.connection)].latency_ms / 1000.0
+        self.latency_s = {f"dx:{n}": s.direct_connect.connections[dx_members(s, x.connection)[0]].latency_ms / 1000.0
             for vpc in s.vpcs.values() for g in vpc.vpn_gateways.values() for n, x in g.dx_interfaces.items()
             if x.connection}
         self._fed: List[tuple] = []
@@ -150,13 +154,18 @@ class Links:
             frame("cloudtwin/Links", "PacketsCarried", f"Link={name}", bits[:, l] / 8 / MTU_BYTES)
             frame("cloudtwin/Links", "Utilization", f"Link={name}", bits[:, l] / (self.nominal[l] * period_s))
             if name.startswith("vpn:"):
-                o_b, a_b = self.direction.get(l, (0, 0))
-                share = o_b / a_b if a_b else 1.0
+                share = self.out_share(l)
                 xo, xi = (vpn_extra or {}).get(name, (0.0, 0.0))
                 frame("AWS/VPN", "TunnelState", f"VpnId={name[4:]}", np.ones(len(starts)))
                 frame("AWS/VPN", "TunnelDataOut", f"VpnId={name[4:]}", bits[:, l] / 8 * share + xo)
                 frame("AWS/VPN", "TunnelDataIn", f"VpnId={name[4:]}", bits[:, l] / 8 * (1 - share) + xi)
         return pl.concat(frames)
+
+    def out_share(self, link: int) -> float:
+        """The share of the bytes of a VPN or DX link's accepted flows that leave AWS (their
+        requests from AWS, their answers to a client outside; 1 before any flow)."""
+        o_b, a_b = self.direction.get(link, (0, 0))
+        return o_b / a_b if a_b else 1.0
 
     def route(self, path, protocol: int) -> Route:
         nat_at = next((j for j, c in enumerate(path.forward) if c.link.startswith("nat_gateway:")), None)
@@ -165,8 +174,8 @@ class Links:
         links = tuple(sorted(self.link_index[x] for x in names))
         cap = min((self.flow_cap.get(x, np.inf) for x in names), default=np.inf)
         latency = sum(self.latency_s.get(c.link, 0.0) for c in path.forward)
-        vpn = tuple(self.link_index[x] for x in sorted(names) if x.startswith("vpn:"))
-        return Route(path, protocol, self.state.path_id(links) if links else -1, nat, nat_at, cap, latency, vpn)
+        both = tuple(self.link_index[x] for x in sorted(names) if x.startswith(("vpn:", "dx:")))
+        return Route(path, protocol, self.state.path_id(links) if links else -1, nat, nat_at, cap, latency, both)
 
     def feed(self, r: Route, out, d, idx: np.ndarray, tags: np.ndarray, keepalive_s: Optional[float] = None) -> None:
         """Flows idx of drawn flows `d` (start_s ascending; `duration_s` their rate caps, or None
@@ -191,10 +200,10 @@ class Links:
         cap = np.minimum(cap, r.flow_cap)
         if r.pid < 0:  # nothing limits it but its cap
             bits = np.where(cap < np.inf, bits, 0.0)
-        if r.vpn_links:  # (the share of bytes leaving AWS, for the tunnels' metrics)
+        if r.dir_links:  # (the share of bytes leaving AWS, for their metrics and bill)
             size, resp = d.size_bytes[idx][acc], d.response_bytes[idx][acc]
             out = int((resp if r.path.src.kind == "onprem" else size).sum())
-            for l in r.vpn_links:
+            for l in r.dir_links:
                 x = self.direction.setdefault(l, [0, 0])
                 x[0] += out
                 x[1] += int(size.sum() + resp.sum())
@@ -205,9 +214,10 @@ class Links:
         else:
             ports = d.dst_port[idx]
             limit = CONNECTIONS_PER_DESTINATION_PER_IP * self.nat_ips[r.nat]
-            ids = {p: self.state.port_key((r.nat, r.path.dst_ip, p, r.protocol), limit, r.nat)
-                   for p in np.unique(ports).tolist()}
-            pkey = np.array([ids[p] for p in ports.tolist()], np.int64)
+            uniq, which = np.unique(ports, return_inverse=True)
+            keys = np.array([self.state.port_key((r.nat, r.path.dst_ip, p, r.protocol), limit, r.nat)
+                             for p in uniq.tolist()], np.int64)
+            pkey = keys[which.reshape(-1)]
         hold = np.zeros(len(idx))
         drop = np.zeros(len(idx), bool)
         if r.nat >= 0 and getattr(d, "idle_s", None) is not None:
