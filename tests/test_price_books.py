@@ -146,6 +146,14 @@ def test_other_facts_figures():
     assert up_to(book, "AWSDataTransfer", "DataTransfer-Out-Bytes") == [10240, 51200, 153600, None]
     assert [usd(book, "AWSDataTransfer", "DataTransfer-Out-Bytes", i) for i in range(4)] == \
         [Decimal("0.09"), Decimal("0.085"), Decimal("0.07"), Decimal("0.05")]
+    # DynamoDB "prices", API Gateway "cache (REST)", S3 "prices"
+    assert [usd(book, "AmazonDynamoDB", ut) for ut in ("WriteCapacityUnit-Hrs", "ReadCapacityUnit-Hrs", "TimedStorage-ByteHrs")] \
+        == [Decimal("0.00065"), Decimal("0.00013"), Decimal("0.25")]
+    assert book.free_tier["dynamodb_storage"].amount == 25
+    assert [usd(book, "AmazonApiGateway", f"ApiGatewayCacheUsage:{gb}GB") for gb in ("0.5", "1.6")] == \
+        [Decimal("0.02"), Decimal("0.038")]
+    assert [usd(book, "AmazonS3", ut) for ut in ("Requests-Tier1", "Requests-Tier2", "TimedStorage-ByteHrs")] == \
+        [Decimal("0.000005"), Decimal("0.0000004"), Decimal("0.023")]
 
 
 @pytest.mark.parametrize("region", REGIONS)
