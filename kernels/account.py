@@ -81,6 +81,7 @@ from kernels.fanout import (
 )
 from kernels.fanout import N_STREAMS as N_FSTREAMS
 from kernels.heap import H_SEQ, H_V, heap_pop, heap_push, heap_time
+from kernels import tables as TB
 from kernels.lambda_pool import (
     DONE, E_DOVER, E_FIRST_T, E_KIND, EVENTS_FULL, ID_SEQ_BITS, K_COMPLETE, K_RETRY, NEED_DRAWS,
 )
@@ -112,9 +113,10 @@ FLOWS_FULL = 12
 # Port kinds: what an address resolves to (ACCOUNT_SPEC.md §2).
 # K_FLOW: an egress entry (ACCOUNT_SPEC.md §10), a call whose request reaches no service: its
 # arrival appends a flow record and is answered ok at once.
-K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL, K_FLOW = (P.K_FUNCTION, P.K_QUEUE, P.K_UNIT, P.K_ENDPOINT,
-                                                               P.K_EXTERNAL, P.K_FLOW)
-KIND_NAMES = ("function", "queue", "unit", "endpoint", "external", "flow")
+# K_TABLE: a DynamoDB table (ACCOUNT_SPEC.md §11), answered at its request's arrival.
+K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_TABLE = (
+    P.K_FUNCTION, P.K_QUEUE, P.K_UNIT, P.K_ENDPOINT, P.K_EXTERNAL, P.K_FLOW, P.K_TABLE)
+KIND_NAMES = ("function", "queue", "unit", "endpoint", "external", "flow", "table")
 # Answers a caller can get (ACCOUNT_SPEC.md §5); the last three are retried by the SDK.
 R_OK, R_FUNCTION_ERROR, R_THROTTLED, R_SERVER_ERROR, R_UNAVAILABLE = range(5)
 # The AWS SDKs' standard retry mode: delay = U * min(2^a, 20) s after attempt a (0-based)
@@ -149,7 +151,9 @@ CP_CONTINUE = 9  # on_error: continue
 CP_PORT = 10  # the account port what it sends enters through (ids), -1 for an endpoint or a flow
 CP_CDF0 = 11  # its own classes (`attributes`): CP_KEY + i with cumulative probability ccdf[CP_CDF0 + i],
 CP_CDF1 = 12  # one CALL draw per call made; CP_CDF1 == CP_CDF0: none (CP_KEY, or the invoking item's)
-N_CP = 13
+CP_TROW = 13  # K_TABLE: its streams' first row of xdraws (TU: half units, then TK: hash positions); else -1
+CP_DIR = 14  # K_TABLE: kernels.tables.READ | WRITE
+N_CP = 15
 CPF_PROB = 0
 N_CPF = 1
 # A call's counters `cstat[k]` (ACCOUNT_SPEC.md §8).
@@ -225,8 +229,8 @@ N_TF = 2
 class CallParams:
     """One entry of a function's `calls` (ACCOUNT_SPEC.md §3), as the kernel and its twin read it."""
 
-    kind: int  # K_FUNCTION | K_QUEUE | K_UNIT | K_ENDPOINT | K_FLOW
-    index: int  # the function, queue, unit or endpoint; K_FLOW: the egress entry's global number
+    kind: int  # K_FUNCTION | K_QUEUE | K_UNIT | K_ENDPOINT | K_FLOW | K_TABLE
+    index: int  # the function, queue, unit, endpoint or table; K_FLOW: the egress entry's global number
     sync: bool = True
     probability: float = 1.0
     count: int = 1
@@ -239,6 +243,7 @@ class CallParams:
     on_error_continue: bool = False
     port: int = -1  # the account port what it sends enters through (ids); -1: none (an endpoint)
     key_cdf: list = field(default_factory=list)
+    direction: int = 0  # K_TABLE: kernels.tables.READ | WRITE (what its capacity units consume)
 
 
 @dataclass
@@ -256,9 +261,12 @@ AccountArrays = namedtuple("AccountArrays", [
     "upi", "upf", "ust", "match", "tpi", "tpf", "seg_n", "seg_d", "out_s", "out_e", "ocur", "flast",
     "fdraws", "fcur", "flen", "gcnt", "rcnt", "tcnt", "port_fn", "port_inv", "port_q", "port_unit", "port_seq",
     "cfo", "cpi", "cpf", "cstat", "xdraws", "xcur", "xlen", "epi", "epf", "eps", "ebusy", "estat", "eout_s",
-    "eout_e", "ecur", "ccdf", "dl", "flw_t", "flw_k", "flw_n"])
+    "eout_e", "ecur", "ccdf", "dl", "flw_t", "flw_k", "flw_n", "tbi", "tbf", "tpart", "tring", "tper"])
 # Streams of `xdraws` (rows): CALL of function f (uniform: which calls run, SDK jitter) at f;
-# CLAT of call k (ms) at F + k; ELAT (ms) and EU (uniform) of endpoint e at F + K + 2e and + 1.
+# CLAT of call k (ms) at F + k; ELAT (ms) and EU (uniform) of endpoint e at F + K + 2e and + 1;
+# a call k to a table: TU (half units) and TK (hash positions) at cpi[k, CP_TROW] and + 1, after
+# the endpoints' (F + K + 2E + 2j for the j-th such call).
+# Tables (ACCOUNT_SPEC.md §11): `tbi`, `tbf`, `tpart`, `tring`, `tper` of kernels/tables.py.
 # Flow records (ACCOUNT_SPEC.md §10): `flw_t[i]`, `flw_k[i]` for i < flw_n[0], the time and the
 # call k of each egress call's arrival, in event order; the caller takes them (and resets flw_n).
 AccountArrivals = namedtuple("AccountArrivals", ["t", "id", "fn", "src", "inv", "dover", "units", "queue", "size",
@@ -676,6 +684,8 @@ def _call_start(s, inv, k, att, c3, pa, xa):
     nf = xa.cfo.shape[0] - 1
     lat = _xdraw(xa, nf + k) / 1000.0
     size = xa.cpi[k, CP_SIZE] if xa.cpi[k, CP_SIZE] >= 0 else ei[inv, P.E_SIZE]
+    if xa.cpi[k, CP_KIND] == K_TABLE:  # its request carries its latency, µs (SuccessfulRequestLatency)
+        size = np.int64(np.round(lat * 1e6))
     key = ei[inv, P.E_CKEY]  # the class drawn when the call was made, else its fixed one, else the item's
     if key < 0:
         key = xa.cpi[k, CP_KEY] if xa.cpi[k, CP_KEY] >= 0 else ei[inv, P.E_KEY]
@@ -1042,6 +1052,15 @@ def on_call_arrive(t, s, p, c, consts, pa, qa, xa):
     if kind == K_ENDPOINT:
         heap_n, seq, free_n = _endpoint_request(t, idx, ev, (heap_n, seq, free_n), pa, xa)
         return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
+    if kind == K_TABLE:  # served or throttled at once (ACCOUNT_SPEC.md §11)
+        row = xa.cpi[k, CP_TROW]
+        half = _xdraw(xa, row)
+        h = _xdraw(xa, row + 1)
+        ok = TB.table_request(t, idx, p, half, h, xa.cpi[k, CP_DIR], size, xa.tbi, xa.tbf, xa.tpart, xa.tring,
+                              xa.tper)
+        heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, R_OK if ok else R_THROTTLED, trace,
+                                          (heap_n, seq, free_n), pa, xa)
+        return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
     if kind == K_FLOW:  # an egress entry: its flow record (room checked by _xroom), answered at once
         n = xa.flw_n[0]
         xa.flw_t[n] = t
@@ -1152,6 +1171,11 @@ def _xroom(kind, s, c, pa, qa, xa, e_min):
         elif kind_k == K_FLOW:
             if xa.flw_n[0] >= xa.flw_t.shape[0]:
                 return FLOWS_FULL, np.int64(-1)
+        elif kind_k == K_TABLE:
+            row = xa.cpi[k, CP_TROW]
+            for b in range(row, row + 2):
+                if xa.xlen[b] - xa.xcur[b] < 1:
+                    return NEED_XDRAWS, b
     elif kind == K_SDK_RETRY or kind == K_RESPONSE or kind == K_STEP or kind == K_TIMEOUT or kind == K_DEADLINE:
         f = ei[s, P.E_FN]
         if xa.xlen[f] - xa.xcur[f] < 1:

@@ -308,8 +308,9 @@ A_OK, A_FAILED, A_THROTTLED = 0, 1, 2  # a client's answer
 # What a span is about (the account's port kinds, kernels/account.py, are these) and its kind
 # (OpenTelemetry SpanKind). Spans are written to `spi`/`spf` when they end (ACCOUNT_SPEC.md §7).
 # K_FLOW: a function's egress entry, a call that reaches no service and leaves a flow record
-# (ACCOUNT_SPEC.md §10); its index is the entry's global number.
-K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL, K_FLOW = range(6)
+# (ACCOUNT_SPEC.md §10); its index is the entry's global number. K_TABLE: a DynamoDB table
+# (ACCOUNT_SPEC.md §11).
+K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_TABLE = range(7)
 SK_SERVER, SK_CLIENT, SK_PRODUCER = range(3)
 SP_TRACE = 0  # the trace's request id
 SP_ID = 1

@@ -45,7 +45,7 @@ KINDS: Dict[str, AddressKind] = {k.kind: k for k in (
     AddressKind("topic", "topics", "topic"),
     AddressKind("bus", "buses", "bus"),
     AddressKind("endpoint", "endpoints", "endpoint"),  # an HTTP API outside AWS that functions call
-    AddressKind("table", "tables", "table", simulated=False),
+    AddressKind("table", "tables", "table"),  # a DynamoDB table that functions call
     AddressKind("bucket", "buckets", "bucket", simulated=False),
     AddressKind("api", "apis", "API", simulated=False),
     AddressKind("state_machine", "state_machines", "state machine", simulated=False),

@@ -9,12 +9,13 @@ runs when the world is built (`sim.callgraph.check_call_graph`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 from scenarios.addresses import CALL_TARGET, KINDS, check_address
 from scenarios.common import Dist
 from scenarios.errors import Problems
 from scenarios.messaging import Outage
+from scenarios.state import Keys, check_item_bytes, check_table_call
 from scenarios.yamlpath import index, key, num
 
 # The AWS SDKs' standard retry mode: 3 attempts by default, backoff U·min(2^attempt, 20) s
@@ -27,7 +28,10 @@ ENDPOINT_MAX_ATTEMPTS = 1
 # for Invoke, SendMessage, Publish and PutEvents — our assumption (AWS publishes no figure);
 # 0 for an endpoint, whose own `latency_ms` covers the network (ACCOUNT_SPEC.md §6).
 DEFAULT_API_LATENCY_MS = Dist(dist="lognormal", median=10.0, p99=50.0)
-CALL_KINDS = ("function", "queue", "topic", "bus", "endpoint")  # what calls reach today
+CALL_KINDS = ("function", "queue", "topic", "bus", "endpoint", "table")  # what calls reach today
+# A DynamoDB item's size when a call to a table does not give `item_bytes` (our assumption: 1 KB,
+# one write unit).
+DEFAULT_ITEM_BYTES = 1024.0
 CALL_COUNT_MAX = 1000  # the simulator's ceiling on calls of one entry per invocation
 # entries of one function's calls and egress together (the kernel keeps which run in one int64:
 # kernels.account.MAX_CALLS; an egress entry is one more call there)
@@ -50,6 +54,14 @@ class Call:
     on_error: str = "fail"  # fail: a call that fails for good fails the invocation | continue
     # message classes of the payload (filters), as a traffic source's; empty: the invoking item's
     attributes: Dict[str, Dict[str, float]] = field(default_factory=dict)
+    # A call to a DynamoDB table (scenarios/state.py): the operation, its items' size (bytes, a
+    # number or a distribution; default 1 KB), the items a Query returns or a batch or transaction
+    # holds, read consistency, and which keys it reaches (default the table's `keys`)
+    operation: Optional[str] = None
+    item_bytes: Union[float, Dist, None] = None
+    items: Optional[int] = None
+    consistency: str = "eventual"
+    keys: Optional[Keys] = None
 
 
 @dataclass
@@ -90,6 +102,18 @@ def check_calls(s, problems: Problems) -> None:
             if address.kind == "endpoint" and call.attributes:
                 problems.add(key(path, "attributes"), "message attributes are for filters of topics and buses"
                                                       " (and what a called function passes on); an endpoint has none")
+            if address.kind == "table":
+                check_table_call(call, path, problems)
+                if isinstance(call.item_bytes, (int, float)):
+                    check_item_bytes(call.item_bytes, key(path, "item_bytes"), problems)
+                if call.attributes:
+                    problems.add(key(path, "attributes"), "message attributes are for filters of topics and buses;"
+                                                          " a table has none")
+            else:
+                for word in ("operation", "item_bytes", "items", "keys"):
+                    if getattr(call, word) is not None:
+                        problems.add(key(path, word), f"is for calls to tables (table:NAME); {call.target!r} is"
+                                                      f" a {address.kind}")
     for name, ep in s.endpoints.items():
         path = key("endpoints", name)
         if ep.latency_ms is None:

@@ -144,7 +144,12 @@ def _convert_either(types: list, value: Any, path: str, problems: Problems, word
     """`value` as the first of the scalar `types` it fits (bool, str, int, float), where str,
     when `words` are given, means one of them (`Union[float, int, str]` with words ("auto",):
     a number or 'auto'; int is there only for OmegaConf, whose unions take no int as a float);
-    else _FAIL after recording why, with a "did you mean" for a misspelt word."""
+    else _FAIL after recording why, with a "did you mean" for a misspelt word. A mapping is the
+    union's dataclass, if it has one (`Union[float, Dist]`: a number or a distribution)."""
+    if isinstance(value, Mapping):
+        for tp in types:
+            if dataclasses.is_dataclass(tp):
+                return build(tp, value, path, problems)
     for tp in types:
         if tp is str and words:
             if isinstance(value, str) and value in words:

@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional, Union
 # Dist lives in scenarios.common (the service modules use it too); the services' dataclasses
 # live in their own modules. All are re-exported here: `from scenarios.schema import Queue` works.
 from scenarios.calls import Call, Endpoint
+from scenarios.state import Table
 from scenarios.common import DIST_PARAMS, Dist  # noqa: F401
 from scenarios.messaging import Bus, EventSourceMapping, EventTemplate, Queue, Topic, WorkerFleet  # noqa: F401
 from scenarios.slo import Slo
@@ -209,6 +210,7 @@ class Scenario:
     topics: Dict[str, "Topic"] = field(default_factory=dict)
     buses: Dict[str, "Bus"] = field(default_factory=dict)
     endpoints: Dict[str, Endpoint] = field(default_factory=dict)  # HTTP APIs outside AWS that functions call
+    tables: Dict[str, Table] = field(default_factory=dict)  # DynamoDB tables (scenarios/state.py)
     traffic: List[Traffic] = field(default_factory=list)
     record: Record = field(default_factory=Record)
     sim: SimSettings = field(default_factory=SimSettings)

@@ -214,7 +214,8 @@ def _declare_account(ctx: BuildContext) -> List[Component]:
                             sc.record.period_s, sample=req.sample, first_n=req.first_n,
                             sample_all=ctx.sample_all, base_dir=ctx.base_dir, queues=sc.queues,
                             mappings=sc.event_source_mappings, fleets=sc.worker_fleets, endpoints=sc.endpoints,
-                            trace_sample=sc.record.traces.sample, trace_first_n=sc.record.traces.first_n)
+                            trace_sample=sc.record.traces.sample, trace_first_n=sc.record.traces.first_n,
+                            tables=sc.tables, month_h=sc.billing.month_h)
 
     def function_port(name: str):
         def connect(label: str, invocation: str = "async", retries: Optional[Retries] = None,
@@ -231,6 +232,8 @@ def _declare_account(ctx: BuildContext) -> List[Component]:
         ctx.book.offer("queue", name, account, queue_port(name))
     for e, name in enumerate(sc.endpoints):  # a call to an endpoint names it by index, through no port
         ctx.book.offer("endpoint", name, account, lambda label, e=e, **_: e)
+    for t, name in enumerate(sc.tables):  # a DynamoDB table, likewise by index (ACCOUNT_SPEC.md §11)
+        ctx.book.offer("table", name, account, lambda label, t=t, **_: t)
     ctx.shared["account"] = account
     return [account]
 
@@ -463,6 +466,10 @@ SERVICES: Tuple[Service, ...] = (
             console="sim.output.console:format_call_lines"),
     Service("endpoints", ("endpoints",), "endpoints", "account", "Endpoints (HTTP APIs outside AWS)",
             address_kind="endpoint", console="sim.output.console:format_endpoint_lines"),
+    Service("dynamodb", ("tables",), "tables", "account", "DynamoDB tables", address_kind="table",
+            report_first=("billing_mode", "requests", "ok", "throttled", "consumed_rcu", "consumed_wcu",
+                          "read_throttle_events", "write_throttle_events", "write_key_range_throttle_events",
+                          "partitions_end", "write_capacity_end", "read_capacity_end")),
     Service("vpc", ("vpcs", "transit_gateways", "flows"), "vpcs", "network", "VPCs",
             console="sim.output.console:format_vpc_lines", report_table=False,
             report_section="sim.output.report_vpc:vpc_html",

@@ -19,11 +19,12 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kernels import fanout as F
 from kernels import lambda_pool as K
+from kernels import tables as TB
 from kernels.billing import lambda_request_units
 from kernels.histogram import hist_index
 from kernels.periods import n_periods
 from kernels.ref.account import K_FUNCTION, K_QUEUE, K_UNIT, AccountParams, simulate_account_ref
-from kernels.account import CALL_COUNTERS, ENDPOINT_COUNTERS, K_ENDPOINT, K_FLOW, CallParams, EndpointParams
+from kernels.account import CALL_COUNTERS, ENDPOINT_COUNTERS, K_ENDPOINT, K_FLOW, K_TABLE, CallParams, EndpointParams
 from sim.compute.account_state import AccountCalls, AccountFanout
 from sim.engine.rng import ArrayStream
 from sim.messaging import sqs_state
@@ -99,10 +100,12 @@ def run_kernel(params: AccountParams, arr: dict, s: dict, t_end: float, period_s
         werr=[ArrayStream(v, chunk) for v in s["WERR"]])
     fstreams = [(ArrayStream(u, chunk), ArrayStream(lat, chunk))
                 for us, lats in zip(s["FU"], s["FLAT"]) for u, lat in zip(us, lats)]
-    calls = AccountCalls(nf, params.calls, params.endpoints, chunk, flows=flows)
+    calls = AccountCalls(nf, params.calls, params.endpoints, chunk, flows=flows, tables=params.tables,
+                         n_periods=n_per)
     xstreams = ([ArrayStream(s["CALL"][f], chunk) for f in range(nf)]
                 + [ArrayStream(v, chunk) for f in range(nf) for v in s["CLAT"][f]]
-                + [ArrayStream(s[k][e], chunk) for e in range(len(params.endpoints)) for k in ("ELAT", "EU")])
+                + [ArrayStream(s[k][e], chunk) for e in range(len(params.endpoints)) for k in ("ELAT", "EU")]
+                + [ArrayStream(s[k][j], chunk) for j in range(len(calls.table_calls)) for k in ("TU", "TK")])
     kind, index = arr["kind"], arr["index"]
     n = len(arr["t"])
     fn = np.where(kind == K_FUNCTION, index, -1)
@@ -167,6 +170,12 @@ def compare(params: AccountParams, items, s, t_end, period_s, windows=None):
     for e in range(len(params.endpoints)):
         for name in ("ELAT", "EU"):
             assert used[calls.stream_row(name, e)] == ref_used(ref, name, e), (name, e)
+    for j in range(len(calls.table_calls)):
+        for name in ("TU", "TK"):
+            assert used[calls.stream_row(name, j)] == ref_used(ref, name, j), (name, j)
+    for tb, table in enumerate(ref.tables):  # DynamoDB tables (ACCOUNT_SPEC.md §11)
+        assert calls.tper[:, tb].tolist() == table.counts, tb
+        assert calls.tbf[tb, TB.TBF_CAP:TB.TBF_CAP + 2].tolist() == table.cap
     m = ref.messaging
     tot = state.queue_totals()
     for name in ("sent", "redriven_in", "received", "deleted", "dead_lettered", "expired"):
@@ -427,12 +436,16 @@ def accounts(draw):
                                 outages=[(float(a), float(a + 40))] if draw(st.booleans()) else [],
                                 rate_per_s=draw(st.sampled_from([math.inf, 0.5])), burst=1.0,
                                 max_concurrency=draw(st.sampled_from([-1, 1]))) for a in rng.integers(0, 200, n_ep)]
+    # tables small enough to throttle: provisioned of a unit or two, or on demand from a unit or two
+    # (which doubles with the peak second 30 minutes later: runs are 300 s, so it never does)
+    tables = [{"mode": draw(st.sampled_from([TB.ON_DEMAND, TB.PROVISIONED])), "read": draw(st.sampled_from([1.0, 2.0])),
+               "write": 1.0, "burst_s": draw(st.sampled_from([1.0, 300.0]))} for _ in range(draw(st.integers(0, 2)))]
     calls = []
     n_egress = 0
     for f in range(n_fn):
         cs = []
         for _ in range(draw(st.integers(0, 2) if draw(st.booleans()) else st.just(0))):
-            kinds = ["function", "queue", "unit"] + (["endpoint"] if n_ep else [])
+            kinds = ["function", "queue", "unit"] + (["endpoint"] if n_ep else []) + (["table"] if tables else [])
             kind = draw(st.sampled_from(kinds))
             sync = draw(st.booleans())
             if kind == "function":
@@ -444,21 +457,25 @@ def accounts(draw):
                 target = (K_QUEUE, int(rng.integers(n_q)))
             elif kind == "unit":
                 target = (K_UNIT, int(rng.integers(n_units)))
+            elif kind == "table":
+                target = (K_TABLE, int(rng.integers(len(tables))))
+                sync = True
             else:
                 target = (K_ENDPOINT, int(rng.integers(n_ep)))
             # expected invocations per invocation below 1 (at most 2 calls of 0.3, a unit's 3 targets
             # times 0.1): the random accounts do not run away
-            cycles = kind != "endpoint"
+            cycles = kind not in ("endpoint", "table")
             prob = draw(st.sampled_from([0.3, 0.1] if kind != "unit" else [0.1])) if cycles else \
                 draw(st.sampled_from([1.0, 0.5]))
-            own = draw(st.sampled_from(["item", "one", "two"])) if kind != "endpoint" else "item"
+            own = draw(st.sampled_from(["item", "one", "two"])) if cycles else "item"
             key, key_cdf = {"item": (-1, []), "one": (n_keys - 1, [1.0]),  # its own classes (attributes)
                             "two": (0, [0.4, 1.0]) if n_keys > 1 else (0, [1.0])}[own]
             cs.append(CallParams(*target, sync=sync, probability=prob,
                                  count=1 if cycles else draw(st.sampled_from([1, 2])), at_end=draw(st.booleans()),
                                  size_bytes=draw(st.sampled_from([-1, 2000])),
                                  max_attempts=draw(st.sampled_from([1, 3])),
-                                 on_error_continue=draw(st.booleans()), key=key, key_cdf=key_cdf))
+                                 on_error_continue=draw(st.booleans()), key=key, key_cdf=key_cdf,
+                                 direction=draw(st.sampled_from([TB.READ, TB.WRITE]))))
         # egress entries (ACCOUNT_SPEC.md §10): after the calls, as the builder appends them
         for _ in range(draw(st.integers(0, 2) if draw(st.booleans()) else st.just(0))):
             cs.append(flow_call(n_egress, probability=draw(st.sampled_from([1.0, 0.5, 0.0])),
@@ -471,7 +488,7 @@ def accounts(draw):
                        error_rate=[draw(st.sampled_from([0.0, 0.2])) for _ in range(n_fn)],
                        n_calls=[len(cs) for cs in calls])
     params = AccountParams(pool=pool, queues=qp, mappings=mp, fleets=fp, units=units, routes=routes, dlq_queue=dlqs,
-                           calls=calls, endpoints=endpoints)
+                           calls=calls, endpoints=endpoints, tables=tables)
     n = draw(st.integers(0, 30))
     t = np.sort(rng.integers(0, 2000, n) // 5 * 5 / 10.0)
     items = []
@@ -492,7 +509,9 @@ def accounts(draw):
          "CLAT": [[rng.choice([0.0, 10.0, 80.0, 2000.0], size) if cp.kind != K_FLOW else np.zeros(size)
                    for cp in cs] for cs in calls],
          "ELAT": [rng.choice([5.0, 300.0, 4000.0], size) for _ in endpoints],
-         "EU": [rng.random(size) for _ in endpoints]}
+         "EU": [rng.random(size) for _ in endpoints],
+         "TU": [rng.choice([1.0, 2.0, 8.0], size) for cs in calls for cp in cs if cp.kind == K_TABLE],
+         "TK": [rng.random(size) for cs in calls for cp in cs if cp.kind == K_TABLE]}
     return params, items, s
 
 

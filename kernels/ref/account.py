@@ -26,7 +26,11 @@ period_s=None, record_spans=False) -> AccountResult`
 - `streams`: the pool's (`DUR`, `INIT`, `EXP`, `U` per function) and the queues' (`ITEM`,
   `PROC`, `WERR`); `CALL` (uniform, per function: call probabilities, SDK jitter), `CLAT`
   (ms, per function, per call), `FU` and `FLAT` (per unit, per target: FANOUT_SPEC.md's
-  `U` and `LAT`), `ELAT` (ms) and `EU` (uniform) per endpoint. Each is consumed in order.
+  `U` and `LAT`), `ELAT` (ms) and `EU` (uniform) per endpoint, `TU` (half units) and `TK`
+  (hash positions) per call to a table (the j-th such call in the global order of calls).
+  Each is consumed in order.
+- calls of kind `K_TABLE` reach a DynamoDB table (`kernels/ref/tables.py`, the specs in
+  `params.tables`), served or throttled at once (ACCOUNT_SPEC.md §11).
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kernels.account import (  # the kernel's constants and parameters: one definition for both
-    BILLED_EPS_MS, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_FUNCTION, K_QUEUE, K_UNIT, LAST_AT_INSTANT, R_FUNCTION_ERROR,
+    BILLED_EPS_MS, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_FUNCTION, K_QUEUE, K_TABLE, K_UNIT, LAST_AT_INSTANT,
+    R_FUNCTION_ERROR,
     R_OK, R_SERVER_ERROR, R_THROTTLED, R_UNAVAILABLE, SDK_BACKOFF_BASE, SDK_BACKOFF_CAP_S, CallParams, EndpointParams,
 )
 from kernels.lambda_pool import A_FAILED, A_OK, A_THROTTLED, ID_SEQ_BITS, SK_CLIENT, SK_PRODUCER, SK_SERVER
@@ -46,7 +51,9 @@ from kernels.fanout import GLOBAL_COUNTERS, KIND_DELIVERY, KIND_DLQ, TARGET_COUN
 from kernels.queue_pool import validate_params
 from kernels.ref import lambda_pool as pool
 from kernels.ref import queue_pool as mq
+from kernels.periods import n_periods
 from kernels.ref.billing import chunks_64kb_ref as chunks_64kb
+from kernels.ref.tables import Table
 
 RETRIABLE = (R_THROTTLED, R_SERVER_ERROR, R_UNAVAILABLE)
 _G = {c: i for i, c in enumerate(GLOBAL_COUNTERS)}
@@ -69,6 +76,7 @@ class AccountParams:
     dlq_ports: list[list[int]] = field(default_factory=list)
     calls: list[list[CallParams]] = field(default_factory=list)  # per function
     endpoints: list[EndpointParams] = field(default_factory=list)
+    tables: list[dict] = field(default_factory=list)  # as kernels.tables.table_arrays takes them
 
 
 @dataclass
@@ -99,6 +107,7 @@ class AccountResult:
     # flow records (ACCOUNT_SPEC.md §10), in event order: (t, k), k the egress call's global index
     # (function f's calls are numbered after those of the functions before it)
     flows: list = field(default_factory=list)
+    tables: list = field(default_factory=list)  # kernels.ref.tables.Table per table
 
     @property
     def pool(self):
@@ -147,6 +156,7 @@ class _CallAttempt:
     attempt: int
     start_t: float
     span: int  # its CLIENT span (-1 until it starts, or when spans are not recorded)
+    lat_us: int = 0  # its API latency, µs (a table's SuccessfulRequestLatency)
 
 
 @dataclass(eq=False)
@@ -271,6 +281,12 @@ class _Account:
         self.ep_busy = [0] * len(params.endpoints)
         self.ep_tokens = [e.burst for e in params.endpoints]
         self.ep_last = [0.0] * len(params.endpoints)
+        self.period_s = period_s
+        self.n_periods = n_periods(t_end, period_s)
+        self.tables = [Table(spec, self.n_periods) for spec in params.tables]
+        flat = [cp for cs in params.calls for cp in cs]
+        table_calls = [k for k, cp in enumerate(flat) if cp.kind == K_TABLE]
+        self.table_call = {k: j for j, k in enumerate(table_calls)}  # global call index -> its TU/TK streams
         self.entry: list[EntryPoint] = []
         self.record_spans = record_spans
         self.spans: list = []
@@ -441,6 +457,7 @@ class _Account:
         ca.span = self.span_open(inv.a.trace, inv.span, SK_CLIENT, cp.kind, cp.index, f, s)
         inv.open_call = ca
         lat = self.draw("CLAT", f, ca.c) / 1000.0
+        ca.lat_us = int(np.round(lat * 1e6))
         self.schedule(s + lat, _CallArrive(ca, inv.a.trace))
 
     def call_arrive(self, ca: _CallAttempt, t: float) -> None:
@@ -452,6 +469,13 @@ class _Account:
         trace = inv.a.trace
         if cp.kind == K_ENDPOINT:
             self.endpoint_request(cp.index, ca, t)
+            return
+        if cp.kind == K_TABLE:  # served or throttled at once
+            j = self.table_call[int(self.call_off[inv.a.f]) + ca.c]
+            half, h = self.draw("TU", j), self.draw("TK", j)
+            p = min(int(t / self.period_s), self.n_periods - 1)
+            ok = self.tables[cp.index].request(t, p, half, h, cp.direction, ca.lat_us)
+            self.answer(ca, t, R_OK if ok else R_THROTTLED)
             return
         if cp.kind == K_FLOW:  # an egress entry: a flow record, answered ok at once
             self.flows.append((t, int(self.call_off[inv.a.f]) + ca.c))
@@ -774,7 +798,7 @@ def simulate_account_ref(params: AccountParams, arrivals: dict, streams: dict, t
     open_end = sum(1 for tc in acc.traces.values() if not tc.closed)
     return AccountResult(w.res, units, acc.entry, open_end, acc.trace_end, acc.call_stats, acc.ep_stats,
                          sorted(acc.spans, key=lambda s: s[1]), dict(acc.cur), {i: tc.rid for i, tc in acc.traces.items()},
-                         acc.flows)
+                         acc.flows, acc.tables)
 
 
 def _sync_clients(acc: _Account, arrivals: dict) -> None:

@@ -25,6 +25,12 @@ MB_PER_GB = Decimal(1024)
 Scale = Union[Decimal, Sequence[Decimal]]
 
 
+def period_ms(n_periods: int, period_s: float, t_end: float) -> np.ndarray:
+    """Milliseconds of each period within [0, t_end) (int64): what an hourly meter counts."""
+    starts = np.arange(n_periods) * period_s
+    return np.round((np.minimum(starts + period_s, t_end) - starts) * 1000).astype(np.int64)
+
+
 @dataclass
 class Meter:
     usage_type: str

@@ -16,6 +16,7 @@ import numpy as np
 
 from kernels import account as A
 from kernels import fanout as F
+from kernels.tables import table_arrays
 from sim.messaging.fanout_state import FanoutState
 
 
@@ -147,13 +148,15 @@ class AccountCalls:
 
     `calls[f]`: function f's `kernels.account.CallParams` in list order (its `calls`, then its
     egress entries as calls of kind K_FLOW); `endpoints[e]`: `EndpointParams`. Streams (`xdraws`
-    rows): CALL per function, CLAT per call, ELAT and EU per endpoint, refilled by
-    `refill(row, stream)`. Flow records (`flw_t`, `flw_k`, `flw_n`): `flows` to start with,
-    doubled when the kernel asks (`grow_flows`), taken by `take_flows`.
+    rows): CALL per function, CLAT per call, ELAT and EU per endpoint, TU and TK per call to a
+    table, refilled by `refill(row, stream)`. Flow records (`flw_t`, `flw_k`, `flw_n`): `flows`
+    to start with, doubled when the kernel asks (`grow_flows`), taken by `take_flows`. Tables:
+    `tables` as `kernels.tables.table_arrays` takes them, counted over `n_periods` periods.
     """
 
     def __init__(self, n_functions: int, calls: Sequence[Sequence[A.CallParams]],
-                 endpoints: Sequence[A.EndpointParams], chunk: int, flows: int = 1024):
+                 endpoints: Sequence[A.EndpointParams], chunk: int, flows: int = 1024, tables: Sequence[dict] = (),
+                 n_periods: int = 1):
         calls = [list(calls[f]) if f < len(calls) else [] for f in range(n_functions)]
         flat = [cp for cs in calls for cp in cs]
         for f, cs in enumerate(calls):
@@ -165,10 +168,14 @@ class AccountCalls:
         self.cpi = np.zeros((max(K, 1), A.N_CP), np.int64)
         self.cpf = np.zeros((max(K, 1), A.N_CPF), np.float64)
         cdf: list = []
+        self.table_calls = [k for k, cp in enumerate(flat) if cp.kind == A.K_TABLE]  # the j-th's TU, TK rows
+        trow0 = n_functions + K + 2 * len(endpoints)
         for k, cp in enumerate(flat):
             f = int(np.searchsorted(self.cfo, k, side="right") - 1)
+            trow = trow0 + 2 * self.table_calls.index(k) if cp.kind == A.K_TABLE else -1
             self.cpi[k] = [f, cp.kind, cp.index, int(cp.sync), cp.count, int(cp.at_end), cp.size_bytes, cp.key,
-                           cp.max_attempts, int(cp.on_error_continue), cp.port, len(cdf), len(cdf) + len(cp.key_cdf)]
+                           cp.max_attempts, int(cp.on_error_continue), cp.port, len(cdf), len(cdf) + len(cp.key_cdf),
+                           trow, cp.direction]
             cdf += [float(v) for v in cp.key_cdf]
             self.cpf[k, A.CPF_PROB] = cp.probability
         self.ccdf = np.asarray(cdf + [1.0], np.float64)
@@ -188,13 +195,13 @@ class AccountCalls:
         self.ecur = self.epi[:, A.EPI_OUT_OFF].copy()
         self.ebusy = np.zeros(max(E, 1), np.int64)
         self.estat = np.zeros((max(E, 1), A.N_EC), np.int64)
-        S = n_functions + K + 2 * E
+        S = n_functions + K + 2 * E + 2 * len(self.table_calls)
         self.n_streams = S
         self.chunk = chunk
         self.xdraws = np.zeros((max(S, 1), 2 * chunk if S else 1), np.float64)
         self.xcur = np.zeros(max(S, 1), np.int64)
         self.xlen = np.zeros(max(S, 1), np.int64)
-        self.need = np.array([len(cs) + 1 for cs in calls] + [1] * (K + 2 * E), np.int64)
+        self.need = np.array([len(cs) + 1 for cs in calls] + [1] * (S - n_functions), np.int64)
         # each function's deadline list (head, tail: none; no heap entry)
         self.dl = np.full((max(n_functions, 1), A.N_DL), -1, np.int64)
         self.dl[:, A.DL_IN_HEAP] = 0
@@ -203,11 +210,13 @@ class AccountCalls:
         self.flw_t = np.zeros(max(int(flows), 1), np.float64)
         self.flw_k = np.zeros(max(int(flows), 1), np.int64)
         self.flw_n = np.zeros(1, np.int64)
+        self.n_tables = len(tables)
+        self.tbi, self.tbf, self.tpart, self.tring, self.tper = table_arrays(list(tables), n_periods)
 
     def arrays(self):
         return (self.cfo, self.cpi, self.cpf, self.cstat, self.xdraws, self.xcur, self.xlen, self.epi, self.epf,
                 self.eps, self.ebusy, self.estat, self.eout_s, self.eout_e, self.ecur, self.ccdf, self.dl,
-                self.flw_t, self.flw_k, self.flw_n)
+                self.flw_t, self.flw_k, self.flw_n, self.tbi, self.tbf, self.tpart, self.tring, self.tper)
 
     def grow_flows(self) -> None:
         """Twice the room for flow records, keeping those not yet taken."""
@@ -247,9 +256,11 @@ class AccountCalls:
         return self.fetched - (self.xlen - self.xcur)
 
     def stream_row(self, kind: str, index: int) -> int:
-        """The `xdraws` row of stream CALL (function), CLAT (call), ELAT or EU (endpoint)."""
-        F, K = self.n_functions, self.n_calls
-        return {"CALL": index, "CLAT": F + index, "ELAT": F + K + 2 * index, "EU": F + K + 2 * index + 1}[kind]
+        """The `xdraws` row of stream CALL (function), CLAT (call), ELAT or EU (endpoint), TU or
+        TK (the index-th call to a table)."""
+        F, K, E = self.n_functions, self.n_calls, self.n_endpoints
+        return {"CALL": index, "CLAT": F + index, "ELAT": F + K + 2 * index, "EU": F + K + 2 * index + 1,
+                "TU": F + K + 2 * E + 2 * index, "TK": F + K + 2 * E + 2 * index + 1}[kind]
 
 
 def no_calls(n_functions: int) -> AccountCalls:

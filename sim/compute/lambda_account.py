@@ -40,6 +40,8 @@ from sim.compute.pool_state import PoolParams, PoolState
 from sim.messaging.sqs_outputs import QueueOutputs
 from sim.messaging import sqs_state
 from sim.messaging.sqs_state import MessagingState, MessagingStreams
+from sim.state.tables import Tables
+from sim.state.tables import direction as table_direction
 from sim.engine.distributions import sampler
 from sim.engine import Component, WiringError
 from sim.engine.rng import ChunkStream, generator
@@ -102,7 +104,8 @@ class LambdaAccount(Component):
                  sample_all: bool = False, base_dir: Optional[Path] = None, chunk: Optional[int] = None,
                  queues: Optional[Dict[str, Queue]] = None, mappings: Optional[List[EventSourceMapping]] = None,
                  fleets: Optional[Dict[str, WorkerFleet]] = None, endpoints: Optional[Dict] = None,
-                 trace_sample: float = 0.0, trace_first_n: int = 0):
+                 trace_sample: float = 0.0, trace_first_n: int = 0, tables: Optional[Dict] = None,
+                 month_h: float = 730.0):
         super().__init__(name)
         self.account = account
         self.queues = dict(queues or {})
@@ -137,6 +140,8 @@ class LambdaAccount(Component):
         # per function: its egress entries (scenarios.vpc.Egress), calls of kind K_FLOW after its calls
         self.egress: Dict[str, list] = {n: [] for n in functions}
         self.endpoints = dict(endpoints or {})
+        # DynamoDB tables (sim.state.tables): their state is in the calls' kernel arrays
+        self.tables = Tables(tables, t_end, period_s, month_h) if tables else None
         self.calls_state = None  # the calls' kernel arrays (sim.compute.account_state.AccountCalls), from start()
         self.xstreams: List = []
         self.flow_records = FLOW_RECORDS  # room for flow records to start with (doubled as needed)
@@ -188,7 +193,7 @@ class LambdaAccount(Component):
         return t, self.calls_state.cpi[k, A.CP_INDEX]
 
     def has_calls(self) -> bool:
-        return any(self.calls.values()) or any(self.egress.values())
+        return any(self.calls.values()) or any(self.egress.values()) or self.tables is not None
 
     def add_unit(self, unit) -> int:
         """Run a topic or bus (a `sim.messaging.fanout._Fanout`) in this account's loop; returns its index."""
@@ -314,6 +319,8 @@ class LambdaAccount(Component):
             self.streams = self.messaging_streams(self.streams)
             self._start_fanout()
             self._start_calls()
+            if self.tables is not None:
+                self.tables.start(env, self.calls_state)
         else:
             self.state = PoolState(self.params(), self.t_end, self.period_s, self.chunk or CHUNK,
                                    sample=sample, first_n=first_n, sample_all=sample_all, **self.trace_sampling)
@@ -406,13 +413,13 @@ class LambdaAccount(Component):
         from scenarios.calls import ENDPOINT_MAX_ATTEMPTS, SDK_MAX_ATTEMPTS
 
         kinds = {"function": A.K_FUNCTION, "queue": A.K_QUEUE, "topic": A.K_UNIT, "bus": A.K_UNIT,
-                 "endpoint": A.K_ENDPOINT}
+                 "endpoint": A.K_ENDPOINT, "table": A.K_TABLE}
         out = []
         n_egress = 0
         for name in self.fn_names:
             cs = []
             for call, kind, port, classes in self.calls[name]:
-                if kind == "endpoint":
+                if kind in ("endpoint", "table"):
                     index, via = port, -1
                 else:
                     src = self.sources[port]
@@ -424,7 +431,8 @@ class LambdaAccount(Component):
                                        max_attempts=call.max_attempts or default_attempts,
                                        on_error_continue=call.on_error == "continue", port=via,
                                        key=-1 if classes is None else classes.offset,
-                                       key_cdf=[] if classes is None else [float(v) for v in classes.cdf]))
+                                       key_cdf=[] if classes is None else [float(v) for v in classes.cdf],
+                                       direction=table_direction(call) if kind == "table" else 0))
             for e in self.egress[name]:
                 cs.append(A.CallParams(A.K_FLOW, n_egress, sync=False, probability=e.probability, count=e.count,
                                        at_end=e.at == "end", size_bytes=0, max_attempts=1))
@@ -446,10 +454,14 @@ class LambdaAccount(Component):
         each its own Generator."""
         from scenarios.calls import DEFAULT_API_LATENCY_MS
         from scenarios.common import Dist
+        from scenarios.state import DEFAULT_TABLE_LATENCY_MS
         from sim.compute.account_state import AccountCalls
+        from sim.state.tables import key_sampler, units_sampler
 
         calls, eps = self.call_params()
-        self.calls_state = AccountCalls(len(self.fn_names), calls, eps, self.mq.chunk, flows=self.flow_records)
+        self.calls_state = AccountCalls(len(self.fn_names), calls, eps, self.mq.chunk, flows=self.flow_records,
+                                        tables=self.tables.specs() if self.tables else (),
+                                        n_periods=self.state.pmi.shape[0])
         kw = {} if self.chunk is None else {"chunk": self.chunk}
 
         def uniform(gen, n):
@@ -458,7 +470,8 @@ class LambdaAccount(Component):
         streams = [ChunkStream(generator(self.seed, f"{self.name}.{n}.calls"), uniform, **kw) for n in self.fn_names]
         for name in self.fn_names:
             for i, (call, kind, _, _) in enumerate(self.calls[name]):
-                lat = call.latency_ms or (Dist(dist="fixed", value=0.0) if kind == "endpoint" else DEFAULT_API_LATENCY_MS)
+                lat = call.latency_ms or (Dist(dist="fixed", value=0.0) if kind == "endpoint" else
+                                          Dist(**DEFAULT_TABLE_LATENCY_MS) if kind == "table" else DEFAULT_API_LATENCY_MS)
                 streams.append(ChunkStream(generator(self.seed, f"{self.name}.{name}.calls[{i}]"),
                                            sampler(lat, self.base_dir), **kw))
             for i in range(len(self.egress[name])):  # (no draw of its generator: fixed 0)
@@ -468,6 +481,15 @@ class LambdaAccount(Component):
             streams.append(ChunkStream(generator(self.seed, f"{self.name}.endpoint.{name}", 0),
                                        sampler(ep.latency_ms, self.base_dir), **kw))
             streams.append(ChunkStream(generator(self.seed, f"{self.name}.endpoint.{name}", 1), uniform, **kw))
+        for name in self.fn_names:  # each call to a table: TU (half units), TK (its keys' hash positions)
+            for i, (call, kind, port, _) in enumerate(self.calls[name]):
+                if kind == "table":
+                    scope = f"{self.name}.{name}.calls[{i}]"
+                    table = self.tables.tables[self.tables.names[port]]
+                    streams.append(ChunkStream(generator(self.seed, scope, 1), units_sampler(call, self.base_dir),
+                                               **kw))
+                    streams.append(ChunkStream(generator(self.seed, scope, 2), key_sampler(call.keys or table.keys),
+                                               **kw))
         self.xstreams = streams
 
     def _start_fanout(self) -> None:
@@ -627,6 +649,7 @@ class LambdaAccount(Component):
                     kind, _, name = label.split("->", 1)[1].partition(":")
                     external.append((kind or "external", name or label))
         endpoints = list(self.endpoints)
+        tables = self.tables.names if self.tables is not None else []
         egress = [f"egress:{name}[{i}]" for name, i, _ in self.egress_entries()]
 
         def resource(kind: int, index: int):
@@ -639,6 +662,8 @@ class LambdaAccount(Component):
                 return svc, units[index], "Publish" if svc == "sns" else "PutEvents"
             if kind == A.K_ENDPOINT:
                 return "http", endpoints[index], "request"
+            if kind == A.K_TABLE:
+                return "dynamodb", tables[index], "request"
             if kind == A.K_FLOW:  # an egress entry's flow (its CLIENT span: made and sent at once)
                 return "vpc", egress[index], "flow"
             svc, name = external[index]
@@ -652,6 +677,8 @@ class LambdaAccount(Component):
             out.update(self.queue_outputs().sections())
         if self.calls_state is not None:
             out.update(self.call_sections())
+        if self.tables is not None:
+            out["tables"] = self.tables.summary()
         return out
 
     def call_sections(self) -> dict:
@@ -776,6 +803,8 @@ class LambdaAccount(Component):
             queues = self.queue_outputs().metrics()
             if queues is not None:
                 frames.append(queues)
+        if self.tables is not None:
+            frames.append(self.tables.metrics())
         return pl.concat(frames) if frames else None
 
     def usage(self):
@@ -784,6 +813,9 @@ class LambdaAccount(Component):
         if self.mq is not None:
             q_total, q_period = self.queue_outputs().usage()
             total, per_period = total + q_total, per_period + q_period
+        if self.tables is not None:
+            t_total, t_period = self.tables.usage()
+            total, per_period = total + t_total, per_period + t_period
         return total, per_period
 
     def _limits(self) -> np.ndarray:

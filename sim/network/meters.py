@@ -50,7 +50,7 @@ import numpy as np
 from scenarios.schema import Scenario
 from scenarios.vpc import DxConnection
 from scenarios.vpc_check import DX_SPEEDS, dx_port_label
-from sim.billing.meters import BYTES_PER_GB, MeterTable
+from sim.billing.meters import BYTES_PER_GB, MeterTable, period_ms
 from sim.network.packets import MTU_BYTES
 
 MS_PER_HOUR = Decimal(3_600_000)
@@ -69,12 +69,6 @@ def dx_usage_types() -> List[str]:
     speed (scenarios.vpc_check.DX_SPEEDS), and DataXfer-Out."""
     return [dx_port_usage_type(DxConnection(type=kind, speed_gbps=speed))
             for kind, speeds in DX_SPEEDS.items() for speed in speeds] + [DX_DATA_OUT]
-
-
-def _hours_ms(n_periods: int, period_s: float, t_end: float) -> np.ndarray:
-    """Milliseconds of each period within [0, t_end)."""
-    starts = np.arange(n_periods) * period_s
-    return np.round((np.minimum(starts + period_s, t_end) - starts) * 1000).astype(np.int64)
 
 
 class NetworkMeters:
@@ -98,7 +92,7 @@ class NetworkMeters:
         self.dx_out: Dict[str, np.ndarray] = {c: np.zeros(n_periods, np.int64) for c in self.dx}
         self.bytes: Dict[str, np.ndarray] = {}  # link -> int64 bytes per period
         self.inter_az = {v: np.zeros(n_periods, np.int64) for v in self.vpcs}
-        self.hours_ms = _hours_ms(n_periods, period_s, s.duration_s)
+        self.hours_ms = period_ms(n_periods, period_s, s.duration_s)
 
     def _add(self, key: str, period: np.ndarray, nbytes: np.ndarray) -> None:
         acc = self.bytes.setdefault(key, np.zeros(self.n_periods, np.int64))
