@@ -20,7 +20,7 @@ order:
   evicting nothing). So every request, hit or miss, moves its key to the front, exactly as
   in a cache without TTL: the set of keys held, and their order, are those of a pure LRU
   cache of the same capacity fed the same keys; the TTL only turns some of its hits into
-  misses.
+  misses (the analysis in `sim/analysis/cache_theory.py` rests on this).
 
 `capacity >= n_keys` is a pure TTL cache (nothing is ever evicted), `ttl = inf` a pure LRU
 cache. The state lives in arrays indexed by key, so a stream cut into several calls gives
