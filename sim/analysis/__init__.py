@@ -1,0 +1,1 @@
+"""Analytic models the report sets beside the simulated figures (expected values, not simulation)."""
