@@ -18,6 +18,7 @@ from scenarios.yamlpath import index, key, num
 
 BILLING_MODES = ("on_demand", "provisioned")
 KEY_DISTS = ("uniform", "zipf")
+KEYS_MAX = 10_000_000
 OPERATIONS = ("GetItem", "BatchGetItem", "Query", "TransactGetItems", "PutItem", "UpdateItem", "DeleteItem",
               "BatchWriteItem", "TransactWriteItems")  # the order of kernels.dynamodb.OPERATIONS
 MULTI_ITEM = ("BatchGetItem", "Query", "TransactGetItems", "BatchWriteItem", "TransactWriteItems")
@@ -97,8 +98,9 @@ class Table:
 def check_key_popularity(k: Keys, path: str, problems: Problems) -> None:
     if k.dist not in KEY_DISTS:
         problems.add(key(path, "dist"), f"{k.dist!r} is not a key popularity; allowed: {', '.join(KEY_DISTS)}")
-    if not 1 <= k.n <= 100_000_000:
-        problems.add(key(path, "n"), f"{k.n} keys: allowed 1-100,000,000 (the simulator's ceiling)")
+    if not 1 <= k.n <= KEYS_MAX:
+        problems.add(key(path, "n"), f"{k.n} keys: allowed 1-{KEYS_MAX:,} (the simulator's ceiling: a Zipf"
+                                     " popularity keeps a table of n probabilities)")
     if not 0 < k.s <= 10:
         problems.add(key(path, "s"), f"{num(k.s)} must be in (0, 10]")
 
