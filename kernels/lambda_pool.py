@@ -25,7 +25,8 @@ from kernels.histogram import hist_index, hist_quantile_in
 PoolArrays = namedtuple("PoolArrays", ["fpi", "fpf", "fs", "ft", "bk", "si", "sf", "g", "gf", "ei", "ef", "free",
                                        "hh", "stack_birth", "stack_expire", "draws", "cur", "dlen",
                                        "pmi", "pmf", "phist", "hlat", "hinit", "ri", "rf",
-                                       "tri", "trf", "trfree", "pentry", "eni", "enf", "ehl", "ehc", "spi", "spf"])
+                                       "tri", "trf", "trfree", "pentry", "eni", "enf", "ehl", "ehc", "spi", "spf",
+                                       "enp"])
 
 # Status codes returned by run_pool.
 DONE = 0
@@ -296,14 +297,20 @@ EN_IN_FLIGHT = 4
 EN_LAT_N = 5
 EN_COMP_N = 6
 EN_COMP_SUM_US = 7
-N_ENI = 8
+EN_TIMED_OUT = 8  # answered after the client's timeout (ENF_TIMEOUT_S): what it saw was its timeout
+N_ENI = 9
 ENF_LAT_SUM = 0
 ENF_LAT_MIN = 1
 ENF_LAT_MAX = 2
 ENF_COMP_MIN = 3
 ENF_COMP_MAX = 4
-N_ENF = 5
-A_OK, A_FAILED, A_THROTTLED = 0, 1, 2  # a client's answer
+ENF_TIMEOUT_S = 5  # the client's timeout (inf: none): an answer after it is A_TIMED_OUT, seen at it
+N_ENF = 6
+A_OK, A_FAILED, A_THROTTLED, A_TIMED_OUT = 0, 1, 2, 3  # a client's answer
+# Per period of the request's arrival and entry point, `enp[p, e]` (int64): its clients' answers
+# (A_OK .. A_TIMED_OUT) and the latency they saw, summed in µs (an API's per-period metrics).
+ENP_LAT_US = 4
+N_ENP = 5
 
 # What a span is about (the account's port kinds, kernels/account.py, are these) and its kind
 # (OpenTelemetry SpanKind). Spans are written to `spi`/`spf` when they end (ACCOUNT_SPEC.md §7).
@@ -485,21 +492,35 @@ def _en_add(e, v, eni, enf, h, ncol, fcol):
 @jit_handler
 def entry_answer(t, tr, answer, pa):
     """Trace tr's client gets its answer (A_OK, A_FAILED, A_THROTTLED) at t: counted, its
-    latency t - t0 (0 for an entry accepted or refused at once), and its root span."""
+    latency t - t0 (0 for an entry accepted or refused at once), and its root span. An answer
+    later than its entry point's client timeout (ENF_TIMEOUT_S) is A_TIMED_OUT, seen at t0 +
+    the timeout; counted per period of t0 too (`enp`)."""
     if tr < 0:
         return
     tri, trf, eni, enf, ehl = pa.tri, pa.trf, pa.eni, pa.enf, pa.ehl
+    e = tri[tr, TR_ENTRY]
+    t0 = trf[tr, TRF_T0]
+    if t - t0 > enf[e, ENF_TIMEOUT_S]:
+        answer = A_TIMED_OUT
+        t = t0 + enf[e, ENF_TIMEOUT_S]
     span_emit(tri[tr, TR_ROOT], tr, (np.int64(-1), SK_CLIENT, tri[tr, TR_RKIND], tri[tr, TR_RIDX], np.int64(-1),
                                      answer != A_OK, np.int64(0), np.int64(0), np.int64(answer)),
-              trf[tr, TRF_T0], t, pa.g, tri, pa.spi, pa.spf)
-    e = tri[tr, TR_ENTRY]
+              t0, t, pa.g, tri, pa.spi, pa.spf)
     if answer == A_OK:
         eni[e, EN_SUCCEEDED] += 1
     elif answer == A_FAILED:
         eni[e, EN_FAILED] += 1
-    else:
+    elif answer == A_THROTTLED:
         eni[e, EN_THROTTLED] += 1
-    _en_add(e, (t - trf[tr, TRF_T0]) * 1000.0, eni, enf, ehl, EN_LAT_N, ENF_LAT_SUM)
+    else:
+        eni[e, EN_TIMED_OUT] += 1
+    _en_add(e, (t - t0) * 1000.0, eni, enf, ehl, EN_LAT_N, ENF_LAT_SUM)
+    enp = pa.enp
+    p = np.int64(t0 / pa.gf[GF_PERIOD_S])
+    if p >= enp.shape[0]:
+        p = enp.shape[0] - 1
+    enp[p, e, answer] += 1
+    enp[p, e, ENP_LAT_US] += np.int64(np.round((t - t0) * 1e6))
 
 
 @jit_handler
@@ -989,7 +1010,7 @@ def pool_attempt(req, counters, fpi, fpf, fs, ft, bk, si, sf, g, ei, ef, free, h
 def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
              fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, hh,
              stack_birth, stack_expire, draws, cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf,
-             tri, trf, trfree, pentry, eni, enf, ehl, ehc, spi, spf):
+             tri, trf, trfree, pentry, eni, enf, ehl, ehc, spi, spf, enp):
     """Run every event with time < t_stop; arrivals a_* from index a_start on.
 
     Returns (status, next arrival index, function index needing draws or -1). The event
@@ -1019,7 +1040,7 @@ def run_pool(t_stop, a_t, a_id, a_fn, a_src, a_inv, a_dover, a_units, a_start,
     need_f = -1
     pa = PoolArrays(fpi, fpf, fs, ft, bk, si, sf, g, gf, ei, ef, free, hh, stack_birth, stack_expire, draws,
                     cur, dlen, pmi, pmf, phist, hlat, hinit, ri, rf, tri, trf, trfree, pentry, eni, enf, ehl, ehc,
-                    spi, spf)
+                    spi, spf, enp)
     while True:
         # ---- the next event: internal (heap) before arrivals at equal times
         use_heap = False

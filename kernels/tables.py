@@ -21,7 +21,7 @@ throttle (Read/WriteKeyRangeThroughputThrottleEvents) when the table had the tok
 partition had not — the hot key, throttling while the table has capacity to spare.
 
 **Keys and partitions.** Each request carries its key's position `h` in [0, 1) in the hash
-space (drawn by the caller from the key popularity: `sim.state`); partition `floor(h × P)` of
+space (drawn by the caller from the key popularity: `sim.storage`); partition `floor(h × P)` of
 the table's `P` serves it, so a split (P grows) cuts every partition's range as AWS's splits
 do, and a key never changes partition except at a split. P is AWS's published sizing,
 `ceil(RCU / 3000 + WCU / 1000)` of the table's capacity, at least 1; it only grows (DynamoDB
@@ -39,7 +39,7 @@ step to three times the previous peak is served at twice it for 30 minutes, then
 capacity changes at whole seconds; the buckets are refilled at the old rate up to the change.
 
 **Provisioned** capacity changes only from outside (`set_capacity`: the auto scaling control
-process, `sim.state.tables`), at an exact time between windows; the buckets are refilled at the
+process, `sim.storage.tables`), at an exact time between windows; the buckets are refilled at the
 old rate up to it.
 
 Everything is per table in arrays (`tbi`, `tbf` per table, `tpart` per partition, `tring` the

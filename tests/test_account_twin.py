@@ -86,11 +86,12 @@ def ports_of(params: AccountParams):
 
 
 def run_kernel(params: AccountParams, arr: dict, s: dict, t_end: float, period_s: float, windows=None, chunk=7,
-               flows=1):
+               flows=1, timeout_s=math.inf):
     route_ports, dlq_ports, ports = ports_of(params)
     state = MessagingState(params.pool, params.queues, params.mappings, params.fleets, t_end, period_s, chunk,
                            sample_all=True, events=4, messages=2, trace_all=True, traces=2)
     n_per = state.pool.pmi.shape[0]
+    state.pool.enf[:, K.ENF_TIMEOUT_S] = timeout_s  # the clients' timeout (an API's integration timeout)
     fan = AccountFanout([FanoutState(up) for up in params.units], [up.match for up in params.units], route_ports,
                         dlq_ports, n_per, chunk)
     nf = len(params.pool.reserved)
@@ -138,14 +139,15 @@ def ref_used(ref, name, *index) -> int:
     return ref.draws_used.get((name, *index), 0)
 
 
-def compare(params: AccountParams, items, s, t_end, period_s, windows=None):
+def compare(params: AccountParams, items, s, t_end, period_s, windows=None, timeout_s=math.inf):
     arr = arrivals(items)
     n_per = n_periods(t_end, period_s)  # the units count in the account's periods
     params.units = [dataclasses.replace(up, period_s=period_s, n_periods=n_per) for up in params.units]
     route_ports, dlq_ports, _ = ports_of(params)
     params.route_ports, params.dlq_ports = route_ports, dlq_ports
-    ref = simulate_account_ref(params, arr, s, t_end, period_s=period_s, n_entries=1, record_spans=True)
-    rows, state, fan, calls = run_kernel(params, arr, s, t_end, period_s, windows)
+    ref = simulate_account_ref(params, arr, s, t_end, period_s=period_s, n_entries=1, record_spans=True,
+                               timeouts_s=[timeout_s])
+    rows, state, fan, calls = run_kernel(params, arr, s, t_end, period_s, windows, timeout_s=timeout_s)
     assert rows == ref.pool.rows
     assert state.flows == ref.flows  # the same records, bit for bit, in the same order
     k = 0
@@ -266,7 +268,8 @@ def compare_entries(pool, ref):
     """Entry points (ACCOUNT_SPEC.md §7): the kernel's counts, latency and completion against the twin's."""
     for e, ep in enumerate(ref.entry):
         got = {n: int(pool.eni[e, c]) for n, c in (("requests", K.EN_REQUESTS), ("succeeded", K.EN_SUCCEEDED),
-                                                   ("failed", K.EN_FAILED), ("throttled", K.EN_THROTTLED))}
+                                                   ("failed", K.EN_FAILED), ("throttled", K.EN_THROTTLED),
+                                                   ("timed_out", K.EN_TIMED_OUT))}
         assert got == {n: getattr(ep, n) for n in got}, e
         for name, values, h, n_col, total, lo, hi in (
                 ("latency", ep.latency_s, pool.ehl, K.EN_LAT_N, pool.enf[e, K.ENF_LAT_SUM], pool.enf[e, K.ENF_LAT_MIN],
@@ -516,7 +519,9 @@ def accounts(draw):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(accounts(), st.sampled_from([None, [0.7 * k for k in range(1, 430)], [13.0 * k for k in range(1, 24)]]))
-def test_kernel_matches_twin_on_random_accounts(case, windows):
+@given(accounts(), st.sampled_from([None, [0.7 * k for k in range(1, 430)], [13.0 * k for k in range(1, 24)]]),
+       st.sampled_from([math.inf, 0.3, 4.0]))
+def test_kernel_matches_twin_on_random_accounts(case, windows, timeout_s):
+    """... with the clients' timeout (an API's integration timeout) none, 0.3 s or 4 s."""
     params, items, s = case
-    compare(params, items, s, 300.0, 60.0, windows=windows)
+    compare(params, items, s, 300.0, 60.0, windows=windows, timeout_s=timeout_s)

@@ -15,7 +15,7 @@ from scipy import stats
 from kernels import tables as T
 from scenarios.state import Keys
 from sim.api import simulate
-from sim.state.tables import hash_position, key_probabilities
+from sim.storage.tables import hash_position, key_probabilities
 from test_billing import cents
 
 

@@ -46,7 +46,7 @@ from kernels.account import (  # the kernel's constants and parameters: one defi
     R_FUNCTION_ERROR,
     R_OK, R_SERVER_ERROR, R_THROTTLED, R_UNAVAILABLE, SDK_BACKOFF_BASE, SDK_BACKOFF_CAP_S, CallParams, EndpointParams,
 )
-from kernels.lambda_pool import A_FAILED, A_OK, A_THROTTLED, ID_SEQ_BITS, SK_CLIENT, SK_PRODUCER, SK_SERVER
+from kernels.lambda_pool import A_FAILED, A_OK, A_THROTTLED, A_TIMED_OUT, ID_SEQ_BITS, SK_CLIENT, SK_PRODUCER, SK_SERVER
 from kernels.fanout import GLOBAL_COUNTERS, KIND_DELIVERY, KIND_DLQ, TARGET_COUNTERS, FanoutParams
 from kernels.queue_pool import validate_params
 from kernels.ref import lambda_pool as pool
@@ -85,6 +85,7 @@ class EntryPoint:
     succeeded: int = 0
     failed: int = 0
     throttled: int = 0
+    timed_out: int = 0  # answered after its client's timeout (an API's integration timeout)
     latency_s: list = field(default_factory=list)  # per answered request
     completion_s: list = field(default_factory=list)  # per closed trace
 
@@ -768,7 +769,7 @@ class _Account:
 
 def simulate_account_ref(params: AccountParams, arrivals: dict, streams: dict, t_end: float, controls=(),
                          initial_provisioned=None, period_s=None, record_spans: bool = False,
-                         n_entries: int | None = None) -> AccountResult:
+                         n_entries: int | None = None, timeouts_s=None) -> AccountResult:
     """Run the account over [0, t_end) s (ACCOUNT_SPEC.md). Times in seconds, draws in ms."""
     validate_params(params.pool, params.queues, params.mappings, params.fleets)
     acc = _Account(params, streams, t_end, period_s if period_s is not None else t_end, record_spans)
@@ -779,6 +780,7 @@ def simulate_account_ref(params: AccountParams, arrivals: dict, streams: dict, t
     n = len(arr_t)
     entries = n_entries if n_entries is not None else (int(np.max(arrivals["entry"])) + 1 if n else 0)
     acc.entry = [EntryPoint() for _ in range(entries)]
+    acc.timeouts = list(timeouts_s) if timeouts_s is not None else []  # per entry point: its client's timeout
     mq.start(w, initial_provisioned)
     mq.run_loop(w, controls, arr_t, acc.dispatch, lambda i, t: _arrive(acc, arrivals, i, t), acc.close_touched)
     pool._close_books(ps)
@@ -825,6 +827,13 @@ def _sync_clients(acc: _Account, arrivals: dict) -> None:
         if answer_t >= acc.t_end:
             continue
         ep = acc.entry[acc.traces[i].entry]
+        timeout = acc.timeouts[acc.traces[i].entry] if acc.timeouts else math.inf
+        if answer_t - acc.traces[i].t0 > timeout:  # later than its client's timeout: seen at it
+            answer_t = acc.traces[i].t0 + timeout
+            ep.latency_s.append(timeout)
+            ep.timed_out += 1
+            acc.span_close(acc.traces[i].root, answer_t, True, answer=A_TIMED_OUT)
+            continue
         ep.latency_s.append(answer_t - acc.traces[i].t0)
         if outcome == pool.OK:
             ep.succeeded += 1

@@ -40,8 +40,8 @@ from sim.compute.pool_state import PoolParams, PoolState
 from sim.messaging.sqs_outputs import QueueOutputs
 from sim.messaging import sqs_state
 from sim.messaging.sqs_state import MessagingState, MessagingStreams
-from sim.state.tables import Tables
-from sim.state.tables import direction as table_direction
+from sim.storage.tables import Tables
+from sim.storage.tables import direction as table_direction
 from sim.engine.distributions import sampler
 from sim.engine import Component, WiringError
 from sim.engine.rng import ChunkStream, generator
@@ -140,7 +140,7 @@ class LambdaAccount(Component):
         # per function: its egress entries (scenarios.vpc.Egress), calls of kind K_FLOW after its calls
         self.egress: Dict[str, list] = {n: [] for n in functions}
         self.endpoints = dict(endpoints or {})
-        # DynamoDB tables (sim.state.tables): their state is in the calls' kernel arrays
+        # DynamoDB tables (sim.storage.tables): their state is in the calls' kernel arrays
         self.tables = Tables(tables, t_end, period_s, month_h) if tables else None
         self.calls_state = None  # the calls' kernel arrays (sim.compute.account_state.AccountCalls), from start()
         self.xstreams: List = []
@@ -456,7 +456,7 @@ class LambdaAccount(Component):
         from scenarios.common import Dist
         from scenarios.state import DEFAULT_TABLE_LATENCY_MS
         from sim.compute.account_state import AccountCalls
-        from sim.state.tables import key_sampler, units_sampler
+        from sim.storage.tables import key_sampler, units_sampler
 
         calls, eps = self.call_params()
         self.calls_state = AccountCalls(len(self.fn_names), calls, eps, self.mq.chunk, flows=self.flow_records,

@@ -126,13 +126,19 @@ class PoolState:
         return self.tri[used, K.TR_RID].copy()
 
     # traces and entry points (ACCOUNT_SPEC.md §7) ------------------------------------------
-    def set_entries(self, port_entry, n_entries: int) -> None:
-        """Which entry point (traffic source) each port's arrivals belong to (-1: none)."""
+    def set_entries(self, port_entry, n_entries: int, timeouts_s=None) -> None:
+        """Which entry point (traffic source) each port's arrivals belong to (-1: none), and each
+        entry point's client timeout (`timeouts_s[e]`, s; default none: an API Gateway's
+        integration timeout is one)."""
         pentry = np.full(max(len(port_entry), 1), -1, np.int64)
         pentry[:len(port_entry)] = port_entry
         self.pentry = pentry
         self.eni = np.zeros((max(n_entries, 1), K.N_ENI), np.int64)
         self.enf = np.zeros((max(n_entries, 1), K.N_ENF), np.float64)
+        self.enf[:, K.ENF_TIMEOUT_S] = np.inf
+        if timeouts_s is not None:
+            self.enf[: len(timeouts_s), K.ENF_TIMEOUT_S] = timeouts_s
+        self.enp = np.zeros((self.pmi.shape[0], max(n_entries, 1), K.N_ENP), np.int64)
         self.ehl = np.zeros((max(n_entries, 1), N_BINS), np.int64)
         self.ehc = np.zeros((max(n_entries, 1), N_BINS), np.int64)
         self.n_entries = n_entries
@@ -220,7 +226,7 @@ class PoolState:
                             self.stack_birth, self.stack_expire, self.draws, self.cur, self.dlen,
                             self.pmi, self.pmf, self.phist, self.hlat, self.hinit, self.ri, self.rf,
                             self.tri, self.trf, self.trfree, self.pentry, self.eni, self.enf, self.ehl, self.ehc,
-                            self.spi, self.spf)
+                            self.spi, self.spf, self.enp)
 
 
 def sample_threshold(sample: float) -> int:
