@@ -114,9 +114,13 @@ FLOWS_FULL = 12
 # K_FLOW: an egress entry (ACCOUNT_SPEC.md §10), a call whose request reaches no service: its
 # arrival appends a flow record and is answered ok at once.
 # K_TABLE: a DynamoDB table (ACCOUNT_SPEC.md §11), answered at its request's arrival.
-K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_TABLE = (
-    P.K_FUNCTION, P.K_QUEUE, P.K_UNIT, P.K_ENDPOINT, P.K_EXTERNAL, P.K_FLOW, P.K_TABLE)
-KIND_NAMES = ("function", "queue", "unit", "endpoint", "external", "flow", "table")
+K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_TABLE, K_API = (
+    P.K_FUNCTION, P.K_QUEUE, P.K_UNIT, P.K_ENDPOINT, P.K_EXTERNAL, P.K_FLOW, P.K_TABLE, P.K_API)
+KIND_NAMES = ("function", "queue", "unit", "endpoint", "external", "flow", "table", "api")
+# An arrival that an API Gateway route answered itself (ACCOUNT_SPEC.md §12): its `unit` is
+# GW_ANSWER_OK (a cache hit: 200) or GW_ANSWER_THROTTLED (429: a limit or a quota), its `src`
+# the route's global number; it only counts for its entry point.
+GW_ANSWER_OK, GW_ANSWER_THROTTLED = -2, -3
 # Answers a caller can get (ACCOUNT_SPEC.md §5); the last three are retried by the SDK.
 R_OK, R_FUNCTION_ERROR, R_THROTTLED, R_SERVER_ERROR, R_UNAVAILABLE = range(5)
 # The AWS SDKs' standard retry mode: delay = U * min(2^a, 20) s after attempt a (0-based)
@@ -277,11 +281,13 @@ AccountArrivals = namedtuple("AccountArrivals", ["t", "id", "fn", "src", "inv", 
 @jit_handler
 def _what(q, u, f):
     """(kind, index) of what an arrival or a port leads to: queue q, else unit u, else
-    function f (the others -1)."""
+    function f (the others -1); an API route's own answer (u <= GW_ANSWER_OK): route f."""
     if q >= 0:
         return np.int64(K_QUEUE), q
     if u >= 0:
         return np.int64(K_UNIT), u
+    if u <= GW_ANSWER_OK:
+        return np.int64(K_API), f
     return np.int64(K_FUNCTION), f
 
 
@@ -1310,7 +1316,7 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                     if tr >= 0:
                         trf[tr, P.TRF_LAST] = t  # the trace's last event so far
             else:
-                rkind, ridx = _what(arr.queue[i], arr.unit[i], arr.fn[i])
+                rkind, ridx = _what(arr.queue[i], arr.unit[i], arr.fn[i] if arr.unit[i] > GW_ANSWER_OK else arr.src[i])
                 tr = P.trace_new(t, arr.id[i], rkind, ridx, g, pa.tri, trf, pa.trfree, pa.pentry, pa.eni)
 
             # ---- dispatch
@@ -1325,6 +1331,8 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                     c, o = Q.on_invoke(t, i, f, p, c, consts, arr, pa, qa, tr)
                 elif arr.queue[i] >= 0:
                     c, o = Q.on_send(t, i, p, c, arr, pa, qa, tr)
+                elif arr.unit[i] <= GW_ANSWER_OK:  # an API route's own answer: counted, nothing more
+                    P.entry_answer(t, tr, P.A_OK if arr.unit[i] == GW_ANSWER_OK else P.A_THROTTLED, pa)
                 else:
                     c, o = on_publish(t, i, p, c, arr, pa, xa, tr)
                 i += 1

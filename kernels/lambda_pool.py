@@ -305,7 +305,8 @@ ENF_LAT_MAX = 2
 ENF_COMP_MIN = 3
 ENF_COMP_MAX = 4
 ENF_TIMEOUT_S = 5  # the client's timeout (inf: none): an answer after it is A_TIMED_OUT, seen at it
-N_ENF = 6
+ENF_OFFSET_S = 6  # added to every latency its clients see (an API Gateway's own overhead; 0: none)
+N_ENF = 7
 A_OK, A_FAILED, A_THROTTLED, A_TIMED_OUT = 0, 1, 2, 3  # a client's answer
 # Per period of the request's arrival and entry point, `enp[p, e]` (int64): its clients' answers
 # (A_OK .. A_TIMED_OUT) and the latency they saw, summed in µs (an API's per-period metrics).
@@ -316,8 +317,9 @@ N_ENP = 5
 # (OpenTelemetry SpanKind). Spans are written to `spi`/`spf` when they end (ACCOUNT_SPEC.md §7).
 # K_FLOW: a function's egress entry, a call that reaches no service and leaves a flow record
 # (ACCOUNT_SPEC.md §10); its index is the entry's global number. K_TABLE: a DynamoDB table
-# (ACCOUNT_SPEC.md §11).
-K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_TABLE = range(7)
+# (ACCOUNT_SPEC.md §11). K_API: an API Gateway route (its global number) that answered a request
+# itself (a 429 or a cache hit, ACCOUNT_SPEC.md §12).
+K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_TABLE, K_API = range(8)
 SK_SERVER, SK_CLIENT, SK_PRODUCER = range(3)
 SP_TRACE = 0  # the trace's request id
 SP_ID = 1
@@ -494,7 +496,8 @@ def entry_answer(t, tr, answer, pa):
     """Trace tr's client gets its answer (A_OK, A_FAILED, A_THROTTLED) at t: counted, its
     latency t - t0 (0 for an entry accepted or refused at once), and its root span. An answer
     later than its entry point's client timeout (ENF_TIMEOUT_S) is A_TIMED_OUT, seen at t0 +
-    the timeout; counted per period of t0 too (`enp`)."""
+    the timeout; every latency gets the entry point's offset (ENF_OFFSET_S, an API's own
+    overhead); counted per period of t0 too (`enp`)."""
     if tr < 0:
         return
     tri, trf, eni, enf, ehl = pa.tri, pa.trf, pa.eni, pa.enf, pa.ehl
@@ -503,6 +506,7 @@ def entry_answer(t, tr, answer, pa):
     if t - t0 > enf[e, ENF_TIMEOUT_S]:
         answer = A_TIMED_OUT
         t = t0 + enf[e, ENF_TIMEOUT_S]
+    t = t + enf[e, ENF_OFFSET_S]
     span_emit(tri[tr, TR_ROOT], tr, (np.int64(-1), SK_CLIENT, tri[tr, TR_RKIND], tri[tr, TR_RIDX], np.int64(-1),
                                      answer != A_OK, np.int64(0), np.int64(0), np.int64(answer)),
               t0, t, pa.g, tri, pa.spi, pa.spf)

@@ -33,10 +33,11 @@ class AddressKind:
     section: str  # the Scenario attribute (and YAML key) holding these resources
     noun: str  # what one is called in messages
     simulated: bool = True  # False: declared now, resolved by later work
+    name_form: str = "NAME"  # how its names are written (an API route's: NAME/ROUTE)
 
     @property
     def form(self) -> str:
-        return f"{self.kind}:NAME"
+        return f"{self.kind}:{self.name_form}"
 
 
 KINDS: Dict[str, AddressKind] = {k.kind: k for k in (
@@ -47,7 +48,7 @@ KINDS: Dict[str, AddressKind] = {k.kind: k for k in (
     AddressKind("endpoint", "endpoints", "endpoint"),  # an HTTP API outside AWS that functions call
     AddressKind("table", "tables", "table"),  # a DynamoDB table that functions call
     AddressKind("bucket", "buckets", "bucket", simulated=False),
-    AddressKind("api", "apis", "API", simulated=False),
+    AddressKind("api", "apis", "API route", name_form="NAME/ROUTE"),  # api:NAME/ROUTE, an API Gateway route (traffic's target)
     AddressKind("state_machine", "state_machines", "state machine", simulated=False),
 )}
 
@@ -107,15 +108,16 @@ class Place:
 # Where addresses appear: the places of today's schema that take KIND:NAME (checked with
 # `check_address`), those holding a bare name (`check_reference`), and `calls:` (issue 11),
 # which takes every kind.
-TRAFFIC_TARGET = Place("traffic target", "target", ("function", "queue", "topic", "bus"))
+TRAFFIC_TARGET = Place("traffic target", "target", ("function", "queue", "topic", "bus", "api"))
 RULE_TARGET = Place("EventBridge rule target", "target", ("function", "queue"), ("https",), "an API destination")
 ON_FAILURE = Place("on-failure destination", "destination", ("queue",))
 CALL_TARGET = Place("call target", "call target", tuple(KINDS))
 SUBSCRIPTION_ENDPOINT = Place("SNS subscription endpoint", "endpoint", ("queue", "function"), ("https", "email"),
                               bare=True)  # its kind by protocol: SUBSCRIPTION_PROTOCOLS
 DEAD_LETTER_QUEUE = Place("dead-letter queue", "dead-letter queue", ("queue",), bare=True)
+API_INTEGRATION = Place("API integration", "integration", ("function", "queue", "topic", "bus"))
 PLACES = {p.name: p for p in (TRAFFIC_TARGET, SUBSCRIPTION_ENDPOINT, RULE_TARGET, DEAD_LETTER_QUEUE, ON_FAILURE,
-                              CALL_TARGET)}
+                              CALL_TARGET, API_INTEGRATION)}
 
 
 def places_of(kind: str) -> List[str]:
@@ -160,7 +162,11 @@ def parse(text: str) -> Address:
 
 
 def defined(s: Any, kind: str) -> Mapping[str, Any]:
-    """The resources of `kind` in scenario `s` (empty for a section the schema does not have yet)."""
+    """The resources of `kind` in scenario `s` (empty for a section the schema does not have yet);
+    an API's are its routes, named API/ROUTE."""
+    if kind == "api":
+        return {f"{a}/{r}": route for a, api in (getattr(s, "apis", None) or {}).items()
+                for r, route in api.routes.items()}
     return getattr(s, KINDS[kind].section, None) or {}
 
 
@@ -292,4 +298,7 @@ def references(s: Any) -> List[Reference]:
                 p = index(key(key(key(key("buses", name), "rules"), rname), "targets"), j)
                 add(key(p, "target"), tg.target, "send", asynchronous=True)
                 add(key(p, "dead_letter_queue"), tg.dead_letter_queue, "dead_letter", "queue")
+    for name, api in (getattr(s, "apis", None) or {}).items():  # a route invokes its function synchronously
+        for rname, route in api.routes.items():
+            add(key(key(key(key("apis", name), "routes"), rname), "integration"), route.integration, "send")
     return out

@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional, Union
 # Dist lives in scenarios.common (the service modules use it too); the services' dataclasses
 # live in their own modules. All are re-exported here: `from scenarios.schema import Queue` works.
 from scenarios.calls import Call, Endpoint
+from scenarios.api import Api
 from scenarios.state import Table
 from scenarios.common import DIST_PARAMS, Dist  # noqa: F401
 from scenarios.messaging import Bus, EventSourceMapping, EventTemplate, Queue, Topic, WorkerFleet  # noqa: F401
@@ -34,6 +35,10 @@ class Account:
     scaling_refill_per_s: Optional[float] = None  # None: 100/s per function, or 500/60 per s
     # Reserved concurrency must leave at least this many unreserved (configuration-concurrency.html).
     min_unreserved_concurrency: int = 100
+    # API Gateway's account throttle per Region, across its APIs: 10,000 requests a second with a
+    # bucket of 5,000 (FACTS "API Gateway", apigateway limits; some newer Regions 2,500 / 1,250).
+    api_gateway_rate_per_s: float = 10_000.0
+    api_gateway_burst: float = 5_000.0
 
 
 @dataclass
@@ -132,8 +137,9 @@ class Traffic:
     """One traffic source."""
 
     name: str = ""
-    target: str = ""  # function:NAME | queue:NAME | topic:NAME | bus:NAME
+    target: str = ""  # function:NAME | queue:NAME | topic:NAME | bus:NAME | api:NAME/ROUTE
     invocation: str = "sync"  # sync | async, for function targets
+    usage_plan: Optional[str] = None  # an api target's REST usage plan (scenarios/api.py)
     events: List["EventTemplate"] = field(default_factory=list)  # bus targets: weighted event templates
     arrivals: Arrivals = field(default_factory=Arrivals)
     message: Message = field(default_factory=Message)
@@ -211,6 +217,7 @@ class Scenario:
     buses: Dict[str, "Bus"] = field(default_factory=dict)
     endpoints: Dict[str, Endpoint] = field(default_factory=dict)  # HTTP APIs outside AWS that functions call
     tables: Dict[str, Table] = field(default_factory=dict)  # DynamoDB tables (scenarios/state.py)
+    apis: Dict[str, Api] = field(default_factory=dict)  # API Gateway REST and HTTP APIs (scenarios/api.py)
     traffic: List[Traffic] = field(default_factory=list)
     record: Record = field(default_factory=Record)
     sim: SimSettings = field(default_factory=SimSettings)

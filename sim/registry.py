@@ -337,6 +337,26 @@ def _connect_traffic(ctx: BuildContext, sources: List[Component]) -> None:
         src.wire(port)
 
 
+def _declare_apis(ctx: BuildContext) -> List[Component]:
+    """API Gateway (sim.integration.api): one component for every API; each route's address is a
+    port per traffic source (ACCOUNT_SPEC.md §12)."""
+    sc = ctx.scenario
+    if not sc.apis:
+        return []
+    from sim.integration.api import ApiGateway
+
+    gw = ApiGateway(sc, sc.seed, sc.duration_s, sc.record.period_s)
+    for name in gw.route_index:
+        ctx.book.offer("api", name, gw, lambda label, index=-1, name=name, **_: gw.add_source(label, name, index))
+    return [gw]
+
+
+def _connect_apis(ctx: BuildContext, comps: List[Component]) -> None:
+    """Each route's integration in the account, and the ports of the gateway's own answers."""
+    for gw in comps:
+        gw.wire(ctx.book, ctx.shared["account"])
+
+
 def _declare_network(ctx: BuildContext) -> List[Component]:
     # Direct Connect connections bill their ports even in a scenario without VPCs
     if not (ctx.scenario.vpcs or ctx.scenario.direct_connect.connections):
@@ -417,6 +437,7 @@ HOSTS: Tuple[Host, ...] = (
     Host("topics", 1, _declare_topics, _connect_topics),
     Host("buses", 2, _declare_buses, _connect_buses),
     Host("traffic", 0, _declare_traffic, _connect_traffic),
+    Host("apis", 3, _declare_apis, _connect_apis),
     Host("network", 5, _declare_network, _connect_network,
          outputs=lambda cs: {"flow_logs": cs[0].result.flow_logs} if cs and cs[0].result is not None else {}),
 )
@@ -466,6 +487,10 @@ SERVICES: Tuple[Service, ...] = (
             console="sim.output.console:format_call_lines"),
     Service("endpoints", ("endpoints",), "endpoints", "account", "Endpoints (HTTP APIs outside AWS)",
             address_kind="endpoint", console="sim.output.console:format_endpoint_lines"),
+    Service("apigateway", ("apis",), "apis", "apis", "API Gateway routes", address_kind="api",
+            report_first=("api", "type", "integration", "requests", "status_2xx", "status_4xx", "status_5xx",
+                          "throttled_by_gateway", "quota_exceeded", "throttled_by_integration", "status_502",
+                          "status_504", "cache_hit_ratio", "latency_ms_mean", "integration_latency_ms_mean")),
     Service("dynamodb", ("tables",), "tables", "account", "DynamoDB tables", address_kind="table",
             report_first=("billing_mode", "requests", "ok", "throttled", "consumed_rcu", "consumed_wcu",
                           "read_throttle_events", "write_throttle_events", "write_key_range_throttle_events",

@@ -24,7 +24,9 @@ from kernels.billing import lambda_request_units
 from kernels.histogram import hist_index
 from kernels.periods import n_periods
 from kernels.ref.account import K_FUNCTION, K_QUEUE, K_UNIT, AccountParams, simulate_account_ref
-from kernels.account import CALL_COUNTERS, ENDPOINT_COUNTERS, K_ENDPOINT, K_FLOW, K_TABLE, CallParams, EndpointParams
+from kernels.account import (
+    CALL_COUNTERS, ENDPOINT_COUNTERS, GW_ANSWER_OK, K_API, K_ENDPOINT, K_FLOW, K_TABLE, CallParams, EndpointParams,
+)
 from sim.compute.account_state import AccountCalls, AccountFanout
 from sim.engine.rng import ArrayStream
 from sim.messaging import sqs_state
@@ -111,9 +113,10 @@ def run_kernel(params: AccountParams, arr: dict, s: dict, t_end: float, period_s
     n = len(arr["t"])
     fn = np.where(kind == K_FUNCTION, index, -1)
     q = np.where(kind == K_QUEUE, index, -1)
-    unit = np.where(kind == K_UNIT, index, -1)
+    unit = np.where(kind == K_UNIT, index, np.where(kind == K_API, GW_ANSWER_OK - arr["inv"], -1))
+    src = np.where(kind == K_API, index, arr["src"])  # an API route's own answer names its route
     units = np.array([lambda_request_units(int(b), int(i)) for b, i in zip(arr["size_bytes"], arr["inv"])], np.int64)
-    cols = (arr["t"], arr["id"], fn, arr["src"], arr["inv"], arr["dur_override_ms"], units, q, arr["size_bytes"],
+    cols = (arr["t"], arr["id"], fn, src, arr["inv"], arr["dur_override_ms"], units, q, arr["size_bytes"],
             arr["key"], arr["group"], unit)
     rows, t0 = [], 0.0
     state.flows = []  # the flow records (t, k), window after window
@@ -496,8 +499,8 @@ def accounts(draw):
     t = np.sort(rng.integers(0, 2000, n) // 5 * 5 / 10.0)
     items = []
     for k in range(n):
-        kind = draw(st.sampled_from([K_FUNCTION, K_QUEUE, K_UNIT]))
-        index = int(rng.integers({K_FUNCTION: n_fn, K_QUEUE: n_q, K_UNIT: n_units}[kind]))
+        kind = draw(st.sampled_from([K_FUNCTION, K_QUEUE, K_UNIT, K_API]))  # K_API: a route's own answer
+        index = int(rng.integers({K_FUNCTION: n_fn, K_QUEUE: n_q, K_UNIT: n_units, K_API: 3}[kind]))
         items.append((float(t[k]), kind, index, int(rng.integers(2)), int(rng.choice([100, 70_000, 300_000])),
                       int(rng.integers(n_keys)), 0))
     size = 6000

@@ -67,11 +67,11 @@ def test_every_place_takes_known_kinds_and_calls_take_all():
         assert set(place.kinds) <= set(KINDS)
     assert CALL_TARGET.kinds == tuple(KINDS)
     assert places_of("queue") == ["traffic target", "SNS subscription endpoint", "EventBridge rule target",
-                                  "dead-letter queue", "on-failure destination", "call target"]
-    assert places_of("topic") == ["traffic target", "call target"]
+                                  "dead-letter queue", "on-failure destination", "call target", "API integration"]
+    assert places_of("topic") == ["traffic target", "call target", "API integration"]
     for kind, k in KINDS.items():  # a kind declared for later work appears only in calls, for now
         assert k.simulated or places_of(kind) == ["call target"]
-    assert TRAFFIC_TARGET.forms_text() == "function:NAME, queue:NAME, topic:NAME or bus:NAME"
+    assert TRAFFIC_TARGET.forms_text() == "function:NAME, queue:NAME, topic:NAME, bus:NAME or api:NAME/ROUTE"
 
 
 def _check(text, place, s=None):
@@ -86,16 +86,16 @@ def _check(text, place, s=None):
     ("orders", TRAFFIC_TARGET, "malformed target 'orders'; expected KIND:NAME such as function:NAME"
                                " (did you mean 'queue:orders'?)"),
     ("quee:orders", TRAFFIC_TARGET, "unknown target kind 'quee' (did you mean 'queue'?); supported: function,"
-                                    " queue, topic, bus"),
-    ("endpoint:pay", TRAFFIC_TARGET, "'endpoint:pay': supported targets are function:NAME, queue:NAME, topic:NAME or"
-                                     " bus:NAME"),  # an endpoint is outside AWS: functions call it, traffic does not
+                                    " queue, topic, bus, api"),
+    ("endpoint:pay", TRAFFIC_TARGET, "'endpoint:pay': supported targets are function:NAME, queue:NAME, topic:NAME,"
+                                     " bus:NAME or api:NAME/ROUTE"),  # an endpoint is outside AWS: functions call it, traffic does not
     ("topic:t", RULE_TARGET, "'topic:t': supported targets are function:NAME, queue:NAME or https:URL"),
     ("http://example.com", RULE_TARGET, "is an http:// URL"),
     ("function:worker", ON_FAILURE, "'function:worker': supported destinations are queue:NAME"),
     ("", ON_FAILURE, "is required: queue:NAME"),
     ("endpoint:pay", CALL_TARGET, "endpoint 'pay' is not defined; defined endpoints: none"),
     ("table:t", CALL_TARGET, "table 't' is not defined; defined tables: none"),
-    ("api:a", CALL_TARGET, "API 'a' is not defined; defined APIs: none"),
+    ("api:a/GET /x", CALL_TARGET, "API route 'a/GET /x' is not defined; defined API routes: none"),
 ])
 def test_a_bad_address_names_its_path_and_what_is_allowed(text, place, message):
     got, items = _check(text, place)

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kernels.account import (  # the kernel's constants and parameters: one definition for both
-    BILLED_EPS_MS, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_FUNCTION, K_QUEUE, K_TABLE, K_UNIT, LAST_AT_INSTANT,
+    BILLED_EPS_MS, K_API, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_FUNCTION, K_QUEUE, K_TABLE, K_UNIT, LAST_AT_INSTANT,
     R_FUNCTION_ERROR,
     R_OK, R_SERVER_ERROR, R_THROTTLED, R_UNAVAILABLE, SDK_BACKOFF_BASE, SDK_BACKOFF_CAP_S, CallParams, EndpointParams,
 )
@@ -881,6 +881,14 @@ def _arrive(acc: _Account, arrivals: dict, i: int, t: float) -> None:
     elif kind == K_UNIT:
         ok = acc.publish(index, t, int(arrivals["id"][i]), size, int(arrivals["key"][i]),
                          int(arrivals["group"][i]) if acc.units[index].p.fifo else -1, i, parent=tc.root)
+        acc.span_close(tc.root, t, not ok, answer=A_OK if ok else A_THROTTLED)
+        if ok:
+            ep.succeeded += 1
+        else:
+            ep.throttled += 1
+        ep.latency_s.append(0.0)
+    elif kind == K_API:  # an API route's own answer (inv 0: a cache hit, 1: a 429): counted, nothing more
+        ok = int(arrivals["inv"][i]) == 0
         acc.span_close(tc.root, t, not ok, answer=A_OK if ok else A_THROTTLED)
         if ok:
             ep.succeeded += 1

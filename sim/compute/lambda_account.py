@@ -145,6 +145,7 @@ class LambdaAccount(Component):
         self.calls_state = None  # the calls' kernel arrays (sim.compute.account_state.AccountCalls), from start()
         self.xstreams: List = []
         self.flow_records = FLOW_RECORDS  # room for flow records to start with (doubled as needed)
+        self.entry_clients: Dict[int, tuple] = {}  # traffic source -> (client timeout s, latency offset s)
 
     # declare / connect -------------------------------------------------------------
     def add_source(self, name: str, function: str, invocation: str, retries: Retries, entry: int = -1) -> int:
@@ -154,6 +155,22 @@ class LambdaAccount(Component):
                                    0 if invocation == "sync" else 1, retries, entry=entry))
         self.port_seq.append(0)
         return len(self.sources) - 1
+
+    def add_gateway_port(self, name: str, ok: bool, entry: int) -> int:
+        """Register a port for the answers an API Gateway route gives itself to traffic source
+        `entry` (ACCOUNT_SPEC.md §12): ok (a cache hit) or a 429; they only count for its entry point."""
+        from kernels.account import GW_ANSWER_OK, GW_ANSWER_THROTTLED
+
+        self.sources.append(Source(name, -1, 0, Retries(), unit=GW_ANSWER_OK if ok else GW_ANSWER_THROTTLED,
+                                   entry=entry))
+        self.port_seq.append(0)
+        return len(self.sources) - 1
+
+    def set_entry_client(self, entry: int, timeout_s: float, offset_s: float) -> None:
+        """Traffic source `entry`'s clients: their timeout (an answer later than it is a timeout,
+        seen at it) and what is added to every latency they see (an API's integration timeout and
+        its own overhead)."""
+        self.entry_clients[entry] = (float(timeout_s), float(offset_s))
 
     def add_queue_port(self, name: str, queue: str, entry: int = -1) -> int:
         """Register a sender of messages to `queue`; returns its port."""
@@ -193,7 +210,9 @@ class LambdaAccount(Component):
         return t, self.calls_state.cpi[k, A.CP_INDEX]
 
     def has_calls(self) -> bool:
-        return any(self.calls.values()) or any(self.egress.values()) or self.tables is not None
+        """Whether the account needs its full loop (calls, tables, an API's own answers), not the pool's alone."""
+        return (any(self.calls.values()) or any(self.egress.values()) or self.tables is not None
+                or any(s.unit < -1 for s in self.sources))
 
     def add_unit(self, unit) -> int:
         """Run a topic or bus (a `sim.messaging.fanout._Fanout`) in this account's loop; returns its index."""
@@ -209,7 +228,7 @@ class LambdaAccount(Component):
     def check(self) -> None:
         for s in self.sources:
             if not (0 <= s.fn < len(self.fn_names) or 0 <= s.queue < len(self.queue_names)
-                    or 0 <= s.unit < len(self.units)):
+                    or 0 <= s.unit < len(self.units) or s.unit < -1):  # (< -1: an API's own answers)
                 raise WiringError(f"{self.name}: source {s.name} points at no function, queue, topic or bus")
         for u in self.units:
             u.check()
@@ -324,11 +343,19 @@ class LambdaAccount(Component):
         else:
             self.state = PoolState(self.params(), self.t_end, self.period_s, self.chunk or CHUNK,
                                    sample=sample, first_n=first_n, sample_all=sample_all, **self.trace_sampling)
-        self.entry_ports = sorted((s.entry, p) for p, s in enumerate(self.sources) if s.entry >= 0)
+        # one entry point per traffic source, whatever the ports it reaches the account through
+        # (an API route's integration and its own answers); named by its first port
+        entries = sorted({s.entry for s in self.sources if s.entry >= 0})
+        rank = {x: e for e, x in enumerate(entries)}
+        self.entry_ports = [(x, min(p for p, s in enumerate(self.sources) if s.entry == x)) for x in entries]
         port_entry = np.full(len(self.sources), -1, np.int64)
-        for e, (_, port) in enumerate(self.entry_ports):
-            port_entry[port] = e
-        self.state.set_entries(port_entry, len(self.entry_ports))
+        for p, s in enumerate(self.sources):
+            if s.entry >= 0:
+                port_entry[p] = rank[s.entry]
+        self.state.set_entries(port_entry, len(entries))
+        for x, (timeout_s, offset_s) in self.entry_clients.items():
+            self.state.enf[rank[x], K.ENF_TIMEOUT_S] = timeout_s
+            self.state.enf[rank[x], K.ENF_OFFSET_S] = offset_s
         for f, name in enumerate(self.fn_names):
             fn = self.functions[name]
             schedule = sorted(fn.provisioned_schedule, key=lambda s: s.at_s)
@@ -569,7 +596,9 @@ class LambdaAccount(Component):
         keys = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999))
         for e, (_, port) in enumerate(getattr(self, "entry_ports", [])):
             ep = {"requests": int(s.eni[e, K.EN_REQUESTS]), "succeeded": int(s.eni[e, K.EN_SUCCEEDED]),
-                  "failed": int(s.eni[e, K.EN_FAILED]), "throttled": int(s.eni[e, K.EN_THROTTLED]),
+                  # a client's timeout (an API's 504) is a failure as its client sees it
+                  "failed": int(s.eni[e, K.EN_FAILED] + s.eni[e, K.EN_TIMED_OUT]),
+                  "throttled": int(s.eni[e, K.EN_THROTTLED]),
                   "in_flight_end": int(s.eni[e, K.EN_IN_FLIGHT])}
             for name, h, total, lo, hi in (
                     ("latency_ms", s.ehl, s.enf[e, K.ENF_LAT_SUM], s.enf[e, K.ENF_LAT_MIN], s.enf[e, K.ENF_LAT_MAX]),
@@ -666,6 +695,8 @@ class LambdaAccount(Component):
                 return "dynamodb", tables[index], "request"
             if kind == A.K_FLOW:  # an egress entry's flow (its CLIENT span: made and sent at once)
                 return "vpc", egress[index], "flow"
+            if kind == A.K_API:  # an API route's own answer: index is the port it came through
+                return "apigateway", self.sources[index].name, "request"
             svc, name = external[index]
             return svc, name, "deliver"
 

@@ -358,7 +358,8 @@ def run(state: MessagingState, t_stop: float, arrivals, streams: MessagingStream
         state.fanout = fan
     fifo_unit = np.append(fan.upi[:, A.UI_FIFO] != 0, False)  # index -1: not a publish
     a_group = np.asarray(a_group, np.int64)
-    gid = state.map_groups(a_q, a_group, extra=fifo_unit[a_unit] & (a_group >= 0))
+    gid = state.map_groups(a_q, a_group, extra=fifo_unit[np.maximum(a_unit, -1)] & (a_group >= 0))  # (an API's
+    # own answers have units below -1: A.GW_ANSWER_*)
     gid[(a_unit >= 0) & (a_group < 0)] = -1  # a publish without a message group
     fan.grow_groups(state.glock.shape[1])
     arr = A.AccountArrivals(np.ascontiguousarray(a_t, np.float64), np.ascontiguousarray(a_id, np.int64),

@@ -1,0 +1,1 @@
+"""Integration services: API Gateway (and workflows to come)."""
