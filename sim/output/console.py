@@ -238,6 +238,37 @@ def format_endpoint_lines(endpoints: Mapping[str, Mapping[str, Any]], view: Cons
             f" {_num(e.get('outage'))} in outages (503)" for name, e in endpoints.items()]
 
 
+def format_table_lines(tables: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
+    """One line per DynamoDB table: requests, throttles (and how many were a hot partition's), the
+    units consumed, and its capacity at the end."""
+    lines = []
+    for name, t in tables.items():
+        key_range = (t.get("read_key_range_throttle_events") or 0) + (t.get("write_key_range_throttle_events") or 0)
+        hot = f" ({_num(key_range)} on a hot partition)" if key_range else ""
+        mode = t.get("billing_mode", "").replace("_", "-")
+        lines.append(f"table {name} ({mode}): {_num(t.get('requests'))} requests, {_num(t.get('throttled'))}"
+                     f" throttled{hot}; {_num(t.get('consumed_rcu'))} RCU and {_num(t.get('consumed_wcu'))} WCU"
+                     f" consumed; capacity at the end {_num(t.get('read_capacity_end'))} read,"
+                     f" {_num(t.get('write_capacity_end'))} write, {_num(t.get('partitions_end'))} partitions")
+    return lines
+
+
+def format_api_lines(routes: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
+    """One line per API route: requests, 2xx/4xx/5xx (504s apart), the cache hit ratio, latency."""
+    lines = []
+    for name, r in routes.items():
+        line = (f"api {name}: {_num(r.get('requests'))} requests, {_num(r.get('status_2xx'))} 2xx,"
+                f" {_num(r.get('status_4xx'))} 4xx, {_num(r.get('status_5xx'))} 5xx")
+        if r.get("status_504"):
+            line += f" ({_num(r['status_504'])} timed out: 504)"
+        if r.get("cache_hit_ratio") is not None:
+            line += f"; cache hits {100 * r['cache_hit_ratio']:.1f} %"
+        if r.get("latency_ms_mean") is not None:
+            line += f"; latency {r['latency_ms_mean']:.1f} ms mean"
+        lines.append(line)
+    return lines
+
+
 def format_vpc_lines(vpcs: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
     """One line per VPC: flows started there, accepted and rejected, and those arriving from
     elsewhere; then what it bills, its NAT gateways' peaks and errors, its functions' flows and

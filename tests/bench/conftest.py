@@ -103,6 +103,12 @@ def summary_lines(figures: dict) -> list:
                      f"{per_s(ct['invocations_per_s'])} invocations/s ({ct['invocations'] / 1e6:.2f} M invocations, "
                      f"{ct['calls'] / 1e6:.2f} M calls) vs SimPy {per_s(sp['invocations_per_s'])} invocations/s: "
                      f"{ct['invocations_per_s'] / sp['invocations_per_s']:.1f}x (bars: 2 M/s and 30x)")
+    ct, sp = figures.get("cloudtwin_api"), figures.get("simpy_api")
+    if ct and sp:
+        lines.append(f"API -> function -> table at 10,000 rps: cloudtwin {per_s(ct['requests_per_s'])} requests/s "
+                     f"({ct['requests'] / 1e6:.1f} M requests, {ct['table_requests'] / 1e6:.1f} M table requests) vs "
+                     f"SimPy {per_s(sp['requests_per_s'])} requests/s: "
+                     f"{ct['requests_per_s'] / sp['requests_per_s']:.1f}x (bars: 1.5 M/s and 30x)")
     a, f1 = figures.get("sparse_auto"), figures.get("sparse_fixed_1s")
     if a:
         vs = (f", {a['over_fixed_1s']:.1f}x fixed 1 s windows ({per_s(f1['requests_per_s'])} req/s)"
