@@ -81,6 +81,7 @@ from kernels.fanout import (
 )
 from kernels.fanout import N_STREAMS as N_FSTREAMS
 from kernels.heap import H_SEQ, H_V, heap_pop, heap_push, heap_time
+from kernels import buckets as BK
 from kernels import tables as TB
 from kernels.lambda_pool import (
     DONE, E_DOVER, E_FIRST_T, E_KIND, EVENTS_FULL, ID_SEQ_BITS, K_COMPLETE, K_RETRY, NEED_DRAWS,
@@ -114,9 +115,16 @@ FLOWS_FULL = 12
 # K_FLOW: an egress entry (ACCOUNT_SPEC.md §10), a call whose request reaches no service: its
 # arrival appends a flow record and is answered ok at once.
 # K_TABLE: a DynamoDB table (ACCOUNT_SPEC.md §11), answered at its request's arrival.
-K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_TABLE, K_API = (
-    P.K_FUNCTION, P.K_QUEUE, P.K_UNIT, P.K_ENDPOINT, P.K_EXTERNAL, P.K_FLOW, P.K_TABLE, P.K_API)
-KIND_NAMES = ("function", "queue", "unit", "endpoint", "external", "flow", "table", "api")
+K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_TABLE, K_API, K_BUCKET = (
+    P.K_FUNCTION, P.K_QUEUE, P.K_UNIT, P.K_ENDPOINT, P.K_EXTERNAL, P.K_FLOW, P.K_TABLE, P.K_API, P.K_BUCKET)
+KIND_NAMES = ("function", "queue", "unit", "endpoint", "external", "flow", "table", "api", "bucket")
+# A bucket's `bki[b]`: its first prefix row, its notification unit (-1: none) and the port its
+# events enter through (ids); `bkf[b]`: a request's transfer rate, bytes a second (ACCOUNT_SPEC.md §13).
+BKI_ROW0, BKI_UNIT, BKI_PORT = 0, 1, 2
+N_BKI = 3
+BKF_BYTES_PER_S = 0
+N_BKF = 1
+NOTIFICATION_BYTES = 1024  # an S3 event notification's size (our assumption: its JSON, about 1 KB)
 # An arrival that an API Gateway route answered itself (ACCOUNT_SPEC.md §12): its `unit` is
 # GW_ANSWER_OK (a cache hit: 200) or GW_ANSWER_THROTTLED (429: a limit or a quota), its `src`
 # the route's global number; it only counts for its entry point.
@@ -155,8 +163,9 @@ CP_CONTINUE = 9  # on_error: continue
 CP_PORT = 10  # the account port what it sends enters through (ids), -1 for an endpoint or a flow
 CP_CDF0 = 11  # its own classes (`attributes`): CP_KEY + i with cumulative probability ccdf[CP_CDF0 + i],
 CP_CDF1 = 12  # one CALL draw per call made; CP_CDF1 == CP_CDF0: none (CP_KEY, or the invoking item's)
-CP_TROW = 13  # K_TABLE: its streams' first row of xdraws (TU: half units, then TK: hash positions); else -1
-CP_DIR = 14  # K_TABLE: kernels.tables.READ | WRITE
+CP_TROW = 13  # K_TABLE, K_BUCKET: its streams' first row of xdraws (TU: half units or object bytes, then TK:
+# hash positions or prefixes); else -1
+CP_DIR = 14  # K_TABLE: kernels.tables.READ | WRITE; K_BUCKET: the operation (kernels.buckets.OPERATIONS)
 N_CP = 15
 CPF_PROB = 0
 N_CPF = 1
@@ -247,7 +256,7 @@ class CallParams:
     on_error_continue: bool = False
     port: int = -1  # the account port what it sends enters through (ids); -1: none (an endpoint)
     key_cdf: list = field(default_factory=list)
-    direction: int = 0  # K_TABLE: kernels.tables.READ | WRITE (what its capacity units consume)
+    direction: int = 0  # K_TABLE: kernels.tables.READ | WRITE (what its capacity units consume); K_BUCKET: its operation
 
 
 @dataclass
@@ -265,7 +274,8 @@ AccountArrays = namedtuple("AccountArrays", [
     "upi", "upf", "ust", "match", "tpi", "tpf", "seg_n", "seg_d", "out_s", "out_e", "ocur", "flast",
     "fdraws", "fcur", "flen", "gcnt", "rcnt", "tcnt", "port_fn", "port_inv", "port_q", "port_unit", "port_seq",
     "cfo", "cpi", "cpf", "cstat", "xdraws", "xcur", "xlen", "epi", "epf", "eps", "ebusy", "estat", "eout_s",
-    "eout_e", "ecur", "ccdf", "dl", "flw_t", "flw_k", "flw_n", "tbi", "tbf", "tpart", "tring", "tper"])
+    "eout_e", "ecur", "ccdf", "dl", "flw_t", "flw_k", "flw_n", "tbi", "tbf", "tpart", "tring", "tper",
+    "bki", "bkf", "ptok", "plast", "pparts", "pslow", "bper"])
 # Streams of `xdraws` (rows): CALL of function f (uniform: which calls run, SDK jitter) at f;
 # CLAT of call k (ms) at F + k; ELAT (ms) and EU (uniform) of endpoint e at F + K + 2e and + 1;
 # a call k to a table: TU (half units) and TK (hash positions) at cpi[k, CP_TROW] and + 1, after
@@ -690,7 +700,7 @@ def _call_start(s, inv, k, att, c3, pa, xa):
     nf = xa.cfo.shape[0] - 1
     lat = _xdraw(xa, nf + k) / 1000.0
     size = xa.cpi[k, CP_SIZE] if xa.cpi[k, CP_SIZE] >= 0 else ei[inv, P.E_SIZE]
-    if xa.cpi[k, CP_KIND] == K_TABLE:  # its request carries its latency, µs (SuccessfulRequestLatency)
+    if xa.cpi[k, CP_KIND] == K_TABLE or xa.cpi[k, CP_KIND] == K_BUCKET:  # its request carries its latency, µs
         size = np.int64(np.round(lat * 1e6))
     key = ei[inv, P.E_CKEY]  # the class drawn when the call was made, else its fixed one, else the item's
     if key < 0:
@@ -1067,6 +1077,29 @@ def on_call_arrive(t, s, p, c, consts, pa, qa, xa):
         heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, R_OK if ok else R_THROTTLED, trace,
                                           (heap_n, seq, free_n), pa, xa)
         return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
+    if kind == K_BUCKET:  # served, or 503 Slow Down, at once (ACCOUNT_SPEC.md §13)
+        row = xa.cpi[k, CP_TROW]
+        nbytes = np.int64(_xdraw(xa, row))
+        prefix = np.int64(_xdraw(xa, row + 1))
+        op = xa.cpi[k, CP_DIR]
+        transfer = nbytes / xa.bkf[idx, BKF_BYTES_PER_S]
+        ok = BK.bucket_request(t, idx, p, op, xa.bki[idx, BKI_ROW0] + prefix, nbytes, size,
+                               np.int64(np.round(transfer * 1e6)), xa.ptok, xa.plast, xa.pparts, xa.pslow, xa.bper)
+        c3 = (heap_n, seq, free_n)
+        u = xa.bki[idx, BKI_UNIT]
+        if ok and u >= 0 and (op == BK.PUT or op == BK.COPY or op == BK.POST):  # ObjectCreated: its notification
+            port = xa.bki[idx, BKI_PORT]
+            rid = (port << ID_SEQ_BITS) | xa.port_seq[port]
+            xa.port_seq[port] += 1
+            c3, _acc = _publish(t, u, (rid, np.int64(NOTIFICATION_BYTES), key, np.int64(-1), trace, span), p, c3,
+                                pa, xa)
+        if ok and transfer > 0.0:  # the body moves after the first byte: the answer comes then
+            heap_n, seq, free_n = _push_ev(t + transfer, False, K_RESPONSE, xa.cpi[k, CP_F],
+                                           (inv, gen, k, att, np.int64(R_OK), np.int64(0), np.int64(0), trace,
+                                            np.int64(-1)), c3, pa)
+        else:
+            heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, R_OK if ok else R_UNAVAILABLE, trace, c3, pa, xa)
+        return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
     if kind == K_FLOW:  # an egress entry: its flow record (room checked by _xroom), answered at once
         n = xa.flw_n[0]
         xa.flw_t[n] = t
@@ -1177,11 +1210,19 @@ def _xroom(kind, s, c, pa, qa, xa, e_min):
         elif kind_k == K_FLOW:
             if xa.flw_n[0] >= xa.flw_t.shape[0]:
                 return FLOWS_FULL, np.int64(-1)
-        elif kind_k == K_TABLE:
+        elif kind_k == K_TABLE or kind_k == K_BUCKET:
             row = xa.cpi[k, CP_TROW]
             for b in range(row, row + 2):
                 if xa.xlen[b] - xa.xcur[b] < 1:
                     return NEED_XDRAWS, b
+            if kind_k == K_BUCKET:  # its notification's attempts
+                u = xa.bki[xa.cpi[k, CP_INDEX], BKI_UNIT]
+                if u >= 0:
+                    j = _unit_low(u, xa)
+                    if j >= 0:
+                        return NEED_FDRAWS, j
+                    if c[2] < e_min + 4 + xa.upi[u, UI_T1] - xa.upi[u, UI_T0]:
+                        return EVENTS_FULL, np.int64(-1)
     elif kind == K_SDK_RETRY or kind == K_RESPONSE or kind == K_STEP or kind == K_TIMEOUT or kind == K_DEADLINE:
         f = ei[s, P.E_FN]
         if xa.xlen[f] - xa.xcur[f] < 1:

@@ -47,7 +47,7 @@ KINDS: Dict[str, AddressKind] = {k.kind: k for k in (
     AddressKind("bus", "buses", "bus"),
     AddressKind("endpoint", "endpoints", "endpoint"),  # an HTTP API outside AWS that functions call
     AddressKind("table", "tables", "table"),  # a DynamoDB table that functions call
-    AddressKind("bucket", "buckets", "bucket", simulated=False),
+    AddressKind("bucket", "buckets", "bucket"),  # an S3 bucket that functions call
     AddressKind("api", "apis", "API route", name_form="NAME/ROUTE"),  # api:NAME/ROUTE, an API Gateway route (traffic's target)
     AddressKind("state_machine", "state_machines", "state machine", simulated=False),
 )}
@@ -116,8 +116,9 @@ SUBSCRIPTION_ENDPOINT = Place("SNS subscription endpoint", "endpoint", ("queue",
                               bare=True)  # its kind by protocol: SUBSCRIPTION_PROTOCOLS
 DEAD_LETTER_QUEUE = Place("dead-letter queue", "dead-letter queue", ("queue",), bare=True)
 API_INTEGRATION = Place("API integration", "integration", ("function", "queue", "topic", "bus"))
+BUCKET_NOTIFICATION = Place("S3 notification target", "target", ("function", "queue", "topic", "bus"))
 PLACES = {p.name: p for p in (TRAFFIC_TARGET, SUBSCRIPTION_ENDPOINT, RULE_TARGET, DEAD_LETTER_QUEUE, ON_FAILURE,
-                              CALL_TARGET, API_INTEGRATION)}
+                              CALL_TARGET, API_INTEGRATION, BUCKET_NOTIFICATION)}
 
 
 def places_of(kind: str) -> List[str]:
@@ -298,6 +299,10 @@ def references(s: Any) -> List[Reference]:
                 p = index(key(key(key(key("buses", name), "rules"), rname), "targets"), j)
                 add(key(p, "target"), tg.target, "send", asynchronous=True)
                 add(key(p, "dead_letter_queue"), tg.dead_letter_queue, "dead_letter", "queue")
+    for name, b in (getattr(s, "buckets", None) or {}).items():  # notifications invoke functions asynchronously
+        for j, nt in enumerate(b.notifications):
+            add(key(index(key(key("buckets", name), "notifications"), j), "target"), nt.target, "send",
+                asynchronous=True)
     for name, api in (getattr(s, "apis", None) or {}).items():  # a route invokes its function synchronously
         for rname, route in api.routes.items():
             add(key(key(key(key("apis", name), "routes"), rname), "integration"), route.integration, "send")

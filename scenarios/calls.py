@@ -15,7 +15,7 @@ from scenarios.addresses import CALL_TARGET, KINDS, check_address
 from scenarios.common import Dist
 from scenarios.errors import Problems
 from scenarios.messaging import Outage
-from scenarios.state import Keys, check_item_bytes, check_table_call
+from scenarios.state import Keys, check_bucket_call, check_item_bytes, check_table_call
 from scenarios.yamlpath import index, key, num
 
 # The AWS SDKs' standard retry mode: 3 attempts by default, backoff U·min(2^attempt, 20) s
@@ -28,7 +28,7 @@ ENDPOINT_MAX_ATTEMPTS = 1
 # for Invoke, SendMessage, Publish and PutEvents — our assumption (AWS publishes no figure);
 # 0 for an endpoint, whose own `latency_ms` covers the network (ACCOUNT_SPEC.md §6).
 DEFAULT_API_LATENCY_MS = Dist(dist="lognormal", median=10.0, p99=50.0)
-CALL_KINDS = ("function", "queue", "topic", "bus", "endpoint", "table")  # what calls reach today
+CALL_KINDS = ("function", "queue", "topic", "bus", "endpoint", "table", "bucket")  # what calls reach today
 # A DynamoDB item's size when a call to a table does not give `item_bytes` (our assumption: 1 KB,
 # one write unit).
 DEFAULT_ITEM_BYTES = 1024.0
@@ -62,6 +62,11 @@ class Call:
     items: Optional[int] = None
     consistency: str = "eventual"
     keys: Optional[Keys] = None
+    # A call to an S3 bucket: operation GET | HEAD | LIST | PUT | COPY | POST | DELETE, the object's
+    # size (bytes, a number or a distribution; default 0: none moved), which prefix it reaches
+    # (default the bucket's `prefixes`)
+    object_bytes: Union[float, Dist, None] = None
+    prefixes: Optional[Keys] = None
 
 
 @dataclass
@@ -109,11 +114,13 @@ def check_calls(s, problems: Problems) -> None:
                 if call.attributes:
                     problems.add(key(path, "attributes"), "message attributes are for filters of topics and buses;"
                                                           " a table has none")
+            elif address.kind == "bucket":
+                check_bucket_call(call, path, problems)
             else:
-                for word in ("operation", "item_bytes", "items", "keys"):
+                for word in ("operation", "item_bytes", "items", "keys", "object_bytes", "prefixes"):
                     if getattr(call, word) is not None:
-                        problems.add(key(path, word), f"is for calls to tables (table:NAME); {call.target!r} is"
-                                                      f" a {address.kind}")
+                        problems.add(key(path, word), f"is for calls to tables (table:NAME) and buckets"
+                                                      f" (bucket:NAME); {call.target!r} is a {address.kind}")
     for name, ep in s.endpoints.items():
         path = key("endpoints", name)
         if ep.latency_ms is None:

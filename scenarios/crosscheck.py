@@ -32,7 +32,7 @@ from scenarios.schema import AsyncConfig, Function, Retries, Scenario, Traffic
 from scenarios.slo import check_slo
 from scenarios.calls import check_calls, check_egress
 from scenarios.api import check_apis
-from scenarios.state import check_tables
+from scenarios.state import check_buckets, check_tables
 from scenarios.names import name_problem
 from scenarios.yamlpath import index, is_within, key, num
 
@@ -67,6 +67,7 @@ def check_references(s: Scenario, problems: Problems) -> None:
     check_messaging(s, problems)
     check_calls(s, problems)
     check_tables(s, problems)
+    check_buckets(s, problems)
     check_apis(s, problems)
     check_egress(s, problems)
     _check_call_attributes(s, problems)

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Union
 # live in their own modules. All are re-exported here: `from scenarios.schema import Queue` works.
 from scenarios.calls import Call, Endpoint
 from scenarios.api import Api
-from scenarios.state import Table
+from scenarios.state import Bucket, Table
 from scenarios.common import DIST_PARAMS, Dist  # noqa: F401
 from scenarios.messaging import Bus, EventSourceMapping, EventTemplate, Queue, Topic, WorkerFleet  # noqa: F401
 from scenarios.slo import Slo
@@ -218,6 +218,7 @@ class Scenario:
     endpoints: Dict[str, Endpoint] = field(default_factory=dict)  # HTTP APIs outside AWS that functions call
     tables: Dict[str, Table] = field(default_factory=dict)  # DynamoDB tables (scenarios/state.py)
     apis: Dict[str, Api] = field(default_factory=dict)  # API Gateway REST and HTTP APIs (scenarios/api.py)
+    buckets: Dict[str, Bucket] = field(default_factory=dict)  # S3 buckets (scenarios/state.py)
     traffic: List[Traffic] = field(default_factory=list)
     record: Record = field(default_factory=Record)
     sim: SimSettings = field(default_factory=SimSettings)

@@ -1,4 +1,4 @@
-"""Typed schema of DynamoDB tables (`tables`) and the checks of the calls that reach them.
+"""Typed schema of DynamoDB tables (`tables`) and S3 buckets (`buckets`), and the checks of the calls that reach them.
 
 Semantics: kernels/ACCOUNT_SPEC.md §11 and `kernels/tables.py`. Pure data, like
 `scenarios.schema`; cross-field checks are `check_tables` (run with the other cross-checks).
@@ -11,8 +11,10 @@ the table's `keys` (or the call's own).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import List, Optional
 
+from scenarios.addresses import BUCKET_NOTIFICATION, check_address
+from scenarios.common import Dist
 from scenarios.errors import Problems
 from scenarios.yamlpath import index, key, num
 
@@ -189,4 +191,91 @@ def check_item_bytes(value: float, path: str, problems: Problems) -> None:
         problems.add(path, f"{num(value)} bytes: a DynamoDB item is at most 400 KB ({ITEM_MAX_BYTES} bytes)")
 
 
-__all__ = ["Table", "Keys", "AutoScaling", "WarmThroughput", "check_tables", "check_table_call", "index"]
+
+# ---- S3 ------------------------------------------------------------------------------------
+
+BUCKET_OPERATIONS = ("GET", "HEAD", "LIST", "PUT", "COPY", "POST", "DELETE")  # kernels.buckets.OPERATIONS
+STORAGE_CLASSES = ("STANDARD", "STANDARD_IA", "GLACIER_IR")
+NOTIFICATION_KINDS = ("function", "queue", "topic", "bus")
+# An object is at most 5 TB (S3 user guide, "Uploading objects"); the simulator takes sizes as
+# int64 bytes.
+OBJECT_MAX_BYTES = 5 * 1024**4
+# First-byte latency when a call does not give `latency_ms`: lognormal, median 30 ms, p99 200 ms
+# — our assumption from S3's performance guidelines ("first byte out ... 100-200 milliseconds"
+# at the tail for small objects); replace with a measurement when one is cited.
+DEFAULT_FIRST_BYTE_MS = dict(dist="lognormal", median=30.0, p99=200.0)
+# A single connection's transfer rate: 90 MB/s — our assumption from S3's performance guidelines
+# (roughly 85-90 MB/s per request; more comes from parallel requests, not simulated).
+THROUGHPUT_MB_PER_S = 90.0
+# How long a prefix keeps answering 503 Slow Down before S3 partitions it (doubles its rates):
+# 30 minutes of Slow Down in a row, our reading of "30-60 minutes" (FACTS "S3 request rates").
+SPLIT_AFTER_MIN = 30
+# An event notification's delivery: at least once, "typically seconds, sometimes a minute or
+# longer" (FACTS "S3 notifications", NotificationHowTo): lognormal, median 1 s, p99 10 s — our
+# assumption within that.
+NOTIFICATION_LATENCY_MS = dict(dist="lognormal", median=1000.0, p99=10000.0)
+
+
+@dataclass
+class Notification:
+    """An event notification of the bucket's ObjectCreated events (PUT, POST, COPY) to a function
+    (asynchronous invocation), a queue, a topic or a bus."""
+
+    target: str = ""
+    latency_ms: Optional[Dist] = None  # None: NOTIFICATION_LATENCY_MS
+
+
+@dataclass
+class Bucket:
+    """An S3 bucket: how requests spread over its prefixes, its storage, its notifications."""
+
+    prefixes: Keys = field(default_factory=lambda: Keys(n=1))  # which partitioned prefix a request reaches
+    storage_gb: float = 0.0
+    storage_class: str = "STANDARD"
+    throughput_mb_per_s: float = THROUGHPUT_MB_PER_S  # per request: an object's transfer time
+    split_after_min: int = SPLIT_AFTER_MIN
+    notifications: List[Notification] = field(default_factory=list)
+
+
+def check_buckets(s, problems: Problems) -> None:
+    """Every cross-field problem of the buckets (their notifications' targets are addresses,
+    checked by scenarios.crosscheck)."""
+    for name, b in s.buckets.items():
+        path = key("buckets", name)
+        check_key_popularity(b.prefixes, key(path, "prefixes"), problems)
+        if b.prefixes.n > 100_000:
+            problems.add(key(key(path, "prefixes"), "n"), f"{b.prefixes.n} prefixes: allowed 1-100,000 (each keeps"
+                                                          " its own rates here)")
+        if b.storage_class not in STORAGE_CLASSES:
+            problems.add(key(path, "storage_class"), f"{b.storage_class!r}; allowed: {', '.join(STORAGE_CLASSES)}")
+        if not b.storage_gb >= 0:
+            problems.add(key(path, "storage_gb"), f"{num(b.storage_gb)} must be 0 or more")
+        if not b.throughput_mb_per_s > 0:
+            problems.add(key(path, "throughput_mb_per_s"), f"{num(b.throughput_mb_per_s)} must be greater than 0")
+        if not b.split_after_min >= 1:
+            problems.add(key(path, "split_after_min"), f"{b.split_after_min} must be 1 or more")
+        for j, nt in enumerate(b.notifications):
+            check_address(s, nt.target, BUCKET_NOTIFICATION, key(index(key(path, "notifications"), j), "target"),
+                          problems)
+
+
+def check_bucket_call(call, path: str, problems: Problems) -> None:
+    """A call to a bucket: its operation and object size."""
+    if call.operation is None:
+        problems.add(key(path, "operation"), f"is required for a call to a bucket; one of {', '.join(BUCKET_OPERATIONS)}")
+    elif call.operation not in BUCKET_OPERATIONS:
+        problems.add(key(path, "operation"), f"{call.operation!r} is not an S3 operation simulated here; allowed:"
+                                             f" {', '.join(BUCKET_OPERATIONS)}")
+    if call.mode != "sync":
+        problems.add(key(path, "mode"), "an S3 request waits for its answer; a call to a bucket takes mode: sync")
+    if isinstance(call.object_bytes, (int, float)) and not 0 <= call.object_bytes <= OBJECT_MAX_BYTES:
+        problems.add(key(path, "object_bytes"), f"{num(call.object_bytes)} bytes: an object is at most 5 TB")
+    if call.prefixes is not None:
+        check_key_popularity(call.prefixes, key(path, "prefixes"), problems)
+    for word in ("item_bytes", "items", "keys"):
+        if getattr(call, word) is not None:
+            problems.add(key(path, word), f"is for calls to tables; a call to a bucket takes object_bytes and prefixes")
+
+
+__all__ = ["Table", "Keys", "AutoScaling", "WarmThroughput", "Bucket", "Notification", "check_tables",
+           "check_table_call", "check_buckets", "check_bucket_call", "index"]

@@ -215,7 +215,7 @@ def _declare_account(ctx: BuildContext) -> List[Component]:
                             sample_all=ctx.sample_all, base_dir=ctx.base_dir, queues=sc.queues,
                             mappings=sc.event_source_mappings, fleets=sc.worker_fleets, endpoints=sc.endpoints,
                             trace_sample=sc.record.traces.sample, trace_first_n=sc.record.traces.first_n,
-                            tables=sc.tables, month_h=sc.billing.month_h)
+                            tables=sc.tables, month_h=sc.billing.month_h, buckets=sc.buckets)
 
     def function_port(name: str):
         def connect(label: str, invocation: str = "async", retries: Optional[Retries] = None,
@@ -234,8 +234,19 @@ def _declare_account(ctx: BuildContext) -> List[Component]:
         ctx.book.offer("endpoint", name, account, lambda label, e=e, **_: e)
     for t, name in enumerate(sc.tables):  # a DynamoDB table, likewise by index (ACCOUNT_SPEC.md §11)
         ctx.book.offer("table", name, account, lambda label, t=t, **_: t)
+    units = []
+    for b, (name, bucket) in enumerate(sc.buckets.items()):  # an S3 bucket by index; its notifications
+        ctx.book.offer("bucket", name, account, lambda label, b=b, **_: b)  # run as a unit of the loop (§13)
+        if bucket.notifications:
+            from sim.storage.buckets import S3Notifications
+
+            comp = S3Notifications(name, bucket, len(_classes(ctx).messages), sc.seed, sc.duration_s,
+                                   sc.record.period_s, base_dir=ctx.base_dir)
+            unit = account.add_unit(comp)
+            account.buckets.units[name] = (comp, unit, account.add_unit_port(f"s3:{name}", unit))
+            units.append(comp)
     ctx.shared["account"] = account
-    return [account]
+    return [account, *units]
 
 
 def _connect_account(ctx: BuildContext, components: List[Component]) -> None:
@@ -251,6 +262,10 @@ def _connect_account(ctx: BuildContext, components: List[Component]) -> None:
             account.add_call(name, call, parse(call.target).kind, target.index, classes=classes.get((name, i)))
         for i, egress in enumerate(fn.egress):  # flows from its VPC: calls that reach no service (§10)
             account.add_egress(name, i, egress)
+    for name, (comp, _unit, _port) in (account.buckets.units.items() if account.buckets else ()):
+        for j, nt in enumerate(comp.bucket.notifications):  # where each notification delivers
+            comp.routes.append(fanout_route(ctx.book.resolve(comp, nt.target, f"bucket:{name}/notifications[{j}]")))
+            comp.dlq_routes.append((None, -1))
 
 
 def _host_unit(ctx: BuildContext, kind: str, name: str, comp: Component) -> None:
@@ -494,6 +509,10 @@ SERVICES: Tuple[Service, ...] = (
             console="sim.output.console:format_api_lines",
             figures=(Figure("plot-api", "API Gateway: latency, errors and cache hits per route",
                             "sim.output.report_state:api_figure", "no API Gateway metrics were recorded"),)),
+    Service("s3", ("buckets",), "buckets", "account", "S3 buckets", address_kind="bucket",
+            report_first=("requests", "served", "slow_down", "get", "put", "bytes_downloaded", "bytes_uploaded",
+                          "first_byte_latency_ms_mean", "total_request_latency_ms_mean", "prefix_splits"),
+            console="sim.output.console:format_bucket_lines"),
     Service("dynamodb", ("tables",), "tables", "account", "DynamoDB tables", address_kind="table",
             report_first=("billing_mode", "requests", "ok", "throttled", "consumed_rcu", "consumed_wcu",
                           "read_throttle_events", "write_throttle_events", "write_key_range_throttle_events",

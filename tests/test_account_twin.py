@@ -25,7 +25,8 @@ from kernels.histogram import hist_index
 from kernels.periods import n_periods
 from kernels.ref.account import K_FUNCTION, K_QUEUE, K_UNIT, AccountParams, simulate_account_ref
 from kernels.account import (
-    CALL_COUNTERS, ENDPOINT_COUNTERS, GW_ANSWER_OK, K_API, K_ENDPOINT, K_FLOW, K_TABLE, CallParams, EndpointParams,
+    CALL_COUNTERS, ENDPOINT_COUNTERS, GW_ANSWER_OK, K_API, K_BUCKET, K_ENDPOINT, K_FLOW, K_TABLE, CallParams,
+    EndpointParams,
 )
 from sim.compute.account_state import AccountCalls, AccountFanout
 from sim.engine.rng import ArrayStream
@@ -69,9 +70,13 @@ def ports_of(params: AccountParams):
             if q >= 0:
                 table.append((K_QUEUE, q))
         dlq_ports.append(dp)
+    for spec in params.buckets:  # a bucket's notifications enter their unit through a port of their own
+        if spec.get("unit", -1) >= 0:
+            spec["port"] = PORT0 + len(table)
+            table.append((K_UNIT, spec["unit"]))
     for cs in params.calls:  # each call but an endpoint's or an egress entry's sends through a port of its own
         for cp in cs:
-            if cp.kind not in (K_ENDPOINT, K_FLOW):
+            if cp.kind not in (K_ENDPOINT, K_FLOW, K_TABLE, K_BUCKET):
                 cp.port = PORT0 + len(table)
                 table.append((cp.kind, cp.index))
     n = PORT0 + len(table)
@@ -104,7 +109,7 @@ def run_kernel(params: AccountParams, arr: dict, s: dict, t_end: float, period_s
     fstreams = [(ArrayStream(u, chunk), ArrayStream(lat, chunk))
                 for us, lats in zip(s["FU"], s["FLAT"]) for u, lat in zip(us, lats)]
     calls = AccountCalls(nf, params.calls, params.endpoints, chunk, flows=flows, tables=params.tables,
-                         n_periods=n_per)
+                         n_periods=n_per, buckets=params.buckets)
     xstreams = ([ArrayStream(s["CALL"][f], chunk) for f in range(nf)]
                 + [ArrayStream(v, chunk) for f in range(nf) for v in s["CLAT"][f]]
                 + [ArrayStream(s[k][e], chunk) for e in range(len(params.endpoints)) for k in ("ELAT", "EU")]
@@ -178,6 +183,10 @@ def compare(params: AccountParams, items, s, t_end, period_s, windows=None, time
     for j in range(len(calls.table_calls)):
         for name in ("TU", "TK"):
             assert used[calls.stream_row(name, j)] == ref_used(ref, name, j), (name, j)
+    if params.buckets:  # S3 buckets (ACCOUNT_SPEC.md §13)
+        assert calls.bper[:, : len(params.buckets)].tolist() == ref.buckets.counts
+        assert calls.pslow.tolist()[: sum(b["prefixes"] for b in params.buckets)] == \
+            [px.slow for bk in ref.buckets.prefixes for px in bk]
     for tb, table in enumerate(ref.tables):  # DynamoDB tables (ACCOUNT_SPEC.md §11)
         assert calls.tper[:, tb].tolist() == table.counts, tb
         assert calls.tbf[tb, TB.TBF_CAP:TB.TBF_CAP + 2].tolist() == table.cap
@@ -446,12 +455,17 @@ def accounts(draw):
     # (which doubles with the peak second 30 minutes later: runs are 300 s, so it never does)
     tables = [{"mode": draw(st.sampled_from([TB.ON_DEMAND, TB.PROVISIONED])), "read": draw(st.sampled_from([1.0, 2.0])),
                "write": 1.0, "burst_s": draw(st.sampled_from([1.0, 300.0]))} for _ in range(draw(st.integers(0, 2)))]
+    # S3 buckets of 1-3 prefixes (their rates throttle under the bursts of `repeat`ed arrivals
+    # rarely: calls come a few at a time), some notifying a unit of the account
+    buckets = [{"prefixes": draw(st.integers(1, 3)), "bytes_per_s": draw(st.sampled_from([1e3, 1e9])),
+                "unit": draw(st.sampled_from([-1] + list(range(n_units))))} for _ in range(draw(st.integers(0, 2)))]
     calls = []
     n_egress = 0
     for f in range(n_fn):
         cs = []
         for _ in range(draw(st.integers(0, 2) if draw(st.booleans()) else st.just(0))):
-            kinds = ["function", "queue", "unit"] + (["endpoint"] if n_ep else []) + (["table"] if tables else [])
+            kinds = ["function", "queue", "unit"] + (["endpoint"] if n_ep else []) + (["table"] if tables else []) \
+                + (["bucket"] if buckets else [])
             kind = draw(st.sampled_from(kinds))
             sync = draw(st.booleans())
             if kind == "function":
@@ -466,11 +480,14 @@ def accounts(draw):
             elif kind == "table":
                 target = (K_TABLE, int(rng.integers(len(tables))))
                 sync = True
+            elif kind == "bucket":
+                target = (K_BUCKET, int(rng.integers(len(buckets))))
+                sync = True
             else:
                 target = (K_ENDPOINT, int(rng.integers(n_ep)))
             # expected invocations per invocation below 1 (at most 2 calls of 0.3, a unit's 3 targets
             # times 0.1): the random accounts do not run away
-            cycles = kind not in ("endpoint", "table")
+            cycles = kind not in ("endpoint", "table", "bucket")
             prob = draw(st.sampled_from([0.3, 0.1] if kind != "unit" else [0.1])) if cycles else \
                 draw(st.sampled_from([1.0, 0.5]))
             own = draw(st.sampled_from(["item", "one", "two"])) if cycles else "item"
@@ -481,7 +498,8 @@ def accounts(draw):
                                  size_bytes=draw(st.sampled_from([-1, 2000])),
                                  max_attempts=draw(st.sampled_from([1, 3])),
                                  on_error_continue=draw(st.booleans()), key=key, key_cdf=key_cdf,
-                                 direction=draw(st.sampled_from([TB.READ, TB.WRITE]))))
+                                 direction=draw(st.sampled_from([TB.READ, TB.WRITE])) if kind != "bucket" else
+                                 draw(st.sampled_from(range(7)))))
         # egress entries (ACCOUNT_SPEC.md §10): after the calls, as the builder appends them
         for _ in range(draw(st.integers(0, 2) if draw(st.booleans()) else st.just(0))):
             cs.append(flow_call(n_egress, probability=draw(st.sampled_from([1.0, 0.5, 0.0])),
@@ -494,7 +512,7 @@ def accounts(draw):
                        error_rate=[draw(st.sampled_from([0.0, 0.2])) for _ in range(n_fn)],
                        n_calls=[len(cs) for cs in calls])
     params = AccountParams(pool=pool, queues=qp, mappings=mp, fleets=fp, units=units, routes=routes, dlq_queue=dlqs,
-                           calls=calls, endpoints=endpoints, tables=tables)
+                           calls=calls, endpoints=endpoints, tables=tables, buckets=buckets)
     n = draw(st.integers(0, 30))
     t = np.sort(rng.integers(0, 2000, n) // 5 * 5 / 10.0)
     items = []
@@ -516,8 +534,11 @@ def accounts(draw):
                    for cp in cs] for cs in calls],
          "ELAT": [rng.choice([5.0, 300.0, 4000.0], size) for _ in endpoints],
          "EU": [rng.random(size) for _ in endpoints],
-         "TU": [rng.choice([1.0, 2.0, 8.0], size) for cs in calls for cp in cs if cp.kind == K_TABLE],
-         "TK": [rng.random(size) for cs in calls for cp in cs if cp.kind == K_TABLE]}
+         "TU": [rng.choice([1.0, 2.0, 8.0] if cp.kind == K_TABLE else [0.0, 500.0, 1e6], size)
+                for cs in calls for cp in cs if cp.kind in (K_TABLE, K_BUCKET)],
+         "TK": [rng.random(size) if cp.kind == K_TABLE else
+                rng.integers(0, buckets[cp.index]["prefixes"], size).astype(float)
+                for cs in calls for cp in cs if cp.kind in (K_TABLE, K_BUCKET)]}
     return params, items, s
 
 

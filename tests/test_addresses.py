@@ -67,8 +67,9 @@ def test_every_place_takes_known_kinds_and_calls_take_all():
         assert set(place.kinds) <= set(KINDS)
     assert CALL_TARGET.kinds == tuple(KINDS)
     assert places_of("queue") == ["traffic target", "SNS subscription endpoint", "EventBridge rule target",
-                                  "dead-letter queue", "on-failure destination", "call target", "API integration"]
-    assert places_of("topic") == ["traffic target", "call target", "API integration"]
+                                  "dead-letter queue", "on-failure destination", "call target", "API integration",
+                                  "S3 notification target"]
+    assert places_of("topic") == ["traffic target", "call target", "API integration", "S3 notification target"]
     for kind, k in KINDS.items():  # a kind declared for later work appears only in calls, for now
         assert k.simulated or places_of(kind) == ["call target"]
     assert TRAFFIC_TARGET.forms_text() == "function:NAME, queue:NAME, topic:NAME, bus:NAME or api:NAME/ROUTE"

@@ -54,3 +54,17 @@ def test_ramp_auto_scaling_saws_and_the_sdk_retries(ramp):
     assert (np.diff(prov) >= 0).sum() == len(prov) - 1  # a ramp: raises only
     thr = series(ramp, "AWS/DynamoDB", "WriteThrottleEvents", "TableName=orders")
     assert thr[:25].sum() == 0 and thr.sum() > 0  # the first half hour is within the provisioned 400
+
+
+def test_photo_pipeline_chains_put_notification_function_table_and_slows_down_at_the_spike():
+    r = simulate(SCENARIOS / "photo_pipeline.yaml", progress=False)
+    s = r.summary
+    photos = s["buckets"]["photos"]
+    n = photos["notifications"]
+    assert n["events"] == photos["put"] - photos["slow_down"]  # one event per stored photo (only PUTs slow down here)
+    assert s["functions"]["thumbnail"]["invocations"] == n["delivered"]
+    assert s["tables"]["photos"]["requests"] <= n["delivered"] and s["tables"]["photos"]["throttled"] == 0
+    slow = series(r, "AWS/S3", "5xxErrors", "BucketName=photos")
+    assert slow[:20].sum() == 0 and (slow[20:30] > 0).all() and slow[31:].sum() == 0  # the spike, 20:00-30:00
+    up = s["calls"]["upload.calls[0] → bucket:photos"]
+    assert up["retries"] > 0 and up["failed"] > 0 and photos["prefix_splits"] == 0  # too short to partition

@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kernels.account import (  # the kernel's constants and parameters: one definition for both
-    BILLED_EPS_MS, K_API, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_FUNCTION, K_QUEUE, K_TABLE, K_UNIT, LAST_AT_INSTANT,
+    BILLED_EPS_MS, K_API, K_BUCKET, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_FUNCTION, K_QUEUE, K_TABLE, K_UNIT,
+    LAST_AT_INSTANT, NOTIFICATION_BYTES,
     R_FUNCTION_ERROR,
     R_OK, R_SERVER_ERROR, R_THROTTLED, R_UNAVAILABLE, SDK_BACKOFF_BASE, SDK_BACKOFF_CAP_S, CallParams, EndpointParams,
 )
@@ -53,6 +54,8 @@ from kernels.ref import lambda_pool as pool
 from kernels.ref import queue_pool as mq
 from kernels.periods import n_periods
 from kernels.ref.billing import chunks_64kb_ref as chunks_64kb
+from kernels.buckets import COPY as BK_COPY, POST as BK_POST, PUT as BK_PUT
+from kernels.ref.buckets import Buckets
 from kernels.ref.tables import Table
 
 RETRIABLE = (R_THROTTLED, R_SERVER_ERROR, R_UNAVAILABLE)
@@ -77,6 +80,8 @@ class AccountParams:
     calls: list[list[CallParams]] = field(default_factory=list)  # per function
     endpoints: list[EndpointParams] = field(default_factory=list)
     tables: list[dict] = field(default_factory=list)  # as kernels.tables.table_arrays takes them
+    # S3 buckets (ACCOUNT_SPEC.md §13): dicts of prefixes, bytes_per_s, unit (-1: no notifications), port
+    buckets: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -109,6 +114,7 @@ class AccountResult:
     # (function f's calls are numbered after those of the functions before it)
     flows: list = field(default_factory=list)
     tables: list = field(default_factory=list)  # kernels.ref.tables.Table per table
+    buckets: object = None  # kernels.ref.buckets.Buckets
 
     @property
     def pool(self):
@@ -286,7 +292,8 @@ class _Account:
         self.n_periods = n_periods(t_end, period_s)
         self.tables = [Table(spec, self.n_periods) for spec in params.tables]
         flat = [cp for cs in params.calls for cp in cs]
-        table_calls = [k for k, cp in enumerate(flat) if cp.kind == K_TABLE]
+        table_calls = [k for k, cp in enumerate(flat) if cp.kind in (K_TABLE, K_BUCKET)]
+        self.buckets = Buckets([int(b["prefixes"]) for b in params.buckets], self.n_periods)
         self.table_call = {k: j for j, k in enumerate(table_calls)}  # global call index -> its TU/TK streams
         self.entry: list[EntryPoint] = []
         self.record_spans = record_spans
@@ -477,6 +484,19 @@ class _Account:
             p = min(int(t / self.period_s), self.n_periods - 1)
             ok = self.tables[cp.index].request(t, p, half, h, cp.direction, ca.lat_us)
             self.answer(ca, t, R_OK if ok else R_THROTTLED)
+            return
+        if cp.kind == K_BUCKET:  # served, or 503 Slow Down, at once; the body moves after
+            j = self.table_call[int(self.call_off[inv.a.f]) + ca.c]
+            nbytes, prefix = int(self.draw("TU", j)), int(self.draw("TK", j))
+            spec = self.p.buckets[cp.index]
+            p = min(int(t / self.period_s), self.n_periods - 1)
+            transfer = nbytes / spec["bytes_per_s"]
+            ok = self.buckets.request(t, cp.index, p, cp.direction, prefix, nbytes, ca.lat_us,
+                                      int(np.round(transfer * 1e6)))
+            if ok and spec.get("unit", -1) >= 0 and cp.direction in (BK_PUT, BK_COPY, BK_POST):
+                self.publish(spec["unit"], t, self.item_id(spec["port"]), NOTIFICATION_BYTES, key, -1, trace,
+                             parent=ca.span)
+            self.answer(ca, t + transfer if ok and transfer > 0 else t, R_OK if ok else R_UNAVAILABLE)
             return
         if cp.kind == K_FLOW:  # an egress entry: a flow record, answered ok at once
             self.flows.append((t, int(self.call_off[inv.a.f]) + ca.c))
@@ -800,7 +820,7 @@ def simulate_account_ref(params: AccountParams, arrivals: dict, streams: dict, t
     open_end = sum(1 for tc in acc.traces.values() if not tc.closed)
     return AccountResult(w.res, units, acc.entry, open_end, acc.trace_end, acc.call_stats, acc.ep_stats,
                          sorted(acc.spans, key=lambda s: s[1]), dict(acc.cur), {i: tc.rid for i, tc in acc.traces.items()},
-                         acc.flows, acc.tables)
+                         acc.flows, acc.tables, acc.buckets)
 
 
 def _sync_clients(acc: _Account, arrivals: dict) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 
 from kernels import account as A
 from kernels import fanout as F
+from kernels.buckets import bucket_arrays
 from kernels.tables import table_arrays
 from sim.messaging.fanout_state import FanoutState
 
@@ -151,12 +152,14 @@ class AccountCalls:
     rows): CALL per function, CLAT per call, ELAT and EU per endpoint, TU and TK per call to a
     table, refilled by `refill(row, stream)`. Flow records (`flw_t`, `flw_k`, `flw_n`): `flows`
     to start with, doubled when the kernel asks (`grow_flows`), taken by `take_flows`. Tables:
-    `tables` as `kernels.tables.table_arrays` takes them, counted over `n_periods` periods.
+    `tables` as `kernels.tables.table_arrays` takes them, counted over `n_periods` periods. S3
+    buckets: `buckets[b]` a dict of `prefixes` (how many), `bytes_per_s` (a request's transfer
+    rate), `unit` (its notifications' fan-out unit, -1: none) and `port` (their ids'; -1: none).
     """
 
     def __init__(self, n_functions: int, calls: Sequence[Sequence[A.CallParams]],
                  endpoints: Sequence[A.EndpointParams], chunk: int, flows: int = 1024, tables: Sequence[dict] = (),
-                 n_periods: int = 1):
+                 n_periods: int = 1, buckets: Sequence[dict] = ()):
         calls = [list(calls[f]) if f < len(calls) else [] for f in range(n_functions)]
         flat = [cp for cs in calls for cp in cs]
         for f, cs in enumerate(calls):
@@ -168,11 +171,12 @@ class AccountCalls:
         self.cpi = np.zeros((max(K, 1), A.N_CP), np.int64)
         self.cpf = np.zeros((max(K, 1), A.N_CPF), np.float64)
         cdf: list = []
-        self.table_calls = [k for k, cp in enumerate(flat) if cp.kind == A.K_TABLE]  # the j-th's TU, TK rows
+        # calls to tables and buckets: the j-th's TU, TK rows
+        self.table_calls = [k for k, cp in enumerate(flat) if cp.kind in (A.K_TABLE, A.K_BUCKET)]
         trow0 = n_functions + K + 2 * len(endpoints)
         for k, cp in enumerate(flat):
             f = int(np.searchsorted(self.cfo, k, side="right") - 1)
-            trow = trow0 + 2 * self.table_calls.index(k) if cp.kind == A.K_TABLE else -1
+            trow = trow0 + 2 * self.table_calls.index(k) if cp.kind in (A.K_TABLE, A.K_BUCKET) else -1
             self.cpi[k] = [f, cp.kind, cp.index, int(cp.sync), cp.count, int(cp.at_end), cp.size_bytes, cp.key,
                            cp.max_attempts, int(cp.on_error_continue), cp.port, len(cdf), len(cdf) + len(cp.key_cdf),
                            trow, cp.direction]
@@ -212,11 +216,22 @@ class AccountCalls:
         self.flw_n = np.zeros(1, np.int64)
         self.n_tables = len(tables)
         self.tbi, self.tbf, self.tpart, self.tring, self.tper = table_arrays(list(tables), n_periods)
+        self.n_buckets = len(buckets)
+        self.bki = np.full((max(len(buckets), 1), A.N_BKI), -1, np.int64)
+        self.bkf = np.ones((max(len(buckets), 1), A.N_BKF), np.float64)
+        row = 0
+        for b, spec in enumerate(buckets):
+            self.bki[b] = [row, spec.get("unit", -1), spec.get("port", -1)]
+            self.bkf[b, A.BKF_BYTES_PER_S] = spec["bytes_per_s"]
+            row += int(spec["prefixes"])
+        self.ptok, self.plast, self.pparts, self.pslow, self.bper = bucket_arrays(
+            [int(s["prefixes"]) for s in buckets], n_periods)
 
     def arrays(self):
         return (self.cfo, self.cpi, self.cpf, self.cstat, self.xdraws, self.xcur, self.xlen, self.epi, self.epf,
                 self.eps, self.ebusy, self.estat, self.eout_s, self.eout_e, self.ecur, self.ccdf, self.dl,
-                self.flw_t, self.flw_k, self.flw_n, self.tbi, self.tbf, self.tpart, self.tring, self.tper)
+                self.flw_t, self.flw_k, self.flw_n, self.tbi, self.tbf, self.tpart, self.tring, self.tper,
+                self.bki, self.bkf, self.ptok, self.plast, self.pparts, self.pslow, self.bper)
 
     def grow_flows(self) -> None:
         """Twice the room for flow records, keeping those not yet taken."""
@@ -257,7 +272,7 @@ class AccountCalls:
 
     def stream_row(self, kind: str, index: int) -> int:
         """The `xdraws` row of stream CALL (function), CLAT (call), ELAT or EU (endpoint), TU or
-        TK (the index-th call to a table)."""
+        TK (the index-th call to a table or a bucket)."""
         F, K, E = self.n_functions, self.n_calls, self.n_endpoints
         return {"CALL": index, "CLAT": F + index, "ELAT": F + K + 2 * index, "EU": F + K + 2 * index + 1,
                 "TU": F + K + 2 * E + 2 * index, "TK": F + K + 2 * E + 2 * index + 1}[kind]

@@ -40,6 +40,8 @@ from sim.compute.pool_state import PoolParams, PoolState
 from sim.messaging.sqs_outputs import QueueOutputs
 from sim.messaging import sqs_state
 from sim.messaging.sqs_state import MessagingState, MessagingStreams
+from scenarios.state import BUCKET_OPERATIONS
+from sim.storage.buckets import Buckets
 from sim.storage.tables import Tables
 from sim.storage.tables import direction as table_direction
 from sim.engine.distributions import sampler
@@ -105,7 +107,7 @@ class LambdaAccount(Component):
                  queues: Optional[Dict[str, Queue]] = None, mappings: Optional[List[EventSourceMapping]] = None,
                  fleets: Optional[Dict[str, WorkerFleet]] = None, endpoints: Optional[Dict] = None,
                  trace_sample: float = 0.0, trace_first_n: int = 0, tables: Optional[Dict] = None,
-                 month_h: float = 730.0):
+                 month_h: float = 730.0, buckets: Optional[Dict] = None):
         super().__init__(name)
         self.account = account
         self.queues = dict(queues or {})
@@ -142,6 +144,8 @@ class LambdaAccount(Component):
         self.endpoints = dict(endpoints or {})
         # DynamoDB tables (sim.storage.tables): their state is in the calls' kernel arrays
         self.tables = Tables(tables, t_end, period_s, month_h) if tables else None
+        # S3 buckets (sim.storage.buckets): their prefixes' state is in the calls' kernel arrays
+        self.buckets = Buckets(buckets, t_end, period_s, month_h) if buckets else None
         self.calls_state = None  # the calls' kernel arrays (sim.compute.account_state.AccountCalls), from start()
         self.xstreams: List = []
         self.flow_records = FLOW_RECORDS  # room for flow records to start with (doubled as needed)
@@ -212,7 +216,7 @@ class LambdaAccount(Component):
     def has_calls(self) -> bool:
         """Whether the account needs its full loop (calls, tables, an API's own answers), not the pool's alone."""
         return (any(self.calls.values()) or any(self.egress.values()) or self.tables is not None
-                or any(s.unit < -1 for s in self.sources))
+                or self.buckets is not None or any(s.unit < -1 for s in self.sources))
 
     def add_unit(self, unit) -> int:
         """Run a topic or bus (a `sim.messaging.fanout._Fanout`) in this account's loop; returns its index."""
@@ -340,6 +344,8 @@ class LambdaAccount(Component):
             self._start_calls()
             if self.tables is not None:
                 self.tables.start(env, self.calls_state)
+            if self.buckets is not None:
+                self.buckets.start(env, self.calls_state)
         else:
             self.state = PoolState(self.params(), self.t_end, self.period_s, self.chunk or CHUNK,
                                    sample=sample, first_n=first_n, sample_all=sample_all, **self.trace_sampling)
@@ -440,13 +446,13 @@ class LambdaAccount(Component):
         from scenarios.calls import ENDPOINT_MAX_ATTEMPTS, SDK_MAX_ATTEMPTS
 
         kinds = {"function": A.K_FUNCTION, "queue": A.K_QUEUE, "topic": A.K_UNIT, "bus": A.K_UNIT,
-                 "endpoint": A.K_ENDPOINT, "table": A.K_TABLE}
+                 "endpoint": A.K_ENDPOINT, "table": A.K_TABLE, "bucket": A.K_BUCKET}
         out = []
         n_egress = 0
         for name in self.fn_names:
             cs = []
             for call, kind, port, classes in self.calls[name]:
-                if kind in ("endpoint", "table"):
+                if kind in ("endpoint", "table", "bucket"):
                     index, via = port, -1
                 else:
                     src = self.sources[port]
@@ -459,7 +465,8 @@ class LambdaAccount(Component):
                                        on_error_continue=call.on_error == "continue", port=via,
                                        key=-1 if classes is None else classes.offset,
                                        key_cdf=[] if classes is None else [float(v) for v in classes.cdf],
-                                       direction=table_direction(call) if kind == "table" else 0))
+                                       direction=(table_direction(call) if kind == "table" else
+                                                  BUCKET_OPERATIONS.index(call.operation) if kind == "bucket" else 0)))
             for e in self.egress[name]:
                 cs.append(A.CallParams(A.K_FLOW, n_egress, sync=False, probability=e.probability, count=e.count,
                                        at_end=e.at == "end", size_bytes=0, max_attempts=1))
@@ -481,14 +488,16 @@ class LambdaAccount(Component):
         each its own Generator."""
         from scenarios.calls import DEFAULT_API_LATENCY_MS
         from scenarios.common import Dist
-        from scenarios.state import DEFAULT_TABLE_LATENCY_MS
+        from scenarios.state import DEFAULT_FIRST_BYTE_MS, DEFAULT_TABLE_LATENCY_MS
         from sim.compute.account_state import AccountCalls
+        from sim.storage.buckets import prefix_sampler, size_sampler
         from sim.storage.tables import key_sampler, units_sampler
 
         calls, eps = self.call_params()
         self.calls_state = AccountCalls(len(self.fn_names), calls, eps, self.mq.chunk, flows=self.flow_records,
                                         tables=self.tables.specs() if self.tables else (),
-                                        n_periods=self.state.pmi.shape[0])
+                                        n_periods=self.state.pmi.shape[0],
+                                        buckets=self.buckets.specs() if self.buckets else ())
         kw = {} if self.chunk is None else {"chunk": self.chunk}
 
         def uniform(gen, n):
@@ -498,7 +507,8 @@ class LambdaAccount(Component):
         for name in self.fn_names:
             for i, (call, kind, _, _) in enumerate(self.calls[name]):
                 lat = call.latency_ms or (Dist(dist="fixed", value=0.0) if kind == "endpoint" else
-                                          Dist(**DEFAULT_TABLE_LATENCY_MS) if kind == "table" else DEFAULT_API_LATENCY_MS)
+                                          Dist(**DEFAULT_TABLE_LATENCY_MS) if kind == "table" else
+                                          Dist(**DEFAULT_FIRST_BYTE_MS) if kind == "bucket" else DEFAULT_API_LATENCY_MS)
                 streams.append(ChunkStream(generator(self.seed, f"{self.name}.{name}.calls[{i}]"),
                                            sampler(lat, self.base_dir), **kw))
             for i in range(len(self.egress[name])):  # (no draw of its generator: fixed 0)
@@ -508,8 +518,14 @@ class LambdaAccount(Component):
             streams.append(ChunkStream(generator(self.seed, f"{self.name}.endpoint.{name}", 0),
                                        sampler(ep.latency_ms, self.base_dir), **kw))
             streams.append(ChunkStream(generator(self.seed, f"{self.name}.endpoint.{name}", 1), uniform, **kw))
-        for name in self.fn_names:  # each call to a table: TU (half units), TK (its keys' hash positions)
-            for i, (call, kind, port, _) in enumerate(self.calls[name]):
+        for name in self.fn_names:  # each call to a table: TU (half units), TK (its keys' hash positions);
+            for i, (call, kind, port, _) in enumerate(self.calls[name]):  # to a bucket: TU (bytes), TK (prefixes)
+                if kind == "bucket":
+                    scope = f"{self.name}.{name}.calls[{i}]"
+                    bucket = self.buckets.buckets[self.buckets.names[port]]
+                    streams.append(ChunkStream(generator(self.seed, scope, 1), size_sampler(call, self.base_dir), **kw))
+                    streams.append(ChunkStream(generator(self.seed, scope, 2),
+                                               prefix_sampler(call.prefixes or bucket.prefixes), **kw))
                 if kind == "table":
                     scope = f"{self.name}.{name}.calls[{i}]"
                     table = self.tables.tables[self.tables.names[port]]
@@ -693,6 +709,8 @@ class LambdaAccount(Component):
                 return "http", endpoints[index], "request"
             if kind == A.K_TABLE:
                 return "dynamodb", tables[index], "request"
+            if kind == A.K_BUCKET:
+                return "s3", self.buckets.names[index], "request"
             if kind == A.K_FLOW:  # an egress entry's flow (its CLIENT span: made and sent at once)
                 return "vpc", egress[index], "flow"
             if kind == A.K_API:  # an API route's own answer: index is the port it came through
@@ -710,6 +728,8 @@ class LambdaAccount(Component):
             out.update(self.call_sections())
         if self.tables is not None:
             out["tables"] = self.tables.summary()
+        if self.buckets is not None:
+            out["buckets"] = self.buckets.summary()
         return out
 
     def call_sections(self) -> dict:
@@ -834,8 +854,9 @@ class LambdaAccount(Component):
             queues = self.queue_outputs().metrics()
             if queues is not None:
                 frames.append(queues)
-        if self.tables is not None:
-            frames.append(self.tables.metrics())
+        for part in (self.tables, self.buckets):
+            if part is not None:
+                frames.append(part.metrics())
         return pl.concat(frames) if frames else None
 
     def usage(self):
@@ -844,9 +865,10 @@ class LambdaAccount(Component):
         if self.mq is not None:
             q_total, q_period = self.queue_outputs().usage()
             total, per_period = total + q_total, per_period + q_period
-        if self.tables is not None:
-            t_total, t_period = self.tables.usage()
-            total, per_period = total + t_total, per_period + t_period
+        for part in (self.tables, self.buckets):
+            if part is not None:
+                t_total, t_period = part.usage()
+                total, per_period = total + t_total, per_period + t_period
         return total, per_period
 
     def _limits(self) -> np.ndarray:

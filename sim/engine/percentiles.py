@@ -23,7 +23,9 @@ def hist_stats(hist: np.ndarray, total: float, lo: float, hi: float, *quantiles,
     9.3 h; beyond it the clamp is what keeps a percentile honest).
     """
     n = int(hist.sum())
-    out = {"mean": total / n if n else None}
+    # (a mean of values in [lo, hi] lies in it; a total summed in rounded units, as completions are
+    # in whole µs, can stray out of it by its rounding when every value is the same)
+    out = {"mean": min(max(total / n, lo), hi) if n else None}
     for key, q in quantiles:
         out[key] = min(max(float(hist_quantile(hist, q)) / ms_per_unit, float(lo)), float(hi)) if n else None
     out["min"] = float(lo) if n else None

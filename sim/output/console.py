@@ -253,6 +253,21 @@ def format_table_lines(tables: Mapping[str, Mapping[str, Any]], view: ConsoleVie
     return lines
 
 
+def format_bucket_lines(buckets: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
+    """One line per S3 bucket: requests, 503 Slow Down, bytes moved, prefix splits, notifications."""
+    lines = []
+    for name, b in buckets.items():
+        line = (f"bucket {name}: {_num(b.get('requests'))} requests, {_num(b.get('slow_down'))} slowed down (503),"
+                f" {_gb(b.get('bytes_downloaded'))} down, {_gb(b.get('bytes_uploaded'))} up")
+        if b.get("prefix_splits"):
+            line += f", {_num(b['prefix_splits'])} prefix splits"
+        n = b.get("notifications")
+        if n:
+            line += f"; notifications {_num(n.get('delivered'))} delivered, {_num(n.get('pending_end'))} pending"
+        lines.append(line)
+    return lines
+
+
 def format_api_lines(routes: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
     """One line per API route: requests, 2xx/4xx/5xx (504s apart), the cache hit ratio, latency."""
     lines = []

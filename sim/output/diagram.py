@@ -32,6 +32,9 @@ KIND_STYLE = {
     "bus": ("#e1bee7", "#6a1b9a", "EventBridge bus"),
     "rule": ("#f3e5f5", "#8e24aa", "EventBridge rule"),
     "fleet": ("#c8e6c9", "#2e7d32", "worker fleet"),
+    "api": ("#fff9c4", "#f9a825", "API Gateway route"),
+    "table": ("#d1c4e9", "#4527a0", "DynamoDB table"),
+    "bucket": ("#dcedc8", "#558b2f", "S3 bucket"),
     "https": ("#e3f2fd", "#1565c0", "HTTPS endpoint"),
     "email": ("#e3f2fd", "#1565c0", "email address"),
 }
@@ -119,6 +122,24 @@ def services_graph(config: Mapping[str, Any]) -> Graph:
         g.add("topic", name, detail=(config["topics"][name] or {}).get("type", "standard"))
     for name in config.get("buses") or {}:
         g.add("bus", name)
+    for aname, api in (config.get("apis") or {}).items():  # each route, to its integration
+        for rname, route in ((api or {}).get("routes") or {}).items():
+            rid = g.add("api", f"{aname}/{rname}", f"{aname} {rname}", detail=(api or {}).get("type", "http").upper())
+            dst = _endpoint(g, (route or {}).get("integration", ""))
+            if dst:
+                g.link(rid, dst, "sync" if dst.startswith("function:") else "")
+    for name, f in functions.items():  # what functions read and write (tables, buckets)
+        for c in f.get("calls") or []:
+            target = str(c.get("target", ""))
+            if target.startswith(("table:", "bucket:")):
+                dst = _endpoint(g, target)
+                if dst:
+                    g.link(f"function:{name}", dst, str(c.get("operation") or ""))
+    for bname, b in (config.get("buckets") or {}).items():
+        for nt in (b or {}).get("notifications") or []:
+            dst = _endpoint(g, nt.get("target", ""))
+            if dst:
+                g.link(f"bucket:{bname}", dst, "ObjectCreated")
     for t in config.get("traffic") or []:
         src = g.add("traffic", t.get("name") or "traffic", detail=_rate(t.get("arrivals") or {}))
         dst = _endpoint(g, t.get("target", ""))
