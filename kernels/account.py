@@ -125,6 +125,7 @@ N_BKI = 3
 BKF_BYTES_PER_S = 0
 N_BKF = 1
 NOTIFICATION_BYTES = 1024  # an S3 event notification's size (our assumption: its JSON, about 1 KB)
+STREAM_BYTES_PER_HALF_UNIT = 512  # a stream record: the item written, its write units' KB (our reading)
 # An arrival that an API Gateway route answered itself (ACCOUNT_SPEC.md §12): its `unit` is
 # GW_ANSWER_OK (a cache hit: 200) or GW_ANSWER_THROTTLED (429: a limit or a quota), its `src`
 # the route's global number; it only counts for its entry point.
@@ -1074,9 +1075,20 @@ def on_call_arrive(t, s, p, c, consts, pa, qa, xa):
         h = _xdraw(xa, row + 1)
         ok = TB.table_request(t, idx, p, half, h, xa.cpi[k, CP_DIR], size, xa.tbi, xa.tbf, xa.tpart, xa.tring,
                               xa.tper)
+        o = Q._offer_none()
+        q = xa.tbi[idx, TB.TBI_STREAM_Q]
+        if ok and q >= 0 and xa.cpi[k, CP_DIR] == TB.WRITE:  # its stream record: into the stream's queue
+            port = xa.tbi[idx, TB.TBI_STREAM_PORT]
+            rid = (port << ID_SEQ_BITS) | xa.port_seq[port]
+            xa.port_seq[port] += 1
+            heap_n, seq, free_n, offer = Q._send_msg(
+                (rid, q, np.int64(half * STREAM_BYTES_PER_HALF_UNIT), np.int64(0), t, p, key, trace, span),
+                (heap_n, seq, free_n), pa, qa)
+            if offer:
+                o = Q._offer_queue(q)
         heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, R_OK if ok else R_THROTTLED, trace,
                                           (heap_n, seq, free_n), pa, xa)
-        return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
+        return (heap_n, seq, free_n, rows_n, unres_used, attempts), o
     if kind == K_BUCKET:  # served, or 503 Slow Down, at once (ACCOUNT_SPEC.md §13)
         row = xa.cpi[k, CP_TROW]
         nbytes = np.int64(_xdraw(xa, row))

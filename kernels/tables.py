@@ -78,7 +78,9 @@ TBI_PMAX = 2  # room for partitions
 TBI_P = 3  # partitions now
 TBI_SEC = 4  # on demand: the second being counted
 TBI_SPLITS = 5  # splits so far
-N_TBI = 6
+TBI_STREAM_Q = 6  # its stream's queue in the account (-1: none): a successful write sends a record there
+TBI_STREAM_PORT = 7  # the port the records enter through (ids)
+N_TBI = 8
 # Per table `tbf[tb]` (float64); capacities and tokens in units a second / units.
 TBF_CAP = 0  # + READ / WRITE: capacity now
 TBF_TOK = 2  # + READ / WRITE: the table's buckets
@@ -278,7 +280,8 @@ def table_arrays(tables, n_periods):
         mw = float(spec.get("max_write", ON_DEMAND_MAX_UNITS if mode == ON_DEMAND else w))
         burst = ON_DEMAND_BURST_S if mode == ON_DEMAND else float(spec.get("burst_s", PROVISIONED_BURST_S))
         pmax = max(partitions_for(max(r, mr), max(w, mw)), partitions_for(r, w))
-        tbi[tb] = [mode, rows, pmax, partitions_for(r, w), 0, 0]
+        tbi[tb] = [mode, rows, pmax, partitions_for(r, w), 0, 0, int(spec.get("stream_queue", -1)),
+                   int(spec.get("stream_port", -1))]
         tbf[tb, TBF_CAP:TBF_CAP + 2] = r, w
         tbf[tb, TBF_BURST_S] = max(burst, 1.0)
         tbf[tb, TBF_TOK:TBF_TOK + 2] = r * tbf[tb, TBF_BURST_S], w * tbf[tb, TBF_BURST_S]

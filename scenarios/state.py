@@ -23,6 +23,7 @@ KEY_DISTS = ("uniform", "zipf")
 KEYS_MAX = 10_000_000
 OPERATIONS = ("GetItem", "BatchGetItem", "Query", "TransactGetItems", "PutItem", "UpdateItem", "DeleteItem",
               "BatchWriteItem", "TransactWriteItems")  # the order of kernels.dynamodb.OPERATIONS
+WRITE_OPERATIONS = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")  # stream records
 MULTI_ITEM = ("BatchGetItem", "Query", "TransactGetItems", "BatchWriteItem", "TransactWriteItems")
 CONSISTENCIES = ("eventual", "strong")
 # AWS's limits (DynamoDB developer guide, "Service, account, and table quotas"): an item is at
@@ -81,6 +82,27 @@ class AutoScaling:
     update_delay_s: float = UPDATE_DELAY_S
 
 
+# A stream record's way to its function (ACCOUNT_SPEC.md §11): our model. Records enter, 200 ms
+# after their write, a queue of the table's (`stream:NAME`) that an event source mapping polls
+# like an SQS queue's, at most shards x parallelization_factor batches at once, shards being the
+# table's partitions at the start. So the end-to-end delay is about FACTS' "DynamoDB Streams ->
+# Lambda" p50 of 213 ms; per-shard order, a failed batch blocking its shard, and bisecting are
+# not modelled (a failed batch returns after the queue's visibility timeout, as SQS's).
+STREAM_DELAY_S = 0.2
+
+
+@dataclass
+class Stream:
+    """DynamoDB Streams with a Lambda trigger: each successful write's record invokes `function`
+    in batches (AWS: batch size 1-10,000, default 100; window 0-300 s; parallelization factor
+    1-10)."""
+
+    function: str = ""
+    batch_size: int = 100
+    batching_window_s: float = 0.0
+    parallelization_factor: int = 1
+
+
 @dataclass
 class Table:
     """A DynamoDB table: its capacity mode, its capacity, its keys' popularity, its size."""
@@ -95,6 +117,7 @@ class Table:
     burst_s: float = 300.0  # provisioned: unused capacity kept as burst (AWS: up to 300 s)
     keys: Keys = field(default_factory=Keys)
     storage_gb: float = 0.0  # what it stores, for the bill
+    stream: Optional[Stream] = None  # DynamoDB Streams to a function (its event source mapping)
 
 
 def check_key_popularity(k: Keys, path: str, problems: Problems) -> None:
@@ -160,6 +183,17 @@ def check_tables(s, problems: Problems) -> None:
         if not tb.storage_gb >= 0:
             problems.add(key(path, "storage_gb"), f"{num(tb.storage_gb)} must be 0 or more")
         check_key_popularity(tb.keys, key(path, "keys"), problems)
+        if tb.stream is not None:
+            sp = key(path, "stream")
+            if tb.stream.function not in s.functions:
+                problems.add(key(sp, "function"), f"function {tb.stream.function!r} is not defined; defined functions:"
+                                                  f" {', '.join(s.functions) or 'none'}")
+            if not 1 <= tb.stream.batch_size <= 10_000:
+                problems.add(key(sp, "batch_size"), f"{tb.stream.batch_size} must be 1-10,000")
+            if not 0 <= tb.stream.batching_window_s <= 300:
+                problems.add(key(sp, "batching_window_s"), f"{num(tb.stream.batching_window_s)} must be 0-300 s")
+            if not 1 <= tb.stream.parallelization_factor <= 10:
+                problems.add(key(sp, "parallelization_factor"), f"{tb.stream.parallelization_factor} must be 1-10")
 
 
 def check_table_call(call, path: str, problems: Problems) -> None:

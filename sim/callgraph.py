@@ -47,6 +47,9 @@ from typing import Dict, Hashable, Iterable, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
+from scenarios.addresses import Address
+from scenarios.state import WRITE_OPERATIONS
+
 # A radius this close below 1 counts as 1: the eigenvalue solver is accurate to about
 # 1e-12 relative on these small non-negative matrices, and a loop that is exactly critical
 # (one call per invocation around it, on average) has infinite expected descendants.
@@ -171,6 +174,9 @@ class CallGraph:
         for m in sc.event_source_mappings:
             if m.function in sc.functions:
                 self._mapped[m.source].append(m.function)
+        for t, table in getattr(sc, "tables", {}).items():  # a table's stream: its writes' records invoke
+            if table.stream is not None and table.stream.function in sc.functions:  # (a batch of one at worst)
+                self._mapped[f"stream:{t}"].append(table.stream.function)
         self._protocols, self._parse = SUBSCRIPTION_PROTOCOLS, parse
         self._memo: Dict[Tuple[str, str, int], Dict[str, float]] = {}
         # weights[(f, k)][(g, k')]: M; via[((f, k), (g, k'))]: the calls of f that make that entry
@@ -189,6 +195,10 @@ class CallGraph:
                 if rate <= 0:
                     continue
                 address = self._parse(call.target)
+                if address.kind == "table":  # only a write reaches the table's stream (if it has one)
+                    if call.operation not in WRITE_OPERATIONS:
+                        continue
+                    address = Address("queue", f"stream:{address.name}")
                 for k2, share in self.call_classes.get((name, i), [(k, 1.0)]):
                     for g, n in self.invocations(address.kind, address.name, k2).items():
                         row[(g, k2)] += rate * share * n

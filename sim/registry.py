@@ -210,10 +210,13 @@ def _declare_account(ctx: BuildContext) -> List[Component]:
     sc = ctx.scenario
     _classes(ctx)  # filter policies and patterns compile (and may be refused) first, as before
     req = sc.record.requests
+    from sim.storage.tables import stream_queues
+
+    queues, mappings = stream_queues(sc)  # a table's stream: a queue and its mapping (ACCOUNT_SPEC.md §11)
     account = LambdaAccount("lambda", sc.account, sc.region, sc.functions, sc.seed, sc.duration_s,
                             sc.record.period_s, sample=req.sample, first_n=req.first_n,
-                            sample_all=ctx.sample_all, base_dir=ctx.base_dir, queues=sc.queues,
-                            mappings=sc.event_source_mappings, fleets=sc.worker_fleets, endpoints=sc.endpoints,
+                            sample_all=ctx.sample_all, base_dir=ctx.base_dir, queues=queues,
+                            mappings=mappings, fleets=sc.worker_fleets, endpoints=sc.endpoints,
                             trace_sample=sc.record.traces.sample, trace_first_n=sc.record.traces.first_n,
                             tables=sc.tables, month_h=sc.billing.month_h, buckets=sc.buckets)
 
@@ -232,8 +235,11 @@ def _declare_account(ctx: BuildContext) -> List[Component]:
         ctx.book.offer("queue", name, account, queue_port(name))
     for e, name in enumerate(sc.endpoints):  # a call to an endpoint names it by index, through no port
         ctx.book.offer("endpoint", name, account, lambda label, e=e, **_: e)
-    for t, name in enumerate(sc.tables):  # a DynamoDB table, likewise by index (ACCOUNT_SPEC.md §11)
+    for t, (name, table) in enumerate(sc.tables.items()):  # a DynamoDB table, likewise by index (§11)
         ctx.book.offer("table", name, account, lambda label, t=t, **_: t)
+        if table.stream is not None:  # its records enter its stream's queue through a port of their own
+            q = f"stream:{name}"
+            account.tables.streams[name] = (account.queue_names.index(q), account.add_queue_port(q, q))
     units = []
     for b, (name, bucket) in enumerate(sc.buckets.items()):  # an S3 bucket by index; its notifications
         ctx.book.offer("bucket", name, account, lambda label, b=b, **_: b)  # run as a unit of the loop (§13)

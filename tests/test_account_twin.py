@@ -70,6 +70,10 @@ def ports_of(params: AccountParams):
             if q >= 0:
                 table.append((K_QUEUE, q))
         dlq_ports.append(dp)
+    for spec in params.tables:  # a table's stream records enter their queue through a port of their own
+        if spec.get("stream_queue", -1) >= 0:
+            spec["stream_port"] = PORT0 + len(table)
+            table.append((K_QUEUE, spec["stream_queue"]))
     for spec in params.buckets:  # a bucket's notifications enter their unit through a port of their own
         if spec.get("unit", -1) >= 0:
             spec["port"] = PORT0 + len(table)
@@ -454,7 +458,9 @@ def accounts(draw):
     # tables small enough to throttle: provisioned of a unit or two, or on demand from a unit or two
     # (which doubles with the peak second 30 minutes later: runs are 300 s, so it never does)
     tables = [{"mode": draw(st.sampled_from([TB.ON_DEMAND, TB.PROVISIONED])), "read": draw(st.sampled_from([1.0, 2.0])),
-               "write": 1.0, "burst_s": draw(st.sampled_from([1.0, 300.0]))} for _ in range(draw(st.integers(0, 2)))]
+               "write": 1.0, "burst_s": draw(st.sampled_from([1.0, 300.0])),
+               "stream_queue": draw(st.sampled_from([-1, 0]))}  # its writes' records into queue 0 (a stream)
+              for _ in range(draw(st.integers(0, 2)))]
     # S3 buckets of 1-3 prefixes (their rates throttle under the bursts of `repeat`ed arrivals
     # rarely: calls come a few at a time), some notifying a unit of the account
     buckets = [{"prefixes": draw(st.integers(1, 3)), "bytes_per_s": draw(st.sampled_from([1e3, 1e9])),
@@ -487,7 +493,7 @@ def accounts(draw):
                 target = (K_ENDPOINT, int(rng.integers(n_ep)))
             # expected invocations per invocation below 1 (at most 2 calls of 0.3, a unit's 3 targets
             # times 0.1): the random accounts do not run away
-            cycles = kind not in ("endpoint", "table", "bucket")
+            cycles = kind not in ("endpoint", "bucket")  # (a table's writes may feed a stream: a cycle)
             prob = draw(st.sampled_from([0.3, 0.1] if kind != "unit" else [0.1])) if cycles else \
                 draw(st.sampled_from([1.0, 0.5]))
             own = draw(st.sampled_from(["item", "one", "two"])) if cycles else "item"

@@ -183,3 +183,51 @@ def test_conservation_and_the_bill_of_what_was_consumed():
     assert cost["WriteCapacityUnit-Hrs"] == 9.49
     assert cost["ReadCapacityUnit-Hrs"] == 3.80
     assert cost["TimedStorage-ByteHrs"] == 7.50
+
+
+# ---- DynamoDB Streams ---------------------------------------------------------------------------
+
+def streamed(window_s="auto", rate=200.0, fn_calls=None):
+    sc = scenario({"t": {"stream": {"function": "audit", "batch_size": 50, "batching_window_s": 1,
+                                    "parallelization_factor": 2}}},
+                  [{"target": "table:t", "operation": "PutItem", "item_bytes": 700},
+                   {"target": "table:t", "operation": "GetItem"}],
+                  poisson(rate), duration_s=120.0, sim={"window_s": window_s})
+    sc["functions"]["audit"] = {"memory_mb": 256, "timeout_s": 5, "calls": fn_calls or [],
+                                "duration_ms": {"dist": "lognormal", "median": 40, "p99": 200}}
+    return sc
+
+
+def test_a_tables_stream_invokes_its_function_with_each_write_once():
+    """Every successful write leaves one record (reads none), delivered 200 ms later at the
+    earliest in batches of up to 50; GetRecords by a trigger is free: no SQS bill."""
+    r = simulate(streamed())
+    t = r.summary["tables"]["t"]
+    s = t["stream"]
+    writes = r.summary["calls"]["app.calls[0] → table:t"]["ok"]
+    assert s["sent"] == writes
+    assert s["sent"] == s["deleted"] + s["visible_end"] + s["in_flight_end"] + s["delayed_end"]
+    audit = r.summary["functions"]["audit"]["invocations"]
+    assert s["deleted"] / 50 <= audit <= s["deleted"]
+    assert s["wait_s"]["min"] == pytest.approx(0.2)
+    assert r.costs.filter(pl.col("service") == "AmazonSQS").height == 0 or \
+        r.costs.filter(pl.col("service") == "AmazonSQS")["usage_amount"].sum() == 0
+    assert "queues" not in r.summary  # the stream reports with its table
+
+
+def test_a_stream_is_the_same_whatever_the_windows():
+    base = simulate(streamed()).summary
+    for w in (0.3, 30.0):
+        s = simulate(streamed(w)).summary
+        assert s["tables"] == base["tables"] and s["functions"] == base["functions"]
+
+
+def test_a_function_feeding_its_own_tables_stream_is_refused():
+    """audit writes to the table whose stream invokes it: each invocation's write is a record
+    that invokes it again (at worst a batch of one), without end."""
+    from scenarios.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as e:
+        simulate(streamed(fn_calls=[{"target": "table:t", "operation": "UpdateItem"}]))
+    assert "audit → audit never end" in str(e.value) and "functions.audit.calls[0] (table:t)" in str(e.value)
+    simulate(streamed(fn_calls=[{"target": "table:t", "operation": "GetItem"}]))  # a read records nothing: fine

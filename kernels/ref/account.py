@@ -43,7 +43,7 @@ import numpy as np
 
 from kernels.account import (  # the kernel's constants and parameters: one definition for both
     BILLED_EPS_MS, K_API, K_BUCKET, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_FUNCTION, K_QUEUE, K_TABLE, K_UNIT,
-    LAST_AT_INSTANT, NOTIFICATION_BYTES,
+    LAST_AT_INSTANT, NOTIFICATION_BYTES, STREAM_BYTES_PER_HALF_UNIT,
     R_FUNCTION_ERROR,
     R_OK, R_SERVER_ERROR, R_THROTTLED, R_UNAVAILABLE, SDK_BACKOFF_BASE, SDK_BACKOFF_CAP_S, CallParams, EndpointParams,
 )
@@ -55,6 +55,7 @@ from kernels.ref import queue_pool as mq
 from kernels.periods import n_periods
 from kernels.ref.billing import chunks_64kb_ref as chunks_64kb
 from kernels.buckets import COPY as BK_COPY, POST as BK_POST, PUT as BK_PUT
+from kernels.tables import WRITE as TB_WRITE
 from kernels.ref.buckets import Buckets
 from kernels.ref.tables import Table
 
@@ -484,6 +485,12 @@ class _Account:
             p = min(int(t / self.period_s), self.n_periods - 1)
             ok = self.tables[cp.index].request(t, p, half, h, cp.direction, ca.lat_us)
             self.answer(ca, t, R_OK if ok else R_THROTTLED)
+            spec = self.p.tables[cp.index]
+            if ok and spec.get("stream_queue", -1) >= 0 and cp.direction == TB_WRITE:  # its stream record
+                rid = self.item_id(spec["stream_port"])
+                self.parent[("m", rid)] = ca.span
+                mq._send(self.w, rid, spec["stream_queue"], int(half * STREAM_BYTES_PER_HALF_UNIT), key, 0, t,
+                         trace=trace)
             return
         if cp.kind == K_BUCKET:  # served, or 503 Slow Down, at once; the body moves after
             j = self.table_call[int(self.call_off[inv.a.f]) + ca.c]

@@ -722,12 +722,18 @@ class LambdaAccount(Component):
 
     def summary_sections(self) -> dict:
         out = {"functions": self.summary()} if self.fn_names else {}
+        streams = {}
         if self.mq is not None:
             out.update(self.queue_outputs().sections())
+            # a table's stream queue (sim.storage.tables.stream_queues) reports with its table
+            queues = out.get("queues", {})
+            streams = {name.partition(":")[2]: queues.pop(name) for name in list(queues) if name.startswith("stream:")}
+            if "queues" in out and not queues:
+                del out["queues"]
         if self.calls_state is not None:
             out.update(self.call_sections())
         if self.tables is not None:
-            out["tables"] = self.tables.summary()
+            out["tables"] = self.tables.summary(streams)
         if self.buckets is not None:
             out["buckets"] = self.buckets.summary()
         return out

@@ -157,7 +157,9 @@ class QueueOutputs:
         requests = (self.pq[:, :, QP_SEND_REQUESTS] + self.pq[:, :, QP_RECEIVE_REQUESTS]
                     + self.pq[:, :, QP_DELETE_REQUESTS])
         fifo = [Decimal(int(self.queues[n].type == "fifo")) for n in self.names]
-        standard = [Decimal(1) - x for x in fifo]
+        # a DynamoDB table's stream (sim.storage.tables.stream_queues) is not SQS: GetRecords
+        # calls made by Lambda triggers are free (DynamoDB pricing, "DynamoDB Streams")
+        standard = [Decimal(0) if n.startswith("stream:") else Decimal(1) - x for n, x in zip(self.names, fifo)]
         table.declare("Requests-Tier1", "Requests", standard)[:] = requests
         table.declare("Requests-FIFO-Tier1", "Requests", fifo)[:] = requests
         return table.usage()

@@ -88,6 +88,30 @@ def key_sampler(keys: Keys):
     return lambda gen, size: hash_position(np.minimum(np.searchsorted(cdf, gen.random(size), side="right"), last))
 
 
+def stream_queues(sc):
+    """The scenario's queues and event source mappings, with each table stream's: a queue
+    `stream:NAME` (records visible STREAM_DELAY_S after their write, kept 24 h, a visibility
+    timeout of six times the function's) polled by a mapping of the stream's batch size and
+    window, at most shards x parallelization factor batches at once, the shards being the
+    table's partitions at the start (ACCOUNT_SPEC.md §11: our model of DynamoDB Streams)."""
+    from scenarios.messaging import EventSourceMapping, Queue
+    from scenarios.state import STREAM_DELAY_S
+
+    queues, mappings = dict(sc.queues), list(sc.event_source_mappings)
+    for name, tb in sc.tables.items():
+        s = tb.stream
+        if s is None:
+            continue
+        fn = sc.functions[s.function]
+        queues[f"stream:{name}"] = Queue(visibility_timeout_s=max(30.0, 6.0 * fn.timeout_s), retention_s=86_400.0,
+                                         delay_s=STREAM_DELAY_S)
+        shards = T.partitions_for(*Tables._initial(tb))
+        mappings.append(EventSourceMapping(source=f"stream:{name}", function=s.function, batch_size=s.batch_size,
+                                           batching_window_s=s.batching_window_s,
+                                           max_concurrency=shards * s.parallelization_factor))
+    return queues, mappings
+
+
 def direction(call) -> int:
     return T.READ if D.OPERATIONS.index(call.operation) in D.READS else T.WRITE
 
@@ -121,6 +145,7 @@ class Tables:
         # per table: the capacity in force, [(t, read, write)] (provisioned; the bill and metrics)
         self.steps: List[List[tuple]] = []
         self.scalings: List[List[dict]] = [[] for _ in self.names]  # auto scaling's changes
+        self.streams: Dict[str, tuple] = {}  # table -> (its stream's queue, the port its records enter by)
         for tb in self.tables.values():
             r, w = self._initial(tb)
             self.steps.append([(0.0, r, w)])
@@ -139,17 +164,18 @@ class Tables:
     def specs(self) -> List[dict]:
         """The tables as `kernels.tables.table_arrays` takes them."""
         out = []
-        for tb in self.tables.values():
+        for name, tb in self.tables.items():
             r, w = self._initial(tb)
+            stream = dict(zip(("stream_queue", "stream_port"), self.streams.get(name, (-1, -1))))
             if tb.billing_mode == "provisioned":
                 a = tb.auto_scaling
                 mr = float(a.max_read_capacity_units or ON_DEMAND_MAX_UNITS_PER_S) if a else r
                 mw = float(a.max_write_capacity_units or ON_DEMAND_MAX_UNITS_PER_S) if a else w
                 out.append({"mode": T.PROVISIONED, "read": r, "write": w, "max_read": mr, "max_write": mw,
-                            "burst_s": float(tb.burst_s)})
+                            "burst_s": float(tb.burst_s), **stream})
             else:
                 out.append({"mode": T.ON_DEMAND, "read": r, "write": w, "max_read": float(tb.max_read_units_per_s),
-                            "max_write": float(tb.max_write_units_per_s)})
+                            "max_write": float(tb.max_write_units_per_s), **stream})
         return out
 
     # auto scaling -----------------------------------------------------------------------
@@ -232,10 +258,12 @@ class Tables:
                     out[p] += [int(round(r)) * ms, int(round(w)) * ms]
         return out
 
-    def summary(self) -> Dict[str, dict]:
+    def summary(self, streams: Optional[Dict[str, dict]] = None) -> Dict[str, dict]:
         """summary.json's `tables`: per table, requests = ok + throttled, consumed units, throttle
-        events by kind, the peak second (on demand), partitions, capacity at the end, scalings."""
+        events by kind, the peak second (on demand), partitions, capacity at the end, scalings,
+        and its stream's queue as `stream` (records sent, delivered and deleted, in the queue)."""
         st = self.state
+        streams = streams or {}
         out = {}
         for i, (name, tb) in enumerate(self.tables.items()):
             c = st.tper[:, i].sum(axis=0)
@@ -257,6 +285,8 @@ class Tables:
                 "read_capacity_end": float(st.tbf[i, T.TBF_CAP + T.READ]),
                 "write_capacity_end": float(st.tbf[i, T.TBF_CAP + T.WRITE]),
             }
+            if name in streams:
+                row["stream"] = streams[name]
             if tb.billing_mode == "on_demand":
                 row["peak_read_units_per_s"] = float(st.tbf[i, T.TBF_PEAK_NOW + T.READ])
                 row["peak_write_units_per_s"] = float(st.tbf[i, T.TBF_PEAK_NOW + T.WRITE])
