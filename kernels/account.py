@@ -127,9 +127,11 @@ N_BKF = 1
 NOTIFICATION_BYTES = 1024  # an S3 event notification's size (our assumption: its JSON, about 1 KB)
 STREAM_BYTES_PER_HALF_UNIT = 512  # a stream record: the item written, its write units' KB (our reading)
 # An arrival that an API Gateway route answered itself (ACCOUNT_SPEC.md §12): its `unit` is
-# GW_ANSWER_OK (a cache hit: 200) or GW_ANSWER_THROTTLED (429: a limit or a quota), its `src`
-# the route's global number; it only counts for its entry point.
-GW_ANSWER_OK, GW_ANSWER_THROTTLED = -2, -3
+# GW_ANSWER_OK (a cache hit or an HTTP backend's answer: 200), GW_ANSWER_THROTTLED (429: a limit
+# or a quota) or GW_ANSWER_FAILED (an HTTP backend's 5xx: 502), its `src` the port it came
+# through; it only counts for its entry point. Its `dover`, when not NaN, is how long (ms) the
+# request took before this answer (an HTTP backend's latency): the trace began that much earlier.
+GW_ANSWER_OK, GW_ANSWER_THROTTLED, GW_ANSWER_FAILED = -2, -3, -4
 # Answers a caller can get (ACCOUNT_SPEC.md §5); the last three are retried by the SDK.
 R_OK, R_FUNCTION_ERROR, R_THROTTLED, R_SERVER_ERROR, R_UNAVAILABLE = range(5)
 # The AWS SDKs' standard retry mode: delay = U * min(2^a, 20) s after attempt a (0-based)
@@ -1385,7 +1387,10 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                 elif arr.queue[i] >= 0:
                     c, o = Q.on_send(t, i, p, c, arr, pa, qa, tr)
                 elif arr.unit[i] <= GW_ANSWER_OK:  # an API route's own answer: counted, nothing more
-                    P.entry_answer(t, tr, P.A_OK if arr.unit[i] == GW_ANSWER_OK else P.A_THROTTLED, pa)
+                    if tr >= 0 and not np.isnan(arr.dover[i]):  # it began its backend's latency ago
+                        trf[tr, P.TRF_T0] = t - arr.dover[i] / 1000.0
+                    P.entry_answer(t, tr, P.A_OK if arr.unit[i] == GW_ANSWER_OK else
+                                   P.A_THROTTLED if arr.unit[i] == GW_ANSWER_THROTTLED else P.A_FAILED, pa)
                 else:
                     c, o = on_publish(t, i, p, c, arr, pa, xa, tr)
                 i += 1

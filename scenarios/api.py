@@ -12,14 +12,16 @@ from dataclasses import dataclass, field
 from typing import Dict, Optional
 
 from scenarios.addresses import API_INTEGRATION, check_address
+from scenarios.common import Dist
 from scenarios.errors import Problems
 from scenarios.state import Keys, check_key_popularity
 from scenarios.yamlpath import index, key, num
 
 API_TYPES = ("http", "rest")
 # What a route may integrate: scenarios.addresses.API_INTEGRATION — a function (a synchronous
-# invocation) or a queue, topic or bus (AWS service integrations); HTTP and Step Functions
-# integrations are not simulated yet.
+# invocation) or a queue, topic or bus (AWS service integrations) — or `http`, a backend
+# described by its response time and errors (`Route.http`); Step Functions integrations are not
+# simulated yet.
 # Integration timeout: 50 ms to 29 s; since June 2024 a Regional or private REST API may raise it
 # (FACTS "API Gateway": whats-new 2024/06 integration-timeout-limit-29-seconds; up to 300 s here).
 TIMEOUT_MIN_MS = 50.0
@@ -72,8 +74,18 @@ class RouteCache:
 
 
 @dataclass
+class HttpBackend:
+    """An HTTP integration's backend (outside AWS, or in a VPC): its response time and the share of
+    requests it answers 5xx (API Gateway answers those 502)."""
+
+    latency_ms: Optional[Dist] = None  # required
+    error_rate: float = 0.0
+
+
+@dataclass
 class Route:
-    integration: str = ""  # function:NAME | queue:NAME | topic:NAME | bus:NAME
+    integration: str = ""  # function:NAME | queue:NAME | topic:NAME | bus:NAME | http (see `http`)
+    http: Optional[HttpBackend] = None  # integration: http
     timeout_ms: float = TIMEOUT_MAX_MS  # the integration timeout: a later answer is a 504
     throttle: Optional[Throttle] = None  # REST method / HTTP route throttle
     cache: Optional[RouteCache] = None  # REST: responses cached (the stage needs `cache`)
@@ -147,7 +159,16 @@ def check_apis(s, problems: Problems) -> None:
                 problems.add(key(ppath, "api_keys"), f"{plan.api_keys} must be 1-100,000")
         for rname, route in api.routes.items():
             rpath = key(key(path, "routes"), rname)
-            check_address(s, route.integration, API_INTEGRATION, key(rpath, "integration"), problems)
+            if route.integration == "http":
+                if route.http is None or route.http.latency_ms is None:
+                    problems.add(key(key(rpath, "http"), "latency_ms"), "an HTTP integration needs its backend's"
+                                 " response time, e.g. http: {latency_ms: {dist: lognormal, median: 80, p99: 400}}")
+                elif not 0 <= route.http.error_rate <= 1:
+                    problems.add(key(key(rpath, "http"), "error_rate"), f"{num(route.http.error_rate)} must be 0-1")
+            else:
+                check_address(s, route.integration, API_INTEGRATION, key(rpath, "integration"), problems)
+                if route.http is not None:
+                    problems.add(key(rpath, "http"), "is for integration: http")
             top = TIMEOUT_MAX_REST_RAISED_MS if rest else TIMEOUT_MAX_MS
             if not TIMEOUT_MIN_MS <= route.timeout_ms <= top:
                 problems.add(key(rpath, "timeout_ms"), f"{num(route.timeout_ms)} must be {num(TIMEOUT_MIN_MS)}-"

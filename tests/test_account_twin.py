@@ -41,11 +41,12 @@ EXTERNAL = (-1, -1)
 
 
 def arrivals(items):
-    """items: (t, kind, index, inv, size_bytes, key, group) -> the twin's arrival columns."""
+    """items: (t, kind, index, inv, size_bytes, key, group[, dur_override_ms]) -> the twin's arrival columns."""
     cols = {k: [] for k in ("t", "id", "entry", "kind", "index", "src", "inv", "dur_override_ms", "size_bytes",
                             "key", "group")}
-    for i, (t, kind, index, inv, size, key, group) in enumerate(items):
-        for k, v in zip(cols, (t, 1000 + i, 0, kind, index, 0, inv, math.nan, size, key, group)):
+    for i, (t, kind, index, inv, size, key, group, *dover) in enumerate(items):
+        for k, v in zip(cols, (t, 1000 + i, 0, kind, index, 0, inv, dover[0] if dover else math.nan, size, key,
+                               group)):
             cols[k].append(v)
     return {k: np.asarray(v, np.float64 if k in ("t", "dur_override_ms") else np.int64) for k, v in cols.items()}
 
@@ -122,7 +123,7 @@ def run_kernel(params: AccountParams, arr: dict, s: dict, t_end: float, period_s
     n = len(arr["t"])
     fn = np.where(kind == K_FUNCTION, index, -1)
     q = np.where(kind == K_QUEUE, index, -1)
-    unit = np.where(kind == K_UNIT, index, np.where(kind == K_API, GW_ANSWER_OK - arr["inv"], -1))
+    unit = np.where(kind == K_UNIT, index, np.where(kind == K_API, GW_ANSWER_OK - arr["inv"], -1))  # inv: 200/429/502
     src = np.where(kind == K_API, index, arr["src"])  # an API route's own answer names its route
     units = np.array([lambda_request_units(int(b), int(i)) for b, i in zip(arr["size_bytes"], arr["inv"])], np.int64)
     cols = (arr["t"], arr["id"], fn, src, arr["inv"], arr["dur_override_ms"], units, q, arr["size_bytes"],
@@ -525,6 +526,10 @@ def accounts(draw):
     for k in range(n):
         kind = draw(st.sampled_from([K_FUNCTION, K_QUEUE, K_UNIT, K_API]))  # K_API: a route's own answer
         index = int(rng.integers({K_FUNCTION: n_fn, K_QUEUE: n_q, K_UNIT: n_units, K_API: 3}[kind]))
+        if kind == K_API:  # a route's own answer: 200, 429 or 502, some after an HTTP backend's latency (ms)
+            items.append((float(t[k]), kind, index, int(rng.integers(3)), 100, 0, 0,
+                          float(rng.choice([math.nan, 0.0, 250.0, 5000.0]))))
+            continue
         items.append((float(t[k]), kind, index, int(rng.integers(2)), int(rng.choice([100, 70_000, 300_000])),
                       int(rng.integers(n_keys)), 0))
     size = 6000

@@ -162,3 +162,25 @@ def test_conservation_and_windows():
     for w in (0.3, 7.0):
         s = run(w)
         assert s["apis"] == base["apis"] and s["entry_points"] == base["entry_points"]
+
+
+def test_an_http_integration_answers_after_its_backends_latency():
+    """An HTTP backend answering in exactly 300 ms, 10 % of them 5xx, behind a 250 ms integration
+    timeout on one route and 29 s on another: the first route's clients all see a 504 at 250 ms +
+    the gateway's 10 ms; the second's see 200 or 502 at 310 ms, in a tenth 502s (a 99 % binomial
+    interval), IntegrationLatency 300 ms."""
+    backend = {"latency_ms": {"dist": "fixed", "value": 300}, "error_rate": 0.1}
+    sc = scenario({"shop": {"routes": {"GET /slow": {"integration": "http", "http": backend, "timeout_ms": 250},
+                                       "GET /ok": {"integration": "http", "http": backend}}}},
+                  [source("shop/GET /slow", 20, name="slow"), source("shop/GET /ok", 200, kind="poisson", name="ok")],
+                  duration_s=60.0)
+    r = simulate(sc)
+    slow, ok = route_of(r, "shop GET /slow"), route_of(r, "shop GET /ok")
+    assert slow["status_504"] == slow["requests"] - slow["in_flight_end"] and slow["status_2xx"] == 0
+    assert slow["latency_ms_mean"] == pytest.approx(260.0)
+    n = ok["requests"] - ok["in_flight_end"]
+    assert ok["status_2xx"] + ok["status_502"] == n and ok["status_504"] == 0
+    lo, hi = stats.binom.ppf([0.005, 0.995], n, 0.1)
+    assert lo <= ok["status_502"] <= hi
+    assert ok["latency_ms_mean"] == pytest.approx(310.0) and ok["integration_latency_ms_mean"] == pytest.approx(300.0)
+    assert r.summary["entry_points"]["ok"]["latency_ms"]["max"] == pytest.approx(310.0)

@@ -878,13 +878,15 @@ def _arrive(acc: _Account, arrivals: dict, i: int, t: float) -> None:
     """External arrival `i` at `t`: a new trace, and its item enters its port."""
     entry = int(arrivals["entry"][i])
     rid = int(arrivals["id"][i])
-    acc.traces[i] = tc = _Trace(entry, t, rid=rid)
+    kind, index = int(arrivals["kind"][i]), int(arrivals["index"][i])
+    took = float(arrivals["dur_override_ms"][i]) if kind == K_API else math.nan
+    t0 = t - took / 1000.0 if not math.isnan(took) else t  # an HTTP backend's answer: it began that long ago
+    acc.traces[i] = tc = _Trace(entry, t0, rid=rid)
     acc.touched.add(i)
     ep = acc.entry[entry]
     ep.requests += 1
-    kind, index = int(arrivals["kind"][i]), int(arrivals["index"][i])
     size = int(arrivals["size_bytes"][i])
-    tc.root = acc.span_open(i, -1, SK_CLIENT, kind, index, -1, t)  # the client's request
+    tc.root = acc.span_open(i, -1, SK_CLIENT, kind, index, -1, t0)  # the client's request
     if kind == K_QUEUE:
         acc.parent[("m", rid)] = tc.root
     elif kind == K_FUNCTION:
@@ -914,13 +916,21 @@ def _arrive(acc: _Account, arrivals: dict, i: int, t: float) -> None:
         else:
             ep.throttled += 1
         ep.latency_s.append(0.0)
-    elif kind == K_API:  # an API route's own answer (inv 0: a cache hit, 1: a 429): counted, nothing more
-        ok = int(arrivals["inv"][i]) == 0
-        acc.span_close(tc.root, t, not ok, answer=A_OK if ok else A_THROTTLED)
-        if ok:
+    elif kind == K_API:  # an API route's own answer (inv 0: 200, 1: a 429, 2: a 502): counted, nothing more
+        answer = (A_OK, A_THROTTLED, A_FAILED)[int(arrivals["inv"][i])]
+        latency = t - tc.t0
+        timeout = acc.timeouts[entry] if acc.timeouts else math.inf
+        if latency > timeout:  # later than its client's timeout: seen at it
+            answer, latency = A_TIMED_OUT, timeout
+        acc.span_close(tc.root, tc.t0 + latency, answer != A_OK, answer=answer)
+        if answer == A_OK:
             ep.succeeded += 1
-        else:
+        elif answer == A_THROTTLED:
             ep.throttled += 1
-        ep.latency_s.append(0.0)
+        elif answer == A_FAILED:
+            ep.failed += 1
+        else:
+            ep.timed_out += 1
+        ep.latency_s.append(latency)
     else:
         raise ValueError(f"arrival {i}: a port of kind {kind} takes no traffic")

@@ -160,13 +160,12 @@ class LambdaAccount(Component):
         self.port_seq.append(0)
         return len(self.sources) - 1
 
-    def add_gateway_port(self, name: str, ok: bool, entry: int) -> int:
+    def add_gateway_port(self, name: str, answer: int, entry: int) -> int:
         """Register a port for the answers an API Gateway route gives itself to traffic source
-        `entry` (ACCOUNT_SPEC.md §12): ok (a cache hit) or a 429; they only count for its entry point."""
-        from kernels.account import GW_ANSWER_OK, GW_ANSWER_THROTTLED
-
-        self.sources.append(Source(name, -1, 0, Retries(), unit=GW_ANSWER_OK if ok else GW_ANSWER_THROTTLED,
-                                   entry=entry))
+        `entry` (ACCOUNT_SPEC.md §12): `answer` is kernels.account.GW_ANSWER_OK (a cache hit, an
+        HTTP backend's 200), GW_ANSWER_THROTTLED (a 429) or GW_ANSWER_FAILED (a backend's 5xx);
+        they only count for its entry point."""
+        self.sources.append(Source(name, -1, 0, Retries(), unit=answer, entry=entry))
         self.port_seq.append(0)
         return len(self.sources) - 1
 

@@ -42,6 +42,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from kernels import account as A
 from kernels import apigw as G
 from kernels import lambda_pool as K
 from kernels.cache import cache_state
@@ -50,7 +51,8 @@ from scenarios.api import QUOTA_PERIODS
 from scenarios.schema import Scenario
 from sim.engine import Component, WiringError
 from sim.engine.batch import Batch, Inbox
-from sim.engine.rng import generator
+from sim.engine.distributions import sampler
+from sim.engine.rng import ChunkStream, generator
 from sim.storage.tables import zipf_cdf
 from sim.traffic.sources import Uniforms
 
@@ -71,7 +73,8 @@ class _Port:
         self.qkey0 = -1  # its plan's first quota key, or -1
         self.u = None  # Uniforms: which API key, which cache key
         self.cache_draw = None
-        self.forward = self.ok = self.throttled = None  # account Ports
+        self.forward = self.ok = self.throttled = self.failed = None  # account ports
+        self.http = None  # an HTTP integration's (latency ms stream, error uniforms)
 
 
 class ApiGateway(Component):
@@ -104,15 +107,19 @@ class ApiGateway(Component):
             api_name, route_name, route = self.routes[port.route]
             api = self.sc.apis[api_name]
             label = f"{api_name} {route_name}"
-            # the integration's port first: the entry point is named by it, after the traffic source
-            target = ctx_book.resolve(self, route.integration, self.sc.traffic[port.source].name, invocation="sync",
-                                      index=port.source)
-            if getattr(target, "component", None) is not account:
-                raise WiringError(f"{self.name}: {label} integrates {route.integration}, outside the account")
-            port.forward = target.index
-            port.ok = account.add_gateway_port(label, True, port.source)
-            port.throttled = account.add_gateway_port(label, False, port.source)
-            timeout = route.timeout_ms / 1000.0 if route.integration.startswith("function:") else math.inf
+            source = self.sc.traffic[port.source].name
+            if route.integration == "http":  # answered by the gateway after its backend's latency
+                port.ok = account.add_gateway_port(source, A.GW_ANSWER_OK, port.source)
+            else:  # the integration's port first: the entry point is named by it, after the traffic source
+                target = ctx_book.resolve(self, route.integration, source, invocation="sync", index=port.source)
+                if getattr(target, "component", None) is not account:
+                    raise WiringError(f"{self.name}: {label} integrates {route.integration}, outside the account")
+                port.forward = target.index
+                port.ok = account.add_gateway_port(label, A.GW_ANSWER_OK, port.source)
+            port.throttled = account.add_gateway_port(label, A.GW_ANSWER_THROTTLED, port.source)
+            port.failed = account.add_gateway_port(label, A.GW_ANSWER_FAILED, port.source)
+            sync = route.integration.startswith("function:") or route.integration == "http"
+            timeout = route.timeout_ms / 1000.0 if sync else math.inf
             account.set_entry_client(port.source, timeout, api.overhead_ms / 1000.0)
         self.connect(account)
 
@@ -168,6 +175,10 @@ class ApiGateway(Component):
                 qlimit += [plan.quota.limit] * port.keys
                 qperiod += [QUOTA_PERIODS[plan.quota.period]] * port.keys
             port.u = Uniforms(generator(self.seed, f"{self.name}.{port.label}", port.source))
+            if route.integration == "http":
+                port.http = (ChunkStream(generator(self.seed, f"{self.name}.{port.label}.http", port.source),
+                                         sampler(route.http.latency_ms)),
+                             Uniforms(generator(self.seed, f"{self.name}.{port.label}.http_errors", port.source)))
             if route.cache is not None:
                 keys = route.cache.keys
                 if keys.dist == "zipf":
@@ -239,13 +250,44 @@ class ApiGateway(Component):
         inbox = self.account.inbox
         for p, port in enumerate(self.ports):
             mine = pidx == p
+            if port.http is not None:  # forwarded to an HTTP backend: its answer after its latency
+                sel = np.flatnonzero(mine & (status == G.FORWARD))
+                if len(sel):
+                    self._http_answers(port, batch.take(sel))
             for where, to in ((G.FORWARD, port.forward), (G.CACHE_HIT, port.ok)):
                 sel = np.flatnonzero(mine & (status == where))
-                if len(sel):
+                if len(sel) and to is not None:
                     inbox.put(to, batch.take(sel))
             sel = np.flatnonzero(mine & ((status == G.THROTTLED) | (status == G.QUOTA)))
             if len(sel):
                 inbox.put(port.throttled, batch.take(sel))
+
+    def _http_answers(self, port: _Port, forwarded: Batch) -> None:
+        """An HTTP backend's answers to `forwarded`: each request's latency (its own draw) and
+        whether it is a 5xx (502), entering the account as the gateway's answers at their time,
+        carrying their latency (the account starts their traces that much earlier)."""
+        n = len(forwarded)
+        lat_ms = np.empty(n)
+        got = 0
+        while got < n:  # the latency stream's chunks, in order
+            if not hasattr(port, "_lat_buf") or port._lat_pos >= len(port._lat_buf):
+                port._lat_buf, port._lat_pos = port.http[0].next_chunk(), 0
+            k = min(n - got, len(port._lat_buf) - port._lat_pos)
+            lat_ms[got:got + k] = port._lat_buf[port._lat_pos:port._lat_pos + k]
+            port._lat_pos += k
+            got += k
+        route = self.routes[port.route][2]
+        err = port.http[1].take(n) < route.http.error_rate if route.http.error_rate > 0 else np.zeros(n, bool)
+        for ok_, to in ((False, port.ok), (True, port.failed)):
+            sel = np.flatnonzero(err == ok_)
+            if not len(sel):
+                continue
+            t = forwarded.t[sel] + lat_ms[sel] / 1000.0
+            order = np.argsort(t, kind="stable")
+            b = forwarded.take(sel[order])
+            b.t = np.ascontiguousarray(t[order])
+            b.duration_ms = np.ascontiguousarray(lat_ms[sel][order])
+            self.account.inbox.put(to, b)
 
     def requests_simulated(self) -> int:
         return self.received
