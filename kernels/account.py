@@ -71,9 +71,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kernels import buckets as BK
 from kernels import jit, jit_handler, jit_loop
 from kernels import lambda_pool as P
 from kernels import queue_pool as Q
+from kernels import tables as TB
 from kernels.billing import billed_ms, chunks_64kb, lambda_request_units
 from kernels.fanout import (
     C_ATTEMPTS, C_DELIVERED, C_DELIVERED_CHUNKS, C_DLQ, C_DROPPED, C_FAILED_ATTEMPTS, C_FILTERED, C_FINAL,
@@ -81,8 +83,6 @@ from kernels.fanout import (
 )
 from kernels.fanout import N_STREAMS as N_FSTREAMS
 from kernels.heap import H_SEQ, H_V, heap_pop, heap_push, heap_time
-from kernels import buckets as BK
-from kernels import tables as TB
 from kernels.lambda_pool import (
     DONE, E_DOVER, E_FIRST_T, E_KIND, EVENTS_FULL, ID_SEQ_BITS, K_COMPLETE, K_RETRY, NEED_DRAWS,
 )
@@ -245,8 +245,8 @@ N_TF = 2
 class CallParams:
     """One entry of a function's `calls` (ACCOUNT_SPEC.md §3), as the kernel and its twin read it."""
 
-    kind: int  # K_FUNCTION | K_QUEUE | K_UNIT | K_ENDPOINT | K_FLOW | K_TABLE
-    index: int  # the function, queue, unit, endpoint or table; K_FLOW: the egress entry's global number
+    kind: int  # K_FUNCTION | K_QUEUE | K_UNIT | K_ENDPOINT | K_FLOW | K_TABLE | K_BUCKET
+    index: int  # the function, queue, unit, endpoint, table or bucket; K_FLOW: the egress entry's global number
     sync: bool = True
     probability: float = 1.0
     count: int = 1
@@ -281,9 +281,10 @@ AccountArrays = namedtuple("AccountArrays", [
     "bki", "bkf", "ptok", "plast", "pparts", "pslow", "bper"])
 # Streams of `xdraws` (rows): CALL of function f (uniform: which calls run, SDK jitter) at f;
 # CLAT of call k (ms) at F + k; ELAT (ms) and EU (uniform) of endpoint e at F + K + 2e and + 1;
-# a call k to a table: TU (half units) and TK (hash positions) at cpi[k, CP_TROW] and + 1, after
-# the endpoints' (F + K + 2E + 2j for the j-th such call).
-# Tables (ACCOUNT_SPEC.md §11): `tbi`, `tbf`, `tpart`, `tring`, `tper` of kernels/tables.py.
+# a call k to a table or a bucket: TU (half units; object bytes) and TK (hash positions; prefixes)
+# at cpi[k, CP_TROW] and + 1, after the endpoints' (F + K + 2E + 2j for the j-th such call).
+# Tables (ACCOUNT_SPEC.md §11): `tbi`, `tbf`, `tpart`, `tring`, `tper` of kernels/tables.py;
+# buckets (§13): `bki`, `bkf` here and `ptok`, `plast`, `pparts`, `pslow`, `bper` of kernels/buckets.py.
 # Flow records (ACCOUNT_SPEC.md §10): `flw_t[i]`, `flw_k[i]` for i < flw_n[0], the time and the
 # call k of each egress call's arrival, in event order; the caller takes them (and resets flw_n).
 AccountArrivals = namedtuple("AccountArrivals", ["t", "id", "fn", "src", "inv", "dover", "units", "queue", "size",

@@ -146,11 +146,14 @@ def test_conservation_and_windows():
     def run(window):
         sc = scenario({"shop": {"type": "rest", "throttle": {"rate_per_s": 150, "burst": 60},
                                 "cache": {"size_gb": 0.5, "ttl_s": 20},
+                                "usage_plans": {"web": {"throttle": {"rate_per_s": 20, "burst": 10}, "api_keys": 7,
+                                                        "quota": {"limit": 1500, "period": "day"}}},
                                 "routes": {"GET /a": {"integration": "function:app",
                                                       "cache": {"keys": {"dist": "zipf", "n": 300, "s": 1.0}}},
                                            "POST /o": {"integration": "queue:orders"},
                                            "GET /s": {"integration": "function:slow", "timeout_ms": 1500}}}},
-                      [source("shop/GET /a", 120, kind="poisson"), source("shop/POST /o", 40, kind="poisson", name="buy"),
+                      [source("shop/GET /a", 120, kind="poisson", usage_plan="web"),
+                       source("shop/POST /o", 40, kind="poisson", name="buy"),
                        source("shop/GET /s", 10, kind="poisson", name="slow")],
                       functions=fns, duration_s=120.0, queues={"orders": {}}, sim={"window_s": window})
         return simulate(sc).summary
@@ -159,6 +162,7 @@ def test_conservation_and_windows():
     for row in base["apis"].values():
         assert row["requests"] == row["status_2xx"] + row["status_4xx"] + row["status_5xx"] + row["in_flight_end"]
     assert base["apis"]["shop GET /s"]["status_504"] > 0 and base["apis"]["shop GET /a"]["cache_hits"] > 0
+    assert base["apis"]["shop GET /a"]["quota_exceeded"] > 0  # 7 keys, a quota of 1,500 each
     for w in (0.3, 7.0):
         s = run(w)
         assert s["apis"] == base["apis"] and s["entry_points"] == base["entry_points"]

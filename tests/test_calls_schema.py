@@ -61,12 +61,12 @@ def test_the_schema_and_the_kernel_agree_on_the_most_calls():
 
 def test_every_mistake_at_once():
     data = scenario([{"target": "function:api"}, {"target": "queue:audt"}, {"target": "endpoint:pay", "mode": "async"},
-                     {"target": "bucket:b"}], {"pay": {"burst": 5, "outages": [{"start_s": 5, "end_s": 1}]}})
+                     {"target": "state_machine:b"}], {"pay": {"burst": 5, "outages": [{"start_s": 5, "end_s": 1}]}})
     got = problems(data)
     for path, words in [("functions.api.calls[0].target", "calls itself synchronously"),
                         ("functions.api.calls[1].target", "did you mean 'audit'"),
                         ("functions.api.calls[2].mode", "called synchronously"),
-                        ("functions.api.calls[3].target", "bucket targets are not simulated yet"),
+                        ("functions.api.calls[3].target", "state machine targets are not simulated yet"),
                         ("endpoints.pay.latency_ms", "is required"),
                         ("endpoints.pay.burst", "needs rate_limit_per_s"),
                         ("endpoints.pay.outages[0].end_s", "must be after start_s")]:

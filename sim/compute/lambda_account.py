@@ -519,19 +519,16 @@ class LambdaAccount(Component):
             streams.append(ChunkStream(generator(self.seed, f"{self.name}.endpoint.{name}", 1), uniform, **kw))
         for name in self.fn_names:  # each call to a table: TU (half units), TK (its keys' hash positions);
             for i, (call, kind, port, _) in enumerate(self.calls[name]):  # to a bucket: TU (bytes), TK (prefixes)
-                if kind == "bucket":
-                    scope = f"{self.name}.{name}.calls[{i}]"
-                    bucket = self.buckets.buckets[self.buckets.names[port]]
-                    streams.append(ChunkStream(generator(self.seed, scope, 1), size_sampler(call, self.base_dir), **kw))
-                    streams.append(ChunkStream(generator(self.seed, scope, 2),
-                                               prefix_sampler(call.prefixes or bucket.prefixes), **kw))
                 if kind == "table":
-                    scope = f"{self.name}.{name}.calls[{i}]"
                     table = self.tables.tables[self.tables.names[port]]
-                    streams.append(ChunkStream(generator(self.seed, scope, 1), units_sampler(call, self.base_dir),
-                                               **kw))
-                    streams.append(ChunkStream(generator(self.seed, scope, 2), key_sampler(call.keys or table.keys),
-                                               **kw))
+                    draws = (units_sampler(call, self.base_dir), key_sampler(call.keys or table.keys))
+                elif kind == "bucket":
+                    bucket = self.buckets.buckets[self.buckets.names[port]]
+                    draws = (size_sampler(call, self.base_dir), prefix_sampler(call.prefixes or bucket.prefixes))
+                else:
+                    continue
+                streams += [ChunkStream(generator(self.seed, f"{self.name}.{name}.calls[{i}]", j + 1), d, **kw)
+                            for j, d in enumerate(draws)]
         self.xstreams = streams
 
     def _start_fanout(self) -> None:

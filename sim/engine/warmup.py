@@ -42,7 +42,8 @@ KERNELS: Dict[str, Tuple[str, ...]] = {
                "lambda_pool:trace_mark_heap", "lambda_pool:trace_close", *_SUMMARY),
     "messaging": ("account:run_account", "account:pending_by_target", "account:trace_mark_account",
                   "lambda_pool:trace_close", "queue_pool:mq_init", "queue_pool:mq_finish",
-                  "queue_pool:mq_control_provisioned", *_SUMMARY),
+                  "queue_pool:mq_control_provisioned", "apigw:gateway_many", "dynamodb:request_half_units_many",
+                  "tables:set_capacity", "buckets:split", *_SUMMARY),
     "vpc": ("firewall:l4_keys", "firewall:dotted_quads", "firewall:first_match_v4", "routing:lpm_v4",
             "bandwidth:share_window", "lambda_pool:finish_periods", "lambda_pool:trace_mark_heap",
             "lambda_pool:trace_close"),
@@ -118,8 +119,9 @@ def groups_for(scenario: Any) -> Tuple[str, ...]:
     same attributes, e.g. a built World's `.scenario`) calls."""
     sc = getattr(scenario, "scenario", scenario)
     out = []
-    if sc.queues or sc.topics or sc.buses or any(fn.calls or fn.egress for fn in sc.functions.values()):
-        out.append("messaging")  # the account's one loop (kernels/account.py)
+    if (sc.queues or sc.topics or sc.buses or getattr(sc, "tables", None) or getattr(sc, "buckets", None)
+            or getattr(sc, "apis", None) or any(fn.calls or fn.egress for fn in sc.functions.values())):
+        out.append("messaging")  # the account's one loop (kernels/account.py), and the gateway before it
     elif sc.functions:
         out.append("lambda")
     if sc.vpcs:
@@ -191,11 +193,35 @@ def warm_scenario(name: str) -> Any:
 def _compile(groups: Iterable[str]) -> None:
     from sim.api import simulate  # without before_clock: no warm-up inside the warm-up
 
+    groups = tuple(groups)
     names = []
     for g in groups:
         names += [n for n in _WARM_SCENARIOS[g] if n not in names]
     for n in names:
         simulate(warm_scenario(n), progress=False)
+    if "messaging" in groups:
+        _touch_state_kernels()
+
+
+def _touch_state_kernels() -> None:
+    """Compile (or load) the small kernels of API Gateway, DynamoDB and S3 with the types a run
+    gives them, on arrays of one entry: a warm-up scenario of a few seconds reaches neither a
+    capacity change nor a prefix split, which come after minutes."""
+    import numpy as np
+
+    from kernels import apigw, buckets, dynamodb, tables
+
+    one = np.zeros(1, np.int64)
+    dynamodb.request_half_units_many(one, one + 1, one + 1, one, one.copy(), one.copy())
+    tbi, tbf, tpart, tring, _ = tables.table_arrays([{"mode": tables.PROVISIONED, "read": 1.0, "write": 1.0}], 1)
+    tables.set_capacity(1.0, 0, 1.0, 1.0, tbi, tbf, tpart, tring)
+    ptok, plast, pparts, _, _ = buckets.bucket_arrays([1], 1)
+    buckets.split(1.0, 0, ptok, plast, pparts)
+    rate = np.ones(1)
+    tokens, last, qused, qwin, prev, nxt, inserted, cached, ends = apigw.gateway_state(rate, rate, 1, 1, 1)
+    apigw.gateway_many(np.zeros(1), one.copy(), one - 1, one - 1, one.copy(), np.array([0, 1], np.int64), one.copy(),
+                       rate, rate.copy(), tokens, last, one + 1, np.ones(1), qused, qwin, np.ones(1), one + 1, prev,
+                       nxt, inserted, cached, ends, one.copy())
 
 
 def warm_before_clock(scenario: Any) -> None:

@@ -21,6 +21,10 @@ the account's loop free of work per gateway request. The answers come back throu
 account's entry points (`enp`, per period of the request), from which the gateway's metrics
 follow.
 
+Usage plans (REST): a traffic source using one (`usage_plan`) spreads its requests uniformly
+over its `api_keys` keys, each with the plan's own bucket and quota; two sources on one plan
+have keys of their own (our simplification: the sources are different clients).
+
 Latency: the gateway adds `overhead_ms` (a constant per API, our assumption: 10 ms by
 default; AWS documents the Latency metric as IntegrationLatency plus the gateway's overhead,
 without a figure) to what every client sees, counted on the way back so that the order of
@@ -62,6 +66,25 @@ GW_REQUESTS, GW_THROTTLED, GW_QUOTA, GW_CACHE_HITS, GW_CACHE_MISSES, GW_FORWARDE
 N_GW = 6
 
 
+class Draws:
+    """A ChunkStream's values handed out n at a time, in order (whatever the windows)."""
+
+    def __init__(self, stream: ChunkStream):
+        self.stream, self.buf, self.pos = stream, np.zeros(0), 0
+
+    def take(self, n: int) -> np.ndarray:
+        out = np.empty(n)
+        got = 0
+        while got < n:
+            if self.pos >= len(self.buf):
+                self.buf, self.pos = self.stream.next_chunk(), 0
+            k = min(n - got, len(self.buf) - self.pos)
+            out[got:got + k] = self.buf[self.pos:self.pos + k]
+            self.pos += k
+            got += k
+        return out
+
+
 class _Port:
     """A traffic source into a route: its route, its usage plan's keys, its streams, and the
     account ports its requests leave through."""
@@ -71,10 +94,10 @@ class _Port:
         self.chain0 = 0  # its first chain (one per API key of its plan, else one)
         self.keys = 1  # API keys its requests spread over
         self.qkey0 = -1  # its plan's first quota key, or -1
-        self.u = None  # Uniforms: which API key, which cache key
+        self.u_key = self.u_cache = None  # Uniforms, each its own stream: which API key, which cache key
         self.cache_draw = None
         self.forward = self.ok = self.throttled = self.failed = None  # account ports
-        self.http = None  # an HTTP integration's (latency ms stream, error uniforms)
+        self.http = None  # an HTTP integration's (latency draws, error uniforms)
 
 
 class ApiGateway(Component):
@@ -174,10 +197,11 @@ class ApiGateway(Component):
                 port.qkey0 = len(qlimit)
                 qlimit += [plan.quota.limit] * port.keys
                 qperiod += [QUOTA_PERIODS[plan.quota.period]] * port.keys
-            port.u = Uniforms(generator(self.seed, f"{self.name}.{port.label}", port.source))
+            port.u_key = Uniforms(generator(self.seed, f"{self.name}.{port.label}.api_key", port.source))
+            port.u_cache = Uniforms(generator(self.seed, f"{self.name}.{port.label}.cache_key", port.source))
             if route.integration == "http":
-                port.http = (ChunkStream(generator(self.seed, f"{self.name}.{port.label}.http", port.source),
-                                         sampler(route.http.latency_ms)),
+                port.http = (Draws(ChunkStream(generator(self.seed, f"{self.name}.{port.label}.http", port.source),
+                                               sampler(route.http.latency_ms))),
                              Uniforms(generator(self.seed, f"{self.name}.{port.label}.http_errors", port.source)))
             if route.cache is not None:
                 keys = route.cache.keys
@@ -228,13 +252,13 @@ class ApiGateway(Component):
             if not len(sel):
                 continue
             a, _, route = self.routes[port.route]
-            k = (port.u.take(len(sel)) * port.keys).astype(np.int64) if port.keys > 1 else np.zeros(len(sel), np.int64)
+            k = (port.u_key.take(len(sel)) * port.keys).astype(np.int64) if port.keys > 1 else np.zeros(len(sel), np.int64)
             chain[sel] = port.chain0 + k
             if port.qkey0 >= 0:
                 qkey[sel] = port.qkey0 + k
             if port.cache_draw is not None:
                 cache_id[sel] = self.cache_of[a]
-                ckey[sel] = self.ckey0[port.route] + port.cache_draw(port.u.take(len(sel)))
+                ckey[sel] = self.ckey0[port.route] + port.cache_draw(port.u_cache.take(len(sel)))
         status = np.empty(n, np.int64)
         G.gateway_many(t, chain, qkey, cache_id, ckey, self.chain_off, self.chain_b, self.rate, self.burst,
                        self.tokens, self.last, self.qlimit, self.qperiod, self.qused, self.qwin, self.ttl,
@@ -267,15 +291,7 @@ class ApiGateway(Component):
         whether it is a 5xx (502), entering the account as the gateway's answers at their time,
         carrying their latency (the account starts their traces that much earlier)."""
         n = len(forwarded)
-        lat_ms = np.empty(n)
-        got = 0
-        while got < n:  # the latency stream's chunks, in order
-            if not hasattr(port, "_lat_buf") or port._lat_pos >= len(port._lat_buf):
-                port._lat_buf, port._lat_pos = port.http[0].next_chunk(), 0
-            k = min(n - got, len(port._lat_buf) - port._lat_pos)
-            lat_ms[got:got + k] = port._lat_buf[port._lat_pos:port._lat_pos + k]
-            port._lat_pos += k
-            got += k
+        lat_ms = port.http[0].take(n)
         route = self.routes[port.route][2]
         err = port.http[1].take(n) < route.http.error_rate if route.http.error_rate > 0 else np.zeros(n, bool)
         for ok_, to in ((False, port.ok), (True, port.failed)):

@@ -1,6 +1,8 @@
-"""The report's figures for DynamoDB tables and API Gateway routes (issue "The front door and the
+"""The report's sections for DynamoDB tables and API Gateway routes (issue "The front door and the
 state"): consumed capacity against provisioned with the throttles, and each route's answers,
-cache hit ratio and latency (the gateway's overhead on top of its integration's)."""
+cache hit ratio and latency (the gateway's overhead on top of its integration's). Their summary
+tables are the report's generic ones; these sections add the figures, when there is something
+to draw."""
 
 from __future__ import annotations
 
@@ -92,3 +94,19 @@ def api_figure(result: Result, plotter) -> Optional[Figure]:
     plotter.legend(ax)
     plotter.legend(ax2)
     return fig
+
+
+def tables_html(result: Result, cell, figure_html) -> str:
+    """The DynamoDB section: capacity over time (when a table is in the summary)."""
+    if not result.summary.get("tables"):
+        return ""
+    return ('<section id="dynamodb-over-time"><h2>DynamoDB over time</h2>'
+            + figure_html("plot-dynamodb", "Consumed capacity against provisioned, and throttles") + "</section>")
+
+
+def api_html(result: Result, cell, figure_html) -> str:
+    """The API Gateway section: each route over time (when an API is in the summary)."""
+    if not result.summary.get("apis"):
+        return ""
+    return ('<section id="apigateway-over-time"><h2>API Gateway over time</h2>'
+            + figure_html("plot-api", "Latency, errors and cache hits per route") + "</section>")
