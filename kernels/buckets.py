@@ -55,21 +55,26 @@ _OP_TIER = (BC_SERVED_TIER2, BC_SERVED_TIER2, BC_SERVED_TIER1, BC_SERVED_TIER1, 
 
 
 @jit_inline
-def bucket_request(t, b, p, op, row, size, first_byte_us, transfer_us, ptok, plast, pparts, pslow, bper):
-    """A request at t to bucket b's prefix row `row` (op, its body `size` bytes): served (True) or
-    refused with 503 Slow Down; counted in period p (a served one with its latencies, µs)."""
-    c = OP_CLASS[op]
+def _refill(row, t, ptok, plast, pparts):
+    """Prefix row `row`'s two buckets brought to t at its rates now."""
     dt = t - plast[row]
-    rate = RATES[c] * pparts[row]
     if dt > 0.0:
         for k in range(2):
             tok = ptok[row, k] + RATES[k] * pparts[row] * dt
             top = RATES[k] * pparts[row] * BURST_S
             ptok[row, k] = tok if tok < top else top
         plast[row] = t
+
+
+@jit_inline
+def bucket_request(t, b, p, op, row, size, first_byte_us, transfer_us, ptok, plast, pparts, pslow, bper):
+    """A request at t to bucket b's prefix row `row` (op, its body `size` bytes): served (True) or
+    refused with 503 Slow Down; counted in period p (a served one with its latencies, µs)."""
+    c = OP_CLASS[op]
+    _refill(row, t, ptok, plast, pparts)
     bper[p, b, BC_REQUESTS] += 1
     bper[p, b, _OP_COUNTER[op]] += 1
-    if ptok[row, c] < 1.0 or rate <= 0.0:
+    if ptok[row, c] < 1.0:
         bper[p, b, BC_SLOWDOWN] += 1
         pslow[row] += 1
         return False
@@ -101,13 +106,7 @@ def bucket_many(t, b, op, row, size, first_byte_us, transfer_us, period, ptok, p
 def split(t, row, ptok, plast, pparts):
     """Prefix row `row` doubles its partitions at t (after every request before t): its buckets
     are refilled to t at the old rate, then keep their tokens under the new rate."""
-    dt = t - plast[row]
-    if dt > 0.0:
-        for k in range(2):
-            tok = ptok[row, k] + RATES[k] * pparts[row] * dt
-            top = RATES[k] * pparts[row] * BURST_S
-            ptok[row, k] = tok if tok < top else top
-        plast[row] = t
+    _refill(row, t, ptok, plast, pparts)
     pparts[row] *= 2
 
 
