@@ -80,6 +80,23 @@ def write_config(config: Dict[str, Any], path: Path) -> Path:
     return write_text_atomic(path, yaml.safe_dump(json_safe(config), sort_keys=False, allow_unicode=True))
 
 
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """SIGINT held back in this thread (delivered, as a KeyboardInterrupt, when the block ends)
+    where the platform allows it; otherwise nothing."""
+    import signal
+
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None:
+        yield
+        return
+    old = mask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        mask(signal.SIG_SETMASK, old)
+
+
 def write_run(result: Result, out_dir) -> Dict[str, Path]:
     """Write every output of `result` into `out_dir` (created if missing); paths by name.
 
@@ -95,10 +112,17 @@ def write_run(result: Result, out_dir) -> Dict[str, Path]:
     other output is whole (`run_state` is then "finished"). Rewriting a directory first
     removes its old summary.json (it is unfinished until the new one lands), removes the
     optional outputs this run does not write, and removes an `UNFINISHED` mark just before
-    the new summary.json.
+    the new summary.json. A new directory holds such a mark ("being written") from the moment
+    it exists, so an interrupted writer never leaves an empty directory (not a run).
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if not out.is_dir():
+        # a new directory is a run from its first instant: it is made and marked `being written`
+        # with Ctrl-C held back (a KeyboardInterrupt between the two left an empty directory, not
+        # a run; a SIGKILL can still land in those few microseconds)
+        with _sigint_deferred():
+            out.mkdir(parents=True, exist_ok=True)
+            mark_unfinished(out, "being written")
     (out / SUMMARY_FILE).unlink(missing_ok=True)
     paths: Dict[str, Path] = {}
     paths["metrics"] = write_parquet_atomic(result.metrics, out / "metrics.parquet")
