@@ -299,6 +299,9 @@ def references(s: Any) -> List[Reference]:
                 p = index(key(key(key(key("buses", name), "rules"), rname), "targets"), j)
                 add(key(p, "target"), tg.target, "send", asynchronous=True)
                 add(key(p, "dead_letter_queue"), tg.dead_letter_queue, "dead_letter", "queue")
+    for name, t in (getattr(s, "tables", None) or {}).items():  # a table's stream invokes its function (a mapping)
+        if t.stream is not None:
+            add(key(key(key("tables", name), "stream"), "function"), t.stream.function, "mapping", "function")
     for name, b in (getattr(s, "buckets", None) or {}).items():  # notifications invoke functions asynchronously
         for j, nt in enumerate(b.notifications):
             add(key(index(key(key("buckets", name), "notifications"), j), "target"), nt.target, "send",
