@@ -26,10 +26,51 @@ period's end) have no CPython wrapper, whose unboxing code of the messaging hand
 tuples cost more to compile than the handlers themselves.
 """
 
+import hashlib
+import os
+from pathlib import Path
+
 from numba import njit, types
 from numba.core.registry import CPUDispatcher
 
 JIT_OPTIONS = {"cache": True, "nogil": True, "fastmath": False, "error_model": "numpy"}
+SOURCES_STAMP = "kernels.sources"  # beside the caches: a digest of the kernel sources they were made from
+
+
+def drop_stale_caches(here: Path) -> bool:
+    """Drop every numba cache file of the kernels in `here` when any kernel source there
+    changed since they were made; whether it dropped them.
+
+    numba keys a kernel's disk cache on its own file only, so a loop that inlines a helper
+    from another module (the account's loop inlines the tables', buckets' and pool's) would
+    load its old machine code after that helper changed. A digest of all the sources, kept
+    beside the caches, catches it. Caches elsewhere (NUMBA_CACHE_DIR) are left to their owner;
+    a directory that cannot be written (an installed package) is left as it is."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return False
+    digest = hashlib.sha256()
+    for p in sorted(here.glob("*.py")):
+        digest.update(p.name.encode() + b"\0" + p.read_bytes())
+    cache = here / "__pycache__"
+    stamp = cache / SOURCES_STAMP
+    try:
+        if stamp.read_text() == digest.hexdigest():
+            return False
+    except OSError:
+        pass
+    try:
+        for f in [*cache.glob("*.nbi"), *cache.glob("*.nbc")]:
+            f.unlink(missing_ok=True)
+        cache.mkdir(exist_ok=True)
+        tmp = cache / f"{SOURCES_STAMP}.{os.getpid()}.tmp"
+        tmp.write_text(digest.hexdigest())
+        tmp.replace(stamp)
+    except OSError:
+        return False
+    return True
+
+
+drop_stale_caches(Path(__file__).resolve().parent)
 
 
 def _unliteral(t):

@@ -136,3 +136,31 @@ def test_protocol_numbers_agree_between_the_language_and_the_kernels():
     from scenarios.vpc_check import PORT_PROTOCOLS as LANGUAGE_PORT_PROTOCOLS, PROTOCOLS
     assert PROTOCOLS == {"all": PROTO_ALL, "-1": PROTO_ALL, "tcp": TCP, "udp": UDP, "icmp": ICMP, "icmpv6": ICMPV6}
     assert LANGUAGE_PORT_PROTOCOLS == PORT_PROTOCOLS and ICMP_PROTOCOLS == (ICMP, ICMPV6)
+
+
+def test_kernel_caches_are_dropped_when_any_kernel_source_changes(tmp_path, monkeypatch):
+    """numba keys a cache on its own file; a loop inlining another module's helper would load
+    stale code. A digest of every source drops all caches when one changes, and only then."""
+    from kernels import SOURCES_STAMP, drop_stale_caches
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    (tmp_path / "loop.py").write_text("def loop(): pass\n")
+    (tmp_path / "helper.py").write_text("def helper(): return 1\n")
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+
+    def caches():
+        for name in ("loop.loop-1.py311.nbi", "loop.loop-1.py311.1.nbc"):
+            (cache / name).write_text("x")
+
+    caches()
+    assert drop_stale_caches(tmp_path)  # no digest yet: dropped, digest written
+    assert not list(cache.glob("*.nb?")) and (cache / SOURCES_STAMP).is_file()
+    caches()
+    assert not drop_stale_caches(tmp_path) and len(list(cache.glob("*.nb?"))) == 2  # nothing changed: kept
+    (tmp_path / "helper.py").write_text("def helper(): return 2\n")  # only the helper's file changes
+    assert drop_stale_caches(tmp_path) and not list(cache.glob("*.nb?"))
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "elsewhere"))
+    (tmp_path / "helper.py").write_text("def helper(): return 3\n")
+    caches()
+    assert not drop_stale_caches(tmp_path) and len(list(cache.glob("*.nb?"))) == 2  # not ours to drop
