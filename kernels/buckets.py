@@ -48,8 +48,6 @@ BC_BYTES_UP = 11  # PUT / POST bodies
 BC_SERVED_TIER1 = 12  # served PUT, COPY, POST, LIST (S3's Tier1 requests)
 BC_SERVED_TIER2 = 13  # served GET, HEAD (Tier2); a served DELETE is free
 N_BC = 14
-BUCKET_COUNTERS = ("requests", "get", "put", "head", "list", "delete", "copy_post", "slow_down", "first_byte_us",
-                   "total_us", "bytes_downloaded", "bytes_uploaded", "served_tier1", "served_tier2")
 _OP_COUNTER = (BC_GET, BC_HEAD, BC_LIST, BC_PUT, BC_POST, BC_POST, BC_DELETE)
 _OP_TIER = (BC_SERVED_TIER2, BC_SERVED_TIER2, BC_SERVED_TIER1, BC_SERVED_TIER1, BC_SERVED_TIER1, BC_SERVED_TIER1, -1)
 

@@ -125,7 +125,7 @@ def check_apis(s, problems: Problems) -> None:
     for name, api in s.apis.items():
         path = key("apis", name)
         if "/" in name:
-            problems.add(path, f"an API's name cannot hold '/': targets are api:NAME/ROUTE")
+            problems.add(path, "an API's name cannot hold '/': targets are api:NAME/ROUTE")
         if api.type not in API_TYPES:
             problems.add(key(path, "type"), f"{api.type!r} is not an API type; allowed: {', '.join(API_TYPES)}")
             continue

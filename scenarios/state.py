@@ -308,7 +308,7 @@ def check_bucket_call(call, path: str, problems: Problems) -> None:
         check_key_popularity(call.prefixes, key(path, "prefixes"), problems)
     for word in ("item_bytes", "items", "keys"):
         if getattr(call, word) is not None:
-            problems.add(key(path, word), f"is for calls to tables; a call to a bucket takes object_bytes and prefixes")
+            problems.add(key(path, word), "is for calls to tables; a call to a bucket takes object_bytes and prefixes")
 
 
 __all__ = ["Table", "Keys", "AutoScaling", "WarmThroughput", "Bucket", "Notification", "check_tables",

@@ -4,7 +4,6 @@ delivered at least once into a function, the bill of a month to the cent, window
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 import pytest
 

@@ -5,7 +5,6 @@ same numbers whatever the windows, and conservation."""
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 
 import numpy as np
 import polars as pl

@@ -214,9 +214,7 @@ class AccountCalls:
         self.flw_t = np.zeros(max(int(flows), 1), np.float64)
         self.flw_k = np.zeros(max(int(flows), 1), np.int64)
         self.flw_n = np.zeros(1, np.int64)
-        self.n_tables = len(tables)
         self.tbi, self.tbf, self.tpart, self.tring, self.tper = table_arrays(list(tables), n_periods)
-        self.n_buckets = len(buckets)
         self.bki = np.full((max(len(buckets), 1), A.N_BKI), -1, np.int64)
         self.bkf = np.ones((max(len(buckets), 1), A.N_BKF), np.float64)
         row = 0

@@ -36,6 +36,37 @@ class ChunkStream:
         return np.ascontiguousarray(self.draw(self.gen, self.chunk), dtype=np.float64)
 
 
+class Draws:
+    """A stream's values (`next_chunk()`) handed out n at a time, in order: what an item gets does
+    not depend on how items are cut into windows."""
+
+    def __init__(self, stream):
+        self.stream, self.buf, self.pos = stream, np.zeros(0), 0
+
+    def take(self, n: int) -> np.ndarray:
+        out = np.empty(n)
+        got = 0
+        while got < n:
+            if self.pos >= len(self.buf):
+                self.buf, self.pos = self.stream.next_chunk(), 0
+            k = min(n - got, len(self.buf) - self.pos)
+            out[got:got + k] = self.buf[self.pos:self.pos + k]
+            self.pos += k
+            got += k
+        return out
+
+
+def _uniform(gen: np.random.Generator, n: int) -> np.ndarray:
+    return gen.random(n)
+
+
+class Uniforms(Draws):
+    """Uniform [0, 1) draws handed out n at a time from fixed CHUNK-sized refills."""
+
+    def __init__(self, gen: np.random.Generator, chunk: int = CHUNK):
+        super().__init__(ChunkStream(gen, _uniform, chunk))
+
+
 class ArrayStream:
     """A finite sequence given in advance (tests): chunks are consecutive slices."""
 

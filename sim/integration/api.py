@@ -42,47 +42,25 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
 
 from kernels import account as A
 from kernels import apigw as G
 from kernels import lambda_pool as K
-from kernels.cache import cache_state
-from kernels.throttle import full_buckets
 from scenarios.api import QUOTA_PERIODS
 from scenarios.schema import Scenario
 from sim.engine import Component, WiringError
 from sim.engine.batch import Batch, Inbox
 from sim.engine.distributions import sampler
-from sim.engine.rng import ChunkStream, generator
+from sim.engine.rng import ChunkStream, Draws, Uniforms, generator
 from sim.storage.tables import zipf_cdf
-from sim.traffic.sources import Uniforms
 
 HTTP_METER_BYTES = 512 * 1024  # HTTP API requests are metered in 512 KB steps (FACTS "API Gateway" prices)
 # Per period and route, the gateway's own counters `gw[p, r]`.
 GW_REQUESTS, GW_THROTTLED, GW_QUOTA, GW_CACHE_HITS, GW_CACHE_MISSES, GW_FORWARDED = range(6)
 N_GW = 6
-
-
-class Draws:
-    """A ChunkStream's values handed out n at a time, in order (whatever the windows)."""
-
-    def __init__(self, stream: ChunkStream):
-        self.stream, self.buf, self.pos = stream, np.zeros(0), 0
-
-    def take(self, n: int) -> np.ndarray:
-        out = np.empty(n)
-        got = 0
-        while got < n:
-            if self.pos >= len(self.buf):
-                self.buf, self.pos = self.stream.next_chunk(), 0
-            k = min(n - got, len(self.buf) - self.pos)
-            out[got:got + k] = self.buf[self.pos:self.pos + k]
-            self.pos += k
-            got += k
-        return out
 
 
 class _Port:
@@ -217,17 +195,13 @@ class ApiGateway(Component):
         self.chain_b = np.array([b for c in chains for b in c] or [0], np.int64)
         self.rate = np.asarray(rate, np.float64)
         self.burst = np.asarray(burst, np.float64)
-        self.tokens, self.last = full_buckets(self.rate, self.burst)
         self.qlimit = np.asarray(qlimit or [0], np.int64)
         self.qperiod = np.asarray(qperiod or [1.0], np.float64)
-        self.qused = np.zeros(len(self.qlimit), np.int64)
-        self.qwin = np.zeros(len(self.qlimit), np.int64)
         self.ttl = np.asarray([c[0] for c in caches] or [0.0], np.float64)
         self.capacity = np.asarray([c[1] for c in caches] or [1], np.int64)
-        prev, nxt, inserted, cached, _ = cache_state(max(ckeys, 1))
-        ends = np.zeros((max(len(caches), 1), 3), np.int64)
-        ends[:, :2] = -1
-        self.cache = (prev, nxt, inserted, cached, ends)
+        self.tokens, self.last, self.qused, self.qwin, *cache = G.gateway_state(
+            self.rate, self.burst, len(self.qlimit), max(ckeys, 1), max(len(caches), 1))
+        self.cache = tuple(cache)
 
     # run --------------------------------------------------------------------------------
     def step(self, t0: float, t1: float) -> None:

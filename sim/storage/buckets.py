@@ -33,7 +33,7 @@ import numpy as np
 
 from kernels import buckets as B
 from scenarios.common import Dist
-from scenarios.state import DEFAULT_FIRST_BYTE_MS, NOTIFICATION_LATENCY_MS, Bucket, Keys
+from scenarios.state import NOTIFICATION_LATENCY_MS, Bucket, Keys
 from sim.engine.distributions import sampler
 from sim.messaging.fanout import _Fanout, _labels
 from sim.messaging.fanout_state import FanoutState, Target, eventbridge_params
@@ -47,7 +47,6 @@ CLASS_USAGE = {
     "STANDARD_IA": ("Requests-SIA-Tier1", "Requests-SIA-Tier2", "TimedStorage-SIA-ByteHrs", "Retrieval-SIA"),
     "GLACIER_IR": ("Requests-GIR-Tier1", "Requests-GIR-Tier2", "TimedStorage-GIR-ByteHrs", "Retrieval-GIR"),
 }
-FIRST_BYTE_MS = Dist(**DEFAULT_FIRST_BYTE_MS)
 
 
 def prefix_sampler(prefixes: Keys):

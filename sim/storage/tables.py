@@ -150,9 +150,6 @@ class Tables:
             r, w = self._initial(tb)
             self.steps.append([(0.0, r, w)])
 
-    def __len__(self) -> int:
-        return len(self.names)
-
     @staticmethod
     def _initial(tb: Table):
         if tb.billing_mode == "provisioned":

@@ -12,7 +12,7 @@ from kernels.lambda_pool import ID_SEQ_BITS
 from scenarios.schema import Traffic
 from sim.engine.batch import Batch, Inbox
 from sim.engine import Component, WiringError
-from sim.engine.rng import CHUNK, generator
+from sim.engine.rng import Uniforms, generator
 from sim.traffic.arrivals import make_arrival_process
 
 # Purposes of a source's random streams (sim.engine.rng): arrival times are purpose 0.
@@ -21,26 +21,6 @@ GROUP_PURPOSE = 2
 # Items a source emits in one window, on average, at most: the engine shortens windows
 # beyond it, so a window's arrays stay about 2**20 × 56 bytes (60 MB) whatever the rate.
 MAX_WINDOW_ITEMS = 1 << 20
-
-
-class Uniforms:
-    """Uniform [0, 1) draws handed out n at a time from fixed CHUNK-sized refills."""
-
-    def __init__(self, gen: np.random.Generator, chunk: int = CHUNK):
-        self.gen, self.chunk = gen, chunk
-        self.buf = np.empty(0)
-        self.pos = 0
-
-    def take(self, n: int) -> np.ndarray:
-        parts = []
-        while n > 0:
-            if self.pos == len(self.buf):
-                self.buf, self.pos = self.gen.random(self.chunk), 0
-            k = min(n, len(self.buf) - self.pos)
-            parts.append(self.buf[self.pos : self.pos + k])
-            self.pos += k
-            n -= k
-        return np.concatenate(parts) if len(parts) != 1 else parts[0].copy()
 
 
 class TrafficSource(Component):
