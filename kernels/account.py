@@ -115,9 +115,10 @@ FLOWS_FULL = 12
 # K_FLOW: an egress entry (ACCOUNT_SPEC.md §10), a call whose request reaches no service: its
 # arrival appends a flow record and is answered ok at once.
 # K_TABLE: a DynamoDB table (ACCOUNT_SPEC.md §11), answered at its request's arrival.
-K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_TABLE, K_API, K_BUCKET = (
-    P.K_FUNCTION, P.K_QUEUE, P.K_UNIT, P.K_ENDPOINT, P.K_EXTERNAL, P.K_FLOW, P.K_TABLE, P.K_API, P.K_BUCKET)
-KIND_NAMES = ("function", "queue", "unit", "endpoint", "external", "flow", "table", "api", "bucket")
+K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_TABLE, K_API, K_BUCKET, K_SFN = (
+    P.K_FUNCTION, P.K_QUEUE, P.K_UNIT, P.K_ENDPOINT, P.K_EXTERNAL, P.K_FLOW, P.K_TABLE, P.K_API, P.K_BUCKET,
+    P.K_SFN)
+KIND_NAMES = ("function", "queue", "unit", "endpoint", "external", "flow", "table", "api", "bucket", "state_machine")
 # A bucket's `bki[b]`: its first prefix row, its notification unit (-1: none) and the port its
 # events enter through (ids); `bkf[b]`: a request's transfer rate, bytes a second (ACCOUNT_SPEC.md §13).
 BKI_ROW0, BKI_UNIT, BKI_PORT = 0, 1, 2
@@ -271,6 +272,78 @@ class EndpointParams:
     rate_per_s: float = math.inf
     burst: float = math.inf
     max_concurrency: int = -1  # -1: none
+
+
+# ---- Step Functions (ACCOUNT_SPEC.md §14) -----------------------------------------------------
+# State ops.
+OP_TASK, OP_PASS, OP_WAIT, OP_CHOICE, OP_SUCCEED, OP_FAIL, OP_PARALLEL, OP_MAP = range(8)
+# Error bits of a task, a branch or an iteration (ACCOUNT_SPEC.md §14 "Errors").
+ERR_FUNCTION = 1
+ERR_LAMBDA_THROTTLED = 2
+ERR_THROTTLED = 4
+ERR_TIMEOUT = 8
+ERR_NO_CHOICE = 16
+ERR_FAIL = 32
+ERR_ALL = 63
+# `K_WF` events' ops (EV_STATUS); a child's end carries its error mask in EV_SIZE.
+WF_ENTER, WF_ENTER_PAID, WF_RETRY, WF_RETRY_PAID, WF_TASK_TIMEOUT, WF_CALLBACK_OK, WF_CALLBACK_FAIL, \
+    WF_SUCCEED_AT, WF_CHILD_OK, WF_CHILD_FAIL = range(10)
+# StartExecution and StateTransition token buckets (`wq` rows; FACTS "Step Functions": StartExecution
+# Standard 1,300 refill 300/s, Express 6,000/6,000; StateTransition Standard 5,000 refill 1,500/s, Express
+# none — us-east-1, us-west-2, eu-west-1; 800/150 and 800/500 elsewhere).
+WQ_START_STANDARD, WQ_START_EXPRESS, WQ_TRANSITION = range(3)
+N_WQ = 3
+WQ_TOKENS, WQ_LAST, WQ_RATE, WQ_BURST = range(4)
+N_WQC = 4
+# Per machine and period, `wcnt[p, m]` (int64; ACCOUNT_SPEC.md §14).
+W_STARTED, W_SUCCEEDED, W_FAILED, W_TIMED_OUT, W_THROTTLED, W_TRANSITIONS, W_TRANS_DELAYED, W_TIME_US, \
+    W_TIME_MAX_US, W_UNITS = range(10)
+N_W = 10
+WORKFLOW_COUNTERS = ("started", "succeeded", "failed", "timed_out", "throttled", "transitions",
+                     "transitions_delayed", "time_us", "time_max_us", "express_units")
+# Retrier counts of the current state, 16 bits each in one int64: at most 4 retriers a state and
+# MaxAttempts counted up to 65,535 (a build-time limit, sim.workflows).
+RETRY_COUNT_BITS = 16
+MAX_RETRIERS = 4
+MAX_COUNTED_ATTEMPTS = (1 << RETRY_COUNT_BITS) - 1
+
+
+@dataclass
+class StateParams:
+    """One state of a compiled machine as the kernel and its twin read it (ACCOUNT_SPEC.md §14).
+    Rows (`next`, catchers' and branches' targets, `processor`) are the machine's own state rows."""
+
+    op: int
+    next: int = -1  # -1: End
+    call: int = -1  # OP_TASK: its call, an index into MachineParams.calls
+    callback: bool = False  # .waitForTaskToken
+    # (error mask, MaxAttempts, IntervalSeconds, BackoffRate, MaxDelaySeconds or inf, JitterStrategy FULL)
+    retriers: list = field(default_factory=list)
+    catchers: list = field(default_factory=list)  # (error mask, next row)
+    # OP_CHOICE: (cumulative probability, next row) in rule order; the remainder is NoChoiceMatched.
+    # OP_PARALLEL: the first state row of each branch.
+    branches: list = field(default_factory=list)
+    processor: int = -1  # OP_MAP: its processor's first state row
+    max_concurrency: int = 1  # OP_MAP: iterations at once (the effective limit, >= 1)
+    wait_s: float = math.nan  # OP_WAIT: its seconds; NaN: one draw of its stream
+    timeout_s: float = math.inf  # OP_TASK: TimeoutSeconds of an attempt
+    callback_failure: float = 0.0  # OP_TASK with a callback: the SendTaskFailure share
+    tolerated_count: int = 0  # OP_MAP: failed iterations tolerated
+    tolerated_share: float = 0.0
+    stream: bool = False  # it has a stream of its own (a drawn Wait, a callback's delay ms, Map's items)
+
+
+@dataclass
+class MachineParams:
+    """One state machine (ACCOUNT_SPEC.md §14): its states, its root's first state, its Task
+    states' calls (CallParams, max_attempts 1) in state order."""
+
+    express: bool
+    states: list
+    start: int = 0
+    timeout_s: float = math.inf
+    memory_mb: int = 64
+    calls: list = field(default_factory=list)
 
 
 AccountArrays = namedtuple("AccountArrays", [

@@ -319,7 +319,8 @@ N_ENP = 5
 # (ACCOUNT_SPEC.md §10); its index is the entry's global number. K_TABLE: a DynamoDB table
 # (ACCOUNT_SPEC.md §11). K_API: an API Gateway route (its global number) that answered a request
 # itself (a 429 or a cache hit, ACCOUNT_SPEC.md §12). K_BUCKET: an S3 bucket (ACCOUNT_SPEC.md §13).
-K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_TABLE, K_API, K_BUCKET = range(9)
+# K_SFN: a Step Functions state machine (ACCOUNT_SPEC.md §14).
+K_FUNCTION, K_QUEUE, K_UNIT, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_TABLE, K_API, K_BUCKET, K_SFN = range(10)
 SK_SERVER, SK_CLIENT, SK_PRODUCER = range(3)
 SP_TRACE = 0  # the trace's request id
 SP_ID = 1
