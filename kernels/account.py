@@ -75,6 +75,7 @@ from kernels import buckets as BK
 from kernels import jit, jit_handler, jit_loop
 from kernels import lambda_pool as P
 from kernels import queue_pool as Q
+from kernels import stepfunctions as SF
 from kernels import tables as TB
 from kernels.billing import billed_ms, chunks_64kb, lambda_request_units
 from kernels.fanout import (
@@ -351,7 +352,8 @@ AccountArrays = namedtuple("AccountArrays", [
     "fdraws", "fcur", "flen", "gcnt", "rcnt", "tcnt", "port_fn", "port_inv", "port_q", "port_unit", "port_seq",
     "cfo", "cpi", "cpf", "cstat", "xdraws", "xcur", "xlen", "epi", "epf", "eps", "ebusy", "estat", "eout_s",
     "eout_e", "ecur", "ccdf", "dl", "flw_t", "flw_k", "flw_n", "tbi", "tbf", "tpart", "tring", "tper",
-    "bki", "bkf", "ptok", "plast", "pparts", "pslow", "bper"])
+    "bki", "bkf", "ptok", "plast", "pparts", "pslow", "bper",
+    "wmi", "wmf", "wsi", "wsf", "wri", "wrf", "wci", "wbp", "wbn", "wq", "wcnt"])
 # Streams of `xdraws` (rows): CALL of function f (uniform: which calls run, SDK jitter) at f;
 # CLAT of call k (ms) at F + k; ELAT (ms) and EU (uniform) of endpoint e at F + K + 2e and + 1;
 # a call k to a table or a bucket: TU (half units; object bytes) and TK (hash positions; prefixes)
@@ -373,6 +375,8 @@ def _what(q, u, f):
         return np.int64(K_QUEUE), q
     if u >= 0:
         return np.int64(K_UNIT), u
+    if u <= SFN_UNIT0:
+        return np.int64(K_SFN), SFN_UNIT0 - u
     if u <= GW_ANSWER_OK:
         return np.int64(K_API), f
     return np.int64(K_FUNCTION), f
@@ -608,6 +612,28 @@ def on_publish(t, i, p, c, arr, pa, xa, tr):
 
 
 @jit_handler
+def on_start_arrival(t, i, p, c, arr, pa, xa, tr):
+    """Arrival i (trace tr) starts an execution of machine SFN_UNIT0 - arr.unit[i] (ACCOUNT_SPEC.md
+    §14): a sync client (StartSyncExecution) is answered at its end, an async one at once; a
+    refusal (the StartExecution quota) answers A_THROTTLED at once."""
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    m = SFN_UNIT0 - arr.unit[i]
+    root = pa.tri[tr, P.TR_ROOT] if tr >= 0 else np.int64(-1)
+    c3, x = _wf_start(t, m, (arr.size[i], arr.key[i], tr, root),
+                      (np.int64(-1), np.int64(0), np.int64(0), np.int64(0)), p, (heap_n, seq, free_n), pa, xa)
+    if x < 0:
+        P.entry_answer(t, tr, P.A_THROTTLED, pa)
+    else:
+        if arr.inv[i] == P.SYNC:
+            pa.ei[x, P.E_CLIENT] = 1
+        else:
+            P.entry_answer(t, tr, P.A_OK, pa)
+        c3 = _wf_go(x, xa.wmi[m, WM_START], c3, pa)
+    heap_n, seq, free_n = c3
+    return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
+
+
+@jit_handler
 def _port_room(port, c, pa, qa, xa, e_min):
     """(status, which) for an item about to enter `port` (see _room)."""
     f = xa.port_fn[port]
@@ -656,10 +682,13 @@ def _froom(kind, s, i, c, arr, pa, qa, xa, e_min):
 K_INVOKING = 16  # the kind of an invocation's record while its handler runs (off the heap)
 K_DEADLINE = 17  # a warm invocation's deadline, from its function's deadline list (s: the record)
 K_ENDED = -3  # ... once it ended (its slot is free again)
+K_EXECUTING = 18  # a Step Functions execution's (or child's) record (ACCOUNT_SPEC.md §14), off the heap
+K_WF = 19  # an execution's event: EV_STATUS its op (WF_*)
+K_WF_DEADLINE = 20  # an execution's TimeoutSeconds (late at its instant; not traced)
 # The events that carry a trace (E_TRACE) and keep it open while scheduled (ACCOUNT_SPEC.md
 # §7); a deadline does not (TIMEOUT: an invocation's end updates its trace itself).
 TRACED = sum(1 << k for k in (K_COMPLETE, K_RETRY, K_PAIR, K_DELIVER, K_DEAD_LETTER, P.K_BEGIN, K_STEP,
-                              K_CALL_ARRIVE, K_SDK_RETRY, K_RESPONSE, K_EP_DONE))
+                              K_CALL_ARRIVE, K_SDK_RETRY, K_RESPONSE, K_EP_DONE, K_WF))
 
 
 @jit_handler
@@ -1055,6 +1084,9 @@ def on_response(t, s, p, c, consts, pa, qa, xa):
     heap_n, seq, free_n, rows_n, unres_used, attempts = c
     free_n = Q._release(pa, free_n, s)
     c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
+    if pa.ei[inv, E_KIND] == K_EXECUTING:  # a Task's answer (ACCOUNT_SPEC.md §14)
+        heap_n, seq, free_n = _wf_response(t, inv, gen, k, att, status, p, (heap_n, seq, free_n), pa, xa)
+        return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
     if not _live(pa, inv, gen):
         return c, Q._offer_none()
     _client_span(t, inv, k, att, status, pa, xa)
@@ -1188,6 +1220,16 @@ def on_call_arrive(t, s, p, c, consts, pa, qa, xa):
         else:
             heap_n, seq, free_n = _respond_at(t, inv, gen, k, att, R_OK if ok else R_UNAVAILABLE, trace, c3, pa, xa)
         return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
+    if kind == K_SFN:  # StartExecution / StartSyncExecution (ACCOUNT_SPEC.md §14 "Start")
+        sync = xa.cpi[k, CP_SYNC] != 0
+        caller = (inv, gen, k, att) if sync else (np.int64(-1), np.int64(0), np.int64(0), np.int64(0))
+        c3, x = _wf_start(t, idx, (size, key, trace, span), caller, p, (heap_n, seq, free_n), pa, xa)
+        if x < 0 or not sync:
+            c3 = _respond_at(t, inv, gen, k, att, R_OK if x >= 0 else R_THROTTLED, trace, c3, pa, xa)
+        if x >= 0:
+            c3 = _wf_go(x, xa.wmi[idx, WM_START], c3, pa)
+        heap_n, seq, free_n = c3
+        return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
     if kind == K_FLOW:  # an egress entry: its flow record (room checked by _xroom), answered at once
         n = xa.flw_n[0]
         xa.flw_t[n] = t
@@ -1262,6 +1304,497 @@ def on_complete_any(t, s, f, p, c, pa, qa, xa):
     return (heap_n, seq, free_n, rows_n, unres_used, attempts), o
 
 
+# ---- Step Functions executions (ACCOUNT_SPEC.md §14) ------------------------------------------
+# An execution's record (an event slot off the heap, as an invocation's): these columns of `ei`.
+X_M = P.E_SRC  # its machine
+X_STATE = P.E_POS  # the state row it is in
+X_EPOCH = P.E_REP  # state entries so far: a timer scheduled in another entry is stale
+X_NATT = P.E_ATTEMPT  # attempts (a Task's, a Parallel's or Map's) made so far: E_OPEN = the open one + 1
+X_RCOUNT = P.E_RUNS  # the current state's retriers' counts (RETRY_COUNT_BITS each)
+X_PEND = P.E_UNITS  # children running (Parallel, Map)
+X_ITEM = P.E_INV  # Map: the next item to start
+X_NITEMS = P.E_ERR_R  # Map: its items
+X_NFAIL = P.E_THR_R  # Map: iterations failed
+X_ROOT = P.E_RINV  # 1: an execution; 0: a Parallel branch or a Map iteration (its parent: E_CALLER)
+# Machine parameters `wmi[m]`, `wmf[m]`.
+WM_EXPRESS, WM_START, WM_NSTATES, WM_MEM_MB, WM_ROW0, WM_FORK, WM_K0, WM_K1 = range(8)
+N_WM = 8
+WMF_TIMEOUT_S = 0
+N_WMF = 1
+# State parameters `wsi[st]`, `wsf[st]` (rows of every machine, flattened; targets are global rows).
+WS_OP, WS_NEXT, WS_M, WS_CALL, WS_CB, WS_R0, WS_R1, WS_C0, WS_C1, WS_B0, WS_B1, WS_PROC, WS_MAXC, WS_ROW, \
+    WS_TOL_N = range(15)
+N_WS = 15
+WSF_WAIT_S, WSF_TIMEOUT_S, WSF_CB_FAIL, WSF_TOL_SHARE = range(4)
+N_WSF = 4
+WR_MASK, WR_MAX, WR_FULL = range(3)
+N_WR = 3
+WRF_INTERVAL, WRF_BACKOFF, WRF_MAX_DELAY = range(3)
+N_WRF = 3
+WC_MASK, WC_NEXT = range(2)
+N_WC = 2
+# A traffic arrival at a state machine's port: its `unit` is SFN_UNIT0 - m.
+SFN_UNIT0 = -16
+OUT_OK, OUT_FAILED, OUT_TIMED_OUT = 0, 1, 2
+
+
+@jit_handler
+def _wf_tokens(t, row, xa):
+    """Bucket `row` of `wq` refilled to t; its tokens (none taken)."""
+    wq = xa.wq
+    tok = wq[row, WQ_TOKENS]
+    rate = wq[row, WQ_RATE]
+    if rate < np.inf:
+        tok = min(wq[row, WQ_BURST], tok + rate * (t - wq[row, WQ_LAST]))
+    wq[row, WQ_LAST] = t
+    wq[row, WQ_TOKENS] = tok
+    return tok
+
+
+@jit_handler
+def _wf_transition(t, x, p, pa, xa):
+    """A state transition of execution x at t: counted; a Standard machine's takes a
+    StateTransition token, which may be owed. Returns how long it waits (0: none)."""
+    m = pa.ei[x, X_M]
+    xa.wcnt[p, m, W_TRANSITIONS] += 1
+    if xa.wmi[m, WM_EXPRESS] != 0:
+        return 0.0
+    tok = _wf_tokens(t, WQ_TRANSITION, xa) - 1.0
+    xa.wq[WQ_TRANSITION, WQ_TOKENS] = tok
+    if tok >= 0.0:
+        return 0.0
+    xa.wcnt[p, m, W_TRANS_DELAYED] += 1
+    return -tok / xa.wq[WQ_TRANSITION, WQ_RATE]
+
+
+@jit_handler
+def _wf_record(x, m, root, req, caller, pa):
+    """Slot x becomes an execution's (root 1) or a child's (root 0) record of machine m:
+    req = (size, key, trace, parent span, its own span); caller = (slot, generation, call, attempt)."""
+    size, key, trace, pspan, span = req
+    ei = pa.ei
+    ei[x, E_KIND] = K_EXECUTING
+    ei[x, P.E_FN] = pa.fpi.shape[0] + m
+    ei[x, P.E_ID] = -1
+    ei[x, X_M] = m
+    ei[x, X_STATE] = -1
+    ei[x, X_EPOCH] = 0
+    ei[x, X_NATT] = 0
+    ei[x, X_RCOUNT] = 0
+    ei[x, X_PEND] = 0
+    ei[x, X_ITEM] = 0
+    ei[x, X_NITEMS] = 0
+    ei[x, X_NFAIL] = 0
+    ei[x, X_ROOT] = root
+    ei[x, P.E_CALLER], ei[x, P.E_CGEN], ei[x, P.E_CCALL], ei[x, P.E_CATT] = caller
+    ei[x, P.E_TRACE] = trace
+    ei[x, P.E_PSPAN] = pspan
+    ei[x, P.E_SPAN] = span
+    ei[x, P.E_CSPAN] = -1
+    ei[x, P.E_OPEN] = 0
+    ei[x, P.E_KEY] = key
+    ei[x, P.E_SIZE] = size
+    ei[x, P.E_CKEY] = -1
+    ei[x, P.E_OWN_ERR] = 0
+    ei[x, P.E_CLIENT] = 0
+    ei[x, P.E_DSEQ] = -1
+
+
+@jit_handler
+def _wf_ev(x, k, op, mask, pa):
+    """A K_WF event's columns for record x: (x, generation, k, epoch, op, mask, 0, trace, -1)."""
+    ei = pa.ei
+    return (x, ei[x, P.E_GEN], np.int64(k), ei[x, X_EPOCH], np.int64(op), np.int64(mask), np.int64(0),
+            ei[x, P.E_TRACE], np.int64(-1))
+
+
+@jit_handler
+def _wf_start(t, m, req, caller, p, c3, pa, xa):
+    """A start request of machine m at t (ACCOUNT_SPEC.md §14 "Start"): req = (size, key, trace,
+    parent span); caller = a sync caller's (slot, generation, call, attempt), slot -1: none.
+    Returns (c3, the record or -1 when refused). Its first state's entry is the caller's to
+    schedule (`_wf_go`), after the caller's answer."""
+    row = WQ_START_EXPRESS if xa.wmi[m, WM_EXPRESS] != 0 else WQ_START_STANDARD
+    tok = _wf_tokens(t, row, xa)
+    if tok < 1.0:
+        xa.wcnt[p, m, W_THROTTLED] += 1
+        return c3, np.int64(-1)
+    xa.wq[row, WQ_TOKENS] = tok - 1.0
+    xa.wcnt[p, m, W_STARTED] += 1
+    heap_n, seq, free_n = c3
+    free_n -= 1
+    x = pa.free[free_n]
+    size, key, trace, pspan = req
+    _wf_record(x, m, np.int64(1), (size, key, trace, pspan, P.span_id(trace, pa.g, pa.tri)), caller, pa)
+    pa.ef[x, P.EF_T] = t
+    timeout = xa.wmf[m, WMF_TIMEOUT_S]
+    if timeout < np.inf:
+        heap_n, seq, free_n = _push_ev(t + timeout, True, K_WF_DEADLINE, pa.ei[x, P.E_FN],
+                                       (x, pa.ei[x, P.E_GEN], np.int64(-1), np.int64(0), np.int64(0), np.int64(0),
+                                        np.int64(0), np.int64(-1), np.int64(-1)), (heap_n, seq, free_n), pa)
+    return (heap_n, seq, free_n), x
+
+
+@jit_handler
+def _wf_go(x, row, c3, pa):
+    """Record x's entry into state row `row`, due now (a K_WF event, op ENTER)."""
+    return _push_now(K_WF, pa.ei[x, P.E_FN], _wf_ev(x, row, WF_ENTER, 0, pa), c3, pa)
+
+
+@jit_handler
+def _wf_child(t, x, row, c3, pa, xa):
+    """A child of record x (a Parallel branch or a Map iteration) starting at state row `row`,
+    at t, for x's open attempt; its entry is scheduled now."""
+    heap_n, seq, free_n = c3
+    free_n -= 1
+    y = pa.free[free_n]
+    ei = pa.ei
+    _wf_record(y, ei[x, X_M], np.int64(0), (ei[x, P.E_SIZE], ei[x, P.E_KEY], ei[x, P.E_TRACE], ei[x, P.E_SPAN],
+                                            ei[x, P.E_SPAN]),
+               (x, ei[x, P.E_GEN], np.int64(-1), ei[x, P.E_OPEN] - 1), pa)
+    pa.ef[y, P.EF_T] = t
+    ei[x, X_PEND] += 1
+    return _wf_go(y, row, (heap_n, seq, free_n), pa)
+
+
+@jit_handler
+def _wf_parent_live(x, pa):
+    """A child's parent still waits for the attempt it belongs to."""
+    ei = pa.ei
+    q = ei[x, P.E_CALLER]
+    return (ei[q, E_KIND] == K_EXECUTING and ei[q, P.E_GEN] == ei[x, P.E_CGEN]
+            and ei[q, P.E_OPEN] == ei[x, P.E_CATT] + 1)
+
+
+@jit_handler
+def _wf_close(t, x, free_n, pa, xa):
+    """Record x ends at t: an open task abandoned, its slot freed. Returns free_n."""
+    ei = pa.ei
+    trace = ei[x, P.E_TRACE]
+    if trace >= 0:
+        pa.trf[trace, P.TRF_LAST] = t
+    st = ei[x, X_STATE]
+    if ei[x, P.E_OPEN] != 0 and xa.wsi[st, WS_OP] == OP_TASK:
+        k = xa.wsi[st, WS_CALL]
+        xa.cstat[k, CS_ABANDONED] += 1
+        _client_span(t, x, k, ei[x, P.E_OPEN] - 1, np.int64(-1), pa, xa)
+    ei[x, P.E_OPEN] = 0
+    ei[x, P.E_GEN] += 1
+    ei[x, E_KIND] = K_ENDED
+    return Q._release(pa, free_n, x)
+
+
+@jit_handler
+def _wf_end(t, x, outcome, mask, p, c3, pa, xa):
+    """Record x's scope ends at t with `outcome` (OUT_*; `mask` its error): a root's counters,
+    span and answers; a child's end reported to its parent (now). Returns c3."""
+    ei, ef = pa.ei, pa.ef
+    m = ei[x, X_M]
+    f = ei[x, P.E_FN]
+    trace = ei[x, P.E_TRACE]
+    caller, cgen, ccall, catt = ei[x, P.E_CALLER], ei[x, P.E_CGEN], ei[x, P.E_CCALL], ei[x, P.E_CATT]
+    heap_n, seq, free_n = c3
+    if ei[x, X_ROOT] == 0:
+        free_n = _wf_close(t, x, free_n, pa, xa)
+        return _push_now(K_WF, f, (caller, cgen, np.int64(-1), catt,
+                                   np.int64(WF_CHILD_OK if outcome == OUT_OK else WF_CHILD_FAIL), mask, np.int64(0),
+                                   trace, np.int64(-1)), (heap_n, seq, free_n), pa)
+    t0 = ef[x, P.EF_T]
+    dur = t - t0
+    us = np.int64(np.round(dur * 1e6))
+    w = xa.wcnt
+    w[p, m, W_SUCCEEDED if outcome == OUT_OK else W_FAILED if outcome == OUT_FAILED else W_TIMED_OUT] += 1
+    w[p, m, W_TIME_US] += us
+    if us > w[p, m, W_TIME_MAX_US]:
+        w[p, m, W_TIME_MAX_US] = us
+    if xa.wmi[m, WM_EXPRESS] != 0:
+        w[p, m, W_UNITS] += SF.express_units(billed_ms(dur * 1000.0 - BILLED_EPS_MS), xa.wmi[m, WM_MEM_MB])
+    if ei[x, P.E_CLIENT] != 0:
+        P.entry_answer(t, trace, P.A_OK if outcome == OUT_OK else P.A_FAILED, pa)
+    P.span_emit(ei[x, P.E_SPAN], trace, (ei[x, P.E_PSPAN], P.SK_SERVER, np.int64(K_SFN), m, np.int64(-1),
+                                         outcome != OUT_OK, np.int64(0), np.int64(0), np.int64(-1)),
+                t0, t, pa.g, pa.tri, pa.spi, pa.spf)
+    free_n = _wf_close(t, x, free_n, pa, xa)
+    if caller >= 0:
+        return _respond_at(t, caller, cgen, ccall, catt, R_OK if outcome == OUT_OK else R_FUNCTION_ERROR, trace,
+                           (heap_n, seq, free_n), pa, xa)
+    return heap_n, seq, free_n
+
+
+@jit_handler
+def _wf_attempt(t, x, st, first, c3, pa, xa):
+    """An attempt of record x's state st at t: a Task's call (ACCOUNT_SPEC.md §14 "A Task
+    attempt"), a Parallel's branches, a Map's first iterations."""
+    ei = pa.ei
+    a = ei[x, X_NATT]
+    ei[x, X_NATT] = a + 1
+    op = xa.wsi[st, WS_OP]
+    if op == OP_TASK:
+        k = xa.wsi[st, WS_CALL]
+        xa.cstat[k, CS_MADE if first else CS_RETRIES] += 1
+        ei[x, P.E_CKEY] = -1
+        c3 = _call_start(t, x, k, a, c3, pa, xa)
+        to = xa.wsf[st, WSF_TIMEOUT_S]
+        if to < np.inf:
+            c3 = _push_ev(t + to, True, K_WF, ei[x, P.E_FN], _wf_ev(x, a, WF_TASK_TIMEOUT, 0, pa), c3, pa)
+        return c3
+    ei[x, P.E_OPEN] = a + 1
+    ei[x, X_PEND] = 0
+    if op == OP_PARALLEL:
+        for b in range(xa.wsi[st, WS_B0], xa.wsi[st, WS_B1]):
+            c3 = _wf_child(t, x, xa.wbn[b], c3, pa, xa)
+        return c3
+    ei[x, X_ITEM] = 0
+    ei[x, X_NFAIL] = 0
+    n = min(ei[x, X_NITEMS], xa.wsi[st, WS_MAXC])
+    for _ in range(n):
+        ei[x, X_ITEM] += 1
+        c3 = _wf_child(t, x, xa.wsi[st, WS_PROC], c3, pa, xa)
+    return c3
+
+
+@jit_handler
+def _wf_next(t, x, st, p, c3, pa, xa):
+    """State st of record x succeeded at t: its next state, or its scope's success."""
+    nxt = xa.wsi[st, WS_NEXT]
+    pa.ei[x, P.E_OPEN] = 0
+    if nxt < 0:
+        return _wf_end(t, x, OUT_OK, np.int64(0), p, c3, pa, xa)
+    return _wf_enter(t, x, nxt, False, p, c3, pa, xa)
+
+
+@jit_handler
+def _wf_enter(t, x, st, paid, p, c3, pa, xa):
+    """Record x enters state row st at t (ACCOUNT_SPEC.md §14 "Entering a state"), then the
+    zero-time states after it, in this event. Returns c3."""
+    ei = pa.ei
+    f = ei[x, P.E_FN]
+    while True:
+        if not paid:
+            w = _wf_transition(t, x, p, pa, xa)
+            if w > 0.0:
+                return _push_ev(t + w, False, K_WF, f, _wf_ev(x, st, WF_ENTER_PAID, 0, pa), c3, pa)
+        paid = False
+        ei[x, X_STATE] = st
+        ei[x, X_EPOCH] += 1
+        ei[x, X_RCOUNT] = 0
+        op = xa.wsi[st, WS_OP]
+        if op == OP_PASS:
+            nxt = xa.wsi[st, WS_NEXT]
+            if nxt < 0:
+                return _wf_end(t, x, OUT_OK, np.int64(0), p, c3, pa, xa)
+            st = nxt
+        elif op == OP_CHOICE:
+            u = _xdraw(xa, f)
+            b = xa.wsi[st, WS_B0]
+            b1 = xa.wsi[st, WS_B1]
+            while b < b1 and u >= xa.wbp[b]:
+                b += 1
+            nxt = xa.wbn[b] if b < b1 else np.int64(-1)
+            if nxt < 0:
+                return _wf_end(t, x, OUT_FAILED, np.int64(ERR_NO_CHOICE), p, c3, pa, xa)
+            st = nxt
+        elif op == OP_WAIT:
+            s = xa.wsf[st, WSF_WAIT_S]
+            if np.isnan(s):
+                s = _xdraw(xa, xa.wsi[st, WS_ROW])
+            nxt = xa.wsi[st, WS_NEXT]
+            if nxt < 0:
+                return _push_ev(t + s, False, K_WF, f, _wf_ev(x, st, WF_SUCCEED_AT, 0, pa), c3, pa)
+            return _push_ev(t + s, False, K_WF, f, _wf_ev(x, nxt, WF_ENTER, 0, pa), c3, pa)
+        elif op == OP_SUCCEED:
+            return _wf_end(t, x, OUT_OK, np.int64(0), p, c3, pa, xa)
+        elif op == OP_FAIL:
+            return _wf_end(t, x, OUT_FAILED, np.int64(ERR_FAIL), p, c3, pa, xa)
+        else:
+            if op == OP_MAP:
+                n = np.int64(np.round(_xdraw(xa, xa.wsi[st, WS_ROW])))
+                ei[x, X_NITEMS] = n if n > 0 else np.int64(0)
+                if n <= 0:
+                    return _wf_next(t, x, st, p, c3, pa, xa)
+            return _wf_attempt(t, x, st, True, c3, pa, xa)
+
+
+@jit_handler
+def _wf_error(t, x, st, mask, p, c3, pa, xa):
+    """State st of record x failed at t with error `mask`: its first matching retrier (a RETRY
+    event), else its first matching catcher (entered now), else its scope fails."""
+    ei = pa.ei
+    f = ei[x, P.E_FN]
+    r0 = xa.wsi[st, WS_R0]
+    for r in range(r0, xa.wsi[st, WS_R1]):
+        if xa.wri[r, WR_MASK] & mask:
+            sh = RETRY_COUNT_BITS * (r - r0)
+            cnt = (ei[x, X_RCOUNT] >> sh) & MAX_COUNTED_ATTEMPTS
+            if cnt < xa.wri[r, WR_MAX]:
+                ei[x, X_RCOUNT] += np.int64(1) << sh
+                full = xa.wri[r, WR_FULL] != 0
+                u = _xdraw(xa, f) if full else 1.0
+                d = SF.retry_delay_s(cnt, xa.wrf[r, WRF_INTERVAL], xa.wrf[r, WRF_BACKOFF], xa.wrf[r, WRF_MAX_DELAY],
+                                     full, u)
+                return _push_ev(t + d, False, K_WF, f, _wf_ev(x, st, WF_RETRY, 0, pa), c3, pa)
+            break
+    k = xa.wsi[st, WS_CALL]
+    if k >= 0:
+        xa.cstat[k, CS_FAILED] += 1
+    for cc in range(xa.wsi[st, WS_C0], xa.wsi[st, WS_C1]):
+        if xa.wci[cc, WC_MASK] & mask:
+            return _wf_enter(t, x, xa.wci[cc, WC_NEXT], False, p, c3, pa, xa)
+    return _wf_end(t, x, OUT_FAILED, mask, p, c3, pa, xa)
+
+
+@jit_handler
+def _wf_response(t, x, gen, k, att, status, p, c3, pa, xa):
+    """A Task's answer reaches record x (ACCOUNT_SPEC.md §14): stale unless it answers the
+    open attempt; R_OK succeeds the task (or waits for its callback), else an error."""
+    ei = pa.ei
+    if ei[x, E_KIND] != K_EXECUTING or ei[x, P.E_GEN] != gen:
+        return c3
+    heap_n, seq, free_n = c3
+    if ei[x, X_ROOT] == 0 and not _wf_parent_live(x, pa):
+        return _wf_abort(t, x, c3, pa, xa)
+    if ei[x, P.E_OPEN] != att + 1:
+        return c3
+    _client_span(t, x, k, att, status, pa, xa)
+    st = ei[x, X_STATE]
+    f = ei[x, P.E_FN]
+    if status == R_OK:
+        if xa.wsi[st, WS_CB] != 0:  # the token comes back later: the attempt stays open
+            cb = _xdraw(xa, xa.wsi[st, WS_ROW]) / 1000.0
+            op = WF_CALLBACK_OK
+            share = xa.wsf[st, WSF_CB_FAIL]
+            if share > 0.0 and _xdraw(xa, f) < share:
+                op = WF_CALLBACK_FAIL
+            return _push_ev(t + cb, False, K_WF, f, _wf_ev(x, att, op, 0, pa), c3, pa)
+        xa.cstat[k, CS_OK] += 1
+        return _wf_next(t, x, st, p, c3, pa, xa)
+    ei[x, P.E_OPEN] = 0
+    if status == R_FUNCTION_ERROR:
+        mask = ERR_FUNCTION
+    elif status == R_THROTTLED and xa.cpi[k, CP_KIND] == K_FUNCTION:
+        mask = ERR_LAMBDA_THROTTLED
+    else:
+        mask = ERR_THROTTLED
+    return _wf_error(t, x, st, np.int64(mask), p, c3, pa, xa)
+
+
+@jit_handler
+def _wf_abort(t, x, c3, pa, xa):
+    """A child whose parent no longer waits for it ends at t, counting nothing (AWS stops it)."""
+    heap_n, seq, free_n = c3
+    return heap_n, seq, _wf_close(t, x, free_n, pa, xa)
+
+
+@jit_handler
+def on_wf(t, s, p, c, consts, pa, qa, xa):
+    """A K_WF event: a state's entry, a retry, a task's timeout or callback, a Wait's end, a
+    child's end (ACCOUNT_SPEC.md §14). Stale ones change nothing."""
+    x, gen, k, att, op, mask, _ky, _tr, _sp = _ev_of(pa, s)
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    free_n = Q._release(pa, free_n, s)
+    c3 = (heap_n, seq, free_n)
+    ei = pa.ei
+    if ei[x, E_KIND] == K_EXECUTING and ei[x, P.E_GEN] == gen:
+        if ei[x, X_ROOT] == 0 and not _wf_parent_live(x, pa):
+            c3 = _wf_abort(t, x, c3, pa, xa)
+        elif op == WF_CHILD_OK or op == WF_CHILD_FAIL:
+            if ei[x, P.E_OPEN] == att + 1:
+                c3 = _wf_child_end(t, x, op == WF_CHILD_OK, mask, p, c3, pa, xa)
+        elif op == WF_TASK_TIMEOUT or op == WF_CALLBACK_OK or op == WF_CALLBACK_FAIL:
+            if ei[x, P.E_OPEN] == k + 1 and ei[x, X_EPOCH] == att:
+                st = ei[x, X_STATE]
+                kc = xa.wsi[st, WS_CALL]
+                if op == WF_CALLBACK_OK:
+                    xa.cstat[kc, CS_OK] += 1
+                    c3 = _wf_next(t, x, st, p, c3, pa, xa)
+                else:
+                    if op == WF_TASK_TIMEOUT:  # the attempt is abandoned: its callee runs on
+                        _client_span(t, x, kc, k, np.int64(-1), pa, xa)
+                    ei[x, P.E_OPEN] = 0
+                    c3 = _wf_error(t, x, st, np.int64(ERR_TIMEOUT if op == WF_TASK_TIMEOUT else ERR_FUNCTION), p,
+                                   c3, pa, xa)
+        elif ei[x, X_EPOCH] == att:
+            if op == WF_ENTER:
+                c3 = _wf_enter(t, x, k, False, p, c3, pa, xa)
+            elif op == WF_ENTER_PAID:
+                c3 = _wf_enter(t, x, k, True, p, c3, pa, xa)
+            elif op == WF_SUCCEED_AT:
+                c3 = _wf_end(t, x, OUT_OK, np.int64(0), p, c3, pa, xa)
+            elif op == WF_RETRY:
+                w = _wf_transition(t, x, p, pa, xa)
+                if w > 0.0:
+                    c3 = _push_ev(t + w, False, K_WF, ei[x, P.E_FN], _wf_ev(x, k, WF_RETRY_PAID, 0, pa), c3, pa)
+                else:
+                    c3 = _wf_attempt(t, x, k, False, c3, pa, xa)
+            elif op == WF_RETRY_PAID:
+                c3 = _wf_attempt(t, x, k, False, c3, pa, xa)
+    heap_n, seq, free_n = c3
+    return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
+
+
+@jit_handler
+def _wf_child_end(t, x, ok, mask, p, c3, pa, xa):
+    """A child of record x ended (its Parallel branch or Map iteration), for x's open attempt."""
+    ei = pa.ei
+    st = ei[x, X_STATE]
+    ei[x, X_PEND] -= 1
+    if xa.wsi[st, WS_OP] == OP_PARALLEL:
+        if not ok:
+            ei[x, P.E_OPEN] = 0
+            return _wf_error(t, x, st, np.int64(ERR_FAIL) | mask, p, c3, pa, xa)
+        if ei[x, X_PEND] == 0:
+            return _wf_next(t, x, st, p, c3, pa, xa)
+        return c3
+    n = ei[x, X_NITEMS]
+    if not ok:
+        ei[x, X_NFAIL] += 1
+        tol = max(xa.wsi[st, WS_TOL_N], np.int64(math.floor(xa.wsf[st, WSF_TOL_SHARE] * n)))
+        if ei[x, X_NFAIL] > tol:
+            ei[x, P.E_OPEN] = 0
+            return _wf_error(t, x, st, np.int64(ERR_FAIL) | mask, p, c3, pa, xa)
+    if ei[x, X_ITEM] < n:
+        ei[x, X_ITEM] += 1
+        return _wf_child(t, x, xa.wsi[st, WS_PROC], c3, pa, xa)
+    if ei[x, X_PEND] == 0:
+        return _wf_next(t, x, st, p, c3, pa, xa)
+    return c3
+
+
+@jit_handler
+def on_wf_deadline(t, s, p, c, consts, pa, qa, xa):
+    """An execution's TimeoutSeconds (an Express machine's 5 minutes at most), unless it ended."""
+    x, gen, _k, _a, _st, _sz, _ky, _tr, _sp = _ev_of(pa, s)
+    heap_n, seq, free_n, rows_n, unres_used, attempts = c
+    free_n = Q._release(pa, free_n, s)
+    c3 = (heap_n, seq, free_n)
+    if pa.ei[x, E_KIND] == K_EXECUTING and pa.ei[x, P.E_GEN] == gen:
+        c3 = _wf_end(t, x, OUT_TIMED_OUT, np.int64(ERR_TIMEOUT), p, c3, pa, xa)
+    heap_n, seq, free_n = c3
+    return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
+
+
+@jit_handler
+def _wf_room(m, nfun, c, xa, e_min):
+    """What an event of machine m's executions may need: event slots for its widest fork, its
+    CALL draws (one per state a zero-time chain passes, and one more), a draw of each of its
+    states' streams and of each of its calls' latencies."""
+    if c[2] < e_min + 4 + xa.wmi[m, WM_FORK]:
+        return EVENTS_FULL, np.int64(-1)
+    nf = xa.cfo.shape[0] - 1
+    f = nfun + m
+    if xa.xlen[f] - xa.xcur[f] < xa.wmi[m, WM_NSTATES] + 2:
+        return NEED_XDRAWS, f
+    for k in range(xa.wmi[m, WM_K0], xa.wmi[m, WM_K1]):
+        if xa.xlen[nf + k] - xa.xcur[nf + k] < 1:
+            return NEED_XDRAWS, nf + k
+    r0 = xa.wmi[m, WM_ROW0]
+    for st in range(r0, r0 + xa.wmi[m, WM_NSTATES]):
+        row = xa.wsi[st, WS_ROW]
+        if row >= 0 and xa.xlen[row] - xa.xcur[row] < 1:
+            return NEED_XDRAWS, row
+    return DONE, np.int64(-1)
+
+
 @jit_handler
 def _xroom(kind, s, c, pa, qa, xa, e_min):
     """The calls' part of an event's room check: the draws and event slots it may use."""
@@ -1295,6 +1828,9 @@ def _xroom(kind, s, c, pa, qa, xa, e_min):
                 return NEED_FDRAWS, j
             if c[2] < e_min + 3 + xa.upi[u, UI_T1] - xa.upi[u, UI_T0]:
                 return EVENTS_FULL, np.int64(-1)
+        elif kind_k == K_SFN:  # a start: its deadline, an answer, its first entry
+            if c[2] < e_min + 4:
+                return EVENTS_FULL, np.int64(-1)
         elif kind_k == K_FLOW:
             if xa.flw_n[0] >= xa.flw_t.shape[0]:
                 return FLOWS_FULL, np.int64(-1)
@@ -1311,6 +1847,8 @@ def _xroom(kind, s, c, pa, qa, xa, e_min):
                         return NEED_FDRAWS, j
                     if c[2] < e_min + 4 + xa.upi[u, UI_T1] - xa.upi[u, UI_T0]:
                         return EVENTS_FULL, np.int64(-1)
+    elif kind == K_WF or kind == K_WF_DEADLINE or (kind == K_RESPONSE and ei[s, P.E_FN] >= pa.fpi.shape[0]):
+        return _wf_room(ei[s, P.E_FN] - pa.fpi.shape[0], pa.fpi.shape[0], c, xa, e_min)
     elif kind == K_SDK_RETRY or kind == K_RESPONSE or kind == K_STEP or kind == K_TIMEOUT or kind == K_DEADLINE:
         f = ei[s, P.E_FN]
         if xa.xlen[f] - xa.xcur[f] < 1:
@@ -1343,6 +1881,7 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
     e_min = gq[Q.GQ_E_MIN]
     ntl = qa.tl.shape[0]
     dl = xa.dl
+    nfun = pa.fpi.shape[0]
     consts = (gf[P.GF_T_END], g[P.G_UNRES_CAP], e_min)
     period_s = gf[P.GF_PERIOD_S]
     last_p = pa.pmi.shape[0] - 1
@@ -1381,6 +1920,8 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                 kind = ei[s, E_KIND]
                 if kind == K_RESPONSE:  # (a BEGIN needs no draw of the pool's)
                     f = ei[s, P.E_FN]
+                    if f >= nfun:  # an execution's Task answer: no environment
+                        f = np.int64(-1)
             elif use_heap:
                 t = heap_time(hh, 0)
                 s = hh[0, H_V]
@@ -1389,6 +1930,8 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                     kind = ei[s, E_KIND]
                     if kind <= K_RETRY or kind == K_STEP or kind == K_TIMEOUT or kind == K_RESPONSE:
                         f = ei[s, P.E_FN]  # (a step may end the invocation: its environment's EXP draw)
+                        if f >= nfun:  # an execution's Task answer: no environment
+                            f = np.int64(-1)
                 elif -1 - s >= ntl:
                     # a function's deadline list: its head's deadline, or an entry for a head
                     # that has ended (back in for the new head, at its own time and counter)
@@ -1410,7 +1953,11 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
             status, which = Q._room(kind if kind < K_PAIR else Q.K_TIMER, s, f, c, pa, qa, e_min)
             if status != DONE:
                 break
-            if kind >= K_PAIR and kind <= K_DEAD_LETTER or (kind == Q.K_ARRIVAL and arr.unit[i] >= 0):
+            if kind == Q.K_ARRIVAL and arr.unit[i] <= SFN_UNIT0:
+                if c[2] < e_min + 4:
+                    status, which = EVENTS_FULL, np.int64(-1)
+                    break
+            elif kind >= K_PAIR and kind <= K_DEAD_LETTER or (kind == Q.K_ARRIVAL and arr.unit[i] >= 0):
                 status, which = _froom(kind, s, i, c, arr, pa, qa, xa, e_min)
                 if status != DONE:
                     break
@@ -1460,6 +2007,8 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                     c, o = Q.on_invoke(t, i, f, p, c, consts, arr, pa, qa, tr)
                 elif arr.queue[i] >= 0:
                     c, o = Q.on_send(t, i, p, c, arr, pa, qa, tr)
+                elif arr.unit[i] <= SFN_UNIT0:
+                    c, o = on_start_arrival(t, i, p, c, arr, pa, xa, tr)
                 elif arr.unit[i] <= GW_ANSWER_OK:  # an API route's own answer: counted, nothing more
                     if tr >= 0 and not np.isnan(arr.dover[i]):  # it began its backend's latency ago
                         trf[tr, P.TRF_T0] = t - arr.dover[i] / 1000.0
@@ -1490,6 +2039,10 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                 c, o = on_sdk_retry(t, s, c, pa, xa)
             elif kind == K_EP_DONE:
                 c, o = on_endpoint_done(t, s, c, pa, xa)
+            elif kind == K_WF:
+                c, o = on_wf(t, s, p, c, consts, pa, qa, xa)
+            elif kind == K_WF_DEADLINE:
+                c, o = on_wf_deadline(t, s, p, c, consts, pa, qa, xa)
             elif kind == Q.K_SCALE:
                 c, o = Q.on_scale(t, s, c, pa, qa)
             elif kind == Q.K_WINDOW_END:
@@ -1536,7 +2089,7 @@ def trace_mark_account(final, g, tri, ei, hh, heap_n, mi, cs, it):
     closes the others)."""
     stamp = P.trace_mark_heap(TRACED, g, tri, ei, hh, heap_n)
     for s in range(ei.shape[0]):
-        if ei[s, E_KIND] == K_INVOKING:
+        if ei[s, E_KIND] == K_INVOKING or ei[s, E_KIND] == K_EXECUTING:
             tr = ei[s, P.E_TRACE]
             if tr >= 0:
                 tri[tr, P.TR_MARK] = stamp

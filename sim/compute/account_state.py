@@ -159,13 +159,20 @@ class AccountCalls:
 
     def __init__(self, n_functions: int, calls: Sequence[Sequence[A.CallParams]],
                  endpoints: Sequence[A.EndpointParams], chunk: int, flows: int = 1024, tables: Sequence[dict] = (),
-                 n_periods: int = 1, buckets: Sequence[dict] = ()):
+                 n_periods: int = 1, buckets: Sequence[dict] = (), machines: Sequence[A.MachineParams] = (),
+                 sfn_quotas: Sequence[float] = (np.inf,) * 6):
         calls = [list(calls[f]) if f < len(calls) else [] for f in range(n_functions)]
-        flat = [cp for cs in calls for cp in cs]
         for f, cs in enumerate(calls):
             if len(cs) > A.MAX_CALLS:
                 raise ValueError(f"function {f}: {len(cs)} calls, at most {A.MAX_CALLS}")
+        # each state machine is a pseudo-function after the functions, its Task states its calls
+        # (ACCOUNT_SPEC.md §14)
+        self.n_machines = len(machines)
+        calls += [list(mp.calls) for mp in machines]
+        flat = [cp for cs in calls for cp in cs]
         K, E = len(flat), len(endpoints)
+        self.n_real_functions = n_functions
+        n_functions += len(machines)
         self.n_functions, self.n_calls, self.n_endpoints = n_functions, K, E
         self.cfo = np.concatenate([[0], np.cumsum([len(cs) for cs in calls])]).astype(np.int64)
         self.cpi = np.zeros((max(K, 1), A.N_CP), np.int64)
@@ -199,13 +206,16 @@ class AccountCalls:
         self.ecur = self.epi[:, A.EPI_OUT_OFF].copy()
         self.ebusy = np.zeros(max(E, 1), np.int64)
         self.estat = np.zeros((max(E, 1), A.N_EC), np.int64)
-        S = n_functions + K + 2 * E + 2 * len(self.table_calls)
+        S0 = n_functions + K + 2 * E + 2 * len(self.table_calls)
+        self._workflow_arrays(machines, sfn_quotas, S0, n_periods)
+        S = S0 + self.n_state_streams
         self.n_streams = S
         self.chunk = chunk
         self.xdraws = np.zeros((max(S, 1), 2 * chunk if S else 1), np.float64)
         self.xcur = np.zeros(max(S, 1), np.int64)
         self.xlen = np.zeros(max(S, 1), np.int64)
-        self.need = np.array([len(cs) + 1 for cs in calls] + [1] * (S - n_functions), np.int64)
+        self.need = np.array([len(cs) + 1 for cs in calls[:self.n_real_functions]]
+                             + [len(mp.states) + 2 for mp in machines] + [1] * (S - n_functions), np.int64)
         # each function's deadline list (head, tail: none; no heap entry)
         self.dl = np.full((max(n_functions, 1), A.N_DL), -1, np.int64)
         self.dl[:, A.DL_IN_HEAP] = 0
@@ -225,11 +235,79 @@ class AccountCalls:
         self.ptok, self.plast, self.pparts, self.pslow, self.bper = bucket_arrays(
             [int(s["prefixes"]) for s in buckets], n_periods)
 
+    def _workflow_arrays(self, machines, quotas, row0: int, n_periods: int) -> None:
+        """The state machines' arrays (kernels.account WM_*, WS_*, WR_*, WC_*; ACCOUNT_SPEC.md §14);
+        their states' own streams are `xdraws` rows from row0 on."""
+        M = len(machines)
+        n_st = sum(len(mp.states) for mp in machines)
+        n_r = sum(len(sp.retriers) for mp in machines for sp in mp.states)
+        n_c = sum(len(sp.catchers) for mp in machines for sp in mp.states)
+        n_b = sum(len(sp.branches) for mp in machines for sp in mp.states)
+        self.wmi = np.zeros((max(M, 1), A.N_WM), np.int64)
+        self.wmf = np.full((max(M, 1), A.N_WMF), np.inf, np.float64)
+        self.wsi = np.full((max(n_st, 1), A.N_WS), -1, np.int64)
+        self.wsf = np.zeros((max(n_st, 1), A.N_WSF), np.float64)
+        self.wri = np.zeros((max(n_r, 1), A.N_WR), np.int64)
+        self.wrf = np.zeros((max(n_r, 1), A.N_WRF), np.float64)
+        self.wci = np.zeros((max(n_c, 1), A.N_WC), np.int64)
+        self.wbp = np.zeros(max(n_b, 1), np.float64)
+        self.wbn = np.full(max(n_b, 1), -1, np.int64)
+        self.wq = np.zeros((A.N_WQ, A.N_WQC), np.float64)
+        q = list(quotas)
+        for row, (rate, burst) in enumerate(((q[0], q[1]), (q[2], q[3]), (q[4], q[5]))):
+            self.wq[row] = [burst, 0.0, rate, burst]
+        self.wcnt = np.zeros((max(n_periods, 1), max(M, 1), A.N_W), np.int64)
+        self.state_rows = []  # per machine, per state: its global row
+        st0 = r = cc = b = 0
+        srow = row0
+        for m, mp in enumerate(machines):
+            F_m = self.n_real_functions + m
+            k0 = int(self.cfo[F_m])
+            fork = 0
+            for j, sp in enumerate(mp.states):
+                g = st0 + j
+                if len(sp.retriers) > A.MAX_RETRIERS:
+                    raise ValueError(f"machine {m} state {j}: {len(sp.retriers)} retriers, at most {A.MAX_RETRIERS}")
+                own = srow if sp.stream else -1
+                srow += int(sp.stream)
+                nb = len(sp.branches)
+                self.wsi[g] = [sp.op, st0 + sp.next if sp.next >= 0 else -1, m, k0 + sp.call if sp.call >= 0 else -1,
+                               int(sp.callback), r, r + len(sp.retriers), cc, cc + len(sp.catchers), b, b + nb,
+                               st0 + sp.processor if sp.processor >= 0 else -1, max(int(sp.max_concurrency), 1), own,
+                               int(sp.tolerated_count)]
+                self.wsf[g] = [sp.wait_s, sp.timeout_s, sp.callback_failure, sp.tolerated_share]
+                for mask, max_att, interval, backoff, max_delay, full in sp.retriers:
+                    self.wri[r] = [mask, min(int(max_att), A.MAX_COUNTED_ATTEMPTS), int(full)]
+                    self.wrf[r] = [interval, backoff, max_delay]
+                    r += 1
+                for mask, nxt in sp.catchers:
+                    self.wci[cc] = [mask, st0 + nxt]
+                    cc += 1
+                for br in sp.branches:
+                    if sp.op == A.OP_CHOICE:
+                        self.wbp[b], self.wbn[b] = br[0], st0 + br[1] if br[1] >= 0 else -1
+                    else:
+                        self.wbn[b] = st0 + br
+                    b += 1
+                if sp.op == A.OP_PARALLEL:
+                    fork = max(fork, nb)
+                elif sp.op == A.OP_MAP:
+                    fork = max(fork, int(sp.max_concurrency))
+            self.wmi[m] = [int(mp.express), st0 + mp.start, len(mp.states), int(mp.memory_mb), st0, fork, k0,
+                           k0 + len(mp.calls)]
+            self.wmf[m, A.WMF_TIMEOUT_S] = mp.timeout_s
+            self.state_rows.append(list(range(st0, st0 + len(mp.states))))
+            st0 += len(mp.states)
+        self.n_state_streams = srow - row0
+        self.state_stream_row0 = row0
+
     def arrays(self):
         return (self.cfo, self.cpi, self.cpf, self.cstat, self.xdraws, self.xcur, self.xlen, self.epi, self.epf,
                 self.eps, self.ebusy, self.estat, self.eout_s, self.eout_e, self.ecur, self.ccdf, self.dl,
                 self.flw_t, self.flw_k, self.flw_n, self.tbi, self.tbf, self.tpart, self.tring, self.tper,
-                self.bki, self.bkf, self.ptok, self.plast, self.pparts, self.pslow, self.bper)
+                self.bki, self.bkf, self.ptok, self.plast, self.pparts, self.pslow, self.bper,
+                self.wmi, self.wmf, self.wsi, self.wsf, self.wri, self.wrf, self.wci, self.wbp, self.wbn, self.wq,
+                self.wcnt)
 
     def grow_flows(self) -> None:
         """Twice the room for flow records, keeping those not yet taken."""
