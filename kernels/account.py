@@ -1610,8 +1610,12 @@ def _wf_enter(t, x, st, paid, p, c3, pa, xa):
             if op == OP_MAP:
                 n = np.int64(np.round(_xdraw(xa, xa.wsi[st, WS_ROW])))
                 ei[x, X_NITEMS] = n if n > 0 else np.int64(0)
-                if n <= 0:
-                    return _wf_next(t, x, st, p, c3, pa, xa)
+                if n <= 0:  # no item: the state succeeds at once (as _wf_next, without recursion)
+                    nxt = xa.wsi[st, WS_NEXT]
+                    if nxt < 0:
+                        return _wf_end(t, x, OUT_OK, np.int64(0), p, c3, pa, xa)
+                    st = nxt
+                    continue
             return _wf_attempt(t, x, st, True, c3, pa, xa)
 
 

@@ -25,8 +25,8 @@ from kernels.histogram import hist_index
 from kernels.periods import n_periods
 from kernels.ref.account import K_FUNCTION, K_QUEUE, K_UNIT, AccountParams, simulate_account_ref
 from kernels.account import (
-    CALL_COUNTERS, ENDPOINT_COUNTERS, GW_ANSWER_OK, K_API, K_BUCKET, K_ENDPOINT, K_FLOW, K_TABLE, CallParams,
-    EndpointParams,
+    CALL_COUNTERS, ENDPOINT_COUNTERS, GW_ANSWER_OK, K_API, K_BUCKET, K_ENDPOINT, K_FLOW, K_SFN, K_TABLE,
+    SFN_UNIT0, CallParams, EndpointParams,
 )
 from sim.compute.account_state import AccountCalls, AccountFanout
 from sim.engine.rng import ArrayStream
@@ -79,9 +79,10 @@ def ports_of(params: AccountParams):
         if spec.get("unit", -1) >= 0:
             spec["port"] = PORT0 + len(table)
             table.append((K_UNIT, spec["unit"]))
-    for cs in params.calls:  # each call but an endpoint's or an egress entry's sends through a port of its own
-        for cp in cs:
-            if cp.kind not in (K_ENDPOINT, K_FLOW, K_TABLE, K_BUCKET):
+    machines = getattr(params, "machines", [])
+    for cs in [*params.calls, *(mp.calls for mp in machines)]:  # each call but an endpoint's, an egress
+        for cp in cs:  # entry's, a table's, a bucket's or a state machine's sends through a port of its own
+            if cp.kind not in (K_ENDPOINT, K_FLOW, K_TABLE, K_BUCKET, K_SFN):
                 cp.port = PORT0 + len(table)
                 table.append((cp.kind, cp.index))
     n = PORT0 + len(table)
@@ -113,17 +114,23 @@ def run_kernel(params: AccountParams, arr: dict, s: dict, t_end: float, period_s
         werr=[ArrayStream(v, chunk) for v in s["WERR"]])
     fstreams = [(ArrayStream(u, chunk), ArrayStream(lat, chunk))
                 for us, lats in zip(s["FU"], s["FLAT"]) for u, lat in zip(us, lats)]
+    machines = getattr(params, "machines", [])
     calls = AccountCalls(nf, params.calls, params.endpoints, chunk, flows=flows, tables=params.tables,
-                         n_periods=n_per, buckets=params.buckets)
-    xstreams = ([ArrayStream(s["CALL"][f], chunk) for f in range(nf)]
-                + [ArrayStream(v, chunk) for f in range(nf) for v in s["CLAT"][f]]
+                         n_periods=n_per, buckets=params.buckets, machines=machines,
+                         sfn_quotas=getattr(params, "sfn_quotas", (math.inf,) * 6))
+    F_all = nf + len(machines)  # each state machine is a pseudo-function after the functions
+    xstreams = ([ArrayStream(s["CALL"][f], chunk) for f in range(F_all)]
+                + [ArrayStream(v, chunk) for f in range(F_all) for v in s["CLAT"][f]]
                 + [ArrayStream(s[k][e], chunk) for e in range(len(params.endpoints)) for k in ("ELAT", "EU")]
-                + [ArrayStream(s[k][j], chunk) for j in range(len(calls.table_calls)) for k in ("TU", "TK")])
+                + [ArrayStream(s[k][j], chunk) for j in range(len(calls.table_calls)) for k in ("TU", "TK")]
+                + [ArrayStream(s["WST"][m][j], chunk) for m, mp in enumerate(machines)
+                   for j, sp in enumerate(mp.states) if sp.stream])
     kind, index = arr["kind"], arr["index"]
     n = len(arr["t"])
     fn = np.where(kind == K_FUNCTION, index, -1)
     q = np.where(kind == K_QUEUE, index, -1)
-    unit = np.where(kind == K_UNIT, index, np.where(kind == K_API, GW_ANSWER_OK - arr["inv"], -1))  # inv: 200/429/502
+    unit = np.where(kind == K_UNIT, index, np.where(kind == K_API, GW_ANSWER_OK - arr["inv"],
+                                                    np.where(kind == K_SFN, SFN_UNIT0 - index, -1)))  # inv: 200/429/502
     src = np.where(kind == K_API, index, arr["src"])  # an API route's own answer names its route
     units = np.array([lambda_request_units(int(b), int(i)) for b, i in zip(arr["size_bytes"], arr["inv"])], np.int64)
     cols = (arr["t"], arr["id"], fn, src, arr["inv"], arr["dur_override_ms"], units, q, arr["size_bytes"],
