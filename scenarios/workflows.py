@@ -503,6 +503,7 @@ class _Scope:
     names: List[str] = field(default_factory=list)
     start: Optional[str] = None
     edges: List[Tuple[str, Any, str]] = field(default_factory=list)  # (from state, to name, path)
+    incomplete: bool = False  # a state whose transitions are unknown (a duplicate, no valid Type)
 
 
 class _Walk:
@@ -648,11 +649,15 @@ class _Walk:
                 if sname in self.states:
                     self.add(p, f"duplicate state name {sname!r} (also {self.states[sname].path}): names are unique in"
                                 " the whole state machine, Parallel branches and Map processors included")
+                    if sname not in sc.names:
+                        sc.names.append(sname)  # transitions to it are not mistakes of their own
+                    sc.incomplete = True
                     continue
                 info = _Info(sname, None, p, i, body, express)
                 self.states[sname] = info
                 sc.names.append(sname)
                 self._state(info)
+                sc.incomplete = sc.incomplete or info.type is None
         start = doc.get("StartAt")
         if "StartAt" not in doc:
             self.add(key(path, "StartAt"), "is required: the name of the first state"
@@ -668,7 +673,8 @@ class _Walk:
             if target not in sc.names:
                 self.add(p, self._missing(target, sc))
                 dangling = True
-        if sc.start is not None and not dangling:  # one message per mistake: a bad Next strands the states after it
+        if sc.start is not None and not dangling and not sc.incomplete:  # one message per mistake: a bad Next, or a
+            # state whose transitions are unknown, would strand the states after it
             self._reachable(sc)
         return i
 
@@ -742,7 +748,7 @@ class _Walk:
             self.add(path, "has both Next and End: true; a state goes on to Next or ends its scope, not both")
         elif "Next" not in body and end is not True:
             self.add(path, "needs Next (the state to go to) or End: true")
-        elif "Next" in body:
+        if "Next" in body:
             info.out["next"] = self._edge(info, body["Next"], key(path, "Next"))
 
     def _pass(self, info: _Info) -> None:
@@ -1198,7 +1204,8 @@ class _Walk:
         waits = [n for n in by_type.get("Wait", ()) if "waits" in self.states[n].out]
         for n in waits:  # a Timestamp: the run has no calendar, so its wait is given as for a *Path
             info = self.states[n]
-            if info.out["waits"] == "Timestamp" and n not in sm.waits_s:
+            if info.out["waits"] == "Timestamp" and n not in sm.waits_s \
+                    and not self.problems.has(key(info.path, "Timestamp")):
                 self.add(key(info.path, "Timestamp"), "a Timestamp is an instant on the calendar, and a run has none"
                          f" (its time is seconds from its start): use Seconds, or give this wait in {path}.waits_s."
                          f"{n} (e.g. {{dist: fixed, value: 3600}})")
