@@ -18,6 +18,7 @@ from scenarios.errors import Problems, ScenarioError
 from scenarios.fields import check_fields, document_order
 from scenarios.schema import Scenario
 from scenarios.vpc_check import check_vpcs
+from scenarios.workflows import check_state_machines
 from scenarios.yamlfile import read_yaml_file, resolve
 from scenarios.yamlpath import describe
 
@@ -29,9 +30,9 @@ def load_scenario(src: Source, base_dir: Union[str, os.PathLike, None] = None) -
 
     `src` is the scenario mapping itself (a dict or DictConfig; from Hydra pass `cfg.scenario`), a
     Scenario (validated again), or the path of a YAML file (a top-level Hydra `defaults` list in it is
-    ignored). Relative data-file paths (`empirical` distributions, `trace` arrivals) resolve against
-    `base_dir`: by default the YAML file's directory, else the current directory; in the returned
-    Scenario they are absolute.
+    ignored). Relative data-file paths (`empirical` distributions, `trace` arrivals, state machines'
+    `definition_file`) resolve against `base_dir`: by default the YAML file's directory, else the
+    current directory; in the returned Scenario they are absolute.
     """
     return check_scenario(src, base_dir)[0]
 
@@ -47,6 +48,7 @@ def check_scenario(src: Source, base_dir: Union[str, os.PathLike, None] = None
     check_fields(scenario, problems)
     check_references(scenario, problems)
     check_vpcs(scenario, problems)
+    check_state_machines(scenario, problems, base.absolute())
     problems.sort(document_order(scenario))
     problems.raise_if_any()
     return scenario, list(problems.warnings)

@@ -19,6 +19,7 @@ from scenarios.common import DIST_PARAMS, Dist  # noqa: F401
 from scenarios.messaging import Bus, EventSourceMapping, EventTemplate, Queue, Topic, WorkerFleet  # noqa: F401
 from scenarios.slo import Slo
 from scenarios.vpc import DirectConnect, Egress, Flow, FunctionVpc, TransitGateway, Vpc
+from scenarios.workflows import StateMachine
 
 
 @dataclass
@@ -219,6 +220,8 @@ class Scenario:
     tables: Dict[str, Table] = field(default_factory=dict)  # DynamoDB tables (scenarios/state.py)
     apis: Dict[str, Api] = field(default_factory=dict)  # API Gateway REST and HTTP APIs (scenarios/api.py)
     buckets: Dict[str, Bucket] = field(default_factory=dict)  # S3 buckets (scenarios/state.py)
+    # Step Functions state machines (scenarios/workflows.py): checked and compiled, not simulated yet
+    state_machines: Dict[str, StateMachine] = field(default_factory=dict)
     traffic: List[Traffic] = field(default_factory=list)
     record: Record = field(default_factory=Record)
     sim: SimSettings = field(default_factory=SimSettings)

@@ -81,6 +81,29 @@ def both(*edits: Callable[[Dict[str, Any]], None]) -> Callable[[Dict[str, Any]],
 
 
 S = setter
+
+
+def orders(change: Optional[Callable[[Dict[str, Any]], None]] = None, **entry: Any) -> Dict[str, Any]:
+    """`state_machines` with one valid machine `orders` (a Task, a Parallel of two branches, the
+    first with two retriers; it invokes `worker` of the default scenario), after `change(definition)`
+    (an edit of the definition, e.g. S("States.Charge.Next", "Nowhere"))."""
+    def lam(fn: str, **more: Any) -> Dict[str, Any]:
+        return {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": fn},
+                **more}
+    definition = {"StartAt": "Charge", "States": {
+        "Charge": lam("worker", Next="Fulfil"),
+        "Fulfil": {"Type": "Parallel", "Next": "Done", "Branches": [
+            {"StartAt": "Ship", "States": {"Ship": lam("worker", End=True, Retry=[
+                {"ErrorEquals": ["Lambda.TooManyRequestsException"], "MaxAttempts": 5},
+                {"ErrorEquals": ["States.ALL"], "BackoffRate": 1.5}])}},
+            {"StartAt": "Mail", "States": {"Mail": {"Type": "Pass", "End": True}}}]},
+        "Done": {"Type": "Succeed"}}}
+    if change is not None:
+        change(definition)
+    return {"orders": {"definition": definition, **entry}}
+
+
+SM = "state_machines.orders.definition.States"
 CASES: List[Case] = [
     # --- keys and types in the file ------------------------------------------------------
     Case("misspelt function key", "functions.api.memroy_mb", ("unknown key 'memroy_mb'", "did you mean 'memory_mb'", "allowed keys"),
@@ -436,4 +459,33 @@ CASES: List[Case] = [
          base="nat_lambda_diurnal", edit=S("vpcs.prod.nat_gateways.nat_a.max_gbps", 400)),
     Case("a VPN tunnel size that does not exist", "transit_gateways.hub.attachments.shared.tunnel",
          ("standard, large",), base="tgw_hub_spoke", edit=S("transit_gateways.hub.attachments.shared.tunnel", "xl")),
+    # --- Step Functions state machines (scenarios/workflows.py): checked, not simulated yet ----------
+    Case("a valid state machine, not simulated yet", "state_machines",
+         ("state machines are not simulated yet (orders)", "remove the section"), edit=S("state_machines", orders())),
+    Case("a state machine's Next to nowhere", f"{SM}.Charge.Next", ("'Fulfill' is not a state here",
+                                                                    "did you mean 'Fulfil'"),
+         edit=S("state_machines", orders(S("States.Charge.Next", "Fulfill")))),
+    Case("a state machine invoking a function that does not exist", f"{SM}.Charge.Parameters.FunctionName",
+         ("function 'wroker' is not defined", "did you mean 'worker'"),
+         edit=S("state_machines", orders(S("States.Charge.Parameters.FunctionName", "wroker")))),
+    Case("a retrier's BackoffRate below 1 in a Parallel branch",
+         f"{SM}.Fulfil.Branches[0].States.Ship.Retry[1].BackoffRate", ("0.5", "a number of 1.0 or more"),
+         edit=S("state_machines", orders(S("States.Fulfil.Branches.0.States.Ship.Retry.1.BackoffRate", 0.5)))),
+    Case("a state machine in JSONata", "state_machines.orders.definition.QueryLanguage",
+         ("JSONata is not supported yet",),
+         edit=S("state_machines", orders(S("QueryLanguage", "JSONata")))),
+    Case("a Task resource that is not simulated", f"{SM}.Charge.Resource",
+         ("is not a resource simulated here", "arn:aws:states:::lambda:invoke"),
+         edit=S("state_machines", orders(S("States.Charge.Resource", "arn:aws:states:::glue:startJobRun.sync")))),
+    Case("a heartbeat on a task", f"{SM}.Charge.HeartbeatSeconds", ("heartbeats are not simulated",),
+         edit=S("state_machines", orders(S("States.Charge.HeartbeatSeconds", 60)))),
+    Case("a Choice without its probabilities", "state_machines.orders.choices.Big", ("is required for a Choice state",),
+         edit=S("state_machines", orders(both(S("States.Charge.Next", "Big"), S("States.Big", {
+             "Type": "Choice", "Choices": [{"Variable": "$.n", "NumericGreaterThan": 9, "Next": "Fulfil"}],
+             "Default": "Fulfil"}))))),
+    Case("a state machine type misspelt", "state_machines.orders.type", ("'express'", "did you mean 'EXPRESS'"),
+         edit=S("state_machines", orders(type="express"))),
+    Case("a state machine's JSON file with a syntax error", "state_machines.orders.definition_file",
+         ("orders.asl.json:2:13", "not valid JSON"), files={"orders.asl.json": b'{"StartAt": "A",\n "States": {]}\n'},
+         edit=S("state_machines", {"orders": {"definition_file": "orders.asl.json"}})),
 ]
