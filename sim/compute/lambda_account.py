@@ -107,7 +107,8 @@ class LambdaAccount(Component):
                  queues: Optional[Dict[str, Queue]] = None, mappings: Optional[List[EventSourceMapping]] = None,
                  fleets: Optional[Dict[str, WorkerFleet]] = None, endpoints: Optional[Dict] = None,
                  trace_sample: float = 0.0, trace_first_n: int = 0, tables: Optional[Dict] = None,
-                 month_h: float = 730.0, buckets: Optional[Dict] = None):
+                 month_h: float = 730.0, buckets: Optional[Dict] = None, state_machines: Optional[Dict] = None,
+                 scenario=None):
         super().__init__(name)
         self.account = account
         self.queues = dict(queues or {})
@@ -146,6 +147,8 @@ class LambdaAccount(Component):
         self.tables = Tables(tables, t_end, period_s, month_h) if tables else None
         # S3 buckets (sim.storage.buckets): their prefixes' state is in the calls' kernel arrays
         self.buckets = Buckets(buckets, t_end, period_s, month_h) if buckets else None
+        # Step Functions state machines (sim.integration.workflows), pseudo-functions of the calls' arrays
+        self.workflows = Workflows(state_machines, scenario, t_end, period_s) if state_machines else None
         self.calls_state = None  # the calls' kernel arrays (sim.compute.account_state.AccountCalls), from start()
         self.xstreams: List = []
         self.flow_records = FLOW_RECORDS  # room for flow records to start with (doubled as needed)
@@ -174,6 +177,16 @@ class LambdaAccount(Component):
         seen at it) and what is added to every latency they see (an API's integration timeout and
         its own overhead)."""
         self.entry_clients[entry] = (float(timeout_s), float(offset_s))
+
+    def add_machine_port(self, name: str, machine: int, invocation: str, entry: int = -1) -> int:
+        """Register a traffic source starting executions of state machine `machine` (StartExecution,
+        or StartSyncExecution when `invocation` is sync); returns its port."""
+        from kernels.account import SFN_UNIT0
+
+        self.sources.append(Source(name, -1, 0 if invocation == "sync" else 1, Retries(), unit=SFN_UNIT0 - machine,
+                                   entry=entry))
+        self.port_seq.append(0)
+        return len(self.sources) - 1
 
     def add_queue_port(self, name: str, queue: str, entry: int = -1) -> int:
         """Register a sender of messages to `queue`; returns its port."""
@@ -215,7 +228,7 @@ class LambdaAccount(Component):
     def has_calls(self) -> bool:
         """Whether the account needs its full loop (calls, tables, an API's own answers), not the pool's alone."""
         return (any(self.calls.values()) or any(self.egress.values()) or self.tables is not None
-                or self.buckets is not None or any(s.unit < -1 for s in self.sources))
+                or self.buckets is not None or self.workflows is not None or any(s.unit < -1 for s in self.sources))
 
     def add_unit(self, unit) -> int:
         """Run a topic or bus (a `sim.messaging.fanout._Fanout`) in this account's loop; returns its index."""
@@ -445,13 +458,13 @@ class LambdaAccount(Component):
         from scenarios.calls import ENDPOINT_MAX_ATTEMPTS, SDK_MAX_ATTEMPTS
 
         kinds = {"function": A.K_FUNCTION, "queue": A.K_QUEUE, "topic": A.K_UNIT, "bus": A.K_UNIT,
-                 "endpoint": A.K_ENDPOINT, "table": A.K_TABLE, "bucket": A.K_BUCKET}
+                 "endpoint": A.K_ENDPOINT, "table": A.K_TABLE, "bucket": A.K_BUCKET, "state_machine": A.K_SFN}
         out = []
         n_egress = 0
-        for name in self.fn_names:
+        for name in self.call_owners():
             cs = []
             for call, kind, port, classes in self.calls[name]:
-                if kind in ("endpoint", "table", "bucket"):
+                if kind in ("endpoint", "table", "bucket", "state_machine"):
                     index, via = port, -1
                 else:
                     src = self.sources[port]
@@ -466,7 +479,7 @@ class LambdaAccount(Component):
                                        key_cdf=[] if classes is None else [float(v) for v in classes.cdf],
                                        direction=(table_direction(call) if kind == "table" else
                                                   BUCKET_OPERATIONS.index(call.operation) if kind == "bucket" else 0)))
-            for e in self.egress[name]:
+            for e in self.egress.get(name, ()):
                 cs.append(A.CallParams(A.K_FLOW, n_egress, sync=False, probability=e.probability, count=e.count,
                                        at_end=e.at == "end", size_bytes=0, max_attempts=1))
                 n_egress += 1
@@ -493,31 +506,38 @@ class LambdaAccount(Component):
         from sim.storage.tables import key_sampler, units_sampler
 
         calls, eps = self.call_params()
-        self.calls_state = AccountCalls(len(self.fn_names), calls, eps, self.mq.chunk, flows=self.flow_records,
+        nf = len(self.fn_names)
+        wf = self.workflows
+        machines = wf.params(calls[nf:]) if wf is not None else ()
+        self.calls_state = AccountCalls(nf, calls[:nf], eps, self.mq.chunk, flows=self.flow_records,
                                         tables=self.tables.specs() if self.tables else (),
                                         n_periods=self.state.pmi.shape[0],
-                                        buckets=self.buckets.specs() if self.buckets else ())
+                                        buckets=self.buckets.specs() if self.buckets else (), machines=machines,
+                                        sfn_quotas=workflow_quotas(self.region))
+        if wf is not None:
+            wf.state = self.calls_state
         kw = {} if self.chunk is None else {"chunk": self.chunk}
 
         def uniform(gen, n):
             return gen.random(n)
 
-        streams = [ChunkStream(generator(self.seed, f"{self.name}.{n}.calls"), uniform, **kw) for n in self.fn_names]
-        for name in self.fn_names:
+        owners = self.call_owners()
+        streams = [ChunkStream(generator(self.seed, f"{self.name}.{n}.calls"), uniform, **kw) for n in owners]
+        for name in owners:
             for i, (call, kind, _, _) in enumerate(self.calls[name]):
                 lat = call.latency_ms or (Dist(dist="fixed", value=0.0) if kind == "endpoint" else
                                           Dist(**DEFAULT_TABLE_LATENCY_MS) if kind == "table" else
                                           Dist(**DEFAULT_FIRST_BYTE_MS) if kind == "bucket" else DEFAULT_API_LATENCY_MS)
                 streams.append(ChunkStream(generator(self.seed, f"{self.name}.{name}.calls[{i}]"),
                                            sampler(lat, self.base_dir), **kw))
-            for i in range(len(self.egress[name])):  # (no draw of its generator: fixed 0)
+            for i in range(len(self.egress.get(name, ()))):  # (no draw of its generator: fixed 0)
                 streams.append(ChunkStream(generator(self.seed, f"{self.name}.{name}.egress[{i}]"),
                                            sampler(Dist(dist="fixed", value=0.0), self.base_dir), **kw))
         for name, ep in self.endpoints.items():
             streams.append(ChunkStream(generator(self.seed, f"{self.name}.endpoint.{name}", 0),
                                        sampler(ep.latency_ms, self.base_dir), **kw))
             streams.append(ChunkStream(generator(self.seed, f"{self.name}.endpoint.{name}", 1), uniform, **kw))
-        for name in self.fn_names:  # each call to a table: TU (half units), TK (its keys' hash positions);
+        for name in owners:  # each call to a table: TU (half units), TK (its keys' hash positions);
             for i, (call, kind, port, _) in enumerate(self.calls[name]):  # to a bucket: TU (bytes), TK (prefixes)
                 if kind == "table":
                     table = self.tables.tables[self.tables.names[port]]
@@ -529,7 +549,24 @@ class LambdaAccount(Component):
                     continue
                 streams += [ChunkStream(generator(self.seed, f"{self.name}.{name}.calls[{i}]", j + 1), d, **kw)
                             for j, d in enumerate(draws)]
+        for m, per_state in enumerate(wf.streams if wf is not None else ()):  # a state's own: Wait s, callback
+            for r, dist in enumerate(per_state):  # ms, Map items
+                if dist is not None:
+                    streams.append(ChunkStream(generator(self.seed, f"{self.name}.sfn:{wf.names[m]}.states[{r}]"),
+                                               sampler(dist, self.base_dir), **kw))
         self.xstreams = streams
+
+    def call_owners(self) -> List[str]:
+        """Who makes calls, in the calls' arrays' order: the functions, then each state machine as
+        the pseudo-function `sfn:NAME` (its Task states' calls; ACCOUNT_SPEC.md §14)."""
+        return self.fn_names + ([f"sfn:{n}" for n in self.workflows.names] if self.workflows is not None else [])
+
+    def add_task_calls(self, machine: int, targets: List[Tuple[str, int]]) -> None:
+        """State machine `machine`'s Task calls (sim.integration.workflows), each with its target's
+        (kind, port or index), in state-row order."""
+        owner = f"sfn:{self.workflows.names[machine]}"
+        self.calls[owner] = [(call, kind, port, None)
+                             for call, (kind, port) in zip(self.workflows.calls[machine], targets)]
 
     def _start_fanout(self) -> None:
         """The topics' and buses' arrays in the account kernel, and the port tables their
@@ -732,6 +769,8 @@ class LambdaAccount(Component):
             out["tables"] = self.tables.summary(streams)
         if self.buckets is not None:
             out["buckets"] = self.buckets.summary()
+        if self.workflows is not None:
+            out["state_machines"] = self.workflows.summary(self.state.ei)
         return out
 
     def call_sections(self) -> dict:
@@ -751,14 +790,19 @@ class LambdaAccount(Component):
             f, pos = int(s.ei[inv, K.E_FN]), int(s.ei[inv, K.E_POS])
             n = int(st.cfo[f + 1] - st.cfo[f])
             open_calls[st.cfo[f] + (pos if pos < n else pos - n - 1)] += 1
+        executing = np.flatnonzero((s.ei[:, K.E_KIND] == A.K_EXECUTING) & (s.ei[:, K.E_OPEN] != 0))
+        for x in executing.tolist():  # an execution's Task waiting (a Parallel's or Map's children: none)
+            k = int(st.wsi[s.ei[x, A.X_STATE], A.WS_CALL])
+            if k >= 0:
+                open_calls[k] += 1
         calls, k = {}, 0
-        for name in self.fn_names:
+        for name in self.call_owners():
             for i, (call, _kind, _port, _classes) in enumerate(self.calls[name]):
                 row = {c: int(st.cstat[k, j]) for j, c in enumerate(A.CALL_COUNTERS)}
                 row["in_flight_end"] = int(open_calls[k])
                 calls[f"{name}.calls[{i}] → {call.target}"] = {"mode": call.mode, **row}
                 k += 1
-            for i, e in enumerate(self.egress[name]):
+            for i, e in enumerate(self.egress.get(name, ())):
                 row = {c: int(st.cstat[k, j]) for j, c in enumerate(A.CALL_COUNTERS)}
                 row["in_flight_end"] = int(open_calls[k])
                 calls[f"{name}.egress[{i}] → {e.dst}"] = {"mode": "flow", **row}
@@ -856,7 +900,7 @@ class LambdaAccount(Component):
             queues = self.queue_outputs().metrics()
             if queues is not None:
                 frames.append(queues)
-        for part in (self.tables, self.buckets):
+        for part in (self.tables, self.buckets, self.workflows):
             if part is not None:
                 frames.append(part.metrics())
         return pl.concat(frames) if frames else None
@@ -867,7 +911,7 @@ class LambdaAccount(Component):
         if self.mq is not None:
             q_total, q_period = self.queue_outputs().usage()
             total, per_period = total + q_total, per_period + q_period
-        for part in (self.tables, self.buckets):
+        for part in (self.tables, self.buckets, self.workflows):
             if part is not None:
                 t_total, t_period = part.usage()
                 total, per_period = total + t_total, per_period + t_period
