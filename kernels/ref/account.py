@@ -41,6 +41,28 @@ period_s=None, record_spans=False) -> AccountResult`
   callback's delay in ms, a Map's item count, rounded to the nearest integer). Counters per machine
   and period in `AccountResult.workflows` (`kernels.account.WORKFLOW_COUNTERS`); the machines' calls
   in `AccountResult.calls` after the functions'.
+
+Readings of ACCOUNT_SPEC.md §14 where it leaves a choice (to align with the kernel):
+- "the next state is entered" (a Task's success, a catcher, a Parallel's or Map's success) runs
+  the entry in the current event, as Pass does; only a start, a child's first state and a Wait's
+  next state are ENTER events.
+- A record's epoch is its current attempt: +1 at each entry (at ENTER, before the token: an
+  ENTER_PAID carries the new one) and +1 at each error of the state (not at RETRY). An answer,
+  TASK_TIMEOUT, callback or CHILD event of an older epoch is stale (a failed Parallel's or Map's
+  other children too, when it is retried).
+- An event of a child whose parent has ended aborts it first (stale or not); an aborted child's
+  open Task call counts CS_ABANDONED (§8 holds); records running at the end count theirs in_flight_end.
+- A Task's call stays open (made, not yet final) through its callback wait and its retry waits;
+  CS_OK comes at the task's success (a callback's CALLBACK_OK), CS_FAILED when its error is final.
+  TASK_TIMEOUT also ends a callback wait. The CLIENT span closes at the RESPONSE (its `attempt`:
+  the attempt within the state's entry).
+- TASK_TIMEOUT, like TIMEOUT and K_WF_DEADLINE, is not traced (a stale timer holds no trace).
+- Map: a tolerated failure starts the next item as a success does; the state succeeds when all its
+  items have ended. Its item count is drawn at entry (after the token), kept for its retries, and
+  rounded half to even (Python's round); a drawn Wait or callback delay below 0 is 0.
+- Choice always draws its U; a branch with next -1, or none matched, is NoChoiceMatched.
+- A start refused to a sync traffic client answers A_THROTTLED at once (no client retry). A started
+  execution takes no item id. A Task's call has max_attempts 1 (checked).
 """
 
 from __future__ import annotations
