@@ -31,6 +31,38 @@ period_s=None, record_spans=False) -> AccountResult`
   Each is consumed in order.
 - calls of kind `K_TABLE` reach a DynamoDB table (`kernels/ref/tables.py`, the specs in
   `params.tables`), served or throttled at once (ACCOUNT_SPEC.md §11).
+- Step Functions (ACCOUNT_SPEC.md §14): `params.machines` (`MachineParams`), machine m being the
+  pseudo-function `F_m = len(params.calls) + m` of the call tables (its calls: its Task states'),
+  started by a call of kind `K_SFN` (index m; `sync`: StartSyncExecution or a `.sync` task), by a
+  traffic arrival of kind `K_SFN` (`inv` 0 sync, 1 async) or by a Task of another machine; the
+  StartExecution and StateTransition buckets are `params.sfn_quotas`. Streams: `CALL[F_m]`
+  (Choice draws, FULL-jitter retry draws, callback-failure draws, in the order they happen),
+  `CLAT[F_m][c]` per Task call, `WST[m][row]` per state with a stream (a drawn Wait's seconds, a
+  callback's delay in ms, a Map's item count, rounded to the nearest integer). Counters per machine
+  and period in `AccountResult.workflows` (`kernels.account.WORKFLOW_COUNTERS`); the machines' calls
+  in `AccountResult.calls` after the functions'.
+
+Readings of ACCOUNT_SPEC.md §14 where it leaves a choice (to align with the kernel):
+- "the next state is entered" (a Task's success, a catcher, a Parallel's or Map's success) runs
+  the entry in the current event, as Pass does; only a start, a child's first state and a Wait's
+  next state are ENTER events.
+- A record's epoch is its current attempt: +1 at each entry (at ENTER, before the token: an
+  ENTER_PAID carries the new one) and +1 at each error of the state (not at RETRY). An answer,
+  TASK_TIMEOUT, callback or CHILD event of an older epoch is stale (a failed Parallel's or Map's
+  other children too, when it is retried).
+- An event of a child whose parent has ended aborts it first (stale or not); an aborted child's
+  open Task call counts CS_ABANDONED (§8 holds); records running at the end count theirs in_flight_end.
+- A Task's call stays open (made, not yet final) through its callback wait and its retry waits;
+  CS_OK comes at the task's success (a callback's CALLBACK_OK), CS_FAILED when its error is final.
+  TASK_TIMEOUT also ends a callback wait. The CLIENT span closes at the RESPONSE (its `attempt`:
+  the attempt within the state's entry).
+- TASK_TIMEOUT, like TIMEOUT and K_WF_DEADLINE, is not traced (a stale timer holds no trace).
+- Map: a tolerated failure starts the next item as a success does; the state succeeds when all its
+  items have ended. Its item count is drawn at entry (after the token), kept for its retries, and
+  rounded half to even (Python's round); a drawn Wait or callback delay below 0 is 0.
+- Choice always draws its U; a branch with next -1, or none matched, is NoChoiceMatched.
+- A start refused to a sync traffic client answers A_THROTTLED at once (no client retry). A started
+  execution takes no item id. A Task's call has max_attempts 1 (checked).
 """
 
 from __future__ import annotations
@@ -42,11 +74,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kernels.account import (  # the kernel's constants and parameters: one definition for both
-    BILLED_EPS_MS, K_API, K_BUCKET, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_FUNCTION, K_QUEUE, K_TABLE, K_UNIT,
+    BILLED_EPS_MS, K_API, K_BUCKET, K_ENDPOINT, K_EXTERNAL, K_FLOW, K_FUNCTION, K_QUEUE, K_SFN, K_TABLE, K_UNIT,
     LAST_AT_INSTANT, NOTIFICATION_BYTES, STREAM_BYTES_PER_HALF_UNIT,
     R_FUNCTION_ERROR,
     R_OK, R_SERVER_ERROR, R_THROTTLED, R_UNAVAILABLE, SDK_BACKOFF_BASE, SDK_BACKOFF_CAP_S, CallParams, EndpointParams,
+    ERR_FAIL, ERR_FUNCTION, ERR_LAMBDA_THROTTLED, ERR_NO_CHOICE, ERR_THROTTLED, ERR_TIMEOUT, MAX_RETRIERS, N_W,
+    OP_CHOICE, OP_FAIL, OP_MAP, OP_PARALLEL, OP_PASS, OP_SUCCEED, OP_TASK, OP_WAIT,
+    W_FAILED, W_STARTED, W_SUCCEEDED, W_THROTTLED, W_TIME_MAX_US, W_TIME_US, W_TIMED_OUT, W_TRANS_DELAYED,
+    W_TRANSITIONS, W_UNITS, WF_CALLBACK_FAIL, WF_CALLBACK_OK, WF_CHILD_FAIL, WF_CHILD_OK, WF_ENTER, WF_ENTER_PAID,
+    WF_RETRY, WF_RETRY_PAID, WF_SUCCEED_AT, WF_TASK_TIMEOUT, WQ_START_EXPRESS, WQ_START_STANDARD, WQ_TRANSITION,
+    MachineParams, StateParams,
 )
+from kernels.ref.stepfunctions import express_units, retry_delay_s
 from kernels.lambda_pool import A_FAILED, A_OK, A_THROTTLED, A_TIMED_OUT, ID_SEQ_BITS, SK_CLIENT, SK_PRODUCER, SK_SERVER
 from kernels.fanout import GLOBAL_COUNTERS, KIND_DELIVERY, KIND_DLQ, TARGET_COUNTERS, FanoutParams
 from kernels.queue_pool import validate_params
@@ -83,6 +122,13 @@ class AccountParams:
     tables: list[dict] = field(default_factory=list)  # as kernels.tables.table_arrays takes them
     # S3 buckets (ACCOUNT_SPEC.md §13): dicts of prefixes, bytes_per_s, unit (-1: no notifications), port
     buckets: list[dict] = field(default_factory=list)
+    # Step Functions state machines (ACCOUNT_SPEC.md §14): machine m is the pseudo-function
+    # len(calls) + m of the call tables (its calls are its Task states' calls)
+    machines: list[MachineParams] = field(default_factory=list)
+    # StartExecution (Standard, Express) and StateTransition (Standard) token buckets, full at t = 0:
+    # (start_standard_rate, start_standard_burst, start_express_rate, start_express_burst,
+    #  transition_rate, transition_burst); a rate of inf: no quota
+    sfn_quotas: tuple = (math.inf,) * 6
 
 
 @dataclass
@@ -116,6 +162,9 @@ class AccountResult:
     flows: list = field(default_factory=list)
     tables: list = field(default_factory=list)  # kernels.ref.tables.Table per table
     buckets: object = None  # kernels.ref.buckets.Buckets
+    # per machine: int64 [n_periods, N_W], the columns of kernels.account.WORKFLOW_COUNTERS
+    workflows: list = field(default_factory=list)
+    workflows_open_end: list = field(default_factory=list)  # per machine: executions still running at the end
 
     @property
     def pool(self):
@@ -216,6 +265,67 @@ class _SdkRetry:
 
 
 @dataclass(eq=False)
+class _Payload:
+    """What an execution's calls read of the request that started it (as an invocation's `a`)."""
+
+    f: int  # the machine's pseudo-function, len(params.calls) + m
+    trace: int
+    size_bytes: int
+    key: int
+
+
+@dataclass(eq=False)
+class _Execution:
+    """A running scope of a state machine (ACCOUNT_SPEC.md §14): a root execution, a Parallel's
+    branch or a Map's iteration (a child: `parent` set). Usable where a call's caller is an
+    `_Invocation` (`a`, `span`, `call_key`, `open_call`)."""
+
+    a: _Payload
+    m: int
+    t0: float
+    span: int  # the root's SERVER span (a child's: its root's)
+    parent: "_Execution | None" = None
+    parent_gen: int = 0  # the parent's generation when this child was made (it ended: other)
+    parent_epoch: int = 0  # the parent's epoch then: a CHILD event is stale once it changed
+    caller: object = None  # a sync start's call (_CallAttempt), answered at the end
+    client: int = -1  # a sync traffic client's trace, answered at the end
+    row: int = -1  # the current state
+    # the current attempt of the current state: +1 at each entry and at each error of the state,
+    # so the events of an attempt that is over (answers, timeouts, callbacks, children) are stale
+    epoch: int = 0
+    gen: int = 0
+    done: bool = False
+    counts: list = field(default_factory=list)  # per retrier of the current state: retries made
+    attempt: int = 0  # the current Task attempt within the state's entry
+    call_open: bool = False  # the Task's call is made and not yet ok, failed or abandoned
+    call_key: int = -1
+    open_call: object = None  # the call attempt whose CLIENT span is open
+    n_children: int = 0  # PARALLEL: branches; MAP: items
+    next_item: int = 0  # MAP: the next item to start
+    ok: int = 0  # children succeeded in this attempt
+    failed: int = 0  # MAP: children failed in this attempt
+
+
+@dataclass(eq=False)
+class _Wf:
+    """A `K_WF` event of an execution record (op WF_*), of its attempt `epoch`."""
+
+    ex: _Execution
+    op: int
+    epoch: int
+    row: int = -1  # ENTER, ENTER_PAID: the state entered
+    mask: int = 0  # CHILD_FAIL: the child's error
+    trace: int = -1
+
+
+@dataclass(eq=False)
+class _WfDeadline:
+    """A root execution's TimeoutSeconds (late counter, not traced)."""
+
+    ex: _Execution
+
+
+@dataclass(eq=False)
 class _Pair:
     """One (message, target) pair of a fan-out unit (FANOUT_SPEC.md)."""
 
@@ -279,20 +389,23 @@ class _Account:
         self.next_id = 0
         self.port_seq: dict[int, int] = {}
         self.running: list[_Invocation] = []  # invocations with calls, in progress
+        # the call tables: one list per function, then one per machine (its Task states' calls)
+        self.n_fn = len(params.calls)
+        self.calls = list(params.calls) + [mp.calls for mp in params.machines]
         self.call_stats = [[dict(made=0, ok=0, failed=0, abandoned=0, in_flight_end=0, attempts=0, retries=0)
                             for _ in cs]
-                           for cs in params.calls]
+                           for cs in self.calls]
         self.ep_stats = [dict(requests=0, ok=0, errors=0, throttled=0, outage=0, in_progress_end=0)
                          for _ in params.endpoints]
         self.flows: list = []  # flow records (t, global call index), in event order
-        self.call_off = list(np.cumsum([0] + [len(cs) for cs in params.calls]))  # a function's first call
+        self.call_off = list(np.cumsum([0] + [len(cs) for cs in self.calls]))  # a function's first call
         self.ep_busy = [0] * len(params.endpoints)
         self.ep_tokens = [e.burst for e in params.endpoints]
         self.ep_last = [0.0] * len(params.endpoints)
         self.period_s = period_s
         self.n_periods = n_periods(t_end, period_s)
         self.tables = [Table(spec, self.n_periods) for spec in params.tables]
-        flat = [cp for cs in params.calls for cp in cs]
+        flat = [cp for cs in self.calls for cp in cs]
         table_calls = [k for k, cp in enumerate(flat) if cp.kind in (K_TABLE, K_BUCKET)]
         self.buckets = Buckets([int(b["prefixes"]) for b in params.buckets], self.n_periods)
         self.table_call = {k: j for j, k in enumerate(table_calls)}  # global call index -> its TU/TK streams
@@ -301,6 +414,12 @@ class _Account:
         self.spans: list = []
         self.open_spans: dict[int, tuple] = {}
         self.parent: dict[tuple, int] = {}  # ("m", message id) or ("a", attempt id) -> the span that sent it
+        # Step Functions (ACCOUNT_SPEC.md §14)
+        self.executions: list[_Execution] = []  # records running (roots and children), in order made
+        self.wcnt = [np.zeros((self.n_periods, N_W), np.int64) for _ in params.machines]
+        q = params.sfn_quotas
+        # per bucket (WQ_START_STANDARD, WQ_START_EXPRESS, WQ_TRANSITION): [tokens, last, rate, burst]
+        self.wq = [[float(q[2 * b + 1]), 0.0, float(q[2 * b]), float(q[2 * b + 1])] for b in range(3)]
 
     # draws --------------------------------------------------------------------------------
     def draw(self, name: str, *index) -> float:
@@ -460,7 +579,7 @@ class _Account:
 
     def call_start(self, ca: _CallAttempt, s: float) -> None:
         inv, f = ca.inv, ca.inv.a.f
-        cp = self.p.calls[f][ca.c]
+        cp = self.calls[f][ca.c]
         self.call_stats[f][ca.c]["attempts"] += 1
         ca.start_t = s
         ca.span = self.span_open(inv.a.trace, inv.span, SK_CLIENT, cp.kind, cp.index, f, s)
@@ -472,7 +591,7 @@ class _Account:
     def call_arrive(self, ca: _CallAttempt, t: float) -> None:
         """The request of a call attempt reaches its target at `t`."""
         inv = ca.inv
-        cp = self.p.calls[inv.a.f][ca.c]
+        cp = self.calls[inv.a.f][ca.c]
         size = cp.size_bytes if cp.size_bytes >= 0 else inv.a.size_bytes
         key = inv.call_key if inv.call_key >= 0 else cp.key if cp.key >= 0 else inv.a.key
         trace = inv.a.trace
@@ -504,6 +623,10 @@ class _Account:
                 self.publish(spec["unit"], t, self.item_id(spec["port"]), NOTIFICATION_BYTES, key, -1, trace,
                              parent=ca.span)
             self.answer(ca, t + transfer if ok and transfer > 0 else t, R_OK if ok else R_UNAVAILABLE)
+            return
+        if cp.kind == K_SFN:  # StartExecution / StartSyncExecution (a Task: startExecution[.sync])
+            if not self.start_execution(cp.index, t, trace, size, key, ca.span, ca=ca, sync=cp.sync):
+                self.answer(ca, t, R_THROTTLED)
             return
         if cp.kind == K_FLOW:  # an egress entry: a flow record, answered ok at once
             self.flows.append((t, int(self.call_off[inv.a.f]) + ca.c))
@@ -538,6 +661,9 @@ class _Account:
 
     def respond(self, ca: _CallAttempt, t: float, status: int) -> None:
         """RESPONSE: next step, SDK retry, or the call failed for good."""
+        if isinstance(ca.inv, _Execution):  # a Task state's call (ACCOUNT_SPEC.md §14)
+            self.task_answer(ca, t, status)
+            return
         inv, f = ca.inv, ca.inv.a.f
         cp = self.p.calls[f][ca.c]
         stats = self.call_stats[f][ca.c]
@@ -598,6 +724,346 @@ class _Account:
             mq._on_batch_complete(self.w, c.batch, c.error, t)
         if c.caller is not None:
             self.answer(c.caller, t, R_FUNCTION_ERROR if c.error else R_OK)
+
+    # Step Functions executions (ACCOUNT_SPEC.md §14) ----------------------------------------
+    def wper(self, t: float) -> int:
+        return min(int(t / self.period_s), self.n_periods - 1)
+
+    def schedule_late(self, t: float, event) -> None:
+        """A timer with the late counter (it runs after every other event at its instant), not traced."""
+        heapq.heappush(self.ps.heap, (t, pool._INTERNAL, self.ps.seq + LAST_AT_INSTANT, event))
+        self.ps.seq += 1
+
+    def start_token(self, b: int, t: float) -> bool:
+        """Take a StartExecution token of bucket `b` at `t` (refilled continuously); False: none left."""
+        q = self.wq[b]
+        tokens, last, rate, burst = q
+        if not math.isfinite(rate):
+            return True
+        tokens = min(burst, tokens + rate * (t - last))
+        q[0], q[1] = tokens, t
+        if tokens < 1.0:
+            return False
+        q[0] = tokens - 1.0
+        return True
+
+    def transition(self, ex: _Execution, t: float) -> float:
+        """A state transition at `t` (an entry or a retry): counted, and for a Standard machine a
+        StateTransition token taken; the wait before it may run (0: none)."""
+        w, per = self.wcnt[ex.m], self.wper(t)
+        w[per, W_TRANSITIONS] += 1
+        q = self.wq[WQ_TRANSITION]
+        tokens, last, rate, burst = q
+        if self.p.machines[ex.m].express or not math.isfinite(rate):
+            return 0.0
+        tokens = min(burst, tokens + rate * (t - last)) - 1.0
+        q[0], q[1] = tokens, t
+        if tokens < 0.0:
+            w[per, W_TRANS_DELAYED] += 1
+            return -tokens / rate
+        return 0.0
+
+    def start_execution(self, m: int, t: float, trace: int, size: int, key: int, parent_span: int,
+                        ca: _CallAttempt | None = None, sync: bool = False, client: int = -1) -> bool:
+        """A start request of machine `m` at `t` (a call's CALL_ARRIVE or a traffic arrival): False
+        when the StartExecution quota refuses it. A sync start keeps its caller `ca` (or its traffic
+        client `client`) until the execution ends; an async one answers its caller R_OK now."""
+        mp = self.p.machines[m]
+        per = self.wper(t)
+        if not self.start_token(WQ_START_EXPRESS if mp.express else WQ_START_STANDARD, t):
+            self.wcnt[m][per, W_THROTTLED] += 1
+            return False
+        self.wcnt[m][per, W_STARTED] += 1
+        ex = _Execution(_Payload(self.n_fn + m, trace, size, key), m, t,
+                        self.span_open(trace, parent_span, SK_SERVER, K_SFN, m, -1, t),
+                        caller=ca if sync else None, client=client)
+        self.executions.append(ex)
+        self.hold(trace)
+        if math.isfinite(mp.timeout_s):
+            self.schedule_late(t + mp.timeout_s, _WfDeadline(ex))
+        if ca is not None and not sync:
+            self.answer(ca, t, R_OK)
+        self.schedule(t, _Wf(ex, WF_ENTER, ex.epoch, mp.start, trace=trace))
+        return True
+
+    def child(self, parent: _Execution, row: int, t: float) -> None:
+        """A Parallel's branch or a Map's iteration: a record of the scope starting at `row`."""
+        c = _Execution(parent.a, parent.m, t, parent.span, parent=parent, parent_gen=parent.gen,
+                       parent_epoch=parent.epoch)
+        self.executions.append(c)
+        self.hold(c.a.trace)
+        self.schedule(t, _Wf(c, WF_ENTER, c.epoch, row, trace=c.a.trace))
+
+    def free(self, ex: _Execution) -> None:
+        ex.done = True
+        ex.gen += 1
+        self.executions.remove(ex)
+        self.hold(ex.a.trace, -1)
+
+    def abandon_task(self, ex: _Execution, t: float) -> None:
+        """The record ends while its Task's call waits (answer, retry or callback): abandoned."""
+        if ex.call_open:
+            self.call_stats[ex.a.f][self.p.machines[ex.m].states[ex.row].call]["abandoned"] += 1
+            ex.call_open = False
+        if ex.open_call is not None:  # its CLIENT span ends with it, unanswered
+            self.span_close(ex.open_call.span, t, True, 0, ex.open_call.attempt, -1)
+            ex.open_call = None
+
+    def wf_live(self, ex: _Execution, t: float) -> bool:
+        """Whether an event of record `ex` at `t` finds it running; a child whose parent has ended
+        ends here (aborted, nothing counted but its open task, abandoned)."""
+        if ex.done:
+            return False
+        if ex.parent is not None and ex.parent.gen != ex.parent_gen:
+            self.abandon_task(ex, t)
+            self.free(ex)
+            return False
+        return True
+
+    def wf_enter(self, ex: _Execution, row: int, t: float, paid: bool = False) -> None:
+        """Enter state `row` at `t` (a transition), then the zero-time states after it (Pass,
+        Choice) in the same event; `paid`: the first one's transition was taken already."""
+        mp = self.p.machines[ex.m]
+        for _ in range(len(mp.states) + 1):  # a zero-time path visits a state once (cycles refused)
+            sp: StateParams = mp.states[row]
+            if not paid:
+                ex.epoch += 1
+                ex.row = row
+                ex.counts = [0] * len(sp.retriers)
+                wait = self.transition(ex, t)
+                if wait > 0.0:
+                    self.schedule(t + wait, _Wf(ex, WF_ENTER_PAID, ex.epoch, row, trace=ex.a.trace))
+                    return
+            paid = False
+            op = sp.op
+            if op == OP_PASS:
+                if sp.next < 0:
+                    self.scope_end(ex, t, 0)
+                    return
+                row = sp.next
+            elif op == OP_CHOICE:
+                u = self.draw("CALL", ex.a.f)
+                row = next((nxt for cum, nxt in sp.branches if u < cum), -1)
+                if row < 0:  # NoChoiceMatched: no Retry or Catch of a Choice handles it
+                    self.scope_end(ex, t, ERR_NO_CHOICE)
+                    return
+            elif op == OP_WAIT:
+                s = sp.wait_s if not math.isnan(sp.wait_s) else max(0.0, self.draw("WST", ex.m, row))
+                if sp.next < 0:
+                    self.schedule(t + s, _Wf(ex, WF_SUCCEED_AT, ex.epoch, trace=ex.a.trace))
+                else:
+                    self.schedule(t + s, _Wf(ex, WF_ENTER, ex.epoch, sp.next, trace=ex.a.trace))
+                return
+            elif op == OP_SUCCEED:
+                self.scope_end(ex, t, 0)
+                return
+            elif op == OP_FAIL:
+                self.scope_end(ex, t, ERR_FAIL)
+                return
+            else:
+                if op == OP_MAP:
+                    ex.n_children = max(0, round(self.draw("WST", ex.m, row)))
+                elif op == OP_PARALLEL:
+                    ex.n_children = len(sp.branches)
+                self.attempt(ex, t, first=True)
+                return
+        raise RuntimeError(f"machine {ex.m}: a cycle of zero-time states (Pass, Choice)")
+
+    def attempt(self, ex: _Execution, t: float, first: bool) -> None:
+        """An attempt of the current Task, Parallel or Map state at `t` (its first, or a retry)."""
+        sp = self.p.machines[ex.m].states[ex.row]
+        if sp.op == OP_TASK:
+            f, c = ex.a.f, sp.call
+            stats, cp = self.call_stats[f][c], self.calls[f][c]
+            if first:
+                stats["made"] += 1
+                ex.call_open = True
+                ex.attempt = 0
+                ex.call_key = -1
+                if cp.key_cdf:  # its own classes: one CALL draw per call made
+                    u = self.draw("CALL", f)
+                    ex.call_key = cp.key + min(int(np.searchsorted(cp.key_cdf, u, side="right")),
+                                               len(cp.key_cdf) - 1)
+            else:
+                stats["retries"] += 1
+                ex.attempt += 1
+            self.call_start(_CallAttempt(ex, ex.epoch, c, ex.attempt, t, -1), t)
+            if math.isfinite(sp.timeout_s):
+                self.schedule_late(t + sp.timeout_s, _Wf(ex, WF_TASK_TIMEOUT, ex.epoch))
+            return
+        ex.ok = ex.failed = 0
+        if sp.op == OP_PARALLEL:
+            if not sp.branches:
+                self.state_ok(ex, t)
+                return
+            for row in sp.branches:
+                self.child(ex, row, t)
+            return
+        # OP_MAP
+        ex.next_item = 0
+        if ex.n_children == 0:
+            self.state_ok(ex, t)
+            return
+        for _ in range(min(ex.n_children, sp.max_concurrency)):
+            self.child(ex, sp.processor, t)
+            ex.next_item += 1
+
+    def state_ok(self, ex: _Execution, t: float) -> None:
+        """The current state succeeded at `t`: its next state is entered (End: the scope succeeds)."""
+        nxt = self.p.machines[ex.m].states[ex.row].next
+        if nxt < 0:
+            self.scope_end(ex, t, 0)
+        else:
+            self.wf_enter(ex, nxt, t)
+
+    def task_ok(self, ex: _Execution, t: float) -> None:
+        self.call_stats[ex.a.f][self.p.machines[ex.m].states[ex.row].call]["ok"] += 1
+        ex.call_open = False
+        self.state_ok(ex, t)
+
+    def task_answer(self, ca: _CallAttempt, t: float, status: int) -> None:
+        """RESPONSE to a Task attempt: success (or its callback), or an error of the task."""
+        ex = ca.inv
+        if not self.wf_live(ex, t) or ca.gen != ex.epoch:
+            return  # the attempt is over (timed out, or its record ended): a stale answer
+        self.span_close(ca.span, t, status != R_OK, 0, ca.attempt, status)
+        ex.open_call = None
+        sp = self.p.machines[ex.m].states[ex.row]
+        if status == R_OK:
+            if sp.callback:  # the token comes back c ms later, a SendTaskSuccess or a SendTaskFailure
+                c_ms = max(0.0, self.draw("WST", ex.m, ex.row))
+                fail = sp.callback_failure > 0.0 and self.draw("CALL", ex.a.f) < sp.callback_failure
+                self.schedule(t + c_ms / 1000.0, _Wf(ex, WF_CALLBACK_FAIL if fail else WF_CALLBACK_OK, ex.epoch,
+                                                     trace=ex.a.trace))
+                return
+            self.task_ok(ex, t)
+            return
+        if status == R_FUNCTION_ERROR:
+            e = ERR_FUNCTION
+        elif status == R_THROTTLED:
+            e = ERR_LAMBDA_THROTTLED if self.calls[ex.a.f][ca.c].kind == K_FUNCTION else ERR_THROTTLED
+        else:  # R_SERVER_ERROR, R_UNAVAILABLE
+            e = ERR_THROTTLED
+        self.state_error(ex, t, e)
+
+    def state_error(self, ex: _Execution, t: float, e: int) -> None:
+        """An error (mask `e`) of the current Task, Parallel or Map state at `t`: the first retrier
+        that matches (if it has attempts left), else the first catcher, else the scope fails."""
+        sp = self.p.machines[ex.m].states[ex.row]
+        ex.epoch += 1  # the attempt is over: its late answers, timers and children are stale
+        for i, (mask, max_attempts, interval_s, backoff, max_delay_s, full) in enumerate(sp.retriers):
+            if mask & e:
+                c = ex.counts[i]
+                if c < max_attempts:
+                    ex.counts[i] = c + 1
+                    u = self.draw("CALL", ex.a.f) if full else 0.0
+                    d = retry_delay_s(c, interval_s, backoff, max_delay_s, bool(full), u)
+                    self.schedule(t + d, _Wf(ex, WF_RETRY, ex.epoch, trace=ex.a.trace))
+                    return
+                break  # no later retrier is tried
+        if sp.op == OP_TASK:  # final: caught or failing the scope
+            self.call_stats[ex.a.f][sp.call]["failed"] += 1
+            ex.call_open = False
+        for mask, nxt in sp.catchers:
+            if mask & e:
+                self.wf_enter(ex, nxt, t)
+                return
+        self.scope_end(ex, t, e)
+
+    def child_end(self, ex: _Execution, t: float, mask: int, ok: bool) -> None:
+        """CHILD_OK / CHILD_FAIL of the current Parallel or Map attempt of `ex`."""
+        sp = self.p.machines[ex.m].states[ex.row]
+        if ok:
+            ex.ok += 1
+        elif sp.op == OP_PARALLEL:
+            self.state_error(ex, t, ERR_FAIL | mask)
+            return
+        else:
+            ex.failed += 1
+            if ex.failed > max(sp.tolerated_count, math.floor(sp.tolerated_share * ex.n_children)):
+                self.state_error(ex, t, ERR_FAIL | mask)
+                return
+        if sp.op == OP_PARALLEL:
+            if ex.ok == ex.n_children:
+                self.state_ok(ex, t)
+            return
+        if ex.next_item < ex.n_children:  # MAP: the next item takes the place
+            self.child(ex, sp.processor, t)
+            ex.next_item += 1
+        elif ex.ok + ex.failed == ex.n_children:
+            self.state_ok(ex, t)
+
+    def scope_end(self, ex: _Execution, t: float, e: int) -> None:
+        """The scope of `ex` succeeds (e = 0) or fails with error mask e at `t`."""
+        if ex.parent is None:
+            self.root_end(ex, t, W_SUCCEEDED if e == 0 else W_FAILED)
+            return
+        self.schedule(t, _Wf(ex.parent, WF_CHILD_OK if e == 0 else WF_CHILD_FAIL, ex.parent_epoch, mask=e,
+                             trace=ex.a.trace))
+        self.free(ex)
+
+    def root_end(self, ex: _Execution, t: float, outcome: int) -> None:
+        """A root execution ends at `t`: W_SUCCEEDED, W_FAILED or W_TIMED_OUT."""
+        mp, w, per = self.p.machines[ex.m], self.wcnt[ex.m], self.wper(t)
+        w[per, outcome] += 1
+        duration = t - ex.t0
+        us = int(np.round(duration * 1e6))
+        w[per, W_TIME_US] += us
+        w[per, W_TIME_MAX_US] = max(w[per, W_TIME_MAX_US], us)
+        if mp.express:
+            w[per, W_UNITS] += express_units(math.ceil(duration * 1000.0 - BILLED_EPS_MS), mp.memory_mb)
+        ok = outcome == W_SUCCEEDED
+        self.span_close(ex.span, t, not ok)
+        if ex.caller is not None:
+            self.answer(ex.caller, t, R_OK if ok else R_FUNCTION_ERROR)
+        if ex.client >= 0:
+            tc = self.traces[ex.client]
+            ep = self.entry[tc.entry]
+            ep.latency_s.append(t - tc.t0)
+            if ok:
+                ep.succeeded += 1
+            else:
+                ep.failed += 1
+            self.span_close(tc.root, t, not ok, answer=A_OK if ok else A_FAILED)
+        self.abandon_task(ex, t)
+        self.free(ex)
+
+    def wf_event(self, ev, t: float) -> None:
+        if isinstance(ev, _WfDeadline):
+            if not ev.ex.done:
+                self.root_end(ev.ex, t, W_TIMED_OUT)
+            return
+        ex, op = ev.ex, ev.op
+        if not self.wf_live(ex, t) or ev.epoch != ex.epoch:
+            return
+        if op == WF_ENTER:
+            self.wf_enter(ex, ev.row, t)
+        elif op == WF_ENTER_PAID:
+            self.wf_enter(ex, ev.row, t, paid=True)
+        elif op == WF_RETRY:
+            wait = self.transition(ex, t)
+            if wait > 0.0:
+                self.schedule(t + wait, _Wf(ex, WF_RETRY_PAID, ex.epoch, trace=ex.a.trace))
+                return
+            self.attempt(ex, t, first=False)
+        elif op == WF_RETRY_PAID:
+            self.attempt(ex, t, first=False)
+        elif op == WF_TASK_TIMEOUT:
+            if ex.open_call is not None:  # abandoned: its CLIENT span ends unanswered, its callee runs on
+                ca = ex.open_call
+                self.span_close(ca.span, t, True, 0, ca.attempt, -1)
+                ex.open_call = None
+            self.state_error(ex, t, ERR_TIMEOUT)
+        elif op == WF_CALLBACK_OK:
+            self.task_ok(ex, t)
+        elif op == WF_CALLBACK_FAIL:
+            self.state_error(ex, t, ERR_FUNCTION)
+        elif op == WF_SUCCEED_AT:
+            self.scope_end(ex, t, 0)
+        elif op in (WF_CHILD_OK, WF_CHILD_FAIL):
+            self.child_end(ex, t, ev.mask, op == WF_CHILD_OK)
+        else:
+            raise ValueError(f"K_WF op {op}")
 
     # endpoints -----------------------------------------------------------------------------
     def endpoint_request(self, e: int, ca: _CallAttempt, t: float) -> None:
@@ -784,6 +1250,8 @@ class _Account:
                 self.finish(event.inv, t, pool.TIMEOUT)
         elif isinstance(event, _EndpointDone):
             self.endpoint_done(event, t)
+        elif isinstance(event, (_Wf, _WfDeadline)):
+            self.wf_event(event, t)
         elif isinstance(event, _Pair):
             if event.kind == "deliver":
                 self.deliver(event, t)
@@ -799,6 +1267,7 @@ def simulate_account_ref(params: AccountParams, arrivals: dict, streams: dict, t
                          n_entries: int | None = None, timeouts_s=None) -> AccountResult:
     """Run the account over [0, t_end) s (ACCOUNT_SPEC.md). Times in seconds, draws in ms."""
     validate_params(params.pool, params.queues, params.mappings, params.fleets)
+    _validate_machines(params)
     acc = _Account(params, streams, t_end, period_s if period_s is not None else t_end, record_spans)
     w, ps = acc.w, acc.ps
     arr_t = np.asarray(arrivals["t"], np.float64)
@@ -818,16 +1287,48 @@ def simulate_account_ref(params: AccountParams, arrivals: dict, streams: dict, t
         ps.res.busy_time_s[f] += acc.t_end - inv.t
         if not inv.on_pc:
             ps.res.env_time_s[f] += acc.t_end - inv.birth_t
+    open_end = [0] * len(params.machines)
+    for ex in acc.executions:  # executions (and children) still running at the end
+        if ex.call_open:
+            acc.call_stats[ex.a.f][params.machines[ex.m].states[ex.row].call]["in_flight_end"] += 1
+        if ex.parent is None:
+            open_end[ex.m] += 1
     mq._close(w, acc.t_end)
     for e, st in enumerate(acc.ep_stats):
         st["in_progress_end"] = acc.ep_busy[e]
     _sync_clients(acc, arrivals)
     units = [dict(rows=sorted(u.rows, key=lambda r: (r[0], r[1])), gcnt=u.gcnt, rcnt=u.rcnt, tcnt=u.tcnt)
              for u in acc.units]
-    open_end = sum(1 for tc in acc.traces.values() if not tc.closed)
-    return AccountResult(w.res, units, acc.entry, open_end, acc.trace_end, acc.call_stats, acc.ep_stats,
+    traces_open = sum(1 for tc in acc.traces.values() if not tc.closed)
+    return AccountResult(w.res, units, acc.entry, traces_open, acc.trace_end, acc.call_stats, acc.ep_stats,
                          sorted(acc.spans, key=lambda s: s[1]), dict(acc.cur), {i: tc.rid for i, tc in acc.traces.items()},
-                         acc.flows, acc.tables, acc.buckets)
+                         acc.flows, acc.tables, acc.buckets, workflows=acc.wcnt, workflows_open_end=open_end)
+
+
+def _validate_machines(params: AccountParams) -> None:
+    """What the twin assumes of the machines (the builder, sim.workflows, guarantees it)."""
+    if not params.machines:
+        return
+    n_fn = len(params.pool.reserved)
+    if len(params.calls) != n_fn:
+        raise ValueError(f"with state machines, calls must have one list per function ({n_fn}), "
+                         f"got {len(params.calls)}: machine m is the pseudo-function {n_fn} + m")
+    if len(params.sfn_quotas) != 6:
+        raise ValueError("sfn_quotas: (start_standard_rate, start_standard_burst, start_express_rate, "
+                         "start_express_burst, transition_rate, transition_burst)")
+    for m, mp in enumerate(params.machines):
+        for k, cp in enumerate(mp.calls):
+            if cp.max_attempts != 1:
+                raise ValueError(f"machine {m} call {k}: max_attempts {cp.max_attempts} (a Task's call has 1: "
+                                 f"its state's Retry retries it)")
+        for row, sp in enumerate(mp.states):
+            if sp.op == OP_TASK and not 0 <= sp.call < len(mp.calls):
+                raise ValueError(f"machine {m} state {row}: call {sp.call} of {len(mp.calls)}")
+            if len(sp.retriers) > MAX_RETRIERS:
+                raise ValueError(f"machine {m} state {row}: {len(sp.retriers)} retriers (at most {MAX_RETRIERS})")
+            if sp.op == OP_MAP and sp.max_concurrency < 1:
+                raise ValueError(f"machine {m} state {row}: max_concurrency {sp.max_concurrency} (the effective "
+                                 f"limit, at least 1)")
 
 
 def _sync_clients(acc: _Account, arrivals: dict) -> None:
@@ -916,6 +1417,16 @@ def _arrive(acc: _Account, arrivals: dict, i: int, t: float) -> None:
         else:
             ep.throttled += 1
         ep.latency_s.append(0.0)
+    elif kind == K_SFN:  # StartSyncExecution (inv 0) or StartExecution (inv 1) of machine `index`
+        sync = int(arrivals["inv"][i]) == pool.SYNC
+        if not acc.start_execution(index, t, i, size, int(arrivals["key"][i]), tc.root, client=i if sync else -1):
+            ep.throttled += 1
+            ep.latency_s.append(0.0)
+            acc.span_close(tc.root, t, True, answer=A_THROTTLED)
+        elif not sync:  # accepted: answered at once; a sync client at the execution's end
+            ep.succeeded += 1
+            ep.latency_s.append(0.0)
+            acc.span_close(tc.root, t, answer=A_OK)
     elif kind == K_API:  # an API route's own answer (inv 0: 200, 1: a 429, 2: a 502): counted, nothing more
         answer = (A_OK, A_THROTTLED, A_FAILED)[int(arrivals["inv"][i])]
         latency = t - tc.t0

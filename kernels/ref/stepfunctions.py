@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from kernels.stepfunctions import DURATION_STEP_MS, MEMORY_STEP_MB
+from kernels.stepfunctions import DURATION_STEP_MS, MEMORY_STEP_MB, UNIT_GB_S_DEN, UNIT_GB_S_NUM
 
 
 def express_gb_s(duration_ms: int, memory_mb: int) -> Fraction:
@@ -22,3 +22,11 @@ def retry_delay_s(retry: int, interval_s: float, backoff_rate: float, max_delay_
         d *= backoff_rate
     d = min(d, max_delay_s)
     return d * u if full_jitter else d
+
+
+def express_units(duration_ms: int, memory_mb: int) -> int:
+    """Billing units (100 ms × 64 MB, kernels.stepfunctions.express_units) of one Express
+    execution: its GB-seconds over one unit's, an integer."""
+    units = express_gb_s(duration_ms, memory_mb) / Fraction(UNIT_GB_S_NUM, UNIT_GB_S_DEN)
+    assert units.denominator == 1
+    return int(units)
