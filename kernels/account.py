@@ -1309,13 +1309,18 @@ def on_complete_any(t, s, f, p, c, pa, qa, xa):
 X_M = P.E_SRC  # its machine
 X_STATE = P.E_POS  # the state row it is in
 X_EPOCH = P.E_REP  # state entries so far: a timer scheduled in another entry is stale
-X_NATT = P.E_ATTEMPT  # attempts (a Task's, a Parallel's or Map's) made so far: E_OPEN = the open one + 1
 X_RCOUNT = P.E_RUNS  # the current state's retriers' counts (RETRY_COUNT_BITS each)
 X_PEND = P.E_UNITS  # children running (Parallel, Map)
 X_ITEM = P.E_INV  # Map: the next item to start
 X_NITEMS = P.E_ERR_R  # Map: its items
 X_NFAIL = P.E_THR_R  # Map: iterations failed
 X_ROOT = P.E_RINV  # 1: an execution; 0: a Parallel branch or a Map iteration (its parent: E_CALLER)
+X_TRY = P.E_COLD  # attempts of the current state since its entry
+X_COPEN = P.E_ON_PC  # 1: its Task's call is made and not yet ok, failed or abandoned (retries, callbacks)
+# An attempt's number (E_OPEN - 1, a call's `att`): its entry's epoch and its try since the entry,
+# unique within the record; its CLIENT span shows the try.
+ATT_TRY_BITS = 20
+ATT_TRY_MASK = (1 << ATT_TRY_BITS) - 1
 # Machine parameters `wmi[m]`, `wmf[m]`.
 WM_EXPRESS, WM_START, WM_NSTATES, WM_MEM_MB, WM_ROW0, WM_FORK, WM_K0, WM_K1 = range(8)
 N_WM = 8
@@ -1379,13 +1384,14 @@ def _wf_record(x, m, root, req, caller, pa):
     ei[x, X_M] = m
     ei[x, X_STATE] = -1
     ei[x, X_EPOCH] = 0
-    ei[x, X_NATT] = 0
     ei[x, X_RCOUNT] = 0
     ei[x, X_PEND] = 0
     ei[x, X_ITEM] = 0
     ei[x, X_NITEMS] = 0
     ei[x, X_NFAIL] = 0
     ei[x, X_ROOT] = root
+    ei[x, X_TRY] = 0
+    ei[x, X_COPEN] = 0
     ei[x, P.E_CALLER], ei[x, P.E_CGEN], ei[x, P.E_CCALL], ei[x, P.E_CATT] = caller
     ei[x, P.E_TRACE] = trace
     ei[x, P.E_PSPAN] = pspan
@@ -1474,10 +1480,11 @@ def _wf_close(t, x, free_n, pa, xa):
     if trace >= 0:
         pa.trf[trace, P.TRF_LAST] = t
     st = ei[x, X_STATE]
-    if ei[x, P.E_OPEN] != 0 and xa.wsi[st, WS_OP] == OP_TASK:
+    if ei[x, X_COPEN] != 0:  # its Task's call (waiting for an answer, a retry or a callback): abandoned
         k = xa.wsi[st, WS_CALL]
         xa.cstat[k, CS_ABANDONED] += 1
-        _client_span(t, x, k, ei[x, P.E_OPEN] - 1, np.int64(-1), pa, xa)
+        _client_span(t, x, k, (ei[x, P.E_OPEN] - 1) & ATT_TRY_MASK, np.int64(-1), pa, xa)
+        ei[x, X_COPEN] = 0
     ei[x, P.E_OPEN] = 0
     ei[x, P.E_GEN] += 1
     ei[x, E_KIND] = K_ENDED
@@ -1526,17 +1533,20 @@ def _wf_attempt(t, x, st, first, c3, pa, xa):
     """An attempt of record x's state st at t: a Task's call (ACCOUNT_SPEC.md §14 "A Task
     attempt"), a Parallel's branches, a Map's first iterations."""
     ei = pa.ei
-    a = ei[x, X_NATT]
-    ei[x, X_NATT] = a + 1
+    a = (ei[x, X_EPOCH] << ATT_TRY_BITS) | ei[x, X_TRY]
+    ei[x, X_TRY] += 1
     op = xa.wsi[st, WS_OP]
     if op == OP_TASK:
         k = xa.wsi[st, WS_CALL]
         xa.cstat[k, CS_MADE if first else CS_RETRIES] += 1
+        ei[x, X_COPEN] = 1
         ei[x, P.E_CKEY] = -1
         c3 = _call_start(t, x, k, a, c3, pa, xa)
         to = xa.wsf[st, WSF_TIMEOUT_S]
-        if to < np.inf:
-            c3 = _push_ev(t + to, True, K_WF, ei[x, P.E_FN], _wf_ev(x, a, WF_TASK_TIMEOUT, 0, pa), c3, pa)
+        if to < np.inf:  # (not traced: a timer left behind keeps no trace open)
+            ev = _wf_ev(x, a, WF_TASK_TIMEOUT, 0, pa)
+            c3 = _push_ev(t + to, True, K_WF, ei[x, P.E_FN], (ev[0], ev[1], ev[2], ev[3], ev[4], ev[5], ev[6],
+                                                              np.int64(-1), ev[8]), c3, pa)
         return c3
     ei[x, P.E_OPEN] = a + 1
     ei[x, X_PEND] = 0
@@ -1578,6 +1588,7 @@ def _wf_enter(t, x, st, paid, p, c3, pa, xa):
         ei[x, X_STATE] = st
         ei[x, X_EPOCH] += 1
         ei[x, X_RCOUNT] = 0
+        ei[x, X_TRY] = 0
         op = xa.wsi[st, WS_OP]
         if op == OP_PASS:
             nxt = xa.wsi[st, WS_NEXT]
@@ -1597,7 +1608,7 @@ def _wf_enter(t, x, st, paid, p, c3, pa, xa):
         elif op == OP_WAIT:
             s = xa.wsf[st, WSF_WAIT_S]
             if np.isnan(s):
-                s = _xdraw(xa, xa.wsi[st, WS_ROW])
+                s = max(_xdraw(xa, xa.wsi[st, WS_ROW]), 0.0)
             nxt = xa.wsi[st, WS_NEXT]
             if nxt < 0:
                 return _push_ev(t + s, False, K_WF, f, _wf_ev(x, st, WF_SUCCEED_AT, 0, pa), c3, pa)
@@ -1639,8 +1650,9 @@ def _wf_error(t, x, st, mask, p, c3, pa, xa):
                 return _push_ev(t + d, False, K_WF, f, _wf_ev(x, st, WF_RETRY, 0, pa), c3, pa)
             break
     k = xa.wsi[st, WS_CALL]
-    if k >= 0:
+    if k >= 0:  # final: caught, or failing the scope
         xa.cstat[k, CS_FAILED] += 1
+        ei[x, X_COPEN] = 0
     for cc in range(xa.wsi[st, WS_C0], xa.wsi[st, WS_C1]):
         if xa.wci[cc, WC_MASK] & mask:
             return _wf_enter(t, x, xa.wci[cc, WC_NEXT], False, p, c3, pa, xa)
@@ -1659,18 +1671,19 @@ def _wf_response(t, x, gen, k, att, status, p, c3, pa, xa):
         return _wf_abort(t, x, c3, pa, xa)
     if ei[x, P.E_OPEN] != att + 1:
         return c3
-    _client_span(t, x, k, att, status, pa, xa)
+    _client_span(t, x, k, att & ATT_TRY_MASK, status, pa, xa)
     st = ei[x, X_STATE]
     f = ei[x, P.E_FN]
     if status == R_OK:
         if xa.wsi[st, WS_CB] != 0:  # the token comes back later: the attempt stays open
-            cb = _xdraw(xa, xa.wsi[st, WS_ROW]) / 1000.0
+            cb = max(_xdraw(xa, xa.wsi[st, WS_ROW]), 0.0) / 1000.0
             op = WF_CALLBACK_OK
             share = xa.wsf[st, WSF_CB_FAIL]
             if share > 0.0 and _xdraw(xa, f) < share:
                 op = WF_CALLBACK_FAIL
             return _push_ev(t + cb, False, K_WF, f, _wf_ev(x, att, op, 0, pa), c3, pa)
         xa.cstat[k, CS_OK] += 1
+        ei[x, X_COPEN] = 0
         return _wf_next(t, x, st, p, c3, pa, xa)
     ei[x, P.E_OPEN] = 0
     if status == R_FUNCTION_ERROR:
@@ -1710,10 +1723,11 @@ def on_wf(t, s, p, c, consts, pa, qa, xa):
                 kc = xa.wsi[st, WS_CALL]
                 if op == WF_CALLBACK_OK:
                     xa.cstat[kc, CS_OK] += 1
+                    ei[x, X_COPEN] = 0
                     c3 = _wf_next(t, x, st, p, c3, pa, xa)
                 else:
                     if op == WF_TASK_TIMEOUT:  # the attempt is abandoned: its callee runs on
-                        _client_span(t, x, kc, k, np.int64(-1), pa, xa)
+                        _client_span(t, x, kc, k & ATT_TRY_MASK, np.int64(-1), pa, xa)
                     ei[x, P.E_OPEN] = 0
                     c3 = _wf_error(t, x, st, np.int64(ERR_TIMEOUT if op == WF_TASK_TIMEOUT else ERR_FUNCTION), p,
                                    c3, pa, xa)

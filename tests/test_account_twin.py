@@ -182,10 +182,11 @@ def compare(params: AccountParams, items, s, t_end, period_s, windows=None, time
         assert int(calls.ebusy[e]) == st_e["in_progress_end"]
     used = calls.used()
     nf = len(params.pool.reserved)
-    for f in range(nf):
+    machines = getattr(params, "machines", [])
+    for f in range(nf + len(machines)):  # (a state machine is the pseudo-function nf + m)
         assert used[calls.stream_row("CALL", f)] == ref_used(ref, "CALL", f), ("CALL", f)
     k = 0
-    for f, cs in enumerate(params.calls):
+    for f, cs in enumerate([*params.calls, *(mp.calls for mp in machines)]):
         for c in range(len(cs)):
             assert used[calls.stream_row("CLAT", k)] == ref_used(ref, "CLAT", f, c), ("CLAT", f, c)
             k += 1
@@ -195,6 +196,14 @@ def compare(params: AccountParams, items, s, t_end, period_s, windows=None, time
     for j in range(len(calls.table_calls)):
         for name in ("TU", "TK"):
             assert used[calls.stream_row(name, j)] == ref_used(ref, name, j), (name, j)
+    row = calls.state_stream_row0
+    for m, mp in enumerate(machines):  # Step Functions (ACCOUNT_SPEC.md §14): its states' own streams,
+        for j, sp in enumerate(mp.states):  # its counters, its executions open at the end
+            if sp.stream:
+                assert used[row] == ref_used(ref, "WST", m, j), ("WST", m, j)
+                row += 1
+        np.testing.assert_array_equal(calls.wcnt[:, m], ref.workflows[m], err_msg=f"machine {m}")
+        assert calls_open_end(state, m) == ref.workflows_open_end[m], m
     if params.buckets:  # S3 buckets (ACCOUNT_SPEC.md §13)
         assert calls.bper[:, : len(params.buckets)].tolist() == ref.buckets.counts
         assert calls.pslow.tolist()[: sum(b["prefixes"] for b in params.buckets)] == \
@@ -232,6 +241,14 @@ def compare(params: AccountParams, items, s, t_end, period_s, windows=None, time
     compare_entries(state.pool, ref)
     compare_spans(state.pool, ref)
     return ref, state, fan
+
+
+def calls_open_end(state, m) -> int:
+    """Machine m's executions still running at the end (their root records)."""
+    from kernels.account import K_EXECUTING, X_M, X_ROOT
+
+    ei = state.pool.ei
+    return int(np.sum((ei[:, K.E_KIND] == K_EXECUTING) & (ei[:, X_ROOT] == 1) & (ei[:, X_M] == m)))
 
 
 def canonical_spans(rows, closed) -> dict:

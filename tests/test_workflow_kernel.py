@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest  # noqa: F401
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kernels import account as A
 from kernels.ref.account import K_FUNCTION, AccountParams
-from test_account_twin import arrivals, chain_streams, const, run_kernel
+from test_account_twin import arrivals, chain_streams, compare, const, run_kernel
+from test_workflow_ref import rich_account
 from test_queue_ref import fleet_params, mapping_params, pool_params, queue_params
 
 
@@ -122,3 +125,27 @@ def test_parallel_and_map():
     assert c["time_us"] == 1_330_000
     # transitions: Parallel 1, branch a 2, branch b 1, Map 1, 5 iterations x 1, Succeed 1
     assert c["transitions"] == 1 + 2 + 1 + 1 + 5 + 1
+
+
+# ---- the kernel against its twin ----------------------------------------------------------------
+
+def _items(arr):
+    """The twin's arrivals (tests/test_account_ref.arrivals) as test_account_twin's items."""
+    return [(float(t), int(k), int(i), int(v), int(b), int(key), 0)
+            for t, k, i, v, b, key in zip(arr["t"], arr["kind"], arr["index"], arr["inv"], arr["size_bytes"],
+                                           arr["key"])]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), cut=st.floats(0.05, 3.0))
+def test_kernel_matches_twin_on_random_executions(seed, cut):
+    """Two machines using every state, errors, retries, catches, callbacks, timeouts, both quotas,
+    a child execution and Lambda throttles (test_workflow_ref.rich_account): the kernel and its
+    twin agree exactly — pool rows, every call counter, draws, executions' counters per period,
+    entry points and spans — whatever the windows."""
+    ap, arr, s = rich_account(np.random.default_rng(seed))
+    s.update(FU=[], FLAT=[], ELAT=[], EU=[])
+    items = _items(arr)
+    ref, _state, _fan = compare(ap, items, s, 10.0, 2.5)
+    assert sum(int(w[:, A.W_STARTED].sum()) for w in ref.workflows) > 0
+    compare(ap, items, s, 10.0, 2.5, windows=[cut * k for k in range(1, int(10.0 / cut) + 1)])

@@ -810,11 +810,12 @@ class _Account:
             ex.open_call = None
 
     def wf_live(self, ex: _Execution, t: float) -> bool:
-        """Whether an event of record `ex` at `t` finds it running; a child whose parent has ended
-        ends here (aborted, nothing counted but its open task, abandoned)."""
+        """Whether an event of record `ex` at `t` finds it running; a child whose parent has ended or
+        left the attempt it belongs to (a sibling failed) ends here (aborted, as AWS stops it:
+        nothing counted but its open task, abandoned)."""
         if ex.done:
             return False
-        if ex.parent is not None and ex.parent.gen != ex.parent_gen:
+        if ex.parent is not None and (ex.parent.gen != ex.parent_gen or ex.parent.epoch != ex.parent_epoch):
             self.abandon_task(ex, t)
             self.free(ex)
             return False
