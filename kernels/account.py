@@ -551,6 +551,14 @@ def _enter(t, port, item, p, c, consts, pa, qa, xa):
                                                  (heap_n, seq, free_n), pa, qa)
         c = (heap_n, seq, free_n, rows_n, unres_used, attempts)
         return c, (Q._offer_queue(q) if offer else Q._offer_none())
+    if xa.port_unit[port] <= SFN_UNIT0:  # an EventBridge rule's state machine target: StartExecution
+        m = SFN_UNIT0 - xa.port_unit[port]  # (refused by its quota: dropped, counted as throttled)
+        c3, x = _wf_start(t, m, (size, key, trace, pspan), (np.int64(-1), np.int64(0), np.int64(0), np.int64(0)), p,
+                          (heap_n, seq, free_n), pa, xa)
+        if x >= 0:
+            c3 = _wf_go(x, xa.wmi[m, WM_START], c3, pa)
+        heap_n, seq, free_n = c3
+        return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
     (heap_n, seq, free_n), _ok = _publish(t, xa.port_unit[port], (rid, size, key, group, trace, pspan), p,
                                           (heap_n, seq, free_n), pa, xa)
     return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
@@ -642,6 +650,8 @@ def _port_room(port, c, pa, qa, xa, e_min):
             return NEED_DRAWS, f
         return DONE, np.int64(-1)
     u = xa.port_unit[port]
+    if u <= SFN_UNIT0 and c[2] < e_min + 4:  # a start: its deadline, its first entry
+        return EVENTS_FULL, np.int64(-1)
     if u >= 0:
         j = _unit_low(u, xa)
         if j >= 0:

@@ -93,6 +93,8 @@ def ports_of(params: AccountParams):
             fn[p], inv[p] = index, K.ASYNC
         elif kind == K_QUEUE:
             q[p] = index
+        elif kind == K_SFN:
+            unit[p] = SFN_UNIT0 - index
         else:
             unit[p] = index
     return route_ports, dlq_ports, (fn, inv, q, unit, np.zeros(n, np.int64))

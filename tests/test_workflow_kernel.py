@@ -149,3 +149,32 @@ def test_kernel_matches_twin_on_random_executions(seed, cut):
     ref, _state, _fan = compare(ap, items, s, 10.0, 2.5)
     assert sum(int(w[:, A.W_STARTED].sum()) for w in ref.workflows) > 0
     compare(ap, items, s, 10.0, 2.5, windows=[cut * k for k in range(1, int(10.0 / cut) + 1)])
+
+
+def test_a_bus_rule_starts_executions_and_a_function_starts_one_synchronously():
+    """An EventBridge rule's target is machine 0 (StartExecution at the delivery); function 0
+    calls machine 1 synchronously (StartSyncExecution): its own duration includes the execution.
+    The kernel and the twin agree whatever the windows."""
+    from sim.messaging.fanout_state import Target, eventbridge_params
+
+    m0 = task_pass_succeed()
+    m1 = A.MachineParams(express=True, states=[A.StateParams(A.OP_WAIT, next=1, wait_s=0.5),
+                                               A.StateParams(A.OP_SUCCEED)])
+    bus = eventbridge_params(np.ones((1, 1), bool), [[Target()]])
+    params = machine_params(1, [m0, m1], calls=[[A.CallParams(A.K_SFN, 1, sync=True, max_attempts=3)]])
+    params.units = [bus]
+    params.routes = [[(A.K_SFN, 0)]]
+    params.dlq_queue = [[-1]]
+    s = streams(1, [100.0], [m0, m1], clat_fn=[[10.0]])
+    s.update(FU=[[const(400, 0.5)]], FLAT=[[const(400, 62.5)]], ELAT=[], EU=[])
+    items = [(0.0, A.K_UNIT, 0, 1, 100, 0, 0), (1.0, A.K_FUNCTION, 0, 0, 100, 0, 0)]
+    ref, _state, _fan = compare(params, items, s, 10.0, 5.0)
+    for windows in ([0.01 * k for k in range(1, 300)], [0.5, 1.0, 1.25]):
+        compare(params, items, s, 10.0, 5.0, windows=windows)
+    w0, w1 = (ref.workflows[m].sum(axis=0) for m in (0, 1))
+    assert w0[A.W_STARTED] == w0[A.W_SUCCEEDED] == 1  # the bus's delivery at 0.0625
+    # machine 0's task invokes f0, which starts machine 1; so does the arrival at 1.0
+    assert w1[A.W_STARTED] == w1[A.W_SUCCEEDED] == 2
+    # machine 0: its task reaches f0 at 0.0725 (cold: 125 ms), f0's call starts machine 1 at 0.2075,
+    # which waits 0.5 s; f0 then runs its 100 ms: answered at 0.8075; the execution ends there
+    assert w0[A.W_TIME_US] == round((0.8075 - 0.0625) * 1e6)

@@ -1212,7 +1212,8 @@ class _Account:
         return (port << ID_SEQ_BITS) | k
 
     def enter(self, kind: int, index: int, port: int, ev: _Pair, t: float, parent: int) -> None:
-        """The item of pair `ev` enters the account at `t`: a SEND, an async invocation or a publish."""
+        """The item of pair `ev` enters the account at `t`: a SEND, an async invocation, a publish or
+        an execution's start (ACCOUNT_SPEC.md §14)."""
         mid = self.item_id(port)
         if kind == K_QUEUE:
             self.parent[("m", mid)] = parent
@@ -1224,6 +1225,8 @@ class _Account:
             pool._attempt(self.ps, a, t)
         elif kind == K_UNIT:
             self.publish(index, t, mid, ev.size, ev.key, ev.group, ev.trace, parent=parent)
+        elif kind == K_SFN:  # an EventBridge rule's state machine target: StartExecution (refused: dropped)
+            self.start_execution(index, t, ev.trace, ev.size, ev.key, parent)
 
     # the loop ------------------------------------------------------------------------------
     def dispatch(self, event, t: float) -> None:
