@@ -7,10 +7,8 @@ whose kind the field fixes (a dead-letter queue, an SNS subscription's endpoint 
 protocol, an event source mapping's `source`). Everything a scenario check needs to know
 about addresses is here; the simulator resolves the same kinds to ports (`sim.registry`).
 
-Kinds declared for later services (`endpoint`, `table`, `bucket`, `api`, `state_machine`)
-parse and are checked like the others, against a section the schema does not have yet
-(so nothing of theirs is defined until it does); no place of today's schema allows them
-except `calls:`, which later work adds.
+A kind may be declared before its service is simulated (`simulated=False`): it parses and is
+checked like the others, and a place that does not take it says it is not simulated yet.
 """
 
 from __future__ import annotations
@@ -49,7 +47,7 @@ KINDS: Dict[str, AddressKind] = {k.kind: k for k in (
     AddressKind("table", "tables", "table"),  # a DynamoDB table that functions call
     AddressKind("bucket", "buckets", "bucket"),  # an S3 bucket that functions call
     AddressKind("api", "apis", "API route", name_form="NAME/ROUTE"),  # api:NAME/ROUTE, an API Gateway route (traffic's target)
-    AddressKind("state_machine", "state_machines", "state machine", simulated=False),
+    AddressKind("state_machine", "state_machines", "state machine"),  # a Step Functions state machine
 )}
 
 
@@ -108,14 +106,15 @@ class Place:
 # Where addresses appear: the places of today's schema that take KIND:NAME (checked with
 # `check_address`), those holding a bare name (`check_reference`), and `calls:` (issue 11),
 # which takes every kind.
-TRAFFIC_TARGET = Place("traffic target", "target", ("function", "queue", "topic", "bus", "api"))
-RULE_TARGET = Place("EventBridge rule target", "target", ("function", "queue"), ("https",), "an API destination")
+TRAFFIC_TARGET = Place("traffic target", "target", ("function", "queue", "topic", "bus", "api", "state_machine"))
+RULE_TARGET = Place("EventBridge rule target", "target", ("function", "queue", "state_machine"), ("https",),
+                    "an API destination")
 ON_FAILURE = Place("on-failure destination", "destination", ("queue",))
 CALL_TARGET = Place("call target", "call target", tuple(KINDS))
 SUBSCRIPTION_ENDPOINT = Place("SNS subscription endpoint", "endpoint", ("queue", "function"), ("https", "email"),
                               bare=True)  # its kind by protocol: SUBSCRIPTION_PROTOCOLS
 DEAD_LETTER_QUEUE = Place("dead-letter queue", "dead-letter queue", ("queue",), bare=True)
-API_INTEGRATION = Place("API integration", "integration", ("function", "queue", "topic", "bus"))
+API_INTEGRATION = Place("API integration", "integration", ("function", "queue", "topic", "bus", "state_machine"))
 BUCKET_NOTIFICATION = Place("S3 notification target", "target", ("function", "queue", "topic", "bus"))
 PLACES = {p.name: p for p in (TRAFFIC_TARGET, SUBSCRIPTION_ENDPOINT, RULE_TARGET, DEAD_LETTER_QUEUE, ON_FAILURE,
                               CALL_TARGET, API_INTEGRATION, BUCKET_NOTIFICATION)}
@@ -309,4 +308,26 @@ def references(s: Any) -> List[Reference]:
     for name, api in (getattr(s, "apis", None) or {}).items():  # a route invokes its function synchronously
         for rname, route in api.routes.items():
             add(key(key(key(key("apis", name), "routes"), rname), "integration"), route.integration, "send")
+    for name, sm in (getattr(s, "state_machines", None) or {}).items():  # a Task sends to its target
+        for path, target, asynchronous in _task_targets(name, sm, s):
+            add(path, target, "send", asynchronous=asynchronous)
+    return out
+
+
+def _task_targets(name: str, sm: Any, s: Any) -> List[Tuple[str, str, bool]]:
+    """(YAML path, target, asynchronous) of state machine `name`'s Task states; none when its
+    definition does not compile (its checks report why)."""
+    from scenarios.errors import ScenarioError
+    from scenarios.workflows import DefinitionFileError, compile_machine
+
+    try:
+        machine = compile_machine(name, sm, s)
+    except (ScenarioError, DefinitionFileError, OSError, ValueError):
+        return []
+    out = []
+    for scope in machine.scopes:
+        for st in scope.states:
+            if st.kind == "task":
+                out.append((key(key(key(scope.path, "States"), st.name), "Resource"), st.target,
+                            st.service == "lambda" and st.invocation_type == "Event"))
     return out

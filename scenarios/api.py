@@ -19,9 +19,10 @@ from scenarios.yamlpath import index, key, num
 
 API_TYPES = ("http", "rest")
 # What a route may integrate: scenarios.addresses.API_INTEGRATION — a function (a synchronous
-# invocation) or a queue, topic or bus (AWS service integrations) — or `http`, a backend
-# described by its response time and errors (`Route.http`); Step Functions integrations are not
-# simulated yet.
+# invocation), a queue, topic or bus (AWS service integrations) or a state machine
+# (StartSyncExecution for an EXPRESS one, answered at its end; StartExecution for a STANDARD one,
+# answered when started) — or `http`, a backend described by its response time and errors
+# (`Route.http`).
 # Integration timeout: 50 ms to 29 s; since June 2024 a Regional or private REST API may raise it
 # (FACTS "API Gateway": whats-new 2024/06 integration-timeout-limit-29-seconds; up to 300 s here).
 TIMEOUT_MIN_MS = 50.0
@@ -84,7 +85,7 @@ class HttpBackend:
 
 @dataclass
 class Route:
-    integration: str = ""  # function:NAME | queue:NAME | topic:NAME | bus:NAME | http (see `http`)
+    integration: str = ""  # function:NAME | queue:NAME | topic:NAME | bus:NAME | state_machine:NAME | http
     http: Optional[HttpBackend] = None  # integration: http
     timeout_ms: float = TIMEOUT_MAX_MS  # the integration timeout: a later answer is a 504
     throttle: Optional[Throttle] = None  # REST method / HTTP route throttle

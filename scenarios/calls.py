@@ -28,7 +28,7 @@ ENDPOINT_MAX_ATTEMPTS = 1
 # for Invoke, SendMessage, Publish and PutEvents — our assumption (AWS publishes no figure);
 # 0 for an endpoint, whose own `latency_ms` covers the network (ACCOUNT_SPEC.md §6).
 DEFAULT_API_LATENCY_MS = Dist(dist="lognormal", median=10.0, p99=50.0)
-CALL_KINDS = ("function", "queue", "topic", "bus", "endpoint", "table", "bucket")  # what calls reach today
+CALL_KINDS = ("function", "queue", "topic", "bus", "endpoint", "table", "bucket", "state_machine")  # what calls reach
 # A DynamoDB item's size when a call to a table does not give `item_bytes` (our assumption: 1 KB,
 # one write unit).
 DEFAULT_ITEM_BYTES = 1024.0
@@ -101,6 +101,12 @@ def check_calls(s, problems: Problems) -> None:
                 problems.add(key(path, "target"), f"function {name!r} calls itself synchronously: each invocation"
                                                   " would wait on one that waits on another, without end (make the"
                                                   " call async, or call another function)")
+            if address.kind == "state_machine" and call.mode == "sync":
+                sm = s.state_machines[address.name]
+                if sm.type != "EXPRESS":
+                    problems.add(key(path, "mode"), f"{call.target!r} is a STANDARD state machine: a sync call is"
+                                                    " StartSyncExecution, which only EXPRESS machines take; use"
+                                                    " mode: async (StartExecution), or type: EXPRESS")
             if address.kind == "endpoint" and call.mode == "async":
                 problems.add(key(path, "mode"), f"an endpoint is called synchronously (an HTTP request waits for its"
                                                 f" answer); {call.target!r} takes mode: sync")

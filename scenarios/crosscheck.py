@@ -222,6 +222,9 @@ def _check_traffic(s: Scenario, i: int, t: Traffic, seen: Dict[str, int], proble
         if t.message.size_bytes > limit:
             problems.add(size_path, f"{t.message.size_bytes} bytes is above the {limit // 1024} KB ({limit} bytes)"
                                     f" limit of {what}")
+    if kind == "state_machine" and t.invocation == "sync" and s.state_machines[address.name].type != "EXPRESS":
+        problems.add(key(path, "invocation"), f"sync (StartSyncExecution) is for EXPRESS state machines;"
+                                              f" {t.target!r} is STANDARD: use invocation: async (StartExecution)")
     if kind == "bus":
         if not t.events:
             problems.add(key(path, "events"), "a bus target needs at least one event template ({event: {...}, weight})")
@@ -264,13 +267,16 @@ def _check_ignored(s: Scenario, t: Traffic, kind: str, path: str, problems: Prob
     """Settings of traffic source `t` that its target would ignore: each an error, naming what to do."""
     name = parse(t.target).name
     target = f"{kind} target {name!r}"
-    if kind != "function" and t.invocation == "async":
+    if kind not in ("function", "state_machine") and t.invocation == "async":
         problems.add(key(path, "invocation"),
-                     f"async applies to function targets only; a {target} is sent to, not invoked"
-                     " (remove `invocation`)")
+                     f"async applies to function and state machine targets only; a {target} is sent to, not"
+                     " invoked (remove `invocation`)")
     rp = key(path, "retries")
     retries = [] if _has_within(problems, rp) else _set_keys(t.retries, _RETRIES_DEFAULT)
-    if retries and kind != "function":
+    if retries and kind == "state_machine":
+        problems.add(rp, f"client retries ({', '.join(retries)}) are not simulated for a {target}: a start the"
+                         " StartExecution quota refuses is answered throttled and counted (remove `retries`)")
+    elif retries and kind != "function":
         problems.add(rp, f"client retries ({', '.join(retries)}) apply to synchronous function calls; a {target}"
                          " accepts every message (throttled sends are not simulated), so they would be ignored"
                          " (remove `retries`)")
@@ -340,9 +346,12 @@ def _check_async_settings(s: Scenario, problems: Problems) -> None:
                          " EventBridge rule target); remove them, or add such a caller")
 
 
+from scenarios.workflows import PAYLOAD_MAX_BYTES as SFN_MAX_INPUT_BYTES  # noqa: E402
+
 _MESSAGE_LIMITS = {"queue": ("an SQS message", SQS_MAX_MESSAGE_BYTES),
                    "topic": ("an SNS message", SNS_MAX_MESSAGE_BYTES),
-                   "bus": ("a PutEvents entry", EB_MAX_ENTRY_BYTES)}
+                   "bus": ("a PutEvents entry", EB_MAX_ENTRY_BYTES),
+                   "state_machine": ("a Step Functions execution's input", SFN_MAX_INPUT_BYTES)}
 
 
 def _check_call_attributes(s: Scenario, problems: Problems) -> None:

@@ -45,27 +45,15 @@ class World:
         return outputs(self.built)
 
 
-def check_simulated(scenario: Scenario) -> None:
-    """Refuse, as a ScenarioError, what a scenario may declare and the simulator cannot run yet:
-    Step Functions state machines (`state_machines`, checked and compiled by scenarios.workflows;
-    their engine is not built), rather than run the rest and leave them out silently."""
-    if getattr(scenario, "state_machines", None):
-        names = ", ".join(scenario.state_machines)
-        raise ScenarioError([("state_machines", f"state machines are not simulated yet ({names}): their definitions"
-                                                " are checked, but a run cannot include them; remove the section"
-                                                " to run the rest")])
-
-
 def build(scenario: Scenario, base_dir: Optional[Path] = None, sample_all: bool = False) -> World:
     """Components for `scenario`; `sample_all` records every attempt (tests).
 
-    Raises ScenarioError for what is not simulated yet (`check_simulated`), for a filter policy
+    Raises ScenarioError for a filter policy
     or event pattern AWS would refuse (they are compiled here, where their matchers live), for
     a call graph whose expected descendants per request are infinite (`sim.callgraph`), and
     WiringError for an address no component takes (a bug: the scenario checks refuse such
     addresses first).
     """
-    check_simulated(scenario)  # sections the simulator cannot run yet: ScenarioError
     check_call_graph(scenario)  # a runaway call graph, then calls not simulated yet: ScenarioError
     ctx = BuildContext(scenario, Path.cwd() if base_dir is None else Path(base_dir), sample_all)
     built = {h.name: h.declare(ctx) for h in HOSTS}

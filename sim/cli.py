@@ -412,14 +412,12 @@ def _check_scenario(data: Dict[str, Any], scen_values, file: Optional[Path]) -> 
     found = [(p, m) for p, m in problems.items]
     try:
         scenario = load_scenario(applied, base_dir=file.parent if file is not None else None)
-        # what is not simulated yet, a runaway call graph and a run too large for memory are refused
+        # a runaway call graph and a run too large for memory are refused
         # here too, before any directory exists: once per scenario, not once per job of a sweep
         if not found:
-            from sim.builder import check_simulated
             from sim.callgraph import check_call_graph
             from sim.engine.budget import check_memory
 
-            check_simulated(scenario)
             check_call_graph(scenario)
             check_memory(scenario, file.parent if file is not None else None, writes=True)
     except ScenarioError as e:

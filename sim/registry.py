@@ -218,7 +218,8 @@ def _declare_account(ctx: BuildContext) -> List[Component]:
                             sample_all=ctx.sample_all, base_dir=ctx.base_dir, queues=queues,
                             mappings=mappings, fleets=sc.worker_fleets, endpoints=sc.endpoints,
                             trace_sample=sc.record.traces.sample, trace_first_n=sc.record.traces.first_n,
-                            tables=sc.tables, month_h=sc.billing.month_h, buckets=sc.buckets)
+                            tables=sc.tables, month_h=sc.billing.month_h, buckets=sc.buckets,
+                            state_machines=sc.state_machines, scenario=sc)
 
     def function_port(name: str):
         def connect(label: str, invocation: str = "async", retries: Optional[Retries] = None,
@@ -240,6 +241,13 @@ def _declare_account(ctx: BuildContext) -> List[Component]:
         if table.stream is not None:  # its records enter its stream's queue through a port of their own
             q = f"stream:{name}"
             account.tables.streams[name] = (account.queue_names.index(q), account.add_queue_port(q, q))
+    for m, name in enumerate(sc.state_machines):  # Step Functions (ACCOUNT_SPEC.md §14): a call names the
+        def machine_port(label: str, invocation: str = "async", index: int = -1, as_call: bool = False,
+                         m: int = m, **_: Any) -> int:  # machine by index; traffic, an API route and an
+            if as_call:  # EventBridge rule start executions through a port of their own
+                return m
+            return account.add_machine_port(label, m, invocation, entry=index)
+        ctx.book.offer("state_machine", name, account, machine_port)
     units = []
     for b, (name, bucket) in enumerate(sc.buckets.items()):  # an S3 bucket by index; its notifications
         ctx.book.offer("bucket", name, account, lambda label, b=b, **_: b)  # run as a unit of the loop (§13)
@@ -262,12 +270,23 @@ def _connect_account(ctx: BuildContext, components: List[Component]) -> None:
     classes = _classes(ctx).by_call  # a call's own message classes (its `attributes`)
     for name, fn in ctx.scenario.functions.items():
         for i, call in enumerate(fn.calls):
-            target = ctx.book.resolve(account, call.target, f"function:{name}/calls[{i}]", invocation=call.mode)
+            target = ctx.book.resolve(account, call.target, f"function:{name}/calls[{i}]", invocation=call.mode,
+                                      as_call=True)
             if not isinstance(target, Port) or target.component is not account:
                 raise _wiring_error(f"function {name}: calls[{i}] reaches {call.target}, outside its account")
             account.add_call(name, call, parse(call.target).kind, target.index, classes=classes.get((name, i)))
         for i, egress in enumerate(fn.egress):  # flows from its VPC: calls that reach no service (§10)
             account.add_egress(name, i, egress)
+    wf = account.workflows
+    for m, name in enumerate(wf.names if wf is not None else ()):  # each machine's Task states' calls (§14)
+        targets = []
+        for j, call in enumerate(wf.calls[m]):
+            target = ctx.book.resolve(account, call.target, f"state_machine:{name}/tasks[{j}]", invocation=call.mode,
+                                      as_call=True)
+            if not isinstance(target, Port) or target.component is not account:
+                raise _wiring_error(f"state machine {name}: its task {j} reaches {call.target}, outside its account")
+            targets.append((parse(call.target).kind, target.index))
+        account.add_task_calls(m, targets)
     for name, (comp, _unit, _port) in (account.buckets.units.items() if account.buckets else ()):
         for j, nt in enumerate(comp.bucket.notifications):  # where each notification delivers
             comp.routes.append(fanout_route(ctx.book.resolve(comp, nt.target, f"bucket:{name}/notifications[{j}]")))
@@ -528,6 +547,12 @@ SERVICES: Tuple[Service, ...] = (
             figures=(Figure("plot-dynamodb", "DynamoDB: consumed capacity against provisioned, and throttles",
                             "sim.output.report_state:capacity_figure", "no table consumed capacity",
                             in_plots=False),)),
+    Service("stepfunctions", ("state_machines",), "state_machines", "account", "Step Functions state machines",
+            address_kind="state_machine",
+            report_first=("type", "started", "succeeded", "failed", "timed_out", "throttled", "open_end",
+                          "state_transitions", "transitions_delayed", "execution_time_ms.mean",
+                          "execution_time_ms.max", "express_billing_units"),
+            console="sim.output.console:format_state_machine_lines"),
     Service("vpc", ("vpcs", "transit_gateways", "flows"), "vpcs", "network", "VPCs",
             console="sim.output.console:format_vpc_lines", report_table=False,
             report_section="sim.output.report_vpc:vpc_html",

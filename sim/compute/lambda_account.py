@@ -43,6 +43,8 @@ from sim.messaging.sqs_state import MessagingState, MessagingStreams
 from scenarios.state import BUCKET_OPERATIONS
 from sim.storage.buckets import Buckets
 from sim.storage.tables import Tables
+from sim.integration.workflows import Workflows
+from sim.integration.workflows import quotas as workflow_quotas
 from sim.storage.tables import direction as table_direction
 from sim.engine.distributions import sampler
 from sim.engine import Component, WiringError
@@ -796,11 +798,15 @@ class LambdaAccount(Component):
             if k >= 0:
                 open_calls[k] += 1
         calls, k = {}, 0
+        tasks = self.workflows.task_names() if self.workflows is not None else {}
         for name in self.call_owners():
             for i, (call, _kind, _port, _classes) in enumerate(self.calls[name]):
                 row = {c: int(st.cstat[k, j]) for j, c in enumerate(A.CALL_COUNTERS)}
                 row["in_flight_end"] = int(open_calls[k])
-                calls[f"{name}.calls[{i}] → {call.target}"] = {"mode": call.mode, **row}
+                if name in tasks:  # a state machine's Task state (ACCOUNT_SPEC.md §14)
+                    calls[f"{tasks[name][i]} → {call.target}"] = {"mode": "task", **row}
+                else:
+                    calls[f"{name}.calls[{i}] → {call.target}"] = {"mode": call.mode, **row}
                 k += 1
             for i, e in enumerate(self.egress.get(name, ())):
                 row = {c: int(st.cstat[k, j]) for j, c in enumerate(A.CALL_COUNTERS)}

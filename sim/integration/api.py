@@ -112,17 +112,25 @@ class ApiGateway(Component):
             if route.integration == "http":  # answered by the gateway after its backend's latency
                 port.ok = account.add_gateway_port(source, A.GW_ANSWER_OK, port.source)
             else:  # the integration's port first: the entry point is named by it, after the traffic source
-                target = ctx_book.resolve(self, route.integration, source, invocation="sync", index=port.source)
+                # a state machine: StartSyncExecution (EXPRESS) or StartExecution (STANDARD)
+                invocation = "async" if self._standard_machine(route.integration) else "sync"
+                target = ctx_book.resolve(self, route.integration, source, invocation=invocation, index=port.source)
                 if getattr(target, "component", None) is not account:
                     raise WiringError(f"{self.name}: {label} integrates {route.integration}, outside the account")
                 port.forward = target.index
                 port.ok = account.add_gateway_port(label, A.GW_ANSWER_OK, port.source)
             port.throttled = account.add_gateway_port(label, A.GW_ANSWER_THROTTLED, port.source)
             port.failed = account.add_gateway_port(label, A.GW_ANSWER_FAILED, port.source)
-            sync = route.integration.startswith("function:") or route.integration == "http"
+            sync = (route.integration.startswith("function:") or route.integration == "http"
+                    or route.integration.startswith("state_machine:")
+                    and not self._standard_machine(route.integration))
             timeout = route.timeout_ms / 1000.0 if sync else math.inf
             account.set_entry_client(port.source, timeout, api.overhead_ms / 1000.0)
         self.connect(account)
+
+    def _standard_machine(self, integration: str) -> bool:
+        kind, _, name = integration.partition(":")
+        return kind == "state_machine" and self.sc.state_machines[name].type != "EXPRESS"
 
     def check(self) -> None:
         if self.ports and self.account is None:

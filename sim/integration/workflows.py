@@ -128,6 +128,15 @@ class Workflows:
     def index(self, name: str) -> int:
         return self.names.index(name)
 
+    def task_names(self) -> Dict[str, List[str]]:
+        """{`sfn:NAME` (the machine's owner name among the calls): its Task states' labels
+        `state_machine:NAME/STATE`, in the order of its calls}."""
+        out = {}
+        for m, (name, mc) in enumerate(zip(self.names, self.machines)):
+            out[f"sfn:{name}"] = [f"state_machine:{name}/{mc.scopes[s].states[j].name}" for s, j in self.rows[m]
+                                  if mc.scopes[s].states[j].kind == "task"]
+        return out
+
     def params(self, call_params: List[List[A.CallParams]]) -> List[A.MachineParams]:
         """The kernel's MachineParams, each with its Task calls (`call_params[m]`, as the account
         made them from `calls[m]`)."""

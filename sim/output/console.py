@@ -268,6 +268,26 @@ def format_bucket_lines(buckets: Mapping[str, Mapping[str, Any]], view: ConsoleV
     return lines
 
 
+def format_state_machine_lines(machines: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
+    """One line per Step Functions state machine: executions and how they ended, refusals,
+    state transitions, the mean execution time."""
+    lines = []
+    for name, m in machines.items():
+        line = (f"state machine {name} ({str(m.get('type', '')).lower()}): {_num(m.get('started'))} executions,"
+                f" {_num(m.get('succeeded'))} succeeded, {_num(m.get('failed'))} failed,"
+                f" {_num(m.get('timed_out'))} timed out")
+        if m.get("throttled"):
+            line += f", {_num(m['throttled'])} refused (StartExecution quota)"
+        line += f"; {_num(m.get('state_transitions'))} transitions"
+        if m.get("transitions_delayed"):
+            line += f" ({_num(m['transitions_delayed'])} delayed by the quota)"
+        mean = (m.get("execution_time_ms") or {}).get("mean")
+        if mean is not None:
+            line += f"; {_num(mean)} ms each on average"
+        lines.append(line)
+    return lines
+
+
 def format_api_lines(routes: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
     """One line per API route: requests, 2xx/4xx/5xx (504s apart), the cache hit ratio, latency."""
     lines = []
