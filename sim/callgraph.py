@@ -184,6 +184,41 @@ class CallGraph:
         self.via: Dict[Tuple[State, State], List[int]] = defaultdict(list)
         for name, fn in sc.functions.items():
             self._add_function(name, fn)
+        # Step Functions state machines are nodes `sfn:NAME`: an execution makes each Task's call
+        # its expected entries times (sim.integration.workflows.expected_visits)
+        self.tasks: Dict[str, List[Tuple[str, str]]] = {}  # sfn:NAME -> its Tasks' (YAML path, target)
+        self.endless: List[Tuple[str, float]] = []  # machines whose states loop without end: (name, radius)
+        for name, sm in (getattr(sc, "state_machines", None) or {}).items():
+            self._add_machine(name, sm)
+
+    def _add_machine(self, name: str, sm) -> None:
+        from scenarios.workflows import compile_machine
+        from scenarios.yamlpath import key
+        from sim.integration.workflows import expected_visits
+
+        mc = compile_machine(name, sm, self.scenario)
+        rows, visits, radius = expected_visits(mc)
+        node = f"sfn:{name}"
+        tasks = []
+        for (s, j), v in zip(rows, visits):
+            st = mc.scopes[s].states[j]
+            if st.kind == "task":
+                tasks.append((key(key(key(mc.scopes[s].path, "States"), st.name), "Resource"), st.target, v))
+        self.tasks[node] = [(p, t) for p, t, _ in tasks]
+        if radius >= 1.0:
+            self.endless.append((name, radius))
+            return
+        for k in range(len(self.classes)):
+            row: Dict[State, float] = defaultdict(float)
+            for i, (_path, target, v) in enumerate(tasks):
+                if v <= 0:
+                    continue
+                address = self._parse(target)
+                for g, n in self.invocations(address.kind, address.name, k).items():
+                    row[(g, k)] += v * n
+                    self.via[((node, k), (g, k))].append(i)
+            if row:
+                self.weights[(node, k)] = dict(row)
 
     def _add_function(self, name: str, fn) -> None:
         if not fn.calls:
@@ -213,6 +248,8 @@ class CallGraph:
             out: Dict[str, float] = defaultdict(float)
             if kind == "function":
                 out[name] += 1.0
+            elif kind == "state_machine":  # an execution: a node of its own
+                out[f"sfn:{name}"] += 1.0
             elif kind == "queue":
                 for g in self._mapped.get(name, ()):
                     out[g] += 1.0
@@ -230,7 +267,7 @@ class CallGraph:
                         continue
                     for tg in rule.targets:
                         a = self._parse(tg.target)
-                        if a.kind in ("function", "queue"):
+                        if a.kind in ("function", "queue", "state_machine"):
                             for g, n in self.invocations(a.kind, a.name, k).items():
                                 out[g] += n
             # endpoints (and later kinds) invoke no function
@@ -284,7 +321,7 @@ def runaway_problems(graph: CallGraph) -> List[Tuple[str, str]]:
     from scenarios.yamlpath import index, key
 
     sc = graph.scenario
-    order = {name: i for i, name in enumerate(sc.functions)}
+    order = {name: i for i, name in enumerate([*sc.functions, *graph.tasks])}  # functions, then sfn:NAME
     # per set of functions: the worst part (radius, states, a state of it) and every class that runs away
     loops: Dict[Tuple[str, ...], Tuple[float, List[State], State, set]] = {}
     for r, comp in graph.runaways():
@@ -309,13 +346,17 @@ def runaway_problems(graph: CallGraph) -> List[Tuple[str, str]]:
         calls, fanouts = [], []
         for u, v in zip(cycle, cycle[1:]):
             for i in sorted(via[(u, v)]):
-                target = sc.functions[u].calls[i].target
-                calls.append(f"{index(key(key('functions', u), 'calls'), i)} ({target})")
+                if u in graph.tasks:  # a state machine's Task
+                    path, target = graph.tasks[u][i]
+                    calls.append(f"{path} ({target})")
+                else:
+                    target = sc.functions[u].calls[i].target
+                    calls.append(f"{index(key(key('functions', u), 'calls'), i)} ({target})")
                 kind = target.partition(":")[0]
                 if kind in ("topic", "bus"):
                     fanouts.append(f"the {'filter policies' if kind == 'topic' else 'event patterns'} of {target}")
-        others = [f for f in functions if f not in cycle]
-        loop = " → ".join(cycle) + (f" (and {_and(others)} on the same loop)" if others else "")
+        others = [_node(f) for f in functions if f not in cycle]
+        loop = " → ".join(_node(f) for f in cycle) + (f" (and {_and(others)} on the same loop)" if others else "")
         carried = ""
         if len(runaway) < len(graph.classes):  # it runs away for some classes only: say which
             cls = graph.classes[state[1]]
@@ -323,12 +364,23 @@ def runaway_problems(graph: CallGraph) -> List[Tuple[str, str]]:
             carried = f" for items of {which}" if len(runaway) == 1 else \
                 f" for items of {len(runaway)} of the {len(graph.classes)} message classes, such as {which}"
         narrow = f", or narrow {_and(list(dict.fromkeys(fanouts)))}," if fanouts else ""
-        out.append((key(key("functions", first), "calls"),
+        where = key("state_machines", first[4:]) if first in graph.tasks else key(key("functions", first), "calls")
+        out.append((where,
                     f"the calls {loop} never end on average{carried}: each generation of invocations around the"
                     f" loop is {_radius_text(r)} times the last (the spectral radius of the expected-calls matrix;"
                     f" it must be below 1), so a request's expected descendants are infinite. Lower the"
                     f" probability or count of {_and(list(dict.fromkeys(calls)))}{narrow} until it is below 1"))
+    for name, r in graph.endless:
+        out.append((key("state_machines", name), f"its states loop without end on average: each pass around its"
+                                                 f" Choice states' loop is {_radius_text(r)} times the last (the"
+                                                 f" spectral radius of its transitions; it must be below 1); lower"
+                                                 f" the probabilities in choices that lead back"))
     return out
+
+
+def _node(name: str) -> str:
+    """A node of the call graph as messages show it: a function's name, `state machine NAME`."""
+    return f"state machine {name[4:]}" if name.startswith("sfn:") else name
 
 
 def check_call_graph(sc) -> None:
@@ -340,7 +392,7 @@ def check_call_graph(sc) -> None:
     from scenarios.errors import ScenarioError
     from sim.messaging.wiring import compile_filters
 
-    if not any(fn.calls for fn in sc.functions.values()):
+    if not any(fn.calls for fn in sc.functions.values()) and not getattr(sc, "state_machines", None):
         return
     policies, patterns = compile_filters(sc)
     problems = runaway_problems(CallGraph(sc, policies, patterns))
