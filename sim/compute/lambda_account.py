@@ -792,11 +792,9 @@ class LambdaAccount(Component):
             f, pos = int(s.ei[inv, K.E_FN]), int(s.ei[inv, K.E_POS])
             n = int(st.cfo[f + 1] - st.cfo[f])
             open_calls[st.cfo[f] + (pos if pos < n else pos - n - 1)] += 1
-        executing = np.flatnonzero((s.ei[:, K.E_KIND] == A.K_EXECUTING) & (s.ei[:, K.E_OPEN] != 0))
-        for x in executing.tolist():  # an execution's Task waiting (a Parallel's or Map's children: none)
-            k = int(st.wsi[s.ei[x, A.X_STATE], A.WS_CALL])
-            if k >= 0:
-                open_calls[k] += 1
+        executing = np.flatnonzero((s.ei[:, K.E_KIND] == A.K_EXECUTING) & (s.ei[:, A.X_COPEN] != 0))
+        for x in executing.tolist():  # an execution's Task whose call is open (an answer, a retry or a
+            open_calls[int(st.wsi[s.ei[x, A.X_STATE], A.WS_CALL])] += 1  # callback to come)
         calls, k = {}, 0
         tasks = self.workflows.task_names() if self.workflows is not None else {}
         for name in self.call_owners():

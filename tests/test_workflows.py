@@ -1,0 +1,197 @@
+"""Step Functions state machines through the whole simulator (ACCOUNT_SPEC.md §14,
+sim/integration/workflows.py): scenarios from YAML, their summary and bill worked by hand from
+the price book, the StartExecution quota against a plain token bucket, the same numbers whatever
+the window, and the call graph's view of a machine."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from scenarios import load_scenario
+from scenarios.workflows import compile_machine
+from sim.api import simulate
+from sim.integration.workflows import error_mask, expected_visits, quotas
+
+MONTH_S = 730 * 3600  # the scenarios' default month (billing.month_h)
+
+
+def scenario(machines, traffic, functions=None, duration_s=60.0, **extra):
+    out = {"name": "wf", "duration_s": duration_s, "seed": 11, "functions": functions or {},
+           "state_machines": machines, "traffic": traffic}
+    out.update(extra)
+    return out
+
+
+def lam(name, **more):
+    return {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": name},
+            **more}
+
+
+FIXED = {"memory_mb": 128, "duration_ms": {"dist": "fixed", "value": 100.0},
+         "init_ms": {"dist": "fixed", "value": 0.0}}
+
+
+def two_tasks(kind="STANDARD"):
+    """Task a (100 ms) → Wait 2 s → Task b (100 ms) → Succeed: 4 transitions."""
+    return {"type": kind, "definition": {"StartAt": "A", "States": {
+        "A": lam("a", Next="W"), "W": {"Type": "Wait", "Seconds": 2, "Next": "B"},
+        "B": lam("b", Next="Done"), "Done": {"Type": "Succeed"}}}}
+
+
+def constant(target, rate, invocation="async", end_s=None):
+    t = {"name": "clients", "target": target, "invocation": invocation,
+         "arrivals": {"kind": "constant", "rate_per_s": rate}}
+    if end_s is not None:
+        t["end_s"] = end_s
+    return [t]
+
+
+def cost_rows(r, usage_type):
+    c = r.costs.filter((r.costs["service"] == "AWSStepFunctions") & (r.costs["usage_type"] == usage_type)
+                       & (r.costs["period"] == "simulated"))
+    return float(c["usage_amount"].sum())
+
+
+def test_a_standard_workflow_by_hand_and_its_bill():
+    """2 executions a second for 50 s (100), each 4 transitions and 2.2 s plus two API latencies
+    (lognormal, median 10 ms, p99 50 ms: σ = ln 5 / z₀.₉₉, mean 10·e^{σ²/2} ms each). Bill: 400
+    transitions in 60 s is 400 × 43,800 = 17,520,000 a 730-hour month × $0.000025 = $438.00; with
+    the free tier (4,000 a month) 17,516,000 × $0.000025 = $437.90."""
+    sc = scenario({"orders": two_tasks()}, constant("state_machine:orders", 2.0, end_s=50.0),
+                  functions={"a": FIXED, "b": FIXED})
+    r = simulate(sc, progress=False)
+    m = r.summary["state_machines"]["orders"]
+    assert (m["started"], m["succeeded"], m["failed"], m["timed_out"], m["open_end"]) == (100, 100, 0, 0, 0)
+    assert m["state_transitions"] == 400 and m["transitions_delayed"] == 0
+    sigma = math.log(5.0) / 2.3263478740408408
+    mean_lat, sd_lat = 10.0 * math.exp(sigma**2 / 2), 10.0 * math.exp(sigma**2 / 2) * math.sqrt(math.exp(sigma**2) - 1)
+    # the mean of 100 executions' two latencies: within 5 standard errors of its expectation
+    assert abs(m["execution_time_ms"]["mean"] - (2200.0 + 2 * mean_lat)) < 5 * math.sqrt(2) * sd_lat / 10
+    assert cost_rows(r, "StateTransition") == 400
+    assert r.summary["cost_usd"]["by_service"]["AWSStepFunctions"]["monthly"] == 438.00
+    sc["billing"] = {"free_tier": True}
+    free = simulate(sc, progress=False).summary["cost_usd"]["by_service"]["AWSStepFunctions"]
+    assert free["monthly"] == 437.90
+    calls = r.summary["calls"]
+    assert calls["state_machine:orders/A → function:a"]["made"] == 100
+    assert calls["state_machine:orders/B → function:b"]["ok"] == 100
+    assert r.summary["functions"]["a"]["invocations"] == 100
+
+
+def test_an_express_workflow_bill_by_hand():
+    """90 Express executions of a 10 s Wait at 64 MB: 100 steps of 100 ms × 1 chunk each, 9,000
+    units of 1/160 GB-s = 56.25 GB-s = 0.015625 GB-h in 60 s. A 730-hour month (× 43,800):
+    3,942,000 requests × $1 per million = $3.942 → $3.94; 684.375 GB-h × $0.06 (the first 1,000
+    GB-h) = $41.0625 → $41.06. AWS's own example (100 M executions of 10 s at 64 MB, $100.00 +
+    $382.97) is checked on the price book in tests/test_stepfunctions_units.py."""
+    wait = {"type": "EXPRESS", "memory_mb": 64, "definition": {"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 10, "End": True}}}}
+    r = simulate(scenario({"w": wait}, constant("state_machine:w", 2.0, end_s=45.0)), progress=False)
+    m = r.summary["state_machines"]["w"]
+    assert (m["started"], m["succeeded"], m["express_billing_units"]) == (90, 90, 9_000)
+    assert m["execution_time_ms"]["mean"] == m["execution_time_ms"]["max"] == 10_000.0
+    assert cost_rows(r, "Express-Requests") == 90
+    assert cost_rows(r, "Express-GB-Hours") == pytest.approx(56.25 / 3600, rel=1e-12)
+    assert cost_rows(r, "StateTransition") == 0
+    assert r.summary["cost_usd"]["by_service"]["AWSStepFunctions"]["monthly"] == round(3.94 + 41.06, 2)
+
+
+@pytest.mark.parametrize("kind, rate, duration", [("STANDARD", 500.0, 10.0), ("EXPRESS", 20_000.0, 1.0)])
+def test_start_execution_quota_against_a_plain_token_bucket(kind, rate, duration):
+    """Evenly spaced starts at `rate` a second against the StartExecution bucket of us-east-1
+    (FACTS: Standard 1,300 refilled at 300/s, Express 6,000 at 6,000/s): the refusals are exactly
+    a plain token bucket's over the same times."""
+    sm = {"type": kind, "definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}
+    r = simulate(scenario({"p": sm}, constant("state_machine:p", rate, end_s=duration), duration_s=duration + 1),
+                 progress=False)
+    q = quotas("us-east-1")
+    fill, burst = (q[0], q[1]) if kind == "STANDARD" else (q[2], q[3])
+    tokens, last, refused = burst, 0.0, 0
+    n = int(round(rate * duration))
+    for i in range(n):
+        t = i / rate
+        tokens = min(burst, tokens + fill * (t - last))
+        last = t
+        if tokens < 1.0:
+            refused += 1
+        else:
+            tokens -= 1.0
+    m = r.summary["state_machines"]["p"]
+    assert m["throttled"] == refused > 0
+    assert m["started"] == n - refused
+    ep = r.entry_points["clients"]
+    assert (ep["requests"], ep["throttled"], ep["succeeded"]) == (n, refused, n - refused)
+
+
+def rich(kind="STANDARD"):
+    """A workflow with a Choice, a Retry with FULL jitter, a Catch, a Parallel, a Map and a Wait
+    drawn from a distribution."""
+    definition = {"StartAt": "Check", "States": {
+        "Check": lam("check", Next="Route", Retry=[{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 1,
+                                                      "MaxAttempts": 3, "BackoffRate": 2.0, "JitterStrategy": "FULL"}],
+                     Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Failed"}]),
+        "Route": {"Type": "Choice", "Choices": [{"Variable": "$.big", "BooleanEquals": True, "Next": "Fan"}],
+                  "Default": "Items"},
+        "Fan": {"Type": "Parallel", "Next": "Done", "Branches": [
+            {"StartAt": "Ship", "States": {"Ship": lam("ship", End=True)}},
+            {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "SecondsPath": "$.hold", "End": True}}}]},
+        "Items": {"Type": "Map", "MaxConcurrency": 3, "Next": "Done", "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Each", "States": {"Each": lam("ship", End=True)}}},
+        "Done": {"Type": "Succeed"}, "Failed": {"Type": "Fail", "Error": "CheckFailed"}}}
+    return {"type": kind, "definition": definition, "choices": {"Route": {"Fan": 0.3}},
+            "map_items": {"Items": {"dist": "uniform", "low": 0, "high": 8}},
+            "waits_s": {"Hold": {"dist": "exponential", "mean": 1.5}}}
+
+
+def rich_scenario(kind="STANDARD", window=None):
+    fns = {"check": {"memory_mb": 256, "duration_ms": {"dist": "lognormal", "median": 30, "p99": 150},
+                     "error_rate": 0.2},
+           "ship": {"memory_mb": 512, "duration_ms": {"dist": "lognormal", "median": 80, "p99": 400},
+                    "reserved_concurrency": 5}}
+    extra = {} if window is None else {"sim": {"window_s": window}}
+    return scenario({"orders": rich(kind)}, constant("state_machine:orders", 30.0,
+                                                    "sync" if kind == "EXPRESS" else "async"),
+                    functions=fns, duration_s=30.0, **extra)
+
+
+@pytest.mark.parametrize("kind", ["STANDARD", "EXPRESS"])
+def test_the_same_numbers_whatever_the_window(kind):
+    """Executions, transitions, calls, functions and the bill are the same, bit for bit, at windows
+    of 0.01 s, 1 s, 60 s and the engine's own choice; conservation holds."""
+    base = simulate(rich_scenario(kind), progress=False).summary
+    m = base["state_machines"]["orders"]
+    assert m["started"] == m["succeeded"] + m["failed"] + m["timed_out"] + m["open_end"]
+    assert m["failed"] > 0 and m["succeeded"] > 0
+    for call in base["calls"].values():
+        assert call["made"] == call["ok"] + call["failed"] + call["abandoned"] + call["in_flight_end"]
+        assert call["attempts"] == call["made"] + call["retries"]
+    for window in (0.01, 1.0, 60.0):
+        other = simulate(rich_scenario(kind, window), progress=False).summary
+        for section in ("state_machines", "calls", "functions", "cost_usd", "entry_points"):
+            assert other[section] == base[section], (window, section)
+
+
+def test_error_names_as_masks():
+    from kernels import account as A
+
+    assert error_mask(["States.ALL"]) == A.ERR_ALL
+    assert error_mask(["States.TaskFailed"]) & A.ERR_TIMEOUT == 0
+    assert error_mask(["States.Timeout"]) == A.ERR_TIMEOUT
+    assert error_mask(["Lambda.TooManyRequestsException"]) == A.ERR_LAMBDA_THROTTLED
+    assert error_mask(["DynamoDB.ProvisionedThroughputExceededException"]) == A.ERR_LAMBDA_THROTTLED | A.ERR_THROTTLED
+    assert error_mask(["PaymentDeclined"]) == A.ERR_FUNCTION
+    assert error_mask(["States.Permissions", "Lambda.ServiceException"]) == 0
+
+
+def test_expected_visits_by_hand():
+    """Check (1) → Route (1) → Fan 0.3 [Ship 0.3, Hold 0.3] | Items 0.7 [Each 0.7 × 4] → Done 1."""
+    sc = load_scenario(rich_scenario())
+    mc = compile_machine("orders", sc.state_machines["orders"], sc)
+    rows, visits, radius = expected_visits(mc)
+    got = {mc.scopes[s].states[j].name: round(float(v), 12) for (s, j), v in zip(rows, visits)}
+    assert got == {"Check": 1.0, "Route": 1.0, "Fan": 0.3, "Items": 0.7, "Done": 1.0, "Failed": 0.0,
+                   "Ship": 0.3, "Hold": 0.3, "Each": 2.8}
+    assert radius == pytest.approx(0.0, abs=1e-12)
