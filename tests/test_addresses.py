@@ -70,9 +70,12 @@ def test_every_place_takes_known_kinds_and_calls_take_all():
                                   "dead-letter queue", "on-failure destination", "call target", "API integration",
                                   "S3 notification target"]
     assert places_of("topic") == ["traffic target", "call target", "API integration", "S3 notification target"]
+    assert places_of("state_machine") == ["traffic target", "EventBridge rule target", "call target",
+                                          "API integration"]
     for kind, k in KINDS.items():  # a kind declared for later work appears only in calls, for now
         assert k.simulated or places_of(kind) == ["call target"]
-    assert TRAFFIC_TARGET.forms_text() == "function:NAME, queue:NAME, topic:NAME, bus:NAME or api:NAME/ROUTE"
+    assert TRAFFIC_TARGET.forms_text() == ("function:NAME, queue:NAME, topic:NAME, bus:NAME, api:NAME/ROUTE or"
+                                           " state_machine:NAME")
 
 
 def _check(text, place, s=None):
@@ -87,10 +90,12 @@ def _check(text, place, s=None):
     ("orders", TRAFFIC_TARGET, "malformed target 'orders'; expected KIND:NAME such as function:NAME"
                                " (did you mean 'queue:orders'?)"),
     ("quee:orders", TRAFFIC_TARGET, "unknown target kind 'quee' (did you mean 'queue'?); supported: function,"
-                                    " queue, topic, bus, api"),
+                                    " queue, topic, bus, api, state_machine"),
     ("endpoint:pay", TRAFFIC_TARGET, "'endpoint:pay': supported targets are function:NAME, queue:NAME, topic:NAME,"
-                                     " bus:NAME or api:NAME/ROUTE"),  # an endpoint is outside AWS: functions call it, traffic does not
-    ("topic:t", RULE_TARGET, "'topic:t': supported targets are function:NAME, queue:NAME or https:URL"),
+                                     " bus:NAME, api:NAME/ROUTE or state_machine:NAME"),  # an endpoint is outside AWS: functions call it, traffic does not
+    ("topic:t", RULE_TARGET, "'topic:t': supported targets are function:NAME, queue:NAME, state_machine:NAME or"
+                             " https:URL"),
+    ("state_machine:orders", TRAFFIC_TARGET, "state machine 'orders' is not defined; defined state machines: none"),
     ("http://example.com", RULE_TARGET, "is an http:// URL"),
     ("function:worker", ON_FAILURE, "'function:worker': supported destinations are queue:NAME"),
     ("", ON_FAILURE, "is required: queue:NAME"),
