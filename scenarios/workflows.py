@@ -1248,7 +1248,8 @@ class _Walk:
             if info is not None and section == "waits_s" and info.type == "Wait":
                 continue  # reported by _section with its reason
             is_ = f"is a {info.type} state" if info is not None else "is not a state of this machine"
-            here = f"; {what}s here: {', '.join(names)}" if names else f"; this machine has no {what.split(' ', 1)[1]}"
+            plural = _PLURALS[what]
+            here = f"; {plural} here: {', '.join(names)}" if names else f"; this machine has no {plural}"
             self.add(key(spath, n), f"{n!r} {is_}: {section} is for {what}{_close(n, names)}{here}")
         if needed is None:
             return
@@ -1323,6 +1324,12 @@ class _Walk:
             items = sm.map_items[name]
             out["items"] = Dist(dist="fixed", value=float(items)) if isinstance(items, int) else copy.deepcopy(items)
         return State(name=name, kind=kind, **out)
+
+
+_PLURALS = {"a Choice state": "Choice states", "a Map state": "Map states",
+            "a Task with .waitForTaskToken": "Tasks with .waitForTaskToken",
+            "a Wait state with SecondsPath, TimestampPath or Timestamp":
+                "Wait states with SecondsPath, TimestampPath or Timestamp"}
 
 
 def _concrete_forms() -> List[str]:

@@ -482,7 +482,7 @@ MISTAKES = [
      " (remove this entry)"),
     ("waits_s for no state", one({"A": PASS}, waits_s={"Nap": {"dist": "fixed", "value": 1}}),
      "state_machines.m.waits_s.Nap", "'Nap' is not a state of this machine: waits_s is for a Wait state with"
-                                     " SecondsPath, TimestampPath or Timestamp; this machine has no Wait state with"
+                                     " SecondsPath, TimestampPath or Timestamp; this machine has no Wait states with"
                                      " SecondsPath, TimestampPath or Timestamp"),
     # --- Choice ------------------------------------------------------------------------------------------
     ("Choices empty", one({"C": {"Type": "Choice", "Choices": [], "Default": "A"}, "A": PASS},
@@ -495,9 +495,15 @@ MISTAKES = [
      "state_machines.m.choices.C", f"is required for a Choice state ({S}.C): the probabilities of the states it"
                                    " goes to, e.g. {NEXT_STATE: 0.3, OTHER_STATE: 0.7}"),
     ("probabilities for a Task", one({"A": task()}, choices={"A": {"x": 1}}), "state_machines.m.choices.A",
-     "'A' is a Task state: choices is for a Choice state; this machine has no Choice state"),
+     "'A' is a Task state: choices is for a Choice state; this machine has no Choice states"),
     ("a probability to a state it does not go to", _choice({"A": 0.5, "D": 0.2}), "state_machines.m.choices.Pick.D",
      "'D' is not a state Choice 'Pick' goes to; its rules and Default go to A, B, C"),
+    ("a probability to a state misspelt", _choice({"Bb": 0.5}), "state_machines.m.choices.Pick.Bb",
+     "'Bb' is not a state Choice 'Pick' goes to (did you mean 'B'?); its rules and Default go to A, B, C"),
+    ("probabilities for a Choice misspelt", one({"Pick": {"Type": "Choice", "Choices": [{"Next": "A"}]}, "A": PASS},
+                                                choices={"Pick": {"A": 1}, "Pik": {"A": 1}}),
+     "state_machines.m.choices.Pik", "'Pik' is not a state of this machine: choices is for a Choice state (did you"
+                                     " mean 'Pick'?); Choice states here: Pick"),
     ("a probability above 1", _choice({"A": 1.5}), "state_machines.m.choices.Pick.A", "1.5 must be 0-1"),
     ("probabilities above 1 in all", _choice({"A": 0.7, "B": 0.6}), "state_machines.m.choices.Pick",
      "the probabilities sum to 1.3; at most 1 (the remainder goes to Default 'C')"),
@@ -677,7 +683,7 @@ MISTAKES = [
     # --- callbacks ---------------------------------------------------------------------------------------
     ("a callback delay for a plain task", one({"A": task()}, callbacks_ms={"A": {"dist": "fixed", "value": 1}}),
      "state_machines.m.callbacks_ms.A", "'A' is a Task state: callbacks_ms is for a Task with .waitForTaskToken; this"
-                                        " machine has no Task with .waitForTaskToken"),
+                                        " machine has no Tasks with .waitForTaskToken"),
     ("a callback failure rate above 1", one({"A": task(resource=LAMBDA + ".waitForTaskToken")},
                                             callbacks_ms={"A": {"dist": "fixed", "value": 1}},
                                             callback_failure_rate={"A": 1.5}),
