@@ -485,9 +485,9 @@ def test_target_with_no_functions():
         ("queue:orders", "queue 'orders' is not defined; defined queues: none"),
         ("topic:events", "topic 'events' is not defined; defined topics: none"),
         ("bus:default", "bus 'default' is not defined; defined buses: none"),
-        ("lambda:worker", "unknown target kind 'lambda'; supported: function, queue, topic, bus, api"),
+        ("lambda:worker", "unknown target kind 'lambda'; supported: function, queue, topic, bus, api, state_machine"),
         ("worker", "malformed target 'worker'; expected KIND:NAME such as function:NAME (did you mean 'function:worker'?)"),
-        ("", "is required: function:NAME, queue:NAME, topic:NAME, bus:NAME or api:NAME/ROUTE"),
+        ("", "is required: function:NAME, queue:NAME, topic:NAME, bus:NAME, api:NAME/ROUTE or state_machine:NAME"),
     ],
 )
 def test_targets(target, expected):
