@@ -554,7 +554,7 @@ def _enter(t, port, item, p, c, consts, pa, qa, xa):
     if xa.port_unit[port] <= SFN_UNIT0:  # an EventBridge rule's state machine target: StartExecution
         m = SFN_UNIT0 - xa.port_unit[port]  # (refused by its quota: dropped, counted as throttled)
         c3, x = _wf_start(t, m, (size, key, trace, pspan), (np.int64(-1), np.int64(0), np.int64(0), np.int64(0)), p,
-                          (heap_n, seq, free_n), pa, xa)
+                          (heap_n, seq, free_n), pa, qa, xa)
         if x >= 0:
             c3 = _wf_go(x, xa.wmi[m, WM_START], c3, pa)
         heap_n, seq, free_n = c3
@@ -620,7 +620,7 @@ def on_publish(t, i, p, c, arr, pa, xa, tr):
 
 
 @jit_handler
-def on_start_arrival(t, i, p, c, arr, pa, xa, tr):
+def on_start_arrival(t, i, p, c, arr, pa, qa, xa, tr):
     """Arrival i (trace tr) starts an execution of machine SFN_UNIT0 - arr.unit[i] (ACCOUNT_SPEC.md
     §14): a sync client (StartSyncExecution) is answered at its end, an async one at once; a
     refusal (the StartExecution quota) answers A_THROTTLED at once."""
@@ -628,7 +628,7 @@ def on_start_arrival(t, i, p, c, arr, pa, xa, tr):
     m = SFN_UNIT0 - arr.unit[i]
     root = pa.tri[tr, P.TR_ROOT] if tr >= 0 else np.int64(-1)
     c3, x = _wf_start(t, m, (arr.size[i], arr.key[i], tr, root),
-                      (np.int64(-1), np.int64(0), np.int64(0), np.int64(0)), p, (heap_n, seq, free_n), pa, xa)
+                      (np.int64(-1), np.int64(0), np.int64(0), np.int64(0)), p, (heap_n, seq, free_n), pa, qa, xa)
     if x < 0:
         P.entry_answer(t, tr, P.A_THROTTLED, pa)
     else:
@@ -693,8 +693,7 @@ K_INVOKING = 16  # the kind of an invocation's record while its handler runs (of
 K_DEADLINE = 17  # a warm invocation's deadline, from its function's deadline list (s: the record)
 K_ENDED = -3  # ... once it ended (its slot is free again)
 K_EXECUTING = 18  # a Step Functions execution's (or child's) record (ACCOUNT_SPEC.md §14), off the heap
-K_WF = 19  # an execution's event: EV_STATUS its op (WF_*)
-K_WF_DEADLINE = 20  # an execution's TimeoutSeconds (late at its instant; not traced)
+K_WF = 19  # an execution's event: EV_STATUS its op (WF_*); a root's TimeoutSeconds is on its machine's deadline list
 # The events that carry a trace (E_TRACE) and keep it open while scheduled (ACCOUNT_SPEC.md
 # §7); a deadline does not (TIMEOUT: an invocation's end updates its trace itself).
 TRACED = sum(1 << k for k in (K_COMPLETE, K_RETRY, K_PAIR, K_DELIVER, K_DEAD_LETTER, P.K_BEGIN, K_STEP,
@@ -1064,12 +1063,15 @@ def on_timeout(t, s, p, c, consts, pa, qa, xa):
 
 @jit_handler
 def on_deadline(t, inv, p, c, consts, pa, qa, xa):
-    """DEADLINE: the deadline (h0 + timeout_s) of warm invocation `inv`, the head of its
-    function's deadline list, whose heap entry was just taken: the next head's entry goes in,
-    then the end."""
+    """DEADLINE: the deadline (h0 + timeout_s) of warm invocation `inv` (or an execution's
+    TimeoutSeconds), the head of its function's (machine's) deadline list, whose heap entry was
+    just taken: the next head's entry goes in, then the end."""
     f = pa.ei[inv, P.E_FN]
     _deadline_unlink(inv, f, pa.ei, xa.dl)
     c = (_deadline_requeue(f, c[0], pa, qa, xa), c[1], c[2], c[3], c[4], c[5])
+    if pa.ei[inv, E_KIND] == K_EXECUTING:
+        heap_n, seq, free_n = _wf_end(t, inv, OUT_TIMED_OUT, np.int64(ERR_TIMEOUT), p, (c[0], c[1], c[2]), pa, xa)
+        return (heap_n, seq, free_n, c[3], c[4], c[5]), Q._offer_none()
     return _finish(t, inv, P.O_TIMEOUT, p, c, consts, pa, qa, xa)
 
 
@@ -1233,7 +1235,7 @@ def on_call_arrive(t, s, p, c, consts, pa, qa, xa):
     if kind == K_SFN:  # StartExecution / StartSyncExecution (ACCOUNT_SPEC.md §14 "Start")
         sync = xa.cpi[k, CP_SYNC] != 0
         caller = (inv, gen, k, att) if sync else (np.int64(-1), np.int64(0), np.int64(0), np.int64(0))
-        c3, x = _wf_start(t, idx, (size, key, trace, span), caller, p, (heap_n, seq, free_n), pa, xa)
+        c3, x = _wf_start(t, idx, (size, key, trace, span), caller, p, (heap_n, seq, free_n), pa, qa, xa)
         if x < 0 or not sync:
             c3 = _respond_at(t, inv, gen, k, att, R_OK if x >= 0 else R_THROTTLED, trace, c3, pa, xa)
         if x >= 0:
@@ -1425,7 +1427,7 @@ def _wf_ev(x, k, op, mask, pa):
 
 
 @jit_handler
-def _wf_start(t, m, req, caller, p, c3, pa, xa):
+def _wf_start(t, m, req, caller, p, c3, pa, qa, xa):
     """A start request of machine m at t (ACCOUNT_SPEC.md §14 "Start"): req = (size, key, trace,
     parent span); caller = a sync caller's (slot, generation, call, attempt), slot -1: none.
     Returns (c3, the record or -1 when refused). Its first state's entry is the caller's to
@@ -1444,10 +1446,10 @@ def _wf_start(t, m, req, caller, p, c3, pa, xa):
     _wf_record(x, m, np.int64(1), (size, key, trace, pspan, P.span_id(trace, pa.g, pa.tri)), caller, pa)
     pa.ef[x, P.EF_T] = t
     timeout = xa.wmf[m, WMF_TIMEOUT_S]
-    if timeout < np.inf:
-        heap_n, seq, free_n = _push_ev(t + timeout, True, K_WF_DEADLINE, pa.ei[x, P.E_FN],
-                                       (x, pa.ei[x, P.E_GEN], np.int64(-1), np.int64(0), np.int64(0), np.int64(0),
-                                        np.int64(0), np.int64(-1), np.int64(-1)), (heap_n, seq, free_n), pa)
+    if timeout < np.inf:  # onto its machine's deadline list (its deadlines come in start order), as a
+        # warm invocation's: the one a heap entry per execution would fire, at its place in the order
+        heap_n = _deadline_link(x, pa.ei[x, P.E_FN], t + timeout, seq + LAST_AT_INSTANT, heap_n, pa, qa, xa)
+        seq += 1
     return (heap_n, seq, free_n), x
 
 
@@ -1496,6 +1498,8 @@ def _wf_close(t, x, free_n, pa, xa):
         _client_span(t, x, k, (ei[x, P.E_OPEN] - 1) & ATT_TRY_MASK, np.int64(-1), pa, xa)
         ei[x, X_COPEN] = 0
     ei[x, P.E_OPEN] = 0
+    if ei[x, P.E_DSEQ] >= 0:  # off its machine's deadline list (the list's heap entry stays)
+        _deadline_unlink(x, ei[x, P.E_FN], ei, xa.dl)
     ei[x, P.E_GEN] += 1
     ei[x, E_KIND] = K_ENDED
     return Q._release(pa, free_n, x)
@@ -1789,19 +1793,6 @@ def _wf_child_end(t, x, ok, mask, p, c3, pa, xa):
 
 
 @jit_handler
-def on_wf_deadline(t, s, p, c, consts, pa, qa, xa):
-    """An execution's TimeoutSeconds (an Express machine's 5 minutes at most), unless it ended."""
-    x, gen, _k, _a, _st, _sz, _ky, _tr, _sp = _ev_of(pa, s)
-    heap_n, seq, free_n, rows_n, unres_used, attempts = c
-    free_n = Q._release(pa, free_n, s)
-    c3 = (heap_n, seq, free_n)
-    if pa.ei[x, E_KIND] == K_EXECUTING and pa.ei[x, P.E_GEN] == gen:
-        c3 = _wf_end(t, x, OUT_TIMED_OUT, np.int64(ERR_TIMEOUT), p, c3, pa, xa)
-    heap_n, seq, free_n = c3
-    return (heap_n, seq, free_n, rows_n, unres_used, attempts), Q._offer_none()
-
-
-@jit_handler
 def _wf_room(m, nfun, c, xa, e_min):
     """What an event of machine m's executions may need: event slots for its widest fork, its
     CALL draws (one per state a zero-time chain passes, and one more), a draw of each of its
@@ -1875,7 +1866,7 @@ def _xroom(kind, s, c, pa, qa, xa, e_min):
                         return NEED_FDRAWS, j
                     if c[2] < e_min + 4 + xa.upi[u, UI_T1] - xa.upi[u, UI_T0]:
                         return EVENTS_FULL, np.int64(-1)
-    elif kind == K_WF or kind == K_WF_DEADLINE or (kind == K_RESPONSE and ei[s, P.E_FN] >= pa.fpi.shape[0]):
+    elif kind == K_WF or (kind == K_RESPONSE and ei[s, P.E_FN] >= pa.fpi.shape[0]):
         return _wf_room(ei[s, P.E_FN] - pa.fpi.shape[0], pa.fpi.shape[0], c, xa, e_min)
     elif kind == K_SDK_RETRY or kind == K_RESPONSE or kind == K_STEP or kind == K_TIMEOUT or kind == K_DEADLINE:
         f = ei[s, P.E_FN]
@@ -1971,6 +1962,8 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                         continue
                     kind = K_DEADLINE
                     s = inv
+                    if f >= nfun:  # a state machine's executions: no environment to draw for
+                        f = np.int64(-1)
                 else:
                     kind = Q.K_TIMER
             else:
@@ -2036,7 +2029,7 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                 elif arr.queue[i] >= 0:
                     c, o = Q.on_send(t, i, p, c, arr, pa, qa, tr)
                 elif arr.unit[i] <= SFN_UNIT0:
-                    c, o = on_start_arrival(t, i, p, c, arr, pa, xa, tr)
+                    c, o = on_start_arrival(t, i, p, c, arr, pa, qa, xa, tr)
                 elif arr.unit[i] <= GW_ANSWER_OK:  # an API route's own answer: counted, nothing more
                     if tr >= 0 and not np.isnan(arr.dover[i]):  # it began its backend's latency ago
                         trf[tr, P.TRF_T0] = t - arr.dover[i] / 1000.0
@@ -2069,8 +2062,6 @@ def run_account(t_stop, arr, a_start, pa, qa, xa):
                 c, o = on_endpoint_done(t, s, c, pa, xa)
             elif kind == K_WF:
                 c, o = on_wf(t, s, p, c, consts, pa, qa, xa)
-            elif kind == K_WF_DEADLINE:
-                c, o = on_wf_deadline(t, s, p, c, consts, pa, qa, xa)
             elif kind == Q.K_SCALE:
                 c, o = Q.on_scale(t, s, c, pa, qa)
             elif kind == Q.K_WINDOW_END:

@@ -104,7 +104,8 @@ def run_kernel(params: AccountParams, arr: dict, s: dict, t_end: float, period_s
                flows=1, timeout_s=math.inf):
     route_ports, dlq_ports, ports = ports_of(params)
     state = MessagingState(params.pool, params.queues, params.mappings, params.fleets, t_end, period_s, chunk,
-                           sample_all=True, events=4, messages=2, trace_all=True, traces=2)
+                           sample_all=True, events=4, messages=2, trace_all=True, traces=2,
+                           deadline_lists=len(getattr(params, "machines", [])))
     n_per = state.pool.pmi.shape[0]
     state.pool.enf[:, K.ENF_TIMEOUT_S] = timeout_s  # the clients' timeout (an API's integration timeout)
     fan = AccountFanout([FanoutState(up) for up in params.units], [up.match for up in params.units], route_ports,

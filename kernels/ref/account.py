@@ -56,7 +56,7 @@ Readings of ACCOUNT_SPEC.md §14 where it leaves a choice (to align with the ker
   CS_OK comes at the task's success (a callback's CALLBACK_OK), CS_FAILED when its error is final.
   TASK_TIMEOUT also ends a callback wait. The CLIENT span closes at the RESPONSE (its `attempt`:
   the attempt within the state's entry).
-- TASK_TIMEOUT, like TIMEOUT and K_WF_DEADLINE, is not traced (a stale timer holds no trace).
+- TASK_TIMEOUT, like TIMEOUT and an execution's deadline, is not traced (a stale timer holds no trace).
 - Map: a tolerated failure starts the next item as a success does; the state succeeds when all its
   items have ended. Its item count is drawn at entry (after the token), kept for its retries, and
   rounded half to even (Python's round); a drawn Wait or callback delay below 0 is 0.

@@ -351,6 +351,7 @@ class LambdaAccount(Component):
         if self.queues or self.units or self.has_calls():
             self.mq = MessagingState(self.params(), *self.messaging_params(), self.t_end, self.period_s,
                                      self.chunk or CHUNK, sample=sample, first_n=first_n, sample_all=sample_all,
+                                     deadline_lists=len(self.workflows.names) if self.workflows else 0,
                                      **self.trace_sampling)
             self.state = self.mq.pool
             self.streams = self.messaging_streams(self.streams)

@@ -66,12 +66,13 @@ class MessagingState:
     def __init__(self, p: PoolParams, qp: QueueParams, mp: MappingParams, fp: FleetParams,
                  t_end: float, period_s: float, chunk: int, sample: float = 0.0, first_n: int = 0,
                  sample_all: bool = False, events: int = 4096, messages: int = 4096, trace_sample: float = 0.0,
-                 trace_first_n: int = 0, trace_all: bool = False, traces: int = 4096):
+                 trace_first_n: int = 0, trace_all: bool = False, traces: int = 4096, deadline_lists: int = 0):
         validate_params(p, qp, mp, fp)
         nq, nm, nw = len(qp.visibility_timeout_s), len(mp.queue), len(fp.queue)
         self.nq, self.nm, self.nw = nq, nm, nw
         self.pool = PoolState(p, t_end, period_s, chunk, sample=sample, first_n=first_n,
-                              sample_all=sample_all, events=events, heap_extra=Q.N_TIMER_KINDS * nq + len(p.reserved),
+                              sample_all=sample_all, events=events,
+                              heap_extra=Q.N_TIMER_KINDS * nq + len(p.reserved) + deadline_lists,
                               trace_sample=trace_sample, trace_first_n=trace_first_n, trace_all=trace_all,
                               traces=traces)
         self.chunk = chunk

@@ -109,6 +109,12 @@ def summary_lines(figures: dict) -> list:
                      f"({ct['requests'] / 1e6:.1f} M requests, {ct['table_requests'] / 1e6:.1f} M table requests) vs "
                      f"SimPy {per_s(sp['requests_per_s'])} requests/s: "
                      f"{ct['requests_per_s'] / sp['requests_per_s']:.1f}x (bars: 1.5 M/s and 30x)")
+    ct, sp = figures.get("cloudtwin_sfn"), figures.get("simpy_sfn")
+    if ct and sp:
+        lines.append(f"Express workflow, 5 states, 2 Lambda tasks, 1,000 executions/s: cloudtwin "
+                     f"{per_s(ct['transitions_per_s'])} transitions/s ({ct['executions'] / 1e6:.2f} M executions, "
+                     f"{ct['transitions'] / 1e6:.1f} M transitions) vs SimPy {per_s(sp['transitions_per_s'])}"
+                     f" transitions/s: {ct['transitions_per_s'] / sp['transitions_per_s']:.1f}x (bars: 1 M/s and 30x)")
     a, f1 = figures.get("sparse_auto"), figures.get("sparse_fixed_1s")
     if a:
         vs = (f", {a['over_fixed_1s']:.1f}x fixed 1 s windows ({per_s(f1['requests_per_s'])} req/s)"
