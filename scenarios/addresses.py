@@ -308,26 +308,4 @@ def references(s: Any) -> List[Reference]:
     for name, api in (getattr(s, "apis", None) or {}).items():  # a route invokes its function synchronously
         for rname, route in api.routes.items():
             add(key(key(key(key("apis", name), "routes"), rname), "integration"), route.integration, "send")
-    for name, sm in (getattr(s, "state_machines", None) or {}).items():  # a Task sends to its target
-        for path, target, asynchronous in _task_targets(name, sm, s):
-            add(path, target, "send", asynchronous=asynchronous)
-    return out
-
-
-def _task_targets(name: str, sm: Any, s: Any) -> List[Tuple[str, str, bool]]:
-    """(YAML path, target, asynchronous) of state machine `name`'s Task states; none when its
-    definition does not compile (its checks report why)."""
-    from scenarios.errors import ScenarioError
-    from scenarios.workflows import DefinitionFileError, compile_machine
-
-    try:
-        machine = compile_machine(name, sm, s)
-    except (ScenarioError, DefinitionFileError, OSError, ValueError):
-        return []
-    out = []
-    for scope in machine.scopes:
-        for st in scope.states:
-            if st.kind == "task":
-                out.append((key(key(key(scope.path, "States"), st.name), "Resource"), st.target,
-                            st.service == "lambda" and st.invocation_type == "Event"))
     return out

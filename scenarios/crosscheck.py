@@ -34,6 +34,8 @@ from scenarios.calls import check_calls, check_egress
 from scenarios.api import check_apis
 from scenarios.state import check_buckets, check_tables
 from scenarios.names import name_problem
+from scenarios.workflows import PAYLOAD_MAX_BYTES as SFN_MAX_INPUT_BYTES
+from scenarios.workflows import task_references
 from scenarios.yamlpath import index, is_within, key, num
 
 # Function names (and traffic source names, which key the summary the same way): letters,
@@ -327,7 +329,7 @@ def _reaches_filters(s: Scenario, target: str) -> bool:
 
 def _async_callers(s: Scenario) -> set:
     """The functions something invokes asynchronously: async traffic, SNS lambda subscriptions, EventBridge rules."""
-    names = {r.address.name for r in references(s) if r.asynchronous}
+    names = {r.address.name for r in [*references(s), *task_references(s)] if r.asynchronous}
     return names
 
 
@@ -345,8 +347,6 @@ def _check_async_settings(s: Scenario, problems: Problems) -> None:
                          " asynchronously (no traffic with invocation: async, SNS lambda subscription or"
                          " EventBridge rule target); remove them, or add such a caller")
 
-
-from scenarios.workflows import PAYLOAD_MAX_BYTES as SFN_MAX_INPUT_BYTES  # noqa: E402
 
 _MESSAGE_LIMITS = {"queue": ("an SQS message", SQS_MAX_MESSAGE_BYTES),
                    "topic": ("an SNS message", SNS_MAX_MESSAGE_BYTES),

@@ -119,9 +119,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
-from scenarios.addresses import check_reference
+from scenarios.addresses import Address, Reference, check_reference
 from scenarios.common import Dist
-from scenarios.errors import Problems
+from scenarios.errors import Problems, ScenarioError
 from scenarios.names import name_problem
 from scenarios.yamlfile import where
 from scenarios.yamlpath import describe, index, key, num
@@ -1365,6 +1365,27 @@ def compile_machine(name: str, sm: StateMachine, scenario: Any) -> Machine:
     problems.raise_if_any()
     assert machine is not None
     return machine
+
+
+def task_references(s: Any) -> List[Any]:
+    """Every Task state's target as a `scenarios.addresses.Reference` (role "send"; asynchronous for a
+    Lambda invoke of InvocationType Event), at the state's `Resource` path, for the checks that ask
+    what reaches each function (a machine whose definition does not compile gives none: its checks
+    report why). `scenarios.addresses.references` lists the rest of the scenario's."""
+    out = []
+    for name, sm in (getattr(s, "state_machines", None) or {}).items():
+        try:
+            machine = compile_machine(name, sm, s)
+        except (ScenarioError, DefinitionFileError, OSError, ValueError):
+            continue
+        for scope in machine.scopes:
+            for st in scope.states:
+                if st.kind == "task":
+                    kind, _, target = st.target.partition(":")
+                    out.append(Reference(key(key(key(scope.path, "States"), st.name), "Resource"),
+                                         Address(kind, target), "send",
+                                         kind == "function" and st.invocation_type == "Event"))
+    return out
 
 
 def compile_machines(scenario: Any) -> Dict[str, Machine]:

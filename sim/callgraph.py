@@ -142,6 +142,44 @@ def runaway_cycle(m: np.ndarray, names: Sequence[str]) -> Tuple[float, List[str]
     return r, [names[i] for i in comp]
 
 
+def expected_visits(mc, base_dir=None) -> Tuple[List[Tuple[int, int]], np.ndarray, float]:
+    """(rows, visits, radius) of a compiled state machine (`scenarios.workflows.Machine`): each
+    state's expected entries per execution, its errors, retries and catches left out (as SDK
+    retries are, above), and the
+    spectral radius of the machine's transition matrix (>= 1: its states loop without end on
+    average). A Choice goes to each branch with its probability; a Parallel enters each branch
+    once; a Map enters its processor once per item (the mean of `items`)."""
+    from sim.engine.distributions import mean_of
+
+    off = np.cumsum([0] + [len(sc.states) for sc in mc.scopes]).tolist()
+    rows = [(s, j) for s, sc in enumerate(mc.scopes) for j in range(len(sc.states))]
+    n = len(rows)
+    T = np.zeros((n, n))
+    for r, (s, j) in enumerate(rows):
+        st = mc.scopes[s].states[j]
+        if st.kind == "choice":
+            for p, nxt in st.branches:
+                T[r, off[s] + nxt] += float(p)
+            if st.default >= 0:
+                T[r, off[s] + st.default] += float(st.p_default)
+            continue
+        if st.kind in ("succeed", "fail"):
+            continue
+        if st.next >= 0:
+            T[r, off[s] + st.next] += 1.0
+        if st.kind == "parallel":
+            for b in st.branches:
+                T[r, off[b] + mc.scopes[b].start] += 1.0
+        elif st.kind == "map":
+            T[r, off[st.scope] + mc.scopes[st.scope].start] += max(mean_of(st.items, base_dir), 0.0)
+    radius = spectral_radius(T)
+    start = np.zeros(n)
+    start[off[0] + mc.scopes[0].start] = 1.0
+    if radius >= 1.0:
+        return rows, np.full(n, np.inf), radius
+    return rows, np.linalg.solve((np.eye(n) - T).T, start), radius
+
+
 # ---------------------------------------------------------------- the scenario's graph
 
 State = Tuple[str, int]  # (function, message class)
@@ -194,7 +232,6 @@ class CallGraph:
     def _add_machine(self, name: str, sm) -> None:
         from scenarios.workflows import compile_machine
         from scenarios.yamlpath import key
-        from sim.integration.workflows import expected_visits
 
         mc = compile_machine(name, sm, self.scenario)
         rows, visits, radius = expected_visits(mc)

@@ -66,7 +66,7 @@ def test_every_mistake_at_once():
     for path, words in [("functions.api.calls[0].target", "calls itself synchronously"),
                         ("functions.api.calls[1].target", "did you mean 'audit'"),
                         ("functions.api.calls[2].mode", "called synchronously"),
-                        ("functions.api.calls[3].target", "state machine targets are not simulated yet"),
+                        ("functions.api.calls[3].target", "state machine 'b' is not defined"),
                         ("endpoints.pay.latency_ms", "is required"),
                         ("endpoints.pay.burst", "needs rate_limit_per_s"),
                         ("endpoints.pay.outages[0].end_s", "must be after start_s")]:

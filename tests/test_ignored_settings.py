@@ -51,11 +51,11 @@ RETRIES = {"max_attempts": 3}
 T = "traffic[0]"
 CASES = [
     ("async-to-queue", lambda p: with_traffic(target="queue:orders", invocation="async"), f"{T}.invocation",
-     ["async applies to function targets only", "queue target 'orders'", "remove `invocation`"]),
+     ["async applies to function and state machine targets only", "queue target 'orders'", "remove `invocation`"]),
     ("async-to-topic", lambda p: with_traffic(target="topic:events", invocation="async"), f"{T}.invocation",
-     ["function targets only", "topic target 'events'"]),
+     ["function and state machine targets only", "topic target 'events'"]),
     ("async-to-bus", lambda p: with_traffic(target="bus:bus", invocation="async"), f"{T}.invocation",
-     ["function targets only", "bus target 'bus'"]),
+     ["function and state machine targets only", "bus target 'bus'"]),
     ("retries-to-queue", lambda p: with_traffic(target="queue:orders", retries=RETRIES), f"{T}.retries",
      ["client retries (max_attempts)", "queue target", "would be ignored", "remove `retries`"]),
     ("retries-to-topic", lambda p: with_traffic(target="topic:events", retries={"base_delay_s": 1.0}), f"{T}.retries",

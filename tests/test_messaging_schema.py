@@ -83,7 +83,7 @@ CASES = [
     (("buses", "bus", "rules", "r", "targets"), [{"target": "queue:orders"}] * 6,
      "buses.bus.rules.r.targets", "6 targets; a rule has at most 5"),
     (("buses", "bus", "rules", "r", "targets"), [{"target": "sqs:orders"}],
-     "buses.bus.rules.r.targets[0].target", "unknown target kind 'sqs'; supported: function, queue, https"),
+     "buses.bus.rules.r.targets[0].target", "unknown target kind 'sqs'; supported: function, queue, state_machine, https"),
     (("buses", "bus", "rules", "r", "targets"), [{"target": "queue:orders", "retry_policy": {"maximum_retry_attempts": 200}}],
      "buses.bus.rules.r.targets[0].retry_policy.maximum_retry_attempts", "200 is above the maximum 185"),
     (("traffic",), [{"name": "t", "target": "queue:orders", "arrivals": {"rate_per_s": 1}, "message": {"size_bytes": 300_000}}],

@@ -13,7 +13,8 @@ import pytest
 from scenarios import load_scenario
 from scenarios.workflows import compile_machine
 from sim.api import simulate
-from sim.integration.workflows import error_mask, expected_visits, quotas
+from sim.callgraph import expected_visits
+from sim.integration.workflows import error_mask, quotas
 
 MONTH_S = 730 * 3600  # the scenarios' default month (billing.month_h)
 

@@ -22,6 +22,7 @@ from typing import List, Tuple
 from scenarios.addresses import references
 from scenarios.errors import ScenarioError
 from scenarios.schema import Scenario
+from scenarios.workflows import task_references
 from scenarios.yamlpath import index, key, num
 
 Problem = Tuple[str, str]  # (YAML path, message)
@@ -90,7 +91,7 @@ def _flow_problem(sc: Scenario, i: int) -> Tuple[bool, Problem | None]:
 def _unreachable(sc: Scenario) -> List[Problem]:
     """Functions, queues, topics and buses that nothing names as a destination; topics and buses
     that deliver nowhere; queues fed messages that nothing consumes."""
-    refs = references(sc)
+    refs = [*references(sc), *task_references(sc)]  # a state machine's Tasks reach theirs
     named = {(r.address.kind, r.address.name) for r in refs if r.role != "poll"}  # what sends or invokes there
     functions, queues, topics, buses = ({n for k, n in named if k == kind}
                                         for kind in ("function", "queue", "topic", "bus"))
