@@ -196,3 +196,52 @@ def test_expected_visits_by_hand():
     assert got == {"Check": 1.0, "Route": 1.0, "Fan": 0.3, "Items": 0.7, "Done": 1.0, "Failed": 0.0,
                    "Ship": 0.3, "Hold": 0.3, "Each": 2.8}
     assert radius == pytest.approx(0.0, abs=1e-12)
+
+
+def test_order_workflow_scenario_as_its_comments_say():
+    """configs/scenario/order_workflow.yaml: the same order workflow as STANDARD and as EXPRESS, 40
+    orders a second each for 600 s. About 10 % out of stock (the Choice's Default), within 5 binomial
+    standard deviations (the Catch adds the few orders whose payment fails three times: 0.05³);
+    the Retry on Charge retries about 5 % of charges; Standard's month dwarfs Express's, and the
+    report's Step Functions section shows both."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    r = simulate(root / "configs" / "scenario" / "order_workflow.yaml", progress=False)
+    s = r.summary["state_machines"]
+    for name in ("orders_standard", "orders_express"):
+        m = s[name]
+        n = m["started"]
+        assert abs(n - 40 * 600) < 5 * math.sqrt(40 * 600)  # Poisson
+        assert n == m["succeeded"] + m["failed"] + m["timed_out"] + m["open_end"]
+        assert abs(m["failed"] - 0.1 * n) < 5 * math.sqrt(n * 0.1 * 0.9) + 10
+        charge = r.summary["calls"][f"state_machine:{name}/Charge → function:charge"]
+        assert abs(charge["retries"] - 0.05 * charge["made"]) < 5 * math.sqrt(charge["made"] * 0.05) + 5
+        assert m["throttled"] == 0 and m["timed_out"] == 0
+    assert s["orders_express"]["express_billing_units"] > 0 and s["orders_standard"]["express_billing_units"] == 0
+    month = r.costs.filter((r.costs["period"] == "monthly") & (r.costs["service"] == "AWSStepFunctions"))
+    by = {res: float(month.filter(month["resource"] == res)["unblended_cost_usd"].sum())
+          for res in ("state_machine:orders_standard", "state_machine:orders_express")}
+    assert by["state_machine:orders_standard"] > 50 * by["state_machine:orders_express"] > 0
+    assert r.summary["functions"]["notify"]["invocations"] > 0  # the SQS service integration's messages
+
+
+def test_an_api_route_starts_executions():
+    """An HTTP API's routes integrate an EXPRESS machine (StartSyncExecution: the client waits for the
+    execution, a Wait of 1 s) and a STANDARD one (StartExecution: answered once started)."""
+    wait = lambda kind: {"type": kind, "definition": {"StartAt": "W", "States": {  # noqa: E731
+        "W": {"Type": "Wait", "Seconds": 1, "End": True}}}}
+    sc = scenario({"quick": wait("EXPRESS"), "slow": wait("STANDARD")}, [
+        {"name": "sync", "target": "api:shop/POST /quick", "arrivals": {"kind": "constant", "rate_per_s": 10}},
+        {"name": "async", "target": "api:shop/POST /slow", "arrivals": {"kind": "constant", "rate_per_s": 10}}],
+        duration_s=20.0, apis={"shop": {"routes": {"POST /quick": {"integration": "state_machine:quick"},
+                                                    "POST /slow": {"integration": "state_machine:slow"}}}})
+    r = simulate(sc, progress=False)
+    quick, slow = r.summary["apis"]["shop POST /quick"], r.summary["apis"]["shop POST /slow"]
+    assert quick["requests"] == slow["requests"] == 200
+    assert quick["status_2xx"] + quick["in_flight_end"] == 200 and slow["status_2xx"] == 200
+    # the gateway's 10 ms overhead on top of the execution (1 s) or of the start (at once)
+    assert quick["latency_ms_mean"] == pytest.approx(1010.0, abs=1e-6)
+    assert slow["latency_ms_mean"] == pytest.approx(10.0, abs=1e-6)
+    s = r.summary["state_machines"]
+    assert s["quick"]["started"] == s["slow"]["started"] == 200

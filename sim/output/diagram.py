@@ -35,6 +35,7 @@ KIND_STYLE = {
     "api": ("#fff9c4", "#f9a825", "API Gateway route"),
     "table": ("#d1c4e9", "#4527a0", "DynamoDB table"),
     "bucket": ("#dcedc8", "#558b2f", "S3 bucket"),
+    "state_machine": ("#fce4ec", "#c2185b", "Step Functions state machine"),
     "https": ("#e3f2fd", "#1565c0", "HTTPS endpoint"),
     "email": ("#e3f2fd", "#1565c0", "email address"),
 }
@@ -98,6 +99,26 @@ def _endpoint(g: Graph, target: str) -> Optional[str]:
     return None
 
 
+def _tasks(config: Mapping[str, Any]) -> List[Tuple[str, str, str]]:
+    """(machine, Task state, target) of the scenario's state machines, from its resolved config
+    (their definitions compiled as the simulator compiles them: scenarios.workflows)."""
+    if not config.get("state_machines"):
+        return []
+    from scenarios.errors import ScenarioError
+    from scenarios.load import load_scenario
+    from scenarios.workflows import task_references
+
+    try:
+        scenario = load_scenario(dict(config))
+    except ScenarioError:
+        return []
+    out = []
+    for ref in task_references(scenario):  # path: state_machines.NAME.definition….States.STATE.Resource
+        parts = ref.path.split(".")
+        out.append((parts[1], parts[-2], str(ref.address)))
+    return out
+
+
 def services_graph(config: Mapping[str, Any]) -> Graph:
     """Nodes and edges of the scenario's services (module doc), from the resolved config."""
     g = Graph()
@@ -135,6 +156,12 @@ def services_graph(config: Mapping[str, Any]) -> Graph:
                 dst = _endpoint(g, target)
                 if dst:
                     g.link(f"function:{name}", dst, str(c.get("operation") or ""))
+    for name, sm in (config.get("state_machines") or {}).items():
+        g.add("state_machine", name, detail=str((sm or {}).get("type", "STANDARD")).lower())
+    for name, state, target in _tasks(config):  # what each machine's Task states reach
+        dst = _endpoint(g, target)
+        if dst:
+            g.link(f"state_machine:{name}", dst, state)
     for bname, b in (config.get("buckets") or {}).items():
         for nt in (b or {}).get("notifications") or []:
             dst = _endpoint(g, nt.get("target", ""))

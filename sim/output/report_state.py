@@ -1,20 +1,25 @@
 """The report's sections for DynamoDB tables and API Gateway routes (issue "The front door and the
 state"): consumed capacity against provisioned with the throttles, and each route's answers,
-cache hit ratio and latency (the gateway's overhead on top of its integration's). Their summary
-tables are the report's generic ones; these sections add the figures, when there is something
-to draw."""
+cache hit ratio and latency (the gateway's overhead on top of its integration's); and for Step
+Functions state machines, each machine's month side by side — Standard's transitions against
+Express's requests and GB-hours, the choice AWS asks people to make. Their summary tables are the
+report's generic ones; these sections add the figures and the comparison."""
 
 from __future__ import annotations
 
+import html
 from typing import Optional
 
 import numpy as np
+import polars as pl
 from matplotlib.figure import Figure
 
+from sim.output.report_format import usd_text
 from sim.output.report_plots import series
 from sim.output.result import Result
 
 DYNAMODB, APIGW = ("AWS/DynamoDB",), ("AWS/ApiGateway",)
+WORKFLOW_USAGE = ("StateTransition", "Express-Requests", "Express-GB-Hours")  # AWSStepFunctions' usage types
 
 
 def capacity_figure(result: Result, plotter) -> Optional[Figure]:
@@ -97,6 +102,40 @@ def tables_html(result: Result, cell, figure_html) -> str:
         return ""
     return ('<section id="dynamodb-over-time"><h2>DynamoDB over time</h2>'
             + figure_html("plot-dynamodb", "Consumed capacity against provisioned, and throttles") + "</section>")
+
+
+def workflows_html(result: Result, cell, figure_html) -> str:
+    """The Step Functions section: per state machine, its executions and transitions, and its
+    projected month by usage type (the bill's monthly rows), with what a million executions cost."""
+    machines = result.summary.get("state_machines")
+    if not machines:
+        return ""
+    costs = result.costs.filter((pl.col("period") == "monthly") & (pl.col("service") == "AWSStepFunctions"))
+    per = {(r["resource"], r["usage_type"]): r["unblended_cost_usd"]
+           for r in costs.group_by("resource", "usage_type").agg(pl.col("unblended_cost_usd").sum())
+           .iter_rows(named=True)}
+    duration_s = float(result.summary.get("duration_s") or 0.0)
+    month_s = float((result.config.get("billing") or {}).get("month_h", 730.0)) * 3600.0
+    rows = ""
+    for name, m in machines.items():
+        parts = [per.get((f"state_machine:{name}", u), 0.0) for u in WORKFLOW_USAGE]
+        month = sum(parts)
+        executions = m.get("started") or 0
+        per_million = month / (executions * month_s / duration_s) * 1e6 if executions and duration_s else None
+        rows += (f"<tr><th>{html.escape(name)}</th><td>{html.escape(str(m.get('type', '')))}</td>"
+                 f"{cell(f'state_machines.{name}.started', executions)}"
+                 f"{cell(f'state_machines.{name}.state_transitions', m.get('state_transitions'))}"
+                 f"{cell(f'state_machines.{name}.express_billing_units', m.get('express_billing_units'))}"
+                 + "".join(f'<td class="num">{usd_text(v)}</td>' for v in [*parts, month])
+                 + f'<td class="num">{"–" if per_million is None else usd_text(per_million)}</td></tr>')
+    head = ("<tr><th>state machine</th><th>type</th><th>executions</th><th>state transitions</th>"
+            "<th>Express units (100 ms × 64 MB)</th><th>transitions a month</th><th>requests a month</th>"
+            "<th>GB-hours a month</th><th>a month</th><th>a million executions</th></tr>")
+    return ('<section id="stepfunctions-bill"><h2>Step Functions: what each machine costs</h2>'
+            "<p>Standard workflows pay per state transition, retries included; Express workflows per"
+            " execution and per GB-hour of duration in 100 ms steps times memory in 64 MB chunks. A month"
+            " is the run's usage projected to the billing month (the bill's monthly rows).</p>"
+            f'<div class="scroll"><table id="table-stepfunctions-bill">{head}{rows}</table></div></section>')
 
 
 def api_html(result: Result, cell, figure_html) -> str:
