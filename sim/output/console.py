@@ -225,9 +225,11 @@ def format_bus_lines(buses: Mapping[str, Mapping[str, Any]], view: ConsoleView) 
 
 
 def format_call_lines(calls: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
-    """One line per call of a function: what was made and how it ended, and the SDK's retries."""
+    """One line per call of a function (or a state machine's Task): what was made and how it ended,
+    and the SDK's retries (a Task's: its state's Retry)."""
     return [f"call {name}: {_num(c.get('made'))} made, {_num(c.get('ok'))} ok, {_num(c.get('failed'))} failed,"
-            f" {_num(c.get('abandoned'))} abandoned, {_num(c.get('retries'))} SDK retries"
+            f" {_num(c.get('abandoned'))} abandoned, {_num(c.get('retries'))}"
+            f" {'retries (its Retry)' if c.get('mode') == 'task' else 'SDK retries'}"
             for name, c in calls.items()]
 
 
