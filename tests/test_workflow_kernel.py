@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest  # noqa: F401
+
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kernels import account as A

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
 from scenarios import load_scenario
@@ -245,3 +244,28 @@ def test_an_api_route_starts_executions():
     assert slow["latency_ms_mean"] == pytest.approx(10.0, abs=1e-6)
     s = r.summary["state_machines"]
     assert s["quick"]["started"] == s["slow"]["started"] == 200
+
+
+def test_traces_of_executions():
+    """Sampled traces: the client's StartExecution (root), the execution's SERVER span under it, each
+    Task's CLIENT span under the execution (caller: the machine), the function's SERVER span under
+    its Task."""
+    import json
+
+    sc = scenario({"orders": two_tasks()}, constant("state_machine:orders", 2.0, end_s=10.0),
+                  functions={"a": FIXED, "b": FIXED}, duration_s=20.0, record={"traces": {"sample": 1.0}})
+    spans = simulate(sc, progress=False).traces
+    assert spans is not None and spans.height == 20 * 6  # 20 executions: root, execution, 2 Tasks, 2 invocations
+    for _, trace in spans.group_by("trace_id"):
+        by_id = {r["span_id"]: r for r in trace.iter_rows(named=True)}
+        kinds = sorted((r["name"], r["kind"]) for r in by_id.values())
+        assert kinds == [("a invoke", "SERVER"), ("a lambda.Invoke", "CLIENT"), ("b invoke", "SERVER"),
+                         ("b lambda.Invoke", "CLIENT"), ("orders execute", "SERVER"),
+                         ("orders states.StartExecution", "CLIENT")]
+        parent = {r["name"]: by_id[r["parent_span_id"]]["name"] if r["parent_span_id"] is not None else None
+                  for r in by_id.values()}
+        assert parent == {"orders states.StartExecution": None, "orders execute": "orders states.StartExecution",
+                          "a lambda.Invoke": "orders execute", "b lambda.Invoke": "orders execute",
+                          "a invoke": "a lambda.Invoke", "b invoke": "b lambda.Invoke"}
+        task = next(r for r in by_id.values() if r["name"] == "a lambda.Invoke")
+        assert json.loads(task["attributes"])["caller"] == "state_machine:orders"

@@ -689,7 +689,9 @@ class LambdaAccount(Component):
                                               a[K.SP_ANSWER])
             service, resource, op = names["resource"](rkind, ridx)
             attrs = {}
-            if kind == K.SK_SERVER:
+            if kind == K.SK_SERVER and rkind == K.K_SFN:  # a state machine's execution
+                name, kind_name = f"{resource} execute", "SERVER"
+            elif kind == K.SK_SERVER:
                 name, kind_name = f"{resource} invoke", "SERVER"
                 attrs = {"cold_start": bool(a[K.SP_COLD]), "attempt": a[K.SP_ATTEMPT]}
             elif kind == K.SK_PRODUCER:
@@ -702,7 +704,7 @@ class LambdaAccount(Component):
                          "answer": ROOT_ANSWERS[answer]}
             else:
                 name, kind_name = f"{resource} {service}.{op}", "CLIENT"
-                attrs = {"caller": self.fn_names[frm], "attempt": a[K.SP_ATTEMPT], "answer": CALL_ANSWERS[answer]}
+                attrs = {"caller": names["callers"][frm], "attempt": a[K.SP_ATTEMPT], "answer": CALL_ANSWERS[answer]}
             rows.append((a[K.SP_TRACE], a[K.SP_ID], a[K.SP_PARENT] if a[K.SP_PARENT] >= 0 else None, name,
                          kind_name, service, resource, start, end, "ERROR" if a[K.SP_ERROR] else "OK",
                          json.dumps(attrs, sort_keys=True, separators=(",", ":"))))
@@ -751,10 +753,14 @@ class LambdaAccount(Component):
                 return "vpc", egress[index], "flow"
             if kind == A.K_API:  # an API route's own answer: index is the port it came through
                 return "apigateway", self.sources[index].name, "request"
+            if kind == A.K_SFN:  # a state machine: its start, its execution
+                return "states", self.workflows.names[index], "StartExecution"
             svc, name = external[index]
             return svc, name, "deliver"
 
-        return {"resource": resource, "units": units}
+        # who makes a call: a function, or a state machine (its Tasks; the pseudo-function after them)
+        callers = self.fn_names + ([f"state_machine:{n}" for n in self.workflows.names] if self.workflows else [])
+        return {"resource": resource, "units": units, "callers": callers}
 
     def summary_sections(self) -> dict:
         out = {"functions": self.summary()} if self.fn_names else {}

@@ -110,10 +110,8 @@ class Workflows:
 
     def __init__(self, machines: Dict[str, StateMachine], scenario, t_end: float, period_s: float):
         self.names = list(machines)
-        self.specs = machines
         self.machines: List[Machine] = [compile_machine(n, sm, scenario) for n, sm in machines.items()]
         self.t_end, self.period_s = t_end, period_s
-        self.region = getattr(scenario, "region", "us-east-1")
         self.calls: List[List[Call]] = []
         self.rows: List[List[Tuple[int, int]]] = []  # per machine, per state row: (scope, index)
         self.streams: List[List[Optional[Dist]]] = []
@@ -124,9 +122,6 @@ class Workflows:
                                if mc.scopes[s].states[j].kind == "task"])
             self.streams.append([_own_stream(mc.scopes[s].states[j]) for s, j in rows])
         self.state = None  # the calls' kernel arrays (sim.compute.account_state.AccountCalls), from start
-
-    def index(self, name: str) -> int:
-        return self.names.index(name)
 
     def task_names(self) -> Dict[str, List[str]]:
         """{`sfn:NAME` (the machine's owner name among the calls): its Task states' labels
