@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kernels import account as A
