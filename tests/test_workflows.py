@@ -269,3 +269,58 @@ def test_traces_of_executions():
                           "a invoke": "a lambda.Invoke", "b invoke": "b lambda.Invoke"}
         task = next(r for r in by_id.values() if r["name"] == "a lambda.Invoke")
         assert json.loads(task["attributes"])["caller"] == "state_machine:orders"
+
+
+def test_service_integrations_callbacks_and_child_executions():
+    """Tasks of every kind in one STANDARD machine: DynamoDB PutItem and GetItem, SNS Publish (to a
+    queue a function reads), EventBridge PutEvents (to a bus; a bus's rule starting a machine is in
+    tests/test_workflow_kernel.py), an SQS
+    SendMessage waiting for its task token (a callback 2 s later, a tenth of them SendTaskFailure,
+    caught), and a child execution it waits for (states:startExecution.sync). Everything each
+    execution makes is counted where it lands."""
+    child = {"type": "STANDARD", "definition": {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1,
+                                                                                  "End": True}}}}
+    main = {"type": "STANDARD", "callbacks_ms": {"Approve": {"dist": "fixed", "value": 2000}},
+            "callback_failure_rate": {"Approve": 0.1},
+            "definition": {"StartAt": "Put", "States": {
+                "Put": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                        "Parameters": {"TableName": "orders", "Item": {}}, "Next": "Get"},
+                "Get": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+                        "Parameters": {"TableName": "orders", "Key": {}}, "Next": "Tell"},
+                "Tell": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                         "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:news", "Message": "x"},
+                         "Next": "Emit"},
+                "Emit": {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
+                         "Parameters": {"Entries": [{"EventBusName": "bus", "Source": "shop", "DetailType": "order",
+                                                     "Detail": {}}]}, "Next": "Approve"},
+                "Approve": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                            "Parameters": {"QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/approvals",
+                                           "MessageBody": {"token.$": "$$.Task.Token"}},
+                            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Rejected"}], "Next": "Child"},
+                "Child": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                          "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:child"},
+                          "End": True},
+                "Rejected": {"Type": "Fail", "Error": "Rejected"}}}}
+    sc = scenario({"main": main, "child": child}, constant("state_machine:main", 5.0, end_s=40.0),
+                  functions={"reader": FIXED}, duration_s=60.0,
+                  tables={"orders": {}}, queues={"inbox": {}, "approvals": {}},
+                  topics={"news": {"subscriptions": [{"protocol": "sqs", "endpoint": "inbox"}]}},
+                  buses={"bus": {"rules": {"none": {"event_pattern": {"source": ["elsewhere"]},
+                                                    "targets": [{"target": "queue:inbox"}]}}}},
+                  event_source_mappings=[{"source": "inbox", "function": "reader"}],
+                  worker_fleets={"clerks": {"queue": "approvals", "workers": 1,
+                                            "processing_ms": {"dist": "fixed", "value": 1}}})
+    r = simulate(sc, progress=False)
+    s = r.summary
+    m = s["state_machines"]["main"]
+    assert (m["started"], m["timed_out"], m["open_end"]) == (200, 0, 0)
+    assert abs(m["failed"] - 20) < 5 * math.sqrt(200 * 0.1 * 0.9)  # SendTaskFailure, caught into Rejected
+    assert s["state_machines"]["child"]["started"] == m["succeeded"]  # each approved order waits for its child
+    assert s["buses"]["bus"]["put"] == 200
+    assert s["tables"]["orders"]["requests"] == 400
+    assert s["functions"]["reader"]["invocations"] >= 1 and s["queues"]["inbox"]["sent"] == 200
+    calls = s["calls"]
+    assert calls["state_machine:main/Approve → queue:approvals"]["ok"] == m["succeeded"]
+    assert calls["state_machine:main/Approve → queue:approvals"]["failed"] == m["failed"]
+    # an approved execution: the callback's 2 s, the child's 1 s Wait, and the API latencies
+    assert 3000.0 < m["execution_time_ms"]["max"] < 3000.0 + 6 * 200.0
