@@ -456,7 +456,8 @@ def packet_run(caps, flows, t_end=math.inf, period_s=1.0, n_periods=8):
 
     names = list(caps)
     r = share_arrays(np.array([caps[n] for n in names], float), np.array([f["start_s"] for f in flows], float),
-                     np.array([f["bits"] for f in flows], float), [tuple(names.index(x) for x in f["path"]) for f in flows],
+                     np.array([f["bits"] for f in flows], float),
+                     [tuple(names.index(x) for x in f["path"]) for f in flows],
                      np.array([f.get("cap_bps", math.inf) for f in flows], float), t_end=t_end, period_s=period_s,
                      n_periods=n_periods, packet_links={0: 1}, packet_bytes=[f["packet_bytes"] for f in flows],
                      rtt_s=[f["rtt_s"] for f in flows])

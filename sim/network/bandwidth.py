@@ -14,8 +14,9 @@ the whole link for its last 8 Mbit (0.8 s more).
 The model (fluid max-min fairness, the average of TCP sharing a bottleneck; no slow start,
 no losses slowing anyone, no protocol overhead: `bytes` are what crosses the links) and its
 cost are described in `kernels/bandwidth.py`; `ShareState` and `share_arrays` also take packet
-limits (a NAT gateway's packets per second) and count the packets TCP loses there. `run_sharing` gives the rest of what the kernel
-computes: the bytes each link carried per period, and what is still in flight at a horizon.
+limits (a NAT gateway's packets per second) and count the packets TCP loses there.
+`run_sharing` gives the rest of what the kernel computes: the bytes each link carried per
+period, and what is still in flight at a horizon.
 """
 
 from __future__ import annotations
@@ -179,11 +180,12 @@ class ShareState:
     and a kind: a packet size and a round-trip time, `kind`) as they first appear too, numbers
     of classes emptied reused (`classes`); port keys (a NAT gateway's destination) too
     (`port_key`). `packet_links` maps a link (a NAT gateway) to its packet limit, another link
-    whose capacity is in bits of PACKET_UNIT_BYTES-byte packets: a path with either has both. Each `step(flows, t1)` runs the
-    events before t1 with the flows starting in that window, and `step(..., final=True)` runs
-    them up to the horizon and reports what is still active. The arrays grow as needed, in
-    ways that change no outcome (free slots are taken in the same order whatever the
-    capacity), so a run gives the same numbers, bit for bit, whatever its windows.
+    whose capacity is in bits of PACKET_UNIT_BYTES-byte packets: a path with either has both.
+    Each `step(flows, t1)` runs the events before t1 with the flows starting in that window,
+    and `step(..., final=True)` runs them up to the horizon and reports what is still active.
+    The arrays grow as needed, in ways that change no outcome (free slots are taken in the
+    same order whatever the capacity), so a run gives the same numbers, bit for bit, whatever
+    its windows.
     """
 
     def __init__(self, cap_l: np.ndarray, *, period_s: float = math.inf, n_periods: int = 1, n_nat: int = 0,

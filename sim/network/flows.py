@@ -40,7 +40,7 @@ from sim.engine.distributions import sampler
 from sim.network.meters import NetworkMeters
 from sim.network.dx import DirectConnect, interfaces as dx_interfaces
 from sim.network.links import Links, Outages
-from sim.network.nat import NatConnections
+from sim.network.nat import NatConnections, NatScaling
 from sim.network.packets import MTU_BYTES
 from scenarios.errors import ScenarioError
 from sim.network.paths import EndpointError, build_path, count_rules, evaluate, protocol_of, resolve
@@ -244,23 +244,27 @@ class NetworkRun:
         self.pos = [0] * len(self.judged)
         self.dx = DirectConnect(s, self.links, self.n_periods) if dx_interfaces(s) else None
         self.outages = Outages(s, self.links)
+        self.scaling = NatScaling(self.links, s.duration_s)
         self.egress: List[Egress] = []
         if account is not None:
             for fn, i, cfg in account.egress_entries():
                 self.egress.append(Egress(self.net, self.links, fn, i, cfg, s.seed, base_dir))
 
     def start(self, env) -> None:
-        """Start the control processes: Direct Connect failures and BGP failover, NAT outages."""
+        """Start the control processes: Direct Connect failures and BGP failover, NAT outages,
+        NAT gateways scaling up."""
         if self.dx is not None:
             self.dx.start(env)
         self.outages.start(env)
+        self.scaling.start(env)
 
     def step(self, t1: float) -> None:
         for g, (_f, _path, out, d, _proto, route) in enumerate(self.judged):
             hi = int(np.searchsorted(d.start_s, t1, "left"))
             if hi > self.pos[g]:
                 idx = np.arange(self.pos[g], hi)
-                self.links.feed(route, out, d, idx, self.offsets[g] + idx, keepalive_s=_f.keepalive_s)
+                self.links.feed(route, out, d, idx, self.offsets[g] + idx, keepalive_s=_f.keepalive_s,
+                                packet_bytes=_f.packet_bytes, rtt_ms=_f.rtt_ms)
                 self.pos[g] = hi
         sent = []
         if self.egress:
@@ -277,7 +281,8 @@ class NetworkRun:
                         idx = np.arange(len(d.start_s))
                         judged = out.fail_at.copy()
                         self.links.feed(route, out, d, idx, np.full(len(idx), -1 - e, np.int64),
-                                        keepalive_s=eg.cfg.keepalive_s)
+                                        keepalive_s=eg.cfg.keepalive_s, packet_bytes=eg.cfg.packet_bytes,
+                                        rtt_ms=eg.cfg.rtt_ms)
                         sent.append((eg, path, route, out, d, judged))
         self._finished(self.links.step(t1))
         for eg, path, route, out, d, judged in sent:  # (ports decided: the outcomes are final)
