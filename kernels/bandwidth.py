@@ -119,23 +119,24 @@ def _heap_pop(hk, hf, off, n):
 
 
 @jit_inline
-def _wt(c, l, c_w, l_grp):
+def _wt(c, l, c_w, l_grp, pk):
     """Class c's weight on link l: 1 on a link of bits, c_w[c] on a packet limit (a link whose
-    group is another link's)."""
-    if l_grp[l] != l:
+    group is another link's). pk: whether there are packet limits at all (else no weights: the
+    sharing runs as without them)."""
+    if pk and l_grp[l] != l:
         return c_w[c]
     return 1.0
 
 
 @jit_inline
-def _min_share(nl, rem, users, wusers):
+def _min_share(nl, rem, users, wusers, pk):
     """The smallest fair share of a link still in use (rem / its unfrozen flows' weights), and
     that link (-1: none)."""
     share = np.inf
     bl = -1
     for l in range(nl):
         if users[l] > 0:
-            s = rem[l] / wusers[l]
+            s = rem[l] / wusers[l] if pk else rem[l] / users[l]
             if s < share:
                 share = s
                 bl = l
@@ -143,17 +144,19 @@ def _min_share(nl, rem, users, wusers):
 
 
 @jit_inline
-def _freeze(c, share, by, cnt, c_lo, c_hi, c_links, rate, load, rem, users, wusers, frozen, c_w, l_grp, lim):
-    """Class c frozen at `share`, by link `by` (-1: its own cap)."""
+def _freeze(c, share, by, cnt, c_lo, c_hi, c_links, rate, load, rem, users, wusers, frozen, c_w, l_grp, lim, pk):
+    """Class c frozen at `share`, by link `by` (-1: its own cap; kept with packet limits)."""
     frozen[c] = True
     rate[c] = share
-    lim[c] = by
+    if pk:
+        lim[c] = by
     for j in range(c_lo[c], c_hi[c]):
         l = c_links[j]
-        w = _wt(c, l, c_w, l_grp)
+        w = _wt(c, l, c_w, l_grp, pk)
         rem[l] = max(rem[l] - cnt[c] * share * w, 0.0)
         users[l] -= cnt[c]
-        wusers[l] -= cnt[c] * w
+        if pk:
+            wusers[l] -= cnt[c] * w
         load[l] += cnt[c] * share * w
 
 
@@ -174,7 +177,7 @@ def _drops(c, r, cnt, c_mr, c_pb):
 
 @jit_inline
 def _allocate(act, n_act, cnt, c_lo, c_hi, c_links, c_cap, cap_l, rate, load, rem, users, wusers, frozen, lk_off,
-              lk_cls, c_w, l_grp, lim):
+              lk_cls, c_w, l_grp, lim, pk):
     """Progressive filling over the active classes act[:n_act] (cnt flows each; in order of
     cap): the per-flow rate of each class, the link that froze it (lim; -1: its cap), and each
     link's load (bits/s). Every unfrozen rate rises together; a link with weights (a packet
@@ -189,7 +192,8 @@ def _allocate(act, n_act, cnt, c_lo, c_hi, c_links, c_cap, cap_l, rate, load, re
     for l in range(nl):
         rem[l] = cap_l[l]
         users[l] = 0
-        wusers[l] = 0.0
+        if pk:
+            wusers[l] = 0.0
         load[l] = 0.0
         lk_off[l + 1] = 0
     for a in range(n_act):
@@ -198,7 +202,8 @@ def _allocate(act, n_act, cnt, c_lo, c_hi, c_links, c_cap, cap_l, rate, load, re
         for j in range(c_lo[c], c_hi[c]):
             l = c_links[j]
             users[l] += cnt[c]
-            wusers[l] += cnt[c] * _wt(c, l, c_w, l_grp)
+            if pk:
+                wusers[l] += cnt[c] * _wt(c, l, c_w, l_grp, pk)
             lk_off[l + 1] += 1
     lk_off[0] = 0
     for l in range(nl):
@@ -215,15 +220,15 @@ def _allocate(act, n_act, cnt, c_lo, c_hi, c_links, c_cap, cap_l, rate, load, re
     left = n_act
     next_cap = 0
     while left > 0:
-        share, bl = _min_share(nl, rem, users, wusers)
+        share, bl = _min_share(nl, rem, users, wusers, pk)
         while next_cap < n_act and c_cap[act[next_cap]] < share:
             c = act[next_cap]
             next_cap += 1
             if not frozen[c]:
                 _freeze(c, c_cap[c], -1, cnt, c_lo, c_hi, c_links, rate, load, rem, users, wusers, frozen, c_w, l_grp,
-                        lim)
+                        lim, pk)
                 left -= 1
-                share, bl = _min_share(nl, rem, users, wusers)
+                share, bl = _min_share(nl, rem, users, wusers, pk)
         if left == 0:
             break
         if bl < 0:  # no link and no cap left (not allowed: share_links rejects it)
@@ -235,12 +240,12 @@ def _allocate(act, n_act, cnt, c_lo, c_hi, c_links, c_cap, cap_l, rate, load, re
             c = lk_cls[q]
             if not frozen[c]:
                 _freeze(c, share, bl, cnt, c_lo, c_hi, c_links, rate, load, rem, users, wusers, frozen, c_w, l_grp,
-                        lim)
+                        lim, pk)
                 left -= 1
 
 
 @jit_inline
-def _carry(t0, t1, load, period_s, link_bits, link_peak, drop, link_drops):
+def _carry(t0, t1, load, period_s, link_bits, link_peak, drop, link_drops, pk):
     """Add the links' loads over [t0, t1) to link_bits[period, link], split at period boundaries,
     keep each period's highest load in link_peak[period, link] (bits/s), and add the packets
     lost per second (drop) to link_drops[period, link]."""
@@ -258,7 +263,7 @@ def _carry(t0, t1, load, period_s, link_bits, link_peak, drop, link_drops):
                 link_bits[p, l] += load[l] * dt
                 if load[l] > link_peak[p, l]:
                     link_peak[p, l] = load[l]
-            if drop[l] > 0.0:
+            if pk and drop[l] > 0.0:
                 link_drops[p, l] += drop[l] * dt
         t = seg_end
 
@@ -289,14 +294,14 @@ def _on_link(c, l, c_lo, c_hi, c_links):
 
 
 @jit_inline
-def _retarget(c, target, t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load, c_w, l_grp):
+def _retarget(c, target, t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load, c_w, l_grp, pk):
     """Class c's rate becomes `target` at t: its clock is rebased, its links' load follows."""
     if target != rate[c]:
         vb[c] = vb[c] + rate[c] * (t - tb[c])
         tb[c] = t
         for j in range(c_lo[c], c_hi[c]):
             l = c_links[j]
-            load[l] += cnt[c] * (target - rate[c]) * _wt(c, l, c_w, l_grp)
+            load[l] += cnt[c] * (target - rate[c]) * _wt(c, l, c_w, l_grp, pk)
         rate[c] = target
 
 
@@ -395,6 +400,10 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
     start, bits, fcls, pkey, tag, hold, ok = inp
     nf = start.shape[0]
     nl = cap_l.shape[0]
+    pk = False  # any packet limit (else no weights, no losses: as without them)
+    for l in range(nl):
+        if l_pk[l] >= 0:
+            pk = True
     cap_h = hh.shape[0]
     n_nat = nat_amax.shape[1]
     n_pp = nat_amax.shape[0]
@@ -413,7 +422,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
     i = 0
     while True:
         if force >= 0.0:  # the capacities changed at `force`: every rate again, now
-            _carry(t, force, load, period_s, link_bits, link_peak, drop, link_drops)
+            _carry(t, force, load, period_s, link_bits, link_peak, drop, link_drops, pk)
             t = force
             force = -1.0
             c = -1
@@ -443,7 +452,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                         nat_amax[p_rec, g] = max(nat_amax[p_rec, g], nat_act[g])
             if tn == np.inf or tn > t1 or (tn == t1 and not final):
                 break
-            _carry(t, tn, load, period_s, link_bits, link_peak, drop, link_drops)
+            _carry(t, tn, load, period_s, link_bits, link_peak, drop, link_drops, pk)
             t = tn
             events += 1
             if heap_n - n_rel + n_act + 2 > cap_cls:
@@ -503,7 +512,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                     free_n += 1
                 for j in range(c_lo[c], c_hi[c]):
                     l = c_links[j]
-                    w = _wt(c, l, c_w, l_grp)
+                    w = _wt(c, l, c_w, l_grp, pk)
                     load[l] -= (n0 - cnt[c]) * rate[c] * w
                     if c_cap[c] < np.inf:
                         dem[l] -= (n0 - cnt[c]) * c_cap[c] * w
@@ -573,7 +582,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                 cnt[c] += 1
                 for j in range(c_lo[c], c_hi[c]):
                     l = c_links[j]
-                    w = _wt(c, l, c_w, l_grp)
+                    w = _wt(c, l, c_w, l_grp, pk)
                     load[l] += rate[c] * w
                     if c_cap[c] < np.inf:
                         dem[l] += c_cap[c] * w
@@ -581,7 +590,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                         unc[l] += 1
                 if not was_tight and not _tight_on(c, c_lo, c_hi, c_links, cap_l, dem, unc):
                     moved = rate[c] != c_cap[c] or cseq[c] < 0 or hf[h_off[c]] == f  # new, or f is its first
-                    _retarget(c, c_cap[c], t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load, c_w, l_grp)
+                    _retarget(c, c_cap[c], t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load, c_w, l_grp, pk)
                     if moved:
                         heap_n, seq = _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
                     continue
@@ -591,7 +600,8 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
         one = True
         for l in range(nl):  # (a slack link binds no one: as if without limit)
             cap_eff[l] = np.inf
-            drop[l] = 0.0
+            if pk:
+                drop[l] = 0.0
             if unc[l] > 0 or dem[l] > cap_l[l]:
                 n_tight += 1
                 cap_eff[l] = cap_l[l]
@@ -639,12 +649,12 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
             for q in range(n_sub):  # out of the level group: back to its cap
                 c2 = sub[q]
                 if cnt[c2] > 0 and mark[c2] != stamp:
-                    _retarget(c2, c_cap[c2], t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load, c_w, l_grp)
+                    _retarget(c2, c_cap[c2], t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load, c_w, l_grp, pk)
                     heap_n, seq = _schedule(c2, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
             lost = 0.0
             for q in range(n_new):
                 c2 = new_sub[q]
-                _retarget(c2, level, t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load, c_w, l_grp)
+                _retarget(c2, level, t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load, c_w, l_grp, pk)
                 cseq[c2] = -1  # (scanned, not on the heap)
                 sub[q] = c2
                 if lp >= 0 and level < c_cap[c2]:  # (at its cap: its own limit, not the gateway's)
@@ -653,7 +663,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                 drop[lt] = lost
             n_sub = n_new
             if c >= 0 and cnt[c] > 0 and mark[c] != stamp:  # the event's class, at its cap: its next completion
-                _retarget(c, c_cap[c], t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load, c_w, l_grp)
+                _retarget(c, c_cap[c], t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load, c_w, l_grp, pk)
                 heap_n, seq = _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
             continue
         n_sub = 0
@@ -663,7 +673,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                 sub[n_sub] = c2
                 n_sub += 1
         _allocate(sub, n_sub, cnt, c_lo, c_hi, c_links, c_cap, cap_eff, new_rate, scratch_load, rem, users, wusers,
-                  frozen, lk_off, lk_cls, c_w, l_grp, lim)
+                  frozen, lk_off, lk_cls, c_w, l_grp, lim, pk)
         for l in range(nl):
             load[l] = 0.0
         k = 0
@@ -682,17 +692,17 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
             if tight:
                 cseq[c2] = -1  # (scanned, not on the heap)
                 # set by a link with a packet limit, or by the limit (below its own cap)
-                if lim[c2] >= 0 and l_pk[l_grp[lim[c2]]] >= 0 and target < c_cap[c2]:
+                if pk and lim[c2] >= 0 and l_pk[l_grp[lim[c2]]] >= 0 and target < c_cap[c2]:
                     drop[l_grp[lim[c2]]] += _drops(c2, target, cnt, c_mr, c_pb)
             elif changed or cseq[c2] < 0 or c2 == c:
                 heap_n, seq = _schedule(c2, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
             for j in range(c_lo[c2], c_hi[c2]):
                 l = c_links[j]
-                load[l] += cnt[c2] * rate[c2] * _wt(c2, l, c_w, l_grp)
+                load[l] += cnt[c2] * rate[c2] * _wt(c2, l, c_w, l_grp, pk)
     if final:
         # what is still active at t1: its remaining bits, and the links' load up to t1
         if t1 < np.inf and t1 > t:
-            _carry(t, t1, load, period_s, link_bits, link_peak, drop, link_drops)
+            _carry(t, t1, load, period_s, link_bits, link_peak, drop, link_drops, pk)
             t = t1
         for a in range(n_act):
             c = act[a]
