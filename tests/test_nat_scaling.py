@@ -104,6 +104,8 @@ def test_small_packets_bind_and_scale_the_gateway_by_its_packet_rate():
     # its Packets* counts in 100-byte packets: (66,150,000,000 - 40) / 100 rounded up, and the answer's 1
     assert sum(series(r, "PacketsOutToDestination")) == 661_500_000
     assert sum(series(r, "PacketsInFromDestination")) == 1
+    # and so do its flow log records (the host's egress record of the request, ingress of the answer)
+    assert sorted(r.flow_logs["packets"].to_list()) == [1, 661_500_000]
 
 
 def test_an_outage_across_a_decision_then_the_scaled_capacity():

@@ -18,8 +18,8 @@ of the response (if the request was accepted) and the initiator's `ingress` reco
 response (if the response reached its subnet). Outside endpoints (internet, on-premises) and
 interfaces in the middle (NAT gateways, NAT instances) log nothing here. Addresses are as the
 interface sees them (behind a NAT or an internet gateway, the translated ones). An accepted
-record counts ceil(bytes / 1500) packets; a rejected one the first packet only (1 packet,
-min(bytes, 1500) bytes). `start` and `end` are whole seconds from the scenario's start (the
+record counts ceil(bytes / packet_bytes) packets (the generator's mean packet size, 1,500 by
+default); a rejected one the first packet only (1 packet, min(bytes, 1500) bytes). `start` and `end` are whole seconds from the scenario's start (the
 simulation has no calendar). Extra columns after the 14 default fields: `flow_direction` (as
 Flow Logs v5: ingress | egress), `flow` (the generator), `flow_id`.
 """
@@ -360,7 +360,7 @@ class NetworkRun:
             next_id += n
             # (a flow stalled for good, on a link down to the end, is logged as open at the end)
             records = _records(self.net, path, out, d, proto, f.name, ids,
-                               np.where(np.isfinite(end_s), end_s, max(s.duration_s, 0.0)))
+                               np.where(np.isfinite(end_s), end_s, max(s.duration_s, 0.0)), f.packet_bytes)
             t["flow_log_records"] += records.height
             frames.append(records)
         for eg in self.egress:
@@ -414,7 +414,7 @@ class NetworkRun:
 
 
 def _records(net: Network, path, out, d: Drawn, proto: int, name: str, ids: np.ndarray,
-             end_s: np.ndarray) -> pl.DataFrame:
+             end_s: np.ndarray, packet_bytes: int = MTU_BYTES) -> pl.DataFrame:
     """The flow log records of one generator's flows (module doc)."""
     checks = path.checks
     nf = len(path.forward)
@@ -435,7 +435,7 @@ def _records(net: Network, path, out, d: Drawn, proto: int, name: str, ids: np.n
         accepted = out.fail_at[reached] > last
         nbytes = (d.response_bytes if response else d.size_bytes)[reached]
         sport, dport = (d.dst_port, d.src_port) if response else (d.src_port, d.dst_port)
-        packets = np.where(accepted, -(-nbytes // MTU_BYTES), 1)
+        packets = np.where(accepted, -(-nbytes // packet_bytes), 1)
         nbytes = np.where(accepted, nbytes, np.minimum(nbytes, MTU_BYTES))
         m = int(reached.sum())
         frames.append(pl.DataFrame({
