@@ -625,3 +625,48 @@ def test_packet_limits_and_losses_do_not_depend_on_the_windows():
     many = run(np.linspace(0.1, 30, 300))
     assert np.array_equal(one[0], many[0]) and np.array_equal(one[1], many[1]) and np.array_equal(one[2], many[2])
     assert one[2][:, 0].sum() > 0 and (one[0] > 0).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(packet_cases(continuous=True), st.lists(st.tuples(st.floats(0, 6), st.sampled_from(["nat", PKT, "a"]),
+                                                         st.sampled_from([0.0, 5e5, 2e6, 1.2e7])), max_size=4))
+def test_capacity_changes_with_packet_limits_match_the_twin(case, raw):
+    """A gateway scaling (its bandwidth and packet limit changing at exact times, as
+    `set_capacity` applies them), failing (0) and a plain link changing: completion times and
+    losses per period agree with the twin, which recomputes every flow's rate at each change."""
+    from kernels.ref.bandwidth import share_ref_packets
+    from sim.network.bandwidth import ShareState
+
+    caps, flows, _t_end = case
+    names = list(caps)
+    changes = sorted((round(t, 3), link, c) for t, link, c in raw)
+    seen = set()
+    changes = [c for c in changes if not (c[0] in seen or seen.add(c[0]))]  # (one change per instant)
+    back = (max(c[0] for c in changes) + 1.0) if changes else 1.0
+    changes += [(back + 0.001 * k, n, caps[n]) for k, n in enumerate(names)]  # (every link back: all flows end)
+    st_ = ShareState(np.array([caps[n] for n in names], float), period_s=1.0, n_periods=12, packet_links={0: 1})
+    order = sorted(range(len(flows)), key=lambda k: (flows[k]["start_s"], k))
+    done, pos = {}, 0
+    for j, t1 in enumerate([c[0] for c in changes] + [math.inf]):
+        final = j == len(changes)
+        batch = []
+        while pos < len(order) and (flows[order[pos]]["start_s"] < t1 or final):
+            batch.append(order[pos])
+            pos += 1
+        kinds = np.array([st_.kind(flows[f]["packet_bytes"], flows[f]["rtt_s"]) for f in batch], np.int64)
+        fc = st_.classes(np.array([st_.path_id(tuple(names.index(x) for x in flows[f]["path"])) for f in batch],
+                                  np.int64), np.array([flows[f].get("cap_bps", math.inf) for f in batch], float), kinds)
+        _, fin = st_.step(np.array([flows[f]["start_s"] for f in batch], float),
+                          np.array([flows[f]["bits"] for f in batch], float), fc, np.full(len(batch), -1, np.int64),
+                          np.array(batch, np.int64), t1, final=final)
+        done.update(zip(fin.tag.tolist(), fin.done_s.tolist()))
+        if not final:
+            st_.set_capacity({names.index(changes[j][1]): changes[j][2]}, t1)
+    want, _, _, lost = share_ref_packets(
+        [f["start_s"] for f in flows], [f["bits"] for f in flows], [f["path"] for f in flows],
+        [f.get("cap_bps", math.inf) for f in flows], caps, changes=changes,
+        weights=[{PKT: 1500 / f["packet_bytes"]} for f in flows], gateways={"nat": "nat", PKT: "nat"},
+        mss_over_rtt=[max(f["packet_bytes"] - 40, 1) / f["rtt_s"] for f in flows],
+        packet_bytes=[f["packet_bytes"] for f in flows], period_s=1.0, n_periods=12)
+    assert [done[k] for k in range(len(flows))] == pytest.approx(want, rel=1e-9, abs=1e-9)
+    assert list(st_.link_drops[:, 0]) == pytest.approx(lost["nat"], rel=1e-9, abs=1e-12)

@@ -193,3 +193,19 @@ def test_mistakes_name_their_path(where, value, path, words):
     with pytest.raises(ScenarioError) as e:
         load_scenario(sc)
     assert any(p == path and words in m for p, m in e.value.problems), e.value.problems
+
+
+def test_a_functions_egress_carries_its_packet_size_and_round_trip():
+    """A function's egress entry with packet_bytes 100 and rtt_ms 5: each of its flows (100,000
+    bytes, answered with 40) counts 1,000 packets out and 1 back at the gateway, and its flows
+    share the gateway's packet rate."""
+    from test_lambda_egress import lambda_nat
+
+    sc = lambda_nat(rate=5, duration_s=20, size={"dist": "fixed", "value": 100_000}, arrivals="constant")
+    sc["functions"]["uploader"]["egress"][0].update(packet_bytes=100, rtt_ms=5)
+    r = simulate(sc, progress=False)
+    flows = r.summary["vpcs"]["prod"]["functions"]["uploader"]["flows"]
+    assert flows == 100
+    assert sum(series(r, "PacketsOutToDestination")) == 1_000 * flows
+    assert sum(series(r, "PacketsInFromDestination")) == flows
+    assert max(series(r, "PeakPacketsPerSecond")) > 0
