@@ -8,7 +8,19 @@ link is full or a flow reaches its cap; those flows freeze, and the others keep 
 allocation is recomputed at every arrival and every completion, and between two of those
 events every rate is constant, so a flow's completion time follows exactly from its bits and
 everything else on its path. This is the average behaviour of TCP sharing a bottleneck
-(fluid, no slow start, no losses); a flow limited elsewhere is given a cap.
+(fluid, no slow start, no losses slowing anyone); a flow limited elsewhere is given a cap.
+
+Packet limits. A NAT gateway also limits packets: sum(rate_i / (8 packet_bytes_i)) <= its
+packets/s. That is a link of its own (its capacity in bits of PACKET_UNIT_BYTES-byte packets)
+on which a flow weighs PACKET_UNIT_BYTES / its packet_bytes, carrying the same flows as the
+gateway's bandwidth; progressive filling still raises every unfrozen rate together, and a
+weighted link is full when sum(w_i rate_i) reaches its capacity. Only links with a packet
+limit pay for weights (a branch on the link, a product by 1 elsewhere). The classes' key
+gains the flows' kind (packet size, round-trip time). Losses: TCP backs off instead of
+overflowing the queue, so a flow whose rate the gateway sets (below its own cap) loses packets
+at TCP's response function's rate (`_drops`, Mathis et al. 1997); each gateway's losses per
+second are recomputed with the rates, constant between recomputations, and carried per
+period with the loads (so they too do not depend on the windows).
 
 Classes. Two active flows with the same path and the same cap always get the same rate (the
 max-min allocation is unique and treats them alike). So the kernel shares capacity among
@@ -51,6 +63,14 @@ from kernels.heap import H_COLS, H_SEQ, H_V, heap_pop, heap_push, heap_time
 
 BITS_PER_BYTE = 8
 NOT_DONE = np.inf  # the completion time of a flow still active at t_end
+# A packet limit is a link of its own whose unit is the bit of a full-size packet: its capacity
+# is packets/s x PACKET_UNIT_BYTES x 8, and a flow of mean packet size b weighs
+# PACKET_UNIT_BYTES / b on it (a flow of 1,500-byte packets weighs 1, one of 100-byte packets 15).
+PACKET_UNIT_BYTES = 1500
+DEFAULT_PACKET_BYTES = 1500  # a flow's mean packet size when none is given (the MTU; our assumption)
+DEFAULT_RTT_S = 0.020  # a flow's round-trip time when none is given (our assumption)
+HEADER_BYTES = 40  # IPv4 + TCP headers: a segment's payload (MSS) is its packet less these
+MATHIS_K = 1.5  # TCP's response function: loss rate p = 1.5 (MSS / (RTT x rate))^2 (Mathis et al. 1997)
 
 
 @jit_inline
@@ -99,13 +119,24 @@ def _heap_pop(hk, hf, off, n):
 
 
 @jit_inline
-def _min_share(nl, rem, users):
-    """The smallest fair share of a link still in use (rem / users), and that link (-1: none)."""
+def _wt(c, l, c_w, l_grp, pk):
+    """Class c's weight on link l: 1 on a link of bits, c_w[c] on a packet limit (a link whose
+    group is another link's). pk: whether there are packet limits at all (else no weights: the
+    sharing runs as without them)."""
+    if pk and l_grp[l] != l:
+        return c_w[c]
+    return 1.0
+
+
+@jit_inline
+def _min_share(nl, rem, users, wusers, pk):
+    """The smallest fair share of a link still in use (rem / its unfrozen flows' weights), and
+    that link (-1: none)."""
     share = np.inf
     bl = -1
     for l in range(nl):
         if users[l] > 0:
-            s = rem[l] / users[l]
+            s = rem[l] / wusers[l] if pk else rem[l] / users[l]
             if s < share:
                 share = s
                 bl = l
@@ -113,21 +144,44 @@ def _min_share(nl, rem, users):
 
 
 @jit_inline
-def _freeze(c, share, cnt, c_lo, c_hi, c_links, rate, load, rem, users, frozen):
+def _freeze(c, share, by, cnt, c_lo, c_hi, c_links, rate, load, rem, users, wusers, frozen, c_w, l_grp, lim, pk):
+    """Class c frozen at `share`, by link `by` (-1: its own cap; kept with packet limits)."""
     frozen[c] = True
     rate[c] = share
+    if pk:
+        lim[c] = by
     for j in range(c_lo[c], c_hi[c]):
         l = c_links[j]
-        rem[l] = max(rem[l] - cnt[c] * share, 0.0)
+        w = _wt(c, l, c_w, l_grp, pk)
+        rem[l] = max(rem[l] - cnt[c] * share * w, 0.0)
         users[l] -= cnt[c]
-        load[l] += cnt[c] * share
+        if pk:
+            wusers[l] -= cnt[c] * w
+        load[l] += cnt[c] * share * w
 
 
 @jit_inline
-def _allocate(act, n_act, cnt, c_lo, c_hi, c_links, c_cap, cap_l, rate, load, rem, users, frozen, lk_off, lk_cls):
+def _drops(c, r, cnt, c_mr, c_pb):
+    """Packets class c's flows lose per second, each at r bits/s on a congested link: TCP's
+    response function (Mathis, Semke, Mahdavi, Ott 1997), p = 1.5 (MSS / (RTT r))^2 per packet
+    (r in bytes/s; at most 1), times the packets sent (r / packet bytes); c_mr[c] = MSS / RTT."""
+    if not (r > 0.0) or r == np.inf:
+        return 0.0
+    rb = r / BITS_PER_BYTE
+    x = c_mr[c] / rb
+    p = MATHIS_K * x * x
+    if p > 1.0:
+        p = 1.0
+    return cnt[c] * p * rb / c_pb[c]
+
+
+@jit_inline
+def _allocate(act, n_act, cnt, c_lo, c_hi, c_links, c_cap, cap_l, rate, load, rem, users, wusers, frozen, lk_off,
+              lk_cls, c_w, l_grp, lim, pk):
     """Progressive filling over the active classes act[:n_act] (cnt flows each; in order of
-    cap): the per-flow rate of each class, and each link's
-    load (bits/s).
+    cap): the per-flow rate of each class, the link that froze it (lim; -1: its cap), and each
+    link's load (bits/s). Every unfrozen rate rises together; a link with weights (a packet
+    limit) is full when its flows' weighted rates add up to its capacity.
 
     Freezing a class at a cap below every link's fair share only raises those shares, so the
     capped classes are taken in cap order while their cap is below the smallest share; then
@@ -138,14 +192,19 @@ def _allocate(act, n_act, cnt, c_lo, c_hi, c_links, c_cap, cap_l, rate, load, re
     for l in range(nl):
         rem[l] = cap_l[l]
         users[l] = 0
+        if pk:
+            wusers[l] = 0.0
         load[l] = 0.0
         lk_off[l + 1] = 0
     for a in range(n_act):
         c = act[a]
         frozen[c] = False
         for j in range(c_lo[c], c_hi[c]):
-            users[c_links[j]] += cnt[c]
-            lk_off[c_links[j] + 1] += 1
+            l = c_links[j]
+            users[l] += cnt[c]
+            if pk:
+                wusers[l] += cnt[c] * _wt(c, l, c_w, l_grp, pk)
+            lk_off[l + 1] += 1
     lk_off[0] = 0
     for l in range(nl):
         lk_off[l + 1] += lk_off[l]
@@ -161,14 +220,15 @@ def _allocate(act, n_act, cnt, c_lo, c_hi, c_links, c_cap, cap_l, rate, load, re
     left = n_act
     next_cap = 0
     while left > 0:
-        share, bl = _min_share(nl, rem, users)
+        share, bl = _min_share(nl, rem, users, wusers, pk)
         while next_cap < n_act and c_cap[act[next_cap]] < share:
             c = act[next_cap]
             next_cap += 1
             if not frozen[c]:
-                _freeze(c, c_cap[c], cnt, c_lo, c_hi, c_links, rate, load, rem, users, frozen)
+                _freeze(c, c_cap[c], -1, cnt, c_lo, c_hi, c_links, rate, load, rem, users, wusers, frozen, c_w, l_grp,
+                        lim, pk)
                 left -= 1
-                share, bl = _min_share(nl, rem, users)
+                share, bl = _min_share(nl, rem, users, wusers, pk)
         if left == 0:
             break
         if bl < 0:  # no link and no cap left (not allowed: share_links rejects it)
@@ -179,14 +239,16 @@ def _allocate(act, n_act, cnt, c_lo, c_hi, c_links, c_cap, cap_l, rate, load, re
         for q in range(lk_off[bl], lk_off[bl + 1]):
             c = lk_cls[q]
             if not frozen[c]:
-                _freeze(c, share, cnt, c_lo, c_hi, c_links, rate, load, rem, users, frozen)
+                _freeze(c, share, bl, cnt, c_lo, c_hi, c_links, rate, load, rem, users, wusers, frozen, c_w, l_grp,
+                        lim, pk)
                 left -= 1
 
 
 @jit_inline
-def _carry(t0, t1, load, period_s, link_bits, link_peak):
+def _carry(t0, t1, load, period_s, link_bits, link_peak, drop, link_drops, pk):
     """Add the links' loads over [t0, t1) to link_bits[period, link], split at period boundaries,
-    and keep each period's highest load in link_peak[period, link] (bits/s)."""
+    keep each period's highest load in link_peak[period, link] (bits/s), and add the packets
+    lost per second (drop) to link_drops[period, link]."""
     if t1 <= t0:
         return
     last = link_bits.shape[0] - 1
@@ -201,6 +263,8 @@ def _carry(t0, t1, load, period_s, link_bits, link_peak):
                 link_bits[p, l] += load[l] * dt
                 if load[l] > link_peak[p, l]:
                     link_peak[p, l] = load[l]
+            if pk and drop[l] > 0.0:
+                link_drops[p, l] += drop[l] * dt
         t = seg_end
 
 
@@ -230,13 +294,14 @@ def _on_link(c, l, c_lo, c_hi, c_links):
 
 
 @jit_inline
-def _retarget(c, target, t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load):
+def _retarget(c, target, t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load, c_w, l_grp, pk):
     """Class c's rate becomes `target` at t: its clock is rebased, its links' load follows."""
     if target != rate[c]:
         vb[c] = vb[c] + rate[c] * (t - tb[c])
         tb[c] = t
         for j in range(c_lo[c], c_hi[c]):
-            load[c_links[j]] += cnt[c] * (target - rate[c])
+            l = c_links[j]
+            load[l] += cnt[c] * (target - rate[c]) * _wt(c, l, c_w, l_grp, pk)
         rate[c] = target
 
 
@@ -267,19 +332,27 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
     """Run the sharing's events before t1 (final: up to and including t1, then what is still
     active is written out), resuming from the state its arrays keep between calls.
 
-    cls = (c_lo, c_hi, c_links, c_cap, c_pid, h_off): class c's links are c_links[c_lo[c]:c_hi[c]],
-      its per-flow cap c_cap[c] (inf: none), its path's number c_pid[c] (classes are ranked by
-      (cap, path), never by their own number, which the caller may reuse for another class once
-      it is empty), its flows' heap hk/hf[h_off[c]:h_off[c+1]].
+    cls = (c_lo, c_hi, c_links, c_cap, c_pid, h_off, c_w, c_mr, c_pb): class c's links are
+      c_links[c_lo[c]:c_hi[c]], its per-flow cap c_cap[c] (inf: none), its path's number c_pid[c]
+      (classes are ranked by (cap, path), never by their own number, which the caller may reuse
+      for another class once it is empty; classes of equal rank in the order they became
+      active), its flows' heap hk/hf[h_off[c]:h_off[c+1]]; its flows' weight on a packet limit
+      c_w[c] (PACKET_UNIT_BYTES / packet bytes), MSS / RTT c_mr[c] (bytes/s) and packet bytes
+      c_pb[c] (for their losses).
     dyn = (cnt, vb, tb, rate, new_rate, cseq, mark, frozen, act, sub, new_sub, hh, purge_t,
-      purge_i): per class its active flows, lazy virtual clock (value vb at time tb), rate,
+      purge_i, lim): per class its active flows, lazy virtual clock (value vb at time tb), rate,
       the counter of its live completion entry, scratch; the active classes `act` in order of
-      (cap, path); the completion heap hh of classes at their cap.
+      (cap, path); the completion heap hh of classes at their cap; scratch (the link that froze
+      a class).
     fh = (hk, hf): each class's min-heap of its flows' finish tags and slots.
-    links = (cap_l, dem, unc, load, cap_eff, scratch_load, rem, users, lk_off, lk_cls,
-      link_bits, link_peak): capacities (bits/s); the caps added up and the uncapped flows on
-      each link; the load; scratch; link_bits[period, link] the bits carried, link_peak[period,
-      link] the highest load (bits/s) in the period.
+    links = (cap_l, dem, unc, load, cap_eff, scratch_load, rem, users, wusers, lk_off, lk_cls,
+      link_bits, link_peak, l_pk, l_grp, drop, link_drops): capacities (bits/s; a packet
+      limit's in bits of PACKET_UNIT_BYTES packets); the caps added up (weighted) and the
+      uncapped flows on each link; the load (weighted); scratch; link_bits[period, link] the
+      bits carried, link_peak[period, link] the highest load (bits/s) in the period; per link
+      its packet limit (l_pk, -1: none) and the link whose limit it is (l_grp: itself for a
+      link of bits); per link with a packet limit (a NAT gateway) the packets its flows lose
+      per second (drop) and per period (link_drops).
     ports = (plimit, pnat, pcnt, nat_act, nat_amax): per destination key its limit, gateway and
       ports open; per gateway the ports open, and the most at once per period.
     slots = (s_start, s_tag, s_key, s_hold, free): an active flow's start, tag, port key and
@@ -295,10 +368,19 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
     The caller makes room before each call: per class heap room for its active flows and its
     new ones, free slots for the new flows, `out` room for the active and the new flows.
     `force` >= 0: the link capacities `cap_l` were just changed at that time (a failure, a
-    repair, a failover; every event before it done): the loads are carried to it and every
-    rate is recomputed there, first. Otherwise nothing happens at a window's edge (no clock
-    advances, no rate changes), so the outcome is
+    repair, a failover, a NAT gateway scaling up; every event before it done): the loads are
+    carried to it and every rate is recomputed there, first. Otherwise nothing happens at a
+    window's edge (no clock advances, no rate changes), so the outcome is
     the same, bit for bit, whatever the windows. Returns the number of events so far.
+
+    Packet limits. A link with a packet limit (a NAT gateway: l_pk) has a second link, the
+    limit, that carries the same flows, each weighing c_w; a path with either has both. A
+    class's rate is one across its path; progressive filling raises the unfrozen rates
+    together, and a link with weights is full when sum(w x rate) reaches its capacity. Losses:
+    a class whose rate is set by a link with a packet limit or by the limit itself (frozen
+    there below its own cap; not at its cap, a tie included, nor set by another link) loses
+    `_drops` packets per second; their sum per gateway (drop) is recomputed with the rates and
+    carried with the loads.
 
     Only links that can bind are shared: a link whose flows are all capped and whose caps add
     up to no more than its capacity never limits anyone, so a flow with no such "tight" link on
@@ -307,16 +389,21 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
     (progressive filling, O(K·P)). Each class keeps a lazy virtual clock (its value at its last
     rate change, and the time), and its next completion sits on a heap of classes.
     """
-    c_lo, c_hi, c_links, c_cap, c_pid, h_off = cls
-    cnt, vb, tb, rate, new_rate, cseq, mark, frozen, act, sub, new_sub, hh, purge_t, purge_i = dyn
+    c_lo, c_hi, c_links, c_cap, c_pid, h_off, c_w, c_mr, c_pb = cls
+    cnt, vb, tb, rate, new_rate, cseq, mark, frozen, act, sub, new_sub, hh, purge_t, purge_i, lim = dyn
     hk, hf = fh
-    cap_l, dem, unc, load, cap_eff, scratch_load, rem, users, lk_off, lk_cls, link_bits, link_peak = links
+    (cap_l, dem, unc, load, cap_eff, scratch_load, rem, users, wusers, lk_off, lk_cls, link_bits, link_peak, l_pk,
+     l_grp, drop, link_drops) = links
     plimit, pnat, pcnt, nat_act, nat_amax = ports
     s_start, s_tag, s_key, s_hold, free = slots
     o_tag, o_start, o_done, o_left = out
     start, bits, fcls, pkey, tag, hold, ok = inp
     nf = start.shape[0]
     nl = cap_l.shape[0]
+    pk = False  # any packet limit (else no weights, no losses: as without them)
+    for l in range(nl):
+        if l_pk[l] >= 0:
+            pk = True
     cap_h = hh.shape[0]
     n_nat = nat_amax.shape[1]
     n_pp = nat_amax.shape[0]
@@ -335,7 +422,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
     i = 0
     while True:
         if force >= 0.0:  # the capacities changed at `force`: every rate again, now
-            _carry(t, force, load, period_s, link_bits, link_peak)
+            _carry(t, force, load, period_s, link_bits, link_peak, drop, link_drops, pk)
             t = force
             force = -1.0
             c = -1
@@ -365,7 +452,7 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                         nat_amax[p_rec, g] = max(nat_amax[p_rec, g], nat_act[g])
             if tn == np.inf or tn > t1 or (tn == t1 and not final):
                 break
-            _carry(t, tn, load, period_s, link_bits, link_peak)
+            _carry(t, tn, load, period_s, link_bits, link_peak, drop, link_drops, pk)
             t = tn
             events += 1
             if heap_n - n_rel + n_act + 2 > cap_cls:
@@ -425,9 +512,10 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                     free_n += 1
                 for j in range(c_lo[c], c_hi[c]):
                     l = c_links[j]
-                    load[l] -= (n0 - cnt[c]) * rate[c]
+                    w = _wt(c, l, c_w, l_grp, pk)
+                    load[l] -= (n0 - cnt[c]) * rate[c] * w
                     if c_cap[c] < np.inf:
-                        dem[l] -= (n0 - cnt[c]) * c_cap[c]
+                        dem[l] -= (n0 - cnt[c]) * c_cap[c] * w
                     else:
                         unc[l] -= n0 - cnt[c]
                 if cnt[c] == 0:  # out of the active list (kept in order); its clock restarts
@@ -494,59 +582,88 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                 cnt[c] += 1
                 for j in range(c_lo[c], c_hi[c]):
                     l = c_links[j]
-                    load[l] += rate[c]
+                    w = _wt(c, l, c_w, l_grp, pk)
+                    load[l] += rate[c] * w
                     if c_cap[c] < np.inf:
-                        dem[l] += c_cap[c]
+                        dem[l] += c_cap[c] * w
                     else:
                         unc[l] += 1
                 if not was_tight and not _tight_on(c, c_lo, c_hi, c_links, cap_l, dem, unc):
                     moved = rate[c] != c_cap[c] or cseq[c] < 0 or hf[h_off[c]] == f  # new, or f is its first
-                    _retarget(c, c_cap[c], t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load)
+                    _retarget(c, c_cap[c], t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load, c_w, l_grp, pk)
                     if moved:
                         heap_n, seq = _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
                     continue
         # an event on a tight link: the rates of the classes on tight links again, every other at its cap
         n_tight = 0
-        lt = -1
+        lt = -1  # the group of the tight links (a link and its packet limit), if one
+        one = True
         for l in range(nl):  # (a slack link binds no one: as if without limit)
             cap_eff[l] = np.inf
+            if pk:
+                drop[l] = 0.0
             if unc[l] > 0 or dem[l] > cap_l[l]:
                 n_tight += 1
-                lt = l
                 cap_eff[l] = cap_l[l]
-        if n_tight == 1:
-            # one tight link: its water level, from the largest caps down; the classes above it
-            # share the level (scanned), every other class runs at its cap (on the heap)
+                if lt < 0:
+                    lt = l_grp[l]
+                elif l_grp[l] != lt:
+                    one = False
+        if n_tight > 0 and one:
+            # one tight link (with its packet limit lp, if it has one, carrying the same flows):
+            # the water level, from the largest caps down: the lower of the levels that fill the
+            # link and its limit; the classes above it share the level (scanned), every other
+            # class runs at its cap (on the heap)
+            lp = l_pk[lt]
             stamp += 1
             above = 0.0  # the caps of the capped classes above the level, added up
             n_lvl = unc[lt]  # the flows at the level
+            above_p = 0.0  # on the packet limit: the same, weighted
+            n_lvl_p = 0.0
             n_new = 0
             for a in range(n_act - 1, -1, -1):
                 c2 = act[a]
                 if not _on_link(c2, lt, c_lo, c_hi, c_links):
                     continue
                 if c_cap[c2] < np.inf:
-                    if n_lvl > 0 and c_cap[c2] < (cap_l[lt] - (dem[lt] - above)) / n_lvl:
-                        break
+                    if n_lvl > 0:
+                        lvl = (cap_l[lt] - (dem[lt] - above)) / n_lvl
+                        if lp >= 0:
+                            lvl = min(lvl, (cap_l[lp] - (dem[lp] - above_p)) / n_lvl_p)
+                        if c_cap[c2] < lvl:
+                            break
                     above += c_cap[c2] * cnt[c2]
                     n_lvl += cnt[c2]
+                    if lp >= 0:
+                        above_p += c_cap[c2] * cnt[c2] * c_w[c2]
+                        n_lvl_p += cnt[c2] * c_w[c2]
+                elif lp >= 0:  # (uncapped classes come first: all counted before any capped one)
+                    n_lvl_p += cnt[c2] * c_w[c2]
                 new_sub[n_new] = c2
                 n_new += 1
                 mark[c2] = stamp
-            level = max((cap_l[lt] - (dem[lt] - above)) / n_lvl, 0.0)
+            level = (cap_l[lt] - (dem[lt] - above)) / n_lvl
+            if lp >= 0:
+                level = min(level, (cap_l[lp] - (dem[lp] - above_p)) / n_lvl_p)
+            level = max(level, 0.0)
             for q in range(n_sub):  # out of the level group: back to its cap
                 c2 = sub[q]
                 if cnt[c2] > 0 and mark[c2] != stamp:
-                    _retarget(c2, c_cap[c2], t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load)
+                    _retarget(c2, c_cap[c2], t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load, c_w, l_grp, pk)
                     heap_n, seq = _schedule(c2, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
+            lost = 0.0
             for q in range(n_new):
                 c2 = new_sub[q]
-                _retarget(c2, level, t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load)
+                _retarget(c2, level, t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load, c_w, l_grp, pk)
                 cseq[c2] = -1  # (scanned, not on the heap)
                 sub[q] = c2
+                if lp >= 0 and level < c_cap[c2]:  # (at its cap: its own limit, not the gateway's)
+                    lost += _drops(c2, level, cnt, c_mr, c_pb)
+            if lp >= 0:
+                drop[lt] = lost
             n_sub = n_new
             if c >= 0 and cnt[c] > 0 and mark[c] != stamp:  # the event's class, at its cap: its next completion
-                _retarget(c, c_cap[c], t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load)
+                _retarget(c, c_cap[c], t, cnt, vb, tb, rate, c_lo, c_hi, c_links, load, c_w, l_grp, pk)
                 heap_n, seq = _schedule(c, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
             continue
         n_sub = 0
@@ -555,8 +672,8 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
             if _tight_on(c2, c_lo, c_hi, c_links, cap_l, dem, unc):
                 sub[n_sub] = c2
                 n_sub += 1
-        _allocate(sub, n_sub, cnt, c_lo, c_hi, c_links, c_cap, cap_eff, new_rate, scratch_load, rem, users, frozen,
-                  lk_off, lk_cls)
+        _allocate(sub, n_sub, cnt, c_lo, c_hi, c_links, c_cap, cap_eff, new_rate, scratch_load, rem, users, wusers,
+                  frozen, lk_off, lk_cls, c_w, l_grp, lim, pk)
         for l in range(nl):
             load[l] = 0.0
         k = 0
@@ -574,14 +691,18 @@ def share_window(cls, dyn, fh, links, ports, slots, out, gi, gf, inp, t1, final,
                 rate[c2] = target
             if tight:
                 cseq[c2] = -1  # (scanned, not on the heap)
+                # set by a link with a packet limit, or by the limit (below its own cap)
+                if pk and lim[c2] >= 0 and l_pk[l_grp[lim[c2]]] >= 0 and target < c_cap[c2]:
+                    drop[l_grp[lim[c2]]] += _drops(c2, target, cnt, c_mr, c_pb)
             elif changed or cseq[c2] < 0 or c2 == c:
                 heap_n, seq = _schedule(c2, t, cnt, vb, tb, rate, hk, h_off, hh, heap_n, seq, cseq)
             for j in range(c_lo[c2], c_hi[c2]):
-                load[c_links[j]] += cnt[c2] * rate[c2]
+                l = c_links[j]
+                load[l] += cnt[c2] * rate[c2] * _wt(c2, l, c_w, l_grp, pk)
     if final:
         # what is still active at t1: its remaining bits, and the links' load up to t1
         if t1 < np.inf and t1 > t:
-            _carry(t, t1, load, period_s, link_bits, link_peak)
+            _carry(t, t1, load, period_s, link_bits, link_peak, drop, link_drops, pk)
             t = t1
         for a in range(n_act):
             c = act[a]

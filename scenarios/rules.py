@@ -55,7 +55,7 @@ from scenarios.messaging import (
 )
 from scenarios.calls import CALL_COUNT_MAX, Call, Endpoint
 from scenarios.slo import FunctionSlo, QueueSlo
-from scenarios.vpc import Egress
+from scenarios.vpc import Egress, Flow, NatGateway
 from scenarios.yamlpath import num
 
 # Payload limits (docs/FACTS.md, "payloads"): synchronous 6 MB; asynchronous 1 MB (was 256 KB).
@@ -92,6 +92,9 @@ FLEET_WORKERS_MAX = 100_000
 # longer spans (two months, 1,460 h), so the ceiling is a leap year, 366 x 24 = 8,784 h; it
 # keeps the cost arithmetic (decimal) finite.
 MONTH_H_MAX = 8784
+# A flow's mean packet size: at most the largest MTU inside a VPC, 9,001 bytes (jumbo frames; AWS
+# VPC user guide, "Network maximum transmission unit (MTU) for your EC2 instance").
+PACKET_BYTES_MAX = 9001
 # Seeds are stored as 64-bit integers (summary.json, sweep tables).
 SEED_MAX = 2**63 - 1
 WHY_CONCURRENCY = ("AWS raises an account's concurrency (default 1,000 per Region) on request \"up to tens of"
@@ -249,6 +252,12 @@ RANGES: Dict[Tuple[type, str], Range] = {
     (Call, "size_bytes"): at_least(0, "bytes"),
     (Call, "max_attempts"): at_least(1, ceiling=CLIENT_MAX_ATTEMPTS, why="the simulator's ceiling for SDK attempts"
                                                                    " (the AWS SDKs default to 3)"),
+    (Egress, "packet_bytes"): Range(lo=0, hi=PACKET_BYTES_MAX, lo_open=True, unit="bytes"),
+    (Egress, "rtt_ms"): positive("ms"),
+    (Flow, "packet_bytes"): Range(lo=0, hi=PACKET_BYTES_MAX, lo_open=True, unit="bytes"),
+    (Flow, "rtt_ms"): positive("ms"),
+    (NatGateway, "scale_threshold"): Range(lo=0, hi=1, lo_open=True),
+    (NatGateway, "scale_interval_s"): positive("s"),
     (Egress, "probability"): FRACTION,  # an egress entry is made as a call is
     (Egress, "count"): at_least(1, ceiling=CALL_COUNT_MAX, why="the simulator's ceiling for one entry's calls per invocation"),
     (Endpoint, "error_rate"): FRACTION,

@@ -121,10 +121,17 @@ class NatGateway:
     # addresses it translates to (Elastic IPs when public): 55,000 simultaneous connections to one
     # destination (IP, port, protocol) per address; 1-8 (AWS: 2 by default, 8 with a quota increase)
     ip_addresses: int = 1
-    # its bandwidth, Gbit/s: AWS scales a NAT gateway from 5 up to 100 Gbit/s (45 before 2022-06;
-    # FACTS "NAT gateway bandwidth"); how fast it scales is not documented, so flows share the
-    # ceiling (set 5 for the worst case, 45 for the old limit)
-    max_gbps: float = 100.0
+    # its bandwidth, Gbit/s, fixed (and its packet rate max_gbps / 5 x 1 M packets/s, at most 10 M:
+    # our assumption); None: it starts at 5 Gbit/s and 1 M packets/s and scales up to 100 Gbit/s
+    # and 10 M packets/s (AWS, NAT gateway basics; FACTS "NAT gateway bandwidth"). 45 reproduces
+    # the limit before 2022-06, 5 the worst case
+    max_gbps: Optional[float] = None
+    # how it scales, our assumption (AWS does not document how fast): at every multiple of
+    # scale_interval_s (None: 60 s) of the run, if its mean load over the interval that just ended
+    # was at least scale_threshold (None: 0.8) of its capacity in bits or in packets, both
+    # capacities double (never down within a run: AWS documents no scale-in). Only without max_gbps
+    scale_threshold: Optional[float] = None
+    scale_interval_s: Optional[float] = None
     # its Availability Zone down over [start_s, end_s): it carries nothing (flows through it wait;
     # routes that name it are not changed: AWS does not fail a NAT gateway over to another AZ)
     outages: List[Outage] = field(default_factory=list)
@@ -321,6 +328,11 @@ class Egress:
     # keepalives come more often (`keepalive_s`); None: closed at once
     idle_s: Optional[Dist] = None
     keepalive_s: Optional[float] = None  # TCP keepalive interval while idle (None: none)
+    # its mean packet size (its weight on a NAT gateway's packet rate, its Packets* counts) and
+    # round-trip time (with it, the packets TCP loses at a congested NAT gateway: sim.network.nat);
+    # our assumptions for the defaults: the MTU, and 20 ms
+    packet_bytes: int = 1500
+    rtt_ms: float = 20.0
     probability: float = 1.0  # share of invocations that send it
     count: int = 1  # flows sent one after another when it is sent
     at: str = "start"  # start: before the function's own duration_ms | end: after it
@@ -356,3 +368,8 @@ class Flow:
     # keepalives come more often (`keepalive_s`); None: closed at once
     idle_s: Optional[Dist] = None
     keepalive_s: Optional[float] = None  # TCP keepalive interval while idle (None: none)
+    # its mean packet size (its weight on a NAT gateway's packet rate, its Packets* counts) and
+    # round-trip time (with it, the packets TCP loses at a congested NAT gateway: sim.network.nat);
+    # our assumptions for the defaults: the MTU, and 20 ms
+    packet_bytes: int = 1500
+    rtt_ms: float = 20.0

@@ -398,10 +398,16 @@ def check_outages(outages, path: str, duration_s: float, problems: Problems) -> 
 
 
 def _check_nat(vpc: Vpc, nat, path: str, subnets: Dict, used: Dict, public: Dict, problems: Problems) -> None:
-    if isinstance(nat.max_gbps, bool) or not isinstance(nat.max_gbps, (int, float)) or not 0 < nat.max_gbps <= 100:
+    if nat.max_gbps is not None and (isinstance(nat.max_gbps, bool) or not isinstance(nat.max_gbps, (int, float))
+                                     or not 0 < nat.max_gbps <= 100):
         shown = f"{nat.max_gbps:g}" if isinstance(nat.max_gbps, (int, float)) else repr(nat.max_gbps)
         problems.add(key(path, "max_gbps"), f"{shown} Gbit/s; a NAT gateway scales up to 100 Gbit/s "
                                             "(allowed: more than 0, at most 100)")
+    if nat.max_gbps is not None:  # (a fixed gateway never scales: its scaling settings would be ignored)
+        for name in ("scale_threshold", "scale_interval_s"):
+            if getattr(nat, name) is not None:
+                problems.add(key(path, name), f"applies to a NAT gateway that scales (no max_gbps), and this one is"
+                                              f" fixed at max_gbps {nat.max_gbps:g}; remove `{name}` or `max_gbps`")
     if isinstance(nat.ip_addresses, bool) or not isinstance(nat.ip_addresses, int) or not 1 <= nat.ip_addresses <= 8:
         problems.add(key(path, "ip_addresses"), f"{nat.ip_addresses!r} addresses; a NAT gateway has 1 to 8 "
                                                 "(AWS: 2 by default, up to 8 with a quota increase)")

@@ -439,3 +439,234 @@ def test_flows_ending_in_a_later_window_have_room_for_their_port_releases():
     assert one == many and np.array_equal(amax_one, amax_many)
     # all 500 held at 15 s; at 29 s only those that started after 9 s (released at start + 20 s)
     assert amax_one[15, 0] == 500 and amax_one[29, 0] == int((np.linspace(0.0, 9.9, 500) > 9.0).sum())
+
+
+# ---- packet limits (a NAT gateway's packet rate) and the losses they cause
+
+PKT = "nat#packets"  # the gateway's packet limit: capacity in bits of 1,500-byte packets
+NAT_LINKS = ["nat", PKT, "a", "b"]  # (indices 0-3; the limit of link 0 is link 1)
+
+
+def packet_run(caps, flows, t_end=math.inf, period_s=1.0, n_periods=8):
+    """The kernel (`share_arrays` with link 1 the packet limit of link 0) and the twin
+    (`share_ref_packets`: weights 1,500 / packet_bytes on the limit) on the same flows: dicts with
+    start_s, bits, path (names), cap_bps, packet_bytes, rtt_s."""
+    from kernels.ref.bandwidth import share_ref_packets
+    from sim.network.bandwidth import share_arrays
+
+    names = list(caps)
+    r = share_arrays(np.array([caps[n] for n in names], float), np.array([f["start_s"] for f in flows], float),
+                     np.array([f["bits"] for f in flows], float),
+                     [tuple(names.index(x) for x in f["path"]) for f in flows],
+                     np.array([f.get("cap_bps", math.inf) for f in flows], float), t_end=t_end, period_s=period_s,
+                     n_periods=n_periods, packet_links={0: 1}, packet_bytes=[f["packet_bytes"] for f in flows],
+                     rtt_s=[f["rtt_s"] for f in flows])
+    twin = share_ref_packets([f["start_s"] for f in flows], [f["bits"] for f in flows], [f["path"] for f in flows],
+                             [f.get("cap_bps", math.inf) for f in flows], caps, t_end=t_end,
+                             weights=[{PKT: 1500 / f["packet_bytes"]} for f in flows],
+                             gateways={"nat": "nat", PKT: "nat"},
+                             mss_over_rtt=[max(f["packet_bytes"] - 40, 1) / f["rtt_s"] for f in flows],
+                             packet_bytes=[f["packet_bytes"] for f in flows], period_s=period_s, n_periods=n_periods)
+    return r, twin
+
+
+def nat_flow(start_s, bits, packet_bytes=1500, cap_bps=None, path=("nat", PKT), rtt_s=0.02):
+    f = {"start_s": start_s, "bits": bits, "path": list(path), "packet_bytes": packet_bytes, "rtt_s": rtt_s}
+    if cap_bps is not None:
+        f["cap_bps"] = cap_bps
+    return f
+
+
+GATEWAY = {"nat": 5e9, PKT: 1e6 * 1500 * 8}  # AWS's start: 5 Gbit/s, 1 M packets/s
+
+
+def test_small_packets_hit_the_packet_limit_first():
+    """A gateway of 5 Gbit/s and 1 M packets/s: one flow of 100-byte packets goes at 1 M x 100 x 8 =
+    0.8 Gbit/s (its 0.8 Gbit end at 1 s); two share the million packets: 0.4 Gbit/s each (2 s).
+    A flow of 1,500-byte packets is held by the bandwidth instead: 5 Gbit/s (1 s for 5 Gbit)."""
+    for flows, want in (([nat_flow(0, 0.8e9, 100)], [1.0]),
+                        ([nat_flow(0, 0.8e9, 100), nat_flow(0, 0.8e9, 100)], [2.0, 2.0]),
+                        ([nat_flow(0, 5e9)], [1.0])):
+        r, twin = packet_run(GATEWAY, flows)
+        assert list(r.done_s) == pytest.approx(want, rel=1e-12)
+        assert twin[0] == pytest.approx(want, rel=1e-12)
+
+
+def test_a_mix_of_packet_sizes_worked_by_hand():
+    """5 Gbit/s and 1 M packets/s (12 Gbit/s of 1,500-byte packets). A: 1,500-byte packets, 3 Gbit;
+    B: 100-byte packets (weight 15), 1.265625 Gbit; C: 100-byte packets capped at 0.25 Gbit/s,
+    0.25 Gbit. Together the packets bind: A and B at the level x with x + 15 x + 15 x 0.25 = 12
+    (Gbit/s of full packets), x = 8.25 / 16 = 0.515625 Gbit/s; the bandwidth carries 1.28125 of its
+    5. C ends at 1 s. Then A and B: 16 x = 12, x = 0.75: B's last 0.75 Gbit end at 2 s. Then A
+    alone, held by the bandwidth (5 Gbit/s; its packets would allow 12): 3 - 0.515625 - 0.75 =
+    1.734375 Gbit left, 0.346875 s: A ends at 2.346875 s."""
+    flows = [nat_flow(0, 3e9), nat_flow(0, 1.265625e9, 100), nat_flow(0, 0.25e9, 100, cap_bps=0.25e9)]
+    r, twin = packet_run(GATEWAY, flows)
+    assert list(r.done_s) == pytest.approx([2.346875, 2.0, 1.0], rel=1e-12)
+    assert twin[0] == pytest.approx([2.346875, 2.0, 1.0], rel=1e-12)
+    # the limit carried every flow's bits x 1,500 / its packet size: 3 + 15 x 1.515625 Gbit
+    assert r.link_bits[:, 1].sum() == pytest.approx(3e9 + 15 * 1.515625e9, rel=1e-12)
+
+
+def test_mathis_losses_of_flows_held_by_the_gateway_worked_by_hand():
+    """One flow of 100-byte packets held by the packet limit at 0.8 Gbit/s (1e8 bytes/s, 1 M
+    packets/s) for 1 s, RTT 20 ms: MSS = 60 bytes, p = 1.5 (60 / (0.02 x 1e8))^2 = 1.35e-9, so
+    1.35e-3 packets lost. A flow capped below the gateway's share loses none there; nor does one
+    held by another link (`a`, 1 Gbit/s, 100 s) though it crosses the gateway."""
+    r, twin = packet_run(GATEWAY, [nat_flow(0, 0.8e9, 100)])
+    assert r.link_drops[:, 0].sum() == pytest.approx(1.35e-3, rel=1e-12)
+    assert twin[3]["nat"][0] == pytest.approx(1.35e-3, rel=1e-12)
+    r, _ = packet_run({**GATEWAY, "a": 1e9}, [nat_flow(0, 1e9, 100, cap_bps=0.1e9),
+                                             nat_flow(0, 1e11, path=("nat", PKT, "a"))])
+    assert r.link_drops.sum() == 0.0 and r.done_s[1] == pytest.approx(100.0, rel=1e-12)
+
+
+@st.composite
+def packet_cases(draw, continuous=False):
+    """Flows over a gateway (its bandwidth and packet limit together) and two plain links, with
+    packet sizes from 1 byte (MSS floor) to 9,001 (jumbo), caps or none, RTTs."""
+    size = st.floats(1e5, 2e7) if continuous else st.sampled_from([1e6, 2e6, 2.5e6, 1e7])
+    caps = {"nat": draw(size), PKT: draw(st.one_of(size, st.sampled_from([1.2e6, 4e6, 1.2e7]))),
+            "a": draw(size), "b": draw(size)}
+    flows = []
+    for _ in range(draw(st.integers(0, 12))):
+        hops = draw(st.lists(st.sampled_from(["N", "a", "b"]), min_size=1, max_size=3, unique=True))
+        path = [x for h in hops for x in (("nat", PKT) if h == "N" else (h,))]
+        f = nat_flow(draw(st.one_of(st.sampled_from([0.0, 0.5, 1.0]), st.floats(0, 5))),
+                     draw(st.one_of(st.sampled_from([0.0, 1e6, 2e6]), st.floats(1, 1.6e7))),
+                     draw(st.one_of(st.sampled_from([1500, 100, 40, 1, 41, 576, 9001]), st.integers(1, 9001))),
+                     path=path, rtt_s=draw(st.sampled_from([0.02, 0.001, 0.3])))
+        if draw(st.booleans()):
+            f["cap_bps"] = draw(st.floats(1e5, 5e6) if continuous else st.sampled_from([1e5, 5e5, 1e6, 3e6]))
+        flows.append(f)
+    t_end = draw(st.one_of(st.just(math.inf), st.floats(0, 6)))
+    return caps, flows, t_end
+
+
+def _compare_with_twin(caps, flows, t_end, drops: bool):
+    r, (done, left, carried, lost) = packet_run(caps, flows, t_end=t_end)
+    assert list(r.done_s) == pytest.approx(done, rel=1e-9, abs=1e-9)
+    assert list(r.left_bits) == pytest.approx(left, rel=1e-9, abs=1e-3)
+    for l, link in enumerate(caps):
+        assert r.link_bits[:, l].sum() == pytest.approx(carried[link], rel=1e-9, abs=1e-3)
+        # conservation: offered = carried + in flight on every link, the limit's bits weighted
+        w = [1500 / f["packet_bytes"] if link == PKT else 1.0 for f in flows]
+        offered = sum(wk * f["bits"] for wk, f in zip(w, flows) if link in f["path"])
+        in_flight = sum(wk * r.left_bits[k] for k, (wk, f) in enumerate(zip(w, flows)) if link in f["path"])
+        assert r.link_bits[:, l].sum() + in_flight == pytest.approx(offered, rel=1e-9, abs=1e-2)
+    if drops:
+        assert list(r.link_drops[:, 0]) == pytest.approx(lost["nat"], rel=1e-9, abs=1e-12)
+        assert not r.link_drops[:, 1:].any()
+
+
+@settings(max_examples=300, deadline=None)
+@given(packet_cases())
+def test_packet_limits_match_the_twin(case):
+    """Completion times, bits left, bits carried (the packet limit's weighted) and conservation per
+    link agree with the per-flow twin, on ties-prone figures (equal caps, shares that meet caps)."""
+    _compare_with_twin(*case, drops=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(packet_cases(continuous=True))
+def test_losses_match_the_twin(case):
+    """And the packets lost at the gateway per period (flows held there below their caps), on
+    figures drawn from continuous ranges: an exact tie between a cap and the gateway's share
+    (which counts as the flow's own limit in both) then does not hang on a last-bit difference
+    between the kernel's water level and the twin's progressive filling."""
+    _compare_with_twin(*case, drops=True)
+
+
+def test_losses_match_the_twin_on_edge_cases():
+    """Edge cases by hand against the twin: a 1-byte packet (MSS floored at 1), a jumbo 9,001-byte
+    packet, losses capped at every packet (a slow flow: p > 1), a flow starting at another's
+    completion, and the gateway and the limit binding at the same level."""
+    cases = [
+        ({"nat": 1e6, PKT: 1.2e7, "a": 1e7, "b": 1e7}, [nat_flow(0, 1e6, 1), nat_flow(0, 2e6, 9001)]),
+        ({"nat": 1e5, PKT: 1.2e7, "a": 1e7, "b": 1e7}, [nat_flow(0, 1e5, 1500, rtt_s=0.3) for _ in range(3)]),
+        ({"nat": 2e6, PKT: 2e6, "a": 1e7, "b": 1e7}, [nat_flow(0, 1e6), nat_flow(0.5, 1e6, 1500)]),
+        ({"nat": 3e6, PKT: 4.5e6, "a": 1e7, "b": 1e7}, [nat_flow(0, 2e6, 1000), nat_flow(0, 2e6, 1500)]),
+    ]
+    for caps, flows in cases:
+        _compare_with_twin(caps, flows, math.inf, drops=True)
+
+
+def test_packet_limits_and_losses_do_not_depend_on_the_windows():
+    """A busy gateway (bandwidth and packets both binding in turn) fed in 300 windows: completion
+    times, bits per link and period, and losses per period are bit-identical to one window."""
+    from sim.network.bandwidth import ShareState
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    start = np.sort(rng.uniform(0, 30, n))
+    bits = rng.exponential(2e5, n)
+    cap = np.where(rng.random(n) < 0.5, np.inf, rng.uniform(1e5, 2e6, n))
+    pb = rng.choice([1500, 100, 576], n)
+    which = rng.integers(0, 3, n)
+    paths = [(0,), (0, 2), (2,)]
+
+    def run(edges):
+        st_ = ShareState(np.array([5e6, 6e6, 3e6]), period_s=1.0, n_periods=40, packet_links={0: 1})
+        kinds = np.array([st_.kind(b, 0.02) for b in pb], np.int64)
+        done = np.full(n, -1.0)
+        pos = 0
+        for k, t1 in enumerate(list(edges) + [math.inf]):
+            final = k == len(edges)
+            hi = n if final else int(np.searchsorted(start, t1, "left"))
+            idx = np.arange(pos, hi)
+            pos = hi
+            pid = np.array([st_.path_id(paths[w]) for w in which[idx]], np.int64)
+            _ok, fin = st_.step(start[idx], bits[idx], st_.classes(pid, cap[idx], kinds[idx]),
+                                np.full(len(idx), -1, np.int64), idx.astype(np.int64), t1, final=final)
+            done[fin.tag] = fin.done_s
+        return done, st_.link_bits.copy(), st_.link_drops.copy()
+
+    one = run([])
+    many = run(np.linspace(0.1, 30, 300))
+    assert np.array_equal(one[0], many[0]) and np.array_equal(one[1], many[1]) and np.array_equal(one[2], many[2])
+    assert one[2][:, 0].sum() > 0 and (one[0] > 0).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(packet_cases(continuous=True), st.lists(st.tuples(st.floats(0, 6), st.sampled_from(["nat", PKT, "a"]),
+                                                         st.sampled_from([0.0, 5e5, 2e6, 1.2e7])), max_size=4))
+def test_capacity_changes_with_packet_limits_match_the_twin(case, raw):
+    """A gateway scaling (its bandwidth and packet limit changing at exact times, as
+    `set_capacity` applies them), failing (0) and a plain link changing: completion times and
+    losses per period agree with the twin, which recomputes every flow's rate at each change."""
+    from kernels.ref.bandwidth import share_ref_packets
+    from sim.network.bandwidth import ShareState
+
+    caps, flows, _t_end = case
+    names = list(caps)
+    changes = sorted((round(t, 3), link, c) for t, link, c in raw)
+    seen = set()
+    changes = [c for c in changes if not (c[0] in seen or seen.add(c[0]))]  # (one change per instant)
+    back = (max(c[0] for c in changes) + 1.0) if changes else 1.0
+    changes += [(back + 0.001 * k, n, caps[n]) for k, n in enumerate(names)]  # (every link back: all flows end)
+    st_ = ShareState(np.array([caps[n] for n in names], float), period_s=1.0, n_periods=12, packet_links={0: 1})
+    order = sorted(range(len(flows)), key=lambda k: (flows[k]["start_s"], k))
+    done, pos = {}, 0
+    for j, t1 in enumerate([c[0] for c in changes] + [math.inf]):
+        final = j == len(changes)
+        batch = []
+        while pos < len(order) and (flows[order[pos]]["start_s"] < t1 or final):
+            batch.append(order[pos])
+            pos += 1
+        kinds = np.array([st_.kind(flows[f]["packet_bytes"], flows[f]["rtt_s"]) for f in batch], np.int64)
+        fc = st_.classes(np.array([st_.path_id(tuple(names.index(x) for x in flows[f]["path"])) for f in batch],
+                                  np.int64), np.array([flows[f].get("cap_bps", math.inf) for f in batch], float), kinds)
+        _, fin = st_.step(np.array([flows[f]["start_s"] for f in batch], float),
+                          np.array([flows[f]["bits"] for f in batch], float), fc, np.full(len(batch), -1, np.int64),
+                          np.array(batch, np.int64), t1, final=final)
+        done.update(zip(fin.tag.tolist(), fin.done_s.tolist()))
+        if not final:
+            st_.set_capacity({names.index(changes[j][1]): changes[j][2]}, t1)
+    want, _, _, lost = share_ref_packets(
+        [f["start_s"] for f in flows], [f["bits"] for f in flows], [f["path"] for f in flows],
+        [f.get("cap_bps", math.inf) for f in flows], caps, changes=changes,
+        weights=[{PKT: 1500 / f["packet_bytes"]} for f in flows], gateways={"nat": "nat", PKT: "nat"},
+        mss_over_rtt=[max(f["packet_bytes"] - 40, 1) / f["rtt_s"] for f in flows],
+        packet_bytes=[f["packet_bytes"] for f in flows], period_s=1.0, n_periods=12)
+    assert [done[k] for k in range(len(flows))] == pytest.approx(want, rel=1e-9, abs=1e-9)
+    assert list(st_.link_drops[:, 0]) == pytest.approx(lost["nat"], rel=1e-9, abs=1e-12)

@@ -76,3 +76,5 @@ def test_the_nat_gateways_table_shows_connections_and_bytes(run):
     table = page.split('id="vpc-nat-gateways"')[1].split("</table>")[0]
     assert "<th>nat_a</th><td>prod</td>" in table
     assert f'{nat["connection_attempts"]:,}' in table and f'{nat["bytes_processed"]:,}' in table
+    assert "packets dropped" in table and "capacity at the end, Gbit/s" in table
+    assert 'data-key="vpcs.prod.nat_gateways.nat_a.capacity_gbps" data-value="5.0"' in table  # (180 s: no scaling)

@@ -29,7 +29,7 @@ def generator(r, name="uploads"):
 
 
 def test_alone_a_flow_lasts_its_duration():
-    g = generator(simulate(one_gbit_flows(10, 2.0)))  # 0.5 Gbit/s each, far below the gateway's 100
+    g = generator(simulate(one_gbit_flows(10, 2.0)))  # 0.5 Gbit/s each, far below the 5 the gateway starts at
     assert g["mean_flow_time_s"] == pytest.approx(2.0, rel=1e-12)
     assert g["max_flow_time_s"] == pytest.approx(2.0, rel=1e-12)
 
@@ -59,14 +59,22 @@ def test_a_saturated_nat_gateway_shares_its_bandwidth():
     """10 flows of 1 Gbit, one every 0.1 s from 0.05 s, each able to go at 1,000 Gbit/s, through a
     NAT gateway of 1 Gbit/s: processor sharing, worked with exact fractions: flow times of 9.1 s
     on average, 23,573/2,520 = 9.354 s at most (the fifth flow); the gateway never idles, so the
-    last ends at 10.05 s. At the default 100 Gbit/s each takes 0.01 s alone."""
+    last ends at 10.05 s. At 100 Gbit/s (max_gbps: 100) each takes 0.01 s alone. Without max_gbps
+    the gateway starts at 5 Gbit/s and these 1.05 s never reach its first scaling decision (60 s):
+    processor sharing again, each flow 0.2 s of the link alone: flow times of 1.1 s on average,
+    3,721/2,800 = 1.329 s at most (the sixth flow)."""
     want = processor_sharing([Fraction(5, 100) + Fraction(k, 10) for k in range(10)], 1)
     assert max(want) == Fraction(23573, 2520) and sum(want) / 10 == Fraction(91, 10)
     g = generator(simulate(one_gbit_flows(10, 0.001, max_gbps=1, period=0.1)))
     assert g["max_flow_time_s"] == pytest.approx(float(max(want)), rel=1e-9)
     assert g["mean_flow_time_s"] == pytest.approx(9.1, rel=1e-9)
-    fast = generator(simulate(one_gbit_flows(10, 0.001, period=0.1)))
+    fast = generator(simulate(one_gbit_flows(10, 0.001, max_gbps=100, period=0.1)))
     assert fast["max_flow_time_s"] == pytest.approx(0.01, rel=1e-9)
+    want = processor_sharing([Fraction(5, 100) + Fraction(k, 10) for k in range(10)], Fraction(1, 5))
+    assert max(want) == Fraction(3721, 2800) and sum(want) / 10 == Fraction(11, 10)
+    start = generator(simulate(one_gbit_flows(10, 0.001, period=0.1)))
+    assert start["max_flow_time_s"] == pytest.approx(float(max(want)), rel=1e-9)
+    assert start["mean_flow_time_s"] == pytest.approx(1.1, rel=1e-9)
 
 
 def test_a_vpn_connection_carries_1_25_gbit_per_second():

@@ -12,9 +12,11 @@ Both flows get 5 Mbit/s until the first has sent its 8 Mbit (1.6 s); the second 
 the whole link for its last 8 Mbit (0.8 s more).
 
 The model (fluid max-min fairness, the average of TCP sharing a bottleneck; no slow start,
-no losses, no protocol overhead: `bytes` are what crosses the links) and its cost are
-described in `kernels/bandwidth.py`. `run_sharing` gives the rest of what the kernel
-computes: the bytes each link carried per period, and what is still in flight at a horizon.
+no losses slowing anyone, no protocol overhead: `bytes` are what crosses the links) and its
+cost are described in `kernels/bandwidth.py`; `ShareState` and `share_arrays` also take packet
+limits (a NAT gateway's packets per second) and count the packets TCP loses there.
+`run_sharing` gives the rest of what the kernel computes: the bytes each link carried per
+period, and what is still in flight at a horizon.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
-from kernels.bandwidth import (BITS_PER_BYTE, GI_CAP_CLS, GI_EVENTS, GI_FREE_N, GI_N_REL, GI_OUT_N, HEAP_SLACK, N_GF,
-                               N_GI, NOT_DONE,
-                               share_window)
+from kernels.bandwidth import (BITS_PER_BYTE, DEFAULT_PACKET_BYTES, DEFAULT_RTT_S, GF_T, GI_CAP_CLS, GI_EVENTS,
+                               GI_FREE_N, GI_N_REL, GI_OUT_N, HEAP_SLACK, HEADER_BYTES, N_GF, N_GI, NOT_DONE,
+                               PACKET_UNIT_BYTES, share_window)
 from kernels.heap import H_COLS
 
 FLOW_KEYS = ("start_s", "bytes", "path", "cap_bps")
@@ -137,7 +139,8 @@ def run_sharing(capacity_bps: Mapping[str, float], flows: Sequence[Mapping], t_e
 class Shared:
     """What `share_arrays` returns: per flow (in the order given) its completion time, its bits
     left and whether it got a port; bits per [period, link]; the most ports open at once per
-    [period, gateway]; the number of events."""
+    [period, gateway]; the number of events; packets lost per [period, link] (on links with a
+    packet limit, not rounded) and the highest load per [period, link]."""
 
     done_s: np.ndarray
     left_bits: np.ndarray
@@ -145,6 +148,8 @@ class Shared:
     link_bits: np.ndarray
     nat_max: np.ndarray
     events: int
+    link_drops: np.ndarray = None
+    link_peak: np.ndarray = None
 
 
 @dataclass
@@ -171,24 +176,34 @@ def _grow(a: np.ndarray, n: int, fill=0) -> np.ndarray:
 class ShareState:
     """The sharing of a set of links, resumable window by window (`kernels.bandwidth.share_window`).
 
-    Paths are numbered as they first appear (`path_id`), and classes (a path and a per-flow cap)
-    as they first appear too, numbers of classes emptied reused (`classes`); port
-    keys (a NAT gateway's destination) too (`port_key`). Each `step(flows, t1)` runs the
-    events before t1 with the flows starting in that window, and `step(..., final=True)` runs
-    them up to the horizon and reports what is still active. The arrays grow as needed, in
-    ways that change no outcome (free slots are taken in the same order whatever the
-    capacity), so a run gives the same numbers, bit for bit, whatever its windows.
+    Paths are numbered as they first appear (`path_id`), and classes (a path, a per-flow cap
+    and a kind: a packet size and a round-trip time, `kind`) as they first appear too, numbers
+    of classes emptied reused (`classes`); port keys (a NAT gateway's destination) too
+    (`port_key`). `packet_links` maps a link (a NAT gateway) to its packet limit, another link
+    whose capacity is in bits of PACKET_UNIT_BYTES-byte packets: a path with either has both.
+    Each `step(flows, t1)` runs the events before t1 with the flows starting in that window,
+    and `step(..., final=True)` runs them up to the horizon and reports what is still active.
+    The arrays grow as needed, in ways that change no outcome (free slots are taken in the
+    same order whatever the capacity), so a run gives the same numbers, bit for bit, whatever
+    its windows.
     """
 
-    def __init__(self, cap_l: np.ndarray, *, period_s: float = math.inf, n_periods: int = 1, n_nat: int = 0):
+    def __init__(self, cap_l: np.ndarray, *, period_s: float = math.inf, n_periods: int = 1, n_nat: int = 0,
+                 packet_links: Mapping[int, int] = None):
         nl = len(cap_l)
         self.period_s = float(period_s)
         self._paths: Dict[tuple, int] = {}
-        self._class: Dict[tuple, int] = {}  # (path, cap) -> class
+        self._class: Dict[tuple, int] = {}  # (path, cap, kind) -> class
+        self._kinds: Dict[tuple, int] = {}  # (packet bytes, RTT s) -> kind
+        self._k_w, self._k_mr, self._k_pb = [], [], []
         self._free_cls: List[int] = []  # classes free to reuse (the next at the end)
         self._n_cls = 0
         self.c_cap = np.zeros(0, np.float64)
         self.c_pid = np.zeros(0, np.int64)
+        self.c_kind = np.zeros(0, np.int64)
+        self.c_w = np.zeros(0, np.float64)  # weight on a packet limit, MSS / RTT, packet bytes
+        self.c_mr = np.zeros(0, np.float64)
+        self.c_pb = np.zeros(0, np.float64)
         self.c_lo = np.zeros(0, np.int64)  # class c's links: c_links[c_lo[c]:c_hi[c]]
         self.c_hi = np.zeros(0, np.int64)
         self._seg = np.zeros(0, np.int64)  # each class's room in c_links
@@ -204,11 +219,23 @@ class ShareState:
         self.purge_i = np.zeros((HEAP_SLACK, 2), np.int64)
         f64, i64 = np.float64, np.int64
         self.cap_l = np.ascontiguousarray(cap_l, f64)
+        # dem, unc, load, cap_eff, scratch_load, rem, users, wusers, lk_off
         self.l_arrays = [np.zeros(nl, f64), np.zeros(nl, i64), np.zeros(nl, f64), np.zeros(nl, f64),
-                         np.zeros(nl, f64), np.zeros(nl, f64), np.zeros(nl, i64), np.zeros(nl + 1, i64)]
+                         np.zeros(nl, f64), np.zeros(nl, f64), np.zeros(nl, i64), np.zeros(nl, f64),
+                         np.zeros(nl + 1, i64)]
         self.lk_cls = np.zeros(1, i64)
         self.link_bits = np.zeros((n_periods, nl), f64)
         self.link_peak = np.zeros((n_periods, nl), f64)  # the highest load in each period, bits/s
+        self.l_pk = np.full(nl, -1, i64)  # a link's packet limit (-1: none)
+        self.l_grp = np.arange(nl, dtype=i64)  # the link whose packet limit a link is (itself: none)
+        for b, p in (packet_links or {}).items():
+            if b == p or self.l_pk[b] >= 0 or self.l_grp[p] != p or self.l_pk[p] >= 0 or self.l_grp[b] != b:
+                raise ValueError(f"packet_links: link {p} cannot be the packet limit of link {b}")
+            self.l_pk[b] = p
+            self.l_grp[p] = b
+        self._companions = bool(packet_links)
+        self.drop = np.zeros(nl, f64)  # packets lost per second on a link with a packet limit, now
+        self.link_drops = np.zeros((n_periods, nl), f64)  # and per period (not rounded)
         self.plimit = np.zeros(0, i64)
         self.pnat = np.zeros(0, i64)
         self.pcnt = np.zeros(0, i64)
@@ -227,26 +254,48 @@ class ShareState:
 
     # ---- what flows are ----
     def path_id(self, links: tuple) -> int:
-        """The number of the path over `links` (link indices, any order), kept for the run."""
+        """The number of the path over `links` (link indices, any order; a link with a packet
+        limit and its limit go together: either brings the other), kept for the run."""
+        if self._companions:
+            links = {*links, *(int(self.l_pk[l]) for l in links if self.l_pk[l] >= 0),
+                     *(int(self.l_grp[l]) for l in links)}
         key = tuple(sorted(links))
         p = self._paths.get(key)
         if p is None:
             p = self._paths[key] = len(self._paths)
         return p
 
-    def classes(self, pid: np.ndarray, caps: np.ndarray) -> np.ndarray:
-        """The class of each flow with path pid[i] and per-flow cap caps[i] (inf: none): flows
-        with the same path and cap always get the same rate. A class's number is taken from
-        those freed (empty at a window's end) or is new; numbers change no outcome (the kernel
-        ranks classes by cap and path)."""
+    def kind(self, packet_bytes: float = DEFAULT_PACKET_BYTES, rtt_s: float = DEFAULT_RTT_S) -> int:
+        """The number of a kind of flow: its mean packet size (bytes) and round-trip time (s).
+        On a packet limit it weighs PACKET_UNIT_BYTES / packet_bytes; its losses follow from
+        MSS / RTT (MSS: the packet less HEADER_BYTES, at least 1)."""
+        key = (float(packet_bytes), float(rtt_s))
+        k = self._kinds.get(key)
+        if k is None:
+            if not (key[0] > 0 and key[1] > 0 and math.isfinite(key[0]) and math.isfinite(key[1])):
+                raise ValueError(f"a kind of flow needs a packet size and a round-trip time > 0, got {key}")
+            k = self._kinds[key] = len(self._kinds)
+            self._k_w.append(PACKET_UNIT_BYTES / key[0])
+            self._k_mr.append(max(key[0] - HEADER_BYTES, 1.0) / key[1])
+            self._k_pb.append(key[0])
+        return k
+
+    def classes(self, pid: np.ndarray, caps: np.ndarray, kinds: np.ndarray = None) -> np.ndarray:
+        """The class of each flow with path pid[i], per-flow cap caps[i] (inf: none) and kind
+        kinds[i] (`kind`; None: the default kind): flows with the same path, cap and kind always
+        get the same rate and lose packets alike. A class's number is taken from those freed
+        (empty at a window's end) or is new; numbers change no outcome (the kernel ranks classes
+        by cap and path, and those of equal rank in the order they became active)."""
         n = len(pid)
         if not n:
             return np.zeros(0, np.int64)
         pid = np.asarray(pid, np.int64)
         caps = np.asarray(caps, np.float64)
-        order = np.lexsort((pid, caps))
+        kinds = np.full(n, self.kind(), np.int64) if kinds is None else np.asarray(kinds, np.int64)
+        order = np.lexsort((kinds, pid, caps))
         first = np.ones(n, bool)
-        first[1:] = (caps[order][1:] != caps[order][:-1]) | (pid[order][1:] != pid[order][:-1])
+        first[1:] = ((caps[order][1:] != caps[order][:-1]) | (pid[order][1:] != pid[order][:-1])
+                     | (kinds[order][1:] != kinds[order][:-1]))
         group = np.empty(n, np.int64)
         group[order] = np.cumsum(first) - 1
         heads = order[first]
@@ -254,8 +303,8 @@ class ShareState:
         new = []
         if self._class:
             get = self._class.get
-            for g, (p, c) in enumerate(zip(pid[heads].tolist(), caps[heads].tolist())):
-                k = get((p, c))
+            for g, key in enumerate(zip(pid[heads].tolist(), caps[heads].tolist(), kinds[heads].tolist())):
+                k = get(key)
                 if k is None:
                     new.append(g)
                 else:
@@ -272,9 +321,9 @@ class ShareState:
             self._n_cls += len(fresh)
             got = np.array(reuse + fresh, np.int64)
             ids[new] = got
-            np_pid, np_cap = pid[heads[new]], caps[heads[new]]
-            self._class.update(zip(zip(np_pid.tolist(), np_cap.tolist()), got.tolist()))
-            self._set_classes(got, np_pid, np_cap)
+            np_pid, np_cap, np_kind = pid[heads[new]], caps[heads[new]], kinds[heads[new]]
+            self._class.update(zip(zip(np_pid.tolist(), np_cap.tolist(), np_kind.tolist()), got.tolist()))
+            self._set_classes(got, np_pid, np_cap, np_kind)
         return ids[group]
 
     def port_key(self, key: tuple, limit: int, nat: int) -> int:
@@ -287,12 +336,14 @@ class ShareState:
             self.pcnt = np.append(self.pcnt, np.int64(0))
         return k
 
-    def _set_classes(self, ids: np.ndarray, pid: np.ndarray, caps: np.ndarray) -> None:
+    def _set_classes(self, ids: np.ndarray, pid: np.ndarray, caps: np.ndarray, kinds: np.ndarray) -> None:
         k1 = self._n_cls
         if len(self.c_cap) < k1:
             size = max(k1, 2 * len(self.c_cap))
             self.c_cap = _grow(self.c_cap, size)
             self.c_pid = _grow(self.c_pid, size)
+            self.c_kind = _grow(self.c_kind, size)
+            self.c_w, self.c_mr, self.c_pb = _grow(self.c_w, size), _grow(self.c_mr, size), _grow(self.c_pb, size)
             self.c_lo, self.c_hi = _grow(self.c_lo, size), _grow(self.c_hi, size)
             self.h_off = np.concatenate([self.h_off, np.full(size + 1 - len(self.h_off), self.h_off[-1], np.int64)])
             for name, _dt in _CLASS_ARRAYS:
@@ -302,6 +353,10 @@ class ShareState:
                 _grow(self.purge_i, cap_h)
         self.c_cap[ids] = caps
         self.c_pid[ids] = pid
+        self.c_kind[ids] = kinds
+        self.c_w[ids] = np.array(self._k_w)[kinds]
+        self.c_mr[ids] = np.array(self._k_mr)[kinds]
+        self.c_pb[ids] = np.array(self._k_pb)[kinds]
         # each class's links: its old segment if the path fits, else a new one at the end
         if len(self._plen) < len(self._paths):
             paths = list(self._paths)
@@ -338,10 +393,11 @@ class ShareState:
             keep = np.ones(k, bool)
             keep[empty] = False
             kept = np.flatnonzero(keep)
-            self._class = dict(zip(zip(self.c_pid[kept].tolist(), self.c_cap[kept].tolist()), kept.tolist()))
+            self._class = dict(zip(zip(self.c_pid[kept].tolist(), self.c_cap[kept].tolist(),
+                                       self.c_kind[kept].tolist()), kept.tolist()))
         else:
             for c in gone.tolist():
-                del self._class[(int(self.c_pid[c]), float(self.c_cap[c]))]
+                del self._class[(int(self.c_pid[c]), float(self.c_cap[c]), int(self.c_kind[c]))]
         self._free_cls.extend(gone[::-1].tolist())  # (the lowest is taken first)
 
     def _room(self, fcls: np.ndarray, n: int) -> None:
@@ -399,12 +455,12 @@ class ShareState:
         self._room(fcls, n)
         ok = np.ones(n, bool)
         ka = self.k_arrays
-        cls = (self.c_lo, self.c_hi, self.c_links, self.c_cap, self.c_pid, self.h_off)
+        cls = (self.c_lo, self.c_hi, self.c_links, self.c_cap, self.c_pid, self.h_off, self.c_w, self.c_mr, self.c_pb)
         dyn = (ka["cnt"], ka["vb"], ka["tb"], ka["rate"], ka["new_rate"], ka["cseq"], ka["mark"], ka["frozen"],
-               ka["act"], ka["sub"], ka["new_sub"], self.hh, self.purge_t, self.purge_i)
+               ka["act"], ka["sub"], ka["new_sub"], self.hh, self.purge_t, self.purge_i, ka["lim"])
         la = self.l_arrays
-        links = (self.cap_l, la[0], la[1], la[2], la[3], la[4], la[5], la[6], la[7], self.lk_cls, self.link_bits,
-                 self.link_peak)
+        links = (self.cap_l, *la, self.lk_cls, self.link_bits, self.link_peak, self.l_pk, self.l_grp, self.drop,
+                 self.link_drops)
         ports = (self.plimit, self.pnat, self.pcnt, self.nat_act, self.nat_amax)
         slots = (self.s_start, self.s_tag, self.s_key, self.s_hold, self.free)
         inp = (np.ascontiguousarray(start, np.float64), np.ascontiguousarray(bits, np.float64), fcls,
@@ -419,6 +475,12 @@ class ShareState:
         if not final:
             self._free_empty()
         return ok, done
+
+    def carried_bits(self, link: int, t: float) -> float:
+        """The bits link `link` carried from the start up to t (every event before t done, none
+        after: a step to t came first): what the periods hold, and the load since the last
+        event. On a packet limit, in bits of PACKET_UNIT_BYTES-byte packets."""
+        return float(self.link_bits[:, link].sum()) + float(self.l_arrays[2][link]) * (t - float(self.gf[GF_T]))
 
     def set_capacity(self, caps: Dict[int, float], t: float) -> None:
         """Links' capacities (index -> bits/s) change at t, every event before t done (a step to
@@ -437,28 +499,34 @@ class ShareState:
 
 _CLASS_ARRAYS = (("cnt", np.int64), ("vb", np.float64), ("tb", np.float64), ("rate", np.float64),
                  ("new_rate", np.float64), ("cseq", np.int64), ("mark", np.int64), ("frozen", np.bool_),
-                 ("act", np.int64), ("sub", np.int64), ("new_sub", np.int64))
+                 ("act", np.int64), ("sub", np.int64), ("new_sub", np.int64), ("lim", np.int64))
 
 
 def share_arrays(cap_l: np.ndarray, start: np.ndarray, bits: np.ndarray, paths: Sequence[tuple], caps: np.ndarray, *,
                  t_end: float = math.inf, period_s: float = math.inf, n_periods: int = 1, ports=None,
-                 hold=None) -> Shared:
+                 hold=None, packet_links: Mapping[int, int] = None, packet_bytes=None, rtt_s=None) -> Shared:
     """The kernel's call on arrays, in one window: link capacities (bits/s), each flow's start
     (s), bits, path (a tuple of link indices) and cap (bits/s, inf: none). `ports`: None, or
     (per flow its destination key or -1, per key its limit and its gateway, the number of
-    gateways). `hold`: per flow, how long its port stays taken after its completion (None: 0)."""
+    gateways). `hold`: per flow, how long its port stays taken after its completion (None: 0).
+    `packet_links`: link -> its packet limit (a link of cap_l whose capacity is in bits of
+    PACKET_UNIT_BYTES-byte packets; `ShareState`); `packet_bytes`, `rtt_s`: per flow its mean
+    packet size and round-trip time (None: the defaults)."""
     n = len(start)
     caps = np.asarray(caps, np.float64)
     n_nat = 0 if ports is None else ports[3]
-    st = ShareState(cap_l, period_s=period_s, n_periods=n_periods, n_nat=n_nat)
+    st = ShareState(cap_l, period_s=period_s, n_periods=n_periods, n_nat=n_nat, packet_links=packet_links)
+    pb = np.full(n, float(DEFAULT_PACKET_BYTES)) if packet_bytes is None else np.asarray(packet_bytes, np.float64)
+    rtt = np.full(n, DEFAULT_RTT_S) if rtt_s is None else np.asarray(rtt_s, np.float64)
+    kinds = np.array([st.kind(b, r) for b, r in zip(pb.tolist(), rtt.tolist())], np.int64)
     distinct: Dict[tuple, int] = {}
     local = np.fromiter((distinct.setdefault(p, len(distinct)) for p in paths), np.int64, n)
     pid = np.array([st.path_id(p) for p in distinct], np.int64)[local] if n else np.zeros(0, np.int64)
     # classes numbered in order of (cap, path): the kernel walks them in that order, so their
     # arrays are read in sequence (numbers change no outcome; a third faster with 2,500 classes)
-    by_cap = np.lexsort((pid, caps))
+    by_cap = np.lexsort((kinds, pid, caps))
     fcls = np.empty(n, np.int64)
-    fcls[by_cap] = st.classes(pid[by_cap], caps[by_cap])
+    fcls[by_cap] = st.classes(pid[by_cap], caps[by_cap], kinds[by_cap])
     order = np.argsort(start, kind="stable")
     pkey = np.full(n, -1, np.int64)
     if ports is not None:
@@ -475,7 +543,7 @@ def share_arrays(cap_l: np.ndarray, start: np.ndarray, bits: np.ndarray, paths: 
     ok[order] = ok_in
     done[fin.tag] = fin.done_s
     left[fin.tag] = fin.left_bits
-    return Shared(done, left, ok, st.link_bits, st.nat_amax, st.events)
+    return Shared(done, left, ok, st.link_bits, st.nat_amax, st.events, st.link_drops, st.link_peak)
 
 
 def share_links(capacity_bps: Mapping[str, float], flows: Sequence[Mapping]) -> List[float]:

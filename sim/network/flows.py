@@ -18,8 +18,8 @@ of the response (if the request was accepted) and the initiator's `ingress` reco
 response (if the response reached its subnet). Outside endpoints (internet, on-premises) and
 interfaces in the middle (NAT gateways, NAT instances) log nothing here. Addresses are as the
 interface sees them (behind a NAT or an internet gateway, the translated ones). An accepted
-record counts ceil(bytes / 1500) packets; a rejected one the first packet only (1 packet,
-min(bytes, 1500) bytes). `start` and `end` are whole seconds from the scenario's start (the
+record counts ceil(bytes / packet_bytes) packets (the generator's mean packet size, 1,500 by
+default); a rejected one the first packet only (1 packet, min(bytes, 1500) bytes). `start` and `end` are whole seconds from the scenario's start (the
 simulation has no calendar). Extra columns after the 14 default fields: `flow_direction` (as
 Flow Logs v5: ingress | egress), `flow` (the generator), `flow_id`.
 """
@@ -40,7 +40,7 @@ from sim.engine.distributions import sampler
 from sim.network.meters import NetworkMeters
 from sim.network.dx import DirectConnect, interfaces as dx_interfaces
 from sim.network.links import Links, Outages
-from sim.network.nat import NatConnections
+from sim.network.nat import NatConnections, NatScaling
 from sim.network.packets import MTU_BYTES
 from scenarios.errors import ScenarioError
 from sim.network.paths import EndpointError, build_path, count_rules, evaluate, protocol_of, resolve
@@ -244,23 +244,27 @@ class NetworkRun:
         self.pos = [0] * len(self.judged)
         self.dx = DirectConnect(s, self.links, self.n_periods) if dx_interfaces(s) else None
         self.outages = Outages(s, self.links)
+        self.scaling = NatScaling(self.links, s.duration_s)
         self.egress: List[Egress] = []
         if account is not None:
             for fn, i, cfg in account.egress_entries():
                 self.egress.append(Egress(self.net, self.links, fn, i, cfg, s.seed, base_dir))
 
     def start(self, env) -> None:
-        """Start the control processes: Direct Connect failures and BGP failover, NAT outages."""
+        """Start the control processes: Direct Connect failures and BGP failover, NAT outages,
+        NAT gateways scaling up."""
         if self.dx is not None:
             self.dx.start(env)
         self.outages.start(env)
+        self.scaling.start(env)
 
     def step(self, t1: float) -> None:
         for g, (_f, _path, out, d, _proto, route) in enumerate(self.judged):
             hi = int(np.searchsorted(d.start_s, t1, "left"))
             if hi > self.pos[g]:
                 idx = np.arange(self.pos[g], hi)
-                self.links.feed(route, out, d, idx, self.offsets[g] + idx, keepalive_s=_f.keepalive_s)
+                self.links.feed(route, out, d, idx, self.offsets[g] + idx, keepalive_s=_f.keepalive_s,
+                                packet_bytes=_f.packet_bytes, rtt_ms=_f.rtt_ms)
                 self.pos[g] = hi
         sent = []
         if self.egress:
@@ -277,7 +281,8 @@ class NetworkRun:
                         idx = np.arange(len(d.start_s))
                         judged = out.fail_at.copy()
                         self.links.feed(route, out, d, idx, np.full(len(idx), -1 - e, np.int64),
-                                        keepalive_s=eg.cfg.keepalive_s)
+                                        keepalive_s=eg.cfg.keepalive_s, packet_bytes=eg.cfg.packet_bytes,
+                                        rtt_ms=eg.cfg.rtt_ms)
                         sent.append((eg, path, route, out, d, judged))
         self._finished(self.links.step(t1))
         for eg, path, route, out, d, judged in sent:  # (ports decided: the outcomes are final)
@@ -355,7 +360,7 @@ class NetworkRun:
             next_id += n
             # (a flow stalled for good, on a link down to the end, is logged as open at the end)
             records = _records(self.net, path, out, d, proto, f.name, ids,
-                               np.where(np.isfinite(end_s), end_s, max(s.duration_s, 0.0)))
+                               np.where(np.isfinite(end_s), end_s, max(s.duration_s, 0.0)), f.packet_bytes)
             t["flow_log_records"] += records.height
             frames.append(records)
         for eg in self.egress:
@@ -409,7 +414,7 @@ class NetworkRun:
 
 
 def _records(net: Network, path, out, d: Drawn, proto: int, name: str, ids: np.ndarray,
-             end_s: np.ndarray) -> pl.DataFrame:
+             end_s: np.ndarray, packet_bytes: int = MTU_BYTES) -> pl.DataFrame:
     """The flow log records of one generator's flows (module doc)."""
     checks = path.checks
     nf = len(path.forward)
@@ -430,7 +435,7 @@ def _records(net: Network, path, out, d: Drawn, proto: int, name: str, ids: np.n
         accepted = out.fail_at[reached] > last
         nbytes = (d.response_bytes if response else d.size_bytes)[reached]
         sport, dport = (d.dst_port, d.src_port) if response else (d.src_port, d.dst_port)
-        packets = np.where(accepted, -(-nbytes // MTU_BYTES), 1)
+        packets = np.where(accepted, -(-nbytes // packet_bytes), 1)
         nbytes = np.where(accepted, nbytes, np.minimum(nbytes, MTU_BYTES))
         m = int(reached.sum())
         frames.append(pl.DataFrame({

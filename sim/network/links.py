@@ -2,8 +2,9 @@
 path (`kernels.bandwidth`, max-min fair), and every flow that reaches a NAT gateway needs one of
 its source ports toward its destination, in the same event loop, window by window.
 
-Links with a capacity: a NAT gateway (`max_gbps`, 100 Gbit/s by default: the ceiling AWS
-scales it to); a Site-to-Site VPN connection on a virtual private gateway (1.25 Gbit/s: a
+Links with a capacity: a NAT gateway (its bandwidth and its packet rate, two links carrying
+the same flows: from 5 Gbit/s and 1 M packets/s scaling up to 100 Gbit/s and 10 M, or fixed by
+`max_gbps`; `sim.network.nat`); a Site-to-Site VPN connection on a virtual private gateway (1.25 Gbit/s: a
 Standard tunnel, and a virtual private gateway sends over one tunnel, no ECMP; FACTS
 "Site-to-Site VPN"); a transit gateway's VPN attachment (two tunnels of 1.25 Gbit/s, or 5 for
 Large ones, both used with ECMP, one flow never faster than one tunnel); a transit gateway's
@@ -15,7 +16,9 @@ instance with `outages` carries nothing while down (`Outages`). Internet gateway
 
 A flow carries its request and its response bytes as one transfer; a `duration_s` makes a
 rate cap (bytes / duration_s), so alone on its links it lasts exactly that long, and sharing
-a saturated link makes it last longer. A flow with no cap on a path with no limiting link
+a saturated link makes it last longer. Its generator's `packet_bytes` (mean packet size) sets
+its weight on a NAT gateway's packet rate, and with `rtt_ms` its losses there. A flow with no
+cap on a path with no limiting link
 takes no time (nothing in the model limits it). A flow that the firewalls reject beyond a NAT
 gateway takes a port and frees it at once; a flow with no port fails at the gateway with
 ErrorPortAllocation (`sim.network.nat`). A port is held from the flow's start to its end.
@@ -32,10 +35,10 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from kernels.bandwidth import BITS_PER_BYTE
+from kernels.bandwidth import BITS_PER_BYTE, DEFAULT_PACKET_BYTES, DEFAULT_RTT_S, PACKET_UNIT_BYTES
 from kernels.nat import CONNECTIONS_PER_DESTINATION_PER_IP, IDLE_TIMEOUT_S
 from sim.network.bandwidth import Finished, ShareState
-from sim.network.nat import NatConnections, count_connections
+from sim.network.nat import START_GBPS, NatCapacity, NatConnections, count_connections
 from sim.network.packets import MTU_BYTES
 
 VPN_TUNNEL_BPS = 1.25e9  # FACTS "Site-to-Site VPN": Standard tunnels 1.25 Gbps each
@@ -70,8 +73,8 @@ def capacities(s) -> Dict[str, float]:
     """Link name -> bits/s for the links that limit flows."""
     caps = {}
     for vpc in s.vpcs.values():
-        for name, nat in vpc.nat_gateways.items():
-            caps[f"nat_gateway:{name}"] = nat.max_gbps * 1e9
+        for name, nat in vpc.nat_gateways.items():  # (where it starts: sim.network.nat)
+            caps[f"nat_gateway:{name}"] = (START_GBPS if nat.max_gbps is None else nat.max_gbps) * 1e9
         for name, host in vpc.hosts.items():
             if host.nat and host.bandwidth_gbps is not None:
                 caps[f"nat_instance:{name}"] = host.bandwidth_gbps * 1e9
@@ -117,8 +120,18 @@ class Links:
         self.nat_names = [n for vpc in s.vpcs.values() for n in vpc.nat_gateways]
         self.nat_ips = [nat.ip_addresses for vpc in s.vpcs.values() for nat in vpc.nat_gateways.values()]
         self.nats = {n: NatConnections(n, v, n_periods) for v, vpc in s.vpcs.items() for n in vpc.nat_gateways}
-        self.state = ShareState(np.array(list(cap_of.values()), np.float64), period_s=period_s, n_periods=n_periods,
-                                n_nat=len(self.nat_names))
+        # each NAT gateway's packet rate: a link of its own after the named ones (sim.network.nat)
+        self.nat_cap = {}
+        for g, nat in enumerate(nat for vpc in s.vpcs.values() for nat in vpc.nat_gateways.values()):
+            n = self.nat_names[g]
+            nc = NatCapacity.of(n, nat, self.link_index[f"nat_gateway:{n}"], len(cap_of) + g)
+            self.nat_cap[n] = self.nats[n].capacity = nc
+        cap_l = np.array(list(cap_of.values()) + [0.0] * len(self.nat_cap), np.float64)
+        for nc in self.nat_cap.values():
+            for l, bps in nc.caps().items():
+                cap_l[l] = bps
+        self.state = ShareState(cap_l, period_s=period_s, n_periods=n_periods, n_nat=len(self.nat_names),
+                                packet_links={nc.link: nc.plink for nc in self.nat_cap.values()})
         self.n_periods, self.period_s = n_periods, period_s
         self.nominal = np.array(list(cap_of.values()), np.float64)
         self.flow_cap = flow_caps(s)
@@ -131,9 +144,10 @@ class Links:
 
     def metrics(self, period_s: float, vpn_extra=None):
         """Per link and period (namespace cloudtwin/Links, dimension Link=NAME): BytesCarried,
-        PacketsCarried (in 1,500-byte packets), and
+        PacketsCarried (in 1,500-byte packets; a NAT gateway's from its flows' packet sizes), and
         Utilization, the bits carried over what its nominal capacity could carry in the period
-        (0-1; a link down or failed over carries less than its nominal capacity). Per VPN
+        (0-1; a link down or failed over carries less than its nominal capacity; a NAT gateway's
+        nominal capacity is what it has scaled to). Per VPN
         connection (AWS/VPN, VpnId=NAME): TunnelState (1: its tunnels never fail here),
         TunnelDataOut and TunnelDataIn (what it carried, split by the share of its flows' bytes
         leaving AWS; with what DX interfaces failed over to it, `vpn_extra`)."""
@@ -149,8 +163,15 @@ class Links:
             frames.append(pl.DataFrame({"time_s": starts, "namespace": namespace, "metric": metric,
                                         "dimension": dim, "value": v}))
 
+        nat_of = {nc.link: nc for nc in self.nat_cap.values()}
         for name, l in self.link_index.items():
             frame("cloudtwin/Links", "BytesCarried", f"Link={name}", bits[:, l] / 8)
+            if l in nat_of:  # (a NAT gateway's packets from its flows' packet sizes; its capacity as it scaled)
+                nc = nat_of[l]
+                frame("cloudtwin/Links", "PacketsCarried", f"Link={name}", bits[:, nc.plink] / 8 / PACKET_UNIT_BYTES)
+                frame("cloudtwin/Links", "Utilization", f"Link={name}",
+                      bits[:, l] / nc.bit_seconds(bits.shape[0], period_s))
+                continue
             frame("cloudtwin/Links", "PacketsCarried", f"Link={name}", bits[:, l] / 8 / MTU_BYTES)
             frame("cloudtwin/Links", "Utilization", f"Link={name}", bits[:, l] / (self.nominal[l] * period_s))
             if name.startswith("vpn:"):
@@ -177,10 +198,12 @@ class Links:
         both = tuple(self.link_index[x] for x in sorted(names) if x.startswith(("vpn:", "dx:")))
         return Route(path, protocol, self.state.path_id(links) if links else -1, nat, nat_at, cap, latency, both)
 
-    def feed(self, r: Route, out, d, idx: np.ndarray, tags: np.ndarray, keepalive_s: Optional[float] = None) -> None:
+    def feed(self, r: Route, out, d, idx: np.ndarray, tags: np.ndarray, keepalive_s: Optional[float] = None,
+             packet_bytes: int = DEFAULT_PACKET_BYTES, rtt_ms: float = DEFAULT_RTT_S * 1000.0) -> None:
         """Flows idx of drawn flows `d` (start_s ascending; `duration_s` their rate caps, or None
         for none; `idle_s` how long each stays open idle after its bytes, or None) judged `out`
-        along route r, tagged `tags`, starting in this window. Through a NAT gateway a
+        along route r, tagged `tags`, starting in this window, of mean packet size
+        `packet_bytes` and round-trip time `rtt_ms`. Through a NAT gateway a
         connection idle past IDLE_TIMEOUT_S is dropped there (unless keepalives come more
         often than that), its port held until then; else its port is held while it idles."""
         accepted = out.accepted[idx]
@@ -208,7 +231,8 @@ class Links:
                 x[0] += out
                 x[1] += int(size.sum() + resp.sum())
         pid = r.pid if r.pid >= 0 else self.state.path_id(())
-        fcls = self.state.classes(np.full(len(idx), pid, np.int64), cap)
+        kind = self.state.kind(packet_bytes, rtt_ms / 1000.0)
+        fcls = self.state.classes(np.full(len(idx), pid, np.int64), cap, np.full(len(idx), kind, np.int64))
         if r.nat < 0:
             pkey = np.full(len(idx), -1, np.int64)
         else:
@@ -225,7 +249,7 @@ class Links:
             if keepalive_s is None or keepalive_s >= IDLE_TIMEOUT_S:
                 drop = acc & (idle > IDLE_TIMEOUT_S)
             hold = np.where(drop, IDLE_TIMEOUT_S, np.where(acc, idle, 0.0))
-        self._fed.append((r, out, d, idx, drop, d.start_s[idx], bits, fcls, pkey, tags, hold))
+        self._fed.append((r, out, d, idx, drop, packet_bytes, d.start_s[idx], bits, fcls, pkey, tags, hold))
 
     def step(self, t1: float, final: bool = False) -> Finished:
         """Share the links up to t1 (final: until every flow is done) with the flows fed since
@@ -233,7 +257,7 @@ class Links:
         gateways count their connections. Returns the flows finished."""
         fed, self._fed = self._fed, []
         if fed:
-            cols = [np.concatenate([f[k] for f in fed]) for k in range(5, 11)]
+            cols = [np.concatenate([f[k] for f in fed]) for k in range(6, 12)]
             order = np.argsort(cols[0], kind="stable")  # (ties: in the order fed)
             ok_sorted, fin = self.state.step(*(c[order] for c in cols[:5]), t1=t1, final=final, hold=cols[5][order])
             ok = np.empty(len(order), bool)
@@ -243,21 +267,29 @@ class Links:
             _, fin = self.state.step(z, z, z.astype(np.int64), z.astype(np.int64), z.astype(np.int64), t1=t1,
                                      final=final)
         pos = 0
-        for r, out, d, idx, drop, *_ in fed:
+        for r, out, d, idx, drop, packet_bytes, *_ in fed:
             got = ok[pos:pos + len(idx)]
             pos += len(idx)
             if r.nat_at is not None:  # (every flow of idx reached the gateway)
                 out.fail_at[idx[~got]] = r.nat_at  # ErrorPortAllocation: the flow fails at the gateway
                 nc = self.nats[self.nat_names[r.nat]]
-                count_connections(nc, out, idx, got, d, self.n_periods, self.period_s)
+                count_connections(nc, out, idx, got, d, self.n_periods, self.period_s, packet_bytes)
                 if drop.any():  # (counted in the period the flow starts, as the other counts)
                     period = np.minimum((d.start_s[idx] // self.period_s).astype(np.int64), self.n_periods - 1)
                     np.add.at(nc.counts["idle_timeouts"], period, (drop & got).astype(np.int64))
         if final:
             for k, n in enumerate(self.nat_names):
-                self.nats[n].active_max[:] = self.state.nat_amax[:, k]
-                self.nats[n].peak_bps = self.state.link_peak[:, self.link_index[f"nat_gateway:{n}"]].copy()
+                nc, cap = self.nats[n], self.nat_cap[n]
+                nc.active_max[:] = self.state.nat_amax[:, k]
+                nc.peak_bps = self.state.link_peak[:, cap.link].copy()
+                nc.peak_pps = self.state.link_peak[:, cap.plink] / (BITS_PER_BYTE * PACKET_UNIT_BYTES)
+                # (the losses are a sum of floats in event order: rounded once per period)
+                nc.drops = np.rint(self.state.link_drops[:, cap.link]).astype(np.int64)
         return fin
+
+    def apply_nat(self, nc: NatCapacity, t: float) -> None:
+        """A NAT gateway's capacities (scaled, or down) take effect at t (a step to t came first)."""
+        self.state.set_capacity(nc.caps(), t)
 
 
 class Outages:
@@ -287,16 +319,26 @@ class Outages:
     def _run(self, env, link: str, spans):
         l = self.links.link_index[link]
         cap = float(self.links.state.cap_l[l])
+        nat = self.links.nat_cap.get(link.partition(":")[2]) if link.startswith("nat_gateway:") else None
         for a, b in spans:
             if a >= self.duration_s:
                 break
             yield env.timeout(a - env.now)
-            self.links.state.set_capacity({l: 0.0}, env.now)
+            self._set(nat, l, 0.0, True, env.now)
             self.spans.setdefault(link, []).append([a, min(b, self.duration_s)])
             if b >= self.duration_s:
                 break
             yield env.timeout(b - env.now)
-            self.links.state.set_capacity({l: cap}, env.now)
+            self._set(nat, l, cap, False, env.now)
+
+    def _set(self, nat, l: int, cap: float, down: bool, t: float) -> None:
+        """A link down or back: a NAT gateway's bandwidth and packet rate (as it has scaled by
+        then), or a NAT instance's bandwidth."""
+        if nat is not None:
+            nat.down = down
+            self.links.apply_nat(nat, t)
+        else:
+            self.links.state.set_capacity({l: cap}, t)
 
     def down_s(self, link: str) -> float:
         return float(sum(b - a for a, b in self.spans.get(link, [])))

@@ -329,7 +329,10 @@ def format_vpc_lines(vpcs: Mapping[str, Mapping[str, Any]], view: ConsoleView) -
             lines.append(f"  {'; '.join(billed)}")
         for nat, n in (v.get("nat_gateways") or {}).items():
             worry = [f"{_num(n[k])} {what}" for k, what in (("port_allocation_errors", "ErrorPortAllocation"),
-                                                            ("idle_timeouts", "idle timeouts")) if n.get(k)]
+                                                            ("idle_timeouts", "idle timeouts"),
+                                                            ("packets_dropped", "packets dropped")) if n.get(k)]
+            if n.get("scale_ups"):
+                worry.insert(0, f"scaled up {n['scale_ups']} times to {n['capacity_gbps']:g} Gbit/s")
             if n.get("peak_gbps") or worry:
                 lines.append(f"  NAT gateway {nat}: peak {n.get('peak_gbps') or 0:,.2f} Gbit/s"
                              + (f", {', '.join(worry)}" if worry else ""))

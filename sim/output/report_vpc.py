@@ -188,7 +188,9 @@ def _place(p: str, addr: str) -> str:
 _NAT_COLUMNS = (("connection_attempts", "connection attempts"), ("connections_established", "established"),
                 ("port_allocation_errors", "port allocation errors"), ("rejected_beyond", "rejected beyond"),
                 ("idle_timeouts", "idle timeouts"), ("active_connections_max", "most open at once"),
-                ("bytes_processed", "bytes processed"), ("peak_gbps", "peak Gbit/s"), ("down_s", "seconds down"))
+                ("bytes_processed", "bytes processed"), ("peak_gbps", "peak Gbit/s"),
+                ("capacity_gbps", "capacity at the end, Gbit/s"), ("packets_dropped", "packets dropped"),
+                ("down_s", "seconds down"))
 _FN_COLUMNS = (("flows", "flows"), ("accepted", "accepted"), ("rejected", "rejected"),
                ("port_allocation_errors", "port allocation errors"), ("bytes_accepted", "bytes accepted"),
                ("mean_flow_time_s", "mean flow time (s)"), ("max_flow_time_s", "longest (s)"))
@@ -256,7 +258,11 @@ def vpc_html(result: Result, cell: Callable[[str, Any], str], figure_html: Calla
     parts.append(_entity_table(vpcs, "nat_gateways", "vpc-nat-gateways", "NAT gateways", "NAT gateway", _NAT_COLUMNS, cell,
                                "55,000 connections to one destination (address, port, protocol) per address of the "
                                "gateway can be open at once; the next fails with ErrorPortAllocation. Bytes "
-                               "processed are billed, both directions."))
+                               "processed are billed, both directions. Without max_gbps a gateway starts at 5 Gbit/s "
+                               "and 1 M packets/s and doubles (up to 100 Gbit/s and 10 M packets/s) at each "
+                               "scale_interval_s its load reached scale_threshold of either: how fast is our "
+                               "assumption. Packets dropped: TCP's losses where the gateway holds a flow (Mathis "
+                               "et al. 1997), retransmitted, so every byte still arrives."))
     parts.append(_entity_table(vpcs, "functions", "vpc-functions", "Functions in the VPC", "function", _FN_COLUMNS, cell,
                                "Each invocation's <code>egress</code> flows, from the function's network interface "
                                "in a subnet drawn among its own, judged and shared with every other flow on the "
