@@ -43,8 +43,6 @@ from sim.messaging.sqs_state import MessagingState, MessagingStreams
 from scenarios.state import BUCKET_OPERATIONS
 from sim.storage.buckets import Buckets
 from sim.storage.tables import Tables
-from sim.integration.workflows import Workflows
-from sim.integration.workflows import quotas as workflow_quotas
 from sim.storage.tables import direction as table_direction
 from sim.engine.distributions import sampler
 from sim.engine import Component, WiringError
@@ -150,7 +148,12 @@ class LambdaAccount(Component):
         # S3 buckets (sim.storage.buckets): their prefixes' state is in the calls' kernel arrays
         self.buckets = Buckets(buckets, t_end, period_s, month_h) if buckets else None
         # Step Functions state machines (sim.integration.workflows), pseudo-functions of the calls' arrays
-        self.workflows = Workflows(state_machines, scenario, t_end, period_s) if state_machines else None
+        # (imported only then: it brings the account kernel's module, which a pool-only run never loads)
+        self.workflows = None
+        if state_machines:
+            from sim.integration.workflows import Workflows
+
+            self.workflows = Workflows(state_machines, scenario, t_end, period_s)
         self.calls_state = None  # the calls' kernel arrays (sim.compute.account_state.AccountCalls), from start()
         self.xstreams: List = []
         self.flow_records = FLOW_RECORDS  # room for flow records to start with (doubled as needed)
@@ -516,7 +519,7 @@ class LambdaAccount(Component):
                                         tables=self.tables.specs() if self.tables else (),
                                         n_periods=self.state.pmi.shape[0],
                                         buckets=self.buckets.specs() if self.buckets else (), machines=machines,
-                                        sfn_quotas=workflow_quotas(self.region))
+                                        sfn_quotas=wf.quotas(self.region) if wf is not None else (np.inf,) * 6)
         if wf is not None:
             wf.state = self.calls_state
         kw = {} if self.chunk is None else {"chunk": self.chunk}
