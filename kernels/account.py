@@ -1,4 +1,5 @@
-"""One account's data plane in one event loop: Lambda, SQS, mappings, fleets, SNS topics and EventBridge buses.
+"""One account's data plane in one event loop: Lambda, SQS, mappings, fleets, SNS topics, EventBridge
+buses, DynamoDB tables, S3 buckets and Step Functions executions.
 
 Semantics: `kernels/ACCOUNT_SPEC.md` (over POOL_SPEC, QUEUE_SPEC and FANOUT_SPEC); plain-Python
 twin: `kernels/ref/account.py`. `run_account` is the messaging loop of `kernels/queue_pool.py`
@@ -18,6 +19,12 @@ each request reaching its target after the API latency (CALL_ARRIVE), each answe
 back as a RESPONSE, SDK retries (SDK_RETRY), endpoints (EP_DONE) — its own duration
 (STEP) and its deadline (TIMEOUT) lead to its end (`_finish`), where the pool's own
 completion code frees the environment.
+
+A Step Functions execution (ACCOUNT_SPEC.md §14) is a record as an invocation with calls is (kind
+K_EXECUTING), its machine a pseudo-function after the functions whose calls are its Task states:
+a Task's request, answer and counters are the calls' above; its `K_WF` events enter states, retry,
+time tasks out, bring callbacks back and report children's ends (`_wf_*`, `on_wf`); a root's
+TimeoutSeconds waits on its machine's deadline list as warm invocations' deadlines do (below).
 
 A function's egress entries (ACCOUNT_SPEC.md §10) are calls of kind K_FLOW after its calls:
 their arrival (at the instant they are made: latency 0) appends a flow record (t, k) to
@@ -354,6 +361,9 @@ AccountArrays = namedtuple("AccountArrays", [
     "eout_e", "ecur", "ccdf", "dl", "flw_t", "flw_k", "flw_n", "tbi", "tbf", "tpart", "tring", "tper",
     "bki", "bkf", "ptok", "plast", "pparts", "pslow", "bper",
     "wmi", "wmf", "wsi", "wsf", "wri", "wrf", "wci", "wbp", "wbn", "wq", "wcnt"])
+# Step Functions (ACCOUNT_SPEC.md §14): machines `wmi`/`wmf`, states `wsi`/`wsf`, retriers `wri`/`wrf`,
+# catchers `wci`, Choice branches `wbp`/`wbn` (and Parallel branches' first rows in `wbn`), the
+# StartExecution and StateTransition buckets `wq`, the counters `wcnt[p, m]` (WORKFLOW_COUNTERS).
 # Streams of `xdraws` (rows): CALL of function f (uniform: which calls run, SDK jitter) at f;
 # CLAT of call k (ms) at F + k; ELAT (ms) and EU (uniform) of endpoint e at F + K + 2e and + 1;
 # a call k to a table or a bucket: TU (half units; object bytes) and TK (hash positions; prefixes)
