@@ -122,3 +122,25 @@ def test_claimed_directories_are_unique_within_a_second(tmp_path, monkeypatch):
     sweep = cli._claim_dir(cfg, "s", multirun=True)
     assert first.name == "2026-12-04_12-00-00" and second.name == "2026-12-04_12-00-00-2"
     assert sweep == tmp_path / "sweeps" / "2026-12-04_12-00-00"
+
+
+def test_a_swallowed_ctrl_c_is_raised_again_after_the_hook_returns():
+    """sim.entry's unraisable hook sends a swallowed Ctrl-C again as a pending signal: the
+    KeyboardInterrupt comes once the hook has returned, in the code that was running — not inside
+    the hook, where CPython would swallow it a second time and print a traceback (os.kill raised it
+    there: CI caught it)."""
+    from types import SimpleNamespace
+
+    from sim.entry import _interrupt_again
+
+    printed = []
+    with pytest.raises(KeyboardInterrupt) as e:
+        _interrupt_again(SimpleNamespace(exc_type=KeyboardInterrupt), default=printed.append)
+        t_end = time.monotonic() + 10.0
+        while time.monotonic() < t_end:  # it comes from another thread: within a switch interval
+            pass
+    assert [f.name for f in e.traceback] == ["test_a_swallowed_ctrl_c_is_raised_again_after_the_hook_returns"]
+    assert printed == []
+    other = SimpleNamespace(exc_type=ValueError)
+    _interrupt_again(other, default=printed.append)  # anything else is printed as before
+    assert printed == [other]
