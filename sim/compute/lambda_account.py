@@ -514,12 +514,16 @@ class LambdaAccount(Component):
         calls, eps = self.call_params()
         nf = len(self.fn_names)
         wf = self.workflows
-        machines = wf.params(calls[nf:]) if wf is not None else ()
+        machines, sfn_quotas = (), (np.inf,) * 6
+        if wf is not None:
+            from sim.integration.workflows import quotas
+
+            machines, sfn_quotas = wf.params(calls[nf:]), quotas(self.region)
         self.calls_state = AccountCalls(nf, calls[:nf], eps, self.mq.chunk, flows=self.flow_records,
                                         tables=self.tables.specs() if self.tables else (),
                                         n_periods=self.state.pmi.shape[0],
                                         buckets=self.buckets.specs() if self.buckets else (), machines=machines,
-                                        sfn_quotas=wf.quotas(self.region) if wf is not None else (np.inf,) * 6)
+                                        sfn_quotas=sfn_quotas)
         if wf is not None:
             wf.state = self.calls_state
         kw = {} if self.chunk is None else {"chunk": self.chunk}

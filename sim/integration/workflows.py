@@ -134,10 +134,6 @@ class Workflows:
             self.streams.append([_own_stream(mc.scopes[s].states[j]) for s, j in rows])
         self.state = None  # the calls' kernel arrays (sim.compute.account_state.AccountCalls), from start
 
-    @staticmethod
-    def quotas(region: str) -> Tuple[float, ...]:
-        return quotas(region)
-
     def task_names(self) -> Dict[str, List[str]]:
         """{`sfn:NAME` (the machine's owner name among the calls): its Task states' labels
         `state_machine:NAME/STATE`, in the order of its calls}."""
