@@ -48,6 +48,7 @@ KINDS: Dict[str, AddressKind] = {k.kind: k for k in (
     AddressKind("bucket", "buckets", "bucket"),  # an S3 bucket that functions call
     AddressKind("api", "apis", "API route", name_form="NAME/ROUTE"),  # api:NAME/ROUTE, an API Gateway route (traffic's target)
     AddressKind("state_machine", "state_machines", "state machine"),  # a Step Functions state machine
+    AddressKind("service", "services", "ECS service"),  # an ECS service on Fargate, behind its load balancer
 )}
 
 
@@ -106,7 +107,8 @@ class Place:
 # Where addresses appear: the places of today's schema that take KIND:NAME (checked with
 # `check_address`), those holding a bare name (`check_reference`), and `calls:` (issue 11),
 # which takes every kind.
-TRAFFIC_TARGET = Place("traffic target", "target", ("function", "queue", "topic", "bus", "api", "state_machine"))
+TRAFFIC_TARGET = Place("traffic target", "target", ("function", "queue", "topic", "bus", "api", "state_machine",
+                                                   "service"))
 RULE_TARGET = Place("EventBridge rule target", "target", ("function", "queue", "state_machine"), ("https",),
                     "an API destination")
 ON_FAILURE = Place("on-failure destination", "destination", ("queue",))
@@ -114,7 +116,8 @@ CALL_TARGET = Place("call target", "call target", tuple(KINDS))
 SUBSCRIPTION_ENDPOINT = Place("SNS subscription endpoint", "endpoint", ("queue", "function"), ("https", "email"),
                               bare=True)  # its kind by protocol: SUBSCRIPTION_PROTOCOLS
 DEAD_LETTER_QUEUE = Place("dead-letter queue", "dead-letter queue", ("queue",), bare=True)
-API_INTEGRATION = Place("API integration", "integration", ("function", "queue", "topic", "bus", "state_machine"))
+API_INTEGRATION = Place("API integration", "integration", ("function", "queue", "topic", "bus", "state_machine",
+                                                          "service"))
 BUCKET_NOTIFICATION = Place("S3 notification target", "target", ("function", "queue", "topic", "bus"))
 PLACES = {p.name: p for p in (TRAFFIC_TARGET, SUBSCRIPTION_ENDPOINT, RULE_TARGET, DEAD_LETTER_QUEUE, ON_FAILURE,
                               CALL_TARGET, API_INTEGRATION, BUCKET_NOTIFICATION)}

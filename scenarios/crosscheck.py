@@ -32,6 +32,7 @@ from scenarios.schema import AsyncConfig, Function, Retries, Scenario, Traffic
 from scenarios.slo import check_slo
 from scenarios.calls import check_calls, check_egress
 from scenarios.api import check_apis
+from scenarios.containers import check_services
 from scenarios.state import check_buckets, check_tables
 from scenarios.names import name_problem
 from scenarios.workflows import PAYLOAD_MAX_BYTES as SFN_MAX_INPUT_BYTES
@@ -71,6 +72,7 @@ def check_references(s: Scenario, problems: Problems) -> None:
     check_tables(s, problems)
     check_buckets(s, problems)
     check_apis(s, problems)
+    check_services(s, problems)
     check_egress(s, problems)
     _check_call_attributes(s, problems)
     seen: Dict[str, int] = {}
@@ -278,6 +280,9 @@ def _check_ignored(s: Scenario, t: Traffic, kind: str, path: str, problems: Prob
     if retries and kind == "state_machine":
         problems.add(rp, f"client retries ({', '.join(retries)}) are not simulated for a {target}: a start the"
                          " StartExecution quota refuses is answered throttled and counted (remove `retries`)")
+    elif retries and kind == "service":
+        problems.add(rp, f"client retries ({', '.join(retries)}) are not simulated for an {target}: its load"
+                         " balancer's 502, 503 and 504 are answered and counted (remove `retries`)")
     elif retries and kind != "function":
         problems.add(rp, f"client retries ({', '.join(retries)}) apply to synchronous function calls; a {target}"
                          " accepts every message (throttled sends are not simulated), so they would be ignored"

@@ -16,6 +16,7 @@ from scenarios.calls import Call, Endpoint
 from scenarios.api import Api
 from scenarios.state import Bucket, Table
 from scenarios.common import DIST_PARAMS, Dist  # noqa: F401
+from scenarios.containers import Service
 from scenarios.messaging import Bus, EventSourceMapping, EventTemplate, Queue, Topic, WorkerFleet  # noqa: F401
 from scenarios.slo import Slo
 from scenarios.vpc import DirectConnect, Egress, Flow, FunctionVpc, TransitGateway, Vpc
@@ -220,8 +221,10 @@ class Scenario:
     tables: Dict[str, Table] = field(default_factory=dict)  # DynamoDB tables (scenarios/state.py)
     apis: Dict[str, Api] = field(default_factory=dict)  # API Gateway REST and HTTP APIs (scenarios/api.py)
     buckets: Dict[str, Bucket] = field(default_factory=dict)  # S3 buckets (scenarios/state.py)
-    # Step Functions state machines (scenarios/workflows.py): checked and compiled, not simulated yet
+    # Step Functions state machines (scenarios/workflows.py)
     state_machines: Dict[str, StateMachine] = field(default_factory=dict)
+    # ECS services on Fargate behind their load balancers (scenarios/containers.py)
+    services: Dict[str, Service] = field(default_factory=dict)
     traffic: List[Traffic] = field(default_factory=list)
     record: Record = field(default_factory=Record)
     sim: SimSettings = field(default_factory=SimSettings)

@@ -397,6 +397,21 @@ def _connect_apis(ctx: BuildContext, comps: List[Component]) -> None:
         gw.wire(ctx.book, ctx.shared["account"])
 
 
+def _declare_services(ctx: BuildContext) -> List[Component]:
+    """ECS services on Fargate (sim.compute.fargate): one component for every service; each
+    service's address is a port per traffic source or API route reaching it."""
+    sc = ctx.scenario
+    if not sc.services:
+        return []
+    from sim.compute.fargate import FargateServices
+
+    comp = FargateServices(sc, sc.seed, sc.duration_s, sc.record.period_s, ctx.shared["account"], ctx.base_dir)
+    for name in sc.services:
+        ctx.book.offer("service", name, comp, lambda label, index=-1, name=name, **_: comp.add_input(name, label, index))
+    ctx.shared["services"] = comp
+    return [comp]
+
+
 def _declare_network(ctx: BuildContext) -> List[Component]:
     # Direct Connect connections bill their ports even in a scenario without VPCs
     if not (ctx.scenario.vpcs or ctx.scenario.direct_connect.connections):
@@ -480,6 +495,7 @@ HOSTS: Tuple[Host, ...] = (
     Host("apis", 3, _declare_apis, _connect_apis),
     Host("network", 5, _declare_network, _connect_network,
          outputs=lambda cs: {"flow_logs": cs[0].result.flow_logs} if cs and cs[0].result is not None else {}),
+    Host("services", 3, _declare_services),
 )
 
 _LAMBDA_FIGURES = (
@@ -554,6 +570,12 @@ SERVICES: Tuple[Service, ...] = (
                           "execution_time_ms.max", "express_billing_units"),
             console="sim.output.console:format_state_machine_lines",
             report_section="sim.output.report_state:workflows_html"),
+    Service("fargate", ("services",), "services", "services", "ECS services on Fargate", address_kind="service",
+            report_first=("task_size", "requests", "ok", "no_targets_503", "refused_502", "timeout_504",
+                          "queued_end", "response_ms.p50", "response_ms.p99", "wait_ms_mean",
+                          "cpu_utilization_pct_mean", "running_tasks_mean", "tasks_launched", "scale_outs",
+                          "scale_ins", "spot_interruptions", "task_hours"),
+            console="sim.output.console:format_service_lines"),
     Service("vpc", ("vpcs", "transit_gateways", "flows"), "vpcs", "network", "VPCs",
             console="sim.output.console:format_vpc_lines", report_table=False,
             report_section="sim.output.report_vpc:vpc_html",

@@ -9,6 +9,9 @@ integration. What it forwards enters the account: a synchronous invocation of th
 function (the route's integration timeout is the client's timeout there: a later answer is a
 504 while the function runs on and is billed; a Lambda throttle is a 429, a function error a
 502), or a SendMessage / Publish / PutEvents (a service integration, answered when accepted).
+A route integrating an ECS service (`service:NAME`, a private integration through a VPC link to
+its load balancer) forwards to the services' component (sim.compute.fargate), whose answers
+enter the account as this route's, under the same integration timeout.
 The gateway's own answers (429s and cache hits) enter the account too, as answers only, so a
 traffic source's entry point counts every request its clients made.
 
@@ -75,6 +78,7 @@ class _Port:
         self.u_key = self.u_cache = None  # Uniforms, each its own stream: which API key, which cache key
         self.cache_draw = None
         self.forward = self.ok = self.throttled = self.failed = None  # account ports
+        self.forward_inbox = None  # where forwarded requests go: the account's inbox, or an ECS service's
         self.http = None  # an HTTP integration's (latency draws, error uniforms)
 
 
@@ -111,17 +115,23 @@ class ApiGateway(Component):
             source = self.sc.traffic[port.source].name
             if route.integration == "http":  # answered by the gateway after its backend's latency
                 port.ok = account.add_gateway_port(source, A.GW_ANSWER_OK, port.source)
+            elif route.integration.startswith("service:"):  # a VPC link to the service's load balancer:
+                port.ok = account.add_gateway_port(source, A.GW_ANSWER_OK, port.source)  # the service answers
+                target = ctx_book.resolve(self, route.integration, label, index=port.source)
+                port.forward, port.forward_inbox = target.index, target.component.inbox
+                self.connect(target.component)
             else:  # the integration's port first: the entry point is named by it, after the traffic source
                 # a state machine: StartSyncExecution (EXPRESS) or StartExecution (STANDARD)
                 invocation = "async" if self._standard_machine(route.integration) else "sync"
                 target = ctx_book.resolve(self, route.integration, source, invocation=invocation, index=port.source)
                 if getattr(target, "component", None) is not account:
                     raise WiringError(f"{self.name}: {label} integrates {route.integration}, outside the account")
-                port.forward = target.index
+                port.forward, port.forward_inbox = target.index, account.inbox
                 port.ok = account.add_gateway_port(label, A.GW_ANSWER_OK, port.source)
             port.throttled = account.add_gateway_port(label, A.GW_ANSWER_THROTTLED, port.source)
             port.failed = account.add_gateway_port(label, A.GW_ANSWER_FAILED, port.source)
             sync = (route.integration.startswith("function:") or route.integration == "http"
+                    or route.integration.startswith("service:")
                     or route.integration.startswith("state_machine:")
                     and not self._standard_machine(route.integration))
             timeout = route.timeout_ms / 1000.0 if sync else math.inf
@@ -260,10 +270,10 @@ class ApiGateway(Component):
                 sel = np.flatnonzero(mine & (status == G.FORWARD))
                 if len(sel):
                     self._http_answers(port, batch.take(sel))
-            for where, to in ((G.FORWARD, port.forward), (G.CACHE_HIT, port.ok)):
+            for where, to, box in ((G.FORWARD, port.forward, port.forward_inbox), (G.CACHE_HIT, port.ok, inbox)):
                 sel = np.flatnonzero(mine & (status == where))
                 if len(sel) and to is not None:
-                    inbox.put(to, batch.take(sel))
+                    box.put(to, batch.take(sel))
             sel = np.flatnonzero(mine & ((status == G.THROTTLED) | (status == G.QUOTA)))
             if len(sel):
                 inbox.put(port.throttled, batch.take(sel))

@@ -290,6 +290,29 @@ def format_state_machine_lines(machines: Mapping[str, Mapping[str, Any]], view: 
     return lines
 
 
+def format_service_lines(services: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
+    """One line per ECS service: requests and the load balancer's errors, the p99 response
+    time, the mean of running tasks and the scaling it did."""
+    lines = []
+    for name, s in services.items():
+        line = f"service {name}: {_num(s.get('requests'))} requests, {_num(s.get('ok'))} ok"
+        errors = [(k, c) for k, c in (("503 (no task running)", s.get("no_targets_503")),
+                                      ("502 (backlog full)", s.get("refused_502")),
+                                      ("504 (idle timeout)", s.get("timeout_504"))) if c]
+        if errors:
+            line += ", " + ", ".join(f"{_num(c)} {k}" for k, c in errors)
+        p99 = (s.get("response_ms") or {}).get("p99")
+        if p99 is not None:
+            line += f"; p99 {_num(p99)} ms"
+        line += f"; {_num(s.get('running_tasks_mean'))} tasks on average"
+        if s.get("scale_outs") or s.get("scale_ins"):
+            line += f", {_num(s.get('scale_outs'))} scale-outs and {_num(s.get('scale_ins'))} scale-ins"
+        if s.get("spot_interruptions"):
+            line += f", {_num(s['spot_interruptions'])} Spot interruptions"
+        lines.append(line)
+    return lines
+
+
 def format_api_lines(routes: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
     """One line per API route: requests, 2xx/4xx/5xx (504s apart), the cache hit ratio, latency."""
     lines = []
