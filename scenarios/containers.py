@@ -195,6 +195,9 @@ def check_services(s, problems: Problems) -> None:
                     problems.add(key(ppath, f), f"{num(getattr(sp, f))} must be 0-1000")
             if sp.on_demand_weight == 0 and sp.spot_weight == 0:
                 problems.add(key(ppath, "spot_weight"), "one provider needs a weight above 0")
+            if sp.spot_weight > 0 and sv.architecture == "arm64":
+                problems.add(key(ppath, "spot_weight"), "Fargate Spot runs x86_64 tasks only (ECS capacity providers"
+                                                        " guide): use architecture: x86_64, or spot_weight: 0")
             if sp.spot_weight > 0:
                 if sp.interruptions_per_task_hour is None:
                     problems.add(key(ppath, "interruptions_per_task_hour"), "Spot tasks need an interruption rate"

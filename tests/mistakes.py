@@ -519,3 +519,36 @@ CASES: List[Case] = [
          ("orders.asl.json:2:13", "not valid JSON"), files={"orders.asl.json": b'{"StartAt": "A",\n "States": {]}\n'},
          edit=S("state_machines", {"orders": {"definition_file": "orders.asl.json"}})),
 ]
+
+# ECS services on Fargate (scenarios/containers.py), on configs/scenario/fargate_burst.yaml
+SV = "services.web"
+CASES += [
+    Case("a Fargate task size that does not exist", f"{SV}.cpu", ("0.3 vCPU is not a Fargate task size", "0.25, 0.5"),
+         base="fargate_burst", edit=S(f"{SV}.cpu", 0.3)),
+    Case("memory that does not go with the vCPU", f"{SV}.memory_gb", ("9 GB does not go with 1 vCPU", "2, 3, 4"),
+         base="fargate_burst", edit=S(f"{SV}.memory_gb", 9)),
+    Case("a service without its request time", f"{SV}.request_ms", ("needs the time a request takes",),
+         base="fargate_burst", edit=deleter(f"{SV}.request_ms")),
+    Case("a scaling metric that does not exist", f"{SV}.scaling.metric", ("'memory'", "cpu, requests_per_target"),
+         base="fargate_burst", edit=S(f"{SV}.scaling.metric", "memory")),
+    Case("a CPU target above 100 %", f"{SV}.scaling.target", ("120 % is above 100 %",),
+         base="fargate_burst", edit=S(f"{SV}.scaling.target", 120)),
+    Case("max_tasks below min_tasks", f"{SV}.scaling.max_tasks", ("2 must be 4-5,000",),
+         base="fargate_burst", edit=S(f"{SV}.scaling.max_tasks", 2)),
+    Case("a desired count outside the scaling's bounds", f"{SV}.desired_count", ("must be within", "4-40"),
+         base="fargate_burst", edit=S(f"{SV}.desired_count", 50)),
+    Case("Spot without an interruption rate", f"{SV}.spot.interruptions_per_task_hour", ("need an interruption rate",),
+         base="fargate_burst", edit=S(f"{SV}.spot.interruptions_per_task_hour", None)),
+    Case("Spot for arm64 tasks", f"{SV}.spot.spot_weight", ("x86_64 tasks only",),
+         base="fargate_burst", edit=S(f"{SV}.architecture", "arm64")),
+    Case("requests using more CPU than the task has", f"{SV}.vcpu_per_request", ("at most cpu / concurrency_per_task",),
+         base="fargate_burst", edit=S(f"{SV}.vcpu_per_request", 0.5)),
+    Case("a service misspelt in a route", "apis.shop.routes['GET /products'].integration",
+         ("ECS service 'webb' is not defined", "did you mean 'web'"),
+         base="fargate_burst", edit=S("apis.shop.routes.GET /products.integration", "service:webb")),
+    Case("a function calling a service", "functions.api.calls[0].target", ("ECS service targets are not simulated yet",),
+         edit=both(S("services", {"web": {"request_ms": {"dist": "fixed", "value": 10}}}),
+                   S("functions.api.calls", [{"target": "service:web"}]))),
+    Case("an unknown key in a service", f"{SV}.concurrency", ("unknown key 'concurrency'", "concurrency_per_task"),
+         base="fargate_burst", edit=S(f"{SV}.concurrency", 4)),
+]

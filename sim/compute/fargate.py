@@ -123,8 +123,9 @@ class _Run:
         self.pool_g = np.zeros(0, np.int64)
         self.pool_in = np.zeros(0, np.int64)
         self.hist_ok = np.zeros(N_BINS, np.int64)  # response times of answered requests, ms
-        self.ok_sum_ms, self.ok_min_ms, self.ok_max_ms = 0.0, math.inf, 0.0
-        self.resp_s = np.zeros(n_periods)  # response times (s) of the requests answered ok, by arrival period
+        # sums in whole µs, so that they do not depend on how the answers are cut into windows
+        self.ok_sum_us, self.ok_min_ms, self.ok_max_ms = 0, math.inf, 0.0
+        self.resp_us = np.zeros(n_periods, np.int64)  # response times of the requests answered ok, by arrival period
         F.begin(self.si, self.sf, self.st, self.fs, self.hh, self.tk_i, self.tk_f)
         F.spot_warnings_at_start(self.si, self.sf, self.st, self.hh, self.tk_i, self.tk_f, self.spot_u)
 
@@ -168,11 +169,12 @@ class _Run:
         lat_ms = (ans_t - items.t) * 1000.0
         ok = ans_st == F.ST_OK
         if ok.any():
-            per = np.minimum((items.t[ok] / self.sf[F.SF_PERIOD_S]).astype(np.int64), len(self.resp_s) - 1)
-            np.add.at(self.resp_s, per, lat_ms[ok] / 1000.0)
+            per = np.minimum((items.t[ok] / self.sf[F.SF_PERIOD_S]).astype(np.int64), len(self.resp_us) - 1)
             v = np.ascontiguousarray(lat_ms[ok])
+            us = np.round(v * 1000.0).astype(np.int64)
+            np.add.at(self.resp_us, per, us)
             hist_add_many(self.hist_ok, v)
-            self.ok_sum_ms += float(v.sum())
+            self.ok_sum_us += int(us.sum())
             self.ok_min_ms = min(self.ok_min_ms, float(v.min()))
             self.ok_max_ms = max(self.ok_max_ms, float(v.max()))
         return items, ins, ans_t, ans_st, lat_ms
@@ -313,7 +315,7 @@ class FargateServices(Component):
             started = np.isfinite(ready) & (np.arange(n) >= sv.desired_count)  # launched, not there at t = 0
             startup = ready[started] - tk[started, F.TKF_LAUNCH]
             ok = int(pm[F.PM_OK])
-            resp = hist_stats(run.hist_ok, run.ok_sum_ms, run.ok_min_ms if ok else 0.0, run.ok_max_ms,
+            resp = hist_stats(run.hist_ok, run.ok_sum_us / 1000.0, run.ok_min_ms if ok else 0.0, run.ok_max_ms,
                               ("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
             cpu_pct = (float(100.0 * run.sf[F.SF_SLOT_CPU] * pm[F.PM_BUSY_S] / pm[F.PM_RUNNING_S])
                        if pm[F.PM_RUNNING_S] > 0 else None)
@@ -379,7 +381,7 @@ class FargateServices(Component):
                     ("AWS/ApplicationELB", "HTTPCode_ELB_503_Count", pm[:, F.PM_NO_TARGETS]),
                     ("AWS/ApplicationELB", "HTTPCode_ELB_504_Count", pm[:, F.PM_TIMEOUT]),
                     ("AWS/ApplicationELB", "TargetResponseTime",
-                     np.where(pm[:, F.PM_OK] > 0, run.resp_s / pm[:, F.PM_OK], np.nan)),
+                     np.where(pm[:, F.PM_OK] > 0, run.resp_us / 1e6 / pm[:, F.PM_OK], np.nan)),
                 ]
             for ns, metric, v in series:
                 frames.append(pl.DataFrame({"time_s": time_s, "namespace": ns, "metric": metric,

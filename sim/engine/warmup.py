@@ -43,7 +43,8 @@ KERNELS: Dict[str, Tuple[str, ...]] = {
     "messaging": ("account:run_account", "account:pending_by_target", "account:trace_mark_account",
                   "lambda_pool:trace_close", "queue_pool:mq_init", "queue_pool:mq_finish",
                   "queue_pool:mq_control_provisioned", "apigw:gateway_many", "dynamodb:request_half_units_many",
-                  "tables:set_capacity", "buckets:split", *_SUMMARY),
+                  "tables:set_capacity", "buckets:split", "fargate:begin", "fargate:spot_warnings_at_start",
+                  "fargate:serve", "fargate:finish", "histogram:hist_add_many", *_SUMMARY),
     "vpc": ("firewall:l4_keys", "firewall:dotted_quads", "firewall:first_match_v4", "routing:lpm_v4",
             "bandwidth:share_window", "lambda_pool:finish_periods", "lambda_pool:trace_mark_heap",
             "lambda_pool:trace_close"),
@@ -120,7 +121,7 @@ def groups_for(scenario: Any) -> Tuple[str, ...]:
     sc = getattr(scenario, "scenario", scenario)
     out = []
     if (sc.queues or sc.topics or sc.buses or getattr(sc, "tables", None) or getattr(sc, "buckets", None)
-            or getattr(sc, "apis", None) or any(fn.calls or fn.egress for fn in sc.functions.values())):
+            or getattr(sc, "apis", None) or getattr(sc, "services", None) or any(fn.calls or fn.egress for fn in sc.functions.values())):
         out.append("messaging")  # the account's one loop (kernels/account.py), and the gateway before it
     elif sc.functions:
         out.append("lambda")
@@ -204,12 +205,12 @@ def _compile(groups: Iterable[str]) -> None:
 
 
 def _touch_state_kernels() -> None:
-    """Compile (or load) the small kernels of API Gateway, DynamoDB and S3 with the types a run
-    gives them, on arrays of one entry: a warm-up scenario of a few seconds reaches neither a
+    """Compile (or load) the small kernels of API Gateway, DynamoDB, S3 and Fargate with the types
+    a run gives them, on arrays of one entry: a warm-up scenario of a few seconds reaches neither a
     capacity change nor a prefix split, which come after minutes."""
     import numpy as np
 
-    from kernels import apigw, buckets, dynamodb, tables
+    from kernels import apigw, buckets, dynamodb, fargate, histogram, tables
 
     one = np.zeros(1, np.int64)
     dynamodb.request_half_units_many(one, one + 1, one + 1, one, one.copy(), one.copy())
@@ -222,6 +223,16 @@ def _touch_state_kernels() -> None:
     apigw.gateway_many(np.zeros(1), one.copy(), one - 1, one - 1, one.copy(), np.array([0, 1], np.int64), one.copy(),
                        rate, rate.copy(), tokens, last, one + 1, np.ones(1), qused, qwin, np.ones(1), one + 1, prev,
                        nxt, inserted, cached, ends, one.copy())
+    si, sf = np.ones(fargate.N_SI, np.int64), np.ones(fargate.N_SF)
+    st, fs, hh, q_g, q_t, q_s, tk_i, tk_f = fargate.new_state(si, sf, 4)
+    fargate.begin(si, sf, st, fs, hh, tk_i, tk_f)
+    fargate.spot_warnings_at_start(si, sf, st, hh, tk_i, tk_f, np.full(4, 0.5))
+    pm = np.zeros((1, fargate.N_PM))
+    t = np.zeros(1)
+    fargate.serve(t, t.copy(), one.copy(), 0, 1.0, si, sf, st, fs, hh, q_g, q_t, q_s, tk_i, tk_f, np.ones(4),
+                  np.full(4, 0.5), pm, one.copy(), t.copy(), one.copy())
+    fargate.finish(1.0, st, fs, sf, pm)
+    histogram.hist_add_many(np.zeros(histogram.N_BINS, np.int64), np.ones(1))
 
 
 def warm_before_clock(scenario: Any) -> None:

@@ -137,6 +137,8 @@ def _runs_without_traffic(sc: Scenario) -> List[str]:
         out.append("worker fleets")
     if sc.event_source_mappings:
         out.append("event source mappings")
+    if any(sv.desired_count > 0 for sv in getattr(sc, "services", {}).values()):
+        out.append("ECS services' tasks")
     return out
 
 

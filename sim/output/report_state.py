@@ -144,3 +144,51 @@ def api_html(result: Result, cell, figure_html) -> str:
         return ""
     return ('<section id="apigateway-over-time"><h2>API Gateway over time</h2>'
             + figure_html("plot-api", "Latency, errors and cache hits per route") + "</section>")
+
+
+CONTAINER_INSIGHTS, ELB = ("ECS/ContainerInsights",), ("AWS/ApplicationELB",)
+
+
+def services_figure(result: Result, plotter) -> Optional[Figure]:
+    """Per ECS service: running, pending and desired tasks over time (how far capacity lags the
+    load), and the load balancer's 5XX answers as a share of its requests."""
+    m = result.metrics
+    per = {k: series(m, k, CONTAINER_INSIGHTS, "ServiceName=") for k in ("RunningTaskCount", "PendingTaskCount",
+                                                                         "DesiredTaskCount")}
+    elb = {k: series(m, k, ELB, "ServiceName=") for k in ("RequestCount", "HTTPCode_ELB_502_Count",
+                                                          "HTTPCode_ELB_503_Count", "HTTPCode_ELB_504_Count")}
+    if not per["RunningTaskCount"]:
+        return None
+    fig, (ax, ax2) = plotter.figure(2)
+    for i, (name, (t, v)) in enumerate(per["RunningTaskCount"].items()):
+        colour = f"C{i % 10}"
+        plotter.step(ax, t, v, color=colour, label=f"{name} running")
+        for metric, style in (("PendingTaskCount", ":"), ("DesiredTaskCount", "--")):
+            if name in per[metric]:
+                mt, mv = per[metric][name]
+                ax.plot(mt / plotter.t_div, mv, drawstyle="steps-post", linestyle=style, color=colour,
+                        label=f"{name} {metric[:-9].lower()}")
+        n = np.maximum(elb["RequestCount"].get(name, (t, np.ones_like(t)))[1], 1)
+        for metric, style in (("HTTPCode_ELB_502_Count", "-"), ("HTTPCode_ELB_503_Count", ":"),
+                              ("HTTPCode_ELB_504_Count", "-.")):
+            if name in elb[metric] and elb[metric][name][1].sum() > 0:
+                et, ev = elb[metric][name]
+                ax2.plot(et / plotter.t_div, 100 * ev / n, drawstyle="steps-post", linestyle=style, color=colour,
+                         label=f"{name} {metric[13:16]}")
+    ax.set_ylabel("tasks (mean per period)")
+    ax.set_ylim(bottom=0)
+    ax2.set_ylabel("% of requests")
+    ax2.set_ylim(0, 100)
+    ax2.set_xlabel(plotter.t_label)
+    plotter.legend(ax)
+    plotter.legend(ax2)
+    return fig
+
+
+def services_html(result: Result, cell, figure_html) -> str:
+    """The ECS services section: tasks against the load (when a service is in the summary)."""
+    if not result.summary.get("services"):
+        return ""
+    return ('<section id="services-over-time"><h2>ECS services over time</h2>'
+            + figure_html("plot-services", "Tasks running, starting and wanted; the load balancer's errors")
+            + "</section>")
