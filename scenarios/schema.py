@@ -18,6 +18,7 @@ from scenarios.state import Bucket, Table
 from scenarios.common import DIST_PARAMS, Dist  # noqa: F401
 from scenarios.messaging import Bus, EventSourceMapping, EventTemplate, Queue, Topic, WorkerFleet  # noqa: F401
 from scenarios.slo import Slo
+from scenarios.swf import SwfWorkflow
 from scenarios.vpc import DirectConnect, Egress, Flow, FunctionVpc, TransitGateway, Vpc
 from scenarios.workflows import StateMachine
 
@@ -222,6 +223,8 @@ class Scenario:
     buckets: Dict[str, Bucket] = field(default_factory=dict)  # S3 buckets (scenarios/state.py)
     # Step Functions state machines (scenarios/workflows.py): checked and compiled, not simulated yet
     state_machines: Dict[str, StateMachine] = field(default_factory=dict)
+    # Amazon SWF workflow types (scenarios/swf.py), simulated by sim/integration/swf.py
+    swf_workflows: Dict[str, SwfWorkflow] = field(default_factory=dict)
     traffic: List[Traffic] = field(default_factory=list)
     record: Record = field(default_factory=Record)
     sim: SimSettings = field(default_factory=SimSettings)
