@@ -36,6 +36,7 @@ KIND_STYLE = {
     "table": ("#d1c4e9", "#4527a0", "DynamoDB table"),
     "bucket": ("#dcedc8", "#558b2f", "S3 bucket"),
     "state_machine": ("#fce4ec", "#c2185b", "Step Functions state machine"),
+    "swf_workflow": ("#e0f2f1", "#00695c", "SWF workflow type"),
     "https": ("#e3f2fd", "#1565c0", "HTTPS endpoint"),
     "email": ("#e3f2fd", "#1565c0", "email address"),
 }
