@@ -134,7 +134,7 @@ class _Stat:
         if self.buf:
             v = np.asarray(self.buf, np.float64)
             hist_add_many(self.hist, v)
-            self.total += float(v.sum())
+            self.total = sum(self.buf, self.total)  # one by one, in event order: the same whatever the windows
             self.lo, self.hi = min(self.lo, float(v.min())), max(self.hi, float(v.max()))
             self.buf = []
 
@@ -254,6 +254,9 @@ class SwfWorkflows(Component):
                 self._decision_done(t, ex, token)
             elif kind == EV_ACTIVITY_DONE:
                 self._activity_done(t, ex, token, arg)
+            elif kind == EV_TIMEOUT:
+                if ex.status == OPEN:  # whatever it waits for
+                    self._close(t, ex, TIMED_OUT)
             elif ex.token != token or ex.status != OPEN:
                 continue  # stale: what it ends no longer waits for it
             elif kind == EV_ACTIVITY_TIMEOUT:
@@ -268,8 +271,6 @@ class SwfWorkflows(Component):
             elif kind == EV_HUMAN_TIMEOUT:
                 ex.outcome = HUMAN_TIMED_OUT
                 self._schedule_decision(t, ex)
-            elif kind == EV_TIMEOUT:
-                self._close(t, ex, TIMED_OUT)
         for s in (*self.decision_wait, *self.activity_wait, *self.duration, *self.by_source.values()):
             s.flush()
 
