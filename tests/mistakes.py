@@ -560,3 +560,7 @@ CASES += [
          ("SWF workflow type 'aproval' is not defined", "did you mean 'approval'"), base="swf_approval",
          edit=S("traffic.0.target", "swf_workflow:aproval")),
 ]
+CASES.append(Case("a function calling an SWF workflow type", "functions.api.calls[0].target",
+                  ("SWF workflow type targets are not simulated yet",),
+                  edit=both(S("swf_workflows", shipped("swf_approval")["swf_workflows"]),
+                            S("functions.api.calls", [{"target": "swf_workflow:approval"}]))))
