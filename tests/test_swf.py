@@ -266,3 +266,12 @@ def test_activity_queue_against_mm1():
     half = 3.106 * x.std(ddof=1) / math.sqrt(len(x))  # t(0.995, 11 degrees of freedom) = 3.106
     theory = (lam / mu) / (mu - lam)
     assert abs(x.mean() - theory) <= half, (x.mean(), half, theory)
+
+
+def test_the_console_line(tmp_path):
+    from sim.output.console import format_summary
+
+    r, _ = run(scenario(tmp_path, [{"activity": "a"}], {"a": {"processing_ms": FIXED(1000)}}, starts=(0.0, 0.0)))
+    line = next(x for x in format_summary(r.summary).splitlines() if x.startswith("swf workflow w:"))
+    assert line == ("swf workflow w: 2 executions, 2 completed, 0 failed, 0 timed out, 0 open; 4 decision and 2"
+                    " activity tasks; waits decision 25 ms, activity 450 ms; 1.7 s each on average")
