@@ -53,8 +53,9 @@ WorkflowStartToCloseTime (executions closed in the period), DecisionTasksComplet
 DecisionTaskStartToCloseTime; per activity type (`WorkflowTypeName=NAME,ActivityTypeName=A`)
 ActivityTasksCompleted, ActivityTasksFailed, ActivityTaskScheduleToStartTime,
 ActivityTaskStartToCloseTime, ScheduledActivityTasksTimedOutOnClose (timed out queued),
-StartedActivityTasksTimedOutOnClose (timed out running). AWS's list has no count of started
-executions: it is in the summary.
+StartedActivityTasksTimedOutOnClose (timed out running). No WorkflowsStarted: we did not find a
+count of started executions in AWS's list (only excerpts of the page were at hand); the
+summary has it.
 
 **Bill** (AmazonSWF; usage type names ours, the Cost and Usage Report's are not verified):
 `WorkflowExecutions` per execution started; `Tasks` per activity task (every attempt), timer
