@@ -49,6 +49,7 @@ KINDS: Dict[str, AddressKind] = {k.kind: k for k in (
     AddressKind("api", "apis", "API route", name_form="NAME/ROUTE"),  # api:NAME/ROUTE, an API Gateway route (traffic's target)
     AddressKind("state_machine", "state_machines", "state machine"),  # a Step Functions state machine
     AddressKind("service", "services", "ECS service"),  # an ECS service on Fargate, behind its load balancer
+    AddressKind("swf_workflow", "swf_workflows", "SWF workflow type"),  # an Amazon SWF workflow type (traffic's target)
 )}
 
 
@@ -108,7 +109,7 @@ class Place:
 # `check_address`), those holding a bare name (`check_reference`), and `calls:` (issue 11),
 # which takes every kind.
 TRAFFIC_TARGET = Place("traffic target", "target", ("function", "queue", "topic", "bus", "api", "state_machine",
-                                                   "service"))
+                                                   "service", "swf_workflow"))
 RULE_TARGET = Place("EventBridge rule target", "target", ("function", "queue", "state_machine"), ("https",),
                     "an API destination")
 ON_FAILURE = Place("on-failure destination", "destination", ("queue",))

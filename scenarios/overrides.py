@@ -46,6 +46,7 @@ _ENTRY_NOUN = {
     "subnets": "subnet", "route_tables": "route table", "security_groups": "security group",
     "network_acls": "network ACL", "hosts": "host", "nat_gateways": "NAT gateway",
     "state_machines": "state machine", "services": "service",
+    "state_machines": "state machine", "swf_workflows": "SWF workflow type", "activities": "activity type",
 }
 
 

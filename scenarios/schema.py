@@ -19,6 +19,7 @@ from scenarios.common import DIST_PARAMS, Dist  # noqa: F401
 from scenarios.containers import Service
 from scenarios.messaging import Bus, EventSourceMapping, EventTemplate, Queue, Topic, WorkerFleet  # noqa: F401
 from scenarios.slo import Slo
+from scenarios.swf import SwfWorkflow
 from scenarios.vpc import DirectConnect, Egress, Flow, FunctionVpc, TransitGateway, Vpc
 from scenarios.workflows import StateMachine
 
@@ -225,6 +226,8 @@ class Scenario:
     state_machines: Dict[str, StateMachine] = field(default_factory=dict)
     # ECS services on Fargate behind their load balancers (scenarios/containers.py)
     services: Dict[str, Service] = field(default_factory=dict)
+    # Amazon SWF workflow types (scenarios/swf.py), simulated by sim/integration/swf.py
+    swf_workflows: Dict[str, SwfWorkflow] = field(default_factory=dict)
     traffic: List[Traffic] = field(default_factory=list)
     record: Record = field(default_factory=Record)
     sim: SimSettings = field(default_factory=SimSettings)

@@ -412,6 +412,21 @@ def _declare_services(ctx: BuildContext) -> List[Component]:
     return [comp]
 
 
+def _declare_swf(ctx: BuildContext) -> List[Component]:
+    """Amazon SWF (sim.integration.swf): one component for every workflow type, each type's address a
+    port per traffic source."""
+    sc = ctx.scenario
+    if not sc.swf_workflows:
+        return []
+    from sim.integration.swf import SwfWorkflows
+
+    comp = SwfWorkflows(sc, sc.seed, sc.duration_s, sc.record.period_s, base_dir=ctx.base_dir)
+    for name in sc.swf_workflows:
+        ctx.book.offer("swf_workflow", name, comp,
+                       lambda label, index=-1, name=name, **_: comp.add_source(label, name, index))
+    return [comp]
+
+
 def _declare_network(ctx: BuildContext) -> List[Component]:
     # Direct Connect connections bill their ports even in a scenario without VPCs
     if not (ctx.scenario.vpcs or ctx.scenario.direct_connect.connections):
@@ -496,6 +511,7 @@ HOSTS: Tuple[Host, ...] = (
     Host("network", 5, _declare_network, _connect_network,
          outputs=lambda cs: {"flow_logs": cs[0].result.flow_logs} if cs and cs[0].result is not None else {}),
     Host("services", 3, _declare_services),
+    Host("swf", 6, _declare_swf),
 )
 
 _LAMBDA_FIGURES = (
@@ -579,6 +595,12 @@ SERVICES: Tuple[Service, ...] = (
             figures=(Figure("plot-services", "ECS services: tasks against the load, and the load balancer's errors",
                             "sim.output.report_state:services_figure", "no ECS service metrics were recorded",
                             in_plots=False),)),
+    Service("swf", ("swf_workflows",), "swf_workflows", "swf", "SWF workflow types", address_kind="swf_workflow",
+            report_first=("started", "completed", "failed", "timed_out", "open_end", "decision_tasks",
+                          "activity_tasks", "activity_tasks_failed", "timers", "signals", "markers",
+                          "decision_wait_ms.mean", "decision_wait_ms.p99", "activity_wait_ms.mean",
+                          "activity_wait_ms.p99", "execution_time_s.mean", "execution_time_s.p99"),
+            console="sim.output.console:format_swf_lines"),
     Service("vpc", ("vpcs", "transit_gateways", "flows"), "vpcs", "network", "VPCs",
             console="sim.output.console:format_vpc_lines", report_table=False,
             report_section="sim.output.report_vpc:vpc_html",

@@ -313,6 +313,27 @@ def format_service_lines(services: Mapping[str, Mapping[str, Any]], view: Consol
     return lines
 
 
+def format_swf_lines(workflows: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
+    """One line per SWF workflow type: executions and how they ended, tasks, the mean waits of its
+    decision and activity tasks, the mean execution time."""
+    lines = []
+    for name, m in workflows.items():
+        line = (f"swf workflow {name}: {_num(m.get('started'))} executions, {_num(m.get('completed'))} completed,"
+                f" {_num(m.get('failed'))} failed, {_num(m.get('timed_out'))} timed out,"
+                f" {_num(m.get('open_end'))} open; {_num(m.get('decision_tasks'))} decision and"
+                f" {_num(m.get('activity_tasks'))} activity tasks")
+        waits = [(what, (m.get(k) or {}).get("mean")) for what, k in (("decision", "decision_wait_ms"),
+                                                                    ("activity", "activity_wait_ms"))]
+        waits = [f"{what} {_ms(v)}" for what, v in waits if v is not None]
+        if waits:
+            line += f"; waits {', '.join(waits)}"
+        mean = (m.get("execution_time_s") or {}).get("mean")
+        if mean is not None:
+            line += f"; {_ms(mean * 1000.0)} each on average"
+        lines.append(line)
+    return lines
+
+
 def format_api_lines(routes: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
     """One line per API route: requests, 2xx/4xx/5xx (504s apart), the cache hit ratio, latency."""
     lines = []

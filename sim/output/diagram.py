@@ -37,6 +37,7 @@ KIND_STYLE = {
     "bucket": ("#dcedc8", "#558b2f", "S3 bucket"),
     "state_machine": ("#fce4ec", "#c2185b", "Step Functions state machine"),
     "service": ("#b2dfdb", "#00695c", "ECS service on Fargate"),
+    "swf_workflow": ("#e0f2f1", "#00695c", "SWF workflow type"),
     "https": ("#e3f2fd", "#1565c0", "HTTPS endpoint"),
     "email": ("#e3f2fd", "#1565c0", "email address"),
 }
