@@ -32,6 +32,7 @@ from scenarios.schema import AsyncConfig, Function, Retries, Scenario, Traffic
 from scenarios.slo import check_slo
 from scenarios.calls import check_calls, check_egress
 from scenarios.api import check_apis
+from scenarios.mq import check_brokers
 from scenarios.state import check_buckets, check_tables
 from scenarios.names import name_problem
 from scenarios.workflows import PAYLOAD_MAX_BYTES as SFN_MAX_INPUT_BYTES
@@ -71,6 +72,7 @@ def check_references(s: Scenario, problems: Problems) -> None:
     check_tables(s, problems)
     check_buckets(s, problems)
     check_apis(s, problems)
+    check_brokers(s, problems)
     check_egress(s, problems)
     _check_call_attributes(s, problems)
     seen: Dict[str, int] = {}
