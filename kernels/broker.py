@@ -49,10 +49,11 @@ SS_HEAP_N, SS_SEQ, SS_FREE_HEAD, SS_LIVE, SS_STORE_BYTES, SS_FEND, SS_STARVED = 
 N_SS = 7
 FS_NOW, FS_SERVER_FREE = range(2)
 N_FS = 2
-# Per queue `qs` (int64): free sessions, waiting list (head, tail), draws used, messages held,
-# QueueSize (stored, not acknowledged or dead-lettered), deliveries in flight.
-QS_FREE, QS_HEAD, QS_TAIL, QS_CURSOR, QS_HELD, QS_DEPTH, QS_INFLIGHT = range(7)
-N_QS = 7
+# Per queue `qs` (int64): free sessions, waiting list (head, tail), draws used, messages held
+# (accepted, not acknowledged or dead-lettered), QueueSize (held and stored), deliveries in flight
+# (sessions busy), messages in a consumer's hands (delivered, not yet ready again nor released).
+QS_FREE, QS_HEAD, QS_TAIL, QS_CURSOR, QS_HELD, QS_DEPTH, QS_INFLIGHT, QS_PROCESSING = range(8)
+N_QS = 8
 # Per message `mi` (int64) and `mf` (float64).
 MI_Q, MI_SIZE, MI_NEXT, MI_FAILS, MI_DELIVERIES = range(5)
 N_MI = 5
@@ -159,6 +160,7 @@ def _dispatch(ss, fs, qs, mi, mf, hh, f0, f1, q, proc_ms, fail_u, failure_rate, 
             qs[q, QS_TAIL] = NONE
         qs[q, QS_FREE] -= 1
         qs[q, QS_INFLIGHT] += 1
+        qs[q, QS_PROCESSING] += 1
         qs[q, QS_CURSOR] = k + 1
         p = _period(now, period_s, n_periods)
         qc[p, q, QC_DISPATCHED] += 1
@@ -247,10 +249,12 @@ def run_broker(t, queue, size, svc, t1, ss, fs, qs, mi, mf, hh, f0, f1, store_li
                     _append(qs, mi, q, m)
                 elif kind == EV_READY:
                     qc[p, q, QC_REDELIVERED] += 1
+                    qs[q, QS_PROCESSING] -= 1
                     _append(qs, mi, q, m)
                 else:  # acknowledged or dead-lettered at the end of its processing
                     qs[q, QS_FREE] += 1
                     qs[q, QS_INFLIGHT] -= 1
+                    qs[q, QS_PROCESSING] -= 1
                     qc[p, q, QC_ACKED if kind == EV_END_ACK else QC_DEAD] += 1
                     _release(ss, qs, mi, q, m)
             if not is_down(f0, f1, th):

@@ -36,6 +36,7 @@ KIND_STYLE = {
     "table": ("#d1c4e9", "#4527a0", "DynamoDB table"),
     "bucket": ("#dcedc8", "#558b2f", "S3 bucket"),
     "state_machine": ("#fce4ec", "#c2185b", "Step Functions state machine"),
+    "broker": ("#ffecb3", "#ff6f00", "Amazon MQ queue"),
     "https": ("#e3f2fd", "#1565c0", "HTTPS endpoint"),
     "email": ("#e3f2fd", "#1565c0", "email address"),
 }
@@ -162,6 +163,11 @@ def services_graph(config: Mapping[str, Any]) -> Graph:
         dst = _endpoint(g, target)
         if dst:
             g.link(f"state_machine:{name}", dst, state)
+    for bname, b in (config.get("brokers") or {}).items():  # each queue of an Amazon MQ broker
+        b = b or {}
+        for qname in b.get("queues") or {}:
+            g.add("broker", f"{bname}/{qname}", f"{bname} {qname}",
+                  detail=f"{b.get('instance_type', '')} {str(b.get('deployment', '')).replace('_', ' ')}")
     for bname, b in (config.get("buckets") or {}).items():
         for nt in (b or {}).get("notifications") or []:
             dst = _endpoint(g, nt.get("target", ""))
