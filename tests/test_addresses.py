@@ -74,8 +74,9 @@ def test_every_place_takes_known_kinds_and_calls_take_all():
                                           "API integration"]
     for kind, k in KINDS.items():  # a kind declared for later work appears only in calls, for now
         assert k.simulated or places_of(kind) == ["call target"]
-    assert TRAFFIC_TARGET.forms_text() == ("function:NAME, queue:NAME, topic:NAME, bus:NAME, api:NAME/ROUTE or"
-                                           " state_machine:NAME")
+    assert TRAFFIC_TARGET.forms_text() == ("function:NAME, queue:NAME, topic:NAME, bus:NAME, api:NAME/ROUTE,"
+                                           " state_machine:NAME or broker:NAME/QUEUE")
+    assert places_of("broker") == ["traffic target", "call target"]  # calls to a broker are refused (scenarios.calls)
 
 
 def _check(text, place, s=None):
@@ -90,9 +91,9 @@ def _check(text, place, s=None):
     ("orders", TRAFFIC_TARGET, "malformed target 'orders'; expected KIND:NAME such as function:NAME"
                                " (did you mean 'queue:orders'?)"),
     ("quee:orders", TRAFFIC_TARGET, "unknown target kind 'quee' (did you mean 'queue'?); supported: function,"
-                                    " queue, topic, bus, api, state_machine"),
+                                    " queue, topic, bus, api, state_machine, broker"),
     ("endpoint:pay", TRAFFIC_TARGET, "'endpoint:pay': supported targets are function:NAME, queue:NAME, topic:NAME,"
-                                     " bus:NAME, api:NAME/ROUTE or state_machine:NAME"),  # an endpoint is outside AWS: functions call it, traffic does not
+                                     " bus:NAME, api:NAME/ROUTE, state_machine:NAME or broker:NAME/QUEUE"),  # an endpoint is outside AWS: functions call it, traffic does not
     ("topic:t", RULE_TARGET, "'topic:t': supported targets are function:NAME, queue:NAME, state_machine:NAME or"
                              " https:URL"),
     ("state_machine:orders", TRAFFIC_TARGET, "state machine 'orders' is not defined; defined state machines: none"),

@@ -179,3 +179,24 @@ def test_a_rabbitmq_cluster_bills_three_nodes():
          "queues": {"orders": {}}}
     r = run(scenario({"b": b}, [constant(1)], duration_s=3600.0))
     assert r.summary["cost_usd"]["monthly"] == 1267.44
+
+
+def test_mq_legacy_orders_as_its_comments_say():
+    """configs/scenario/mq_legacy_orders.yaml: about 2,000 messages a second at 2 KB; the sale
+    (2,300 a second for 5 minutes) pushes the store's load past 1 (the store's wait grows), the
+    failover at 20 minutes refuses about 5 s of sends, and the bill is two mq.m5.large and 5 GB."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    r = sim.simulate(root / "configs" / "scenario" / "mq_legacy_orders.yaml", progress=False)
+    b = r.summary["brokers"]["legacy"]
+    assert 1990 < b["throughput_msgs_per_s"] < 2010
+    assert 0.8 < b["utilisation"] < 1.0 and b["store_wait_ms"]["p99"] > 10_000  # the sale's backlog
+    expected = 5 * 1600  # Poisson sends at 1,500 + 100 a second around 1,200 s, for 5 s
+    down = b["queues"]["orders"]["refused_broker_down"] + b["queues"]["invoices"]["refused_broker_down"]
+    assert b["failovers"] == 1 and abs(down - expected) < 4 * math.sqrt(expected)  # within 4 sd
+    assert b["queues"]["orders"]["redelivered"] > 0 and b["dead_lettered"] == 0
+    assert r.summary["cost_usd"]["monthly"] == 421.98  # 2 × 730 × $0.288 + 5 × $0.30
+    m = r.metrics.filter(r.metrics["namespace"] == "AWS/AmazonMQ")
+    assert {"EnqueueCount", "DispatchCount", "DequeueCount", "EnqueueTime", "QueueSize", "StorePercentUsage",
+            "TotalMessageCount"} == set(m["metric"].unique())

@@ -235,8 +235,8 @@ def test_unknown_top_level_key_suggests_the_close_one():
     assert only(scenario(duraton_s=60)) == (
         "duraton_s: unknown key 'duraton_s' (did you mean 'duration_s'?); allowed keys: name, duration_s, seed,"
         " region, account, functions, queues, event_source_mappings, worker_fleets, topics, buses, endpoints, tables,"
-        " apis, buckets, state_machines, traffic, record, sim, billing, vpcs, transit_gateways, direct_connect, flows,"
-        " slo"
+        " apis, buckets, state_machines, brokers, traffic, record, sim, billing, vpcs, transit_gateways, direct_connect,"
+        " flows, slo"
     )
 
 
@@ -485,9 +485,11 @@ def test_target_with_no_functions():
         ("queue:orders", "queue 'orders' is not defined; defined queues: none"),
         ("topic:events", "topic 'events' is not defined; defined topics: none"),
         ("bus:default", "bus 'default' is not defined; defined buses: none"),
-        ("lambda:worker", "unknown target kind 'lambda'; supported: function, queue, topic, bus, api, state_machine"),
+        ("lambda:worker", "unknown target kind 'lambda'; supported: function, queue, topic, bus, api, state_machine,"
+                          " broker"),
         ("worker", "malformed target 'worker'; expected KIND:NAME such as function:NAME (did you mean 'function:worker'?)"),
-        ("", "is required: function:NAME, queue:NAME, topic:NAME, bus:NAME, api:NAME/ROUTE or state_machine:NAME"),
+        ("", "is required: function:NAME, queue:NAME, topic:NAME, bus:NAME, api:NAME/ROUTE, state_machine:NAME or"
+             " broker:NAME/QUEUE"),
     ],
 )
 def test_targets(target, expected):
