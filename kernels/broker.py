@@ -35,7 +35,7 @@ import numpy as np
 
 from kernels import jit
 from kernels.heap import H_COLS, heap_pop, heap_push, heap_time
-from kernels.histogram import N_BINS, hist_add
+from kernels.histogram import hist_add
 
 # Timed events (heap value = payload * N_EV + kind). STORED, READY, END_ACK and END_DLQ carry a
 # message; END_FREE carries a queue (its message may be gone by then: redelivered and acked).

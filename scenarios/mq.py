@@ -91,10 +91,12 @@ class Broker:
 
     engine: str = "activemq"  # activemq | rabbitmq
     instance_type: str = "mq.m5.large"
-    deployment: str = "single_instance"  # activemq: single_instance | active_standby; rabbitmq: single_instance | cluster
+    # activemq: single_instance | active_standby; rabbitmq: single_instance | cluster
+    deployment: str = "single_instance"
     storage: Optional[str] = None  # efs (durability optimized) | ebs (throughput optimized); None: the engine's default
     storage_gb: float = 1.0  # storage billed (GB-month); our simplification: AWS bills what the broker uses
-    store_limit_gb: float = STORAGE_MAX_GB  # sends are refused when the stored messages reach it (StorePercentUsage 100)
+    # sends are refused when the stored messages would pass it (StorePercentUsage 100)
+    store_limit_gb: float = STORAGE_MAX_GB
     # ActiveMQ concurrentStoreAndDispatchQueues (default on); selects AWS's throughput figures (sim/messaging/mq.py)
     concurrent_store_and_dispatch: bool = True
     queues: Dict[str, BrokerQueue] = field(default_factory=dict)
@@ -128,8 +130,8 @@ def check_brokers(s, problems: Problems) -> None:
             problems.add(key(path, "instance_type"), f"{b.instance_type!r} is not an instance type of {b.engine}"
                                                      f" brokers simulated here; allowed: {', '.join(types)}")
         if b.deployment not in DEPLOYMENTS[b.engine]:
-            problems.add(key(path, "deployment"), f"{b.deployment!r} is not a deployment of {b.engine} brokers; allowed:"
-                                                  f" {', '.join(DEPLOYMENTS[b.engine])}")
+            problems.add(key(path, "deployment"), f"{b.deployment!r} is not a deployment of {b.engine} brokers;"
+                                                  f" allowed: {', '.join(DEPLOYMENTS[b.engine])}")
         st = storage_of(b)
         if st not in STORAGES[b.engine]:
             problems.add(key(path, "storage"), f"{st!r} is not a storage type of {b.engine} brokers; allowed:"

@@ -7,31 +7,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
-from kernels.broker import (
-    BC_STORE_WAIT_US,
-    N_BC,
-    N_QC,
-    OK,
-    QC_ACKED,
-    QC_DEAD,
-    QC_DEPTH_MAX,
-    QC_DISPATCHED,
-    QC_ENQUEUE_TIME_US,
-    QC_ENQUEUED,
-    QC_FIRST_DELIVERIES,
-    QC_REDELIVERED,
-    QC_REFUSED_DOWN,
-    QC_REFUSED_FULL,
-    QC_SENT,
-    QS_CURSOR,
-    SS_HEAP_N,
-    SS_LIVE,
-    broker_state,
-    run_broker,
-    store_done,
-)
+from kernels import broker as K
 from kernels.histogram import N_BINS
 from kernels.ref.broker import BrokerRef
 
@@ -43,7 +22,7 @@ class Kernel:
     def __init__(self, windows, slots, store_limit, max_messages, proc_ms, fail_u, failure_rate, redelivery_s,
                  max_redeliveries, period_s=10.0, n_periods=50, capacity=4096):
         nq = len(slots)
-        self.ss, self.fs, self.qs, self.mi, self.mf, self.hh = broker_state(nq, slots, capacity)
+        self.ss, self.fs, self.qs, self.mi, self.mf, self.hh = K.broker_state(nq, slots, capacity)
         self.f0 = np.array([w[0] for w in windows], np.float64)
         self.f1 = np.array([w[1] for w in windows], np.float64)
         self.store_limit = store_limit
@@ -54,8 +33,8 @@ class Kernel:
         self.redelivery_s = np.array(redelivery_s, np.float64)
         self.max_redeliveries = np.array(max_redeliveries, np.int64)
         self.period_s = period_s
-        self.qc = np.zeros((n_periods, nq, N_QC), np.int64)
-        self.bc = np.zeros((n_periods, N_BC), np.int64)
+        self.qc = np.zeros((n_periods, nq, K.N_QC), np.int64)
+        self.bc = np.zeros((n_periods, K.N_BC), np.int64)
         self.qhist = np.zeros((nq, N_BINS), np.int64)
         self.whist = np.zeros(N_BINS, np.int64)
         self.offset = [0] * nq  # per queue, the draw the buffer starts at
@@ -64,8 +43,8 @@ class Kernel:
         """The next draws: each queue's used ones dropped, `chunk` from where it stands (cursor 0)."""
         nq = len(self.all_proc)
         for q in range(nq):
-            self.offset[q] += int(self.qs[q, QS_CURSOR])
-        self.qs[:, QS_CURSOR] = 0
+            self.offset[q] += int(self.qs[q, K.QS_CURSOR])
+        self.qs[:, K.QS_CURSOR] = 0
         proc = np.full((nq, chunk), 1e9)  # past the test's draws: a shortfall shows as a mismatch
         u = np.ones((nq, chunk))
         for q in range(nq):
@@ -85,13 +64,13 @@ class Kernel:
         for t1 in edges:
             j = int(np.searchsorted(t, t1, side="left"))
             while True:
-                took, status = run_broker(t[i:j], queue[i:j], size[i:j], svc[i:j], t1, self.ss, self.fs, self.qs,
+                took, status = K.run_broker(t[i:j], queue[i:j], size[i:j], svc[i:j], t1, self.ss, self.fs, self.qs,
                                           self.mi, self.mf, self.hh, self.f0, self.f1, self.store_limit,
                                           self.max_messages, proc, u, self.failure_rate, self.redelivery_s,
                                           self.max_redeliveries, self.period_s, self.qc, self.bc, self.qhist,
                                           self.whist)
                 i += took
-                if status == OK:
+                if status == K.OK:
                     break
                 proc, u = self._draws(chunk)
             assert i == j
@@ -108,11 +87,11 @@ def twin(windows, slots, store_limit, max_messages, proc_ms, fail_u, failure_rat
 
 def test_store_done_pauses_for_failovers():
     f0, f1 = np.array([10.0, 20.0]), np.array([15.0, 22.0])
-    assert store_done(f0, f1, 0.0, 1.0) == 1.0
-    assert store_done(f0, f1, 9.5, 1.0) == 15.5  # 0.5 s before the failover, 0.5 s after
-    assert store_done(f0, f1, 12.0, 1.0) == 16.0  # starts when it ends
-    assert store_done(f0, f1, 14.5, 6.0) == 23.0  # starts at 15, 5 s to 20, the last 1 s from 22
-    assert store_done(f0, f1, 9.0, 1.0) == 10.0  # done exactly as the failover starts
+    assert K.store_done(f0, f1, 0.0, 1.0) == 1.0
+    assert K.store_done(f0, f1, 9.5, 1.0) == 15.5  # 0.5 s before the failover, 0.5 s after
+    assert K.store_done(f0, f1, 12.0, 1.0) == 16.0  # starts when it ends
+    assert K.store_done(f0, f1, 14.5, 6.0) == 23.0  # starts at 15, 5 s to 20, the last 1 s from 22
+    assert K.store_done(f0, f1, 9.0, 1.0) == 10.0  # done exactly as the failover starts
 
 
 def test_one_queue_by_hand():
@@ -122,11 +101,11 @@ def test_one_queue_by_hand():
     k = Kernel([], [1], 10**9, [-1], [[500.0] * 3], [[0.5] * 3], [0.0], [1.0], [6])
     k.run([0.0, 0.05, 0.3], [0, 0, 0], [1024] * 3, [0.1] * 3)
     c = k.qc.sum(axis=0)[0]
-    assert c[QC_SENT] == c[QC_ENQUEUED] == c[QC_DISPATCHED] == c[QC_ACKED] == c[QC_FIRST_DELIVERIES] == 3
-    assert c[QC_ENQUEUE_TIME_US] == 1_100_000
-    assert k.bc[:, BC_STORE_WAIT_US].sum() == 50_000
-    assert k.qc[:, 0, QC_DEPTH_MAX].max() == 3
-    assert k.ss[SS_LIVE] == 0 and k.ss[SS_HEAP_N] == 0
+    assert c[K.QC_SENT] == c[K.QC_ENQUEUED] == c[K.QC_DISPATCHED] == c[K.QC_ACKED] == c[K.QC_FIRST_DELIVERIES] == 3
+    assert c[K.QC_ENQUEUE_TIME_US] == 1_100_000
+    assert k.bc[:, K.BC_STORE_WAIT_US].sum() == 50_000
+    assert k.qc[:, 0, K.QC_DEPTH_MAX].max() == 3
+    assert k.ss[K.SS_LIVE] == 0 and k.ss[K.SS_HEAP_N] == 0
 
 
 def test_a_failover_refuses_sends_pauses_writes_and_breaks_a_session():
@@ -138,10 +117,10 @@ def test_a_failover_refuses_sends_pauses_writes_and_breaks_a_session():
     k = Kernel([(1.0, 3.0)], [1], 10**9, [-1], [[1500.0] * 3], [[0.5] * 3], [0.0], [1.0], [6])
     k.run([0.0, 0.95, 2.0], [0, 0, 0], [10] * 3, [0.1] * 3)
     c = k.qc.sum(axis=0)[0]
-    assert c[QC_SENT] == 3 and c[QC_REFUSED_DOWN] == 1 and c[QC_ENQUEUED] == 2
-    assert c[QC_DISPATCHED] == 3 and c[QC_REDELIVERED] == 1 and c[QC_ACKED] == 2
-    assert c[QC_ENQUEUE_TIME_US] == 1_450_000
-    assert k.bc[:, BC_STORE_WAIT_US].sum() == 2_000_000
+    assert c[K.QC_SENT] == 3 and c[K.QC_REFUSED_DOWN] == 1 and c[K.QC_ENQUEUED] == 2
+    assert c[K.QC_DISPATCHED] == 3 and c[K.QC_REDELIVERED] == 1 and c[K.QC_ACKED] == 2
+    assert c[K.QC_ENQUEUE_TIME_US] == 1_450_000
+    assert k.bc[:, K.BC_STORE_WAIT_US].sum() == 2_000_000
     assert math.isclose(k.fs[0], 6.0)  # the last event: message 2's ack
 
 
@@ -151,8 +130,8 @@ def test_rollbacks_redeliver_then_dead_letter():
     k = Kernel([], [1], 10**9, [-1], [[500.0] * 3], [[0.0] * 3], [1.0], [1.0], [2])
     k.run([0.0], [0], [10], [0.1])
     c = k.qc.sum(axis=0)[0]
-    assert c[QC_DISPATCHED] == 3 and c[QC_REDELIVERED] == 2 and c[QC_DEAD] == 1 and c[QC_ACKED] == 0
-    assert math.isclose(k.fs[0], 3.6) and k.ss[SS_LIVE] == 0
+    assert c[K.QC_DISPATCHED] == 3 and c[K.QC_REDELIVERED] == 2 and c[K.QC_DEAD] == 1 and c[K.QC_ACKED] == 0
+    assert math.isclose(k.fs[0], 3.6) and k.ss[K.SS_LIVE] == 0
 
 
 def test_a_full_store_refuses():
@@ -162,11 +141,11 @@ def test_a_full_store_refuses():
                [1.0, 1.0], [6, 6])
     k.run([0.0, 0.0, 0.0, 0.0], [0, 0, 0, 1], [10, 10, 10, 1], [0.01] * 4)
     c = k.qc.sum(axis=0)
-    assert c[0, QC_REFUSED_FULL] == 1 and c[1, QC_REFUSED_FULL] == 0
+    assert c[0, K.QC_REFUSED_FULL] == 1 and c[1, K.QC_REFUSED_FULL] == 0
     k = Kernel([], [1], 10**9, [1], [[1000.0] * 4], [[0.5] * 4], [0.0], [1.0], [6])
     k.run([0.0, 0.5, 2.0], [0, 0, 0], [10] * 3, [0.01] * 3)
     c = k.qc.sum(axis=0)[0]
-    assert c[QC_REFUSED_FULL] == 1 and c[QC_ACKED] == 2  # the second came while the first was held
+    assert c[K.QC_REFUSED_FULL] == 1 and c[K.QC_ACKED] == 2  # the second came while the first was held
 
 
 def _random_case(rng, n, nq, nw, horizon):
@@ -209,7 +188,7 @@ def _same(k: Kernel, ref: BrokerRef):
         for v in waits:
             hist_add_ref(want, v)
         assert k.qhist[q].tolist() == want.tolist()
-    assert k.ss[SS_LIVE] == 0 and k.ss[SS_HEAP_N] == 0
+    assert k.ss[K.SS_LIVE] == 0 and k.ss[K.SS_HEAP_N] == 0
 
 
 @settings(max_examples=60, deadline=None)
@@ -221,3 +200,30 @@ def test_kernel_matches_twin(seed, n, nq, nw, cuts, chunk):
     k = Kernel(*params).run(*sends, cuts=cuts, chunk=chunk)
     ref = twin(*params, *sends)
     _same(k, ref)
+
+
+EDGES = [
+    # sends exactly at a failover's start (refused) and end (accepted); a failover from time 0
+    dict(windows=[(0.0, 1.0), (2.0, 3.0)], t=[0.0, 1.0, 2.0, 3.0, 3.0], svc=[0.5] * 5, proc=300.0),
+    # a write that ends exactly as a failover starts (stored, delivered after it)
+    dict(windows=[(1.0, 2.0)], t=[0.5], svc=[0.5], proc=100.0),
+    # instant work: zero write and processing times, every delivery failing, no delay: the
+    # redeliveries and the dead letter all at one instant
+    dict(windows=[], t=[0.0, 0.0, 0.0], svc=[0.0] * 3, proc=0.0, rate=1.0, delay=0.0),
+    # processings that end exactly as a failover starts: the broker is down at f0, so their acks
+    # are lost and both messages are redelivered when it ends
+    dict(windows=[(1.0, 2.0)], t=[0.0, 0.0], svc=[0.0, 0.0], proc=1000.0, slots=[2]),
+]
+
+
+@pytest.mark.parametrize("case", EDGES)
+def test_edge_cases_match_the_twin(case):
+    n = len(case["t"])
+    slots = case.get("slots", [1])
+    draws = [[case["proc"]] * 50]
+    u = [[0.5] * 50]
+    params = (case["windows"], slots, 10**9, [-1], draws, u, [case.get("rate", 0.0)], [case.get("delay", 1.0)], [3])
+    sends = (case["t"], [0] * n, [10] * n, case["svc"])
+    for cuts in ((), (0.5, 1.0, 2.0, 3.0), tuple(np.linspace(0, 4, 41))):
+        k = Kernel(*params).run(*sends, cuts=cuts, chunk=1)
+        _same(k, twin(*params, *sends))

@@ -350,7 +350,8 @@ class MqBroker(Component):
         ms = period_ms(self.n_periods, self.period_s, self.t_end)[:, None]
         ms_per_h = Decimal(3_600_000)
         engine = "RabbitMQ" if b.engine == "rabbitmq" else "ActiveMQ"
-        table.declare(f"BrokerHours-{engine}:{b.instance_type}", "Hrs", Decimal(INSTANCES[b.deployment]) / ms_per_h)[:] = ms
+        instances = Decimal(INSTANCES[b.deployment])
+        table.declare(f"BrokerHours-{engine}:{b.instance_type}", "Hrs", instances / ms_per_h)[:] = ms
         if b.engine == "rabbitmq":
             usage_type, copies = "TimedStorage-RabbitMQ-ByteHrs", INSTANCES[b.deployment]
         else:
