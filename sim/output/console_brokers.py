@@ -16,7 +16,8 @@ def format_broker_lines(brokers: Mapping[str, Mapping[str, Any]], view: ConsoleV
                 f" {_num(b.get('consumed'))} consumed; store {_num(b.get('throughput_msgs_per_s'))} msg/s,"
                 f" load {100 * (b.get('utilisation') or 0):.0f} %")
         if b.get("failovers"):
-            line += f"; {_num(b['failovers'])} failovers, down {_num(b.get('down_s'), 1)} s"
+            n = b["failovers"]
+            line += f"; {_num(n)} failover{'' if n == 1 else 's'}, down {_num(b.get('down_s'), 1)} s"
         lines.append(line)
         for qname, q in (b.get("queues") or {}).items():
             wait = (q.get("time_in_queue_ms") or {})
