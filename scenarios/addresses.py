@@ -50,6 +50,7 @@ KINDS: Dict[str, AddressKind] = {k.kind: k for k in (
     AddressKind("state_machine", "state_machines", "state machine"),  # a Step Functions state machine
     AddressKind("service", "services", "ECS service"),  # an ECS service on Fargate, behind its load balancer
     AddressKind("swf_workflow", "swf_workflows", "SWF workflow type"),  # an Amazon SWF workflow type (traffic's target)
+    AddressKind("broker", "brokers", "broker queue", name_form="NAME/QUEUE"),  # broker:NAME/QUEUE, an Amazon MQ queue (traffic's target)
 )}
 
 
@@ -109,7 +110,7 @@ class Place:
 # `check_address`), those holding a bare name (`check_reference`), and `calls:` (issue 11),
 # which takes every kind.
 TRAFFIC_TARGET = Place("traffic target", "target", ("function", "queue", "topic", "bus", "api", "state_machine",
-                                                   "service", "swf_workflow"))
+                                                   "service", "swf_workflow", "broker"))
 RULE_TARGET = Place("EventBridge rule target", "target", ("function", "queue", "state_machine"), ("https",),
                     "an API destination")
 ON_FAILURE = Place("on-failure destination", "destination", ("queue",))
@@ -167,10 +168,13 @@ def parse(text: str) -> Address:
 
 def defined(s: Any, kind: str) -> Mapping[str, Any]:
     """The resources of `kind` in scenario `s` (empty for a section the schema does not have yet);
-    an API's are its routes, named API/ROUTE."""
+    an API's are its routes, named API/ROUTE, a broker's its queues, BROKER/QUEUE."""
     if kind == "api":
         return {f"{a}/{r}": route for a, api in (getattr(s, "apis", None) or {}).items()
                 for r, route in api.routes.items()}
+    if kind == "broker":  # a broker's are its queues, named BROKER/QUEUE
+        return {f"{b}/{q}": queue for b, broker in (getattr(s, "brokers", None) or {}).items()
+                for q, queue in broker.queues.items()}
     return getattr(s, KINDS[kind].section, None) or {}
 
 

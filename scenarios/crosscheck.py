@@ -34,6 +34,7 @@ from scenarios.calls import check_calls, check_egress
 from scenarios.api import check_apis
 from scenarios.containers import check_services
 from scenarios.swf import check_swf
+from scenarios.mq import check_brokers
 from scenarios.state import check_buckets, check_tables
 from scenarios.names import name_problem
 from scenarios.workflows import PAYLOAD_MAX_BYTES as SFN_MAX_INPUT_BYTES
@@ -75,6 +76,7 @@ def check_references(s: Scenario, problems: Problems) -> None:
     check_apis(s, problems)
     check_services(s, problems)
     check_swf(s, problems)
+    check_brokers(s, problems)
     check_egress(s, problems)
     _check_call_attributes(s, problems)
     seen: Dict[str, int] = {}

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Union
 # live in their own modules. All are re-exported here: `from scenarios.schema import Queue` works.
 from scenarios.calls import Call, Endpoint
 from scenarios.api import Api
+from scenarios.mq import Broker  # noqa: F401
 from scenarios.state import Bucket, Table
 from scenarios.common import DIST_PARAMS, Dist  # noqa: F401
 from scenarios.containers import Service
@@ -228,6 +229,7 @@ class Scenario:
     services: Dict[str, Service] = field(default_factory=dict)
     # Amazon SWF workflow types (scenarios/swf.py), simulated by sim/integration/swf.py
     swf_workflows: Dict[str, SwfWorkflow] = field(default_factory=dict)
+    brokers: Dict[str, Broker] = field(default_factory=dict)  # Amazon MQ brokers (scenarios/mq.py)
     traffic: List[Traffic] = field(default_factory=list)
     record: Record = field(default_factory=Record)
     sim: SimSettings = field(default_factory=SimSettings)

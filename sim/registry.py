@@ -427,6 +427,24 @@ def _declare_swf(ctx: BuildContext) -> List[Component]:
     return [comp]
 
 
+def _declare_brokers(ctx: BuildContext) -> List[Component]:
+    """Amazon MQ (sim.messaging.mq): a component per broker, fed by traffic only; each queue's
+    address (broker:NAME/QUEUE) is a port per traffic source (its producers)."""
+    sc = ctx.scenario
+    if not sc.brokers:
+        return []
+    from sim.messaging.mq import MqBroker
+
+    out = []
+    for name, broker in sc.brokers.items():
+        comp = MqBroker(name, broker, sc.seed, sc.duration_s, sc.record.period_s, month_h=sc.billing.month_h)
+        for q in broker.queues:
+            ctx.book.offer("broker", f"{name}/{q}", comp,
+                           lambda label, index=-1, q=q, comp=comp, **_: comp.add_source(label, q, index))
+        out.append(comp)
+    return out
+
+
 def _declare_network(ctx: BuildContext) -> List[Component]:
     # Direct Connect connections bill their ports even in a scenario without VPCs
     if not (ctx.scenario.vpcs or ctx.scenario.direct_connect.connections):
@@ -512,6 +530,7 @@ HOSTS: Tuple[Host, ...] = (
          outputs=lambda cs: {"flow_logs": cs[0].result.flow_logs} if cs and cs[0].result is not None else {}),
     Host("services", 3, _declare_services),
     Host("swf", 6, _declare_swf),
+    Host("brokers", 6, _declare_brokers),
 )
 
 _LAMBDA_FIGURES = (
@@ -601,6 +620,11 @@ SERVICES: Tuple[Service, ...] = (
                           "decision_wait_ms.mean", "decision_wait_ms.p99", "activity_wait_ms.mean",
                           "activity_wait_ms.p99", "execution_time_s.mean", "execution_time_s.p99"),
             console="sim.output.console:format_swf_lines"),
+    Service("mq", ("brokers",), "brokers", "brokers", "Amazon MQ brokers", address_kind="broker",
+            report_first=("engine", "instance_type", "deployment", "storage", "instances", "throughput_msgs_per_s",
+                          "utilisation", "sent", "refused", "enqueued", "consumed", "redelivered", "dead_lettered",
+                          "failovers", "down_s", "store_wait_ms.mean", "store_wait_ms.p99"),
+            console="sim.output.console_brokers:format_broker_lines"),
     Service("vpc", ("vpcs", "transit_gateways", "flows"), "vpcs", "network", "VPCs",
             console="sim.output.console:format_vpc_lines", report_table=False,
             report_section="sim.output.report_vpc:vpc_html",

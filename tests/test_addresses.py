@@ -77,7 +77,9 @@ def test_every_place_takes_known_kinds_and_calls_take_all():
     assert places_of("service") == ["traffic target", "call target", "API integration"]
     assert places_of("swf_workflow") == ["traffic target", "call target"]  # calls refuse it: scenarios/calls.py
     assert TRAFFIC_TARGET.forms_text() == ("function:NAME, queue:NAME, topic:NAME, bus:NAME, api:NAME/ROUTE,"
-                                           " state_machine:NAME, service:NAME or swf_workflow:NAME")
+                                           " state_machine:NAME, service:NAME, swf_workflow:NAME or"
+                                           " broker:NAME/QUEUE")
+    assert places_of("broker") == ["traffic target", "call target"]  # calls to a broker are refused (scenarios.calls)
 
 
 def _check(text, place, s=None):
@@ -92,9 +94,10 @@ def _check(text, place, s=None):
     ("orders", TRAFFIC_TARGET, "malformed target 'orders'; expected KIND:NAME such as function:NAME"
                                " (did you mean 'queue:orders'?)"),
     ("quee:orders", TRAFFIC_TARGET, "unknown target kind 'quee' (did you mean 'queue'?); supported: function,"
-                                    " queue, topic, bus, api, state_machine, service, swf_workflow"),
+                                    " queue, topic, bus, api, state_machine, service, swf_workflow, broker"),
     ("endpoint:pay", TRAFFIC_TARGET, "'endpoint:pay': supported targets are function:NAME, queue:NAME, topic:NAME,"
-                                     " bus:NAME, api:NAME/ROUTE, state_machine:NAME, service:NAME or swf_workflow:NAME"),  # an endpoint is outside AWS: functions call it, traffic does not
+                                     " bus:NAME, api:NAME/ROUTE, state_machine:NAME, service:NAME, swf_workflow:NAME or"
+                                     " broker:NAME/QUEUE"),  # an endpoint is outside AWS: functions call it, traffic does not
     ("topic:t", RULE_TARGET, "'topic:t': supported targets are function:NAME, queue:NAME, state_machine:NAME or"
                              " https:URL"),
     ("state_machine:orders", TRAFFIC_TARGET, "state machine 'orders' is not defined; defined state machines: none"),

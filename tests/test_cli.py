@@ -41,7 +41,8 @@ def test_every_scenario_composes(name):
     data = cli.scenario_dict(cfg)
     assert data["name"] == name  # run directories are named after it
     assert data["traffic"] or data["flows"]  # something to simulate
-    assert data["functions"] or data["queues"] or data["vpcs"] or data["services"] or data["swf_workflows"]
+    assert (data["functions"] or data["queues"] or data["vpcs"] or data["services"] or data["swf_workflows"]
+            or data["brokers"])
 
 
 @pytest.mark.parametrize("name", SCENARIOS)

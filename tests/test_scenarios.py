@@ -235,7 +235,7 @@ def test_unknown_top_level_key_suggests_the_close_one():
     assert only(scenario(duraton_s=60)) == (
         "duraton_s: unknown key 'duraton_s' (did you mean 'duration_s'?); allowed keys: name, duration_s, seed,"
         " region, account, functions, queues, event_source_mappings, worker_fleets, topics, buses, endpoints, tables,"
-        " apis, buckets, state_machines, services, swf_workflows, traffic, record, sim, billing, vpcs,"
+        " apis, buckets, state_machines, services, swf_workflows, brokers, traffic, record, sim, billing, vpcs,"
         " transit_gateways, direct_connect, flows, slo"
     )
 
@@ -486,10 +486,10 @@ def test_target_with_no_functions():
         ("topic:events", "topic 'events' is not defined; defined topics: none"),
         ("bus:default", "bus 'default' is not defined; defined buses: none"),
         ("lambda:worker", "unknown target kind 'lambda'; supported: function, queue, topic, bus, api, state_machine,"
-                          " service, swf_workflow"),
+                          " service, swf_workflow, broker"),
         ("worker", "malformed target 'worker'; expected KIND:NAME such as function:NAME (did you mean 'function:worker'?)"),
         ("", "is required: function:NAME, queue:NAME, topic:NAME, bus:NAME, api:NAME/ROUTE, state_machine:NAME,"
-             " service:NAME or swf_workflow:NAME"),
+             " service:NAME, swf_workflow:NAME or broker:NAME/QUEUE"),
     ],
 )
 def test_targets(target, expected):

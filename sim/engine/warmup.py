@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-GROUPS = ("lambda", "messaging", "vpc")
+GROUPS = ("lambda", "messaging", "vpc", "broker")
 
 # Top-level kernels (called from Python) per group: `module:function` under `kernels`.
 # Kernels they call are compiled into them and need no entry of their own.
@@ -48,6 +48,7 @@ KERNELS: Dict[str, Tuple[str, ...]] = {
     "vpc": ("firewall:l4_keys", "firewall:dotted_quads", "firewall:first_match_v4", "routing:lpm_v4",
             "bandwidth:share_window", "lambda_pool:finish_periods", "lambda_pool:trace_mark_heap",
             "lambda_pool:trace_close"),
+    "broker": ("broker:run_broker", "histogram:hist_quantile"),  # Amazon MQ (sim.messaging.mq)
 }
 # (finish_periods, trace_mark_heap, trace_close: the Lambda account closes its periods and its
 # traces at the end of every run without queues, functions or not.)
@@ -62,6 +63,7 @@ _WARM_SCENARIOS: Dict[str, Tuple[str, ...]] = {
     "lambda": ("default",),
     "messaging": ("messaging_only", "fanout_only"),
     "vpc": ("vpc_three_tier",),
+    "broker": ("mq_legacy_orders",),
 }
 _WARM_DURATION_S = 4.0
 _MESSAGING_ONLY = {
@@ -94,7 +96,7 @@ _FANOUT_ONLY = {
 # Cold compile time per group (CPU s of `python -m sim.engine.warmup GROUP` with an empty cache,
 # measured on the 2-core development machine; vpc's is its own kernels only, its warm-up
 # scenario also has functions): the announcement's estimate.
-COLD_S = {"lambda": 12.0, "messaging": 50.0, "vpc": 3.0}  # messaging: the account loop, 49 CPU-s measured
+COLD_S = {"lambda": 12.0, "messaging": 50.0, "vpc": 3.0, "broker": 4.0}  # messaging: the account loop, 49 CPU-s measured
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "configs" / "scenario"
 
@@ -121,12 +123,15 @@ def groups_for(scenario: Any) -> Tuple[str, ...]:
     sc = getattr(scenario, "scenario", scenario)
     out = []
     if (sc.queues or sc.topics or sc.buses or getattr(sc, "tables", None) or getattr(sc, "buckets", None)
-            or getattr(sc, "apis", None) or getattr(sc, "services", None) or any(fn.calls or fn.egress for fn in sc.functions.values())):
+            or getattr(sc, "apis", None) or getattr(sc, "services", None)
+            or any(fn.calls or fn.egress for fn in sc.functions.values())):
         out.append("messaging")  # the account's one loop (kernels/account.py), and the gateway before it
     elif sc.functions:
         out.append("lambda")
     if sc.vpcs:
         out.append("vpc")
+    if getattr(sc, "brokers", None):
+        out.append("broker")
     return tuple(out)
 
 

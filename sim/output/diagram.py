@@ -38,6 +38,7 @@ KIND_STYLE = {
     "state_machine": ("#fce4ec", "#c2185b", "Step Functions state machine"),
     "service": ("#b2dfdb", "#00695c", "ECS service on Fargate"),
     "swf_workflow": ("#e0f2f1", "#00695c", "SWF workflow type"),
+    "broker": ("#ffecb3", "#ff6f00", "Amazon MQ queue"),
     "https": ("#e3f2fd", "#1565c0", "HTTPS endpoint"),
     "email": ("#e3f2fd", "#1565c0", "email address"),
 }
@@ -164,6 +165,11 @@ def services_graph(config: Mapping[str, Any]) -> Graph:
         dst = _endpoint(g, target)
         if dst:
             g.link(f"state_machine:{name}", dst, state)
+    for bname, b in (config.get("brokers") or {}).items():  # each queue of an Amazon MQ broker
+        b = b or {}
+        for qname in b.get("queues") or {}:
+            g.add("broker", f"{bname}/{qname}", f"{bname} {qname}",
+                  detail=f"{b.get('instance_type', '')} {str(b.get('deployment', '')).replace('_', ' ')}")
     for bname, b in (config.get("buckets") or {}).items():
         for nt in (b or {}).get("notifications") or []:
             dst = _endpoint(g, nt.get("target", ""))
