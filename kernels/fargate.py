@@ -18,10 +18,17 @@ the M/M/c model). A request arriving at t:
    running task's listen backlog, `backlog_per_task`), else ST_REFUSED at once (the task
    refuses the connection: the load balancer's 502).
 A served request holds its slot for its service time `svc_s[i]` (drawn by the caller, one
-per request in arrival order). Its answer is decided when it starts: ST_OK at start +
-service time, or ST_TIMEOUT at arrival + SF_IDLE_S when its wait plus service time exceeds
-the load balancer's idle timeout (504; the task still serves it to the end and holds its
-slot). A slot that frees takes the line's head while busy < running × SI_CONC.
+per request in arrival order). Its answer: ST_OK at start + service time, or ST_TIMEOUT at
+arrival + SF_IDLE_S when its wait plus service time exceeds the load balancer's idle
+timeout (504). The answer is written when the request starts, or — for one still waiting
+at its deadline (arrival + SF_IDLE_S) — at that deadline (EV_EXPIRE: deadlines come in the
+line's order, so one event at the first waiting request's deadline serves), so no answer
+is ever written after its own time. A request answered 504 is still served when its turn
+comes (the task does not know) and holds its slot. A slot that frees takes the line's head
+while busy < running × SI_CONC. Our simplification of the pooled slots: a request in
+progress finishes even if its task stops first (requests much shorter than the draining
+time, SF_DEREG_S or the Spot warning, are the intended case); until it does it holds a
+slot of the service's capacity.
 
 **Tasks.** Each task: launched (LAUNCHING; billed from here: Fargate bills from the image
 download), RUNNING after its start-up time `startup_s[k]` (k: its launch number, drawn by
@@ -39,9 +46,20 @@ deregistration delay).
 fewest active tasks beyond the base per unit of weight (SF_OD_WEIGHT, SF_SPOT_WEIGHT;
 on-demand on ties; a weight of 0 takes none). A Spot task that becomes RUNNING gets its
 interruption warning after an exponential time of rate SF_SPOT_RATE_PER_S, from
-`spot_u[k]` (time = -ln(1 - u) / rate); at the warning it goes DRAINING, stops
-SF_SPOT_WARNING_S later (the two-minute warning), and the scheduler launches a
-replacement at once (desired does not change).
+`spot_u[k]` (time = -ln(1 - u) / rate), if it is still RUNNING then; at the warning it goes
+DRAINING, stops SF_SPOT_WARNING_S later (the two-minute warning), and the scheduler owes a
+replacement (desired does not change), launched as any launch: paced by SF_LAUNCH_GAP_S,
+after the launches already owed.
+
+**On an Outpost** (SI_OUTPOST_SLOTS != NO_OUTPOST: the service's tasks run on the rack's EC2
+instances, SI_OUTPOST_SLOTS task slots in all). A task is placed on the Outpost when a slot is
+free at its launch (the initial tasks too), and holds it until it stops (draining included).
+Otherwise, SI_OVERFLOW == OVERFLOW_REGION: it is launched in the Region (on Fargate, by the
+Spot strategy); OVERFLOW_REFUSE: it is not launched (counted PM_UNPLACED) and waits for a slot
+(a stopped task's slot goes to the oldest waiting launch, which then launches as any other);
+a lower desired count cancels waiting launches first. A request takes a slot of an Outpost
+task when one is free, else one of a task in the Region, and then its answer crosses the
+service link: SF_LINK_S later (PM_IN_REGION counts them; the idle timeout includes it).
 
 **Auto scaling** (SI_METRIC != METRIC_NONE; Application Auto Scaling target tracking). At
 each multiple of SF_TICK_S (60 s) a datapoint of the minute just ended:
@@ -62,15 +80,17 @@ SF_TARGET. Then, at the tick, with x the datapoint and ceil(v) taken as ceil(v -
 - else low, and tick >= in_until: new = max(SI_MIN, ceil(desired × x / SF_TARGET)); if
   new < desired: desired = new, in_until = tick + SF_IN_COOLDOWN_S.
 
-**Order at one instant**: events by kind — DEPART, READY, WARN, STOP, LAUNCH, TICK — then
-by scheduling order; the window's requests after every event at their time.
+**Order at one instant**: events by kind — DEPART, READY, WARN, STOP, LAUNCH, TICK, EXPIRE —
+then by scheduling order; the window's requests after every event at their time.
 
 **Counters** per period p (pm[p, PM_*]; p = min(floor(t / period_s), P - 1)): requests by
 arrival and answers by status counted at arrival; busy slot-seconds, running,
 launching and desired task-seconds (integrals split at period boundaries); waits summed
-by start; the line's maximum; launches, warnings, stops, scale-outs and scale-ins.
-Tasks: tk_f[k] launch, ready (inf while launching, or never), stop (inf while alive) and
-warning times, tk_i[k] state and Spot flag.
+by start; the line's maximum (its length at each join, and what it carries into a period);
+launches, warnings, stops, scale-outs and scale-ins. Tasks: tk_f[k] launch, ready (inf while
+launching, or never), stop (inf while alive) and warning (inf unless it came) times, tk_i[k]
+state, Spot and Outpost flags. `finish` accrues to the end; the line's requests not
+answered then are S_QLEN - S_QEXP.
 
 Twin: `kernels/ref/fargate.py`.
 """
@@ -87,37 +107,40 @@ ST_OK, ST_NO_TARGETS, ST_REFUSED, ST_TIMEOUT = range(4)
 STATUS_NAMES = ("ok", "no_targets_503", "refused_502", "timeout_504")
 METRIC_NONE, METRIC_CPU, METRIC_REQUESTS = range(3)
 # event kinds, in their order at one instant
-EV_DEPART, EV_READY, EV_WARN, EV_STOP, EV_LAUNCH, EV_TICK = range(6)
+EV_DEPART, EV_READY, EV_WARN, EV_STOP, EV_LAUNCH, EV_TICK, EV_EXPIRE = range(7)
 KIND_SHIFT = 58  # an event's counter: kind << KIND_SHIFT | scheduling order
 KIND_BITS = 3  # value: index << KIND_BITS | kind
 # task states
 TS_LAUNCHING, TS_RUNNING, TS_DRAINING, TS_STOPPED = range(4)
-TKI_STATE, TKI_SPOT = range(2)
-N_TKI = 2
+TKI_STATE, TKI_SPOT, TKI_OUTPOST = range(3)
+N_TKI = 3
 TKF_LAUNCH, TKF_READY, TKF_STOP, TKF_WARN = range(4)
 N_TKF = 4
 # service parameters
-SI_CONC, SI_BACKLOG, SI_MIN, SI_MAX, SI_DESIRED0, SI_METRIC, SI_OUT_POINTS, SI_IN_POINTS, SI_SPOT_BASE = range(9)
-N_SI = 9
+(SI_CONC, SI_BACKLOG, SI_MIN, SI_MAX, SI_DESIRED0, SI_METRIC, SI_OUT_POINTS, SI_IN_POINTS, SI_SPOT_BASE,
+ SI_OUTPOST_SLOTS, SI_OVERFLOW) = range(11)
+N_SI = 11
+NO_OUTPOST = -1  # SI_OUTPOST_SLOTS: the service is not on an Outpost
+OVERFLOW_REGION, OVERFLOW_REFUSE = range(2)
 (SF_TARGET, SF_IN_RATIO, SF_OUT_COOLDOWN_S, SF_IN_COOLDOWN_S, SF_TICK_S, SF_LAUNCH_GAP_S, SF_DEREG_S, SF_IDLE_S,
- SF_SLOT_CPU, SF_OD_WEIGHT, SF_SPOT_WEIGHT, SF_SPOT_RATE_PER_S, SF_SPOT_WARNING_S, SF_PERIOD_S) = range(14)
-N_SF = 14
+ SF_SLOT_CPU, SF_OD_WEIGHT, SF_SPOT_WEIGHT, SF_SPOT_RATE_PER_S, SF_SPOT_WARNING_S, SF_PERIOD_S, SF_LINK_S) = range(15)
+N_SF = 15
 # state (integers)
 (S_BUSY, S_RUNNING, S_LAUNCHING, S_DRAINING, S_DESIRED, S_TO_LAUNCH, S_LAUNCH_SET, S_NTASKS, S_HEAP_N, S_SEQ,
  S_QHEAD, S_QLEN, S_HIGH_RUN, S_LOW_RUN, S_BASE_BEFORE, S_MIN_REQUESTS, S_OD_ACTIVE, S_SPOT_ACTIVE,
- S_STARTED) = range(19)
-N_S = 19
+ S_STARTED, S_OUT_USED, S_BUSY_OUT, S_RUN_OUT, S_WAIT_SLOT, S_QEXP, S_EXP_SET) = range(25)
+N_S = 25
 # state (floats)
 F_LAST, F_NEXT_LAUNCH, F_OUT_UNTIL, F_IN_UNTIL, F_MIN_BUSY, F_MIN_RUN = range(6)
 N_F = 6
 # per-period counters
 (PM_REQUESTS, PM_OK, PM_NO_TARGETS, PM_REFUSED, PM_TIMEOUT, PM_BUSY_S, PM_RUNNING_S, PM_LAUNCHING_S, PM_DESIRED_S,
  PM_WAIT_S, PM_STARTED, PM_LINE_MAX, PM_LAUNCHES, PM_WARNINGS, PM_STOPS, PM_SCALE_OUTS, PM_SCALE_INS,
- PM_DATAPOINT) = range(18)
-N_PM = 18
+ PM_DATAPOINT, PM_UNPLACED, PM_OUTPOST_TASK_S, PM_IN_REGION) = range(21)
+N_PM = 21
 PM_NAMES = ("requests", "ok", "no_targets_503", "refused_502", "timeout_504", "busy_slot_s", "running_task_s",
             "launching_task_s", "desired_task_s", "wait_s", "started", "line_max", "launches", "spot_warnings",
-            "stops", "scale_outs", "scale_ins", "datapoint")
+            "stops", "scale_outs", "scale_ins", "datapoint", "unplaced", "outpost_task_s", "served_in_region")
 # serve's return codes
 DONE, NEED_TASKS = 0, 1
 CEIL_EPS = 1e-9
@@ -174,6 +197,9 @@ def _accrue(t, st, fs, sf, pm):
         pm[p, PM_RUNNING_S] += run * dt
         pm[p, PM_LAUNCHING_S] += st[S_LAUNCHING] * dt
         pm[p, PM_DESIRED_S] += st[S_DESIRED] * dt
+        pm[p, PM_OUTPOST_TASK_S] += st[S_RUN_OUT] * dt
+        if st[S_QLEN] > pm[p, PM_LINE_MAX]:  # (the line carried into a period counts there)
+            pm[p, PM_LINE_MAX] = st[S_QLEN]
         a = b
     fs[F_LAST] = t
 
@@ -194,21 +220,32 @@ def _answer(n_ans, g, t, status, ans_g, ans_t, ans_st):
 
 
 @jit
-def _start(t, g, ta, s, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st):
-    """Request g (arrived at ta, service time s) takes a slot at t."""
+def _start(t, g, ta, s, answered, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st):
+    """Request g (arrived at ta, service time s) takes a slot at t: on the Outpost when one of
+    its tasks has a slot free, else in the Region (its answer then crosses the service link);
+    `answered`: its 504 was given while it waited (it is served all the same)."""
+    out = st[S_BUSY_OUT] < st[S_RUN_OUT] * si[SI_CONC]
     st[S_BUSY] += 1
     st[S_STARTED] += 1
-    _push(t + s, EV_DEPART, 0, st, hh)
+    link = 0.0
     p = _period(t, sf, pm)
+    if out:
+        st[S_BUSY_OUT] += 1
+    elif si[SI_OUTPOST_SLOTS] != NO_OUTPOST:
+        link = sf[SF_LINK_S]
+        pm[p, PM_IN_REGION] += 1
+    _push(t + s, EV_DEPART, 1 if out else 0, st, hh)
     pm[p, PM_WAIT_S] += t - ta
     pm[p, PM_STARTED] += 1
+    if answered:
+        return n_ans
     idle = sf[SF_IDLE_S]
     pa = _period(ta, sf, pm)
-    if (t - ta) + s > idle:
+    if (t - ta) + s + link > idle:
         pm[pa, PM_TIMEOUT] += 1
         return _answer(n_ans, g, ta + idle, ST_TIMEOUT, ans_g, ans_t, ans_st)
     pm[pa, PM_OK] += 1
-    return _answer(n_ans, g, t + s, ST_OK, ans_g, ans_t, ans_st)
+    return _answer(n_ans, g, t + s + link, ST_OK, ans_g, ans_t, ans_st)
 
 
 @jit
@@ -220,7 +257,38 @@ def _dispatch(t, si, sf, st, hh, q_g, q_t, q_s, pm, n_ans, ans_g, ans_t, ans_st)
         g, ta, s = q_g[h], q_t[h], q_s[h]
         st[S_QHEAD] = (h + 1) % nq
         st[S_QLEN] -= 1
-        n_ans = _start(t, g, ta, s, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st)
+        answered = st[S_QEXP] > 0
+        if answered:
+            st[S_QEXP] -= 1
+        n_ans = _start(t, g, ta, s, answered, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st)
+    return n_ans
+
+
+@jit
+def _arm_expiry(sf, st, hh, q_t):
+    """The next EV_EXPIRE: at the deadline (arrival + SF_IDLE_S) of the first request of the
+    line not yet answered (deadlines come in the line's order)."""
+    if st[S_EXP_SET] == 0 and st[S_QLEN] > st[S_QEXP]:
+        st[S_EXP_SET] = 1
+        pos = (st[S_QHEAD] + st[S_QEXP]) % q_t.shape[0]
+        _push(q_t[pos] + sf[SF_IDLE_S], EV_EXPIRE, 0, st, hh)
+
+
+@jit
+def _expire(t, sf, st, hh, q_g, q_t, pm, n_ans, ans_g, ans_t, ans_st):
+    """At t, the waiting requests whose deadline has come get their 504 (they stay in the line)."""
+    st[S_EXP_SET] = 0
+    nq = q_t.shape[0]
+    idle = sf[SF_IDLE_S]
+    while st[S_QEXP] < st[S_QLEN]:
+        pos = (st[S_QHEAD] + st[S_QEXP]) % nq
+        d = q_t[pos] + idle
+        if d > t:
+            break
+        pm[_period(q_t[pos], sf, pm), PM_TIMEOUT] += 1
+        n_ans = _answer(n_ans, q_g[pos], d, ST_TIMEOUT, ans_g, ans_t, ans_st)
+        st[S_QEXP] += 1
+    _arm_expiry(sf, st, hh, q_t)
     return n_ans
 
 
@@ -251,7 +319,18 @@ def _is_spot(si, sf, st):
 
 
 @jit
-def _stop_task(t, k, drain_s, st, hh, tk_i, tk_f, pm, sf):
+def _slot_freed(t, k, st, fs, hh, tk_i):
+    """Task k, stopped, gives its Outpost slot back: a launch waiting for one goes ahead."""
+    if tk_i[k, TKI_OUTPOST] != 0:
+        st[S_OUT_USED] -= 1
+        if st[S_WAIT_SLOT] > 0:
+            st[S_WAIT_SLOT] -= 1
+            st[S_TO_LAUNCH] += 1
+            _schedule_launch(t, st, fs, hh)
+
+
+@jit
+def _stop_task(t, k, drain_s, st, fs, hh, tk_i, tk_f, pm, sf):
     """Task k leaves the service: a LAUNCHING one stops at once, a RUNNING one drains for
     drain_s (its slots leave the capacity now)."""
     state = tk_i[k, TKI_STATE]
@@ -264,8 +343,11 @@ def _stop_task(t, k, drain_s, st, hh, tk_i, tk_f, pm, sf):
         tk_i[k, TKI_STATE] = TS_STOPPED
         tk_f[k, TKF_STOP] = t
         pm[_period(t, sf, pm), PM_STOPS] += 1
+        _slot_freed(t, k, st, fs, hh, tk_i)
     else:
         st[S_RUNNING] -= 1
+        if tk_i[k, TKI_OUTPOST] != 0:
+            st[S_RUN_OUT] -= 1
         st[S_DRAINING] += 1
         tk_i[k, TKI_STATE] = TS_DRAINING
         _push(t + drain_s, EV_STOP, k, st, hh)
@@ -274,25 +356,28 @@ def _stop_task(t, k, drain_s, st, hh, tk_i, tk_f, pm, sf):
 @jit
 def _set_desired(t, new, si, sf, st, fs, hh, tk_i, tk_f, pm):
     st[S_DESIRED] = new
-    active = st[S_LAUNCHING] + st[S_RUNNING] + st[S_TO_LAUNCH]
+    active = st[S_LAUNCHING] + st[S_RUNNING] + st[S_TO_LAUNCH] + st[S_WAIT_SLOT]
     if new > active:
         st[S_TO_LAUNCH] += new - active
         _schedule_launch(t, st, fs, hh)
         return
     excess = active - new
+    cancel = min(excess, st[S_WAIT_SLOT])  # launches waiting for an Outpost slot first
+    st[S_WAIT_SLOT] -= cancel
+    excess -= cancel
     cancel = min(excess, st[S_TO_LAUNCH])
     st[S_TO_LAUNCH] -= cancel
     excess -= cancel
     k = st[S_NTASKS] - 1
     while excess > 0 and k >= 0:  # launching ones first, newest first
         if tk_i[k, TKI_STATE] == TS_LAUNCHING:
-            _stop_task(t, k, 0.0, st, hh, tk_i, tk_f, pm, sf)
+            _stop_task(t, k, 0.0, st, fs, hh, tk_i, tk_f, pm, sf)
             excess -= 1
         k -= 1
     k = st[S_NTASKS] - 1
     while excess > 0 and k >= 0:
         if tk_i[k, TKI_STATE] == TS_RUNNING:
-            _stop_task(t, k, sf[SF_DEREG_S], st, hh, tk_i, tk_f, pm, sf)
+            _stop_task(t, k, sf[SF_DEREG_S], st, fs, hh, tk_i, tk_f, pm, sf)
             excess -= 1
         k -= 1
 
@@ -346,11 +431,23 @@ def _tick(t, si, sf, st, fs, hh, tk_i, tk_f, pm):
 
 @jit
 def begin(si, sf, st, fs, hh, tk_i, tk_f):
-    """t = 0: SI_DESIRED0 tasks running (on-demand or Spot by the strategy), the first tick."""
+    """t = 0: SI_DESIRED0 tasks running (on the Outpost while it has slots, then on-demand or
+    Spot by the strategy; with `overflow: refuse` the ones with no slot wait for one), the
+    first tick."""
     n0 = si[SI_DESIRED0]
     st[S_DESIRED] = n0
-    for k in range(n0):
-        spot = _is_spot(si, sf, st)
+    on_outpost = si[SI_OUTPOST_SLOTS] != NO_OUTPOST
+    k = 0
+    for _ in range(n0):
+        out = on_outpost and st[S_OUT_USED] < si[SI_OUTPOST_SLOTS]
+        if on_outpost and not out and si[SI_OVERFLOW] == OVERFLOW_REFUSE:
+            st[S_WAIT_SLOT] += 1
+            continue
+        spot = _is_spot(si, sf, st) and not out
+        if out:
+            tk_i[k, TKI_OUTPOST] = 1
+            st[S_OUT_USED] += 1
+            st[S_RUN_OUT] += 1
         tk_i[k, TKI_SPOT] = 1 if spot else 0
         tk_i[k, TKI_STATE] = TS_RUNNING
         tk_f[k, TKF_LAUNCH] = 0.0
@@ -359,8 +456,9 @@ def begin(si, sf, st, fs, hh, tk_i, tk_f):
             st[S_SPOT_ACTIVE] += 1
         else:
             st[S_OD_ACTIVE] += 1
-    st[S_RUNNING] = n0
-    st[S_NTASKS] = n0
+        k += 1
+    st[S_RUNNING] = k
+    st[S_NTASKS] = k
     if si[SI_METRIC] != METRIC_NONE:
         _push(sf[SF_TICK_S], EV_TICK, 0, st, hh)
 
@@ -371,9 +469,7 @@ def spot_warnings_at_start(si, sf, st, hh, tk_i, tk_f, spot_u):
     rate = sf[SF_SPOT_RATE_PER_S]
     for k in range(st[S_NTASKS]):
         if tk_i[k, TKI_SPOT] != 0 and rate > 0.0:
-            w = -math.log1p(-spot_u[k]) / rate
-            tk_f[k, TKF_WARN] = w
-            _push(w, EV_WARN, k, st, hh)
+            _push(-math.log1p(-spot_u[k]) / rate, EV_WARN, k, st, hh)
 
 
 @jit
@@ -394,7 +490,7 @@ def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_
         if te <= ta and te < t1:
             v = hh[0, H_V]
             kind = v & ((1 << KIND_BITS) - 1)
-            if kind == EV_LAUNCH and st[S_NTASKS] >= cap_tasks:
+            if kind == EV_LAUNCH and st[S_TO_LAUNCH] > 0 and st[S_NTASKS] >= cap_tasks:
                 return i, n_ans, NEED_TASKS
             heap_pop(hh, st[S_HEAP_N])
             st[S_HEAP_N] -= 1
@@ -402,6 +498,7 @@ def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_
             _accrue(te, st, fs, sf, pm)
             if kind == EV_DEPART:
                 st[S_BUSY] -= 1
+                st[S_BUSY_OUT] -= k
                 n_ans = _dispatch(te, si, sf, st, hh, q_g, q_t, q_s, pm, n_ans, ans_g, ans_t, ans_st)
             elif kind == EV_READY:
                 if tk_i[k, TKI_STATE] == TS_LAUNCHING:
@@ -409,15 +506,15 @@ def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_
                     tk_f[k, TKF_READY] = te
                     st[S_LAUNCHING] -= 1
                     st[S_RUNNING] += 1
+                    st[S_RUN_OUT] += tk_i[k, TKI_OUTPOST]
                     if tk_i[k, TKI_SPOT] != 0 and sf[SF_SPOT_RATE_PER_S] > 0.0:
-                        w = te - math.log1p(-spot_u[k]) / sf[SF_SPOT_RATE_PER_S]
-                        tk_f[k, TKF_WARN] = w
-                        _push(w, EV_WARN, k, st, hh)
+                        _push(te - math.log1p(-spot_u[k]) / sf[SF_SPOT_RATE_PER_S], EV_WARN, k, st, hh)
                     n_ans = _dispatch(te, si, sf, st, hh, q_g, q_t, q_s, pm, n_ans, ans_g, ans_t, ans_st)
             elif kind == EV_WARN:
                 if tk_i[k, TKI_STATE] == TS_RUNNING:
+                    tk_f[k, TKF_WARN] = te
                     pm[_period(te, sf, pm), PM_WARNINGS] += 1
-                    _stop_task(te, k, sf[SF_SPOT_WARNING_S], st, hh, tk_i, tk_f, pm, sf)
+                    _stop_task(te, k, sf[SF_SPOT_WARNING_S], st, fs, hh, tk_i, tk_f, pm, sf)
                     st[S_TO_LAUNCH] += 1  # the replacement
                     _schedule_launch(te, st, fs, hh)
             elif kind == EV_STOP:
@@ -425,13 +522,23 @@ def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_
                 tk_f[k, TKF_STOP] = te
                 st[S_DRAINING] -= 1
                 pm[_period(te, sf, pm), PM_STOPS] += 1
+                _slot_freed(te, k, st, fs, hh, tk_i)
             elif kind == EV_LAUNCH:
                 st[S_LAUNCH_SET] = 0
-                if st[S_TO_LAUNCH] > 0:
+                out = si[SI_OUTPOST_SLOTS] != NO_OUTPOST and st[S_OUT_USED] < si[SI_OUTPOST_SLOTS]
+                if (st[S_TO_LAUNCH] > 0 and not out and si[SI_OUTPOST_SLOTS] != NO_OUTPOST
+                        and si[SI_OVERFLOW] == OVERFLOW_REFUSE):  # no slot: ECS cannot place it, it waits
+                    st[S_TO_LAUNCH] -= 1
+                    st[S_WAIT_SLOT] += 1
+                    pm[_period(te, sf, pm), PM_UNPLACED] += 1
+                    _schedule_launch(te, st, fs, hh)
+                elif st[S_TO_LAUNCH] > 0:
                     st[S_TO_LAUNCH] -= 1
                     k = st[S_NTASKS]
                     st[S_NTASKS] = k + 1
-                    spot = _is_spot(si, sf, st)
+                    spot = _is_spot(si, sf, st) and not out
+                    tk_i[k, TKI_OUTPOST] = 1 if out else 0
+                    st[S_OUT_USED] += 1 if out else 0
                     tk_i[k, TKI_SPOT] = 1 if spot else 0
                     tk_i[k, TKI_STATE] = TS_LAUNCHING
                     tk_f[k, TKF_LAUNCH] = te
@@ -444,8 +551,10 @@ def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_
                     _push(te + startup_s[k], EV_READY, k, st, hh)
                     fs[F_NEXT_LAUNCH] = te + sf[SF_LAUNCH_GAP_S]
                     _schedule_launch(te, st, fs, hh)
-            else:  # EV_TICK
+            elif kind == EV_TICK:
                 _tick(te, si, sf, st, fs, hh, tk_i, tk_f, pm)
+            else:  # EV_EXPIRE
+                n_ans = _expire(te, sf, st, hh, q_g, q_t, pm, n_ans, ans_g, ans_t, ans_st)
             continue
         if ta >= t1:
             return i, n_ans, DONE
@@ -461,7 +570,7 @@ def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_
             pm[p, PM_NO_TARGETS] += 1
             n_ans = _answer(n_ans, g, ta, ST_NO_TARGETS, ans_g, ans_t, ans_st)
         elif st[S_BUSY] < st[S_RUNNING] * si[SI_CONC]:
-            n_ans = _start(ta, g, ta, s, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st)
+            n_ans = _start(ta, g, ta, s, False, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st)
         elif st[S_QLEN] < st[S_RUNNING] * si[SI_BACKLOG]:
             tail = (st[S_QHEAD] + st[S_QLEN]) % nq
             q_g[tail] = g
@@ -470,6 +579,7 @@ def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_
             st[S_QLEN] += 1
             if st[S_QLEN] > pm[p, PM_LINE_MAX]:
                 pm[p, PM_LINE_MAX] = st[S_QLEN]
+            _arm_expiry(sf, st, hh, q_t)
         else:
             pm[p, PM_REFUSED] += 1
             n_ans = _answer(n_ans, g, ta, ST_REFUSED, ans_g, ans_t, ans_st)

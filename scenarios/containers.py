@@ -38,6 +38,7 @@ from typing import Optional
 
 from scenarios.common import Dist
 from scenarios.errors import Problems
+from scenarios.outposts import Placement
 from scenarios.yamlpath import key, num
 
 ARCHITECTURES = ("x86_64", "arm64")
@@ -113,6 +114,7 @@ class Service:
     idle_timeout_s: float = IDLE_TIMEOUT_S
     scaling: Optional[Scaling] = None
     spot: Optional[Spot] = None
+    outpost: Optional[Placement] = None  # its tasks on an Outpost's EC2 instances (scenarios/outposts.py)
 
 
 def check_services(s, problems: Problems) -> None:

@@ -33,6 +33,7 @@ from scenarios.slo import check_slo
 from scenarios.calls import check_calls, check_egress
 from scenarios.api import check_apis
 from scenarios.containers import check_services
+from scenarios.outposts import check_outposts
 from scenarios.swf import check_swf
 from scenarios.mq import check_brokers
 from scenarios.state import check_buckets, check_tables
@@ -75,6 +76,7 @@ def check_references(s: Scenario, problems: Problems) -> None:
     check_buckets(s, problems)
     check_apis(s, problems)
     check_services(s, problems)
+    check_outposts(s, problems)
     check_swf(s, problems)
     check_brokers(s, problems)
     check_egress(s, problems)

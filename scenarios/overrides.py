@@ -45,7 +45,7 @@ _ENTRY_NOUN = {
     "buses": "bus", "vpcs": "VPC", "transit_gateways": "transit gateway", "rules": "rule",
     "subnets": "subnet", "route_tables": "route table", "security_groups": "security group",
     "network_acls": "network ACL", "hosts": "host", "nat_gateways": "NAT gateway",
-    "state_machines": "state machine", "services": "service",
+    "state_machines": "state machine", "services": "service", "outposts": "Outpost",
     "state_machines": "state machine", "swf_workflows": "SWF workflow type", "activities": "activity type",
 }
 

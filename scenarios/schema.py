@@ -18,6 +18,7 @@ from scenarios.mq import Broker  # noqa: F401
 from scenarios.state import Bucket, Table
 from scenarios.common import DIST_PARAMS, Dist  # noqa: F401
 from scenarios.containers import Service
+from scenarios.outposts import Outpost
 from scenarios.messaging import Bus, EventSourceMapping, EventTemplate, Queue, Topic, WorkerFleet  # noqa: F401
 from scenarios.slo import Slo
 from scenarios.swf import SwfWorkflow
@@ -227,6 +228,8 @@ class Scenario:
     state_machines: Dict[str, StateMachine] = field(default_factory=dict)
     # ECS services on Fargate behind their load balancers (scenarios/containers.py)
     services: Dict[str, Service] = field(default_factory=dict)
+    # AWS Outposts racks: instance slots per type, EC2 workloads, services placed on them (scenarios/outposts.py)
+    outposts: Dict[str, Outpost] = field(default_factory=dict)
     # Amazon SWF workflow types (scenarios/swf.py), simulated by sim/integration/swf.py
     swf_workflows: Dict[str, SwfWorkflow] = field(default_factory=dict)
     brokers: Dict[str, Broker] = field(default_factory=dict)  # Amazon MQ brokers (scenarios/mq.py)

@@ -412,6 +412,16 @@ def _declare_services(ctx: BuildContext) -> List[Component]:
     return [comp]
 
 
+def _declare_outposts(ctx: BuildContext) -> List[Component]:
+    """AWS Outposts racks (sim.compute.outposts): their placements and bill; a service's tasks
+    are placed by the services' component, which this one reads at the end."""
+    if not ctx.scenario.outposts:
+        return []
+    from sim.compute.outposts import Outposts
+
+    return [Outposts(ctx.scenario, ctx.shared.get("services"))]
+
+
 def _declare_swf(ctx: BuildContext) -> List[Component]:
     """Amazon SWF (sim.integration.swf): one component for every workflow type, each type's address a
     port per traffic source."""
@@ -531,6 +541,7 @@ HOSTS: Tuple[Host, ...] = (
     Host("services", 3, _declare_services),
     Host("swf", 6, _declare_swf),
     Host("brokers", 6, _declare_brokers),
+    Host("outposts", 6, _declare_outposts),
 )
 
 _LAMBDA_FIGURES = (
@@ -614,6 +625,8 @@ SERVICES: Tuple[Service, ...] = (
             figures=(Figure("plot-services", "ECS services: tasks against the load, and the load balancer's errors",
                             "sim.output.report_state:services_figure", "no ECS service metrics were recorded",
                             in_plots=False),)),
+    Service("outposts", ("outposts",), "outposts", "outposts", "AWS Outposts racks", report_table=False,
+            console="sim.output.console:format_outpost_lines", report_section="sim.output.report_state:outposts_html"),
     Service("swf", ("swf_workflows",), "swf_workflows", "swf", "SWF workflow types", address_kind="swf_workflow",
             report_first=("started", "completed", "failed", "timed_out", "open_end", "decision_tasks",
                           "activity_tasks", "activity_tasks_failed", "timers", "signals", "markers",

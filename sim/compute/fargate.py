@@ -57,10 +57,19 @@ FIRST_TASKS = 64  # task arrays' first size (they double when a launch finds the
 CPU_UNITS_PER_VCPU = 1024
 
 
-def service_params(sv, period_s: float):
-    """(si, sf) of a scenario's service (scenarios.containers.Service) for kernels.fargate."""
+def service_params(sv, period_s: float, outposts=None):
+    """(si, sf) of a scenario's service (scenarios.containers.Service) for kernels.fargate;
+    `outposts` the scenario's (scenarios.outposts.Outpost by name) when it is placed on one."""
     si = np.zeros(F.N_SI, np.int64)
     sf = np.zeros(F.N_SF, np.float64)
+    si[F.SI_OUTPOST_SLOTS] = F.NO_OUTPOST
+    if sv.outpost is not None:
+        from scenarios.outposts import free_slots
+
+        pl = sv.outpost
+        si[F.SI_OUTPOST_SLOTS] = free_slots(outposts[pl.name])[pl.instance_type] * pl.tasks_per_instance
+        si[F.SI_OVERFLOW] = F.OVERFLOW_REGION if pl.overflow == "region" else F.OVERFLOW_REFUSE
+        sf[F.SF_LINK_S] = outposts[pl.name].service_link.rtt_ms / 1000.0
     sc, sp = sv.scaling, sv.spot
     si[F.SI_CONC] = sv.concurrency_per_task
     si[F.SI_BACKLOG] = sv.backlog_per_task
@@ -105,9 +114,9 @@ class _Input:
 class _Run:
     """One service's kernel state, draws and what it has not answered yet."""
 
-    def __init__(self, name: str, sv, seed: int, period_s: float, n_periods: int, base_dir):
+    def __init__(self, name: str, sv, seed: int, period_s: float, n_periods: int, base_dir, outposts=None):
         self.name, self.sv = name, sv
-        self.si, self.sf = service_params(sv, period_s)
+        self.si, self.sf = service_params(sv, period_s, outposts)
         self.svc = Draws(ChunkStream(generator(seed, f"fargate.{name}.request_ms"), sampler(sv.request_ms, base_dir)))
         self.startup_stream = Draws(ChunkStream(generator(seed, f"fargate.{name}.startup_s"),
                                                 sampler(sv.startup_s, base_dir)))
@@ -206,8 +215,8 @@ class FargateServices(Component):
 
     # run --------------------------------------------------------------------------------
     def start(self, env) -> None:
-        self.runs = [_Run(name, self.sc.services[name], self.seed, self.period_s, self.n_periods, self.base_dir)
-                     for name in self.names]
+        self.runs = [_Run(name, self.sc.services[name], self.seed, self.period_s, self.n_periods, self.base_dir,
+                          self.sc.outposts) for name in self.names]
 
     def step(self, t0: float, t1: float) -> None:
         taken = self.inbox.take(t1)
@@ -280,6 +289,7 @@ class FargateServices(Component):
         for run in self.runs:
             sv = run.sv
             ms = self._billed_ms(run)
+            ms[:, run.tk_i[: ms.shape[1], F.TKI_OUTPOST] != 0] = 0  # on an Outpost: the rack's price covers it
             spot = run.tk_i[: ms.shape[1], F.TKI_SPOT] != 0
             arm = sv.architecture == "arm64"
             prefix = "Fargate-ARM-" if arm else "Fargate-"
@@ -326,7 +336,7 @@ class FargateServices(Component):
                 "no_targets_503": int(pm[F.PM_NO_TARGETS]),
                 "refused_502": int(pm[F.PM_REFUSED]),
                 "timeout_504": int(pm[F.PM_TIMEOUT]),
-                "queued_end": int(run.st[F.S_QLEN]),
+                "queued_end": int(run.st[F.S_QLEN] - run.st[F.S_QEXP]),  # waiting, not answered yet
                 "response_ms": resp,
                 "wait_ms_mean": float(1000.0 * pm[F.PM_WAIT_S] / pm[F.PM_STARTED]) if pm[F.PM_STARTED] else None,
                 "line_max": int(run.pm[:, F.PM_LINE_MAX].max()) if len(run.pm) else 0,

@@ -313,6 +313,31 @@ def format_service_lines(services: Mapping[str, Mapping[str, Any]], view: Consol
     return lines
 
 
+def format_outpost_lines(outposts: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
+    """One line per Outpost pool: its slots, what the workloads took, the service on it (its
+    tasks there on average, launches that found no slot, requests served in the Region)."""
+    lines = []
+    for name, o in outposts.items():
+        for itype, p in (o.get("pools") or {}).items():
+            line = (f"outpost {name} {itype}: {_num(p.get('slots'))} slots, {_num(p.get('used_by_workloads'))} for"
+                    " EC2 workloads")
+            if p.get("service"):
+                line += (f"; service {p['service']}: {_num(p.get('tasks_on_outpost_mean'))} of its"
+                         f" {_num(p.get('task_slots'))} task slots used on average")
+                if p.get("launches_unplaced"):
+                    line += f", {_num(p['launches_unplaced'])} launches found no slot"
+                if p.get("requests_served_in_region"):
+                    line += f", {_num(p['requests_served_in_region'])} requests served in the Region"
+            lines.append(line)
+        away = [w for w in o.get("workloads") or () if w.get("in_region") or w.get("refused")]
+        for w in away:
+            what = (f"{_num(w['in_region'])} in the Region" if w.get("in_region")
+                    else f"{_num(w['refused'])} refused")
+            lines.append(f"outpost {name}: workload {w['name']} ({w['instance_type']}) {_num(w['placed'])} placed,"
+                         f" {what}")
+    return lines
+
+
 def format_swf_lines(workflows: Mapping[str, Mapping[str, Any]], view: ConsoleView) -> List[str]:
     """One line per SWF workflow type: executions and how they ended, tasks, the mean waits of its
     decision and activity tasks, the mean execution time."""

@@ -192,3 +192,35 @@ def services_html(result: Result, cell, figure_html) -> str:
     return ('<section id="services-over-time"><h2>ECS services over time</h2>'
             + figure_html("plot-services", "Tasks running, starting and wanted; the load balancer's errors")
             + "</section>")
+
+
+def outposts_html(result: Result, cell, figure_html) -> str:
+    """The Outposts section: per rack and instance pool, its slots, what EC2 workloads took, and the
+    ECS service on it; the workloads that did not fit."""
+    outposts = result.summary.get("outposts")
+    if not outposts:
+        return ""
+    rows = ""
+    for name, o in outposts.items():
+        for itype, p in (o.get("pools") or {}).items():
+            base = f"outposts.{name}.pools.{itype}"
+            rows += (f"<tr><th>{html.escape(name)}</th><td>{html.escape(itype)}</td>{cell(base + '.slots', p.get('slots'))}"
+                     f"{cell(base + '.used_by_workloads', p.get('used_by_workloads'))}"
+                     f"<td>{html.escape(str(p.get('service') or '–'))}</td>"
+                     f"{cell(base + '.task_slots', p.get('task_slots'))}"
+                     f"{cell(base + '.tasks_on_outpost_mean', p.get('tasks_on_outpost_mean'))}"
+                     f"{cell(base + '.launches_unplaced', p.get('launches_unplaced'))}"
+                     f"{cell(base + '.requests_served_in_region', p.get('requests_served_in_region'))}</tr>")
+    away = "".join(
+        f"<li>{html.escape(name)}: workload {html.escape(str(w['name']))} ({html.escape(w['instance_type'])}),"
+        f" {w['placed']} placed, " + (f"{w['in_region']} in the Region" if w.get("in_region") else
+                                      f"{w.get('refused', 0)} refused") + "</li>"
+        for name, o in outposts.items() for w in (o.get("workloads") or ()) if w.get("in_region") or w.get("refused"))
+    unbilled = [n for n, o in outposts.items() if not o.get("billed")]
+    return ('<section id="outposts"><h2>Outposts: what runs on each rack</h2>'
+            "<table><tr><th>Outpost</th><th>pool</th><th>slots</th><th>EC2 workloads</th><th>service</th>"
+            "<th>task slots</th><th>tasks there (mean)</th><th>launches with no slot</th>"
+            f"<th>requests served in the Region</th></tr>{rows}</table>"
+            + (f"<p>Did not fit:</p><ul>{away}</ul>" if away else "")
+            + (f"<p>Not in the bill (no <code>monthly_usd</code>): {html.escape(', '.join(unbilled))}.</p>"
+               if unbilled else "") + "</section>")
