@@ -261,6 +261,53 @@ def test_scale_in_after_two_datapoints_with_cooldown_by_hand():
     assert col(k.pm, PM_RUNNING_S) == [360, 360, 240, 240, 240, 120, 80]
 
 
+def test_a_scale_out_ends_the_scale_in_cooldown():
+    # 4 tasks of 1 slot, target 50 (in below 45), one datapoint per alarm, no start-up, no
+    # deregistration delay. A (long) alone: 25 at 60 -> desired ceil(4 × 25 / 50) = 2, scale-in
+    # cooldown to 660. B (60.5 .. 130) fills the second slot: 99.6 at 120 -> desired
+    # ceil(2 × 99.6 / 50) = 4, which ends the scale-in cooldown: at 180 (A alone 50 s of 60 on
+    # 4 tasks: 29.2) desired ceil(4 × 29.2 / 50) = 3 — without the rule the cooldown would
+    # hold it until 660.
+    c = case({SI_DESIRED0: 4, SI_MAX: 8, SI_METRIC: METRIC_CPU, SI_OUT_POINTS: 1, SI_IN_POINTS: 1},
+             {SF_IN_COOLDOWN_S: 600.0, SF_OUT_COOLDOWN_S: 0.0, SF_DEREG_S: 0.0, SF_LAUNCH_GAP_S: 0.0,
+              SF_IDLE_S: 20000.0},
+             reqs=[(0.0, 10000.0), (60.5, 69.5)], startup=0.0, t_end=200.0)
+    k, _ = compare_windows(c, [60.0, 120.0, 130.0, 180.0])
+    x2 = 100.0 * (0.5 + 2 * 59.5) / 120.0
+    x3 = 100.0 * 70.0 / 240.0
+    assert math.ceil(2 * x2 / 50.0) == 4 and math.ceil(4 * x3 / 50.0) == 3
+    assert col(k.pm, PM_DATAPOINT) == [25.0, x2, x3, 0.0]
+    assert col(k.pm, PM_SCALE_INS) == [0, 1, 0, 1] and col(k.pm, PM_SCALE_OUTS) == [0, 0, 1, 0]
+    assert k.tk_f[:, :3].tolist() == [[0, 0, INF], [0, 0, INF], [0, 0, 60], [0, 0, 60], [120, 120, INF],
+                                      [120, 120, 180]]
+    assert col(k.pm, PM_DESIRED_S) == [240, 120, 240, 3 * 20]
+
+
+def test_float_order_on_unround_times():
+    # busy slot-seconds and task-seconds on times that are not round: the sums' last bits
+    # depend on where they are cut and in which order they are added
+    rng = np.random.default_rng(7)
+    t = np.sort(rng.uniform(0, 590, 700))
+    c = case({SI_DESIRED0: 2, SI_CONC: 2, SI_BACKLOG: 3, SI_MAX: 6, SI_METRIC: METRIC_CPU, SI_OUT_POINTS: 2,
+              SI_IN_POINTS: 2},
+             {SF_TARGET: 40.0, SF_SLOT_CPU: 0.37, SF_PERIOD_S: 45.3, SF_IN_COOLDOWN_S: 60.0, SF_DEREG_S: 13.7},
+             reqs=list(zip(t, rng.exponential(1.3, len(t)))), startup=rng.uniform(5, 40, 64), t_end=600.0)
+    k, _ = compare_windows(c, t[::50])
+    assert k.pm[:, PM_SCALE_OUTS].sum() > 0 and k.pm[:, PM_SCALE_INS].sum() > 0
+
+
+def test_ceil_takes_off_its_epsilon():
+    # 7 tasks of 2 slots, 9 busy, a slot 0.5 of a task's CPU: x = 100 × 0.5 × 9/7 = 64.29 > 50
+    # -> 7 × x / 50 = 9.000000000000002 in floats: ceil(v - 1e-9) = 9 tasks, not 10
+    c = case({SI_DESIRED0: 7, SI_CONC: 2, SI_MAX: 20, SI_METRIC: METRIC_CPU, SI_OUT_POINTS: 1},
+             {SF_SLOT_CPU: 0.5, SF_IDLE_S: 5000.0}, reqs=[(0.0, 1000.0)] * 9, t_end=100.0)
+    x = 100.0 * 0.5 * (9 * 60.0) / (7 * 60.0)
+    assert 7 * x / 50.0 > 9.0
+    k, _ = compare_windows(c, [60.0])
+    assert k.pm[1, PM_DATAPOINT] == 0.0 and k.pm[0, PM_DATAPOINT] == x
+    assert k.tk_f[7:, 0].tolist() == [60.0, 70.0]
+
+
 def test_launch_pacing_gap():
     # 30 requests in the minute [0, 60) on 1 target: x = 30 > 10 at 60 (one datapoint suffices):
     # desired = min(4, ceil(1 × 30 / 10)) = 3; the two launches 25 s apart, ready 5 s later.
