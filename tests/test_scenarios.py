@@ -235,8 +235,8 @@ def test_unknown_top_level_key_suggests_the_close_one():
     assert only(scenario(duraton_s=60)) == (
         "duraton_s: unknown key 'duraton_s' (did you mean 'duration_s'?); allowed keys: name, duration_s, seed,"
         " region, account, functions, queues, event_source_mappings, worker_fleets, topics, buses, endpoints, tables,"
-        " apis, buckets, state_machines, services, swf_workflows, brokers, traffic, record, sim, billing, vpcs,"
-        " transit_gateways, direct_connect, flows, slo"
+        " apis, buckets, state_machines, services, outposts, swf_workflows, brokers, traffic, record, sim, billing,"
+        " vpcs, transit_gateways, direct_connect, flows, slo"
     )
 
 

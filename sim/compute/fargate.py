@@ -289,12 +289,12 @@ class FargateServices(Component):
         for run in self.runs:
             sv = run.sv
             ms = self._billed_ms(run)
-            ms[:, run.tk_i[: ms.shape[1], F.TKI_OUTPOST] != 0] = 0  # on an Outpost: the rack's price covers it
+            region = run.tk_i[: ms.shape[1], F.TKI_OUTPOST] == 0  # on an Outpost: the rack's price covers it
             spot = run.tk_i[: ms.shape[1], F.TKI_SPOT] != 0
             arm = sv.architecture == "arm64"
             prefix = "Fargate-ARM-" if arm else "Fargate-"
             table = MeterTable("AmazonECS", [f"service:{run.name}"], self.n_periods, self.period_s)
-            for kind, sel in (("", ~spot), ("SpotUsage-", spot)):
+            for kind, sel in (("", region & ~spot), ("SpotUsage-", region & spot)):
                 if not sel.any():
                     continue
                 col = ms[:, sel].sum(axis=1)
@@ -302,9 +302,9 @@ class FargateServices(Component):
                               Decimal(repr(sv.cpu)) / ms_per_h)[:, 0] = col
                 table.declare(f"{kind}{prefix}GB-Hours", "GB-Hours", Decimal(repr(sv.memory_gb)) / ms_per_h)[:, 0] = col
             extra = sv.ephemeral_storage_gb - 20.0
-            if extra > 0:
+            if extra > 0 and region.any():
                 table.declare("Fargate-EphemeralStorage-GB-Hours", "GB-Hours",
-                              Decimal(repr(extra)) / ms_per_h)[:, 0] = ms.sum(axis=1)
+                              Decimal(repr(extra)) / ms_per_h)[:, 0] = ms[:, region].sum(axis=1)
             t, p = table.usage()
             total += t
             per_period += p
@@ -350,7 +350,8 @@ class FargateServices(Component):
                 "running_tasks_mean": float(pm[F.PM_RUNNING_S] / self.t_end),
                 "running_tasks_end": int(run.st[F.S_RUNNING]),
                 "desired_tasks_end": int(run.st[F.S_DESIRED]),
-                "task_hours": float(self._billed_ms(run).sum() / 3.6e6),
+                "task_hours": float(self._billed_ms(run).sum() / 3.6e6),  # billed or not (on an Outpost)
+                "outpost_tasks": int((run.tk_i[:n, F.TKI_OUTPOST] != 0).sum()),
                 "startup_s_mean": float(startup.mean()) if len(startup) else None,
             }
         return out
