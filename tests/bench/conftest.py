@@ -115,6 +115,11 @@ def summary_lines(figures: dict) -> list:
                      f"{per_s(ct['transitions_per_s'])} transitions/s ({ct['executions'] / 1e6:.2f} M executions, "
                      f"{ct['transitions'] / 1e6:.1f} M transitions) vs SimPy {per_s(sp['transitions_per_s'])}"
                      f" transitions/s: {ct['transitions_per_s'] / sp['transitions_per_s']:.1f}x (bars: 1 M/s and 30x)")
+    ct, sp = figures.get("cloudtwin_fargate"), figures.get("simpy_fargate")
+    if ct and sp:
+        lines.append(f"Fargate service, 32 slots at rho 0.8, 2,000 requests/s: cloudtwin {per_s(ct['requests_per_s'])} "
+                     f"requests/s ({ct['requests'] / 1e6:.1f} M requests) vs SimPy {per_s(sp['requests_per_s'])} "
+                     f"requests/s: {ct['requests_per_s'] / sp['requests_per_s']:.1f}x (no bar)")
     a, f1 = figures.get("sparse_auto"), figures.get("sparse_fixed_1s")
     if a:
         vs = (f", {a['over_fixed_1s']:.1f}x fixed 1 s windows ({per_s(f1['requests_per_s'])} req/s)"
