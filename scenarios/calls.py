@@ -156,13 +156,26 @@ def check_egress(s, problems: Problems) -> None:
         if n_calls <= CALLS_PER_FUNCTION_MAX < n_calls + n_egress:
             problems.add(path, f"{n_calls} calls and {n_egress} egress entries; a function makes at most"
                                f" {CALLS_PER_FUNCTION_MAX} together (use count for repeats)")
-        for i, e in enumerate(fn.egress):
-            p = index(path, i)
-            if not e.dst_ports:
-                problems.add(key(p, "dst_ports"), "needs at least one port")
-            for j, wp in enumerate(e.dst_ports):
-                pp = index(key(p, "dst_ports"), j)
-                if not 0 <= wp.port <= PORT_MAX:
-                    problems.add(key(pp, "port"), f"port {wp.port} is out of range (allowed 0-{PORT_MAX})")
-                if not wp.weight > 0:
-                    problems.add(key(pp, "weight"), f"{num(wp.weight)} must be greater than 0")
+        _check_egress_ports(fn.egress, path, problems)
+    for name, sv in getattr(s, "services", {}).items():  # ECS services on Fargate (awsvpc tasks)
+        if not sv.egress:
+            continue
+        path = key(key("services", name), "egress")
+        if sv.vpc is None:
+            problems.add(path, f"egress needs services.{name}.vpc: a service's tasks send flows from their network"
+                               " interfaces in a VPC (set vpc: {vpc, subnets, security_groups})")
+        _check_egress_ports(sv.egress, path, problems)
+
+
+def _check_egress_ports(entries, path: str, problems: Problems) -> None:
+    """Each egress entry's `dst_ports` (at least one; ports 0-65535, weights > 0)."""
+    for i, e in enumerate(entries):
+        p = index(path, i)
+        if not e.dst_ports:
+            problems.add(key(p, "dst_ports"), "needs at least one port")
+        for j, wp in enumerate(e.dst_ports):
+            pp = index(key(p, "dst_ports"), j)
+            if not 0 <= wp.port <= PORT_MAX:
+                problems.add(key(pp, "port"), f"port {wp.port} is out of range (allowed 0-{PORT_MAX})")
+            if not wp.weight > 0:
+                problems.add(key(pp, "weight"), f"{num(wp.weight)} must be greater than 0")

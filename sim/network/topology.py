@@ -97,6 +97,7 @@ class Network:
         self.peerings: Dict[str, Tuple[str, str]] = {}
         self.onprem: List[OnPremNet] = []
         self.function_enis: Dict[str, List[str]] = {}  # function -> its Hyperplane ENIs, one per subnet
+        self.service_enis: Dict[str, List[str]] = {}  # ECS service -> its tasks' ENIs, one per subnet (below)
         self.hosts: Dict[str, Dict[str, Host]] = {v: dict(vpc.hosts) for v, vpc in s.vpcs.items()}
         self._lambda_hosts(s)
         self.endpoint_enis: Dict[Tuple[str, str], List[str]] = {}  # (VPC, interface endpoint) -> its ENIs
@@ -129,7 +130,8 @@ class Network:
     def _lambda_hosts(self, s: Scenario) -> None:
         """Lambda's Hyperplane ENIs: one per subnet and set of security groups, shared by the
         functions with that combination (AWS Lambda developer guide, "Connecting outbound
-        networking to resources in a VPC"), at the subnet's first free address."""
+        networking to resources in a VPC"), at the subnet's first free address; and the ECS
+        services' awsvpc interfaces (`service_enis`, `fargate-eni:SERVICE:SUBNET`)."""
         for fname, fn in s.functions.items():
             cfg = fn.vpc
             if cfg is None or cfg.vpc not in s.vpcs:
@@ -144,6 +146,21 @@ class Network:
                                        security_groups=groups)
                 names.append(name)
             self.function_enis[fname] = names
+        for sname, sv in getattr(s, "services", {}).items():
+            cfg = sv.vpc
+            if cfg is None or cfg.vpc not in s.vpcs:
+                continue
+            hosts = self.hosts[cfg.vpc]
+            groups = sorted(set(cfg.security_groups)) or ["default"]
+            names = []
+            for sub in cfg.subnets:
+                # (awsvpc: each task has its own ENI; our simplification: one interface per
+                # subnet stands for the service's tasks there, at the subnet's first free address)
+                name = f"fargate-eni:{sname}:{sub}"
+                hosts[name] = Host(kind="fargate", subnet=sub, private_ip=_free_ip(s.vpcs[cfg.vpc], hosts, sub),
+                                   security_groups=groups)
+                names.append(name)
+            self.service_enis[sname] = names
 
     def _add_vpc(self, vname: str, vpc: Vpc) -> None:
         blocks = vpc_blocks(vpc)
