@@ -141,30 +141,27 @@ def check_calls(s, problems: Problems) -> None:
 
 
 def check_egress(s, problems: Problems) -> None:
-    """The problems of the functions' `egress` entries that the account sees: a function in a VPC
-    (`vpc`), and how each entry is made (`probability`, `count`, `at`: the field table, as for
-    calls), its ports, and the room left by the function's calls. Where the flows go (`dst`,
-    `protocol`) and the function's VPC configuration are the network's (scenarios.vpc_check)."""
-    for name, fn in s.functions.items():
-        if not fn.egress:
-            continue
-        path = key(key("functions", name), "egress")
-        if fn.vpc is None:
-            problems.add(path, f"egress needs functions.{name}.vpc: a function sends flows from its network"
-                               " interfaces in a VPC (set vpc: {vpc, subnets, security_groups})")
-        n_calls, n_egress = len(fn.calls), len(fn.egress)
-        if n_calls <= CALLS_PER_FUNCTION_MAX < n_calls + n_egress:
-            problems.add(path, f"{n_calls} calls and {n_egress} egress entries; a function makes at most"
-                               f" {CALLS_PER_FUNCTION_MAX} together (use count for repeats)")
-        _check_egress_ports(fn.egress, path, problems)
-    for name, sv in getattr(s, "services", {}).items():  # ECS services on Fargate (awsvpc tasks)
-        if not sv.egress:
-            continue
-        path = key(key("services", name), "egress")
-        if sv.vpc is None:
-            problems.add(path, f"egress needs services.{name}.vpc: a service's tasks send flows from their network"
-                               " interfaces in a VPC (set vpc: {vpc, subnets, security_groups})")
-        _check_egress_ports(sv.egress, path, problems)
+    """The problems of the functions' and the ECS services' `egress` entries that their sources
+    see: a function (service) in a VPC (`vpc`), and how each entry is made (`probability`,
+    `count`, `at`: the field table, as for calls), its ports, and the room left by a function's
+    calls. Where the flows go (`dst`, `protocol`) and the VPC configuration are the network's
+    (scenarios.vpc_check)."""
+    owners = (("functions", s.functions, "a function sends flows from its network interfaces"),
+              ("services", getattr(s, "services", {}), "a service's tasks send flows from their network interfaces"))
+    for section, items, why in owners:
+        for name, fn in items.items():
+            if not fn.egress:
+                continue
+            path = key(key(section, name), "egress")
+            if fn.vpc is None:
+                problems.add(path, f"egress needs {section}.{name}.vpc: {why} in a VPC"
+                                   " (set vpc: {vpc, subnets, security_groups})")
+            if section == "functions":  # (a function's egress entries are calls: ACCOUNT_SPEC.md §10)
+                n_calls, n_egress = len(fn.calls), len(fn.egress)
+                if n_calls <= CALLS_PER_FUNCTION_MAX < n_calls + n_egress:
+                    problems.add(path, f"{n_calls} calls and {n_egress} egress entries; a function makes at most"
+                                       f" {CALLS_PER_FUNCTION_MAX} together (use count for repeats)")
+            _check_egress_ports(fn.egress, path, problems)
 
 
 def _check_egress_ports(entries, path: str, problems: Problems) -> None:

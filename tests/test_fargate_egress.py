@@ -17,6 +17,7 @@ import pytest
 from scenarios.load import load_scenario
 from sim import simulate
 from sim.compute.fargate import FargateServices
+from test_lambda_egress import lambda_nat
 
 
 def fg_nat(*, rate=20.0, duration_s=60, egress=None, request_ms=200.0, desired=2, conc=4, backlog=100,
@@ -25,46 +26,31 @@ def fg_nat(*, rate=20.0, duration_s=60, egress=None, request_ms=200.0, desired=2
     """Service `web` (0.25 vCPU, `desired` tasks of `conc` slots, requests of exactly
     `request_ms`) in private subnets app_a (us-east-1a) and app_b (us-east-1b), behind NAT
     gateway nat_a; each request sends `egress` (default: one flow of 100,000 bytes answered with
-    40 to an internet address on port 443). `function`: also Lambda function `uploader` in the
-    same subnets, its invocations (10 a second) each sending the same flow."""
+    40 to an internet address on port 443). `function`: also tests/test_lambda_egress.py's Lambda
+    function `uploader` in the same subnets, its invocations (10 a second, Poisson) each sending
+    the same flow."""
     egress = egress if egress is not None else [{}]
     base = {"dst": "internet:203.0.113.7", "dst_ports": [{"port": 443}],
             "size_bytes": {"dist": "fixed", "value": 100_000}, "response_bytes": {"dist": "fixed", "value": 40}}
-    sg = {"inbound": []}
-    if sg_out is not None:
-        sg["outbound"] = sg_out
-    sc = {
-        "name": "fg_nat", "duration_s": duration_s, "seed": seed, "record": {"period_s": 10},
-        "services": {"web": {
-            "cpu": 0.25, "memory_gb": 0.5, "desired_count": desired, "concurrency_per_task": conc,
-            "backlog_per_task": backlog, "idle_timeout_s": idle_timeout_s,
-            "request_ms": {"dist": "fixed", "value": request_ms},
-            "vpc": {"vpc": "prod", "subnets": list(subnets), "security_groups": ["web"]},
-            "egress": [{**base, **e} for e in egress]}},
-        "traffic": [{"name": "users", "target": "service:web", "arrivals": {"kind": arrivals, "rate_per_s": rate}}],
-        "vpcs": {"prod": {
-            "cidr": "10.0.0.0/16", "internet_gateway": True, "main_route_table": "main",
-            "subnets": {"public_a": {"cidr": "10.0.1.0/24", "az": "us-east-1a"},
-                        "app_a": {"cidr": "10.0.2.0/24", "az": "us-east-1a", "route_table": "private"},
-                        "app_b": {"cidr": "10.0.3.0/24", "az": "us-east-1b", "route_table": "private"}},
-            "route_tables": {
-                "main": {"routes": [{"destination": "10.0.0.0/16", "target": "local"},
-                                    {"destination": "0.0.0.0/0", "target": "igw"}]},
-                "private": {"routes": [{"destination": "10.0.0.0/16", "target": "local"},
-                                       {"destination": "0.0.0.0/0", "target": "nat:nat_a"}]}},
-            "security_groups": {"web": sg, "lambda": {"inbound": []}},
-            "nat_gateways": {"nat_a": {"subnet": "public_a", "elastic_ip": "52.0.0.10", "max_gbps": nat_gbps}},
-        }},
-    }
+    # the VPC (and the function) of tests/test_lambda_egress.py, with group `web` for the tasks
+    sc = lambda_nat(rate=10.0, duration_s=duration_s, seed=seed, nat_gbps=nat_gbps, subnets=subnets, period_s=10,
+                    size=base["size_bytes"], response=base["response_bytes"])
+    sc["name"] = "fg_nat"
+    vpc = sc["vpcs"]["prod"]
+    vpc["security_groups"]["web"] = {"inbound": [], **({"outbound": sg_out} if sg_out is not None else {})}
+    sc["services"] = {"web": {
+        "cpu": 0.25, "memory_gb": 0.5, "desired_count": desired, "concurrency_per_task": conc,
+        "backlog_per_task": backlog, "idle_timeout_s": idle_timeout_s, "request_ms": {"dist": "fixed", "value": request_ms},
+        "vpc": {"vpc": "prod", "subnets": list(subnets), "security_groups": ["web"]},
+        "egress": [{**base, **e} for e in egress]}}
+    web = {"name": "users", "target": "service:web", "arrivals": {"kind": arrivals, "rate_per_s": rate}}
     if function:
-        sc["functions"] = {"uploader": {
-            "memory_mb": 512, "duration_ms": {"dist": "fixed", "value": 100},
-            "vpc": {"vpc": "prod", "subnets": list(subnets), "security_groups": ["lambda"]},
-            "egress": [dict(base)]}}
-        sc["traffic"].append({"name": "uploads", "target": "function:uploader",
-                              "arrivals": {"kind": "poisson", "rate_per_s": 10.0}})
+        sc["traffic"] = [web, {**sc["traffic"][0], "name": "uploads"}]
+    else:
+        del sc["functions"]
+        sc["traffic"] = [web]
     if flows is not None:
-        sc["vpcs"]["prod"]["hosts"] = {"batch": {"subnet": "app_a", "security_groups": ["web"]}}
+        vpc["hosts"] = {"batch": {"subnet": "app_a", "security_groups": ["web"]}}
         sc["flows"] = flows
     if window is not None:
         sc["sim"] = {"window_s": window}
