@@ -258,7 +258,8 @@ class FargateServices(Component):
     def take_flows(self):
         """The flow records (t, entry) with t before the end of the window just stepped, in time
         order (equal times in the order they were made), taken out: a record later than the
-        window (an `at: end` flow, or a start after it) waits for its window."""
+        window (an `at: end` flow of a request ending after it; a start is always in the window
+        that decided it) waits for its window."""
         t, seq, entry = self._flows
         if not len(t):
             return t, entry
