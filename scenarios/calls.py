@@ -141,28 +141,38 @@ def check_calls(s, problems: Problems) -> None:
 
 
 def check_egress(s, problems: Problems) -> None:
-    """The problems of the functions' `egress` entries that the account sees: a function in a VPC
-    (`vpc`), and how each entry is made (`probability`, `count`, `at`: the field table, as for
-    calls), its ports, and the room left by the function's calls. Where the flows go (`dst`,
-    `protocol`) and the function's VPC configuration are the network's (scenarios.vpc_check)."""
-    for name, fn in s.functions.items():
-        if not fn.egress:
-            continue
-        path = key(key("functions", name), "egress")
-        if fn.vpc is None:
-            problems.add(path, f"egress needs functions.{name}.vpc: a function sends flows from its network"
-                               " interfaces in a VPC (set vpc: {vpc, subnets, security_groups})")
-        n_calls, n_egress = len(fn.calls), len(fn.egress)
-        if n_calls <= CALLS_PER_FUNCTION_MAX < n_calls + n_egress:
-            problems.add(path, f"{n_calls} calls and {n_egress} egress entries; a function makes at most"
-                               f" {CALLS_PER_FUNCTION_MAX} together (use count for repeats)")
-        for i, e in enumerate(fn.egress):
-            p = index(path, i)
-            if not e.dst_ports:
-                problems.add(key(p, "dst_ports"), "needs at least one port")
-            for j, wp in enumerate(e.dst_ports):
-                pp = index(key(p, "dst_ports"), j)
-                if not 0 <= wp.port <= PORT_MAX:
-                    problems.add(key(pp, "port"), f"port {wp.port} is out of range (allowed 0-{PORT_MAX})")
-                if not wp.weight > 0:
-                    problems.add(key(pp, "weight"), f"{num(wp.weight)} must be greater than 0")
+    """The problems of the functions' and the ECS services' `egress` entries that their sources
+    see: a function (service) in a VPC (`vpc`), and how each entry is made (`probability`,
+    `count`, `at`: the field table, as for calls), its ports, and the room left by a function's
+    calls. Where the flows go (`dst`, `protocol`) and the VPC configuration are the network's
+    (scenarios.vpc_check)."""
+    owners = (("functions", s.functions, "a function sends flows from its network interfaces"),
+              ("services", getattr(s, "services", {}), "a service's tasks send flows from their network interfaces"))
+    for section, items, why in owners:
+        for name, fn in items.items():
+            if not fn.egress:
+                continue
+            path = key(key(section, name), "egress")
+            if fn.vpc is None:
+                problems.add(path, f"egress needs {section}.{name}.vpc: {why} in a VPC"
+                                   " (set vpc: {vpc, subnets, security_groups})")
+            if section == "functions":  # (a function's egress entries are calls: ACCOUNT_SPEC.md §10)
+                n_calls, n_egress = len(fn.calls), len(fn.egress)
+                if n_calls <= CALLS_PER_FUNCTION_MAX < n_calls + n_egress:
+                    problems.add(path, f"{n_calls} calls and {n_egress} egress entries; a function makes at most"
+                                       f" {CALLS_PER_FUNCTION_MAX} together (use count for repeats)")
+            _check_egress_ports(fn.egress, path, problems)
+
+
+def _check_egress_ports(entries, path: str, problems: Problems) -> None:
+    """Each egress entry's `dst_ports` (at least one; ports 0-65535, weights > 0)."""
+    for i, e in enumerate(entries):
+        p = index(path, i)
+        if not e.dst_ports:
+            problems.add(key(p, "dst_ports"), "needs at least one port")
+        for j, wp in enumerate(e.dst_ports):
+            pp = index(key(p, "dst_ports"), j)
+            if not 0 <= wp.port <= PORT_MAX:
+                problems.add(key(pp, "port"), f"port {wp.port} is out of range (allowed 0-{PORT_MAX})")
+            if not wp.weight > 0:
+                problems.add(key(pp, "weight"), f"{num(wp.weight)} must be greater than 0")

@@ -29,16 +29,22 @@ Facts and defaults, with their sources:
   (`spot.interruptions_per_task_hour`) when tasks run on Spot.
 - Billing per second from the image download to the task's stop, with a one-minute minimum;
   ephemeral storage above 20 GB is billed (FACTS "Fargate billing").
+- Networking: tasks use the awsvpc network mode (the only one Fargate supports), one ENI per
+  task in one of the service's subnets (`vpc`, the dataclass functions use). A request a task
+  serves sends the flows of `egress` (scenarios.vpc.Egress, as `functions.NAME.egress`); where
+  they go and the VPC configuration are checked by the network (scenarios.vpc_check), how they
+  are made with the functions' (scenarios.calls.check_egress).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import List, Optional
 
 from scenarios.common import Dist
 from scenarios.errors import Problems
 from scenarios.outposts import Placement
+from scenarios.vpc import Egress, FunctionVpc
 from scenarios.yamlpath import key, num
 
 ARCHITECTURES = ("x86_64", "arm64")
@@ -115,6 +121,13 @@ class Service:
     scaling: Optional[Scaling] = None
     spot: Optional[Spot] = None
     outpost: Optional[Placement] = None  # its tasks on an Outpost's EC2 instances (scenarios/outposts.py)
+    # awsvpc network mode: the tasks' subnets and security groups (each task has its own ENI;
+    # our simplification: a request's flows leave from one of the subnets, drawn uniformly);
+    # None: the service sends no flows
+    vpc: Optional[FunctionVpc] = None
+    # flows each request a task serves sends from its VPC, made as a function's egress is
+    # (probability, count, at: start | end of the request's service); sim.compute.fargate
+    egress: List[Egress] = field(default_factory=list)
 
 
 def check_services(s, problems: Problems) -> None:

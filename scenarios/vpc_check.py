@@ -59,7 +59,9 @@ def check_vpcs(s: Scenario, problems: Problems) -> None:
     for i, f in enumerate(s.flows):
         _check_flow(s, i, f, seen, problems)
     for name, fn in s.functions.items():
-        _check_function_vpc(s, name, fn, problems)
+        _check_function_vpc(s, key("functions", name), fn, problems)
+    for name, sv in s.services.items():  # ECS services on Fargate: their tasks' awsvpc configuration
+        _check_function_vpc(s, key("services", name), sv, problems)
 
 
 # ---- small readers ---------------------------------------------------------------------------
@@ -754,10 +756,11 @@ def _check_keepalive(value, path: str, problems: Problems) -> None:
         problems.add(path, f"{value!r} must be a keepalive interval > 0 s (or unset: no keepalives)")
 
 
-def _check_function_vpc(s: Scenario, name: str, fn, problems: Problems) -> None:
-    """`functions.NAME.vpc` names a VPC, its subnets and its groups; each egress entry a
-    destination and a protocol (its counts and ports: scenarios.calls)."""
-    path = key(key("functions", name), "vpc")
+def _check_function_vpc(s: Scenario, owner: str, fn, problems: Problems) -> None:
+    """`functions.NAME.vpc` (or `services.NAME.vpc`: `owner` is the path of the function or
+    service) names a VPC, its subnets and its groups; each egress entry a destination and a
+    protocol (its counts and ports: scenarios.calls)."""
+    path = key(owner, "vpc")
     cfg = fn.vpc
     if cfg is None:
         return
@@ -781,7 +784,7 @@ def _check_function_vpc(s: Scenario, name: str, fn, problems: Problems) -> None:
                 problems.add(index(key(path, "security_groups"), j),
                              _missing(f"security group of VPC {cfg.vpc!r}:", g, sorted(groups)))
     for i, e in enumerate(fn.egress):
-        p = index(key(key("functions", name), "egress"), i)
+        p = index(key(owner, "egress"), i)
         if not e.dst:
             problems.add(key(p, "dst"), "is required: internet:IP, onprem:IP or a host name")
         else:

@@ -463,11 +463,18 @@ def _declare_network(ctx: BuildContext) -> List[Component]:
 
 
 def _connect_network(ctx: BuildContext, comps: List[Component]) -> None:
-    """The account feeds the links when a function sends flows (`egress`)."""
-    account = ctx.shared.get("account")
-    if comps and account is not None and any(fn.egress for fn in ctx.scenario.functions.values()):
-        comps[0].account = account
+    """The account feeds the links when a function sends flows (`egress`), the ECS services'
+    component when a service's tasks do (`services.NAME.egress`): the network steps after them."""
+    if not comps:
+        return
+    sc = ctx.scenario
+    account, services = ctx.shared.get("account"), ctx.shared.get("services")
+    if account is not None and any(fn.egress for fn in sc.functions.values()):
+        comps[0].sources.append(account)
         account.connect(comps[0])
+    if services is not None and any(sv.egress for sv in sc.services.values()):
+        comps[0].sources.append(services)
+        services.connect(comps[0])
 
 
 @functools.lru_cache(maxsize=None)
@@ -477,21 +484,21 @@ def _vpc_flows_class() -> type:
 
     class VpcFlows(Component):
         """The VPCs' flows (sim.network.flows.NetworkRun): the flow generators' drawn and judged
-        when the run starts, the functions' (`egress`) taken from the account each window; both
-        share the links window by window, after the account. Their gateways and bytes are
-        billed (sim.network.meters)."""
+        when the run starts, the functions' and the ECS services' (`egress`) taken from the
+        account and the services' component each window; all share the links window by window,
+        after their sources. Their gateways and bytes are billed (sim.network.meters)."""
 
         def __init__(self, scenario: Any, base_dir: Path):
             super().__init__("network")
             self.scenario, self.base_dir = scenario, base_dir
-            self.account = None  # the account whose functions send flows (connect)
+            self.sources = []  # the components whose functions or tasks send flows (connect)
             self.run = None
             self.result = None
 
         def start(self, env) -> None:
             from sim.network.flows import NetworkRun
 
-            self.run = NetworkRun(self.scenario, self.base_dir, self.account)
+            self.run = NetworkRun(self.scenario, self.base_dir, sources=self.sources)
             self.run.start(env)
 
         def step(self, t0: float, t1: float) -> None:

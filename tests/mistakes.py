@@ -579,6 +579,36 @@ CASES += [
     Case("an unknown key in a service", f"{SV}.concurrency", ("unknown key 'concurrency'", "concurrency_per_task"),
          base="fargate_burst", edit=S(f"{SV}.concurrency", 4)),
 ]
+# a service's tasks in a VPC sending flows (services.NAME.vpc + egress), on fargate_burst with a small VPC
+SV_VPC = {"cidr": "10.0.0.0/16", "subnets": {"app_a": {"cidr": "10.0.2.0/24", "az": "us-east-1a"}},
+          "security_groups": {"web": {}}}
+SV_EGRESS = {"dst": "internet:203.0.113.7"}
+
+
+def service_in_vpc(vpc: Optional[Dict[str, Any]] = None, **egress: Any) -> Callable[[Dict[str, Any]], None]:
+    """fargate_burst's web service in VPC `prod` (SV_VPC), subnet app_a, group web, with one egress
+    entry (SV_EGRESS): `vpc` and `egress` change its keys."""
+    cfg = {"vpc": "prod", "subnets": ["app_a"], "security_groups": ["web"], **(vpc or {})}
+    return both(S("vpcs", {"prod": copy.deepcopy(SV_VPC)}), S(f"{SV}.vpc", cfg),
+                S(f"{SV}.egress", [{**SV_EGRESS, **egress}]))
+
+
+CASES += [
+    Case("a service's egress without its VPC", f"{SV}.egress", ("egress needs services.web.vpc",),
+         base="fargate_burst", edit=S(f"{SV}.egress", [dict(SV_EGRESS)])),
+    Case("a service in a VPC not defined", f"{SV}.vpc.vpc", ("VPC 'prod' is not defined",), base="fargate_burst",
+         edit=both(S(f"{SV}.vpc", {"vpc": "prod", "subnets": ["app_a"]}), S(f"{SV}.egress", [dict(SV_EGRESS)]))),
+    Case("a service's subnet not defined", f"{SV}.vpc.subnets[1]", ("'app_z' is not defined", "did you mean 'app_a'"),
+         base="fargate_burst", edit=service_in_vpc({"subnets": ["app_a", "app_z"]})),
+    Case("a service's security group not defined", f"{SV}.vpc.security_groups[0]", ("'db' is not defined",),
+         base="fargate_burst", edit=service_in_vpc({"security_groups": ["db"]})),
+    Case("a service's egress into its own VPC block", f"{SV}.egress[0].dst", ("inside a VPC block",),
+         base="fargate_burst", edit=service_in_vpc(dst="internet:10.0.2.9")),
+    Case("a service's egress more likely than always", f"{SV}.egress[0].probability", ("1.5 is above the maximum 1",),
+         base="fargate_burst", edit=service_in_vpc(probability=1.5)),
+    Case("a service's egress at neither end", f"{SV}.egress[0].at", ("'middle'", "start, end"),
+         base="fargate_burst", edit=service_in_vpc(at="middle")),
+]
 # --- Amazon SWF workflow types (scenarios/swf.py, sim/integration/swf.py) -----------------------
 SWF = "swf_workflows.approval"
 CASES += [

@@ -20,6 +20,23 @@ Draws, each its own stream per service (`sim.engine.rng.generator`), consumed in
 order so that windows change nothing: a request's service time (`request_ms`) in arrival
 order; a task's start-up time (`startup_s`) and Spot interruption uniform by launch number.
 
+Flows (`services.NAME.vpc` + `egress`, as a function's: ACCOUNT_SPEC.md §10). Each request a
+task serves sends each egress entry's flows — an ok one, and a 504 one too (the task still
+serves it to the end); a refused (502) or no-target (503) request sends none — `count` flow
+records at the request's start of service (`at: start`) or at its end, start + service time
+(`at: end`), with the entry's `probability` (one uniform per request and entry, from the
+entry's stream `fargate.NAME.egress[i]`, drawn only when probability < 1, requests in the
+order they started). The kernel answers a 504 at arrival + idle timeout, which hides its
+start, so a service with egress runs a shadow of its kernel state, with the idle timeout
+infinite: the timeout changes no one's service, only answers, so the shadow starts the same
+requests at the same times and answers each ok at start + service time; its answers give
+every start (end - service time: within an ulp of the kernel's start; clamped to the arrival
+and the window's start). The shadow doubles the kernel's work for such a service and changes
+no outcome. Records wait in the component until the window containing their time
+(`take_flows`, by the network after this component), so they do not depend on the windows;
+a record at or after the run's end is never sent (as a function's). The network
+(sim.network.flows) turns them into flows from the service's tasks' interfaces.
+
 Billing (AmazonECS, FACTS "Fargate billing"): each task's vCPU and memory from its launch
 (the image download) to its stop, rounded up to the second with a one-minute minimum; a
 task still running at the end is billed to the end (minimum included). x86 (Fargate-*),
@@ -37,6 +54,7 @@ requests answered 2XX, by their arrival's period).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from decimal import Decimal
 from typing import Dict, List
@@ -131,12 +149,20 @@ class _Run:
         self.pool = Batch.empty()  # requests waiting in the line: their items, ids and inputs
         self.pool_g = np.zeros(0, np.int64)
         self.pool_in = np.zeros(0, np.int64)
+        self.pool_s = np.zeros(0, np.float64)  # and their service times (s)
         self.hist_ok = np.zeros(N_BINS, np.int64)  # response times of answered requests, ms
         # sums in whole µs, so that they do not depend on how the answers are cut into windows
         self.ok_sum_us, self.ok_min_ms, self.ok_max_ms = 0, math.inf, 0.0
         self.resp_us = np.zeros(n_periods, np.int64)  # response times of the requests answered ok, by arrival period
         F.begin(self.si, self.sf, self.st, self.fs, self.hh, self.tk_i, self.tk_f)
         F.spot_warnings_at_start(self.si, self.sf, self.st, self.hh, self.tk_i, self.tk_f, self.spot_u)
+        # a service that sends flows (egress): the starts of the requests its tasks serve (module doc)
+        self.shadow = None
+        self.egress_u: List[Uniforms] = []
+        if sv.egress:
+            self.shadow = _Run(name, dataclasses.replace(sv, idle_timeout_s=math.inf, egress=[]), seed, period_s,
+                               n_periods, base_dir)
+            self.egress_u = [Uniforms(generator(seed, f"fargate.{name}.egress[{i}]")) for i in range(len(sv.egress))]
 
     def grow(self) -> None:
         n = self.tk_i.shape[0]
@@ -154,6 +180,7 @@ class _Run:
         pool = Batch.concat([self.pool, batch]) if len(self.pool) else batch
         pool_g = np.concatenate([self.pool_g, g])
         pool_in = np.concatenate([self.pool_in, inputs])
+        pool_s = np.concatenate([self.pool_s, svc_s])
         room = n + int(self.st[F.S_QLEN]) + 1
         ans_g = np.empty(room, np.int64)
         ans_t = np.empty(room)
@@ -174,7 +201,9 @@ class _Run:
         left[rows] = False
         items = pool.take(rows)
         ins = pool_in[rows]
+        self.ans_s = pool_s[rows]  # the answered requests' service times (s)
         self.pool, self.pool_g, self.pool_in = pool.take(np.flatnonzero(left)), pool_g[left], pool_in[left]
+        self.pool_s = pool_s[left]
         lat_ms = (ans_t - items.t) * 1000.0
         ok = ans_st == F.ST_OK
         if ok.any():
@@ -188,6 +217,17 @@ class _Run:
             self.ok_max_ms = max(self.ok_max_ms, float(v.max()))
         return items, ins, ans_t, ans_st, lat_ms
 
+    def served(self, batch: Batch, inputs: np.ndarray, t0: float, t1: float):
+        """The requests the tasks started in this window (the shadow's, below), in the order they
+        started: (start, end) times. A start is end - service time (the kernel answers ok at
+        start + service time), and at least the request's arrival and the window's start (a
+        floating-point rounding of end - service time could put it an ulp before either)."""
+        items, _ins, ans_t, ans_st, _lat = self.shadow.serve(batch, inputs, t1)
+        ok = ans_st == F.ST_OK
+        end = ans_t[ok]
+        start = np.maximum(np.maximum(end - self.shadow.ans_s[ok], items.t[ok]), t0)
+        return start, end
+
 
 class FargateServices(Component):
     def __init__(self, sc: Scenario, seed: int, t_end: float, period_s: float, account, base_dir=None):
@@ -200,6 +240,12 @@ class FargateServices(Component):
         self.n_periods = max(1, int(math.ceil(t_end / period_s - 1e-9)))
         self.runs: List[_Run] = []
         self.received = 0
+        # egress (sim.network.flows.NetworkRun takes the records): every service's entries by global number
+        self.egress_section = "services"
+        self._egress = [(name, i, e) for name in self.names for i, e in enumerate(sc.services[name].egress)]
+        self._flows = (np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))  # pending records: t, seq, entry
+        self._flow_seq = 0
+        self._t1 = -math.inf
         self.connect(account)
 
     # declare / connect ------------------------------------------------------------------
@@ -213,12 +259,59 @@ class FargateServices(Component):
         self.inputs.append(_Input(self.names.index(name), label, source, ok, failed))
         return len(self.inputs) - 1
 
+    def egress_entries(self) -> List[tuple]:
+        """Every service's egress entries as (service, index in its egress, Egress), services in
+        the scenario's order: an entry's place here is its number in `take_flows`."""
+        return list(self._egress)
+
+    def take_flows(self):
+        """The flow records (t, entry) with t before the end of the window just stepped, in time
+        order (equal times in the order they were made), taken out: a record later than the
+        window (an `at: end` flow of a request ending after it; a start is always in the window
+        that decided it) waits for its window."""
+        t, seq, entry = self._flows
+        if not len(t):
+            return t, entry
+        now = t < self._t1
+        order = np.flatnonzero(now)
+        order = order[np.lexsort((seq[order], t[order]))]
+        keep = ~now
+        self._flows = (t[keep], seq[keep], entry[keep])
+        return t[order], entry[order]
+
+    def _emit_flows(self, s: int, start: np.ndarray, end: np.ndarray) -> None:
+        """The flow records of service s's requests started in this window (in the order they
+        started): per request, each egress entry in list order, sent with its probability (one
+        uniform per request and entry from the entry's stream, drawn only when probability < 1),
+        `count` records at the request's start (`at: start`) or end (`at: end`)."""
+        n = len(start)
+        if not n:
+            return
+        run = self.runs[s]
+        base = next(k for k, (name, _i, _e) in enumerate(self._egress) if name == run.name)
+        ts, reqs, ents = [], [], []
+        for i, e in enumerate(run.sv.egress):
+            sent = run.egress_u[i].take(n) < e.probability if e.probability < 1.0 else np.ones(n, bool)
+            req = np.repeat(np.flatnonzero(sent), e.count)
+            ts.append((start if e.at == "start" else end)[req])
+            reqs.append(req)
+            ents.append(np.full(len(req), i, np.int64))
+        t, req, ent = np.concatenate(ts), np.concatenate(reqs), np.concatenate(ents)
+        order = np.lexsort((ent, req))  # by request (the order they started), then entry; a count's flows in a row
+        m = len(order)
+        seq = self._flow_seq + np.arange(m, dtype=np.int64)
+        self._flow_seq += m
+        old_t, old_seq, old_e = self._flows
+        self._flows = (np.concatenate([old_t, t[order]]), np.concatenate([old_seq, seq]),
+                       np.concatenate([old_e, base + ent[order]]))
+
     # run --------------------------------------------------------------------------------
     def start(self, env) -> None:
         self.runs = [_Run(name, self.sc.services[name], self.seed, self.period_s, self.n_periods, self.base_dir,
                           self.sc.outposts) for name in self.names]
 
     def step(self, t0: float, t1: float) -> None:
+        self._t1 = t1
         taken = self.inbox.take(t1)
         taken.sort(key=lambda e: e[2])
         by_service: Dict[int, list] = {}
@@ -235,6 +328,8 @@ class FargateServices(Component):
                 self.received += len(batch)
             else:
                 batch, ins = Batch.empty(), np.zeros(0, np.int64)
+            if run.shadow is not None:
+                self._emit_flows(s, *run.served(batch, ins, t0, t1))
             items, item_in, ans_t, ans_st, lat_ms = run.serve(batch, ins, t1)
             for p in np.unique(item_in):
                 inp = self.inputs[int(p)]

@@ -4,10 +4,11 @@ Each flow generator has one (source, destination) pair, hence one path: its flow
 by one kernel call per firewall on the path (`sim.network.paths.evaluate`), never one Python
 step per flow. Then every flow that passed shares the links of its path (NAT gateways, VPN
 connections) and takes a NAT gateway's port, in one event loop (`sim.network.links`): its
-duration follows from its bytes, and `duration_s` is how long it would take alone. Flows do
-not interact with the rest of the run (functions send none yet), so they are drawn, judged and
-given bandwidth once, before the engine runs; their random stream is the generator's own
-(`flow:NAME`), so adding a component changes no one else's numbers. What the gateways and
+duration follows from its bytes, and `duration_s` is how long it would take alone. A
+generator's flows do not interact with the rest of the run, so they are drawn and judged once,
+when the run starts; their random stream is the generator's own (`flow:NAME`), so adding a
+component changes no one else's numbers. The egress flows of functions and ECS services in a
+VPC (`Egress`) are drawn and judged window by window, as their sources emit them. What the gateways and
 links they cross bill is counted on the way (`sim.network.meters`).
 
 Flow log records (version 2 default format, one row per record): for every flow, the records
@@ -104,31 +105,44 @@ class VpcFlowsResult:
     links: Optional[Links] = None  # the links' sharing (bytes carried per period)
 
 
-class Egress:
-    """One `functions.NAME.egress` entry's flows: each record the account emits (its time) is
-    a flow from one of the function's Hyperplane ENIs (a subnet drawn uniformly), with its ports
-    and bytes drawn from the entry's own streams in the order of the records (so they do not
-    depend on the windows), judged along that subnet's path."""
+# Who sends egress flows: the section of the scenario (and of `vpcs.NAME` in the summary) its
+# owners are in, the network interfaces of an owner, and the name of an entry's streams.
+EGRESS_OWNERS = {
+    "functions": (lambda net, name: net.function_enis[name], "egress:{name}[{i}]"),
+    "services": (lambda net, name: net.service_enis[name], "egress:service:{name}[{i}]"),
+}
 
-    def __init__(self, net: Network, links: Links, fn: str, i: int, cfg, seed: int, base_dir):
+
+class Egress:
+    """One `functions.NAME.egress` (or `services.NAME.egress`) entry's flows: each record its
+    source emits (its time) is a flow from one of the owner's interfaces — a function's
+    Hyperplane ENIs, a service's tasks' ENIs — (a subnet drawn uniformly), with its ports and
+    bytes drawn from the entry's own streams in the order of the records (so they do not depend
+    on the windows), judged along that subnet's path. Streams: `egress:FUNCTION[i]`,
+    `egress:service:SERVICE[i]`."""
+
+    def __init__(self, net: Network, links: Links, fn: str, i: int, cfg, seed: int, base_dir,
+                 section: str = "functions"):
         from sim.engine.rng import ChunkStream
 
-        self.fn, self.i, self.cfg = fn, i, cfg
+        self.fn, self.i, self.cfg, self.section = fn, i, cfg, section
+        enis_of, stream = EGRESS_OWNERS[section]
+        enis = enis_of(net, fn)
         proto = protocol_of(cfg.protocol)
         dst = resolve(net, cfg.dst)
         self.paths = []
-        for eni in net.function_enis[fn]:
+        for eni in enis:
             src = resolve(net, eni)
             try:
                 path = build_path(net, src, dst)
             except EndpointError as e:
-                raise ScenarioError([(f"functions.{fn}.egress[{i}].dst", str(e))]) from None
+                raise ScenarioError([(f"{section}.{fn}.egress[{i}].dst", str(e))]) from None
             self.paths.append((path, links.route(path, proto)))
-        self.eph = net.enis[net.function_enis[fn][0]].ephemeral
+        self.eph = net.enis[enis[0]].ephemeral
         ports = np.array([p.port for p in cfg.dst_ports], np.int64)
         weights = np.array([p.weight for p in cfg.dst_ports], float)
         cdf = np.cumsum(weights / weights.sum())
-        name = f"egress:{fn}[{i}]"
+        name = stream.format(name=fn, i=i)
 
         def uniform(gen, n):
             return gen.random(n)
@@ -220,11 +234,18 @@ class _Take:
 
 class NetworkRun:
     """The VPCs' flows over a run, window by window: the flow generators' (drawn and judged
-    when the run starts) and the functions' (`egress`, emitted by the account in each window),
-    sharing the links (`sim.network.links`) in one time order after the account."""
+    when the run starts) and the egress flows of the `sources` — the account's functions and
+    the ECS services' tasks (`egress`, emitted in each window) — sharing the links
+    (`sim.network.links`) in one time order, stepped after the sources.
 
-    def __init__(self, s: Scenario, base_dir: Optional[FsPath] = None, account=None):
-        self.s, self.base_dir, self.account = s, base_dir, account
+    A source has `egress_section` ("functions" or "services": where its owners are in the
+    scenario and in `vpcs.NAME`), `egress_entries()` -> [(owner, index in its egress, Egress)]
+    (its entries' local numbers) and `take_flows()` -> (t, local entry), the records of the
+    window just stepped, `t` in it, in time order (equal times in their order of emission)."""
+
+    def __init__(self, s: Scenario, base_dir: Optional[FsPath] = None, account=None, sources=None):
+        self.s, self.base_dir = s, base_dir
+        self.sources = list(sources) if sources is not None else ([account] if account is not None else [])
         self.n_periods = n_periods(s.duration_s, s.record.period_s)
         self.net = Network(s)
         self.meters = NetworkMeters(s, self.n_periods, s.record.period_s)
@@ -246,9 +267,13 @@ class NetworkRun:
         self.outages = Outages(s, self.links)
         self.scaling = NatScaling(self.links, s.duration_s)
         self.egress: List[Egress] = []
-        if account is not None:
-            for fn, i, cfg in account.egress_entries():
-                self.egress.append(Egress(self.net, self.links, fn, i, cfg, s.seed, base_dir))
+        self.first: List[int] = []  # each source's first entry in self.egress
+        for src in self.sources:
+            section = getattr(src, "egress_section", "functions")
+            self.first.append(len(self.egress))
+            for fn, i, cfg in src.egress_entries():
+                self.egress.append(Egress(self.net, self.links, fn, i, cfg, s.seed, base_dir, section))
+        self.first.append(len(self.egress))
 
     def start(self, env) -> None:
         """Start the control processes: Direct Connect failures and BGP failover, NAT outages,
@@ -267,13 +292,17 @@ class NetworkRun:
                                 packet_bytes=_f.packet_bytes, rtt_ms=_f.rtt_ms)
                 self.pos[g] = hi
         sent = []
-        if self.egress:
-            t, entry = self.account.take_flows()
+        for k, src in enumerate(self.sources):
+            lo, hi = self.first[k], self.first[k + 1]
+            if lo == hi:
+                continue
+            t, entry = src.take_flows()
             if len(t):
                 order = np.argsort(entry, kind="stable")
-                bounds = np.searchsorted(entry[order], np.arange(len(self.egress) + 1))
-                for e, eg in enumerate(self.egress):
-                    rec = order[bounds[e]:bounds[e + 1]]
+                bounds = np.searchsorted(entry[order], np.arange(hi - lo + 1))
+                for e in range(lo, hi):
+                    eg = self.egress[e]
+                    rec = order[bounds[e - lo]:bounds[e - lo + 1]]
                     if not len(rec):
                         continue
                     for path, route, d in eg.draw(t[rec]):
@@ -334,7 +363,7 @@ class NetworkRun:
         self.step(s.duration_s)  # (flows starting at the very end: none, generators draw before it)
         self._finished(self.links.step(np.inf, final=True))
         totals = {v: {"flows": 0, "accepted": 0, "rejected": 0, "bytes_accepted": 0, "flow_log_records": 0,
-                      "generators": {}, "functions": {}} for v in s.vpcs}
+                      "generators": {}, "functions": {}, "services": {}} for v in s.vpcs}
         frames: List[pl.DataFrame] = []
         next_id = 0
         if self.dx is not None:
@@ -365,10 +394,10 @@ class NetworkRun:
             frames.append(records)
         for eg in self.egress:
             st = eg.stats
-            t = totals[s.functions[eg.fn].vpc.vpc]
+            t = totals[getattr(s, eg.section)[eg.fn].vpc.vpc]
             for k in ("flows", "accepted", "rejected", "bytes_accepted"):
                 t[k] += st[k]
-            per = t["functions"].setdefault(eg.fn, {"flows": 0, "accepted": 0, "rejected": 0,
+            per = t[eg.section].setdefault(eg.fn, {"flows": 0, "accepted": 0, "rejected": 0,
                                                     "port_allocation_errors": 0, "bytes_accepted": 0,
                                                     "finished": 0, "time_sum_ns": 0, "max_flow_time_s": None})
             for k in ("flows", "accepted", "rejected", "port_allocation_errors", "bytes_accepted", "finished",
@@ -387,21 +416,24 @@ class NetworkRun:
             nc.down_s = self.outages.down_s(f"nat_gateway:{n}")
         for v, t in totals.items():
             rules = {k: {"accepted": a, "rejected": r} for k, (a, r) in sorted(self.counts[v].items())}
-            functions = {}
-            for fn, per in t["functions"].items():
-                done, time_sum, hist = per.pop("finished"), per.pop("time_sum_ns"), per.pop("hist")
-                functions[fn] = {**per, "never_finished": per["accepted"] - done,  # (on a link down for good)
-                                 "mean_flow_time_s": time_sum / done / 1e9 if done else None}
-                functions[fn]["max_flow_time_s"] = functions[fn].pop("max_flow_time_s")
-                functions[fn]["flow_time_s"] = flow_time_summary(hist)
+            owners = {}
+            for section in EGRESS_OWNERS:
+                out = owners[section] = {}
+                for fn, per in t[section].items():
+                    done, time_sum, hist = per.pop("finished"), per.pop("time_sum_ns"), per.pop("hist")
+                    out[fn] = {**per, "never_finished": per["accepted"] - done,  # (on a link down for good)
+                               "mean_flow_time_s": time_sum / done / 1e9 if done else None}
+                    out[fn]["max_flow_time_s"] = out[fn].pop("max_flow_time_s")
+                    out[fn]["flow_time_s"] = flow_time_summary(hist)
             summary[v] = {**{k: t[k] for k in ("flows", "accepted", "rejected", "bytes_accepted", "flow_log_records")},
                           "bytes_out_to_internet": self.meters.link_bytes(f"internet:{v}"),
                           "bytes_inter_az": self.meters.inter_az_bytes(v),
                           "nat_gateways": {n: {"bytes_processed": self.meters.link_bytes(f"nat_gateway:{n}"),
                                                **nats[n].summary()} for n in s.vpcs[v].nat_gateways},
                           "generators": t["generators"], "rules": rules}
-            if functions:
-                summary[v]["functions"] = functions
+            for section, out in owners.items():  # (vpcs.NAME.functions, vpcs.NAME.services)
+                if out:
+                    summary[v][section] = out
         if self.dx is not None:
             for v, ifaces in self.dx.summary(s).items():
                 summary[v]["dx_interfaces"] = ifaces

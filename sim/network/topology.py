@@ -97,6 +97,7 @@ class Network:
         self.peerings: Dict[str, Tuple[str, str]] = {}
         self.onprem: List[OnPremNet] = []
         self.function_enis: Dict[str, List[str]] = {}  # function -> its Hyperplane ENIs, one per subnet
+        self.service_enis: Dict[str, List[str]] = {}  # ECS service -> its tasks' ENIs, one per subnet (below)
         self.hosts: Dict[str, Dict[str, Host]] = {v: dict(vpc.hosts) for v, vpc in s.vpcs.items()}
         self._lambda_hosts(s)
         self.endpoint_enis: Dict[Tuple[str, str], List[str]] = {}  # (VPC, interface endpoint) -> its ENIs
@@ -129,21 +130,36 @@ class Network:
     def _lambda_hosts(self, s: Scenario) -> None:
         """Lambda's Hyperplane ENIs: one per subnet and set of security groups, shared by the
         functions with that combination (AWS Lambda developer guide, "Connecting outbound
-        networking to resources in a VPC"), at the subnet's first free address."""
+        networking to resources in a VPC"), at the subnet's first free address; and the ECS
+        services' awsvpc interfaces (`service_enis`, `fargate-eni:SERVICE:SUBNET`)."""
         for fname, fn in s.functions.items():
-            cfg = fn.vpc
-            if cfg is None or cfg.vpc not in s.vpcs:
-                continue
-            hosts = self.hosts[cfg.vpc]
-            groups = sorted(set(cfg.security_groups)) or ["default"]
-            names = []
-            for sub in cfg.subnets:
-                name = f"lambda-eni:{sub}:{'+'.join(groups)}"
-                if name not in hosts:
-                    hosts[name] = Host(kind="lambda", subnet=sub, private_ip=_free_ip(s.vpcs[cfg.vpc], hosts, sub),
-                                       security_groups=groups)
-                names.append(name)
-            self.function_enis[fname] = names
+            names = self._awsvpc_enis(s, fn.vpc, "lambda", lambda sub, groups: f"lambda-eni:{sub}:{'+'.join(groups)}")
+            if names is not None:
+                self.function_enis[fname] = names
+        for sname, sv in getattr(s, "services", {}).items():
+            # (awsvpc: each task has its own ENI; our simplification: one interface per subnet
+            # stands for the service's tasks there)
+            names = self._awsvpc_enis(s, sv.vpc, "fargate",
+                                      lambda sub, groups, sname=sname: f"fargate-eni:{sname}:{sub}")
+            if names is not None:
+                self.service_enis[sname] = names
+
+    def _awsvpc_enis(self, s: Scenario, cfg, kind: str, name_of) -> Optional[List[str]]:
+        """The interfaces of a VPC configuration (scenarios.vpc.FunctionVpc; None: none), one per
+        subnet, named `name_of(subnet, groups)`, each at its subnet's first free address (made
+        once: a name already there is shared)."""
+        if cfg is None or cfg.vpc not in s.vpcs:
+            return None
+        hosts = self.hosts[cfg.vpc]
+        groups = sorted(set(cfg.security_groups)) or ["default"]
+        names = []
+        for sub in cfg.subnets:
+            name = name_of(sub, groups)
+            if name not in hosts:
+                hosts[name] = Host(kind=kind, subnet=sub, private_ip=_free_ip(s.vpcs[cfg.vpc], hosts, sub),
+                                   security_groups=groups)
+            names.append(name)
+        return names
 
     def _add_vpc(self, vname: str, vpc: Vpc) -> None:
         blocks = vpc_blocks(vpc)

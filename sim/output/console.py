@@ -405,10 +405,11 @@ def format_vpc_lines(vpcs: Mapping[str, Mapping[str, Any]], view: ConsoleView) -
             if n.get("peak_gbps") or worry:
                 lines.append(f"  NAT gateway {nat}: peak {n.get('peak_gbps') or 0:,.2f} Gbit/s"
                              + (f", {', '.join(worry)}" if worry else ""))
-        for fn, f in (v.get("functions") or {}).items():
-            took = f.get("mean_flow_time_s")
-            lines.append(f"  function {fn}: {_num(f.get('flows'))} flows, {_num(f.get('accepted'))} accepted"
-                         + (f", mean flow time {took:,.3f} s" if took is not None else ""))
+        for section, noun in (("functions", "function"), ("services", "ECS service")):
+            for fn, f in (v.get(section) or {}).items():
+                took = f.get("mean_flow_time_s")
+                lines.append(f"  {noun} {fn}: {_num(f.get('flows'))} flows, {_num(f.get('accepted'))} accepted"
+                             + (f", mean flow time {took:,.3f} s" if took is not None else ""))
         for n, d in (v.get("dx_interfaces") or {}).items():
             lines.append(f"  DX interface {n} ({d.get('connection')}): {_gb(d.get('bytes_over_dx'))} over DX,"
                          f" {_gb(d.get('bytes_over_backup_vpn'))} over the backup VPN, {d.get('failovers', 0)}"

@@ -141,15 +141,15 @@ def failover_figure(result: Result, plotter) -> Optional[Figure]:
 
 
 def flow_times_figure(result: Result, plotter) -> Optional[Figure]:
-    """The distribution of flow completion times per generator and per function (cumulative,
+    """The distribution of flow completion times per generator, function and service (cumulative,
     log time axis), from the summary's histograms."""
     curves = []
     for v in (result.summary.get("vpcs") or {}).values():
-        for kind in ("generators", "functions"):
+        for kind, noun in (("generators", ""), ("functions", "function "), ("services", "service ")):
             for name, g in (v.get(kind) or {}).items():
                 h = (g.get("flow_time_s") or {}).get("histogram")
                 if h:
-                    curves.append((name if kind == "generators" else f"function {name}", h))
+                    curves.append((f"{noun}{name}", h))
     if not curves:
         return None
     fig, ax = plotter.figure(1, time=False)
@@ -267,6 +267,10 @@ def vpc_html(result: Result, cell: Callable[[str, Any], str], figure_html: Calla
                                "Each invocation's <code>egress</code> flows, from the function's network interface "
                                "in a subnet drawn among its own, judged and shared with every other flow on the "
                                "links of their path."))
+    parts.append(_entity_table(vpcs, "services", "vpc-services", "ECS services in the VPC", "service", _FN_COLUMNS, cell,
+                               "Each request a task serves sends its <code>egress</code> flows (a 504 too: the task "
+                               "still served it), from the tasks' network interfaces in a subnet drawn among the "
+                               "service's, judged and shared with every other flow on the links of their path."))
     dx = _entity_table(vpcs, "dx_interfaces", "vpc-dx", "Direct Connect interfaces", "interface", _DX_COLUMNS, cell,
                        "When its connection fails, an interface carries nothing until BGP notices (its hold timer, "
                        "or BFD's 0.9 s), then its routes move to the backup VPN until the repair.")
