@@ -4,20 +4,30 @@ written from the kernel's docstring with readable structures.
 One pass over the whole run (the kernel's answers do not depend on where a run is cut into
 windows; the window ends are only used to say in which window each answer is written):
 - a `heapq` of events (time, kind, sequence, payload): kinds in the docstring's order at one
-  instant (DEPART, READY, WARN, STOP, LAUNCH, TICK), then the order they were scheduled in
+  instant (DEPART, READY, WARN, STOP, LAUNCH, TICK, EXPIRE), then the order they were scheduled in
   (one sequence for all kinds, as the kernel's counter); the next request is taken after
   every event at or before its time;
-- a `collections.deque` for the load balancer's one FCFS line;
-- a list of `Task` objects (state, times, Spot flag); the counts the rules need (running,
-  launching, active on-demand and Spot) are counted from the list every time they are needed;
-- the requests in service as a set (busy = its size);
+- a `collections.deque` for the load balancer's one FCFS line: [id, arrival, service time,
+  answered] (answered: its 504 was given at its deadline while it waited; it stays in the line);
+- a list of `Task` objects (state, times, Spot and Outpost flags); the counts the rules need
+  (running, launching, active on-demand and Spot, Outpost slots held, running on the Outpost)
+  are counted from the list every time they are needed; launches owed and launches waiting
+  for an Outpost slot are two counts;
+- the requests in service as a dict: request number -> on the Outpost (busy = its size);
 - the autoscaler as a small class (`Autoscaler`): the minute's sums, the two alarms'
   runs of datapoints, the cooldowns and the decision at a tick.
 
 Events that became moot stay in the heap and are popped as no-ops, as the kernel's are: a
 launch timer whose owed launches were cancelled, the READY of a task stopped while it was
-launching, the WARN of a Spot task no longer running. They matter: the integrals are accrued
-at every event popped, and where a sum is cut changes its last bits.
+launching, the WARN of a Spot task no longer running, an EXPIRE whose request started. They
+matter: the integrals are accrued at every event popped, and where a sum is cut changes its
+last bits. So the expiries are scheduled as the kernel's are (the docstring: "one event at
+the first waiting request's deadline serves"): one EXPIRE pending at a time, set when a
+request joins the line and none is pending, at the deadline (arrival + SF_IDLE_S) of the
+line's first request not yet answered; at it, every waiting request whose deadline has come
+is answered 504 (in the line's order) and the next one is set; one made moot by a start (its
+request left the line) answers nobody and sets the next. A twin with one EXPIRE per waiting
+request gives the same answers and counts but accrues at other times (last bits).
 
 **Written to match the kernel's float order** (the rest needs no care):
 - `_accrue`: the integrals accrued at every event and request from the last accrual time,
@@ -28,8 +38,10 @@ at every event popped, and where a sum is cut changes its last bits.
 - the scaling: `ceil(base * x / SF_TARGET - CEIL_EPS)`;
 - times: the warning `ready + (-log1p(-u) / rate)` (the same bits as the kernel's
   `ready - log1p(-u) / rate`), departures `start + s`, the next tick `t + SF_TICK_S` (added
-  tick after tick, not k × SF_TICK_S), a timeout's answer `arrival + SF_IDLE_S` decided by
-  `(start - arrival) + s > SF_IDLE_S`, the Spot choice `spot / w_spot < (od - base) / w_od`.
+  tick after tick, not k × SF_TICK_S), a timeout's answer and deadline `arrival + SF_IDLE_S`,
+  decided at the start by `(start - arrival) + s + link > SF_IDLE_S`, an answer `start + s +
+  link` (link: 0.0 on the Outpost or with no Outpost, SF_LINK_S in the Region), the Spot choice
+  `spot / w_spot < (od - base) / w_od`.
 
 **Readings of the docstring** where it leaves a choice (the kernel makes the same ones):
 - a Spot task's replacement is owed at once at its warning and launched by the scheduler
@@ -37,18 +49,29 @@ at every event popped, and where a sum is cut changes its last bits.
   owed before it, else paced;
 - both Spot weights 0: on-demand;
 - PM_DATAPOINT of a period is the datapoint of the last minute whose middle lies in it (NaN
-  when missing), 0 in a period holding no minute's middle.
+  when missing), 0 in a period holding no minute's middle;
+- PM_LINE_MAX: the line's length after each join, and its length over every stretch between
+  two accruals stamped into the periods the stretch covers (the line as a right-continuous
+  function of time: at a period's first instant it is the length after that instant's events);
+- PM_IN_REGION counted by the start's period (as waits), PM_UNPLACED by the launch's;
+  PM_OUTPOST_TASK_S integrates RUNNING Outpost tasks (as PM_RUNNING_S: not launching, not
+  draining);
+- launches are counts, not queued identities: a launch released by a freed Outpost slot joins
+  the owed ones, and the next launch made takes the slot (`overflow: refuse`: a launch event
+  that finds no slot moves one owed launch to the waiting ones, counted PM_UNPLACED each time).
 
 **Where the kernel disagrees with the docstring**, this twin follows the docstring; `quirks`
 (a set of the names below, `KERNEL_QUIRKS` for all) makes it do what the kernel does, so the
 rest can still be compared exactly:
-- "line_max_at_joins": PM_LINE_MAX is the line's length after a request joins it, counted in
-  the period of the join only; by the docstring ("the line's maximum") a period also holds
-  the length carried into it (a period the line spans without a join shows 0 in the kernel);
-- "warn_time_when_drawn": tk_f[k, TKF_WARN] is the time the warning is due, set when the
-  Spot task becomes RUNNING; by the docstring's task times (ready: inf "or never"; stop: inf
-  while alive) it is the warning's time once given, inf for a task that never got it (a
-  task drained by a scale-in before it, or still running at the run's end).
+- "initial_unplaced_uncounted": `begin` (which has no counters) does not count PM_UNPLACED
+  for the initial tasks that find no Outpost slot under `overflow: refuse`; by the docstring
+  ("A task is placed on the Outpost when a slot is free at its launch (the initial tasks
+  too) ... OVERFLOW_REFUSE: it is not launched (counted PM_UNPLACED)") they count, at t = 0;
+- "outpost_tasks_count_as_on_demand": the Spot strategy counts the Outpost's tasks as active
+  on-demand tasks (toward SI_SPOT_BASE and the on-demand side of the weights); by the
+  docstring a task overflowing to the Region is placed "on Fargate, by the Spot strategy",
+  whose base and weights are about the Fargate providers' tasks (FARGATE, FARGATE_SPOT), so
+  this twin counts the Region's tasks only.
 """
 
 from __future__ import annotations
@@ -62,17 +85,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kernels.fargate import (
-    CEIL_EPS, EV_DEPART, EV_LAUNCH, EV_READY, EV_STOP, EV_TICK, EV_WARN, METRIC_CPU, METRIC_NONE, N_PM,
-    PM_BUSY_S, PM_DATAPOINT, PM_DESIRED_S, PM_LAUNCHES, PM_LAUNCHING_S, PM_LINE_MAX, PM_NO_TARGETS, PM_OK,
-    PM_REFUSED, PM_REQUESTS, PM_RUNNING_S, PM_SCALE_INS, PM_SCALE_OUTS, PM_STARTED, PM_STOPS, PM_TIMEOUT,
-    PM_WAIT_S, PM_WARNINGS, SF_DEREG_S, SF_IDLE_S, SF_IN_COOLDOWN_S, SF_IN_RATIO, SF_LAUNCH_GAP_S, SF_OD_WEIGHT,
+    CEIL_EPS, EV_DEPART, EV_EXPIRE, EV_LAUNCH, EV_READY, EV_STOP, EV_TICK, EV_WARN, METRIC_CPU, METRIC_NONE,
+    N_PM, NO_OUTPOST, OVERFLOW_REFUSE, PM_BUSY_S, PM_DATAPOINT, PM_DESIRED_S, PM_IN_REGION, PM_LAUNCHES,
+    PM_LAUNCHING_S, PM_LINE_MAX, PM_NO_TARGETS, PM_OK, PM_OUTPOST_TASK_S, PM_REFUSED, PM_REQUESTS, PM_RUNNING_S,
+    PM_SCALE_INS, PM_SCALE_OUTS, PM_STARTED, PM_STOPS, PM_TIMEOUT, PM_UNPLACED, PM_WAIT_S, PM_WARNINGS,
+    SF_DEREG_S, SF_IDLE_S, SF_IN_COOLDOWN_S, SF_IN_RATIO, SF_LAUNCH_GAP_S, SF_LINK_S, SF_OD_WEIGHT,
     SF_OUT_COOLDOWN_S, SF_PERIOD_S, SF_SLOT_CPU, SF_SPOT_RATE_PER_S, SF_SPOT_WARNING_S, SF_SPOT_WEIGHT,
     SF_TARGET, SF_TICK_S, SI_BACKLOG, SI_CONC, SI_DESIRED0, SI_IN_POINTS, SI_MAX, SI_METRIC, SI_MIN,
-    SI_OUT_POINTS, SI_SPOT_BASE, ST_NO_TARGETS, ST_OK, ST_REFUSED, ST_TIMEOUT, TS_DRAINING, TS_LAUNCHING,
-    TS_RUNNING, TS_STOPPED,
+    SI_OUT_POINTS, SI_OUTPOST_SLOTS, SI_OVERFLOW, SI_SPOT_BASE, ST_NO_TARGETS, ST_OK, ST_REFUSED, ST_TIMEOUT,
+    TS_DRAINING, TS_LAUNCHING, TS_RUNNING, TS_STOPPED,
 )
 
-KERNEL_QUIRKS = frozenset({"line_max_at_joins", "warn_time_when_drawn"})
+KERNEL_QUIRKS = frozenset({"initial_unplaced_uncounted", "outpost_tasks_count_as_on_demand"})
 INF = math.inf
 
 
@@ -80,11 +104,11 @@ INF = math.inf
 class Task:
     launch: float
     spot: bool
+    outpost: bool = False  # on the Outpost: holds one of its slots until it stops
     state: int = TS_LAUNCHING
     ready: float = INF
     stop: float = INF
-    warn_due: float = INF  # drawn when it became RUNNING (Spot)
-    warned: float = INF  # the warning given
+    warned: float = INF  # the warning's time, once given
 
     @property
     def active(self) -> bool:
@@ -149,8 +173,9 @@ class Result:
     answer_window: list  # the window each answer is written in
     tasks: list  # Task objects by launch number
     pm: np.ndarray
-    t_i: np.ndarray = field(default=None)  # (n, 2): state, spot, as the kernel's tk_i
+    t_i: np.ndarray = field(default=None)  # (n, 3): state, spot, Outpost, as the kernel's tk_i
     t_f: np.ndarray = field(default=None)  # (n, 4): launch, ready, stop, warning, as tk_f
+    written: list = field(default=None)  # the time each answer is written (its event's or request's)
 
 
 class _Service:
@@ -162,11 +187,16 @@ class _Service:
         self.quirks = set(quirks)
         self.heap = []
         self.seq = 0
-        self.line = deque()  # (id, arrival, service time)
-        self.in_service = set()  # request numbers holding a slot
+        self.line = deque()  # [request number, id, arrival, service time, answered]
+        self.in_service = {}  # request number holding a slot -> on the Outpost
         self.tasks: list[Task] = []
         self.desired = 0
         self.owed = 0  # launches owed
+        self.waiting = 0  # launches waiting for an Outpost slot (`overflow: refuse`)
+        self.on_outpost = int(si[SI_OUTPOST_SLOTS]) != NO_OUTPOST
+        self.outpost_slots = int(si[SI_OUTPOST_SLOTS])
+        self.refuse = int(si[SI_OVERFLOW]) == OVERFLOW_REFUSE
+        self.expiry_set = False  # an EXPIRE is pending
         self.timer_set = False  # a launch event is pending
         self.next_launch = 0.0
         self.scaler = Autoscaler(si, sf)
@@ -175,7 +205,6 @@ class _Service:
         self.answers = []
         self.answer_at = []  # the time of the event or request that wrote each answer
         self.now = 0.0
-        self.line_period = 0  # docstring line maximum: periods stamped with the carried length
 
     # --- counts, from the task list ---
     def count(self, state):
@@ -193,6 +222,19 @@ class _Service:
     def busy(self):
         return len(self.in_service)
 
+    @property
+    def busy_outpost(self):
+        return sum(1 for out in self.in_service.values() if out)
+
+    @property
+    def running_outpost(self):
+        return sum(1 for k in self.tasks if k.outpost and k.state == TS_RUNNING)
+
+    def slot_free(self):
+        """An Outpost task slot free (a task holds its slot until it stops)."""
+        held = sum(1 for k in self.tasks if k.outpost and k.state != TS_STOPPED)
+        return held < self.outpost_slots
+
     def period(self, t):
         p = int(t / self.sf[SF_PERIOD_S])
         return min(max(p, 0), self.pm.shape[0] - 1)
@@ -206,7 +248,7 @@ class _Service:
         t0 = self.last
         if t <= t0:
             return
-        busy, run, launching = self.busy, self.running, self.launching
+        busy, run, launching, run_out = self.busy, self.running, self.launching, self.running_outpost
         self.scaler.busy_s += busy * (t - t0)
         self.scaler.run_s += run * (t - t0)
         per = self.sf[SF_PERIOD_S]
@@ -222,40 +264,66 @@ class _Service:
             self.pm[p, PM_RUNNING_S] += run * dt
             self.pm[p, PM_LAUNCHING_S] += launching * dt
             self.pm[p, PM_DESIRED_S] += self.desired * dt
+            self.pm[p, PM_OUTPOST_TASK_S] += run_out * dt
+            self.pm[p, PM_LINE_MAX] = max(self.pm[p, PM_LINE_MAX], len(self.line))  # the line carried
             a = b
         self.last = t
-
-    def carry_line(self, t):
-        """Docstring's line maximum: the length carried into every period entered up to t."""
-        p = self.period(t)
-        while self.line_period < p:
-            self.line_period += 1
-            if "line_max_at_joins" not in self.quirks:
-                q = self.line_period
-                self.pm[q, PM_LINE_MAX] = max(self.pm[q, PM_LINE_MAX], len(self.line))
 
     # --- requests ---
     def answer(self, g, t, status):
         self.answers.append((g, t, status))
         self.answer_at.append(self.now)
 
-    def start(self, t, r, g, ta, s):
-        self.in_service.add(r)
+    def start(self, t, r, g, ta, s, answered=False):
+        """Request r takes a slot at t: an Outpost task's if one is free, else a Region task's
+        (its answer then crosses the service link)."""
+        out = self.busy_outpost < self.running_outpost * self.conc
+        self.in_service[r] = out
         self.push(t + s, EV_DEPART, r)
         p = self.period(t)
+        link = 0.0
+        if self.on_outpost and not out:
+            link = self.sf[SF_LINK_S]
+            self.pm[p, PM_IN_REGION] += 1
         self.pm[p, PM_WAIT_S] += t - ta
         self.pm[p, PM_STARTED] += 1
+        if answered:  # its 504 was given at its deadline
+            return
         idle = self.sf[SF_IDLE_S]
-        if (t - ta) + s > idle:
+        if (t - ta) + s + link > idle:
             self.pm[self.period(ta), PM_TIMEOUT] += 1
             self.answer(g, ta + idle, ST_TIMEOUT)
         else:
             self.pm[self.period(ta), PM_OK] += 1
-            self.answer(g, t + s, ST_OK)
+            self.answer(g, t + s + link, ST_OK)
 
     def dispatch(self, t):
         while self.busy < self.running * self.conc and self.line:
             self.start(t, *self.line.popleft())
+
+    def arm_expiry(self):
+        """One EXPIRE pending: at the deadline of the line's first request not yet answered."""
+        if self.expiry_set:
+            return
+        first = next((e for e in self.line if not e[4]), None)
+        if first is not None:
+            self.expiry_set = True
+            self.push(first[2] + self.sf[SF_IDLE_S], EV_EXPIRE)
+
+    def expire(self, t):
+        """The waiting requests whose deadline has come get their 504 now; they stay in the line."""
+        self.expiry_set = False
+        idle = self.sf[SF_IDLE_S]
+        for e in self.line:
+            if e[4]:
+                continue
+            _, g, ta, _, _ = e
+            if ta + idle > t:
+                break
+            self.pm[self.period(ta), PM_TIMEOUT] += 1
+            self.answer(g, ta + idle, ST_TIMEOUT)
+            e[4] = True
+        self.arm_expiry()
 
     def arrive(self, r, g, ta, s):
         p = self.period(ta)
@@ -268,15 +336,18 @@ class _Service:
         elif self.busy < running * self.conc:
             self.start(ta, r, g, ta, s)
         elif len(self.line) < running * self.backlog:
-            self.line.append((r, g, ta, s))
+            self.line.append([r, g, ta, s, False])
             self.pm[p, PM_LINE_MAX] = max(self.pm[p, PM_LINE_MAX], len(self.line))
+            self.arm_expiry()
         else:
             self.pm[p, PM_REFUSED] += 1
             self.answer(g, ta, ST_REFUSED)
 
     # --- tasks ---
     def choose_spot(self):
-        od = sum(1 for k in self.tasks if k.active and not k.spot)
+        """The Fargate strategy (for a task in the Region)."""
+        count_outpost = "outpost_tasks_count_as_on_demand" in self.quirks
+        od = sum(1 for k in self.tasks if k.active and not k.spot and (count_outpost or not k.outpost))
         sp = sum(1 for k in self.tasks if k.active and k.spot)
         if od < self.spot_base:
             return False
@@ -290,32 +361,48 @@ class _Service:
     def draw_warning(self, t, k):
         rate = self.sf[SF_SPOT_RATE_PER_S]
         if self.tasks[k].spot and rate > 0.0:
-            w = t + (-math.log1p(-self.spot_u[k]) / rate)
-            self.tasks[k].warn_due = w
-            self.push(w, EV_WARN, k)
+            self.push(t + (-math.log1p(-self.spot_u[k]) / rate), EV_WARN, k)
 
     def arm_launch(self, t):
         if self.owed > 0 and not self.timer_set:
             self.timer_set = True
             self.push(max(t, self.next_launch), EV_LAUNCH)
 
+    def stopped(self, t, task):
+        """A task stops: its Outpost slot, if it held one, goes to a waiting launch."""
+        task.state, task.stop = TS_STOPPED, t
+        self.pm[self.period(t), PM_STOPS] += 1
+        if task.outpost and self.waiting > 0:
+            self.waiting -= 1
+            self.owed += 1
+            self.arm_launch(t)
+
+    def launch(self, t, outpost):
+        k = len(self.tasks)
+        self.tasks.append(Task(launch=t, spot=not outpost and self.choose_spot(), outpost=outpost))
+        self.pm[self.period(t), PM_LAUNCHES] += 1
+        self.push(t + self.startup_s[k], EV_READY, k)
+        self.next_launch = t + self.sf[SF_LAUNCH_GAP_S]
+
     def leave(self, t, k, drain_s):
         task = self.tasks[k]
         if task.state == TS_LAUNCHING:
-            task.state, task.stop = TS_STOPPED, t
-            self.pm[self.period(t), PM_STOPS] += 1
+            self.stopped(t, task)
         else:
             task.state = TS_DRAINING
             self.push(t + drain_s, EV_STOP, k)
 
     def set_desired(self, t, new):
         self.desired = new
-        active = self.launching + self.running + self.owed
+        active = self.launching + self.running + self.owed + self.waiting
         if new > active:
             self.owed += new - active
             self.arm_launch(t)
             return
         excess = active - new
+        cancel = min(excess, self.waiting)  # launches waiting for an Outpost slot first
+        self.waiting -= cancel
+        excess -= cancel
         cancel = min(excess, self.owed)
         self.owed -= cancel
         excess -= cancel
@@ -328,7 +415,7 @@ class _Service:
     # --- events ---
     def on_event(self, t, kind, payload):
         if kind == EV_DEPART:
-            self.in_service.remove(payload)
+            del self.in_service[payload]
             self.dispatch(t)
         elif kind == EV_READY:
             task = self.tasks[payload]
@@ -345,19 +432,21 @@ class _Service:
                 self.owed += 1  # the replacement (desired unchanged)
                 self.arm_launch(t)
         elif kind == EV_STOP:
-            task = self.tasks[payload]
-            task.state, task.stop = TS_STOPPED, t
-            self.pm[self.period(t), PM_STOPS] += 1
+            self.stopped(t, self.tasks[payload])
         elif kind == EV_LAUNCH:
             self.timer_set = False
             if self.owed > 0:
                 self.owed -= 1
-                k = len(self.tasks)
-                self.tasks.append(Task(launch=t, spot=self.choose_spot()))
-                self.pm[self.period(t), PM_LAUNCHES] += 1
-                self.push(t + self.startup_s[k], EV_READY, k)
-                self.next_launch = t + self.sf[SF_LAUNCH_GAP_S]
+                if self.on_outpost and self.slot_free():
+                    self.launch(t, outpost=True)
+                elif self.on_outpost and self.refuse:  # not placed: it waits for a slot
+                    self.waiting += 1
+                    self.pm[self.period(t), PM_UNPLACED] += 1
+                else:
+                    self.launch(t, outpost=False)
                 self.arm_launch(t)
+        elif kind == EV_EXPIRE:
+            self.expire(t)
         else:  # EV_TICK
             x = self.scaler.datapoint()
             self.pm[self.period(t - 0.5 * self.sf[SF_TICK_S]), PM_DATAPOINT] = np.nan if x is None else x
@@ -372,10 +461,17 @@ class _Service:
         n0 = int(self.si[SI_DESIRED0])
         self.desired = n0
         for _ in range(n0):
-            self.tasks.append(Task(launch=0.0, spot=self.choose_spot(), state=TS_RUNNING, ready=0.0))
+            outpost = self.on_outpost and self.slot_free()
+            if self.on_outpost and not outpost and self.refuse:  # waits for a slot
+                self.waiting += 1
+                if "initial_unplaced_uncounted" not in self.quirks:
+                    self.pm[0, PM_UNPLACED] += 1
+                continue
+            spot = not outpost and self.choose_spot()
+            self.tasks.append(Task(launch=0.0, spot=spot, outpost=outpost, state=TS_RUNNING, ready=0.0))
         if int(self.si[SI_METRIC]) != METRIC_NONE:
             self.push(self.sf[SF_TICK_S], EV_TICK)
-        for k in range(n0):
+        for k in range(len(self.tasks)):
             self.draw_warning(0.0, k)
 
 
@@ -395,22 +491,18 @@ def serve_ref(t_arr, svc_s, g_arr, si, sf, startup_s, spot_u, window_ends, n_per
         if te <= ta and te < t_end:
             t, kind, _, payload = heapq.heappop(sv.heap)
             sv.now = t
-            sv.carry_line(t)
             sv.accrue(t)
             sv.on_event(t, kind, payload)
         elif ta < t_end:
             sv.now = ta
-            sv.carry_line(ta)
             sv.accrue(ta)
             sv.arrive(i, int(g_arr[i]), ta, float(svc_s[i]))
             i += 1
         else:
             break
-    sv.carry_line(t_end)
     sv.accrue(t_end)
-    warn_col = "warn_due" if "warn_time_when_drawn" in sv.quirks else "warned"
-    t_i = np.array([[k.state, int(k.spot)] for k in sv.tasks], np.int64).reshape(-1, 2)
-    t_f = np.array([[k.launch, k.ready, k.stop, getattr(k, warn_col)] for k in sv.tasks]).reshape(-1, 4)
+    t_i = np.array([[k.state, int(k.spot), int(k.outpost)] for k in sv.tasks], np.int64).reshape(-1, 3)
+    t_f = np.array([[k.launch, k.ready, k.stop, k.warned] for k in sv.tasks]).reshape(-1, 4)
     ends = [float(e) for e in window_ends]
     windows = [bisect.bisect_right(ends, t) for t in sv.answer_at]
-    return Result(sv.answers, windows, sv.tasks, sv.pm, t_i, t_f)
+    return Result(sv.answers, windows, sv.tasks, sv.pm, t_i, t_f, sv.answer_at)
