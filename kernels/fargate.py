@@ -22,8 +22,10 @@ per request in arrival order). Its answer: ST_OK at start + service time, or ST_
 arrival + SF_IDLE_S when its wait plus service time exceeds the load balancer's idle
 timeout (504). The answer is written when the request starts, or — for one still waiting
 at its deadline (arrival + SF_IDLE_S) — at that deadline (EV_EXPIRE: deadlines come in the
-line's order, so one event at the first waiting request's deadline serves), so no answer
-is ever written after its own time. A request answered 504 is still served when its turn
+line's order, so one event at the first waiting request's deadline serves; one that finds
+that request started answers those due, if any, and re-arms at the next waiting one's
+deadline; like every event it accrues the integrals at its time), so no answer is ever
+written after its own time. A request answered 504 is still served when its turn
 comes (the task does not know) and holds its slot. A slot that frees takes the line's head
 while busy < running × SI_CONC. Our simplification of the pooled slots: a request in
 progress finishes even if its task stops first (requests much shorter than the draining
@@ -56,8 +58,9 @@ instances, SI_OUTPOST_SLOTS task slots in all). A task is placed on the Outpost 
 free at its launch (the initial tasks too), and holds it until it stops (draining included).
 Otherwise, SI_OVERFLOW == OVERFLOW_REGION: it is launched in the Region (on Fargate, by the
 Spot strategy); OVERFLOW_REFUSE: it is not launched (counted PM_UNPLACED) and waits for a slot
-(a stopped task's slot goes to the oldest waiting launch, which then launches as any other);
-a lower desired count cancels waiting launches first. A request takes a slot of an Outpost
+(a stopped task's slot goes to a waiting launch, which then launches as any other); a lower
+desired count cancels waiting launches first. Tasks on the Outpost are not Fargate's: the
+Spot strategy's base and weights count the Region's tasks only. A request takes a slot of an Outpost
 task when one is free, else one of a task in the Region, and then its answer crosses the
 service link: SF_LINK_S later (PM_IN_REGION counts them; the idle timeout includes it).
 
@@ -118,8 +121,8 @@ TKF_LAUNCH, TKF_READY, TKF_STOP, TKF_WARN = range(4)
 N_TKF = 4
 # service parameters
 (SI_CONC, SI_BACKLOG, SI_MIN, SI_MAX, SI_DESIRED0, SI_METRIC, SI_OUT_POINTS, SI_IN_POINTS, SI_SPOT_BASE,
- SI_OUTPOST_SLOTS, SI_OVERFLOW) = range(11)
-N_SI = 11
+ SI_OUTPOST_SLOTS, SI_OVERFLOW, SI_RECORD_STARTS) = range(12)
+N_SI = 12
 NO_OUTPOST = -1  # SI_OUTPOST_SLOTS: the service is not on an Outpost
 OVERFLOW_REGION, OVERFLOW_REFUSE = range(2)
 (SF_TARGET, SF_IN_RATIO, SF_OUT_COOLDOWN_S, SF_IN_COOLDOWN_S, SF_TICK_S, SF_LAUNCH_GAP_S, SF_DEREG_S, SF_IDLE_S,
@@ -128,8 +131,8 @@ N_SF = 15
 # state (integers)
 (S_BUSY, S_RUNNING, S_LAUNCHING, S_DRAINING, S_DESIRED, S_TO_LAUNCH, S_LAUNCH_SET, S_NTASKS, S_HEAP_N, S_SEQ,
  S_QHEAD, S_QLEN, S_HIGH_RUN, S_LOW_RUN, S_BASE_BEFORE, S_MIN_REQUESTS, S_OD_ACTIVE, S_SPOT_ACTIVE,
- S_STARTED, S_OUT_USED, S_BUSY_OUT, S_RUN_OUT, S_WAIT_SLOT, S_QEXP, S_EXP_SET) = range(25)
-N_S = 25
+ S_STARTED, S_OUT_USED, S_BUSY_OUT, S_RUN_OUT, S_WAIT_SLOT, S_QEXP, S_EXP_SET, S_NREC) = range(26)
+N_S = 26
 # state (floats)
 F_LAST, F_NEXT_LAUNCH, F_OUT_UNTIL, F_IN_UNTIL, F_MIN_BUSY, F_MIN_RUN = range(6)
 N_F = 6
@@ -220,7 +223,7 @@ def _answer(n_ans, g, t, status, ans_g, ans_t, ans_st):
 
 
 @jit
-def _start(t, g, ta, s, answered, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st):
+def _start(t, g, ta, s, answered, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st, rec_g, rec_t, rec_s):
     """Request g (arrived at ta, service time s) takes a slot at t: on the Outpost when one of
     its tasks has a slot free, else in the Region (its answer then crosses the service link);
     `answered`: its 504 was given while it waited (it is served all the same)."""
@@ -235,6 +238,12 @@ def _start(t, g, ta, s, answered, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_s
         link = sf[SF_LINK_S]
         pm[p, PM_IN_REGION] += 1
     _push(t + s, EV_DEPART, 1 if out else 0, st, hh)
+    if si[SI_RECORD_STARTS] != 0:  # (who starts when: what a service's flows need)
+        r = st[S_NREC]
+        rec_g[r] = g
+        rec_t[r] = t
+        rec_s[r] = s
+        st[S_NREC] = r + 1
     pm[p, PM_WAIT_S] += t - ta
     pm[p, PM_STARTED] += 1
     if answered:
@@ -249,7 +258,7 @@ def _start(t, g, ta, s, answered, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_s
 
 
 @jit
-def _dispatch(t, si, sf, st, hh, q_g, q_t, q_s, pm, n_ans, ans_g, ans_t, ans_st):
+def _dispatch(t, si, sf, st, hh, q_g, q_t, q_s, pm, n_ans, ans_g, ans_t, ans_st, rec_g, rec_t, rec_s):
     cap = st[S_RUNNING] * si[SI_CONC]
     nq = q_g.shape[0]
     while st[S_BUSY] < cap and st[S_QLEN] > 0:
@@ -260,7 +269,7 @@ def _dispatch(t, si, sf, st, hh, q_g, q_t, q_s, pm, n_ans, ans_g, ans_t, ans_st)
         answered = st[S_QEXP] > 0
         if answered:
             st[S_QEXP] -= 1
-        n_ans = _start(t, g, ta, s, answered, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st)
+        n_ans = _start(t, g, ta, s, answered, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st, rec_g, rec_t, rec_s)
     return n_ans
 
 
@@ -336,7 +345,7 @@ def _stop_task(t, k, drain_s, st, fs, hh, tk_i, tk_f, pm, sf):
     state = tk_i[k, TKI_STATE]
     if tk_i[k, TKI_SPOT] != 0:
         st[S_SPOT_ACTIVE] -= 1
-    else:
+    elif tk_i[k, TKI_OUTPOST] == 0:  # (an Outpost task is not a Fargate one: outside the strategy)
         st[S_OD_ACTIVE] -= 1
     if state == TS_LAUNCHING:
         st[S_LAUNCHING] -= 1
@@ -430,7 +439,7 @@ def _tick(t, si, sf, st, fs, hh, tk_i, tk_f, pm):
 
 
 @jit
-def begin(si, sf, st, fs, hh, tk_i, tk_f):
+def begin(si, sf, st, fs, hh, tk_i, tk_f, pm):
     """t = 0: SI_DESIRED0 tasks running (on the Outpost while it has slots, then on-demand or
     Spot by the strategy; with `overflow: refuse` the ones with no slot wait for one), the
     first tick."""
@@ -442,6 +451,7 @@ def begin(si, sf, st, fs, hh, tk_i, tk_f):
         out = on_outpost and st[S_OUT_USED] < si[SI_OUTPOST_SLOTS]
         if on_outpost and not out and si[SI_OVERFLOW] == OVERFLOW_REFUSE:
             st[S_WAIT_SLOT] += 1
+            pm[0, PM_UNPLACED] += 1
             continue
         spot = _is_spot(si, sf, st) and not out
         if out:
@@ -454,7 +464,7 @@ def begin(si, sf, st, fs, hh, tk_i, tk_f):
         tk_f[k, TKF_READY] = 0.0
         if spot:
             st[S_SPOT_ACTIVE] += 1
-        else:
+        elif not out:
             st[S_OD_ACTIVE] += 1
         k += 1
     st[S_RUNNING] = k
@@ -474,14 +484,17 @@ def spot_warnings_at_start(si, sf, st, hh, tk_i, tk_f, spot_u):
 
 @jit
 def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_i, tk_f, startup_s, spot_u, pm,
-          ans_g, ans_t, ans_st):
+          ans_g, ans_t, ans_st, rec_g, rec_t, rec_s):
     """Requests t_arr[start:] (ascending; service times svc_s, ids g_arr) and every event before
-    t1. Returns (requests taken, answers written, DONE | NEED_TASKS): NEED_TASKS when a launch
-    finds no room in the task arrays (grow them, and the draws and the heap, then call
-    again from the request returned)."""
+    t1. Returns (requests taken, answers written, starts recorded, DONE | NEED_TASKS):
+    NEED_TASKS when a launch finds no room in the task arrays (grow them, and the draws and
+    the heap, then call again from the request returned). Answers go to ans_* in the order
+    they are written; with SI_RECORD_STARTS, each request's start of service to rec_* (id,
+    time, service time) in order. Both need room for the requests taken plus the line's."""
     n = t_arr.shape[0]
     i = start
     n_ans = 0
+    st[S_NREC] = 0
     nq = q_g.shape[0]
     cap_tasks = tk_i.shape[0]
     while True:
@@ -491,7 +504,7 @@ def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_
             v = hh[0, H_V]
             kind = v & ((1 << KIND_BITS) - 1)
             if kind == EV_LAUNCH and st[S_TO_LAUNCH] > 0 and st[S_NTASKS] >= cap_tasks:
-                return i, n_ans, NEED_TASKS
+                return i, n_ans, st[S_NREC], NEED_TASKS
             heap_pop(hh, st[S_HEAP_N])
             st[S_HEAP_N] -= 1
             k = v >> KIND_BITS
@@ -499,7 +512,8 @@ def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_
             if kind == EV_DEPART:
                 st[S_BUSY] -= 1
                 st[S_BUSY_OUT] -= k
-                n_ans = _dispatch(te, si, sf, st, hh, q_g, q_t, q_s, pm, n_ans, ans_g, ans_t, ans_st)
+                n_ans = _dispatch(te, si, sf, st, hh, q_g, q_t, q_s, pm, n_ans, ans_g, ans_t, ans_st, rec_g, rec_t,
+                                  rec_s)
             elif kind == EV_READY:
                 if tk_i[k, TKI_STATE] == TS_LAUNCHING:
                     tk_i[k, TKI_STATE] = TS_RUNNING
@@ -509,7 +523,8 @@ def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_
                     st[S_RUN_OUT] += tk_i[k, TKI_OUTPOST]
                     if tk_i[k, TKI_SPOT] != 0 and sf[SF_SPOT_RATE_PER_S] > 0.0:
                         _push(te - math.log1p(-spot_u[k]) / sf[SF_SPOT_RATE_PER_S], EV_WARN, k, st, hh)
-                    n_ans = _dispatch(te, si, sf, st, hh, q_g, q_t, q_s, pm, n_ans, ans_g, ans_t, ans_st)
+                    n_ans = _dispatch(te, si, sf, st, hh, q_g, q_t, q_s, pm, n_ans, ans_g, ans_t, ans_st, rec_g,
+                                      rec_t, rec_s)
             elif kind == EV_WARN:
                 if tk_i[k, TKI_STATE] == TS_RUNNING:
                     tk_f[k, TKF_WARN] = te
@@ -544,7 +559,7 @@ def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_
                     tk_f[k, TKF_LAUNCH] = te
                     if spot:
                         st[S_SPOT_ACTIVE] += 1
-                    else:
+                    elif not out:
                         st[S_OD_ACTIVE] += 1
                     st[S_LAUNCHING] += 1
                     pm[_period(te, sf, pm), PM_LAUNCHES] += 1
@@ -557,7 +572,7 @@ def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_
                 n_ans = _expire(te, sf, st, hh, q_g, q_t, pm, n_ans, ans_g, ans_t, ans_st)
             continue
         if ta >= t1:
-            return i, n_ans, DONE
+            return i, n_ans, st[S_NREC], DONE
         # request i
         _accrue(ta, st, fs, sf, pm)
         g = g_arr[i]
@@ -570,7 +585,7 @@ def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_
             pm[p, PM_NO_TARGETS] += 1
             n_ans = _answer(n_ans, g, ta, ST_NO_TARGETS, ans_g, ans_t, ans_st)
         elif st[S_BUSY] < st[S_RUNNING] * si[SI_CONC]:
-            n_ans = _start(ta, g, ta, s, False, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st)
+            n_ans = _start(ta, g, ta, s, False, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st, rec_g, rec_t, rec_s)
         elif st[S_QLEN] < st[S_RUNNING] * si[SI_BACKLOG]:
             tail = (st[S_QHEAD] + st[S_QLEN]) % nq
             q_g[tail] = g

@@ -5,17 +5,16 @@ The kernel is driven as a component will: `new_state`, `begin`, `spot_warnings_a
 then `serve` once per window over the arrivals before the window's end (handing over the
 request index), growing the task arrays, the heap and the draws on NEED_TASKS and calling
 again, and `finish` at the run's end. It must agree exactly with the twin: the answers in
-the order written (and in which window), the tasks' arrays and the per-period counters.
+the order written (and in which window), the starts of service it records (SI_RECORD_STARTS,
+on in every comparison), the tasks' arrays and the per-period counters.
 
 Every answer is written no earlier than its window's start, and never after its own time
 (the waiting requests' 504s at their deadlines, EV_EXPIRE): checked in every comparison.
 
-The twin follows the docstring; where the kernel disagrees with it (`KERNEL_QUIRKS`, see
-the twin's docstring) the comparisons ask the twin to do what the kernel does (and check that
-everything else is as the docstring says), and a strict xfail test per disagreement shows it
-(it will pass, and must become a plain test, when the kernel is fixed): the initial tasks
-left unplaced by a full Outpost are not counted PM_UNPLACED, and the Spot strategy counts the
-Outpost's tasks as Fargate on-demand tasks.
+The twin follows the docstring. Two disagreements this file once showed as strict xfails
+(the initial tasks left unplaced by a full Outpost were not counted PM_UNPLACED; the Spot
+strategy counted the Outpost's tasks as Fargate on-demand tasks) are fixed in the kernel:
+their tests are plain tests now.
 """
 
 from __future__ import annotations
@@ -36,17 +35,17 @@ from kernels.fargate import (
     S_NTASKS, SF_DEREG_S, SF_IDLE_S, SF_IN_COOLDOWN_S, SF_IN_RATIO, SF_LAUNCH_GAP_S, SF_LINK_S, SF_OD_WEIGHT,
     SF_OUT_COOLDOWN_S, SF_PERIOD_S, SF_SLOT_CPU, SF_SPOT_RATE_PER_S, SF_SPOT_WARNING_S, SF_SPOT_WEIGHT,
     SF_TARGET, SF_TICK_S, SI_BACKLOG, SI_CONC, SI_DESIRED0, SI_IN_POINTS, SI_MAX, SI_METRIC, SI_MIN,
-    SI_OUT_POINTS, SI_OUTPOST_SLOTS, SI_OVERFLOW, SI_SPOT_BASE, ST_NO_TARGETS, ST_OK, ST_REFUSED, ST_TIMEOUT,
+    SI_OUT_POINTS, SI_OUTPOST_SLOTS, SI_OVERFLOW, SI_RECORD_STARTS, SI_SPOT_BASE, ST_NO_TARGETS, ST_OK, ST_REFUSED, ST_TIMEOUT,
     TS_DRAINING, TS_RUNNING, TS_STOPPED,
 )
 from kernels.periods import n_periods
-from kernels.ref.fargate import KERNEL_QUIRKS, serve_ref
+from kernels.ref.fargate import serve_ref
 
 INF = math.inf
 
 SI_DEFAULTS = {SI_CONC: 1, SI_BACKLOG: 2, SI_MIN: 1, SI_MAX: 4, SI_DESIRED0: 1, SI_METRIC: METRIC_NONE,
                SI_OUT_POINTS: 3, SI_IN_POINTS: 5, SI_SPOT_BASE: 0, SI_OUTPOST_SLOTS: NO_OUTPOST,
-               SI_OVERFLOW: OVERFLOW_REGION}
+               SI_OVERFLOW: OVERFLOW_REGION, SI_RECORD_STARTS: 1}
 SF_DEFAULTS = {SF_TARGET: 50.0, SF_IN_RATIO: 0.9, SF_OUT_COOLDOWN_S: 300.0, SF_IN_COOLDOWN_S: 300.0,
                SF_TICK_S: 60.0, SF_LAUNCH_GAP_S: 10.0, SF_DEREG_S: 30.0, SF_IDLE_S: 60.0, SF_SLOT_CPU: 1.0,
                SF_OD_WEIGHT: 1.0, SF_SPOT_WEIGHT: 0.0, SF_SPOT_RATE_PER_S: 0.0, SF_SPOT_WARNING_S: 120.0,
@@ -93,6 +92,7 @@ class KernelRun:
     tk_f: np.ndarray
     pm: np.ndarray
     need_tasks: int  # NEED_TASKS returns
+    starts: list  # (id, start, service time) as recorded, in order
 
 
 def _draws(full, cap):
@@ -111,10 +111,10 @@ def run_kernel(c: Case, ends, cap0=1, prefix=True):
     cap = max(cap0, int(si[SI_DESIRED0]), 1)
     st_, fs, hh, q_g, q_t, q_s, tk_i, tk_f = F.new_state(si, sf, cap)
     su, sp = _draws(c.startup, cap), _draws(c.spot_u, cap)
-    F.begin(si, sf, st_, fs, hh, tk_i, tk_f)
-    F.spot_warnings_at_start(si, sf, st_, hh, tk_i, tk_f, sp)
     pm = np.zeros((n_periods(c.t_end, sf[SF_PERIOD_S]), N_PM))
-    answers, per_window, need = [], [], 0
+    F.begin(si, sf, st_, fs, hh, tk_i, tk_f, pm)
+    F.spot_warnings_at_start(si, sf, st_, hh, tk_i, tk_f, sp)
+    answers, per_window, need, starts = [], [], 0, []
     i = 0  # requests taken so far
     for t1 in ends:
         j = int(np.searchsorted(c.t, t1, "left"))  # arrivals with t < t1
@@ -125,9 +125,11 @@ def run_kernel(c: Case, ends, cap0=1, prefix=True):
         while True:
             m = (len(ta) - start) + len(q_g) + 1
             ans_g, ans_t, ans_st = np.zeros(m, np.int64), np.zeros(m), np.zeros(m, np.int64)
-            start, n_ans, code = F.serve(ta, sv, g, start, t1, si, sf, st_, fs, hh, q_g, q_t, q_s, tk_i, tk_f,
-                                         su, sp, pm, ans_g, ans_t, ans_st)
+            rec_g, rec_t, rec_s = np.zeros(m, np.int64), np.zeros(m), np.zeros(m)
+            start, n_ans, n_rec, code = F.serve(ta, sv, g, start, t1, si, sf, st_, fs, hh, q_g, q_t, q_s, tk_i,
+                                                tk_f, su, sp, pm, ans_g, ans_t, ans_st, rec_g, rec_t, rec_s)
             win += [(int(a), float(b), int(s)) for a, b, s in zip(ans_g[:n_ans], ans_t[:n_ans], ans_st[:n_ans])]
+            starts += [(int(a), float(b), float(s)) for a, b, s in zip(rec_g[:n_rec], rec_t[:n_rec], rec_s[:n_rec])]
             if code == DONE:
                 break
             assert code == NEED_TASKS
@@ -142,13 +144,13 @@ def run_kernel(c: Case, ends, cap0=1, prefix=True):
     F.finish(c.t_end, st_, fs, sf, pm)
     n = int(st_[S_NTASKS])
     assert n <= len(c.startup) and n <= len(c.spot_u), "give more draws"
-    return KernelRun(answers, per_window, tk_i[:n].copy(), tk_f[:n].copy(), pm, need)
+    return KernelRun(answers, per_window, tk_i[:n].copy(), tk_f[:n].copy(), pm, need, starts)
 
 
-def twin(c: Case, ends=None, quirks=KERNEL_QUIRKS):
+def twin(c: Case, ends=None):
     ends = [c.t_end] if ends is None else ends
     return serve_ref(c.t, c.svc, c.g, c.si, c.sf, c.startup, c.spot_u, ends,
-                     n_periods(c.t_end, c.sf[SF_PERIOD_S]), quirks)
+                     n_periods(c.t_end, c.sf[SF_PERIOD_S]))
 
 
 def assert_no_answer_in_the_past(k: KernelRun, ends):
@@ -156,12 +158,6 @@ def assert_no_answer_in_the_past(k: KernelRun, ends):
     for w, win in enumerate(k.per_window):
         t0 = ends[w - 1] if w else 0.0
         assert all(t >= t0 for _, t, _ in win), (w, t0, [a for a in win if a[1] < t0])
-
-
-def spot_quirk_matters(c: Case) -> bool:
-    """Region tasks next to Outpost tasks, and a Spot weight: the Spot strategy's counts differ."""
-    return (int(c.si[SI_OUTPOST_SLOTS]) != NO_OUTPOST and int(c.si[SI_OVERFLOW]) == OVERFLOW_REGION
-            and c.sf[SF_SPOT_WEIGHT] > 0.0)
 
 
 def compare(c: Case, ends=None, cap0=1, prefix=True):
@@ -178,17 +174,9 @@ def compare(c: Case, ends=None, cap0=1, prefix=True):
     assert_no_answer_in_the_past(k, ends)
     # an answer is never written after its own time (the twin knows when each is written)
     assert all(a[1] >= at for a, at in zip(r.answers, r.written))
-    # the quirks touch only their own cases: everything else as the docstring says
-    if not spot_quirk_matters(c):
-        d = twin(c, ends, quirks=())
-        assert d.answers == r.answers
-        np.testing.assert_array_equal(np.delete(k.pm, PM_UNPLACED, 1), np.delete(d.pm, PM_UNPLACED, 1))
-        np.testing.assert_array_equal(k.tk_i, d.t_i)
-        np.testing.assert_array_equal(k.tk_f, d.t_f)
-        np.testing.assert_array_equal(k.pm[1:, PM_UNPLACED], d.pm[1:, PM_UNPLACED])
-        assert d.pm[0, PM_UNPLACED] - k.pm[0, PM_UNPLACED] == max(
-            0, int(c.si[SI_DESIRED0]) - max(int(c.si[SI_OUTPOST_SLOTS]), 0)) * (
-            int(c.si[SI_OUTPOST_SLOTS]) != NO_OUTPOST and int(c.si[SI_OVERFLOW]) == OVERFLOW_REFUSE)
+    # the starts of service, as the kernel records them (what a service's flows are sent from)
+    assert k.starts == r.starts
+    assert len(k.starts) == int(k.pm[:, PM_STARTED].sum())
     return k, r
 
 
@@ -655,22 +643,20 @@ def test_an_expired_request_is_served_in_the_region_over_the_link():
     assert col(k.pm, PM_IN_REGION) == [2] and col(k.pm, PM_STARTED) == [3] and col(k.pm, PM_BUSY_S) == [29.0]
 
 
-# --- kernel and docstring disagreements (see the twin's docstring) --------------------------
+# --- once kernel and docstring disagreements, fixed in the kernel ------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="kernel: begin counts no PM_UNPLACED for initial tasks with no Outpost slot")
 def test_initial_tasks_with_no_outpost_slot_are_counted_unplaced():
     # 1 slot, refuse, 3 initial tasks: task 0 on the Outpost, two wait (not launched: by the
     # docstring "counted PM_UNPLACED", "the initial tasks too").
     c = case({SI_OUTPOST_SLOTS: 1, SI_OVERFLOW: OVERFLOW_REFUSE, SI_DESIRED0: 3, SI_MAX: 3}, t_end=60.0)
     k = run_kernel(c, [c.t_end])
-    d = twin(c, quirks=())
+    d = twin(c)
     assert k.tk_i.tolist() == [[TS_RUNNING, 0, 1]]
     assert col(d.pm, PM_UNPLACED) == [2]
     assert col(k.pm, PM_UNPLACED) == col(d.pm, PM_UNPLACED)  # kernel: [0]
 
 
-@pytest.mark.xfail(strict=True, reason="kernel: the Spot strategy counts Outpost tasks as Fargate on-demand tasks")
 def test_spot_base_counts_the_region_tasks_only():
     # 1 slot, region overflow, Spot base 1, Spot only beyond it: task 0 on the Outpost; task 1 in
     # the Region is the first Fargate task: on-demand (the base). The kernel counts task 0 toward
@@ -678,7 +664,7 @@ def test_spot_base_counts_the_region_tasks_only():
     c = case({SI_OUTPOST_SLOTS: 1, SI_DESIRED0: 2, SI_SPOT_BASE: 1}, {SF_OD_WEIGHT: 0.0, SF_SPOT_WEIGHT: 1.0},
              t_end=60.0)
     k = run_kernel(c, [c.t_end])
-    d = twin(c, quirks=())
+    d = twin(c)
     assert d.t_i.tolist() == [[TS_RUNNING, 0, 1], [TS_RUNNING, 0, 0]]
     np.testing.assert_array_equal(k.tk_i, d.t_i)  # kernel: task 1 Spot
 

@@ -60,18 +60,12 @@ request gives the same answers and counts but accrues at other times (last bits)
   the owed ones, and the next launch made takes the slot (`overflow: refuse`: a launch event
   that finds no slot moves one owed launch to the waiting ones, counted PM_UNPLACED each time).
 
-**Where the kernel disagrees with the docstring**, this twin follows the docstring; `quirks`
-(a set of the names below, `KERNEL_QUIRKS` for all) makes it do what the kernel does, so the
-rest can still be compared exactly:
-- "initial_unplaced_uncounted": `begin` (which has no counters) does not count PM_UNPLACED
-  for the initial tasks that find no Outpost slot under `overflow: refuse`; by the docstring
-  ("A task is placed on the Outpost when a slot is free at its launch (the initial tasks
-  too) ... OVERFLOW_REFUSE: it is not launched (counted PM_UNPLACED)") they count, at t = 0;
-- "outpost_tasks_count_as_on_demand": the Spot strategy counts the Outpost's tasks as active
-  on-demand tasks (toward SI_SPOT_BASE and the on-demand side of the weights); by the
-  docstring a task overflowing to the Region is placed "on Fargate, by the Spot strategy",
-  whose base and weights are about the Fargate providers' tasks (FARGATE, FARGATE_SPOT), so
-  this twin counts the Region's tasks only.
+The initial tasks that find no Outpost slot under `overflow: refuse` count PM_UNPLACED at
+t = 0, and the Spot strategy's base and weights count the Region's tasks only (the Outpost's
+are not Fargate's), as the kernel's docstring says (an earlier kernel differed on both).
+
+Starts (SI_RECORD_STARTS): every request's start of service, `(id, start, service time)` in
+the order they happen, a request answered 504 while it waited included (`Result.starts`).
 """
 
 from __future__ import annotations
@@ -96,7 +90,6 @@ from kernels.fargate import (
     TS_DRAINING, TS_LAUNCHING, TS_RUNNING, TS_STOPPED,
 )
 
-KERNEL_QUIRKS = frozenset({"initial_unplaced_uncounted", "outpost_tasks_count_as_on_demand"})
 INF = math.inf
 
 
@@ -176,15 +169,16 @@ class Result:
     t_i: np.ndarray = field(default=None)  # (n, 3): state, spot, Outpost, as the kernel's tk_i
     t_f: np.ndarray = field(default=None)  # (n, 4): launch, ready, stop, warning, as tk_f
     written: list = field(default=None)  # the time each answer is written (its event's or request's)
+    starts: list = field(default=None)  # (id, start, service time) of each start, in order
 
 
 class _Service:
-    def __init__(self, si, sf, startup_s, spot_u, n_periods, quirks):
+    def __init__(self, si, sf, startup_s, spot_u, n_periods):
         self.si, self.sf = si, sf
         self.conc, self.backlog = int(si[SI_CONC]), int(si[SI_BACKLOG])
         self.spot_base = int(si[SI_SPOT_BASE])
         self.startup_s, self.spot_u = startup_s, spot_u
-        self.quirks = set(quirks)
+        self.starts = []
         self.heap = []
         self.seq = 0
         self.line = deque()  # [request number, id, arrival, service time, answered]
@@ -279,6 +273,7 @@ class _Service:
         (its answer then crosses the service link)."""
         out = self.busy_outpost < self.running_outpost * self.conc
         self.in_service[r] = out
+        self.starts.append((g, t, s))
         self.push(t + s, EV_DEPART, r)
         p = self.period(t)
         link = 0.0
@@ -346,8 +341,7 @@ class _Service:
     # --- tasks ---
     def choose_spot(self):
         """The Fargate strategy (for a task in the Region)."""
-        count_outpost = "outpost_tasks_count_as_on_demand" in self.quirks
-        od = sum(1 for k in self.tasks if k.active and not k.spot and (count_outpost or not k.outpost))
+        od = sum(1 for k in self.tasks if k.active and not k.spot and not k.outpost)
         sp = sum(1 for k in self.tasks if k.active and k.spot)
         if od < self.spot_base:
             return False
@@ -464,8 +458,7 @@ class _Service:
             outpost = self.on_outpost and self.slot_free()
             if self.on_outpost and not outpost and self.refuse:  # waits for a slot
                 self.waiting += 1
-                if "initial_unplaced_uncounted" not in self.quirks:
-                    self.pm[0, PM_UNPLACED] += 1
+                self.pm[0, PM_UNPLACED] += 1
                 continue
             spot = not outpost and self.choose_spot()
             self.tasks.append(Task(launch=0.0, spot=spot, outpost=outpost, state=TS_RUNNING, ready=0.0))
@@ -475,13 +468,13 @@ class _Service:
             self.draw_warning(0.0, k)
 
 
-def serve_ref(t_arr, svc_s, g_arr, si, sf, startup_s, spot_u, window_ends, n_periods, quirks=frozenset()):
+def serve_ref(t_arr, svc_s, g_arr, si, sf, startup_s, spot_u, window_ends, n_periods):
     """The whole run: requests (times ascending, service times, ids), the start-up and Spot
     draws by launch number, parameters, the windows' ends (the last one is the run's end) and
     the number of periods. Returns a `Result`: the answers in the kernel's order with the
     window each is written in, the tasks, and the per-period counters."""
     t_end = float(window_ends[-1])
-    sv = _Service(si, sf, startup_s, spot_u, n_periods, quirks)
+    sv = _Service(si, sf, startup_s, spot_u, n_periods)
     sv.begin()
     n = len(t_arr)
     i = 0
@@ -505,4 +498,4 @@ def serve_ref(t_arr, svc_s, g_arr, si, sf, startup_s, spot_u, window_ends, n_per
     t_f = np.array([[k.launch, k.ready, k.stop, k.warned] for k in sv.tasks]).reshape(-1, 4)
     ends = [float(e) for e in window_ends]
     windows = [bisect.bisect_right(ends, t) for t in sv.answer_at]
-    return Result(sv.answers, windows, sv.tasks, sv.pm, t_i, t_f, sv.answer_at)
+    return Result(sv.answers, windows, sv.tasks, sv.pm, t_i, t_f, sv.answer_at, sv.starts)

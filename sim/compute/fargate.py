@@ -26,13 +26,9 @@ serves it to the end); a refused (502) or no-target (503) request sends none —
 records at the request's start of service (`at: start`) or at its end, start + service time
 (`at: end`), with the entry's `probability` (one uniform per request and entry, from the
 entry's stream `fargate.NAME.egress[i]`, drawn only when probability < 1, requests in the
-order they started). The kernel answers a 504 at arrival + idle timeout, which hides its
-start, so a service with egress runs a shadow of its kernel state, with the idle timeout
-infinite: the timeout changes no one's service, only answers, so the shadow starts the same
-requests at the same times and answers each ok at start + service time; its answers give
-every start (end - service time: within an ulp of the kernel's start; clamped to the arrival
-and the window's start). The shadow doubles the kernel's work for such a service and changes
-no outcome. Records wait in the component until the window containing their time
+order they started). The starts come from the kernel itself: for a service with egress it
+records each request's start of service and service time (SI_RECORD_STARTS), in the order
+they happen, a 504 that was answered while the request waited included. Records wait in the component until the window containing their time
 (`take_flows`, by the network after this component), so they do not depend on the windows;
 a record at or after the run's end is never sent (as a function's). The network
 (sim.network.flows) turns them into flows from the service's tasks' interfaces.
@@ -54,7 +50,6 @@ requests answered 2XX, by their arrival's period).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from decimal import Decimal
 from typing import Dict, List
@@ -149,20 +144,17 @@ class _Run:
         self.pool = Batch.empty()  # requests waiting in the line: their items, ids and inputs
         self.pool_g = np.zeros(0, np.int64)
         self.pool_in = np.zeros(0, np.int64)
-        self.pool_s = np.zeros(0, np.float64)  # and their service times (s)
         self.hist_ok = np.zeros(N_BINS, np.int64)  # response times of answered requests, ms
         # sums in whole µs, so that they do not depend on how the answers are cut into windows
         self.ok_sum_us, self.ok_min_ms, self.ok_max_ms = 0, math.inf, 0.0
         self.resp_us = np.zeros(n_periods, np.int64)  # response times of the requests answered ok, by arrival period
-        F.begin(self.si, self.sf, self.st, self.fs, self.hh, self.tk_i, self.tk_f)
+        # a service that sends flows (egress): the kernel records each request's start (module doc)
+        self.si[F.SI_RECORD_STARTS] = 1 if sv.egress else 0
+        self.starts = (np.zeros(0), np.zeros(0))  # this window's: start and end times, in the order they started
+        self.egress_u: List[Uniforms] = [Uniforms(generator(seed, f"fargate.{name}.egress[{i}]"))
+                                         for i in range(len(sv.egress))]
+        F.begin(self.si, self.sf, self.st, self.fs, self.hh, self.tk_i, self.tk_f, self.pm)
         F.spot_warnings_at_start(self.si, self.sf, self.st, self.hh, self.tk_i, self.tk_f, self.spot_u)
-        # a service that sends flows (egress): the starts of the requests its tasks serve (module doc)
-        self.shadow = None
-        self.egress_u: List[Uniforms] = []
-        if sv.egress:
-            self.shadow = _Run(name, dataclasses.replace(sv, idle_timeout_s=math.inf, egress=[]), seed, period_s,
-                               n_periods, base_dir)
-            self.egress_u = [Uniforms(generator(seed, f"fargate.{name}.egress[{i}]")) for i in range(len(sv.egress))]
 
     def grow(self) -> None:
         n = self.tk_i.shape[0]
@@ -180,30 +172,32 @@ class _Run:
         pool = Batch.concat([self.pool, batch]) if len(self.pool) else batch
         pool_g = np.concatenate([self.pool_g, g])
         pool_in = np.concatenate([self.pool_in, inputs])
-        pool_s = np.concatenate([self.pool_s, svc_s])
         room = n + int(self.st[F.S_QLEN]) + 1
         ans_g = np.empty(room, np.int64)
         ans_t = np.empty(room)
         ans_st = np.empty(room, np.int64)
-        got, start = 0, 0
+        rec_n = room if self.si[F.SI_RECORD_STARTS] else 1
+        rec_g, rec_t, rec_s = np.empty(rec_n, np.int64), np.empty(rec_n), np.empty(rec_n)
+        got, got_rec, start = 0, 0, 0
         t = np.ascontiguousarray(batch.t)
         while True:
-            start, k, code = F.serve(t, svc_s, g, start, t1, self.si, self.sf, self.st, self.fs, self.hh, self.q_g,
-                                     self.q_t, self.q_s, self.tk_i, self.tk_f, self.startup, self.spot_u, self.pm,
-                                     ans_g[got:], ans_t[got:], ans_st[got:])
+            start, k, r, code = F.serve(t, svc_s, g, start, t1, self.si, self.sf, self.st, self.fs, self.hh,
+                                        self.q_g, self.q_t, self.q_s, self.tk_i, self.tk_f, self.startup, self.spot_u,
+                                        self.pm, ans_g[got:], ans_t[got:], ans_st[got:], rec_g[got_rec:],
+                                        rec_t[got_rec:], rec_s[got_rec:])
             got += k
+            got_rec += r
             if code == F.DONE:
                 break
             self.grow()
         ans_g, ans_t, ans_st = ans_g[:got], ans_t[:got], ans_st[:got]
+        self.starts = (rec_t[:got_rec], rec_t[:got_rec] + rec_s[:got_rec])
         rows = np.searchsorted(pool_g, ans_g)
         left = np.ones(len(pool_g), bool)
         left[rows] = False
         items = pool.take(rows)
         ins = pool_in[rows]
-        self.ans_s = pool_s[rows]  # the answered requests' service times (s)
         self.pool, self.pool_g, self.pool_in = pool.take(np.flatnonzero(left)), pool_g[left], pool_in[left]
-        self.pool_s = pool_s[left]
         lat_ms = (ans_t - items.t) * 1000.0
         ok = ans_st == F.ST_OK
         if ok.any():
@@ -217,16 +211,6 @@ class _Run:
             self.ok_max_ms = max(self.ok_max_ms, float(v.max()))
         return items, ins, ans_t, ans_st, lat_ms
 
-    def served(self, batch: Batch, inputs: np.ndarray, t0: float, t1: float):
-        """The requests the tasks started in this window (the shadow's, below), in the order they
-        started: (start, end) times. A start is end - service time (the kernel answers ok at
-        start + service time), and at least the request's arrival and the window's start (a
-        floating-point rounding of end - service time could put it an ulp before either)."""
-        items, _ins, ans_t, ans_st, _lat = self.shadow.serve(batch, inputs, t1)
-        ok = ans_st == F.ST_OK
-        end = ans_t[ok]
-        start = np.maximum(np.maximum(end - self.shadow.ans_s[ok], items.t[ok]), t0)
-        return start, end
 
 
 class FargateServices(Component):
@@ -328,9 +312,9 @@ class FargateServices(Component):
                 self.received += len(batch)
             else:
                 batch, ins = Batch.empty(), np.zeros(0, np.int64)
-            if run.shadow is not None:
-                self._emit_flows(s, *run.served(batch, ins, t0, t1))
             items, item_in, ans_t, ans_st, lat_ms = run.serve(batch, ins, t1)
+            if run.sv.egress:
+                self._emit_flows(s, *run.starts)
             for p in np.unique(item_in):
                 inp = self.inputs[int(p)]
                 mine = item_in == p

@@ -230,12 +230,12 @@ def _touch_state_kernels() -> None:
                        nxt, inserted, cached, ends, one.copy())
     si, sf = np.ones(fargate.N_SI, np.int64), np.ones(fargate.N_SF)
     st, fs, hh, q_g, q_t, q_s, tk_i, tk_f = fargate.new_state(si, sf, 4)
-    fargate.begin(si, sf, st, fs, hh, tk_i, tk_f)
-    fargate.spot_warnings_at_start(si, sf, st, hh, tk_i, tk_f, np.full(4, 0.5))
     pm = np.zeros((1, fargate.N_PM))
+    fargate.begin(si, sf, st, fs, hh, tk_i, tk_f, pm)
+    fargate.spot_warnings_at_start(si, sf, st, hh, tk_i, tk_f, np.full(4, 0.5))
     t = np.zeros(1)
     fargate.serve(t, t.copy(), one.copy(), 0, 1.0, si, sf, st, fs, hh, q_g, q_t, q_s, tk_i, tk_f, np.ones(4),
-                  np.full(4, 0.5), pm, one.copy(), t.copy(), one.copy())
+                  np.full(4, 0.5), pm, one.copy(), t.copy(), one.copy(), one.copy(), t.copy(), t.copy())
     fargate.finish(1.0, st, fs, sf, pm)
     histogram.hist_add_many(np.zeros(histogram.N_BINS, np.int64), np.ones(1))
 
