@@ -136,9 +136,15 @@ def test_the_load_balancer_answers_503_502_and_504():
     assert (s["requests"], s["ok"], s["timeout_504"], s["refused_502"], s["queued_end"]) == (4, 1, 1, 1, 1)
 
 
-def test_windows_change_nothing():
-    """Scaling, Spot interruptions and a line, run in windows of 0.5 s, 7 s, 60 s and auto:
-    identical summaries, metrics and bills."""
+ON_AN_OUTPOST = {"outposts": {"rack": {"capacity": {"m5.large": 3}, "service_link": {"rtt_ms": 25},
+                                        "workloads": [{"instance_type": "m5.large", "count": 1}]}}}
+
+
+@pytest.mark.parametrize("where", ["region", "outpost"])
+def test_windows_change_nothing(where):
+    """Scaling, Spot interruptions (in the Region) or an Outpost's slots with the rest in the
+    Region, a line and 504s written at their deadlines, run in windows of 0.5 s, 7 s, 60 s and
+    auto: identical summaries, metrics and bills."""
     sc = {"duration_s": 900.0,
           "services": {"web": service(concurrency_per_task=2, request_ms={"dist": "exponential", "mean": 150},
                                       startup_s={"dist": "uniform", "low": 20, "high": 40},
@@ -148,12 +154,23 @@ def test_windows_change_nothing():
                                             "interruptions_per_task_hour": 6})},
           "traffic": [{"target": "service:web", "arrivals": {"kind": "steps", "steps": [
               {"at_s": 0, "rate_per_s": 10}, {"at_s": 200, "rate_per_s": 60}, {"at_s": 500, "rate_per_s": 5}]}}]}
+    if where == "outpost":
+        web = sc["services"]["web"]
+        del web["spot"]
+        web.update(idle_timeout_s=2, outpost={"name": "rack", "instance_type": "m5.large", "tasks_per_instance": 2})
+        sc.update(ON_AN_OUTPOST)
     runs = [run(sc, w) for w in (0.5, 7.0, 60.0, None)]
     first = runs[0]
     s = first.summary["services"]["web"]
-    assert s["scale_outs"] >= 1 and s["scale_ins"] >= 1 and s["spot_interruptions"] >= 1
+    assert s["scale_outs"] >= 1 and s["scale_ins"] >= 1
+    if where == "outpost":
+        pool = first.summary["outposts"]["rack"]["pools"]["m5.large"]
+        assert s["timeout_504"] > 0 and s["outpost_tasks"] >= 4 and pool["requests_served_in_region"] > 0
+    else:
+        assert s["spot_interruptions"] >= 1
     for other in runs[1:]:
         assert other.summary["services"] == first.summary["services"]
+        assert other.summary.get("outposts") == first.summary.get("outposts")
         assert other.summary["entry_points"] == first.summary["entry_points"]
         assert other.metrics.sort(["namespace", "metric", "dimension", "time_s"]).equals(
             first.metrics.sort(["namespace", "metric", "dimension", "time_s"]), null_equal=True)

@@ -204,7 +204,8 @@ def outposts_html(result: Result, cell, figure_html) -> str:
     for name, o in outposts.items():
         for itype, p in (o.get("pools") or {}).items():
             base = f"outposts.{name}.pools.{itype}"
-            rows += (f"<tr><th>{html.escape(name)}</th><td>{html.escape(itype)}</td>{cell(base + '.slots', p.get('slots'))}"
+            rows += (f"<tr><th>{html.escape(name)}</th><td>{html.escape(itype)}</td>"
+                     f"{cell(base + '.slots', p.get('slots'))}"
                      f"{cell(base + '.used_by_workloads', p.get('used_by_workloads'))}"
                      f"<td>{html.escape(str(p.get('service') or '–'))}</td>"
                      f"{cell(base + '.task_slots', p.get('task_slots'))}"
