@@ -39,7 +39,7 @@ GROUPS = ("lambda", "messaging", "vpc", "broker")
 _SUMMARY = ("histogram:hist_quantile", "billing:request_units_many")
 KERNELS: Dict[str, Tuple[str, ...]] = {
     "lambda": ("lambda_pool:run_pool", "lambda_pool:control_provisioned", "lambda_pool:finish_periods",
-               "lambda_pool:trace_mark_heap", "lambda_pool:trace_close", *_SUMMARY),
+               "lambda_pool:trace_mark_heap", "lambda_pool:trace_close", "histogram:hist_add_many", *_SUMMARY),
     "messaging": ("account:run_account", "account:pending_by_target", "account:trace_mark_account",
                   "lambda_pool:trace_close", "queue_pool:mq_init", "queue_pool:mq_finish",
                   "queue_pool:mq_control_provisioned", "apigw:gateway_many", "dynamodb:request_half_units_many",
@@ -126,8 +126,8 @@ def groups_for(scenario: Any) -> Tuple[str, ...]:
             or getattr(sc, "apis", None) or getattr(sc, "services", None)
             or any(fn.calls or fn.egress for fn in sc.functions.values())):
         out.append("messaging")  # the account's one loop (kernels/account.py), and the gateway before it
-    elif sc.functions:
-        out.append("lambda")
+    elif sc.functions or getattr(sc, "swf_workflows", None) or not sc.vpcs:
+        out.append("lambda")  # (the account closes its periods in every run; SWF's histograms)
     if sc.vpcs:
         out.append("vpc")
     if getattr(sc, "brokers", None):
@@ -207,6 +207,12 @@ def _compile(groups: Iterable[str]) -> None:
         simulate(warm_scenario(n), progress=False)
     if "messaging" in groups:
         _touch_state_kernels()
+    if "lambda" in groups:  # SWF's histograms (its runs have no kernel of their own)
+        import numpy as np
+
+        from kernels import histogram
+
+        histogram.hist_add_many(np.zeros(histogram.N_BINS, np.int64), np.ones(1))
 
 
 def _touch_state_kernels() -> None:
