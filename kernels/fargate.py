@@ -102,7 +102,7 @@ import math
 
 import numpy as np
 
-from kernels import jit
+from kernels import jit, jit_inline
 from kernels.heap import heap_pop, heap_push, heap_time, H_V
 
 # statuses of an answer (ans_st)
@@ -171,13 +171,13 @@ def heap_capacity(si, n_tasks_cap: int) -> int:
     return int(si[SI_MAX]) * int(si[SI_CONC]) + (int(si[SI_CONC]) + 2) * n_tasks_cap + 8
 
 
-@jit
+@jit_inline
 def _period(t, sf, pm):
     p = np.int64(t / sf[SF_PERIOD_S])
     return min(max(p, 0), pm.shape[0] - 1)
 
 
-@jit
+@jit_inline
 def _accrue(t, st, fs, sf, pm):
     """Integrals (busy slots, running, launching and desired tasks) from F_LAST to t, split at
     period boundaries; the autoscaler's minute sums."""
@@ -207,14 +207,14 @@ def _accrue(t, st, fs, sf, pm):
     fs[F_LAST] = t
 
 
-@jit
+@jit_inline
 def _push(t, kind, index, st, hh):
     seq = (np.int64(kind) << KIND_SHIFT) | st[S_SEQ]
     st[S_SEQ] += 1
     st[S_HEAP_N] = heap_push(hh, st[S_HEAP_N], t, seq, (np.int64(index) << KIND_BITS) | kind)
 
 
-@jit
+@jit_inline
 def _answer(n_ans, g, t, status, ans_g, ans_t, ans_st):
     ans_g[n_ans] = g
     ans_t[n_ans] = t
@@ -222,8 +222,8 @@ def _answer(n_ans, g, t, status, ans_g, ans_t, ans_st):
     return n_ans + 1
 
 
-@jit
-def _start(t, g, ta, s, answered, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st, rec_g, rec_t, rec_s):
+@jit_inline
+def _start(t, g, ta, s, answered, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st, rec):
     """Request g (arrived at ta, service time s) takes a slot at t: on the Outpost when one of
     its tasks has a slot free, else in the Region (its answer then crosses the service link);
     `answered`: its 504 was given while it waited (it is served all the same)."""
@@ -240,9 +240,9 @@ def _start(t, g, ta, s, answered, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_s
     _push(t + s, EV_DEPART, 1 if out else 0, st, hh)
     if si[SI_RECORD_STARTS] != 0:  # (who starts when: what a service's flows need)
         r = st[S_NREC]
-        rec_g[r] = g
-        rec_t[r] = t
-        rec_s[r] = s
+        rec[r, 0] = g
+        rec[r, 1] = t
+        rec[r, 2] = s
         st[S_NREC] = r + 1
     pm[p, PM_WAIT_S] += t - ta
     pm[p, PM_STARTED] += 1
@@ -257,8 +257,8 @@ def _start(t, g, ta, s, answered, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_s
     return _answer(n_ans, g, t + s + link, ST_OK, ans_g, ans_t, ans_st)
 
 
-@jit
-def _dispatch(t, si, sf, st, hh, q_g, q_t, q_s, pm, n_ans, ans_g, ans_t, ans_st, rec_g, rec_t, rec_s):
+@jit_inline
+def _dispatch(t, si, sf, st, hh, q_g, q_t, q_s, pm, n_ans, ans_g, ans_t, ans_st, rec):
     cap = st[S_RUNNING] * si[SI_CONC]
     nq = q_g.shape[0]
     while st[S_BUSY] < cap and st[S_QLEN] > 0:
@@ -269,11 +269,11 @@ def _dispatch(t, si, sf, st, hh, q_g, q_t, q_s, pm, n_ans, ans_g, ans_t, ans_st,
         answered = st[S_QEXP] > 0
         if answered:
             st[S_QEXP] -= 1
-        n_ans = _start(t, g, ta, s, answered, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st, rec_g, rec_t, rec_s)
+        n_ans = _start(t, g, ta, s, answered, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st, rec)
     return n_ans
 
 
-@jit
+@jit_inline
 def _arm_expiry(sf, st, hh, q_t):
     """The next EV_EXPIRE: at the deadline (arrival + SF_IDLE_S) of the first request of the
     line not yet answered (deadlines come in the line's order)."""
@@ -301,19 +301,19 @@ def _expire(t, sf, st, hh, q_g, q_t, pm, n_ans, ans_g, ans_t, ans_st):
     return n_ans
 
 
-@jit
+@jit_inline
 def _ceil(v):
     return np.int64(math.ceil(v - CEIL_EPS))
 
 
-@jit
+@jit_inline
 def _schedule_launch(t, st, fs, hh):
     if st[S_TO_LAUNCH] > 0 and st[S_LAUNCH_SET] == 0:
         st[S_LAUNCH_SET] = 1
         _push(max(t, fs[F_NEXT_LAUNCH]), EV_LAUNCH, 0, st, hh)
 
 
-@jit
+@jit_inline
 def _is_spot(si, sf, st):
     od, sp = st[S_OD_ACTIVE], st[S_SPOT_ACTIVE]
     base = si[SI_SPOT_BASE]
@@ -484,13 +484,14 @@ def spot_warnings_at_start(si, sf, st, hh, tk_i, tk_f, spot_u):
 
 @jit
 def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_i, tk_f, startup_s, spot_u, pm,
-          ans_g, ans_t, ans_st, rec_g, rec_t, rec_s):
+          ans_g, ans_t, ans_st, rec):
     """Requests t_arr[start:] (ascending; service times svc_s, ids g_arr) and every event before
     t1. Returns (requests taken, answers written, starts recorded, DONE | NEED_TASKS):
     NEED_TASKS when a launch finds no room in the task arrays (grow them, and the draws and
     the heap, then call again from the request returned). Answers go to ans_* in the order
-    they are written; with SI_RECORD_STARTS, each request's start of service to rec_* (id,
-    time, service time) in order. Both need room for the requests taken plus the line's."""
+    they are written; with SI_RECORD_STARTS, each request's start of service to a row of `rec`
+    (id, time, service time; float64: ids below 2^53) in order. Both need room for the
+    requests taken plus the line's."""
     n = t_arr.shape[0]
     i = start
     n_ans = 0
@@ -512,8 +513,7 @@ def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_
             if kind == EV_DEPART:
                 st[S_BUSY] -= 1
                 st[S_BUSY_OUT] -= k
-                n_ans = _dispatch(te, si, sf, st, hh, q_g, q_t, q_s, pm, n_ans, ans_g, ans_t, ans_st, rec_g, rec_t,
-                                  rec_s)
+                n_ans = _dispatch(te, si, sf, st, hh, q_g, q_t, q_s, pm, n_ans, ans_g, ans_t, ans_st, rec)
             elif kind == EV_READY:
                 if tk_i[k, TKI_STATE] == TS_LAUNCHING:
                     tk_i[k, TKI_STATE] = TS_RUNNING
@@ -523,8 +523,7 @@ def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_
                     st[S_RUN_OUT] += tk_i[k, TKI_OUTPOST]
                     if tk_i[k, TKI_SPOT] != 0 and sf[SF_SPOT_RATE_PER_S] > 0.0:
                         _push(te - math.log1p(-spot_u[k]) / sf[SF_SPOT_RATE_PER_S], EV_WARN, k, st, hh)
-                    n_ans = _dispatch(te, si, sf, st, hh, q_g, q_t, q_s, pm, n_ans, ans_g, ans_t, ans_st, rec_g,
-                                      rec_t, rec_s)
+                    n_ans = _dispatch(te, si, sf, st, hh, q_g, q_t, q_s, pm, n_ans, ans_g, ans_t, ans_st, rec)
             elif kind == EV_WARN:
                 if tk_i[k, TKI_STATE] == TS_RUNNING:
                     tk_f[k, TKF_WARN] = te
@@ -585,7 +584,7 @@ def serve(t_arr, svc_s, g_arr, start, t1, si, sf, st, fs, hh, q_g, q_t, q_s, tk_
             pm[p, PM_NO_TARGETS] += 1
             n_ans = _answer(n_ans, g, ta, ST_NO_TARGETS, ans_g, ans_t, ans_st)
         elif st[S_BUSY] < st[S_RUNNING] * si[SI_CONC]:
-            n_ans = _start(ta, g, ta, s, False, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st, rec_g, rec_t, rec_s)
+            n_ans = _start(ta, g, ta, s, False, si, sf, st, hh, pm, n_ans, ans_g, ans_t, ans_st, rec)
         elif st[S_QLEN] < st[S_RUNNING] * si[SI_BACKLOG]:
             tail = (st[S_QHEAD] + st[S_QLEN]) % nq
             q_g[tail] = g

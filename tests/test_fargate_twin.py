@@ -124,11 +124,11 @@ def run_kernel(c: Case, ends, cap0=1, prefix=True):
         while True:
             m = (len(ta) - start) + len(q_g) + 1
             ans_g, ans_t, ans_st = np.zeros(m, np.int64), np.zeros(m), np.zeros(m, np.int64)
-            rec_g, rec_t, rec_s = np.zeros(m, np.int64), np.zeros(m), np.zeros(m)
+            rec = np.zeros((m, 3))
             start, n_ans, n_rec, code = F.serve(ta, sv, g, start, t1, si, sf, st_, fs, hh, q_g, q_t, q_s, tk_i,
-                                                tk_f, su, sp, pm, ans_g, ans_t, ans_st, rec_g, rec_t, rec_s)
+                                                tk_f, su, sp, pm, ans_g, ans_t, ans_st, rec)
             win += [(int(a), float(b), int(s)) for a, b, s in zip(ans_g[:n_ans], ans_t[:n_ans], ans_st[:n_ans])]
-            starts += [(int(a), float(b), float(s)) for a, b, s in zip(rec_g[:n_rec], rec_t[:n_rec], rec_s[:n_rec])]
+            starts += [(int(a), float(b), float(s)) for a, b, s in rec[:n_rec]]
             if code == DONE:
                 break
             assert code == NEED_TASKS

@@ -176,22 +176,20 @@ class _Run:
         ans_g = np.empty(room, np.int64)
         ans_t = np.empty(room)
         ans_st = np.empty(room, np.int64)
-        rec_n = room if self.si[F.SI_RECORD_STARTS] else 1
-        rec_g, rec_t, rec_s = np.empty(rec_n, np.int64), np.empty(rec_n), np.empty(rec_n)
+        rec = np.empty((room if self.si[F.SI_RECORD_STARTS] else 1, 3))
         got, got_rec, start = 0, 0, 0
         t = np.ascontiguousarray(batch.t)
         while True:
             start, k, r, code = F.serve(t, svc_s, g, start, t1, self.si, self.sf, self.st, self.fs, self.hh,
                                         self.q_g, self.q_t, self.q_s, self.tk_i, self.tk_f, self.startup, self.spot_u,
-                                        self.pm, ans_g[got:], ans_t[got:], ans_st[got:], rec_g[got_rec:],
-                                        rec_t[got_rec:], rec_s[got_rec:])
+                                        self.pm, ans_g[got:], ans_t[got:], ans_st[got:], rec[got_rec:])
             got += k
             got_rec += r
             if code == F.DONE:
                 break
             self.grow()
         ans_g, ans_t, ans_st = ans_g[:got], ans_t[:got], ans_st[:got]
-        self.starts = (rec_t[:got_rec], rec_t[:got_rec] + rec_s[:got_rec])
+        self.starts = (rec[:got_rec, 1], rec[:got_rec, 1] + rec[:got_rec, 2])
         rows = np.searchsorted(pool_g, ans_g)
         left = np.ones(len(pool_g), bool)
         left[rows] = False

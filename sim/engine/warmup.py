@@ -241,7 +241,7 @@ def _touch_state_kernels() -> None:
     fargate.spot_warnings_at_start(si, sf, st, hh, tk_i, tk_f, np.full(4, 0.5))
     t = np.zeros(1)
     fargate.serve(t, t.copy(), one.copy(), 0, 1.0, si, sf, st, fs, hh, q_g, q_t, q_s, tk_i, tk_f, np.ones(4),
-                  np.full(4, 0.5), pm, one.copy(), t.copy(), one.copy(), one.copy(), t.copy(), t.copy())
+                  np.full(4, 0.5), pm, one.copy(), t.copy(), one.copy(), np.zeros((1, 3)))
     fargate.finish(1.0, st, fs, sf, pm)
     histogram.hist_add_many(np.zeros(histogram.N_BINS, np.int64), np.ones(1))
 
