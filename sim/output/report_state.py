@@ -86,7 +86,12 @@ def api_figure(result: Result, plotter) -> Optional[Figure]:
             with np.errstate(invalid="ignore", divide="ignore"):
                 ax2.plot(ht / plotter.t_div, np.where(s > 0, 100 * h / s, np.nan), drawstyle="steps-post",
                          color=colour, linewidth=2, alpha=0.5, label=f"{name} cache hits")
-    ax.set_ylabel("latency, ms (mean)")
+    return _over_shares(fig, ax, ax2, plotter, "latency, ms (mean)")
+
+
+def _over_shares(fig, ax, ax2, plotter, ylabel: str) -> Figure:
+    """A figure of something over time (`ax`, from 0) above shares of requests (`ax2`, 0-100 %)."""
+    ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
     ax2.set_ylabel("% of requests")
     ax2.set_ylim(0, 100)
@@ -175,14 +180,7 @@ def services_figure(result: Result, plotter) -> Optional[Figure]:
                 et, ev = elb[metric][name]
                 ax2.plot(et / plotter.t_div, 100 * ev / n, drawstyle="steps-post", linestyle=style, color=colour,
                          label=f"{name} {metric[13:16]}")
-    ax.set_ylabel("tasks (mean per period)")
-    ax.set_ylim(bottom=0)
-    ax2.set_ylabel("% of requests")
-    ax2.set_ylim(0, 100)
-    ax2.set_xlabel(plotter.t_label)
-    plotter.legend(ax)
-    plotter.legend(ax2)
-    return fig
+    return _over_shares(fig, ax, ax2, plotter, "tasks (mean per period)")
 
 
 def services_html(result: Result, cell, figure_html) -> str:
