@@ -62,6 +62,7 @@ EPHEMERAL_FREE_GB = 20.0  # included in every task; up to 200 GB
 EPHEMERAL_MAX_GB = 200.0
 TASKS_MAX = 5000  # tasks per service (ECS service quota, default 5,000)
 BACKLOG_DEFAULT = 100  # a task's listen backlog: our assumption (a web server's accept queue)
+LINE_MAX = 20_000_000  # waiting requests a service may hold (24 bytes each, set aside at the start): ours
 
 
 def task_sizes() -> dict:
@@ -153,6 +154,10 @@ def check_services(s, problems: Problems) -> None:
             problems.add(key(path, "concurrency_per_task"), f"{sv.concurrency_per_task} must be 1-100,000")
         if not 0 <= sv.backlog_per_task <= 1_000_000:
             problems.add(key(path, "backlog_per_task"), f"{sv.backlog_per_task} must be 0-1,000,000")
+        elif sv.backlog_per_task * max(sv.desired_count, sv.scaling.max_tasks if sv.scaling else 0) > LINE_MAX:
+            problems.add(key(path, "backlog_per_task"), f"{sv.backlog_per_task:,} × the most tasks is over"
+                         f" {LINE_MAX:,} waiting requests (the line's room is set aside when the run starts);"
+                         " lower it, or max_tasks")
         if sv.vcpu_per_request is not None and not (
                 0 < sv.vcpu_per_request and sv.vcpu_per_request * sv.concurrency_per_task <= sv.cpu * (1 + 1e-12)):
             problems.add(key(path, "vcpu_per_request"), f"{num(sv.vcpu_per_request)} must be above 0 and at most"

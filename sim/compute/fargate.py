@@ -154,6 +154,7 @@ class _Run:
         self.egress_u: List[Uniforms] = [Uniforms(generator(seed, f"fargate.{name}.egress[{i}]"))
                                          for i in range(len(sv.egress))]
         F.begin(self.si, self.sf, self.st, self.fs, self.hh, self.tk_i, self.tk_f, self.pm)
+        self.n_initial = int(self.st[F.S_NTASKS])  # running at t = 0 (fewer than desired_count on a full Outpost)
         F.spot_warnings_at_start(self.si, self.sf, self.st, self.hh, self.tk_i, self.tk_f, self.spot_u)
 
     def grow(self) -> None:
@@ -399,7 +400,7 @@ class FargateServices(Component):
             tk = run.tk_f[:n]
             spot = run.tk_i[:n, F.TKI_SPOT] != 0
             ready = tk[:, F.TKF_READY]
-            started = np.isfinite(ready) & (np.arange(n) >= sv.desired_count)  # launched, not there at t = 0
+            started = np.isfinite(ready) & (np.arange(n) >= run.n_initial)  # launched, not there at t = 0
             startup = ready[started] - tk[started, F.TKF_LAUNCH]
             ok = int(pm[F.PM_OK])
             resp = hist_stats(run.hist_ok, run.ok_sum_us / 1000.0, run.ok_min_ms if ok else 0.0, run.ok_max_ms,
@@ -418,7 +419,7 @@ class FargateServices(Component):
                 "wait_ms_mean": float(1000.0 * pm[F.PM_WAIT_S] / pm[F.PM_STARTED]) if pm[F.PM_STARTED] else None,
                 "line_max": int(run.pm[:, F.PM_LINE_MAX].max()) if len(run.pm) else 0,
                 "cpu_utilization_pct_mean": cpu_pct,
-                "tasks_launched": n - int(sv.desired_count),
+                "tasks_launched": n - run.n_initial,
                 "tasks_stopped": int(pm[F.PM_STOPS]),
                 "spot_tasks": int(spot.sum()),
                 "spot_interruptions": int(pm[F.PM_WARNINGS]),
