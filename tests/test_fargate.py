@@ -132,8 +132,13 @@ def test_the_load_balancer_answers_503_502_and_504():
     assert (e["succeeded"], e["failed"]) == (1, 3)
     # ended at 1.5 s: the first waiter started at 1.0 (its 504 decided, answered at 1.6), the second waits
     sc["duration_s"] = 1.5
-    s = run(sc).summary["services"]["one"]
+    r = run(sc)
+    s = r.summary["services"]["one"]
     assert (s["requests"], s["ok"], s["timeout_504"], s["refused_502"], s["queued_end"]) == (4, 1, 1, 1, 1)
+    # the traffic source sees its 4 requests: the ok at 1.0 and the 502 answered, the 504 due at
+    # 1.6 and the one still waiting in flight at the end
+    e = r.summary["entry_points"]["c"]
+    assert (e["requests"], e["succeeded"], e["failed"], e["in_flight_end"]) == (4, 1, 1, 2)
 
 
 ON_AN_OUTPOST = {"outposts": {"rack": {"capacity": {"m5.large": 3}, "service_link": {"rtt_ms": 25},

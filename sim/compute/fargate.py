@@ -223,6 +223,7 @@ class FargateServices(Component):
         self.n_periods = max(1, int(math.ceil(t_end / period_s - 1e-9)))
         self.runs: List[_Run] = []
         self.received = 0
+        self.late: Dict[int, int] = {}  # input -> its requests answered at or after the run's end
         # egress (sim.network.flows.NetworkRun takes the records): every service's entries by global number
         self.egress_section = "services"
         self._egress = [(name, i, e) for name in self.names for i, e in enumerate(sc.services[name].egress)]
@@ -327,10 +328,22 @@ class FargateServices(Component):
                     b.t = np.ascontiguousarray(ans_t[idx])
                     b.duration_ms = np.ascontiguousarray(lat_ms[idx])
                     inbox.put(to, b)
+                    late = int(np.count_nonzero(b.t >= self.t_end))  # (the account never takes those)
+                    if late:
+                        self.late[int(p)] = self.late.get(int(p), 0) + late
 
     def finalize(self, t_end: float) -> None:
         for run in self.runs:
             F.finish(t_end, run.st, run.fs, run.sf, run.pm)
+        # the requests not answered within the run: the entry points' in flight at the end
+        waiting = {}
+        for run in self.runs:
+            for p in run.pool_in.tolist():
+                waiting[p] = waiting.get(p, 0) + 1
+        for p, inp in enumerate(self.inputs):
+            n = self.late.get(p, 0) + waiting.get(p, 0)
+            if n:
+                self.account.add_entry_pending(inp.source, n)
 
     def requests_simulated(self) -> int:
         return self.received

@@ -158,6 +158,9 @@ class LambdaAccount(Component):
         self.xstreams: List = []
         self.flow_records = FLOW_RECORDS  # room for flow records to start with (doubled as needed)
         self.entry_clients: Dict[int, tuple] = {}  # traffic source -> (client timeout s, latency offset s)
+        # traffic source -> its requests a stage before the account (an ECS service, an HTTP backend)
+        # had not answered by the end: they reach no port of the account, yet are its requests
+        self.entry_pending: Dict[int, int] = {}
 
     # declare / connect -------------------------------------------------------------
     def add_source(self, name: str, function: str, invocation: str, retries: Retries, entry: int = -1) -> int:
@@ -182,6 +185,11 @@ class LambdaAccount(Component):
         seen at it) and what is added to every latency they see (an API's integration timeout and
         its own overhead)."""
         self.entry_clients[entry] = (float(timeout_s), float(offset_s))
+
+    def add_entry_pending(self, entry: int, n: int) -> None:
+        """Traffic source `entry` made `n` requests that a stage before the account answers only
+        after the run's end (or never): counted in its requests and in_flight_end."""
+        self.entry_pending[entry] = self.entry_pending.get(entry, 0) + int(n)
 
     def add_machine_port(self, name: str, machine: int, invocation: str, entry: int = -1) -> int:
         """Register a traffic source starting executions of state machine `machine` (StartExecution,
@@ -653,12 +661,13 @@ class LambdaAccount(Component):
         s = self.state
         out: Dict[str, dict] = {}
         keys = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999))
-        for e, (_, port) in enumerate(getattr(self, "entry_ports", [])):
-            ep = {"requests": int(s.eni[e, K.EN_REQUESTS]), "succeeded": int(s.eni[e, K.EN_SUCCEEDED]),
+        for e, (x, port) in enumerate(getattr(self, "entry_ports", [])):
+            pending = self.entry_pending.get(x, 0)
+            ep = {"requests": int(s.eni[e, K.EN_REQUESTS]) + pending, "succeeded": int(s.eni[e, K.EN_SUCCEEDED]),
                   # a client's timeout (an API's 504) is a failure as its client sees it
                   "failed": int(s.eni[e, K.EN_FAILED] + s.eni[e, K.EN_TIMED_OUT]),
                   "throttled": int(s.eni[e, K.EN_THROTTLED]),
-                  "in_flight_end": int(s.eni[e, K.EN_IN_FLIGHT])}
+                  "in_flight_end": int(s.eni[e, K.EN_IN_FLIGHT]) + pending}
             for name, h, total, lo, hi in (
                     ("latency_ms", s.ehl, s.enf[e, K.ENF_LAT_SUM], s.enf[e, K.ENF_LAT_MIN], s.enf[e, K.ENF_LAT_MAX]),
                     ("completion_ms", s.ehc, s.completion_sum_ms(e), s.enf[e, K.ENF_COMP_MIN],

@@ -296,6 +296,9 @@ class ApiGateway(Component):
             b.t = np.ascontiguousarray(t[order])
             b.duration_ms = np.ascontiguousarray(lat_ms[sel][order])
             self.account.inbox.put(to, b)
+            late = int(np.count_nonzero(b.t >= self.t_end))  # answered after the end: never reach the account
+            if late:
+                self.account.add_entry_pending(port.source, late)
 
     def requests_simulated(self) -> int:
         return self.received
