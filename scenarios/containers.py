@@ -58,6 +58,7 @@ SCALE_IN_RATIO = 0.9
 DEREGISTRATION_DELAY_S = 300.0  # ELB target group default (0-3,600 s)
 IDLE_TIMEOUT_S = 60.0  # ALB default (1-4,000 s)
 SPOT_WARNING_S = 120.0
+DATAPOINT_S = 60.0  # the one-minute datapoints target tracking's alarms evaluate (ECS metrics, 1 min)
 EPHEMERAL_FREE_GB = 20.0  # included in every task; up to 200 GB
 EPHEMERAL_MAX_GB = 200.0
 TASKS_MAX = 5000  # tasks per service (ECS service quota, default 5,000)

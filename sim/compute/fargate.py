@@ -59,6 +59,7 @@ import numpy as np
 from kernels import account as A
 from kernels import fargate as F
 from kernels.histogram import N_BINS, hist_add_many
+from scenarios.containers import DATAPOINT_S, SPOT_WARNING_S
 from scenarios.schema import Scenario
 from sim.engine import Component, WiringError
 from sim.engine.batch import Batch, Inbox
@@ -98,7 +99,7 @@ def service_params(sv, period_s: float, outposts=None):
     sf[F.SF_IN_RATIO] = sc.scale_in_ratio if sc is not None else 0.9
     sf[F.SF_OUT_COOLDOWN_S] = sc.scale_out_cooldown_s if sc is not None else 0.0
     sf[F.SF_IN_COOLDOWN_S] = sc.scale_in_cooldown_s if sc is not None else 0.0
-    sf[F.SF_TICK_S] = 60.0
+    sf[F.SF_TICK_S] = DATAPOINT_S
     sf[F.SF_LAUNCH_GAP_S] = 60.0 / sv.launch_rate_per_min
     sf[F.SF_DEREG_S] = sv.deregistration_delay_s
     sf[F.SF_IDLE_S] = sv.idle_timeout_s
@@ -107,7 +108,7 @@ def service_params(sv, period_s: float, outposts=None):
     sf[F.SF_SPOT_WEIGHT] = sp.spot_weight if sp is not None else 0.0
     rate_h = (sp.interruptions_per_task_hour or 0.0) if sp is not None else 0.0
     sf[F.SF_SPOT_RATE_PER_S] = rate_h / 3600.0
-    sf[F.SF_SPOT_WARNING_S] = 120.0  # the two-minute warning
+    sf[F.SF_SPOT_WARNING_S] = SPOT_WARNING_S  # the two-minute warning
     sf[F.SF_PERIOD_S] = period_s
     return si, sf
 

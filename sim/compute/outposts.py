@@ -78,22 +78,16 @@ class Outposts(Component):
 
     def usage(self):
         """(whole run, per period) AWSOutposts RackMonth: each rack's quoted monthly price times the
-        months simulated, spread evenly over the periods."""
-        from sim.billing.usage import Usage
+        months simulated (an hourly meter's milliseconds per period, sim.billing.meters)."""
+        from sim.billing.meters import MeterTable, period_ms
 
         billed = [(n, op) for n, op in self.sc.outposts.items() if op.monthly_usd is not None]
         if not billed:
             return [], []
-        period_s = self.sc.record.period_s
-        n_periods = max(1, int(np.ceil(self.sc.duration_s / period_s - 1e-9)))
-        month_s = Decimal(repr(self.sc.billing.month_h)) * 3600
-        total, per_period = [], []
-        for name, op in billed:
-            usd = Decimal(repr(op.monthly_usd))
-            total.append(Usage("AWSOutposts", "RackMonth", f"outpost:{name}",
-                               usd * Decimal(repr(self.sc.duration_s)) / month_s, "USD-Months"))
-            for p in range(n_periods):
-                span = min(period_s, self.sc.duration_s - p * period_s)
-                per_period.append((p * period_s, Usage("AWSOutposts", "RackMonth", f"outpost:{name}",
-                                                       usd * Decimal(repr(span)) / month_s, "USD-Months")))
-        return total, per_period
+        period_s, t_end = self.sc.record.period_s, self.sc.duration_s
+        n_periods = max(1, int(np.ceil(t_end / period_s - 1e-9)))
+        month_ms = Decimal(repr(self.sc.billing.month_h)) * 3_600_000
+        table = MeterTable("AWSOutposts", [f"outpost:{n}" for n, _ in billed], n_periods, period_s)
+        table.declare("RackMonth", "USD-Months", [Decimal(repr(op.monthly_usd)) / month_ms for _, op in billed])[:] = \
+            period_ms(n_periods, period_s, t_end)[:, None]
+        return table.usage()
